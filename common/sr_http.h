@@ -1,0 +1,102 @@
+/*
+ * sr_http: HTTPS server on libmicrohttpd (GnuTLS), shared by vaultd,
+ * gatewayd and pspsim. Always TLS; optionally mutual TLS with the client
+ * certificate required during the handshake and its identity checked again
+ * before every handler runs (BRIEF invariant 5).
+ *
+ * A daemon declares a routing table of designated initializers:
+ *   static const struct sr_route routes[] = {
+ *     { .method = "POST", .pattern = "/v1/tokens", .handler = vault_handle_tokens_create },
+ *     { .method = "GET",  .pattern = "/v1/tokens/{}", .handler = vault_handle_token_get },
+ *   };
+ * "{}" matches one non-empty path segment of [A-Za-z0-9_-], captured into
+ * req->params[] in order (at most SR_HTTP_MAX_PARAMS).
+ *
+ * A handler must call exactly one sr_http_reply_* function. If it calls none,
+ * a 500 api_error is sent. Requests for unknown paths get 404, known path with
+ * another method 405, bodies larger than max_body 413, POST/PUT without
+ * Content-Length 411, a JSON content type with invalid JSON 400 — all in
+ * BRIEF.md's error shape, before any handler runs.
+ */
+#ifndef SR_HTTP_H
+#define SR_HTTP_H
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#define SR_HTTP_MAX_PARAMS 4
+
+struct sr_http_request {
+	const char *method;             /* "GET", "POST", ... */
+	const char *path;               /* URL path, without query string */
+	const char *params[SR_HTTP_MAX_PARAMS]; /* "{}" captures, NUL-terminated */
+	const unsigned char *body;      /* raw body (NUL-terminated), may be NULL */
+	size_t body_len;
+	json_t *json;   /* parsed body when Content-Type is application/json and body non-empty; borrowed */
+	json_t *form;   /* object of strings when Content-Type is application/x-www-form-urlencoded; borrowed */
+	char request_id[40];            /* "req_..." generated, or taken from a valid X-Request-Id */
+	const char *peer;  /* verified client identity (DNS SAN) on mTLS listeners, else NULL */
+	void *app;                      /* sr_http_config.app */
+	void *internal_;                /* private to sr_http */
+};
+
+typedef void (*sr_http_handler)(struct sr_http_request *req);
+
+struct sr_route {
+	const char *method;
+	const char *pattern;
+	sr_http_handler handler;
+};
+
+struct sr_http_config {
+	const char *bind_addr;          /* e.g. "127.0.0.1" */
+	uint16_t port;
+	const char *cert_file;          /* server certificate chain, PEM */
+	const char *key_file;           /* server key, PEM (read, used, wiped) */
+	const char *client_ca_file;     /* non-NULL: mutual TLS, client cert from this CA required */
+	const char *peer_name;          /* with client_ca_file: the DNS name the client cert must carry */
+	size_t max_body;                /* bytes; 0 means 64 KiB */
+	unsigned threads;               /* thread pool size; 0 means 4 */
+	const struct sr_route *routes;
+	size_t n_routes;
+	void *app;                      /* passed to handlers as req->app */
+	const char *name;               /* listener name for logs, e.g. "vault-internal" */
+};
+
+struct sr_http_server;
+
+/** Start listening. @return server, or NULL with err filled. */
+struct sr_http_server *sr_http_start(const struct sr_http_config *cfg, char *err, size_t errlen);
+
+/** Stop accepting, finish in-flight requests, free. NULL ok. */
+void sr_http_stop(struct sr_http_server *srv);
+
+/** Request header value (case-insensitive name) or NULL. */
+const char *sr_http_header(const struct sr_http_request *req, const char *name);
+
+/** Query-string argument or NULL. */
+const char *sr_http_query(const struct sr_http_request *req, const char *name);
+
+/** The token of "Authorization: Bearer <token>", or NULL. */
+const char *sr_http_bearer(const struct sr_http_request *req);
+
+/** Reply with a JSON body (reference stolen, may be NULL for an empty body). */
+void sr_http_reply_json(struct sr_http_request *req, unsigned status, json_t *body);
+
+/**
+ * Reply {"error":{"type","code","message","param"?,"request_id"}} (BRIEF.md).
+ * type: invalid_request_error, authentication_error, card_error,
+ * idempotency_error, rate_limit_error, api_error. param may be NULL.
+ * message must never echo a submitted value.
+ */
+void sr_http_reply_error(struct sr_http_request *req, unsigned status, const char *type,
+                         const char *code, const char *message, const char *param);
+
+/** Reply with raw bytes (copied) and the given Content-Type. */
+void sr_http_reply_raw(struct sr_http_request *req, unsigned status, const char *content_type,
+                       const void *data, size_t len);
+
+/** Add a response header to the reply about to be sent (call before reply). */
+void sr_http_add_header(struct sr_http_request *req, const char *name, const char *value);
+
+#endif
