@@ -1,0 +1,76 @@
+/*
+ * hsm: the vault's only PKCS#11 code (PKCS#11 v2.40). Loads the module named
+ * in the configuration with dlopen, finds the token by label, logs in with a
+ * PIN read from a file and wiped after C_Login, and keeps a pool of sessions
+ * for the daemon's threads. Keys are found by CKA_LABEL and never leave the
+ * token: they are CKA_SENSITIVE and not CKA_EXTRACTABLE.
+ */
+#ifndef HSM_H
+#define HSM_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HSM_GCM_IV_LEN  12     /* 96-bit IV (NIST SP 800-38D) */
+#define HSM_GCM_TAG_LEN 16
+
+struct hsm;
+
+/**
+ * Open the module, find the token labelled token_label, log in as CKU_USER
+ * with the PIN in pin_file (mode 0600; wiped after login), open pool_size
+ * sessions. Call after fork(), never before (BRIEF.md pitfalls).
+ * @return 0, or -1 with err filled (CKR_* mapped to a message, never the PIN).
+ */
+int hsm_open(const char *module_path, const char *token_label, const char *pin_file,
+             size_t pool_size, struct hsm **out, char *err, size_t errlen);
+void hsm_close(struct hsm *h);
+
+/**
+ * AES-256-GCM encrypt inside the token with the key labelled key_label
+ * (CKM_AES_GCM, 96-bit IV made fresh from C_GenerateRandom, 128-bit tag).
+ * @param iv_out receives the IV.
+ * @param ct_out receives ciphertext||tag; its capacity *ct_len must be >= pt_len + 16.
+ * @return 0, or -1 with err.
+ */
+int hsm_aes_gcm_encrypt(struct hsm *h, const char *key_label, const uint8_t *aad, size_t aad_len,
+                        const uint8_t *pt, size_t pt_len, uint8_t iv_out[HSM_GCM_IV_LEN],
+                        uint8_t *ct_out, size_t *ct_len, char *err, size_t errlen);
+
+/**
+ * AES-256-GCM decrypt (ciphertext||tag). Any change to ciphertext, tag, IV or
+ * AAD fails (-1). pt_out capacity *pt_len >= ct_len - 16; caller puts pt_out
+ * in guarded memory and wipes it.
+ */
+int hsm_aes_gcm_decrypt(struct hsm *h, const char *key_label, const uint8_t *aad, size_t aad_len,
+                        const uint8_t iv[HSM_GCM_IV_LEN], const uint8_t *ct, size_t ct_len,
+                        uint8_t *pt_out, size_t *pt_len, char *err, size_t errlen);
+
+/** HMAC-SHA256 (CKM_SHA256_HMAC) of msg with the key labelled key_label. 0 or -1. */
+int hsm_hmac_sha256(struct hsm *h, const char *key_label, const uint8_t *msg, size_t msg_len,
+                    uint8_t mac[32], char *err, size_t errlen);
+
+struct hsm_key_info {
+	bool found, sensitive, extractable, always_sensitive, never_extractable;
+	unsigned long key_type;   /* CKK_* */
+	unsigned long value_len;  /* bytes */
+};
+/** Read a key's attributes. 0 (info->found tells), or -1 on a PKCS#11 error. */
+int hsm_key_info(struct hsm *h, const char *key_label, struct hsm_key_info *info,
+                 char *err, size_t errlen);
+
+/** Generate a token AES-256 key: sensitive, not extractable, CKA_ENCRYPT/DECRYPT only. */
+int hsm_generate_aes_key(struct hsm *h, const char *key_label, char *err, size_t errlen);
+/** Generate a token HMAC-SHA256 key (CKK_GENERIC_SECRET, 32 bytes, CKA_SIGN/VERIFY only). */
+int hsm_generate_hmac_key(struct hsm *h, const char *key_label, char *err, size_t errlen);
+
+/** Random bytes from the token's RNG (C_GenerateRandom). */
+int hsm_random(struct hsm *h, uint8_t *out, size_t len, char *err, size_t errlen);
+
+/** The message for a CKR_* value ("CKR_PIN_INCORRECT: the PIN is incorrect"). */
+const char *hsm_rv_str(unsigned long rv);
+
+#define HSM_KEY_PAN_ENC "pan-enc-v1"
+#define HSM_KEY_FP_HMAC "fp-hmac-v1"
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * connector: the interface every PSP connector in vault/connectors/ offers.
+ * A connector is the only code that ever writes a PAN onto a network, and it
+ * does so only through vault_egress (mbedTLS, mutual TLS, allowlisted peer,
+ * appliance CA pinned).
+ */
+#ifndef VAULT_CONNECTOR_H
+#define VAULT_CONNECTOR_H
+#include <stdbool.h>
+#include <stddef.h>
+
+struct vault_egress;
+
+/* Card data for one PSP call. pan and cvc point into libsodium guarded
+ * memory owned by the caller, who wipes it after the call returns. */
+struct vault_card {
+	const char *pan;        /* digits only, NUL-terminated */
+	size_t pan_len;
+	int exp_month;          /* 1..12 */
+	int exp_year;           /* four digits */
+	const char *cvc;        /* NULL when no CVC is held (any more) */
+};
+
+struct vault_auth_request {
+	const char *merchant_id;     /* "mer_..." */
+	const char *payment_id;      /* gateway's "pay_..." (PSP metadata) */
+	const char *token;           /* "tok_..." (PSP metadata, never the PAN) */
+	long long amount;            /* minor units, > 0 */
+	const char *currency;        /* ISO 4217, lowercase */
+	bool capture;                /* true: capture_method automatic */
+	const char *idempotency_key; /* PSP-side idempotency key, stable across retries */
+	const struct vault_card *card;
+	const char *request_id;      /* for logs / X-Request-Id toward the PSP */
+};
+
+enum vault_auth_status {
+	VAULT_AUTH_CAPTURED,         /* authorized and captured */
+	VAULT_AUTH_AUTHORIZED,       /* authorized, awaiting capture */
+	VAULT_AUTH_REQUIRES_ACTION,  /* 3-D Secure: redirect_url set */
+	VAULT_AUTH_FAILED,           /* declined or rejected: failure_code set */
+	VAULT_AUTH_UNKNOWN,          /* request sent, answer lost: ask the PSP later */
+};
+
+struct vault_auth_result {
+	enum vault_auth_status status;
+	char psp_reference[128];     /* e.g. Stripe's "pi_..." */
+	char failure_code[64];       /* normalized: card_declined, insufficient_funds,
+	                              * expired_card, incorrect_cvc, processing_error */
+	char failure_message[256];   /* safe to show; never contains card data */
+	char redirect_url[512];      /* with VAULT_AUTH_REQUIRES_ACTION */
+};
+
+struct vault_connector {
+	const char *name;            /* "stripe" */
+	/**
+	 * Authorize (and capture when req->capture) at the PSP.
+	 * @return 0 when res is filled (any status, including FAILED/UNKNOWN);
+	 *         -1 when nothing was sent (connection refused, TLS failure before
+	 *         the request was written, bad configuration), with err filled.
+	 */
+	int (*authorize)(const struct vault_connector *self, struct vault_egress *eg,
+	                 const struct vault_auth_request *req, struct vault_auth_result *res,
+	                 char *err, size_t errlen);
+	void *cfg;                   /* connector's own configuration */
+};
+
+/** Status as the wire string: "captured", "authorized", "requires_action", "failed", "unknown". */
+const char *vault_auth_status_str(enum vault_auth_status st);
+
+#endif

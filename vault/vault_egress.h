@@ -1,0 +1,48 @@
+/*
+ * vault_egress: outbound HTTPS from the CDE to PSPs over mutual TLS with
+ * mbedTLS 2.28 (TLS 1.2 minimum), the appliance CA pinned, the server's DNS
+ * name verified, and only allowlisted host:port pairs reachable.
+ * HTTP/1.1 responses are parsed with http_parser (nodejs/http-parser).
+ */
+#ifndef VAULT_EGRESS_H
+#define VAULT_EGRESS_H
+#include <stddef.h>
+
+struct vault_egress;
+
+struct vault_egress_config {
+	const char *ca_file;        /* PEM: the only trusted CA */
+	const char *cert_file;      /* client certificate (vault-egress) */
+	const char *key_file;       /* client key, PEM */
+	const char *const *allowlist; /* NULL-terminated "host:port" entries */
+	unsigned timeout_ms;        /* connect/read timeout; 0 means 10000 */
+};
+
+/** Load certificates and key. @return handle, or NULL with err filled. Thread-safe use afterwards. */
+struct vault_egress *vault_egress_new(const struct vault_egress_config *cfg, char *err, size_t errlen);
+void vault_egress_free(struct vault_egress *eg);
+
+struct vault_egress_response {
+	int status;                 /* HTTP status */
+	char *body;                 /* malloc'd, NUL-terminated; caller frees */
+	size_t body_len;
+};
+
+/**
+ * One HTTP/1.1 request over a fresh mutual-TLS connection.
+ * @param host DNS name checked against the server certificate and the allowlist.
+ * @param addr IP address to connect to (NULL: resolve host).
+ * @param headers NULL-terminated "Name: value" lines (no CRLF), may be NULL.
+ * @param body request body (may hold a PAN): wiped by this function as soon as
+ *             it has been written to the TLS connection. body is not const for that reason.
+ * @return 0 with resp filled; -1 when the request was not sent (refused,
+ *         TLS failure, not allowlisted): *sent = 0; -2 when it was sent but
+ *         no complete answer came back: *sent = 1. err filled on failure.
+ */
+int vault_egress_request(struct vault_egress *eg, const char *host, const char *addr,
+                         unsigned port, const char *method, const char *path,
+                         const char *const *headers, char *body, size_t body_len,
+                         struct vault_egress_response *resp, int *sent,
+                         char *err, size_t errlen);
+
+#endif
