@@ -63,7 +63,7 @@ tests: $(UNIT_BIN)
 
 # Per-directory flags: vault and hsm see pkcs11.h; gateway sees curl.
 $(OBJ)/hsm/%.o $(OBJ)/vault/%.o $(OBJ)/tests/unit/test_vault%.o $(OBJ)/tests/unit/test_hsm%.o: CFLAGS += $(CFLAGS_VAULT)
-$(OBJ)/gateway/%.o $(OBJ)/tests/unit/test_gw%.o: CFLAGS += $(CFLAGS_GW)
+$(OBJ)/gateway/%.o $(OBJ)/tests/unit/test_gw%.o $(OBJ)/tests/unit/test_sr%.o: CFLAGS += $(CFLAGS_GW)
 
 $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -90,7 +90,7 @@ $(BIN)/pspsim: $(call objs,$(PSPSIM_SRC)) $(COMMON_OBJ)
 # vault side too; test_gw_* the gateway side.
 $(BIN)/tests/test_sr_%: $(OBJ)/tests/unit/test_sr_%.o $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS_COMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS_GW) $(LIBS_COMMON)
 $(BIN)/tests/test_hsm_%: $(OBJ)/tests/unit/test_hsm_%.o $(HSM_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka -ldl $(LIBS_COMMON)
