@@ -1,0 +1,160 @@
+/*
+ * sr_secret: secrets read from files into libsodium guarded memory
+ * (BRIEF invariant 10; PCI DSS v4.0 3.6.1, 8.3.2, 8.6.3).
+ */
+#include "common/sr_secret.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#define SR_SECRET_MAX 4096
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static int g_ok = 0;
+
+static void init_once(void)
+{
+	g_ok = sodium_init() >= 0;
+}
+
+static int ensure_sodium(void)
+{
+	pthread_once(&g_once, init_once);
+	return g_ok ? 0 : -1;
+}
+
+void *sr_secret_alloc(size_t len)
+{
+	void *p = NULL;
+
+	if (ensure_sodium() != 0)
+		return NULL;
+	p = sodium_malloc(len == 0 ? 1 : len);
+	if (p != NULL)
+		sodium_memzero(p, len == 0 ? 1 : len);
+	return p;
+}
+
+void sr_secret_free(void *p)
+{
+	/* sodium_free wipes the whole allocation before unmapping it. */
+	if (p != NULL)
+		sodium_free(p);
+}
+
+char *sr_secret_read_file(const char *path, size_t *len_out, char *err, size_t errlen)
+{
+	struct stat st;
+	char *buf = NULL;
+	char *ret = NULL;
+	size_t len = 0;
+	int fd = -1;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (path == NULL) {
+		seterr(err, errlen, "secret file: no path given");
+		goto out;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) != 0) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		seterr(err, errlen, "%s: not a regular file", path);
+		goto out;
+	}
+	/* PCI DSS 3.6.1 / 8.3.2: secrets readable only by their owner. */
+	if ((st.st_mode & 077) != 0) {
+		seterr(err, errlen, "%s: mode %03o is readable by group or others, refusing (chmod 600)",
+		         path, (unsigned)(st.st_mode & 0777));
+		goto out;
+	}
+	if (st.st_size > SR_SECRET_MAX) {
+		seterr(err, errlen, "%s: larger than %d bytes", path, SR_SECRET_MAX);
+		goto out;
+	}
+	buf = sr_secret_alloc(SR_SECRET_MAX + 2);
+	if (buf == NULL) {
+		seterr(err, errlen, "%s: cannot allocate guarded memory", path);
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf + len, SR_SECRET_MAX + 1 - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			seterr(err, errlen, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > SR_SECRET_MAX) {
+			seterr(err, errlen, "%s: larger than %d bytes", path, SR_SECRET_MAX);
+			goto out;
+		}
+	}
+	/* One trailing newline (LF or CRLF) is file formatting, not secret. */
+	if (len > 0 && buf[len - 1] == '\n') {
+		len--;
+		if (len > 0 && buf[len - 1] == '\r')
+			len--;
+	}
+	buf[len] = '\0';
+	if (len_out != NULL)
+		*len_out = len;
+	ret = buf;
+	buf = NULL;
+out:
+	if (fd >= 0)
+		close(fd);
+	sr_secret_free(buf);
+	return ret;
+}
+
+int sr_secret_harden_process(void)
+{
+	struct rlimit rl = { 0, 0 };
+	int rc = 0;
+
+	/* No core dumps and no ptrace attach by same-uid processes: memory holding
+	 * PANs/keys never lands on disk (PCI DSS 3.3.1, 3.5.1). */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		rc = -1;
+	if (setrlimit(RLIMIT_CORE, &rl) != 0)
+		rc = -1;
+	if (ensure_sodium() != 0)
+		rc = -1;
+	return rc;
+}
