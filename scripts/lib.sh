@@ -1,0 +1,37 @@
+# Shared helpers for the dev-stack scripts. Sourced, not run.
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VAR=$ROOT/var
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+PGPORT=55432
+PGHOST=127.0.0.1
+SR_BIN=${SR_BIN:-build/bin}
+case "$SR_BIN" in /*) ;; *) SR_BIN=$ROOT/$SR_BIN ;; esac
+export SOFTHSM2_CONF=$VAR/softhsm/softhsm2.conf
+
+log() { printf '%s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# psql as the operators' role over TCP (dev cluster only: trust for postgres@127.0.0.1).
+pg() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PGHOST" -p "$PGPORT" -U postgres "$@"; }
+
+# wait_port PORT [SECONDS]: until something listens on 127.0.0.1:PORT.
+wait_port() {
+  local port=$1 t=${2:-30} i
+  for ((i = 0; i < t * 10; i++)); do
+    (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# running NAME: the pid in var/run/NAME.pid is alive.
+running() {
+  local f=$VAR/run/$1.pid
+  [ -s "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null
+}
+
+# new_secret FILE: random secret, mode 0600, kept if present.
+new_secret() {
+  [ -s "$1" ] && return 0
+  (umask 077; openssl rand -hex 24 > "$1")
+}

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# make up: start the dev stack under var/ (BRIEF.md's dev stack contract).
+# Idempotent: what already runs is left running, what exists is kept.
+#   var/pki/      dev PKI (scripts/pki.sh)
+#   var/secrets/  HSM PINs, database passwords, the PSP key (mode 0600)
+#   var/softhsm/  SoftHSM2 config and token "strongroom" with pan-enc-v1, fp-hmac-v1
+#   var/pg/       PostgreSQL cluster (127.0.0.1:55432), databases vault and gateway
+#   var/etc/      daemon configuration files
+#   var/log/      daemon logs (JSON lines), var/run/ pid files
+#   var/dev.env   STRONGROOM_PK, STRONGROOM_SK, STRONGROOM_CA, GATEWAY_URL, VAULT_URL
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+for b in vaultd gatewayd vaultctl gatewayctl pspsim; do
+  [ -x "$SR_BIN/$b" ] || die "$SR_BIN/$b missing: run make first"
+done
+mkdir -p "$VAR"/{log,run,etc,softhsm/tokens}
+mkdir -p -m 0700 "$VAR/secrets"
+
+# Secrets: files, never environment variables (BRIEF invariant 10).
+new_secret "$VAR/secrets/hsm-user-pin"
+new_secret "$VAR/secrets/hsm-so-pin"
+[ -s "$VAR/secrets/psp-stripe-key" ] || (umask 077; echo "sk_test_psp_$(openssl rand -hex 16)" > "$VAR/secrets/psp-stripe-key")
+
+scripts/pki.sh "$VAR/pki"
+
+# SoftHSM2 token, found by label (never by slot number).
+sed "s|@TOKENDIR@|$VAR/softhsm/tokens|" hsm/softhsm2.conf.in > "$VAR/softhsm/softhsm2.conf"
+"$SR_BIN/vaultctl" init-token >/dev/null
+"$SR_BIN/vaultctl" keys create >/dev/null
+
+scripts/pg.sh start
+scripts/db-setup.sh 2>"$VAR/log/migrate.log" || { cat "$VAR/log/migrate.log" >&2; die "database setup failed"; }
+
+cat > "$VAR/etc/pspsim.json" <<JSON
+{
+  "listen": "127.0.0.1", "port": 8446,
+  "tls_cert": "var/pki/pspsim.crt", "tls_key": "var/pki/pspsim.key",
+  "client_ca": "var/pki/ca.crt", "peer_name": "vault-egress.strongroom.internal",
+  "api_key_file": "var/secrets/psp-stripe-key", "threads": 4
+}
+JSON
+cat > "$VAR/etc/vaultd.json" <<JSON
+{
+  "public_listen": "127.0.0.1", "public_port": 8444,
+  "internal_listen": "127.0.0.1", "internal_port": 8445,
+  "tls_cert_public": "var/pki/vault-public.crt", "tls_key_public": "var/pki/vault-public.key",
+  "tls_cert_internal": "var/pki/vault-internal.crt", "tls_key_internal": "var/pki/vault-internal.key",
+  "client_ca": "var/pki/ca.crt", "gateway_peer": "gateway.strongroom.internal",
+  "db_host": "127.0.0.1", "db_port": "55432", "db_name": "vault", "db_user": "vault",
+  "db_password_file": "var/secrets/vault-db-password",
+  "pkcs11_module": "/usr/lib/softhsm/libsofthsm2.so", "hsm_token_label": "strongroom",
+  "hsm_pin_file": "var/secrets/hsm-user-pin", "hsm_sessions": 4,
+  "psp_ca": "var/pki/ca.crt", "psp_client_cert": "var/pki/vault-egress.crt",
+  "psp_client_key": "var/pki/vault-egress.key",
+  "psp_stripe_host": "psp.strongroom.test", "psp_stripe_addr": "127.0.0.1", "psp_stripe_port": 8446,
+  "psp_stripe_api_key_file": "var/secrets/psp-stripe-key",
+  "threads": 4, "cvc_ttl_seconds": 3600, "sweep_interval_seconds": 60
+}
+JSON
+cat > "$VAR/etc/gatewayd.json" <<JSON
+{
+  "listen": "127.0.0.1", "port": 8443,
+  "tls_cert": "var/pki/gateway.crt", "tls_key": "var/pki/gateway.key",
+  "db_host": "127.0.0.1", "db_port": "55432", "db_name": "gateway", "db_user": "gateway",
+  "db_password_file": "var/secrets/gateway-db-password",
+  "vault_url": "https://vault-internal.strongroom.test:8445", "vault_addr": "127.0.0.1",
+  "vault_ca": "var/pki/ca.crt", "vault_client_cert": "var/pki/gateway-client.crt",
+  "vault_client_key": "var/pki/gateway-client.key", "threads": 4
+}
+JSON
+
+# start NAME PORT...: run the daemon in the background unless it runs already.
+start() {
+  local name=$1; shift
+  if running "$name"; then return 0; fi
+  "$SR_BIN/$name" --config "var/etc/$name.json" >>"$VAR/log/$name.log" 2>&1 &
+  echo $! > "$VAR/run/$name.pid"
+  local p
+  for p in "$@"; do
+    if ! wait_port "$p" 30 || ! running "$name"; then
+      tail -n 20 "$VAR/log/$name.log" >&2
+      die "$name did not start (log: var/log/$name.log)"
+    fi
+  done
+}
+start pspsim 8446
+start vaultd 8444 8445
+start gatewayd 8443
+
+# The test merchant: created once, kept while the gateway database knows it.
+merchant_ok=0
+if [ -s "$VAR/dev.env" ]; then
+  mid=$(sed -n 's/^STRONGROOM_MERCHANT=//p' "$VAR/dev.env")
+  [ -n "$mid" ] && [ "$(pg -d gateway -At -v id="$mid" -c 'SELECT count(*) FROM merchants WHERE id = :'"'"'id'"'"'' 2>/dev/null || echo 0)" = 1 ] && merchant_ok=1
+fi
+if [ $merchant_ok = 0 ]; then
+  out=$("$SR_BIN/gatewayctl" --config var/etc/gatewayd.json merchant create --name "Strongroom test merchant") \
+    || die "gatewayctl merchant create failed"
+  (umask 077; cat > "$VAR/dev.env" <<ENV
+# Written by make up. Dev credentials of the test merchant.
+STRONGROOM_MERCHANT=$(jq -r .id <<<"$out")
+STRONGROOM_PK=$(jq -r .publishable_key <<<"$out")
+STRONGROOM_SK=$(jq -r .secret_key <<<"$out")
+STRONGROOM_CA=$VAR/pki/ca.crt
+GATEWAY_URL=https://localhost:8443
+VAULT_URL=https://localhost:8444
+ENV
+  )
+fi
+log "strongroom: up (gateway :8443, vault :8444/:8445, pspsim :8446); credentials in var/dev.env"
