@@ -17,7 +17,6 @@ SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', :'role') \gexec
 SELECT format('GRANT CONNECT ON DATABASE %I TO %I', :'role', :'role') \gexec
 SQL
   pg -d "$db" -c "REVOKE CREATE ON SCHEMA public FROM PUBLIC" >/dev/null
-  pg -d "$db" -v role="$db" -c "SELECT 1" >/dev/null
   pg -d "$db" -v role="$db" <<'SQL'
 SELECT format('GRANT USAGE ON SCHEMA public TO %I', :'role') \gexec
 SQL

@@ -92,7 +92,10 @@ start gatewayd 8443
 merchant_ok=0
 if [ -s "$VAR/dev.env" ]; then
   mid=$(sed -n 's/^STRONGROOM_MERCHANT=//p' "$VAR/dev.env")
-  [ -n "$mid" ] && [ "$(pg -d gateway -At -v id="$mid" -c 'SELECT count(*) FROM merchants WHERE id = :'"'"'id'"'"'' 2>/dev/null || echo 0)" = 1 ] && merchant_ok=1
+  if [ -n "$mid" ]; then
+    n=$(pg -d gateway -At -v id="$mid" <<<"SELECT count(*) FROM merchants WHERE id = :'id'" 2>/dev/null || echo 0)
+    [ "$n" = 1 ] && merchant_ok=1
+  fi
 fi
 if [ $merchant_ok = 0 ]; then
   out=$("$SR_BIN/gatewayctl" --config var/etc/gatewayd.json merchant create --name "Strongroom test merchant") \

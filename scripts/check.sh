@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The body of `make check` after the builds: unit tests and the integration
+# suite, both on the ASan+UBSan binaries in build/asan/bin.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+export SR_BIN=build/asan/bin
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+start=$(date +%s)
+res=$(mktemp -d)
+echo "== unit tests (cmocka, ASan+UBSan)"
+ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UNIT_RESULTS=$res/unit tests/unit/run.sh; u=$?
+echo "== integration tests (real SoftHSM2, PostgreSQL, mutual TLS; daemons under ASan+UBSan)"
+ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 RESULTS=$res/integration tests/integration/run.sh; i=$?
+read -r up uf < "$res/unit" 2>/dev/null || { up=0; uf=1; }
+read -r ip if_ < "$res/integration" 2>/dev/null || { ip=0; if_=1; }
+rm -rf "$res"
+echo "== make check took $(( $(date +%s) - start )) s"
+echo "check: $((up + ip)) passed, $((uf + if_)) failed"
+[ $u -eq 0 ] && [ $i -eq 0 ] && [ $((uf + if_)) -eq 0 ]
