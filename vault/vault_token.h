@@ -15,7 +15,7 @@
 #define VAULT_TOKEN_RAND_BYTES 16
 #define VAULT_TOKEN_RAND_CHARS 22
 #define VAULT_TOKEN_LEN        (4 + VAULT_TOKEN_RAND_CHARS)   /* 26 */
-#define VAULT_MERCHANT_ID_MAX  64                             /* including "mer_" */
+#define VAULT_MERCHANT_ID_MAX  68                             /* "mer_" + up to 64 */
 
 /**
  * Make a new token id into out (capacity outlen >= VAULT_TOKEN_LEN + 1).
@@ -27,7 +27,7 @@ int vault_token_new(char *out, size_t outlen);
 bool vault_token_id_valid(const char *s);
 
 /**
- * True when s is "mer_" + 1..60 characters of [0-9A-Za-z] (the shape the
+ * True when s is "mer_" + 1..64 characters of [0-9A-Za-z] (the shape the
  * gateway issues). NULL -> false.
  */
 bool vault_merchant_id_valid(const char *s);

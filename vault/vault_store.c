@@ -1,0 +1,284 @@
+/*
+ * vault_store: SQL of the vault database. One statement per function,
+ * parameters by PQexecParams (text for scalars, binary for bytea).
+ */
+#include "vault/vault_store.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* libpq's message for a failed result, first line only (no parameters are
+ * ever included by libpq's error text; ciphertext never is). */
+static void pq_err(char *err, size_t errlen, const char *what, PGresult *res, PGconn *db)
+{
+	const char *m = res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(db);
+	size_t n = strcspn(m != NULL ? m : "", "\n");
+
+	seterr(err, errlen, "%s: %.*s", what, (int)n, m != NULL ? m : "");
+}
+
+static bool sqlstate_is(PGresult *res, const char *state)
+{
+	const char *s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	return s != NULL && strcmp(s, state) == 0;
+}
+
+static void copy_field(char *dst, size_t cap, PGresult *res, int row, int col)
+{
+	snprintf(dst, cap, "%s", PQgetisnull(res, row, col) ? "" : PQgetvalue(res, row, col));
+}
+
+int vault_store_merchant_upsert(PGconn *db, const char *id, const char *pk_sha256_hex,
+                                char *err, size_t errlen)
+{
+	const char *params[2] = { id, pk_sha256_hex };
+	PGresult *res = NULL;
+	int rc = -1;
+
+	res = PQexecParams(db,
+	    "INSERT INTO merchants (id, publishable_key_sha256) VALUES ($1, $2) "
+	    "ON CONFLICT (id) DO UPDATE SET publishable_key_sha256 = EXCLUDED.publishable_key_sha256, "
+	    "updated_at = now()",
+	    2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+		rc = 0;
+	} else if (sqlstate_is(res, "23505")) {
+		seterr(err, errlen, "merchant upsert: publishable key registered to another merchant");
+		rc = -2;
+	} else {
+		pq_err(err, errlen, "merchant upsert", res, db);
+	}
+	PQclear(res);
+	return rc;
+}
+
+int vault_store_merchant_by_pk_hash(PGconn *db, const char *pk_sha256_hex, char *id_out,
+                                    size_t id_cap, char *err, size_t errlen)
+{
+	const char *params[1] = { pk_sha256_hex };
+	PGresult *res = NULL;
+	int rc = -1;
+
+	res = PQexecParams(db, "SELECT id FROM merchants WHERE publishable_key_sha256 = $1",
+	                   1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		pq_err(err, errlen, "merchant lookup", res, db);
+		goto out;
+	}
+	if (PQntuples(res) == 0) {
+		rc = 0;
+		goto out;
+	}
+	copy_field(id_out, id_cap, res, 0, 0);
+	rc = 1;
+out:
+	PQclear(res);
+	return rc;
+}
+
+int vault_store_token_insert(PGconn *db, const struct vault_token_row *r, char *err,
+                             size_t errlen)
+{
+	char month[8];
+	char year[8];
+	char cvc_exp[24];
+	char created[24];
+	const char *params[14];
+	int lengths[14] = { 0 };
+	int formats[14] = { 0 };
+	PGresult *res = NULL;
+	int rc = -1;
+
+	snprintf(month, sizeof month, "%d", r->exp_month);
+	snprintf(year, sizeof year, "%d", r->exp_year);
+	snprintf(cvc_exp, sizeof cvc_exp, "%lld", r->cvc_expires_at);
+	snprintf(created, sizeof created, "%lld", r->created_at);
+	params[0] = r->id;
+	params[1] = r->merchant_id;
+	params[2] = r->brand;
+	params[3] = r->last4;
+	params[4] = month;
+	params[5] = year;
+	params[6] = r->fingerprint;
+	params[7] = r->key_version;
+	/* bytea as binary parameters */
+	params[8] = (const char *)r->pan_iv;
+	lengths[8] = HSM_GCM_IV_LEN;
+	formats[8] = 1;
+	params[9] = (const char *)r->pan_ct;
+	lengths[9] = (int)r->pan_ct_len;
+	formats[9] = 1;
+	params[10] = r->has_cvc ? (const char *)r->cvc_iv : NULL;
+	lengths[10] = r->has_cvc ? HSM_GCM_IV_LEN : 0;
+	formats[10] = 1;
+	params[11] = r->has_cvc ? (const char *)r->cvc_ct : NULL;
+	lengths[11] = r->has_cvc ? (int)r->cvc_ct_len : 0;
+	formats[11] = 1;
+	params[12] = r->has_cvc ? cvc_exp : NULL;
+	params[13] = created;
+
+	res = PQexecParams(db,
+	    "INSERT INTO tokens (id, merchant_id, brand, last4, exp_month, exp_year, fingerprint, "
+	    "key_version, pan_iv, pan_ct, cvc_iv, cvc_ct, cvc_expires_at, created_at) "
+	    "VALUES ($1, $2, $3, $4, $5::smallint, $6::smallint, $7, $8, $9::bytea, $10::bytea, "
+	    "$11::bytea, $12::bytea, to_timestamp($13::bigint), to_timestamp($14::bigint))",
+	    14, NULL, params, lengths, formats, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		pq_err(err, errlen, "token insert", res, db);
+		goto out;
+	}
+	rc = 0;
+out:
+	PQclear(res);
+	return rc;
+}
+
+/* Copy a binary bytea field of exactly/at most cap bytes. -1 if it does not fit. */
+static int copy_bytes(uint8_t *dst, size_t cap, size_t *len_out, PGresult *res, int col)
+{
+	int n = PQgetlength(res, 0, col);
+
+	if (n < 0 || (size_t)n > cap)
+		return -1;
+	memcpy(dst, PQgetvalue(res, 0, col), (size_t)n);
+	if (len_out != NULL)
+		*len_out = (size_t)n;
+	return 0;
+}
+
+int vault_store_token_get(PGconn *db, const char *id, struct vault_token_row *r, char *err,
+                          size_t errlen)
+{
+	const char *params[1] = { id };
+	PGresult *res = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	memset(r, 0, sizeof *r);
+	/* Binary results (bytea as raw bytes); every other column is cast to
+	 * text in SQL, whose binary form is its characters. */
+	res = PQexecParams(db,
+	    "SELECT id, merchant_id, brand, last4, exp_month::text, exp_year::text, fingerprint, "
+	    "key_version, pan_iv, pan_ct, cvc_iv, cvc_ct, "
+	    "extract(epoch FROM cvc_expires_at)::bigint::text, "
+	    "extract(epoch FROM created_at)::bigint::text "
+	    "FROM tokens WHERE id = $1",
+	    1, NULL, params, NULL, NULL, 1);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		pq_err(err, errlen, "token get", res, db);
+		goto out;
+	}
+	if (PQntuples(res) == 0) {
+		rc = 0;
+		goto out;
+	}
+	/* libpq NUL-terminates every value, binary ones included. */
+	copy_field(r->id, sizeof r->id, res, 0, 0);
+	copy_field(r->merchant_id, sizeof r->merchant_id, res, 0, 1);
+	copy_field(r->brand, sizeof r->brand, res, 0, 2);
+	copy_field(r->last4, sizeof r->last4, res, 0, 3);
+	r->exp_month = atoi(PQgetvalue(res, 0, 4));
+	r->exp_year = atoi(PQgetvalue(res, 0, 5));
+	copy_field(r->fingerprint, sizeof r->fingerprint, res, 0, 6);
+	copy_field(r->key_version, sizeof r->key_version, res, 0, 7);
+	if (copy_bytes(r->pan_iv, sizeof r->pan_iv, &n, res, 8) != 0 || n != HSM_GCM_IV_LEN ||
+	    copy_bytes(r->pan_ct, sizeof r->pan_ct, &r->pan_ct_len, res, 9) != 0) {
+		seterr(err, errlen, "token get: malformed PAN ciphertext columns");
+		goto out;
+	}
+	if (!PQgetisnull(res, 0, 10) && !PQgetisnull(res, 0, 11) && !PQgetisnull(res, 0, 12)) {
+		if (copy_bytes(r->cvc_iv, sizeof r->cvc_iv, &n, res, 10) != 0 ||
+		    n != HSM_GCM_IV_LEN ||
+		    copy_bytes(r->cvc_ct, sizeof r->cvc_ct, &r->cvc_ct_len, res, 11) != 0) {
+			seterr(err, errlen, "token get: malformed CVC ciphertext columns");
+			goto out;
+		}
+		r->cvc_expires_at = strtoll(PQgetvalue(res, 0, 12), NULL, 10);
+		r->has_cvc = true;
+	}
+	r->created_at = strtoll(PQgetvalue(res, 0, 13), NULL, 10);
+	rc = 1;
+out:
+	if (rc != 1)
+		vault_token_row_clear(r);
+	PQclear(res);
+	return rc;
+}
+
+static int exec_one_id(PGconn *db, const char *sql, const char *id, const char *what,
+                       char *err, size_t errlen)
+{
+	const char *params[1] = { id };
+	PGresult *res = NULL;
+	int rc = -1;
+
+	res = PQexecParams(db, sql, 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		pq_err(err, errlen, what, res, db);
+		goto out;
+	}
+	rc = 0;
+out:
+	PQclear(res);
+	return rc;
+}
+
+int vault_store_cvc_delete(PGconn *db, const char *id, char *err, size_t errlen)
+{
+	/* PCI DSS 3.3.1.2: SAD not retained after authorization. */
+	return exec_one_id(db,
+	    "UPDATE tokens SET cvc_iv = NULL, cvc_ct = NULL, cvc_expires_at = NULL "
+	    "WHERE id = $1 AND cvc_ct IS NOT NULL",
+	    id, "cvc delete", err, errlen);
+}
+
+int vault_store_token_touch(PGconn *db, const char *id, char *err, size_t errlen)
+{
+	return exec_one_id(db, "UPDATE tokens SET last_used_at = now() WHERE id = $1", id,
+	                   "token touch", err, errlen);
+}
+
+long long vault_store_sweep_cvc(PGconn *db, char *err, size_t errlen)
+{
+	PGresult *res = NULL;
+	long long n = -1;
+
+	/* PCI DSS 3.3.1.2: CVC kept at most cvc_ttl_seconds (BRIEF invariant 4). */
+	res = PQexecParams(db,
+	    "UPDATE tokens SET cvc_iv = NULL, cvc_ct = NULL, cvc_expires_at = NULL "
+	    "WHERE cvc_ct IS NOT NULL AND cvc_expires_at <= now()",
+	    0, NULL, NULL, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		pq_err(err, errlen, "cvc sweep", res, db);
+		goto out;
+	}
+	n = strtoll(PQcmdTuples(res), NULL, 10);
+out:
+	PQclear(res);
+	return n;
+}
+
+void vault_token_row_clear(struct vault_token_row *row)
+{
+	if (row != NULL)
+		sodium_memzero(row, sizeof *row);
+}

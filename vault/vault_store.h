@@ -1,0 +1,85 @@
+/*
+ * vault_store: the vault database (migrations/vault/): merchants and tokens.
+ * libpq, PQexecParams only (never SQL built from input); bytea travels as
+ * binary parameters and results. Every function takes a borrowed connection
+ * (sr_db_acquire) and leaves no transaction open.
+ *
+ * Only ciphertext of the PAN and CVC is stored (BRIEF invariant 2,
+ * PCI DSS v4.0 3.5.1); the CVC is deleted after the first authorization
+ * attempt or at cvc_expires_at, whichever comes first (3.3.1.2).
+ */
+#ifndef VAULT_STORE_H
+#define VAULT_STORE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <libpq-fe.h>
+
+#include "hsm/hsm.h"
+#include "vault/vault_crypto.h"
+#include "vault/vault_token.h"
+
+/** One row of tokens. Ciphertext buffers are inline (fixed maximum sizes). */
+struct vault_token_row {
+	char id[VAULT_TOKEN_LEN + 1];
+	char merchant_id[VAULT_MERCHANT_ID_MAX + 1];
+	char brand[16];
+	char last4[5];
+	int exp_month;
+	int exp_year;
+	char fingerprint[VAULT_FP_LEN + 1];
+	char key_version[32];
+	uint8_t pan_iv[HSM_GCM_IV_LEN];
+	uint8_t pan_ct[VAULT_PAN_CT_MAX];
+	size_t pan_ct_len;
+	bool has_cvc;                   /* cvc_* below are set */
+	uint8_t cvc_iv[HSM_GCM_IV_LEN];
+	uint8_t cvc_ct[VAULT_CVC_CT_MAX];
+	size_t cvc_ct_len;
+	long long cvc_expires_at;       /* UNIX seconds */
+	long long created_at;           /* UNIX seconds */
+};
+
+/**
+ * Insert or update merchant id with the SHA-256 hex of its publishable key.
+ * @return 0; -2 when the key hash belongs to another merchant (unique
+ *         violation); -1 on any other database error (err filled).
+ */
+int vault_store_merchant_upsert(PGconn *db, const char *id, const char *pk_sha256_hex,
+                                char *err, size_t errlen);
+
+/**
+ * Find the merchant whose publishable key hashes to pk_sha256_hex.
+ * @param id_out capacity >= VAULT_MERCHANT_ID_MAX + 1.
+ * @return 1 found, 0 not found, -1 database error.
+ */
+int vault_store_merchant_by_pk_hash(PGconn *db, const char *pk_sha256_hex, char *id_out,
+                                    size_t id_cap, char *err, size_t errlen);
+
+/** Insert a token row (has_cvc selects whether the CVC columns are set). 0 or -1. */
+int vault_store_token_insert(PGconn *db, const struct vault_token_row *row, char *err,
+                             size_t errlen);
+
+/**
+ * Load a token by id, with its ciphertext.
+ * @return 1 found (row filled), 0 not found, -1 database error.
+ */
+int vault_store_token_get(PGconn *db, const char *id, struct vault_token_row *row, char *err,
+                          size_t errlen);
+
+/** Delete the CVC of token id (PCI DSS 3.3.1.2). @return 0 or -1. */
+int vault_store_cvc_delete(PGconn *db, const char *id, char *err, size_t errlen);
+
+/** Set last_used_at = now() for token id. 0 or -1. */
+int vault_store_token_touch(PGconn *db, const char *id, char *err, size_t errlen);
+
+/**
+ * Delete every CVC whose cvc_expires_at has passed (PCI DSS 3.3.1.2).
+ * @return the number of tokens whose CVC was deleted, or -1.
+ */
+long long vault_store_sweep_cvc(PGconn *db, char *err, size_t errlen);
+
+/** Wipe a row (ciphertext included). NULL ok. */
+void vault_token_row_clear(struct vault_token_row *row);
+
+#endif
