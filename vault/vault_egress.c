@@ -1,0 +1,586 @@
+/*
+ * vault_egress: outbound mutual-TLS HTTP/1.1 from the CDE to allowlisted PSPs.
+ *
+ * mbedTLS 2.28, TLS 1.2 minimum (RFC 5246; 1.0/1.1 are compiled into Debian's
+ * build and refused here), server certificate verified against the appliance
+ * CA only (pinned trust anchor) and its DNS name (RFC 6125), our own client
+ * certificate presented. One fresh connection per request ("Connection:
+ * close"); the response is parsed by http_parser, never by hand.
+ *
+ * PCI DSS v4.0 4.2.1: strong cryptography with trusted certificates for PAN
+ * sent over open, public networks; 1.4.1/1.3.2: outbound traffic from the
+ * CDE restricted to what is necessary (the allowlist below, enforced before
+ * any connection is made).
+ */
+#include "vault/vault_egress.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <http_parser.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/platform_util.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/x509_crt.h>
+
+#include "common/sr_secret.h"
+
+#define EGRESS_BODY_MAX (1024u * 1024u) /* response body cap: 1 MiB */
+#define EGRESS_DEFAULT_TIMEOUT_MS 10000u
+#define EGRESS_HEAD_MAX 8192u           /* request line + headers */
+
+struct vault_egress {
+	mbedtls_x509_crt ca;            /* the only trust anchor */
+	mbedtls_x509_crt cert;          /* our client certificate */
+	mbedtls_pk_context key;         /* our client key */
+	mbedtls_entropy_context entropy;
+	mbedtls_ctr_drbg_context drbg;  /* shared; every use under drbg_lock */
+	pthread_mutex_t drbg_lock;
+	bool lock_ok;
+	mbedtls_ssl_config conf;        /* read-only after vault_egress_new: shared by threads */
+	char **allowlist;               /* "host:port", NULL-terminated copy */
+	unsigned timeout_ms;
+};
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* mbedTLS error code to its library message (never contains data). */
+static void tls_err(char *err, size_t errlen, const char *what, int ret)
+{
+	char buf[160];
+
+	mbedtls_strerror(ret, buf, sizeof buf);
+	seterr(err, errlen, "%s: %s (-0x%04x)", what, buf, (unsigned)-ret);
+}
+
+/* RNG callback for the SSL config: the shared CTR_DRBG behind a mutex, so
+ * concurrent handshakes from several daemon threads are safe. */
+static int locked_drbg(void *ctx, unsigned char *out, size_t len)
+{
+	struct vault_egress *eg = ctx;
+	int ret = 0;
+
+	pthread_mutex_lock(&eg->drbg_lock);
+	ret = mbedtls_ctr_drbg_random(&eg->drbg, out, len);
+	pthread_mutex_unlock(&eg->drbg_lock);
+	return ret;
+}
+
+void vault_egress_free(struct vault_egress *eg)
+{
+	size_t i = 0;
+
+	if (eg == NULL)
+		return;
+	mbedtls_ssl_config_free(&eg->conf);
+	mbedtls_ctr_drbg_free(&eg->drbg);
+	mbedtls_entropy_free(&eg->entropy);
+	mbedtls_pk_free(&eg->key);      /* zeroizes the key material */
+	mbedtls_x509_crt_free(&eg->cert);
+	mbedtls_x509_crt_free(&eg->ca);
+	if (eg->allowlist != NULL) {
+		for (i = 0; eg->allowlist[i] != NULL; i++)
+			free(eg->allowlist[i]);
+		free(eg->allowlist);
+	}
+	if (eg->lock_ok)
+		pthread_mutex_destroy(&eg->drbg_lock);
+	free(eg);
+}
+
+struct vault_egress *vault_egress_new(const struct vault_egress_config *cfg, char *err, size_t errlen)
+{
+	static const unsigned char pers[] = "strongroom-vault-egress";
+	struct vault_egress *eg = NULL;
+	struct vault_egress *ret = NULL;
+	size_t n = 0;
+	size_t i = 0;
+	int rc = 0;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (cfg == NULL || cfg->ca_file == NULL || cfg->cert_file == NULL || cfg->key_file == NULL) {
+		seterr(err, errlen, "egress: ca_file, cert_file and key_file are required");
+		goto out;
+	}
+	eg = calloc(1, sizeof *eg);
+	if (eg == NULL) {
+		seterr(err, errlen, "egress: out of memory");
+		goto out;
+	}
+	mbedtls_x509_crt_init(&eg->ca);
+	mbedtls_x509_crt_init(&eg->cert);
+	mbedtls_pk_init(&eg->key);
+	mbedtls_entropy_init(&eg->entropy);
+	mbedtls_ctr_drbg_init(&eg->drbg);
+	mbedtls_ssl_config_init(&eg->conf);
+	if (pthread_mutex_init(&eg->drbg_lock, NULL) != 0) {
+		seterr(err, errlen, "egress: mutex init failed");
+		goto out;
+	}
+	eg->lock_ok = true;
+	eg->timeout_ms = cfg->timeout_ms != 0 ? cfg->timeout_ms : EGRESS_DEFAULT_TIMEOUT_MS;
+
+	if (cfg->allowlist != NULL)
+		while (cfg->allowlist[n] != NULL)
+			n++;
+	eg->allowlist = calloc(n + 1, sizeof *eg->allowlist);
+	if (eg->allowlist == NULL) {
+		seterr(err, errlen, "egress: out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		eg->allowlist[i] = strdup(cfg->allowlist[i]);
+		if (eg->allowlist[i] == NULL) {
+			seterr(err, errlen, "egress: out of memory");
+			goto out;
+		}
+	}
+
+	rc = mbedtls_ctr_drbg_seed(&eg->drbg, mbedtls_entropy_func, &eg->entropy, pers, sizeof pers - 1);
+	if (rc != 0) {
+		tls_err(err, errlen, "egress: seeding the DRBG", rc);
+		goto out;
+	}
+	/* The appliance CA is the only trust anchor (pinned): no system store. */
+	rc = mbedtls_x509_crt_parse_file(&eg->ca, cfg->ca_file);
+	if (rc != 0) {
+		tls_err(err, errlen, "egress: loading the CA file", rc);
+		goto out;
+	}
+	rc = mbedtls_x509_crt_parse_file(&eg->cert, cfg->cert_file);
+	if (rc != 0) {
+		tls_err(err, errlen, "egress: loading the client certificate", rc);
+		goto out;
+	}
+	/* mbedtls_pk_parse_keyfile zeroizes its file buffer before freeing it. */
+	rc = mbedtls_pk_parse_keyfile(&eg->key, cfg->key_file, NULL);
+	if (rc != 0) {
+		tls_err(err, errlen, "egress: loading the client key", rc);
+		goto out;
+	}
+	rc = mbedtls_pk_check_pair(&eg->cert.pk, &eg->key);
+	if (rc != 0) {
+		tls_err(err, errlen, "egress: client key does not match the certificate", rc);
+		goto out;
+	}
+
+	rc = mbedtls_ssl_config_defaults(&eg->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+	                                 MBEDTLS_SSL_PRESET_DEFAULT);
+	if (rc != 0) {
+		tls_err(err, errlen, "egress: SSL config", rc);
+		goto out;
+	}
+	/* RFC 5246 / PCI DSS 4.2.1: TLS 1.2 minimum; the peer must verify. */
+	mbedtls_ssl_conf_min_version(&eg->conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+	mbedtls_ssl_conf_authmode(&eg->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+	mbedtls_ssl_conf_ca_chain(&eg->conf, &eg->ca, NULL);
+	rc = mbedtls_ssl_conf_own_cert(&eg->conf, &eg->cert, &eg->key);
+	if (rc != 0) {
+		tls_err(err, errlen, "egress: client certificate", rc);
+		goto out;
+	}
+	mbedtls_ssl_conf_rng(&eg->conf, locked_drbg, eg);
+	mbedtls_ssl_conf_read_timeout(&eg->conf, eg->timeout_ms);
+	mbedtls_ssl_conf_renegotiation(&eg->conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
+
+	ret = eg;
+	eg = NULL;
+out:
+	vault_egress_free(eg);
+	return ret;
+}
+
+/* 1 if "host:port" is allowlisted (host compared case-insensitively, RFC 4343). */
+static int allowlisted(const struct vault_egress *eg, const char *host, unsigned port)
+{
+	char want[300];
+	size_t i = 0;
+	int n = 0;
+
+	n = snprintf(want, sizeof want, "%s:%u", host, port);
+	if (n < 0 || (size_t)n >= sizeof want)
+		return 0;
+	for (i = 0; eg->allowlist[i] != NULL; i++)
+		if (strcasecmp(eg->allowlist[i], want) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * TCP connect with a timeout (mbedtls_net_connect blocks without one).
+ * @return connected blocking fd with SO_SNDTIMEO set, or -1 with err.
+ */
+static int connect_timeout(const char *target, unsigned port, unsigned timeout_ms, bool numeric,
+                           char *err, size_t errlen)
+{
+	struct addrinfo hints;
+	struct addrinfo *res = NULL;
+	struct addrinfo *ai = NULL;
+	struct pollfd pfd;
+	struct timeval tv;
+	char portstr[16];
+	int fd = -1;
+	int ret = -1;
+	int rc = 0;
+	int soerr = 0;
+	int flags = 0;
+	socklen_t sl = sizeof soerr;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	hints.ai_flags = numeric ? AI_NUMERICHOST : 0;
+	snprintf(portstr, sizeof portstr, "%u", port);
+	rc = getaddrinfo(target, portstr, &hints, &res);
+	if (rc != 0) {
+		seterr(err, errlen, "egress: resolving the destination: %s", gai_strerror(rc));
+		goto out;
+	}
+	seterr(err, errlen, "egress: connect failed");
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0)
+			continue;
+		flags = fcntl(fd, F_GETFL);
+		if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+			goto next;
+		rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
+		if (rc != 0 && errno != EINPROGRESS) {
+			seterr(err, errlen, "egress: connect: %s", strerror(errno));
+			goto next;
+		}
+		if (rc != 0) {
+			pfd.fd = fd;
+			pfd.events = POLLOUT;
+			pfd.revents = 0;
+			do
+				rc = poll(&pfd, 1, (int)timeout_ms);
+			while (rc < 0 && errno == EINTR);
+			if (rc == 0) {
+				seterr(err, errlen, "egress: connect: timed out");
+				goto next;
+			}
+			soerr = 0;
+			sl = sizeof soerr;
+			if (rc < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr != 0) {
+				seterr(err, errlen, "egress: connect: %s", strerror(soerr != 0 ? soerr : errno));
+				goto next;
+			}
+		}
+		if (fcntl(fd, F_SETFL, flags) < 0)
+			goto next;
+		tv.tv_sec = timeout_ms / 1000;
+		tv.tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000;
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+		ret = fd;
+		fd = -1;
+		break;
+next:
+		close(fd);
+		fd = -1;
+	}
+out:
+	if (res != NULL)
+		freeaddrinfo(res);
+	return ret;
+}
+
+/* http_parser state for one response. */
+struct resp_state {
+	char *body;
+	size_t len;
+	size_t cap;
+	bool complete;
+	bool too_large;
+	bool oom;
+};
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+	struct resp_state *st = p->data;
+	size_t need = 0;
+	size_t ncap = 0;
+	char *nb = NULL;
+
+	if (len > EGRESS_BODY_MAX - st->len) {
+		st->too_large = true;
+		return 1;
+	}
+	need = st->len + len + 1;
+	if (need > st->cap) {
+		ncap = st->cap == 0 ? 4096 : st->cap;
+		while (ncap < need)
+			ncap *= 2;
+		nb = realloc(st->body, ncap);
+		if (nb == NULL) {
+			st->oom = true;
+			return 1;
+		}
+		st->body = nb;
+		st->cap = ncap;
+	}
+	memcpy(st->body + st->len, at, len);
+	st->len += len;
+	st->body[st->len] = '\0';
+	return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+	struct resp_state *st = p->data;
+
+	st->complete = true;
+	/* Stop here: one response per connection. */
+	return 0;
+}
+
+/* Write all of buf; @return bytes written, with *rc the error if short. */
+static size_t ssl_write_all(mbedtls_ssl_context *ssl, const unsigned char *buf, size_t len, int *rc)
+{
+	size_t off = 0;
+	int r = 0;
+
+	*rc = 0;
+	while (off < len) {
+		r = mbedtls_ssl_write(ssl, buf + off, len - off);
+		if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE)
+			continue;
+		if (r <= 0) {
+			*rc = r == 0 ? MBEDTLS_ERR_NET_SEND_FAILED : r;
+			break;
+		}
+		off += (size_t)r;
+	}
+	return off;
+}
+
+int vault_egress_request(struct vault_egress *eg, const char *host, const char *addr,
+                         unsigned port, const char *method, const char *path,
+                         const char *const *headers, char *body, size_t body_len,
+                         struct vault_egress_response *resp, int *sent,
+                         char *err, size_t errlen)
+{
+	mbedtls_net_context net;
+	mbedtls_ssl_context ssl;
+	http_parser parser;
+	http_parser_settings settings;
+	struct resp_state st;
+	struct in6_addr a6;
+	unsigned char rbuf[4096];
+	char *head = NULL;
+	size_t hlen = 0;
+	size_t i = 0;
+	size_t wrote = 0;
+	size_t parsed = 0;
+	int n = 0;
+	int rc = 0;
+	int fd = -1;
+	int ret = -1;
+	bool eof = false;
+
+	mbedtls_net_init(&net);
+	mbedtls_ssl_init(&ssl);
+	memset(&st, 0, sizeof st);
+	if (sent != NULL)
+		*sent = 0;
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (resp != NULL) {
+		resp->status = 0;
+		resp->body = NULL;
+		resp->body_len = 0;
+	}
+	if (eg == NULL || host == NULL || method == NULL || path == NULL || resp == NULL || sent == NULL
+	    || (body == NULL && body_len != 0) || port == 0 || port > 65535) {
+		seterr(err, errlen, "egress: invalid arguments");
+		goto out;
+	}
+	/* PCI DSS 1.3.2 / 1.4.1: only allowlisted PSP endpoints leave the CDE. */
+	if (!allowlisted(eg, host, port)) {
+		seterr(err, errlen, "destination not allowlisted");
+		goto out;
+	}
+	/* mbedTLS 2.28 matches DNS SANs only (BRIEF pitfall): refuse IP literals. */
+	if (inet_pton(AF_INET, host, &a6) == 1 || inet_pton(AF_INET6, host, &a6) == 1) {
+		seterr(err, errlen, "egress: host must be a DNS name, not an IP address");
+		goto out;
+	}
+
+	/* Request line and headers in guarded memory (they carry the PSP key). */
+	head = sr_secret_alloc(EGRESS_HEAD_MAX);
+	if (head == NULL) {
+		seterr(err, errlen, "egress: out of memory");
+		goto out;
+	}
+	n = snprintf(head, EGRESS_HEAD_MAX, "%s %s HTTP/1.1\r\nHost: %s:%u\r\nContent-Length: %zu\r\n"
+	             "Connection: close\r\n", method, path, host, port, body_len);
+	if (n < 0 || (size_t)n >= EGRESS_HEAD_MAX) {
+		seterr(err, errlen, "egress: request head too long");
+		goto out;
+	}
+	hlen = (size_t)n;
+	for (i = 0; headers != NULL && headers[i] != NULL; i++) {
+		if (strpbrk(headers[i], "\r\n") != NULL) {
+			seterr(err, errlen, "egress: header %zu contains CR or LF", i);
+			goto out;
+		}
+		n = snprintf(head + hlen, EGRESS_HEAD_MAX - hlen, "%s\r\n", headers[i]);
+		if (n < 0 || (size_t)n >= EGRESS_HEAD_MAX - hlen) {
+			seterr(err, errlen, "egress: request head too long");
+			goto out;
+		}
+		hlen += (size_t)n;
+	}
+	if (hlen + 2 >= EGRESS_HEAD_MAX) {
+		seterr(err, errlen, "egress: request head too long");
+		goto out;
+	}
+	memcpy(head + hlen, "\r\n", 3);
+	hlen += 2;
+
+	fd = connect_timeout(addr != NULL ? addr : host, port, eg->timeout_ms, addr != NULL, err, errlen);
+	if (fd < 0)
+		goto out;
+	net.fd = fd;
+
+	rc = mbedtls_ssl_setup(&ssl, &eg->conf);
+	if (rc != 0) {
+		tls_err(err, errlen, "egress: SSL setup", rc);
+		goto out;
+	}
+	/* RFC 6125: the server certificate must carry this DNS name; also SNI. */
+	rc = mbedtls_ssl_set_hostname(&ssl, host);
+	if (rc != 0) {
+		tls_err(err, errlen, "egress: set hostname", rc);
+		goto out;
+	}
+	mbedtls_ssl_set_bio(&ssl, &net, mbedtls_net_send, NULL, mbedtls_net_recv_timeout);
+	do
+		rc = mbedtls_ssl_handshake(&ssl);
+	while (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE);
+	if (rc != 0) {
+		if (rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED)
+			seterr(err, errlen, "egress: TLS handshake: server certificate not trusted or "
+			       "wrong name (verify flags 0x%x)", (unsigned)mbedtls_ssl_get_verify_result(&ssl));
+		else
+			tls_err(err, errlen, "egress: TLS handshake", rc);
+		goto out;
+	}
+
+	/* From the first byte written on, the PSP may act on the request. */
+	wrote = ssl_write_all(&ssl, (const unsigned char *)head, hlen, &rc);
+	if (wrote > 0)
+		*sent = 1;
+	if (rc == 0 && body_len > 0)
+		wrote += ssl_write_all(&ssl, (const unsigned char *)body, body_len, &rc);
+	/* Wipe the request as soon as it is on the wire (or failed to get there). */
+	mbedtls_platform_zeroize(head, EGRESS_HEAD_MAX);
+	if (body != NULL && body_len > 0)
+		mbedtls_platform_zeroize(body, body_len);
+	if (rc != 0) {
+		tls_err(err, errlen, "egress: writing the request", rc);
+		ret = *sent ? -2 : -1;
+		goto out;
+	}
+
+	http_parser_init(&parser, HTTP_RESPONSE);
+	parser.data = &st;
+	http_parser_settings_init(&settings);
+	settings.on_body = on_body;
+	settings.on_message_complete = on_message_complete;
+	while (!st.complete) {
+		rc = mbedtls_ssl_read(&ssl, rbuf, sizeof rbuf);
+		if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE)
+			continue;
+		if (rc == MBEDTLS_ERR_SSL_TIMEOUT) {
+			seterr(err, errlen, "egress: timed out waiting for the response");
+			ret = -2;
+			goto out;
+		}
+		if (rc == 0 || rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || rc == MBEDTLS_ERR_NET_CONN_RESET) {
+			/* EOF: lets http_parser finish a body delimited by close. */
+			eof = true;
+			http_parser_execute(&parser, &settings, NULL, 0);
+			break;
+		}
+		if (rc < 0) {
+			tls_err(err, errlen, "egress: reading the response", rc);
+			ret = -2;
+			goto out;
+		}
+		parsed = http_parser_execute(&parser, &settings, (const char *)rbuf, (size_t)rc);
+		if (st.too_large || st.oom) {
+			seterr(err, errlen, st.too_large ? "egress: response body over 1 MiB"
+			       : "egress: out of memory");
+			ret = -2;
+			goto out;
+		}
+		if (parsed != (size_t)rc && !st.complete) {
+			seterr(err, errlen, "egress: malformed HTTP response: %s",
+			       http_errno_description(HTTP_PARSER_ERRNO(&parser)));
+			ret = -2;
+			goto out;
+		}
+	}
+	if (!st.complete) {
+		seterr(err, errlen, "egress: connection closed before the response was complete%s",
+		       eof ? "" : " (read error)");
+		ret = -2;
+		goto out;
+	}
+	if (st.body == NULL) {
+		st.body = calloc(1, 1);
+		if (st.body == NULL) {
+			seterr(err, errlen, "egress: out of memory");
+			ret = -2;
+			goto out;
+		}
+	}
+	resp->status = (int)parser.status_code;
+	resp->body = st.body;
+	resp->body_len = st.len;
+	st.body = NULL;
+	(void)mbedtls_ssl_close_notify(&ssl);
+	ret = 0;
+out:
+	/* The body is consumed on every path, sent or not (it may hold a PAN). */
+	if (body != NULL && body_len > 0)
+		mbedtls_platform_zeroize(body, body_len);
+	if (head != NULL)
+		sr_secret_free(head);   /* wipes */
+	free(st.body);
+	mbedtls_ssl_free(&ssl);
+	mbedtls_net_free(&net);
+	return ret;
+}
