@@ -27,6 +27,18 @@ int hsm_open(const char *module_path, const char *token_label, const char *pin_f
 void hsm_close(struct hsm *h);
 
 /**
+ * Create the token labelled token_label if it does not exist yet (PKCS#11
+ * v2.40 §5.6 C_InitToken with the SO PIN, then C_Login CKU_SO + C_InitPIN with
+ * the user PIN). Takes the first slot whose token lacks CKF_TOKEN_INITIALIZED.
+ * Both PINs come from mode-0600 files and are wiped after use.
+ * (Addition to the contract: used by vaultctl init-token and the tests.)
+ * @return 1 when a token with that label already exists (nothing done),
+ *         0 when it was created, -1 with err filled (never a PIN).
+ */
+int hsm_init_token(const char *module_path, const char *token_label, const char *so_pin_file,
+                   const char *user_pin_file, char *err, size_t errlen);
+
+/**
  * AES-256-GCM encrypt inside the token with the key labelled key_label
  * (CKM_AES_GCM, 96-bit IV made fresh from C_GenerateRandom, 128-bit tag).
  * @param iv_out receives the IV.

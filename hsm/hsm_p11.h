@@ -1,0 +1,50 @@
+/*
+ * hsm_p11: internal to hsm/. Includes p11-kit's PKCS#11 v2.40 header in its
+ * compatibility mode (CRYPTOKI_GNU not defined: standard names such as
+ * CK_GCM_PARAMS.ulIvBits, BRIEF.md pitfalls), then removes the lowercase
+ * compatibility macros (value_len, iv_len, aad_len, count, ...) that would
+ * otherwise rename ordinary identifiers such as hsm_key_info.value_len.
+ * The structures keep their standard member names (ulValueLen, pIv, ...).
+ */
+#ifndef HSM_P11_H
+#define HSM_P11_H
+
+#include <p11-kit/pkcs11.h>
+
+#undef value
+#undef value_len
+#undef count
+#undef parameter
+#undef parameter_len
+#undef params
+#undef iv_ptr
+#undef iv_len
+#undef iv_bits
+#undef aad_ptr
+#undef aad_len
+#undef tag_bits
+#undef slot_id
+#undef session_count
+#undef reserved
+#undef hash_alg
+#undef s_len
+#undef counter_bits
+#undef shared_data
+#undef shared_data_len
+#undef public_data
+#undef public_data_len
+#undef string_data
+#undef string_data_len
+#undef data_params
+#undef source_data
+#undef source_data_len
+#undef device_error
+#undef utc_time
+#undef max_key_size
+#undef min_key_size
+#undef create_mutex
+#undef destroy_mutex
+#undef lock_mutex
+#undef unlock_mutex
+
+#endif

@@ -1,0 +1,209 @@
+/*
+ * vaultctl: the CDE host's key-ceremony tool (not a daemon).
+ *
+ *   vaultctl [--module PATH] [--label L] [--pin-file F] [--so-pin-file F] COMMAND
+ *     init-token   create the token (idempotent)
+ *     keys create  create pan-enc-v1 (AES-256) and fp-hmac-v1 (HMAC-SHA256) when absent
+ *     keys list    show the keys and their sensitive/extractable flags
+ *
+ * PINs come only from files (BRIEF invariant 10, PCI DSS v4.0 8.3.2), never
+ * from the command line or the environment; SOFTHSM2_CONF selects the SoftHSM2
+ * configuration as usual. Exit codes: 0 ok, 1 operational error, 2 usage.
+ */
+#include "hsm/hsm.h"
+#include "hsm/hsm_p11.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#define DEFAULT_MODULE      "/usr/lib/softhsm/libsofthsm2.so"
+#define DEFAULT_LABEL       "strongroom"
+#define DEFAULT_PIN_FILE    "var/secrets/hsm-user-pin"
+#define DEFAULT_SO_PIN_FILE "var/secrets/hsm-so-pin"
+
+enum { EXIT_OK = 0, EXIT_OP = 1, EXIT_USAGE = 2 };
+
+struct opts {
+	const char *module;
+	const char *label;
+	const char *pin_file;
+	const char *so_pin_file;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: vaultctl [--module PATH] [--label LABEL] [--pin-file FILE]\n"
+	        "                [--so-pin-file FILE] COMMAND\n"
+	        "\n"
+	        "commands:\n"
+	        "  init-token    create the token LABEL (SO PIN and user PIN from files);\n"
+	        "                does nothing when it exists already\n"
+	        "  keys create   create %s (AES-256-GCM) and %s (HMAC-SHA256)\n"
+	        "                when absent: sensitive, never extractable\n"
+	        "  keys list     list the keys and their sensitive/extractable flags\n"
+	        "\n"
+	        "defaults: --module %s --label %s\n"
+	        "          --pin-file %s --so-pin-file %s\n"
+	        "SOFTHSM2_CONF in the environment selects the SoftHSM2 configuration.\n"
+	        "exit codes: 0 ok, 1 operational error, 2 usage\n",
+	        HSM_KEY_PAN_ENC, HSM_KEY_FP_HMAC, DEFAULT_MODULE, DEFAULT_LABEL, DEFAULT_PIN_FILE,
+	        DEFAULT_SO_PIN_FILE);
+}
+
+static const char *key_type_name(unsigned long kt)
+{
+	switch (kt) {
+	case CKK_AES:
+		return "AES";
+	case CKK_GENERIC_SECRET:
+		return "GENERIC_SECRET";
+	default:
+		return "other";
+	}
+}
+
+static void print_key(const char *label, const struct hsm_key_info *ki, const char *note)
+{
+	printf("%-12s type=%s bits=%lu sensitive=%d extractable=%d always_sensitive=%d "
+	       "never_extractable=%d%s%s\n",
+	       label, key_type_name(ki->key_type), ki->value_len * 8, ki->sensitive ? 1 : 0,
+	       ki->extractable ? 1 : 0, ki->always_sensitive ? 1 : 0,
+	       ki->never_extractable ? 1 : 0, note != NULL ? " " : "", note != NULL ? note : "");
+}
+
+static int cmd_init_token(const struct opts *o)
+{
+	char err[512] = "";
+	int r;
+
+	r = hsm_init_token(o->module, o->label, o->so_pin_file, o->pin_file, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "vaultctl: init-token: %s\n", err);
+		return EXIT_OP;
+	}
+	if (r == 1)
+		printf("token '%s' already initialised\n", o->label);
+	else
+		printf("token '%s' initialised\n", o->label);
+	return EXIT_OK;
+}
+
+/* The key is flagged as the vault needs it (BRIEF invariant 2). */
+static bool key_ok(const struct hsm_key_info *ki, unsigned long want_type)
+{
+	return ki->found && ki->sensitive && !ki->extractable && ki->never_extractable &&
+	       ki->key_type == want_type && ki->value_len == 32;
+}
+
+static int cmd_keys(const struct opts *o, bool create)
+{
+	static const struct {
+		const char *label;
+		unsigned long type;
+	} keys[] = {
+		{ HSM_KEY_PAN_ENC, CKK_AES },
+		{ HSM_KEY_FP_HMAC, CKK_GENERIC_SECRET },
+	};
+	struct hsm *h = NULL;
+	char err[512] = "";
+	int ret = EXIT_OP;
+	size_t i;
+
+	if (hsm_open(o->module, o->label, o->pin_file, 1, &h, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vaultctl: %s\n", err);
+		goto out;
+	}
+	ret = EXIT_OK;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		struct hsm_key_info ki;
+		const char *note = NULL;
+
+		if (hsm_key_info(h, keys[i].label, &ki, err, sizeof(err)) != 0) {
+			fprintf(stderr, "vaultctl: %s: %s\n", keys[i].label, err);
+			ret = EXIT_OP;
+			continue;
+		}
+		if (!ki.found && create) {
+			int r = keys[i].type == CKK_AES
+			        ? hsm_generate_aes_key(h, keys[i].label, err, sizeof(err))
+			        : hsm_generate_hmac_key(h, keys[i].label, err, sizeof(err));
+			if (r != 0 || hsm_key_info(h, keys[i].label, &ki, err, sizeof(err)) != 0) {
+				fprintf(stderr, "vaultctl: %s: %s\n", keys[i].label, err);
+				ret = EXIT_OP;
+				continue;
+			}
+			note = "(created)";
+		} else if (ki.found && create) {
+			note = "(exists)";
+		}
+		if (!ki.found) {
+			printf("%-12s absent\n", keys[i].label);
+			continue;
+		}
+		print_key(keys[i].label, &ki, note);
+		if (!key_ok(&ki, keys[i].type)) {
+			fprintf(stderr, "vaultctl: %s: unexpected type, length or flags "
+			        "(must be sensitive and never extractable)\n", keys[i].label);
+			ret = EXIT_OP;
+		}
+	}
+out:
+	hsm_close(h);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "module", required_argument, NULL, 'm' },
+		{ "label", required_argument, NULL, 'l' },
+		{ "pin-file", required_argument, NULL, 'p' },
+		{ "so-pin-file", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts o = { DEFAULT_MODULE, DEFAULT_LABEL, DEFAULT_PIN_FILE, DEFAULT_SO_PIN_FILE };
+	int c;
+	int nargs;
+
+	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			o.module = optarg;
+			break;
+		case 'l':
+			o.label = optarg;
+			break;
+		case 'p':
+			o.pin_file = optarg;
+			break;
+		case 's':
+			o.so_pin_file = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	nargs = argc - optind;
+	if (nargs == 1 && strcmp(argv[optind], "init-token") == 0)
+		return cmd_init_token(&o);
+	if (nargs == 2 && strcmp(argv[optind], "keys") == 0) {
+		if (strcmp(argv[optind + 1], "create") == 0)
+			return cmd_keys(&o, true);
+		if (strcmp(argv[optind + 1], "list") == 0)
+			return cmd_keys(&o, false);
+	}
+	if (nargs == 1 && strcmp(argv[optind], "help") == 0) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	fprintf(stderr, "vaultctl: %s\n", nargs == 0 ? "no command given" : "unknown command");
+	usage(stderr);
+	return EXIT_USAGE;
+}
