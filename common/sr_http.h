@@ -68,6 +68,12 @@ struct sr_http_server;
 /** Start listening. @return server, or NULL with err filled. */
 struct sr_http_server *sr_http_start(const struct sr_http_config *cfg, char *err, size_t errlen);
 
+/**
+ * The TCP port the server listens on (useful with cfg->port == 0, which
+ * lets the kernel choose; tests use that). 0 for NULL.
+ */
+uint16_t sr_http_port(const struct sr_http_server *srv);
+
 /** Stop accepting, finish in-flight requests, free. NULL ok. */
 void sr_http_stop(struct sr_http_server *srv);
 
