@@ -1,0 +1,300 @@
+/*
+ * POST /v1/authorizations (internal listener, mTLS peer = the gateway).
+ * {"merchant","token","payment_id","amount","currency","capture","idempotency_key"}
+ *
+ * Loads the token (it must belong to the merchant named: BRIEF invariant 6),
+ * decrypts the PAN (and the CVC while still held) inside the HSM into
+ * guarded memory, calls the PSP connector with the gateway's idempotency key,
+ * wipes the plaintext, and deletes the CVC after the first attempt that
+ * reached the PSP (PCI DSS v4.0 3.3.1.2, BRIEF invariant 4).
+ * 502 api_error psp_unavailable when nothing was sent to the PSP.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "common/sr_db.h"
+#include "common/sr_http.h"
+#include "common/sr_log.h"
+#include "common/sr_secret.h"
+#include "common/sr_util.h"
+#include "vault/connector.h"
+#include "vault/vault_app.h"
+#include "vault/vault_crypto.h"
+#include "vault/vault_store.h"
+#include "vault/vault_token.h"
+
+struct auth_body {
+	const char *merchant;
+	const char *token;
+	const char *payment_id;
+	long long amount;
+	const char *currency;
+	bool capture;
+	const char *idempotency_key;
+};
+
+static void bad_request(struct sr_http_request *req, const char *code, const char *msg,
+                        const char *param)
+{
+	sr_http_reply_error(req, 400, "invalid_request_error", code, msg, param);
+}
+
+static bool printable_id(const char *s, size_t max)
+{
+	size_t n;
+	size_t i;
+
+	if (s == NULL)
+		return false;
+	n = strlen(s);
+	if (n == 0 || n > max)
+		return false;
+	for (i = 0; i < n; i++) {
+		if (s[i] < 0x21 || s[i] > 0x7e)
+			return false;
+	}
+	return true;
+}
+
+/* Validate the body; on error a 400 has been sent and 0 is returned. */
+static int parse_body(struct sr_http_request *req, struct auth_body *b)
+{
+	static const char *const keys[] = {
+		"merchant", "token", "payment_id", "amount", "currency", "capture",
+		"idempotency_key", NULL,
+	};
+	const char *key = NULL;
+	json_t *val = NULL;
+	const json_t *o = req->json;
+	json_t *j = NULL;
+	size_t i;
+
+	memset(b, 0, sizeof *b);
+	if (!json_is_object(o)) {
+		bad_request(req, "parameter_missing", "A JSON object body is required.", NULL);
+		return 0;
+	}
+	json_object_foreach((json_t *)o, key, val) {
+		bool known = false;
+
+		for (i = 0; keys[i] != NULL; i++)
+			known = known || strcmp(key, keys[i]) == 0;
+		if (!known) {
+			bad_request(req, "parameter_unknown",
+			            "The request contains an unknown parameter.", NULL);
+			return 0;
+		}
+	}
+	for (i = 0; keys[i] != NULL; i++) {
+		if (json_object_get(o, keys[i]) == NULL) {
+			bad_request(req, "parameter_missing", "A required parameter is missing.",
+			            keys[i]);
+			return 0;
+		}
+	}
+	b->merchant = json_string_value(json_object_get(o, "merchant"));
+	if (!vault_merchant_id_valid(b->merchant)) {
+		bad_request(req, "parameter_invalid_type", "merchant is not a merchant id.",
+		            "merchant");
+		return 0;
+	}
+	b->token = json_string_value(json_object_get(o, "token"));
+	if (b->token == NULL) {
+		bad_request(req, "parameter_invalid_type", "token must be a string.", "token");
+		return 0;
+	}
+	b->payment_id = json_string_value(json_object_get(o, "payment_id"));
+	if (!printable_id(b->payment_id, 80)) {
+		bad_request(req, "parameter_invalid_type", "payment_id is malformed.", "payment_id");
+		return 0;
+	}
+	j = json_object_get(o, "amount");
+	if (!json_is_integer(j) || json_integer_value(j) <= 0 ||
+	    json_integer_value(j) > 99999999999LL) {
+		bad_request(req, "parameter_invalid_type", "amount must be a positive integer.",
+		            "amount");
+		return 0;
+	}
+	b->amount = json_integer_value(j);
+	b->currency = json_string_value(json_object_get(o, "currency"));
+	if (b->currency == NULL || strlen(b->currency) != 3 ||
+	    strspn(b->currency, "abcdefghijklmnopqrstuvwxyz") != 3) {
+		bad_request(req, "parameter_invalid_type",
+		            "currency must be a lowercase ISO 4217 code.", "currency");
+		return 0;
+	}
+	j = json_object_get(o, "capture");
+	if (!json_is_boolean(j)) {
+		bad_request(req, "parameter_invalid_type", "capture must be a boolean.", "capture");
+		return 0;
+	}
+	b->capture = json_is_true(j);
+	b->idempotency_key = json_string_value(json_object_get(o, "idempotency_key"));
+	if (!printable_id(b->idempotency_key, 255)) {
+		bad_request(req, "parameter_invalid_type", "idempotency_key is malformed.",
+		            "idempotency_key");
+		return 0;
+	}
+	return 1;
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? json_string(s) : json_null();
+}
+
+void vault_handle_authorize(struct sr_http_request *req)
+{
+	struct vault_app *app = req->app;
+	struct auth_body b;
+	struct vault_token_row row;
+	struct vault_card card;
+	struct vault_auth_request areq;
+	struct vault_auth_result ares;
+	char *pan = NULL;
+	size_t pan_len = 0;
+	char *cvc = NULL;
+	size_t cvc_len = 0;
+	char err[256];
+	PGconn *db = NULL;
+	bool cvc_used = false;
+	int rc;
+
+	memset(&row, 0, sizeof row);
+	memset(&card, 0, sizeof card);
+	memset(&areq, 0, sizeof areq);
+	memset(&ares, 0, sizeof ares);
+
+	if (!vault_require_gateway(req))
+		goto out;
+	if (!parse_body(req, &b))
+		goto out;
+	if (!vault_token_id_valid(b.token)) {
+		sr_http_reply_error(req, 404, "invalid_request_error", "resource_missing",
+		                    "No such token.", "token");
+		goto out;
+	}
+
+	db = sr_db_acquire(app->db);
+	rc = vault_store_token_get(db, b.token, &row, err, sizeof err);
+	sr_db_release(app->db, db);
+	db = NULL;
+	if (rc < 0) {
+		sr_log(SR_LOG_ERROR, req->request_id, "db.error", "{s:s, s:s}", "token", b.token,
+		       "error", err);
+		goto internal;
+	}
+	if (rc == 0) {
+		sr_http_reply_error(req, 404, "invalid_request_error", "resource_missing",
+		                    "No such token.", "token");
+		goto out;
+	}
+	if (strcmp(row.merchant_id, b.merchant) != 0) {
+		/* BRIEF invariant 6: another merchant's token is refused and audited. */
+		sr_log(SR_LOG_WARN, req->request_id, "token.foreign_merchant",
+		       "{s:s, s:s, s:s, s:s, s:s}", "token", row.id, "merchant", b.merchant,
+		       "owner", row.merchant_id, "operation", "authorize",
+		       "payment_id", b.payment_id);
+		sr_http_reply_error(req, 404, "invalid_request_error", "resource_missing",
+		                    "No such token.", "token");
+		goto out;
+	}
+
+	/* Plaintext only in guarded memory, only for the PSP call. */
+	if (vault_crypto_decrypt_pan(app->hsm, row.key_version, row.id, row.merchant_id,
+	                             row.pan_iv, row.pan_ct, row.pan_ct_len, &pan, &pan_len,
+	                             err, sizeof err) != 0) {
+		sr_log(SR_LOG_ERROR, req->request_id, "pan.decrypt_failed", "{s:s, s:s}",
+		       "token", row.id, "error", err);
+		goto internal;
+	}
+	/* PCI DSS 3.3.1.2: the CVC only while held and within its TTL. */
+	if (row.has_cvc && row.cvc_expires_at > sr_now()) {
+		if (vault_crypto_decrypt_cvc(app->hsm, row.key_version, row.id, row.merchant_id,
+		                             row.cvc_iv, row.cvc_ct, row.cvc_ct_len, &cvc,
+		                             &cvc_len, err, sizeof err) != 0) {
+			/* Proceed without it; a CVC that cannot be opened is useless. */
+			sr_log(SR_LOG_WARN, req->request_id, "cvc.decrypt_failed", "{s:s, s:s}",
+			       "token", row.id, "error", err);
+			cvc = NULL;
+		}
+	}
+
+	card.pan = pan;
+	card.pan_len = pan_len;
+	card.exp_month = row.exp_month;
+	card.exp_year = row.exp_year;
+	card.cvc = cvc;
+	areq.merchant_id = row.merchant_id;
+	areq.payment_id = b.payment_id;
+	areq.token = row.id;
+	areq.amount = b.amount;
+	areq.currency = b.currency;
+	areq.capture = b.capture;
+	areq.idempotency_key = b.idempotency_key; /* PSP idempotency = the gateway's key */
+	areq.card = &card;
+	areq.request_id = req->request_id;
+
+	rc = app->connector->authorize(app->connector, app->egress, &areq, &ares, err, sizeof err);
+	cvc_used = cvc != NULL;
+	/* Wipe the plaintext as soon as the connector returns. */
+	sr_secret_free(pan);
+	pan = NULL;
+	sr_secret_free(cvc);
+	cvc = NULL;
+	sodium_memzero(&card, sizeof card);
+
+	if (rc != 0) {
+		/* Nothing reached the PSP: keep the CVC for the retry. */
+		sr_log(SR_LOG_WARN, req->request_id, "auth.psp_unavailable", "{s:s, s:s, s:s, s:s}",
+		       "token", row.id, "payment_id", b.payment_id, "connector",
+		       app->connector->name, "error", err);
+		sr_http_reply_error(req, 502, "api_error", "psp_unavailable",
+		                    "The payment processor could not be reached.", NULL);
+		goto out;
+	}
+
+	db = sr_db_acquire(app->db);
+	if (row.has_cvc) {
+		/* PCI DSS 3.3.1.2 / BRIEF invariant 4: the attempt reached the
+		 * PSP, so the CVC is deleted now (used or expired). */
+		if (vault_store_cvc_delete(db, row.id, err, sizeof err) != 0)
+			sr_log(SR_LOG_ERROR, req->request_id, "cvc.delete_failed", "{s:s, s:s}",
+			       "token", row.id, "error", err);
+	}
+	if (vault_store_token_touch(db, row.id, err, sizeof err) != 0)
+		sr_log(SR_LOG_WARN, req->request_id, "db.error", "{s:s, s:s}", "token", row.id,
+		       "error", err);
+	sr_db_release(app->db, db);
+	db = NULL;
+
+	sr_log(ares.status == VAULT_AUTH_UNKNOWN ? SR_LOG_WARN : SR_LOG_INFO, req->request_id,
+	       "auth.result", "{s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:I, s:s, s:b}",
+	       "token", row.id, "merchant", row.merchant_id, "payment_id", b.payment_id,
+	       "last4", row.last4, "status", vault_auth_status_str(ares.status),
+	       "failure_code", ares.failure_code[0] != '\0' ? ares.failure_code : NULL,
+	       "psp_reference", ares.psp_reference[0] != '\0' ? ares.psp_reference : NULL,
+	       "amount", (json_int_t)b.amount, "connector", app->connector->name,
+	       "cvc_sent", cvc_used);
+	sr_http_reply_json(req, 200,
+	    json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:{s:s, s:s}}",
+	              "status", vault_auth_status_str(ares.status),
+	              "psp_reference", str_or_null(ares.psp_reference),
+	              "failure_code", str_or_null(ares.failure_code),
+	              "failure_message", str_or_null(ares.failure_message),
+	              "redirect_url", str_or_null(ares.redirect_url),
+	              "connector", app->connector->name,
+	              "card", "brand", row.brand, "last4", row.last4));
+	goto out;
+
+internal:
+	sr_http_reply_error(req, 500, "api_error", "internal_error", "An internal error occurred.",
+	                    NULL);
+out:
+	sr_secret_free(pan);
+	sr_secret_free(cvc);
+	sodium_memzero(&card, sizeof card);
+	vault_token_row_clear(&row);
+}

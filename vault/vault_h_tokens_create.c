@@ -1,0 +1,166 @@
+/*
+ * POST /v1/tokens (public listener): tokenize a card.
+ * Authorization: Bearer pk_... (the merchant's publishable key, looked up
+ * by its SHA-256). The PAN and CVC live in guarded memory from parsing to
+ * encryption in the HSM; the reply and the log carry the token, brand and
+ * last4 only (PCI DSS v4.0 3.4.1 / 3.5.1, BRIEF invariants 2 and 3).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "common/sr_db.h"
+#include "common/sr_http.h"
+#include "common/sr_log.h"
+#include "common/sr_util.h"
+#include "vault/vault_app.h"
+#include "vault/vault_card.h"
+#include "vault/vault_crypto.h"
+#include "vault/vault_store.h"
+#include "vault/vault_token.h"
+
+/* The merchant owning the publishable key: 1 found, 0 not, -1 error. */
+static int authenticate(struct sr_http_request *req, struct vault_app *app, char *mid,
+                        size_t mid_cap)
+{
+	const char *key = sr_http_bearer(req);
+	char hash[65];
+	char err[256];
+	PGconn *db = NULL;
+	int rc = 0;
+
+	if (key == NULL || strncmp(key, "pk_", 3) != 0 || strlen(key) > 256)
+		return 0;
+	/* Keys are stored only as SHA-256 (PCI DSS 8.3.2); the lookup is by hash. */
+	sr_sha256_hex(key, strlen(key), hash);
+	db = sr_db_acquire(app->db);
+	rc = vault_store_merchant_by_pk_hash(db, hash, mid, mid_cap, err, sizeof err);
+	sr_db_release(app->db, db);
+	if (rc < 0)
+		sr_log(SR_LOG_ERROR, req->request_id, "db.error", "{s:s}", "error", err);
+	return rc;
+}
+
+void vault_handle_tokens_create(struct sr_http_request *req)
+{
+	struct vault_app *app = req->app;
+	struct vault_card_input card;
+	struct vault_token_row row;
+	json_t *parsed = NULL;
+	const json_t *body = NULL;
+	const char *code = NULL;
+	const char *param = NULL;
+	char mid[VAULT_MERCHANT_ID_MAX + 1];
+	char err[256];
+	PGconn *db = NULL;
+	json_error_t jerr;
+	int rc;
+
+	memset(&card, 0, sizeof card);
+	memset(&row, 0, sizeof row);
+	mid[0] = '\0';
+
+	rc = authenticate(req, app, mid, sizeof mid);
+	if (rc < 0) {
+		sr_http_reply_error(req, 500, "api_error", "internal_error",
+		                    "An internal error occurred.", NULL);
+		goto out;
+	}
+	if (rc == 0) {
+		sr_http_reply_error(req, 401, "authentication_error", "invalid_api_key",
+		                    "Invalid publishable key.", NULL);
+		goto out;
+	}
+
+	body = req->json;
+	if (body == NULL && req->body != NULL && req->body_len > 0) {
+		/* A body sent without a JSON content type: parse it the same way. */
+		parsed = json_loadb((const char *)req->body, req->body_len, JSON_REJECT_DUPLICATES,
+		                    &jerr);
+		if (parsed == NULL) {
+			/* jansson's message may quote input: not echoed. */
+			sr_http_reply_error(req, 400, "invalid_request_error", "invalid_json",
+			                    "The request body is not valid JSON.", NULL);
+			goto out;
+		}
+		body = parsed;
+	}
+	rc = vault_parse_token_request(body, &card, &code, &param);
+	if (rc != 0) {
+		/* The contract answers every validation error, card_error
+		 * type included, with 400 (not Stripe's 402). */
+		unsigned status = rc == -2 ? 500 : 400;
+
+		sr_log(SR_LOG_INFO, req->request_id, "token.rejected", "{s:s, s:s, s:s?}",
+		       "merchant", mid, "code", code, "param", param);
+		sr_http_reply_error(req, status, vault_card_error_type(code), code,
+		                    vault_card_error_message(code), param);
+		goto out;
+	}
+
+	/* BRIEF invariant 3: a random token, never derived from the PAN. */
+	if (vault_token_new(row.id, sizeof row.id) != 0)
+		goto internal;
+	snprintf(row.merchant_id, sizeof row.merchant_id, "%s", mid);
+	snprintf(row.brand, sizeof row.brand, "%s", vault_brand_str(card.brand));
+	memcpy(row.last4, card.last4, sizeof row.last4);
+	row.exp_month = card.exp_month;
+	row.exp_year = card.exp_year;
+	snprintf(row.key_version, sizeof row.key_version, "%s", VAULT_KEY_VERSION_PAN);
+	row.created_at = sr_now();
+
+	/* PCI DSS 3.5.1.1: keyed, per-merchant fingerprint. */
+	if (vault_crypto_fingerprint(app->hsm, mid, card.pan, card.pan_len, row.fingerprint,
+	                             err, sizeof err) != 0)
+		goto hsm_error;
+	/* BRIEF invariant 2: AES-256-GCM in the HSM, AAD binds token + merchant. */
+	row.pan_ct_len = sizeof row.pan_ct;
+	if (vault_crypto_encrypt_pan(app->hsm, row.id, mid, card.pan, card.pan_len, row.pan_iv,
+	                             row.pan_ct, &row.pan_ct_len, err, sizeof err) != 0)
+		goto hsm_error;
+	if (card.cvc != NULL) {
+		/* PCI DSS 3.3.1.2: CVC encrypted, deleted at the first
+		 * authorization or after cvc_ttl_seconds. */
+		row.cvc_ct_len = sizeof row.cvc_ct;
+		if (vault_crypto_encrypt_cvc(app->hsm, row.id, mid, card.cvc, card.cvc_len,
+		                             row.cvc_iv, row.cvc_ct, &row.cvc_ct_len,
+		                             err, sizeof err) != 0)
+			goto hsm_error;
+		row.has_cvc = true;
+		row.cvc_expires_at = row.created_at + app->cvc_ttl_seconds;
+	}
+	/* Plaintext no longer needed: wipe before the database round trip. */
+	vault_card_input_free(&card);
+
+	db = sr_db_acquire(app->db);
+	rc = vault_store_token_insert(db, &row, err, sizeof err);
+	sr_db_release(app->db, db);
+	db = NULL;
+	if (rc != 0) {
+		sr_log(SR_LOG_ERROR, req->request_id, "db.error", "{s:s, s:s}", "token", row.id,
+		       "error", err);
+		goto internal;
+	}
+
+	sr_log(SR_LOG_INFO, req->request_id, "token.created", "{s:s, s:s, s:s, s:s}",
+	       "token", row.id, "merchant", mid, "brand", row.brand, "last4", row.last4);
+	sr_http_reply_json(req, 201,
+	    json_pack("{s:s, s:s, s:{s:s, s:s, s:i, s:i, s:s}, s:I}",
+	              "id", row.id, "object", "token",
+	              "card", "brand", row.brand, "last4", row.last4,
+	              "exp_month", row.exp_month, "exp_year", row.exp_year,
+	              "fingerprint", row.fingerprint,
+	              "created", (json_int_t)row.created_at));
+	goto out;
+
+hsm_error:
+	sr_log(SR_LOG_ERROR, req->request_id, "hsm.error", "{s:s}", "error", err);
+internal:
+	sr_http_reply_error(req, 500, "api_error", "internal_error", "An internal error occurred.",
+	                    NULL);
+out:
+	vault_card_input_free(&card);
+	vault_token_row_clear(&row);
+	json_decref(parsed);
+}
