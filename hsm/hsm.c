@@ -704,6 +704,7 @@ int hsm_aes_gcm_encrypt(struct hsm *h, const char *key_label, const uint8_t *aad
 	CK_GCM_PARAMS gp;
 	CK_MECHANISM mech;
 	CK_ULONG outlen = 0;
+	CK_BYTE empty = 0;
 	bool have = false, broken = false;
 	int ret = -1;
 	CK_RV rv;
@@ -737,10 +738,14 @@ int hsm_aes_gcm_encrypt(struct hsm *h, const char *key_label, const uint8_t *aad
 		goto out;
 	}
 	outlen = (CK_ULONG)*ct_len;
-	rv = h->p11->C_Encrypt(s, (CK_BYTE_PTR)pt, (CK_ULONG)pt_len, ct_out, &outlen);
+	/* An empty message still needs a non-NULL pointer for some modules. */
+	rv = h->p11->C_Encrypt(s, pt_len > 0 ? (CK_BYTE_PTR)pt : &empty, (CK_ULONG)pt_len, ct_out,
+	                       &outlen);
 	if (rv != CKR_OK) {
-		/* CKR_BUFFER_TOO_SMALL leaves the operation active (§5.2). */
-		broken = rv == CKR_BUFFER_TOO_SMALL;
+		/* CKR_BUFFER_TOO_SMALL leaves the operation active (§5.2), and some
+		 * modules (SoftHSM2 on CKR_ARGUMENTS_BAD) do so on other errors too:
+		 * replace the session whenever the single-part call fails. */
+		broken = true;
 		p11err(err, errlen, "C_Encrypt", rv);
 		goto out;
 	}
@@ -759,6 +764,9 @@ int hsm_aes_gcm_decrypt(struct hsm *h, const char *key_label, const uint8_t *aad
 	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
 	CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
 	uint8_t ivc[HSM_GCM_IV_LEN];
+	uint8_t bounce_small[256];
+	uint8_t *bounce = NULL;
+	uint8_t *dst = NULL;
 	CK_GCM_PARAMS gp;
 	CK_MECHANISM mech;
 	CK_ULONG outlen = 0;
@@ -792,20 +800,47 @@ int hsm_aes_gcm_decrypt(struct hsm *h, const char *key_label, const uint8_t *aad
 		p11err(err, errlen, "C_DecryptInit", rv);
 		goto out;
 	}
-	outlen = (CK_ULONG)*pt_len;
+	/* SoftHSM2 wants room for ciphertext||tag even though only the
+	 * plaintext comes out: when the caller's buffer is exactly the plaintext
+	 * size, decrypt into a wiped bounce buffer (stack for card-sized data,
+	 * guarded memory otherwise). */
+	dst = pt_out;
+	if (*pt_len < ct_len) {
+		if (ct_len <= sizeof(bounce_small)) {
+			dst = bounce_small;
+		} else {
+			bounce = sr_secret_alloc(ct_len);
+			if (bounce == NULL) {
+				seterr(err, errlen, "hsm_aes_gcm_decrypt: out of guarded memory");
+				goto out;
+			}
+			dst = bounce;
+		}
+		outlen = (CK_ULONG)ct_len;
+	} else {
+		outlen = (CK_ULONG)*pt_len;
+	}
 	/* The tag is checked inside the token; on CKR_ENCRYPTED_DATA_INVALID no
 	 * plaintext is released (NIST SP 800-38D §7.2). */
-	rv = h->p11->C_Decrypt(s, (CK_BYTE_PTR)ct, (CK_ULONG)ct_len, pt_out, &outlen);
+	rv = h->p11->C_Decrypt(s, (CK_BYTE_PTR)ct, (CK_ULONG)ct_len, dst, &outlen);
 	if (rv != CKR_OK) {
-		broken = rv == CKR_BUFFER_TOO_SMALL;
+		broken = true;   /* see hsm_aes_gcm_encrypt */
 		p11err(err, errlen, "C_Decrypt", rv);
 		goto out;
 	}
+	if (outlen != ct_len - HSM_GCM_TAG_LEN || outlen > *pt_len) {
+		seterr(err, errlen, "C_Decrypt: unexpected plaintext length");
+		goto out;
+	}
+	if (dst != pt_out)
+		memcpy(pt_out, dst, outlen);
 	*pt_len = (size_t)outlen;
 	ret = 0;
 out:
 	if (have)
 		sess_put(h, s, broken);
+	sodium_memzero(bounce_small, sizeof(bounce_small));
+	sr_secret_free(bounce);
 	if (ret != 0 && pt_out != NULL && pt_len != NULL)
 		sodium_memzero(pt_out, *pt_len);
 	return ret;
@@ -818,6 +853,7 @@ int hsm_hmac_sha256(struct hsm *h, const char *key_label, const uint8_t *msg, si
 	CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
 	CK_MECHANISM mech = { CKM_SHA256_HMAC, NULL, 0 };
 	CK_ULONG maclen = HSM_MAC_LEN;
+	CK_BYTE empty = 0;
 	bool have = false, broken = false;
 	int ret = -1;
 	CK_RV rv;
@@ -839,9 +875,10 @@ int hsm_hmac_sha256(struct hsm *h, const char *key_label, const uint8_t *msg, si
 		p11err(err, errlen, "C_SignInit", rv);
 		goto out;
 	}
-	rv = h->p11->C_Sign(s, (CK_BYTE_PTR)msg, (CK_ULONG)msg_len, mac, &maclen);
+	rv = h->p11->C_Sign(s, msg_len > 0 ? (CK_BYTE_PTR)msg : &empty, (CK_ULONG)msg_len, mac,
+	                    &maclen);
 	if (rv != CKR_OK) {
-		broken = rv == CKR_BUFFER_TOO_SMALL;
+		broken = true;   /* see hsm_aes_gcm_encrypt */
 		p11err(err, errlen, "C_Sign", rv);
 		goto out;
 	}
