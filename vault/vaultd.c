@@ -1,0 +1,549 @@
+/*
+ * vaultd: the CDE daemon (BRIEF.md). Two HTTPS listeners (public
+ * tokenization, internal mTLS API for the gateway), the HSM, the vault
+ * database, mTLS egress to the PSP, and a sweeper deleting expired CVCs.
+ *
+ *   vaultd --config FILE        run in the foreground, JSON logs on stderr
+ *   vaultd --check-config FILE  load and validate the configuration, exit 0/1
+ *                               (also: vaultd --config FILE --check-config)
+ *   vaultd --help
+ *
+ * Secrets (database password, HSM PIN, PSP key) come only from files named in
+ * the configuration (BRIEF invariant 10, PCI DSS v4.0 8.3.2).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <p11-kit/pkcs11.h>
+
+#include "common/sr_config.h"
+#include "common/sr_db.h"
+#include "common/sr_http.h"
+#include "common/sr_log.h"
+#include "common/sr_secret.h"
+#include "hsm/hsm.h"
+#include "vault/connector.h"
+#include "vault/connectors/stripe.h"
+#include "vault/vault_app.h"
+#include "vault/vault_egress.h"
+#include "vault/vault_store.h"
+
+#define MAX_BODY_PUBLIC   (8 * 1024)
+#define MAX_BODY_INTERNAL (16 * 1024)
+
+static const char *const config_keys[] = {
+	"public_listen", "public_port", "internal_listen", "internal_port",
+	"tls_cert_public", "tls_key_public", "tls_cert_internal", "tls_key_internal",
+	"client_ca", "gateway_peer",
+	"db_host", "db_port", "db_name", "db_user", "db_password_file",
+	"pkcs11_module", "hsm_token_label", "hsm_pin_file", "hsm_sessions",
+	"psp_ca", "psp_client_cert", "psp_client_key",
+	"psp_stripe_host", "psp_stripe_addr", "psp_stripe_port", "psp_stripe_api_key_file",
+	"threads", "cvc_ttl_seconds", "sweep_interval_seconds",
+	NULL,
+};
+
+/* Public routes: browsers and merchant front ends (pk_ auth). */
+static const struct sr_route public_routes[] = {
+	{ .method = "POST", .pattern = "/v1/tokens", .handler = vault_handle_tokens_create },
+};
+
+/* Internal routes: the gateway only, over mutual TLS (BRIEF invariant 5). */
+static const struct sr_route internal_routes[] = {
+	{ .method = "GET",  .pattern = "/v1/tokens/{}",     .handler = vault_handle_token_get },
+	{ .method = "POST", .pattern = "/v1/authorizations", .handler = vault_handle_authorize },
+	{ .method = "PUT",  .pattern = "/v1/merchants/{}",  .handler = vault_handle_merchant_put },
+};
+
+struct vaultd_config {
+	const char *public_listen, *internal_listen;
+	long long public_port, internal_port;
+	const char *tls_cert_public, *tls_key_public, *tls_cert_internal, *tls_key_internal;
+	const char *client_ca, *gateway_peer;
+	const char *db_host, *db_name, *db_user, *db_password_file;
+	char db_port[16];
+	const char *pkcs11_module, *hsm_token_label, *hsm_pin_file;
+	long long hsm_sessions;
+	const char *psp_ca, *psp_client_cert, *psp_client_key;
+	const char *psp_stripe_host, *psp_stripe_addr, *psp_stripe_api_key_file;
+	long long psp_stripe_port;
+	long long threads, cvc_ttl_seconds, sweep_interval_seconds;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: vaultd --config FILE\n"
+	        "       vaultd --check-config FILE   (or --config FILE --check-config)\n"
+	        "       vaultd --help\n"
+	        "\n"
+	        "Runs the Strongroom vault (CDE) in the foreground; logs JSON lines on stderr.\n"
+	        "Configuration: a JSON object with the keys\n"
+	        "  public_listen, public_port (8444), internal_listen, internal_port (8445),\n"
+	        "  tls_cert_public, tls_key_public, tls_cert_internal, tls_key_internal,\n"
+	        "  client_ca, gateway_peer (gateway.strongroom.internal),\n"
+	        "  db_host, db_port, db_name, db_user, db_password_file,\n"
+	        "  pkcs11_module, hsm_token_label, hsm_pin_file, hsm_sessions (4),\n"
+	        "  psp_ca, psp_client_cert, psp_client_key, psp_stripe_host (psp.strongroom.test),\n"
+	        "  psp_stripe_addr (127.0.0.1), psp_stripe_port (8446), psp_stripe_api_key_file,\n"
+	        "  threads (4), cvc_ttl_seconds (3600, at most 3600), sweep_interval_seconds (60).\n"
+	        "Secrets are read from the *_file paths only. SOFTHSM2_CONF selects SoftHSM2's\n"
+	        "configuration. Exit status: 0 clean shutdown / valid config, 1 failure, 2 usage.\n");
+}
+
+/* Fill c from cfg; 0, or -1 with msg. */
+static int config_read(const json_t *cfg, struct vaultd_config *c, char *msg, size_t msglen)
+{
+	static const char *const required[] = {
+		"tls_cert_public", "tls_key_public", "tls_cert_internal", "tls_key_internal",
+		"client_ca", "db_name", "db_user", "pkcs11_module", "hsm_token_label",
+		"hsm_pin_file", "psp_ca", "psp_client_cert", "psp_client_key",
+		"psp_stripe_api_key_file", NULL,
+	};
+	static const char *const files[] = {
+		"tls_cert_public", "tls_key_public", "tls_cert_internal", "tls_key_internal",
+		"client_ca", "db_password_file", "pkcs11_module", "hsm_pin_file", "psp_ca",
+		"psp_client_cert", "psp_client_key", "psp_stripe_api_key_file", NULL,
+	};
+	const json_t *jport = NULL;
+	size_t i;
+
+	memset(c, 0, sizeof *c);
+	for (i = 0; config_keys[i] != NULL; i++) {
+		const json_t *v = json_object_get(cfg, config_keys[i]);
+
+		if (v != NULL && !json_is_string(v) && !json_is_integer(v)) {
+			snprintf(msg, msglen, "config: %s must be a string or an integer",
+			         config_keys[i]);
+			return -1;
+		}
+	}
+	for (i = 0; required[i] != NULL; i++) {
+		if (!json_is_string(json_object_get(cfg, required[i])) ||
+		    json_string_length(json_object_get(cfg, required[i])) == 0) {
+			snprintf(msg, msglen, "config: %s is required (a non-empty string)", required[i]);
+			return -1;
+		}
+	}
+	for (i = 0; files[i] != NULL; i++) {
+		const char *p = sr_config_str(cfg, files[i], NULL);
+
+		if (p != NULL && access(p, R_OK) != 0) {
+			snprintf(msg, msglen, "config: %s: cannot read %s: %s", files[i], p,
+			         strerror(errno));
+			return -1;
+		}
+	}
+	c->public_listen = sr_config_str(cfg, "public_listen", "127.0.0.1");
+	c->public_port = sr_config_int(cfg, "public_port", 8444);
+	c->internal_listen = sr_config_str(cfg, "internal_listen", "127.0.0.1");
+	c->internal_port = sr_config_int(cfg, "internal_port", 8445);
+	c->tls_cert_public = sr_config_str(cfg, "tls_cert_public", NULL);
+	c->tls_key_public = sr_config_str(cfg, "tls_key_public", NULL);
+	c->tls_cert_internal = sr_config_str(cfg, "tls_cert_internal", NULL);
+	c->tls_key_internal = sr_config_str(cfg, "tls_key_internal", NULL);
+	c->client_ca = sr_config_str(cfg, "client_ca", NULL);
+	c->gateway_peer = sr_config_str(cfg, "gateway_peer", "gateway.strongroom.internal");
+	c->db_host = sr_config_str(cfg, "db_host", "127.0.0.1");
+	c->db_name = sr_config_str(cfg, "db_name", NULL);
+	c->db_user = sr_config_str(cfg, "db_user", NULL);
+	c->db_password_file = sr_config_str(cfg, "db_password_file", NULL);
+	/* db_port as a string ("55432") or an integer (55432). */
+	jport = json_object_get(cfg, "db_port");
+	if (json_is_integer(jport))
+		snprintf(c->db_port, sizeof c->db_port, "%lld", (long long)json_integer_value(jport));
+	else
+		snprintf(c->db_port, sizeof c->db_port, "%s", sr_config_str(cfg, "db_port", "5432"));
+	c->pkcs11_module = sr_config_str(cfg, "pkcs11_module", NULL);
+	c->hsm_token_label = sr_config_str(cfg, "hsm_token_label", NULL);
+	c->hsm_pin_file = sr_config_str(cfg, "hsm_pin_file", NULL);
+	c->hsm_sessions = sr_config_int(cfg, "hsm_sessions", 4);
+	c->psp_ca = sr_config_str(cfg, "psp_ca", NULL);
+	c->psp_client_cert = sr_config_str(cfg, "psp_client_cert", NULL);
+	c->psp_client_key = sr_config_str(cfg, "psp_client_key", NULL);
+	c->psp_stripe_host = sr_config_str(cfg, "psp_stripe_host", "psp.strongroom.test");
+	c->psp_stripe_addr = sr_config_str(cfg, "psp_stripe_addr", "127.0.0.1");
+	c->psp_stripe_port = sr_config_int(cfg, "psp_stripe_port", 8446);
+	c->psp_stripe_api_key_file = sr_config_str(cfg, "psp_stripe_api_key_file", NULL);
+	c->threads = sr_config_int(cfg, "threads", 4);
+	c->cvc_ttl_seconds = sr_config_int(cfg, "cvc_ttl_seconds", 3600);
+	c->sweep_interval_seconds = sr_config_int(cfg, "sweep_interval_seconds", 60);
+
+	if (c->public_port < 1 || c->public_port > 65535 || c->internal_port < 1 ||
+	    c->internal_port > 65535 || c->psp_stripe_port < 1 || c->psp_stripe_port > 65535) {
+		snprintf(msg, msglen, "config: ports must be 1..65535");
+		return -1;
+	}
+	if (c->public_port == c->internal_port && strcmp(c->public_listen, c->internal_listen) == 0) {
+		snprintf(msg, msglen, "config: public and internal listeners must differ");
+		return -1;
+	}
+	if (c->threads < 1 || c->threads > 64 || c->hsm_sessions < 1 || c->hsm_sessions > 64) {
+		snprintf(msg, msglen, "config: threads and hsm_sessions must be 1..64");
+		return -1;
+	}
+	/* PCI DSS 3.3.1.2 / BRIEF invariant 4: a CVC is kept at most one hour. */
+	if (c->cvc_ttl_seconds < 1 || c->cvc_ttl_seconds > 3600) {
+		snprintf(msg, msglen, "config: cvc_ttl_seconds must be 1..3600");
+		return -1;
+	}
+	if (c->sweep_interval_seconds < 1 || c->sweep_interval_seconds > 3600) {
+		snprintf(msg, msglen, "config: sweep_interval_seconds must be 1..3600");
+		return -1;
+	}
+	if (c->gateway_peer[0] == '\0' || c->psp_stripe_host[0] == '\0') {
+		snprintf(msg, msglen, "config: gateway_peer and psp_stripe_host must be non-empty");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- CVC sweeper (PCI DSS 3.3.1.2) ---- */
+
+struct sweeper {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop;
+	bool started;
+	struct sr_db_pool *db;
+	long long interval;
+};
+
+static void *sweeper_main(void *arg)
+{
+	struct sweeper *s = arg;
+	struct timespec deadline;
+	char err[256];
+	PGconn *db = NULL;
+	long long n;
+
+	pthread_mutex_lock(&s->mu);
+	while (!s->stop) {
+		pthread_mutex_unlock(&s->mu);
+		db = sr_db_acquire(s->db);
+		n = vault_store_sweep_cvc(db, err, sizeof err);
+		sr_db_release(s->db, db);
+		db = NULL;
+		if (n < 0)
+			sr_log(SR_LOG_ERROR, NULL, "cvc.sweep_failed", "{s:s}", "error", err);
+		else if (n > 0)
+			sr_log(SR_LOG_INFO, NULL, "cvc.swept", "{s:I}", "count", (json_int_t)n);
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_sec += s->interval;
+		pthread_mutex_lock(&s->mu);
+		while (!s->stop &&
+		       pthread_cond_timedwait(&s->cv, &s->mu, &deadline) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+static int sweeper_start(struct sweeper *s, struct sr_db_pool *db, long long interval)
+{
+	pthread_condattr_t ca;
+
+	s->db = db;
+	s->interval = interval;
+	s->stop = false;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&s->thread, NULL, sweeper_main, s) != 0)
+		return -1;
+	s->started = true;
+	return 0;
+}
+
+static void sweeper_stop(struct sweeper *s)
+{
+	if (!s->started)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stop = true;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->thread, NULL);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
+	s->started = false;
+}
+
+/* ---- start-up checks ---- */
+
+/* BRIEF invariant 2: the keys exist, are sensitive, never extractable, and
+ * of the right type and size; otherwise vaultd refuses to start. */
+static int check_key(struct hsm *h, const char *label, unsigned long want_type, char *msg,
+                     size_t msglen)
+{
+	struct hsm_key_info ki;
+	char err[256];
+
+	memset(&ki, 0, sizeof ki);
+	if (hsm_key_info(h, label, &ki, err, sizeof err) != 0) {
+		snprintf(msg, msglen, "hsm: key %s: %s", label, err);
+		return -1;
+	}
+	if (!ki.found) {
+		snprintf(msg, msglen, "hsm: key %s not found on the token (run vaultctl keys create)",
+		         label);
+		return -1;
+	}
+	if (!ki.sensitive || ki.extractable || !ki.never_extractable) {
+		snprintf(msg, msglen, "hsm: key %s must be CKA_SENSITIVE and never extractable", label);
+		return -1;
+	}
+	if (ki.key_type != want_type || ki.value_len != 32) {
+		snprintf(msg, msglen, "hsm: key %s has the wrong type or size", label);
+		return -1;
+	}
+	return 0;
+}
+
+static int run(const struct vaultd_config *c)
+{
+	struct vault_app app;
+	struct sweeper sweeper;
+	struct vault_connector connector;
+	bool connector_ok = false;
+	struct sr_db_pool *db = NULL;
+	struct hsm *h = NULL;
+	struct vault_egress *eg = NULL;
+	struct sr_http_server *pub = NULL;
+	struct sr_http_server *internal = NULL;
+	char allow[300];
+	const char *allowlist[2] = { allow, NULL };
+	char msg[512] = "";
+	char err[512] = "";
+	sigset_t sigs;
+	int sig = 0;
+	int ret = 1;
+
+	memset(&app, 0, sizeof app);
+	memset(&sweeper, 0, sizeof sweeper);
+	memset(&connector, 0, sizeof connector);
+
+	/* Signals are taken by sigwait in this thread only: block them before
+	 * any thread starts so every thread inherits the mask. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* PCI DSS 3.3.1 / 3.5.1: no core dumps, no ptrace of the process
+	 * that holds plaintext card data. */
+	if (sr_secret_harden_process() != 0) {
+		snprintf(msg, sizeof msg, "cannot harden the process (core dumps / ptrace)");
+		goto out;
+	}
+
+	db = sr_db_pool_new(c->db_host, c->db_port, c->db_name, c->db_user, c->db_password_file,
+	                    (size_t)(2 * c->threads + 1), err, sizeof err);
+	if (db == NULL) {
+		snprintf(msg, sizeof msg, "database: %s", err);
+		goto out;
+	}
+	/* vaultd never forks: PKCS#11 is initialised in the final process. */
+	if (hsm_open(c->pkcs11_module, c->hsm_token_label, c->hsm_pin_file,
+	             (size_t)c->hsm_sessions, &h, err, sizeof err) != 0) {
+		snprintf(msg, sizeof msg, "hsm: %s", err);
+		goto out;
+	}
+	if (check_key(h, HSM_KEY_PAN_ENC, CKK_AES, msg, sizeof msg) != 0 ||
+	    check_key(h, HSM_KEY_FP_HMAC, CKK_GENERIC_SECRET, msg, sizeof msg) != 0)
+		goto out;
+
+	snprintf(allow, sizeof allow, "%s:%lld", c->psp_stripe_host, c->psp_stripe_port);
+	{
+		struct vault_egress_config ec = {
+			.ca_file = c->psp_ca,
+			.cert_file = c->psp_client_cert,
+			.key_file = c->psp_client_key,
+			.allowlist = allowlist,
+			.timeout_ms = 0,
+		};
+
+		eg = vault_egress_new(&ec, err, sizeof err);
+		if (eg == NULL) {
+			snprintf(msg, sizeof msg, "egress: %s", err);
+			goto out;
+		}
+	}
+	{
+		struct stripe_config sc = {
+			.host = c->psp_stripe_host,
+			.addr = c->psp_stripe_addr,
+			.port = (unsigned)c->psp_stripe_port,
+			.api_key_file = c->psp_stripe_api_key_file,
+		};
+
+		if (vault_stripe_init(&connector, &sc, err, sizeof err) != 0) {
+			snprintf(msg, sizeof msg, "stripe connector: %s", err);
+			goto out;
+		}
+		connector_ok = true;
+	}
+
+	app.db = db;
+	app.hsm = h;
+	app.egress = eg;
+	app.connector = &connector;
+	app.gateway_peer = c->gateway_peer;
+	app.cvc_ttl_seconds = c->cvc_ttl_seconds;
+
+	{
+		struct sr_http_config pc = {
+			.bind_addr = c->public_listen,
+			.port = (uint16_t)c->public_port,
+			.cert_file = c->tls_cert_public,
+			.key_file = c->tls_key_public,
+			.client_ca_file = NULL,
+			.peer_name = NULL,
+			.max_body = MAX_BODY_PUBLIC,
+			.threads = (unsigned)c->threads,
+			.routes = public_routes,
+			.n_routes = sizeof public_routes / sizeof public_routes[0],
+			.app = &app,
+			.name = "vault-public",
+		};
+
+		pub = sr_http_start(&pc, err, sizeof err);
+		if (pub == NULL) {
+			snprintf(msg, sizeof msg, "public listener: %s", err);
+			goto out;
+		}
+	}
+	{
+		/* BRIEF invariant 5: mutual TLS, only the gateway's identity. */
+		struct sr_http_config ic = {
+			.bind_addr = c->internal_listen,
+			.port = (uint16_t)c->internal_port,
+			.cert_file = c->tls_cert_internal,
+			.key_file = c->tls_key_internal,
+			.client_ca_file = c->client_ca,
+			.peer_name = c->gateway_peer,
+			.max_body = MAX_BODY_INTERNAL,
+			.threads = (unsigned)c->threads,
+			.routes = internal_routes,
+			.n_routes = sizeof internal_routes / sizeof internal_routes[0],
+			.app = &app,
+			.name = "vault-internal",
+		};
+
+		internal = sr_http_start(&ic, err, sizeof err);
+		if (internal == NULL) {
+			snprintf(msg, sizeof msg, "internal listener: %s", err);
+			goto out;
+		}
+	}
+	if (sweeper_start(&sweeper, db, c->sweep_interval_seconds) != 0) {
+		snprintf(msg, sizeof msg, "cannot start the CVC sweeper thread");
+		goto out;
+	}
+
+	sr_log(SR_LOG_INFO, NULL, "vaultd.started",
+	       "{s:s, s:I, s:s, s:I, s:s, s:s, s:I}",
+	       "public", c->public_listen, "public_port", (json_int_t)c->public_port,
+	       "internal", c->internal_listen, "internal_port", (json_int_t)c->internal_port,
+	       "gateway_peer", c->gateway_peer, "psp", allow,
+	       "cvc_ttl_seconds", (json_int_t)c->cvc_ttl_seconds);
+
+	for (;;) {
+		if (sigwait(&sigs, &sig) == 0 && (sig == SIGTERM || sig == SIGINT))
+			break;
+	}
+	sr_log(SR_LOG_INFO, NULL, "vaultd.stopping", "{s:s}", "signal",
+	       sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	ret = 0;
+out:
+	if (ret != 0 && msg[0] != '\0') {
+		sr_log(SR_LOG_ERROR, NULL, "vaultd.start_failed", "{s:s}", "error", msg);
+		fprintf(stderr, "vaultd: %s\n", msg);
+	}
+	/* Stop accepting first, then background work, then the resources. */
+	sr_http_stop(pub);
+	sr_http_stop(internal);
+	sweeper_stop(&sweeper);
+	if (connector_ok)
+		vault_stripe_free(&connector);
+	vault_egress_free(eg);
+	hsm_close(h);
+	sr_db_pool_free(db);
+	if (ret == 0)
+		sr_log(SR_LOG_INFO, NULL, "vaultd.stopped", NULL);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", optional_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct vaultd_config c;
+	const char *path = NULL;
+	bool check_only = false;
+	json_t *cfg = NULL;
+	char err[512] = "";
+	int opt;
+	int ret = 1;
+
+	sr_log_init("vaultd");
+	while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'k':
+			if (optarg != NULL)
+				path = optarg;
+			check_only = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	/* --check-config FILE, --check-config=FILE or --config FILE --check-config */
+	if (check_only && path == NULL && optind == argc - 1)
+		path = argv[optind++];
+	if (path == NULL || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	cfg = sr_config_load(path, config_keys, err, sizeof err);
+	if (cfg == NULL) {
+		fprintf(stderr, "vaultd: %s\n", err);
+		goto out;
+	}
+	if (config_read(cfg, &c, err, sizeof err) != 0) {
+		fprintf(stderr, "vaultd: %s: %s\n", path, err);
+		goto out;
+	}
+	if (check_only) {
+		printf("vaultd: %s: configuration OK\n", path);
+		ret = 0;
+		goto out;
+	}
+	ret = run(&c);
+out:
+	json_decref(cfg);
+	return ret;
+}
