@@ -1,0 +1,993 @@
+/*
+ * pspsim: a PSP simulator speaking Stripe's wire format (form-encoded
+ * requests, JSON answers, Idempotency-Key) over mutual TLS. Test and demo
+ * only: never shipped in production units (BRIEF.md).
+ *
+ * Outcomes follow Stripe's published test cards (BRIEF.md's table,
+ * https://docs.stripe.com/testing). State lives in memory behind one mutex.
+ * It is a test double of a PSP, so it keeps card numbers in memory, but it
+ * never logs or returns them (only brand and last4).
+ *
+ *   pspsim --config FILE
+ *
+ * Config keys: listen ("127.0.0.1"), port (8446; 0 lets the kernel choose),
+ * tls_cert, tls_key, client_ca, peer_name ("vault-egress.strongroom.internal"),
+ * api_key_file, threads (4).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "common/sr_config.h"
+#include "common/sr_http.h"
+#include "common/sr_log.h"
+#include "common/sr_secret.h"
+#include "common/sr_util.h"
+
+#define SIM_AMOUNT_MAX 99999999LL
+#define SIM_IDEM_KEY_MAX 255
+
+enum outcome {
+	OUT_SUCCEED,
+	OUT_GENERIC_DECLINE,
+	OUT_INSUFFICIENT_FUNDS,
+	OUT_EXPIRED_CARD,
+	OUT_INCORRECT_CVC,
+	OUT_PROCESSING_ERROR,
+	OUT_3DS_THEN_SUCCEED,
+	OUT_3DS_THEN_DECLINE,
+	OUT_SUCCEED_THEN_DISPUTE,
+};
+
+/* BRIEF.md's test-card table (Stripe's published test cards). */
+static const struct {
+	const char *number;
+	enum outcome outcome;
+} k_cards[] = {
+	{ "4000000000000002", OUT_GENERIC_DECLINE },
+	{ "4000000000009995", OUT_INSUFFICIENT_FUNDS },
+	{ "4000000000000069", OUT_EXPIRED_CARD },
+	{ "4000000000000127", OUT_INCORRECT_CVC },
+	{ "4000000000000119", OUT_PROCESSING_ERROR },
+	{ "4000000000003220", OUT_3DS_THEN_SUCCEED },
+	{ "4000008400001629", OUT_3DS_THEN_DECLINE },
+	{ "4000000000000259", OUT_SUCCEED_THEN_DISPUTE },
+};
+
+struct sim {
+	pthread_mutex_t lock;
+	json_t *pms;            /* pm id -> {"number","brand","last4","exp_month","exp_year","created"} */
+	json_t *intents;        /* pi id -> public intent object */
+	json_t *outcomes;       /* pi id -> integer enum outcome */
+	json_t *idem;           /* Idempotency-Key -> {"hash","status","body"} */
+	long long n_pm;
+	long long n_pi;
+	long long n_replays;
+	long long n_captures;
+	long long n_cancels;
+	char key_hash[65];      /* SHA-256 of the API key: compared in constant time */
+	char public_host[128];  /* for next_action URLs */
+	unsigned port;
+};
+
+/* ------------------------------------------------------------------ */
+/* cards                                                               */
+
+static bool all_digits(const char *s)
+{
+	if (s == NULL || *s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+/* ISO/IEC 7812-1 Annex B (Luhn). */
+static bool luhn_ok(const char *pan)
+{
+	size_t n = strlen(pan);
+	size_t i = 0;
+	int sum = 0;
+	int d = 0;
+
+	for (i = 0; i < n; i++) {
+		d = pan[n - 1 - i] - '0';
+		if (i % 2 == 1) {
+			d *= 2;
+			if (d > 9)
+				d -= 9;
+		}
+		sum += d;
+	}
+	return sum % 10 == 0;
+}
+
+static const char *brand_of(const char *pan)
+{
+	int p2 = (pan[0] - '0') * 10 + (pan[1] - '0');
+	int p4 = p2 * 100 + (pan[2] - '0') * 10 + (pan[3] - '0');
+
+	if (pan[0] == '4')
+		return "visa";
+	if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720))
+		return "mastercard";
+	if (p2 == 34 || p2 == 37)
+		return "amex";
+	if (p4 == 6011 || p2 == 65)
+		return "discover";
+	return "unknown";
+}
+
+static enum outcome outcome_of(const char *pan)
+{
+	size_t i = 0;
+
+	for (i = 0; i < sizeof k_cards / sizeof k_cards[0]; i++)
+		if (strcmp(k_cards[i].number, pan) == 0)
+			return k_cards[i].outcome;
+	return OUT_SUCCEED;
+}
+
+/* ------------------------------------------------------------------ */
+/* helpers                                                             */
+
+static const char *param(const struct sr_http_request *req, const char *name)
+{
+	return json_string_value(json_object_get(req->form, name));
+}
+
+/* Strict decimal integer in [lo, hi]; -1 on error (callers use lo >= 0). */
+static long long parse_int(const char *s, long long lo, long long hi)
+{
+	long long v = 0;
+
+	if (!all_digits(s) || strlen(s) > 12)
+		return -1;
+	for (; *s != '\0'; s++)
+		v = v * 10 + (*s - '0');
+	return (v < lo || v > hi) ? -1 : v;
+}
+
+/* First form key that is not allowed (exact names, or prefixes ending in '['). */
+static const char *unknown_param(const struct sr_http_request *req, const char *const *allowed)
+{
+	const char *key = NULL;
+	json_t *v = NULL;
+	size_t i = 0;
+	size_t n = 0;
+	bool ok = false;
+
+	json_object_foreach(req->form, key, v) {
+		ok = false;
+		for (i = 0; allowed[i] != NULL; i++) {
+			n = strlen(allowed[i]);
+			if (allowed[i][n - 1] == '[' ? strncmp(key, allowed[i], n) == 0
+			                            : strcmp(key, allowed[i]) == 0) {
+				ok = true;
+				break;
+			}
+		}
+		if (!ok)
+			return key;
+	}
+	return NULL;
+}
+
+/* Check the Bearer key in constant time (hash first, so lengths don't leak). */
+static bool authorized(struct sr_http_request *req, const struct sim *sim)
+{
+	const char *bearer = sr_http_bearer(req);
+	char h[65];
+
+	if (bearer == NULL) {
+		sr_http_reply_error(req, 401, "authentication_error", "missing_api_key",
+		                    "You did not provide an API key.", NULL);
+		return false;
+	}
+	sr_sha256_hex(bearer, strlen(bearer), h);
+	if (!sr_ct_equal(h, sim->key_hash, 64)) {
+		sr_log(SR_LOG_WARN, req->request_id, "pspsim.auth_failed", NULL);
+		sr_http_reply_error(req, 401, "authentication_error", "invalid_api_key",
+		                    "Invalid API Key provided.", NULL);
+		return false;
+	}
+	return true;
+}
+
+/* Idempotency for one POST. */
+struct idem {
+	const char *key;        /* NULL: no Idempotency-Key header */
+	char hash[65];          /* method + path + sorted form params */
+};
+
+/*
+ * Look up the request's Idempotency-Key. @return 1 when a reply was sent
+ * (replay or conflict), 0 to proceed (idem filled). Caller holds sim->lock.
+ */
+static int idem_begin(struct sr_http_request *req, struct sim *sim, struct idem *id)
+{
+	json_t *saved = NULL;
+	char *dump = NULL;
+	char *buf = NULL;
+	size_t dlen = 0;
+	size_t blen = 0;
+	const char *body = NULL;
+	int ret = 0;
+
+	memset(id, 0, sizeof *id);
+	id->key = sr_http_header(req, "Idempotency-Key");
+	if (id->key == NULL)
+		return 0;
+	if (strlen(id->key) == 0 || strlen(id->key) > SIM_IDEM_KEY_MAX) {
+		sr_http_reply_error(req, 400, "invalid_request_error", "idempotency_key_invalid",
+		                    "Idempotency-Key must be 1 to 255 characters.", NULL);
+		return 1;
+	}
+	dump = req->form != NULL ? json_dumps(req->form, JSON_SORT_KEYS | JSON_COMPACT) : strdup("{}");
+	if (dump == NULL) {
+		sr_http_reply_error(req, 500, "api_error", "internal", "Internal error.", NULL);
+		return 1;
+	}
+	dlen = strlen(dump);
+	blen = strlen(req->method) + strlen(req->path) + dlen + 3;
+	buf = malloc(blen);
+	if (buf == NULL) {
+		sr_http_reply_error(req, 500, "api_error", "internal", "Internal error.", NULL);
+		ret = 1;
+		goto out;
+	}
+	snprintf(buf, blen, "%s %s %s", req->method, req->path, dump);
+	sr_sha256_hex(buf, strlen(buf), id->hash);
+
+	saved = json_object_get(sim->idem, id->key);
+	if (saved != NULL) {
+		ret = 1;
+		if (!sr_ct_equal(json_string_value(json_object_get(saved, "hash")), id->hash, 64)) {
+			sr_http_reply_error(req, 400, "idempotency_error", "idempotency_key_in_use",
+			                    "Keys for idempotent requests can only be used with the same "
+			                    "parameters they were first used with.", NULL);
+			goto out;
+		}
+		sim->n_replays++;
+		body = json_string_value(json_object_get(saved, "body"));
+		sr_http_add_header(req, "Idempotent-Replayed", "true");
+		sr_http_reply_raw(req, (unsigned)json_integer_value(json_object_get(saved, "status")),
+		                  "application/json", body, strlen(body));
+		sr_log(SR_LOG_INFO, req->request_id, "pspsim.idempotent_replay", "{s:s}", "path", req->path);
+	}
+out:
+	if (buf != NULL) {
+		sodium_memzero(buf, blen);   /* held the form, which may carry a PAN */
+		free(buf);
+	}
+	sodium_memzero(dump, dlen);
+	free(dump);
+	return ret;
+}
+
+/* Reply with body (stolen); save it under the Idempotency-Key for 200/402. */
+static void reply_save(struct sr_http_request *req, struct sim *sim, const struct idem *id,
+                       unsigned status, json_t *body)
+{
+	char *s = json_dumps(body, JSON_COMPACT);
+
+	if (s == NULL) {
+		json_decref(body);
+		sr_http_reply_error(req, 500, "api_error", "internal", "Internal error.", NULL);
+		return;
+	}
+	if (id != NULL && id->key != NULL && (status == 200 || status == 402))
+		json_object_set_new(sim->idem, id->key, json_pack("{s:s, s:i, s:s}", "hash", id->hash,
+		                                                  "status", (int)status, "body", s));
+	sr_http_reply_raw(req, status, "application/json", s, strlen(s));
+	free(s);
+	json_decref(body);
+}
+
+static void missing(struct sr_http_request *req, const char *name)
+{
+	sr_http_reply_error(req, 400, "invalid_request_error", "parameter_missing",
+	                    "Missing required param.", name);
+}
+
+static void invalid(struct sr_http_request *req, const char *name, const char *code)
+{
+	sr_http_reply_error(req, 400, "invalid_request_error", code, "Invalid value for this param.", name);
+}
+
+/* {"error":{type card_error,...}} with an optional payment_intent. */
+static json_t *card_error(const char *code, const char *decline, const char *message,
+                          const char *param_name, const json_t *intent)
+{
+	json_t *e = json_pack("{s:s, s:s, s:s}", "type", "card_error", "code", code, "message", message);
+
+	if (e == NULL)
+		return NULL;
+	if (decline != NULL)
+		json_object_set_new(e, "decline_code", json_string(decline));
+	if (param_name != NULL)
+		json_object_set_new(e, "param", json_string(param_name));
+	if (intent != NULL)
+		json_object_set_new(e, "payment_intent", json_deep_copy(intent));
+	return json_pack("{s:o}", "error", e);
+}
+
+static void reply_card_error(struct sr_http_request *req, struct sim *sim, const struct idem *id,
+                             const char *code, const char *message, const char *param_name)
+{
+	json_t *b = card_error(code, NULL, message, param_name, NULL);
+
+	if (b == NULL) {
+		sr_http_reply_error(req, 500, "api_error", "internal", "Internal error.", NULL);
+		return;
+	}
+	reply_save(req, sim, id, 402, b);
+}
+
+/* ------------------------------------------------------------------ */
+/* POST /v1/payment_methods                                            */
+
+static void h_payment_methods(struct sr_http_request *req)
+{
+	static const char *const allowed[] = {
+		"type", "card[number]", "card[exp_month]", "card[exp_year]", "card[cvc]",
+		"billing_details[", "metadata[", NULL
+	};
+	struct sim *sim = req->app;
+	struct idem id;
+	const char *type = NULL;
+	const char *number = NULL;
+	const char *cvc = NULL;
+	const char *unk = NULL;
+	const char *brand = NULL;
+	json_t *pm = NULL;
+	json_t *out = NULL;
+	char pm_id[40];
+	char last4[5];
+	long long month = 0;
+	long long year = 0;
+	time_t now = time(NULL);
+	struct tm tm;
+	size_t len = 0;
+
+	if (!authorized(req, sim))
+		return;
+	pthread_mutex_lock(&sim->lock);
+	if (idem_begin(req, sim, &id) != 0)
+		goto out;
+	type = param(req, "type");
+	number = param(req, "card[number]");
+	cvc = param(req, "card[cvc]");
+	if ((unk = unknown_param(req, allowed)) != NULL) {
+		sr_http_reply_error(req, 400, "invalid_request_error", "parameter_unknown",
+		                    "Received unknown parameter.", unk);
+		goto out;
+	}
+	if (type == NULL) {
+		missing(req, "type");
+		goto out;
+	}
+	if (strcmp(type, "card") != 0) {
+		invalid(req, "type", "parameter_invalid_string");
+		goto out;
+	}
+	if (number == NULL) {
+		missing(req, "card[number]");
+		goto out;
+	}
+	if (param(req, "card[exp_month]") == NULL) {
+		missing(req, "card[exp_month]");
+		goto out;
+	}
+	if (param(req, "card[exp_year]") == NULL) {
+		missing(req, "card[exp_year]");
+		goto out;
+	}
+	len = strlen(number);
+	if (!all_digits(number) || len < 12 || len > 19) {
+		reply_card_error(req, sim, &id, "invalid_number", "The card number is not a valid card number.",
+		                 "card[number]");
+		goto out;
+	}
+	if (!luhn_ok(number)) {
+		reply_card_error(req, sim, &id, "incorrect_number", "Your card number is incorrect.",
+		                 "card[number]");
+		goto out;
+	}
+	month = parse_int(param(req, "card[exp_month]"), 1, 12);
+	if (month < 0) {
+		reply_card_error(req, sim, &id, "invalid_expiry_month",
+		                 "Your card's expiration month is invalid.", "card[exp_month]");
+		goto out;
+	}
+	year = parse_int(param(req, "card[exp_year]"), 2000, 2199);
+	gmtime_r(&now, &tm);
+	if (year < 0 || year < tm.tm_year + 1900 || (year == tm.tm_year + 1900 && month < tm.tm_mon + 1)) {
+		reply_card_error(req, sim, &id, "invalid_expiry_year",
+		                 "Your card's expiration year is invalid.", "card[exp_year]");
+		goto out;
+	}
+	if (cvc != NULL && (!all_digits(cvc) || strlen(cvc) < 3 || strlen(cvc) > 4)) {
+		reply_card_error(req, sim, &id, "invalid_cvc", "Your card's security code is invalid.",
+		                 "card[cvc]");
+		goto out;
+	}
+	brand = brand_of(number);
+	memcpy(last4, number + len - 4, 5);
+	sr_random_id("pm_", 16, pm_id, sizeof pm_id);
+	/* A PSP's vault: the simulator keeps the number in memory, never logs it. */
+	pm = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "number", number, "brand", brand, "last4", last4,
+	               "exp_month", (json_int_t)month, "exp_year", (json_int_t)year,
+	               "created", (json_int_t)now);
+	out = json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:I, s:I, s:s}, s:I, s:b}",
+	                "id", pm_id, "object", "payment_method", "type", "card",
+	                "card", "brand", brand, "last4", last4, "exp_month", (json_int_t)month,
+	                "exp_year", (json_int_t)year, "funding", "credit",
+	                "created", (json_int_t)now, "livemode", 0);
+	if (pm == NULL || out == NULL || json_object_set_new(sim->pms, pm_id, pm) != 0) {
+		pm = NULL;
+		sr_http_reply_error(req, 500, "api_error", "internal", "Internal error.", NULL);
+		goto out;
+	}
+	pm = NULL;
+	sim->n_pm++;
+	sr_log(SR_LOG_INFO, req->request_id, "pspsim.payment_method_created", "{s:s, s:s, s:s}",
+	       "id", pm_id, "brand", brand, "last4", last4);
+	reply_save(req, sim, &id, 200, out);
+	out = NULL;
+out:
+	pthread_mutex_unlock(&sim->lock);
+	json_decref(pm);
+	json_decref(out);
+}
+
+/* ------------------------------------------------------------------ */
+/* payment intents                                                     */
+
+static void set_declined(json_t *intent, const char *code, const char *decline, const char *message)
+{
+	json_object_set_new(intent, "status", json_string("requires_payment_method"));
+	json_object_set_new(intent, "last_payment_error",
+	                    json_pack("{s:s, s:s, s:s, s:s}", "type", "card_error", "code", code,
+	                              "decline_code", decline, "message", message));
+}
+
+static void set_succeeded(json_t *intent)
+{
+	json_int_t amount = json_integer_value(json_object_get(intent, "amount"));
+	const char *cm = json_string_value(json_object_get(intent, "capture_method"));
+
+	json_object_set_new(intent, "next_action", json_null());
+	if (cm != NULL && strcmp(cm, "manual") == 0) {
+		json_object_set_new(intent, "status", json_string("requires_capture"));
+		json_object_set_new(intent, "amount_capturable", json_integer(amount));
+	} else {
+		json_object_set_new(intent, "status", json_string("succeeded"));
+		json_object_set_new(intent, "amount_received", json_integer(amount));
+	}
+}
+
+static void h_intent_create(struct sr_http_request *req)
+{
+	static const char *const allowed[] = {
+		"amount", "currency", "payment_method", "confirm", "capture_method", "description",
+		"metadata[", NULL
+	};
+	struct sim *sim = req->app;
+	struct idem id;
+	const char *unk = NULL;
+	const char *currency = NULL;
+	const char *pm_id = NULL;
+	const char *confirm = NULL;
+	const char *cm = NULL;
+	const char *key = NULL;
+	const char *number = NULL;
+	json_t *v = NULL;
+	json_t *pm = NULL;
+	json_t *intent = NULL;
+	json_t *meta = NULL;
+	json_t *body = NULL;
+	char pi_id[40];
+	char url[256];
+	long long amount = 0;
+	enum outcome oc = OUT_SUCCEED;
+	unsigned status = 200;
+	size_t i = 0;
+
+	if (!authorized(req, sim))
+		return;
+	pthread_mutex_lock(&sim->lock);
+	if (idem_begin(req, sim, &id) != 0)
+		goto out;
+	if ((unk = unknown_param(req, allowed)) != NULL) {
+		sr_http_reply_error(req, 400, "invalid_request_error", "parameter_unknown",
+		                    "Received unknown parameter.", unk);
+		goto out;
+	}
+	if (param(req, "amount") == NULL) {
+		missing(req, "amount");
+		goto out;
+	}
+	amount = parse_int(param(req, "amount"), 1, SIM_AMOUNT_MAX);
+	if (amount < 0) {
+		invalid(req, "amount", "parameter_invalid_integer");
+		goto out;
+	}
+	currency = param(req, "currency");
+	if (currency == NULL) {
+		missing(req, "currency");
+		goto out;
+	}
+	if (strlen(currency) != 3 || currency[0] < 'a' || currency[0] > 'z' || currency[1] < 'a'
+	    || currency[1] > 'z' || currency[2] < 'a' || currency[2] > 'z') {
+		invalid(req, "currency", "parameter_invalid_string");
+		goto out;
+	}
+	pm_id = param(req, "payment_method");
+	if (pm_id == NULL) {
+		missing(req, "payment_method");
+		goto out;
+	}
+	pm = json_object_get(sim->pms, pm_id);
+	if (pm == NULL) {
+		sr_http_reply_error(req, 400, "invalid_request_error", "resource_missing",
+		                    "No such PaymentMethod.", "payment_method");
+		goto out;
+	}
+	confirm = param(req, "confirm");
+	if (confirm == NULL) {
+		missing(req, "confirm");
+		goto out;
+	}
+	if (strcmp(confirm, "true") != 0) {
+		/* pspsim models only create-and-confirm. */
+		invalid(req, "confirm", "parameter_invalid_boolean");
+		goto out;
+	}
+	cm = param(req, "capture_method");
+	if (cm == NULL)
+		cm = "automatic";
+	if (strcmp(cm, "automatic") != 0 && strcmp(cm, "manual") != 0) {
+		invalid(req, "capture_method", "parameter_invalid_string");
+		goto out;
+	}
+	meta = json_object();
+	/* metadata[k]=v -> metadata {"k": v} */
+	json_object_foreach(req->form, key, v) {
+		i = strlen(key);
+		if (strncmp(key, "metadata[", 9) == 0 && i > 10 && key[i - 1] == ']') {
+			char mk[128];
+
+			if (i - 10 >= sizeof mk)
+				continue;
+			memcpy(mk, key + 9, i - 10);
+			mk[i - 10] = '\0';
+			json_object_set(meta, mk, v);
+		}
+	}
+
+	sr_random_id("pi_", 16, pi_id, sizeof pi_id);
+	intent = json_pack("{s:s, s:s, s:I, s:i, s:i, s:s, s:s, s:s, s:s, s:o, s:n, s:n, s:I, s:b, s:n}",
+	                   "id", pi_id, "object", "payment_intent", "amount", (json_int_t)amount,
+	                   "amount_capturable", 0, "amount_received", 0, "currency", currency,
+	                   "capture_method", cm, "confirmation_method", "automatic",
+	                   "payment_method", pm_id, "metadata", meta, "next_action", "last_payment_error",
+	                   "created", (json_int_t)time(NULL), "livemode", 0, "canceled_at");
+	meta = NULL;
+	if (intent == NULL) {
+		sr_http_reply_error(req, 500, "api_error", "internal", "Internal error.", NULL);
+		goto out;
+	}
+	number = json_string_value(json_object_get(pm, "number"));
+	oc = number != NULL ? outcome_of(number) : OUT_SUCCEED;
+	switch (oc) {
+	case OUT_SUCCEED:
+	case OUT_SUCCEED_THEN_DISPUTE:
+		set_succeeded(intent);
+		break;
+	case OUT_GENERIC_DECLINE:
+		set_declined(intent, "card_declined", "generic_decline", "Your card was declined.");
+		break;
+	case OUT_INSUFFICIENT_FUNDS:
+		set_declined(intent, "card_declined", "insufficient_funds", "Your card has insufficient funds.");
+		break;
+	case OUT_EXPIRED_CARD:
+		set_declined(intent, "expired_card", "expired_card", "Your card has expired.");
+		break;
+	case OUT_INCORRECT_CVC:
+		set_declined(intent, "incorrect_cvc", "incorrect_cvc", "Your card's security code is incorrect.");
+		break;
+	case OUT_PROCESSING_ERROR:
+		set_declined(intent, "processing_error", "processing_error",
+		             "An error occurred while processing your card. Try again in a little bit.");
+		break;
+	case OUT_3DS_THEN_SUCCEED:
+	case OUT_3DS_THEN_DECLINE:
+		snprintf(url, sizeof url, "https://%s:%u/3ds/%s", sim->public_host, sim->port, pi_id);
+		json_object_set_new(intent, "status", json_string("requires_action"));
+		json_object_set_new(intent, "next_action",
+		                    json_pack("{s:s, s:{s:s, s:n}}", "type", "redirect_to_url",
+		                              "redirect_to_url", "url", url, "return_url"));
+		break;
+	}
+	if (json_object_set(sim->intents, pi_id, intent) != 0
+	    || json_object_set_new(sim->outcomes, pi_id, json_integer(oc)) != 0) {
+		sr_http_reply_error(req, 500, "api_error", "internal", "Internal error.", NULL);
+		goto out;
+	}
+	sim->n_pi++;
+	v = json_object_get(intent, "last_payment_error");
+	if (json_is_object(v)) {
+		/* Stripe answers a failed confirmation with 402 and the intent inside. */
+		json_t *e = json_deep_copy(v);
+
+		json_object_set_new(e, "payment_intent", json_deep_copy(intent));
+		body = json_pack("{s:o}", "error", e);
+		status = 402;
+	} else {
+		body = json_incref(intent);
+	}
+	sr_log(SR_LOG_INFO, req->request_id, "pspsim.payment_intent_created", "{s:s, s:s, s:s, s:I}",
+	       "id", pi_id, "status", json_string_value(json_object_get(intent, "status")),
+	       "last4", json_string_value(json_object_get(pm, "last4")), "amount", (json_int_t)amount);
+	reply_save(req, sim, &id, status, body);
+	body = NULL;
+out:
+	pthread_mutex_unlock(&sim->lock);
+	json_decref(meta);
+	json_decref(intent);
+	json_decref(body);
+}
+
+static json_t *find_intent(struct sr_http_request *req, struct sim *sim)
+{
+	json_t *intent = json_object_get(sim->intents, req->params[0]);
+
+	if (intent == NULL)
+		sr_http_reply_error(req, 404, "invalid_request_error", "resource_missing",
+		                    "No such payment_intent.", "intent");
+	return intent;
+}
+
+static void h_intent_get(struct sr_http_request *req)
+{
+	struct sim *sim = req->app;
+	json_t *intent = NULL;
+
+	if (!authorized(req, sim))
+		return;
+	pthread_mutex_lock(&sim->lock);
+	intent = find_intent(req, sim);
+	if (intent != NULL)
+		sr_http_reply_json(req, 200, json_deep_copy(intent));
+	pthread_mutex_unlock(&sim->lock);
+}
+
+static void unexpected_state(struct sr_http_request *req, const char *status)
+{
+	char msg[160];
+
+	snprintf(msg, sizeof msg, "This PaymentIntent's status is %s, which does not allow this operation.",
+	         status);
+	sr_http_reply_error(req, 400, "invalid_request_error", "payment_intent_unexpected_state", msg, NULL);
+}
+
+static void h_intent_capture(struct sr_http_request *req)
+{
+	static const char *const allowed[] = { "amount_to_capture", "metadata[", NULL };
+	struct sim *sim = req->app;
+	struct idem id;
+	json_t *intent = NULL;
+	const char *status = NULL;
+	const char *unk = NULL;
+	json_int_t capturable = 0;
+	long long amount = 0;
+
+	if (!authorized(req, sim))
+		return;
+	pthread_mutex_lock(&sim->lock);
+	if (idem_begin(req, sim, &id) != 0)
+		goto out;
+	if ((unk = unknown_param(req, allowed)) != NULL) {
+		sr_http_reply_error(req, 400, "invalid_request_error", "parameter_unknown",
+		                    "Received unknown parameter.", unk);
+		goto out;
+	}
+	intent = find_intent(req, sim);
+	if (intent == NULL)
+		goto out;
+	status = json_string_value(json_object_get(intent, "status"));
+	if (strcmp(status, "requires_capture") != 0) {
+		unexpected_state(req, status);
+		goto out;
+	}
+	capturable = json_integer_value(json_object_get(intent, "amount_capturable"));
+	amount = capturable;
+	if (param(req, "amount_to_capture") != NULL) {
+		amount = parse_int(param(req, "amount_to_capture"), 1, capturable);
+		if (amount < 0) {
+			invalid(req, "amount_to_capture", "parameter_invalid_integer");
+			goto out;
+		}
+	}
+	json_object_set_new(intent, "status", json_string("succeeded"));
+	json_object_set_new(intent, "amount_received", json_integer(amount));
+	json_object_set_new(intent, "amount_capturable", json_integer(0));
+	sim->n_captures++;
+	sr_log(SR_LOG_INFO, req->request_id, "pspsim.payment_intent_captured", "{s:s, s:I}",
+	       "id", req->params[0], "amount", (json_int_t)amount);
+	reply_save(req, sim, &id, 200, json_deep_copy(intent));
+out:
+	pthread_mutex_unlock(&sim->lock);
+}
+
+static void h_intent_cancel(struct sr_http_request *req)
+{
+	static const char *const allowed[] = { "cancellation_reason", NULL };
+	static const char *const cancellable[] = {
+		"requires_payment_method", "requires_capture", "requires_confirmation",
+		"requires_action", "processing", NULL
+	};
+	struct sim *sim = req->app;
+	struct idem id;
+	json_t *intent = NULL;
+	const char *status = NULL;
+	const char *unk = NULL;
+	const char *reason = NULL;
+	size_t i = 0;
+	bool ok = false;
+
+	if (!authorized(req, sim))
+		return;
+	pthread_mutex_lock(&sim->lock);
+	if (idem_begin(req, sim, &id) != 0)
+		goto out;
+	if ((unk = unknown_param(req, allowed)) != NULL) {
+		sr_http_reply_error(req, 400, "invalid_request_error", "parameter_unknown",
+		                    "Received unknown parameter.", unk);
+		goto out;
+	}
+	intent = find_intent(req, sim);
+	if (intent == NULL)
+		goto out;
+	status = json_string_value(json_object_get(intent, "status"));
+	for (i = 0; cancellable[i] != NULL; i++)
+		if (strcmp(status, cancellable[i]) == 0)
+			ok = true;
+	if (!ok) {
+		unexpected_state(req, status);
+		goto out;
+	}
+	reason = param(req, "cancellation_reason");
+	json_object_set_new(intent, "status", json_string("canceled"));
+	json_object_set_new(intent, "amount_capturable", json_integer(0));
+	json_object_set_new(intent, "next_action", json_null());
+	json_object_set_new(intent, "canceled_at", json_integer(time(NULL)));
+	json_object_set_new(intent, "cancellation_reason", reason != NULL ? json_string(reason) : json_null());
+	sim->n_cancels++;
+	sr_log(SR_LOG_INFO, req->request_id, "pspsim.payment_intent_canceled", "{s:s}", "id", req->params[0]);
+	reply_save(req, sim, &id, 200, json_deep_copy(intent));
+out:
+	pthread_mutex_unlock(&sim->lock);
+}
+
+/* ------------------------------------------------------------------ */
+/* test hooks (mTLS only, no API key): /_sim/...                        */
+
+/* POST /_sim/payment_intents/{id}/3ds: the cardholder completes 3-D Secure. */
+static void h_sim_3ds(struct sr_http_request *req)
+{
+	struct sim *sim = req->app;
+	json_t *intent = NULL;
+	const char *status = NULL;
+	enum outcome oc = OUT_SUCCEED;
+
+	pthread_mutex_lock(&sim->lock);
+	intent = find_intent(req, sim);
+	if (intent == NULL)
+		goto out;
+	status = json_string_value(json_object_get(intent, "status"));
+	if (strcmp(status, "requires_action") != 0) {
+		unexpected_state(req, status);
+		goto out;
+	}
+	oc = (enum outcome)json_integer_value(json_object_get(sim->outcomes, req->params[0]));
+	json_object_set_new(intent, "next_action", json_null());
+	if (oc == OUT_3DS_THEN_DECLINE)
+		set_declined(intent, "card_declined", "generic_decline", "Your card was declined.");
+	else
+		set_succeeded(intent);
+	sr_log(SR_LOG_INFO, req->request_id, "pspsim.3ds_completed", "{s:s, s:s}", "id", req->params[0],
+	       "status", json_string_value(json_object_get(intent, "status")));
+	sr_http_reply_json(req, 200, json_deep_copy(intent));
+out:
+	pthread_mutex_unlock(&sim->lock);
+}
+
+static void h_sim_stats(struct sr_http_request *req)
+{
+	struct sim *sim = req->app;
+	json_t *b = NULL;
+
+	pthread_mutex_lock(&sim->lock);
+	b = json_pack("{s:I, s:I, s:I, s:I, s:I}",
+	              "payment_methods_created", (json_int_t)sim->n_pm,
+	              "payment_intents_created", (json_int_t)sim->n_pi,
+	              "idempotent_replays", (json_int_t)sim->n_replays,
+	              "captures", (json_int_t)sim->n_captures,
+	              "cancels", (json_int_t)sim->n_cancels);
+	pthread_mutex_unlock(&sim->lock);
+	sr_http_reply_json(req, 200, b);
+}
+
+static const struct sr_route k_routes[] = {
+	{ .method = "POST", .pattern = "/v1/payment_methods", .handler = h_payment_methods },
+	{ .method = "POST", .pattern = "/v1/payment_intents", .handler = h_intent_create },
+	{ .method = "GET", .pattern = "/v1/payment_intents/{}", .handler = h_intent_get },
+	{ .method = "POST", .pattern = "/v1/payment_intents/{}/capture", .handler = h_intent_capture },
+	{ .method = "POST", .pattern = "/v1/payment_intents/{}/cancel", .handler = h_intent_cancel },
+	{ .method = "POST", .pattern = "/_sim/payment_intents/{}/3ds", .handler = h_sim_3ds },
+	{ .method = "GET", .pattern = "/_sim/stats", .handler = h_sim_stats },
+};
+
+/* ------------------------------------------------------------------ */
+/* main                                                                */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: pspsim --config FILE\n"
+	        "\n"
+	        "PSP simulator (Stripe wire format) over mutual TLS. Test and demo only.\n"
+	        "\n"
+	        "Config (JSON object; unknown keys are errors):\n"
+	        "  listen        bind address (default \"127.0.0.1\")\n"
+	        "  port          TCP port (default 8446; 0: kernel chooses, logged)\n"
+	        "  tls_cert      server certificate chain, PEM (required)\n"
+	        "  tls_key       server key, PEM (required)\n"
+	        "  client_ca     CA the client certificate must chain to (required)\n"
+	        "  peer_name     DNS name the client certificate must carry\n"
+	        "                (default \"vault-egress.strongroom.internal\")\n"
+	        "  api_key_file  file holding the Bearer API key, mode 0600 (required)\n"
+	        "  threads       worker threads (default 4)\n"
+	        "  public_host   host name used in 3-D Secure redirect URLs\n"
+	        "                (default \"psp.strongroom.test\")\n"
+	        "\n"
+	        "Endpoints: POST /v1/payment_methods, POST /v1/payment_intents,\n"
+	        "GET /v1/payment_intents/{id}, POST /v1/payment_intents/{id}/capture|cancel,\n"
+	        "GET /_sim/stats, POST /_sim/payment_intents/{id}/3ds (complete 3-D Secure).\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const char *const keys[] = {
+		"listen", "port", "tls_cert", "tls_key", "client_ca", "peer_name", "api_key_file",
+		"threads", "public_host", NULL
+	};
+	struct sim sim;
+	struct sr_http_config hc;
+	struct sr_http_server *srv = NULL;
+	json_t *cfg = NULL;
+	char *key = NULL;
+	const char *path = NULL;
+	char err[512] = "";
+	size_t key_len = 0;
+	long long port = 0;
+	long long threads = 0;
+	sigset_t sigs;
+	int sig = 0;
+	int i = 0;
+	int ret = 1;
+	bool lock_ok = false;
+
+	memset(&sim, 0, sizeof sim);
+	sr_log_init("pspsim");
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			path = argv[++i];
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (path == NULL) {
+		usage(stderr);
+		return 2;
+	}
+	if (sodium_init() < 0) {
+		sr_log(SR_LOG_ERROR, NULL, "pspsim.sodium_init_failed", NULL);
+		goto out;
+	}
+	cfg = sr_config_load(path, keys, err, sizeof err);
+	if (cfg == NULL) {
+		sr_log(SR_LOG_ERROR, NULL, "pspsim.config_error", "{s:s}", "error", err);
+		goto out;
+	}
+	port = sr_config_int(cfg, "port", 8446);
+	threads = sr_config_int(cfg, "threads", 4);
+	if (port < 0 || port > 65535 || threads < 1 || threads > 256) {
+		sr_log(SR_LOG_ERROR, NULL, "pspsim.config_error", "{s:s}", "error", "port or threads out of range");
+		goto out;
+	}
+	if (sr_config_str(cfg, "tls_cert", NULL) == NULL || sr_config_str(cfg, "tls_key", NULL) == NULL
+	    || sr_config_str(cfg, "client_ca", NULL) == NULL || sr_config_str(cfg, "api_key_file", NULL) == NULL) {
+		sr_log(SR_LOG_ERROR, NULL, "pspsim.config_error", "{s:s}", "error",
+		       "tls_cert, tls_key, client_ca and api_key_file are required");
+		goto out;
+	}
+	key = sr_secret_read_file(sr_config_str(cfg, "api_key_file", NULL), &key_len, err, sizeof err);
+	if (key == NULL) {
+		sr_log(SR_LOG_ERROR, NULL, "pspsim.config_error", "{s:s}", "error", err);
+		goto out;
+	}
+	sr_sha256_hex(key, key_len, sim.key_hash);
+	sr_secret_free(key);
+	key = NULL;
+	snprintf(sim.public_host, sizeof sim.public_host, "%s",
+	         sr_config_str(cfg, "public_host", "psp.strongroom.test"));
+	if (pthread_mutex_init(&sim.lock, NULL) != 0)
+		goto out;
+	lock_ok = true;
+	sim.pms = json_object();
+	sim.intents = json_object();
+	sim.outcomes = json_object();
+	sim.idem = json_object();
+	if (sim.pms == NULL || sim.intents == NULL || sim.outcomes == NULL || sim.idem == NULL)
+		goto out;
+
+	/* Signals are taken by sigwait below, in this thread only. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+	memset(&hc, 0, sizeof hc);
+	hc.bind_addr = sr_config_str(cfg, "listen", "127.0.0.1");
+	hc.port = (uint16_t)port;
+	hc.cert_file = sr_config_str(cfg, "tls_cert", NULL);
+	hc.key_file = sr_config_str(cfg, "tls_key", NULL);
+	hc.client_ca_file = sr_config_str(cfg, "client_ca", NULL);
+	hc.peer_name = sr_config_str(cfg, "peer_name", "vault-egress.strongroom.internal");
+	hc.threads = (unsigned)threads;
+	hc.routes = k_routes;
+	hc.n_routes = sizeof k_routes / sizeof k_routes[0];
+	hc.app = &sim;
+	hc.name = "pspsim";
+	srv = sr_http_start(&hc, err, sizeof err);
+	if (srv == NULL) {
+		sr_log(SR_LOG_ERROR, NULL, "pspsim.listen_failed", "{s:s}", "error", err);
+		goto out;
+	}
+	sim.port = sr_http_port(srv);
+	sr_log(SR_LOG_INFO, NULL, "pspsim.listening", "{s:s, s:i, s:s}", "listen", hc.bind_addr,
+	       "port", (int)sim.port, "peer_name", hc.peer_name);
+	do {
+		if (sigwait(&sigs, &sig) != 0)
+			break;
+	} while (sig != SIGINT && sig != SIGTERM);
+	sr_log(SR_LOG_INFO, NULL, "pspsim.stopping", "{s:i}", "signal", sig);
+	ret = 0;
+out:
+	sr_http_stop(srv);
+	sr_secret_free(key);
+	json_decref(sim.pms);
+	json_decref(sim.intents);
+	json_decref(sim.outcomes);
+	json_decref(sim.idem);
+	json_decref(cfg);
+	if (lock_ok)
+		pthread_mutex_destroy(&sim.lock);
+	return ret;
+}
