@@ -29,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -38,6 +40,7 @@
 
 struct hsm_module {
 	CK_FUNCTION_LIST_PTR p11;
+	pid_t pid;          /* process that called C_Initialize */
 	unsigned refs;
 	struct hsm_module *next;
 };
@@ -138,6 +141,22 @@ static int module_load(const char *path, void **dl_out, CK_FUNCTION_LIST_PTR *p1
 		if (m->p11 == p11)
 			break;
 	}
+	if (m != NULL && m->pid != getpid()) {
+		/* We are a forked child of the process that initialised the module:
+		 * its sessions and login are not ours. PKCS#11 v2.40 §6.7.7 and
+		 * BRIEF.md pitfalls (SoftHSM2 reset_on_fork = false): C_Finalize,
+		 * then initialise afresh. Handles inherited from the parent are dead. */
+		p11->C_Finalize(NULL);
+		memset(&args, 0, sizeof(args));
+		args.flags = CKF_OS_LOCKING_OK;
+		rv = p11->C_Initialize(&args);
+		if (rv != CKR_OK) {
+			p11err(err, errlen, "C_Initialize (after fork)", rv);
+			goto out;
+		}
+		m->pid = getpid();
+		m->refs = 0;
+	}
 	if (m == NULL) {
 		m = calloc(1, sizeof(*m));
 		if (m == NULL) {
@@ -156,6 +175,7 @@ static int module_load(const char *path, void **dl_out, CK_FUNCTION_LIST_PTR *p1
 			goto out;
 		}
 		m->p11 = p11;
+		m->pid = getpid();
 		m->next = g_mods;
 		g_mods = m;
 	}
@@ -184,7 +204,8 @@ static void module_unload(void *dl, CK_FUNCTION_LIST_PTR p11)
 			if ((*pp)->p11 == p11)
 				break;
 		}
-		if (*pp != NULL && --(*pp)->refs == 0) {
+		if (*pp != NULL && (*pp)->pid == getpid() && (*pp)->refs > 0 &&
+		    --(*pp)->refs == 0) {
 			m = *pp;
 			*pp = m->next;
 			p11->C_Finalize(NULL);

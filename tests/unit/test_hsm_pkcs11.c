@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "hsm/hsm.h"
@@ -443,6 +444,42 @@ static void test_rv_str(void **state)
 	assert_non_null(strstr(hsm_rv_str(0x7777UL), "CKR_UNKNOWN"));
 }
 
+/* BRIEF.md pitfall: a forked child must re-initialise the module; hsm_open
+ * in the child does that and works, and the parent's handle is unharmed. */
+static void test_fork_child_reopens(void **state)
+{
+	pid_t pid;
+	int status = 0;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct hsm *h = NULL;
+		uint8_t iv[HSM_GCM_IV_LEN], ct[64], pt[64];
+		size_t ct_len = sizeof(ct), pt_len = sizeof(pt);
+		char err[256] = "";
+		int rc = 0;
+
+		if (hsm_open(MODULE, TOKEN, g_user_pin, 1, &h, err, sizeof(err)) != 0)
+			rc = 10;
+		else if (hsm_aes_gcm_encrypt(h, HSM_KEY_PAN_ENC, NULL, 0, PT, sizeof(PT) - 1, iv, ct,
+		                             &ct_len, err, sizeof(err)) != 0 ||
+		         hsm_aes_gcm_decrypt(h, HSM_KEY_PAN_ENC, NULL, 0, iv, ct, ct_len, pt, &pt_len,
+		                             err, sizeof(err)) != 0 ||
+		         memcmp(pt, PT, sizeof(PT) - 1) != 0)
+			rc = 11;
+		if (rc != 0)
+			fprintf(stderr, "child: %s\n", err);
+		hsm_close(h);
+		_exit(rc);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	check_key(HSM_KEY_PAN_ENC, CKK_AES);
+}
+
 #define THREADS 4
 #define ROUNDS  200
 
@@ -505,6 +542,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_token),
 		cmocka_unit_test(test_random),
 		cmocka_unit_test(test_rv_str),
+		cmocka_unit_test(test_fork_child_reopens),
 		cmocka_unit_test(test_concurrency),
 	};
 
