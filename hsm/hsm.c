@@ -57,7 +57,7 @@ struct hsm {
 	CK_SLOT_ID slot;
 	bool logged_in;
 
-	pthread_mutex_t lock;        /* guards idle[], nidle, keys */
+	pthread_mutex_t lock;        /* guards all[] (replacement), idle[], nidle, keys */
 	pthread_cond_t cond;         /* signalled when a session is given back */
 	bool lock_ok;
 	CK_SESSION_HANDLE *all;      /* every open session (for hsm_close) */
@@ -461,10 +461,44 @@ static void key_forget(struct hsm *h, const char *label)
 	pthread_mutex_unlock(&h->lock);
 }
 
-static void key_rv_check(struct hsm *h, const char *label, CK_RV rv)
+enum hsm_op { HSM_OP_ENCRYPT, HSM_OP_DECRYPT, HSM_OP_SIGN };
+
+/*
+ * Look the key up (cache first) and start the operation in session s. A
+ * cached handle that went stale (the key was destroyed and re-created, e.g.
+ * by vaultctl) is forgotten and looked up once more. 0, or -1 with err.
+ */
+static int op_init(struct hsm *h, CK_SESSION_HANDLE s, const char *label, enum hsm_op op,
+                   CK_MECHANISM *mech, char *err, size_t errlen)
 {
-	if (rv == CKR_KEY_HANDLE_INVALID || rv == CKR_OBJECT_HANDLE_INVALID)
+	static const char *const names[] = { "C_EncryptInit", "C_DecryptInit", "C_SignInit" };
+	CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
+	CK_RV rv = CKR_GENERAL_ERROR;
+	int attempt;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		if (key_handle(h, s, label, &key, err, errlen) != 0)
+			return -1;
+		switch (op) {
+		case HSM_OP_ENCRYPT:
+			rv = h->p11->C_EncryptInit(s, mech, key);
+			break;
+		case HSM_OP_DECRYPT:
+			rv = h->p11->C_DecryptInit(s, mech, key);
+			break;
+		case HSM_OP_SIGN:
+			rv = h->p11->C_SignInit(s, mech, key);
+			break;
+		}
+		if (rv != CKR_KEY_HANDLE_INVALID && rv != CKR_OBJECT_HANDLE_INVALID)
+			break;
 		key_forget(h, label);
+	}
+	if (rv != CKR_OK) {
+		p11err(err, errlen, names[op], rv);
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- open / close ----------------------------------------------------------- */
@@ -721,7 +755,6 @@ int hsm_aes_gcm_encrypt(struct hsm *h, const char *key_label, const uint8_t *aad
                         uint8_t *ct_out, size_t *ct_len, char *err, size_t errlen)
 {
 	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
-	CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
 	CK_GCM_PARAMS gp;
 	CK_MECHANISM mech;
 	CK_ULONG outlen = 0;
@@ -742,8 +775,6 @@ int hsm_aes_gcm_encrypt(struct hsm *h, const char *key_label, const uint8_t *aad
 	}
 	s = sess_get(h);
 	have = true;
-	if (key_handle(h, s, key_label, &key, err, errlen) != 0)
-		goto out;
 	/* NIST SP 800-38D §8.2.2: RBG-based 96-bit IV, fresh for every message,
 	 * from the token's RNG (at most 2^32 messages per key with random IVs). */
 	rv = h->p11->C_GenerateRandom(s, iv_out, HSM_GCM_IV_LEN);
@@ -752,12 +783,8 @@ int hsm_aes_gcm_encrypt(struct hsm *h, const char *key_label, const uint8_t *aad
 		goto out;
 	}
 	gcm_mech(&gp, &mech, iv_out, aad, aad_len);
-	rv = h->p11->C_EncryptInit(s, &mech, key);
-	if (rv != CKR_OK) {
-		key_rv_check(h, key_label, rv);
-		p11err(err, errlen, "C_EncryptInit", rv);
+	if (op_init(h, s, key_label, HSM_OP_ENCRYPT, &mech, err, errlen) != 0)
 		goto out;
-	}
 	outlen = (CK_ULONG)*ct_len;
 	/* An empty message still needs a non-NULL pointer for some modules. */
 	rv = h->p11->C_Encrypt(s, pt_len > 0 ? (CK_BYTE_PTR)pt : &empty, (CK_ULONG)pt_len, ct_out,
@@ -783,7 +810,6 @@ int hsm_aes_gcm_decrypt(struct hsm *h, const char *key_label, const uint8_t *aad
                         uint8_t *pt_out, size_t *pt_len, char *err, size_t errlen)
 {
 	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
-	CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
 	uint8_t ivc[HSM_GCM_IV_LEN];
 	uint8_t bounce_small[256];
 	uint8_t *bounce = NULL;
@@ -812,15 +838,9 @@ int hsm_aes_gcm_decrypt(struct hsm *h, const char *key_label, const uint8_t *aad
 	memcpy(ivc, iv, sizeof(ivc));
 	s = sess_get(h);
 	have = true;
-	if (key_handle(h, s, key_label, &key, err, errlen) != 0)
-		goto out;
 	gcm_mech(&gp, &mech, ivc, aad, aad_len);
-	rv = h->p11->C_DecryptInit(s, &mech, key);
-	if (rv != CKR_OK) {
-		key_rv_check(h, key_label, rv);
-		p11err(err, errlen, "C_DecryptInit", rv);
+	if (op_init(h, s, key_label, HSM_OP_DECRYPT, &mech, err, errlen) != 0)
 		goto out;
-	}
 	/* SoftHSM2 wants room for ciphertext||tag even though only the
 	 * plaintext comes out: when the caller's buffer is exactly the plaintext
 	 * size, decrypt into a wiped bounce buffer (stack for card-sized data,
@@ -871,7 +891,6 @@ int hsm_hmac_sha256(struct hsm *h, const char *key_label, const uint8_t *msg, si
                     uint8_t mac[32], char *err, size_t errlen)
 {
 	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
-	CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
 	CK_MECHANISM mech = { CKM_SHA256_HMAC, NULL, 0 };
 	CK_ULONG maclen = HSM_MAC_LEN;
 	CK_BYTE empty = 0;
@@ -886,16 +905,10 @@ int hsm_hmac_sha256(struct hsm *h, const char *key_label, const uint8_t *msg, si
 	}
 	s = sess_get(h);
 	have = true;
-	if (key_handle(h, s, key_label, &key, err, errlen) != 0)
-		goto out;
 	/* PCI DSS v4.0 3.5.1.1: keyed cryptographic hash (HMAC-SHA256, RFC 2104)
 	 * with a key that never leaves the HSM. */
-	rv = h->p11->C_SignInit(s, &mech, key);
-	if (rv != CKR_OK) {
-		key_rv_check(h, key_label, rv);
-		p11err(err, errlen, "C_SignInit", rv);
+	if (op_init(h, s, key_label, HSM_OP_SIGN, &mech, err, errlen) != 0)
 		goto out;
-	}
 	rv = h->p11->C_Sign(s, msg_len > 0 ? (CK_BYTE_PTR)msg : &empty, (CK_ULONG)msg_len, mac,
 	                    &maclen);
 	if (rv != CKR_OK) {
