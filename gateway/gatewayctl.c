@@ -1,0 +1,215 @@
+/*
+ * gatewayctl: gateway administration (app host).
+ *
+ *   gatewayctl --config FILE merchant create --name NAME
+ *   gatewayctl --config FILE merchant list
+ *   gatewayctl --help
+ *
+ * "merchant create" makes the merchant, a publishable (pk_) and a secret (sk_)
+ * key — only their SHA-256 is stored (PCI DSS v4.0 8.3.2) — registers the pk_
+ * hash with the vault over mutual TLS, and prints the keys once as JSON.
+ */
+#include "gateway/gw_auth.h"
+#include "gateway/gw_config.h"
+#include "gateway/gw_store.h"
+#include "gateway/gw_vault_client.h"
+#include "common/sr_config.h"
+#include "common/sr_db.h"
+#include "common/sr_log.h"
+#include "common/sr_util.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <sodium.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: gatewayctl --config FILE merchant create --name NAME\n"
+	        "       gatewayctl --config FILE merchant list\n"
+	        "       gatewayctl --help\n"
+	        "\n"
+	        "  merchant create  create a merchant with a publishable and a secret key,\n"
+	        "                   register it with the vault, and print\n"
+	        "                   {\"id\",\"name\",\"publishable_key\",\"secret_key\"} (the only\n"
+	        "                   time the keys are shown)\n"
+	        "  merchant list    list merchants and their key prefixes as JSON\n"
+	        "\n"
+	        "FILE is gatewayd's config (db_* and vault_* keys are used).\n");
+}
+
+static int merchant_create(const json_t *cfg, const char *name)
+{
+	struct sr_db_pool *db = NULL;
+	struct gw_vault_client *vc = NULL;
+	PGconn *conn = NULL;
+	char err[512];
+	char id[72];
+	char pk[128], sk[128];
+	char pk_sha[65], sk_sha[65];
+	char pk_disp[16], sk_disp[16];
+	json_t *out = NULL;
+	enum gw_vault_rc vrc;
+	int began = 0;
+	int rc = 1;
+
+	if (name == NULL || name[0] == '\0' || strlen(name) > 200) {
+		fprintf(stderr, "gatewayctl: --name NAME (1..200 characters) is required\n");
+		return 2;
+	}
+	vc = gw_config_vault(cfg, err, sizeof err);
+	if (vc == NULL) {
+		fprintf(stderr, "gatewayctl: %s\n", err);
+		goto out;
+	}
+	db = gw_config_db(cfg, 1, err, sizeof err);
+	if (db == NULL) {
+		fprintf(stderr, "gatewayctl: %s\n", err);
+		goto out;
+	}
+	if (sr_random_id("mer_", 16, id, sizeof id) != 0 ||
+	    gw_auth_key_generate("pk_test_", pk, sizeof pk, pk_sha, pk_disp) != 0 ||
+	    gw_auth_key_generate("sk_test_", sk, sizeof sk, sk_sha, sk_disp) != 0) {
+		fprintf(stderr, "gatewayctl: key generation failed\n");
+		goto out;
+	}
+	conn = sr_db_acquire(db);
+	if (sr_db_exec(conn, "BEGIN") != 0)
+		goto dberr;
+	began = 1;
+	if (gw_store_merchant_insert(conn, id, name) != 0 ||
+	    gw_store_api_key_insert(conn, id, "publishable", pk_sha, pk_disp) != 0 ||
+	    gw_store_api_key_insert(conn, id, "secret", sk_sha, sk_disp) != 0)
+		goto dberr;
+	/* Register the pk_ hash with the vault before committing: if the vault
+	 * refuses, no half-made merchant is left behind. */
+	vrc = gw_vault_put_merchant(vc, NULL, id, pk_sha);
+	if (vrc != GW_VAULT_OK) {
+		fprintf(stderr, "gatewayctl: registering the merchant with the vault failed (%s)\n",
+		        gw_vault_rc_str(vrc));
+		goto out;
+	}
+	if (sr_db_exec(conn, "COMMIT") != 0)
+		goto dberr;
+	began = 0;
+	out = json_pack("{s:s, s:s, s:s, s:s}", "id", id, "name", name, "publishable_key", pk,
+	                "secret_key", sk);
+	if (out == NULL || json_dumpf(out, stdout, JSON_COMPACT) != 0)
+		goto out;
+	fputc('\n', stdout);
+	fflush(stdout);
+	sr_log(SR_LOG_INFO, NULL, "merchant.created", "{s:s, s:s, s:s}", "merchant", id,
+	       "publishable_prefix", pk_disp, "secret_prefix", sk_disp);
+	rc = 0;
+	goto out;
+dberr:
+	fprintf(stderr, "gatewayctl: database error\n");
+out:
+	if (began)
+		sr_db_exec(conn, "ROLLBACK");
+	if (conn != NULL)
+		sr_db_release(db, conn);
+	if (out != NULL) {
+		/* The JSON holds the keys: drop it (jansson frees; strings wiped below). */
+		json_decref(out);
+	}
+	sodium_memzero(pk, sizeof pk);
+	sodium_memzero(sk, sizeof sk);
+	sr_db_pool_free(db);
+	gw_vault_client_free(vc);
+	return rc;
+}
+
+static int merchant_list(const json_t *cfg)
+{
+	struct sr_db_pool *db = NULL;
+	PGconn *conn = NULL;
+	json_t *list = NULL;
+	char err[512];
+	int rc = 1;
+
+	db = gw_config_db(cfg, 1, err, sizeof err);
+	if (db == NULL) {
+		fprintf(stderr, "gatewayctl: %s\n", err);
+		goto out;
+	}
+	conn = sr_db_acquire(db);
+	list = gw_store_merchant_list(conn);
+	sr_db_release(db, conn);
+	if (list == NULL) {
+		fprintf(stderr, "gatewayctl: database error\n");
+		goto out;
+	}
+	if (json_dumpf(list, stdout, JSON_INDENT(2)) != 0)
+		goto out;
+	fputc('\n', stdout);
+	rc = 0;
+out:
+	json_decref(list);
+	sr_db_pool_free(db);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option LONGOPTS[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = NULL;
+	const char *name = NULL;
+	json_t *cfg = NULL;
+	char err[512];
+	int opt;
+	int rc = 2;
+
+	sr_log_init("gatewayctl");
+	/* "+"-less getopt_long permutes, so options may follow the subcommand. */
+	while ((opt = getopt_long(argc, argv, "c:n:h", LONGOPTS, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'n':
+			name = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (config_path == NULL || argc - optind != 2 || strcmp(argv[optind], "merchant") != 0) {
+		usage(stderr);
+		return 2;
+	}
+	cfg = gw_config_load(config_path, err, sizeof err);
+	if (cfg == NULL) {
+		fprintf(stderr, "gatewayctl: %s\n", err);
+		return 1;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "gatewayctl: libcurl initialisation failed\n");
+		json_decref(cfg);
+		return 1;
+	}
+	if (strcmp(argv[optind + 1], "create") == 0) {
+		rc = merchant_create(cfg, name);
+	} else if (strcmp(argv[optind + 1], "list") == 0 && name == NULL) {
+		rc = merchant_list(cfg);
+	} else {
+		usage(stderr);
+		rc = 2;
+	}
+	curl_global_cleanup();
+	json_decref(cfg);
+	return rc;
+}

@@ -1,0 +1,19 @@
+/*
+ * gw_app: the gatewayd application context handed to every handler as
+ * req->app (struct sr_http_request). Immutable after start-up except through
+ * the thread-safe objects it points to.
+ */
+#ifndef GW_APP_H
+#define GW_APP_H
+#include <jansson.h>
+
+struct sr_db_pool;
+struct gw_vault_client;
+
+struct gw_app {
+	struct sr_db_pool *db;          /* connections as role gateway */
+	struct gw_vault_client *vault;  /* mTLS client for the vault internal listener */
+	json_t *cfg;                    /* the loaded config (borrowed by handlers) */
+};
+
+#endif

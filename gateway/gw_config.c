@@ -1,0 +1,111 @@
+/*
+ * gw_config: gateway configuration (see gw_config.h).
+ */
+#include "gateway/gw_config.h"
+#include "gateway/gw_vault_client.h"
+#include "common/sr_config.h"
+#include "common/sr_db.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+const char *const GW_CONFIG_KEYS[] = {
+	"listen", "port", "tls_cert", "tls_key", "db_host", "db_port", "db_name", "db_user",
+	"db_password_file", "vault_url", "vault_addr", "vault_ca", "vault_client_cert",
+	"vault_client_key", "threads", NULL,
+};
+
+static const char *const STRING_KEYS[] = {
+	"listen", "tls_cert", "tls_key", "db_host", "db_name", "db_user", "db_password_file",
+	"vault_url", "vault_addr", "vault_ca", "vault_client_cert", "vault_client_key", NULL,
+};
+
+static const char *const REQUIRED_KEYS[] = {
+	"vault_ca", "vault_client_cert", "vault_client_key", NULL,
+};
+
+json_t *gw_config_load(const char *path, char *err, size_t errlen)
+{
+	json_t *cfg = NULL;
+	json_t *ret = NULL;
+	json_t *v = NULL;
+	size_t i;
+
+	cfg = sr_config_load(path, GW_CONFIG_KEYS, err, errlen);
+	if (cfg == NULL)
+		goto out;
+	for (i = 0; STRING_KEYS[i] != NULL; i++) {
+		v = json_object_get(cfg, STRING_KEYS[i]);
+		if (v != NULL && !json_is_string(v)) {
+			snprintf(err, errlen, "%s: '%s' must be a string", path, STRING_KEYS[i]);
+			goto out;
+		}
+	}
+	for (i = 0; REQUIRED_KEYS[i] != NULL; i++) {
+		if (sr_config_str(cfg, REQUIRED_KEYS[i], NULL) == NULL) {
+			snprintf(err, errlen, "%s: '%s' is required", path, REQUIRED_KEYS[i]);
+			goto out;
+		}
+	}
+	v = json_object_get(cfg, "port");
+	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 1 ||
+	                  json_integer_value(v) > 65535)) {
+		snprintf(err, errlen, "%s: 'port' must be an integer 1..65535", path);
+		goto out;
+	}
+	v = json_object_get(cfg, "db_port");
+	if (v != NULL && !json_is_integer(v) && !json_is_string(v)) {
+		snprintf(err, errlen, "%s: 'db_port' must be an integer", path);
+		goto out;
+	}
+	v = json_object_get(cfg, "threads");
+	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 1 ||
+	                  json_integer_value(v) > 256)) {
+		snprintf(err, errlen, "%s: 'threads' must be an integer 1..256", path);
+		goto out;
+	}
+	ret = cfg;
+	cfg = NULL;
+out:
+	json_decref(cfg);
+	return ret;
+}
+
+struct sr_db_pool *gw_config_db(const json_t *cfg, size_t pool_size, char *err, size_t errlen)
+{
+	char port[16];
+	json_t *v = json_object_get(cfg, "db_port");
+
+	if (json_is_string(v))
+		snprintf(port, sizeof port, "%s", json_string_value(v));
+	else
+		snprintf(port, sizeof port, "%lld", sr_config_int(cfg, "db_port", 55432));
+	return sr_db_pool_new(sr_config_str(cfg, "db_host", "127.0.0.1"), port,
+	                      sr_config_str(cfg, "db_name", "gateway"),
+	                      sr_config_str(cfg, "db_user", "gateway"),
+	                      sr_config_str(cfg, "db_password_file", NULL), pool_size, err, errlen);
+}
+
+struct gw_vault_client *gw_config_vault(const json_t *cfg, char *err, size_t errlen)
+{
+	struct gw_vault_config vcfg = {
+		.url = sr_config_str(cfg, "vault_url", "https://vault-internal.strongroom.test:8445"),
+		.addr = sr_config_str(cfg, "vault_addr", "127.0.0.1"),
+		.ca_file = sr_config_str(cfg, "vault_ca", NULL),
+		.cert_file = sr_config_str(cfg, "vault_client_cert", NULL),
+		.key_file = sr_config_str(cfg, "vault_client_key", NULL),
+		.connect_timeout_ms = 5000,
+		.timeout_ms = 30000,
+	};
+	size_t i;
+	const char *files[3] = { vcfg.ca_file, vcfg.cert_file, vcfg.key_file };
+
+	for (i = 0; i < 3; i++) {
+		if (files[i] == NULL || access(files[i], R_OK) != 0) {
+			snprintf(err, errlen, "vault client: cannot read %s",
+			         files[i] != NULL ? files[i] : "(missing path)");
+			return NULL;
+		}
+	}
+	return gw_vault_client_new(&vcfg, err, errlen);
+}

@@ -1,0 +1,32 @@
+/*
+ * gw_config: the configuration shared by gatewayd and gatewayctl (one JSON
+ * file, sr_config; unknown keys are errors). Paths are relative to the
+ * working directory (the repo root in the dev stack).
+ *
+ * Keys: listen ("127.0.0.1"), port (8443), tls_cert, tls_key, db_host
+ * ("127.0.0.1"), db_port (55432), db_name ("gateway"), db_user ("gateway"),
+ * db_password_file (optional), vault_url
+ * ("https://vault-internal.strongroom.test:8445"), vault_addr ("127.0.0.1"),
+ * vault_ca, vault_client_cert, vault_client_key, threads (4).
+ */
+#ifndef GW_CONFIG_H
+#define GW_CONFIG_H
+#include <stddef.h>
+#include <jansson.h>
+
+struct sr_db_pool;
+struct gw_vault_client;
+
+/** NULL-terminated list of the allowed keys. */
+extern const char *const GW_CONFIG_KEYS[];
+
+/** Load and check path (types, required keys, port range). NULL + err on failure. */
+json_t *gw_config_load(const char *path, char *err, size_t errlen);
+
+/** Open the database pool (pool_size connections) from cfg. NULL + err. */
+struct sr_db_pool *gw_config_db(const json_t *cfg, size_t pool_size, char *err, size_t errlen);
+
+/** Create the vault client from cfg. NULL + err. */
+struct gw_vault_client *gw_config_vault(const json_t *cfg, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,213 @@
+/*
+ * gw_idempotency: Idempotency-Key handling (BRIEF invariant 8).
+ */
+#include "gateway/gw_idempotency.h"
+#include "gateway/gw_app.h"
+#include "gateway/gw_payment.h"
+#include "gateway/gw_store.h"
+#include "common/sr_db.h"
+#include "common/sr_http.h"
+#include "common/sr_log.h"
+#include "common/sr_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int gw_idem_key_check(const char *key, struct gw_error *err)
+{
+	size_t n, i;
+
+	if (err != NULL) {
+		err->status = 400;
+		err->type = "invalid_request_error";
+		err->param = NULL;
+	}
+	n = key != NULL ? strlen(key) : 0;
+	if (n > GW_IDEM_KEY_MAX) {
+		if (err != NULL) {
+			err->code = "idempotency_key_too_long";
+			err->message = "Idempotency-Key must be at most 255 characters.";
+		}
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (key[i] < 0x20 || key[i] > 0x7e)
+			break;
+	if (n == 0 || i != n) {
+		if (err != NULL) {
+			err->code = "idempotency_key_invalid";
+			err->message = "Idempotency-Key must be 1 to 255 printable ASCII characters.";
+		}
+		return -1;
+	}
+	if (gw_text_has_pan(key, n)) {
+		/* BRIEF invariant 1: the key is stored, so it must not be a PAN. */
+		if (err != NULL) {
+			err->code = "pan_not_allowed";
+			err->message = "Idempotency-Key must not contain a card number.";
+		}
+		return -1;
+	}
+	return 0;
+}
+
+int gw_idem_fingerprint(const char *method, const char *path, const json_t *body, char out[65])
+{
+	char *canon = NULL;
+	char *buf = NULL;
+	size_t n;
+	int rc = -1;
+
+	if (method == NULL || path == NULL)
+		goto out;
+	if (body != NULL) {
+		canon = json_dumps(body, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
+		if (canon == NULL)
+			goto out;
+	}
+	n = strlen(method) + strlen(path) + (canon != NULL ? strlen(canon) : 0) + 3;
+	buf = malloc(n);
+	if (buf == NULL)
+		goto out;
+	snprintf(buf, n, "%s\n%s\n%s", method, path, canon != NULL ? canon : "");
+	sr_sha256_hex(buf, strlen(buf), out);
+	rc = 0;
+out:
+	free(canon);
+	free(buf);
+	return rc;
+}
+
+static json_t *error_body(const struct sr_http_request *req, const char *type, const char *code,
+                          const char *message, const char *param)
+{
+	json_t *err = json_pack("{s:s, s:s, s:s, s:s}", "type", type, "code", code,
+	                        "message", message, "request_id", req->request_id);
+
+	if (err != NULL && param != NULL)
+		json_object_set_new(err, "param", json_string(param));
+	return err != NULL ? json_pack("{s:o}", "error", err) : NULL;
+}
+
+bool gw_idem_begin(struct gw_app *app, struct sr_http_request *req, const char *merchant_id,
+                   struct gw_idem *st)
+{
+	const char *key = sr_http_header(req, "Idempotency-Key");
+	struct gw_error err;
+	PGconn *conn = NULL;
+	char fp[65];
+	char saved_fp[65];
+	int saved_status = 0;
+	char *saved_body = NULL;
+	bool proceed = false;
+	int r;
+
+	memset(st, 0, sizeof *st);
+	if (key == NULL)
+		return true; /* no key, no idempotency */
+	if (gw_idem_key_check(key, &err) != 0) {
+		sr_http_reply_error(req, err.status, err.type, err.code, err.message, err.param);
+		return false;
+	}
+	if (gw_idem_fingerprint(req->method, req->path, req->json, fp) != 0) {
+		sr_http_reply_error(req, 500, "api_error", "internal_error", "An internal error occurred.",
+		                    NULL);
+		return false;
+	}
+	conn = sr_db_acquire(app->db);
+	r = gw_store_idem_claim(conn, merchant_id, key, fp, req->method, req->path);
+	if (r == 0) {
+		st->active = true;
+		gw_strlcpy(st->merchant_id, merchant_id, sizeof st->merchant_id);
+		gw_strlcpy(st->key, key, sizeof st->key);
+		proceed = true;
+		goto out;
+	}
+	if (r == 1)
+		r = gw_store_idem_get(conn, merchant_id, key, saved_fp, &saved_status, &saved_body);
+	if (r != 0) {
+		/* -1, or the row vanished between claim and read (released). */
+		sr_http_reply_error(req, r == 1 ? 409 : 500, r == 1 ? "idempotency_error" : "api_error",
+		                    r == 1 ? "idempotency_key_in_use" : "internal_error",
+		                    r == 1 ? "A request with this Idempotency-Key is being processed; retry later."
+		                           : "An internal error occurred.", NULL);
+		goto out;
+	}
+	if (!sr_ct_equal(saved_fp, fp, 64)) {
+		/* Never echo the key or the previous request. */
+		sr_log(SR_LOG_WARN, req->request_id, "idempotency.key_reused", NULL);
+		sr_http_reply_error(req, 400, "idempotency_error", "idempotency_key_reused",
+		                    "This Idempotency-Key was already used with different request parameters.",
+		                    NULL);
+		goto out;
+	}
+	if (saved_status == 0 || saved_body == NULL) {
+		sr_http_reply_error(req, 409, "idempotency_error", "idempotency_key_in_use",
+		                    "A request with this Idempotency-Key is being processed; retry later.",
+		                    NULL);
+		goto out;
+	}
+	/* Replay: the saved response, no re-execution (no vault/PSP call). */
+	sr_log(SR_LOG_INFO, req->request_id, "idempotency.replayed", "{s:i}", "status", saved_status);
+	sr_http_add_header(req, "Idempotent-Replayed", "true");
+	sr_http_reply_raw(req, (unsigned)saved_status, "application/json", saved_body,
+	                  strlen(saved_body));
+out:
+	sr_db_release(app->db, conn);
+	free(saved_body);
+	return proceed;
+}
+
+void gw_idem_finish(struct gw_app *app, struct sr_http_request *req, struct gw_idem *st,
+                    unsigned status, json_t *body)
+{
+	PGconn *conn = NULL;
+	char *txt = NULL;
+
+	if (st != NULL && st->active) {
+		txt = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+		conn = sr_db_acquire(app->db);
+		if (txt == NULL || gw_store_idem_complete(conn, st->merchant_id, st->key, (int)status, txt) != 0)
+			sr_log(SR_LOG_ERROR, req->request_id, "idempotency.save_failed", NULL);
+		sr_db_release(app->db, conn);
+		st->active = false;
+	}
+	free(txt);
+	sr_http_reply_json(req, status, body);
+}
+
+void gw_idem_fail(struct gw_app *app, struct sr_http_request *req, struct gw_idem *st,
+                  unsigned status, const char *type, const char *code, const char *message,
+                  const char *param)
+{
+	json_t *body = NULL;
+
+	if (st == NULL || !st->active) {
+		sr_http_reply_error(req, status, type, code, message, param);
+		return;
+	}
+	body = error_body(req, type, code, message, param);
+	if (body == NULL) {
+		gw_idem_abort(app, req, st, 500, "api_error", "internal_error",
+		              "An internal error occurred.", NULL);
+		return;
+	}
+	gw_idem_finish(app, req, st, status, body);
+}
+
+void gw_idem_abort(struct gw_app *app, struct sr_http_request *req, struct gw_idem *st,
+                   unsigned status, const char *type, const char *code, const char *message,
+                   const char *param)
+{
+	PGconn *conn = NULL;
+
+	if (st != NULL && st->active) {
+		conn = sr_db_acquire(app->db);
+		if (gw_store_idem_release(conn, st->merchant_id, st->key) != 0)
+			sr_log(SR_LOG_ERROR, req->request_id, "idempotency.release_failed", NULL);
+		sr_db_release(app->db, conn);
+		st->active = false;
+	}
+	sr_http_reply_error(req, status, type, code, message, param);
+}

@@ -1,0 +1,77 @@
+/*
+ * gw_idempotency: Idempotency-Key handling with Stripe's documented semantics
+ * (https://docs.stripe.com/api/idempotent_requests) — BRIEF invariant 8:
+ *  - keys are scoped per merchant, 1..255 characters;
+ *  - the first request claims the key; its response (success or error, once
+ *    execution started) is saved and replayed to retries with the header
+ *    "Idempotent-Replayed: true", without re-executing (no second vault/PSP call);
+ *  - the same key with a different request is refused (idempotency_key_reused);
+ *  - a retry while the first is still executing gets 409 idempotency_key_in_use;
+ *  - validation failures happen before the claim and are not saved.
+ * Without an Idempotency-Key header nothing is recorded.
+ */
+#ifndef GW_IDEMPOTENCY_H
+#define GW_IDEMPOTENCY_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+
+#include "gateway/gw_request.h"
+
+struct gw_app;
+struct sr_http_request;
+
+#define GW_IDEM_KEY_MAX 255
+
+/**
+ * Check an Idempotency-Key value: 1..255 bytes of printable ASCII, with no
+ * card number in it (it is stored: BRIEF invariant 1).
+ * @return 0, or -1 with *err: 400 invalid_request_error idempotency_key_too_long,
+ * idempotency_key_invalid or pan_not_allowed (the key is never echoed).
+ */
+int gw_idem_key_check(const char *key, struct gw_error *err);
+
+/**
+ * Request fingerprint: SHA-256 hex of method "\n" path "\n" canonical JSON
+ * body (json_dumps JSON_SORT_KEYS|JSON_COMPACT; body NULL -> ""). Key order
+ * and whitespace do not change it; any value change does.
+ * @return 0, or -1 (out of memory).
+ */
+int gw_idem_fingerprint(const char *method, const char *path, const json_t *body, char out[65]);
+
+/* Per-request state. */
+struct gw_idem {
+	bool active;              /* a key was given and claimed by this request */
+	char merchant_id[72];
+	char key[GW_IDEM_KEY_MAX + 1];
+};
+
+/**
+ * Start idempotent execution of req for merchant_id.
+ * @return true: proceed (st->active tells whether a key was claimed);
+ *         false: a reply was already sent (replay, key misuse, in use, error).
+ */
+bool gw_idem_begin(struct gw_app *app, struct sr_http_request *req, const char *merchant_id,
+                   struct gw_idem *st);
+
+/** Save (when active) and send the final JSON response; body reference stolen. */
+void gw_idem_finish(struct gw_app *app, struct sr_http_request *req, struct gw_idem *st,
+                    unsigned status, json_t *body);
+
+/**
+ * Save (when active) and send an error response in BRIEF.md's shape, for
+ * errors after execution started (e.g. the token is not the merchant's).
+ */
+void gw_idem_fail(struct gw_app *app, struct sr_http_request *req, struct gw_idem *st,
+                  unsigned status, const char *type, const char *code, const char *message,
+                  const char *param);
+
+/**
+ * Release the claim (when active) and send an error that is NOT saved: nothing
+ * happened yet (e.g. the vault was unreachable), so a retry may execute.
+ */
+void gw_idem_abort(struct gw_app *app, struct sr_http_request *req, struct gw_idem *st,
+                   unsigned status, const char *type, const char *code, const char *message,
+                   const char *param);
+
+#endif

@@ -1,0 +1,90 @@
+/*
+ * gw_ledger: transactional payment writes (BRIEF invariant 7).
+ */
+#include "gateway/gw_ledger.h"
+#include "gateway/gw_store.h"
+#include "common/sr_db.h"
+#include "common/sr_log.h"
+
+#include <stdio.h>
+
+static json_t *event_data(const struct gw_payment *p)
+{
+	json_t *obj = gw_payment_to_json(p);
+
+	if (obj == NULL)
+		return NULL;
+	return json_pack("{s:o}", "object", obj);
+}
+
+int gw_ledger_create(PGconn *conn, struct gw_payment *p)
+{
+	json_t *data = NULL;
+	int began = 0;
+	int rc = -1;
+
+	if (conn == NULL || p == NULL || p->status != GW_ST_PROCESSING)
+		goto out;
+	if (sr_db_exec(conn, "BEGIN") != 0)
+		goto out;
+	began = 1;
+	if (gw_store_payment_insert(conn, p) != 0)
+		goto out;
+	data = event_data(p);
+	if (data == NULL)
+		goto out;
+	if (gw_store_event_append(conn, p->id, "payment.created", NULL, gw_status_str(p->status),
+	                          data) != 0)
+		goto out;
+	if (sr_db_exec(conn, "COMMIT") != 0)
+		goto out;
+	began = 0;
+	rc = 0;
+out:
+	if (began)
+		sr_db_exec(conn, "ROLLBACK");
+	json_decref(data);
+	return rc;
+}
+
+int gw_ledger_transition(PGconn *conn, struct gw_payment *p, enum gw_status from)
+{
+	json_t *data = NULL;
+	char type[64];
+	int began = 0;
+	int rc = -1;
+	int r;
+
+	if (conn == NULL || p == NULL)
+		goto out;
+	if (!gw_payment_transition_allowed(from, p->status)) {
+		sr_log(SR_LOG_WARN, NULL, "payment.transition_refused", "{s:s, s:s, s:s}",
+		       "payment", p->id, "from", gw_status_str(from), "to", gw_status_str(p->status));
+		rc = 1;
+		goto out;
+	}
+	snprintf(type, sizeof type, "payment.%s", gw_status_str(p->status));
+	if (sr_db_exec(conn, "BEGIN") != 0)
+		goto out;
+	began = 1;
+	r = gw_store_payment_update(conn, p, from);
+	if (r != 0) {
+		rc = r;
+		goto out;
+	}
+	data = event_data(p);
+	if (data == NULL)
+		goto out;
+	if (gw_store_event_append(conn, p->id, type, gw_status_str(from), gw_status_str(p->status),
+	                          data) != 0)
+		goto out;
+	if (sr_db_exec(conn, "COMMIT") != 0)
+		goto out;
+	began = 0;
+	rc = 0;
+out:
+	if (began)
+		sr_db_exec(conn, "ROLLBACK");
+	json_decref(data);
+	return rc;
+}

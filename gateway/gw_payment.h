@@ -1,0 +1,78 @@
+/*
+ * gw_payment: the payment model, its state machine (BRIEF.md "Payment state
+ * machine") as a transition table, and the Stripe-like JSON rendering.
+ * The gateway holds tokens and last4 only, never a PAN (BRIEF invariant 1).
+ */
+#ifndef GW_PAYMENT_H
+#define GW_PAYMENT_H
+#include <stdbool.h>
+#include <jansson.h>
+
+enum gw_status {
+	GW_ST_PROCESSING = 0,
+	GW_ST_REQUIRES_ACTION,
+	GW_ST_AUTHORIZED,
+	GW_ST_CAPTURED,
+	GW_ST_PARTIALLY_REFUNDED,
+	GW_ST_REFUNDED,
+	GW_ST_VOIDED,
+	GW_ST_FAILED,
+	GW_ST_DISPUTED,
+	GW_ST_UNKNOWN,
+	GW_ST__COUNT
+};
+
+/* A payment row. Empty strings stand for SQL NULL. */
+struct gw_payment {
+	char id[72];                 /* "pay_..." */
+	char merchant_id[72];        /* "mer_..." */
+	long long amount;            /* minor units, > 0 */
+	char currency[4];            /* ISO 4217 alpha, lowercase */
+	enum gw_status status;
+	char capture_method[16];     /* "automatic" | "manual" */
+	char payment_method[72];     /* "tok_..." */
+	char description[504];       /* optional, <= 500 bytes */
+	char card_brand[32];
+	char card_last4[5];
+	long long amount_captured;
+	char failure_code[64];
+	char failure_message[256];
+	char psp_reference[128];
+	char connector[32];
+	char redirect_url[512];      /* 3-D Secure next_action URL while requires_action */
+	int version;                 /* row version (optimistic concurrency) */
+	long long created;           /* UNIX seconds */
+	long long updated;
+};
+
+/** Status as its wire string ("processing", ...); "unknown" for out-of-range. Static. */
+const char *gw_status_str(enum gw_status st);
+
+/** Parse a wire status string. @return 0 and *out, or -1 when not a status. */
+int gw_status_parse(const char *s, enum gw_status *out);
+
+/**
+ * Whether from -> to is a legal transition of the BRIEF.md state machine:
+ * processing -> requires_action|authorized|captured|failed|unknown;
+ * requires_action -> processing|failed; authorized -> captured|voided;
+ * captured -> partially_refunded|refunded|disputed; partially_refunded ->
+ * refunded|disputed; unknown -> the outcomes the PSP can report. failed,
+ * voided, refunded, disputed are terminal (table in gw_payment.c).
+ * A state never transitions to itself. Pure function, thread-safe.
+ */
+bool gw_payment_transition_allowed(enum gw_status from, enum gw_status to);
+
+/**
+ * Render p as the public payment object:
+ * {"id","object":"payment","amount","currency","status","capture_method",
+ *  "payment_method","description","card":{"brand","last4"}|null,"amount_captured",
+ *  "failure_code","failure_message","psp_reference","connector",
+ *  "next_action":{"type":"redirect_to_url","redirect_to_url":{"url"}}|null,
+ *  "created","livemode":false}. Empty strings render as null. @return new reference or NULL (OOM).
+ */
+json_t *gw_payment_to_json(const struct gw_payment *p);
+
+/** Copy src into dst[dstlen] truncating, always NUL-terminated; NULL src -> "". */
+void gw_strlcpy(char *dst, const char *src, size_t dstlen);
+
+#endif

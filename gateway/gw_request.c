@@ -1,0 +1,289 @@
+/*
+ * gw_request: request validation for the merchant API.
+ */
+#include "gateway/gw_request.h"
+#include "gateway/gw_payment.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#define PAN_MIN 13
+#define PAN_MAX 19
+
+static void set_err(struct gw_error *err, const char *code, const char *message,
+                    const char *param)
+{
+	if (err == NULL)
+		return;
+	err->status = 400;
+	err->type = "invalid_request_error";
+	err->code = code;
+	err->message = message;
+	err->param = param;
+}
+
+bool gw_luhn_valid(const char *digits, size_t n)
+{
+	unsigned sum = 0;
+	size_t i;
+
+	if (digits == NULL || n == 0)
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned d;
+		char c = digits[n - 1 - i];
+
+		if (c < '0' || c > '9')
+			return false;
+		d = (unsigned)(c - '0');
+		if (i % 2 == 1) {
+			d *= 2;
+			if (d > 9)
+				d -= 9;
+		}
+		sum += d;
+	}
+	return sum % 10 == 0;
+}
+
+bool gw_text_has_pan(const char *s, size_t len)
+{
+	char digits[PAN_MAX + 1];
+	size_t nd = 0;
+	bool too_long = false;
+	bool found = false;
+	size_t i;
+
+	if (s == NULL)
+		return false;
+	/* Walk maximal digit runs; one space or dash between two digits keeps
+	 * the run going ("4242 4242 4242 4242", "4242-4242-..."). */
+	for (i = 0; i <= len && !found; i++) {
+		char c = i < len ? s[i] : '\0';
+
+		if (c >= '0' && c <= '9') {
+			if (nd < PAN_MAX)
+				digits[nd++] = c;
+			else
+				too_long = true;
+			continue;
+		}
+		if ((c == ' ' || c == '-') && nd > 0 && i + 1 < len &&
+		    s[i + 1] >= '0' && s[i + 1] <= '9')
+			continue;
+		if (!too_long && nd >= PAN_MIN && gw_luhn_valid(digits, nd))
+			found = true;
+		nd = 0;
+		too_long = false;
+	}
+	sodium_memzero(digits, sizeof digits);
+	return found;
+}
+
+bool gw_json_has_pan(const json_t *v)
+{
+	const char *key = NULL;
+	json_t *val = NULL;
+	size_t idx;
+	char buf[64];
+	bool found = false;
+
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		return gw_text_has_pan(json_string_value(v), json_string_length(v));
+	case JSON_INTEGER:
+		snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		found = gw_text_has_pan(buf, strlen(buf));
+		sodium_memzero(buf, sizeof buf);
+		return found;
+	case JSON_REAL:
+		snprintf(buf, sizeof buf, "%.17g", json_real_value(v));
+		found = gw_text_has_pan(buf, strlen(buf));
+		sodium_memzero(buf, sizeof buf);
+		return found;
+	case JSON_OBJECT:
+		json_object_foreach((json_t *)v, key, val) {
+			if (gw_text_has_pan(key, strlen(key)) || gw_json_has_pan(val))
+				return true;
+		}
+		return false;
+	case JSON_ARRAY:
+		json_array_foreach(v, idx, val) {
+			if (gw_json_has_pan(val))
+				return true;
+		}
+		return false;
+	default:
+		return false;
+	}
+}
+
+bool gw_token_shape_ok(const char *s)
+{
+	size_t n, i;
+
+	if (s == NULL || strncmp(s, "tok_", 4) != 0)
+		return false;
+	n = strlen(s + 4);
+	if (n < 8 || n > 64)
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[4 + i];
+
+		if (!isascii(c) || !isalnum(c))
+			return false;
+	}
+	return true;
+}
+
+/* ISO 4217 alphabetic codes accepted by this deployment. */
+static const char *const CURRENCIES[] = {
+	"usd", "eur", "gbp", "jpy", "chf", "cad", "aud", "sek", "nok", "dkk", "pln", "czk", NULL,
+};
+
+static const char *const PAYMENT_FIELDS[] = {
+	"amount", "currency", "payment_method", "capture_method", "description", NULL,
+};
+
+int gw_payment_request_parse(const json_t *body, struct gw_payment_request *out,
+                             struct gw_error *err)
+{
+	const char *key = NULL;
+	json_t *val = NULL;
+	json_t *v = NULL;
+	const char *s = NULL;
+	char cur[4];
+	size_t i;
+
+	if (out == NULL)
+		return -1;
+	memset(out, 0, sizeof *out);
+	if (!json_is_object(body)) {
+		set_err(err, "parameter_invalid_type", "The request body must be a JSON object.", NULL);
+		return -1;
+	}
+	/* BRIEF invariant 1: refuse a card number anywhere, before anything is
+	 * stored, hashed (idempotency fingerprint) or logged. */
+	if (gw_json_has_pan(body)) {
+		set_err(err, "pan_not_allowed",
+		        "Card numbers are not accepted by this API: send a token (tok_...), never a card number.",
+		        NULL);
+		return -1;
+	}
+	json_object_foreach((json_t *)body, key, val) {
+		bool known = false;
+
+		(void)val;
+		for (i = 0; PAYMENT_FIELDS[i] != NULL; i++)
+			if (strcmp(PAYMENT_FIELDS[i], key) == 0)
+				known = true;
+		if (!known) {
+			/* The unknown key is not echoed (it may be anything). */
+			set_err(err, "parameter_unknown", "The request contains an unknown parameter.", NULL);
+			return -1;
+		}
+	}
+
+	v = json_object_get(body, "amount");
+	if (v == NULL) {
+		set_err(err, "parameter_missing", "Missing required parameter: amount.", "amount");
+		return -1;
+	}
+	if (!json_is_integer(v)) {
+		set_err(err, "parameter_invalid_type",
+		        "amount must be an integer in the currency's minor unit.", "amount");
+		return -1;
+	}
+	if (json_integer_value(v) < 1 || json_integer_value(v) > GW_AMOUNT_MAX) {
+		set_err(err, "amount_invalid", "amount must be between 1 and 99999999.", "amount");
+		return -1;
+	}
+	out->amount = (long long)json_integer_value(v);
+
+	v = json_object_get(body, "currency");
+	if (v == NULL) {
+		set_err(err, "parameter_missing", "Missing required parameter: currency.", "currency");
+		return -1;
+	}
+	if (!json_is_string(v)) {
+		set_err(err, "parameter_invalid_type", "currency must be a string.", "currency");
+		return -1;
+	}
+	s = json_string_value(v);
+	if (json_string_length(v) != 3) {
+		set_err(err, "currency_invalid", "currency must be a supported ISO 4217 code.", "currency");
+		return -1;
+	}
+	for (i = 0; i < 3; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!isascii(c) || !isalpha(c)) {
+			set_err(err, "currency_invalid", "currency must be a supported ISO 4217 code.",
+			        "currency");
+			return -1;
+		}
+		cur[i] = (char)tolower(c);
+	}
+	cur[3] = '\0';
+	for (i = 0; CURRENCIES[i] != NULL; i++)
+		if (strcmp(CURRENCIES[i], cur) == 0)
+			break;
+	if (CURRENCIES[i] == NULL) {
+		set_err(err, "currency_invalid", "currency must be a supported ISO 4217 code.", "currency");
+		return -1;
+	}
+	memcpy(out->currency, cur, sizeof cur);
+
+	v = json_object_get(body, "payment_method");
+	if (v == NULL) {
+		set_err(err, "parameter_missing", "Missing required parameter: payment_method.",
+		        "payment_method");
+		return -1;
+	}
+	if (!json_is_string(v)) {
+		set_err(err, "parameter_invalid_type", "payment_method must be a token id string.",
+		        "payment_method");
+		return -1;
+	}
+	if (!gw_token_shape_ok(json_string_value(v))) {
+		set_err(err, "payment_method_invalid",
+		        "payment_method must be a token id (tok_...) from the vault.", "payment_method");
+		return -1;
+	}
+	gw_strlcpy(out->payment_method, json_string_value(v), sizeof out->payment_method);
+
+	v = json_object_get(body, "capture_method");
+	if (v == NULL) {
+		gw_strlcpy(out->capture_method, "automatic", sizeof out->capture_method);
+	} else if (!json_is_string(v)) {
+		set_err(err, "parameter_invalid_type", "capture_method must be a string.", "capture_method");
+		return -1;
+	} else if (strcmp(json_string_value(v), "automatic") == 0 ||
+	           strcmp(json_string_value(v), "manual") == 0) {
+		gw_strlcpy(out->capture_method, json_string_value(v), sizeof out->capture_method);
+	} else {
+		set_err(err, "capture_method_invalid", "capture_method must be automatic or manual.",
+		        "capture_method");
+		return -1;
+	}
+
+	v = json_object_get(body, "description");
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_string(v)) {
+			set_err(err, "parameter_invalid_type", "description must be a string.", "description");
+			return -1;
+		}
+		if (json_string_length(v) > GW_DESCRIPTION_MAX ||
+		    strlen(json_string_value(v)) != json_string_length(v)) {
+			set_err(err, "description_too_long",
+			        "description must be at most 500 bytes of text.", "description");
+			return -1;
+		}
+		gw_strlcpy(out->description, json_string_value(v), sizeof out->description);
+		out->has_description = true;
+	}
+	return 0;
+}

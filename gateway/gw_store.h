@@ -1,0 +1,105 @@
+/*
+ * gw_store: the gateway database statements (libpq, PQexecParams only —
+ * PCI DSS v4.0 6.2.4: no SQL built from input). One file per statement
+ * group: gw_store_merchants.c, gw_store_payments.c, gw_store_events.c,
+ * gw_store_idempotency.c. Connections come from sr_db (role gateway); the
+ * caller owns transactions (sr_db_exec BEGIN/COMMIT).
+ *
+ * Return convention unless stated: 0 success, 1 not found / conflict,
+ * -1 database error (logged without parameters, which may be key hashes).
+ */
+#ifndef GW_STORE_H
+#define GW_STORE_H
+#include <stddef.h>
+#include <libpq-fe.h>
+#include <jansson.h>
+
+#include "gateway/gw_payment.h"
+
+/* ---- merchants + API keys (gw_store_merchants.c) ---- */
+
+/** Insert a merchant row. */
+int gw_store_merchant_insert(PGconn *conn, const char *id, const char *name);
+
+/**
+ * Insert an API key: kind "publishable"|"secret", key_sha256 64 hex chars,
+ * key_prefix the display prefix (e.g. "sk_test_ab12"). Only the hash is stored
+ * (PCI DSS v4.0 8.3.2).
+ */
+int gw_store_api_key_insert(PGconn *conn, const char *merchant_id, const char *kind,
+                            const char *key_sha256, const char *key_prefix);
+
+/**
+ * Look up a non-revoked key by its SHA-256 hex. Fills merchant_id[idlen] and
+ * kind[kindlen]. @return 0, 1 (no such active key), -1.
+ */
+int gw_store_api_key_lookup(PGconn *conn, const char *key_sha256, char *merchant_id,
+                            size_t idlen, char *kind, size_t kindlen);
+
+/**
+ * All merchants as a new JSON array of {"id","name","created","keys":[{"kind",
+ * "prefix","created","revoked"}]}, or NULL on error.
+ */
+json_t *gw_store_merchant_list(PGconn *conn);
+
+/* ---- payments (gw_store_payments.c) ---- */
+
+/** Insert p (version 1). Fills p->created/updated from the database. */
+int gw_store_payment_insert(PGconn *conn, struct gw_payment *p);
+
+/**
+ * Load payment id owned by merchant_id into out. Another merchant's payment is
+ * "not found" (1). @param for_update lock the row (SELECT ... FOR UPDATE).
+ */
+int gw_store_payment_get(PGconn *conn, const char *id, const char *merchant_id,
+                         int for_update, struct gw_payment *out);
+
+/**
+ * Write p's mutable fields (status, card, amount_captured, failure_*,
+ * psp_reference, connector) if the row still has version p->version and status
+ * expected_from (optimistic concurrency). On success p->version is the new
+ * version and p->updated is set. @return 0, 1 (version/status conflict), -1.
+ */
+int gw_store_payment_update(PGconn *conn, struct gw_payment *p, enum gw_status expected_from);
+
+/* ---- events + outbox (gw_store_events.c) ---- */
+
+/**
+ * Append a payment event and its outbox row in one statement (BRIEF invariant
+ * 7; the caller's transaction also holds the payment write). type e.g.
+ * "payment.created"; from may be NULL; data is a JSON object (borrowed) and is
+ * also the outbox payload's "data". @return 0 or -1.
+ */
+int gw_store_event_append(PGconn *conn, const char *payment_id, const char *type,
+                          const char *from, const char *to, const json_t *data);
+
+/* ---- idempotency keys (gw_store_idempotency.c) ---- */
+
+/**
+ * Claim (merchant_id, key) with INSERT ... ON CONFLICT DO NOTHING.
+ * @return 0 claimed (new row, in progress), 1 a row already exists, -1.
+ */
+int gw_store_idem_claim(PGconn *conn, const char *merchant_id, const char *key,
+                        const char *request_sha256, const char *method, const char *path);
+
+/**
+ * Read an existing record. request_sha256 receives 64 hex + NUL; *status_code
+ * is 0 while in progress; *body is malloc'd (caller frees) or NULL.
+ * @return 0, 1 (gone), -1.
+ */
+int gw_store_idem_get(PGconn *conn, const char *merchant_id, const char *key,
+                      char request_sha256[65], int *status_code, char **body);
+
+/** Record the final response of a claimed key. */
+int gw_store_idem_complete(PGconn *conn, const char *merchant_id, const char *key,
+                           int status_code, const char *body);
+
+/** Delete an in-progress claim (execution could not start). */
+int gw_store_idem_release(PGconn *conn, const char *merchant_id, const char *key);
+
+/* ---- shared helper (gw_store_payments.c) ---- */
+
+/** Log a failed statement: event name and SQLSTATE only (never parameters). */
+void gw_store_log_error(const char *event, PGresult *res);
+
+#endif

@@ -1,0 +1,109 @@
+/*
+ * gw_store_idempotency: Idempotency-Key records (BRIEF invariant 8).
+ */
+#include "gateway/gw_store.h"
+#include "common/sr_log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int gw_store_idem_claim(PGconn *conn, const char *merchant_id, const char *key,
+                        const char *request_sha256, const char *method, const char *path)
+{
+	const char *params[5] = { merchant_id, key, request_sha256, method, path };
+	PGresult *res = NULL;
+	int rc = -1;
+
+	res = PQexecParams(conn,
+	                   "INSERT INTO idempotency_keys (merchant_id, key, request_sha256, method, path) "
+	                   "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (merchant_id, key) DO NOTHING",
+	                   5, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		gw_store_log_error("db.idem_claim_failed", res);
+		goto out;
+	}
+	rc = strcmp(PQcmdTuples(res), "1") == 0 ? 0 : 1;
+out:
+	PQclear(res);
+	return rc;
+}
+
+int gw_store_idem_get(PGconn *conn, const char *merchant_id, const char *key,
+                      char request_sha256[65], int *status_code, char **body)
+{
+	const char *params[2] = { merchant_id, key };
+	PGresult *res = NULL;
+	int rc = -1;
+
+	*status_code = 0;
+	*body = NULL;
+	request_sha256[0] = '\0';
+	res = PQexecParams(conn,
+	                   "SELECT request_sha256, status_code, response_body FROM idempotency_keys "
+	                   "WHERE merchant_id = $1 AND key = $2",
+	                   2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		gw_store_log_error("db.idem_get_failed", res);
+		goto out;
+	}
+	if (PQntuples(res) != 1) {
+		rc = 1;
+		goto out;
+	}
+	gw_strlcpy(request_sha256, PQgetvalue(res, 0, 0), 65);
+	if (!PQgetisnull(res, 0, 1))
+		*status_code = atoi(PQgetvalue(res, 0, 1));
+	if (!PQgetisnull(res, 0, 2)) {
+		*body = strdup(PQgetvalue(res, 0, 2));
+		if (*body == NULL)
+			goto out;
+	}
+	rc = 0;
+out:
+	PQclear(res);
+	return rc;
+}
+
+int gw_store_idem_complete(PGconn *conn, const char *merchant_id, const char *key,
+                           int status_code, const char *body)
+{
+	char status[16];
+	const char *params[4] = { merchant_id, key, status, body };
+	PGresult *res = NULL;
+	int rc = -1;
+
+	snprintf(status, sizeof status, "%d", status_code);
+	res = PQexecParams(conn,
+	                   "UPDATE idempotency_keys SET status_code = $3::integer, response_body = $4 "
+	                   "WHERE merchant_id = $1 AND key = $2 AND status_code IS NULL",
+	                   4, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		gw_store_log_error("db.idem_complete_failed", res);
+		goto out;
+	}
+	rc = strcmp(PQcmdTuples(res), "1") == 0 ? 0 : 1;
+out:
+	PQclear(res);
+	return rc;
+}
+
+int gw_store_idem_release(PGconn *conn, const char *merchant_id, const char *key)
+{
+	const char *params[2] = { merchant_id, key };
+	PGresult *res = NULL;
+	int rc = -1;
+
+	res = PQexecParams(conn,
+	                   "DELETE FROM idempotency_keys "
+	                   "WHERE merchant_id = $1 AND key = $2 AND status_code IS NULL",
+	                   2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		gw_store_log_error("db.idem_release_failed", res);
+		goto out;
+	}
+	rc = 0;
+out:
+	PQclear(res);
+	return rc;
+}

@@ -1,0 +1,99 @@
+/*
+ * gw_vault_client: the gateway's client for the vault's internal listener
+ * (BRIEF invariant 5: mutual TLS against the appliance CA). libcurl (OpenSSL
+ * flavour); the vault's DNS name from vault_url is verified while connecting
+ * to vault_addr (CURLOPT_RESOLVE). One CURL easy handle per call: thread-safe
+ * after curl_global_init() (which the caller does before starting threads).
+ * The gateway never sends or receives a PAN on this link: tokens, last4 only.
+ */
+#ifndef GW_VAULT_CLIENT_H
+#define GW_VAULT_CLIENT_H
+#include <stddef.h>
+
+struct gw_vault_config {
+	const char *url;          /* "https://vault-internal.strongroom.test:8445" */
+	const char *addr;         /* IP to connect to, e.g. "127.0.0.1"; NULL: DNS */
+	const char *ca_file;      /* appliance CA only (PEM) */
+	const char *cert_file;    /* gateway-client certificate (PEM) */
+	const char *key_file;     /* its private key (PEM) */
+	long connect_timeout_ms;  /* 0: 5000 */
+	long timeout_ms;          /* 0: 30000 */
+};
+
+struct gw_vault_client;
+
+/** Outcome of a call. */
+enum gw_vault_rc {
+	GW_VAULT_OK = 0,          /* the vault answered 2xx; result filled */
+	GW_VAULT_NOT_FOUND,       /* 404 resource_missing (absent or another merchant's) */
+	GW_VAULT_NOT_SENT,        /* no connection/TLS session established: nothing reached the vault;
+	                             or the vault answered 502 psp_unavailable (nothing reached the PSP) */
+	GW_VAULT_LOST,            /* the request may have been processed, the answer was lost */
+	GW_VAULT_REJECTED,        /* the vault answered another 4xx */
+	GW_VAULT_ERROR,           /* the vault answered 5xx or an unparseable body */
+};
+
+/** Card metadata the vault may show the app zone (never more than last4). */
+struct gw_vault_card {
+	char brand[32];
+	char last4[5];
+};
+
+struct gw_vault_auth_request {
+	const char *merchant;        /* "mer_..." */
+	const char *token;           /* "tok_..." */
+	const char *payment_id;      /* "pay_..." */
+	long long amount;            /* minor units */
+	const char *currency;        /* lowercase ISO 4217 */
+	int capture;                 /* 1: capture_method automatic */
+	const char *idempotency_key; /* stable across retries (the payment id) */
+};
+
+struct gw_vault_auth_result {
+	char status[32];             /* captured|authorized|requires_action|failed|unknown */
+	char psp_reference[128];     /* "" when null */
+	char failure_code[64];
+	char failure_message[256];
+	char redirect_url[512];
+	char connector[32];
+	struct gw_vault_card card;
+};
+
+/**
+ * Create a client. Copies the configuration; checks that url is https:// with
+ * a host and a port. @return client, or NULL with err filled.
+ */
+struct gw_vault_client *gw_vault_client_new(const struct gw_vault_config *cfg, char *err,
+                                            size_t errlen);
+
+void gw_vault_client_free(struct gw_vault_client *vc);
+
+/** Human-readable name of rc for logs. Static. */
+const char *gw_vault_rc_str(enum gw_vault_rc rc);
+
+/**
+ * PUT /v1/merchants/{id} {"publishable_key_sha256": pk_sha256} (upsert).
+ * request_id may be NULL (sent as X-Request-Id when given).
+ */
+enum gw_vault_rc gw_vault_put_merchant(struct gw_vault_client *vc, const char *request_id,
+                                       const char *merchant_id, const char *pk_sha256);
+
+/**
+ * GET /v1/tokens/{token} with Strongroom-Merchant: merchant (BRIEF invariant 6:
+ * another merchant's token is GW_VAULT_NOT_FOUND). card may be NULL.
+ */
+enum gw_vault_rc gw_vault_get_token(struct gw_vault_client *vc, const char *request_id,
+                                    const char *merchant, const char *token,
+                                    struct gw_vault_card *card);
+
+/**
+ * POST /v1/authorizations. On GW_VAULT_OK, out is filled from the vault's
+ * answer. GW_VAULT_NOT_SENT: safe to mark the payment failed
+ * (processing_error). GW_VAULT_LOST / GW_VAULT_ERROR: the PSP may have acted;
+ * the payment must become 'unknown', never a guess.
+ */
+enum gw_vault_rc gw_vault_authorize(struct gw_vault_client *vc, const char *request_id,
+                                    const struct gw_vault_auth_request *rq,
+                                    struct gw_vault_auth_result *out);
+
+#endif

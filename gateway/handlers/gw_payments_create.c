@@ -1,0 +1,199 @@
+/*
+ * POST /v1/payments: create and confirm a payment for a vault token.
+ *
+ * Flow: authenticate (sk_) -> validate the body (no PAN anywhere, BRIEF
+ * invariant 1) -> claim the Idempotency-Key (invariant 8) -> check the token
+ * belongs to this merchant with the vault (invariant 6; nothing is created
+ * for a foreign or unknown token) -> insert the payment as 'processing' with
+ * its event and outbox row (invariant 7) -> ask the vault to authorize (the
+ * PSP idempotency key is the payment id, stable across retries) -> commit the
+ * outcome along the state machine -> save and send 201 with the payment.
+ * A failed payment is still 201: the payment exists, its status tells.
+ */
+#include "gateway/gw_app.h"
+#include "gateway/gw_auth.h"
+#include "gateway/gw_handlers.h"
+#include "gateway/gw_idempotency.h"
+#include "gateway/gw_ledger.h"
+#include "gateway/gw_payment.h"
+#include "gateway/gw_request.h"
+#include "gateway/gw_store.h"
+#include "gateway/gw_vault_client.h"
+#include "common/sr_db.h"
+#include "common/sr_http.h"
+#include "common/sr_log.h"
+#include "common/sr_util.h"
+
+#include <string.h>
+
+/* Apply the vault's answer (or the lack of one) to p's new state. */
+static void apply_outcome(struct gw_payment *p, enum gw_vault_rc vrc,
+                          const struct gw_vault_auth_result *res)
+{
+	enum gw_status st = GW_ST_UNKNOWN;
+
+	switch (vrc) {
+	case GW_VAULT_OK:
+		if (gw_status_parse(res->status, &st) != 0 ||
+		    (st != GW_ST_CAPTURED && st != GW_ST_AUTHORIZED && st != GW_ST_REQUIRES_ACTION &&
+		     st != GW_ST_FAILED && st != GW_ST_UNKNOWN))
+			st = GW_ST_UNKNOWN; /* never guess an outcome we do not understand */
+		p->status = st;
+		gw_strlcpy(p->psp_reference, res->psp_reference, sizeof p->psp_reference);
+		gw_strlcpy(p->connector, res->connector, sizeof p->connector);
+		if (res->card.last4[0] != '\0') {
+			gw_strlcpy(p->card_brand, res->card.brand, sizeof p->card_brand);
+			gw_strlcpy(p->card_last4, res->card.last4, sizeof p->card_last4);
+		}
+		if (st == GW_ST_CAPTURED)
+			p->amount_captured = p->amount;
+		if (st == GW_ST_REQUIRES_ACTION && strncmp(res->redirect_url, "https://", 8) == 0)
+			gw_strlcpy(p->redirect_url, res->redirect_url, sizeof p->redirect_url);
+		if (st == GW_ST_FAILED) {
+			gw_strlcpy(p->failure_code, res->failure_code[0] != '\0' ? res->failure_code
+			                                                          : "processing_error",
+			           sizeof p->failure_code);
+			gw_strlcpy(p->failure_message,
+			           res->failure_message[0] != '\0' ? res->failure_message
+			                                           : "The payment could not be processed.",
+			           sizeof p->failure_message);
+		}
+		break;
+	case GW_VAULT_NOT_SENT:
+	case GW_VAULT_NOT_FOUND:
+	case GW_VAULT_REJECTED:
+		/* Nothing reached the PSP: a definite failure, safe to report. */
+		p->status = GW_ST_FAILED;
+		gw_strlcpy(p->failure_code, "processing_error", sizeof p->failure_code);
+		gw_strlcpy(p->failure_message,
+		           "The payment processor could not be reached; no charge was made.",
+		           sizeof p->failure_message);
+		break;
+	case GW_VAULT_LOST:
+	case GW_VAULT_ERROR:
+		/* The PSP may have acted: 'unknown', resolved later by asking it. */
+		p->status = GW_ST_UNKNOWN;
+		break;
+	}
+}
+
+void gw_handle_payments_create(struct sr_http_request *req)
+{
+	struct gw_app *app = req->app;
+	struct gw_payment_request rq;
+	struct gw_payment p;
+	struct gw_error err;
+	struct gw_idem idem;
+	struct gw_vault_card card;
+	struct gw_vault_auth_request arq;
+	struct gw_vault_auth_result ares;
+	char merchant[72];
+	PGconn *conn = NULL;
+	json_t *body = NULL;
+	enum gw_vault_rc vrc;
+	int r;
+
+	memset(&idem, 0, sizeof idem);
+	if (gw_auth_merchant(app, req, merchant, sizeof merchant) != 0)
+		return;
+	if (req->json == NULL) {
+		sr_http_reply_error(req, 400, "invalid_request_error", "invalid_json",
+		                    "The request body must be JSON (Content-Type: application/json).",
+		                    NULL);
+		return;
+	}
+	/* Validation first: a rejected body is neither stored, hashed nor logged. */
+	if (gw_payment_request_parse(req->json, &rq, &err) != 0) {
+		sr_log(SR_LOG_INFO, req->request_id, "payment.request_invalid", "{s:s}", "code", err.code);
+		sr_http_reply_error(req, err.status, err.type, err.code, err.message, err.param);
+		return;
+	}
+	if (!gw_idem_begin(app, req, merchant, &idem))
+		return;
+
+	/* Invariant 6: the token must be this merchant's; ask before writing. */
+	vrc = gw_vault_get_token(app->vault, req->request_id, merchant, rq.payment_method, &card);
+	if (vrc == GW_VAULT_NOT_FOUND) {
+		gw_idem_fail(app, req, &idem, 400, "invalid_request_error", "resource_missing",
+		             "No such token.", "payment_method");
+		return;
+	}
+	if (vrc != GW_VAULT_OK) {
+		sr_log(SR_LOG_ERROR, req->request_id, "vault.token_check_failed", "{s:s}", "outcome",
+		       gw_vault_rc_str(vrc));
+		gw_idem_abort(app, req, &idem, 502, "api_error", "vault_unavailable",
+		              "The card vault is unavailable; no payment was created. Retry later.", NULL);
+		return;
+	}
+
+	memset(&p, 0, sizeof p);
+	if (sr_random_id("pay_", 16, p.id, sizeof p.id) != 0)
+		goto internal;
+	gw_strlcpy(p.merchant_id, merchant, sizeof p.merchant_id);
+	p.amount = rq.amount;
+	gw_strlcpy(p.currency, rq.currency, sizeof p.currency);
+	p.status = GW_ST_PROCESSING;
+	gw_strlcpy(p.capture_method, rq.capture_method, sizeof p.capture_method);
+	gw_strlcpy(p.payment_method, rq.payment_method, sizeof p.payment_method);
+	gw_strlcpy(p.description, rq.description, sizeof p.description);
+	gw_strlcpy(p.card_brand, card.brand, sizeof p.card_brand);
+	gw_strlcpy(p.card_last4, card.last4, sizeof p.card_last4);
+
+	conn = sr_db_acquire(app->db);
+	r = gw_ledger_create(conn, &p);
+	sr_db_release(app->db, conn);
+	conn = NULL;
+	if (r != 0) {
+		sr_log(SR_LOG_ERROR, req->request_id, "payment.create_failed", NULL);
+		gw_idem_abort(app, req, &idem, 500, "api_error", "internal_error",
+		              "An internal error occurred; no payment was created.", NULL);
+		return;
+	}
+	sr_log(SR_LOG_INFO, req->request_id, "payment.created", "{s:s, s:s, s:s, s:I, s:s}",
+	       "payment", p.id, "merchant", merchant, "token", p.payment_method,
+	       "amount", (json_int_t)p.amount, "currency", p.currency);
+
+	memset(&arq, 0, sizeof arq);
+	arq.merchant = merchant;
+	arq.token = p.payment_method;
+	arq.payment_id = p.id;
+	arq.amount = p.amount;
+	arq.currency = p.currency;
+	arq.capture = strcmp(p.capture_method, "automatic") == 0;
+	arq.idempotency_key = p.id; /* stable: a retry of this payment never charges twice */
+	vrc = gw_vault_authorize(app->vault, req->request_id, &arq, &ares);
+	apply_outcome(&p, vrc, &ares);
+
+	conn = sr_db_acquire(app->db);
+	r = gw_ledger_transition(conn, &p, GW_ST_PROCESSING);
+	if (r == 1) {
+		/* Someone (e.g. a webhook) moved it first: report the stored truth. */
+		r = gw_store_payment_get(conn, p.id, merchant, 0, &p);
+	}
+	sr_db_release(app->db, conn);
+	conn = NULL;
+	if (r != 0) {
+		sr_log(SR_LOG_ERROR, req->request_id, "payment.update_failed", "{s:s, s:s}",
+		       "payment", p.id, "vault_outcome", gw_vault_rc_str(vrc));
+		/* Execution started (the PSP may have been called): save it. */
+		gw_idem_fail(app, req, &idem, 500, "api_error", "internal_error",
+		             "An internal error occurred; the payment's status will be resolved.", NULL);
+		return;
+	}
+	sr_log(p.status == GW_ST_FAILED || p.status == GW_ST_UNKNOWN ? SR_LOG_WARN : SR_LOG_INFO,
+	       req->request_id, "payment.outcome", "{s:s, s:s, s:s, s:s, s:s}",
+	       "payment", p.id, "status", gw_status_str(p.status),
+	       "failure_code", p.failure_code, "last4", p.card_last4,
+	       "vault_outcome", gw_vault_rc_str(vrc));
+	body = gw_payment_to_json(&p);
+	if (body == NULL) {
+		gw_idem_fail(app, req, &idem, 500, "api_error", "internal_error",
+		             "An internal error occurred.", NULL);
+		return;
+	}
+	gw_idem_finish(app, req, &idem, 201, body);
+	return;
+internal:
+	gw_idem_abort(app, req, &idem, 500, "api_error", "internal_error",
+	              "An internal error occurred.", NULL);
+}
