@@ -106,7 +106,7 @@ void sr_log(enum sr_log_level level, const char *request_id, const char *event,
 		}
 	}
 
-	text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
 	if (text == NULL)
 		goto out;
 	len = strlen(text);

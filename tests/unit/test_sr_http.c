@@ -12,9 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/pkcs11.h>
 #include <jansson.h>
 
 #include "common/sr_http.h"
@@ -226,6 +229,7 @@ struct reqopt {
 	const char *hdr1;
 	const char *hdr2;
 	const char *client;     /* basename of the client cert/key, or NULL */
+	long sslversion;        /* CURLOPT_SSLVERSION, 0 for the default */
 	int mtls;
 	CURL *reuse;            /* optional handle to reuse (keep-alive) */
 };
@@ -277,6 +281,8 @@ static void do_req(const struct reqopt *o, struct resp *r)
 		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
 	}
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, o->method);
+	if (o->sslversion != 0)
+		curl_easy_setopt(c, CURLOPT_SSLVERSION, o->sslversion);
 	r->rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
 	if (r->body.data != NULL)
@@ -660,6 +666,112 @@ static void test_mtls_server_purpose(void **state)
 	refused("srvpurpose");
 }
 
+/* The access log line: one per request, the query string never, a card
+ * number in the path never (BRIEF invariant 1). */
+static void test_access_log(void **state)
+{
+	struct reqopt o = { .method = "GET", .path = "/v1/items/4242424242424242/sub/x?card=5555555555554444",
+	                    .body_len = -1, .hdr1 = "X-Request-Id: logtest_1" };
+	struct resp r;
+	char logpath[128];
+	char buf[8192];
+	int fd, saved;
+	ssize_t n;
+	json_t *j = NULL;
+
+	(void)state;
+	snprintf(logpath, sizeof logpath, "%s/stderr.log", g_dir);
+	fd = open(logpath, O_CREAT | O_RDWR | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	saved = dup(2);
+	dup2(fd, 2);
+	do_req(&o, &r);
+	dup2(saved, 2);
+	close(saved);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	n = pread(fd, buf, sizeof buf - 1, 0);
+	close(fd);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_null(strstr(buf, "4242424242424242"));
+	assert_null(strstr(buf, "5555555555554444"));
+	assert_null(strstr(buf, "card="));
+	assert_non_null(strstr(buf, "[redacted]"));
+	j = json_loads(buf, JSON_DISABLE_EOF_CHECK, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "event")), "http.request");
+	assert_string_equal(json_string_value(json_object_get(j, "request_id")), "logtest_1");
+	assert_string_equal(json_string_value(json_object_get(j, "listener")), "test-tls");
+	assert_string_equal(json_string_value(json_object_get(j, "method")), "GET");
+	assert_string_equal(json_string_value(json_object_get(j, "route")), "/v1/items/{}/sub/{}");
+	assert_int_equal(json_integer_value(json_object_get(j, "status")), 200);
+	assert_true(json_is_number(json_object_get(j, "duration_ms")));
+	json_decref(j);
+}
+
+/* PCI DSS 4.2.1: TLS 1.2 (what mbedTLS 2.28 egress speaks) and 1.3 only. */
+static void test_tls_versions(void **state)
+{
+	struct reqopt o = { .method = "GET", .path = "/v1/ping", .body_len = -1,
+	                    .sslversion = CURL_SSLVERSION_TLSv1_2 | CURL_SSLVERSION_MAX_TLSv1_2 };
+	struct resp r;
+
+	(void)state;
+	do_req(&o, &r);
+	assert_int_equal(r.rc, CURLE_OK);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+
+	o.sslversion = CURL_SSLVERSION_TLSv1_3;
+	do_req(&o, &r);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+
+	/* mTLS over TLS 1.2 as well (vault egress -> pspsim). */
+	o.sslversion = CURL_SSLVERSION_TLSv1_2 | CURL_SSLVERSION_MAX_TLSv1_2;
+	o.mtls = 1;
+	o.client = "client";
+	do_req(&o, &r);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	o.client = "wrongname";
+	do_req(&o, &r);
+	assert_int_not_equal(r.rc, CURLE_OK);
+	assert_int_equal(r.status, 0);
+	resp_free(&r);
+
+	o.mtls = 0;
+	o.client = NULL;
+	o.sslversion = CURL_SSLVERSION_TLSv1_1 | CURL_SSLVERSION_MAX_TLSv1_1;
+	do_req(&o, &r);
+	assert_int_not_equal(r.rc, CURLE_OK);
+	assert_int_equal(r.status, 0);
+	resp_free(&r);
+}
+
+/* GnuTLS must not auto-load p11-kit registered PKCS#11 modules (SoftHSM2,
+ * OpenSC) into a daemon using sr_http (BRIEF invariant 1 for the gateway). */
+static void test_no_pkcs11_modules(void **state)
+{
+	char *url = NULL;
+	char line[512];
+	FILE *f = NULL;
+
+	(void)state;
+	/* Without GNUTLS_PKCS11_FLAG_MANUAL this call loads every registered module. */
+	assert_true(gnutls_pkcs11_token_get_url(0, GNUTLS_PKCS11_URL_GENERIC, &url) < 0);
+	assert_null(url);
+	f = fopen("/proc/self/maps", "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof line, f) != NULL) {
+		assert_null(strstr(line, "softhsm"));
+		assert_null(strstr(line, "opensc"));
+		assert_null(strstr(line, "p11-kit-proxy"));
+	}
+	fclose(f);
+}
+
 static void test_start_errors(void **state)
 {
 	struct sr_http_config cfg;
@@ -717,6 +829,9 @@ int main(void)
 		cmocka_unit_test(test_mtls_other_ca),
 		cmocka_unit_test(test_mtls_wrong_name),
 		cmocka_unit_test(test_mtls_server_purpose),
+		cmocka_unit_test(test_access_log),
+		cmocka_unit_test(test_tls_versions),
+		cmocka_unit_test(test_no_pkcs11_modules),
 		cmocka_unit_test(test_start_errors),
 	};
 
