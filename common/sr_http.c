@@ -569,30 +569,27 @@ static int route_match(const char *pattern, char *buf, const char **params)
 static unsigned find_route(struct req_state *st)
 {
 	size_t i;
+	size_t len = strlen(st->req.path);
 	int path_matched = 0;
 	const char *params[SR_HTTP_MAX_PARAMS];
 
+	/* One writable copy of the path, refreshed for each candidate route
+	 * (route_match cuts it into segments); params[] point into it. */
+	st->path_copy = malloc(len + 1);
+	if (st->path_copy == NULL)
+		return MHD_HTTP_INTERNAL_SERVER_ERROR;
 	for (i = 0; i < st->srv->n_routes; i++) {
 		const struct sr_route *rt = &st->srv->routes[i];
-		char *buf = NULL;
 		size_t k;
 
-		buf = strdup(st->req.path);
-		if (buf == NULL)
-			return MHD_HTTP_INTERNAL_SERVER_ERROR;
+		memcpy(st->path_copy, st->req.path, len + 1);
 		memset(params, 0, sizeof params);
-		if (!route_match(rt->pattern, buf, params)) {
-			free(buf);
+		if (!route_match(rt->pattern, st->path_copy, params))
 			continue;
-		}
 		path_matched = 1;
-		if (strcmp(rt->method, st->req.method) != 0) {
-			free(buf);
+		if (strcmp(rt->method, st->req.method) != 0)
 			continue;
-		}
 		st->route = rt;
-		free(st->path_copy);
-		st->path_copy = buf;
 		for (k = 0; k < SR_HTTP_MAX_PARAMS; k++)
 			st->req.params[k] = params[k];
 		return 0;

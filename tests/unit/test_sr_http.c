@@ -529,6 +529,7 @@ static void test_form(void **state)
 	assert_string_equal(json_string_value(json_object_get(f, "card[cvc]")), "123");
 	assert_string_equal(json_string_value(json_object_get(f, "metadata[payment_id]")), "pay_1");
 	assert_string_equal(json_string_value(json_object_get(f, "msg")), "a b!");
+	assert_string_equal(json_string_value(json_object_get(f, "empty")), "");
 	assert_true(json_is_null(json_object_get(r.json, "json")));
 	resp_free(&r);
 
@@ -536,6 +537,63 @@ static void test_form(void **state)
 	do_req(&o, &r);
 	check_error(&r, 400, "invalid_request_error", "duplicate_parameter");
 	resp_free(&r);
+}
+
+/* A value larger than the post processor's buffer arrives in pieces. */
+static void test_form_large_value(void **state)
+{
+	struct sr_http_config cfg;
+	struct sr_http_server *srv = NULL;
+	char err[256] = "";
+	uint16_t saved_port = g_tls_port;
+	static char body[12100];
+	struct reqopt o = { .method = "POST", .path = "/v1/echo",
+	                    .ctype = "application/x-www-form-urlencoded", .body = body,
+	                    .body_len = -1 };
+	struct resp r;
+	const char *v = NULL;
+	size_t i;
+
+	(void)state;
+	memset(&cfg, 0, sizeof cfg);
+	cfg.bind_addr = "127.0.0.1";
+	cfg.cert_file = path_in("server.crt");
+	cfg.key_file = path_in("server.key");
+	cfg.routes = routes;
+	cfg.n_routes = sizeof routes / sizeof routes[0];
+	cfg.max_body = 0; /* default 64 KiB */
+	cfg.threads = 1;
+	srv = sr_http_start(&cfg, err, sizeof err);
+	assert_non_null(srv);
+	g_tls_port = sr_http_port(srv);
+
+	strcpy(body, "a=1&big=");
+	for (i = 0; i < 12000; i++)
+		body[8 + i] = (char)('a' + i % 26);
+	strcpy(body + 8 + 12000, "&z=2");
+	do_req(&o, &r);
+	assert_int_equal(r.status, 200);
+	v = json_string_value(json_object_get(json_object_get(r.json, "form"), "big"));
+	assert_non_null(v);
+	assert_int_equal(strlen(v), 12000);
+	assert_memory_equal(v, body + 8, 12000);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "form"), "z")), "2");
+	resp_free(&r);
+
+	/* 65 KiB: over the default limit. */
+	{
+		char *huge = malloc(66 * 1024 + 1);
+		assert_non_null(huge);
+		memset(huge, 'x', 66 * 1024);
+		huge[66 * 1024] = '\0';
+		o.body = huge;
+		do_req(&o, &r);
+		check_error(&r, 413, "invalid_request_error", "request_too_large");
+		resp_free(&r);
+		free(huge);
+	}
+	g_tls_port = saved_port;
+	sr_http_stop(srv);
 }
 
 static void test_noreply_500(void **state)
@@ -821,6 +879,7 @@ int main(void)
 		cmocka_unit_test(test_too_large),
 		cmocka_unit_test(test_length_required),
 		cmocka_unit_test(test_form),
+		cmocka_unit_test(test_form_large_value),
 		cmocka_unit_test(test_noreply_500),
 		cmocka_unit_test(test_misc),
 		cmocka_unit_test(test_keepalive),
