@@ -358,7 +358,11 @@ void sr_http_reply_raw(struct sr_http_request *req, unsigned status, const char 
 	struct req_state *st = (struct req_state *)req;
 	struct MHD_Response *resp = NULL;
 
-	resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)data, MHD_RESPMEM_MUST_COPY);
+	if (data == NULL || len == 0)
+		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	else
+		resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)data,
+		                                       MHD_RESPMEM_MUST_COPY);
 	set_reply(st, status, resp, content_type != NULL ? content_type : "application/octet-stream");
 }
 

@@ -78,7 +78,16 @@ static void h_raw(struct sr_http_request *req)
 	sr_http_reply_raw(req, 200, "text/plain", "hello", 5);
 }
 
+static void h_err(struct sr_http_request *req)
+{
+	sr_http_reply_error(req, 402, "card_error", "incorrect_number", "Your card number is incorrect.",
+	                    "card[number]");
+	/* A second reply is a handler bug: ignored, the first one is sent. */
+	sr_http_reply_json(req, 200, json_object());
+}
+
 static const struct sr_route routes[] = {
+	{ .method = "POST", .pattern = "/v1/err", .handler = h_err },
 	{ .method = "GET", .pattern = "/v1/ping", .handler = h_ping },
 	{ .method = "POST", .pattern = "/v1/echo", .handler = h_echo },
 	{ .method = "GET", .pattern = "/v1/items/{}/sub/{}", .handler = h_params },
@@ -607,6 +616,21 @@ static void test_noreply_500(void **state)
 	resp_free(&r);
 }
 
+static void test_error_param(void **state)
+{
+	struct reqopt o = { .method = "POST", .path = "/v1/err", .body = "", .body_len = 0 };
+	struct resp r;
+	json_t *e = NULL;
+
+	(void)state;
+	do_req(&o, &r);
+	e = check_error(&r, 402, "card_error", "incorrect_number");
+	assert_string_equal(json_string_value(json_object_get(e, "param")), "card[number]");
+	assert_string_equal(json_string_value(json_object_get(e, "message")),
+	                    "Your card number is incorrect.");
+	resp_free(&r);
+}
+
 static void test_misc(void **state)
 {
 	struct reqopt o = { .method = "GET", .path = "/v1/misc?q=hello&x=1", .body_len = -1,
@@ -881,6 +905,7 @@ int main(void)
 		cmocka_unit_test(test_form),
 		cmocka_unit_test(test_form_large_value),
 		cmocka_unit_test(test_noreply_500),
+		cmocka_unit_test(test_error_param),
 		cmocka_unit_test(test_misc),
 		cmocka_unit_test(test_keepalive),
 		cmocka_unit_test(test_mtls_accepts_client),
