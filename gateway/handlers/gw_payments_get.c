@@ -10,6 +10,8 @@
 #include "common/sr_db.h"
 #include "common/sr_http.h"
 
+#include <string.h>
+
 void gw_handle_payments_get(struct sr_http_request *req)
 {
 	struct gw_app *app = req->app;
@@ -21,6 +23,14 @@ void gw_handle_payments_get(struct sr_http_request *req)
 
 	if (gw_auth_merchant(app, req, merchant, sizeof merchant) != 0)
 		return;
+	if (req->params[0] == NULL || strncmp(req->params[0], "pay_", 4) != 0 ||
+	    strlen(req->params[0]) >= sizeof p.id) {
+		/* Not a payment id (it could even be a card number): never sent to
+		 * the database, never echoed. */
+		sr_http_reply_error(req, 404, "invalid_request_error", "resource_missing",
+		                    "No such payment.", "id");
+		return;
+	}
 	conn = sr_db_acquire(app->db);
 	r = gw_store_payment_get(conn, req->params[0], merchant, 0, &p);
 	sr_db_release(app->db, conn);
