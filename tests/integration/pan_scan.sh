@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# pan_scan.sh [FILE...]: print every Luhn-valid 13-19 digit number (a maximal
-# run of digits) found in the files or stdin. Exit 0 when none, 1 when some.
+# pan_scan.sh [FILE...]: print every Luhn-valid 13-19 digit number (a whole word:
+# a hex or base62 string that happens to hold a run of digits is not a number)
+# found in the files or stdin. Exit 0 when none, 1 when some.
 # Used for invariant 1 (no PAN outside the CDE).
-grep -ahoE '[0-9]{13,}' "$@" | awk '
+grep -ahoE '\b[0-9]{13,}\b' "$@" | awk '
   length($0) >= 13 && length($0) <= 19 {
     s = 0; n = length($0); alt = 0
     for (i = n; i >= 1; i--) {
