@@ -5,8 +5,13 @@
  * Loads the token (it must belong to the merchant named: BRIEF invariant 6),
  * decrypts the PAN (and the CVC while still held) inside the HSM into
  * guarded memory, calls the PSP connector with the gateway's idempotency key,
- * wipes the plaintext, and deletes the CVC after the first attempt that
- * reached the PSP (PCI DSS v4.0 3.3.1.2, BRIEF invariant 4).
+ * wipes the plaintext, records the outcome under (merchant, idempotency_key),
+ * and deletes the CVC once the PSP has given a definite answer (PCI DSS v4.0
+ * 3.3.1.2, BRIEF invariant 4). A retry with the same key replays the recorded
+ * outcome without decrypting anything or calling the PSP, unless that outcome
+ * was `unknown`: then the PSP is asked again with the same key (and the CVC,
+ * kept for exactly this until its TTL). The same key with another token,
+ * amount, currency or capture is refused (400 idempotency_error).
  * 502 api_error psp_unavailable when nothing was sent to the PSP.
  */
 #include <stdio.h>
@@ -145,6 +150,20 @@ static json_t *str_or_null(const char *s)
 	return s != NULL && s[0] != '\0' ? json_string(s) : json_null();
 }
 
+static void reply_result(struct sr_http_request *req, const struct vault_authorization_row *a,
+                         const char *brand, const char *last4)
+{
+	sr_http_reply_json(req, 200,
+	    json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:{s:s, s:s}}",
+	              "status", a->status,
+	              "psp_reference", str_or_null(a->psp_reference),
+	              "failure_code", str_or_null(a->failure_code),
+	              "failure_message", str_or_null(a->failure_message),
+	              "redirect_url", str_or_null(a->redirect_url),
+	              "connector", a->connector,
+	              "card", "brand", brand, "last4", last4));
+}
+
 void vault_handle_authorize(struct sr_http_request *req)
 {
 	struct vault_app *app = req->app;
@@ -153,6 +172,7 @@ void vault_handle_authorize(struct sr_http_request *req)
 	struct vault_card card;
 	struct vault_auth_request areq;
 	struct vault_auth_result ares;
+	struct vault_authorization_row rec;
 	char *pan = NULL;
 	size_t pan_len = 0;
 	char *cvc = NULL;
@@ -166,6 +186,7 @@ void vault_handle_authorize(struct sr_http_request *req)
 	memset(&card, 0, sizeof card);
 	memset(&areq, 0, sizeof areq);
 	memset(&ares, 0, sizeof ares);
+	memset(&rec, 0, sizeof rec);
 
 	if (!vault_require_gateway(req))
 		goto out;
@@ -200,6 +221,32 @@ void vault_handle_authorize(struct sr_http_request *req)
 		sr_http_reply_error(req, 404, "invalid_request_error", "resource_missing",
 		                    "No such token.", "token");
 		goto out;
+	}
+
+	/* BRIEF invariant 8: a retry replays the recorded outcome. */
+	db = sr_db_acquire(app->db);
+	rc = vault_store_authorization_get(db, b.merchant, b.idempotency_key, &rec, err, sizeof err);
+	sr_db_release(app->db, db);
+	db = NULL;
+	if (rc < 0) {
+		sr_log(SR_LOG_ERROR, req->request_id, "db.error", "{s:s, s:s}", "token", b.token,
+		       "error", err);
+		goto internal;
+	}
+	if (rc == 1) {
+		if (strcmp(rec.token_id, b.token) != 0 || rec.amount != b.amount ||
+		    strcmp(rec.currency, b.currency) != 0 || rec.capture != b.capture) {
+			sr_http_reply_error(req, 400, "idempotency_error", "idempotency_key_reused",
+			                    "This idempotency key was used with other parameters.",
+			                    "idempotency_key");
+			goto out;
+		}
+		if (strcmp(rec.status, vault_auth_status_str(VAULT_AUTH_UNKNOWN)) != 0) {
+			sr_log(SR_LOG_INFO, req->request_id, "auth.replayed", "{s:s, s:s, s:s}",
+			       "token", row.id, "payment_id", b.payment_id, "status", rec.status);
+			reply_result(req, &rec, row.brand, row.last4);
+			goto out;
+		}
 	}
 
 	/* Plaintext only in guarded memory, only for the PSP call. */
@@ -256,10 +303,27 @@ void vault_handle_authorize(struct sr_http_request *req)
 		goto out;
 	}
 
+	memset(&rec, 0, sizeof rec);
+	snprintf(rec.token_id, sizeof rec.token_id, "%s", row.id);
+	rec.amount = b.amount;
+	snprintf(rec.currency, sizeof rec.currency, "%s", b.currency);
+	rec.capture = b.capture;
+	snprintf(rec.status, sizeof rec.status, "%s", vault_auth_status_str(ares.status));
+	snprintf(rec.psp_reference, sizeof rec.psp_reference, "%s", ares.psp_reference);
+	snprintf(rec.failure_code, sizeof rec.failure_code, "%s", ares.failure_code);
+	snprintf(rec.failure_message, sizeof rec.failure_message, "%s", ares.failure_message);
+	snprintf(rec.redirect_url, sizeof rec.redirect_url, "%s", ares.redirect_url);
+	snprintf(rec.connector, sizeof rec.connector, "%s", app->connector->name);
+
 	db = sr_db_acquire(app->db);
-	if (row.has_cvc) {
-		/* PCI DSS 3.3.1.2 / BRIEF invariant 4: the attempt reached the
-		 * PSP, so the CVC is deleted now (used or expired). */
+	if (vault_store_authorization_put(db, b.merchant, b.idempotency_key, b.payment_id,
+	                                  req->peer, &rec, err, sizeof err) != 0)
+		sr_log(SR_LOG_ERROR, req->request_id, "db.error", "{s:s, s:s}", "token", row.id,
+		       "error", err);
+	if (row.has_cvc && ares.status != VAULT_AUTH_UNKNOWN) {
+		/* PCI DSS 3.3.1.2 / BRIEF invariant 4: the PSP has answered, so
+		 * the CVC is deleted now. After a lost answer it is kept (until
+		 * its TTL at most) so that the retry sends the same request. */
 		if (vault_store_cvc_delete(db, row.id, err, sizeof err) != 0)
 			sr_log(SR_LOG_ERROR, req->request_id, "cvc.delete_failed", "{s:s, s:s}",
 			       "token", row.id, "error", err);
@@ -271,22 +335,14 @@ void vault_handle_authorize(struct sr_http_request *req)
 	db = NULL;
 
 	sr_log(ares.status == VAULT_AUTH_UNKNOWN ? SR_LOG_WARN : SR_LOG_INFO, req->request_id,
-	       "auth.result", "{s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:I, s:s, s:b}",
+	       "auth.result", "{s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:I, s:s, s:b, s:s?}",
 	       "token", row.id, "merchant", row.merchant_id, "payment_id", b.payment_id,
 	       "last4", row.last4, "status", vault_auth_status_str(ares.status),
 	       "failure_code", ares.failure_code[0] != '\0' ? ares.failure_code : NULL,
 	       "psp_reference", ares.psp_reference[0] != '\0' ? ares.psp_reference : NULL,
 	       "amount", (json_int_t)b.amount, "connector", app->connector->name,
-	       "cvc_sent", cvc_used);
-	sr_http_reply_json(req, 200,
-	    json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:{s:s, s:s}}",
-	              "status", vault_auth_status_str(ares.status),
-	              "psp_reference", str_or_null(ares.psp_reference),
-	              "failure_code", str_or_null(ares.failure_code),
-	              "failure_message", str_or_null(ares.failure_message),
-	              "redirect_url", str_or_null(ares.redirect_url),
-	              "connector", app->connector->name,
-	              "card", "brand", row.brand, "last4", row.last4));
+	       "cvc_sent", cvc_used, "peer", req->peer);
+	reply_result(req, &rec, row.brand, row.last4);
 	goto out;
 
 internal:

@@ -277,6 +277,96 @@ out:
 	return n;
 }
 
+int vault_store_authorization_get(PGconn *db, const char *merchant_id,
+                                  const char *idempotency_key,
+                                  struct vault_authorization_row *row, char *err, size_t errlen)
+{
+	const char *params[2] = { merchant_id, idempotency_key };
+	PGresult *res = NULL;
+	int rc = -1;
+
+	memset(row, 0, sizeof *row);
+	res = PQexecParams(db,
+	    "SELECT token_id, amount, currency, capture, status, coalesce(psp_reference, ''), "
+	    "coalesce(failure_code, ''), coalesce(failure_message, ''), "
+	    "coalesce(redirect_url, ''), connector "
+	    "FROM authorizations WHERE merchant_id = $1 AND idempotency_key = $2",
+	    2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		pq_err(err, errlen, "authorization get", res, db);
+		goto out;
+	}
+	if (PQntuples(res) == 0) {
+		rc = 0;
+		goto out;
+	}
+	copy_field(row->token_id, sizeof row->token_id, res, 0, 0);
+	row->amount = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	copy_field(row->currency, sizeof row->currency, res, 0, 2);
+	row->capture = PQgetvalue(res, 0, 3)[0] == 't';
+	copy_field(row->status, sizeof row->status, res, 0, 4);
+	copy_field(row->psp_reference, sizeof row->psp_reference, res, 0, 5);
+	copy_field(row->failure_code, sizeof row->failure_code, res, 0, 6);
+	copy_field(row->failure_message, sizeof row->failure_message, res, 0, 7);
+	copy_field(row->redirect_url, sizeof row->redirect_url, res, 0, 8);
+	copy_field(row->connector, sizeof row->connector, res, 0, 9);
+	rc = 1;
+out:
+	PQclear(res);
+	return rc;
+}
+
+static const char *nullable(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? s : NULL;
+}
+
+int vault_store_authorization_put(PGconn *db, const char *merchant_id,
+                                  const char *idempotency_key, const char *payment_id,
+                                  const char *peer, const struct vault_authorization_row *row,
+                                  char *err, size_t errlen)
+{
+	char amount[32];
+	const char *params[14];
+	PGresult *res = NULL;
+	int rc = -1;
+
+	snprintf(amount, sizeof amount, "%lld", row->amount);
+	params[0] = merchant_id;
+	params[1] = idempotency_key;
+	params[2] = row->token_id;
+	params[3] = payment_id;
+	params[4] = amount;
+	params[5] = row->currency;
+	params[6] = row->capture ? "true" : "false";
+	params[7] = row->connector;
+	params[8] = row->status;
+	params[9] = nullable(row->psp_reference);
+	params[10] = nullable(row->failure_code);
+	params[11] = nullable(row->failure_message);
+	params[12] = nullable(row->redirect_url);
+	params[13] = peer != NULL ? peer : "";
+	res = PQexecParams(db,
+	    "INSERT INTO authorizations (merchant_id, idempotency_key, token_id, payment_id, "
+	    "amount, currency, capture, connector, status, psp_reference, failure_code, "
+	    "failure_message, redirect_url, peer) "
+	    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
+	    "ON CONFLICT (merchant_id, idempotency_key) DO UPDATE SET "
+	    "status = EXCLUDED.status, psp_reference = EXCLUDED.psp_reference, "
+	    "failure_code = EXCLUDED.failure_code, failure_message = EXCLUDED.failure_message, "
+	    "redirect_url = EXCLUDED.redirect_url, peer = EXCLUDED.peer, "
+	    "attempts = authorizations.attempts + 1, updated_at = now()",
+	    14, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		pq_err(err, errlen, "authorization put", res, db);
+		goto out;
+	}
+	rc = 0;
+out:
+	PQclear(res);
+	return rc;
+}
+
 void vault_token_row_clear(struct vault_token_row *row)
 {
 	if (row != NULL)

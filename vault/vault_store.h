@@ -79,6 +79,38 @@ int vault_store_token_touch(PGconn *db, const char *id, char *err, size_t errlen
  */
 long long vault_store_sweep_cvc(PGconn *db, char *err, size_t errlen);
 
+/** A recorded authorization (table authorizations, migration 0002). */
+struct vault_authorization_row {
+	char token_id[VAULT_TOKEN_LEN + 1];
+	long long amount;
+	char currency[4];
+	bool capture;
+	char status[24];                /* vault_auth_status_str() values */
+	char psp_reference[128];
+	char failure_code[64];
+	char failure_message[256];
+	char redirect_url[512];
+	char connector[32];
+};
+
+/**
+ * Find the authorization recorded for (merchant_id, idempotency_key).
+ * @return 1 found (row filled), 0 none, -1 database error.
+ */
+int vault_store_authorization_get(PGconn *db, const char *merchant_id,
+                                  const char *idempotency_key,
+                                  struct vault_authorization_row *row, char *err, size_t errlen);
+
+/**
+ * Record (insert, or update on a retry: status, references, attempts + 1) the
+ * outcome of an authorization that reached the PSP. peer is the mTLS identity
+ * that asked (PCI DSS v4.0 10.2.1). @return 0 or -1.
+ */
+int vault_store_authorization_put(PGconn *db, const char *merchant_id,
+                                  const char *idempotency_key, const char *payment_id,
+                                  const char *peer, const struct vault_authorization_row *row,
+                                  char *err, size_t errlen);
+
 /** Wipe a row (ciphertext included). NULL ok. */
 void vault_token_row_clear(struct vault_token_row *row);
 

@@ -96,6 +96,24 @@ t_idempotent_retry() {
   eq "payments with that key" "$(pg -d gateway -At <<<"SELECT count(*) FROM payments WHERE id = '$id1'")" 1
 }
 
+vault_authorize() {  # TOKEN AMOUNT KEY: POST /v1/authorizations as the gateway
+  BODY=$(curl -sS "${VINT[@]}" --cert var/pki/gateway-client.crt --key var/pki/gateway-client.key \
+    -H 'Content-Type: application/json' -w '\n%{http_code}' https://vault-internal.strongroom.test:8445/v1/authorizations \
+    --data-binary "{\"merchant\":\"$STRONGROOM_MERCHANT\",\"token\":\"$1\",\"payment_id\":\"pay_it$3\",\"amount\":$2,\"currency\":\"usd\",\"capture\":true,\"idempotency_key\":\"$3\"}")
+  STATUS=${BODY##*$'\n'}; BODY=${BODY%$'\n'*}
+}
+
+t_vault_authorization_replay() {
+  tokenize 4242424242424242; local tok; tok=$(j .id)
+  local key="va-$(openssl rand -hex 8)" n0 ref
+  n0=$(psp_intents)
+  vault_authorize "$tok" 700 "$key"; eq "first" "$STATUS" 200; eq "captured" "$(j .status)" captured; ref=$(j .psp_reference)
+  vault_authorize "$tok" 700 "$key"; eq "replay" "$STATUS" 200; eq "same PSP reference" "$(j .psp_reference)" "$ref"
+  eq "one PSP authorization" "$(( $(psp_intents) - n0 ))" 1
+  vault_authorize "$tok" 701 "$key"; eq "same key, other amount" "$STATUS" 400; eq "type" "$(j .error.type)" idempotency_error
+  eq "recorded with the asking identity" "$(pg -d vault -At <<<"SELECT peer || ' ' || attempts FROM authorizations WHERE idempotency_key = '$key'")" "gateway.strongroom.internal 1"
+}
+
 t_authentication() {
   tokenize_as "" 4242424242424242; eq "no key at vault" "$STATUS" 401
   eq "error type" "$(j .error.type)" authentication_error
