@@ -316,6 +316,26 @@ out:
 	return ret;
 }
 
+/*
+ * BIO send callback: mbedtls_net_send with MSG_NOSIGNAL, so a peer that drops
+ * the connection (e.g. refusing our certificate) gives an error, not SIGPIPE.
+ * The socket is blocking with SO_SNDTIMEO: EAGAIN means the send timed out.
+ */
+static int egress_send(void *ctx, const unsigned char *buf, size_t len)
+{
+	mbedtls_net_context *net = ctx;
+	ssize_t n = 0;
+
+	do
+		n = send(net->fd, buf, len, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n >= 0)
+		return (int)n;
+	if (errno == EPIPE || errno == ECONNRESET)
+		return MBEDTLS_ERR_NET_CONN_RESET;
+	return MBEDTLS_ERR_NET_SEND_FAILED;
+}
+
 /* http_parser state for one response. */
 struct resp_state {
 	char *body;
@@ -485,7 +505,7 @@ int vault_egress_request(struct vault_egress *eg, const char *host, const char *
 		tls_err(err, errlen, "egress: set hostname", rc);
 		goto out;
 	}
-	mbedtls_ssl_set_bio(&ssl, &net, mbedtls_net_send, NULL, mbedtls_net_recv_timeout);
+	mbedtls_ssl_set_bio(&ssl, &net, egress_send, NULL, mbedtls_net_recv_timeout);
 	do
 		rc = mbedtls_ssl_handshake(&ssl);
 	while (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE);

@@ -1,0 +1,328 @@
+/*
+ * vault_egress over real TLS: a throwaway PKI and the real pspsim (found via
+ * PSPSIM_BIN; those cases are skipped without it), plus negatives that need
+ * no server (allowlist, IP literal, closed port, bad key material).
+ * PCI DSS v4.0 4.2.1 (trusted certificates, pinned CA, peer name checked),
+ * 1.3.2 (outbound only to allowlisted destinations).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "tests/unit/pspsim_harness.h"
+#include "vault/vault_egress.h"
+
+static struct psp_harness g_h;
+static int g_sim;       /* 0 running, 1 skipped, -1 failed */
+
+static int group_setup(void **state)
+{
+	(void)state;
+	if (psp_harness_pki(&g_h) != 0) {
+		fprintf(stderr, "PKI generation failed\n");
+		return -1;
+	}
+	g_sim = psp_harness_start(&g_h);
+	if (g_sim < 0) {
+		fprintf(stderr, "pspsim did not start\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	psp_harness_stop(&g_h);
+	return 0;
+}
+
+/* Egress with the given CA, client cert/key base name and allowlist. */
+static struct vault_egress *mk(const char *ca, const char *client, const char *const *allow,
+                               char *err, size_t errlen)
+{
+	char pca[128];
+	char pcrt[128];
+	char pkey[128];
+	char n[64];
+	struct vault_egress_config c;
+
+	psp_path(&g_h, ca, pca, sizeof pca);
+	snprintf(n, sizeof n, "%s.crt", client);
+	psp_path(&g_h, n, pcrt, sizeof pcrt);
+	snprintf(n, sizeof n, "%s.key", client);
+	psp_path(&g_h, n, pkey, sizeof pkey);
+	memset(&c, 0, sizeof c);
+	c.ca_file = pca;
+	c.cert_file = pcrt;
+	c.key_file = pkey;
+	c.allowlist = allow;
+	c.timeout_ms = 3000;
+	return vault_egress_new(&c, err, errlen);
+}
+
+static unsigned closed_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t l = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	unsigned port = 0;
+
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0
+	    && getsockname(fd, (struct sockaddr *)&a, &l) == 0)
+		port = ntohs(a.sin_port);
+	close(fd);   /* nobody listens there now */
+	return port;
+}
+
+static void test_not_allowlisted(void **state)
+{
+	const char *allow[] = { "psp.test:1", NULL };
+	struct vault_egress_response r;
+	struct vault_egress *eg = NULL;
+	char body[] = "card[number]=4242424242424242";
+	char err[256] = "";
+	int sent = 7;
+	int rc = 0;
+
+	(void)state;
+	eg = mk("ca.crt", "client", allow, err, sizeof err);
+	assert_non_null(eg);
+	/* Same host, other port; other host, same port: both refused. */
+	rc = vault_egress_request(eg, "psp.test", "127.0.0.1", 2, "POST", "/x", NULL, body,
+	                          strlen(body), &r, &sent, err, sizeof err);
+	assert_int_equal(rc, -1);
+	assert_int_equal(sent, 0);
+	assert_string_equal(err, "destination not allowlisted");
+	/* The body (it may hold a PAN) is wiped even when nothing was sent. */
+	assert_int_equal(body[0], 0);
+	assert_null(strstr(err, "4242"));
+	rc = vault_egress_request(eg, "evil.test", "127.0.0.1", 1, "GET", "/", NULL, NULL, 0, &r, &sent,
+	                          err, sizeof err);
+	assert_int_equal(rc, -1);
+	assert_string_equal(err, "destination not allowlisted");
+	vault_egress_free(eg);
+}
+
+static void test_ip_literal_refused(void **state)
+{
+	const char *allow[] = { "127.0.0.1:443", NULL };
+	struct vault_egress_response r;
+	struct vault_egress *eg = NULL;
+	char err[256] = "";
+	int sent = 0;
+
+	(void)state;
+	eg = mk("ca.crt", "client", allow, err, sizeof err);
+	assert_non_null(eg);
+	assert_int_equal(vault_egress_request(eg, "127.0.0.1", NULL, 443, "GET", "/", NULL, NULL, 0, &r,
+	                                      &sent, err, sizeof err), -1);
+	assert_int_equal(sent, 0);
+	assert_non_null(strstr(err, "DNS name"));
+	vault_egress_free(eg);
+}
+
+static void test_closed_port(void **state)
+{
+	char allow_s[64];
+	const char *allow[] = { allow_s, NULL };
+	struct vault_egress_response r;
+	struct vault_egress *eg = NULL;
+	char err[256] = "";
+	unsigned port = closed_port();
+	int sent = 9;
+
+	(void)state;
+	assert_true(port != 0);
+	snprintf(allow_s, sizeof allow_s, "psp.test:%u", port);
+	eg = mk("ca.crt", "client", allow, err, sizeof err);
+	assert_non_null(eg);
+	assert_int_equal(vault_egress_request(eg, "psp.test", "127.0.0.1", port, "GET", "/", NULL, NULL, 0,
+	                                      &r, &sent, err, sizeof err), -1);
+	assert_int_equal(sent, 0);
+	assert_non_null(strstr(err, "connect"));
+	vault_egress_free(eg);
+}
+
+static void test_new_rejects_bad_material(void **state)
+{
+	const char *allow[] = { NULL };
+	struct vault_egress_config c;
+	char pca[128];
+	char pcrt[128];
+	char pkey[128];
+	char err[256] = "";
+
+	(void)state;
+	/* Missing CA file. */
+	assert_null(mk("nonexistent.crt", "client", allow, err, sizeof err));
+	assert_non_null(strstr(err, "CA"));
+	/* Key that does not belong to the certificate. */
+	psp_path(&g_h, "ca.crt", pca, sizeof pca);
+	psp_path(&g_h, "client.crt", pcrt, sizeof pcrt);
+	psp_path(&g_h, "client2.key", pkey, sizeof pkey);
+	memset(&c, 0, sizeof c);
+	c.ca_file = pca;
+	c.cert_file = pcrt;
+	c.key_file = pkey;
+	c.allowlist = allow;
+	err[0] = '\0';
+	assert_null(vault_egress_new(&c, err, sizeof err));
+	assert_non_null(strstr(err, "does not match"));
+	assert_null(vault_egress_new(NULL, err, sizeof err));
+}
+
+/* One GET /_sim/stats; returns rc and fills r. */
+static int get_stats(const char *ca, const char *client, const char *host, struct vault_egress_response *r,
+                     int *sent, char *err, size_t errlen)
+{
+	char allow_s[64];
+	const char *allow[] = { allow_s, NULL };
+	struct vault_egress *eg = NULL;
+	int rc = 0;
+
+	snprintf(allow_s, sizeof allow_s, "%s:%u", host, g_h.port);
+	eg = mk(ca, client, allow, err, errlen);
+	if (eg == NULL)
+		return -99;
+	rc = vault_egress_request(eg, host, "127.0.0.1", g_h.port, "GET", "/_sim/stats", NULL, NULL, 0, r,
+	                          sent, err, errlen);
+	vault_egress_free(eg);
+	return rc;
+}
+
+static void test_mtls_ok(void **state)
+{
+	struct vault_egress_response r;
+	json_t *j = NULL;
+	char err[256] = "";
+	int sent = 0;
+
+	(void)state;
+	if (g_sim != 0)
+		skip();
+	assert_int_equal(get_stats("ca.crt", "client", "psp.test", &r, &sent, err, sizeof err), 0);
+	assert_int_equal(sent, 1);
+	assert_int_equal(r.status, 200);
+	assert_non_null(r.body);
+	assert_int_equal(strlen(r.body), r.body_len);
+	j = json_loads(r.body, 0, NULL);
+	assert_true(json_is_object(j));
+	assert_true(json_is_integer(json_object_get(j, "payment_intents_created")));
+	json_decref(j);
+	free(r.body);
+}
+
+static void test_post_with_headers_and_404(void **state)
+{
+	char allow_s[64];
+	const char *allow[] = { allow_s, NULL };
+	const char *hdrs[] = { "Authorization: Bearer " PSP_TEST_KEY, "Content-Type: application/x-www-form-urlencoded",
+	                       NULL };
+	const char *bad[] = { "X-Evil: a\r\nInjected: b", NULL };
+	struct vault_egress_response r;
+	struct vault_egress *eg = NULL;
+	char body[] = "type=card&card%5Bnumber%5D=4242424242424241&card%5Bexp_month%5D=12&card%5Bexp_year%5D=2040";
+	char err[256] = "";
+	int sent = 0;
+
+	(void)state;
+	if (g_sim != 0)
+		skip();
+	snprintf(allow_s, sizeof allow_s, "psp.test:%u", g_h.port);
+	eg = mk("ca.crt", "client", allow, err, sizeof err);
+	assert_non_null(eg);
+	/* A Luhn-invalid card: pspsim answers 402 incorrect_number; the body is wiped. */
+	assert_int_equal(vault_egress_request(eg, "psp.test", "127.0.0.1", g_h.port, "POST", "/v1/payment_methods",
+	                                      hdrs, body, strlen(body), &r, &sent, err, sizeof err), 0);
+	assert_int_equal(r.status, 402);
+	assert_non_null(strstr(r.body, "incorrect_number"));
+	assert_null(strstr(r.body, "4242424242424241"));
+	for (size_t i = 0; i < sizeof body - 1; i++)
+		assert_int_equal(body[i], 0);
+	free(r.body);
+	/* Unknown path: a complete 404 answer is still a 0 return. */
+	assert_int_equal(vault_egress_request(eg, "psp.test", "127.0.0.1", g_h.port, "GET", "/nope", NULL, NULL,
+	                                      0, &r, &sent, err, sizeof err), 0);
+	assert_int_equal(r.status, 404);
+	free(r.body);
+	/* Header injection is refused before connecting. */
+	assert_int_equal(vault_egress_request(eg, "psp.test", "127.0.0.1", g_h.port, "GET", "/_sim/stats", bad,
+	                                      NULL, 0, &r, &sent, err, sizeof err), -1);
+	assert_int_equal(sent, 0);
+	vault_egress_free(eg);
+}
+
+static void test_wrong_server_name(void **state)
+{
+	struct vault_egress_response r;
+	char err[256] = "";
+	int sent = 5;
+
+	(void)state;
+	if (g_sim != 0)
+		skip();
+	/* Allowlisted, reachable, but the server certificate is for psp.test. */
+	assert_int_equal(get_stats("ca.crt", "client", "other.test", &r, &sent, err, sizeof err), -1);
+	assert_int_equal(sent, 0);
+	assert_null(r.body);
+	assert_non_null(strstr(err, "handshake"));
+}
+
+static void test_wrong_ca(void **state)
+{
+	struct vault_egress_response r;
+	char err[256] = "";
+	int sent = 5;
+
+	(void)state;
+	if (g_sim != 0)
+		skip();
+	/* Pinned CA is ca2: the server's chain (ca) must be refused. */
+	assert_int_equal(get_stats("ca2.crt", "client", "psp.test", &r, &sent, err, sizeof err), -1);
+	assert_int_equal(sent, 0);
+	assert_non_null(strstr(err, "handshake"));
+}
+
+static void test_client_cert_refused_by_server(void **state)
+{
+	struct vault_egress_response r;
+	char err[256] = "";
+	int sent = 5;
+
+	(void)state;
+	if (g_sim != 0)
+		skip();
+	/* Client certificate from another CA. */
+	assert_int_equal(get_stats("ca.crt", "client2", "psp.test", &r, &sent, err, sizeof err), -1);
+	assert_int_equal(sent, 0);
+	/* Right CA, wrong identity. */
+	assert_int_equal(get_stats("ca.crt", "client-wrongname", "psp.test", &r, &sent, err, sizeof err), -1);
+	assert_int_equal(sent, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_not_allowlisted),
+		cmocka_unit_test(test_ip_literal_refused),
+		cmocka_unit_test(test_closed_port),
+		cmocka_unit_test(test_new_rejects_bad_material),
+		cmocka_unit_test(test_mtls_ok),
+		cmocka_unit_test(test_post_with_headers_and_404),
+		cmocka_unit_test(test_wrong_server_name),
+		cmocka_unit_test(test_wrong_ca),
+		cmocka_unit_test(test_client_cert_refused_by_server),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
