@@ -18,6 +18,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -254,6 +256,7 @@ static int connect_timeout(const char *target, unsigned port, unsigned timeout_m
 	int rc = 0;
 	int soerr = 0;
 	int flags = 0;
+	int one = 1;
 	socklen_t sl = sizeof soerr;
 
 	memset(&hints, 0, sizeof hints);
@@ -303,6 +306,8 @@ static int connect_timeout(const char *target, unsigned port, unsigned timeout_m
 		tv.tv_sec = timeout_ms / 1000;
 		tv.tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000;
 		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+		/* Head and body go out as separate records: avoid Nagle + delayed-ACK stalls. */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		ret = fd;
 		fd = -1;
 		break;

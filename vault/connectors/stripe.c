@@ -143,6 +143,10 @@ static void map_card_error(const json_t *error, struct vault_auth_result *res)
 		set_failed(res, code);
 	} else if (strcmp(code, "insufficient_funds") == 0) {
 		set_failed(res, "insufficient_funds");
+	} else if (strcmp(code, "invalid_number") == 0) {
+		set_failed(res, "incorrect_number");
+	} else if (strcmp(code, "invalid_cvc") == 0) {
+		set_failed(res, "incorrect_cvc");
 	} else {
 		/* Any other card_error is a decline from the merchant's view. */
 		set_failed(res, "card_declined");
