@@ -171,15 +171,26 @@ static int psp_harness_start(struct psp_harness *h)
 	return -1;
 }
 
-/** Stop pspsim (if started) and remove the directory. */
-static void psp_harness_stop(struct psp_harness *h)
+/**
+ * Stop pspsim (if started) and remove the directory. @return 0, or -1 when
+ * pspsim did not exit cleanly (e.g. a sanitizer report): its non-JSON log
+ * lines are then copied to stderr.
+ */
+static int psp_harness_stop(struct psp_harness *h)
 {
-	char cmd[128];
+	char cmd[256];
 	int st = 0;
+	int ret = 0;
 
 	if (h->pid > 0) {
 		kill(h->pid, SIGTERM);
-		waitpid(h->pid, &st, 0);
+		if (waitpid(h->pid, &st, 0) != h->pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+			fprintf(stderr, "pspsim did not exit cleanly (status 0x%x)\n", (unsigned)st);
+			snprintf(cmd, sizeof cmd, "grep -v '^{' %s/pspsim.log | head -n 60 >&2", h->dir);
+			if (system(cmd) != 0)
+				fprintf(stderr, "(no non-JSON log lines)\n");
+			ret = -1;
+		}
 		h->pid = -1;
 	}
 	if (h->dir[0] != '\0' && strncmp(h->dir, "/tmp/sr-psp-test.", 17) == 0) {
@@ -187,6 +198,7 @@ static void psp_harness_stop(struct psp_harness *h)
 		if (system(cmd) != 0)
 			fprintf(stderr, "could not remove %s\n", h->dir);
 	}
+	return ret;
 }
 
 #endif

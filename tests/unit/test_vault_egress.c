@@ -39,8 +39,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	(void)state;
-	psp_harness_stop(&g_h);
-	return 0;
+	return psp_harness_stop(&g_h);
 }
 
 /* Egress with the given CA, client cert/key base name and allowlist. */

@@ -287,8 +287,7 @@ static int group_teardown(void **state)
 	(void)state;
 	vault_stripe_free(&g_conn);
 	vault_egress_free(g_eg);
-	psp_harness_stop(&g_h);
-	return 0;
+	return psp_harness_stop(&g_h);
 }
 
 /* One authorization with a PAN in guarded memory. @return authorize()'s rc. */
