@@ -26,6 +26,7 @@
 #include <malloc.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,6 +135,17 @@ static void json_wipe_free(void *p)
 
 static void global_init(void)
 {
+	struct sigaction sa;
+
+	/* A peer closing its socket must never kill a daemon: writes to it then
+	 * fail with EPIPE instead of raising SIGPIPE (libmicrohttpd uses
+	 * MSG_NOSIGNAL itself; this also covers other sockets of the process,
+	 * such as vault egress over mbedTLS). */
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_IGN;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGPIPE, &sa, NULL) != 0)
+		return;
 	/* Never let GnuTLS auto-load p11-kit registered PKCS#11 modules (e.g.
 	 * SoftHSM2) into a daemon: the gateway must hold no PKCS#11 module
 	 * (BRIEF invariant 1) and the vault loads its HSM module itself. */

@@ -65,7 +65,13 @@ struct sr_http_config {
 
 struct sr_http_server;
 
-/** Start listening. @return server, or NULL with err filled. */
+/**
+ * Start listening. The first call also sets process-wide state: SIGPIPE is
+ * ignored (a peer closing a socket never kills the daemon), GnuTLS PKCS#11
+ * is initialised in manual mode (no p11-kit module is ever auto-loaded), and
+ * jansson's allocator wipes freed memory (request bodies may hold card data).
+ * @return server, or NULL with err filled.
+ */
 struct sr_http_server *sr_http_start(const struct sr_http_config *cfg, char *err, size_t errlen);
 
 /**

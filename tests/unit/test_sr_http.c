@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -854,6 +855,16 @@ static void test_no_pkcs11_modules(void **state)
 	fclose(f);
 }
 
+/* A client that closes its socket never kills the daemon with SIGPIPE. */
+static void test_sigpipe_ignored(void **state)
+{
+	struct sigaction sa;
+
+	(void)state;
+	assert_int_equal(sigaction(SIGPIPE, NULL, &sa), 0);
+	assert_ptr_equal(sa.sa_handler, SIG_IGN);
+}
+
 static void test_start_errors(void **state)
 {
 	struct sr_http_config cfg;
@@ -916,6 +927,7 @@ int main(void)
 		cmocka_unit_test(test_access_log),
 		cmocka_unit_test(test_tls_versions),
 		cmocka_unit_test(test_no_pkcs11_modules),
+		cmocka_unit_test(test_sigpipe_ignored),
 		cmocka_unit_test(test_start_errors),
 	};
 
