@@ -8,7 +8,8 @@ export SR_BIN=build/asan/bin
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 start=$(date +%s)
 res=$(mktemp -d)
-echo "== unit tests (cmocka, ASan+UBSan)"
+echo "== unit tests (cmocka, ASan+UBSan; SoftHSM2 tokens of their own, the dev PostgreSQL cluster)"
+scripts/pg.sh start
 ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UNIT_RESULTS=$res/unit tests/unit/run.sh; u=$?
 echo "== integration tests (real SoftHSM2, PostgreSQL, mutual TLS; daemons under ASan+UBSan)"
 ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 RESULTS=$res/integration tests/integration/run.sh; i=$?
