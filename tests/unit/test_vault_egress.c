@@ -15,6 +15,15 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <pthread.h>
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/x509_crt.h>
+
 #include "tests/unit/pspsim_harness.h"
 #include "vault/vault_egress.h"
 
@@ -309,6 +318,228 @@ static void test_client_cert_refused_by_server(void **state)
 	assert_int_equal(sent, 0);
 }
 
+/* ------------------------------------------------------------------ */
+/* A misbehaving TLS peer (mbedTLS server in a thread) for "-2" cases:  */
+/* the request is received, then the answer is lost.                   */
+
+enum bad_mode { BAD_CLOSE, BAD_TRUNCATED, BAD_STALL, BAD_HUGE };
+
+struct bad_server {
+	enum bad_mode mode;
+	mbedtls_net_context listen;
+	unsigned port;
+	int got_request;
+	pthread_t th;
+};
+
+static void *bad_server_main(void *arg)
+{
+	struct bad_server *b = arg;
+	mbedtls_net_context c;
+	mbedtls_ssl_context ssl;
+	mbedtls_ssl_config conf;
+	mbedtls_x509_crt crt;
+	mbedtls_x509_crt ca;
+	mbedtls_pk_context key;
+	mbedtls_entropy_context ent;
+	mbedtls_ctr_drbg_context drbg;
+	unsigned char buf[4096];
+	char path[3][128];
+	static unsigned char chunk[16384];
+	size_t i = 0;
+	size_t got = 0;
+	int n = 0;
+
+	mbedtls_net_init(&c);
+	mbedtls_ssl_init(&ssl);
+	mbedtls_ssl_config_init(&conf);
+	mbedtls_x509_crt_init(&crt);
+	mbedtls_x509_crt_init(&ca);
+	mbedtls_pk_init(&key);
+	mbedtls_entropy_init(&ent);
+	mbedtls_ctr_drbg_init(&drbg);
+	psp_path(&g_h, "server.crt", path[0], sizeof path[0]);
+	psp_path(&g_h, "server.key", path[1], sizeof path[1]);
+	psp_path(&g_h, "ca.crt", path[2], sizeof path[2]);
+	if (mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent, NULL, 0) != 0
+	    || mbedtls_x509_crt_parse_file(&crt, path[0]) != 0 || mbedtls_pk_parse_keyfile(&key, path[1], NULL) != 0
+	    || mbedtls_x509_crt_parse_file(&ca, path[2]) != 0
+	    || mbedtls_ssl_config_defaults(&conf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
+	                                   MBEDTLS_SSL_PRESET_DEFAULT) != 0)
+		goto out;
+	mbedtls_ssl_conf_rng(&conf, mbedtls_ctr_drbg_random, &drbg);
+	mbedtls_ssl_conf_ca_chain(&conf, &ca, NULL);
+	mbedtls_ssl_conf_authmode(&conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+	if (mbedtls_ssl_conf_own_cert(&conf, &crt, &key) != 0 || mbedtls_ssl_setup(&ssl, &conf) != 0)
+		goto out;
+	if (mbedtls_net_accept(&b->listen, &c, NULL, 0, NULL) != 0)
+		goto out;
+	mbedtls_ssl_set_bio(&ssl, &c, mbedtls_net_send, mbedtls_net_recv, NULL);
+	if (mbedtls_ssl_handshake(&ssl) != 0)
+		goto out;
+	/* Read the whole request (head and body arrive as separate records). */
+	got = 0;
+	while (got < sizeof buf - 1) {
+		n = mbedtls_ssl_read(&ssl, buf + got, sizeof buf - 1 - got);
+		if (n <= 0)
+			goto out;
+		got += (size_t)n;
+		buf[got] = '\0';
+		if (strstr((char *)buf, "\r\n\r\namount=100") != NULL)
+			break;
+	}
+	b->got_request = 1;
+	switch (b->mode) {
+	case BAD_CLOSE:
+		break;
+	case BAD_TRUNCATED:
+		mbedtls_ssl_write(&ssl, (const unsigned char *)"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"id\"", 45);
+		break;
+	case BAD_STALL:
+		/* Say nothing; returns when the client gives up and closes. */
+		while (mbedtls_ssl_read(&ssl, buf, sizeof buf) > 0)
+			;
+		break;
+	case BAD_HUGE:
+		mbedtls_ssl_write(&ssl, (const unsigned char *)"HTTP/1.1 200 OK\r\nContent-Length: 3000000\r\n\r\n", 44);
+		memset(chunk, 'a', sizeof chunk);
+		for (i = 0; i < 3000000 / sizeof chunk; i++)
+			if (mbedtls_ssl_write(&ssl, chunk, sizeof chunk) <= 0)
+				break;
+		break;
+	}
+out:
+	mbedtls_ssl_free(&ssl);
+	mbedtls_net_free(&c);
+	mbedtls_ssl_config_free(&conf);
+	mbedtls_x509_crt_free(&crt);
+	mbedtls_x509_crt_free(&ca);
+	mbedtls_pk_free(&key);
+	mbedtls_ctr_drbg_free(&drbg);
+	mbedtls_entropy_free(&ent);
+	return NULL;
+}
+
+static void run_bad(enum bad_mode mode, const char *expect_err)
+{
+	struct bad_server b;
+	struct sockaddr_in a;
+	socklen_t l = sizeof a;
+	char allow_s[64];
+	const char *allow[] = { allow_s, NULL };
+	struct vault_egress_config c;
+	struct vault_egress *eg = NULL;
+	struct vault_egress_response r;
+	char pca[128];
+	char pcrt[128];
+	char pkey[128];
+	char body[] = "amount=100";
+	char err[256] = "";
+	int sent = 0;
+
+	memset(&b, 0, sizeof b);
+	b.mode = mode;
+	mbedtls_net_init(&b.listen);
+	assert_int_equal(mbedtls_net_bind(&b.listen, "127.0.0.1", "0", MBEDTLS_NET_PROTO_TCP), 0);
+	assert_int_equal(getsockname(b.listen.fd, (struct sockaddr *)&a, &l), 0);
+	b.port = ntohs(a.sin_port);
+	assert_int_equal(pthread_create(&b.th, NULL, bad_server_main, &b), 0);
+
+	snprintf(allow_s, sizeof allow_s, "psp.test:%u", b.port);
+	psp_path(&g_h, "ca.crt", pca, sizeof pca);
+	psp_path(&g_h, "client.crt", pcrt, sizeof pcrt);
+	psp_path(&g_h, "client.key", pkey, sizeof pkey);
+	memset(&c, 0, sizeof c);
+	c.ca_file = pca;
+	c.cert_file = pcrt;
+	c.key_file = pkey;
+	c.allowlist = allow;
+	c.timeout_ms = 700;
+	eg = vault_egress_new(&c, err, sizeof err);
+	assert_non_null(eg);
+	assert_int_equal(vault_egress_request(eg, "psp.test", "127.0.0.1", b.port, "POST", "/v1/payment_intents",
+	                                      NULL, body, strlen(body), &r, &sent, err, sizeof err), -2);
+	assert_int_equal(sent, 1);
+	assert_null(r.body);
+	if (strstr(err, expect_err) == NULL)
+		fprintf(stderr, "err: %s\n", err);
+	assert_non_null(strstr(err, expect_err));
+	vault_egress_free(eg);
+	pthread_join(b.th, NULL);
+	mbedtls_net_free(&b.listen);
+	assert_int_equal(b.got_request, 1);
+}
+
+static void test_answer_lost_close(void **state)
+{
+	(void)state;
+	run_bad(BAD_CLOSE, "closed before the response was complete");
+}
+
+static void test_answer_lost_truncated(void **state)
+{
+	(void)state;
+	run_bad(BAD_TRUNCATED, "closed before the response was complete");
+}
+
+static void test_answer_lost_timeout(void **state)
+{
+	(void)state;
+	run_bad(BAD_STALL, "timed out");
+}
+
+static void test_answer_too_large(void **state)
+{
+	(void)state;
+	run_bad(BAD_HUGE, "over 1 MiB");
+}
+
+/* Several threads share one handle (one DRBG behind a mutex, one config). */
+static void *stats_thread(void *arg)
+{
+	struct vault_egress *eg = arg;
+	struct vault_egress_response r;
+	char err[256];
+	int sent = 0;
+	intptr_t ok = 0;
+	int i = 0;
+
+	for (i = 0; i < 5; i++) {
+		if (vault_egress_request(eg, "psp.test", "127.0.0.1", g_h.port, "GET", "/_sim/stats", NULL, NULL, 0,
+		                         &r, &sent, err, sizeof err) == 0 && r.status == 200)
+			ok++;
+		free(r.body);
+	}
+	return (void *)ok;
+}
+
+static void test_concurrent(void **state)
+{
+	char allow_s[64];
+	const char *allow[] = { allow_s, NULL };
+	struct vault_egress *eg = NULL;
+	pthread_t th[4];
+	void *ok = NULL;
+	char err[256] = "";
+	intptr_t total = 0;
+	int i = 0;
+
+	(void)state;
+	if (g_sim != 0)
+		skip();
+	snprintf(allow_s, sizeof allow_s, "psp.test:%u", g_h.port);
+	eg = mk("ca.crt", "client", allow, err, sizeof err);
+	assert_non_null(eg);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, stats_thread, eg), 0);
+	for (i = 0; i < 4; i++) {
+		pthread_join(th[i], &ok);
+		total += (intptr_t)ok;
+	}
+	assert_int_equal(total, 20);
+	vault_egress_free(eg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -321,6 +552,11 @@ int main(void)
 		cmocka_unit_test(test_wrong_server_name),
 		cmocka_unit_test(test_wrong_ca),
 		cmocka_unit_test(test_client_cert_refused_by_server),
+		cmocka_unit_test(test_answer_lost_close),
+		cmocka_unit_test(test_answer_lost_truncated),
+		cmocka_unit_test(test_answer_lost_timeout),
+		cmocka_unit_test(test_answer_too_large),
+		cmocka_unit_test(test_concurrent),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
