@@ -58,6 +58,7 @@ PROGRAMS := $(BIN)/vaultd $(BIN)/vaultctl $(BIN)/gatewayd $(BIN)/gatewayctl $(BI
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BIN)/tests/%,$(UNIT_SRC))
 
 .PHONY: all deps up down demo check unit integration tests clean pki
+.SECONDARY:
 all: $(PROGRAMS)
 tests: $(UNIT_BIN)
 
