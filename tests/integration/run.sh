@@ -224,6 +224,26 @@ t_no_pan_in_any_log() {
   true
 }
 
+t_migration_runner() {
+  local d=$TMP/mig db=sr_migtest out
+  mkdir -p "$d/$db"; cp migrations/migrate.sh "$d/"
+  pg -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null 2>&1
+  printf 'CREATE TABLE a (x int);\n' > "$d/$db/0001_a.sql"
+  printf 'CREATE TABLE b (y int);\n' > "$d/$db/0002_b.sql"
+  run_mig() { PSQL=$PGBIN/psql "$d/migrate.sh" "$db" -h "$PGHOST" -p "$PGPORT" -U postgres 2>&1; }
+  out=$(run_mig) || fail "first run: $out"
+  eq "both applied" "$(pg -d $db -At <<<"SELECT string_agg(filename, ',' ORDER BY filename) FROM schema_migrations")" "0001_a.sql,0002_b.sql"
+  out=$(run_mig) || fail "second run"; grep -q 'up to date' <<<"$out" || fail "second run applied again: $out"
+  printf 'CREATE TABLE c (z int);\nSELECT 1/0;\n' > "$d/$db/0003_c.sql"
+  run_mig >/dev/null && fail "a failing migration passed"
+  eq "failing file left nothing" "$(pg -d $db -At <<<"SELECT count(*) FROM pg_tables WHERE tablename = 'c'")" 0
+  rm "$d/$db/0003_c.sql"
+  printf -- '-- edited\n' >> "$d/$db/0001_a.sql"
+  out=$(run_mig) && fail "ran although an applied file changed"
+  grep -q 'changed after it was applied' <<<"$out" || fail "no checksum message: $out"
+  pg -d postgres -c "DROP DATABASE $db" >/dev/null
+}
+
 t_sanitizers_clean() {
   grep -El 'ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer' var/log/*.log && fail "sanitizer report in daemon logs"
   true
