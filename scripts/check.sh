@@ -5,6 +5,8 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 export SR_BIN=build/asan/bin
+. scripts/lib.sh
+export SR_TEST_PG_PORT=$PGPORT
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 start=$(date +%s)
 res=$(mktemp -d)

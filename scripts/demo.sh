@@ -34,7 +34,7 @@ req() {
 }
 psp_calls() {
   curl -sS --cacert "$STRONGROOM_CA" --cert var/pki/vault-egress.crt --key var/pki/vault-egress.key \
-    --resolve psp.strongroom.test:8446:127.0.0.1 https://psp.strongroom.test:8446/_sim/stats \
+    --resolve psp.strongroom.test:$PSP_PORT:127.0.0.1 "$PSP_URL/_sim/stats" \
     | jq -r '.payment_methods_created + .payment_intents_created'
 }
 tokenize() { req POST "$VAULT_URL/v1/tokens" "$STRONGROOM_PK" "{\"card\":{\"number\":\"$1\",\"exp_month\":12,\"exp_year\":$(( $(date +%Y) + 3 )),\"cvc\":\"123\"}}"; }

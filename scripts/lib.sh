@@ -2,7 +2,14 @@
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VAR=$ROOT/var
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-PGPORT=55432
+# Ports (BRIEF.md's dev stack contract). SR_PORT_OFFSET shifts all of them so
+# that several checkouts can run their stacks side by side (default 0).
+SR_PORT_OFFSET=${SR_PORT_OFFSET:-0}
+PGPORT=$((55432 + SR_PORT_OFFSET))
+GW_PORT=$((8443 + SR_PORT_OFFSET))
+VAULT_PUBLIC_PORT=$((8444 + SR_PORT_OFFSET))
+VAULT_INTERNAL_PORT=$((8445 + SR_PORT_OFFSET))
+PSP_PORT=$((8446 + SR_PORT_OFFSET))
 PGHOST=127.0.0.1
 SR_BIN=${SR_BIN:-build/bin}
 case "$SR_BIN" in /*) ;; *) SR_BIN=$ROOT/$SR_BIN ;; esac

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The dev PostgreSQL cluster: var/pg (data, socket), TCP 127.0.0.1:55432.
+# The dev PostgreSQL cluster: var/pg (data, socket), TCP 127.0.0.1:55432
+# (+ SR_PORT_OFFSET).
 # PostgreSQL refuses to run as root: the cluster belongs to the `postgres`
 # user (Debian's package creates it). Usage: pg.sh start|stop|status
 set -euo pipefail
@@ -36,7 +37,6 @@ start() {
     as_pg tee -a "$data/postgresql.conf" >/dev/null <<CONF
 # Strongroom dev cluster
 listen_addresses = '127.0.0.1'
-port = $PGPORT
 unix_socket_directories = '$run'
 max_connections = 200
 password_encryption = scram-sha-256
@@ -51,7 +51,7 @@ host    gateway   gateway   127.0.0.1/32   scram-sha-256
 HBA
   fi
   if ! as_pg "$PGBIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-    as_pg "$PGBIN/pg_ctl" -D "$data" -l "$root/postgresql.log" -w -t 60 start >/dev/null \
+    as_pg "$PGBIN/pg_ctl" -D "$data" -l "$root/postgresql.log" -o "-p $PGPORT" -w -t 60 start >/dev/null \
       || { cat "$root/postgresql.log" >&2; die "PostgreSQL did not start"; }
   fi
 }

@@ -34,7 +34,7 @@ scripts/db-setup.sh 2>"$VAR/log/migrate.log" || { cat "$VAR/log/migrate.log" >&2
 
 cat > "$VAR/etc/pspsim.json" <<JSON
 {
-  "listen": "127.0.0.1", "port": 8446,
+  "listen": "127.0.0.1", "port": $PSP_PORT,
   "tls_cert": "var/pki/pspsim.crt", "tls_key": "var/pki/pspsim.key",
   "client_ca": "var/pki/ca.crt", "peer_name": "vault-egress.strongroom.internal",
   "api_key_file": "var/secrets/psp-stripe-key", "threads": 4
@@ -42,29 +42,29 @@ cat > "$VAR/etc/pspsim.json" <<JSON
 JSON
 cat > "$VAR/etc/vaultd.json" <<JSON
 {
-  "public_listen": "127.0.0.1", "public_port": 8444,
-  "internal_listen": "127.0.0.1", "internal_port": 8445,
+  "public_listen": "127.0.0.1", "public_port": $VAULT_PUBLIC_PORT,
+  "internal_listen": "127.0.0.1", "internal_port": $VAULT_INTERNAL_PORT,
   "tls_cert_public": "var/pki/vault-public.crt", "tls_key_public": "var/pki/vault-public.key",
   "tls_cert_internal": "var/pki/vault-internal.crt", "tls_key_internal": "var/pki/vault-internal.key",
   "client_ca": "var/pki/ca.crt", "gateway_peer": "gateway.strongroom.internal",
-  "db_host": "127.0.0.1", "db_port": "55432", "db_name": "vault", "db_user": "vault",
+  "db_host": "127.0.0.1", "db_port": "$PGPORT", "db_name": "vault", "db_user": "vault",
   "db_password_file": "var/secrets/vault-db-password",
   "pkcs11_module": "/usr/lib/softhsm/libsofthsm2.so", "hsm_token_label": "strongroom",
   "hsm_pin_file": "var/secrets/hsm-user-pin", "hsm_sessions": 4,
   "psp_ca": "var/pki/ca.crt", "psp_client_cert": "var/pki/vault-egress.crt",
   "psp_client_key": "var/pki/vault-egress.key",
-  "psp_stripe_host": "psp.strongroom.test", "psp_stripe_addr": "127.0.0.1", "psp_stripe_port": 8446,
+  "psp_stripe_host": "psp.strongroom.test", "psp_stripe_addr": "127.0.0.1", "psp_stripe_port": $PSP_PORT,
   "psp_stripe_api_key_file": "var/secrets/psp-stripe-key",
   "threads": 4, "cvc_ttl_seconds": 3600, "sweep_interval_seconds": 60
 }
 JSON
 cat > "$VAR/etc/gatewayd.json" <<JSON
 {
-  "listen": "127.0.0.1", "port": 8443,
+  "listen": "127.0.0.1", "port": $GW_PORT,
   "tls_cert": "var/pki/gateway.crt", "tls_key": "var/pki/gateway.key",
-  "db_host": "127.0.0.1", "db_port": "55432", "db_name": "gateway", "db_user": "gateway",
+  "db_host": "127.0.0.1", "db_port": "$PGPORT", "db_name": "gateway", "db_user": "gateway",
   "db_password_file": "var/secrets/gateway-db-password",
-  "vault_url": "https://vault-internal.strongroom.test:8445", "vault_addr": "127.0.0.1",
+  "vault_url": "https://vault-internal.strongroom.test:$VAULT_INTERNAL_PORT", "vault_addr": "127.0.0.1",
   "vault_ca": "var/pki/ca.crt", "vault_client_cert": "var/pki/gateway-client.crt",
   "vault_client_key": "var/pki/gateway-client.key", "threads": 4
 }
@@ -84,9 +84,9 @@ start() {
     fi
   done
 }
-start pspsim 8446
-start vaultd 8444 8445
-start gatewayd 8443
+start pspsim $PSP_PORT
+start vaultd $VAULT_PUBLIC_PORT $VAULT_INTERNAL_PORT
+start gatewayd $GW_PORT
 
 # The test merchant: created once, kept while the gateway database knows it.
 merchant_ok=0
@@ -97,18 +97,26 @@ if [ -s "$VAR/dev.env" ]; then
     [ "$n" = 1 ] && merchant_ok=1
   fi
 fi
-if [ $merchant_ok = 0 ]; then
+if [ $merchant_ok = 1 ]; then
+  MID=$mid
+  PK=$(sed -n 's/^STRONGROOM_PK=//p' "$VAR/dev.env")
+  SK=$(sed -n 's/^STRONGROOM_SK=//p' "$VAR/dev.env")
+else
   out=$("$SR_BIN/gatewayctl" --config var/etc/gatewayd.json merchant create --name "Strongroom test merchant") \
     || die "gatewayctl merchant create failed"
-  (umask 077; cat > "$VAR/dev.env" <<ENV
-# Written by make up. Dev credentials of the test merchant.
-STRONGROOM_MERCHANT=$(jq -r .id <<<"$out")
-STRONGROOM_PK=$(jq -r .publishable_key <<<"$out")
-STRONGROOM_SK=$(jq -r .secret_key <<<"$out")
-STRONGROOM_CA=$VAR/pki/ca.crt
-GATEWAY_URL=https://localhost:8443
-VAULT_URL=https://localhost:8444
-ENV
-  )
+  MID=$(jq -r .id <<<"$out"); PK=$(jq -r .publishable_key <<<"$out"); SK=$(jq -r .secret_key <<<"$out")
 fi
-log "strongroom: up (gateway :8443, vault :8444/:8445, pspsim :8446); credentials in var/dev.env"
+(umask 077; cat > "$VAR/dev.env" <<ENV
+# Written by make up. Dev credentials of the test merchant and the stack's URLs.
+STRONGROOM_MERCHANT=$MID
+STRONGROOM_PK=$PK
+STRONGROOM_SK=$SK
+STRONGROOM_CA=$VAR/pki/ca.crt
+GATEWAY_URL=https://localhost:$GW_PORT
+VAULT_URL=https://localhost:$VAULT_PUBLIC_PORT
+VAULT_INTERNAL_URL=https://vault-internal.strongroom.test:$VAULT_INTERNAL_PORT
+PSP_URL=https://psp.strongroom.test:$PSP_PORT
+SR_PORT_OFFSET=$SR_PORT_OFFSET
+ENV
+)
+log "strongroom: up (gateway :$GW_PORT, vault :$VAULT_PUBLIC_PORT/:$VAULT_INTERNAL_PORT, pspsim :$PSP_PORT, postgres :$PGPORT); credentials in var/dev.env"
