@@ -212,20 +212,34 @@ static int id_char(int c)
 	       c == '_' || c == '-';
 }
 
-/* X-Request-Id is reused only when it matches ^[A-Za-z0-9_-]{1,39}$ (what
- * request_id[40] holds); anything else is replaced, never echoed. */
+/* Digits in s (any position): a card number split by separators still
+ * counts as its digits. */
+static size_t digit_count(const char *s, size_t n)
+{
+	size_t i, d = 0;
+
+	for (i = 0; i < n && s[i] != '\0'; i++)
+		d += isdigit((unsigned char)s[i]) != 0;
+	return d;
+}
+
+/* X-Request-Id is reused only when it looks like one of ours:
+ * ^req_[A-Za-z0-9_-]{1,35}$ with fewer than 12 digits in all, so that a
+ * client can never smuggle a card number into our logs, responses or the
+ * gateway's database through it (BRIEF invariant 1). Anything else is
+ * replaced by a fresh id, never echoed. */
 static int valid_request_id(const char *s)
 {
 	size_t i;
 
-	if (s == NULL || s[0] == '\0')
+	if (s == NULL || strncmp(s, "req_", 4) != 0 || s[4] == '\0')
 		return 0;
 	for (i = 0; s[i] != '\0'; i++) {
 		if (i >= sizeof(((struct sr_http_request *)0)->request_id) - 1 ||
 		    !id_char((unsigned char)s[i]))
 			return 0;
 	}
-	return 1;
+	return digit_count(s, i) < 12;
 }
 
 /* Media type of a Content-Type value equals want (case-insensitive,
@@ -251,7 +265,8 @@ static int method_has_body(const char *m)
 	return strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0;
 }
 
-/* Copy path for logging with digit runs of 12 or more replaced: a path never
+/* Copy path for logging with every segment that holds 12 or more digits
+ * (however separated: "4242-4242-4242-4242") replaced: a path never
  * legitimately carries a card number, and a client that puts one there must
  * not get it into our logs (BRIEF invariant 1, PCI DSS 3.4.1). */
 static void redact_path(const char *in, char *out, size_t outlen)
@@ -262,20 +277,20 @@ static void redact_path(const char *in, char *out, size_t outlen)
 	if (outlen == 0)
 		return;
 	while (*p != '\0' && o + 1 < outlen) {
-		size_t run = 0;
-		while (isdigit((unsigned char)p[run]))
-			run++;
-		if (run >= 12) {
+		size_t seg = strcspn(p, "/");
+
+		if (digit_count(p, seg) >= 12) {
 			const char *r = "[redacted]";
 			while (*r != '\0' && o + 1 < outlen)
 				out[o++] = *r++;
-			p += run;
-		} else if (run > 0) {
-			while (run-- > 0 && o + 1 < outlen)
-				out[o++] = *p++;
 		} else {
-			out[o++] = *p++;
+			size_t k;
+			for (k = 0; k < seg && o + 1 < outlen; k++)
+				out[o++] = p[k];
 		}
+		p += seg;
+		if (*p == '/' && o + 1 < outlen)
+			out[o++] = *p++;
 	}
 	out[o] = '\0';
 }

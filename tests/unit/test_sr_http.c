@@ -361,17 +361,33 @@ static void test_route_json(void **state)
 static void test_request_id(void **state)
 {
 	struct reqopt o = { .method = "GET", .path = "/v1/nope", .body_len = -1,
-	                    .hdr1 = "X-Request-Id: abc_DEF-123" };
+	                    .hdr1 = "X-Request-Id: req_abc_DEF-123" };
 	struct resp r;
 	json_t *e = NULL;
+	static const char *const refused[] = {
+		"X-Request-Id: 4242424242424242",          /* a card number */
+		"X-Request-Id: req_4242-4242-4242-4242",   /* one split by separators */
+		"X-Request-Id: abc_DEF-123",               /* not one of ours */
+	};
+	size_t i;
 
 	(void)state;
 	do_req(&o, &r);
 	e = check_error(&r, 404, "invalid_request_error", "resource_missing");
-	assert_string_equal(json_string_value(json_object_get(e, "request_id")), "abc_DEF-123");
-	assert_true(has_header(&r, "X-Request-Id: abc_DEF-123"));
+	assert_string_equal(json_string_value(json_object_get(e, "request_id")), "req_abc_DEF-123");
+	assert_true(has_header(&r, "X-Request-Id: req_abc_DEF-123"));
 	assert_null(json_object_get(e, "param"));
 	resp_free(&r);
+
+	/* BRIEF invariant 1: an id that could carry a PAN is replaced. */
+	for (i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		o.hdr1 = refused[i];
+		do_req(&o, &r);
+		e = check_error(&r, 404, "invalid_request_error", "resource_missing");
+		assert_null(strstr(json_string_value(json_object_get(e, "request_id")), "4242"));
+		assert_null(strstr(r.headers.data, refused[i] + strlen("X-Request-Id: ")));
+		resp_free(&r);
+	}
 
 	/* An invalid id is replaced, never echoed. */
 	o.hdr1 = "X-Request-Id: bad<id>";
@@ -754,7 +770,7 @@ static void test_mtls_server_purpose(void **state)
 static void test_access_log(void **state)
 {
 	struct reqopt o = { .method = "GET", .path = "/v1/items/4242424242424242/sub/x?card=5555555555554444",
-	                    .body_len = -1, .hdr1 = "X-Request-Id: logtest_1" };
+	                    .body_len = -1, .hdr1 = "X-Request-Id: req_logtest_1" };
 	struct resp r;
 	char logpath[128];
 	char buf[8192];
@@ -784,13 +800,30 @@ static void test_access_log(void **state)
 	j = json_loads(buf, JSON_DISABLE_EOF_CHECK, NULL);
 	assert_non_null(j);
 	assert_string_equal(json_string_value(json_object_get(j, "event")), "http.request");
-	assert_string_equal(json_string_value(json_object_get(j, "request_id")), "logtest_1");
+	assert_string_equal(json_string_value(json_object_get(j, "request_id")), "req_logtest_1");
 	assert_string_equal(json_string_value(json_object_get(j, "listener")), "test-tls");
 	assert_string_equal(json_string_value(json_object_get(j, "method")), "GET");
 	assert_string_equal(json_string_value(json_object_get(j, "route")), "/v1/items/{}/sub/{}");
 	assert_int_equal(json_integer_value(json_object_get(j, "status")), 200);
 	assert_true(json_is_number(json_object_get(j, "duration_ms")));
 	json_decref(j);
+
+	/* A card number split by separators in a path segment is redacted too. */
+	o.path = "/v1/items/4000-0000-0000-9995/sub/x";
+	fd = open(logpath, O_CREAT | O_RDWR | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	saved = dup(2);
+	dup2(fd, 2);
+	do_req(&o, &r);
+	dup2(saved, 2);
+	close(saved);
+	resp_free(&r);
+	n = pread(fd, buf, sizeof buf - 1, 0);
+	close(fd);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_null(strstr(buf, "0000-9995"));
+	assert_non_null(strstr(buf, "[redacted]"));
 }
 
 /* PCI DSS 4.2.1: TLS 1.2 (what mbedTLS 2.28 egress speaks) and 1.3 only. */
