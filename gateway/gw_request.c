@@ -49,35 +49,74 @@ bool gw_luhn_valid(const char *digits, size_t n)
 	return sum % 10 == 0;
 }
 
+/* Up to this many non-alphanumeric characters between two digit groups keep
+ * them in one chain: "4242 4242", "4242-4242", "4242.4242", "4242 / 4242". */
+#define PAN_SEP_MAX 3
+
 bool gw_text_has_pan(const char *s, size_t len)
 {
-	char digits[PAN_MAX + 1];
-	size_t nd = 0;
-	bool too_long = false;
-	bool found = false;
+	/* Digit groups of the current chain: their digits, concatenated, and
+	 * where each group starts in digits[]. A chain longer than what a PAN
+	 * can span only needs its last PAN_MAX digits' groups. */
+	char digits[2 * PAN_MAX + 2];
+	size_t start[PAN_MAX + 1];
+	size_t ngroups = 0, nd = 0, sep = 0;
+	bool in_group = false, found = false;
 	size_t i;
 
 	if (s == NULL)
 		return false;
-	/* Walk maximal digit runs; one space or dash between two digits keeps
-	 * the run going ("4242 4242 4242 4242", "4242-4242-..."). */
+	/*
+	 * Candidates are one digit group, or consecutive groups of one chain,
+	 * totalling 13-19 digits and passing Luhn: "qty 1 4242 4242 4242 4242"
+	 * holds the candidate "4242424242424242". A contiguous run of more than
+	 * 19 digits is not split (long order numbers are not card numbers).
+	 */
 	for (i = 0; i <= len && !found; i++) {
-		char c = i < len ? s[i] : '\0';
+		int c = i < len ? (unsigned char)s[i] : 0;
 
-		if (c >= '0' && c <= '9') {
-			if (nd < PAN_MAX)
-				digits[nd++] = c;
-			else
-				too_long = true;
+		if (isdigit(c)) {
+			if (!in_group) {
+				if (ngroups == PAN_MAX + 1 || nd > PAN_MAX) {
+					/* keep only the groups that end within PAN_MAX digits */
+					size_t drop = 1, k;
+					while (drop < ngroups && nd - start[drop] > PAN_MAX)
+						drop++;
+					memmove(digits, digits + start[drop], nd - start[drop]);
+					nd -= start[drop];
+					for (k = drop; k < ngroups; k++)
+						start[k - drop] = start[k] - start[drop];
+					ngroups -= drop;
+				}
+				start[ngroups++] = nd;
+				in_group = true;
+				sep = 0;
+			}
+			if (nd < sizeof digits)
+				digits[nd++] = (char)c;
 			continue;
 		}
-		if ((c == ' ' || c == '-') && nd > 0 && i + 1 < len &&
-		    s[i + 1] >= '0' && s[i + 1] <= '9')
-			continue;
-		if (!too_long && nd >= PAN_MIN && gw_luhn_valid(digits, nd))
-			found = true;
-		nd = 0;
-		too_long = false;
+		if (in_group) {
+			/* a group just ended: test every chain suffix ending here */
+			size_t g, glen = nd - start[ngroups - 1];
+
+			in_group = false;
+			if (glen > PAN_MAX) {
+				ngroups = 0; /* a run too long to be a PAN breaks the chain */
+				nd = 0;
+			}
+			for (g = ngroups; g-- > 0 && !found;) {
+				size_t n = nd - start[g];
+				if (n > PAN_MAX)
+					break;
+				if (n >= PAN_MIN && gw_luhn_valid(digits + start[g], n))
+					found = true;
+			}
+		}
+		if (c == 0 || isalpha(c) || ++sep > PAN_SEP_MAX) {
+			ngroups = 0; /* letters or a long gap end the chain */
+			nd = 0;
+		}
 	}
 	sodium_memzero(digits, sizeof digits);
 	return found;

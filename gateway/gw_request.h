@@ -37,8 +37,10 @@ struct gw_payment_request {
 bool gw_luhn_valid(const char *digits, size_t n);
 
 /**
- * Whether s contains something that looks like a card number: a run of 13-19
- * digits (single spaces or dashes between digits allowed) that passes Luhn.
+ * Whether s contains something that looks like a card number: one digit group,
+ * or consecutive groups separated by at most 3 non-alphanumeric characters
+ * ("4242 4242", "4242-4242", "4242.4242"), totalling 13-19 digits and passing
+ * Luhn. A single contiguous run longer than 19 digits is not a card number.
  * BRIEF invariant 1 / PCI DSS v4.0 3.2: the app zone must never receive a PAN.
  */
 bool gw_text_has_pan(const char *s, size_t len);

@@ -96,9 +96,20 @@ static void test_pan_detector(void **state)
 	assert_false(gw_text_has_pan("4242424242424241", 16));
 	assert_false(gw_text_has_pan("424242424242", 12));
 	assert_false(gw_text_has_pan("42424242424242424242", 20));
-	/* Two separators in a row end the run. */
-	assert_false(gw_text_has_pan("4242  4242  4242  4242", 22));
+	/* Separators of any kind between groups, and a PAN next to another number. */
+	assert_true(gw_text_has_pan("4242  4242  4242  4242", 22));
+	assert_true(gw_text_has_pan("4000.0000.0000.0002", 19));
+	assert_true(gw_text_has_pan("4000/0000/0000/0002", 19));
+	assert_true(gw_text_has_pan("4000\t0000\t0000\t0002", 19));
+	assert_true(gw_text_has_pan("4000_0000_0000_0002", 19));
+	assert_true(gw_text_has_pan("qty 1 4242 4242 4242 4242", 25));
+	assert_true(gw_text_has_pan("4242 4242 4242 4242 x2", 22));
+	assert_true(gw_text_has_pan("1 2 3 4 5 6 7 4242 4242 4242 4242 8", 35));
+	/* Letters or long gaps end a chain; ordinary numbers stay legal. */
+	assert_false(gw_text_has_pan("4242 4242 x 4242 4242", 21));
+	assert_false(gw_text_has_pan("4242424242    42424242", 22));
 	assert_false(gw_text_has_pan("order 1234", 10));
+	assert_false(gw_text_has_pan("invoice 2026-11-21 item 17 qty 3", 32));
 }
 
 static void test_unknown_field(void **state)
