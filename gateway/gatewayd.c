@@ -14,6 +14,7 @@
 #include "common/sr_db.h"
 #include "common/sr_http.h"
 #include "common/sr_log.h"
+#include "common/sr_secret.h"
 
 #include <getopt.h>
 #include <pthread.h>
@@ -121,6 +122,12 @@ int main(int argc, char **argv)
 	if (check_only) {
 		printf("ok\n");
 		rc = 0;
+		goto out;
+	}
+	/* The gateway holds sk_ keys in flight, its TLS key and the database
+	 * password: no core dumps, no ptrace (PCI DSS 3.5.1, 8.3.2). */
+	if (sr_secret_harden_process() != 0) {
+		sr_log(SR_LOG_ERROR, NULL, "process.harden_failed", NULL);
 		goto out;
 	}
 	app.db = gw_config_db(cfg, (size_t)threads, err, sizeof err);
