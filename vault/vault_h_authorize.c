@@ -180,6 +180,8 @@ void vault_handle_authorize(struct sr_http_request *req)
 	char err[256];
 	PGconn *db = NULL;
 	bool cvc_used = false;
+	bool locked = false;
+	bool retry_of_unknown = false;
 	int rc;
 
 	memset(&row, 0, sizeof row);
@@ -198,10 +200,10 @@ void vault_handle_authorize(struct sr_http_request *req)
 		goto out;
 	}
 
+	/* One connection for the whole request: it also holds the advisory
+	 * lock that serializes authorizations sharing an idempotency key. */
 	db = sr_db_acquire(app->db);
 	rc = vault_store_token_get(db, b.token, &row, err, sizeof err);
-	sr_db_release(app->db, db);
-	db = NULL;
 	if (rc < 0) {
 		sr_log(SR_LOG_ERROR, req->request_id, "db.error", "{s:s, s:s}", "token", b.token,
 		       "error", err);
@@ -223,11 +225,15 @@ void vault_handle_authorize(struct sr_http_request *req)
 		goto out;
 	}
 
-	/* BRIEF invariant 8: a retry replays the recorded outcome. */
-	db = sr_db_acquire(app->db);
+	/* BRIEF invariant 8: a retry replays the recorded outcome; concurrent
+	 * requests with one key wait for each other, so the PSP is asked once. */
+	if (vault_store_authorization_lock(db, b.merchant, b.idempotency_key, err, sizeof err) != 0) {
+		sr_log(SR_LOG_ERROR, req->request_id, "db.error", "{s:s, s:s}", "token", b.token,
+		       "error", err);
+		goto internal;
+	}
+	locked = true;
 	rc = vault_store_authorization_get(db, b.merchant, b.idempotency_key, &rec, err, sizeof err);
-	sr_db_release(app->db, db);
-	db = NULL;
 	if (rc < 0) {
 		sr_log(SR_LOG_ERROR, req->request_id, "db.error", "{s:s, s:s}", "token", b.token,
 		       "error", err);
@@ -241,6 +247,7 @@ void vault_handle_authorize(struct sr_http_request *req)
 			                    "idempotency_key");
 			goto out;
 		}
+		retry_of_unknown = true;
 		if (strcmp(rec.status, vault_auth_status_str(VAULT_AUTH_UNKNOWN)) != 0) {
 			sr_log(SR_LOG_INFO, req->request_id, "auth.replayed", "{s:s, s:s, s:s}",
 			       "token", row.id, "payment_id", b.payment_id, "status", rec.status);
@@ -293,7 +300,14 @@ void vault_handle_authorize(struct sr_http_request *req)
 	cvc = NULL;
 	sodium_memzero(&card, sizeof card);
 
-	if (rc != 0) {
+	if (rc != 0 && retry_of_unknown) {
+		/* Nothing was sent this time, but an earlier attempt with this key
+		 * reached the PSP: the outcome is still unknown, never "not charged". */
+		sr_log(SR_LOG_WARN, req->request_id, "auth.retry_not_sent", "{s:s, s:s, s:s}",
+		       "token", row.id, "payment_id", b.payment_id, "error", err);
+		memset(&ares, 0, sizeof ares);
+		ares.status = VAULT_AUTH_UNKNOWN;
+	} else if (rc != 0) {
 		/* Nothing reached the PSP: keep the CVC for the retry. */
 		sr_log(SR_LOG_WARN, req->request_id, "auth.psp_unavailable", "{s:s, s:s, s:s, s:s}",
 		       "token", row.id, "payment_id", b.payment_id, "connector",
@@ -315,7 +329,6 @@ void vault_handle_authorize(struct sr_http_request *req)
 	snprintf(rec.redirect_url, sizeof rec.redirect_url, "%s", ares.redirect_url);
 	snprintf(rec.connector, sizeof rec.connector, "%s", app->connector->name);
 
-	db = sr_db_acquire(app->db);
 	if (vault_store_authorization_put(db, b.merchant, b.idempotency_key, b.payment_id,
 	                                  req->peer, &rec, err, sizeof err) != 0)
 		sr_log(SR_LOG_ERROR, req->request_id, "db.error", "{s:s, s:s}", "token", row.id,
@@ -331,8 +344,6 @@ void vault_handle_authorize(struct sr_http_request *req)
 	if (vault_store_token_touch(db, row.id, err, sizeof err) != 0)
 		sr_log(SR_LOG_WARN, req->request_id, "db.error", "{s:s, s:s}", "token", row.id,
 		       "error", err);
-	sr_db_release(app->db, db);
-	db = NULL;
 
 	sr_log(ares.status == VAULT_AUTH_UNKNOWN ? SR_LOG_WARN : SR_LOG_INFO, req->request_id,
 	       "auth.result", "{s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:I, s:s, s:b, s:s?}",
@@ -349,6 +360,11 @@ internal:
 	sr_http_reply_error(req, 500, "api_error", "internal_error", "An internal error occurred.",
 	                    NULL);
 out:
+	if (db != NULL) {
+		if (locked)
+			vault_store_authorization_unlock(db, b.merchant, b.idempotency_key);
+		sr_db_release(app->db, db);
+	}
 	sr_secret_free(pan);
 	sr_secret_free(cvc);
 	sodium_memzero(&card, sizeof card);

@@ -316,6 +316,40 @@ out:
 	return rc;
 }
 
+static int advisory(PGconn *db, const char *fn, const char *merchant_id,
+                    const char *idempotency_key, char *err, size_t errlen)
+{
+	const char *params[2] = { merchant_id, idempotency_key };
+	char sql[160];
+	PGresult *res = NULL;
+	int rc = -1;
+
+	/* fn is one of two literals below, never input. */
+	snprintf(sql, sizeof sql, "SELECT %s(hashtextextended($1 || '|' || $2, 0))", fn);
+	res = PQexecParams(db, sql, 2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		if (err != NULL)
+			pq_err(err, errlen, fn, res, db);
+		goto out;
+	}
+	rc = 0;
+out:
+	PQclear(res);
+	return rc;
+}
+
+int vault_store_authorization_lock(PGconn *db, const char *merchant_id,
+                                   const char *idempotency_key, char *err, size_t errlen)
+{
+	return advisory(db, "pg_advisory_lock", merchant_id, idempotency_key, err, errlen);
+}
+
+void vault_store_authorization_unlock(PGconn *db, const char *merchant_id,
+                                      const char *idempotency_key)
+{
+	(void)advisory(db, "pg_advisory_unlock", merchant_id, idempotency_key, NULL, 0);
+}
+
 static const char *nullable(const char *s)
 {
 	return s != NULL && s[0] != '\0' ? s : NULL;
@@ -355,7 +389,8 @@ int vault_store_authorization_put(PGconn *db, const char *merchant_id,
 	    "status = EXCLUDED.status, psp_reference = EXCLUDED.psp_reference, "
 	    "failure_code = EXCLUDED.failure_code, failure_message = EXCLUDED.failure_message, "
 	    "redirect_url = EXCLUDED.redirect_url, peer = EXCLUDED.peer, "
-	    "attempts = authorizations.attempts + 1, updated_at = now()",
+	    "attempts = authorizations.attempts + 1, updated_at = now() "
+	    "WHERE authorizations.status = 'unknown'",
 	    14, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		pq_err(err, errlen, "authorization put", res, db);

@@ -102,8 +102,20 @@ int vault_store_authorization_get(PGconn *db, const char *merchant_id,
                                   struct vault_authorization_row *row, char *err, size_t errlen);
 
 /**
+ * Take the session-level advisory lock of (merchant_id, idempotency_key), so
+ * that concurrent authorizations with one key run one after the other and
+ * the PSP is asked once (BRIEF invariant 8). Blocks. @return 0 or -1.
+ */
+int vault_store_authorization_lock(PGconn *db, const char *merchant_id,
+                                   const char *idempotency_key, char *err, size_t errlen);
+/** Release the lock taken by vault_store_authorization_lock on this connection. */
+void vault_store_authorization_unlock(PGconn *db, const char *merchant_id,
+                                      const char *idempotency_key);
+
+/**
  * Record (insert, or update on a retry: status, references, attempts + 1) the
- * outcome of an authorization that reached the PSP. peer is the mTLS identity
+ * outcome of an authorization that reached the PSP. A recorded definite
+ * outcome is never overwritten by a later one (only `unknown` is updated). peer is the mTLS identity
  * that asked (PCI DSS v4.0 10.2.1). @return 0 or -1.
  */
 int vault_store_authorization_put(PGconn *db, const char *merchant_id,

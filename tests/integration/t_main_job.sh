@@ -78,6 +78,21 @@ t_vault_authorization_replay() {
   eq "recorded with the asking identity" "$(pg -d vault -At <<<"SELECT peer || ' ' || attempts FROM authorizations WHERE idempotency_key = '$key'")" "gateway.strongroom.internal 1"
 }
 
+t_vault_concurrent_authorizations() {
+  tokenize 4242424242424242; local tok; tok=$(j .id)
+  local key="vc-$(openssl rand -hex 8)" n0 r0 i refs
+  n0=$(psp_intents); r0=$(psp_stats | jq -r .idempotent_replays)
+  for i in 1 2 3 4 5 6 7 8; do
+    ( vault_authorize "$tok" 900 "$key"; echo "$STATUS $(j .psp_reference)" > "$TMP/vc.$i" ) &
+  done
+  wait
+  refs=$(cat "$TMP"/vc.* | sort -u)
+  eq "eight concurrent requests, one answer" "$(wc -l <<<"$refs")" 1
+  [[ $refs == 200\ pi_* ]] || fail "answers: $refs"
+  eq "one PSP authorization" "$(( $(psp_intents) - n0 ))" 1
+  eq "the PSP was asked once (no idempotent replays there)" "$(( $(psp_stats | jq -r .idempotent_replays) - r0 ))" 0
+}
+
 t_authentication() {
   tokenize_as "" 4242424242424242; eq "no key at vault" "$STATUS" 401
   eq "error type" "$(j .error.type)" authentication_error
