@@ -6,8 +6,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 for db in vault gateway; do
   new_secret "$VAR/secrets/$db-db-password"
-  pw=$(cat "$VAR/secrets/$db-db-password")
-  pg -d postgres -v role="$db" -v pw="$pw" <<'SQL'
+  # The password travels on psql's standard input, never its command line.
+  { printf '\\set pw %s\n' "$(cat "$VAR/secrets/$db-db-password")"
+    cat <<'SQL'
 SELECT format('CREATE ROLE %I LOGIN', :'role')
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') \gexec
 SELECT format('ALTER ROLE %I PASSWORD %L', :'role', :'pw') \gexec
@@ -16,6 +17,7 @@ SELECT format('CREATE DATABASE %I', :'role')
 SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', :'role') \gexec
 SELECT format('GRANT CONNECT ON DATABASE %I TO %I', :'role', :'role') \gexec
 SQL
+  } | pg -d postgres -v role="$db"
   pg -d "$db" -c "REVOKE CREATE ON SCHEMA public FROM PUBLIC" >/dev/null
   pg -d "$db" -v role="$db" <<'SQL'
 SELECT format('GRANT USAGE ON SCHEMA public TO %I', :'role') \gexec

@@ -31,11 +31,18 @@ wait_port() {
   return 1
 }
 
-# running NAME: the pid in var/run/NAME.pid is alive.
+# running NAME: the pid in var/run/NAME.pid is alive, not a zombie, and is NAME.
 running() {
-  local f=$VAR/run/$1.pid
-  [ -s "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null
+  local f=$VAR/run/$1.pid pid
+  [ -s "$f" ] || return 1
+  pid=$(cat "$f")
+  kill -0 "$pid" 2>/dev/null || return 1
+  [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ] || return 1
+  [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$1" ]
 }
+
+# port_busy PORT: something already listens on 127.0.0.1:PORT.
+port_busy() { (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
 
 # new_secret FILE: random secret, mode 0600, kept if present.
 new_secret() {

@@ -74,6 +74,10 @@ JSON
 start() {
   local name=$1; shift
   if running "$name"; then return 0; fi
+  local q
+  for q in "$@"; do
+    port_busy "$q" && die "port $q is taken by another process: cannot start $name (another stack? set SR_PORT_OFFSET)"
+  done
   "$SR_BIN/$name" --config "var/etc/$name.json" >>"$VAR/log/$name.log" 2>&1 &
   echo $! > "$VAR/run/$name.pid"
   local p

@@ -3,6 +3,7 @@
 # a hex or base62 string that happens to hold a run of digits is not a number)
 # found in the files or stdin. Exit 0 when none, 1 when some.
 # Used for invariant 1 (no PAN outside the CDE).
+for f in "$@"; do [ -r "$f" ] || { echo "pan_scan: cannot read $f" >&2; exit 2; }; done
 grep -ahoE '\b[0-9]{13,}\b' "$@" | awk '
   length($0) >= 13 && length($0) <= 19 {
     s = 0; n = length($0); alt = 0
