@@ -44,6 +44,17 @@
 
 #include "common/sr_secret.h"
 
+/* The suites offered toward PSPs (mbedTLS 2.28 identifiers), zero-terminated. */
+static const int EGRESS_SUITES[] = {
+	MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	0,
+};
+
 #define EGRESS_BODY_MAX (1024u * 1024u) /* response body cap: 1 MiB */
 #define EGRESS_DEFAULT_TIMEOUT_MS 10000u
 #define EGRESS_HEAD_MAX 8192u           /* request line + headers */
@@ -214,6 +225,9 @@ struct vault_egress *vault_egress_new(const struct vault_egress_config *cfg, cha
 	mbedtls_ssl_conf_rng(&eg->conf, locked_drbg, eg);
 	mbedtls_ssl_conf_read_timeout(&eg->conf, eg->timeout_ms);
 	mbedtls_ssl_conf_renegotiation(&eg->conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
+	/* PCI DSS 4.2.1 (strong cryptography), RFC 7525 §4.2: forward-secret
+	 * ECDHE with AEAD suites only; no static RSA, no CBC. */
+	mbedtls_ssl_conf_ciphersuites(&eg->conf, EGRESS_SUITES);
 
 	ret = eg;
 	eg = NULL;
