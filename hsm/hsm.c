@@ -783,8 +783,10 @@ int hsm_aes_gcm_encrypt(struct hsm *h, const char *key_label, const uint8_t *aad
 		goto out;
 	}
 	gcm_mech(&gp, &mech, iv_out, aad, aad_len);
-	if (op_init(h, s, key_label, HSM_OP_ENCRYPT, &mech, err, errlen) != 0)
+	if (op_init(h, s, key_label, HSM_OP_ENCRYPT, &mech, err, errlen) != 0) {
+		broken = true;   /* a failed *Init may leave the session unusable */
 		goto out;
+	}
 	outlen = (CK_ULONG)*ct_len;
 	/* An empty message still needs a non-NULL pointer for some modules. */
 	rv = h->p11->C_Encrypt(s, pt_len > 0 ? (CK_BYTE_PTR)pt : &empty, (CK_ULONG)pt_len, ct_out,
@@ -839,8 +841,10 @@ int hsm_aes_gcm_decrypt(struct hsm *h, const char *key_label, const uint8_t *aad
 	s = sess_get(h);
 	have = true;
 	gcm_mech(&gp, &mech, ivc, aad, aad_len);
-	if (op_init(h, s, key_label, HSM_OP_DECRYPT, &mech, err, errlen) != 0)
+	if (op_init(h, s, key_label, HSM_OP_DECRYPT, &mech, err, errlen) != 0) {
+		broken = true;   /* a failed *Init may leave the session unusable */
 		goto out;
+	}
 	/* SoftHSM2 wants room for ciphertext||tag even though only the
 	 * plaintext comes out: when the caller's buffer is exactly the plaintext
 	 * size, decrypt into a wiped bounce buffer (stack for card-sized data,
@@ -907,8 +911,10 @@ int hsm_hmac_sha256(struct hsm *h, const char *key_label, const uint8_t *msg, si
 	have = true;
 	/* PCI DSS v4.0 3.5.1.1: keyed cryptographic hash (HMAC-SHA256, RFC 2104)
 	 * with a key that never leaves the HSM. */
-	if (op_init(h, s, key_label, HSM_OP_SIGN, &mech, err, errlen) != 0)
+	if (op_init(h, s, key_label, HSM_OP_SIGN, &mech, err, errlen) != 0) {
+		broken = true;   /* a failed *Init may leave the session unusable */
 		goto out;
+	}
 	rv = h->p11->C_Sign(s, msg_len > 0 ? (CK_BYTE_PTR)msg : &empty, (CK_ULONG)msg_len, mac,
 	                    &maclen);
 	if (rv != CKR_OK) {
