@@ -40,6 +40,12 @@ for f in "$dir"/*.sql; do
   name=$(basename "$f")
   [[ $name =~ ^[0-9]{4}_[a-z0-9_]+\.sql$ ]] || { echo "migrate: bad file name $db/$name (want NNNN_name.sql)" >&2; exit 1; }
   [ -n "${applied[$name]:-}" ] && continue
+  # One transaction per file: a file must not commit or roll it back, or run
+  # psql meta-commands (\\connect, \\!, ...).
+  if grep -Eiq '^[[:space:]]*(COMMIT|ROLLBACK|START[[:space:]]+TRANSACTION)\b|^[[:space:]]*\\' "$f"; then
+    echo "migrate: $db/$name controls transactions or holds psql meta-commands; not applied" >&2
+    exit 1
+  fi
   sum=$(sha256sum "$f" | cut -d' ' -f1)
   { cat "$f"; printf '\nINSERT INTO schema_migrations (filename, sha256) VALUES (:%s, :%s);\n' "'mname'" "'msum'"; } \
     | q "$@" --single-transaction -v mname="$name" -v msum="$sum" -f - \

@@ -217,6 +217,10 @@ t_migration_runner() {
   run_mig >/dev/null && fail "a failing migration passed"
   eq "failing file left nothing" "$(pg -d $db -At <<<"SELECT count(*) FROM pg_tables WHERE tablename = 'c'")" 0
   rm "$d/$db/0003_c.sql"
+  printf 'CREATE TABLE d (z int);\nCOMMIT;\nDROP TABLE a;\n' > "$d/$db/0003_d.sql"
+  run_mig >/dev/null && fail "a file with COMMIT ran"
+  eq "COMMIT file left nothing" "$(pg -d $db -At <<<"SELECT count(*) FROM pg_tables WHERE tablename IN ('a', 'd')")" 1
+  rm "$d/$db/0003_d.sql"
   printf -- '-- edited\n' >> "$d/$db/0001_a.sql"
   out=$(run_mig) && fail "ran although an applied file changed"
   grep -q 'changed after it was applied' <<<"$out" || fail "no checksum message: $out"
