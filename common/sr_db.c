@@ -215,3 +215,54 @@ int sr_db_exec(PGconn *conn, const char *sql)
 	PQclear(res);
 	return rc;
 }
+
+int sr_db_ping(struct sr_db_pool *pool)
+{
+	PGconn *c = NULL;
+	size_t i;
+	int rc = -1;
+
+	if (pool == NULL)
+		return -1;
+	pthread_mutex_lock(&pool->mu);
+	for (i = 0; i < pool->size; i++) {
+		if (!pool->busy[i]) {
+			pool->busy[i] = 1;
+			c = pool->conns[i];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&pool->mu);
+	if (c == NULL)
+		return 0; /* every connection is busy: the database answers */
+	if (PQstatus(c) == CONNECTION_OK && sr_db_exec(c, "SELECT 1") == 0) {
+		rc = 0;
+	} else {
+		/* A restarted server leaves the connection broken: reconnect
+		 * (connect_timeout 5 s) and ask again. */
+		PQreset(c);
+		if (PQstatus(c) == CONNECTION_OK && sr_db_exec(c, "SELECT 1") == 0) {
+			sr_log(SR_LOG_WARN, NULL, "db.reconnected", NULL);
+			rc = 0;
+		}
+	}
+	sr_db_release(pool, c);
+	return rc;
+}
+
+void sr_db_pool_stats(struct sr_db_pool *pool, size_t *size, size_t *busy)
+{
+	size_t i, n = 0;
+
+	if (pool == NULL) {
+		*size = 0;
+		*busy = 0;
+		return;
+	}
+	pthread_mutex_lock(&pool->mu);
+	for (i = 0; i < pool->size; i++)
+		n += pool->busy[i] ? 1 : 0;
+	*size = pool->size;
+	*busy = n;
+	pthread_mutex_unlock(&pool->mu);
+}

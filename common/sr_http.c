@@ -1174,17 +1174,21 @@ unsigned sr_http_drain(struct sr_http_server *srv, unsigned grace_ms)
 	struct timespec deadline;
 	MHD_socket fd;
 	unsigned left;
+	int quiesce;
 
 	if (srv == NULL || srv->daemon == NULL)
 		return 0;
 	pthread_mutex_lock(&srv->mu);
+	quiesce = !srv->draining;
 	srv->draining = 1;
 	pthread_mutex_unlock(&srv->mu);
 	/* Stop accepting: new connections are refused from here on, while
-	 * the connections already open are still served. */
-	fd = MHD_quiesce_daemon(srv->daemon);
-	if (fd != MHD_INVALID_SOCKET)
-		close(fd);
+	 * the connections already open are still served. Once only. */
+	if (quiesce) {
+		fd = MHD_quiesce_daemon(srv->daemon);
+		if (fd != MHD_INVALID_SOCKET)
+			close(fd);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += grace_ms / 1000;
 	deadline.tv_nsec += (long)(grace_ms % 1000) * 1000000L;

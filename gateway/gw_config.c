@@ -119,9 +119,14 @@ struct gw_vault_client *gw_config_vault(const json_t *cfg, char *err, size_t err
 		.timeout_ms = 30000,
 	};
 	size_t i;
-	const char *files[3] = { vcfg.ca_file, vcfg.cert_file, vcfg.key_file };
+	/* The key (a secret) is checked by gw_vault_client_new (sr_secret). */
+	const char *files[2] = { vcfg.ca_file, vcfg.cert_file };
 
-	for (i = 0; i < 3; i++) {
+	if (vcfg.key_file == NULL) {
+		snprintf(err, errlen, "vault client: vault_client_key is required");
+		return NULL;
+	}
+	for (i = 0; i < 2; i++) {
 		if (files[i] == NULL || access(files[i], R_OK) != 0) {
 			snprintf(err, errlen, "vault client: cannot read %s",
 			         files[i] != NULL ? files[i] : "(missing path)");
