@@ -6,6 +6,7 @@
 #include "common/sr_log.h"
 #include "common/sr_secret.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -128,6 +129,25 @@ out:
 	return ret;
 }
 
+/* An idle connection whose server went away (restart, failover) still says
+ * CONNECTION_OK until it is used. We never LISTEN, so an idle connection has
+ * nothing to read unless the server is ending it (its admin_shutdown
+ * ErrorResponse, then EOF): readable while idle = stale, reset it here
+ * rather than fail the borrower's first query. */
+static int stale(PGconn *c)
+{
+	struct pollfd p;
+
+	if (PQstatus(c) != CONNECTION_OK)
+		return 1;
+	if (PQtransactionStatus(c) != PQTRANS_IDLE || PQsocket(c) < 0)
+		return 0;
+	p.fd = PQsocket(c);
+	p.events = POLLIN;
+	p.revents = 0;
+	return poll(&p, 1, 0) > 0;
+}
+
 PGconn *sr_db_acquire(struct sr_db_pool *pool)
 {
 	PGconn *c = NULL;
@@ -150,7 +170,7 @@ PGconn *sr_db_acquire(struct sr_db_pool *pool)
 	}
 	pthread_mutex_unlock(&pool->mu);
 
-	if (PQstatus(c) != CONNECTION_OK) {
+	if (stale(c)) {
 		/* Broken (server restart, network): reconnect with the same
 		 * parameters. If it still fails the caller's query fails. */
 		PQreset(c);
@@ -235,6 +255,8 @@ int sr_db_ping(struct sr_db_pool *pool)
 	pthread_mutex_unlock(&pool->mu);
 	if (c == NULL)
 		return 0; /* every connection is busy: the database answers */
+	if (stale(c))
+		PQreset(c);
 	if (PQstatus(c) == CONNECTION_OK && sr_db_exec(c, "SELECT 1") == 0) {
 		rc = 0;
 	} else {

@@ -1174,6 +1174,7 @@ unsigned sr_http_drain(struct sr_http_server *srv, unsigned grace_ms)
 	struct timespec deadline;
 	MHD_socket fd;
 	unsigned left;
+	unsigned settle;
 	int quiesce;
 
 	if (srv == NULL || srv->daemon == NULL)
@@ -1196,12 +1197,29 @@ unsigned sr_http_drain(struct sr_http_server *srv, unsigned grace_ms)
 		deadline.tv_sec++;
 		deadline.tv_nsec -= 1000000000L;
 	}
-	pthread_mutex_lock(&srv->mu);
-	while (srv->in_flight > 0 &&
-	       pthread_cond_timedwait(&srv->cv, &srv->mu, &deadline) != ETIMEDOUT)
-		;
-	left = srv->in_flight;
-	pthread_mutex_unlock(&srv->mu);
+	/* Wait for the requests in flight; then let connections accepted just
+	 * before the quiesce (still in their TLS handshake, no request yet)
+	 * settle for up to 1 s, so that they are answered rather than reset.
+	 * Idle keep-alive connections do not hold the drain beyond that. */
+	for (settle = 0;; settle++) {
+		const union MHD_DaemonInfo *di = NULL;
+		struct timespec now;
+
+		pthread_mutex_lock(&srv->mu);
+		while (srv->in_flight > 0 &&
+		       pthread_cond_timedwait(&srv->cv, &srv->mu, &deadline) != ETIMEDOUT)
+			;
+		left = srv->in_flight;
+		pthread_mutex_unlock(&srv->mu);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (left > 0 || settle >= 20 || now.tv_sec > deadline.tv_sec ||
+		    (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec))
+			break;
+		di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		if (di == NULL || di->num_connections == 0)
+			break;
+		usleep(50 * 1000);
+	}
 	sr_log(left == 0 ? SR_LOG_INFO : SR_LOG_WARN, NULL, "http.drained", "{s:s, s:i}",
 	       "listener", srv->name, "abandoned", (int)left);
 	return left;

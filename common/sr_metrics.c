@@ -347,7 +347,7 @@ static void bput_value(struct buf *b, double v)
 	if (v == (double)(long long)v && v < 9e15 && v > -9e15)
 		bput(b, "%lld", (long long)v);
 	else
-		bput(b, "%.17g", v);
+		bput(b, "%.9g", v);
 }
 
 /* name{l1="v1",...[,le="x"]} */
