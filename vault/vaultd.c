@@ -466,7 +466,8 @@ static int run(const struct vaultd_config *c)
 	{
 		struct stripe_config sc = {
 			.host = c->psp_stripe_host,
-			.addr = c->psp_stripe_addr,
+			/* "": resolve psp_stripe_host by DNS. */
+			.addr = c->psp_stripe_addr[0] != '\0' ? c->psp_stripe_addr : NULL,
 			.port = (unsigned)c->psp_stripe_port,
 			.api_key_file = c->psp_stripe_api_key_file,
 		};

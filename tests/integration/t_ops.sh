@@ -244,3 +244,73 @@ t_ops_sigterm_drains_under_load() {
   tokenize 4242424242424242; pay "$(j .id)"; eq "pay after restart" "$STATUS" 201
   echo "    (drain: $n_ok payments served during the load, $n_refused clients refused after SIGTERM, took $((SECONDS - t0)) s)"
 }
+
+t_ops_help_pages() {
+  local out cmd
+  while IFS= read -r cmd; do
+    out=$(eval "$cmd" 2>&1) || fail "$cmd: exit $?"
+    [[ $out == NAME* ]] || fail "$cmd: not a manual page"
+    grep -q "SYNOPSIS" <<<"$out" || fail "$cmd: no SYNOPSIS"
+  done <<EOC
+"$SR_BIN/vaultd" --help
+"$SR_BIN/gatewayd" --help
+"$SR_BIN/pspsim" --help
+"$SR_BIN/vaultctl" --help
+"$SR_BIN/vaultctl" help init-token
+"$SR_BIN/vaultctl" help keys create
+"$SR_BIN/vaultctl" keys list --help
+"$SR_BIN/gatewayctl" --help
+"$SR_BIN/gatewayctl" --help merchant create
+"$SR_BIN/gatewayctl" merchant list --help
+EOC
+  "$SR_BIN/vaultctl" help no-such-command >/dev/null 2>&1; eq "unknown command help" "$?" 2
+}
+
+t_ops_sample_config_documented() {
+  # Every key of the shipped samples is accepted (no "unknown key": the only
+  # errors are the absent /etc/strongroom files) and documented.
+  local d k out
+  for d in vaultd gatewayd; do
+    jq -e 'type == "object"' "etc/$d.json" >/dev/null || fail "etc/$d.json is not a JSON object"
+    out=$("$SR_BIN/$d" --config "etc/$d.json" --check-config 2>&1)
+    grep -q "unknown key" <<<"$out" && fail "etc/$d.json: $out"
+    for k in $(jq -r 'keys[]' "etc/$d.json"); do
+      grep -q "\`$k\`" docs/configuration.md || fail "$k ($d) not in docs/configuration.md"
+    done
+  done
+  # The dev configuration uses no key the samples lack.
+  for d in vaultd gatewayd; do
+    for k in $(jq -r 'keys[]' "var/etc/$d.json"); do
+      jq -e --arg k "$k" 'has($k)' "etc/$d.json" >/dev/null || fail "$k ($d) missing from etc/$d.json"
+    done
+  done
+}
+
+t_ops_make_install() {
+  local root=$TMP/root san=0 f
+  [[ $SR_BIN == */asan/bin ]] && san=1
+  env -u MAKEFLAGS -u MAKELEVEL make -s --no-print-directory install SAN=$san DESTDIR="$root" PREFIX=/usr >"$TMP/inst.log" 2>&1 \
+    || { fail "make install: $(tail -3 "$TMP/inst.log")"; return; }
+  for f in usr/sbin/vaultd usr/sbin/gatewayd usr/bin/vaultctl usr/bin/gatewayctl; do
+    [ -x "$root/$f" ] || fail "$f not installed"
+  done
+  [ -e "$root/usr/bin/pspsim" ] || [ -e "$root/usr/sbin/pspsim" ] && fail "pspsim installed"
+  for f in etc/strongroom/vaultd.json etc/strongroom/gatewayd.json usr/share/strongroom/migrations/migrate.sh \
+           usr/share/strongroom/migrations/vault/0001_init.sql usr/share/strongroom/migrations/gateway/0001_init.sql; do
+    [ -s "$root/$f" ] || fail "$f not installed"
+  done
+  eq "config mode" "$(stat -c %a "$root/etc/strongroom/vaultd.json")" 640
+  for f in systemd/*.service; do
+    [ -e "$f" ] || continue
+    [ -s "$root/usr/lib/systemd/system/$(basename "$f")" ] || fail "unit $f not installed"
+  done
+  "$root/usr/sbin/gatewayd" --help >/dev/null || fail "installed gatewayd --help"
+  # A second install keeps edited configuration.
+  echo '{}' > "$root/etc/strongroom/gatewayd.json"
+  env -u MAKEFLAGS -u MAKELEVEL make -s --no-print-directory install SAN=$san DESTDIR="$root" PREFIX=/usr >/dev/null 2>&1 || fail "second install"
+  eq "edited config kept" "$(cat "$root/etc/strongroom/gatewayd.json")" '{}'
+  [ -s "$root/etc/strongroom/gatewayd.json.new" ] || fail "no .json.new beside the kept config"
+  # PREFIX=/usr/local puts configuration under /usr/local/etc.
+  env -u MAKEFLAGS -u MAKELEVEL make -s --no-print-directory install SAN=$san DESTDIR="$TMP/root2" >/dev/null 2>&1 || fail "install with default PREFIX"
+  [ -x "$TMP/root2/usr/local/sbin/vaultd" ] && [ -s "$TMP/root2/usr/local/etc/strongroom/vaultd.json" ] || fail "default PREFIX layout"
+}
