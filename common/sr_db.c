@@ -182,6 +182,30 @@ PGconn *sr_db_acquire(struct sr_db_pool *pool)
 	return c;
 }
 
+PGconn *sr_db_try_acquire(struct sr_db_pool *pool)
+{
+	PGconn *c = NULL;
+	size_t i;
+
+	if (pool == NULL)
+		return NULL;
+	pthread_mutex_lock(&pool->mu);
+	for (i = 0; i < pool->size; i++) {
+		if (!pool->busy[i]) {
+			pool->busy[i] = 1;
+			c = pool->conns[i];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&pool->mu);
+	if (c != NULL && stale(c)) {
+		PQreset(c);
+		sr_log(PQstatus(c) == CONNECTION_OK ? SR_LOG_WARN : SR_LOG_ERROR, NULL,
+		       PQstatus(c) == CONNECTION_OK ? "db.reconnected" : "db.reconnect_failed", NULL);
+	}
+	return c;
+}
+
 void sr_db_release(struct sr_db_pool *pool, PGconn *conn)
 {
 	size_t i;
@@ -239,28 +263,17 @@ int sr_db_exec(PGconn *conn, const char *sql)
 int sr_db_ping(struct sr_db_pool *pool)
 {
 	PGconn *c = NULL;
-	size_t i;
 	int rc = -1;
 
 	if (pool == NULL)
 		return -1;
-	pthread_mutex_lock(&pool->mu);
-	for (i = 0; i < pool->size; i++) {
-		if (!pool->busy[i]) {
-			pool->busy[i] = 1;
-			c = pool->conns[i];
-			break;
-		}
-	}
-	pthread_mutex_unlock(&pool->mu);
+	c = sr_db_try_acquire(pool);
 	if (c == NULL)
 		return 0; /* every connection is busy: the database answers */
-	if (stale(c))
-		PQreset(c);
 	if (PQstatus(c) == CONNECTION_OK && sr_db_exec(c, "SELECT 1") == 0) {
 		rc = 0;
 	} else {
-		/* A restarted server leaves the connection broken: reconnect
+		/* The query itself found the connection broken: reconnect
 		 * (connect_timeout 5 s) and ask again. */
 		PQreset(c);
 		if (PQstatus(c) == CONNECTION_OK && sr_db_exec(c, "SELECT 1") == 0) {

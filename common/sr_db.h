@@ -22,6 +22,13 @@ struct sr_db_pool *sr_db_pool_new(const char *host, const char *port, const char
 /** Borrow a connection (blocks until one is free); reconnects a broken one. */
 PGconn *sr_db_acquire(struct sr_db_pool *pool);
 
+/**
+ * Borrow a connection only if one is free now (for probes and metrics
+ * collectors, which must not queue behind requests); NULL otherwise.
+ * Reconnects a broken one like sr_db_acquire.
+ */
+PGconn *sr_db_try_acquire(struct sr_db_pool *pool);
+
 /** Give a connection back. If a transaction was left open it is rolled back. */
 void sr_db_release(struct sr_db_pool *pool, PGconn *conn);
 

@@ -85,7 +85,6 @@ struct sr_http_server {
 	char *name;
 	char *peer_name;                /* NULL: no mTLS */
 	gnutls_typed_vdata_st vdata[2]; /* handshake + per-request checks */
-	char *cert_pem;
 	char *ca_pem;
 };
 
@@ -1234,7 +1233,6 @@ static void server_free(struct sr_http_server *srv)
 		return;
 	free(srv->name);
 	free(srv->peer_name);
-	free(srv->cert_pem);
 	free(srv->ca_pem);
 	free(srv->cert_file);
 	free(srv->key_file);

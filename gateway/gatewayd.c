@@ -78,7 +78,9 @@ static void collect_outbox(void *arg)
 	struct gw_app *app = arg;
 	struct sr_metric *g = sr_metrics_gauge("strongroom_outbox_pending",
 	                                       "Outbox events not yet delivered.", none);
-	PGconn *c = sr_db_acquire(app->db);
+	/* Never queue a scrape behind payments: skip when the pool is busy
+	 * (the gauge keeps its last value). */
+	PGconn *c = sr_db_try_acquire(app->db);
 	PGresult *r = NULL;
 
 	if (c == NULL)
