@@ -57,7 +57,7 @@ GW_OBJ     := $(call objs,$(GW_SRC))
 PROGRAMS := $(BIN)/vaultd $(BIN)/vaultctl $(BIN)/gatewayd $(BIN)/gatewayctl $(BIN)/pspsim
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BIN)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps up down demo check unit integration tests clean pki
+.PHONY: all deps up down demo check unit integration tests clean pki install
 .SECONDARY:
 all: $(PROGRAMS)
 tests: $(UNIT_BIN)
@@ -130,6 +130,39 @@ check: deps
 	@$(MAKE) --no-print-directory WERROR=-Werror all
 	@$(MAKE) --no-print-directory SAN=1 WERROR=-Werror all tests
 	@scripts/check.sh
+
+# make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=...]: daemons in
+# sbin, tools in bin, sample configuration in SYSCONFDIR/strongroom (an
+# existing file is kept; the new one lands beside it as *.json.new),
+# systemd units (systemd/*.service, when present), migrations and docs in
+# PREFIX/share/strongroom. pspsim is test-only and never installed.
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+SBINDIR    ?= $(PREFIX)/sbin
+BINDIR     ?= $(PREFIX)/bin
+DATADIR    ?= $(PREFIX)/share/strongroom
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+INSTALL    ?= install
+install: $(BIN)/vaultd $(BIN)/gatewayd $(BIN)/vaultctl $(BIN)/gatewayctl
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/migrations/vault \
+	  $(DESTDIR)$(DATADIR)/migrations/gateway $(DESTDIR)$(DATADIR)/doc
+	$(INSTALL) -m 0755 $(BIN)/vaultd $(BIN)/gatewayd $(DESTDIR)$(SBINDIR)/
+	$(INSTALL) -m 0755 $(BIN)/vaultctl $(BIN)/gatewayctl $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 0755 migrations/migrate.sh $(DESTDIR)$(DATADIR)/migrations/
+	$(INSTALL) -m 0644 migrations/vault/*.sql $(DESTDIR)$(DATADIR)/migrations/vault/
+	$(INSTALL) -m 0644 migrations/gateway/*.sql $(DESTDIR)$(DATADIR)/migrations/gateway/
+	$(INSTALL) -m 0644 docs/configuration.md $(DESTDIR)$(DATADIR)/doc/
+	$(INSTALL) -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/strongroom
+	@for f in etc/*.json; do \
+	  t=$(DESTDIR)$(SYSCONFDIR)/strongroom/$$(basename $$f); \
+	  if [ -e "$$t" ]; then t=$$t.new; fi; \
+	  echo "$(INSTALL) -m 0640 $$f $$t"; $(INSTALL) -m 0640 $$f "$$t" || exit 1; \
+	done
+	@set -- $(wildcard systemd/*.service systemd/*.socket systemd/*.timer); \
+	if [ $$# -gt 0 ]; then \
+	  $(INSTALL) -d -m 0755 $(DESTDIR)$(UNITDIR) && \
+	  echo "$(INSTALL) -m 0644 $$* $(DESTDIR)$(UNITDIR)/" && $(INSTALL) -m 0644 "$$@" $(DESTDIR)$(UNITDIR)/; \
+	fi
 
 clean:
 	rm -rf build

@@ -6,6 +6,7 @@
 #include "common/sr_log.h"
 #include "common/sr_secret.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -128,6 +129,25 @@ out:
 	return ret;
 }
 
+/* An idle connection whose server went away (restart, failover) still says
+ * CONNECTION_OK until it is used. We never LISTEN, so an idle connection has
+ * nothing to read unless the server is ending it (its admin_shutdown
+ * ErrorResponse, then EOF): readable while idle = stale, reset it here
+ * rather than fail the borrower's first query. */
+static int stale(PGconn *c)
+{
+	struct pollfd p;
+
+	if (PQstatus(c) != CONNECTION_OK)
+		return 1;
+	if (PQtransactionStatus(c) != PQTRANS_IDLE || PQsocket(c) < 0)
+		return 0;
+	p.fd = PQsocket(c);
+	p.events = POLLIN;
+	p.revents = 0;
+	return poll(&p, 1, 0) > 0;
+}
+
 PGconn *sr_db_acquire(struct sr_db_pool *pool)
 {
 	PGconn *c = NULL;
@@ -150,7 +170,7 @@ PGconn *sr_db_acquire(struct sr_db_pool *pool)
 	}
 	pthread_mutex_unlock(&pool->mu);
 
-	if (PQstatus(c) != CONNECTION_OK) {
+	if (stale(c)) {
 		/* Broken (server restart, network): reconnect with the same
 		 * parameters. If it still fails the caller's query fails. */
 		PQreset(c);
@@ -158,6 +178,30 @@ PGconn *sr_db_acquire(struct sr_db_pool *pool)
 			sr_log(SR_LOG_ERROR, NULL, "db.reconnect_failed", NULL);
 		else
 			sr_log(SR_LOG_WARN, NULL, "db.reconnected", NULL);
+	}
+	return c;
+}
+
+PGconn *sr_db_try_acquire(struct sr_db_pool *pool)
+{
+	PGconn *c = NULL;
+	size_t i;
+
+	if (pool == NULL)
+		return NULL;
+	pthread_mutex_lock(&pool->mu);
+	for (i = 0; i < pool->size; i++) {
+		if (!pool->busy[i]) {
+			pool->busy[i] = 1;
+			c = pool->conns[i];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&pool->mu);
+	if (c != NULL && stale(c)) {
+		PQreset(c);
+		sr_log(PQstatus(c) == CONNECTION_OK ? SR_LOG_WARN : SR_LOG_ERROR, NULL,
+		       PQstatus(c) == CONNECTION_OK ? "db.reconnected" : "db.reconnect_failed", NULL);
 	}
 	return c;
 }
@@ -214,4 +258,46 @@ int sr_db_exec(PGconn *conn, const char *sql)
 		rc = 0;
 	PQclear(res);
 	return rc;
+}
+
+int sr_db_ping(struct sr_db_pool *pool)
+{
+	PGconn *c = NULL;
+	int rc = -1;
+
+	if (pool == NULL)
+		return -1;
+	c = sr_db_try_acquire(pool);
+	if (c == NULL)
+		return 0; /* every connection is busy: the database answers */
+	if (PQstatus(c) == CONNECTION_OK && sr_db_exec(c, "SELECT 1") == 0) {
+		rc = 0;
+	} else {
+		/* The query itself found the connection broken: reconnect
+		 * (connect_timeout 5 s) and ask again. */
+		PQreset(c);
+		if (PQstatus(c) == CONNECTION_OK && sr_db_exec(c, "SELECT 1") == 0) {
+			sr_log(SR_LOG_WARN, NULL, "db.reconnected", NULL);
+			rc = 0;
+		}
+	}
+	sr_db_release(pool, c);
+	return rc;
+}
+
+void sr_db_pool_stats(struct sr_db_pool *pool, size_t *size, size_t *busy)
+{
+	size_t i, n = 0;
+
+	if (pool == NULL) {
+		*size = 0;
+		*busy = 0;
+		return;
+	}
+	pthread_mutex_lock(&pool->mu);
+	for (i = 0; i < pool->size; i++)
+		n += pool->busy[i] ? 1 : 0;
+	*size = pool->size;
+	*busy = n;
+	pthread_mutex_unlock(&pool->mu);
 }

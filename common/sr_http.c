@@ -17,6 +17,7 @@
  */
 #include "common/sr_http.h"
 #include "common/sr_log.h"
+#include "common/sr_metrics.h"
 #include "common/sr_secret.h"
 #include "common/sr_util.h"
 
@@ -34,7 +35,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/pkcs11.h>
 #include <gnutls/x509.h>
@@ -55,8 +58,26 @@ static const char SR_TLS_PRIORITIES[] =
 	"-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305:"
 	"-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-RSA:+ECDHE-ECDSA";
 
+/* One generation of server credentials (ADR 0052). Never freed while the
+ * server runs: a handshake may still use an older generation after a
+ * reload, so old generations stay on the list until sr_http_stop. */
+struct tls_creds {
+	gnutls_pcert_st pcerts[8];
+	unsigned npcerts;
+	gnutls_privkey_t key;
+	struct tls_creds *older;
+};
+
 struct sr_http_server {
 	struct MHD_Daemon *daemon;
+	pthread_mutex_t mu;             /* creds, in_flight */
+	pthread_cond_t cv;              /* in_flight reached 0 */
+	struct tls_creds *creds;        /* current generation */
+	char *cert_file;
+	char *key_file;
+	unsigned in_flight;             /* requests between first call and completion */
+	int draining;                   /* 1 after sr_http_drain: replies close connections */
+	int sync_init;                  /* mu and cv initialised */
 	const struct sr_route *routes;
 	size_t n_routes;
 	size_t max_body;
@@ -64,7 +85,6 @@ struct sr_http_server {
 	char *name;
 	char *peer_name;                /* NULL: no mTLS */
 	gnutls_typed_vdata_st vdata[2]; /* handshake + per-request checks */
-	char *cert_pem;
 	char *ca_pem;
 };
 
@@ -99,6 +119,8 @@ struct req_state {
 
 static pthread_once_t g_init_once = PTHREAD_ONCE_INIT;
 static int g_init_ok = 0;
+static struct sr_metric *g_http_requests, *g_http_latency, *g_http_rate_limited, *g_http_in_flight;
+static pthread_once_t g_metrics_once = PTHREAD_ONCE_INIT;
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -321,6 +343,13 @@ static void free_state(struct req_state *st)
 	}
 	if (st->resp != NULL)
 		MHD_destroy_response(st->resp);
+	if (st->srv != NULL) {
+		pthread_mutex_lock(&st->srv->mu);
+		if (st->srv->in_flight > 0 && --st->srv->in_flight == 0)
+			pthread_cond_broadcast(&st->srv->cv);
+		sr_metrics_set(g_http_in_flight, (double)st->srv->in_flight, st->srv->name);
+		pthread_mutex_unlock(&st->srv->mu);
+	}
 	free(st);
 }
 
@@ -460,6 +489,47 @@ void sr_http_add_header(struct sr_http_request *req, const char *name, const cha
 	st->headers = h;
 }
 
+/* Request metrics (PCI DSS 10.7 / operations): labelled by the route
+ * pattern, never the path (a path may carry an id or, from a careless
+ * client, a card number). */
+
+static void metrics_init(void)
+{
+	static const char *const lreq[] = { "listener", "method", "route", "status", NULL };
+	static const char *const llat[] = { "listener", "route", NULL };
+	static const char *const llis[] = { "listener", NULL };
+
+	g_http_requests = sr_metrics_counter("strongroom_http_requests_total",
+	                                     "HTTP requests answered, by listener, method, route pattern and status.",
+	                                     lreq);
+	g_http_latency = sr_metrics_histogram("strongroom_http_request_duration_seconds",
+	                                      "Time from request headers to response queued, seconds.",
+	                                      llat, NULL, 0);
+	g_http_rate_limited = sr_metrics_counter("strongroom_rate_limit_refusals_total",
+	                                         "Requests refused with 429 Too Many Requests.", llis);
+	g_http_in_flight = sr_metrics_gauge("strongroom_http_in_flight_requests",
+	                                    "Requests being processed, by listener.", llis);
+}
+
+static void observe_request(const struct req_state *st)
+{
+	static const char *const methods[] = { "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD",
+	                                       "OPTIONS", NULL };
+	const char *route = st->route != NULL ? st->route->pattern : "unmatched";
+	const char *method = "other";
+	char status[12];
+	size_t i;
+
+	for (i = 0; methods[i] != NULL; i++)
+		if (strcmp(st->req.method, methods[i]) == 0)
+			method = methods[i];
+	snprintf(status, sizeof status, "%u", st->status);
+	sr_metrics_add(g_http_requests, 1, st->srv->name, method, route, status);
+	sr_metrics_observe(g_http_latency, sr_metrics_since(&st->t0), st->srv->name, route);
+	if (st->status == MHD_HTTP_TOO_MANY_REQUESTS)
+		sr_metrics_add(g_http_rate_limited, 1, st->srv->name);
+}
+
 /* Queue the reply built by the handler (or a 500), add the standard headers,
  * write the access log line. */
 static enum MHD_Result queue_reply(struct req_state *st)
@@ -489,6 +559,8 @@ static enum MHD_Result queue_reply(struct req_state *st)
 	/* PCI DSS 3.4/6.2.4: never let responses (tokens, card metadata) be cached. */
 	MHD_add_response_header(st->resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	MHD_add_response_header(st->resp, "X-Content-Type-Options", "nosniff");
+	if (st->srv->draining)
+		MHD_add_response_header(st->resp, MHD_HTTP_HEADER_CONNECTION, "close");
 
 	r = MHD_queue_response(st->conn, st->status, st->resp);
 	MHD_destroy_response(st->resp);
@@ -503,6 +575,7 @@ static enum MHD_Result queue_reply(struct req_state *st)
 	       "route", st->route != NULL ? st->route->pattern : NULL,
 	       "status", (int)st->status, "duration_ms", elapsed_ms(&st->t0),
 	       "peer", st->req.peer);
+	observe_request(st);
 	return r;
 }
 
@@ -529,11 +602,15 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 	gnutls_session_t s = NULL;
 
 	(void)socket_context;
-	if (toe != MHD_CONNECTION_NOTIFY_STARTED || srv->peer_name == NULL)
+	if (toe != MHD_CONNECTION_NOTIFY_STARTED)
 		return;
 	s = conn_session(conn);
 	if (s == NULL)
 		return; /* the per-request check refuses every request then */
+	/* The certificate callback finds its server through the session. */
+	gnutls_session_set_ptr(s, srv);
+	if (srv->peer_name == NULL)
+		return;
 	gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUIRE);
 	gnutls_session_set_verify_cert2(s, srv->vdata, 2, 0);
 }
@@ -752,6 +829,10 @@ static struct req_state *new_state(struct sr_http_server *srv, struct MHD_Connec
 	if (st == NULL)
 		return NULL;
 	clock_gettime(CLOCK_MONOTONIC, &st->t0);
+	pthread_mutex_lock(&srv->mu);
+	srv->in_flight++;
+	sr_metrics_set(g_http_in_flight, (double)srv->in_flight, srv->name);
+	pthread_mutex_unlock(&srv->mu);
 	st->srv = srv;
 	st->conn = conn;
 	st->req.method = method;
@@ -948,6 +1029,217 @@ static void mhd_logger(void *cls, const char *fm, va_list ap)
 }
 
 /* ------------------------------------------------------------------ */
+/* server credentials, reloadable (ADR 0052)                           */
+
+static void creds_free(struct tls_creds *c)
+{
+	unsigned i;
+
+	while (c != NULL) {
+		struct tls_creds *older = c->older;
+
+		for (i = 0; i < c->npcerts; i++)
+			gnutls_pcert_deinit(&c->pcerts[i]);
+		/* GnuTLS wipes the key material on deinit. */
+		if (c->key != NULL)
+			gnutls_privkey_deinit(c->key);
+		free(c);
+		c = older;
+	}
+}
+
+/* Load the certificate chain and key from their files, and prove the key
+ * signs for the certificate. NULL with err on failure. */
+static struct tls_creds *creds_load(const char *cert_file, const char *key_file, char *err,
+                                    size_t errlen)
+{
+	static const unsigned char probe[] = "strongroom sr_http key/certificate pair check";
+	struct tls_creds *c = NULL;
+	struct tls_creds *ret = NULL;
+	char *cert_pem = NULL;
+	char *key_pem = NULL;
+	size_t key_len = 0;
+	gnutls_datum_t d, sig = { NULL, 0 };
+	gnutls_datum_t pd = { (unsigned char *)(uintptr_t)probe, sizeof probe - 1 };
+	int rc;
+	int algo;
+
+	c = calloc(1, sizeof *c);
+	if (c == NULL) {
+		seterr(err, errlen, "http: out of memory");
+		goto out;
+	}
+	cert_pem = read_pem(cert_file, err, errlen);
+	if (cert_pem == NULL)
+		goto out;
+	/* PCI DSS 3.6.1: the TLS key is a secret: 0600 file, guarded memory. */
+	key_pem = sr_secret_read_file(key_file, &key_len, err, errlen);
+	if (key_pem == NULL)
+		goto out;
+	d.data = (unsigned char *)cert_pem;
+	d.size = (unsigned)strlen(cert_pem);
+	c->npcerts = sizeof c->pcerts / sizeof c->pcerts[0];
+	rc = gnutls_pcert_list_import_x509_raw(c->pcerts, &c->npcerts, &d, GNUTLS_X509_FMT_PEM, 0);
+	if (rc < 0 || c->npcerts == 0) {
+		c->npcerts = 0;
+		seterr(err, errlen, "%s: not a PEM certificate chain (%s)", cert_file,
+		       gnutls_strerror(rc));
+		goto out;
+	}
+	d.data = (unsigned char *)key_pem;
+	d.size = (unsigned)key_len;
+	if (gnutls_privkey_init(&c->key) < 0 ||
+	    gnutls_privkey_import_x509_raw(c->key, &d, GNUTLS_X509_FMT_PEM, NULL, 0) < 0) {
+		seterr(err, errlen, "%s: not a PEM private key", key_file);
+		goto out;
+	}
+	/* The pair must match, or every handshake would fail after a reload. */
+	algo = gnutls_pubkey_get_pk_algorithm(c->pcerts[0].pubkey, NULL);
+	if (gnutls_privkey_sign_data(c->key, GNUTLS_DIG_SHA256, 0, &pd, &sig) < 0 ||
+	    gnutls_pubkey_verify_data2(c->pcerts[0].pubkey,
+	                               gnutls_pk_to_sign(algo, GNUTLS_DIG_SHA256), 0, &pd,
+	                               &sig) < 0) {
+		seterr(err, errlen, "%s does not match the certificate in %s", key_file, cert_file);
+		goto out;
+	}
+	ret = c;
+	c = NULL;
+out:
+	gnutls_free(sig.data);
+	free(cert_pem);
+	sr_secret_free(key_pem);
+	creds_free(c);
+	return ret;
+}
+
+/* gnutls_certificate_retrieve_function2: serve the current generation.
+ * GnuTLS does not take ownership (the generation outlives the handshake). */
+static int cert_callback(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,
+                         const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
+                         gnutls_pcert_st **pcert, unsigned int *pcert_length,
+                         gnutls_privkey_t *pkey)
+{
+	struct sr_http_server *srv = gnutls_session_get_ptr(session);
+	struct tls_creds *c = NULL;
+
+	(void)req_ca_dn;
+	(void)nreqs;
+	(void)pk_algos;
+	(void)pk_algos_length;
+	if (srv == NULL)
+		return -1;
+	pthread_mutex_lock(&srv->mu);
+	c = srv->creds;
+	pthread_mutex_unlock(&srv->mu);
+	if (c == NULL)
+		return -1;
+	*pcert = c->pcerts;
+	*pcert_length = c->npcerts;
+	*pkey = c->key;
+	return 0;
+}
+
+/* Serial number of a generation's leaf certificate, hex, for logs. */
+static void creds_serial(const struct tls_creds *c, char *out, size_t outlen)
+{
+	gnutls_x509_crt_t crt = NULL;
+	unsigned char serial[40];
+	size_t n = sizeof serial, i;
+
+	out[0] = '\0';
+	if (gnutls_x509_crt_init(&crt) < 0)
+		return;
+	if (gnutls_x509_crt_import(crt, &c->pcerts[0].cert, GNUTLS_X509_FMT_DER) >= 0 &&
+	    gnutls_x509_crt_get_serial(crt, serial, &n) >= 0) {
+		for (i = 0; i < n && 2 * i + 2 < outlen; i++)
+			snprintf(out + 2 * i, outlen - 2 * i, "%02x", serial[i]);
+	}
+	gnutls_x509_crt_deinit(crt);
+}
+
+int sr_http_reload(struct sr_http_server *srv, char *err, size_t errlen)
+{
+	struct tls_creds *c = NULL;
+	char serial[81];
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (srv == NULL)
+		return -1;
+	c = creds_load(srv->cert_file, srv->key_file, err, errlen);
+	if (c == NULL) {
+		/* Keep serving the current credentials. */
+		sr_log(SR_LOG_ERROR, NULL, "http.tls_reload_failed", "{s:s, s:s}", "listener",
+		       srv->name, "error", err != NULL ? err : "");
+		return -1;
+	}
+	creds_serial(c, serial, sizeof serial);
+	pthread_mutex_lock(&srv->mu);
+	c->older = srv->creds;
+	srv->creds = c;
+	pthread_mutex_unlock(&srv->mu);
+	sr_log(SR_LOG_INFO, NULL, "http.tls_reloaded", "{s:s, s:s}", "listener", srv->name,
+	       "serial", serial);
+	return 0;
+}
+
+unsigned sr_http_drain(struct sr_http_server *srv, unsigned grace_ms)
+{
+	struct timespec deadline;
+	MHD_socket fd;
+	unsigned left;
+	unsigned settle;
+	int quiesce;
+
+	if (srv == NULL || srv->daemon == NULL)
+		return 0;
+	pthread_mutex_lock(&srv->mu);
+	quiesce = !srv->draining;
+	srv->draining = 1;
+	pthread_mutex_unlock(&srv->mu);
+	/* Stop accepting: new connections are refused from here on, while
+	 * the connections already open are still served. Once only. */
+	if (quiesce) {
+		fd = MHD_quiesce_daemon(srv->daemon);
+		if (fd != MHD_INVALID_SOCKET)
+			close(fd);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += grace_ms / 1000;
+	deadline.tv_nsec += (long)(grace_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	/* Wait for the requests in flight; then let connections accepted just
+	 * before the quiesce (still in their TLS handshake, no request yet)
+	 * settle for up to 1 s, so that they are answered rather than reset.
+	 * Idle keep-alive connections do not hold the drain beyond that. */
+	for (settle = 0;; settle++) {
+		const union MHD_DaemonInfo *di = NULL;
+		struct timespec now;
+
+		pthread_mutex_lock(&srv->mu);
+		while (srv->in_flight > 0 &&
+		       pthread_cond_timedwait(&srv->cv, &srv->mu, &deadline) != ETIMEDOUT)
+			;
+		left = srv->in_flight;
+		pthread_mutex_unlock(&srv->mu);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (left > 0 || settle >= 20 || now.tv_sec > deadline.tv_sec ||
+		    (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec))
+			break;
+		di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		if (di == NULL || di->num_connections == 0)
+			break;
+		usleep(50 * 1000);
+	}
+	sr_log(left == 0 ? SR_LOG_INFO : SR_LOG_WARN, NULL, "http.drained", "{s:s, s:i}",
+	       "listener", srv->name, "abandoned", (int)left);
+	return left;
+}
+
+/* ------------------------------------------------------------------ */
 /* start / stop                                                        */
 
 static void server_free(struct sr_http_server *srv)
@@ -956,8 +1248,14 @@ static void server_free(struct sr_http_server *srv)
 		return;
 	free(srv->name);
 	free(srv->peer_name);
-	free(srv->cert_pem);
 	free(srv->ca_pem);
+	free(srv->cert_file);
+	free(srv->key_file);
+	creds_free(srv->creds);
+	if (srv->sync_init) {
+		pthread_cond_destroy(&srv->cv);
+		pthread_mutex_destroy(&srv->mu);
+	}
 	free(srv);
 }
 
@@ -965,12 +1263,12 @@ struct sr_http_server *sr_http_start(const struct sr_http_config *cfg, char *err
 {
 	struct sr_http_server *srv = NULL;
 	struct sr_http_server *ret = NULL;
-	char *key_pem = NULL;
-	size_t key_len = 0;
+	pthread_condattr_t ca;
 	struct sockaddr_in sin;
 	struct sockaddr_in6 sin6;
 	const struct sockaddr *sa = NULL;
-	unsigned flags = MHD_USE_TLS | MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	/* MHD_USE_ITC: required by MHD_quiesce_daemon (sr_http_drain). */
+	unsigned flags = MHD_USE_TLS | MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
 	unsigned threads = 0;
 	size_t i;
 
@@ -996,11 +1294,18 @@ struct sr_http_server *sr_http_start(const struct sr_http_config *cfg, char *err
 		seterr(err, errlen, "http: GnuTLS/libsodium initialisation failed");
 		goto out;
 	}
+	pthread_once(&g_metrics_once, metrics_init);
 	srv = calloc(1, sizeof *srv);
 	if (srv == NULL) {
 		seterr(err, errlen, "http: out of memory");
 		goto out;
 	}
+	pthread_mutex_init(&srv->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&srv->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	srv->sync_init = 1;
 	srv->routes = cfg->routes;
 	srv->n_routes = cfg->n_routes;
 	srv->app = cfg->app;
@@ -1034,12 +1339,16 @@ struct sr_http_server *sr_http_start(const struct sr_http_config *cfg, char *err
 		sa = (const struct sockaddr *)&sin;
 	}
 
-	srv->cert_pem = read_pem(cfg->cert_file, err, errlen);
-	if (srv->cert_pem == NULL)
+	/* Served through cert_callback so that SIGHUP can swap them
+	 * (sr_http_reload, ADR 0052). */
+	srv->cert_file = strdup(cfg->cert_file);
+	srv->key_file = strdup(cfg->key_file);
+	if (srv->cert_file == NULL || srv->key_file == NULL) {
+		seterr(err, errlen, "http: out of memory");
 		goto out;
-	/* PCI DSS 3.6.1: the TLS key is a secret: 0600 file, guarded memory. */
-	key_pem = sr_secret_read_file(cfg->key_file, &key_len, err, errlen);
-	if (key_pem == NULL)
+	}
+	srv->creds = creds_load(cfg->cert_file, cfg->key_file, err, errlen);
+	if (srv->creds == NULL)
 		goto out;
 	if (cfg->client_ca_file != NULL) {
 		srv->ca_pem = read_pem(cfg->client_ca_file, err, errlen);
@@ -1063,8 +1372,7 @@ struct sr_http_server *sr_http_start(const struct sr_http_config *cfg, char *err
 			flags, 0, NULL, NULL, on_request, srv,
 			MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv,
 			MHD_OPTION_SOCK_ADDR, sa,
-			MHD_OPTION_HTTPS_MEM_CERT, srv->cert_pem,
-			MHD_OPTION_HTTPS_MEM_KEY, key_pem,
+			MHD_OPTION_HTTPS_CERT_CALLBACK, cert_callback,
 			MHD_OPTION_HTTPS_PRIORITIES, SR_TLS_PRIORITIES,
 			MHD_OPTION_HTTPS_MEM_TRUST, srv->ca_pem,
 			MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
@@ -1077,9 +1385,9 @@ struct sr_http_server *sr_http_start(const struct sr_http_config *cfg, char *err
 			flags, 0, NULL, NULL, on_request, srv,
 			MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv,
 			MHD_OPTION_SOCK_ADDR, sa,
-			MHD_OPTION_HTTPS_MEM_CERT, srv->cert_pem,
-			MHD_OPTION_HTTPS_MEM_KEY, key_pem,
+			MHD_OPTION_HTTPS_CERT_CALLBACK, cert_callback,
 			MHD_OPTION_HTTPS_PRIORITIES, SR_TLS_PRIORITIES,
+			MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
 			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 			MHD_OPTION_THREAD_POOL_SIZE, threads,
 			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
@@ -1097,8 +1405,6 @@ struct sr_http_server *sr_http_start(const struct sr_http_config *cfg, char *err
 	ret = srv;
 	srv = NULL;
 out:
-	/* The key was parsed into GnuTLS credentials by MHD_start_daemon. */
-	sr_secret_free(key_pem);
 	server_free(srv);
 	return ret;
 }

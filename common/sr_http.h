@@ -80,7 +80,26 @@ struct sr_http_server *sr_http_start(const struct sr_http_config *cfg, char *err
  */
 uint16_t sr_http_port(const struct sr_http_server *srv);
 
-/** Stop accepting, finish in-flight requests, free. NULL ok. */
+/**
+ * Graceful drain (SIGTERM, ADR 0051): stop accepting connections (the
+ * listening socket is closed: new clients get "connection refused"), let
+ * requests already received finish, answer them with "Connection: close",
+ * and wait at most grace_ms for the last one.
+ * @return the number of requests still running at the deadline (0 = clean).
+ * Call sr_http_stop afterwards.
+ */
+unsigned sr_http_drain(struct sr_http_server *srv, unsigned grace_ms);
+
+/**
+ * Reload the server certificate chain and key from the files given at
+ * start (SIGHUP, ADR 0052). New handshakes use the new pair; connections
+ * already established keep theirs. A pair that cannot be read, parsed, or
+ * whose key does not sign for the certificate is refused and the current
+ * one kept. @return 0, or -1 with err.
+ */
+int sr_http_reload(struct sr_http_server *srv, char *err, size_t errlen);
+
+/** Stop accepting, close connections, join the threads, free. NULL ok. */
 void sr_http_stop(struct sr_http_server *srv);
 
 /** Request header value (case-insensitive name) or NULL. */

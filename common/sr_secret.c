@@ -67,8 +67,64 @@ void sr_secret_free(void *p)
 		sodium_free(p);
 }
 
+int sr_secret_path(const char *path, char *out, size_t outlen)
+{
+	const char *dir = NULL;
+	int n;
+
+	if (path == NULL || out == NULL || outlen == 0)
+		return -1;
+	dir = getenv("CREDENTIALS_DIRECTORY");
+	if (path[0] != '/' && dir != NULL && dir[0] != '\0')
+		n = snprintf(out, outlen, "%s/%s", dir, path);
+	else
+		n = snprintf(out, outlen, "%s", path);
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+/* PCI DSS 3.6.1 / 8.3.2: secrets readable only by their owner. */
+static int check_stat(const char *path, const struct stat *st, char *err, size_t errlen)
+{
+	if (!S_ISREG(st->st_mode)) {
+		seterr(err, errlen, "%s: not a regular file", path);
+		return -1;
+	}
+	if ((st->st_mode & 077) != 0) {
+		seterr(err, errlen, "%s: mode %03o is readable by group or others, refusing (chmod 600)",
+		         path, (unsigned)(st->st_mode & 0777));
+		return -1;
+	}
+	return 0;
+}
+
+int sr_secret_check_file(const char *path, char *resolved, size_t resolvedlen, char *err,
+                         size_t errlen)
+{
+	char full[4096];
+	struct stat st;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (sr_secret_path(path, full, sizeof full) != 0) {
+		seterr(err, errlen, "secret file: no path given or path too long");
+		return -1;
+	}
+	if (lstat(full, &st) != 0) {
+		seterr(err, errlen, "%s: %s", full, strerror(errno));
+		return -1;
+	}
+	if (check_stat(full, &st, err, errlen) != 0)
+		return -1;
+	if (resolved != NULL && snprintf(resolved, resolvedlen, "%s", full) >= (int)resolvedlen) {
+		seterr(err, errlen, "%s: path too long", full);
+		return -1;
+	}
+	return 0;
+}
+
 char *sr_secret_read_file(const char *path, size_t *len_out, char *err, size_t errlen)
 {
+	char full[4096];
 	struct stat st;
 	char *buf = NULL;
 	char *ret = NULL;
@@ -77,10 +133,11 @@ char *sr_secret_read_file(const char *path, size_t *len_out, char *err, size_t e
 
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
-	if (path == NULL) {
-		seterr(err, errlen, "secret file: no path given");
+	if (sr_secret_path(path, full, sizeof full) != 0) {
+		seterr(err, errlen, "secret file: no path given or path too long");
 		goto out;
 	}
+	path = full;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 	if (fd < 0) {
 		seterr(err, errlen, "%s: %s", path, strerror(errno));
@@ -90,16 +147,8 @@ char *sr_secret_read_file(const char *path, size_t *len_out, char *err, size_t e
 		seterr(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		seterr(err, errlen, "%s: not a regular file", path);
+	if (check_stat(path, &st, err, errlen) != 0)
 		goto out;
-	}
-	/* PCI DSS 3.6.1 / 8.3.2: secrets readable only by their owner. */
-	if ((st.st_mode & 077) != 0) {
-		seterr(err, errlen, "%s: mode %03o is readable by group or others, refusing (chmod 600)",
-		         path, (unsigned)(st.st_mode & 0777));
-		goto out;
-	}
 	if (st.st_size > SR_SECRET_MAX) {
 		seterr(err, errlen, "%s: larger than %d bytes", path, SR_SECRET_MAX);
 		goto out;

@@ -8,13 +8,34 @@
 
 /**
  * Read a secret file into sodium_malloc'd memory, NUL-terminated, one
- * trailing newline stripped. Refuses files readable by group or others
+ * trailing newline stripped. The path is resolved with sr_secret_path
+ * ($CREDENTIALS_DIRECTORY for relative paths when set). Refuses files readable by group or others
  * (PCI DSS 3.6.1 / 8.3.2: secrets protected at rest) and files > 4096 bytes.
  * @param len_out may be NULL.
  * @return the buffer (free with sr_secret_free), or NULL with err filled
  *         (the message names the path, never the content).
  */
 char *sr_secret_read_file(const char *path, size_t *len_out, char *err, size_t errlen);
+
+/**
+ * Resolve a secret path (systemd credentials, systemd.exec(5) "Credentials"):
+ * when $CREDENTIALS_DIRECTORY is set and path is relative, the result is
+ * "$CREDENTIALS_DIRECTORY/path" (so a unit's LoadCredential=hsm-pin:... is
+ * named "hsm-pin" in the configuration); otherwise path unchanged.
+ * Relative paths without $CREDENTIALS_DIRECTORY stay relative to the working
+ * directory. The variable holds a directory name, never a secret (invariant 10).
+ * @return 0, or -1 when out is too small / path NULL.
+ */
+int sr_secret_path(const char *path, char *out, size_t outlen);
+
+/**
+ * Check a secret file without reading it, for files a library opens itself
+ * (libcurl's client key): resolved with sr_secret_path into resolved
+ * (may be NULL), regular file, not group/world-readable (PCI DSS 3.6.1 /
+ * 8.3.2). @return 0, or -1 with err naming the path.
+ */
+int sr_secret_check_file(const char *path, char *resolved, size_t resolvedlen, char *err,
+                         size_t errlen);
 
 /** Wipe and free a buffer from sr_secret_read_file / sr_secret_alloc. NULL ok. */
 void sr_secret_free(void *p);

@@ -29,17 +29,50 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: gatewayctl --config FILE merchant create --name NAME\n"
-	        "       gatewayctl --config FILE merchant list\n"
-	        "       gatewayctl --help\n"
+	        "NAME\n"
+	        "    gatewayctl - Strongroom gateway administration (application host)\n"
 	        "\n"
-	        "  merchant create  create a merchant with a publishable and a secret key,\n"
-	        "                   register it with the vault, and print\n"
-	        "                   {\"id\",\"name\",\"publishable_key\",\"secret_key\"} (the only\n"
-	        "                   time the keys are shown)\n"
-	        "  merchant list    list merchants and their key prefixes as JSON\n"
+	        "SYNOPSIS\n"
+	        "    gatewayctl --config FILE merchant create --name NAME\n"
+	        "    gatewayctl --config FILE merchant list\n"
+	        "    gatewayctl --help [merchant create|merchant list]\n"
 	        "\n"
-	        "FILE is gatewayd's config (db_* and vault_* keys are used).\n");
+	        "COMMANDS\n"
+	        "    merchant create  create a merchant with a publishable and a secret key,\n"
+	        "                     register it with the vault, print the keys once\n"
+	        "    merchant list    list merchants and their key prefixes as JSON\n"
+	        "\n"
+	        "OPTIONS\n"
+	        "    --config FILE    gatewayd's configuration (db_* and vault_* keys are used;\n"
+	        "                     see docs/configuration.md)\n"
+	        "    --name NAME      the merchant's display name (merchant create)\n"
+	        "    --help           this text, or one command's\n"
+	        "\n"
+	        "EXIT STATUS\n"
+	        "    0 ok, 1 operational error, 2 usage error\n");
+}
+
+static int command_help(int n, char **args)
+{
+	if (n >= 2 && strcmp(args[0], "merchant") == 0 && strcmp(args[1], "create") == 0) {
+		printf("NAME\n    gatewayctl merchant create - create a merchant and its API keys\n\n"
+		       "SYNOPSIS\n    gatewayctl --config FILE merchant create --name NAME\n\n"
+		       "DESCRIPTION\n    Creates the merchant, a publishable key (pk_...) and a secret\n"
+		       "    key (sk_...); only their SHA-256 is stored (PCI DSS 8.3.2). The pk_\n"
+		       "    hash is registered with the vault over mutual TLS. Prints\n"
+		       "    {\"id\",\"name\",\"publishable_key\",\"secret_key\"} on stdout: the only\n"
+		       "    time the keys are shown.\n");
+		return 0;
+	}
+	if (n >= 2 && strcmp(args[0], "merchant") == 0 && strcmp(args[1], "list") == 0) {
+		printf("NAME\n    gatewayctl merchant list - list merchants\n\n"
+		       "SYNOPSIS\n    gatewayctl --config FILE merchant list\n\n"
+		       "DESCRIPTION\n    Prints a JSON array of merchants with their key prefixes\n"
+		       "    (never a full key).\n");
+		return 0;
+	}
+	usage(stdout);
+	return n == 0 ? 0 : 2;
 }
 
 static int merchant_create(const json_t *cfg, const char *name)
@@ -168,6 +201,7 @@ int main(int argc, char **argv)
 	char err[512];
 	int opt;
 	int rc = 2;
+	int want_help = 0;
 
 	sr_log_init("gatewayctl");
 	/* "+"-less getopt_long permutes, so options may follow the subcommand. */
@@ -180,13 +214,15 @@ int main(int argc, char **argv)
 			name = optarg;
 			break;
 		case 'h':
-			usage(stdout);
-			return 0;
+			want_help = 1;
+			break;
 		default:
 			usage(stderr);
 			return 2;
 		}
 	}
+	if (want_help)
+		return command_help(argc - optind, argv + optind);
 	if (config_path == NULL || argc - optind != 2 || strcmp(argv[optind], "merchant") != 0) {
 		usage(stderr);
 		return 2;

@@ -10,10 +10,12 @@
 #include "gateway/gw_config.h"
 #include "gateway/gw_handlers.h"
 #include "gateway/gw_vault_client.h"
+#include "common/sr_admin.h"
 #include "common/sr_config.h"
 #include "common/sr_db.h"
 #include "common/sr_http.h"
 #include "common/sr_log.h"
+#include "common/sr_metrics.h"
 #include "common/sr_secret.h"
 
 #include <getopt.h>
@@ -35,18 +37,60 @@ static const struct sr_route ROUTES[] = {
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: gatewayd --config FILE [--check-config]\n"
-	        "       gatewayd --help\n"
+	        "NAME\n"
+	        "    gatewayd - Strongroom merchant payment API (application zone)\n"
 	        "\n"
-	        "Strongroom merchant payment API (HTTPS). Runs in the foreground and logs\n"
-	        "JSON lines to stderr; SIGTERM or SIGINT stops it cleanly.\n"
+	        "SYNOPSIS\n"
+	        "    gatewayd --config FILE [--check-config]\n"
+	        "    gatewayd --help\n"
 	        "\n"
-	        "  --config FILE    JSON config: listen, port (8443), tls_cert, tls_key,\n"
-	        "                   db_host, db_port, db_name, db_user, db_password_file,\n"
-	        "                   vault_url, vault_addr, vault_ca, vault_client_cert,\n"
-	        "                   vault_client_key, threads (4)\n"
-	        "  --check-config   validate the config and the files it names, then exit\n"
-	        "  --help           this text\n");
+	        "DESCRIPTION\n"
+	        "    Serves the merchant API over HTTPS (tokens only, never a card number),\n"
+	        "    calls the vault over mutual TLS, and keeps payments in PostgreSQL.\n"
+	        "    Runs in the foreground; logs one JSON object per line on stderr.\n"
+	        "    An admin listener (admin_listen:admin_port, TLS with tls_cert) serves\n"
+	        "    GET /healthz, /readyz and /metrics (Prometheus text format).\n"
+	        "\n"
+	        "OPTIONS\n"
+	        "    --config FILE    the JSON configuration; every key, default and unit is\n"
+	        "                     in docs/configuration.md (unknown keys are errors)\n"
+	        "    --check-config   validate the configuration and the files it names;\n"
+	        "                     errors name the file, line and key; exit 0 or 1\n"
+	        "    --help           this text\n"
+	        "\n"
+	        "SIGNALS\n"
+	        "    SIGTERM, SIGINT  stop accepting, finish requests in flight (at most\n"
+	        "                     shutdown_grace_seconds), exit 0\n"
+	        "    SIGHUP           reload the TLS certificates and keys (tls_cert/tls_key)\n"
+	        "\n"
+	        "ENVIRONMENT\n"
+	        "    CREDENTIALS_DIRECTORY  relative secret paths (tls_key, db_password_file,\n"
+	        "                     vault_client_key) resolve against it (systemd credentials)\n"
+	        "\n"
+	        "EXIT STATUS\n"
+	        "    0 clean shutdown or valid configuration, 1 failure, 2 usage error\n");
+}
+
+/* Outbox depth (BRIEF invariant 7: events wait here until delivered). */
+static void collect_outbox(void *arg)
+{
+	static const char *const none[] = { NULL };
+	struct gw_app *app = arg;
+	struct sr_metric *g = sr_metrics_gauge("strongroom_outbox_pending",
+	                                       "Outbox events not yet delivered.", none);
+	/* Never queue a scrape behind payments: skip when the pool is busy
+	 * (the gauge keeps its last value). */
+	PGconn *c = sr_db_try_acquire(app->db);
+	PGresult *r = NULL;
+
+	if (c == NULL)
+		return;
+	r = PQexecParams(c, "SELECT count(*) FROM outbox WHERE delivered_at IS NULL", 0, NULL, NULL,
+	                 NULL, NULL, 0);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		sr_metrics_set(g, strtod(PQgetvalue(r, 0, 0), NULL));
+	PQclear(r);
+	sr_db_release(app->db, c);
 }
 
 int main(int argc, char **argv)
@@ -62,6 +106,8 @@ int main(int argc, char **argv)
 	json_t *cfg = NULL;
 	struct gw_app app;
 	struct sr_http_server *srv = NULL;
+	struct sr_http_server *admin_srv = NULL;
+	struct sr_admin admin;
 	struct sr_http_config hcfg;
 	sigset_t sigs;
 	char err[512];
@@ -72,6 +118,7 @@ int main(int argc, char **argv)
 	int rc = 1;
 
 	memset(&app, 0, sizeof app);
+	memset(&admin, 0, sizeof admin);
 	sr_log_init("gatewayd");
 	while ((opt = getopt_long(argc, argv, "c:kh", LONGOPTS, NULL)) != -1) {
 		switch (opt) {
@@ -98,11 +145,21 @@ int main(int argc, char **argv)
 		sr_log(SR_LOG_ERROR, NULL, "config.invalid", "{s:s}", "error", err);
 		goto out;
 	}
-	if (sr_config_str(cfg, "tls_cert", NULL) == NULL || sr_config_str(cfg, "tls_key", NULL) == NULL ||
-	    access(sr_config_str(cfg, "tls_cert", ""), R_OK) != 0 ||
-	    access(sr_config_str(cfg, "tls_key", ""), R_OK) != 0) {
-		sr_log(SR_LOG_ERROR, NULL, "config.invalid", "{s:s}", "error",
-		       "tls_cert and tls_key must name readable files");
+	if (sr_config_str(cfg, "tls_cert", NULL) == NULL ||
+	    access(sr_config_str(cfg, "tls_cert", ""), R_OK) != 0) {
+		sr_config_error(err, sizeof err, config_path, "tls_cert", "must name a readable file");
+		sr_log(SR_LOG_ERROR, NULL, "config.invalid", "{s:s}", "error", err);
+		goto out;
+	}
+	/* PCI DSS 3.6.1: the TLS key is a secret (owner-only mode). */
+	if (sr_config_str(cfg, "tls_key", NULL) == NULL ||
+	    sr_secret_check_file(sr_config_str(cfg, "tls_key", ""), NULL, 0, err, sizeof err) != 0) {
+		char e2[512];
+
+		snprintf(e2, sizeof e2, "%s", err);
+		sr_config_error(err, sizeof err, config_path, "tls_key", "%s",
+		                e2[0] != '\0' ? e2 : "is required");
+		sr_log(SR_LOG_ERROR, NULL, "config.invalid", "{s:s}", "error", err);
 		goto out;
 	}
 	threads = (int)sr_config_int(cfg, "threads", 4);
@@ -120,7 +177,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (check_only) {
-		printf("ok\n");
+		printf("gatewayd: %s: configuration OK\n", config_path);
 		rc = 0;
 		goto out;
 	}
@@ -140,6 +197,7 @@ int main(int argc, char **argv)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -159,13 +217,54 @@ int main(int argc, char **argv)
 		sr_log(SR_LOG_ERROR, NULL, "http.start_failed", "{s:s}", "error", err);
 		goto out;
 	}
+	/* Admin listener (ADR 0051): health, readiness, metrics. */
+	if (sr_config_int(cfg, "admin_port", 8447) != 0) {
+		struct sr_http_config acfg;
+
+		admin.db = app.db;
+		admin.cert_files[0] = hcfg.cert_file;
+		admin.cert_files[1] = sr_config_str(cfg, "vault_client_cert", NULL);
+		admin.cert_min_days = sr_config_int(cfg, "readyz_cert_min_days", 14);
+		sr_admin_watch_db_pool(app.db, "gateway");
+		sr_metrics_add_collector(collect_outbox, &app);
+		memset(&acfg, 0, sizeof acfg);
+		acfg.bind_addr = sr_config_str(cfg, "admin_listen", "127.0.0.1");
+		acfg.port = (uint16_t)sr_config_int(cfg, "admin_port", 8447);
+		acfg.cert_file = hcfg.cert_file;
+		acfg.key_file = hcfg.key_file;
+		acfg.max_body = 1024;
+		acfg.threads = 1;
+		acfg.routes = SR_ADMIN_ROUTES;
+		acfg.n_routes = SR_ADMIN_N_ROUTES;
+		acfg.app = &admin;
+		acfg.name = "gateway-admin";
+		admin_srv = sr_http_start(&acfg, err, sizeof err);
+		if (admin_srv == NULL) {
+			sr_log(SR_LOG_ERROR, NULL, "http.start_failed", "{s:s}", "error", err);
+			goto out;
+		}
+	}
 	sr_log(SR_LOG_INFO, NULL, "gatewayd.started", "{s:s, s:i, s:i}", "listen", hcfg.bind_addr,
 	       "port", (int)hcfg.port, "threads", threads);
-	if (sigwait(&sigs, &sig) != 0)
-		sig = 0;
+	for (;;) {
+		if (sigwait(&sigs, &sig) != 0) {
+			sig = 0;
+			break;
+		}
+		if (sig != SIGHUP)
+			break;
+		/* SIGHUP: renewed certificates, no restart (ADR 0052). */
+		sr_http_reload(srv, err, sizeof err);
+		sr_http_reload(admin_srv, err, sizeof err);
+	}
 	sr_log(SR_LOG_INFO, NULL, "gatewayd.stopping", "{s:i}", "signal", sig);
+	/* SIGTERM: finish what is in flight, bounded (ADR 0051). A payment
+	 * is one transaction (invariant 7), so one cut short by the deadline
+	 * is rolled back whole, never half-written. */
+	sr_http_drain(srv, (unsigned)sr_config_int(cfg, "shutdown_grace_seconds", 20) * 1000u);
 	rc = 0;
 out:
+	sr_http_stop(admin_srv);
 	sr_http_stop(srv);
 	sr_db_pool_free(app.db);
 	gw_vault_client_free(app.vault);

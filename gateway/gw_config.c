@@ -12,12 +12,15 @@
 const char *const GW_CONFIG_KEYS[] = {
 	"listen", "port", "tls_cert", "tls_key", "db_host", "db_port", "db_name", "db_user",
 	"db_password_file", "vault_url", "vault_addr", "vault_ca", "vault_client_cert",
-	"vault_client_key", "threads", NULL,
+	"vault_client_key", "threads",
+	"admin_listen", "admin_port", "shutdown_grace_seconds", "readyz_cert_min_days",
+	NULL,
 };
 
 static const char *const STRING_KEYS[] = {
 	"listen", "tls_cert", "tls_key", "db_host", "db_name", "db_user", "db_password_file",
-	"vault_url", "vault_addr", "vault_ca", "vault_client_cert", "vault_client_key", NULL,
+	"vault_url", "vault_addr", "vault_ca", "vault_client_cert", "vault_client_key",
+	"admin_listen", NULL,
 };
 
 static const char *const REQUIRED_KEYS[] = {
@@ -37,31 +40,49 @@ json_t *gw_config_load(const char *path, char *err, size_t errlen)
 	for (i = 0; STRING_KEYS[i] != NULL; i++) {
 		v = json_object_get(cfg, STRING_KEYS[i]);
 		if (v != NULL && !json_is_string(v)) {
-			snprintf(err, errlen, "%s: '%s' must be a string", path, STRING_KEYS[i]);
+			sr_config_error(err, errlen, path, STRING_KEYS[i], "must be a string");
 			goto out;
 		}
 	}
 	for (i = 0; REQUIRED_KEYS[i] != NULL; i++) {
 		if (sr_config_str(cfg, REQUIRED_KEYS[i], NULL) == NULL) {
-			snprintf(err, errlen, "%s: '%s' is required", path, REQUIRED_KEYS[i]);
+			sr_config_error(err, errlen, path, REQUIRED_KEYS[i], "is required");
 			goto out;
 		}
 	}
 	v = json_object_get(cfg, "port");
 	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 1 ||
 	                  json_integer_value(v) > 65535)) {
-		snprintf(err, errlen, "%s: 'port' must be an integer 1..65535", path);
+		sr_config_error(err, errlen, path, "port", "must be an integer 1..65535");
 		goto out;
 	}
 	v = json_object_get(cfg, "db_port");
 	if (v != NULL && !json_is_integer(v) && !json_is_string(v)) {
-		snprintf(err, errlen, "%s: 'db_port' must be an integer", path);
+		sr_config_error(err, errlen, path, "db_port", "must be an integer");
+		goto out;
+	}
+	v = json_object_get(cfg, "admin_port");
+	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	                  json_integer_value(v) > 65535)) {
+		sr_config_error(err, errlen, path, "admin_port", "must be an integer 0..65535 (0: no admin listener)");
+		goto out;
+	}
+	v = json_object_get(cfg, "shutdown_grace_seconds");
+	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	                  json_integer_value(v) > 3600)) {
+		sr_config_error(err, errlen, path, "shutdown_grace_seconds", "must be an integer 0..3600");
+		goto out;
+	}
+	v = json_object_get(cfg, "readyz_cert_min_days");
+	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	                  json_integer_value(v) > 3650)) {
+		sr_config_error(err, errlen, path, "readyz_cert_min_days", "must be an integer 0..3650");
 		goto out;
 	}
 	v = json_object_get(cfg, "threads");
 	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 1 ||
 	                  json_integer_value(v) > 256)) {
-		snprintf(err, errlen, "%s: 'threads' must be an integer 1..256", path);
+		sr_config_error(err, errlen, path, "threads", "must be an integer 1..256");
 		goto out;
 	}
 	ret = cfg;
@@ -98,9 +119,14 @@ struct gw_vault_client *gw_config_vault(const json_t *cfg, char *err, size_t err
 		.timeout_ms = 30000,
 	};
 	size_t i;
-	const char *files[3] = { vcfg.ca_file, vcfg.cert_file, vcfg.key_file };
+	/* The key (a secret) is checked by gw_vault_client_new (sr_secret). */
+	const char *files[2] = { vcfg.ca_file, vcfg.cert_file };
 
-	for (i = 0; i < 3; i++) {
+	if (vcfg.key_file == NULL) {
+		snprintf(err, errlen, "vault client: vault_client_key is required");
+		return NULL;
+	}
+	for (i = 0; i < 2; i++) {
 		if (files[i] == NULL || access(files[i], R_OK) != 0) {
 			snprintf(err, errlen, "vault client: cannot read %s",
 			         files[i] != NULL ? files[i] : "(missing path)");

@@ -8,6 +8,7 @@
 #include "common/sr_db.h"
 #include "common/sr_http.h"
 #include "common/sr_log.h"
+#include "common/sr_metrics.h"
 #include "common/sr_util.h"
 
 #include <stdio.h>
@@ -150,6 +151,14 @@ bool gw_idem_begin(struct gw_app *app, struct sr_http_request *req, const char *
 	}
 	/* Replay: the saved response, no re-execution (no vault/PSP call). */
 	sr_log(SR_LOG_INFO, req->request_id, "idempotency.replayed", "{s:i}", "status", saved_status);
+	{
+		static const char *const lrep[] = { "scope", NULL };
+
+		sr_metrics_add(sr_metrics_counter("strongroom_idempotency_replays_total",
+		                                  "Requests answered from a saved result (no second execution).",
+		                                  lrep),
+		               1, "gateway_payments");
+	}
 	sr_http_add_header(req, "Idempotent-Replayed", "true");
 	sr_http_reply_raw(req, (unsigned)saved_status, "application/json", saved_body,
 	                  strlen(saved_body));

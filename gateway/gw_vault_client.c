@@ -6,6 +6,7 @@
 #include "gateway/gw_vault_client.h"
 #include "gateway/gw_payment.h"
 #include "common/sr_log.h"
+#include "common/sr_secret.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -96,7 +97,11 @@ struct gw_vault_client *gw_vault_client_new(const struct gw_vault_config *cfg, c
 	}
 	vc->ca_file = dup_or_null(cfg->ca_file);
 	vc->cert_file = dup_or_null(cfg->cert_file);
-	vc->key_file = dup_or_null(cfg->key_file);
+	/* PCI DSS 3.6.1: libcurl reads the client key itself; check it like
+	 * every secret (owner-only mode, $CREDENTIALS_DIRECTORY) first. */
+	if (sr_secret_check_file(cfg->key_file, tmp, sizeof tmp, err, errlen) != 0)
+		goto out;
+	vc->key_file = dup_or_null(tmp);
 	if (vc->base == NULL || vc->ca_file == NULL || vc->cert_file == NULL || vc->key_file == NULL)
 		goto oom;
 	vc->connect_timeout_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 5000;

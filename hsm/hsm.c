@@ -21,6 +21,7 @@
 #include "hsm/hsm.h"
 #include "hsm/hsm_p11.h"
 
+#include "common/sr_metrics.h"
 #include "common/sr_secret.h"
 
 #include <dlfcn.h>
@@ -29,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -712,8 +714,32 @@ out:
 
 /* ---- operations ------------------------------------------------------------- */
 
+/* Operation latency and errors (ops: random, encrypt, decrypt, hmac). The
+ * labels name the operation only, never a key label or data. */
+static struct sr_metric *g_hsm_latency, *g_hsm_errors;
+static pthread_once_t g_hsm_metrics_once = PTHREAD_ONCE_INIT;
+
+static void metrics_init(void)
+{
+	static const char *const lop[] = { "op", NULL };
+
+	g_hsm_latency = sr_metrics_histogram("strongroom_hsm_operation_duration_seconds",
+	                                     "PKCS#11 operation latency, seconds.", lop, NULL, 0);
+	g_hsm_errors = sr_metrics_counter("strongroom_hsm_errors_total",
+	                                  "PKCS#11 operations that failed.", lop);
+}
+
+static void observe(const char *op, const struct timespec *t0, int ret)
+{
+	pthread_once(&g_hsm_metrics_once, metrics_init);
+	sr_metrics_observe(g_hsm_latency, sr_metrics_since(t0), op);
+	if (ret != 0)
+		sr_metrics_add(g_hsm_errors, 1, op);
+}
+
 int hsm_random(struct hsm *h, uint8_t *out, size_t len, char *err, size_t errlen)
 {
+	struct timespec t0;
 	CK_SESSION_HANDLE s;
 	CK_RV rv;
 
@@ -724,9 +750,11 @@ int hsm_random(struct hsm *h, uint8_t *out, size_t len, char *err, size_t errlen
 	}
 	if (len == 0)
 		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	s = sess_get(h);
 	rv = h->p11->C_GenerateRandom(s, out, (CK_ULONG)len);
 	sess_put(h, s, false);
+	observe("random", &t0, rv == CKR_OK ? 0 : -1);
 	if (rv != CKR_OK) {
 		p11err(err, errlen, "C_GenerateRandom", rv);
 		return -1;
@@ -754,6 +782,7 @@ int hsm_aes_gcm_encrypt(struct hsm *h, const char *key_label, const uint8_t *aad
                         const uint8_t *pt, size_t pt_len, uint8_t iv_out[HSM_GCM_IV_LEN],
                         uint8_t *ct_out, size_t *ct_len, char *err, size_t errlen)
 {
+	struct timespec t0;
 	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
 	CK_GCM_PARAMS gp;
 	CK_MECHANISM mech;
@@ -763,6 +792,7 @@ int hsm_aes_gcm_encrypt(struct hsm *h, const char *key_label, const uint8_t *aad
 	int ret = -1;
 	CK_RV rv;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	clrerr(err, errlen);
 	if (h == NULL || key_label == NULL || (aad == NULL && aad_len > 0) ||
 	    (pt == NULL && pt_len > 0) || iv_out == NULL || ct_out == NULL || ct_len == NULL) {
@@ -802,6 +832,7 @@ int hsm_aes_gcm_encrypt(struct hsm *h, const char *key_label, const uint8_t *aad
 	*ct_len = (size_t)outlen;
 	ret = 0;
 out:
+	observe("encrypt", &t0, ret);
 	if (have)
 		sess_put(h, s, broken);
 	return ret;
@@ -811,6 +842,7 @@ int hsm_aes_gcm_decrypt(struct hsm *h, const char *key_label, const uint8_t *aad
                         const uint8_t iv[HSM_GCM_IV_LEN], const uint8_t *ct, size_t ct_len,
                         uint8_t *pt_out, size_t *pt_len, char *err, size_t errlen)
 {
+	struct timespec t0;
 	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
 	uint8_t ivc[HSM_GCM_IV_LEN];
 	uint8_t bounce_small[256];
@@ -823,6 +855,7 @@ int hsm_aes_gcm_decrypt(struct hsm *h, const char *key_label, const uint8_t *aad
 	int ret = -1;
 	CK_RV rv;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	clrerr(err, errlen);
 	if (h == NULL || key_label == NULL || (aad == NULL && aad_len > 0) || iv == NULL ||
 	    ct == NULL || pt_out == NULL || pt_len == NULL) {
@@ -882,6 +915,7 @@ int hsm_aes_gcm_decrypt(struct hsm *h, const char *key_label, const uint8_t *aad
 	*pt_len = (size_t)outlen;
 	ret = 0;
 out:
+	observe("decrypt", &t0, ret);
 	if (have)
 		sess_put(h, s, broken);
 	sodium_memzero(bounce_small, sizeof(bounce_small));
@@ -894,6 +928,7 @@ out:
 int hsm_hmac_sha256(struct hsm *h, const char *key_label, const uint8_t *msg, size_t msg_len,
                     uint8_t mac[32], char *err, size_t errlen)
 {
+	struct timespec t0;
 	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
 	CK_MECHANISM mech = { CKM_SHA256_HMAC, NULL, 0 };
 	CK_ULONG maclen = HSM_MAC_LEN;
@@ -902,6 +937,7 @@ int hsm_hmac_sha256(struct hsm *h, const char *key_label, const uint8_t *msg, si
 	int ret = -1;
 	CK_RV rv;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	clrerr(err, errlen);
 	if (h == NULL || key_label == NULL || (msg == NULL && msg_len > 0) || mac == NULL) {
 		seterr(err, errlen, "hsm_hmac_sha256: bad arguments");
@@ -928,6 +964,7 @@ int hsm_hmac_sha256(struct hsm *h, const char *key_label, const uint8_t *msg, si
 	}
 	ret = 0;
 out:
+	observe("hmac", &t0, ret);
 	if (have)
 		sess_put(h, s, broken);
 	return ret;

@@ -35,22 +35,73 @@ struct opts {
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: vaultctl [--module PATH] [--label LABEL] [--pin-file FILE]\n"
-	        "                [--so-pin-file FILE] COMMAND\n"
+	        "NAME\n"
+	        "    vaultctl - Strongroom HSM key ceremony tool (CDE host, not a daemon)\n"
 	        "\n"
-	        "commands:\n"
-	        "  init-token    create the token LABEL (SO PIN and user PIN from files);\n"
-	        "                does nothing when it exists already\n"
-	        "  keys create   create %s (AES-256-GCM) and %s (HMAC-SHA256)\n"
-	        "                when absent: sensitive, never extractable\n"
-	        "  keys list     list the keys and their sensitive/extractable flags\n"
+	        "SYNOPSIS\n"
+	        "    vaultctl [--module PATH] [--label LABEL] [--pin-file FILE]\n"
+	        "             [--so-pin-file FILE] COMMAND\n"
+	        "    vaultctl --help [COMMAND]      vaultctl help [COMMAND]\n"
 	        "\n"
-	        "defaults: --module %s --label %s\n"
-	        "          --pin-file %s --so-pin-file %s\n"
-	        "SOFTHSM2_CONF in the environment selects the SoftHSM2 configuration.\n"
-	        "exit codes: 0 ok, 1 operational error, 2 usage\n",
+	        "COMMANDS\n"
+	        "    init-token    create the token LABEL (SO PIN and user PIN from files);\n"
+	        "                  does nothing when it exists already\n"
+	        "    keys create   create %s (AES-256-GCM) and %s (HMAC-SHA256)\n"
+	        "                  when absent: sensitive, never extractable\n"
+	        "    keys list     list the keys and their sensitive/extractable flags\n"
+	        "\n"
+	        "OPTIONS\n"
+	        "    --module PATH       PKCS#11 module (default %s)\n"
+	        "    --label LABEL       token label (default %s)\n"
+	        "    --pin-file FILE     user PIN file, mode 0600 (default %s)\n"
+	        "    --so-pin-file FILE  security officer PIN file, mode 0600\n"
+	        "                        (default %s)\n"
+	        "    --help              this text, or one command's\n"
+	        "\n"
+	        "ENVIRONMENT\n"
+	        "    SOFTHSM2_CONF          SoftHSM2's configuration file\n"
+	        "    CREDENTIALS_DIRECTORY  relative PIN file paths resolve against it\n"
+	        "    PINs are never read from the command line or the environment.\n"
+	        "\n"
+	        "EXIT STATUS\n"
+	        "    0 ok, 1 operational error, 2 usage error\n",
 	        HSM_KEY_PAN_ENC, HSM_KEY_FP_HMAC, DEFAULT_MODULE, DEFAULT_LABEL, DEFAULT_PIN_FILE,
 	        DEFAULT_SO_PIN_FILE);
+}
+
+/* Per-command manual pages ("vaultctl help keys create"). */
+static int command_help(int n, char **args)
+{
+	if (n >= 1 && strcmp(args[0], "init-token") == 0) {
+		printf("NAME\n    vaultctl init-token - create the HSM token\n\n"
+		       "SYNOPSIS\n    vaultctl [--module PATH] [--label LABEL] [--pin-file FILE]\n"
+		       "             [--so-pin-file FILE] init-token\n\n"
+		       "DESCRIPTION\n    Initialises a free slot as the token LABEL with the SO PIN\n"
+		       "    (C_InitToken) and sets the user PIN (C_InitPIN), both read from\n"
+		       "    owner-only files. The token is found by label, never by slot\n"
+		       "    number; when it exists already nothing changes (exit 0).\n");
+		return EXIT_OK;
+	}
+	if (n >= 2 && strcmp(args[0], "keys") == 0 && strcmp(args[1], "create") == 0) {
+		printf("NAME\n    vaultctl keys create - create the vault's keys\n\n"
+		       "SYNOPSIS\n    vaultctl [options] keys create\n\n"
+		       "DESCRIPTION\n    Logs in with the user PIN and creates, when absent, %s\n"
+		       "    (AES-256, for PAN encryption) and %s (HMAC-SHA256, for card\n"
+		       "    fingerprints, PCI DSS 3.5.1.1), both CKA_SENSITIVE, not\n"
+		       "    CKA_EXTRACTABLE, CKA_TOKEN. Existing keys are kept.\n",
+		       HSM_KEY_PAN_ENC, HSM_KEY_FP_HMAC);
+		return EXIT_OK;
+	}
+	if (n >= 1 && strcmp(args[0], "keys") == 0) {
+		printf("NAME\n    vaultctl keys list - show the vault's keys\n\n"
+		       "SYNOPSIS\n    vaultctl [options] keys list\n    vaultctl [options] keys create\n\n"
+		       "DESCRIPTION\n    keys list prints each key's label, type, size and its\n"
+		       "    sensitive / extractable / never-extractable flags, as read from the\n"
+		       "    token (what an audit relies on). See also: vaultctl help keys create.\n");
+		return EXIT_OK;
+	}
+	usage(stdout);
+	return n == 0 ? EXIT_OK : EXIT_USAGE;
 }
 
 static const char *key_type_name(unsigned long kt)
@@ -168,6 +219,7 @@ int main(int argc, char **argv)
 	struct opts o = { DEFAULT_MODULE, DEFAULT_LABEL, DEFAULT_PIN_FILE, DEFAULT_SO_PIN_FILE };
 	int c;
 	int nargs;
+	int want_help = 0;
 
 	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
 		switch (c) {
@@ -184,13 +236,15 @@ int main(int argc, char **argv)
 			o.so_pin_file = optarg;
 			break;
 		case 'h':
-			usage(stdout);
-			return EXIT_OK;
+			want_help = 1;
+			break;
 		default:
 			usage(stderr);
 			return EXIT_USAGE;
 		}
 	}
+	if (want_help)
+		return command_help(argc - optind, argv + optind);
 	/* PCI DSS v4.0 3.6.1: PINs in this process never land in a core dump. */
 	if (sr_secret_harden_process() != 0)
 		fprintf(stderr, "vaultctl: warning: process hardening incomplete\n");
@@ -203,10 +257,8 @@ int main(int argc, char **argv)
 		if (strcmp(argv[optind + 1], "list") == 0)
 			return cmd_keys(&o, false);
 	}
-	if (nargs == 1 && strcmp(argv[optind], "help") == 0) {
-		usage(stdout);
-		return EXIT_OK;
-	}
+	if (nargs >= 1 && strcmp(argv[optind], "help") == 0)
+		return command_help(nargs - 1, argv + optind + 1);
 	fprintf(stderr, "vaultctl: %s\n", nargs == 0 ? "no command given" : "unknown command");
 	usage(stderr);
 	return EXIT_USAGE;

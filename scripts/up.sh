@@ -55,7 +55,8 @@ cat > "$VAR/etc/vaultd.json" <<JSON
   "psp_client_key": "var/pki/vault-egress.key",
   "psp_stripe_host": "psp.strongroom.test", "psp_stripe_addr": "127.0.0.1", "psp_stripe_port": $PSP_PORT,
   "psp_stripe_api_key_file": "var/secrets/psp-stripe-key",
-  "threads": 4, "cvc_ttl_seconds": 3540, "sweep_interval_seconds": 60
+  "threads": 4, "cvc_ttl_seconds": 3540, "sweep_interval_seconds": 60,
+  "admin_listen": "127.0.0.1", "admin_port": $VAULT_ADMIN_PORT, "shutdown_grace_seconds": 8
 }
 JSON
 cat > "$VAR/etc/gatewayd.json" <<JSON
@@ -66,7 +67,8 @@ cat > "$VAR/etc/gatewayd.json" <<JSON
   "db_password_file": "var/secrets/gateway-db-password",
   "vault_url": "https://vault-internal.strongroom.test:$VAULT_INTERNAL_PORT", "vault_addr": "127.0.0.1",
   "vault_ca": "var/pki/ca.crt", "vault_client_cert": "var/pki/gateway-client.crt",
-  "vault_client_key": "var/pki/gateway-client.key", "threads": 4
+  "vault_client_key": "var/pki/gateway-client.key", "threads": 4,
+  "admin_listen": "127.0.0.1", "admin_port": $GW_ADMIN_PORT, "shutdown_grace_seconds": 8
 }
 JSON
 
@@ -89,8 +91,8 @@ start() {
   done
 }
 start pspsim $PSP_PORT
-start vaultd $VAULT_PUBLIC_PORT $VAULT_INTERNAL_PORT
-start gatewayd $GW_PORT
+start vaultd $VAULT_PUBLIC_PORT $VAULT_INTERNAL_PORT $VAULT_ADMIN_PORT
+start gatewayd $GW_PORT $GW_ADMIN_PORT
 
 # The test merchant: created once, kept while the gateway database knows it.
 merchant_ok=0
@@ -120,6 +122,8 @@ GATEWAY_URL=https://localhost:$GW_PORT
 VAULT_URL=https://localhost:$VAULT_PUBLIC_PORT
 VAULT_INTERNAL_URL=https://vault-internal.strongroom.test:$VAULT_INTERNAL_PORT
 PSP_URL=https://psp.strongroom.test:$PSP_PORT
+GATEWAY_ADMIN_URL=https://localhost:$GW_ADMIN_PORT
+VAULT_ADMIN_URL=https://localhost:$VAULT_ADMIN_PORT
 SR_PORT_OFFSET=$SR_PORT_OFFSET
 ENV
 )

@@ -135,6 +135,8 @@ struct vault_egress *vault_egress_new(const struct vault_egress_config *cfg, cha
 	static const unsigned char pers[] = "strongroom-vault-egress";
 	struct vault_egress *eg = NULL;
 	struct vault_egress *ret = NULL;
+	char *key_pem = NULL;
+	size_t key_len = 0;
 	size_t n = 0;
 	size_t i = 0;
 	int rc = 0;
@@ -195,8 +197,14 @@ struct vault_egress *vault_egress_new(const struct vault_egress_config *cfg, cha
 		tls_err(err, errlen, "egress: loading the client certificate", rc);
 		goto out;
 	}
-	/* mbedtls_pk_parse_keyfile zeroizes its file buffer before freeing it. */
-	rc = mbedtls_pk_parse_keyfile(&eg->key, cfg->key_file, NULL);
+	/* PCI DSS 3.6.1: the key file goes through sr_secret_read_file (mode
+	 * 0600 enforced, $CREDENTIALS_DIRECTORY, guarded memory, wiped). */
+	key_pem = sr_secret_read_file(cfg->key_file, &key_len, err, errlen);
+	if (key_pem == NULL)
+		goto out;
+	rc = mbedtls_pk_parse_key(&eg->key, (const unsigned char *)key_pem, key_len + 1, NULL, 0);
+	sr_secret_free(key_pem);
+	key_pem = NULL;
 	if (rc != 0) {
 		tls_err(err, errlen, "egress: loading the client key", rc);
 		goto out;
@@ -232,6 +240,7 @@ struct vault_egress *vault_egress_new(const struct vault_egress_config *cfg, cha
 	ret = eg;
 	eg = NULL;
 out:
+	sr_secret_free(key_pem);
 	vault_egress_free(eg);
 	return ret;
 }

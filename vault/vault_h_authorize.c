@@ -16,12 +16,14 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
 #include "common/sr_db.h"
 #include "common/sr_http.h"
 #include "common/sr_log.h"
+#include "common/sr_metrics.h"
 #include "common/sr_secret.h"
 #include "common/sr_util.h"
 #include "vault/connector.h"
@@ -166,6 +168,7 @@ static void reply_result(struct sr_http_request *req, const struct vault_authori
 
 void vault_handle_authorize(struct sr_http_request *req)
 {
+	struct timespec t0;
 	struct vault_app *app = req->app;
 	struct auth_body b;
 	struct vault_token_row row;
@@ -249,6 +252,12 @@ void vault_handle_authorize(struct sr_http_request *req)
 		}
 		retry_of_unknown = true;
 		if (strcmp(rec.status, vault_auth_status_str(VAULT_AUTH_UNKNOWN)) != 0) {
+			static const char *const lrep[] = { "scope", NULL };
+
+			sr_metrics_add(sr_metrics_counter("strongroom_idempotency_replays_total",
+			                                  "Requests answered from a saved result (no second execution).",
+			                                  lrep),
+			               1, "vault_authorizations");
 			sr_log(SR_LOG_INFO, req->request_id, "auth.replayed", "{s:s, s:s, s:s}",
 			       "token", row.id, "payment_id", b.payment_id, "status", rec.status);
 			reply_result(req, &rec, row.brand, row.last4);
@@ -291,7 +300,23 @@ void vault_handle_authorize(struct sr_http_request *req)
 	areq.card = &card;
 	areq.request_id = req->request_id;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = app->connector->authorize(app->connector, app->egress, &areq, &ares, err, sizeof err);
+	{
+		/* PSP latency and outcomes by connector; labels from closed
+		 * sets (connector name, normalized status), never card data. */
+		static const char *const lc[] = { "connector", NULL };
+		static const char *const lo[] = { "connector", "outcome", NULL };
+
+		sr_metrics_observe(sr_metrics_histogram("strongroom_psp_request_duration_seconds",
+		                                        "PSP authorization call latency, seconds.",
+		                                        lc, NULL, 0),
+		                   sr_metrics_since(&t0), app->connector->name);
+		sr_metrics_add(sr_metrics_counter("strongroom_psp_requests_total",
+		                                  "PSP authorization calls by connector and outcome.", lo),
+		               1, app->connector->name,
+		               rc != 0 ? "not_sent" : vault_auth_status_str(ares.status));
+	}
 	cvc_used = cvc != NULL;
 	/* Wipe the plaintext as soon as the connector returns. */
 	sr_secret_free(pan);

@@ -24,6 +24,7 @@
 
 #include <p11-kit/pkcs11.h>
 
+#include "common/sr_admin.h"
 #include "common/sr_config.h"
 #include "common/sr_db.h"
 #include "common/sr_http.h"
@@ -48,6 +49,7 @@ static const char *const config_keys[] = {
 	"psp_ca", "psp_client_cert", "psp_client_key",
 	"psp_stripe_host", "psp_stripe_addr", "psp_stripe_port", "psp_stripe_api_key_file",
 	"threads", "cvc_ttl_seconds", "sweep_interval_seconds",
+	"admin_listen", "admin_port", "shutdown_grace_seconds", "readyz_cert_min_days",
 	NULL,
 };
 
@@ -76,32 +78,53 @@ struct vaultd_config {
 	const char *psp_stripe_host, *psp_stripe_addr, *psp_stripe_api_key_file;
 	long long psp_stripe_port;
 	long long threads, cvc_ttl_seconds, sweep_interval_seconds;
+	const char *admin_listen;
+	long long admin_port, shutdown_grace_seconds, readyz_cert_min_days;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: vaultd --config FILE\n"
-	        "       vaultd --check-config FILE   (or --config FILE --check-config)\n"
-	        "       vaultd --help\n"
+	        "NAME\n"
+	        "    vaultd - Strongroom card vault (cardholder data environment)\n"
 	        "\n"
-	        "Runs the Strongroom vault (CDE) in the foreground; logs JSON lines on stderr.\n"
-	        "Configuration: a JSON object with the keys\n"
-	        "  public_listen, public_port (8444), internal_listen, internal_port (8445),\n"
-	        "  tls_cert_public, tls_key_public, tls_cert_internal, tls_key_internal,\n"
-	        "  client_ca, gateway_peer (gateway.strongroom.internal),\n"
-	        "  db_host, db_port, db_name, db_user, db_password_file,\n"
-	        "  pkcs11_module, hsm_token_label, hsm_pin_file, hsm_sessions (4),\n"
-	        "  psp_ca, psp_client_cert, psp_client_key, psp_stripe_host (psp.strongroom.test),\n"
-	        "  psp_stripe_addr (127.0.0.1), psp_stripe_port (8446), psp_stripe_api_key_file,\n"
-	        "  threads (4), cvc_ttl_seconds (3540), sweep_interval_seconds (60); the two add up\n"
-	        "  to at most 3600 (a CVC is held at most one hour, PCI DSS 3.3.1.2).\n"
-	        "Secrets are read from the *_file paths only. SOFTHSM2_CONF selects SoftHSM2's\n"
-	        "configuration. Exit status: 0 clean shutdown / valid config, 1 failure, 2 usage.\n");
+	        "SYNOPSIS\n"
+	        "    vaultd --config FILE\n"
+	        "    vaultd --check-config FILE   (or: vaultd --config FILE --check-config)\n"
+	        "    vaultd --help\n"
+	        "\n"
+	        "DESCRIPTION\n"
+	        "    Runs the vault in the foreground: the public tokenization listener,\n"
+	        "    the internal mutual-TLS listener for the gateway, the HSM (PKCS#11),\n"
+	        "    mTLS egress to the PSP, the CVC sweeper. Logs one JSON object per\n"
+	        "    line on stderr. An admin listener (admin_listen:admin_port, TLS with\n"
+	        "    tls_cert_internal) serves GET /healthz, /readyz and /metrics.\n"
+	        "\n"
+	        "OPTIONS\n"
+	        "    --config FILE        the JSON configuration; every key, default and\n"
+	        "                         unit is in docs/configuration.md\n"
+	        "    --check-config       validate the configuration and the files it names\n"
+	        "                         (secrets: owner-only mode); errors name the file,\n"
+	        "                         line and key\n"
+	        "    --help               this text\n"
+	        "\n"
+	        "SIGNALS\n"
+	        "    SIGTERM, SIGINT      stop accepting, finish requests in flight (at most\n"
+	        "                         shutdown_grace_seconds), exit 0\n"
+	        "    SIGHUP               reload the listeners' TLS certificates and keys\n"
+	        "\n"
+	        "ENVIRONMENT\n"
+	        "    SOFTHSM2_CONF           SoftHSM2's configuration file (dev/test)\n"
+	        "    CREDENTIALS_DIRECTORY   relative secret paths (*_key, *_file) resolve\n"
+	        "                            against it (systemd LoadCredential=)\n"
+	        "\n"
+	        "EXIT STATUS\n"
+	        "    0 clean shutdown or valid configuration, 1 failure, 2 usage error\n");
 }
 
 /* Fill c from cfg; 0, or -1 with msg. */
-static int config_read(const json_t *cfg, struct vaultd_config *c, char *msg, size_t msglen)
+static int config_read(const json_t *cfg, const char *path, struct vaultd_config *c, char *msg,
+                       size_t msglen)
 {
 	static const char *const required[] = {
 		"tls_cert_public", "tls_key_public", "tls_cert_internal", "tls_key_internal",
@@ -110,9 +133,13 @@ static int config_read(const json_t *cfg, struct vaultd_config *c, char *msg, si
 		"psp_stripe_api_key_file", NULL,
 	};
 	static const char *const files[] = {
-		"tls_cert_public", "tls_key_public", "tls_cert_internal", "tls_key_internal",
-		"client_ca", "db_password_file", "pkcs11_module", "hsm_pin_file", "psp_ca",
-		"psp_client_cert", "psp_client_key", "psp_stripe_api_key_file", NULL,
+		"tls_cert_public", "tls_cert_internal", "client_ca", "pkcs11_module", "psp_ca",
+		"psp_client_cert", NULL,
+	};
+	/* PCI DSS 3.6.1 / 8.3.2: secrets are owner-only files (sr_secret). */
+	static const char *const secrets[] = {
+		"tls_key_public", "tls_key_internal", "db_password_file", "hsm_pin_file",
+		"psp_client_key", "psp_stripe_api_key_file", NULL,
 	};
 	const json_t *jport = NULL;
 	size_t i;
@@ -122,15 +149,15 @@ static int config_read(const json_t *cfg, struct vaultd_config *c, char *msg, si
 		const json_t *v = json_object_get(cfg, config_keys[i]);
 
 		if (v != NULL && !json_is_string(v) && !json_is_integer(v)) {
-			snprintf(msg, msglen, "config: %s must be a string or an integer",
-			         config_keys[i]);
+			sr_config_error(msg, msglen, path, config_keys[i],
+			                "must be a string or an integer");
 			return -1;
 		}
 	}
 	for (i = 0; required[i] != NULL; i++) {
 		if (!json_is_string(json_object_get(cfg, required[i])) ||
 		    json_string_length(json_object_get(cfg, required[i])) == 0) {
-			snprintf(msg, msglen, "config: %s is required (a non-empty string)", required[i]);
+			sr_config_error(msg, msglen, path, required[i], "is required (a non-empty string)");
 			return -1;
 		}
 	}
@@ -138,8 +165,17 @@ static int config_read(const json_t *cfg, struct vaultd_config *c, char *msg, si
 		const char *p = sr_config_str(cfg, files[i], NULL);
 
 		if (p != NULL && access(p, R_OK) != 0) {
-			snprintf(msg, msglen, "config: %s: cannot read %s: %s", files[i], p,
-			         strerror(errno));
+			sr_config_error(msg, msglen, path, files[i], "cannot read %s: %s", p,
+			                strerror(errno));
+			return -1;
+		}
+	}
+	for (i = 0; secrets[i] != NULL; i++) {
+		const char *p = sr_config_str(cfg, secrets[i], NULL);
+		char e[384];
+
+		if (p != NULL && sr_secret_check_file(p, NULL, 0, e, sizeof e) != 0) {
+			sr_config_error(msg, msglen, path, secrets[i], "%s", e);
 			return -1;
 		}
 	}
@@ -177,26 +213,57 @@ static int config_read(const json_t *cfg, struct vaultd_config *c, char *msg, si
 	c->threads = sr_config_int(cfg, "threads", 4);
 	c->cvc_ttl_seconds = sr_config_int(cfg, "cvc_ttl_seconds", 3540);
 	c->sweep_interval_seconds = sr_config_int(cfg, "sweep_interval_seconds", 60);
+	c->admin_listen = sr_config_str(cfg, "admin_listen", "127.0.0.1");
+	c->admin_port = sr_config_int(cfg, "admin_port", 8448);
+	c->shutdown_grace_seconds = sr_config_int(cfg, "shutdown_grace_seconds", 20);
+	c->readyz_cert_min_days = sr_config_int(cfg, "readyz_cert_min_days", 14);
 
-	if (c->public_port < 1 || c->public_port > 65535 || c->internal_port < 1 ||
-	    c->internal_port > 65535 || c->psp_stripe_port < 1 || c->psp_stripe_port > 65535) {
-		snprintf(msg, msglen, "config: ports must be 1..65535");
+	{
+		static const char *const ports[] = { "public_port", "internal_port", "psp_stripe_port",
+		                                     NULL };
+		const long long vals[] = { c->public_port, c->internal_port, c->psp_stripe_port };
+
+		for (i = 0; ports[i] != NULL; i++) {
+			if (vals[i] < 1 || vals[i] > 65535) {
+				sr_config_error(msg, msglen, path, ports[i], "must be 1..65535");
+				return -1;
+			}
+		}
+	}
+	if (c->admin_port < 0 || c->admin_port > 65535) {
+		sr_config_error(msg, msglen, path, "admin_port", "must be 0..65535 (0: no admin listener)");
+		return -1;
+	}
+	if (c->shutdown_grace_seconds < 0 || c->shutdown_grace_seconds > 3600) {
+		sr_config_error(msg, msglen, path, "shutdown_grace_seconds", "must be 0..3600");
+		return -1;
+	}
+	if (c->readyz_cert_min_days < 0 || c->readyz_cert_min_days > 3650) {
+		sr_config_error(msg, msglen, path, "readyz_cert_min_days", "must be 0..3650");
 		return -1;
 	}
 	if (c->public_port == c->internal_port && strcmp(c->public_listen, c->internal_listen) == 0) {
 		snprintf(msg, msglen, "config: public and internal listeners must differ");
 		return -1;
 	}
-	if (c->threads < 1 || c->threads > 64 || c->hsm_sessions < 1 || c->hsm_sessions > 64) {
-		snprintf(msg, msglen, "config: threads and hsm_sessions must be 1..64");
+	if (c->threads < 1 || c->threads > 64) {
+		sr_config_error(msg, msglen, path, "threads", "must be 1..64");
+		return -1;
+	}
+	if (c->hsm_sessions < 1 || c->hsm_sessions > 64) {
+		sr_config_error(msg, msglen, path, "hsm_sessions", "must be 1..64");
 		return -1;
 	}
 	/* PCI DSS 3.3.1.2 / BRIEF invariant 4: a CVC is kept at most one hour,
 	 * counting the sweeper's interval: it may run that long after expiry. */
-	if (c->cvc_ttl_seconds < 1 || c->sweep_interval_seconds < 1 ||
+	if (c->cvc_ttl_seconds < 1 || c->cvc_ttl_seconds > 3599) {
+		sr_config_error(msg, msglen, path, "cvc_ttl_seconds", "must be 1..3599");
+		return -1;
+	}
+	if (c->sweep_interval_seconds < 1 ||
 	    c->cvc_ttl_seconds + c->sweep_interval_seconds > 3600) {
-		snprintf(msg, msglen, "config: cvc_ttl_seconds and sweep_interval_seconds must be "
-		         ">= 1 and add up to at most 3600");
+		sr_config_error(msg, msglen, path, "sweep_interval_seconds",
+		                "must be >= 1, and cvc_ttl_seconds + sweep_interval_seconds <= 3600");
 		return -1;
 	}
 	if (c->gateway_peer[0] == '\0' || c->psp_stripe_host[0] == '\0') {
@@ -311,6 +378,20 @@ static int check_key(struct hsm *h, const char *label, unsigned long want_type, 
 	return 0;
 }
 
+/* /readyz: the HSM answers on a pooled, logged-in session (PKCS#11 v2.40
+ * §5.15 C_GenerateRandom needs an open session, nothing else). */
+static int hsm_ready(void *arg, char *why, size_t whylen)
+{
+	uint8_t b[1];
+	char err[256];
+
+	if (hsm_random(arg, b, sizeof b, err, sizeof err) != 0) {
+		snprintf(why, whylen, "session unusable");
+		return -1;
+	}
+	return 0;
+}
+
 static int run(const struct vaultd_config *c)
 {
 	struct vault_app app;
@@ -322,6 +403,8 @@ static int run(const struct vaultd_config *c)
 	struct vault_egress *eg = NULL;
 	struct sr_http_server *pub = NULL;
 	struct sr_http_server *internal = NULL;
+	struct sr_http_server *admin_srv = NULL;
+	struct sr_admin admin;
 	char allow[300];
 	const char *allowlist[2] = { allow, NULL };
 	char msg[512] = "";
@@ -333,12 +416,14 @@ static int run(const struct vaultd_config *c)
 	memset(&app, 0, sizeof app);
 	memset(&sweeper, 0, sizeof sweeper);
 	memset(&connector, 0, sizeof connector);
+	memset(&admin, 0, sizeof admin);
 
 	/* Signals are taken by sigwait in this thread only: block them before
 	 * any thread starts so every thread inherits the mask. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -384,7 +469,8 @@ static int run(const struct vaultd_config *c)
 	{
 		struct stripe_config sc = {
 			.host = c->psp_stripe_host,
-			.addr = c->psp_stripe_addr,
+			/* "": resolve psp_stripe_host by DNS. */
+			.addr = c->psp_stripe_addr[0] != '\0' ? c->psp_stripe_addr : NULL,
 			.port = (unsigned)c->psp_stripe_port,
 			.api_key_file = c->psp_stripe_api_key_file,
 		};
@@ -448,6 +534,38 @@ static int run(const struct vaultd_config *c)
 			goto out;
 		}
 	}
+	if (c->admin_port != 0) {
+		/* ADR 0051: loopback admin listener, TLS with the internal
+		 * certificate, health/readiness/metrics only. */
+		struct sr_http_config ac = {
+			.bind_addr = c->admin_listen,
+			.port = (uint16_t)c->admin_port,
+			.cert_file = c->tls_cert_internal,
+			.key_file = c->tls_key_internal,
+			.max_body = 1024,
+			.threads = 1,
+			.routes = SR_ADMIN_ROUTES,
+			.n_routes = SR_ADMIN_N_ROUTES,
+			.app = &admin,
+			.name = "vault-admin",
+		};
+
+		admin.db = db;
+		admin.cert_files[0] = c->tls_cert_public;
+		admin.cert_files[1] = c->tls_cert_internal;
+		admin.cert_files[2] = c->psp_client_cert;
+		admin.cert_min_days = c->readyz_cert_min_days;
+		admin.checks[0].name = "hsm";
+		admin.checks[0].fn = hsm_ready;
+		admin.checks[0].arg = h;
+		admin.n_checks = 1;
+		sr_admin_watch_db_pool(db, "vault");
+		admin_srv = sr_http_start(&ac, err, sizeof err);
+		if (admin_srv == NULL) {
+			snprintf(msg, sizeof msg, "admin listener: %s", err);
+			goto out;
+		}
+	}
 	if (sweeper_start(&sweeper, db, c->sweep_interval_seconds) != 0) {
 		snprintf(msg, sizeof msg, "cannot start the CVC sweeper thread");
 		goto out;
@@ -461,11 +579,29 @@ static int run(const struct vaultd_config *c)
 	       "cvc_ttl_seconds", (json_int_t)c->cvc_ttl_seconds);
 
 	for (;;) {
-		if (sigwait(&sigs, &sig) == 0 && (sig == SIGTERM || sig == SIGINT))
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGTERM || sig == SIGINT)
 			break;
+		if (sig == SIGHUP) {
+			/* ADR 0052: renewed certificates without a restart. */
+			sr_http_reload(pub, err, sizeof err);
+			sr_http_reload(internal, err, sizeof err);
+			sr_http_reload(admin_srv, err, sizeof err);
+		}
 	}
 	sr_log(SR_LOG_INFO, NULL, "vaultd.stopping", "{s:s}", "signal",
 	       sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	/* ADR 0051: finish in-flight requests, bounded; both listeners drain
+	 * concurrently in effect (the second wait starts after the first, but
+	 * both stopped accepting before either waits). */
+	{
+		unsigned grace = (unsigned)c->shutdown_grace_seconds * 1000u;
+
+		sr_http_drain(internal, 0);
+		sr_http_drain(pub, grace);
+		sr_http_drain(internal, grace);
+	}
 	ret = 0;
 out:
 	if (ret != 0 && msg[0] != '\0') {
@@ -473,6 +609,7 @@ out:
 		fprintf(stderr, "vaultd: %s\n", msg);
 	}
 	/* Stop accepting first, then background work, then the resources. */
+	sr_http_stop(admin_srv);
 	sr_http_stop(pub);
 	sr_http_stop(internal);
 	sweeper_stop(&sweeper);
@@ -533,8 +670,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vaultd: %s\n", err);
 		goto out;
 	}
-	if (config_read(cfg, &c, err, sizeof err) != 0) {
-		fprintf(stderr, "vaultd: %s: %s\n", path, err);
+	if (config_read(cfg, path, &c, err, sizeof err) != 0) {
+		fprintf(stderr, "vaultd: %s\n", err);
 		goto out;
 	}
 	if (check_only) {

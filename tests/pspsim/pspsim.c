@@ -845,9 +845,19 @@ static const struct sr_route k_routes[] = {
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: pspsim --config FILE\n"
+	        "NAME\n"
+	        "    pspsim - PSP simulator (Stripe wire format) over mutual TLS; test/demo only\n"
 	        "\n"
-	        "PSP simulator (Stripe wire format) over mutual TLS. Test and demo only.\n"
+	        "SYNOPSIS\n"
+	        "    pspsim --config FILE [--check-config]\n"
+	        "    pspsim --help\n"
+	        "\n"
+	        "DESCRIPTION\n"
+	        "    Answers the vault's connector like the PSP would, with outcomes chosen by\n"
+	        "    the test card number. Logs JSON lines on stderr, each with the caller's\n"
+	        "    X-Request-Id as request_id (correlation across gateway, vault, PSP).\n"
+	        "    --check-config validates the configuration and exits 0 or 1.\n"
+	        "    SIGTERM/SIGINT stop it. Exit status: 0 ok, 1 failure, 2 usage.\n"
 	        "\n"
 	        "Config (JSON object; unknown keys are errors):\n"
 	        "  listen        bind address (default \"127.0.0.1\")\n"
@@ -888,6 +898,7 @@ int main(int argc, char **argv)
 	int i = 0;
 	int ret = 1;
 	bool lock_ok = false;
+	bool check_only = false;
 
 	memset(&sim, 0, sizeof sim);
 	sr_log_init("pspsim");
@@ -897,6 +908,8 @@ int main(int argc, char **argv)
 			return 0;
 		} else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
 			path = argv[++i];
+		} else if (strcmp(argv[i], "--check-config") == 0) {
+			check_only = true;
 		} else {
 			usage(stderr);
 			return 2;
@@ -935,6 +948,11 @@ int main(int argc, char **argv)
 	sr_sha256_hex(key, key_len, sim.key_hash);
 	sr_secret_free(key);
 	key = NULL;
+	if (check_only) {
+		printf("pspsim: %s: configuration OK\n", path);
+		ret = 0;
+		goto out;
+	}
 	snprintf(sim.public_host, sizeof sim.public_host, "%s",
 	         sr_config_str(cfg, "public_host", "psp.strongroom.test"));
 	if (pthread_mutex_init(&sim.lock, NULL) != 0)

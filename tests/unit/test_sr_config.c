@@ -94,6 +94,37 @@ static void test_duplicate_key(void **state)
 	assert_true(strlen(err) > 0);
 }
 
+/* The offending key's line: unknown keys and sr_config_error. Keys nested
+ * in sub-objects, inside strings or escaped must not confuse the scan. */
+static void test_key_lines(void **state)
+{
+	char err[256] = "";
+	char want[96];
+	json_t *cfg = NULL;
+
+	(void)state;
+	write_cfg("{\n  \"listen\": \"a \\\"port\\\": \\\"x\",\n"
+	          "  \"threads\": {\"port\": 1,\n \"x\": [\"port\"]},\n"
+	          "  \"p\\u006frt\": 8443,\n  \"bogus\": 1\n}\n");
+	cfg = sr_config_load(g_path, allowed, err, sizeof err);
+	assert_null(cfg);
+	snprintf(want, sizeof want, "%s:6: unknown key 'bogus'", g_path);
+	assert_string_equal(err, want);
+	/* "p\u006frt" is "port" on line 5, not the nested one on line 3. */
+	assert_int_equal(sr_config_key_line(g_path, "port"), 5);
+	assert_int_equal(sr_config_key_line(g_path, "listen"), 2);
+	assert_int_equal(sr_config_key_line(g_path, "x"), 0);
+	assert_int_equal(sr_config_key_line(g_path, "absent"), 0);
+	sr_config_error(err, sizeof err, g_path, "threads", "must be %s", "an integer");
+	snprintf(want, sizeof want, "%s:3: threads: must be an integer", g_path);
+	assert_string_equal(err, want);
+	sr_config_error(err, sizeof err, g_path, "tls_cert", "is required");
+	snprintf(want, sizeof want, "%s: tls_cert: is required", g_path);
+	assert_string_equal(err, want);
+	unlink(g_path);
+	assert_int_equal(sr_config_key_line("/nonexistent/x.json", "port"), 0);
+}
+
 static void test_not_object_and_missing(void **state)
 {
 	char err[256] = "";
@@ -119,6 +150,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_key),
 		cmocka_unit_test(test_invalid_json_line),
 		cmocka_unit_test(test_duplicate_key),
+		cmocka_unit_test(test_key_lines),
 		cmocka_unit_test(test_not_object_and_missing),
 	};
 

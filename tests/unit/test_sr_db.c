@@ -159,6 +159,59 @@ static void test_reconnect(void **state)
 	sr_db_release(g_pool, b);
 }
 
+/* A connection whose server process ended while it sat idle in the pool is
+ * reset on acquire: the borrower's first query succeeds (the daemon recovers
+ * by itself after a PostgreSQL restart). */
+static void test_stale_idle_connection(void **state)
+{
+	PGconn *a = NULL, *b = NULL;
+	char sql[96];
+	int pid;
+
+	(void)state;
+	if (g_pool == NULL)
+		skip();
+	a = sr_db_acquire(g_pool);
+	b = sr_db_acquire(g_pool);
+	pid = PQbackendPID(b);
+	sr_db_release(g_pool, b);     /* idle in the pool, still CONNECTION_OK */
+	snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d)::int", pid);
+	assert_int_equal(scalar(a, sql), 1);
+	usleep(200000);
+	b = sr_db_acquire(g_pool);
+	assert_int_equal(scalar(b, "SELECT 7"), 7);
+	assert_int_not_equal(PQbackendPID(b), pid);
+	sr_db_release(g_pool, b);
+	sr_db_release(g_pool, a);
+}
+
+static void test_ping_and_stats(void **state)
+{
+	PGconn *a = NULL, *b = NULL;
+	size_t size = 0, busy = 0;
+
+	(void)state;
+	if (g_pool == NULL)
+		skip();
+	assert_int_equal(sr_db_ping(g_pool), 0);
+	sr_db_pool_stats(g_pool, &size, &busy);
+	assert_int_equal(size, 2);
+	assert_int_equal(busy, 0);
+	a = sr_db_try_acquire(g_pool);
+	b = sr_db_try_acquire(g_pool);
+	assert_non_null(a);
+	assert_non_null(b);
+	/* All busy: try_acquire does not wait; ping reports reachable. */
+	assert_null(sr_db_try_acquire(g_pool));
+	assert_int_equal(sr_db_ping(g_pool), 0);
+	sr_db_pool_stats(g_pool, &size, &busy);
+	assert_int_equal(busy, 2);
+	sr_db_release(g_pool, a);
+	sr_db_release(g_pool, b);
+	assert_int_equal(sr_db_ping(NULL), -1);
+	assert_null(sr_db_try_acquire(NULL));
+}
+
 static void test_errors(void **state)
 {
 	char err[256] = "";
@@ -187,6 +240,8 @@ int main(void)
 		cmocka_unit_test(test_release_rolls_back),
 		cmocka_unit_test(test_acquire_blocks),
 		cmocka_unit_test(test_reconnect),
+		cmocka_unit_test(test_stale_idle_connection),
+		cmocka_unit_test(test_ping_and_stats),
 		cmocka_unit_test(test_errors),
 	};
 

@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -87,7 +89,17 @@ static void h_err(struct sr_http_request *req)
 	sr_http_reply_json(req, 200, json_object());
 }
 
+/* A slow handler (ms from ?ms=), for the drain tests. */
+static void h_slow(struct sr_http_request *req)
+{
+	const char *ms = sr_http_query(req, "ms");
+
+	usleep((useconds_t)(ms != NULL ? atoi(ms) : 500) * 1000u);
+	sr_http_reply_json(req, 200, json_pack("{s:s}", "slow", "done"));
+}
+
 static const struct sr_route routes[] = {
+	{ .method = "GET", .pattern = "/v1/slow", .handler = h_slow },
 	{ .method = "POST", .pattern = "/v1/err", .handler = h_err },
 	{ .method = "GET", .pattern = "/v1/ping", .handler = h_ping },
 	{ .method = "POST", .pattern = "/v1/echo", .handler = h_echo },
@@ -122,6 +134,7 @@ static const char PKI_SH[] =
 	"mkcert wrongname ca other.test clientAuth\n"
 	"mkcert foreign otherca client.test clientAuth\n"
 	"mkcert srvpurpose ca client.test serverAuth\n"
+	"mkcert server2 ca localhost serverAuth\n"
 	"chmod 600 *.key\n"
 	"chmod 644 ca.crt\n";
 
@@ -308,6 +321,13 @@ static void resp_free(struct resp *r)
 	free(r->body.data);
 	free(r->headers.data);
 	json_decref(r->json);
+}
+
+static size_t on_data_discard(char *p, size_t sz, size_t n, void *ud)
+{
+	(void)p;
+	(void)ud;
+	return sz * n;
 }
 
 static int has_header(const struct resp *r, const char *line)
@@ -898,6 +918,228 @@ static void test_sigpipe_ignored(void **state)
 	assert_ptr_equal(sa.sa_handler, SIG_IGN);
 }
 
+/* ---- SIGHUP reload (ADR 0052) and SIGTERM drain (ADR 0051) ---- */
+
+/* The serial number the server at port presents, via libcurl's certinfo;
+ * "" when the handshake fails. With client: mutual TLS as "client". */
+static void served_serial(uint16_t port, int client, char *out, size_t outlen)
+{
+	CURL *c = curl_easy_init();
+	struct curl_certinfo *ci = NULL;
+	struct curl_slist *resolve = NULL;
+	struct curl_slist *l = NULL;
+	char url[128], res[64];
+
+	out[0] = '\0';
+	snprintf(url, sizeof url, "https://localhost:%u/v1/ping", (unsigned)port);
+	snprintf(res, sizeof res, "localhost:%u:127.0.0.1", (unsigned)port);
+	resolve = curl_slist_append(resolve, res);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_RESOLVE, resolve);
+	curl_easy_setopt(c, CURLOPT_CAINFO, path_in("ca.crt"));
+	curl_easy_setopt(c, CURLOPT_CERTINFO, 1L);
+	curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+	if (client) {
+		curl_easy_setopt(c, CURLOPT_SSLCERT, path_in("client.crt"));
+		curl_easy_setopt(c, CURLOPT_SSLKEY, path_in("client.key"));
+	}
+	if (curl_easy_perform(c) == CURLE_OK &&
+	    curl_easy_getinfo(c, CURLINFO_CERTINFO, &ci) == CURLE_OK && ci != NULL &&
+	    ci->num_of_certs > 0) {
+		for (l = ci->certinfo[0]; l != NULL; l = l->next)
+			if (strncmp(l->data, "Serial Number:", 14) == 0)
+				snprintf(out, outlen, "%s", l->data + 14);
+	}
+	curl_slist_free_all(resolve);
+	curl_easy_cleanup(c);
+}
+
+static void test_reload_certificate(void **state)
+{
+	struct sr_http_config cfg;
+	struct sr_http_server *srv = NULL;
+	char err[256] = "";
+	char cmd[512];
+	char s0[128], s1[128], s2[128], s3[128];
+	uint16_t port;
+
+	(void)state;
+	snprintf(cmd, sizeof cmd, "cd %s && cp -p server.crt cur.crt && cp -p server.key cur.key", g_dir);
+	assert_int_equal(system(cmd), 0);
+	memset(&cfg, 0, sizeof cfg);
+	cfg.bind_addr = "127.0.0.1";
+	cfg.cert_file = path_in("cur.crt");
+	cfg.key_file = path_in("cur.key");
+	cfg.client_ca_file = path_in("ca.crt");  /* mutual TLS survives reloads */
+	cfg.peer_name = "client.test";
+	cfg.routes = routes;
+	cfg.n_routes = sizeof routes / sizeof routes[0];
+	cfg.name = "test-reload";
+	srv = sr_http_start(&cfg, err, sizeof err);
+	assert_non_null(srv);
+	port = sr_http_port(srv);
+	served_serial(port, 1, s0, sizeof s0);
+	assert_true(strlen(s0) > 0);
+
+	/* Same files: reloads fine, same certificate. */
+	assert_int_equal(sr_http_reload(srv, err, sizeof err), 0);
+	served_serial(port, 1, s1, sizeof s1);
+	assert_string_equal(s1, s0);
+
+	/* New certificate, old key: refused, the current pair stays. */
+	snprintf(cmd, sizeof cmd, "cd %s && cp server2.crt cur.crt", g_dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(sr_http_reload(srv, err, sizeof err), -1);
+	assert_non_null(strstr(err, "does not match"));
+	served_serial(port, 1, s1, sizeof s1);
+	assert_string_equal(s1, s0);
+
+	/* A group-readable key: refused. */
+	snprintf(cmd, sizeof cmd, "cd %s && cp server2.key cur.key && chmod 640 cur.key", g_dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(sr_http_reload(srv, err, sizeof err), -1);
+	assert_non_null(strstr(err, "group or others"));
+
+	/* The renewed pair: served from the next handshake on. */
+	snprintf(cmd, sizeof cmd, "chmod 600 %s/cur.key", g_dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(sr_http_reload(srv, err, sizeof err), 0);
+	served_serial(port, 1, s2, sizeof s2);
+	assert_true(strlen(s2) > 0);
+	assert_string_not_equal(s2, s0);
+	/* Still mutual TLS: no client certificate, no handshake. */
+	served_serial(port, 0, s3, sizeof s3);
+	assert_string_equal(s3, "");
+
+	/* Garbage: refused. */
+	snprintf(cmd, sizeof cmd, "echo garbage > %s/cur.crt", g_dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(sr_http_reload(srv, err, sizeof err), -1);
+	served_serial(port, 1, s3, sizeof s3);
+	assert_string_equal(s3, s2);
+	assert_int_equal(sr_http_reload(NULL, err, sizeof err), -1);
+	sr_http_stop(srv);
+}
+
+struct slow_req {
+	uint16_t port;
+	int ms;
+	long status;
+	CURLcode rc;
+	char headers[2048];
+};
+
+static size_t on_hdr(char *p, size_t sz, size_t n, void *ud)
+{
+	struct slow_req *r = ud;
+	size_t have = strlen(r->headers);
+
+	if (have + sz * n < sizeof r->headers)
+		memcpy(r->headers + have, p, sz * n);
+	return sz * n;
+}
+
+static void *slow_client(void *arg)
+{
+	struct slow_req *r = arg;
+	CURL *c = curl_easy_init();
+	struct curl_slist *resolve = NULL;
+	char url[128], res[64];
+
+	snprintf(url, sizeof url, "https://localhost:%u/v1/slow?ms=%d", (unsigned)r->port, r->ms);
+	snprintf(res, sizeof res, "localhost:%u:127.0.0.1", (unsigned)r->port);
+	resolve = curl_slist_append(resolve, res);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_RESOLVE, resolve);
+	curl_easy_setopt(c, CURLOPT_CAINFO, path_in("ca.crt"));
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_hdr);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data_discard);
+	r->rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_slist_free_all(resolve);
+	curl_easy_cleanup(c);
+	return NULL;
+}
+
+static struct sr_http_server *start_plain(const char *name)
+{
+	struct sr_http_config cfg;
+	char err[256] = "";
+
+	memset(&cfg, 0, sizeof cfg);
+	cfg.bind_addr = "127.0.0.1";
+	cfg.cert_file = path_in("server.crt");
+	cfg.key_file = path_in("server.key");
+	cfg.threads = 2;
+	cfg.routes = routes;
+	cfg.n_routes = sizeof routes / sizeof routes[0];
+	cfg.name = name;
+	return sr_http_start(&cfg, err, sizeof err);
+}
+
+static double now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
+}
+
+static void test_drain(void **state)
+{
+	struct sr_http_server *srv = start_plain("test-drain");
+	struct slow_req r;
+	pthread_t th;
+	struct resp after;
+	struct reqopt o = { .method = "GET", .path = "/v1/ping", .body_len = -1 };
+	uint16_t saved = g_tls_port;
+	double t0;
+
+	(void)state;
+	assert_non_null(srv);
+	memset(&r, 0, sizeof r);
+	r.port = sr_http_port(srv);
+	r.ms = 800;
+	assert_int_equal(pthread_create(&th, NULL, slow_client, &r), 0);
+	usleep(300 * 1000);  /* the request is in its handler now */
+	t0 = now_ms();
+	assert_int_equal(sr_http_drain(srv, 5000), 0);
+	/* It waited for the request, not for the grace period. */
+	assert_true(now_ms() - t0 >= 300.0);
+	assert_true(now_ms() - t0 < 3000.0);
+	/* New connections are refused at once. */
+	g_tls_port = r.port;
+	do_req(&o, &after);
+	g_tls_port = saved;
+	assert_int_equal(after.rc, CURLE_COULDNT_CONNECT);
+	resp_free(&after);
+	pthread_join(th, NULL);
+	assert_int_equal(r.rc, CURLE_OK);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strcasestr(r.headers, "Connection: close"));
+	assert_int_equal(sr_http_drain(srv, 100), 0); /* twice is harmless */
+	sr_http_stop(srv);
+
+	/* The grace period bounds the wait: a request still running is
+	 * reported as abandoned. */
+	srv = start_plain("test-drain-2");
+	assert_non_null(srv);
+	memset(&r, 0, sizeof r);
+	r.port = sr_http_port(srv);
+	r.ms = 1500;
+	assert_int_equal(pthread_create(&th, NULL, slow_client, &r), 0);
+	usleep(300 * 1000);
+	t0 = now_ms();
+	assert_int_equal(sr_http_drain(srv, 200), 1);
+	assert_true(now_ms() - t0 < 1000.0);
+	sr_http_stop(srv);
+	pthread_join(th, NULL);
+	assert_int_equal(sr_http_drain(NULL, 10), 0);
+}
+
 static void test_start_errors(void **state)
 {
 	struct sr_http_config cfg;
@@ -962,6 +1204,8 @@ int main(void)
 		cmocka_unit_test(test_no_pkcs11_modules),
 		cmocka_unit_test(test_sigpipe_ignored),
 		cmocka_unit_test(test_start_errors),
+		cmocka_unit_test(test_reload_certificate),
+		cmocka_unit_test(test_drain),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

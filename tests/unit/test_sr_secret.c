@@ -123,6 +123,55 @@ static void test_missing_and_large(void **state)
 	sr_secret_free(s);
 }
 
+/* systemd credentials: relative paths resolve in $CREDENTIALS_DIRECTORY. */
+static void test_credentials_directory(void **state)
+{
+	char err[256] = "";
+	char out[128];
+	char dir[64] = "/tmp/sr_creds_test.XXXXXX";
+	char file[128];
+	char *s = NULL;
+	FILE *f = NULL;
+
+	(void)state;
+	unsetenv("CREDENTIALS_DIRECTORY");
+	assert_int_equal(sr_secret_path("var/secrets/pin", out, sizeof out), 0);
+	assert_string_equal(out, "var/secrets/pin");
+	assert_non_null(mkdtemp(dir));
+	setenv("CREDENTIALS_DIRECTORY", dir, 1);
+	assert_int_equal(sr_secret_path("hsm-pin", out, sizeof out), 0);
+	snprintf(file, sizeof file, "%s/hsm-pin", dir);
+	assert_string_equal(out, file);
+	/* Absolute paths are never redirected. */
+	assert_int_equal(sr_secret_path("/etc/strongroom/pin", out, sizeof out), 0);
+	assert_string_equal(out, "/etc/strongroom/pin");
+	assert_int_equal(sr_secret_path("hsm-pin", out, 8), -1);
+	assert_int_equal(sr_secret_path(NULL, out, sizeof out), -1);
+
+	f = fopen(file, "w");
+	assert_non_null(f);
+	fputs("1234\n", f);
+	fclose(f);
+	assert_int_equal(chmod(file, 0400), 0);
+	s = sr_secret_read_file("hsm-pin", NULL, err, sizeof err);
+	assert_non_null(s);
+	assert_string_equal(s, "1234");
+	sr_secret_free(s);
+	assert_int_equal(sr_secret_check_file("hsm-pin", out, sizeof out, err, sizeof err), 0);
+	assert_string_equal(out, file);
+	/* The check refuses what the read refuses, naming the resolved path. */
+	assert_int_equal(chmod(file, 0440), 0);
+	assert_int_equal(sr_secret_check_file("hsm-pin", NULL, 0, err, sizeof err), -1);
+	assert_non_null(strstr(err, file));
+	assert_non_null(strstr(err, "group or others"));
+	assert_null(sr_secret_read_file("hsm-pin", NULL, err, sizeof err));
+	assert_int_equal(sr_secret_check_file("missing", NULL, 0, err, sizeof err), -1);
+	assert_int_equal(sr_secret_check_file(dir, NULL, 0, err, sizeof err), -1); /* a directory */
+	unlink(file);
+	rmdir(dir);
+	unsetenv("CREDENTIALS_DIRECTORY");
+}
+
 static void test_alloc(void **state)
 {
 	unsigned char *p = NULL;
@@ -154,6 +203,7 @@ int main(void)
 		cmocka_unit_test(test_read_0600),
 		cmocka_unit_test(test_newline_rules),
 		cmocka_unit_test(test_refuse_group_readable),
+		cmocka_unit_test(test_credentials_directory),
 		cmocka_unit_test(test_missing_and_large),
 		cmocka_unit_test(test_alloc),
 		cmocka_unit_test(test_harden), /* last: changes the process */
