@@ -82,8 +82,13 @@ void sr_log(enum sr_log_level level, const char *request_id, const char *event,
 	json_object_set_new(line, "level", json_string(level_name(level)));
 	json_object_set_new(line, "daemon", json_string(g_daemon));
 	json_object_set_new(line, "event", json_string(event != NULL ? event : "unknown"));
-	if (request_id != NULL)
+	if (request_id != NULL) {
+		/* The gateway's request id travels to the vault (X-Request-Id) and
+		 * on to the PSP, so it is also the correlation id of one payment
+		 * across both zones. */
 		json_object_set_new(line, "request_id", json_string(request_id));
+		json_object_set_new(line, "correlation_id", json_string(request_id));
+	}
 
 	if (fmt != NULL) {
 		va_list ap;

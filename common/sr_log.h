@@ -2,7 +2,8 @@
  * sr_log: one JSON object per line on stderr (journald-friendly).
  *
  * Fields always present: ts (RFC 3339, UTC, ms), level, daemon, event;
- * request_id when given. Extra fields come from a jansson json_pack format.
+ * request_id and correlation_id (the same value: the gateway's request id
+ * travels with the request into the vault and to the PSP) when given. Extra fields come from a jansson json_pack format.
  * Never pass a PAN, CVC, PIN or key byte: tokens and last4 only.
  */
 #ifndef SR_LOG_H

@@ -146,7 +146,7 @@ t_ops_readyz_follows_database() {
 }
 
 t_ops_request_id_everywhere() {
-  local rid="req_ops$(openssl rand -hex 8)"
+  local rid="req_ops$(openssl rand -hex 8 | tr '0-9' 'g-p')"  # few digits: an id with 12+ digits is replaced (could be a PAN)
   tokenize 4242424242424242
   pay "$(j .id)" 1500 -H "X-Request-Id: $rid"
   eq "pay" "$STATUS" 201
