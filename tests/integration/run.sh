@@ -56,9 +56,9 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -su
 tests=$(declare -F | awk '{print $3}' | grep '^t_' | grep -v -e t_sanitizers_clean -e t_no_pan_in_any_log)
 for current in $tests t_no_pan_in_any_log t_sanitizers_clean; do
   [ -n "${ONLY:-}" ] && [[ $current != *$ONLY* ]] && continue
-  cur_fail=0
+  cur_fail=0 t0=$SECONDS
   $current
-  if [ $cur_fail = 0 ]; then echo "  ok   $current"; passed=$((passed + 1)); else echo "  FAIL $current"; failed=$((failed + 1)); fi
+  if [ $cur_fail = 0 ]; then echo "  ok   $current ($((SECONDS - t0)) s)"; passed=$((passed + 1)); else echo "  FAIL $current ($((SECONDS - t0)) s)"; failed=$((failed + 1)); fi
 done
 echo "integration: $passed passed, $failed failed"
 [ -n "$RESULTS" ] && echo "$passed $failed" > "$RESULTS"

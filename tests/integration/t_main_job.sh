@@ -80,12 +80,13 @@ t_vault_authorization_replay() {
 
 t_vault_concurrent_authorizations() {
   tokenize 4242424242424242; local tok; tok=$(j .id)
-  local key="vc-$(openssl rand -hex 8)" n0 r0 i refs
+  local key="vc-$(openssl rand -hex 8)" n0 r0 i refs pids=()
   n0=$(psp_intents); r0=$(psp_stats | jq -r .idempotent_replays)
   for i in 1 2 3 4 5 6 7 8; do
     ( vault_authorize "$tok" 900 "$key"; echo "$STATUS $(j .psp_reference)" > "$TMP/vc.$i" ) &
+    pids+=($!)
   done
-  wait
+  wait "${pids[@]}"   # never a bare wait: a test may have restarted a daemon as our child
   refs=$(cat "$TMP"/vc.* | sort -u)
   eq "eight concurrent requests, one answer" "$(wc -l <<<"$refs")" 1
   [[ $refs == 200\ pi_* ]] || fail "answers: $refs"

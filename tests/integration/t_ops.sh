@@ -211,7 +211,7 @@ t_ops_sigterm_drains_under_load() {
   body="{\"amount\":777,\"currency\":\"usd\",\"payment_method\":\"$tok\",\"capture_method\":\"automatic\"$(printf '%*s' 300 '')}"
   curl -sS --cacert "$STRONGROOM_CA" -H "Authorization: Bearer $STRONGROOM_SK" -H 'Content-Type: application/json' \
     --limit-rate 100 --data-binary "$body" -o "$TMP/slow.json" -w '%{http_code}' "$GATEWAY_URL/v1/payments" > "$TMP/slow.code" 2>"$TMP/slow.err" &
-  local slow=$!
+  local slow=$! loaders=()
   # Load: four clients paying in a loop until the gateway refuses connections.
   for i in 1 2 3 4; do
     ( for ((k = 0; k < 200; k++)); do
@@ -220,13 +220,14 @@ t_ops_sigterm_drains_under_load() {
              -o /dev/null -w '%{http_code}' "$GATEWAY_URL/v1/payments" 2>/dev/null); rc=$?
         echo "$c $rc"; [ $rc = 7 ] && break
       done > "$TMP/load.$i" ) &
+    loaders+=($!)
   done
   sleep 1.5
   kill -TERM "$pid"
   local t0=$SECONDS
   for ((i = 0; i < 150; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -0 "$pid" 2>/dev/null && fail "gatewayd still running 15 s after SIGTERM"
-  wait
+  wait "$slow" "${loaders[@]}"   # only this test's clients: daemons are children too
   eq "slow in-flight request answered" "$(cat "$TMP/slow.code")" 201
   eq "slow payment captured" "$(jq -r .status "$TMP/slow.json" 2>/dev/null)" captured
   codes=$(cat "$TMP"/load.*)
