@@ -54,7 +54,7 @@ HSM_OBJ    := $(call objs,$(HSM_SRC))
 VAULT_OBJ  := $(call objs,$(VAULT_SRC))
 GW_OBJ     := $(call objs,$(GW_SRC))
 
-PROGRAMS := $(BIN)/vaultd $(BIN)/vaultctl $(BIN)/gatewayd $(BIN)/gatewayctl $(BIN)/pspsim
+PROGRAMS := $(BIN)/vaultd $(BIN)/vaultctl $(BIN)/gatewayd $(BIN)/gatewayctl $(BIN)/pspsim $(BIN)/panscan
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BIN)/tests/%,$(UNIT_SRC))
 
 .PHONY: all deps up down demo check unit integration tests clean pki
@@ -84,6 +84,10 @@ $(BIN)/gatewayctl: $(OBJ)/gateway/gatewayctl.o $(GW_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_GW) $(LIBS_COMMON)
 $(BIN)/pspsim: $(call objs,$(PSPSIM_SRC)) $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_COMMON)
+# panscan: the PAN scanner the tests and a QSA run (compliance/pci_dss/pci_scope.md).
+$(BIN)/panscan: $(OBJ)/tools/panscan.o $(OBJ)/common/sr_panscan.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_COMMON)
 
