@@ -57,7 +57,7 @@ GW_OBJ     := $(call objs,$(GW_SRC))
 PROGRAMS := $(BIN)/vaultd $(BIN)/vaultctl $(BIN)/gatewayd $(BIN)/gatewayctl $(BIN)/pspsim $(BIN)/panscan
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BIN)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps up down demo check unit integration tests clean pki
+.PHONY: all deps up down demo check unit integration tests clean pki segmentation compliance systemd-verify
 .SECONDARY:
 all: $(PROGRAMS)
 tests: $(UNIT_BIN)
@@ -127,6 +127,11 @@ unit: tests
 
 integration: all
 	@SR_BIN=$(BIN) tests/integration/run.sh
+
+# iac/: zone rulesets proven in network namespaces with the real daemons
+# (report in build/segmentation/); needs root.
+segmentation: all
+	@SR_BIN=$(BIN) iac/segmentation/run.sh
 
 # The README's test command. Everything runs under ASan+UBSan; the plain
 # build is made too (warnings are errors) so `make` stays warning-free.
