@@ -376,6 +376,12 @@ jq -R -s --arg when "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg commit "$(git rev-par
   awk -F'\t' '{printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9}' "$RES"
 } > "$OUT/report.md"
 
+# The compliance document embeds the latest report on request.
+if [ -n "${SEG_UPDATE_DOC:-}" ]; then
+  doc=$ROOT/compliance/pci_dss/network_segmentation.md
+  { sed '/<!-- segmentation-report:begin -->/q' "$doc"; tail -n +3 "$OUT/report.md" | sed 's/^# /### /'; sed -n '/<!-- segmentation-report:end -->/,$p' "$doc"; } > "$WORK/doc" && cp "$WORK/doc" "$doc"
+fi
+
 if [ "$failures" -eq 0 ]; then
   echo "segmentation: $total checks passed in ${elapsed} s (report: ${OUT#$ROOT/}/report.md, report.json)"
 else
