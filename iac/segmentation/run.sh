@@ -41,7 +41,7 @@ done
 
 ZONES=(edge app cde cdedb appdb)       # zone hosts: each loads iac/nftables/<zone>.nft
 OUTSIDE=(inet psp admin)               # hosts the appliance does not firewall
-PORTS=(22 443 5432 8443 8444 8445)     # every service port of the design
+PORTS=(22 53 80 443 5432 8443 8444 8445)  # every service port of the design, DNS and HTTP
 declare -A ADDR=([edge]=10.40.1.2 [app]=10.40.2.2 [cde]=10.40.3.2 [cdedb]=10.40.4.2 [appdb]=10.40.5.2
                  [inet]=203.0.113.10 [site]=203.0.113.80 [psp]=198.51.100.10 [admin]=192.0.2.10)
 declare -A NS=([edge]=edge [app]=app [cde]=cde [cdedb]=cdedb [appdb]=appdb [inet]=inet [site]=inet [psp]=psp [admin]=admin)
@@ -351,7 +351,7 @@ elapsed=$(( $(date +%s) - start_ts ))
 sha_json=$(for z in "${ZONES[@]}"; do printf '%s\t%s\n' "$z" "${RULESET_SHA[$z]}"; done \
   | jq -R -s 'split("\n") | map(select(length > 0) | split("\t") | {(.[0]): {file: ("iac/nftables/" + .[0] + ".nft"), sha256: .[1]}}) | add')
 addr_json=$(for h in "${!ADDR[@]}"; do printf '%s\t%s\n' "$h" "${ADDR[$h]}"; done | jq -R -s 'split("\n") | map(select(length > 0) | split("\t") | {(.[0]): .[1]}) | add')
-jq -R -s --arg when "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+jq -R -s --arg when "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg commit "$(git describe --always --dirty 2>/dev/null || echo unknown)" \
   --argjson rulesets "$sha_json" --argjson hosts "$addr_json" --argjson failures "$failures" --argjson seconds "$elapsed" '
   split("\n") | map(select(length > 0) | split("\t") |
     {kind: .[0], flow: .[1], source: .[2], destination: .[3], port: .[4], expected: .[5],
