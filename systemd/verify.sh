@@ -6,7 +6,9 @@
 #   3. no secret in Environment= or ExecStart= (BRIEF invariant 10): secrets
 #      only through LoadCredential=, and every credential path the sample
 #      configuration names is loaded by its unit;
-#   4. the check can fail: a unit with a bad key, and one without hardening,
+#   4. each daemon accepts its sample configuration (--check-config) with
+#      the credentials its unit loads, where systemd puts them;
+#   5. the check can fail: a unit with a bad key, and one without hardening,
 #      are both refused.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,6 +40,16 @@ for u in systemd/*.service; do
       grep -q "^LoadCredential=$c:" "$u" || bad "$name: $cfg names credential $c that the unit does not load"
     done
     jq -e . "$cfg" >/dev/null 2>&1 || bad "$cfg is not valid JSON"
+    # The daemon accepts the sample configuration once the files exist where
+    # systemd puts them: /etc/strongroom -> a scratch tree, credentials -> only
+    # those the unit loads (mode 0400, as systemd makes them).
+    d=$T/cfg-$daemon; mkdir -p "$d/etc" "$d/cred"
+    sed -e "s|/etc/strongroom/|$d/etc/|g" -e "s|/run/credentials/$name/|$d/cred/|g" "$cfg" > "$d/$daemon.json"
+    for p in $(grep -o "$d/etc/[^\"]*" "$d/$daemon.json"); do mkdir -p "$(dirname "$p")"; echo x > "$p"; done
+    for c in $(sed -n 's/^LoadCredential=\([^:]*\):.*/\1/p' "$u"); do (umask 077; echo x > "$d/cred/$c"; chmod 0400 "$d/cred/$c"); done
+    out=$("$SR_BIN/$daemon" --config "$d/$daemon.json" --check-config 2>&1) \
+      && echo "  ok   $cfg: $daemon --check-config accepts it with the unit's credentials" \
+      || bad "$cfg: $daemon --check-config: $out"
   fi
 done
 [ "$n" -gt 0 ] || bad "no units in systemd/"
