@@ -11,7 +11,11 @@
 #   2. a full matrix: every (source host, destination host, port) pair, with a
 #      listener on every port so that a refusal can only be the firewall's,
 #      must be open when flows.tsv allows it and silently dropped otherwise;
-#   3. the rulesets' drop counters must account for the refused probes.
+#   3. every matrix row must be decided by the expected chain, as observed with
+#      `nft monitor trace` (the report names the rule), and the drop counters
+#      must account for the refused probes;
+#   4. self-test: a temporary accept rule must open a refused flow, and removing
+#      it must close it again.
 # Writes $SEG_OUT/report.json and report.md (default build/segmentation/):
 # each flow, its verdict and the rule that decided it (PCI DSS v4.0 1.3.1,
 # 1.3.2, 1.4.x, 11.4.5, 11.4.6). Exit 0 when every check passes.
@@ -265,9 +269,7 @@ record functional - app cde 8444 000 "$st" "gateway to vaultd's public listener:
 if PGCONNECT_TIMEOUT=2 nsx app "$PGBIN/psql" -X -h "${ADDR[cdedb]}" -U vault -d vault -c 'SELECT 1' >/dev/null 2>&1 </dev/null; then r=connected; else r=refused; fi
 record functional - app cdedb 5432 refused "$r" "application zone to the CDE database: app output default drop"
 
-# 2. The matrix. decided_by for refused flows: the source host's output chain
-# when the source is a zone host (its egress allowlist lacks the flow), else
-# the destination's input chain.
+# 2. The matrix.
 declare -A ALLOW=() FLOWID=()
 while IFS=$'\t' read -r id src dst port _desc; do
   case "$id" in ''|'#'*) continue ;; esac
@@ -284,6 +286,28 @@ counters() { # prints "zone chain packets" for every drop counter
       '.nftables[] | select(.counter) | .counter | "\($z) \(.name) \(.packets)"'
   done
 }
+# Trace every connection attempt of the matrix: a harness-only table sets
+# nftrace on TCP SYNs (it decides nothing: policy accept, no verdict rules), and
+# `nft monitor trace` in each zone records which rule of which chain gave each
+# packet its verdict. The report's "decided by" is that observation.
+TRACE_PIDS=()
+for z in "${ZONES[@]}"; do
+  nsx "$z" nft -f - <<'NFT'
+table inet sr_trace {
+	chain pre {
+		type filter hook prerouting priority raw; policy accept;
+		tcp flags & (syn|ack) == syn meta nftrace set 1
+	}
+	chain out {
+		type filter hook output priority raw; policy accept;
+		tcp flags & (syn|ack) == syn meta nftrace set 1
+	}
+}
+NFT
+  ip netns exec "$P$z" nft monitor trace > "$WORK/trace-$z" 2>/dev/null &
+  TRACE_PIDS+=($!); PIDS+=($!)
+done
+sleep 0.5
 counters > "$WORK/counters.before"
 probes=()
 probe_src=("${ZONES[@]}" "${OUTSIDE[@]}")
@@ -299,28 +323,83 @@ for s in "${probe_src[@]}"; do
   probes+=($!)
 done
 wait "${probes[@]}"
-sleep 0.2
+sleep 0.3
 counters > "$WORK/counters.after"
+for pid in "${TRACE_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+for z in "${ZONES[@]}"; do nsx "$z" nft delete table inet sr_trace; done
+
+# traces: "SADDR SPORT DADDR DPORT<TAB>zone chain: what verdict" per decision
+# (the tuple is the packet's as it entered the zone's first chain).
+for z in "${ZONES[@]}"; do
+  awk -v z="$z" '
+    $1 != "trace" || $2 != "id" { next }
+    {
+      id = $3; table = $5; chain = $6
+      if ($7 == "packet:") {
+        if (!(id in tup)) {
+          s = d = sp = dp = ""
+          for (i = 8; i < NF; i++) {
+            if ($(i-1) == "ip" && $i == "saddr") s = $(i+1)
+            if ($(i-1) == "ip" && $i == "daddr") d = $(i+1)
+            if ($(i-1) == "tcp" && $i == "sport") sp = $(i+1)
+            if ($(i-1) == "tcp" && $i == "dport") dp = $(i+1)
+          }
+          tup[id] = s " " sp " " d " " dp
+        }
+        next
+      }
+      if (table == "sr_trace" || !(id in tup)) next
+      if ($7 == "policy") {
+        if ($8 == "drop") print tup[id] "\t" z " " chain ": policy drop"
+        next
+      }
+      if ($7 != "rule" || $0 !~ /\(verdict (accept|drop)\)/) next
+      v = ($0 ~ /\(verdict drop\)/) ? "drop" : "accept"
+      what = ""
+      if (match($0, /comment "[^"]*"/)) { what = substr($0, RSTART + 9, RLENGTH - 10); split(what, w, " "); what = w[1] }
+      else if (match($0, /counter name "[^"]*"/)) what = "default " substr($0, RSTART + 14, RLENGTH - 15)
+      else if ($0 ~ /iif "lo"|oif "lo"/) what = "loopback"
+      else if ($0 ~ /ct state established,related/) what = "established"
+      else what = "rule"
+      if ($0 ~ / dnat (ip )?to /) v = "dnat"
+      if ($0 ~ / masquerade /) v = "masquerade"
+      print tup[id] "\t" z " " chain ": " what " " v
+    }' "$WORK/trace-$z"
+done > "$WORK/traces.tsv"
+declare -A TRACE=()
+while IFS=$'\t' read -r k v; do TRACE[$k]+="${TRACE[$k]:+; }$v"; done < "$WORK/traces.tsv"
+
+# The verdict: the probe's outcome, and the chains that decided must be the
+# expected ones: a refused flow from a zone host is dropped by that host's own
+# output chain (egress filtering), otherwise by the destination's input chain;
+# an allowed flow is accepted, by its flow id, on every zone host on its path.
 declare -A HOSTOF=()
 for h in "${!ADDR[@]}"; do HOSTOF[${ADDR[$h]}]=$h; done
 for s in "${probe_src[@]}"; do
-  while read -r target observed; do
+  while read -r target observed sport; do
     a=${target%:*}; p=${target#*:}; d=${HOSTOF[$a]}
     key=$s:$d:$p
+    by=${TRACE["${ADDR[$s]} $sport $a $p"]:-}
+    need=()
     if [ -n "${ALLOW[$key]:-}" ]; then
       exp=open; id=${FLOWID[$key]}
-      by=""
-      is_zone "$s" && by="$s output: $id accept; "
-      if [ "$d" = edge ] && [ "$p" = 443 ]; then by+="edge prerouting: $id dnat, edge forward: $id accept, cde input: $id accept"
-      elif is_zone "$d"; then by+="$d input: $id accept"; else by+="(destination outside the appliance)"; fi
+      is_zone "$s" && need+=("$s output: $id accept")
+      if [ "$d" = edge ] && [ "$p" = 443 ]; then
+        # after the edge's DNAT and masquerade the CDE sees edge:sport -> cde:8444
+        by+="${by:+; }${TRACE["${ADDR[edge]} $sport ${ADDR[cde]} 8444"]:-}"
+        need+=("edge prerouting: $id dnat" "edge forward: $id accept" "cde input: $id accept")
+      elif is_zone "$d"; then need+=("$d input: $id accept"); fi
     else
       exp=timeout; id=-
-      if is_zone "$s"; then by="$s output: default drop (counter drop_out)"; chain="$s drop_out"
-      elif [ "$d" = edge ] && [ "$p" = 443 ]; then by="edge forward: default drop"; chain="edge drop_fwd"
-      else by="$d input: default drop (counter drop_in)"; chain="$d drop_in"; fi
+      if is_zone "$s"; then chain="$s drop_out"; need+=("$s output: default drop_out drop")
+      else chain="$d drop_in"; need+=("$d input: default drop_in drop"); fi
       EXPECT_DROP[$chain]=$(( ${EXPECT_DROP[$chain]:-0} + 1 ))
     fi
-    record matrix "$id" "$s" "$d" "$p" "$exp" "$observed" "$by"
+    for n in "${need[@]}"; do
+      [[ "$by" == *"$n"* ]] || { observed="$observed, but not decided by '$n'"; break; }
+    done
+    [ "$exp" = open ] && [[ "$by" == *" drop"* ]] && observed="$observed, but a chain dropped it"
+    record matrix "$id" "$s" "$d" "$p" "$exp" "$observed" "${by:-(no trace)}"
   done < "$WORK/probe-$s"
 done
 
