@@ -8,7 +8,8 @@
 #      configuration names is loaded by its unit;
 #   4. each daemon accepts its sample configuration (--check-config) with
 #      the credentials its unit loads, where systemd puts them;
-#   5. the check can fail: a unit with a bad key, and one without hardening,
+#   5. vaultd's IPAddressAllow= equals the CDE's peers in the address plan;
+#   6. the check can fail: a unit with a bad key, and one without hardening,
 #      are both refused.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,6 +54,18 @@ for u in systemd/*.service; do
   fi
 done
 [ "$n" -gt 0 ] || bad "no units in systemd/"
+
+# vaultd's IPAddressAllow= is exactly the CDE's peers in the address plan the
+# zone rulesets use: edge host, gateway host, CDE database, PSP allowlist.
+plan=iac/nftables/addresses-harness.nft
+want=$( { sed -n 's/^define \(EDGE_HOST\|APP_HOST\|CDE_DB_HOST\) *= *\([0-9.\/]*\).*/\2/p' "$plan"
+          sed -n 's/^define PSP_ALLOW *= *{\([^}]*\)}.*/\1/p' "$plan" | tr ', ' '\n\n'; echo localhost; } | grep . | sort -u)
+have=$(sed -n 's/^IPAddressAllow=//p' systemd/strongroom-vaultd.service | tr ' ' '\n' | grep . | sort -u)
+if [ "$want" = "$have" ]; then
+  echo "  ok   strongroom-vaultd.service: IPAddressAllow= = the CDE's peers in $plan"
+else
+  bad "strongroom-vaultd.service: IPAddressAllow= ($(echo $have)) differs from the CDE's peers in $plan ($(echo $want))"
+fi
 
 # The checks can fail.
 stage systemd/strongroom-vaultd.service
