@@ -200,9 +200,17 @@ wait_in() {
   return 1
 }
 # daemon ZONE NAME PORT...: start NAME in ZONE's namespace, wait for its ports.
+# vaultd and gatewayd run unprivileged, as their units do: another user
+# (nobody), no capabilities, no new privileges. pspsim (the PSP) binds 443.
+RUN_AS=(setpriv --reuid=65534 --regid=65534 --clear-groups --no-new-privs --bounding-set=-all --inh-caps=-all)
+chown -R 65534:65534 "$WORK/pki" "$WORK/secrets" "$WORK/softhsm"
+declare -A DPID=()
 daemon() {
   local zone=$1 name=$2 p; shift 2
-  ip netns exec "$P$zone" "$SR_BIN/$name" --config "$WORK/etc/$name.json" >>"$WORK/log/$name.log" 2>&1 &
+  local run=("$SR_BIN/$name")
+  case "$name" in vaultd|gatewayd) run=("${RUN_AS[@]}" "$SR_BIN/$name") ;; esac
+  ip netns exec "$P$zone" "${run[@]}" --config "$WORK/etc/$name.json" >>"$WORK/log/$name.log" 2>&1 &
+  DPID[$name]=$!
   PIDS+=($!)
   for p in "$@"; do
     wait_in "$zone" "${ADDR[$zone]}" "$p" || { tail -n 20 "$WORK/log/$name.log" >&2; log "$name did not start"; exit 1; }
@@ -239,6 +247,10 @@ record() { # kind id src dst port expected observed decided_by
 }
 CURL=(curl -sS --max-time 10 --connect-timeout 3 --cacert "$WORK/pki/ca.crt" -o "$WORK/body" -w '%{http_code}')
 
+for name in vaultd gatewayd; do
+  st=$(awk '/^Uid:/ {u=$2} /^CapEff:/ {c=$2} /^NoNewPrivs:/ {n=$2} END {print "uid=" u " capeff=" c " nnp=" n}' "/proc/${DPID[$name]}/status" 2>/dev/null)
+  record functional - "$name" - - "uid=65534 capeff=0000000000000000 nnp=1" "$st" "$name runs unprivileged in its zone (as its unit runs it: own user, no capabilities)"
+done
 # 1. Real traffic through the allowed flows.
 out=$(nsx app "$SR_BIN/gatewayctl" --config "$WORK/etc/gatewayd.json" merchant create --name "Segmentation merchant" 2>>"$WORK/log/gatewayctl.log") || out=
 PK=$(jq -r '.publishable_key // empty' <<<"$out" 2>/dev/null); SK=$(jq -r '.secret_key // empty' <<<"$out" 2>/dev/null)
