@@ -415,6 +415,18 @@ for s in "${probe_src[@]}"; do
   done < "$WORK/probe-$s"
 done
 
+# 2b. No zone host sends UDP anywhere (no DNS, NTP or other datagram leaves a
+# zone; the CDE resolves nothing): a datagram to another internet site's DNS
+# port and to the PSP must be dropped by the sender's own output chain.
+for z in "${ZONES[@]}"; do
+  for dst in site psp; do
+    b=$(nsx "$z" nft -j list counter inet "sr_$z" drop_out | jq '.nftables[] | select(.counter) | .counter.packets')
+    nsx "$z" bash -c "echo probe > /dev/udp/${ADDR[$dst]}/53" 2>/dev/null || true
+    a=$(nsx "$z" nft -j list counter inet "sr_$z" drop_out | jq '.nftables[] | select(.counter) | .counter.packets')
+    record udp - "$z" "$dst" 53/udp dropped "$([ "$a" -gt "$b" ] && echo dropped || echo "not counted ($b -> $a)")" "$z output: default drop_out drop (counter +$((a - b)))"
+  done
+done
+
 # 3. The drop counters account for every refused probe (at least one packet
 # each, counted on the chain the report names).
 for chain in "${!EXPECT_DROP[@]}"; do
