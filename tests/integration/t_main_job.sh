@@ -155,8 +155,8 @@ t_cvc_deleted_after_authorization() {
 t_invariant1_no_pan_in_gateway() {
   "$PGBIN/pg_dump" -h "$PGHOST" -p "$PGPORT" -U postgres gateway > "$TMP/gateway.sql" || fail "pg_dump gateway"
   [ -s "$TMP/gateway.sql" ] || fail "empty dump"
-  local found; found=$("$SR_BIN/panscan" "$TMP/gateway.sql" var/log/gatewayd.log | head -3)
-  [ -z "$found" ] || fail "Luhn-valid numbers in the gateway's database or logs: ${#found} chars"
+  local rc; "$SR_BIN/panscan" -q "$TMP/gateway.sql" var/log/gatewayd.log; rc=$?
+  [ $rc -eq 0 ] || fail "panscan exit $rc over the gateway's database dump and log (1: Luhn-valid numbers, 2: unreadable)"
   # the scanner itself finds a PAN (so this test can fail)
   echo "x 4000000000009995 y" | "$SR_BIN/panscan" >/dev/null && fail "pan_scan missed a PAN"
   local libs; libs=$(ldd "$SR_BIN/gatewayd")
@@ -182,8 +182,8 @@ t_invariant2_no_pan_in_vault_db() {
 }
 
 t_no_pan_in_any_log() {
-  local found; found=$("$SR_BIN/panscan" var/log/*.log | head -3)
-  [ -z "$found" ] || fail "Luhn-valid numbers in logs"
+  local rc; "$SR_BIN/panscan" -q var/log/*.log; rc=$?
+  [ $rc -eq 0 ] || fail "panscan exit $rc over the logs (1: Luhn-valid numbers, 2: unreadable)"
   grep -l '"cvc"' var/log/*.log >/dev/null 2>&1 && fail "a log line names a CVC field"
   true
 }
