@@ -124,10 +124,10 @@ up: all
 down:
 	@scripts/down.sh
 
-# The example merchant checkout (examples/checkout/) in the foreground, on the
-# running stack (make up first): prints its URL.
-checkout:
-	@scripts/checkout.sh
+# The example merchant checkout (examples/checkout/): make up (which starts
+# it) and print its URL; the stack keeps running until make down.
+checkout: all
+	@SR_BIN=$(BIN) scripts/checkout.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory all
