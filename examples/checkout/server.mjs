@@ -111,7 +111,7 @@ async function handle(req, res, body) {
 
   if (req.method === 'GET' && url.pathname === '/') {
     const html = PAGE.replaceAll('{{VAULT}}', esc(VAULT)).replaceAll('{{SRI}}', esc(SRI))
-      .replaceAll('{{CONFIG}}', esc(JSON.stringify({ pk: ENV.STRONGROOM_PK })));
+      .replaceAll('{{CONFIG}}', JSON.stringify({ pk: ENV.STRONGROOM_PK }).replace(/</g, '\\u003c'));
     /* The merchant's own CSP: scripts from itself and the vault only (PCI DSS 6.4.3). */
     const csp = `default-src 'self'; script-src 'self' ${VAULT}; frame-src ${VAULT}${CHALLENGE ? ' ' + CHALLENGE : ''}; ` +
                 `connect-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'`;
@@ -153,4 +153,4 @@ const server = createServer((req, res) => {
 server.listen(PORT, '127.0.0.1', () => {
   log({ event: 'listening', url: `http://localhost:${PORT}/` });
 });
-for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => server.close(() => process.exit(0)));
+for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => { server.close(() => process.exit(0)); server.closeAllConnections(); });

@@ -49,7 +49,7 @@
     f.setAttribute('allowtransparency', 'true');
     f.style.border = 'none';
     f.style.width = '100%';
-    f.style.height = '150px';
+    f.style.height = '128px';
     f.style.display = 'block';
     f.style.colorScheme = 'normal';
     this._frame = f;

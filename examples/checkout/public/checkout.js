@@ -10,7 +10,8 @@
   var sr = Strongroom(cfg.pk);
   var card = sr.elements().create('card', { style: { base: { fontSize: '16px' } } });
   card.mount('#card');
-  card.on('change', function (e) { errors.textContent = e.error ? e.error.message : ''; });
+  /* The card fields show their own validation errors; we only keep the code. */
+  card.on('change', function (e) { errors.dataset.code = e.error ? e.error.code : ''; errors.textContent = ''; });
   card.on('loaderror', function (e) { errors.textContent = e.error.message; button.disabled = true; });
 
   function status(s, text) { result.dataset.status = s; result.textContent = text; }
@@ -26,8 +27,7 @@
     } else if (p.status === 'failed') {
       var msg = p.failure_message || 'Your card was declined.';
       status('failed', 'Payment failed: ' + (p.failure_code || 'error'));
-      errors.textContent = msg;
-      card.showError(msg);  /* shown in the card field too */
+      card.showError(msg);  /* shown in the card field */
     } else {
       status(p.status || 'unknown', 'Payment ' + p.id + ' is ' + p.status + '.');
     }
@@ -40,7 +40,12 @@
     status('processing', 'Processing…');
     var brand = '';
     sr.createToken(card).then(function (r) {
-      if (r.error) { status('', ''); errors.textContent = r.error.message; return null; }
+      if (r.error) {
+        status('', '');
+        /* Validation errors are already shown in the field. */
+        if (r.error.type !== 'validation_error') errors.textContent = r.error.message;
+        return null;
+      }
       brand = r.token.card.brand + ' •••• ' + r.token.card.last4;
       /* Only the token goes to our server. */
       return api('POST', '/api/pay', { token: r.token.id });
