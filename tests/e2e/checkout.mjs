@@ -75,6 +75,7 @@ async function open(url, contextOptions = {}) {
   const consoleLines = [];
   page.on('request', (r) => sent.push({ url: r.url(), method: r.method(), body: r.postData() || '', frame: r.frame().url() }));
   page.on('console', (m) => consoleLines.push(m.text()));
+  currentPage = page;
   await page.goto(url);
   return { context, page, sent, consoleLines };
 }
@@ -86,6 +87,11 @@ async function fill(page, number, exp, cvc) {
   await f.locator('#exp').pressSequentially(exp, { delay: 5 });
   await f.locator('#cvc').pressSequentially(cvc, { delay: 5 });
 }
+/* Run one step; a failure names the step. */
+async function step(name, fn) {
+  try { return await fn(); } catch (e) { throw new Error(`${name}: ${String(e && e.message).split('\n')[0]}`); }
+}
+let currentPage = null;
 async function shot(page, name) { await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true }); }
 
 const cases = {
@@ -222,10 +228,10 @@ const cases = {
     await fill(page, '4000000000003220', `12${YY}`, '123');
     await page.click('#pay');
     const ch = page.frameLocator('iframe[name="strongroom-3ds"]');
-    await ch.locator('#complete').waitFor();
+    await step('challenge shown', () => ch.locator('#complete').waitFor({ timeout: 20000 }));
     await shot(page, '07-3ds-challenge');
     await ch.locator('#complete').click();
-    await page.locator('#result[data-status="captured"], #result[data-status="authenticated"], #result[data-status="failed"]').waitFor();
+    await step('payment re-checked', () => page.locator('#result[data-status="captured"], #result[data-status="authenticated"], #result[data-status="failed"]').waitFor({ timeout: 20000 }));
     const auth = await page.locator('#result').getAttribute('data-authentication');
     const st = await page.locator('#result').getAttribute('data-status');
     await shot(page, '08-3ds-done');
@@ -264,6 +270,11 @@ for (const [name, fn] of Object.entries(cases)) {
   } catch (e) {
     failed++;
     console.log(`FAIL ${name}: ${String(e && e.message).split('\n')[0]}`);
+    if (currentPage) {
+      await currentPage.screenshot({ path: join(OUT, `failed-${name}.png`), fullPage: true }).catch(() => {});
+      const r = await currentPage.locator('#result').textContent().catch(() => '');
+      if (r) console.log(`     page result: ${r}`);
+    }
   }
 }
 await browser.close();
