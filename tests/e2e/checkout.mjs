@@ -243,6 +243,35 @@ const cases = {
     await context.close();
   },
 
+  /* Brand detection and formatting as the user types; amex takes a 4-digit CVC. */
+  async brand_and_formatting() {
+    const { page, context } = await open(CHECKOUT);
+    const f = fields(page);
+    await fill(page, '378282246310005', `12${YY}`, '1234');
+    assert(await f.locator('#number').inputValue() === '3782 822463 10005', 'amex grouping');
+    assert(await f.locator('#brand').textContent() === 'amex', 'amex brand');
+    assert(await f.locator('#cvc').inputValue() === '1234', 'amex CVC');
+    assert(await f.locator('#error').textContent() === '', 'unexpected error');
+    await f.locator('#number').fill('');
+    await f.locator('#number').pressSequentially('5555555555554444', { delay: 5 });
+    assert(await f.locator('#brand').textContent() === 'mastercard', 'mastercard brand');
+    await f.locator('#cvc').blur();
+    await f.locator('#error', { hasText: 'security code is invalid' }).waitFor();  /* 4 digits for a mastercard */
+    await context.close();
+  },
+
+  /* Closing the challenge resolves handleNextAction with an error, shown to the buyer. */
+  async three_d_secure_cancel() {
+    const { page, context } = await open(CHECKOUT);
+    await fill(page, '4000000000003220', `12${YY}`, '123');
+    await page.click('#pay');
+    await step('challenge shown', () => page.frameLocator('iframe[name="strongroom-3ds"]').locator('#complete').waitFor({ timeout: 20000 }));
+    await page.locator('.strongroom-3ds button').click();
+    await page.locator('#card-errors', { hasText: 'canceled' }).waitFor();
+    assert(await page.locator('iframe[name="strongroom-3ds"]').count() === 0, 'challenge still open');
+    await context.close();
+  },
+
   /* The page's script tag pins strongroom.js by SRI: a wrong hash is refused. */
   async strongroom_js_sri_enforced() {
     const { page, context } = await open(CHECKOUT);
