@@ -29,6 +29,8 @@ t_browser_checkout() {
   # The merchant's server received tokens, never a card number (BRIEF invariant 1).
   grep -q '"token":"tok_' var/log/checkout-requests.log || fail "the checkout received no token"
   tests/integration/pan_scan.sh var/log/checkout-requests.log var/log/checkout.log >/dev/null || fail "a card number in the checkout's logs"
+  # The 3-D Secure case completed its challenge at the PSP (4000 0000 0000 3220 succeeds after it).
+  grep -q '"event":"pspsim.3ds_completed".*"status":"succeeded"' var/log/pspsim.log || fail "no completed 3-D Secure challenge at the PSP"
   ls build/e2e/0{1,2,3,4,5,6,7,8}-*.png >/dev/null 2>&1 || fail "screenshots missing in build/e2e"
 }
 
