@@ -51,13 +51,13 @@ UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
 COMMON_OBJ := $(call objs,$(COMMON_SRC))
 HSM_OBJ    := $(call objs,$(HSM_SRC))
-VAULT_OBJ  := $(call objs,$(VAULT_SRC))
+VAULT_OBJ  := $(call objs,$(VAULT_SRC)) $(OBJ)/gen/vault_static_data.o
 GW_OBJ     := $(call objs,$(GW_SRC))
 
 PROGRAMS := $(BIN)/vaultd $(BIN)/vaultctl $(BIN)/gatewayd $(BIN)/gatewayctl $(BIN)/pspsim $(BIN)/panscan
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BIN)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps up down demo check unit integration tests clean pki install segmentation compliance systemd-verify fuzz-panscan
+.PHONY: all deps up down demo check unit integration tests clean pki install segmentation compliance systemd-verify fuzz-panscan checkout
 .SECONDARY:
 all: $(PROGRAMS)
 tests: $(UNIT_BIN)
@@ -67,6 +67,16 @@ $(OBJ)/hsm/%.o $(OBJ)/vault/%.o $(OBJ)/tests/unit/test_vault%.o $(OBJ)/tests/uni
 $(OBJ)/gateway/%.o $(OBJ)/tests/unit/test_gw%.o $(OBJ)/tests/unit/test_sr%.o: CFLAGS += $(CFLAGS_GW)
 
 $(OBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# vault/static/ (strongroom.js, the hosted card fields) embedded into vaultd
+# at build time (ADR 0030); the generated file also carries each file's SRI hash.
+VAULT_STATIC := $(sort $(wildcard vault/static/*.js vault/static/*.html vault/static/*.css))
+$(BUILD)/gen/vault_static_data.c: $(VAULT_STATIC) scripts/embed.sh
+	@mkdir -p $(dir $@)
+	scripts/embed.sh $@ $(VAULT_STATIC)
+$(OBJ)/gen/vault_static_data.o: $(BUILD)/gen/vault_static_data.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -117,6 +127,11 @@ up: all
 
 down:
 	@scripts/down.sh
+
+# The example merchant checkout (examples/checkout/): make up (which starts
+# it) and print its URL; the stack keeps running until make down.
+checkout: all
+	@SR_BIN=$(BIN) scripts/checkout.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory all

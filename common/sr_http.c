@@ -27,6 +27,7 @@
 #include <malloc.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <strings.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -537,6 +538,7 @@ static enum MHD_Result queue_reply(struct req_state *st)
 	struct hdr *h = NULL;
 	enum MHD_Result r = MHD_NO;
 	char path[256];
+	int own_cache = 0;
 
 	if (!st->replied || st->resp == NULL) {
 		if (!st->replied)
@@ -553,11 +555,16 @@ static enum MHD_Result queue_reply(struct req_state *st)
 	}
 	/* Response headers are added in reverse order of the calls; order of
 	 * distinct headers does not matter. */
-	for (h = st->headers; h != NULL; h = h->next)
+	for (h = st->headers; h != NULL; h = h->next) {
 		MHD_add_response_header(st->resp, h->name, h->value);
+		if (strcasecmp(h->name, MHD_HTTP_HEADER_CACHE_CONTROL) == 0)
+			own_cache = 1;
+	}
 	MHD_add_response_header(st->resp, "X-Request-Id", st->req.request_id);
-	/* PCI DSS 3.4/6.2.4: never let responses (tokens, card metadata) be cached. */
-	MHD_add_response_header(st->resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	/* PCI DSS 3.4/6.2.4: never let responses (tokens, card metadata) be cached,
+	 * unless the handler chose a policy itself (public static files). */
+	if (!own_cache)
+		MHD_add_response_header(st->resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	MHD_add_response_header(st->resp, "X-Content-Type-Options", "nosniff");
 	if (st->srv->draining)
 		MHD_add_response_header(st->resp, MHD_HTTP_HEADER_CONNECTION, "close");

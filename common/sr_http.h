@@ -127,7 +127,11 @@ void sr_http_reply_error(struct sr_http_request *req, unsigned status, const cha
 void sr_http_reply_raw(struct sr_http_request *req, unsigned status, const char *content_type,
                        const void *data, size_t len);
 
-/** Add a response header to the reply about to be sent (call before reply). */
+/**
+ * Add a response header to the reply about to be sent (call before reply).
+ * Every reply gets "Cache-Control: no-store" unless the handler adds its own
+ * Cache-Control (public static files only).
+ */
 void sr_http_add_header(struct sr_http_request *req, const char *name, const char *value);
 
 #endif

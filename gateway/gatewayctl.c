@@ -1,13 +1,18 @@
 /*
  * gatewayctl: gateway administration (app host).
  *
- *   gatewayctl --config FILE merchant create --name NAME
+ *   gatewayctl --config FILE merchant create --name NAME [--origin ORIGIN]...
+ *   gatewayctl --config FILE merchant origins --id MERCHANT [--origin ORIGIN]...
  *   gatewayctl --config FILE merchant list
  *   gatewayctl --help
  *
  * "merchant create" makes the merchant, a publishable (pk_) and a secret (sk_)
  * key — only their SHA-256 is stored (PCI DSS v4.0 8.3.2) — registers the pk_
  * hash with the vault over mutual TLS, and prints the keys once as JSON.
+ * "--origin https://shop.example" (repeatable) registers the browser origins
+ * of the merchant's payment pages with the vault: only they may frame the
+ * hosted card fields and call POST /v1/tokens from a browser (issue 6).
+ * "merchant origins" replaces them (none given: removes them all).
  */
 #include "gateway/gw_auth.h"
 #include "gateway/gw_config.h"
@@ -33,19 +38,27 @@ static void usage(FILE *f)
 	        "    gatewayctl - Strongroom gateway administration (application host)\n"
 	        "\n"
 	        "SYNOPSIS\n"
-	        "    gatewayctl --config FILE merchant create --name NAME\n"
+	        "    gatewayctl --config FILE merchant create --name NAME [--origin ORIGIN]...\n"
+	        "    gatewayctl --config FILE merchant origins --id MERCHANT [--origin ORIGIN]...\n"
 	        "    gatewayctl --config FILE merchant list\n"
-	        "    gatewayctl --help [merchant create|merchant list]\n"
+	        "    gatewayctl --help [merchant create|merchant origins|merchant list]\n"
 	        "\n"
 	        "COMMANDS\n"
 	        "    merchant create  create a merchant with a publishable and a secret key,\n"
 	        "                     register it with the vault, print the keys once\n"
+	        "    merchant origins replace the merchant's registered browser origins\n"
+	        "                     with the --origin values (none: remove them all)\n"
 	        "    merchant list    list merchants and their key prefixes as JSON\n"
 	        "\n"
 	        "OPTIONS\n"
 	        "    --config FILE    gatewayd's configuration (db_* and vault_* keys are used;\n"
 	        "                     see docs/configuration.md)\n"
 	        "    --name NAME      the merchant's display name (merchant create)\n"
+	        "    --id MERCHANT    the merchant (merchant origins)\n"
+	        "    --origin ORIGIN  a payment page's origin, e.g. https://shop.example\n"
+	        "                     (http:// only for localhost and 127.0.0.1): it may\n"
+	        "                     frame the vault's card fields and tokenize from a\n"
+	        "                     browser. Repeatable, at most 16.\n"
 	        "    --help           this text, or one command's\n"
 	        "\n"
 	        "EXIT STATUS\n"
@@ -64,6 +77,16 @@ static int command_help(int n, char **args)
 		       "    time the keys are shown.\n");
 		return 0;
 	}
+	if (n >= 2 && strcmp(args[0], "merchant") == 0 && strcmp(args[1], "origins") == 0) {
+		printf("NAME\n    gatewayctl merchant origins - set a merchant's browser origins\n\n"
+		       "SYNOPSIS\n    gatewayctl --config FILE merchant origins --id MERCHANT "
+		       "[--origin ORIGIN]...\n\n"
+		       "DESCRIPTION\n    Replaces the origins whose pages may frame the vault's card\n"
+		       "    fields and tokenize from a browser (CORS, CSP frame-ancestors) with\n"
+		       "    the --origin values; none removes them all. Prints\n"
+		       "    {\"id\",\"allowed_origins\"}.\n");
+		return 0;
+	}
 	if (n >= 2 && strcmp(args[0], "merchant") == 0 && strcmp(args[1], "list") == 0) {
 		printf("NAME\n    gatewayctl merchant list - list merchants\n\n"
 		       "SYNOPSIS\n    gatewayctl --config FILE merchant list\n\n"
@@ -75,7 +98,7 @@ static int command_help(int n, char **args)
 	return n == 0 ? 0 : 2;
 }
 
-static int merchant_create(const json_t *cfg, const char *name)
+static int merchant_create(const json_t *cfg, const char *name, json_t *origins)
 {
 	struct sr_db_pool *db = NULL;
 	struct gw_vault_client *vc = NULL;
@@ -120,7 +143,9 @@ static int merchant_create(const json_t *cfg, const char *name)
 		goto dberr;
 	/* Register the pk_ hash with the vault before committing: if the vault
 	 * refuses, no half-made merchant is left behind. */
-	vrc = gw_vault_put_merchant(vc, NULL, id, pk_sha);
+	vrc = json_array_size(origins) > 0
+	      ? gw_vault_put_merchant_origins(vc, NULL, id, pk_sha, origins)
+	      : gw_vault_put_merchant(vc, NULL, id, pk_sha);
 	if (vrc != GW_VAULT_OK) {
 		fprintf(stderr, "gatewayctl: registering the merchant with the vault failed (%s)\n",
 		        gw_vault_rc_str(vrc));
@@ -129,8 +154,8 @@ static int merchant_create(const json_t *cfg, const char *name)
 	if (sr_db_exec(conn, "COMMIT") != 0)
 		goto dberr;
 	began = 0;
-	out = json_pack("{s:s, s:s, s:s, s:s}", "id", id, "name", name, "publishable_key", pk,
-	                "secret_key", sk);
+	out = json_pack("{s:s, s:s, s:s, s:s, s:O}", "id", id, "name", name, "publishable_key", pk,
+	                "secret_key", sk, "allowed_origins", origins);
 	if (out == NULL || json_dumpf(out, stdout, JSON_COMPACT) != 0)
 		goto out;
 	fputc('\n', stdout);
@@ -152,6 +177,59 @@ out:
 	}
 	sodium_memzero(pk, sizeof pk);
 	sodium_memzero(sk, sizeof sk);
+	sr_db_pool_free(db);
+	gw_vault_client_free(vc);
+	return rc;
+}
+
+static int merchant_origins(const json_t *cfg, const char *id, json_t *origins)
+{
+	struct sr_db_pool *db = NULL;
+	struct gw_vault_client *vc = NULL;
+	PGconn *conn = NULL;
+	json_t *out = NULL;
+	char err[512];
+	char pk_sha[65];
+	enum gw_vault_rc vrc;
+	int found = 0;
+	int rc = 1;
+
+	if (id == NULL || strncmp(id, "mer_", 4) != 0 || strlen(id) > 68) {
+		fprintf(stderr, "gatewayctl: --id MERCHANT (mer_...) is required\n");
+		return 2;
+	}
+	vc = gw_config_vault(cfg, err, sizeof err);
+	if (vc == NULL) {
+		fprintf(stderr, "gatewayctl: %s\n", err);
+		goto out;
+	}
+	db = gw_config_db(cfg, 1, err, sizeof err);
+	if (db == NULL) {
+		fprintf(stderr, "gatewayctl: %s\n", err);
+		goto out;
+	}
+	conn = sr_db_acquire(db);
+	found = gw_store_publishable_key_hash(conn, id, pk_sha);
+	sr_db_release(db, conn);
+	if (found <= 0) {
+		fprintf(stderr, "gatewayctl: %s\n", found == 0 ? "no such merchant" : "database error");
+		goto out;
+	}
+	vrc = gw_vault_put_merchant_origins(vc, NULL, id, pk_sha, origins);
+	if (vrc != GW_VAULT_OK) {
+		fprintf(stderr, "gatewayctl: the vault refused the origins (%s); each must be like "
+		        "https://shop.example[:port]\n", gw_vault_rc_str(vrc));
+		goto out;
+	}
+	out = json_pack("{s:s, s:O}", "id", id, "allowed_origins", origins);
+	if (out == NULL || json_dumpf(out, stdout, JSON_COMPACT) != 0)
+		goto out;
+	fputc('\n', stdout);
+	sr_log(SR_LOG_INFO, NULL, "merchant.origins_set", "{s:s, s:i}", "merchant", id,
+	       "count", (int)json_array_size(origins));
+	rc = 0;
+out:
+	json_decref(out);
 	sr_db_pool_free(db);
 	gw_vault_client_free(vc);
 	return rc;
@@ -192,11 +270,15 @@ int main(int argc, char **argv)
 	static const struct option LONGOPTS[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "name", required_argument, NULL, 'n' },
+		{ "origin", required_argument, NULL, 'o' },
+		{ "id", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config_path = NULL;
 	const char *name = NULL;
+	const char *id = NULL;
+	json_t *origins = json_array();
 	json_t *cfg = NULL;
 	char err[512];
 	int opt;
@@ -205,7 +287,9 @@ int main(int argc, char **argv)
 
 	sr_log_init("gatewayctl");
 	/* "+"-less getopt_long permutes, so options may follow the subcommand. */
-	while ((opt = getopt_long(argc, argv, "c:n:h", LONGOPTS, NULL)) != -1) {
+	if (origins == NULL)
+		return 1;
+	while ((opt = getopt_long(argc, argv, "c:n:o:i:h", LONGOPTS, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			config_path = optarg;
@@ -213,32 +297,46 @@ int main(int argc, char **argv)
 		case 'n':
 			name = optarg;
 			break;
+		case 'o':
+			json_array_append_new(origins, json_string(optarg));
+			break;
+		case 'i':
+			id = optarg;
+			break;
 		case 'h':
 			want_help = 1;
 			break;
 		default:
 			usage(stderr);
+			json_decref(origins);
 			return 2;
 		}
 	}
-	if (want_help)
+	if (want_help) {
+		json_decref(origins);
 		return command_help(argc - optind, argv + optind);
+	}
 	if (config_path == NULL || argc - optind != 2 || strcmp(argv[optind], "merchant") != 0) {
 		usage(stderr);
+		json_decref(origins);
 		return 2;
 	}
 	cfg = gw_config_load(config_path, err, sizeof err);
 	if (cfg == NULL) {
 		fprintf(stderr, "gatewayctl: %s\n", err);
+		json_decref(origins);
 		return 1;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "gatewayctl: libcurl initialisation failed\n");
 		json_decref(cfg);
+		json_decref(origins);
 		return 1;
 	}
-	if (strcmp(argv[optind + 1], "create") == 0) {
-		rc = merchant_create(cfg, name);
+	if (strcmp(argv[optind + 1], "create") == 0 && id == NULL) {
+		rc = merchant_create(cfg, name, origins);
+	} else if (strcmp(argv[optind + 1], "origins") == 0 && name == NULL) {
+		rc = merchant_origins(cfg, id, origins);
 	} else if (strcmp(argv[optind + 1], "list") == 0 && name == NULL) {
 		rc = merchant_list(cfg);
 	} else {
@@ -247,5 +345,6 @@ int main(int argc, char **argv)
 	}
 	curl_global_cleanup();
 	json_decref(cfg);
+	json_decref(origins);
 	return rc;
 }

@@ -97,6 +97,15 @@ int gw_store_idem_complete(PGconn *conn, const char *merchant_id, const char *ke
 /** Delete an in-progress claim (execution could not start). */
 int gw_store_idem_release(PGconn *conn, const char *merchant_id, const char *key);
 
+/* ---- browser origins (gw_store_merchant_pk.c, issue 6) ---- */
+
+/**
+ * The SHA-256 hex of merchant_id's active (not revoked) publishable key,
+ * needed to re-register the merchant with the vault (PUT /v1/merchants/{id}).
+ * @param out capacity 65. @return 1 found, 0 no such merchant/key, -1 error.
+ */
+int gw_store_publishable_key_hash(PGconn *conn, const char *merchant_id, char *out);
+
 /* ---- shared helper (gw_store_payments.c) ---- */
 
 /** Log a failed statement: event name and SQLSTATE only (never parameters). */

@@ -398,3 +398,30 @@ out:
 	json_decref(resp);
 	return rc;
 }
+
+enum gw_vault_rc gw_vault_put_merchant_origins(struct gw_vault_client *vc, const char *request_id,
+                                               const char *merchant_id, const char *pk_sha256,
+                                               json_t *origins)
+{
+	json_t *body = NULL;
+	json_t *resp = NULL;
+	long status = 0;
+	char path[128];
+	enum gw_vault_rc rc = GW_VAULT_ERROR;
+
+	if (merchant_id == NULL || pk_sha256 == NULL || !json_is_array(origins) ||
+	    (size_t)snprintf(path, sizeof path, "/v1/merchants/%s", merchant_id) >= sizeof path)
+		goto out;
+	body = json_pack("{s:s, s:O}", "publishable_key_sha256", pk_sha256, "allowed_origins",
+	                 origins);
+	if (body == NULL)
+		goto out;
+	rc = exchange(vc, request_id, "PUT", path, NULL, body, &status, &resp);
+	if (rc != GW_VAULT_OK)
+		goto out;
+	rc = classify(status, resp);
+out:
+	json_decref(body);
+	json_decref(resp);
+	return rc;
+}

@@ -9,6 +9,7 @@
 #ifndef GW_VAULT_CLIENT_H
 #define GW_VAULT_CLIENT_H
 #include <stddef.h>
+#include <jansson.h>
 
 struct gw_vault_config {
 	const char *url;          /* "https://vault-internal.strongroom.test:8445" */
@@ -95,5 +96,16 @@ enum gw_vault_rc gw_vault_get_token(struct gw_vault_client *vc, const char *requ
 enum gw_vault_rc gw_vault_authorize(struct gw_vault_client *vc, const char *request_id,
                                     const struct gw_vault_auth_request *rq,
                                     struct gw_vault_auth_result *out);
+
+/**
+ * PUT /v1/merchants/{id} {"publishable_key_sha256", "allowed_origins": origins}:
+ * as gw_vault_put_merchant, and replace the merchant's registered browser
+ * origins (issue 6: hosted fields' frame-ancestors, CORS on POST /v1/tokens).
+ * origins is a borrowed JSON array of strings (the vault validates them:
+ * GW_VAULT_REJECTED when one is malformed).
+ */
+enum gw_vault_rc gw_vault_put_merchant_origins(struct gw_vault_client *vc, const char *request_id,
+                                               const char *merchant_id, const char *pk_sha256,
+                                               json_t *origins);
 
 #endif

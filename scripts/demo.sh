@@ -12,6 +12,7 @@ cd "$ROOT"
 trap 'scripts/down.sh' EXIT
 scripts/up.sh || exit 1
 set -a; . "$VAR/dev.env"; set +a
+echo "Example checkout (card fields in the browser): $CHECKOUT_URL  (while the stack runs; this demo stops it at the end: use make checkout to keep it up)"
 
 bold=$'\e[1m'; green=$'\e[32m'; red=$'\e[31m'; off=$'\e[0m'
 [ -t 1 ] || { bold=; green=; red=; off=; }

@@ -6,13 +6,24 @@ PKGS=(
   libmicrohttpd-dev libgnutls28-dev libjansson-dev libpq-dev libcurl4-openssl-dev
   libmbedtls-dev libhttp-parser-dev libssl-dev libp11-dev libp11-kit-dev libsodium-dev
   libcmocka-dev softhsm2 opensc postgresql postgresql-client
-  nftables systemd
+  nftables systemd chromium
 )
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# npm packages of the browser tests (tests/e2e: playwright-core, pinned in its
+# package-lock.json; it drives Debian's chromium, it downloads no browser).
+npm_deps() {
+  local d; d=$(cd "$(dirname "$0")/.." && pwd)/tests/e2e
+  command -v npm >/dev/null 2>&1 || { echo "deps: npm not found (needed by the browser tests)" >&2; return 1; }
+  if [ ! -f "$d/node_modules/.package-lock.json" ] || [ "$d/package-lock.json" -nt "$d/node_modules/.package-lock.json" ]; then
+    echo "deps: npm ci (tests/e2e)"
+    (cd "$d" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+}
 if [ ${#missing[@]} -eq 0 ]; then
+  npm_deps
   exit 0
 fi
 echo "deps: installing ${missing[*]}"
@@ -23,4 +34,5 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+npm_deps
 echo "deps: done"

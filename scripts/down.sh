@@ -3,7 +3,7 @@
 # var/pg cluster). Idempotent.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-for name in gatewayd vaultd pspsim; do
+for name in checkout gatewayd vaultd pspsim; do
   f=$VAR/run/$name.pid
   [ -s "$f" ] || continue
   pid=$(cat "$f")

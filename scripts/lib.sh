@@ -13,6 +13,9 @@ PSP_PORT=$((8446 + SR_PORT_OFFSET))
 # Admin listeners (/healthz, /readyz, /metrics; ADR 0051), loopback only.
 GW_ADMIN_PORT=$((8447 + SR_PORT_OFFSET))
 VAULT_ADMIN_PORT=$((8448 + SR_PORT_OFFSET))
+# Browser-facing (issue 6): pspsim's 3-D Secure challenge pages, the example checkout.
+PSP_CHALLENGE_PORT=$((8449 + SR_PORT_OFFSET))
+CHECKOUT_PORT=$((8450 + SR_PORT_OFFSET))
 PGHOST=127.0.0.1
 SR_BIN=${SR_BIN:-build/bin}
 case "$SR_BIN" in /*) ;; *) SR_BIN=$ROOT/$SR_BIN ;; esac

@@ -37,7 +37,8 @@ cat > "$VAR/etc/pspsim.json" <<JSON
   "listen": "127.0.0.1", "port": $PSP_PORT,
   "tls_cert": "var/pki/pspsim.crt", "tls_key": "var/pki/pspsim.key",
   "client_ca": "var/pki/ca.crt", "peer_name": "vault-egress.strongroom.internal",
-  "api_key_file": "var/secrets/psp-stripe-key", "threads": 4
+  "api_key_file": "var/secrets/psp-stripe-key", "threads": 4,
+  "challenge_port": $PSP_CHALLENGE_PORT
 }
 JSON
 cat > "$VAR/etc/vaultd.json" <<JSON
@@ -90,7 +91,7 @@ start() {
     fi
   done
 }
-start pspsim $PSP_PORT
+start pspsim $PSP_PORT $PSP_CHALLENGE_PORT
 start vaultd $VAULT_PUBLIC_PORT $VAULT_INTERNAL_PORT $VAULT_ADMIN_PORT
 start gatewayd $GW_PORT $GW_ADMIN_PORT
 
@@ -112,6 +113,11 @@ else
     || die "gatewayctl merchant create failed"
   MID=$(jq -r .id <<<"$out"); PK=$(jq -r .publishable_key <<<"$out"); SK=$(jq -r .secret_key <<<"$out")
 fi
+# The test merchant's payment page origin (the example checkout): only it may
+# frame the vault's card fields and tokenize from a browser (issue 6).
+CHECKOUT_ORIGIN=http://localhost:$CHECKOUT_PORT
+"$SR_BIN/gatewayctl" --config var/etc/gatewayd.json merchant origins --id "$MID" --origin "$CHECKOUT_ORIGIN" >/dev/null \
+  || die "gatewayctl merchant origins failed"
 (umask 077; cat > "$VAR/dev.env" <<ENV
 # Written by make up. Dev credentials of the test merchant and the stack's URLs.
 STRONGROOM_MERCHANT=$MID
@@ -124,7 +130,24 @@ VAULT_INTERNAL_URL=https://vault-internal.strongroom.test:$VAULT_INTERNAL_PORT
 PSP_URL=https://psp.strongroom.test:$PSP_PORT
 GATEWAY_ADMIN_URL=https://localhost:$GW_ADMIN_PORT
 VAULT_ADMIN_URL=https://localhost:$VAULT_ADMIN_PORT
+PSP_CHALLENGE_URL=https://psp.strongroom.test:$PSP_CHALLENGE_PORT
+CHECKOUT_PORT=$CHECKOUT_PORT
+CHECKOUT_URL=$CHECKOUT_ORIGIN/
 SR_PORT_OFFSET=$SR_PORT_OFFSET
 ENV
 )
-log "strongroom: up (gateway :$GW_PORT, vault :$VAULT_PUBLIC_PORT/:$VAULT_INTERNAL_PORT, pspsim :$PSP_PORT, postgres :$PGPORT); credentials in var/dev.env"
+
+# The example merchant checkout (examples/checkout/, Node.js standard library).
+if command -v node >/dev/null 2>&1; then
+  if ! running checkout; then
+    : > "$VAR/log/checkout-requests.log"
+    node examples/checkout/server.mjs --env "$VAR/dev.env" --port "$CHECKOUT_PORT" \
+      --log "$VAR/log/checkout-requests.log" >>"$VAR/log/checkout.log" 2>&1 &
+    echo $! > "$VAR/run/checkout.pid"
+    wait_port "$CHECKOUT_PORT" 15 && running checkout || die "the example checkout did not start (var/log/checkout.log)"
+  fi
+else
+  log "node not found: the example checkout is not started"
+fi
+log "strongroom: up (gateway :$GW_PORT, vault :$VAULT_PUBLIC_PORT/:$VAULT_INTERNAL_PORT, pspsim :$PSP_PORT/:$PSP_CHALLENGE_PORT, postgres :$PGPORT); credentials in var/dev.env"
+log "strongroom: example checkout at $CHECKOUT_ORIGIN/ (browser: map psp.strongroom.test to 127.0.0.1 and trust var/pki/ca.crt; see README)"

@@ -26,6 +26,14 @@ struct vault_app {
 /* Public listener (browser / merchant front end, pk_ auth). */
 /** POST /v1/tokens: tokenize a card (201 token object). */
 void vault_handle_tokens_create(struct sr_http_request *req);
+/** OPTIONS /v1/tokens: CORS preflight for registered browser origins. */
+void vault_handle_tokens_preflight(struct sr_http_request *req);
+/** GET /v1/strongroom.js: the browser library (SRI-pinned, immutable). */
+void vault_handle_strongroom_js(struct sr_http_request *req);
+/** GET /v1/elements/card: the hosted card fields page (CSP frame-ancestors). */
+void vault_handle_elements_card(struct sr_http_request *req);
+/** GET /v1/elements/card.js, /v1/elements/card.css: the fields' assets. */
+void vault_handle_elements_asset(struct sr_http_request *req);
 
 /* Internal listener (mTLS, peer = gateway_peer only). */
 /** GET /v1/tokens/{id} with Strongroom-Merchant: token metadata, never card data. */

@@ -4,6 +4,13 @@
  * by its SHA-256). The PAN and CVC live in guarded memory from parsing to
  * encryption in the HSM; the reply and the log carry the token, brand and
  * last4 only (PCI DSS v4.0 3.4.1 / 3.5.1, BRIEF invariants 2 and 3).
+ *
+ * From a browser on another origin (an Origin header that is not the vault's
+ * own), the origin must be registered for the key's merchant (table
+ * merchant_origins): then Access-Control-Allow-Origin echoes it exactly;
+ * otherwise 403 origin_not_allowed without CORS headers, so the browser keeps
+ * the answer from the page (Fetch standard, CORS protocol). The vault's own
+ * hosted fields are same-origin and need no registration.
  */
 #include <stdio.h>
 #include <string.h>
@@ -17,12 +24,15 @@
 #include "vault/vault_app.h"
 #include "vault/vault_card.h"
 #include "vault/vault_crypto.h"
+#include "vault/vault_origin.h"
 #include "vault/vault_store.h"
 #include "vault/vault_token.h"
 
-/* The merchant owning the publishable key: 1 found, 0 not, -1 error. */
-static int authenticate(struct sr_http_request *req, struct vault_app *app, char *mid,
-                        size_t mid_cap)
+/* The merchant owning the publishable key: 1 found, 0 not, -1 error,
+ * -3 found but origin (non-NULL: a cross-origin browser request) is not
+ * registered for it. */
+static int authenticate(struct sr_http_request *req, struct vault_app *app, const char *origin,
+                        char *mid, size_t mid_cap)
 {
 	const char *key = sr_http_bearer(req);
 	char hash[65];
@@ -35,7 +45,12 @@ static int authenticate(struct sr_http_request *req, struct vault_app *app, char
 	/* Keys are stored only as SHA-256 (PCI DSS 8.3.2); the lookup is by hash. */
 	sr_sha256_hex(key, strlen(key), hash);
 	db = sr_db_acquire(app->db);
-	rc = vault_store_merchant_by_pk_hash(db, hash, mid, mid_cap, err, sizeof err);
+	if (origin == NULL) {
+		rc = vault_store_merchant_by_pk_hash(db, hash, mid, mid_cap, err, sizeof err);
+	} else {
+		rc = vault_store_merchant_origin_by_pk(db, hash, origin, mid, mid_cap, err, sizeof err);
+		rc = rc == -2 ? 0 : rc == 0 ? -3 : rc;
+	}
 	sr_db_release(app->db, db);
 	if (rc < 0)
 		sr_log(SR_LOG_ERROR, req->request_id, "db.error", "{s:s}", "error", err);
@@ -54,6 +69,7 @@ void vault_handle_tokens_create(struct sr_http_request *req)
 	char mid[VAULT_MERCHANT_ID_MAX + 1];
 	char err[256];
 	PGconn *db = NULL;
+	const char *origin = NULL;
 	json_error_t jerr;
 	int rc;
 
@@ -61,7 +77,20 @@ void vault_handle_tokens_create(struct sr_http_request *req)
 	memset(&row, 0, sizeof row);
 	mid[0] = '\0';
 
-	rc = authenticate(req, app, mid, sizeof mid);
+	if (!vault_cors_cross_origin(req, &origin))
+		origin = NULL;
+	rc = authenticate(req, app, origin, mid, sizeof mid);
+	if (rc == -3) {
+		/* PCI DSS 6.4.3: only the merchant's registered pages may tokenize
+		 * from a browser. No CORS headers: the page cannot read this. The
+		 * origin is not logged verbatim (it is attacker-chosen input). */
+		sr_log(SR_LOG_WARN, req->request_id, "token.origin_refused", "{s:s}", "merchant", mid);
+		sr_http_reply_error(req, 403, "invalid_request_error", "origin_not_allowed",
+		                    "This origin is not registered for the publishable key.", NULL);
+		goto out;
+	}
+	if (origin != NULL && rc == 1)
+		vault_cors_allow(req, origin);
 	if (rc < 0) {
 		sr_http_reply_error(req, 500, "api_error", "internal_error",
 		                    "An internal error occurred.", NULL);

@@ -56,6 +56,12 @@ static const char *const config_keys[] = {
 /* Public routes: browsers and merchant front ends (pk_ auth). */
 static const struct sr_route public_routes[] = {
 	{ .method = "POST", .pattern = "/v1/tokens", .handler = vault_handle_tokens_create },
+	/* Browser: CORS preflight, strongroom.js, hosted card fields (issue 6). */
+	{ .method = "OPTIONS", .pattern = "/v1/tokens", .handler = vault_handle_tokens_preflight },
+	{ .method = "GET", .pattern = "/v1/strongroom.js", .handler = vault_handle_strongroom_js },
+	{ .method = "GET", .pattern = "/v1/elements/card", .handler = vault_handle_elements_card },
+	{ .method = "GET", .pattern = "/v1/elements/card.js", .handler = vault_handle_elements_asset },
+	{ .method = "GET", .pattern = "/v1/elements/card.css", .handler = vault_handle_elements_asset },
 };
 
 /* Internal routes: the gateway only, over mutual TLS (BRIEF invariant 5). */

@@ -12,7 +12,12 @@
  *
  * Config keys: listen ("127.0.0.1"), port (8446; 0 lets the kernel choose),
  * tls_cert, tls_key, client_ca, peer_name ("vault-egress.strongroom.internal"),
- * api_key_file, threads (4).
+ * api_key_file, threads (4), public_host, challenge_port.
+ *
+ * challenge_port (issue 6): a second HTTPS listener, without client
+ * certificates, for the cardholder's browser: GET /3ds/{pi} is the 3-D Secure
+ * challenge page the redirect_to_url points at, POST /3ds/{pi}/complete its
+ * button. When it is set, redirect URLs use this port.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -76,6 +81,7 @@ struct sim {
 	char key_hash[65];      /* SHA-256 of the API key: compared in constant time */
 	char public_host[128];  /* for next_action URLs */
 	unsigned port;
+	unsigned challenge_port; /* browser-facing 3-D Secure listener; 0 none */
 };
 
 /* ------------------------------------------------------------------ */
@@ -612,7 +618,8 @@ static void h_intent_create(struct sr_http_request *req)
 		break;
 	case OUT_3DS_THEN_SUCCEED:
 	case OUT_3DS_THEN_DECLINE:
-		snprintf(url, sizeof url, "https://%s:%u/3ds/%s", sim->public_host, sim->port, pi_id);
+		snprintf(url, sizeof url, "https://%s:%u/3ds/%s", sim->public_host,
+		         sim->challenge_port != 0 ? sim->challenge_port : sim->port, pi_id);
 		json_object_set_new(intent, "status", json_string("requires_action"));
 		json_object_set_new(intent, "next_action",
 		                    json_pack("{s:s, s:{s:s, s:n}}", "type", "redirect_to_url",
@@ -783,22 +790,22 @@ out:
 /* ------------------------------------------------------------------ */
 /* test hooks (mTLS only, no API key): /_sim/...                        */
 
-/* POST /_sim/payment_intents/{id}/3ds: the cardholder completes 3-D Secure. */
-static void h_sim_3ds(struct sr_http_request *req)
+/* The cardholder completes 3-D Secure for intent params[0] (lock held):
+ * the intent moves on by its card's outcome. Replies and returns NULL on
+ * error, else the intent (borrowed). */
+static json_t *complete_3ds(struct sr_http_request *req, struct sim *sim)
 {
-	struct sim *sim = req->app;
 	json_t *intent = NULL;
 	const char *status = NULL;
 	enum outcome oc = OUT_SUCCEED;
 
-	pthread_mutex_lock(&sim->lock);
 	intent = find_intent(req, sim);
 	if (intent == NULL)
-		goto out;
+		return NULL;
 	status = json_string_value(json_object_get(intent, "status"));
 	if (strcmp(status, "requires_action") != 0) {
 		unexpected_state(req, status);
-		goto out;
+		return NULL;
 	}
 	oc = (enum outcome)json_integer_value(json_object_get(sim->outcomes, req->params[0]));
 	json_object_set_new(intent, "next_action", json_null());
@@ -808,10 +815,114 @@ static void h_sim_3ds(struct sr_http_request *req)
 		set_succeeded(intent);
 	sr_log(SR_LOG_INFO, req->request_id, "pspsim.3ds_completed", "{s:s, s:s}", "id", req->params[0],
 	       "status", json_string_value(json_object_get(intent, "status")));
-	sr_http_reply_json(req, 200, json_deep_copy(intent));
-out:
+	return intent;
+}
+
+/* POST /_sim/payment_intents/{id}/3ds: the cardholder completes 3-D Secure. */
+static void h_sim_3ds(struct sr_http_request *req)
+{
+	struct sim *sim = req->app;
+	json_t *intent = NULL;
+
+	pthread_mutex_lock(&sim->lock);
+	intent = complete_3ds(req, sim);
+	if (intent != NULL)
+		sr_http_reply_json(req, 200, json_deep_copy(intent));
 	pthread_mutex_unlock(&sim->lock);
 }
+
+/* ---- the browser-facing challenge listener (challenge_port) ---- */
+
+static const char k_challenge_html[] =
+	"<!doctype html><html lang=en><meta charset=utf-8><title>3-D Secure test challenge</title>"
+	"<link rel=stylesheet href=/3ds/challenge.css>"
+	"<main><h1>Test bank: confirm this payment</h1>"
+	"<p>This is the PSP simulator's 3-D Secure challenge. A real issuer would ask for a "
+	"one-time code here.</p>"
+	"<button id=complete type=button>Complete authentication</button>"
+	"<p id=result role=status></p></main>"
+	"<script src=/3ds/challenge.js></script></html>\n";
+
+static const char k_challenge_css[] =
+	"body{font:15px system-ui,sans-serif;margin:16px;color:#222}"
+	"h1{font-size:17px}button{font:inherit;padding:8px 14px;border-radius:5px;"
+	"border:1px solid #2b4acb;background:#3b5bdb;color:#fff;cursor:pointer}\n";
+
+/* The page's parent origin comes in the fragment (#origin=...), put there by
+ * strongroom.js; the result is posted to exactly that origin. */
+static const char k_challenge_js[] =
+	"(function(){'use strict';\n"
+	"var m=/[#&]origin=([^&]+)/.exec(location.hash);var parentOrigin=m?decodeURIComponent(m[1]):null;\n"
+	"var b=document.getElementById('complete'),out=document.getElementById('result');\n"
+	"b.addEventListener('click',function(){b.disabled=true;\n"
+	" fetch(location.pathname+'/complete',{method:'POST'}).then(function(r){return r.json();})\n"
+	" .then(function(j){var st=j.status||'error';out.textContent='Authentication '+(j.error?'failed':'complete')+'.';\n"
+	"  if(parentOrigin&&window.parent!==window)window.parent.postMessage({sr3ds:'complete',status:st},parentOrigin);})\n"
+	" .catch(function(){out.textContent='Authentication failed.';b.disabled=false;});});\n"
+	"})();\n";
+
+static void challenge_headers(struct sr_http_request *req)
+{
+	sr_http_add_header(req, "Content-Security-Policy",
+	                   "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+	                   "base-uri 'none'; form-action 'none'");
+}
+
+/* GET /3ds/{pi}: the challenge page (only for an intent awaiting 3-D Secure). */
+static void h_challenge_page(struct sr_http_request *req)
+{
+	struct sim *sim = req->app;
+	json_t *intent = NULL;
+	const char *status = NULL;
+
+	pthread_mutex_lock(&sim->lock);
+	intent = json_object_get(sim->intents, req->params[0]);
+	status = intent != NULL ? json_string_value(json_object_get(intent, "status")) : NULL;
+	pthread_mutex_unlock(&sim->lock);
+	challenge_headers(req);
+	if (status == NULL || strcmp(status, "requires_action") != 0) {
+		static const char gone[] = "<!doctype html><meta charset=utf-8><title>Challenge</title>"
+		                           "<p>There is nothing to authenticate.</p>\n";
+		sr_http_reply_raw(req, 404, "text/html; charset=utf-8", gone, sizeof gone - 1);
+		return;
+	}
+	sr_http_reply_raw(req, 200, "text/html; charset=utf-8", k_challenge_html,
+	                  sizeof k_challenge_html - 1);
+}
+
+static void h_challenge_js(struct sr_http_request *req)
+{
+	sr_http_reply_raw(req, 200, "text/javascript; charset=utf-8", k_challenge_js,
+	                  sizeof k_challenge_js - 1);
+}
+
+static void h_challenge_css(struct sr_http_request *req)
+{
+	sr_http_reply_raw(req, 200, "text/css; charset=utf-8", k_challenge_css,
+	                  sizeof k_challenge_css - 1);
+}
+
+/* POST /3ds/{pi}/complete: the challenge's button. */
+static void h_challenge_complete(struct sr_http_request *req)
+{
+	struct sim *sim = req->app;
+	json_t *intent = NULL;
+
+	pthread_mutex_lock(&sim->lock);
+	intent = complete_3ds(req, sim);
+	if (intent != NULL)
+		sr_http_reply_json(req, 200, json_pack("{s:s, s:O?}", "status",
+		                   json_string_value(json_object_get(intent, "status")),
+		                   "last_payment_error", json_object_get(intent, "last_payment_error")));
+	pthread_mutex_unlock(&sim->lock);
+}
+
+static const struct sr_route k_challenge_routes[] = {
+	{ .method = "GET", .pattern = "/3ds/challenge.js", .handler = h_challenge_js },
+	{ .method = "GET", .pattern = "/3ds/challenge.css", .handler = h_challenge_css },
+	{ .method = "GET", .pattern = "/3ds/{}", .handler = h_challenge_page },
+	{ .method = "POST", .pattern = "/3ds/{}/complete", .handler = h_challenge_complete },
+};
 
 static void h_sim_stats(struct sr_http_request *req)
 {
@@ -871,6 +982,8 @@ static void usage(FILE *f)
 	        "  threads       worker threads (default 4)\n"
 	        "  public_host   host name used in 3-D Secure redirect URLs\n"
 	        "                (default \"psp.strongroom.test\")\n"
+	        "  challenge_port  port of a second listener without client certificates\n"
+	        "                for browsers: GET /3ds/{id} challenge page (default: none)\n"
 	        "\n"
 	        "Endpoints: POST /v1/payment_methods, POST /v1/payment_intents,\n"
 	        "GET /v1/payment_intents/{id}, POST /v1/payment_intents/{id}/capture|cancel,\n"
@@ -881,11 +994,13 @@ int main(int argc, char **argv)
 {
 	static const char *const keys[] = {
 		"listen", "port", "tls_cert", "tls_key", "client_ca", "peer_name", "api_key_file",
-		"threads", "public_host", NULL
+		"threads", "public_host", "challenge_port", NULL
 	};
 	struct sim sim;
 	struct sr_http_config hc;
 	struct sr_http_server *srv = NULL;
+	struct sr_http_server *chal = NULL;
+	long long chal_port = 0;
 	json_t *cfg = NULL;
 	char *key = NULL;
 	const char *path = NULL;
@@ -989,6 +1104,25 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	sim.port = sr_http_port(srv);
+	chal_port = sr_config_int(cfg, "challenge_port", -1);
+	if (chal_port >= 0) {
+		struct sr_http_config cc = hc;
+
+		if (chal_port > 65535)
+			goto out;
+		cc.port = (uint16_t)chal_port;
+		cc.client_ca_file = NULL;
+		cc.peer_name = NULL;
+		cc.routes = k_challenge_routes;
+		cc.n_routes = sizeof k_challenge_routes / sizeof k_challenge_routes[0];
+		cc.name = "pspsim-challenge";
+		chal = sr_http_start(&cc, err, sizeof err);
+		if (chal == NULL) {
+			sr_log(SR_LOG_ERROR, NULL, "pspsim.listen_failed", "{s:s}", "error", err);
+			goto out;
+		}
+		sim.challenge_port = sr_http_port(chal);
+	}
 	sr_log(SR_LOG_INFO, NULL, "pspsim.listening", "{s:s, s:i, s:s}", "listen", hc.bind_addr,
 	       "port", (int)sim.port, "peer_name", hc.peer_name);
 	do {
@@ -998,6 +1132,7 @@ int main(int argc, char **argv)
 	sr_log(SR_LOG_INFO, NULL, "pspsim.stopping", "{s:i}", "signal", sig);
 	ret = 0;
 out:
+	sr_http_stop(chal);
 	sr_http_stop(srv);
 	sr_secret_free(key);
 	json_decref(sim.pms);
