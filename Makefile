@@ -73,7 +73,7 @@ $(OBJ)/%.o: %.c
 $(BIN)/vaultd: $(OBJ)/vault/vaultd.o $(VAULT_OBJ) $(HSM_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_VAULT) $(LIBS_COMMON)
-$(BIN)/vaultctl: $(OBJ)/hsm/vaultctl.o $(HSM_OBJ) $(COMMON_OBJ)
+$(BIN)/vaultctl: $(OBJ)/hsm/vaultctl.o $(OBJ)/vault/vault_audit.o $(HSM_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -ldl $(LIBS_COMMON)
 # gatewayd links no PKCS#11, mbedTLS or vault code (BRIEF invariant 1).

@@ -4,6 +4,12 @@
  * by its SHA-256). The PAN and CVC live in guarded memory from parsing to
  * encryption in the HSM; the reply and the log carry the token, brand and
  * last4 only (PCI DSS v4.0 3.4.1 / 3.5.1, BRIEF invariants 2 and 3).
+ *
+ * Options (issue 3): "expires_at" (UNIX seconds: the token is refused after
+ * it and deleted by the sweeper) and "token_format": "format_preserving"
+ * (the reply also carries "legacy_number": BIN + random digits + last4,
+ * failing Luhn; collisions retried). The token is single-use: see
+ * vault_h_authorize.c.
  */
 #include <stdio.h>
 #include <string.h>
@@ -53,8 +59,11 @@ void vault_handle_tokens_create(struct sr_http_request *req)
 	const char *param = NULL;
 	char mid[VAULT_MERCHANT_ID_MAX + 1];
 	char err[256];
+	char shape[VAULT_PAN_MAX + 1];  /* BIN + zeros + last4: the legacy number's template */
 	PGconn *db = NULL;
+	json_t *reply = NULL;
 	json_error_t jerr;
+	int attempt;
 	int rc;
 
 	memset(&card, 0, sizeof card);
@@ -109,6 +118,15 @@ void vault_handle_tokens_create(struct sr_http_request *req)
 	row.exp_year = card.exp_year;
 	snprintf(row.key_version, sizeof row.key_version, "%s", VAULT_KEY_VERSION_PAN);
 	row.created_at = sr_now();
+	row.expires_at = card.expires_at;
+	shape[0] = '\0';
+	if (card.format_preserving) {
+		/* PCI DSS 3.4.1: only the first six and last four are kept. */
+		memset(shape, '0', card.pan_len);
+		memcpy(shape, card.pan, 6);
+		memcpy(shape + card.pan_len - 4, card.last4, 4);
+		shape[card.pan_len] = '\0';
+	}
 
 	/* PCI DSS 3.5.1.1: keyed, per-merchant fingerprint. */
 	if (vault_crypto_fingerprint(app->hsm, mid, card.pan, card.pan_len, row.fingerprint,
@@ -133,10 +151,19 @@ void vault_handle_tokens_create(struct sr_http_request *req)
 	/* Plaintext no longer needed: wipe before the database round trip. */
 	vault_card_input_free(&card);
 
-	db = sr_db_acquire(app->db);
-	rc = vault_store_token_insert(db, &row, err, sizeof err);
-	sr_db_release(app->db, db);
-	db = NULL;
+	/* A legacy number collision is retried with fresh random digits. */
+	for (attempt = 0; attempt < 5; attempt++) {
+		if (shape[0] != '\0' &&
+		    vault_legacy_number_new(shape, strlen(shape), row.legacy_number,
+		                            sizeof row.legacy_number) != 0)
+			goto internal;
+		db = sr_db_acquire(app->db);
+		rc = vault_store_token_insert(db, &row, err, sizeof err);
+		sr_db_release(app->db, db);
+		db = NULL;
+		if (rc != -3)
+			break;
+	}
 	if (rc != 0) {
 		sr_log(SR_LOG_ERROR, req->request_id, "db.error", "{s:s, s:s}", "token", row.id,
 		       "error", err);
@@ -145,13 +172,17 @@ void vault_handle_tokens_create(struct sr_http_request *req)
 
 	sr_log(SR_LOG_INFO, req->request_id, "token.created", "{s:s, s:s, s:s, s:s}",
 	       "token", row.id, "merchant", mid, "brand", row.brand, "last4", row.last4);
-	sr_http_reply_json(req, 201,
-	    json_pack("{s:s, s:s, s:{s:s, s:s, s:i, s:i, s:s}, s:I}",
-	              "id", row.id, "object", "token",
-	              "card", "brand", row.brand, "last4", row.last4,
-	              "exp_month", row.exp_month, "exp_year", row.exp_year,
-	              "fingerprint", row.fingerprint,
-	              "created", (json_int_t)row.created_at));
+	reply = json_pack("{s:s, s:s, s:{s:s, s:s, s:i, s:i, s:s}, s:I}",
+	                  "id", row.id, "object", "token",
+	                  "card", "brand", row.brand, "last4", row.last4,
+	                  "exp_month", row.exp_month, "exp_year", row.exp_year,
+	                  "fingerprint", row.fingerprint,
+	                  "created", (json_int_t)row.created_at);
+	if (reply != NULL && row.expires_at > 0)
+		json_object_set_new(reply, "expires_at", json_integer(row.expires_at));
+	if (reply != NULL && row.legacy_number[0] != '\0')
+		json_object_set_new(reply, "legacy_number", json_string(row.legacy_number));
+	sr_http_reply_json(req, 201, reply);
 	goto out;
 
 hsm_error:
@@ -160,6 +191,7 @@ internal:
 	sr_http_reply_error(req, 500, "api_error", "internal_error", "An internal error occurred.",
 	                    NULL);
 out:
+	sodium_memzero(shape, sizeof shape);
 	vault_card_input_free(&card);
 	vault_token_row_clear(&row);
 	json_decref(parsed);

@@ -362,7 +362,8 @@ static int run(const struct vaultd_config *c)
 		goto out;
 	}
 	if (check_key(h, HSM_KEY_PAN_ENC, CKK_AES, msg, sizeof msg) != 0 ||
-	    check_key(h, HSM_KEY_FP_HMAC, CKK_GENERIC_SECRET, msg, sizeof msg) != 0)
+	    check_key(h, HSM_KEY_FP_HMAC, CKK_GENERIC_SECRET, msg, sizeof msg) != 0 ||
+	    check_key(h, HSM_KEY_AUDIT_HMAC, CKK_GENERIC_SECRET, msg, sizeof msg) != 0)
 		goto out;
 
 	snprintf(allow, sizeof allow, "%s:%lld", c->psp_stripe_host, c->psp_stripe_port);
