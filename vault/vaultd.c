@@ -61,6 +61,12 @@ static const struct sr_route internal_routes[] = {
 	{ .method = "GET",  .pattern = "/v1/tokens/{}",     .handler = vault_handle_token_get },
 	{ .method = "POST", .pattern = "/v1/authorizations", .handler = vault_handle_authorize },
 	{ .method = "PUT",  .pattern = "/v1/merchants/{}",  .handler = vault_handle_merchant_put },
+	/* token lifecycle (issue 3) */
+	{ .method = "DELETE", .pattern = "/v1/tokens/{}",   .handler = vault_handle_token_delete },
+	{ .method = "POST",   .pattern = "/v1/cards",       .handler = vault_handle_cards_create },
+	{ .method = "GET",    .pattern = "/v1/cards/{}",    .handler = vault_handle_card_get },
+	{ .method = "DELETE", .pattern = "/v1/cards/{}",    .handler = vault_handle_card_delete },
+	{ .method = "GET",    .pattern = "/v1/customers/{}/cards", .handler = vault_handle_customer_cards },
 };
 
 struct vaultd_config {
@@ -206,7 +212,7 @@ static int config_read(const json_t *cfg, struct vaultd_config *c, char *msg, si
 	return 0;
 }
 
-/* ---- CVC sweeper (PCI DSS 3.3.1.2) ---- */
+/* ---- sweeper: expired CVCs (PCI DSS 3.3.1.2) and expired tokens ---- */
 
 struct sweeper {
 	pthread_t thread;
@@ -237,6 +243,17 @@ static void *sweeper_main(void *arg)
 			sr_log(SR_LOG_ERROR, NULL, "cvc.sweep_failed", "{s:s}", "error", err);
 		else if (n > 0)
 			sr_log(SR_LOG_INFO, NULL, "cvc.swept", "{s:I}", "count", (json_int_t)n);
+		/* Issue 3: expired tokens are deleted on this schedule, whether
+		 * or not anyone reads them (the row and its ciphertext go). */
+		db = sr_db_acquire(s->db);
+		n = vault_store_sweep_expired(db, err, sizeof err);
+		sr_db_release(s->db, db);
+		db = NULL;
+		if (n < 0)
+			sr_log(SR_LOG_ERROR, NULL, "token.sweep_failed", "{s:s}", "error", err);
+		else if (n > 0)
+			sr_log(SR_LOG_INFO, NULL, "token.expired_deleted", "{s:I}", "count",
+			       (json_int_t)n);
 		clock_gettime(CLOCK_MONOTONIC, &deadline);
 		deadline.tv_sec += s->interval;
 		pthread_mutex_lock(&s->mu);
