@@ -55,7 +55,9 @@ cat > "$VAR/etc/vaultd.json" <<JSON
   "psp_client_key": "var/pki/vault-egress.key",
   "psp_stripe_host": "psp.strongroom.test", "psp_stripe_addr": "127.0.0.1", "psp_stripe_port": $PSP_PORT,
   "psp_stripe_api_key_file": "var/secrets/psp-stripe-key",
-  "threads": 4, "cvc_ttl_seconds": 3600, "sweep_interval_seconds": 60
+  "threads": 4, "cvc_ttl_seconds": 3600, "sweep_interval_seconds": 60,
+  "rate_limit_ip_per_minute": 6000000, "rate_limit_ip_burst": 100000,
+  "rate_limit_key_per_minute": 6000000, "rate_limit_key_burst": 100000
 }
 JSON
 cat > "$VAR/etc/gatewayd.json" <<JSON

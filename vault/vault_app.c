@@ -3,10 +3,13 @@
  */
 #include "vault/vault_app.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/sr_db.h"
 #include "common/sr_log.h"
+#include "vault/vault_ratelimit.h"
 #include "vault/vault_store.h"
 #include "vault/vault_token.h"
 
@@ -111,4 +114,26 @@ void vault_reply_delete(struct sr_http_request *req, bool card)
 	       "merchant", merchant);
 	sr_http_reply_json(req, 200, json_pack("{s:s, s:s, s:b}", "id", id, "object",
 	                                       card ? "card" : "token", "deleted", 1));
+}
+
+int vault_rate_admit(struct sr_http_request *req, struct vault_ratelimit *rl, const char *key,
+                     const char *what)
+{
+	struct timespec ts;
+	char after[24];
+	long wait;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	wait = vault_ratelimit_take(rl, key, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+	if (wait == 0)
+		return 1;
+	snprintf(after, sizeof after, "%ld", wait);
+	sr_log(SR_LOG_WARN, req->request_id, "ratelimit.refused", "{s:s, s:I}", "limit", what,
+	       "retry_after", (json_int_t)wait);
+	sr_http_add_header(req, "Retry-After", after);
+	sr_http_reply_error(req, 429, "rate_limit_error", "rate_limited",
+	                    strcmp(what, "client_address") == 0
+	                    ? "Too many requests from this address; retry later."
+	                    : "Too many requests for this publishable key; retry later.", NULL);
+	return 0;
 }

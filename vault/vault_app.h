@@ -14,6 +14,7 @@ struct sr_db_pool;
 struct hsm;
 struct vault_egress;
 struct vault_connector;
+struct vault_ratelimit;
 
 struct vault_app {
 	struct sr_db_pool *db;                  /* vault database pool */
@@ -22,6 +23,8 @@ struct vault_app {
 	const struct vault_connector *connector;/* the PSP connector (stripe) */
 	const char *gateway_peer;               /* identity required on the internal listener */
 	long long cvc_ttl_seconds;              /* PCI DSS 3.3.1.2: CVC lifetime without authorization */
+	struct vault_ratelimit *rl_ip;          /* public listener: per client address (may be NULL) */
+	struct vault_ratelimit *rl_key;         /* public listener: per publishable key's merchant */
 };
 
 /* Public listener (browser / merchant front end, pk_ auth). */
@@ -59,6 +62,16 @@ const char *vault_request_merchant(struct sr_http_request *req);
  * only, never card data. New reference or NULL.
  */
 json_t *vault_token_json(const struct vault_token_row *row);
+
+/**
+ * Rate limit on the public listener: take one request from limiter rl for
+ * key. When refused, 429 rate_limit_error rate_limited with Retry-After
+ * (RFC 6585 section 4) has been sent, the refusal logged (what limited,
+ * never the key itself), and 0 is returned; otherwise 1.
+ * @param what "client_address" or "publishable_key" (for the log and the message).
+ */
+int vault_rate_admit(struct sr_http_request *req, struct vault_ratelimit *rl, const char *key,
+                     const char *what);
 
 /**
  * DELETE of req->params[0] (a tok_ id when card is false, a card_ id when

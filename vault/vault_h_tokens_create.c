@@ -70,6 +70,15 @@ void vault_handle_tokens_create(struct sr_http_request *req)
 	memset(&row, 0, sizeof row);
 	mid[0] = '\0';
 
+	/* Issue 3: rate limits per client address (before any work) and per
+	 * publishable key (after authentication, keyed by its merchant). */
+	{
+		char ip[64];
+
+		if (sr_http_client_ip(req, ip, sizeof ip) == 0 &&
+		    !vault_rate_admit(req, app->rl_ip, ip, "client_address"))
+			goto out;
+	}
 	rc = authenticate(req, app, mid, sizeof mid);
 	if (rc < 0) {
 		sr_http_reply_error(req, 500, "api_error", "internal_error",
@@ -81,6 +90,9 @@ void vault_handle_tokens_create(struct sr_http_request *req)
 		                    "Invalid publishable key.", NULL);
 		goto out;
 	}
+
+	if (!vault_rate_admit(req, app->rl_key, mid, "publishable_key"))
+		goto out;
 
 	body = req->json;
 	if (body == NULL && req->body != NULL && req->body_len > 0) {

@@ -34,6 +34,7 @@
 #include "vault/connectors/stripe.h"
 #include "vault/vault_app.h"
 #include "vault/vault_egress.h"
+#include "vault/vault_ratelimit.h"
 #include "vault/vault_store.h"
 
 #define MAX_BODY_PUBLIC   (8 * 1024)
@@ -48,6 +49,8 @@ static const char *const config_keys[] = {
 	"psp_ca", "psp_client_cert", "psp_client_key",
 	"psp_stripe_host", "psp_stripe_addr", "psp_stripe_port", "psp_stripe_api_key_file",
 	"threads", "cvc_ttl_seconds", "sweep_interval_seconds",
+	"rate_limit_ip_per_minute", "rate_limit_ip_burst",
+	"rate_limit_key_per_minute", "rate_limit_key_burst",
 	NULL,
 };
 
@@ -82,6 +85,7 @@ struct vaultd_config {
 	const char *psp_stripe_host, *psp_stripe_addr, *psp_stripe_api_key_file;
 	long long psp_stripe_port;
 	long long threads, cvc_ttl_seconds, sweep_interval_seconds;
+	long long rl_ip_rate, rl_ip_burst, rl_key_rate, rl_key_burst;
 };
 
 static void usage(FILE *f)
@@ -100,7 +104,11 @@ static void usage(FILE *f)
 	        "  pkcs11_module, hsm_token_label, hsm_pin_file, hsm_sessions (4),\n"
 	        "  psp_ca, psp_client_cert, psp_client_key, psp_stripe_host (psp.strongroom.test),\n"
 	        "  psp_stripe_addr (127.0.0.1), psp_stripe_port (8446), psp_stripe_api_key_file,\n"
-	        "  threads (4), cvc_ttl_seconds (3600, at most 3600), sweep_interval_seconds (60).\n"
+	        "  threads (4), cvc_ttl_seconds (3600, at most 3600), sweep_interval_seconds (60),\n"
+	        "  rate_limit_ip_per_minute (1200), rate_limit_ip_burst (40),\n"
+	        "  rate_limit_key_per_minute (6000), rate_limit_key_burst (200)\n"
+	        "  (public listener, requests per client address and per publishable key;\n"
+	        "  0 per minute disables that limit).\n"
 	        "Secrets are read from the *_file paths only. SOFTHSM2_CONF selects SoftHSM2's\n"
 	        "configuration. Exit status: 0 clean shutdown / valid config, 1 failure, 2 usage.\n");
 }
@@ -182,6 +190,16 @@ static int config_read(const json_t *cfg, struct vaultd_config *c, char *msg, si
 	c->threads = sr_config_int(cfg, "threads", 4);
 	c->cvc_ttl_seconds = sr_config_int(cfg, "cvc_ttl_seconds", 3600);
 	c->sweep_interval_seconds = sr_config_int(cfg, "sweep_interval_seconds", 60);
+	c->rl_ip_rate = sr_config_int(cfg, "rate_limit_ip_per_minute", 1200);
+	c->rl_ip_burst = sr_config_int(cfg, "rate_limit_ip_burst", 40);
+	c->rl_key_rate = sr_config_int(cfg, "rate_limit_key_per_minute", 6000);
+	c->rl_key_burst = sr_config_int(cfg, "rate_limit_key_burst", 200);
+	if (c->rl_ip_rate < 0 || c->rl_key_rate < 0 || c->rl_ip_burst < 1 ||
+	    c->rl_key_burst < 1 || c->rl_ip_rate > 10000000 || c->rl_key_rate > 10000000 ||
+	    c->rl_ip_burst > 10000000 || c->rl_key_burst > 10000000) {
+		snprintf(msg, msglen, "config: rate limits: per_minute 0..10000000, burst 1..10000000");
+		return -1;
+	}
 
 	if (c->public_port < 1 || c->public_port > 65535 || c->internal_port < 1 ||
 	    c->internal_port > 65535 || c->psp_stripe_port < 1 || c->psp_stripe_port > 65535) {
@@ -420,6 +438,13 @@ static int run(const struct vaultd_config *c)
 	app.connector = &connector;
 	app.gateway_peer = c->gateway_peer;
 	app.cvc_ttl_seconds = c->cvc_ttl_seconds;
+	app.rl_ip = vault_ratelimit_new((double)c->rl_ip_rate / 60.0, (double)c->rl_ip_burst, 8192);
+	app.rl_key = vault_ratelimit_new((double)c->rl_key_rate / 60.0, (double)c->rl_key_burst,
+	                                 4096);
+	if (app.rl_ip == NULL || app.rl_key == NULL) {
+		snprintf(msg, sizeof msg, "cannot allocate the rate limiters");
+		goto out;
+	}
 
 	{
 		struct sr_http_config pc = {
@@ -497,6 +522,8 @@ out:
 	if (connector_ok)
 		vault_stripe_free(&connector);
 	vault_egress_free(eg);
+	vault_ratelimit_free(app.rl_ip);
+	vault_ratelimit_free(app.rl_key);
 	hsm_close(h);
 	sr_db_pool_free(db);
 	if (ret == 0)
