@@ -160,8 +160,9 @@ long long vault_audit_append(PGconn *db, struct hsm *h, const struct vault_audit
 	lengths[9] = 32;
 	formats[9] = 1;
 	res = PQexecParams(db,
-	    "INSERT INTO pan_audit (seq, at_us, token_id, merchant_id, purpose, payment_id, "
-	    "connector, peer, result, mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::bytea)",
+	    "INSERT INTO pan_audit (seq, at, token_id, merchant_id, purpose, payment_id, "
+	    "connector, peer, result, mac) VALUES ($1, 'epoch'::timestamptz + $2::bigint * "
+	    "interval '1 microsecond', $3, $4, $5, $6, $7, $8, $9, $10::bytea)",
 	    10, NULL, params, lengths, formats, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		seterr(err, errlen, "audit: insert: %s", PQerrorMessage(db));
@@ -211,7 +212,7 @@ int vault_audit_verify(PGconn *db, struct hsm *h, struct vault_audit_report *rep
 		goto out;
 	}
 	res = PQexecParams(db,
-	    "SELECT seq::text, at_us::text, token_id, merchant_id, purpose, payment_id, "
+	    "SELECT seq::text, (extract(epoch FROM at) * 1000000)::bigint::text, token_id, merchant_id, purpose, payment_id, "
 	    "connector, peer, result, mac FROM pan_audit ORDER BY seq",
 	    0, NULL, NULL, NULL, NULL, 1);
 	head = PQexecParams(db, "SELECT seq::text, mac FROM pan_audit_head", 0, NULL, NULL, NULL,

@@ -8,7 +8,7 @@
 
 CREATE TABLE pan_audit (
   seq         bigint PRIMARY KEY CHECK (seq > 0),
-  at_us       bigint NOT NULL,              -- UNIX microseconds
+  at          timestamptz NOT NULL,         -- MACed as UNIX microseconds
   token_id    text NOT NULL,
   merchant_id text NOT NULL,
   purpose     text NOT NULL,                -- authorize, card.create

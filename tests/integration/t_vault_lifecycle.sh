@@ -193,11 +193,11 @@ t_audit_chain() {
   # reordered: swap the contents of two records
   vsql "INSERT INTO pan_audit SELECT * FROM audit_saved; DROP TABLE audit_saved" >/dev/null
   vsql "CREATE TABLE audit_saved AS SELECT * FROM pan_audit WHERE seq IN ($seq, $seq + 1);
-        UPDATE pan_audit p SET token_id = s.token_id, payment_id = s.payment_id, at_us = s.at_us, mac = s.mac
+        UPDATE pan_audit p SET token_id = s.token_id, payment_id = s.payment_id, at = s.at, mac = s.mac
           FROM audit_saved s WHERE (p.seq = $seq AND s.seq = $seq + 1) OR (p.seq = $seq + 1 AND s.seq = $seq)" >/dev/null
   out=$("$SR_BIN/vaultctl" --config var/etc/vaultd.json audit verify); eq "reorder: exit" "$?" 3
   [[ $out == *"record $seq "* ]] || fail "reorder not located: $out"
-  vsql "UPDATE pan_audit p SET token_id = s.token_id, payment_id = s.payment_id, at_us = s.at_us, mac = s.mac
+  vsql "UPDATE pan_audit p SET token_id = s.token_id, payment_id = s.payment_id, at = s.at, mac = s.mac
           FROM audit_saved s WHERE p.seq = s.seq; DROP TABLE audit_saved" >/dev/null
   # the newest record removed: the head notices
   vsql "CREATE TABLE audit_saved AS SELECT * FROM pan_audit WHERE seq = (SELECT max(seq) FROM pan_audit);
