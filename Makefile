@@ -57,7 +57,7 @@ GW_OBJ     := $(call objs,$(GW_SRC))
 PROGRAMS := $(BIN)/vaultd $(BIN)/vaultctl $(BIN)/gatewayd $(BIN)/gatewayctl $(BIN)/pspsim
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BIN)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps up down demo check unit integration tests clean pki
+.PHONY: all deps up down demo check unit integration tests clean pki fuzz bench
 .SECONDARY:
 all: $(PROGRAMS)
 tests: $(UNIT_BIN)
@@ -102,6 +102,16 @@ $(BIN)/tests/test_gw_%: $(OBJ)/tests/unit/test_gw_%.o $(GW_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS_GW) $(LIBS_COMMON)
 
+# libFuzzer targets (clang, ASan+UBSan): tests/fuzz/fuzz_*.c, each linked
+# with the sources it exercises. make check runs them briefly.
+FUZZ_CC    ?= clang
+FUZZ_FLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
+              -fno-sanitize-recover=all $(CFLAGS_COMMON)
+fuzz: build/fuzz/fuzz_token_request
+build/fuzz/fuzz_token_request: tests/fuzz/fuzz_token_request.c vault/vault_card.c common/sr_secret.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(LIBS_COMMON)
+
 deps:
 	@scripts/deps.sh
 
@@ -129,6 +139,7 @@ integration: all
 check: deps
 	@$(MAKE) --no-print-directory WERROR=-Werror all
 	@$(MAKE) --no-print-directory SAN=1 WERROR=-Werror all tests
+	@$(MAKE) --no-print-directory fuzz
 	@scripts/check.sh
 
 clean:
