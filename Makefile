@@ -112,6 +112,20 @@ build/fuzz/fuzz_token_request: tests/fuzz/fuzz_token_request.c vault/vault_card.
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(LIBS_COMMON)
 
+# Benchmarks (make bench): figures, not tests. Built from the plain build.
+BENCH_BIN := $(BIN)/bench/bench_hsm $(BIN)/bench/bench_http200
+$(BIN)/bench/bench_hsm: $(OBJ)/tests/bench/bench_hsm.o $(HSM_OBJ) $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -ldl $(LIBS_COMMON)
+$(BIN)/bench/bench_http200: $(OBJ)/tests/bench/bench_http200.o $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_COMMON)
+$(OBJ)/tests/bench/%.o: CFLAGS += $(CFLAGS_VAULT)
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@SR_BIN=$(BIN) scripts/bench.sh
+
 deps:
 	@scripts/deps.sh
 
