@@ -211,9 +211,10 @@ int vault_audit_verify(PGconn *db, struct hsm *h, struct vault_audit_report *rep
 		seterr(err, errlen, "audit verify: begin: %s", PQerrorMessage(db));
 		goto out;
 	}
+	/* ORDER BY the column, not the text output column of the same name. */
 	res = PQexecParams(db,
 	    "SELECT seq::text, (extract(epoch FROM at) * 1000000)::bigint::text, token_id, merchant_id, purpose, payment_id, "
-	    "connector, peer, result, mac FROM pan_audit ORDER BY seq",
+	    "connector, peer, result, mac FROM pan_audit ORDER BY pan_audit.seq",
 	    0, NULL, NULL, NULL, NULL, 1);
 	head = PQexecParams(db, "SELECT seq::text, mac FROM pan_audit_head", 0, NULL, NULL, NULL,
 	                    NULL, 1);

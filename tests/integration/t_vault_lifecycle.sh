@@ -50,9 +50,35 @@ t_single_use_token() {
   eq "code" "$(j .error.code)" token_already_used; eq "type" "$(j .error.type)" invalid_request_error
   eq "one PSP call" "$(( $(psp_intents) - n0 ))" 1
   vint GET "/v1/tokens/$tok"; eq "token shows used" "$(j .used)" true
-  # through the gateway: a new payment with a used token does not charge
-  pay "$tok"; eq "gateway: no second charge" "$(( $(psp_intents) - n0 ))" 1
-  [ "$(j .status)" != captured ] || fail "gateway captured a payment with a used token"
+  # through the gateway: a new payment with a used token is refused, no charge
+  pay "$tok"; eq "gateway refuses a used token" "$STATUS" 400; eq "gateway code" "$(j .error.code)" token_already_used
+  eq "gateway: no second charge" "$(( $(psp_intents) - n0 ))" 1
+  tokenize 4242424242424242; tok=$(j .id)
+  pay "$tok"; eq "gateway first use" "$(j .status)" captured
+  pay "$tok"; eq "gateway second use" "$STATUS" 400; eq "second use code" "$(j .error.code)" token_already_used
+}
+
+t_gateway_saved_cards() {
+  local cus="cus_gw$(openssl rand -hex 4)" tok card n0
+  tokenize 4242424242424242; tok=$(j .id)
+  http POST "$GATEWAY_URL/v1/customers/$cus/cards" "$STRONGROOM_SK" "{\"token\":\"$tok\",\"deduplicate\":true}"
+  eq "save via gateway" "$STATUS" 201; card=$(j .id); eq object "$(j .object)" card; eq last4 "$(j .card.last4)" 4242
+  tokenize 4242424242424242
+  http POST "$GATEWAY_URL/v1/customers/$cus/cards" "$STRONGROOM_SK" "{\"token\":\"$(j .id)\",\"deduplicate\":true}"
+  eq "dedup via gateway" "$STATUS" 200; eq "same card" "$(j .id)" "$card"
+  # Paying with a card_ id through the gateway needs a gateway migration
+  # (payments.payment_method CHECK allows tok_ only): not in this branch; the
+  # vault side is tested in t_saved_cards_and_dedup. Refused cleanly here:
+  pay "$card"; eq "card_ payment_method refused by the gateway (for now)" "$STATUS" 400
+  http GET "$GATEWAY_URL/v1/customers/$cus/cards" "$STRONGROOM_SK"; eq "list" "$(j '.data | length')" 1
+  http GET "$GATEWAY_URL/v1/cards/$card" "$STRONGROOM_SK"; eq "get" "$STATUS" 200; eq customer "$(j .customer)" "$cus"
+  http GET "$GATEWAY_URL/v1/cards/$card" "$SK2"; eq "other merchant" "$STATUS" 404
+  http GET "$GATEWAY_URL/v1/cards/4242424242424242" "$STRONGROOM_SK"; eq "card number as id" "$STATUS" 404
+  grep -q 4242424242424242 <<<"$BODY" && fail "gateway echoes a card number"
+  http POST "$GATEWAY_URL/v1/customers/$cus/cards" "$STRONGROOM_SK" '{"token":"4242424242424242"}'; eq "number as token" "$STATUS" 400
+  http POST "$GATEWAY_URL/v1/customers/bad%20cus/cards" "$STRONGROOM_SK" "{\"token\":\"$tok\"}"; [[ $STATUS == 4* ]] || fail "bad customer ($STATUS)"
+  http DELETE "$GATEWAY_URL/v1/cards/$card" "$STRONGROOM_SK"; eq "delete" "$STATUS" 200; eq deleted "$(j .deleted)" true
+  http GET "$GATEWAY_URL/v1/cards/$card" "$STRONGROOM_SK"; eq "deleted" "$STATUS" 404
 }
 
 t_saved_cards_and_dedup() {
@@ -166,7 +192,9 @@ t_expiry_and_cvc_sweeper() {
 
 t_audit_chain() {
   tokenize 4242424242424242; local tok; tok=$(j .id)
-  local key="au-$(openssl rand -hex 6)" n out seq
+  local key="au-$(openssl rand -hex 6)" n out seq i
+  # more than 10 records, so that a text order ("10" < "2") would show
+  for i in $(seq 11); do tokenize 4242424242424242; vault_authorize "$(j .id)" 100 "au0-$i-$(openssl rand -hex 4)"; done
   vault_authorize "$tok" 400 "$key"; eq "authorized" "$STATUS" 200
   eq "decryption audited with peer and purpose" \
     "$(vsql "SELECT purpose || ' ' || peer || ' ' || result FROM pan_audit WHERE token_id = '$tok' AND payment_id = 'pay_it$key'")" \
