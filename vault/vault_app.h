@@ -15,6 +15,7 @@ struct hsm;
 struct vault_egress;
 struct vault_connector;
 struct vault_ratelimit;
+struct vault_pkcache;
 
 struct vault_app {
 	struct sr_db_pool *db;                  /* vault database pool */
@@ -25,6 +26,7 @@ struct vault_app {
 	long long cvc_ttl_seconds;              /* PCI DSS 3.3.1.2: CVC lifetime without authorization */
 	struct vault_ratelimit *rl_ip;          /* public listener: per client address (may be NULL) */
 	struct vault_ratelimit *rl_key;         /* public listener: per publishable key's merchant */
+	struct vault_pkcache *pkcache;          /* publishable key hash -> merchant, 10 s (may be NULL) */
 };
 
 /* Public listener (browser / merchant front end, pk_ auth). */

@@ -11,6 +11,7 @@
 #include "common/sr_http.h"
 #include "common/sr_log.h"
 #include "vault/vault_app.h"
+#include "vault/vault_pkcache.h"
 #include "vault/vault_store.h"
 #include "vault/vault_token.h"
 
@@ -86,6 +87,8 @@ void vault_handle_merchant_put(struct sr_http_request *req)
 		                    "An internal error occurred.", NULL);
 		return;
 	}
+	/* A replaced publishable key must stop working now (vault_pkcache.h). */
+	vault_pkcache_clear(app->pkcache);
 	sr_log(SR_LOG_INFO, req->request_id, "merchant.registered", "{s:s}", "merchant", id);
 	sr_http_reply_json(req, 200, json_pack("{s:s, s:s}", "id", id, "object", "merchant"));
 }

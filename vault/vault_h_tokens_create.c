@@ -13,6 +13,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -23,6 +24,7 @@
 #include "vault/vault_app.h"
 #include "vault/vault_card.h"
 #include "vault/vault_crypto.h"
+#include "vault/vault_pkcache.h"
 #include "vault/vault_store.h"
 #include "vault/vault_token.h"
 
@@ -34,17 +36,25 @@ static int authenticate(struct sr_http_request *req, struct vault_app *app, char
 	char hash[65];
 	char err[256];
 	PGconn *db = NULL;
+	struct timespec ts;
+	double now;
 	int rc = 0;
 
 	if (key == NULL || strncmp(key, "pk_", 3) != 0 || strlen(key) > 256)
 		return 0;
 	/* Keys are stored only as SHA-256 (PCI DSS 8.3.2); the lookup is by hash. */
 	sr_sha256_hex(key, strlen(key), hash);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	if (vault_pkcache_get(app->pkcache, hash, now, mid, mid_cap) == 1)
+		return 1;
 	db = sr_db_acquire(app->db);
 	rc = vault_store_merchant_by_pk_hash(db, hash, mid, mid_cap, err, sizeof err);
 	sr_db_release(app->db, db);
 	if (rc < 0)
 		sr_log(SR_LOG_ERROR, req->request_id, "db.error", "{s:s}", "error", err);
+	if (rc == 1)
+		vault_pkcache_put(app->pkcache, hash, mid, now);
 	return rc;
 }
 

@@ -34,6 +34,7 @@
 #include "vault/connectors/stripe.h"
 #include "vault/vault_app.h"
 #include "vault/vault_egress.h"
+#include "vault/vault_pkcache.h"
 #include "vault/vault_ratelimit.h"
 #include "vault/vault_store.h"
 
@@ -441,7 +442,8 @@ static int run(const struct vaultd_config *c)
 	app.rl_ip = vault_ratelimit_new((double)c->rl_ip_rate / 60.0, (double)c->rl_ip_burst, 8192);
 	app.rl_key = vault_ratelimit_new((double)c->rl_key_rate / 60.0, (double)c->rl_key_burst,
 	                                 4096);
-	if (app.rl_ip == NULL || app.rl_key == NULL) {
+	app.pkcache = vault_pkcache_new(1024);
+	if (app.rl_ip == NULL || app.rl_key == NULL || app.pkcache == NULL) {
 		snprintf(msg, sizeof msg, "cannot allocate the rate limiters");
 		goto out;
 	}
@@ -524,6 +526,7 @@ out:
 	vault_egress_free(eg);
 	vault_ratelimit_free(app.rl_ip);
 	vault_ratelimit_free(app.rl_key);
+	vault_pkcache_free(app.pkcache);
 	hsm_close(h);
 	sr_db_pool_free(db);
 	if (ret == 0)

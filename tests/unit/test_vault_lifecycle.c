@@ -16,6 +16,7 @@
 
 #include "vault/vault_audit.h"
 #include "vault/vault_card.h"
+#include "vault/vault_pkcache.h"
 #include "vault/vault_ratelimit.h"
 #include "vault/vault_token.h"
 
@@ -225,6 +226,31 @@ static void test_parse_options(void **state)
 	assert_string_equal(vault_card_error_type("invalid_token_format"), "invalid_request_error");
 }
 
+static void test_pkcache(void **state)
+{
+	const char *h1 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	const char *h2 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdee";
+	struct vault_pkcache *c = vault_pkcache_new(16);
+	char mid[80];
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(vault_pkcache_get(c, h1, 100.0, mid, sizeof mid), 0);
+	vault_pkcache_put(c, h1, "mer_a", 100.0);
+	assert_int_equal(vault_pkcache_get(c, h1, 101.0, mid, sizeof mid), 1);
+	assert_string_equal(mid, "mer_a");
+	/* same slot, other hash: no false hit */
+	assert_int_equal(vault_pkcache_get(c, h2, 101.0, mid, sizeof mid), 0);
+	/* expires */
+	assert_int_equal(vault_pkcache_get(c, h1, 100.0 + VAULT_PKCACHE_TTL + 0.1, mid, sizeof mid), 0);
+	vault_pkcache_put(c, h1, "mer_a", 200.0);
+	vault_pkcache_clear(c);
+	assert_int_equal(vault_pkcache_get(c, h1, 201.0, mid, sizeof mid), 0);
+	assert_int_equal(vault_pkcache_get(c, "short", 201.0, mid, sizeof mid), 0);
+	assert_int_equal(vault_pkcache_get(NULL, h1, 201.0, mid, sizeof mid), 0);
+	vault_pkcache_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -234,6 +260,7 @@ int main(void)
 		cmocka_unit_test(test_ratelimit),
 		cmocka_unit_test(test_audit_canonical),
 		cmocka_unit_test(test_parse_options),
+		cmocka_unit_test(test_pkcache),
 	};
 
 	if (sodium_init() < 0)
