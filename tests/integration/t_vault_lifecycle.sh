@@ -122,17 +122,18 @@ t_token_delete() {
 }
 
 t_format_preserving_tokens() {
-  local pair card ln i
+  local pair card ln i tid
   for pair in 4242424242424242:16 378282246310005:16 6011111111111117:16 4000056655665556:16; do
     card=${pair%%:*}
     http POST "$VAULT_URL/v1/tokens" "$STRONGROOM_PK" "{\"card\":{\"number\":\"$card\",\"exp_month\":12,\"exp_year\":$EXP_YEAR},\"token_format\":\"format_preserving\"}"
-    eq "$card tokenized" "$STATUS" 201; ln=$(j .legacy_number)
+    eq "$card tokenized" "$STATUS" 201; ln=$(j .legacy_number); tid=$(j .id)
     [[ $ln =~ ^[0-9]{16,19}$ ]] || { fail "legacy number shape: $ln"; continue; }
     eq "$card length" "${#ln}" "${pair##*:}"
     eq "$card keeps BIN" "${ln:0:6}" "${card:0:6}"; eq "$card keeps last4" "${ln: -4}" "${card: -4}"
     luhn_ok "$ln" && fail "$card: legacy number passes Luhn"
     [ "$ln" != "$card" ] || fail "legacy number equals the PAN"
-    vint GET "/v1/tokens/$ln"; eq "resolves to its token" "$(j .id)" "$(jq -r .id <<<"$BODY")"
+    vint GET "/v1/tokens/$ln"; eq "resolves to its token" "$(j .id)" "$tid"
+    vault_authorize "$ln" 100 "fp-$(openssl rand -hex 6)"; eq "$card: authorize by legacy number" "$(j .status)" captured
   done
   # random middle digits: 20 tokens of one card, (almost surely) 20 numbers
   local seen=""
@@ -252,4 +253,17 @@ t_rate_limits() {
   [[ $(j .error.message) == *address* ]] || fail "address limit message: $(j .error.message)"
   grep -qi '^retry-after:' <<<"$HEADERS" || fail "no Retry-After on the address limit"
   variant_stop
+}
+
+t_vault_process_custody() {
+  local pid; pid=$(cat var/run/vaultd.pid)
+  # PCI DSS 3.3.1 / 3.5.1: no core dump of the process holding card data
+  eq "core dumps disabled" "$(awk '/^Max core file size/ {print $5 "/" $6}' /proc/$pid/limits)" "0/0"
+  # logs: tokens and last4 only, never a PAN, a legacy number's digits only where the API answered them
+  grep -q '"event":"token.created"' var/log/vaultd.log || fail "no token.created lines (the scan would prove nothing)"
+  grep -q '"last4":"4242"' var/log/vaultd.log || fail "no last4 in the vault log"
+  local found; found=$(tests/integration/pan_scan.sh var/log/vaultd*.log | head -3)
+  [ -z "$found" ] || fail "Luhn-valid numbers in vault logs"
+  grep -qE '"(number|cvc|pan)":' var/log/vaultd*.log && fail "a vault log line names a card field"
+  true
 }
