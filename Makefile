@@ -57,7 +57,7 @@ GW_OBJ     := $(call objs,$(GW_SRC))
 PROGRAMS := $(BIN)/vaultd $(BIN)/vaultctl $(BIN)/gatewayd $(BIN)/gatewayctl $(BIN)/pspsim $(BIN)/panscan
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BIN)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps up down demo check unit integration tests clean pki install segmentation compliance systemd-verify fuzz-panscan checkout
+.PHONY: all deps up down demo check unit integration tests clean pki install segmentation compliance systemd-verify fuzz-panscan checkout fuzz bench
 .SECONDARY:
 all: $(PROGRAMS)
 tests: $(UNIT_BIN)
@@ -83,7 +83,7 @@ $(OBJ)/gen/vault_static_data.o: $(BUILD)/gen/vault_static_data.c
 $(BIN)/vaultd: $(OBJ)/vault/vaultd.o $(VAULT_OBJ) $(HSM_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_VAULT) $(LIBS_COMMON)
-$(BIN)/vaultctl: $(OBJ)/hsm/vaultctl.o $(HSM_OBJ) $(COMMON_OBJ)
+$(BIN)/vaultctl: $(OBJ)/hsm/vaultctl.o $(OBJ)/vault/vault_audit.o $(HSM_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -ldl $(LIBS_COMMON)
 # gatewayd links no PKCS#11, mbedTLS or vault code (BRIEF invariant 1).
@@ -115,6 +115,30 @@ $(BIN)/tests/test_vault_%: $(OBJ)/tests/unit/test_vault_%.o $(VAULT_OBJ) $(HSM_O
 $(BIN)/tests/test_gw_%: $(OBJ)/tests/unit/test_gw_%.o $(GW_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS_GW) $(LIBS_COMMON)
+
+# libFuzzer targets (clang, ASan+UBSan): tests/fuzz/fuzz_*.c, each linked
+# with the sources it exercises. make check runs them briefly.
+FUZZ_CC    ?= clang
+FUZZ_FLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
+              -fno-sanitize-recover=all $(CFLAGS_COMMON)
+fuzz: build/fuzz/fuzz_token_request
+build/fuzz/fuzz_token_request: tests/fuzz/fuzz_token_request.c vault/vault_card.c common/sr_secret.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(LIBS_COMMON)
+
+# Benchmarks (make bench): figures, not tests. Built from the plain build.
+BENCH_BIN := $(BIN)/bench/bench_hsm $(BIN)/bench/bench_http200
+$(BIN)/bench/bench_hsm: $(OBJ)/tests/bench/bench_hsm.o $(HSM_OBJ) $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -ldl $(LIBS_COMMON)
+$(BIN)/bench/bench_http200: $(OBJ)/tests/bench/bench_http200.o $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_COMMON)
+$(OBJ)/tests/bench/%.o: CFLAGS += $(CFLAGS_VAULT)
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@SR_BIN=$(BIN) scripts/bench.sh
 
 deps:
 	@scripts/deps.sh
@@ -171,6 +195,7 @@ systemd-verify: all
 check: deps
 	@$(MAKE) --no-print-directory WERROR=-Werror all
 	@$(MAKE) --no-print-directory SAN=1 WERROR=-Werror all tests
+	@$(MAKE) --no-print-directory fuzz
 	@scripts/check.sh
 
 # make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=...]: daemons in

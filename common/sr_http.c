@@ -1468,3 +1468,26 @@ const char *sr_http_bearer(const struct sr_http_request *req)
 		v++;
 	return *v != '\0' ? v : NULL;
 }
+
+int sr_http_client_ip(const struct sr_http_request *req, char *out, size_t outlen)
+{
+	const struct req_state *st = (const struct req_state *)req;
+	const union MHD_ConnectionInfo *ci = NULL;
+	const struct sockaddr *sa = NULL;
+
+	if (req == NULL || out == NULL || outlen < INET6_ADDRSTRLEN)
+		return -1;
+	ci = MHD_get_connection_info(st->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || ci->client_addr == NULL)
+		return -1;
+	sa = ci->client_addr;
+	if (sa->sa_family == AF_INET &&
+	    inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+	              (socklen_t)outlen) != NULL)
+		return 0;
+	if (sa->sa_family == AF_INET6 &&
+	    inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+	              (socklen_t)outlen) != NULL)
+		return 0;
+	return -1;
+}

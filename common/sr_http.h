@@ -134,4 +134,11 @@ void sr_http_reply_raw(struct sr_http_request *req, unsigned status, const char 
  */
 void sr_http_add_header(struct sr_http_request *req, const char *name, const char *value);
 
+/**
+ * The client's IP address (the TCP peer, not any forwarded header) as text,
+ * e.g. "127.0.0.1" or "::1". outlen >= INET6_ADDRSTRLEN (46).
+ * @return 0, or -1 when unknown. (Added for the vault's per-address rate limit.)
+ */
+int sr_http_client_ip(const struct sr_http_request *req, char *out, size_t outlen);
+
 #endif

@@ -40,7 +40,13 @@ int sr_secret_check_file(const char *path, char *resolved, size_t resolvedlen, c
 /** Wipe and free a buffer from sr_secret_read_file / sr_secret_alloc. NULL ok. */
 void sr_secret_free(void *p);
 
-/** sodium_malloc wrapper for PAN/CVC buffers; zero-filled. NULL on failure. */
+/**
+ * sodium_malloc wrapper for PAN/CVC buffers; zero-filled. NULL on failure.
+ * Requests of at most 256 bytes are served from a cache of guarded 256-byte
+ * blocks (each its own sodium_malloc allocation, wiped on sr_secret_free and
+ * reused) to avoid an mmap/munmap per request; larger ones are allocated
+ * and unmapped each time. Either way: locked, guard pages, no core dump.
+ */
 void *sr_secret_alloc(size_t len);
 
 /** Process hardening for the CDE: no core dumps, not ptrace-attachable. 0 or -1. */

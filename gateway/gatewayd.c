@@ -32,6 +32,11 @@
 static const struct sr_route ROUTES[] = {
 	{ .method = "POST", .pattern = "/v1/payments", .handler = gw_handle_payments_create },
 	{ .method = "GET", .pattern = "/v1/payments/{}", .handler = gw_handle_payments_get },
+	/* saved cards (issue 3) */
+	{ .method = "POST", .pattern = "/v1/customers/{}/cards", .handler = gw_handle_customer_cards_create },
+	{ .method = "GET", .pattern = "/v1/customers/{}/cards", .handler = gw_handle_customer_cards_list },
+	{ .method = "GET", .pattern = "/v1/cards/{}", .handler = gw_handle_card_get },
+	{ .method = "DELETE", .pattern = "/v1/cards/{}", .handler = gw_handle_card_delete },
 };
 
 static void usage(FILE *f)

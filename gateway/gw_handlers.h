@@ -13,4 +13,14 @@ void gw_handle_payments_create(struct sr_http_request *req);
 /** GET /v1/payments/{id} (gateway/handlers/gw_payments_get.c). */
 void gw_handle_payments_get(struct sr_http_request *req);
 
+/* Saved cards (issue 3), relayed to the vault: gateway/gw_cards.h. */
+/** POST /v1/customers/{customer}/cards (gateway/handlers/gw_customer_cards_create.c). */
+void gw_handle_customer_cards_create(struct sr_http_request *req);
+/** GET /v1/customers/{customer}/cards (gateway/handlers/gw_customer_cards_list.c). */
+void gw_handle_customer_cards_list(struct sr_http_request *req);
+/** GET /v1/cards/{id} (gateway/handlers/gw_card_get.c). */
+void gw_handle_card_get(struct sr_http_request *req);
+/** DELETE /v1/cards/{id} (gateway/handlers/gw_card_delete.c). */
+void gw_handle_card_delete(struct sr_http_request *req);
+
 #endif

@@ -346,11 +346,21 @@ enum gw_vault_rc gw_vault_get_token(struct gw_vault_client *vc, const char *requ
 	if (rc != GW_VAULT_OK)
 		goto out;
 	rc = classify(status, resp);
-	if (rc == GW_VAULT_OK)
+	if (rc == GW_VAULT_OK) {
 		copy_card(json_object_get(resp, "card"), card);
+		if (card != NULL)
+			card->used = json_is_true(json_object_get(resp, "used"));
+	}
 out:
 	json_decref(resp);
 	return rc;
+}
+
+enum gw_vault_rc gw_vault_request(struct gw_vault_client *vc, const char *request_id,
+                                  const char *method, const char *path, const char *merchant,
+                                  json_t *body, long *status, json_t **resp)
+{
+	return exchange(vc, request_id, method, path, merchant, body, status, resp);
 }
 
 enum gw_vault_rc gw_vault_authorize(struct gw_vault_client *vc, const char *request_id,

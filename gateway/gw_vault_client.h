@@ -8,6 +8,7 @@
  */
 #ifndef GW_VAULT_CLIENT_H
 #define GW_VAULT_CLIENT_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <jansson.h>
 
@@ -38,6 +39,7 @@ enum gw_vault_rc {
 struct gw_vault_card {
 	char brand[32];
 	char last4[5];
+	bool used;                   /* a single-use tok_ token already used (issue 3) */
 };
 
 struct gw_vault_auth_request {
@@ -86,6 +88,17 @@ enum gw_vault_rc gw_vault_put_merchant(struct gw_vault_client *vc, const char *r
 enum gw_vault_rc gw_vault_get_token(struct gw_vault_client *vc, const char *request_id,
                                     const char *merchant, const char *token,
                                     struct gw_vault_card *card);
+
+/**
+ * One request to the vault's internal API, for endpoints the gateway only
+ * relays (saved cards, issue 3): method and path as given, Strongroom-Merchant
+ * set to merchant when non-NULL, body (borrowed) as JSON when non-NULL.
+ * On GW_VAULT_OK, *status is the vault's HTTP status and *resp its JSON
+ * (new reference, may be NULL); otherwise nothing was completed.
+ */
+enum gw_vault_rc gw_vault_request(struct gw_vault_client *vc, const char *request_id,
+                                  const char *method, const char *path, const char *merchant,
+                                  json_t *body, long *status, json_t **resp);
 
 /**
  * POST /v1/authorizations. On GW_VAULT_OK, out is filled from the vault's

@@ -84,5 +84,7 @@ const char *hsm_rv_str(unsigned long rv);
 
 #define HSM_KEY_PAN_ENC "pan-enc-v1"
 #define HSM_KEY_FP_HMAC "fp-hmac-v1"
+/* HMAC-SHA256 key of the PAN decryption audit chain (vault/vault_audit.h, PCI DSS 10.3.2). */
+#define HSM_KEY_AUDIT_HMAC "audit-hmac-v1"
 
 #endif

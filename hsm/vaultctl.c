@@ -5,6 +5,9 @@
  *     init-token   create the token (idempotent)
  *     keys create  create pan-enc-v1 (AES-256) and fp-hmac-v1 (HMAC-SHA256) when absent
  *     keys list    show the keys and their sensitive/extractable flags
+ *   vaultctl --config VAULTD.JSON audit verify
+ *                  walk the PAN decryption audit chain (vault/vault_audit.h);
+ *                  exit 0 intact, 3 tampered (the first bad record is named)
  *
  * PINs come only from files (BRIEF invariant 10, PCI DSS v4.0 8.3.2), never
  * from the command line or the environment; SOFTHSM2_CONF selects the SoftHSM2
@@ -12,7 +15,11 @@
  */
 #include "hsm/hsm.h"
 #include "hsm/hsm_p11.h"
+#include "common/sr_db.h"
 #include "common/sr_secret.h"
+#include "vault/vault_audit.h"
+
+#include <jansson.h>
 
 #include <getopt.h>
 #include <stdio.h>
@@ -23,13 +30,14 @@
 #define DEFAULT_PIN_FILE    "var/secrets/hsm-user-pin"
 #define DEFAULT_SO_PIN_FILE "var/secrets/hsm-so-pin"
 
-enum { EXIT_OK = 0, EXIT_OP = 1, EXIT_USAGE = 2 };
+enum { EXIT_OK = 0, EXIT_OP = 1, EXIT_USAGE = 2, EXIT_TAMPERED = 3 };
 
 struct opts {
 	const char *module;
 	const char *label;
 	const char *pin_file;
 	const char *so_pin_file;
+	const char *config;     /* vaultd's configuration (audit verify) */
 };
 
 static void usage(FILE *f)
@@ -46,11 +54,16 @@ static void usage(FILE *f)
 	        "COMMANDS\n"
 	        "    init-token    create the token LABEL (SO PIN and user PIN from files);\n"
 	        "                  does nothing when it exists already\n"
-	        "    keys create   create %s (AES-256-GCM) and %s (HMAC-SHA256)\n"
-	        "                  when absent: sensitive, never extractable\n"
+	        "    keys create   create %s (AES-256-GCM), %s and audit-hmac-v1\n"
+	        "                  (HMAC-SHA256) when absent: sensitive, never extractable\n"
 	        "    keys list     list the keys and their sensitive/extractable flags\n"
+	        "    audit verify  (needs --config VAULTD.JSON: database and HSM settings)\n"
+	        "                  walk the PAN decryption audit chain, recomputing every\n"
+	        "                  HMAC in the HSM; exit 0 intact, 3 tampered (the first\n"
+	        "                  altered, removed or reordered record is named)\n"
 	        "\n"
 	        "OPTIONS\n"
+	        "    --config FILE       vaultd's configuration (audit verify)\n"
 	        "    --module PATH       PKCS#11 module (default %s)\n"
 	        "    --label LABEL       token label (default %s)\n"
 	        "    --pin-file FILE     user PIN file, mode 0600 (default %s)\n"
@@ -157,6 +170,7 @@ static int cmd_keys(const struct opts *o, bool create)
 	} keys[] = {
 		{ HSM_KEY_PAN_ENC, CKK_AES },
 		{ HSM_KEY_FP_HMAC, CKK_GENERIC_SECRET },
+		{ HSM_KEY_AUDIT_HMAC, CKK_GENERIC_SECRET },
 	};
 	struct hsm *h = NULL;
 	char err[512] = "";
@@ -206,6 +220,72 @@ out:
 	return ret;
 }
 
+/* PCI DSS v4.0 10.3.2 / 10.7: detect any change to the decryption audit. */
+static int cmd_audit_verify(const struct opts *o)
+{
+	struct vault_audit_report rep;
+	struct sr_db_pool *pool = NULL;
+	struct hsm *h = NULL;
+	json_t *cfg = NULL;
+	json_error_t jerr;
+	PGconn *db = NULL;
+	char port[16];
+	char err[512] = "";
+	const json_t *jp = NULL;
+	int ret = EXIT_OP;
+	int rc;
+
+	if (o->config == NULL) {
+		fprintf(stderr, "vaultctl: audit verify needs --config (vaultd's configuration)\n");
+		return EXIT_USAGE;
+	}
+	cfg = json_load_file(o->config, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(cfg)) {
+		fprintf(stderr, "vaultctl: %s: line %d: %s\n", o->config, jerr.line, jerr.text);
+		goto out;
+	}
+	jp = json_object_get(cfg, "db_port");
+	if (json_is_integer(jp))
+		snprintf(port, sizeof port, "%lld", (long long)json_integer_value(jp));
+	else
+		snprintf(port, sizeof port, "%s", json_is_string(jp) ? json_string_value(jp) : "5432");
+#define CFG(k, d) (json_is_string(json_object_get(cfg, k)) ? \
+	json_string_value(json_object_get(cfg, k)) : (d))
+	pool = sr_db_pool_new(CFG("db_host", "127.0.0.1"), port, CFG("db_name", "vault"),
+	                      CFG("db_user", "vault"), CFG("db_password_file", NULL), 1, err,
+	                      sizeof err);
+	if (pool == NULL) {
+		fprintf(stderr, "vaultctl: database: %s\n", err);
+		goto out;
+	}
+	if (hsm_open(CFG("pkcs11_module", o->module), CFG("hsm_token_label", o->label),
+	             CFG("hsm_pin_file", o->pin_file), 1, &h, err, sizeof err) != 0) {
+		fprintf(stderr, "vaultctl: hsm: %s\n", err);
+		goto out;
+	}
+#undef CFG
+	db = sr_db_acquire(pool);
+	rc = vault_audit_verify(db, h, &rep, err, sizeof err);
+	sr_db_release(pool, db);
+	if (rc < 0) {
+		fprintf(stderr, "vaultctl: audit verify: %s\n", err);
+		goto out;
+	}
+	if (rc == 1) {
+		printf("audit chain BROKEN at record %lld: %s (%lld records before it verified)\n",
+		       rep.first_bad, rep.reason, rep.records);
+		ret = EXIT_TAMPERED;
+		goto out;
+	}
+	printf("audit chain intact: %lld records verified\n", rep.records);
+	ret = EXIT_OK;
+out:
+	hsm_close(h);
+	sr_db_pool_free(pool);
+	json_decref(cfg);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -213,10 +293,11 @@ int main(int argc, char **argv)
 		{ "label", required_argument, NULL, 'l' },
 		{ "pin-file", required_argument, NULL, 'p' },
 		{ "so-pin-file", required_argument, NULL, 's' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct opts o = { DEFAULT_MODULE, DEFAULT_LABEL, DEFAULT_PIN_FILE, DEFAULT_SO_PIN_FILE };
+	struct opts o = { DEFAULT_MODULE, DEFAULT_LABEL, DEFAULT_PIN_FILE, DEFAULT_SO_PIN_FILE, NULL };
 	int c;
 	int nargs;
 	int want_help = 0;
@@ -234,6 +315,9 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			o.so_pin_file = optarg;
+			break;
+		case 'c':
+			o.config = optarg;
 			break;
 		case 'h':
 			want_help = 1;
@@ -257,6 +341,9 @@ int main(int argc, char **argv)
 		if (strcmp(argv[optind + 1], "list") == 0)
 			return cmd_keys(&o, false);
 	}
+	if (nargs == 2 && strcmp(argv[optind], "audit") == 0 &&
+	    strcmp(argv[optind + 1], "verify") == 0)
+		return cmd_audit_verify(&o);
 	if (nargs >= 1 && strcmp(argv[optind], "help") == 0)
 		return command_help(nargs - 1, argv + optind + 1);
 	fprintf(stderr, "vaultctl: %s\n", nargs == 0 ? "no command given" : "unknown command");

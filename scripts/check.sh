@@ -13,6 +13,8 @@ res=$(mktemp -d)
 echo "== unit tests (cmocka, ASan+UBSan; SoftHSM2 tokens of their own, the dev PostgreSQL cluster)"
 scripts/pg.sh start
 ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UNIT_RESULTS=$res/unit tests/unit/run.sh; u=$?
+echo "== fuzzing (libFuzzer, ASan+UBSan): the tokenize request parser, ${FUZZ_SECONDS:-20} s"
+FUZZ_RESULTS=$res/fuzz tests/fuzz/run.sh; fz=$?
 echo "== integration tests (real SoftHSM2, PostgreSQL, mutual TLS; daemons under ASan+UBSan)"
 ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 RESULTS=$res/integration tests/integration/run.sh; i=$?
 echo "== compliance documents, hardened units, network segmentation (plain build)"
@@ -21,7 +23,8 @@ SR_BIN=build/bin systemd/verify.sh; s=$?
 SR_BIN=build/bin iac/segmentation/run.sh; g=$?
 read -r up uf < "$res/unit" 2>/dev/null || { up=0; uf=1; }
 read -r ip if_ < "$res/integration" 2>/dev/null || { ip=0; if_=1; }
+read -r fp ff < "$res/fuzz" 2>/dev/null || { fp=0; ff=1; }
 rm -rf "$res"
 echo "== make check took $(( $(date +%s) - start )) s"
-echo "check: $((up + ip)) passed, $((uf + if_)) failed"
-[ $u -eq 0 ] && [ $i -eq 0 ] && [ $((uf + if_)) -eq 0 ] && [ $c -eq 0 ] && [ $s -eq 0 ] && [ $g -eq 0 ]
+echo "check: $((up + ip + fp)) passed, $((uf + if_ + ff)) failed"
+[ $u -eq 0 ] && [ $i -eq 0 ] && [ $fz -eq 0 ] && [ $((uf + if_ + ff)) -eq 0 ] && [ $c -eq 0 ] && [ $s -eq 0 ] && [ $g -eq 0 ]

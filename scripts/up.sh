@@ -57,7 +57,9 @@ cat > "$VAR/etc/vaultd.json" <<JSON
   "psp_stripe_host": "psp.strongroom.test", "psp_stripe_addr": "127.0.0.1", "psp_stripe_port": $PSP_PORT,
   "psp_stripe_api_key_file": "var/secrets/psp-stripe-key",
   "threads": 4, "cvc_ttl_seconds": 3540, "sweep_interval_seconds": 60,
-  "admin_listen": "127.0.0.1", "admin_port": $VAULT_ADMIN_PORT, "shutdown_grace_seconds": 8
+  "admin_listen": "127.0.0.1", "admin_port": $VAULT_ADMIN_PORT, "shutdown_grace_seconds": 8,
+  "rate_limit_ip_per_minute": 6000000, "rate_limit_ip_burst": 100000,
+  "rate_limit_key_per_minute": 6000000, "rate_limit_key_burst": 100000
 }
 JSON
 cat > "$VAR/etc/gatewayd.json" <<JSON

@@ -5,6 +5,7 @@
  */
 #ifndef VAULT_APP_H
 #define VAULT_APP_H
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/sr_http.h"
@@ -13,6 +14,8 @@ struct sr_db_pool;
 struct hsm;
 struct vault_egress;
 struct vault_connector;
+struct vault_ratelimit;
+struct vault_pkcache;
 
 struct vault_app {
 	struct sr_db_pool *db;                  /* vault database pool */
@@ -21,6 +24,9 @@ struct vault_app {
 	const struct vault_connector *connector;/* the PSP connector (stripe) */
 	const char *gateway_peer;               /* identity required on the internal listener */
 	long long cvc_ttl_seconds;              /* PCI DSS 3.3.1.2: CVC lifetime without authorization */
+	struct vault_ratelimit *rl_ip;          /* public listener: per client address (may be NULL) */
+	struct vault_ratelimit *rl_key;         /* public listener: per publishable key's merchant */
+	struct vault_pkcache *pkcache;          /* publishable key hash -> merchant, 10 s (may be NULL) */
 };
 
 /* Public listener (browser / merchant front end, pk_ auth). */
@@ -42,6 +48,48 @@ void vault_handle_token_get(struct sr_http_request *req);
 void vault_handle_authorize(struct sr_http_request *req);
 /** PUT /v1/merchants/{id}: register a merchant's publishable key hash. */
 void vault_handle_merchant_put(struct sr_http_request *req);
+/** DELETE /v1/tokens/{id} with Strongroom-Merchant: delete a token and its ciphertext. */
+void vault_handle_token_delete(struct sr_http_request *req);
+/** POST /v1/cards: save a single-use token as a customer's reusable card_ token. */
+void vault_handle_cards_create(struct sr_http_request *req);
+/** GET /v1/cards/{id} with Strongroom-Merchant: a saved card's metadata. */
+void vault_handle_card_get(struct sr_http_request *req);
+/** DELETE /v1/cards/{id} with Strongroom-Merchant: delete a saved card and its ciphertext. */
+void vault_handle_card_delete(struct sr_http_request *req);
+/** GET /v1/customers/{customer}/cards with Strongroom-Merchant: a customer's saved cards. */
+void vault_handle_customer_cards(struct sr_http_request *req);
+
+struct vault_token_row;
+/**
+ * The merchant named by the Strongroom-Merchant header, checked for shape;
+ * otherwise a 400 has been sent and NULL is returned.
+ */
+const char *vault_request_merchant(struct sr_http_request *req);
+/**
+ * The public JSON object of a token row: {"id","object" ("token"|"card"),
+ * "customer"?, "card":{brand,last4,exp_month,exp_year,fingerprint},
+ * "created", "expires_at"?, "used"? (tok_), "legacy_number"?}. Metadata
+ * only, never card data. New reference or NULL.
+ */
+json_t *vault_token_json(const struct vault_token_row *row);
+
+/**
+ * Rate limit on the public listener: take one request from limiter rl for
+ * key. When refused, 429 rate_limit_error rate_limited with Retry-After
+ * (RFC 6585 section 4) has been sent, the refusal logged (what limited,
+ * never the key itself), and 0 is returned; otherwise 1.
+ * @param what "client_address" or "publishable_key" (for the log and the message).
+ */
+int vault_rate_admit(struct sr_http_request *req, struct vault_ratelimit *rl, const char *key,
+                     const char *what);
+
+/**
+ * DELETE of req->params[0] (a tok_ id when card is false, a card_ id when
+ * true) for the Strongroom-Merchant: the row and its ciphertext are gone
+ * when 200 {"id","object","deleted":true} is sent; 404 for a missing or
+ * foreign token (the latter logged as token.foreign_merchant).
+ */
+void vault_reply_delete(struct sr_http_request *req, bool card);
 
 /**
  * Defence in depth on internal handlers (BRIEF invariant 5): true when the

@@ -216,7 +216,7 @@ static char *guarded_copy(const char *s, size_t len)
 int vault_parse_token_request_at(const json_t *body, time_t now, struct vault_card_input *out,
                                  const char **code, const char **param)
 {
-	static const char *const top_keys[] = { "card", NULL };
+	static const char *const top_keys[] = { "card", "token_format", "expires_at", NULL };
 	static const char *const card_keys[] = { "number", "exp_month", "exp_year", "cvc", NULL };
 	struct vault_card_input in;
 	const char *key = NULL;
@@ -258,6 +258,36 @@ int vault_parse_token_request_at(const json_t *body, time_t now, struct vault_ca
 			}
 			goto out;
 		}
+	}
+	val = json_object_get(body, "token_format");
+	if (val != NULL) {
+		if (!json_is_string(val)) {
+			c = "parameter_invalid_type";
+			p = "token_format";
+			goto out;
+		}
+		if (strcmp(json_string_value(val), "format_preserving") == 0) {
+			in.format_preserving = true;
+		} else if (strcmp(json_string_value(val), "standard") != 0) {
+			c = "invalid_token_format";
+			p = "token_format";
+			goto out;
+		}
+	}
+	val = json_object_get(body, "expires_at");
+	if (val != NULL) {
+		if (!json_is_integer(val)) {
+			c = "parameter_invalid_type";
+			p = "expires_at";
+			goto out;
+		}
+		if (json_integer_value(val) <= (json_int_t)now ||
+		    json_integer_value(val) > (json_int_t)now + VAULT_TOKEN_MAX_LIFETIME) {
+			c = "invalid_expires_at";
+			p = "expires_at";
+			goto out;
+		}
+		in.expires_at = (long long)json_integer_value(val);
 	}
 	card = json_object_get(body, "card");
 	if (card == NULL) {
@@ -434,6 +464,8 @@ const char *vault_card_error_message(const char *code)
 		{ "invalid_expiry_year", "The card's expiration year is invalid." },
 		{ "expired_card", "The card has expired." },
 		{ "invalid_cvc", "The card's security code is invalid." },
+		{ "invalid_token_format", "token_format must be standard or format_preserving." },
+		{ "invalid_expires_at", "expires_at must be a future time within ten years." },
 		{ "api_error", "An internal error occurred." },
 	};
 	size_t i;

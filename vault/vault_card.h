@@ -80,11 +80,20 @@ struct vault_card_input {
 	int exp_year;           /* four digits */
 	enum vault_brand brand;
 	char last4[5];
+	bool format_preserving; /* "token_format": "format_preserving" */
+	long long expires_at;   /* "expires_at" UNIX seconds, 0 = none */
 	char err_param[48];     /* storage for the param named in an error */
 };
 
+/** Longest lifetime a token may ask for with expires_at: ten years. */
+#define VAULT_TOKEN_MAX_LIFETIME (10LL * 366 * 24 * 3600)
+
 /**
- * Parse and validate {"card":{"number","exp_month","exp_year","cvc"?}}.
+ * Parse and validate {"card":{"number","exp_month","exp_year","cvc"?},
+ * "token_format"?, "expires_at"?}.
+ * token_format: "standard" (default) or "format_preserving" (also return a
+ * legacy number, vault_token.h); expires_at: JSON integer, UNIX seconds,
+ * after now and at most VAULT_TOKEN_MAX_LIFETIME ahead.
  * number: JSON string of 13..19 ASCII digits passing brand length and Luhn;
  * exp_month, exp_year: JSON integers; cvc: optional JSON string (null = absent).
  * Unknown keys at either level are refused.

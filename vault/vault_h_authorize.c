@@ -13,6 +13,14 @@
  * kept for exactly this until its TTL). The same key with another token,
  * amount, currency or capture is refused (400 idempotency_error).
  * 502 api_error psp_unavailable when nothing was sent to the PSP.
+ *
+ * Token lifecycle (issue 3): token may be a single-use tok_ token, a
+ * reusable card_ token, or a tok_ token's legacy (format-preserving) number.
+ * A tok_ token is claimed by the first authorization's idempotency key; any
+ * other key gets 409 invalid_request_error token_already_used (a retry with
+ * the same key still replays or retries). Every PAN decryption is written to
+ * the chained audit log (vault_audit.h) before the plaintext is used; when
+ * that write fails nothing is sent (500), PCI DSS v4.0 10.2.1.
  */
 #include <stdio.h>
 #include <string.h>
@@ -28,6 +36,7 @@
 #include "common/sr_util.h"
 #include "vault/connector.h"
 #include "vault/vault_app.h"
+#include "vault/vault_audit.h"
 #include "vault/vault_crypto.h"
 #include "vault/vault_store.h"
 #include "vault/vault_token.h"
@@ -185,6 +194,7 @@ void vault_handle_authorize(struct sr_http_request *req)
 	bool cvc_used = false;
 	bool locked = false;
 	bool retry_of_unknown = false;
+	bool claimed = false;
 	int rc;
 
 	memset(&row, 0, sizeof row);
@@ -197,7 +207,7 @@ void vault_handle_authorize(struct sr_http_request *req)
 		goto out;
 	if (!parse_body(req, &b))
 		goto out;
-	if (!vault_token_id_valid(b.token)) {
+	if (!vault_any_token_id_valid(b.token) && !vault_legacy_number_valid(b.token)) {
 		sr_http_reply_error(req, 404, "invalid_request_error", "resource_missing",
 		                    "No such token.", "token");
 		goto out;
@@ -243,7 +253,7 @@ void vault_handle_authorize(struct sr_http_request *req)
 		goto internal;
 	}
 	if (rc == 1) {
-		if (strcmp(rec.token_id, b.token) != 0 || rec.amount != b.amount ||
+		if (strcmp(rec.token_id, row.id) != 0 || rec.amount != b.amount ||
 		    strcmp(rec.currency, b.currency) != 0 || rec.capture != b.capture) {
 			sr_http_reply_error(req, 400, "idempotency_error", "idempotency_key_reused",
 			                    "This idempotency key was used with other parameters.",
@@ -265,10 +275,47 @@ void vault_handle_authorize(struct sr_http_request *req)
 		}
 	}
 
+	/* Single-use tokens (as Stripe's): the first authorization's key
+	 * claims the token; the same key may retry, another key is refused. */
+	if (vault_token_id_valid(row.id)) {
+		rc = vault_store_token_claim(db, row.id, b.idempotency_key, err, sizeof err);
+		if (rc < 0) {
+			sr_log(SR_LOG_ERROR, req->request_id, "db.error", "{s:s, s:s}", "token",
+			       row.id, "error", err);
+			goto internal;
+		}
+		if (rc == 0) {
+			sr_log(SR_LOG_WARN, req->request_id, "token.reuse_refused",
+			       "{s:s, s:s, s:s}", "token", row.id, "merchant", b.merchant,
+			       "payment_id", b.payment_id);
+			sr_http_reply_error(req, 409, "invalid_request_error", "token_already_used",
+			                    "This single-use token was already used; tokenize the "
+			                    "card again or save it as a reusable card.", "token");
+			goto out;
+		}
+		claimed = true;
+	}
+
 	/* Plaintext only in guarded memory, only for the PSP call. */
-	if (vault_crypto_decrypt_pan(app->hsm, row.key_version, row.id, row.merchant_id,
-	                             row.pan_iv, row.pan_ct, row.pan_ct_len, &pan, &pan_len,
-	                             err, sizeof err) != 0) {
+	rc = vault_crypto_decrypt_pan(app->hsm, row.key_version, row.id, row.merchant_id,
+	                              row.pan_iv, row.pan_ct, row.pan_ct_len, &pan, &pan_len,
+	                              err, sizeof err);
+	{
+		/* PCI DSS v4.0 10.2.1 / 10.2.2: every decryption audited, before use. */
+		struct vault_audit_event ev = {
+			.token_id = row.id, .merchant_id = row.merchant_id, .purpose = "authorize",
+			.payment_id = b.payment_id, .connector = app->connector->name,
+			.peer = req->peer, .result = rc == 0 ? "decrypted" : "decrypt_failed",
+		};
+		char aerr[256];
+
+		if (vault_audit_append(db, app->hsm, &ev, aerr, sizeof aerr) < 0) {
+			sr_log(SR_LOG_ERROR, req->request_id, "audit.append_failed", "{s:s, s:s}",
+			       "token", row.id, "error", aerr);
+			goto internal;
+		}
+	}
+	if (rc != 0) {
 		sr_log(SR_LOG_ERROR, req->request_id, "pan.decrypt_failed", "{s:s, s:s}",
 		       "token", row.id, "error", err);
 		goto internal;
@@ -333,7 +380,15 @@ void vault_handle_authorize(struct sr_http_request *req)
 		memset(&ares, 0, sizeof ares);
 		ares.status = VAULT_AUTH_UNKNOWN;
 	} else if (rc != 0) {
-		/* Nothing reached the PSP: keep the CVC for the retry. */
+		/* Nothing reached the PSP: keep the CVC for the retry, and give
+		 * the single-use token back (no authorization happened). */
+		if (claimed) {
+			if (vault_store_token_unclaim(db, row.id, b.idempotency_key, err,
+			                              sizeof err) != 0)
+				sr_log(SR_LOG_ERROR, req->request_id, "db.error", "{s:s, s:s}",
+				       "token", row.id, "error", err);
+			claimed = false;
+		}
 		sr_log(SR_LOG_WARN, req->request_id, "auth.psp_unavailable", "{s:s, s:s, s:s, s:s}",
 		       "token", row.id, "payment_id", b.payment_id, "connector",
 		       app->connector->name, "error", err);
@@ -382,6 +437,10 @@ void vault_handle_authorize(struct sr_http_request *req)
 	goto out;
 
 internal:
+	if (claimed && db != NULL) {
+		/* Nothing was sent: the token is not used up. */
+		(void)vault_store_token_unclaim(db, row.id, b.idempotency_key, err, sizeof err);
+	}
 	sr_http_reply_error(req, 500, "api_error", "internal_error", "An internal error occurred.",
 	                    NULL);
 out:

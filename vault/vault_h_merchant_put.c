@@ -20,6 +20,7 @@
 #include "common/sr_log.h"
 #include "vault/vault_app.h"
 #include "vault/vault_origin.h"
+#include "vault/vault_pkcache.h"
 #include "vault/vault_store.h"
 #include "vault/vault_token.h"
 
@@ -155,6 +156,8 @@ void vault_handle_merchant_put(struct sr_http_request *req)
 		                    "An internal error occurred.", NULL);
 		return;
 	}
+	/* A replaced publishable key must stop working now (vault_pkcache.h). */
+	vault_pkcache_clear(app->pkcache);
 	sr_log(SR_LOG_INFO, req->request_id, "merchant.registered", "{s:s, s:i}", "merchant", id,
 	       "origins", jorigins != NULL ? (int)n_origins : -1);
 	if (jorigins != NULL)

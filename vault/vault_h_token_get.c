@@ -4,7 +4,8 @@
  * another merchant is answered exactly like a missing one (404) and audited
  * as "token.foreign_merchant" (BRIEF invariant 6). Card metadata only:
  * brand, last4, expiry, fingerprint — never the PAN (there is no
- * detokenize endpoint).
+ * detokenize endpoint). Also answers for card_ tokens and legacy numbers;
+ * a tok_ token says whether it was "used" (single-use).
  */
 #include <string.h>
 
@@ -47,7 +48,7 @@ void vault_handle_token_get(struct sr_http_request *req)
 		goto out;
 	}
 	/* Shape check before any database lookup. */
-	if (!vault_token_id_valid(id)) {
+	if (!vault_any_token_id_valid(id) && !vault_legacy_number_valid(id)) {
 		not_found(req);
 		goto out;
 	}
@@ -73,13 +74,7 @@ void vault_handle_token_get(struct sr_http_request *req)
 		not_found(req);
 		goto out;
 	}
-	sr_http_reply_json(req, 200,
-	    json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:i, s:i, s:s}, s:I}",
-	              "id", row.id, "object", "token", "merchant", row.merchant_id,
-	              "card", "brand", row.brand, "last4", row.last4,
-	              "exp_month", row.exp_month, "exp_year", row.exp_year,
-	              "fingerprint", row.fingerprint,
-	              "created", (json_int_t)row.created_at));
+	sr_http_reply_json(req, 200, vault_token_json(&row));
 out:
 	vault_token_row_clear(&row);
 }

@@ -11,9 +11,16 @@
  * otherwise 403 origin_not_allowed without CORS headers, so the browser keeps
  * the answer from the page (Fetch standard, CORS protocol). The vault's own
  * hosted fields are same-origin and need no registration.
+ *
+ * Options (issue 3): "expires_at" (UNIX seconds: the token is refused after
+ * it and deleted by the sweeper) and "token_format": "format_preserving"
+ * (the reply also carries "legacy_number": BIN + random digits + last4,
+ * failing Luhn; collisions retried). The token is single-use: see
+ * vault_h_authorize.c.
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -25,6 +32,7 @@
 #include "vault/vault_card.h"
 #include "vault/vault_crypto.h"
 #include "vault/vault_origin.h"
+#include "vault/vault_pkcache.h"
 #include "vault/vault_store.h"
 #include "vault/vault_token.h"
 
@@ -38,12 +46,20 @@ static int authenticate(struct sr_http_request *req, struct vault_app *app, cons
 	char hash[65];
 	char err[256];
 	PGconn *db = NULL;
+	struct timespec ts;
+	double now;
 	int rc = 0;
 
 	if (key == NULL || strncmp(key, "pk_", 3) != 0 || strlen(key) > 256)
 		return 0;
 	/* Keys are stored only as SHA-256 (PCI DSS 8.3.2); the lookup is by hash. */
 	sr_sha256_hex(key, strlen(key), hash);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	/* The cache maps a key to its merchant; a browser request (origin set)
+	 * always checks the merchant's registered origins in the database. */
+	if (origin == NULL && vault_pkcache_get(app->pkcache, hash, now, mid, mid_cap) == 1)
+		return 1;
 	db = sr_db_acquire(app->db);
 	if (origin == NULL) {
 		rc = vault_store_merchant_by_pk_hash(db, hash, mid, mid_cap, err, sizeof err);
@@ -54,6 +70,8 @@ static int authenticate(struct sr_http_request *req, struct vault_app *app, cons
 	sr_db_release(app->db, db);
 	if (rc < 0)
 		sr_log(SR_LOG_ERROR, req->request_id, "db.error", "{s:s}", "error", err);
+	if (rc == 1)
+		vault_pkcache_put(app->pkcache, hash, mid, now);
 	return rc;
 }
 
@@ -68,15 +86,27 @@ void vault_handle_tokens_create(struct sr_http_request *req)
 	const char *param = NULL;
 	char mid[VAULT_MERCHANT_ID_MAX + 1];
 	char err[256];
+	char shape[VAULT_PAN_MAX + 1];  /* BIN + zeros + last4: the legacy number's template */
 	PGconn *db = NULL;
 	const char *origin = NULL;
+	json_t *reply = NULL;
 	json_error_t jerr;
+	int attempt;
 	int rc;
 
 	memset(&card, 0, sizeof card);
 	memset(&row, 0, sizeof row);
 	mid[0] = '\0';
 
+	/* Issue 3: rate limits per client address (before any work) and per
+	 * publishable key (after authentication, keyed by its merchant). */
+	{
+		char ip[64];
+
+		if (sr_http_client_ip(req, ip, sizeof ip) == 0 &&
+		    !vault_rate_admit(req, app->rl_ip, ip, "client_address"))
+			goto out;
+	}
 	if (!vault_cors_cross_origin(req, &origin))
 		origin = NULL;
 	rc = authenticate(req, app, origin, mid, sizeof mid);
@@ -101,6 +131,9 @@ void vault_handle_tokens_create(struct sr_http_request *req)
 		                    "Invalid publishable key.", NULL);
 		goto out;
 	}
+
+	if (!vault_rate_admit(req, app->rl_key, mid, "publishable_key"))
+		goto out;
 
 	body = req->json;
 	if (body == NULL && req->body != NULL && req->body_len > 0) {
@@ -138,6 +171,15 @@ void vault_handle_tokens_create(struct sr_http_request *req)
 	row.exp_year = card.exp_year;
 	snprintf(row.key_version, sizeof row.key_version, "%s", VAULT_KEY_VERSION_PAN);
 	row.created_at = sr_now();
+	row.expires_at = card.expires_at;
+	shape[0] = '\0';
+	if (card.format_preserving) {
+		/* PCI DSS 3.4.1: only the first six and last four are kept. */
+		memset(shape, '0', card.pan_len);
+		memcpy(shape, card.pan, 6);
+		memcpy(shape + card.pan_len - 4, card.last4, 4);
+		shape[card.pan_len] = '\0';
+	}
 
 	/* PCI DSS 3.5.1.1: keyed, per-merchant fingerprint. */
 	if (vault_crypto_fingerprint(app->hsm, mid, card.pan, card.pan_len, row.fingerprint,
@@ -162,10 +204,19 @@ void vault_handle_tokens_create(struct sr_http_request *req)
 	/* Plaintext no longer needed: wipe before the database round trip. */
 	vault_card_input_free(&card);
 
-	db = sr_db_acquire(app->db);
-	rc = vault_store_token_insert(db, &row, err, sizeof err);
-	sr_db_release(app->db, db);
-	db = NULL;
+	/* A legacy number collision is retried with fresh random digits. */
+	for (attempt = 0; attempt < 5; attempt++) {
+		if (shape[0] != '\0' &&
+		    vault_legacy_number_new(shape, strlen(shape), row.legacy_number,
+		                            sizeof row.legacy_number) != 0)
+			goto internal;
+		db = sr_db_acquire(app->db);
+		rc = vault_store_token_insert(db, &row, err, sizeof err);
+		sr_db_release(app->db, db);
+		db = NULL;
+		if (rc != -3)
+			break;
+	}
 	if (rc != 0) {
 		sr_log(SR_LOG_ERROR, req->request_id, "db.error", "{s:s, s:s}", "token", row.id,
 		       "error", err);
@@ -174,13 +225,17 @@ void vault_handle_tokens_create(struct sr_http_request *req)
 
 	sr_log(SR_LOG_INFO, req->request_id, "token.created", "{s:s, s:s, s:s, s:s}",
 	       "token", row.id, "merchant", mid, "brand", row.brand, "last4", row.last4);
-	sr_http_reply_json(req, 201,
-	    json_pack("{s:s, s:s, s:{s:s, s:s, s:i, s:i, s:s}, s:I}",
-	              "id", row.id, "object", "token",
-	              "card", "brand", row.brand, "last4", row.last4,
-	              "exp_month", row.exp_month, "exp_year", row.exp_year,
-	              "fingerprint", row.fingerprint,
-	              "created", (json_int_t)row.created_at));
+	reply = json_pack("{s:s, s:s, s:{s:s, s:s, s:i, s:i, s:s}, s:I}",
+	                  "id", row.id, "object", "token",
+	                  "card", "brand", row.brand, "last4", row.last4,
+	                  "exp_month", row.exp_month, "exp_year", row.exp_year,
+	                  "fingerprint", row.fingerprint,
+	                  "created", (json_int_t)row.created_at);
+	if (reply != NULL && row.expires_at > 0)
+		json_object_set_new(reply, "expires_at", json_integer(row.expires_at));
+	if (reply != NULL && row.legacy_number[0] != '\0')
+		json_object_set_new(reply, "legacy_number", json_string(row.legacy_number));
+	sr_http_reply_json(req, 201, reply);
 	goto out;
 
 hsm_error:
@@ -189,6 +244,7 @@ internal:
 	sr_http_reply_error(req, 500, "api_error", "internal_error", "An internal error occurred.",
 	                    NULL);
 out:
+	sodium_memzero(shape, sizeof shape);
 	vault_card_input_free(&card);
 	vault_token_row_clear(&row);
 	json_decref(parsed);

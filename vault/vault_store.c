@@ -102,9 +102,10 @@ int vault_store_token_insert(PGconn *db, const struct vault_token_row *r, char *
 	char year[8];
 	char cvc_exp[24];
 	char created[24];
-	const char *params[14];
-	int lengths[14] = { 0 };
-	int formats[14] = { 0 };
+	char expires[24];
+	const char *params[17];
+	int lengths[17] = { 0 };
+	int formats[17] = { 0 };
 	PGresult *res = NULL;
 	int rc = -1;
 
@@ -112,6 +113,7 @@ int vault_store_token_insert(PGconn *db, const struct vault_token_row *r, char *
 	snprintf(year, sizeof year, "%d", r->exp_year);
 	snprintf(cvc_exp, sizeof cvc_exp, "%lld", r->cvc_expires_at);
 	snprintf(created, sizeof created, "%lld", r->created_at);
+	snprintf(expires, sizeof expires, "%lld", r->expires_at);
 	params[0] = r->id;
 	params[1] = r->merchant_id;
 	params[2] = r->brand;
@@ -135,14 +137,24 @@ int vault_store_token_insert(PGconn *db, const struct vault_token_row *r, char *
 	formats[11] = 1;
 	params[12] = r->has_cvc ? cvc_exp : NULL;
 	params[13] = created;
+	params[14] = r->customer[0] != '\0' ? r->customer : NULL;
+	params[15] = r->expires_at > 0 ? expires : NULL;
+	params[16] = r->legacy_number[0] != '\0' ? r->legacy_number : NULL;
 
 	res = PQexecParams(db,
 	    "INSERT INTO tokens (id, merchant_id, brand, last4, exp_month, exp_year, fingerprint, "
-	    "key_version, pan_iv, pan_ct, cvc_iv, cvc_ct, cvc_expires_at, created_at) "
+	    "key_version, pan_iv, pan_ct, cvc_iv, cvc_ct, cvc_expires_at, created_at, customer, "
+	    "expires_at, legacy_number) "
 	    "VALUES ($1, $2, $3, $4, $5::smallint, $6::smallint, $7, $8, $9::bytea, $10::bytea, "
-	    "$11::bytea, $12::bytea, to_timestamp($13::bigint), to_timestamp($14::bigint))",
-	    14, NULL, params, lengths, formats, 0);
+	    "$11::bytea, $12::bytea, to_timestamp($13::bigint), to_timestamp($14::bigint), $15, "
+	    "to_timestamp($16::bigint), $17)",
+	    17, NULL, params, lengths, formats, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		if (sqlstate_is(res, "23505") && r->legacy_number[0] != '\0') {
+			seterr(err, errlen, "token insert: legacy number collision");
+			rc = -3;
+			goto out;
+		}
 		pq_err(err, errlen, "token insert", res, db);
 		goto out;
 	}
@@ -152,16 +164,59 @@ out:
 	return rc;
 }
 
-/* Copy a binary bytea field of exactly/at most cap bytes. -1 if it does not fit. */
-static int copy_bytes(uint8_t *dst, size_t cap, size_t *len_out, PGresult *res, int col)
-{
-	int n = PQgetlength(res, 0, col);
+/* Columns of a token row, in the order fill_row reads them. */
+#define TOKEN_COLUMNS \
+	"id, merchant_id, brand, last4, exp_month::text, exp_year::text, fingerprint, " \
+	"key_version, pan_iv, pan_ct, cvc_iv, cvc_ct, " \
+	"extract(epoch FROM cvc_expires_at)::bigint::text, " \
+	"extract(epoch FROM created_at)::bigint::text, coalesce(customer, ''), " \
+	"coalesce(extract(epoch FROM expires_at)::bigint, 0)::text, " \
+	"coalesce(legacy_number, ''), coalesce(used_by, '') "
 
-	if (n < 0 || (size_t)n > cap)
-		return -1;
-	memcpy(dst, PQgetvalue(res, 0, col), (size_t)n);
-	if (len_out != NULL)
-		*len_out = (size_t)n;
+/* Fill r from binary result row i (TOKEN_COLUMNS). 0, or -1 with err. */
+static int fill_row(PGresult *res, int i, struct vault_token_row *r, bool with_ct, char *err,
+                    size_t errlen)
+{
+	size_t n = 0;
+
+	memset(r, 0, sizeof *r);
+	/* libpq NUL-terminates every value, binary ones included. */
+	copy_field(r->id, sizeof r->id, res, i, 0);
+	copy_field(r->merchant_id, sizeof r->merchant_id, res, i, 1);
+	copy_field(r->brand, sizeof r->brand, res, i, 2);
+	copy_field(r->last4, sizeof r->last4, res, i, 3);
+	r->exp_month = atoi(PQgetvalue(res, i, 4));
+	r->exp_year = atoi(PQgetvalue(res, i, 5));
+	copy_field(r->fingerprint, sizeof r->fingerprint, res, i, 6);
+	copy_field(r->key_version, sizeof r->key_version, res, i, 7);
+	if (with_ct) {
+		if (PQgetlength(res, i, 8) != HSM_GCM_IV_LEN ||
+		    PQgetlength(res, i, 9) < 0 || (size_t)PQgetlength(res, i, 9) > sizeof r->pan_ct) {
+			seterr(err, errlen, "token get: malformed PAN ciphertext columns");
+			return -1;
+		}
+		memcpy(r->pan_iv, PQgetvalue(res, i, 8), HSM_GCM_IV_LEN);
+		r->pan_ct_len = (size_t)PQgetlength(res, i, 9);
+		memcpy(r->pan_ct, PQgetvalue(res, i, 9), r->pan_ct_len);
+		if (!PQgetisnull(res, i, 10) && !PQgetisnull(res, i, 11) &&
+		    !PQgetisnull(res, i, 12)) {
+			n = (size_t)PQgetlength(res, i, 11);
+			if (PQgetlength(res, i, 10) != HSM_GCM_IV_LEN || n > sizeof r->cvc_ct) {
+				seterr(err, errlen, "token get: malformed CVC ciphertext columns");
+				return -1;
+			}
+			memcpy(r->cvc_iv, PQgetvalue(res, i, 10), HSM_GCM_IV_LEN);
+			memcpy(r->cvc_ct, PQgetvalue(res, i, 11), n);
+			r->cvc_ct_len = n;
+			r->cvc_expires_at = strtoll(PQgetvalue(res, i, 12), NULL, 10);
+			r->has_cvc = true;
+		}
+	}
+	r->created_at = strtoll(PQgetvalue(res, i, 13), NULL, 10);
+	copy_field(r->customer, sizeof r->customer, res, i, 14);
+	r->expires_at = strtoll(PQgetvalue(res, i, 15), NULL, 10);
+	copy_field(r->legacy_number, sizeof r->legacy_number, res, i, 16);
+	copy_field(r->used_by, sizeof r->used_by, res, i, 17);
 	return 0;
 }
 
@@ -170,18 +225,15 @@ int vault_store_token_get(PGconn *db, const char *id, struct vault_token_row *r,
 {
 	const char *params[1] = { id };
 	PGresult *res = NULL;
-	size_t n = 0;
 	int rc = -1;
 
 	memset(r, 0, sizeof *r);
 	/* Binary results (bytea as raw bytes); every other column is cast to
-	 * text in SQL, whose binary form is its characters. */
+	 * text in SQL, whose binary form is its characters. Expired tokens are
+	 * refused here too, not only deleted by the sweeper. */
 	res = PQexecParams(db,
-	    "SELECT id, merchant_id, brand, last4, exp_month::text, exp_year::text, fingerprint, "
-	    "key_version, pan_iv, pan_ct, cvc_iv, cvc_ct, "
-	    "extract(epoch FROM cvc_expires_at)::bigint::text, "
-	    "extract(epoch FROM created_at)::bigint::text "
-	    "FROM tokens WHERE id = $1",
+	    "SELECT " TOKEN_COLUMNS "FROM tokens WHERE (id = $1 OR legacy_number = $1) "
+	    "AND (expires_at IS NULL OR expires_at > now())",
 	    1, NULL, params, NULL, NULL, 1);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		pq_err(err, errlen, "token get", res, db);
@@ -191,37 +243,149 @@ int vault_store_token_get(PGconn *db, const char *id, struct vault_token_row *r,
 		rc = 0;
 		goto out;
 	}
-	/* libpq NUL-terminates every value, binary ones included. */
-	copy_field(r->id, sizeof r->id, res, 0, 0);
-	copy_field(r->merchant_id, sizeof r->merchant_id, res, 0, 1);
-	copy_field(r->brand, sizeof r->brand, res, 0, 2);
-	copy_field(r->last4, sizeof r->last4, res, 0, 3);
-	r->exp_month = atoi(PQgetvalue(res, 0, 4));
-	r->exp_year = atoi(PQgetvalue(res, 0, 5));
-	copy_field(r->fingerprint, sizeof r->fingerprint, res, 0, 6);
-	copy_field(r->key_version, sizeof r->key_version, res, 0, 7);
-	if (copy_bytes(r->pan_iv, sizeof r->pan_iv, &n, res, 8) != 0 || n != HSM_GCM_IV_LEN ||
-	    copy_bytes(r->pan_ct, sizeof r->pan_ct, &r->pan_ct_len, res, 9) != 0) {
-		seterr(err, errlen, "token get: malformed PAN ciphertext columns");
+	if (fill_row(res, 0, r, true, err, errlen) != 0)
 		goto out;
-	}
-	if (!PQgetisnull(res, 0, 10) && !PQgetisnull(res, 0, 11) && !PQgetisnull(res, 0, 12)) {
-		if (copy_bytes(r->cvc_iv, sizeof r->cvc_iv, &n, res, 10) != 0 ||
-		    n != HSM_GCM_IV_LEN ||
-		    copy_bytes(r->cvc_ct, sizeof r->cvc_ct, &r->cvc_ct_len, res, 11) != 0) {
-			seterr(err, errlen, "token get: malformed CVC ciphertext columns");
-			goto out;
-		}
-		r->cvc_expires_at = strtoll(PQgetvalue(res, 0, 12), NULL, 10);
-		r->has_cvc = true;
-	}
-	r->created_at = strtoll(PQgetvalue(res, 0, 13), NULL, 10);
 	rc = 1;
 out:
 	if (rc != 1)
 		vault_token_row_clear(r);
 	PQclear(res);
 	return rc;
+}
+
+int vault_store_card_find(PGconn *db, const char *merchant_id, const char *customer,
+                          const char *fingerprint, struct vault_token_row *r, char *err,
+                          size_t errlen)
+{
+	const char *params[3] = { merchant_id, customer, fingerprint };
+	PGresult *res = NULL;
+	int rc = -1;
+
+	memset(r, 0, sizeof *r);
+	res = PQexecParams(db,
+	    "SELECT " TOKEN_COLUMNS "FROM tokens WHERE merchant_id = $1 AND customer = $2 "
+	    "AND fingerprint = $3 AND (expires_at IS NULL OR expires_at > now()) "
+	    "ORDER BY created_at DESC LIMIT 1",
+	    3, NULL, params, NULL, NULL, 1);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		pq_err(err, errlen, "card find", res, db);
+		goto out;
+	}
+	if (PQntuples(res) == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (fill_row(res, 0, r, false, err, errlen) != 0)
+		goto out;
+	rc = 1;
+out:
+	PQclear(res);
+	return rc;
+}
+
+int vault_store_cards_list(PGconn *db, const char *merchant_id, const char *customer,
+                           struct vault_token_row *rows, int max, char *err, size_t errlen)
+{
+	const char *params[2] = { merchant_id, customer };
+	PGresult *res = NULL;
+	int rc = -1;
+	int i;
+
+	res = PQexecParams(db,
+	    "SELECT " TOKEN_COLUMNS "FROM tokens WHERE merchant_id = $1 AND customer = $2 "
+	    "AND (expires_at IS NULL OR expires_at > now()) ORDER BY created_at DESC, id LIMIT 100",
+	    2, NULL, params, NULL, NULL, 1);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		pq_err(err, errlen, "cards list", res, db);
+		goto out;
+	}
+	for (i = 0; i < PQntuples(res) && i < max; i++) {
+		if (fill_row(res, i, &rows[i], false, err, errlen) != 0)
+			goto out;
+	}
+	rc = i;
+out:
+	PQclear(res);
+	return rc;
+}
+
+int vault_store_token_claim(PGconn *db, const char *id, const char *idempotency_key,
+                            char *err, size_t errlen)
+{
+	const char *params[2] = { id, idempotency_key };
+	PGresult *res = NULL;
+	int rc = -1;
+
+	/* Atomic: two concurrent first uses cannot both claim the token. */
+	res = PQexecParams(db,
+	    "UPDATE tokens SET used_by = $2, used_at = coalesce(used_at, now()) "
+	    "WHERE id = $1 AND (used_by IS NULL OR used_by = $2)",
+	    2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		pq_err(err, errlen, "token claim", res, db);
+		goto out;
+	}
+	rc = strtoll(PQcmdTuples(res), NULL, 10) == 1 ? 1 : 0;
+out:
+	PQclear(res);
+	return rc;
+}
+
+int vault_store_token_unclaim(PGconn *db, const char *id, const char *idempotency_key,
+                              char *err, size_t errlen)
+{
+	const char *params[2] = { id, idempotency_key };
+	PGresult *res = NULL;
+	int rc = -1;
+
+	res = PQexecParams(db,
+	    "UPDATE tokens SET used_by = NULL, used_at = NULL WHERE id = $1 AND used_by = $2",
+	    2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		pq_err(err, errlen, "token unclaim", res, db);
+		goto out;
+	}
+	rc = 0;
+out:
+	PQclear(res);
+	return rc;
+}
+
+int vault_store_token_delete(PGconn *db, const char *id, const char *merchant_id,
+                             char *err, size_t errlen)
+{
+	const char *params[2] = { id, merchant_id };
+	PGresult *res = NULL;
+	int rc = -1;
+
+	/* The row holds the only copy of the ciphertext: deleting it destroys it. */
+	res = PQexecParams(db, "DELETE FROM tokens WHERE id = $1 AND merchant_id = $2",
+	                   2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		pq_err(err, errlen, "token delete", res, db);
+		goto out;
+	}
+	rc = strtoll(PQcmdTuples(res), NULL, 10) == 1 ? 1 : 0;
+out:
+	PQclear(res);
+	return rc;
+}
+
+long long vault_store_sweep_expired(PGconn *db, char *err, size_t errlen)
+{
+	PGresult *res = NULL;
+	long long n = -1;
+
+	res = PQexecParams(db, "DELETE FROM tokens WHERE expires_at <= now()",
+	                   0, NULL, NULL, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		pq_err(err, errlen, "token sweep", res, db);
+		goto out;
+	}
+	n = strtoll(PQcmdTuples(res), NULL, 10);
+out:
+	PQclear(res);
+	return n;
 }
 
 static int exec_one_id(PGconn *db, const char *sql, const char *id, const char *what,

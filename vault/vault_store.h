@@ -21,7 +21,7 @@
 
 /** One row of tokens. Ciphertext buffers are inline (fixed maximum sizes). */
 struct vault_token_row {
-	char id[VAULT_TOKEN_LEN + 1];
+	char id[VAULT_ANY_TOKEN_MAX + 1];       /* tok_... or card_... */
 	char merchant_id[VAULT_MERCHANT_ID_MAX + 1];
 	char brand[16];
 	char last4[5];
@@ -38,6 +38,10 @@ struct vault_token_row {
 	size_t cvc_ct_len;
 	long long cvc_expires_at;       /* UNIX seconds */
 	long long created_at;           /* UNIX seconds */
+	char customer[VAULT_CUSTOMER_MAX + 1];  /* card_ tokens only, else "" */
+	long long expires_at;           /* UNIX seconds, 0 = no expiry */
+	char legacy_number[VAULT_LEGACY_MAX + 1]; /* format-preserving alias or "" */
+	char used_by[256];              /* tok_: the idempotency key that used it, or "" */
 };
 
 /**
@@ -56,12 +60,19 @@ int vault_store_merchant_upsert(PGconn *db, const char *id, const char *pk_sha25
 int vault_store_merchant_by_pk_hash(PGconn *db, const char *pk_sha256_hex, char *id_out,
                                     size_t id_cap, char *err, size_t errlen);
 
-/** Insert a token row (has_cvc selects whether the CVC columns are set). 0 or -1. */
+/**
+ * Insert a token row (has_cvc selects whether the CVC columns are set;
+ * customer, expires_at and legacy_number when non-empty / non-zero).
+ * @return 0; -3 when legacy_number collides with another token's (retry
+ *         with a new one); -1 on any other error.
+ */
 int vault_store_token_insert(PGconn *db, const struct vault_token_row *row, char *err,
                              size_t errlen);
 
 /**
- * Load a token by id, with its ciphertext.
+ * Load a token by id (tok_/card_) or by its legacy number, with its
+ * ciphertext. Expired tokens (expires_at passed) are not found, even
+ * before the sweeper deletes them.
  * @return 1 found (row filled), 0 not found, -1 database error.
  */
 int vault_store_token_get(PGconn *db, const char *id, struct vault_token_row *row, char *err,
@@ -81,7 +92,7 @@ long long vault_store_sweep_cvc(PGconn *db, char *err, size_t errlen);
 
 /** A recorded authorization (table authorizations, migration 0002). */
 struct vault_authorization_row {
-	char token_id[VAULT_TOKEN_LEN + 1];
+	char token_id[VAULT_ANY_TOKEN_MAX + 1];
 	long long amount;
 	char currency[4];
 	bool capture;
@@ -122,6 +133,44 @@ int vault_store_authorization_put(PGconn *db, const char *merchant_id,
                                   const char *idempotency_key, const char *payment_id,
                                   const char *peer, const struct vault_authorization_row *row,
                                   char *err, size_t errlen);
+
+/**
+ * Claim single-use token id for the authorization keyed idempotency_key:
+ * sets used_by/used_at when unused; a claim by the same key again succeeds
+ * (a retry of the same authorization).
+ * @return 1 claimed, 0 already used by another key (or gone), -1 error.
+ */
+int vault_store_token_claim(PGconn *db, const char *id, const char *idempotency_key,
+                            char *err, size_t errlen);
+
+/** Undo a claim by idempotency_key (nothing reached the PSP). 0 or -1. */
+int vault_store_token_unclaim(PGconn *db, const char *id, const char *idempotency_key,
+                              char *err, size_t errlen);
+
+/**
+ * Delete token id of merchant_id: the row and with it the PAN's (and any
+ * CVC's) ciphertext. @return 1 deleted, 0 no such token of that merchant, -1.
+ */
+int vault_store_token_delete(PGconn *db, const char *id, const char *merchant_id,
+                             char *err, size_t errlen);
+
+/** Delete every token whose expires_at has passed. @return the count, or -1. */
+long long vault_store_sweep_expired(PGconn *db, char *err, size_t errlen);
+
+/**
+ * Deduplication: the merchant's reusable card token for customer with this
+ * fingerprint (the newest). @return 1 found (row filled), 0 none, -1.
+ */
+int vault_store_card_find(PGconn *db, const char *merchant_id, const char *customer,
+                          const char *fingerprint, struct vault_token_row *row, char *err,
+                          size_t errlen);
+
+/**
+ * A customer's saved cards, newest first, metadata only (no ciphertext):
+ * fills up to max rows. @return the number filled, or -1.
+ */
+int vault_store_cards_list(PGconn *db, const char *merchant_id, const char *customer,
+                           struct vault_token_row *rows, int max, char *err, size_t errlen);
 
 /** Wipe a row (ciphertext included). NULL ok. */
 void vault_token_row_clear(struct vault_token_row *row);

@@ -5,7 +5,10 @@
 
 #include <string.h>
 
+#include <sodium.h>
+
 #include "common/sr_util.h"
+#include "vault/vault_card.h"
 
 int vault_token_new(char *out, size_t outlen)
 {
@@ -51,4 +54,86 @@ bool vault_token_id_valid(const char *s)
 bool vault_merchant_id_valid(const char *s)
 {
 	return prefixed_alnum(s, "mer_", 1, VAULT_MERCHANT_ID_MAX - 4);
+}
+
+int vault_card_token_new(char *out, size_t outlen)
+{
+	if (out == NULL || outlen < VAULT_CARD_LEN + 1)
+		return -1;
+	/* BRIEF invariant 3: random, independent of the PAN. */
+	if (sr_random_id(VAULT_CARD_PREFIX, VAULT_TOKEN_RAND_BYTES, out, outlen) != 0)
+		return -1;
+	return vault_card_token_id_valid(out) ? 0 : -1;
+}
+
+bool vault_card_token_id_valid(const char *s)
+{
+	return prefixed_alnum(s, VAULT_CARD_PREFIX, VAULT_TOKEN_RAND_CHARS,
+	                      VAULT_TOKEN_RAND_CHARS);
+}
+
+bool vault_any_token_id_valid(const char *s)
+{
+	return vault_token_id_valid(s) || vault_card_token_id_valid(s);
+}
+
+bool vault_customer_id_valid(const char *s)
+{
+	size_t n;
+	size_t i;
+
+	if (s == NULL)
+		return false;
+	n = strnlen(s, VAULT_CUSTOMER_MAX + 1);
+	if (n < 1 || n > VAULT_CUSTOMER_MAX)
+		return false;
+	for (i = 0; i < n; i++) {
+		if (!is_alnum(s[i]) && s[i] != '_' && s[i] != '-')
+			return false;
+	}
+	return true;
+}
+
+int vault_legacy_number_new(const char *pan, size_t pan_len, char *out, size_t outlen)
+{
+	size_t n;
+	size_t i;
+
+	if (pan == NULL || out == NULL || pan_len < VAULT_PAN_MIN || pan_len > VAULT_PAN_MAX ||
+	    outlen < VAULT_LEGACY_MAX + 1)
+		return -1;
+	for (i = 0; i < pan_len; i++) {
+		if (pan[i] < '0' || pan[i] > '9')
+			return -1;
+	}
+	n = pan_len < VAULT_LEGACY_MIN ? VAULT_LEGACY_MIN : pan_len;
+	/* PCI DSS v4.0 3.4.1: first six and last four are the most a
+	 * truncated form may show; everything between is random. */
+	memcpy(out, pan, 6);
+	for (i = 6; i < n - 4; i++)
+		out[i] = (char)('0' + randombytes_uniform(10));
+	memcpy(out + n - 4, pan + pan_len - 4, 4);
+	out[n] = '\0';
+	/* Changing one digit by one always changes the Luhn sum mod 10
+	 * (each position's contribution is injective in the digit). */
+	if (vault_luhn_valid(out, n))
+		out[6] = (char)('0' + (out[6] - '0' + 1) % 10);
+	return 0;
+}
+
+bool vault_legacy_number_valid(const char *s)
+{
+	size_t n;
+	size_t i;
+
+	if (s == NULL)
+		return false;
+	n = strnlen(s, VAULT_LEGACY_MAX + 1);
+	if (n < VAULT_LEGACY_MIN || n > VAULT_LEGACY_MAX)
+		return false;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	}
+	return !vault_luhn_valid(s, n);
 }

@@ -16,6 +16,12 @@
 #define VAULT_TOKEN_RAND_CHARS 22
 #define VAULT_TOKEN_LEN        (4 + VAULT_TOKEN_RAND_CHARS)   /* 26 */
 #define VAULT_MERCHANT_ID_MAX  68                             /* "mer_" + up to 64 */
+#define VAULT_CARD_PREFIX      "card_"
+#define VAULT_CARD_LEN         (5 + VAULT_TOKEN_RAND_CHARS)   /* 27 */
+#define VAULT_ANY_TOKEN_MAX    VAULT_CARD_LEN                 /* longest id of either kind */
+#define VAULT_CUSTOMER_MAX     64
+#define VAULT_LEGACY_MIN       16
+#define VAULT_LEGACY_MAX       19
 
 /**
  * Make a new token id into out (capacity outlen >= VAULT_TOKEN_LEN + 1).
@@ -25,6 +31,36 @@ int vault_token_new(char *out, size_t outlen);
 
 /** True when s is "tok_" + exactly 22 characters of [0-9A-Za-z]. NULL -> false. */
 bool vault_token_id_valid(const char *s);
+
+/**
+ * Make a new reusable card token id, "card_" + 22 base62 characters of 16
+ * CSPRNG bytes, into out (capacity >= VAULT_CARD_LEN + 1). 0 or -1.
+ */
+int vault_card_token_new(char *out, size_t outlen);
+
+/** True when s is "card_" + exactly 22 characters of [0-9A-Za-z]. NULL -> false. */
+bool vault_card_token_id_valid(const char *s);
+
+/** vault_token_id_valid(s) || vault_card_token_id_valid(s). */
+bool vault_any_token_id_valid(const char *s);
+
+/** True when s is a customer reference: 1..64 characters of [0-9A-Za-z_-]. */
+bool vault_customer_id_valid(const char *s);
+
+/**
+ * Format-preserving token ("legacy number") for a PAN of pan_len digits:
+ * max(16, pan_len) digits that keep the PAN's first 6 (BIN) and last 4,
+ * with CSPRNG digits in between, adjusted so that the whole FAILS the Luhn
+ * check (ISO/IEC 7812-1 Annex B) and can never be mistaken for a PAN.
+ * Callers retry on a collision (unique column).
+ * @param pan digits (guarded memory, borrowed, not kept).
+ * @param out capacity >= VAULT_LEGACY_MAX + 1.
+ * @return 0, or -1 on bad input (pan_len outside 13..19, non-digits).
+ */
+int vault_legacy_number_new(const char *pan, size_t pan_len, char *out, size_t outlen);
+
+/** True when s is 16..19 ASCII digits that fail the Luhn check. */
+bool vault_legacy_number_valid(const char *s);
 
 /**
  * True when s is "mer_" + 1..64 characters of [0-9A-Za-z] (the shape the

@@ -35,6 +35,8 @@
 #include "vault/connectors/stripe.h"
 #include "vault/vault_app.h"
 #include "vault/vault_egress.h"
+#include "vault/vault_pkcache.h"
+#include "vault/vault_ratelimit.h"
 #include "vault/vault_store.h"
 
 #define MAX_BODY_PUBLIC   (8 * 1024)
@@ -50,6 +52,8 @@ static const char *const config_keys[] = {
 	"psp_stripe_host", "psp_stripe_addr", "psp_stripe_port", "psp_stripe_api_key_file",
 	"threads", "cvc_ttl_seconds", "sweep_interval_seconds",
 	"admin_listen", "admin_port", "shutdown_grace_seconds", "readyz_cert_min_days",
+	"rate_limit_ip_per_minute", "rate_limit_ip_burst",
+	"rate_limit_key_per_minute", "rate_limit_key_burst",
 	NULL,
 };
 
@@ -69,6 +73,12 @@ static const struct sr_route internal_routes[] = {
 	{ .method = "GET",  .pattern = "/v1/tokens/{}",     .handler = vault_handle_token_get },
 	{ .method = "POST", .pattern = "/v1/authorizations", .handler = vault_handle_authorize },
 	{ .method = "PUT",  .pattern = "/v1/merchants/{}",  .handler = vault_handle_merchant_put },
+	/* token lifecycle (issue 3) */
+	{ .method = "DELETE", .pattern = "/v1/tokens/{}",   .handler = vault_handle_token_delete },
+	{ .method = "POST",   .pattern = "/v1/cards",       .handler = vault_handle_cards_create },
+	{ .method = "GET",    .pattern = "/v1/cards/{}",    .handler = vault_handle_card_get },
+	{ .method = "DELETE", .pattern = "/v1/cards/{}",    .handler = vault_handle_card_delete },
+	{ .method = "GET",    .pattern = "/v1/customers/{}/cards", .handler = vault_handle_customer_cards },
 };
 
 struct vaultd_config {
@@ -86,6 +96,7 @@ struct vaultd_config {
 	long long threads, cvc_ttl_seconds, sweep_interval_seconds;
 	const char *admin_listen;
 	long long admin_port, shutdown_grace_seconds, readyz_cert_min_days;
+	long long rl_ip_rate, rl_ip_burst, rl_key_rate, rl_key_burst;
 };
 
 static void usage(FILE *f)
@@ -223,6 +234,16 @@ static int config_read(const json_t *cfg, const char *path, struct vaultd_config
 	c->admin_port = sr_config_int(cfg, "admin_port", 8448);
 	c->shutdown_grace_seconds = sr_config_int(cfg, "shutdown_grace_seconds", 20);
 	c->readyz_cert_min_days = sr_config_int(cfg, "readyz_cert_min_days", 14);
+	c->rl_ip_rate = sr_config_int(cfg, "rate_limit_ip_per_minute", 1200);
+	c->rl_ip_burst = sr_config_int(cfg, "rate_limit_ip_burst", 40);
+	c->rl_key_rate = sr_config_int(cfg, "rate_limit_key_per_minute", 6000);
+	c->rl_key_burst = sr_config_int(cfg, "rate_limit_key_burst", 200);
+	if (c->rl_ip_rate < 0 || c->rl_key_rate < 0 || c->rl_ip_burst < 1 ||
+	    c->rl_key_burst < 1 || c->rl_ip_rate > 10000000 || c->rl_key_rate > 10000000 ||
+	    c->rl_ip_burst > 10000000 || c->rl_key_burst > 10000000) {
+		snprintf(msg, msglen, "config: rate limits: per_minute 0..10000000, burst 1..10000000");
+		return -1;
+	}
 
 	{
 		static const char *const ports[] = { "public_port", "internal_port", "psp_stripe_port",
@@ -279,7 +300,7 @@ static int config_read(const json_t *cfg, const char *path, struct vaultd_config
 	return 0;
 }
 
-/* ---- CVC sweeper (PCI DSS 3.3.1.2) ---- */
+/* ---- sweeper: expired CVCs (PCI DSS 3.3.1.2) and expired tokens ---- */
 
 struct sweeper {
 	pthread_t thread;
@@ -310,6 +331,17 @@ static void *sweeper_main(void *arg)
 			sr_log(SR_LOG_ERROR, NULL, "cvc.sweep_failed", "{s:s}", "error", err);
 		else if (n > 0)
 			sr_log(SR_LOG_INFO, NULL, "cvc.swept", "{s:I}", "count", (json_int_t)n);
+		/* Issue 3: expired tokens are deleted on this schedule, whether
+		 * or not anyone reads them (the row and its ciphertext go). */
+		db = sr_db_acquire(s->db);
+		n = vault_store_sweep_expired(db, err, sizeof err);
+		sr_db_release(s->db, db);
+		db = NULL;
+		if (n < 0)
+			sr_log(SR_LOG_ERROR, NULL, "token.sweep_failed", "{s:s}", "error", err);
+		else if (n > 0)
+			sr_log(SR_LOG_INFO, NULL, "token.expired_deleted", "{s:I}", "count",
+			       (json_int_t)n);
 		clock_gettime(CLOCK_MONOTONIC, &deadline);
 		deadline.tv_sec += s->interval;
 		pthread_mutex_lock(&s->mu);
@@ -453,7 +485,8 @@ static int run(const struct vaultd_config *c)
 		goto out;
 	}
 	if (check_key(h, HSM_KEY_PAN_ENC, CKK_AES, msg, sizeof msg) != 0 ||
-	    check_key(h, HSM_KEY_FP_HMAC, CKK_GENERIC_SECRET, msg, sizeof msg) != 0)
+	    check_key(h, HSM_KEY_FP_HMAC, CKK_GENERIC_SECRET, msg, sizeof msg) != 0 ||
+	    check_key(h, HSM_KEY_AUDIT_HMAC, CKK_GENERIC_SECRET, msg, sizeof msg) != 0)
 		goto out;
 
 	snprintf(allow, sizeof allow, "%s:%lld", c->psp_stripe_host, c->psp_stripe_port);
@@ -494,6 +527,14 @@ static int run(const struct vaultd_config *c)
 	app.connector = &connector;
 	app.gateway_peer = c->gateway_peer;
 	app.cvc_ttl_seconds = c->cvc_ttl_seconds;
+	app.rl_ip = vault_ratelimit_new((double)c->rl_ip_rate / 60.0, (double)c->rl_ip_burst, 8192);
+	app.rl_key = vault_ratelimit_new((double)c->rl_key_rate / 60.0, (double)c->rl_key_burst,
+	                                 4096);
+	app.pkcache = vault_pkcache_new(1024);
+	if (app.rl_ip == NULL || app.rl_key == NULL || app.pkcache == NULL) {
+		snprintf(msg, sizeof msg, "cannot allocate the rate limiters");
+		goto out;
+	}
 
 	{
 		struct sr_http_config pc = {
@@ -622,6 +663,9 @@ out:
 	if (connector_ok)
 		vault_stripe_free(&connector);
 	vault_egress_free(eg);
+	vault_ratelimit_free(app.rl_ip);
+	vault_ratelimit_free(app.rl_key);
+	vault_pkcache_free(app.pkcache);
 	hsm_close(h);
 	sr_db_pool_free(db);
 	if (ret == 0)

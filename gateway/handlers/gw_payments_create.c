@@ -118,6 +118,13 @@ void gw_handle_payments_create(struct sr_http_request *req)
 		             "No such token.", "payment_method");
 		return;
 	}
+	if (vrc == GW_VAULT_OK && card.used) {
+		/* Issue 3: tok_ tokens are single-use (as Stripe's); no payment. */
+		gw_idem_fail(app, req, &idem, 400, "invalid_request_error", "token_already_used",
+		             "This single-use token was already used; tokenize the card again or "
+		             "pay with a saved card (card_...).", "payment_method");
+		return;
+	}
 	if (vrc != GW_VAULT_OK) {
 		sr_log(SR_LOG_ERROR, req->request_id, "vault.token_check_failed", "{s:s}", "outcome",
 		       gw_vault_rc_str(vrc));

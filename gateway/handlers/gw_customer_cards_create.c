@@ -1,0 +1,69 @@
+/*
+ * POST /v1/customers/{customer}/cards {"token":"tok_...","deduplicate":bool?}
+ * Save a single-use token as the customer's reusable card (card_...),
+ * consuming the token; with "deduplicate": true the customer's existing
+ * card with the same fingerprint is returned instead (200, "deduplicated").
+ * Relayed to the vault's POST /v1/cards (vault/vault_h_cards_create.c).
+ */
+#include <string.h>
+
+#include "common/sr_http.h"
+#include "gateway/gw_app.h"
+#include "gateway/gw_auth.h"
+#include "gateway/gw_cards.h"
+#include "gateway/gw_handlers.h"
+#include "gateway/gw_request.h"
+
+void gw_handle_customer_cards_create(struct sr_http_request *req)
+{
+	struct gw_app *app = req->app;
+	char merchant[72];
+	const char *customer = req->params[0];
+	const char *key = NULL;
+	const char *token = NULL;
+	json_t *v = NULL;
+	json_t *dedup = NULL;
+	json_t *body = NULL;
+
+	if (gw_auth_merchant(app, req, merchant, sizeof merchant) != 0)
+		return;
+	if (!gw_customer_ok(customer)) {
+		sr_http_reply_error(req, 400, "invalid_request_error", "parameter_invalid_type",
+		                    "The customer reference must be 1 to 64 characters of "
+		                    "[0-9A-Za-z_-].", "customer");
+		return;
+	}
+	if (!json_is_object(req->json)) {
+		sr_http_reply_error(req, 400, "invalid_request_error", "invalid_json",
+		                    "The request body must be a JSON object.", NULL);
+		return;
+	}
+	json_object_foreach(req->json, key, v) {
+		if (strcmp(key, "token") != 0 && strcmp(key, "deduplicate") != 0) {
+			sr_http_reply_error(req, 400, "invalid_request_error", "parameter_unknown",
+			                    "The request contains an unknown parameter.", NULL);
+			return;
+		}
+	}
+	token = json_string_value(json_object_get(req->json, "token"));
+	if (token == NULL || strncmp(token, "tok_", 4) != 0 || !gw_token_shape_ok(token)) {
+		sr_http_reply_error(req, 400, "invalid_request_error", "parameter_invalid_type",
+		                    "token must be a single-use token id (tok_...).", "token");
+		return;
+	}
+	dedup = json_object_get(req->json, "deduplicate");
+	if (dedup != NULL && !json_is_boolean(dedup)) {
+		sr_http_reply_error(req, 400, "invalid_request_error", "parameter_invalid_type",
+		                    "deduplicate must be a boolean.", "deduplicate");
+		return;
+	}
+	body = json_pack("{s:s, s:s, s:s, s:b}", "merchant", merchant, "token", token,
+	                 "customer", customer, "deduplicate", json_is_true(dedup));
+	if (body == NULL) {
+		sr_http_reply_error(req, 500, "api_error", "internal_error",
+		                    "An internal error occurred.", NULL);
+		return;
+	}
+	gw_cards_relay(req, merchant, "POST", "/v1/cards", body);
+	json_decref(body);
+}

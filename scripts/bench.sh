@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# make bench: a benchmark, not a test. Measures POST /v1/tokens on the dev
+# stack's vaultd (HTTPS keep-alive, every token durably committed) at 1, 8,
+# 32 and 64 connections with wrk, and in the same run the machine's three
+# limits for this path:
+#   hsm   SoftHSM2 AES-256-GCM encryptions/s (tests/bench/bench_hsm, 1..N threads)
+#   https "return 200" requests/s, same TLS stack, same wrk (tests/bench/bench_http200)
+#   pg    one-row durable INSERTs/s (pgbench, 1 and 32 clients)
+# then prints B = 1 / (1/https + 2/hsm + 1/pg) and tokenize/B, p50/p99 and
+# vaultd's peak resident memory. BENCH_SECONDS (default 10) per run.
+# The tokenize runs hit a vaultd of their own (the stack's configuration with
+# BENCH_VAULT_THREADS worker threads, default 16, 8 HSM sessions, rate limits
+# off, on the stack's public port + 70), so the dev stack's vaultd is untouched.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+SECS=${BENCH_SECONDS:-10}
+command -v wrk >/dev/null || die "wrk missing: make deps"
+[ -x "$SR_BIN/bench/bench_hsm" ] || die "build the benchmarks first (make bench)"
+scripts/up.sh >/dev/null 2>&1 || die "make up failed"
+set -a; . var/dev.env; set +a
+[[ $SR_BIN == *asan* ]] && log "warning: benchmarking the ASan build ($SR_BIN)"
+BPORT=$((VAULT_PUBLIC_PORT + 70))
+VTHREADS=${BENCH_VAULT_THREADS:-16}
+jq ".public_port = $BPORT | .internal_port = $((BPORT + 1)) | .threads = $VTHREADS | .hsm_sessions = 8
+    | .rate_limit_ip_per_minute = 0 | .rate_limit_key_per_minute = 0" var/etc/vaultd.json > var/etc/vaultd-bench.json
+"$SR_BIN/vaultd" --config var/etc/vaultd-bench.json >>var/log/vaultd-bench.log 2>&1 &
+vpid=$!
+cleanup() { kill "$vpid" 2>/dev/null || true; [ -n "${hpid:-}" ] && kill "$hpid" 2>/dev/null || true; }
+trap cleanup EXIT
+wait_port $BPORT 20 || die "the benchmark's vaultd did not start (var/log/vaultd-bench.log)"
+BENCH_URL=https://localhost:$BPORT
+CPUS=$(nproc)
+threads_for() { local c=$1; [ "$c" -lt "$CPUS" ] && echo "$c" || echo "$CPUS"; }
+field() { sed -n "s/.*$1=\([0-9]*\).*/\1/p" <<<"$2"; }
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+echo "== strongroom make bench ($(date -u +%FT%TZ), $CPUS CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), ${SECS}s per run, vaultd threads=$VTHREADS)"
+
+# ---- HSM: AES-256-GCM in SoftHSM2 (same token, key and call as vaultd)
+hsm_out=$("$SR_BIN/bench/bench_hsm" /usr/lib/softhsm/libsofthsm2.so strongroom var/secrets/hsm-user-pin "$((SECS / 2 > 2 ? SECS / 2 : 2))" "$CPUS")
+echo "$hsm_out" | sed 's/^/  /'
+HSM=$(awk -F'ops_per_s=' '{print int($2)}' <<<"$hsm_out" | sort -n | tail -1)
+
+# ---- HTTPS "return 200": same TLS stack and threads as vaultd's public listener
+port=$((VAULT_PUBLIC_PORT + 60))
+vthreads=$VTHREADS
+"$SR_BIN/bench/bench_http200" $port var/pki/vault-public.crt var/pki/vault-public.key "$vthreads" 2>/dev/null &
+hpid=$!
+wait_port $port 10 || die "bench_http200 did not start"
+out=$(wrk -t"$(threads_for 64)" -c64 -d"${SECS}s" --latency -s tests/bench/http200.lua "https://localhost:$port/" 2>&1 | grep '^BENCH')
+kill $hpid 2>/dev/null || true; wait $hpid 2>/dev/null || true; hpid=
+HTTPS=$(( $(field requests "$out") * 1000000 / $(field duration_us "$out") ))
+echo "  https_200 c=64 req_per_s=$HTTPS p50_ms=$(awk "BEGIN{printf \"%.2f\", $(field p50_us "$out")/1000}") p99_ms=$(awk "BEGIN{printf \"%.2f\", $(field p99_us "$out")/1000}")"
+
+# ---- PostgreSQL: one-row durable INSERT (synchronous_commit on, fsync on)
+pg -d postgres -c "DROP DATABASE IF EXISTS strongroom_bench" -c "CREATE DATABASE strongroom_bench" >/dev/null
+pg -d strongroom_bench -c "CREATE TABLE bench_rows (id bigserial PRIMARY KEY, v text NOT NULL, at timestamptz NOT NULL DEFAULT now())" >/dev/null
+sc=$(pg -d postgres -At -c "SHOW synchronous_commit"); fs=$(pg -d postgres -At -c "SHOW fsync")
+PG=0
+for c in 1 32; do
+  tps=$("$PGBIN/pgbench" -h "$PGHOST" -p "$PGPORT" -U postgres -n -c $c -j "$(threads_for $c)" -T "$((SECS / 2 > 2 ? SECS / 2 : 2))" \
+        -f tests/bench/pg_insert.sql strongroom_bench 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
+  echo "  pg_insert clients=$c tx_per_s=${tps%.*} (synchronous_commit=$sc fsync=$fs)"
+  [ "${tps%.*}" -gt "$PG" ] && PG=${tps%.*}
+done
+pg -d postgres -c "DROP DATABASE strongroom_bench" >/dev/null
+
+B=$(awk "BEGIN{printf \"%.0f\", 1/(1/$HTTPS + 2/$HSM + 1/$PG)}")
+echo "  bound B = 1/(1/https + 2/hsm + 1/pg) = 1/(1/$HTTPS + 2/$HSM + 1/$PG) = $B tokens/s"
+
+# ---- tokenize: POST /v1/tokens at 1, 8, 32, 64 connections
+start_ts=$(date +%s)
+n0=$(pg -d vault -At -c "SELECT count(*) FROM tokens")
+peak=0
+for c in 1 8 32 64; do
+  ( while kill -0 "$vpid" 2>/dev/null; do rss_kib "$vpid"; sleep 0.2; done ) > "$VAR/run/bench-rss.$c" &
+  spid=$!
+  out=$(BENCH_PK=$STRONGROOM_PK wrk -t"$(threads_for $c)" -c$c -d"${SECS}s" --latency -s tests/bench/tokenize.lua "$BENCH_URL/v1/tokens" 2>&1 | grep '^BENCH') || true
+  kill $spid 2>/dev/null || true; wait $spid 2>/dev/null || true
+  rss=$(sort -n "$VAR/run/bench-rss.$c" | tail -1); rm -f "$VAR/run/bench-rss.$c"
+  [ "${rss:-0}" -gt "$peak" ] && peak=$rss
+  req=$(field requests "$out"); dur=$(field duration_us "$out"); errs=$(( $(field errors_status "$out") + $(field errors_connect "$out") ))
+  tput=$(( req * 1000000 / dur ))
+  ratio=$(awk "BEGIN{printf \"%.2f\", $tput/$B}")
+  printf '  tokenize c=%-2d tokens_per_s=%-6d p50_ms=%-6s p99_ms=%-6s errors=%d vaultd_rss_mib=%s ratio_to_B=%s\n' \
+    $c $tput "$(awk "BEGIN{printf \"%.2f\", $(field p50_us "$out")/1000}")" \
+    "$(awk "BEGIN{printf \"%.2f\", $(field p99_us "$out")/1000}")" $errs \
+    "$(awk "BEGIN{printf \"%.1f\", ${rss:-0}/1024}")" "$ratio"
+  [ $c = 64 ] && { T64=$tput; P99=$(awk "BEGIN{printf \"%.2f\", $(field p99_us "$out")/1000}"); }
+done
+n1=$(pg -d vault -At -c "SELECT count(*) FROM tokens")
+echo "  tokens committed during the runs: $((n1 - n0)) (all durable: each reply follows its COMMIT)"
+echo "  vaultd peak RSS: $(awk "BEGIN{printf \"%.1f\", $peak/1024}") MiB (VmHWM since start: $(awk "BEGIN{printf \"%.1f\", $(hwm_kib "$vpid")/1024}") MiB)"
+echo "== result: tokenize at 64 connections $T64 tokens/s = $(awk "BEGIN{printf \"%.2f\", $T64/$B}") x B ($B); p99 $P99 ms; target ratio >= 0.6, p99 <= 25 ms, RSS <= 32 MiB"
+# The benchmark's tokens are the test merchant's: delete them (not a test; keeps the dev database small).
+pg -d vault -c "DELETE FROM tokens WHERE merchant_id = '$STRONGROOM_MERCHANT' AND created_at >= to_timestamp($start_ts) AND used_by IS NULL AND customer IS NULL" >/dev/null
