@@ -178,7 +178,7 @@ cat > "$WORK/etc/vaultd.json" <<JSON
   "psp_client_key": "$WORK/pki/vault-egress.key",
   "psp_stripe_host": "psp.strongroom.test", "psp_stripe_addr": "${ADDR[psp]}", "psp_stripe_port": 443,
   "psp_stripe_api_key_file": "$WORK/secrets/psp-stripe-key",
-  "threads": 2, "cvc_ttl_seconds": 3600, "sweep_interval_seconds": 60 }
+  "threads": 2, "cvc_ttl_seconds": 3540, "sweep_interval_seconds": 60 }
 JSON
 cat > "$WORK/etc/gatewayd.json" <<JSON
 { "listen": "${ADDR[app]}", "port": 8443,
