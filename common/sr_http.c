@@ -92,6 +92,7 @@ struct req_state {
 	unsigned status;
 	int replied;
 	int queued;
+	int drop;                       /* sr_http_reply_drop: close without answering */
 	/* form parsing */
 	int form_error;                 /* 0, or 1 duplicate key, 2 bad encoding */
 	char *form_key;                 /* key of the value being accumulated */
@@ -364,6 +365,14 @@ static void set_reply(struct req_state *st, unsigned status, struct MHD_Response
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
 }
 
+void sr_http_reply_drop(struct sr_http_request *req)
+{
+	struct req_state *st = (struct req_state *)req;
+
+	st->replied = 1;
+	st->drop = 1;
+}
+
 void sr_http_reply_raw(struct sr_http_request *req, unsigned status, const char *content_type,
                        const void *data, size_t len)
 {
@@ -453,6 +462,11 @@ static enum MHD_Result queue_reply(struct req_state *st)
 	enum MHD_Result r = MHD_NO;
 	char path[256];
 
+	if (st->drop) {
+		/* sr_http_reply_drop: the connection is closed, nothing is sent. */
+		sr_log(SR_LOG_WARN, st->req.request_id, "http.reply_dropped", NULL);
+		return MHD_NO;
+	}
 	if (!st->replied || st->resp == NULL) {
 		if (!st->replied)
 			sr_log(SR_LOG_ERROR, st->req.request_id, "http.no_reply", NULL);

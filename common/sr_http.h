@@ -108,6 +108,12 @@ void sr_http_reply_error(struct sr_http_request *req, unsigned status, const cha
 void sr_http_reply_raw(struct sr_http_request *req, unsigned status, const char *content_type,
                        const void *data, size_t len);
 
+/**
+ * Send nothing and close the connection (the peer sees EOF). Test doubles
+ * only (pspsim's "answer lost" fault); counts as the handler's reply.
+ */
+void sr_http_reply_drop(struct sr_http_request *req);
+
 /** Add a response header to the reply about to be sent (call before reply). */
 void sr_http_add_header(struct sr_http_request *req, const char *name, const char *value);
 

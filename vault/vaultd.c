@@ -61,6 +61,7 @@ static const struct sr_route internal_routes[] = {
 	{ .method = "GET",  .pattern = "/v1/tokens/{}",     .handler = vault_handle_token_get },
 	{ .method = "POST", .pattern = "/v1/authorizations", .handler = vault_handle_authorize },
 	{ .method = "PUT",  .pattern = "/v1/merchants/{}",  .handler = vault_handle_merchant_put },
+	{ .method = "POST", .pattern = "/v1/payment_operations", .handler = vault_handle_payment_ops },
 };
 
 struct vaultd_config {
