@@ -10,6 +10,7 @@
 #include "gateway/gw_config.h"
 #include "gateway/gw_handlers.h"
 #include "gateway/gw_vault_client.h"
+#include "gateway/gw_worker.h"
 #include "common/sr_config.h"
 #include "common/sr_db.h"
 #include "common/sr_http.h"
@@ -29,6 +30,13 @@
 static const struct sr_route ROUTES[] = {
 	{ .method = "POST", .pattern = "/v1/payments", .handler = gw_handle_payments_create },
 	{ .method = "GET", .pattern = "/v1/payments/{}", .handler = gw_handle_payments_get },
+	/* issue 4: lifecycle */
+	{ .method = "GET", .pattern = "/v1/payments", .handler = gw_handle_payments_list },
+	{ .method = "POST", .pattern = "/v1/payments/{}/capture", .handler = gw_handle_payments_capture },
+	{ .method = "POST", .pattern = "/v1/payments/{}/cancel", .handler = gw_handle_payments_cancel },
+	{ .method = "POST", .pattern = "/v1/payments/{}/refunds", .handler = gw_handle_refunds_create },
+	{ .method = "GET", .pattern = "/v1/payments/{}/events", .handler = gw_handle_payment_events_list },
+	{ .method = "GET", .pattern = "/v1/refunds/{}", .handler = gw_handle_refunds_get },
 };
 
 static void usage(FILE *f)
@@ -61,6 +69,7 @@ int main(int argc, char **argv)
 	json_t *cfg = NULL;
 	struct gw_app app;
 	struct sr_http_server *srv = NULL;
+	struct gw_worker *worker = NULL;
 	struct sr_http_config hcfg;
 	sigset_t sigs;
 	char err[512];
@@ -123,7 +132,8 @@ int main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	app.db = gw_config_db(cfg, (size_t)threads, err, sizeof err);
+	/* +1 connection for the lifecycle worker (issue 4). */
+	app.db = gw_config_db(cfg, (size_t)threads + 1, err, sizeof err);
 	if (app.db == NULL) {
 		sr_log(SR_LOG_ERROR, NULL, "db.connect_failed", "{s:s}", "error", err);
 		goto out;
@@ -152,6 +162,13 @@ int main(int argc, char **argv)
 		sr_log(SR_LOG_ERROR, NULL, "http.start_failed", "{s:s}", "error", err);
 		goto out;
 	}
+	if (sr_config_int(cfg, "workers", 1) != 0) {
+		worker = gw_worker_start(&app);
+		if (worker == NULL) {
+			sr_log(SR_LOG_ERROR, NULL, "worker.start_failed", NULL);
+			goto out;
+		}
+	}
 	sr_log(SR_LOG_INFO, NULL, "gatewayd.started", "{s:s, s:i, s:i}", "listen", hcfg.bind_addr,
 	       "port", (int)hcfg.port, "threads", threads);
 	if (sigwait(&sigs, &sig) != 0)
@@ -159,6 +176,7 @@ int main(int argc, char **argv)
 	sr_log(SR_LOG_INFO, NULL, "gatewayd.stopping", "{s:i}", "signal", sig);
 	rc = 0;
 out:
+	gw_worker_stop(worker);
 	sr_http_stop(srv);
 	sr_db_pool_free(app.db);
 	gw_vault_client_free(app.vault);

@@ -393,3 +393,49 @@ out:
 	json_decref(resp);
 	return rc;
 }
+
+enum gw_vault_rc gw_vault_operate(struct gw_vault_client *vc, const char *request_id,
+                                  const char *merchant, const char *operation,
+                                  const char *psp_reference, long long amount,
+                                  const char *idempotency_key, struct gw_vault_op_result *out)
+{
+	json_t *body = NULL;
+	json_t *resp = NULL;
+	long status = 0;
+	enum gw_vault_rc rc = GW_VAULT_ERROR;
+
+	if (out == NULL || merchant == NULL || operation == NULL || psp_reference == NULL)
+		goto out;
+	memset(out, 0, sizeof *out);
+	body = json_pack("{s:s, s:s, s:s, s:I}", "merchant", merchant, "operation", operation,
+	                 "psp_reference", psp_reference, "amount", (json_int_t)amount);
+	if (body == NULL)
+		goto out;
+	if (idempotency_key != NULL)
+		json_object_set_new(body, "idempotency_key", json_string(idempotency_key));
+	rc = exchange(vc, request_id, "POST", "/v1/payment_operations", NULL, body, &status, &resp);
+	if (rc != GW_VAULT_OK)
+		goto out;
+	rc = classify(status, resp);
+	if (rc != GW_VAULT_OK)
+		goto out;
+	if (!json_is_string(json_object_get(resp, "outcome"))) {
+		rc = GW_VAULT_ERROR;
+		goto out;
+	}
+	gw_strlcpy(out->outcome, json_string_value(json_object_get(resp, "outcome")), sizeof out->outcome);
+	out->amount = (long long)json_integer_value(json_object_get(resp, "amount"));
+	gw_strlcpy(out->reference, json_string_value(json_object_get(resp, "reference")),
+	           sizeof out->reference);
+	gw_strlcpy(out->failure_code, json_string_value(json_object_get(resp, "failure_code")),
+	           sizeof out->failure_code);
+	gw_strlcpy(out->status, json_string_value(json_object_get(resp, "status")), sizeof out->status);
+	gw_strlcpy(out->psp_failure_code, json_string_value(json_object_get(resp, "psp_failure_code")),
+	           sizeof out->psp_failure_code);
+	gw_strlcpy(out->redirect_url, json_string_value(json_object_get(resp, "redirect_url")),
+	           sizeof out->redirect_url);
+out:
+	json_decref(body);
+	json_decref(resp);
+	return rc;
+}
