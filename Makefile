@@ -38,7 +38,7 @@ CFLAGS_VAULT  := $(shell $(PKG) --cflags $(PKGS_VAULT) 2>/dev/null)
 # mbedTLS 2.28 ships no pkg-config file (BRIEF.md pitfalls); http_parser neither.
 LIBS_VAULT    := -lmbedtls -lmbedx509 -lmbedcrypto -lhttp_parser -ldl
 CFLAGS_GW     := $(shell $(PKG) --cflags $(PKGS_GATEWAY) 2>/dev/null)
-LIBS_GW       := $(shell $(PKG) --libs $(PKGS_GATEWAY) 2>/dev/null)
+LIBS_GW       := $(shell $(PKG) --libs $(PKGS_GATEWAY) 2>/dev/null) -lm
 CFLAGS   += $(CFLAGS_COMMON)
 
 COMMON_SRC  := $(wildcard common/*.c)

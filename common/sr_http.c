@@ -93,6 +93,7 @@ struct req_state {
 	int replied;
 	int queued;
 	int drop;                       /* sr_http_reply_drop: close without answering */
+	char err_code[64];              /* code of sr_http_reply_error, for sr_http_reply_error_code */
 	/* form parsing */
 	int form_error;                 /* 0, or 1 duplicate key, 2 bad encoding */
 	char *form_key;                 /* key of the value being accumulated */
@@ -424,7 +425,24 @@ void sr_http_reply_error(struct sr_http_request *req, unsigned status, const cha
 	                "request_id", req->request_id);
 	if (err != NULL && param != NULL)
 		json_object_set_new(err, "param", json_string(param));
+	if (!((struct req_state *)req)->replied)
+		snprintf(((struct req_state *)req)->err_code, sizeof ((struct req_state *)req)->err_code,
+		         "%s", code != NULL ? code : "internal_error");
 	sr_http_reply_json(req, status, err != NULL ? json_pack("{s:o}", "error", err) : NULL);
+}
+
+unsigned sr_http_reply_status(const struct sr_http_request *req)
+{
+	const struct req_state *st = (const struct req_state *)req;
+
+	return st->replied && !st->drop ? st->status : 0;
+}
+
+const char *sr_http_reply_error_code(const struct sr_http_request *req)
+{
+	const struct req_state *st = (const struct req_state *)req;
+
+	return st->err_code[0] != '\0' ? st->err_code : NULL;
 }
 
 void sr_http_add_header(struct sr_http_request *req, const char *name, const char *value)

@@ -114,6 +114,12 @@ void sr_http_reply_raw(struct sr_http_request *req, unsigned status, const char 
  */
 void sr_http_reply_drop(struct sr_http_request *req);
 
+/** Status of the reply the handler made so far (0: none yet, or dropped). */
+unsigned sr_http_reply_status(const struct sr_http_request *req);
+
+/** The code of the sr_http_reply_error reply made, or NULL (not an error reply). */
+const char *sr_http_reply_error_code(const struct sr_http_request *req);
+
 /** Add a response header to the reply about to be sent (call before reply). */
 void sr_http_add_header(struct sr_http_request *req, const char *name, const char *value);
 

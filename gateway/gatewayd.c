@@ -11,6 +11,9 @@
 #include "gateway/gw_handlers.h"
 #include "gateway/gw_vault_client.h"
 #include "gateway/gw_worker.h"
+#include "gateway/gw_audit.h"
+#include "gateway/gw_ratelimit.h"
+#include "gateway/gw_route.h"
 #include "common/sr_config.h"
 #include "common/sr_db.h"
 #include "common/sr_http.h"
@@ -26,17 +29,28 @@
 
 #include <curl/curl.h>
 
+/* Every handler runs inside gw_route_run (issue 4): the permission its route
+ * needs (checked against the key's role), the rate limit, the audit record. */
+GW_ROUTE(gw_handle_payments_create, GW_PERM_PAYMENTS, "POST /v1/payments")
+GW_ROUTE(gw_handle_payments_get, GW_PERM_READ, "GET /v1/payments/{}")
+GW_ROUTE(gw_handle_payments_list, GW_PERM_READ, "GET /v1/payments")
+GW_ROUTE(gw_handle_payments_capture, GW_PERM_PAYMENTS, "POST /v1/payments/{}/capture")
+GW_ROUTE(gw_handle_payments_cancel, GW_PERM_PAYMENTS, "POST /v1/payments/{}/cancel")
+GW_ROUTE(gw_handle_refunds_create, GW_PERM_REFUNDS, "POST /v1/payments/{}/refunds")
+GW_ROUTE(gw_handle_payment_events_list, GW_PERM_READ, "GET /v1/payments/{}/events")
+GW_ROUTE(gw_handle_refunds_get, GW_PERM_READ, "GET /v1/refunds/{}")
+
 /* The API at a glance (STYLE.md: one routing table of designated initializers). */
 static const struct sr_route ROUTES[] = {
-	{ .method = "POST", .pattern = "/v1/payments", .handler = gw_handle_payments_create },
-	{ .method = "GET", .pattern = "/v1/payments/{}", .handler = gw_handle_payments_get },
+	{ .method = "POST", .pattern = "/v1/payments", .handler = gw_handle_payments_create_route },
+	{ .method = "GET", .pattern = "/v1/payments/{}", .handler = gw_handle_payments_get_route },
 	/* issue 4: lifecycle */
-	{ .method = "GET", .pattern = "/v1/payments", .handler = gw_handle_payments_list },
-	{ .method = "POST", .pattern = "/v1/payments/{}/capture", .handler = gw_handle_payments_capture },
-	{ .method = "POST", .pattern = "/v1/payments/{}/cancel", .handler = gw_handle_payments_cancel },
-	{ .method = "POST", .pattern = "/v1/payments/{}/refunds", .handler = gw_handle_refunds_create },
-	{ .method = "GET", .pattern = "/v1/payments/{}/events", .handler = gw_handle_payment_events_list },
-	{ .method = "GET", .pattern = "/v1/refunds/{}", .handler = gw_handle_refunds_get },
+	{ .method = "GET", .pattern = "/v1/payments", .handler = gw_handle_payments_list_route },
+	{ .method = "POST", .pattern = "/v1/payments/{}/capture", .handler = gw_handle_payments_capture_route },
+	{ .method = "POST", .pattern = "/v1/payments/{}/cancel", .handler = gw_handle_payments_cancel_route },
+	{ .method = "POST", .pattern = "/v1/payments/{}/refunds", .handler = gw_handle_refunds_create_route },
+	{ .method = "GET", .pattern = "/v1/payments/{}/events", .handler = gw_handle_payment_events_list_route },
+	{ .method = "GET", .pattern = "/v1/refunds/{}", .handler = gw_handle_refunds_get_route },
 };
 
 static void usage(FILE *f)
@@ -51,7 +65,10 @@ static void usage(FILE *f)
 	        "  --config FILE    JSON config: listen, port (8443), tls_cert, tls_key,\n"
 	        "                   db_host, db_port, db_name, db_user, db_password_file,\n"
 	        "                   vault_url, vault_addr, vault_ca, vault_client_cert,\n"
-	        "                   vault_client_key, threads (4)\n"
+	        "                   vault_client_key, threads (4); issue 4: workers (1),\n"
+	        "                   worker_interval_ms (1000), auto_void_after_s (604800),\n"
+	        "                   three_ds_expiry_s (900), idempotency_lease_s (60),\n"
+	        "                   rate_limit_per_s (2000; 0: off), rate_limit_burst (4000)\n"
 	        "  --check-config   validate the config and the files it names, then exit\n"
 	        "  --help           this text\n");
 }
@@ -162,6 +179,12 @@ int main(int argc, char **argv)
 		sr_log(SR_LOG_ERROR, NULL, "http.start_failed", "{s:s}", "error", err);
 		goto out;
 	}
+	if (sr_config_int(cfg, "rate_limit_per_s", 2000) > 0) {
+		app.ratelimit = gw_ratelimit_new((double)sr_config_int(cfg, "rate_limit_per_s", 2000),
+		                                 (double)sr_config_int(cfg, "rate_limit_burst", 4000));
+		if (app.ratelimit == NULL)
+			goto out;
+	}
 	if (sr_config_int(cfg, "workers", 1) != 0) {
 		worker = gw_worker_start(&app);
 		if (worker == NULL) {
@@ -180,6 +203,7 @@ out:
 	sr_http_stop(srv);
 	sr_db_pool_free(app.db);
 	gw_vault_client_free(app.vault);
+	gw_ratelimit_free(app.ratelimit);
 	if (curl_inited)
 		curl_global_cleanup();
 	json_decref(cfg);

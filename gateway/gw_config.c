@@ -15,7 +15,7 @@ const char *const GW_CONFIG_KEYS[] = {
 	"vault_client_key", "threads",
 	/* issue 4: lifecycle workers, idempotency lease */
 	"workers", "worker_interval_ms", "auto_void_after_s", "three_ds_expiry_s",
-	"idempotency_lease_s",
+	"idempotency_lease_s", "rate_limit_per_s", "rate_limit_burst",
 	NULL,
 };
 
@@ -29,6 +29,8 @@ static const struct {
 	{ "auto_void_after_s", 1, 30LL * 86400 },
 	{ "three_ds_expiry_s", 1, 86400 },
 	{ "idempotency_lease_s", 1, 3600 },
+	{ "rate_limit_per_s", 0, 1000000 },
+	{ "rate_limit_burst", 1, 1000000 },
 };
 
 static const char *const STRING_KEYS[] = {

@@ -3,6 +3,7 @@
  */
 #include "gateway/gw_lifecycle.h"
 #include "gateway/gw_app.h"
+#include "gateway/gw_audit.h"
 #include "gateway/gw_ledger.h"
 #include "gateway/gw_store.h"
 #include "common/sr_db.h"
@@ -145,6 +146,7 @@ static enum gw_lc_rc capture_or_cancel(struct gw_app *app, const char *request_i
 		rc = internal(err);
 		goto out;
 	}
+	gw_strlcpy(gw_req_ctx()->provider, p.connector, sizeof gw_req_ctx()->provider);
 	snprintf(key, sizeof key, "%s-%s", p.id, is_capture ? "capture" : "cancel");
 	vrc = gw_vault_operate(app->vault, request_id, merchant, is_capture ? "capture" : "cancel",
 	                       p.psp_reference, is_capture && amount > 0 ? amount : 0, key, &res);
@@ -282,6 +284,7 @@ enum gw_lc_rc gw_lifecycle_refund(struct gw_app *app, const char *request_id,
 		rc = internal(err);
 		goto out;
 	}
+	gw_strlcpy(gw_req_ctx()->provider, p.connector, sizeof gw_req_ctx()->provider);
 	vrc = gw_vault_operate(app->vault, request_id, merchant, "refund", p.psp_reference, amount,
 	                       r.id, &res);
 	if (vrc == GW_VAULT_NOT_SENT) {

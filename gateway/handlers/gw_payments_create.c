@@ -11,6 +11,7 @@
  * A failed payment is still 201: the payment exists, its status tells.
  */
 #include "gateway/gw_app.h"
+#include "gateway/gw_audit.h"
 #include "gateway/gw_auth.h"
 #include "gateway/gw_handlers.h"
 #include "gateway/gw_idempotency.h"
@@ -98,6 +99,7 @@ void gw_handle_payments_create(struct sr_http_request *req)
 	memset(&p, 0, sizeof p);
 	if (sr_random_id("pay_", 16, p.id, sizeof p.id) != 0)
 		goto internal;
+	gw_strlcpy(gw_req_ctx()->target, p.id, sizeof gw_req_ctx()->target);
 	gw_strlcpy(p.merchant_id, merchant, sizeof p.merchant_id);
 	p.amount = rq.amount;
 	gw_strlcpy(p.currency, rq.currency, sizeof p.currency);
@@ -132,6 +134,7 @@ void gw_handle_payments_create(struct sr_http_request *req)
 	arq.idempotency_key = p.id; /* stable: a retry of this payment never charges twice */
 	vrc = gw_vault_authorize(app->vault, req->request_id, &arq, &ares);
 	gw_lifecycle_apply_auth(&p, vrc, &ares, 0);
+	gw_strlcpy(gw_req_ctx()->provider, p.connector, sizeof gw_req_ctx()->provider);
 
 	conn = sr_db_acquire(app->db);
 	r = gw_ledger_transition(conn, &p, GW_ST_PROCESSING);
