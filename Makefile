@@ -57,7 +57,7 @@ GW_OBJ     := $(call objs,$(GW_SRC))
 PROGRAMS := $(BIN)/vaultd $(BIN)/vaultctl $(BIN)/gatewayd $(BIN)/gatewayctl $(BIN)/pspsim
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BIN)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps up down demo check unit integration tests clean pki
+.PHONY: all deps up down demo check unit integration tests clean pki fuzz bench
 .SECONDARY:
 all: $(PROGRAMS)
 tests: $(UNIT_BIN)
@@ -102,6 +102,14 @@ $(BIN)/tests/test_gw_%: $(OBJ)/tests/unit/test_gw_%.o $(GW_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS_GW) $(LIBS_COMMON)
 
+# libFuzzer target for the gateway request parsers (issue 4): clang only.
+FUZZ_SRC := gateway/gw_request.c gateway/gw_request_lifecycle.c gateway/gw_payment.c
+fuzz: build/fuzz/fuzz_gw_request
+build/fuzz/fuzz_gw_request: tests/fuzz/fuzz_gw_request.c $(FUZZ_SRC)
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -I. $(CFLAGS_COMMON) -fsanitize=fuzzer,address,undefined \
+	  -o $@ $^ $(shell $(PKG) --libs jansson libsodium 2>/dev/null)
+
 deps:
 	@scripts/deps.sh
 
@@ -129,6 +137,7 @@ integration: all
 check: deps
 	@$(MAKE) --no-print-directory WERROR=-Werror all
 	@$(MAKE) --no-print-directory SAN=1 WERROR=-Werror all tests
+	@$(MAKE) --no-print-directory fuzz
 	@scripts/check.sh
 
 clean:

@@ -6,6 +6,7 @@ PKGS=(
   libmicrohttpd-dev libgnutls28-dev libjansson-dev libpq-dev libcurl4-openssl-dev
   libmbedtls-dev libhttp-parser-dev libssl-dev libp11-dev libp11-kit-dev libsodium-dev
   libcmocka-dev softhsm2 opensc postgresql postgresql-client
+  clang libclang-rt-14-dev wrk
 )
 missing=()
 for p in "${PKGS[@]}"; do
