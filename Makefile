@@ -57,7 +57,7 @@ GW_OBJ     := $(call objs,$(GW_SRC))
 PROGRAMS := $(BIN)/vaultd $(BIN)/vaultctl $(BIN)/gatewayd $(BIN)/gatewayctl $(BIN)/pspsim
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BIN)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps up down demo check unit integration tests clean pki fuzz bench
+.PHONY: all deps up down demo check unit integration tests clean pki fuzz bench bench-payments
 .SECONDARY:
 all: $(PROGRAMS)
 tests: $(UNIT_BIN)
@@ -109,6 +109,11 @@ build/fuzz/fuzz_gw_request: tests/fuzz/fuzz_gw_request.c $(FUZZ_SRC)
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -I. $(CFLAGS_COMMON) -fsanitize=fuzzer,address,undefined \
 	  -o $@ $^ $(shell $(PKG) --libs jansson libsodium 2>/dev/null)
+
+# Benchmarks print figures; they are not tests (not run by make check).
+bench: bench-payments
+bench-payments: all
+	@SR_BIN=$(BIN) scripts/bench_payments.sh
 
 deps:
 	@scripts/deps.sh

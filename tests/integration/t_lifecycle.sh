@@ -309,3 +309,17 @@ t_lc_3ds() {
   eq "expiry code" "$(j .failure_code)" authentication_expired
   stop_gw2
 }
+
+t_openapi_matches_routes() {
+  # Every route in gatewayd's table is in docs/openapi.yaml and vice versa.
+  local code spec
+  code=$(grep -o '\.method = "[A-Z]*", \.pattern = "[^"]*"' gateway/gatewayd.c \
+    | sed -E 's/.*"([A-Z]+)".*"([^"]+)"/\1 \2/' | sed 's/{}/{id}/g' | tr 'A-Z' 'a-z' | sort)
+  spec=$(awk '/^paths:/ {p=1; next} /^[a-z]/ {p=0} p && /^  \/[^ ]*:$/ {path=$1; sub(/:$/, "", path)}
+              p && /^    (get|post|put|delete|patch):/ {m=$1; sub(/:$/, "", m); print m " " path}' docs/openapi.yaml \
+    | tr 'A-Z' 'a-z' | sort)
+  [ -n "$code" ] || fail "no routes found in gatewayd.c"
+  eq "routes vs spec" "$spec" "$code"
+  # The error types the spec declares are the BRIEF's six.
+  grep -q 'enum: \[invalid_request_error, authentication_error, card_error, idempotency_error, rate_limit_error, api_error\]' docs/openapi.yaml || fail "error types"
+}
