@@ -10,6 +10,7 @@ GW_PORT=$((8443 + SR_PORT_OFFSET))
 VAULT_PUBLIC_PORT=$((8444 + SR_PORT_OFFSET))
 VAULT_INTERNAL_PORT=$((8445 + SR_PORT_OFFSET))
 PSP_PORT=$((8446 + SR_PORT_OFFSET))
+PSP_CHALLENGE_PORT=$((8449 + SR_PORT_OFFSET))   # pspsim's cardholder 3-D Secure page (issue 4)
 PGHOST=127.0.0.1
 SR_BIN=${SR_BIN:-build/bin}
 case "$SR_BIN" in /*) ;; *) SR_BIN=$ROOT/$SR_BIN ;; esac

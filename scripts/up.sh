@@ -37,7 +37,8 @@ cat > "$VAR/etc/pspsim.json" <<JSON
   "listen": "127.0.0.1", "port": $PSP_PORT,
   "tls_cert": "var/pki/pspsim.crt", "tls_key": "var/pki/pspsim.key",
   "client_ca": "var/pki/ca.crt", "peer_name": "vault-egress.strongroom.internal",
-  "api_key_file": "var/secrets/psp-stripe-key", "threads": 4
+  "api_key_file": "var/secrets/psp-stripe-key", "threads": 4,
+  "challenge_port": $PSP_CHALLENGE_PORT
 }
 JSON
 cat > "$VAR/etc/vaultd.json" <<JSON

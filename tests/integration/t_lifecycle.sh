@@ -295,9 +295,20 @@ t_lc_3ds() {
   eq "requires_action" "$(j .status)" requires_action
   [[ $(j .next_action.redirect_to_url.url) == https://* ]] || fail "no redirect url"
   PAY=$(j .id); pi=$(j .psp_reference)
-  curl -sS "${PSP[@]}" --cert var/pki/vault-egress.crt --key var/pki/vault-egress.key -X POST $PSP_URL/_sim/payment_intents/$pi/3ds >/dev/null
+  # The cardholder's browser: the redirect URL serves the challenge page
+  # (TLS, no client certificate); answering it moves the payment on.
+  local url page; url=$(j .next_action.redirect_to_url.url)
+  [[ $url == "https://psp.strongroom.test:$PSP_CHALLENGE_PORT/3ds/$pi" ]] || fail "redirect url $url"
+  page=$(curl -sS --cacert var/pki/ca.crt --resolve "psp.strongroom.test:$PSP_CHALLENGE_PORT:127.0.0.1" "$url")
+  grep -q '<form method=post' <<<"$page" || fail "no challenge form"
+  eq "challenge answered" "$(curl -sS -o /dev/null -w '%{http_code}' --cacert var/pki/ca.crt --resolve "psp.strongroom.test:$PSP_CHALLENGE_PORT:127.0.0.1" -d result=authenticate "$url/complete")" 200
   wait_status "$PAY" captured 10 || fail "3DS success not applied ($(j .status))"
   eq "timeline" "$(events "$PAY")" "payment.created,payment.requires_action,payment.processing,payment.captured"
+  eq "challenge page gone once answered" "$(curl -sS -o /dev/null -w '%{http_code}' --cacert var/pki/ca.crt --resolve "psp.strongroom.test:$PSP_CHALLENGE_PORT:127.0.0.1" "$url")" 404
+  # Failing the challenge on the page fails the payment.
+  tokenize 4000000000003220; pay "$(j .id)"; PAY=$(j .id); url=$(j .next_action.redirect_to_url.url)
+  curl -sS -o /dev/null --cacert var/pki/ca.crt --resolve "psp.strongroom.test:$PSP_CHALLENGE_PORT:127.0.0.1" -d result=fail "$url/complete"
+  wait_status "$PAY" failed 10 || fail "failed challenge not applied ($(j .status))"
   tokenize 4000008400001629; pay "$(j .id)"; PAY=$(j .id); pi=$(j .psp_reference)
   curl -sS "${PSP[@]}" --cert var/pki/vault-egress.crt --key var/pki/vault-egress.key -X POST $PSP_URL/_sim/payment_intents/$pi/3ds >/dev/null
   wait_status "$PAY" failed 10 || fail "3DS decline not applied ($(j .status))"

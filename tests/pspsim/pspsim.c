@@ -81,6 +81,7 @@ struct sim {
 	char key_hash[65];      /* SHA-256 of the API key: compared in constant time */
 	char public_host[128];  /* for next_action URLs */
 	unsigned port;
+	unsigned challenge_port; /* the cardholder-facing 3-D Secure page (no client certificate) */
 };
 
 /* ------------------------------------------------------------------ */
@@ -646,7 +647,8 @@ static void h_intent_create(struct sr_http_request *req)
 		break;
 	case OUT_3DS_THEN_SUCCEED:
 	case OUT_3DS_THEN_DECLINE:
-		snprintf(url, sizeof url, "https://%s:%u/3ds/%s", sim->public_host, sim->port, pi_id);
+		snprintf(url, sizeof url, "https://%s:%u/3ds/%s", sim->public_host,
+		         sim->challenge_port != 0 ? sim->challenge_port : sim->port, pi_id);
 		json_object_set_new(intent, "status", json_string("requires_action"));
 		json_object_set_new(intent, "next_action",
 		                    json_pack("{s:s, s:{s:s, s:n}}", "type", "redirect_to_url",
@@ -960,6 +962,89 @@ static void h_sim_stats(struct sr_http_request *req)
 	sr_http_reply_json(req, 200, b);
 }
 
+/* ------------------------------------------------------------------ */
+/* the cardholder's 3-D Secure challenge page (challenge_port: TLS, no   */
+/* client certificate — a browser reaches it through next_action's URL) */
+
+/* Reply before + id + middle + id + after as HTML (id: [A-Za-z0-9_-] from routing, or ""). */
+static void html(struct sr_http_request *req, unsigned status, const char *before, const char *id,
+                 const char *middle, const char *after)
+{
+	char page[2048];
+
+	snprintf(page, sizeof page, "%s%s%s%s%s", before, id, middle, middle[0] != '\0' ? id : "", after);
+	sr_http_add_header(req, "Cache-Control", "no-store");
+	sr_http_add_header(req, "Content-Security-Policy", "default-src 'none'; form-action 'self'");
+	sr_http_reply_raw(req, status, "text/html; charset=utf-8", page, strlen(page));
+}
+
+/* GET /3ds/{pi}: the challenge. The id matched [A-Za-z0-9_-] in routing. */
+static void h_challenge_page(struct sr_http_request *req)
+{
+	struct sim *sim = req->app;
+	json_t *intent = NULL;
+	const char *status = NULL;
+
+	pthread_mutex_lock(&sim->lock);
+	intent = json_object_get(sim->intents, req->params[0]);
+	status = intent != NULL ? json_string_value(json_object_get(intent, "status")) : NULL;
+	if (status == NULL || strcmp(status, "requires_action") != 0) {
+		pthread_mutex_unlock(&sim->lock);
+		html(req, 404, "<!doctype html><title>No challenge</title><p>No pending challenge.", "", "",
+		     "</p>");
+		return;
+	}
+	pthread_mutex_unlock(&sim->lock);
+	html(req, 200,
+	     "<!doctype html><title>3-D Secure (simulated)</title>"
+	     "<h1>Confirm your payment</h1><p>Payment ", req->params[0],
+	     " requires authentication.</p><form method=post action=\"/3ds/",
+	     "/complete\"><button name=result value=authenticate>Authenticate</button> "
+	     "<button name=result value=fail>Fail authentication</button></form>");
+}
+
+/* POST /3ds/{pi}/complete result=authenticate|fail: the cardholder answered. */
+static void h_challenge_complete(struct sr_http_request *req)
+{
+	struct sim *sim = req->app;
+	json_t *intent = NULL;
+	const char *status = NULL;
+	const char *result = param(req, "result");
+	enum outcome oc = OUT_SUCCEED;
+
+	if (result == NULL || (strcmp(result, "authenticate") != 0 && strcmp(result, "fail") != 0)) {
+		html(req, 400, "<!doctype html><title>Bad request</title><p>Choose an answer.", "", "", "</p>");
+		return;
+	}
+	pthread_mutex_lock(&sim->lock);
+	intent = json_object_get(sim->intents, req->params[0]);
+	status = intent != NULL ? json_string_value(json_object_get(intent, "status")) : NULL;
+	if (status == NULL || strcmp(status, "requires_action") != 0) {
+		pthread_mutex_unlock(&sim->lock);
+		html(req, 409, "<!doctype html><title>Done</title><p>No pending challenge.", "", "", "</p>");
+		return;
+	}
+	oc = (enum outcome)json_integer_value(json_object_get(sim->outcomes, req->params[0]));
+	json_object_set_new(intent, "next_action", json_null());
+	if (strcmp(result, "fail") == 0)
+		set_declined(intent, "authentication_required", "authentication_required",
+		             "The cardholder failed authentication.");
+	else if (oc == OUT_3DS_THEN_DECLINE)
+		set_declined(intent, "card_declined", "generic_decline", "Your card was declined.");
+	else
+		set_succeeded(intent);
+	sr_log(SR_LOG_INFO, req->request_id, "pspsim.3ds_page_completed", "{s:s, s:s}", "id",
+	       req->params[0], "status", json_string_value(json_object_get(intent, "status")));
+	pthread_mutex_unlock(&sim->lock);
+	html(req, 200, "<!doctype html><title>Done</title><p>Authentication for ", req->params[0], "",
+	     " finished; return to the merchant.</p>");
+}
+
+static const struct sr_route k_challenge_routes[] = {
+	{ .method = "GET", .pattern = "/3ds/{}", .handler = h_challenge_page },
+	{ .method = "POST", .pattern = "/3ds/{}/complete", .handler = h_challenge_complete },
+};
+
 static const struct sr_route k_routes[] = {
 	{ .method = "POST", .pattern = "/v1/payment_methods", .handler = h_payment_methods },
 	{ .method = "POST", .pattern = "/v1/payment_intents", .handler = h_intent_create },
@@ -993,6 +1078,8 @@ static void usage(FILE *f)
 	        "  api_key_file  file holding the Bearer API key, mode 0600 (required)\n"
 	        "  threads       worker threads (default 4)\n"
 	        "  public_host   host name used in 3-D Secure redirect URLs\n"
+	        "  challenge_port  port of the cardholder's 3-D Secure page (TLS, no client\n"
+	        "                certificate: GET /3ds/{id}, POST /3ds/{id}/complete); 0: off\n"
 	        "                (default \"psp.strongroom.test\")\n"
 	        "\n"
 	        "Endpoints: POST /v1/payment_methods, POST /v1/payment_intents,\n"
@@ -1005,11 +1092,13 @@ int main(int argc, char **argv)
 {
 	static const char *const keys[] = {
 		"listen", "port", "tls_cert", "tls_key", "client_ca", "peer_name", "api_key_file",
-		"threads", "public_host", NULL
+		"threads", "public_host", "challenge_port", NULL
 	};
 	struct sim sim;
 	struct sr_http_config hc;
 	struct sr_http_server *srv = NULL;
+	struct sr_http_server *csrv = NULL;
+	struct sr_http_config cc;
 	json_t *cfg = NULL;
 	char *key = NULL;
 	const char *path = NULL;
@@ -1107,6 +1196,22 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	sim.port = sr_http_port(srv);
+	if (sr_config_int(cfg, "challenge_port", 0) > 0) {
+		/* The cardholder's page: TLS, no client certificate, its own routes only. */
+		cc = hc;
+		cc.port = (uint16_t)sr_config_int(cfg, "challenge_port", 0);
+		cc.client_ca_file = NULL;
+		cc.peer_name = NULL;
+		cc.routes = k_challenge_routes;
+		cc.n_routes = sizeof k_challenge_routes / sizeof k_challenge_routes[0];
+		cc.name = "pspsim-challenge";
+		csrv = sr_http_start(&cc, err, sizeof err);
+		if (csrv == NULL) {
+			sr_log(SR_LOG_ERROR, NULL, "pspsim.listen_failed", "{s:s}", "error", err);
+			goto out;
+		}
+		sim.challenge_port = sr_http_port(csrv);
+	}
 	sr_log(SR_LOG_INFO, NULL, "pspsim.listening", "{s:s, s:i, s:s}", "listen", hc.bind_addr,
 	       "port", (int)sim.port, "peer_name", hc.peer_name);
 	do {
@@ -1116,6 +1221,7 @@ int main(int argc, char **argv)
 	sr_log(SR_LOG_INFO, NULL, "pspsim.stopping", "{s:i}", "signal", sig);
 	ret = 0;
 out:
+	sr_http_stop(csrv);
 	sr_http_stop(srv);
 	sr_secret_free(key);
 	json_decref(sim.pms);
