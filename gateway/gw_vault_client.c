@@ -7,6 +7,7 @@
 #include "gateway/gw_payment.h"
 #include "common/sr_log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,6 +162,75 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
 }
 
 /*
+ * Connection reuse (issue 4, performance): each thread keeps one CURL easy
+ * handle per client, so consecutive calls reuse the mutual-TLS connection to
+ * the vault (keep-alive) instead of a handshake per call. The handle is reset
+ * before each call (every option is set again); destroyed at thread exit.
+ */
+struct tl_handle {
+	const struct gw_vault_client *vc;
+	CURL *c;
+};
+
+static pthread_key_t g_tl_key;
+static pthread_once_t g_tl_once = PTHREAD_ONCE_INIT;
+
+static void tl_destroy(void *p)
+{
+	struct tl_handle *h = p;
+
+	if (h != NULL) {
+		curl_easy_cleanup(h->c);
+		free(h);
+	}
+}
+
+static void tl_init(void)
+{
+	(void)pthread_key_create(&g_tl_key, tl_destroy);
+}
+
+/* This thread's handle for vc (reset), or NULL. */
+static CURL *tl_get(const struct gw_vault_client *vc)
+{
+	struct tl_handle *h = NULL;
+
+	pthread_once(&g_tl_once, tl_init);
+	h = pthread_getspecific(g_tl_key);
+	if (h != NULL && h->vc != vc) {
+		/* Another client (tests create several): start afresh. */
+		tl_destroy(h);
+		h = NULL;
+		pthread_setspecific(g_tl_key, NULL);
+	}
+	if (h == NULL) {
+		h = calloc(1, sizeof *h);
+		if (h == NULL)
+			return NULL;
+		h->vc = vc;
+		h->c = curl_easy_init();
+		if (h->c == NULL || pthread_setspecific(g_tl_key, h) != 0) {
+			tl_destroy(h);
+			return NULL;
+		}
+		return h->c;
+	}
+	curl_easy_reset(h->c);
+	return h->c;
+}
+
+/* Forget this thread's handle (after a failure: never reuse a doubtful connection). */
+static void tl_drop(void)
+{
+	struct tl_handle *h = pthread_getspecific(g_tl_key);
+
+	if (h != NULL) {
+		pthread_setspecific(g_tl_key, NULL);
+		tl_destroy(h);
+	}
+}
+
+/*
  * One HTTPS request to the vault. body may be NULL. On a completed exchange
  * returns GW_VAULT_OK with *http_status and *resp (parsed JSON or NULL);
  * otherwise NOT_SENT (no TLS session was ever established, so no byte of the
@@ -179,6 +249,7 @@ static enum gw_vault_rc exchange(struct gw_vault_client *vc, const char *request
 	char hdr[256];
 	CURLcode cc;
 	curl_off_t appconnect = 0;
+	long new_conns = 0;
 	enum gw_vault_rc rc = GW_VAULT_NOT_SENT;
 
 	*http_status = 0;
@@ -187,7 +258,7 @@ static enum gw_vault_rc exchange(struct gw_vault_client *vc, const char *request
 		goto out;
 	if ((size_t)snprintf(url, sizeof url, "%s%s", vc->base, path) >= sizeof url)
 		goto out;
-	c = curl_easy_init();
+	c = tl_get(vc);
 	if (c == NULL)
 		goto out;
 	if (body != NULL) {
@@ -249,7 +320,13 @@ static enum gw_vault_rc exchange(struct gw_vault_client *vc, const char *request
 		 * cannot have reached the vault's handlers. */
 		if (curl_easy_getinfo(c, CURLINFO_APPCONNECT_TIME_T, &appconnect) != CURLE_OK)
 			appconnect = 1;
-		rc = appconnect > 0 ? GW_VAULT_LOST : GW_VAULT_NOT_SENT;
+		/* On a reused connection (no new connect) the request may have
+		 * been written: never call that "not sent". */
+		if (curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &new_conns) != CURLE_OK)
+			new_conns = 0;
+		rc = appconnect > 0 || new_conns == 0 ? GW_VAULT_LOST : GW_VAULT_NOT_SENT;
+		tl_drop();
+		c = NULL;
 		sr_log(SR_LOG_WARN, request_id, "vault.request_failed", "{s:s, s:s, s:s, s:s}",
 		       "method", method, "path", path,
 		       "curl_error", curl_easy_strerror(cc), "outcome", gw_vault_rc_str(rc));
@@ -260,10 +337,15 @@ static enum gw_vault_rc exchange(struct gw_vault_client *vc, const char *request
 		*resp = json_loadb(rb.data, rb.len, 0, NULL);
 	rc = GW_VAULT_OK;
 out:
+	if (c != NULL) {
+		/* The handle keeps pointers to these: clear them before freeing. */
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+		curl_easy_setopt(c, CURLOPT_RESOLVE, NULL);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, NULL);
+	}
 	curl_slist_free_all(hdrs);
 	curl_slist_free_all(resolve);
-	if (c != NULL)
-		curl_easy_cleanup(c);
 	free(payload);
 	free(rb.data);
 	return rc;
