@@ -3,6 +3,7 @@
  */
 #include "gateway/gw_worker.h"
 #include "gateway/gw_app.h"
+#include "gateway/gw_audit.h"
 #include "gateway/gw_lifecycle.h"
 #include "gateway/gw_store_lifecycle.h"
 #include "common/sr_config.h"
@@ -12,6 +13,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #define BATCH 50
@@ -24,6 +26,40 @@ struct gw_worker {
 	pthread_cond_t cond;
 	int stop;
 };
+
+/* Audit a state change the worker made (actor "worker"; PCI DSS v4.0 10.2.2). */
+static void audit_change(struct gw_app *app, const struct gw_due *d, const char *action,
+                         const struct gw_payment *p)
+{
+	struct gw_audit_record rec;
+	PGconn *conn = NULL;
+
+	memset(&rec, 0, sizeof rec);
+	rec.merchant_id = d->merchant_id;
+	rec.role = "worker";
+	rec.action = action;
+	rec.target = d->id;
+	rec.provider = p != NULL ? p->connector : NULL;
+	rec.result = "success";
+	rec.reason = p != NULL ? gw_status_str(p->status) : NULL;
+	conn = sr_db_acquire(app->db);
+	if (gw_audit_append(conn, &rec) != 0)
+		sr_log(SR_LOG_ERROR, NULL, "audit.append_failed", "{s:s}", "action", action);
+	sr_db_release(app->db, conn);
+}
+
+/* Reconcile each due payment; audit those whose status changed. */
+static void reconcile_all(struct gw_app *app, const struct gw_due *due, int n, enum gw_status was,
+                          long long tds_expiry)
+{
+	struct gw_payment p;
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (gw_lifecycle_reconcile(app, NULL, due[i].merchant_id, due[i].id, tds_expiry, &p) ==
+		    GW_LC_OK && p.status != was)
+			audit_change(app, &due[i], "worker reconcile", &p);
+}
 
 static int scan(struct gw_app *app, enum gw_status st, long long age, struct gw_due *due)
 {
@@ -38,6 +74,7 @@ void gw_worker_round(struct gw_app *app, int sweep)
 {
 	struct gw_due due[BATCH];
 	struct gw_error err;
+	struct gw_payment pay;
 	long long void_after = sr_config_int(app->cfg, "auto_void_after_s", 7LL * 86400);
 	long long tds_expiry = sr_config_int(app->cfg, "three_ds_expiry_s", 900);
 	long long lease = sr_config_int(app->cfg, "idempotency_lease_s", 60);
@@ -48,19 +85,18 @@ void gw_worker_round(struct gw_app *app, int sweep)
 	/* Auto-void: uncaptured authorizations past the window. */
 	n = scan(app, GW_ST_AUTHORIZED, void_after, due);
 	for (i = 0; i < n; i++)
-		if (gw_lifecycle_cancel(app, NULL, due[i].merchant_id, due[i].id, "expired", NULL, &err) ==
-		    GW_LC_OK)
+		if (gw_lifecycle_cancel(app, NULL, due[i].merchant_id, due[i].id, "expired", &pay, &err) ==
+		    GW_LC_OK) {
 			sr_log(SR_LOG_INFO, NULL, "worker.auto_voided", "{s:s}", "payment", due[i].id);
+			audit_change(app, &due[i], "worker auto-void", &pay);
+		}
 	/* Outcomes not final yet. */
 	n = scan(app, GW_ST_UNKNOWN, 1, due);
-	for (i = 0; i < n; i++)
-		gw_lifecycle_reconcile(app, NULL, due[i].merchant_id, due[i].id, tds_expiry, NULL);
+	reconcile_all(app, due, n, GW_ST_UNKNOWN, tds_expiry);
 	n = scan(app, GW_ST_PROCESSING, lease, due);
-	for (i = 0; i < n; i++)
-		gw_lifecycle_reconcile(app, NULL, due[i].merchant_id, due[i].id, tds_expiry, NULL);
+	reconcile_all(app, due, n, GW_ST_PROCESSING, tds_expiry);
 	n = scan(app, GW_ST_REQUIRES_ACTION, 0, due);
-	for (i = 0; i < n; i++)
-		gw_lifecycle_reconcile(app, NULL, due[i].merchant_id, due[i].id, tds_expiry, NULL);
+	reconcile_all(app, due, n, GW_ST_REQUIRES_ACTION, tds_expiry);
 	/* Refunds whose answer was lost. */
 	conn = sr_db_acquire(app->db);
 	n = gw_store_refunds_due(conn, 1, due, BATCH);

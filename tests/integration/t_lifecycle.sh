@@ -272,6 +272,7 @@ SQL
   wait_status "$PAY" voided 10 || fail "authorization not voided automatically ($(j .status))"
   [ "$(( $(psp_n cancels) - c0 ))" -ge 1 ] || fail "no PSP cancel for the auto-void"
   eq "timeline" "$(events "$PAY")" "payment.created,payment.authorized,payment.voided"
+  eq "auto-void audited" "$(pg -d gateway -At <<<"SELECT role || ' ' || reason FROM audit_events WHERE action = 'worker auto-void' AND target = '$PAY'")" "worker voided"
   eq "25 h key swept, 23 h key kept" "$(pg -d gateway -At <<<"SELECT string_agg(key, ',' ORDER BY key) FROM idempotency_keys WHERE key IN ('old-key-25h', 'new-key-23h')")" "new-key-23h"
   stop_gw2
   pg -d gateway -q <<<"DELETE FROM idempotency_keys WHERE key = 'new-key-23h'"
