@@ -335,3 +335,35 @@ t_openapi_matches_routes() {
   # The error types the spec declares are the BRIEF's six.
   grep -q 'enum: \[invalid_request_error, authentication_error, card_error, idempotency_error, rate_limit_error, api_error\]' docs/openapi.yaml || fail "error types"
 }
+
+vault_op() {  # BODY: POST /v1/payment_operations as the gateway
+  BODY=$(curl -sS "${VINT[@]}" --cert var/pki/gateway-client.crt --key var/pki/gateway-client.key \
+    -H 'Content-Type: application/json' -w '\n%{http_code}' $VAULT_INTERNAL_URL/v1/payment_operations --data-binary "$1")
+  STATUS=${BODY##*$'\n'}; BODY=${BODY%$'\n'*}
+}
+
+t_vault_payment_operations() {
+  new_manual 700
+  http GET "$GATEWAY_URL/v1/payments/$PAY" "$STRONGROOM_SK"; local pi; pi=$(j .psp_reference)
+  vault_op "{\"merchant\":\"$STRONGROOM_MERCHANT\",\"operation\":\"retrieve\",\"psp_reference\":\"$pi\"}"
+  eq "retrieve" "$STATUS" 200; eq "retrieve status" "$(j .status)" authorized
+  vault_op "{\"merchant\":\"$MID2\",\"operation\":\"capture\",\"psp_reference\":\"$pi\",\"idempotency_key\":\"k-$pi\"}"
+  eq "another merchant's PSP payment" "$STATUS" 404
+  grep -q '"payment_op.foreign_or_unknown"' var/log/vaultd.log || fail "foreign use not logged"
+  vault_op "{\"merchant\":\"$STRONGROOM_MERCHANT\",\"operation\":\"detokenize\",\"psp_reference\":\"$pi\",\"idempotency_key\":\"k\"}"
+  eq "unknown operation" "$STATUS" 400
+  vault_op "{\"merchant\":\"$STRONGROOM_MERCHANT\",\"operation\":\"capture\",\"psp_reference\":\"$pi\"}"
+  eq "capture without a key" "$STATUS" 400
+  vault_op "{\"merchant\":\"$STRONGROOM_MERCHANT\",\"operation\":\"capture\",\"psp_reference\":\"$pi\",\"idempotency_key\":\"k\",\"card\":1}"
+  eq "unknown field" "$STATUS" 400
+  vault_op "{\"merchant\":\"$STRONGROOM_MERCHANT\",\"operation\":\"refund\",\"psp_reference\":\"$pi\",\"amount\":-1,\"idempotency_key\":\"k\"}"
+  eq "negative amount" "$STATUS" 400
+  vault_op "[]"; eq "not an object" "$STATUS" 400
+  # Only the gateway's certificate may ask.
+  eq "other client certificate" "$(curl -sS -o /dev/null -w '%{http_code}' "${VINT[@]}" --cert var/pki/vault-egress.crt --key var/pki/vault-egress.key -H 'Content-Type: application/json' --data-binary '{}' $VAULT_INTERNAL_URL/v1/payment_operations 2>/dev/null)" 000
+  # The PSP refuses a capture above the authorization: "refused", nothing captured.
+  vault_op "{\"merchant\":\"$STRONGROOM_MERCHANT\",\"operation\":\"capture\",\"psp_reference\":\"$pi\",\"amount\":800,\"idempotency_key\":\"over-$pi\"}"
+  eq "over-capture at the PSP" "$(j .outcome)" refused
+  vault_op "{\"merchant\":\"$STRONGROOM_MERCHANT\",\"operation\":\"retrieve\",\"psp_reference\":\"$pi\"}"
+  eq "still authorized" "$(j .status)" authorized
+}
