@@ -19,9 +19,14 @@ pct() { awk -v p="$1" '$1 == p"%" {print $2}' "$2"; }
 rate() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
 errs() { awk '/Non-2xx or 3xx responses:/ {print $NF} END {}' "$1"; }
 
-echo "== bench: HTTPS baseline (gateway GET /v1/payments/{unknown}: TLS + auth + one SELECT), ${DUR}s, -c$CONNS"
+# A payment to read back (a GET that succeeds is not audited; a 404 would be).
+tok=$(curl -sS --cacert "$STRONGROOM_CA" -H "Authorization: Bearer $STRONGROOM_PK" -H 'Content-Type: application/json' \
+  --data-binary '{"card":{"number":"4242424242424242","exp_month":12,"exp_year":2031,"cvc":"123"}}' "$VAULT_URL/v1/tokens" | jq -r .id)
+pid=$(curl -sS --cacert "$STRONGROOM_CA" -H "Authorization: Bearer $STRONGROOM_SK" -H 'Content-Type: application/json' \
+  --data-binary "{\"amount\":100,\"currency\":\"usd\",\"payment_method\":\"$tok\"}" "$GATEWAY_URL/v1/payments" | jq -r .id)
+echo "== bench: HTTPS baseline (gateway GET /v1/payments/{id}: TLS keep-alive + key lookup + one SELECT), ${DUR}s, -c$CONNS"
 wrk -t"$THREADS" -c"$CONNS" -d"${DUR}s" --latency -H "Authorization: Bearer $STRONGROOM_SK" \
-  "$GATEWAY_URL/v1/payments/pay_benchmarknotfound0" >"$tmp/base.txt" 2>&1 || true
+  "$GATEWAY_URL/v1/payments/$pid" >"$tmp/base.txt" 2>&1 || true
 echo "   $(rate "$tmp/base.txt") req/s, p50 $(pct 50 "$tmp/base.txt"), p99 $(pct 99 "$tmp/base.txt")"
 
 echo "== bench: tokenize bound (vault POST /v1/tokens, HSM AES-GCM + HMAC + INSERT), ${DUR}s, -c$CONNS"
