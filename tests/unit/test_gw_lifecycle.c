@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "gateway/gw_audit.h"
+#include "gateway/gw_lifecycle.h"
 #include "gateway/gw_payment.h"
 #include "gateway/gw_ratelimit.h"
 #include "gateway/gw_request_lifecycle.h"
@@ -224,6 +225,58 @@ static void test_ratelimit(void **state)
 	assert_int_equal(gw_ratelimit_take(NULL, "k", "e"), 0);
 }
 
+static void test_apply_auth(void **state)
+{
+	struct gw_vault_auth_result res;
+	struct gw_payment p;
+
+	(void)state;
+	memset(&res, 0, sizeof res);
+	memset(&p, 0, sizeof p);
+	p.amount = 900;
+	p.status = GW_ST_PROCESSING;
+	strcpy(res.status, "captured");
+	strcpy(res.psp_reference, "pi_1");
+	strcpy(res.connector, "stripe");
+	gw_lifecycle_apply_auth(&p, GW_VAULT_OK, &res, 0);
+	assert_int_equal(p.status, GW_ST_CAPTURED);
+	assert_int_equal(p.amount_captured, 900);
+	assert_string_equal(p.psp_reference, "pi_1");
+
+	p.status = GW_ST_PROCESSING;
+	strcpy(res.status, "settled"); /* not a status we know: never guessed */
+	gw_lifecycle_apply_auth(&p, GW_VAULT_OK, &res, 0);
+	assert_int_equal(p.status, GW_ST_UNKNOWN);
+
+	p.status = GW_ST_PROCESSING;
+	strcpy(res.status, "requires_action");
+	strcpy(res.redirect_url, "javascript:alert(1)"); /* only https URLs are shown */
+	gw_lifecycle_apply_auth(&p, GW_VAULT_OK, &res, 0);
+	assert_int_equal(p.status, GW_ST_REQUIRES_ACTION);
+	assert_string_equal(p.redirect_url, "");
+
+	p.status = GW_ST_PROCESSING;
+	gw_lifecycle_apply_auth(&p, GW_VAULT_LOST, &res, 0);
+	assert_int_equal(p.status, GW_ST_UNKNOWN);         /* lost: unknown, never failed */
+
+	p.status = GW_ST_PROCESSING;
+	gw_lifecycle_apply_auth(&p, GW_VAULT_NOT_SENT, &res, 0);
+	assert_int_equal(p.status, GW_ST_FAILED);          /* provably not sent */
+	assert_string_equal(p.failure_code, "processing_error");
+
+	/* Recovering (an earlier attempt may have reached the PSP): "not sent
+	 * now" proves nothing, so nothing changes. */
+	memset(&p, 0, sizeof p);
+	p.status = GW_ST_UNKNOWN;
+	gw_lifecycle_apply_auth(&p, GW_VAULT_NOT_SENT, &res, 1);
+	assert_int_equal(p.status, GW_ST_UNKNOWN);
+	p.status = GW_ST_PROCESSING;
+	gw_lifecycle_apply_auth(&p, GW_VAULT_NOT_SENT, &res, 1);
+	assert_int_equal(p.status, GW_ST_PROCESSING);
+	gw_lifecycle_apply_auth(&p, GW_VAULT_ERROR, &res, 1);
+	assert_int_equal(p.status, GW_ST_UNKNOWN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -235,6 +288,7 @@ int main(void)
 		cmocka_unit_test(test_roles),
 		cmocka_unit_test(test_audit_hash),
 		cmocka_unit_test(test_ratelimit),
+		cmocka_unit_test(test_apply_auth),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
