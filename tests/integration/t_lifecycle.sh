@@ -37,6 +37,15 @@ wait_status() {  # PAY WANT [SECONDS]: poll GET until status = WANT
   return 1
 }
 
+wait_sql() {  # SQL [SECONDS]: poll the gateway database until SQL returns 't'
+  local i
+  for ((i = 0; i < ${2:-10} * 10; i++)); do
+    [ "$(pg -d gateway -At <<<"$1")" = t ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 # A second gatewayd on the same database (scale-out), with extra config.
 GW2_PORT=$((GW_PORT + 50))
 GW2_URL=https://localhost:$GW2_PORT
@@ -194,7 +203,8 @@ t_lc_idem_in_progress_409() {
   psp_faults '{"delay_ms":1500}'
   pay "$tok" 1500 -H "Idempotency-Key: $key" >/dev/null &
   a=$!
-  sleep 0.5
+  wait_sql "SELECT count(*) = 1 FROM idempotency_keys WHERE key = '$key' AND status_code IS NULL AND payment_id IS NOT NULL" 10 \
+    || fail "first request never got in flight"
   curl -sS --cacert "$STRONGROOM_CA" -o "$TMP/ip" -w '%{http_code}' -X POST -H "Authorization: Bearer $STRONGROOM_SK" \
     -H "Idempotency-Key: $key" -H 'Content-Type: application/json' \
     --data-binary "{\"amount\":1500,\"currency\":\"usd\",\"payment_method\":\"$tok\",\"capture_method\":\"automatic\"}" \
@@ -209,14 +219,19 @@ t_lc_idem_in_progress_409() {
 t_lc_idem_crash_recovery() {
   tokenize 4242424242424242; local tok key n0 id body; tok=$(j .id); key="cr-$(openssl rand -hex 6)"
   body="{\"amount\":1500,\"currency\":\"usd\",\"payment_method\":\"$tok\",\"capture_method\":\"automatic\"}"
-  start_gw2 '{"idempotency_lease_s":4,"workers":0}'
+  start_gw2 '{"idempotency_lease_s":6,"workers":0}'
   n0=$(psp_intents)
   psp_faults '{"delay_ms":1500}'
   curl -sS --cacert "$STRONGROOM_CA" -o /dev/null -X POST -H "Authorization: Bearer $STRONGROOM_SK" \
     -H "Idempotency-Key: $key" -H 'Content-Type: application/json' --data-binary "$body" "$GW2_URL/v1/payments" 2>/dev/null &
-  sleep 0.7
+  # Kill the instance once the payment exists and its PSP call is under way.
+  wait_sql "SELECT count(*) = 1 FROM idempotency_keys WHERE key = '$key' AND payment_id IS NOT NULL" 10 \
+    || fail "request never got in flight"
   kill -9 "$GW2_PID" 2>/dev/null; wait "$GW2_PID" 2>/dev/null; GW2_PID=
-  sleep 1.2   # the vault finishes the PSP call the dead gateway asked for
+  local i
+  for ((i = 0; i < 100; i++)); do   # the vault finishes the PSP call the dead gateway asked for
+    [ "$(psp_intents)" -gt "$n0" ] && break; sleep 0.1
+  done
   psp_faults '{"delay_ms":0}'
   id=$(pg -d gateway -At <<<"SELECT coalesce(payment_id, '') || ' ' || coalesce(status_code::text, 'null') FROM idempotency_keys WHERE key = '$key'")
   [[ $id =~ ^pay_[A-Za-z0-9]+\ null$ ]] || fail "key not left in progress with its payment: '$id'"
@@ -224,7 +239,7 @@ t_lc_idem_crash_recovery() {
   eq "payment left processing" "$(pg -d gateway -At <<<"SELECT status FROM payments WHERE id = '$id'")" processing
   pay "$tok" 1500 -H "Idempotency-Key: $key"
   eq "retry within the lease" "$STATUS" 409
-  sleep 2.5
+  wait_sql "SELECT lease_until < now() FROM idempotency_keys WHERE key = '$key'" 10 || fail "lease never ended"
   pay "$tok" 1500 -H "Idempotency-Key: $key"
   eq "retry after the lease" "$STATUS" 201; eq "same payment" "$(j .id)" "$id"; eq "outcome learnt" "$(j .status)" captured
   pay "$tok" 1500 -H "Idempotency-Key: $key"; eq "then replayed" "$STATUS" 201
