@@ -17,7 +17,7 @@ echo "== fuzzing the gateway request parsers (libFuzzer, ${SR_FUZZ_SECONDS:-20} 
 fz=0
 fuzzdir=$(mktemp -d)
 cp tests/fuzz/corpus/gw_request/* "$fuzzdir"/
-build/fuzz/fuzz_gw_request -max_total_time="${SR_FUZZ_SECONDS:-20}" -max_len=4096 -print_final_stats=1 "$fuzzdir" \
+build/fuzz/fuzz_gw_request -max_total_time="${SR_FUZZ_SECONDS:-20}" -max_len=4096 -print_final_stats=1 -artifact_prefix=build/fuzz/ "$fuzzdir" \
   >"$fuzzdir.log" 2>&1 || { fz=1; tail -n 30 "$fuzzdir.log"; }
 [ $fz -eq 0 ] && echo "  ok   fuzz_gw_request ($(grep -o 'stat::number_of_executed_units: [0-9]*' "$fuzzdir.log" | awk '{print $2}') runs)"
 rm -rf "$fuzzdir" "$fuzzdir.log"
