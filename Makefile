@@ -38,7 +38,7 @@ CFLAGS_VAULT  := $(shell $(PKG) --cflags $(PKGS_VAULT) 2>/dev/null)
 # mbedTLS 2.28 ships no pkg-config file (BRIEF.md pitfalls); http_parser neither.
 LIBS_VAULT    := -lmbedtls -lmbedx509 -lmbedcrypto -lhttp_parser -ldl
 CFLAGS_GW     := $(shell $(PKG) --cflags $(PKGS_GATEWAY) 2>/dev/null)
-LIBS_GW       := $(shell $(PKG) --libs $(PKGS_GATEWAY) 2>/dev/null)
+LIBS_GW       := $(shell $(PKG) --libs $(PKGS_GATEWAY) 2>/dev/null) -lm
 CFLAGS   += $(CFLAGS_COMMON)
 
 COMMON_SRC  := $(wildcard common/*.c)
@@ -57,7 +57,7 @@ GW_OBJ     := $(call objs,$(GW_SRC))
 PROGRAMS := $(BIN)/vaultd $(BIN)/vaultctl $(BIN)/gatewayd $(BIN)/gatewayctl $(BIN)/pspsim $(BIN)/panscan
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BIN)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps up down demo check unit integration tests clean pki install segmentation compliance systemd-verify fuzz-panscan checkout fuzz bench
+.PHONY: all deps up down demo check unit integration tests clean pki install segmentation compliance systemd-verify fuzz-panscan checkout fuzz bench bench-payments
 .SECONDARY:
 all: $(PROGRAMS)
 tests: $(UNIT_BIN)
@@ -121,10 +121,16 @@ $(BIN)/tests/test_gw_%: $(OBJ)/tests/unit/test_gw_%.o $(GW_OBJ) $(COMMON_OBJ)
 FUZZ_CC    ?= clang
 FUZZ_FLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
               -fno-sanitize-recover=all $(CFLAGS_COMMON)
-fuzz: build/fuzz/fuzz_token_request
+fuzz: build/fuzz/fuzz_token_request build/fuzz/fuzz_gw_request
 build/fuzz/fuzz_token_request: tests/fuzz/fuzz_token_request.c vault/vault_card.c common/sr_secret.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(LIBS_COMMON)
+
+# libFuzzer target for the gateway request parsers (issue 4).
+FUZZ_GW_SRC := gateway/gw_request.c gateway/gw_request_lifecycle.c gateway/gw_payment.c
+build/fuzz/fuzz_gw_request: tests/fuzz/fuzz_gw_request.c $(FUZZ_GW_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(shell $(PKG) --libs jansson libsodium 2>/dev/null)
 
 # Benchmarks (make bench): figures, not tests. Built from the plain build.
 BENCH_BIN := $(BIN)/bench/bench_hsm $(BIN)/bench/bench_http200
@@ -139,6 +145,9 @@ $(OBJ)/tests/bench/%.o: CFLAGS += $(CFLAGS_VAULT)
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@SR_BIN=$(BIN) scripts/bench.sh
+	@SR_BIN=$(BIN) scripts/bench_payments.sh
+bench-payments: all
+	@SR_BIN=$(BIN) scripts/bench_payments.sh
 
 deps:
 	@scripts/deps.sh

@@ -113,6 +113,8 @@ struct req_state {
 	unsigned status;
 	int replied;
 	int queued;
+	int drop;                       /* sr_http_reply_drop: close without answering */
+	char err_code[64];              /* code of sr_http_reply_error, for sr_http_reply_error_code */
 	/* form parsing */
 	int form_error;                 /* 0, or 1 duplicate key, 2 bad encoding */
 	char *form_key;                 /* key of the value being accumulated */
@@ -409,6 +411,14 @@ static void set_reply(struct req_state *st, unsigned status, struct MHD_Response
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
 }
 
+void sr_http_reply_drop(struct sr_http_request *req)
+{
+	struct req_state *st = (struct req_state *)req;
+
+	st->replied = 1;
+	st->drop = 1;
+}
+
 void sr_http_reply_raw(struct sr_http_request *req, unsigned status, const char *content_type,
                        const void *data, size_t len)
 {
@@ -460,7 +470,24 @@ void sr_http_reply_error(struct sr_http_request *req, unsigned status, const cha
 	                "request_id", req->request_id);
 	if (err != NULL && param != NULL)
 		json_object_set_new(err, "param", json_string(param));
+	if (!((struct req_state *)req)->replied)
+		snprintf(((struct req_state *)req)->err_code, sizeof ((struct req_state *)req)->err_code,
+		         "%s", code != NULL ? code : "internal_error");
 	sr_http_reply_json(req, status, err != NULL ? json_pack("{s:o}", "error", err) : NULL);
+}
+
+unsigned sr_http_reply_status(const struct sr_http_request *req)
+{
+	const struct req_state *st = (const struct req_state *)req;
+
+	return st->replied && !st->drop ? st->status : 0;
+}
+
+const char *sr_http_reply_error_code(const struct sr_http_request *req)
+{
+	const struct req_state *st = (const struct req_state *)req;
+
+	return st->err_code[0] != '\0' ? st->err_code : NULL;
 }
 
 void sr_http_add_header(struct sr_http_request *req, const char *name, const char *value)
@@ -540,6 +567,11 @@ static enum MHD_Result queue_reply(struct req_state *st)
 	char path[256];
 	int own_cache = 0;
 
+	if (st->drop) {
+		/* sr_http_reply_drop: the connection is closed, nothing is sent. */
+		sr_log(SR_LOG_WARN, st->req.request_id, "http.reply_dropped", NULL);
+		return MHD_NO;
+	}
 	if (!st->replied || st->resp == NULL) {
 		if (!st->replied)
 			sr_log(SR_LOG_ERROR, st->req.request_id, "http.no_reply", NULL);

@@ -128,6 +128,18 @@ void sr_http_reply_raw(struct sr_http_request *req, unsigned status, const char 
                        const void *data, size_t len);
 
 /**
+ * Send nothing and close the connection (the peer sees EOF). Test doubles
+ * only (pspsim's "answer lost" fault); counts as the handler's reply.
+ */
+void sr_http_reply_drop(struct sr_http_request *req);
+
+/** Status of the reply the handler made so far (0: none yet, or dropped). */
+unsigned sr_http_reply_status(const struct sr_http_request *req);
+
+/** The code of the sr_http_reply_error reply made, or NULL (not an error reply). */
+const char *sr_http_reply_error_code(const struct sr_http_request *req);
+
+/**
  * Add a response header to the reply about to be sent (call before reply).
  * Every reply gets "Cache-Control: no-store" unless the handler adds its own
  * Cache-Control (public static files only).

@@ -4,6 +4,11 @@
  *   gatewayctl --config FILE merchant create --name NAME [--origin ORIGIN]...
  *   gatewayctl --config FILE merchant origins --id MERCHANT [--origin ORIGIN]...
  *   gatewayctl --config FILE merchant list
+ *   gatewayctl --config FILE key create --merchant ID --role ROLE
+ *   gatewayctl --config FILE key roll --key-id N [--grace SECONDS]
+ *   gatewayctl --config FILE key revoke --key-id N
+ *   gatewayctl --config FILE key list --merchant ID
+ *   gatewayctl --config FILE audit verify
  *   gatewayctl --help
  *
  * "merchant create" makes the merchant, a publishable (pk_) and a secret (sk_)
@@ -14,7 +19,9 @@
  * hosted card fields and call POST /v1/tokens from a browser (issue 6).
  * "merchant origins" replaces them (none given: removes them all).
  */
+#include "gateway/gw_audit.h"
 #include "gateway/gw_auth.h"
+#include "gateway/gw_store_keys.h"
 #include "gateway/gw_config.h"
 #include "gateway/gw_store.h"
 #include "gateway/gw_vault_client.h"
@@ -41,6 +48,11 @@ static void usage(FILE *f)
 	        "    gatewayctl --config FILE merchant create --name NAME [--origin ORIGIN]...\n"
 	        "    gatewayctl --config FILE merchant origins --id MERCHANT [--origin ORIGIN]...\n"
 	        "    gatewayctl --config FILE merchant list\n"
+	        "    gatewayctl --config FILE key create --merchant ID --role ROLE\n"
+	        "    gatewayctl --config FILE key roll --key-id N [--grace SECONDS]\n"
+	        "    gatewayctl --config FILE key revoke --key-id N\n"
+	        "    gatewayctl --config FILE key list --merchant ID\n"
+	        "    gatewayctl --config FILE audit verify\n"
 	        "    gatewayctl --help [merchant create|merchant origins|merchant list]\n"
 	        "\n"
 	        "COMMANDS\n"
@@ -49,6 +61,14 @@ static void usage(FILE *f)
 	        "    merchant origins replace the merchant's registered browser origins\n"
 	        "                     with the --origin values (none: remove them all)\n"
 	        "    merchant list    list merchants and their key prefixes as JSON\n"
+	        "    key create       a new secret key with ROLE (admin, payments, finance,\n"
+	        "                     read_only); prints {\"id\",\"secret_key\",\"role\"} once\n"
+	        "    key roll         replace key N by a new one (same merchant and role); the\n"
+	        "                     old one keeps working for --grace SECONDS (default 86400)\n"
+	        "    key revoke       refuse key N from now on\n"
+	        "    key list         the merchant's keys (prefixes, roles, expiry; never keys)\n"
+	        "    audit verify     check the audit chain; prints the first altered, removed\n"
+	        "                     or reordered record; exit 0 intact, 1 not, 2 usage/error\n"
 	        "\n"
 	        "OPTIONS\n"
 	        "    --config FILE    gatewayd's configuration (db_* and vault_* keys are used;\n"
@@ -59,6 +79,10 @@ static void usage(FILE *f)
 	        "                     (http:// only for localhost and 127.0.0.1): it may\n"
 	        "                     frame the vault's card fields and tokenize from a\n"
 	        "                     browser. Repeatable, at most 16.\n"
+	        "    --merchant ID    the merchant (key create, key list)\n"
+	        "    --role ROLE      admin, payments, finance or read_only (key create)\n"
+	        "    --key-id N       the key (key roll, key revoke)\n"
+	        "    --grace SECONDS  how long a rolled key keeps working (key roll)\n"
 	        "    --help           this text, or one command's\n"
 	        "\n"
 	        "EXIT STATUS\n"
@@ -265,13 +289,209 @@ out:
 	return rc;
 }
 
+/* Record an operator action in the audit chain (actor: gatewayctl). */
+static void audit_op(PGconn *conn, const char *merchant, const char *action, long long key_id,
+                     const char *result)
+{
+	struct gw_audit_record rec;
+	char target[48];
+
+	memset(&rec, 0, sizeof rec);
+	snprintf(target, sizeof target, "key:%lld", key_id);
+	rec.merchant_id = merchant;
+	rec.role = "operator";
+	rec.action = action;
+	rec.target = target;
+	rec.result = result;
+	rec.status = 0;
+	if (gw_audit_append(conn, &rec) != 0)
+		fprintf(stderr, "gatewayctl: warning: audit record not written\n");
+}
+
+static struct sr_db_pool *open_db(const json_t *cfg)
+{
+	char err[512];
+	struct sr_db_pool *db = gw_config_db(cfg, 1, err, sizeof err);
+
+	if (db == NULL)
+		fprintf(stderr, "gatewayctl: %s\n", err);
+	return db;
+}
+
+static int print_json(json_t *o)
+{
+	int rc = o != NULL && json_dumpf(o, stdout, JSON_COMPACT) == 0 ? 0 : 1;
+
+	if (rc == 0)
+		fputc('\n', stdout);
+	fflush(stdout);
+	return rc;
+}
+
+static int key_create(const json_t *cfg, const char *merchant, const char *role)
+{
+	struct sr_db_pool *db = NULL;
+	PGconn *conn = NULL;
+	char sk[128], sha[65], disp[16];
+	long long id = 0;
+	json_t *out = NULL;
+	int rc = 1;
+
+	if (merchant == NULL || !gw_role_valid(role)) {
+		fprintf(stderr, "gatewayctl: key create needs --merchant ID and --role "
+		                "admin|payments|finance|read_only\n");
+		return 2;
+	}
+	if ((db = open_db(cfg)) == NULL)
+		return 1;
+	if (gw_auth_key_generate("sk_test_", sk, sizeof sk, sha, disp) != 0)
+		goto out;
+	conn = sr_db_acquire(db);
+	if (gw_store_key_insert(conn, merchant, role, sha, disp, &id) != 0) {
+		fprintf(stderr, "gatewayctl: database error (unknown merchant?)\n");
+		goto out;
+	}
+	audit_op(conn, merchant, "gatewayctl key create", id, "success");
+	out = json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)id, "merchant", merchant,
+	                "role", role, "secret_key", sk);
+	rc = print_json(out);
+out:
+	json_decref(out);
+	sodium_memzero(sk, sizeof sk);
+	if (conn != NULL)
+		sr_db_release(db, conn);
+	sr_db_pool_free(db);
+	return rc;
+}
+
+static int key_roll(const json_t *cfg, long long old_id, long long grace)
+{
+	struct sr_db_pool *db = NULL;
+	struct gw_key_info ki;
+	PGconn *conn = NULL;
+	char sk[128], sha[65], disp[16];
+	long long id = 0;
+	json_t *out = NULL;
+	int began = 0;
+	int r;
+	int rc = 1;
+
+	if (old_id <= 0 || grace < 0 || grace > 30LL * 86400) {
+		fprintf(stderr, "gatewayctl: key roll needs --key-id N and --grace 0..2592000\n");
+		return 2;
+	}
+	if ((db = open_db(cfg)) == NULL)
+		return 1;
+	if (gw_auth_key_generate("sk_test_", sk, sizeof sk, sha, disp) != 0)
+		goto out;
+	conn = sr_db_acquire(db);
+	if (sr_db_exec(conn, "BEGIN") != 0)
+		goto out;
+	began = 1;
+	r = gw_store_key_roll(conn, old_id, grace, sha, disp, &ki, &id);
+	if (r != 0) {
+		fprintf(stderr, "gatewayctl: %s\n", r == 1 ? "no such active secret key" : "database error");
+		goto out;
+	}
+	if (sr_db_exec(conn, "COMMIT") != 0)
+		goto out;
+	began = 0;
+	audit_op(conn, ki.merchant_id, "gatewayctl key roll", old_id, "success");
+	out = json_pack("{s:I, s:I, s:s, s:s, s:I, s:s}", "id", (json_int_t)id, "replaces",
+	                (json_int_t)old_id, "merchant", ki.merchant_id, "role", ki.role,
+	                "old_key_valid_for_s", (json_int_t)grace, "secret_key", sk);
+	rc = print_json(out);
+out:
+	if (began)
+		sr_db_exec(conn, "ROLLBACK");
+	json_decref(out);
+	sodium_memzero(sk, sizeof sk);
+	if (conn != NULL)
+		sr_db_release(db, conn);
+	sr_db_pool_free(db);
+	return rc;
+}
+
+static int key_revoke(const json_t *cfg, long long id)
+{
+	struct sr_db_pool *db = NULL;
+	PGconn *conn = NULL;
+	int r;
+
+	if (id <= 0) {
+		fprintf(stderr, "gatewayctl: key revoke needs --key-id N\n");
+		return 2;
+	}
+	if ((db = open_db(cfg)) == NULL)
+		return 1;
+	conn = sr_db_acquire(db);
+	r = gw_store_key_revoke(conn, id);
+	if (r == 0)
+		audit_op(conn, NULL, "gatewayctl key revoke", id, "success");
+	sr_db_release(db, conn);
+	sr_db_pool_free(db);
+	if (r != 0)
+		fprintf(stderr, "gatewayctl: %s\n", r == 1 ? "no such unrevoked key" : "database error");
+	else
+		printf("{\"id\":%lld,\"revoked\":true}\n", id);
+	return r == 0 ? 0 : 1;
+}
+
+static int key_list(const json_t *cfg, const char *merchant)
+{
+	struct sr_db_pool *db = NULL;
+	PGconn *conn = NULL;
+	json_t *list = NULL;
+	int rc = 1;
+
+	if (merchant == NULL) {
+		fprintf(stderr, "gatewayctl: key list needs --merchant ID\n");
+		return 2;
+	}
+	if ((db = open_db(cfg)) == NULL)
+		return 1;
+	conn = sr_db_acquire(db);
+	list = gw_store_key_list(conn, merchant);
+	sr_db_release(db, conn);
+	rc = print_json(list);
+	json_decref(list);
+	sr_db_pool_free(db);
+	return rc;
+}
+
+static int audit_verify(const json_t *cfg)
+{
+	struct sr_db_pool *db = NULL;
+	PGconn *conn = NULL;
+	json_t *report = NULL;
+	int r;
+
+	if ((db = open_db(cfg)) == NULL)
+		return 2;
+	conn = sr_db_acquire(db);
+	r = gw_audit_verify(conn, &report);
+	sr_db_release(db, conn);
+	sr_db_pool_free(db);
+	if (r < 0) {
+		fprintf(stderr, "gatewayctl: database error\n");
+		return 2;
+	}
+	print_json(report);
+	json_decref(report);
+	return r == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option LONGOPTS[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "origin", required_argument, NULL, 'o' },
-		{ "id", required_argument, NULL, 'i' },
+		{ "id", required_argument, NULL, 'd' },
+		{ "merchant", required_argument, NULL, 'm' },
+		{ "role", required_argument, NULL, 'r' },
+		{ "key-id", required_argument, NULL, 'i' },
+		{ "grace", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -279,6 +499,10 @@ int main(int argc, char **argv)
 	const char *name = NULL;
 	const char *id = NULL;
 	json_t *origins = json_array();
+	const char *merchant = NULL;
+	const char *role = NULL;
+	long long key_id = 0;
+	long long grace = 86400;
 	json_t *cfg = NULL;
 	char err[512];
 	int opt;
@@ -289,7 +513,7 @@ int main(int argc, char **argv)
 	/* "+"-less getopt_long permutes, so options may follow the subcommand. */
 	if (origins == NULL)
 		return 1;
-	while ((opt = getopt_long(argc, argv, "c:n:o:i:h", LONGOPTS, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:n:o:d:m:r:i:g:h", LONGOPTS, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			config_path = optarg;
@@ -300,8 +524,20 @@ int main(int argc, char **argv)
 		case 'o':
 			json_array_append_new(origins, json_string(optarg));
 			break;
-		case 'i':
+		case 'd':
 			id = optarg;
+			break;
+		case 'm':
+			merchant = optarg;
+			break;
+		case 'r':
+			role = optarg;
+			break;
+		case 'i':
+			key_id = strtoll(optarg, NULL, 10);
+			break;
+		case 'g':
+			grace = strtoll(optarg, NULL, 10);
 			break;
 		case 'h':
 			want_help = 1;
@@ -316,7 +552,9 @@ int main(int argc, char **argv)
 		json_decref(origins);
 		return command_help(argc - optind, argv + optind);
 	}
-	if (config_path == NULL || argc - optind != 2 || strcmp(argv[optind], "merchant") != 0) {
+	if (config_path == NULL || argc - optind != 2 ||
+	    (strcmp(argv[optind], "merchant") != 0 && strcmp(argv[optind], "key") != 0 &&
+	     strcmp(argv[optind], "audit") != 0)) {
 		usage(stderr);
 		json_decref(origins);
 		return 2;
@@ -333,7 +571,25 @@ int main(int argc, char **argv)
 		json_decref(origins);
 		return 1;
 	}
-	if (strcmp(argv[optind + 1], "create") == 0 && id == NULL) {
+	if (strcmp(argv[optind], "key") == 0) {
+		const char *sub = argv[optind + 1];
+
+		if (strcmp(sub, "create") == 0)
+			rc = key_create(cfg, merchant, role);
+		else if (strcmp(sub, "roll") == 0)
+			rc = key_roll(cfg, key_id, grace);
+		else if (strcmp(sub, "revoke") == 0)
+			rc = key_revoke(cfg, key_id);
+		else if (strcmp(sub, "list") == 0)
+			rc = key_list(cfg, merchant);
+		else
+			usage(stderr);
+	} else if (strcmp(argv[optind], "audit") == 0) {
+		if (strcmp(argv[optind + 1], "verify") == 0)
+			rc = audit_verify(cfg);
+		else
+			usage(stderr);
+	} else if (strcmp(argv[optind + 1], "create") == 0 && id == NULL) {
 		rc = merchant_create(cfg, name, origins);
 	} else if (strcmp(argv[optind + 1], "origins") == 0 && name == NULL) {
 		rc = merchant_origins(cfg, id, origins);

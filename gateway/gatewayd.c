@@ -11,6 +11,10 @@
 #include "gateway/gw_handlers.h"
 #include "gateway/gw_vault_client.h"
 #include "common/sr_admin.h"
+#include "gateway/gw_worker.h"
+#include "gateway/gw_audit.h"
+#include "gateway/gw_ratelimit.h"
+#include "gateway/gw_route.h"
 #include "common/sr_config.h"
 #include "common/sr_db.h"
 #include "common/sr_http.h"
@@ -28,15 +32,37 @@
 
 #include <curl/curl.h>
 
+/* Every handler runs inside gw_route_run (issue 4): the permission its route
+ * needs (checked against the key's role), the rate limit, the audit record. */
+GW_ROUTE(gw_handle_payments_create, GW_PERM_PAYMENTS, "POST /v1/payments")
+GW_ROUTE(gw_handle_payments_get, GW_PERM_READ, "GET /v1/payments/{}")
+GW_ROUTE(gw_handle_payments_list, GW_PERM_READ, "GET /v1/payments")
+GW_ROUTE(gw_handle_payments_capture, GW_PERM_PAYMENTS, "POST /v1/payments/{}/capture")
+GW_ROUTE(gw_handle_payments_cancel, GW_PERM_PAYMENTS, "POST /v1/payments/{}/cancel")
+GW_ROUTE(gw_handle_refunds_create, GW_PERM_REFUNDS, "POST /v1/payments/{}/refunds")
+GW_ROUTE(gw_handle_payment_events_list, GW_PERM_READ, "GET /v1/payments/{}/events")
+GW_ROUTE(gw_handle_refunds_get, GW_PERM_READ, "GET /v1/refunds/{}")
+GW_ROUTE(gw_handle_customer_cards_create, GW_PERM_PAYMENTS, "POST /v1/customers/{}/cards")
+GW_ROUTE(gw_handle_customer_cards_list, GW_PERM_READ, "GET /v1/customers/{}/cards")
+GW_ROUTE(gw_handle_card_get, GW_PERM_READ, "GET /v1/cards/{}")
+GW_ROUTE(gw_handle_card_delete, GW_PERM_PAYMENTS, "DELETE /v1/cards/{}")
+
 /* The API at a glance (STYLE.md: one routing table of designated initializers). */
 static const struct sr_route ROUTES[] = {
-	{ .method = "POST", .pattern = "/v1/payments", .handler = gw_handle_payments_create },
-	{ .method = "GET", .pattern = "/v1/payments/{}", .handler = gw_handle_payments_get },
-	/* saved cards (issue 3) */
-	{ .method = "POST", .pattern = "/v1/customers/{}/cards", .handler = gw_handle_customer_cards_create },
-	{ .method = "GET", .pattern = "/v1/customers/{}/cards", .handler = gw_handle_customer_cards_list },
-	{ .method = "GET", .pattern = "/v1/cards/{}", .handler = gw_handle_card_get },
-	{ .method = "DELETE", .pattern = "/v1/cards/{}", .handler = gw_handle_card_delete },
+	{ .method = "POST", .pattern = "/v1/payments", .handler = gw_handle_payments_create_route },
+	{ .method = "GET", .pattern = "/v1/payments/{}", .handler = gw_handle_payments_get_route },
+	/* issue 4: lifecycle */
+	{ .method = "GET", .pattern = "/v1/payments", .handler = gw_handle_payments_list_route },
+	{ .method = "POST", .pattern = "/v1/payments/{}/capture", .handler = gw_handle_payments_capture_route },
+	{ .method = "POST", .pattern = "/v1/payments/{}/cancel", .handler = gw_handle_payments_cancel_route },
+	{ .method = "POST", .pattern = "/v1/payments/{}/refunds", .handler = gw_handle_refunds_create_route },
+	{ .method = "GET", .pattern = "/v1/payments/{}/events", .handler = gw_handle_payment_events_list_route },
+	{ .method = "GET", .pattern = "/v1/refunds/{}", .handler = gw_handle_refunds_get_route },
+	/* saved cards (issue 3), relayed to the vault */
+	{ .method = "POST", .pattern = "/v1/customers/{}/cards", .handler = gw_handle_customer_cards_create_route },
+	{ .method = "GET", .pattern = "/v1/customers/{}/cards", .handler = gw_handle_customer_cards_list_route },
+	{ .method = "GET", .pattern = "/v1/cards/{}", .handler = gw_handle_card_get_route },
+	{ .method = "DELETE", .pattern = "/v1/cards/{}", .handler = gw_handle_card_delete_route },
 };
 
 static void usage(FILE *f)
@@ -113,6 +139,7 @@ int main(int argc, char **argv)
 	struct sr_http_server *srv = NULL;
 	struct sr_http_server *admin_srv = NULL;
 	struct sr_admin admin;
+	struct gw_worker *worker = NULL;
 	struct sr_http_config hcfg;
 	sigset_t sigs;
 	char err[512];
@@ -192,7 +219,8 @@ int main(int argc, char **argv)
 		sr_log(SR_LOG_ERROR, NULL, "process.harden_failed", NULL);
 		goto out;
 	}
-	app.db = gw_config_db(cfg, (size_t)threads, err, sizeof err);
+	/* +1 connection for the lifecycle worker (issue 4). */
+	app.db = gw_config_db(cfg, (size_t)threads + 1, err, sizeof err);
 	if (app.db == NULL) {
 		sr_log(SR_LOG_ERROR, NULL, "db.connect_failed", "{s:s}", "error", err);
 		goto out;
@@ -249,6 +277,19 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (sr_config_int(cfg, "rate_limit_per_s", 2000) > 0) {
+		app.ratelimit = gw_ratelimit_new((double)sr_config_int(cfg, "rate_limit_per_s", 2000),
+		                                 (double)sr_config_int(cfg, "rate_limit_burst", 4000));
+		if (app.ratelimit == NULL)
+			goto out;
+	}
+	if (sr_config_int(cfg, "workers", 1) != 0) {
+		worker = gw_worker_start(&app);
+		if (worker == NULL) {
+			sr_log(SR_LOG_ERROR, NULL, "worker.start_failed", NULL);
+			goto out;
+		}
+	}
 	sr_log(SR_LOG_INFO, NULL, "gatewayd.started", "{s:s, s:i, s:i}", "listen", hcfg.bind_addr,
 	       "port", (int)hcfg.port, "threads", threads);
 	for (;;) {
@@ -269,10 +310,12 @@ int main(int argc, char **argv)
 	sr_http_drain(srv, (unsigned)sr_config_int(cfg, "shutdown_grace_seconds", 20) * 1000u);
 	rc = 0;
 out:
+	gw_worker_stop(worker);
 	sr_http_stop(admin_srv);
 	sr_http_stop(srv);
 	sr_db_pool_free(app.db);
 	gw_vault_client_free(app.vault);
+	gw_ratelimit_free(app.ratelimit);
 	if (curl_inited)
 		curl_global_cleanup();
 	json_decref(cfg);

@@ -9,11 +9,13 @@
 
 struct sr_db_pool;
 struct gw_vault_client;
+struct gw_ratelimit;
 
 struct gw_app {
 	struct sr_db_pool *db;          /* connections as role gateway */
 	struct gw_vault_client *vault;  /* mTLS client for the vault internal listener */
 	json_t *cfg;                    /* the loaded config (borrowed by handlers) */
+	struct gw_ratelimit *ratelimit; /* per key and endpoint (issue 4); NULL: off */
 };
 
 #endif

@@ -3,6 +3,8 @@
  */
 #include "gateway/gw_auth.h"
 #include "gateway/gw_app.h"
+#include "gateway/gw_audit.h"
+#include "gateway/gw_store_keys.h"
 #include "gateway/gw_payment.h"
 #include "gateway/gw_store.h"
 #include "common/sr_db.h"
@@ -38,8 +40,9 @@ int gw_auth_merchant(struct gw_app *app, struct sr_http_request *req, char *merc
 {
 	const char *key = sr_http_bearer(req);
 	PGconn *conn = NULL;
+	struct gw_req_ctx *ctx = gw_req_ctx();
+	struct gw_key_info ki;
 	char sha[65];
-	char kind[16];
 	int r;
 	int rc = -1;
 
@@ -54,17 +57,30 @@ int gw_auth_merchant(struct gw_app *app, struct sr_http_request *req, char *merc
 	}
 	sr_sha256_hex(key, strlen(key), sha);
 	conn = sr_db_acquire(app->db);
-	r = gw_store_api_key_lookup(conn, sha, merchant_id, len, kind, sizeof kind);
+	r = gw_store_key_lookup(conn, sha, &ki);
 	sr_db_release(app->db, conn);
 	if (r < 0) {
 		sr_http_reply_error(req, 500, "api_error", "internal_error",
 		                    "An internal error occurred.", NULL);
 		goto out;
 	}
-	if (r == 1 || strcmp(kind, "secret") != 0) {
+	if (r == 1 || strcmp(ki.kind, "secret") != 0) {
 		sr_log(SR_LOG_INFO, req->request_id, "auth.refused", "{s:s}", "reason", "unknown_key");
 		sr_http_reply_error(req, 401, "authentication_error", "invalid_api_key",
 		                    "Invalid API key provided: use your secret key (sk_...).", NULL);
+		goto out;
+	}
+	gw_strlcpy(merchant_id, ki.merchant_id, len);
+	gw_strlcpy(ctx->merchant, ki.merchant_id, sizeof ctx->merchant);
+	gw_strlcpy(ctx->role, ki.role, sizeof ctx->role);
+	ctx->key_id = ki.id;
+	/* Least privilege (PCI DSS v4.0 7.2.2): the key's role must grant what
+	 * the route needs; the refusal is audited by gw_route. */
+	if ((gw_role_perms(ki.role) & ctx->need) != ctx->need) {
+		sr_log(SR_LOG_WARN, req->request_id, "auth.role_refused", "{s:s, s:I, s:s}", "merchant",
+		       ki.merchant_id, "key_id", (json_int_t)ki.id, "role", ki.role);
+		sr_http_reply_error(req, 403, "authentication_error", "insufficient_role",
+		                    "This API key's role does not allow this request.", NULL);
 		goto out;
 	}
 	rc = 0;

@@ -25,6 +25,10 @@ bool gw_auth_secret_key_shape_ok(const char *key);
  * and returns 0. Otherwise replies (401 authentication_error invalid_api_key
  * for a missing, malformed, unknown, revoked or publishable key; 500 api_error
  * on a database failure) and returns -1. The key never reaches a log.
+ * Issue 4: the key must not be revoked or past its roll grace period, and its
+ * role must grant the permission of the running route (gw_req_ctx()->need):
+ * otherwise 403 authentication_error insufficient_role. Fills gw_req_ctx()
+ * with the merchant, key id and role for the audit trail.
  */
 int gw_auth_merchant(struct gw_app *app, struct sr_http_request *req, char *merchant_id,
                      size_t len);

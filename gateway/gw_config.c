@@ -14,7 +14,24 @@ const char *const GW_CONFIG_KEYS[] = {
 	"db_password_file", "vault_url", "vault_addr", "vault_ca", "vault_client_cert",
 	"vault_client_key", "threads",
 	"admin_listen", "admin_port", "shutdown_grace_seconds", "readyz_cert_min_days",
+	/* issue 4: lifecycle workers, idempotency lease */
+	"workers", "worker_interval_ms", "auto_void_after_s", "three_ds_expiry_s",
+	"idempotency_lease_s", "rate_limit_per_s", "rate_limit_burst",
 	NULL,
+};
+
+/* Integer keys of issue 4 and their ranges. */
+static const struct {
+	const char *key;
+	long long lo, hi;
+} INT_KEYS[] = {
+	{ "workers", 0, 1 },
+	{ "worker_interval_ms", 50, 600000 },
+	{ "auto_void_after_s", 1, 30LL * 86400 },
+	{ "three_ds_expiry_s", 1, 86400 },
+	{ "idempotency_lease_s", 1, 3600 },
+	{ "rate_limit_per_s", 0, 1000000 },
+	{ "rate_limit_burst", 1, 1000000 },
 };
 
 static const char *const STRING_KEYS[] = {
@@ -84,6 +101,15 @@ json_t *gw_config_load(const char *path, char *err, size_t errlen)
 	                  json_integer_value(v) > 256)) {
 		sr_config_error(err, errlen, path, "threads", "must be an integer 1..256");
 		goto out;
+	}
+	for (i = 0; i < sizeof INT_KEYS / sizeof INT_KEYS[0]; i++) {
+		v = json_object_get(cfg, INT_KEYS[i].key);
+		if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < INT_KEYS[i].lo ||
+		                  json_integer_value(v) > INT_KEYS[i].hi)) {
+			snprintf(err, errlen, "%s: '%s' must be an integer %lld..%lld", path, INT_KEYS[i].key,
+			         INT_KEYS[i].lo, INT_KEYS[i].hi);
+			goto out;
+		}
 	}
 	ret = cfg;
 	cfg = NULL;

@@ -7,7 +7,11 @@
  * ("127.0.0.1"), db_port (55432), db_name ("gateway"), db_user ("gateway"),
  * db_password_file (optional), vault_url
  * ("https://vault-internal.strongroom.test:8445"), vault_addr ("127.0.0.1"),
- * vault_ca, vault_client_cert, vault_client_key, threads (4).
+ * vault_ca, vault_client_cert, vault_client_key, threads (4);
+ * issue 4: workers (1: run the lifecycle workers; 0: not), worker_interval_ms
+ * (1000), auto_void_after_s (604800: uncaptured authorizations are voided
+ * after 7 days), three_ds_expiry_s (900: abandoned challenges fail),
+ * idempotency_lease_s (60: an in-progress key is taken over after this).
  */
 #ifndef GW_CONFIG_H
 #define GW_CONFIG_H

@@ -22,5 +22,18 @@ void gw_handle_customer_cards_list(struct sr_http_request *req);
 void gw_handle_card_get(struct sr_http_request *req);
 /** DELETE /v1/cards/{id} (gateway/handlers/gw_card_delete.c). */
 void gw_handle_card_delete(struct sr_http_request *req);
+/* Issue 4: the lifecycle (one file per endpoint). */
+/** POST /v1/payments/{id}/capture (gw_payments_capture.c). */
+void gw_handle_payments_capture(struct sr_http_request *req);
+/** POST /v1/payments/{id}/cancel (gw_payments_cancel.c). */
+void gw_handle_payments_cancel(struct sr_http_request *req);
+/** POST /v1/payments/{id}/refunds (gw_refunds_create.c). */
+void gw_handle_refunds_create(struct sr_http_request *req);
+/** GET /v1/refunds/{id} (gw_refunds_get.c). */
+void gw_handle_refunds_get(struct sr_http_request *req);
+/** GET /v1/payments (gw_payments_list.c). */
+void gw_handle_payments_list(struct sr_http_request *req);
+/** GET /v1/payments/{id}/events (gw_payment_events_list.c). */
+void gw_handle_payment_events_list(struct sr_http_request *req);
 
 #endif

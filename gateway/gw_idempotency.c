@@ -5,6 +5,8 @@
 #include "gateway/gw_app.h"
 #include "gateway/gw_payment.h"
 #include "gateway/gw_store.h"
+#include "gateway/gw_store_lifecycle.h"
+#include "common/sr_config.h"
 #include "common/sr_db.h"
 #include "common/sr_http.h"
 #include "common/sr_log.h"
@@ -102,6 +104,7 @@ bool gw_idem_begin(struct gw_app *app, struct sr_http_request *req, const char *
 	int saved_status = 0;
 	char *saved_body = NULL;
 	bool proceed = false;
+	int lease;
 	int r;
 
 	memset(st, 0, sizeof *st);
@@ -116,8 +119,9 @@ bool gw_idem_begin(struct gw_app *app, struct sr_http_request *req, const char *
 		                    NULL);
 		return false;
 	}
+	lease = (int)sr_config_int(app->cfg, "idempotency_lease_s", 60);
 	conn = sr_db_acquire(app->db);
-	r = gw_store_idem_claim(conn, merchant_id, key, fp, req->method, req->path);
+	r = gw_store_idem_claim_lease(conn, merchant_id, key, fp, req->method, req->path, lease);
 	if (r == 0) {
 		st->active = true;
 		gw_strlcpy(st->merchant_id, merchant_id, sizeof st->merchant_id);
@@ -141,6 +145,19 @@ bool gw_idem_begin(struct gw_app *app, struct sr_http_request *req, const char *
 		sr_http_reply_error(req, 400, "idempotency_error", "idempotency_key_reused",
 		                    "This Idempotency-Key was already used with different request parameters.",
 		                    NULL);
+		goto out;
+	}
+	if ((saved_status == 0 || saved_body == NULL) &&
+	    gw_store_idem_takeover(conn, merchant_id, key, lease, st->payment_id) == 0) {
+		/* The first attempt's gatewayd died (lease expired): this retry
+		 * resolves the key; exactly one retry wins the takeover. */
+		sr_log(SR_LOG_WARN, req->request_id, "idempotency.taken_over", "{s:s}", "payment",
+		       st->payment_id);
+		st->active = true;
+		st->recovered = true;
+		gw_strlcpy(st->merchant_id, merchant_id, sizeof st->merchant_id);
+		gw_strlcpy(st->key, key, sizeof st->key);
+		proceed = true;
 		goto out;
 	}
 	if (saved_status == 0 || saved_body == NULL) {

@@ -44,10 +44,18 @@ struct gw_idem {
 	bool active;              /* a key was given and claimed by this request */
 	char merchant_id[72];
 	char key[GW_IDEM_KEY_MAX + 1];
+	/* Crash recovery (issue 4): the key was still in progress after its
+	 * lease (its gatewayd died) and this request took it over. payment_id is
+	 * the payment the first attempt created ("" if none: nothing was sent
+	 * to the vault, so executing from scratch is safe). */
+	bool recovered;
+	char payment_id[72];
 };
 
 /**
- * Start idempotent execution of req for merchant_id.
+ * Start idempotent execution of req for merchant_id. The claim holds a lease
+ * (config idempotency_lease_s, 60 s); a retry finding the key in progress
+ * past its lease takes it over atomically (st->recovered) — see struct gw_idem.
  * @return true: proceed (st->active tells whether a key was claimed);
  *         false: a reply was already sent (replay, key misuse, in use, error).
  */

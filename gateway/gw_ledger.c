@@ -6,6 +6,8 @@
 #include "common/sr_db.h"
 #include "common/sr_log.h"
 
+#include "gateway/gw_store_lifecycle.h"
+
 #include <stdio.h>
 
 static json_t *event_data(const struct gw_payment *p)
@@ -85,6 +87,77 @@ int gw_ledger_transition(PGconn *conn, struct gw_payment *p, enum gw_status from
 out:
 	if (began)
 		sr_db_exec(conn, "ROLLBACK");
+	json_decref(data);
+	return rc;
+}
+
+int gw_ledger_create_linked(PGconn *conn, struct gw_payment *p, const char *idem_key)
+{
+	json_t *data = NULL;
+	int began = 0;
+	int rc = -1;
+
+	if (idem_key == NULL)
+		return gw_ledger_create(conn, p);
+	if (conn == NULL || p == NULL || p->status != GW_ST_PROCESSING)
+		goto out;
+	if (sr_db_exec(conn, "BEGIN") != 0)
+		goto out;
+	began = 1;
+	if (gw_store_payment_insert(conn, p) != 0)
+		goto out;
+	data = event_data(p);
+	if (data == NULL)
+		goto out;
+	if (gw_store_event_append(conn, p->id, "payment.created", NULL, gw_status_str(p->status),
+	                          data) != 0)
+		goto out;
+	if (gw_store_idem_link(conn, p->merchant_id, idem_key, p->id) != 0)
+		goto out; /* the claim is gone (taken over): do not proceed */
+	if (sr_db_exec(conn, "COMMIT") != 0)
+		goto out;
+	began = 0;
+	rc = 0;
+out:
+	if (began)
+		sr_db_exec(conn, "ROLLBACK");
+	json_decref(data);
+	return rc;
+}
+
+int gw_ledger_apply_in_tx(PGconn *conn, struct gw_payment *p, enum gw_status from,
+                          const char *type)
+{
+	json_t *data = NULL;
+	char tbuf[64];
+	int rc = -1;
+	int r;
+
+	if (conn == NULL || p == NULL)
+		goto out;
+	if (p->status == from ? type == NULL : !gw_payment_transition_allowed(from, p->status)) {
+		sr_log(SR_LOG_WARN, NULL, "payment.transition_refused", "{s:s, s:s, s:s}",
+		       "payment", p->id, "from", gw_status_str(from), "to", gw_status_str(p->status));
+		rc = 1;
+		goto out;
+	}
+	if (type == NULL) {
+		snprintf(tbuf, sizeof tbuf, "payment.%s", gw_status_str(p->status));
+		type = tbuf;
+	}
+	r = gw_store_payment_update(conn, p, from);
+	if (r != 0) {
+		rc = r;
+		goto out;
+	}
+	data = event_data(p);
+	if (data == NULL)
+		goto out;
+	if (gw_store_event_append(conn, p->id, type, gw_status_str(from), gw_status_str(p->status),
+	                          data) != 0)
+		goto out;
+	rc = 0;
+out:
 	json_decref(data);
 	return rc;
 }

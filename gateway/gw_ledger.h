@@ -26,4 +26,24 @@ int gw_ledger_create(PGconn *conn, struct gw_payment *p);
  */
 int gw_ledger_transition(PGconn *conn, struct gw_payment *p, enum gw_status from);
 
+/**
+ * gw_ledger_create, and in the same transaction link the claimed
+ * Idempotency-Key (p->merchant_id, idem_key) to the payment, so that a retry
+ * after a crash finds the payment and resolves it through the vault with the
+ * same PSP key (never a second charge). idem_key NULL: plain create.
+ * @return 0 or -1 (rolled back).
+ */
+int gw_ledger_create_linked(PGconn *conn, struct gw_payment *p, const char *idem_key);
+
+/**
+ * Inside the caller's open transaction (no BEGIN/COMMIT here): write p's new
+ * state with the version check, the event `type` (NULL: "payment.<status>")
+ * from `from` to p->status, and its outbox row (BRIEF invariant 7). A write
+ * that keeps the status (e.g. a second partial refund) needs an explicit type.
+ * @return 0 (p->version updated), 1 refused (illegal transition or the row
+ * changed), -1 database error (the caller rolls back).
+ */
+int gw_ledger_apply_in_tx(PGconn *conn, struct gw_payment *p, enum gw_status from,
+                          const char *type);
+
 #endif

@@ -137,7 +137,7 @@ json_t *gw_payment_to_json(const struct gw_payment *p)
 		json_decref(card);
 		return NULL;
 	}
-	o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:I, s:b}",
+	o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:I, s:b}",
 	              "id", p->id,
 	              "object", "payment",
 	              "amount", (json_int_t)p->amount,
@@ -148,6 +148,7 @@ json_t *gw_payment_to_json(const struct gw_payment *p)
 	              "description", str_or_null(p->description),
 	              "card", card,
 	              "amount_captured", (json_int_t)p->amount_captured,
+	              "amount_refunded", (json_int_t)p->amount_refunded,
 	              "failure_code", str_or_null(p->failure_code),
 	              "failure_message", str_or_null(p->failure_message),
 	              "psp_reference", str_or_null(p->psp_reference),

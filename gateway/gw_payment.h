@@ -35,6 +35,7 @@ struct gw_payment {
 	char card_brand[32];
 	char card_last4[5];
 	long long amount_captured;
+	long long amount_refunded;   /* succeeded refunds, <= amount_captured */
 	char failure_code[64];
 	char failure_message[256];
 	char psp_reference[128];
@@ -66,7 +67,7 @@ bool gw_payment_transition_allowed(enum gw_status from, enum gw_status to);
  * Render p as the public payment object:
  * {"id","object":"payment","amount","currency","status","capture_method",
  *  "payment_method","description","card":{"brand","last4"}|null,"amount_captured",
- *  "failure_code","failure_message","psp_reference","connector",
+ *  "amount_refunded","failure_code","failure_message","psp_reference","connector",
  *  "next_action":{"type":"redirect_to_url","redirect_to_url":{"url"}}|null,
  *  "created","livemode":false}. Empty strings render as null. @return new reference or NULL (OOM).
  */

@@ -106,7 +106,17 @@ int gw_store_idem_release(PGconn *conn, const char *merchant_id, const char *key
  */
 int gw_store_publishable_key_hash(PGconn *conn, const char *merchant_id, char *out);
 
-/* ---- shared helper (gw_store_payments.c) ---- */
+/* ---- shared helpers (gw_store_payments.c) ---- */
+
+/* The payment columns, in the order gw_store_row_to_payment reads them. */
+#define GW_STORE_PAYMENT_COLS \
+	"id, merchant_id, amount, currency, status, capture_method, payment_method, " \
+	"description, card_brand, card_last4, amount_captured, failure_code, failure_message, " \
+	"psp_reference, connector, redirect_url, version, extract(epoch FROM created_at)::bigint, " \
+	"extract(epoch FROM updated_at)::bigint, amount_refunded"
+
+/** Fill p from row of res (selected with GW_STORE_PAYMENT_COLS). @return 0 or -1. */
+int gw_store_row_to_payment(PGresult *res, int row, struct gw_payment *p);
 
 /** Log a failed statement: event name and SQLSTATE only (never parameters). */
 void gw_store_log_error(const char *event, PGresult *res);

@@ -96,7 +96,8 @@ int gw_store_idem_release(PGconn *conn, const char *merchant_id, const char *key
 
 	res = PQexecParams(conn,
 	                   "DELETE FROM idempotency_keys "
-	                   "WHERE merchant_id = $1 AND key = $2 AND status_code IS NULL",
+	                   "WHERE merchant_id = $1 AND key = $2 AND status_code IS NULL "
+	                   "AND payment_id IS NULL", /* a key linked to a payment is never released */
 	                   2, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		gw_store_log_error("db.idem_release_failed", res);

@@ -21,13 +21,9 @@ static const char *nullable(const char *s)
 	return (s != NULL && s[0] != '\0') ? s : NULL;
 }
 
-#define PAYMENT_COLS \
-	"id, merchant_id, amount, currency, status, capture_method, payment_method, " \
-	"description, card_brand, card_last4, amount_captured, failure_code, failure_message, " \
-	"psp_reference, connector, redirect_url, version, extract(epoch FROM created_at)::bigint, " \
-	"extract(epoch FROM updated_at)::bigint"
+#define PAYMENT_COLS GW_STORE_PAYMENT_COLS
 
-static int row_to_payment(PGresult *res, int row, struct gw_payment *p)
+int gw_store_row_to_payment(PGresult *res, int row, struct gw_payment *p)
 {
 	memset(p, 0, sizeof *p);
 	gw_strlcpy(p->id, PQgetvalue(res, row, 0), sizeof p->id);
@@ -50,6 +46,7 @@ static int row_to_payment(PGresult *res, int row, struct gw_payment *p)
 	p->version = atoi(PQgetvalue(res, row, 16));
 	p->created = strtoll(PQgetvalue(res, row, 17), NULL, 10);
 	p->updated = strtoll(PQgetvalue(res, row, 18), NULL, 10);
+	p->amount_refunded = strtoll(PQgetvalue(res, row, 19), NULL, 10);
 	return 0;
 }
 
@@ -115,7 +112,7 @@ int gw_store_payment_get(PGconn *conn, const char *id, const char *merchant_id,
 		rc = 1;
 		goto out;
 	}
-	rc = row_to_payment(res, 0, out) == 0 ? 0 : -1;
+	rc = gw_store_row_to_payment(res, 0, out) == 0 ? 0 : -1;
 out:
 	PQclear(res);
 	return rc;
@@ -123,8 +120,8 @@ out:
 
 int gw_store_payment_update(PGconn *conn, struct gw_payment *p, enum gw_status expected_from)
 {
-	char captured[32], version[16];
-	const char *params[13];
+	char captured[32], version[16], refunded[32];
+	const char *params[14];
 	PGresult *res = NULL;
 	int rc = -1;
 
@@ -143,14 +140,16 @@ int gw_store_payment_update(PGconn *conn, struct gw_payment *p, enum gw_status e
 	params[10] = nullable(p->psp_reference);
 	params[11] = nullable(p->connector);
 	params[12] = nullable(p->redirect_url);
+	snprintf(refunded, sizeof refunded, "%lld", p->amount_refunded);
+	params[13] = refunded;
 	res = PQexecParams(conn,
-	                   "UPDATE payments SET status = $5, card_brand = $6, card_last4 = $7, "
+	                   "UPDATE payments SET amount_refunded = $14::bigint, status = $5, card_brand = $6, card_last4 = $7, "
 	                   "amount_captured = $8::bigint, failure_code = $9, failure_message = $10, "
 	                   "psp_reference = $11, connector = $12, redirect_url = $13, version = version + 1, "
 	                   "updated_at = now() "
 	                   "WHERE id = $1 AND merchant_id = $2 AND version = $3::integer AND status = $4 "
 	                   "RETURNING version, extract(epoch FROM updated_at)::bigint",
-	                   13, NULL, params, NULL, NULL, 0);
+	                   14, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		gw_store_log_error("db.payment_update_failed", res);
 		goto out;

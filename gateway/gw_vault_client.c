@@ -8,6 +8,7 @@
 #include "common/sr_log.h"
 #include "common/sr_secret.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,6 +167,75 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
 }
 
 /*
+ * Connection reuse (issue 4, performance): each thread keeps one CURL easy
+ * handle per client, so consecutive calls reuse the mutual-TLS connection to
+ * the vault (keep-alive) instead of a handshake per call. The handle is reset
+ * before each call (every option is set again); destroyed at thread exit.
+ */
+struct tl_handle {
+	const struct gw_vault_client *vc;
+	CURL *c;
+};
+
+static pthread_key_t g_tl_key;
+static pthread_once_t g_tl_once = PTHREAD_ONCE_INIT;
+
+static void tl_destroy(void *p)
+{
+	struct tl_handle *h = p;
+
+	if (h != NULL) {
+		curl_easy_cleanup(h->c);
+		free(h);
+	}
+}
+
+static void tl_init(void)
+{
+	(void)pthread_key_create(&g_tl_key, tl_destroy);
+}
+
+/* This thread's handle for vc (reset), or NULL. */
+static CURL *tl_get(const struct gw_vault_client *vc)
+{
+	struct tl_handle *h = NULL;
+
+	pthread_once(&g_tl_once, tl_init);
+	h = pthread_getspecific(g_tl_key);
+	if (h != NULL && h->vc != vc) {
+		/* Another client (tests create several): start afresh. */
+		tl_destroy(h);
+		h = NULL;
+		pthread_setspecific(g_tl_key, NULL);
+	}
+	if (h == NULL) {
+		h = calloc(1, sizeof *h);
+		if (h == NULL)
+			return NULL;
+		h->vc = vc;
+		h->c = curl_easy_init();
+		if (h->c == NULL || pthread_setspecific(g_tl_key, h) != 0) {
+			tl_destroy(h);
+			return NULL;
+		}
+		return h->c;
+	}
+	curl_easy_reset(h->c);
+	return h->c;
+}
+
+/* Forget this thread's handle (after a failure: never reuse a doubtful connection). */
+static void tl_drop(void)
+{
+	struct tl_handle *h = pthread_getspecific(g_tl_key);
+
+	if (h != NULL) {
+		pthread_setspecific(g_tl_key, NULL);
+		tl_destroy(h);
+	}
+}
+
+/*
  * One HTTPS request to the vault. body may be NULL. On a completed exchange
  * returns GW_VAULT_OK with *http_status and *resp (parsed JSON or NULL);
  * otherwise NOT_SENT (no TLS session was ever established, so no byte of the
@@ -184,6 +254,7 @@ static enum gw_vault_rc exchange(struct gw_vault_client *vc, const char *request
 	char hdr[256];
 	CURLcode cc;
 	curl_off_t appconnect = 0;
+	long new_conns = 0;
 	enum gw_vault_rc rc = GW_VAULT_NOT_SENT;
 
 	*http_status = 0;
@@ -192,7 +263,7 @@ static enum gw_vault_rc exchange(struct gw_vault_client *vc, const char *request
 		goto out;
 	if ((size_t)snprintf(url, sizeof url, "%s%s", vc->base, path) >= sizeof url)
 		goto out;
-	c = curl_easy_init();
+	c = tl_get(vc);
 	if (c == NULL)
 		goto out;
 	if (body != NULL) {
@@ -254,7 +325,13 @@ static enum gw_vault_rc exchange(struct gw_vault_client *vc, const char *request
 		 * cannot have reached the vault's handlers. */
 		if (curl_easy_getinfo(c, CURLINFO_APPCONNECT_TIME_T, &appconnect) != CURLE_OK)
 			appconnect = 1;
-		rc = appconnect > 0 ? GW_VAULT_LOST : GW_VAULT_NOT_SENT;
+		/* On a reused connection (no new connect) the request may have
+		 * been written: never call that "not sent". */
+		if (curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &new_conns) != CURLE_OK)
+			new_conns = 0;
+		rc = appconnect > 0 || new_conns == 0 ? GW_VAULT_LOST : GW_VAULT_NOT_SENT;
+		tl_drop();
+		c = NULL;
 		sr_log(SR_LOG_WARN, request_id, "vault.request_failed", "{s:s, s:s, s:s, s:s}",
 		       "method", method, "path", path,
 		       "curl_error", curl_easy_strerror(cc), "outcome", gw_vault_rc_str(rc));
@@ -265,10 +342,15 @@ static enum gw_vault_rc exchange(struct gw_vault_client *vc, const char *request
 		*resp = json_loadb(rb.data, rb.len, 0, NULL);
 	rc = GW_VAULT_OK;
 out:
+	if (c != NULL) {
+		/* The handle keeps pointers to these: clear them before freeing. */
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+		curl_easy_setopt(c, CURLOPT_RESOLVE, NULL);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, NULL);
+	}
 	curl_slist_free_all(hdrs);
 	curl_slist_free_all(resolve);
-	if (c != NULL)
-		curl_easy_cleanup(c);
 	free(payload);
 	free(rb.data);
 	return rc;
@@ -430,6 +512,51 @@ enum gw_vault_rc gw_vault_put_merchant_origins(struct gw_vault_client *vc, const
 	if (rc != GW_VAULT_OK)
 		goto out;
 	rc = classify(status, resp);
+out:
+	json_decref(body);
+	json_decref(resp);
+	return rc;
+}
+enum gw_vault_rc gw_vault_operate(struct gw_vault_client *vc, const char *request_id,
+                                  const char *merchant, const char *operation,
+                                  const char *psp_reference, long long amount,
+                                  const char *idempotency_key, struct gw_vault_op_result *out)
+{
+	json_t *body = NULL;
+	json_t *resp = NULL;
+	long status = 0;
+	enum gw_vault_rc rc = GW_VAULT_ERROR;
+
+	if (out == NULL || merchant == NULL || operation == NULL || psp_reference == NULL)
+		goto out;
+	memset(out, 0, sizeof *out);
+	body = json_pack("{s:s, s:s, s:s, s:I}", "merchant", merchant, "operation", operation,
+	                 "psp_reference", psp_reference, "amount", (json_int_t)amount);
+	if (body == NULL)
+		goto out;
+	if (idempotency_key != NULL)
+		json_object_set_new(body, "idempotency_key", json_string(idempotency_key));
+	rc = exchange(vc, request_id, "POST", "/v1/payment_operations", NULL, body, &status, &resp);
+	if (rc != GW_VAULT_OK)
+		goto out;
+	rc = classify(status, resp);
+	if (rc != GW_VAULT_OK)
+		goto out;
+	if (!json_is_string(json_object_get(resp, "outcome"))) {
+		rc = GW_VAULT_ERROR;
+		goto out;
+	}
+	gw_strlcpy(out->outcome, json_string_value(json_object_get(resp, "outcome")), sizeof out->outcome);
+	out->amount = (long long)json_integer_value(json_object_get(resp, "amount"));
+	gw_strlcpy(out->reference, json_string_value(json_object_get(resp, "reference")),
+	           sizeof out->reference);
+	gw_strlcpy(out->failure_code, json_string_value(json_object_get(resp, "failure_code")),
+	           sizeof out->failure_code);
+	gw_strlcpy(out->status, json_string_value(json_object_get(resp, "status")), sizeof out->status);
+	gw_strlcpy(out->psp_failure_code, json_string_value(json_object_get(resp, "psp_failure_code")),
+	           sizeof out->psp_failure_code);
+	gw_strlcpy(out->redirect_url, json_string_value(json_object_get(resp, "redirect_url")),
+	           sizeof out->redirect_url);
 out:
 	json_decref(body);
 	json_decref(resp);

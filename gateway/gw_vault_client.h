@@ -121,4 +121,28 @@ enum gw_vault_rc gw_vault_put_merchant_origins(struct gw_vault_client *vc, const
                                                const char *merchant_id, const char *pk_sha256,
                                                json_t *origins);
 
+/* Operations on an existing PSP payment (issue 4). */
+struct gw_vault_op_result {
+	char outcome[16];            /* "succeeded" | "refused" | "unknown" */
+	long long amount;            /* captured / refunded amount reported by the PSP */
+	char reference[128];         /* refund id at the PSP */
+	char failure_code[64];       /* with "refused" */
+	char status[32];             /* retrieve: the payment's normalized status at the PSP */
+	char psp_failure_code[64];   /* retrieve: the decline code when status is failed */
+	char redirect_url[512];      /* retrieve: 3-D Secure URL when requires_action */
+};
+
+/**
+ * POST /v1/payment_operations {"merchant","operation","psp_reference",
+ * "amount","idempotency_key"}: operation "capture" | "cancel" | "refund" |
+ * "retrieve"; amount 0 = the whole; idempotency_key NULL for retrieve.
+ * GW_VAULT_OK: out filled (outcome may be "unknown": retry with the same key).
+ * GW_VAULT_NOT_SENT: nothing reached the PSP. GW_VAULT_NOT_FOUND: not this
+ * merchant's PSP payment. GW_VAULT_LOST / ERROR: may or may not have happened.
+ */
+enum gw_vault_rc gw_vault_operate(struct gw_vault_client *vc, const char *request_id,
+                                  const char *merchant, const char *operation,
+                                  const char *psp_reference, long long amount,
+                                  const char *idempotency_key, struct gw_vault_op_result *out);
+
 #endif

@@ -13,7 +13,7 @@ res=$(mktemp -d)
 echo "== unit tests (cmocka, ASan+UBSan; SoftHSM2 tokens of their own, the dev PostgreSQL cluster)"
 scripts/pg.sh start
 ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UNIT_RESULTS=$res/unit tests/unit/run.sh; u=$?
-echo "== fuzzing (libFuzzer, ASan+UBSan): the tokenize request parser, ${FUZZ_SECONDS:-20} s"
+echo "== fuzzing (libFuzzer, ASan+UBSan): the tokenize and gateway request parsers, ${FUZZ_SECONDS:-20} s"
 FUZZ_RESULTS=$res/fuzz tests/fuzz/run.sh; fz=$?
 echo "== integration tests (real SoftHSM2, PostgreSQL, mutual TLS; daemons under ASan+UBSan)"
 ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 RESULTS=$res/integration tests/integration/run.sh; i=$?
@@ -22,6 +22,7 @@ compliance/check.sh; c=$?
 SR_BIN=build/bin systemd/verify.sh; s=$?
 SR_BIN=build/bin iac/segmentation/run.sh; g=$?
 read -r up uf < "$res/unit" 2>/dev/null || { up=0; uf=1; }
+uf=$((uf + fz)); [ $fz -eq 0 ] && up=$((up + 1))
 read -r ip if_ < "$res/integration" 2>/dev/null || { ip=0; if_=1; }
 read -r fp ff < "$res/fuzz" 2>/dev/null || { fp=0; ff=1; }
 rm -rf "$res"

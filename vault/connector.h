@@ -50,6 +50,36 @@ struct vault_auth_result {
 	char redirect_url[512];      /* with VAULT_AUTH_REQUIRES_ACTION */
 };
 
+/* Operations on an existing PSP payment (issue 4): no card data involved. */
+enum vault_op_kind {
+	VAULT_OP_CAPTURE,            /* capture amount (0: all) of an authorized payment */
+	VAULT_OP_CANCEL,             /* void an authorization */
+	VAULT_OP_REFUND,             /* refund amount (0: what is left) of a captured payment */
+	VAULT_OP_RETRIEVE,           /* read the payment's current status (3-D Secure, reconciliation) */
+};
+
+struct vault_op_request {
+	enum vault_op_kind kind;
+	const char *psp_reference;   /* the PSP's payment id (Stripe "pi_...") */
+	long long amount;            /* minor units; 0: the whole (capture/refund) */
+	const char *idempotency_key; /* PSP-side key, stable across retries (not for RETRIEVE) */
+	const char *request_id;
+};
+
+enum vault_op_outcome {
+	VAULT_OP_SUCCEEDED,          /* the PSP did it (or, RETRIEVE: res->intent is filled) */
+	VAULT_OP_REFUSED,            /* the PSP refused (state, amount): failure_code set, nothing done */
+	VAULT_OP_UNKNOWN,            /* sent, answer lost: retry with the same key */
+};
+
+struct vault_op_result {
+	enum vault_op_outcome outcome;
+	long long amount;            /* captured / refunded amount reported by the PSP */
+	char reference[128];         /* refund id ("re_...") for REFUND */
+	char failure_code[64];       /* with REFUSED */
+	struct vault_auth_result intent; /* RETRIEVE: the payment's status, mapped */
+};
+
 struct vault_connector {
 	const char *name;            /* "stripe" */
 	/**
@@ -62,6 +92,14 @@ struct vault_connector {
 	                 const struct vault_auth_request *req, struct vault_auth_result *res,
 	                 char *err, size_t errlen);
 	void *cfg;                   /* connector's own configuration */
+	/**
+	 * Capture, cancel, refund or retrieve an existing PSP payment (issue 4).
+	 * @return 0 when res is filled (any outcome); -1 when nothing was sent,
+	 *         with err filled. May be NULL for a connector without them.
+	 */
+	int (*operate)(const struct vault_connector *self, struct vault_egress *eg,
+	               const struct vault_op_request *req, struct vault_op_result *res,
+	               char *err, size_t errlen);
 };
 
 /** Status as the wire string: "captured", "authorized", "requires_action", "failed", "unknown". */

@@ -46,6 +46,8 @@ void vault_handle_elements_asset(struct sr_http_request *req);
 void vault_handle_token_get(struct sr_http_request *req);
 /** POST /v1/authorizations: decrypt in guarded memory, call the PSP connector. */
 void vault_handle_authorize(struct sr_http_request *req);
+/** POST /v1/payment_operations: capture / cancel / refund / retrieve a PSP payment (issue 4). */
+void vault_handle_payment_ops(struct sr_http_request *req);
 /** PUT /v1/merchants/{id}: register a merchant's publishable key hash. */
 void vault_handle_merchant_put(struct sr_http_request *req);
 /** DELETE /v1/tokens/{id} with Strongroom-Merchant: delete a token and its ciphertext. */

@@ -79,6 +79,8 @@ static const struct sr_route internal_routes[] = {
 	{ .method = "GET",    .pattern = "/v1/cards/{}",    .handler = vault_handle_card_get },
 	{ .method = "DELETE", .pattern = "/v1/cards/{}",    .handler = vault_handle_card_delete },
 	{ .method = "GET",    .pattern = "/v1/customers/{}/cards", .handler = vault_handle_customer_cards },
+	/* payment operations (issue 4) */
+	{ .method = "POST", .pattern = "/v1/payment_operations", .handler = vault_handle_payment_ops },
 };
 
 struct vaultd_config {

@@ -11,10 +11,12 @@
  * A failed payment is still 201: the payment exists, its status tells.
  */
 #include "gateway/gw_app.h"
+#include "gateway/gw_audit.h"
 #include "gateway/gw_auth.h"
 #include "gateway/gw_handlers.h"
 #include "gateway/gw_idempotency.h"
 #include "gateway/gw_ledger.h"
+#include "gateway/gw_lifecycle.h"
 #include "gateway/gw_payment.h"
 #include "gateway/gw_request.h"
 #include "gateway/gw_store.h"
@@ -25,57 +27,6 @@
 #include "common/sr_util.h"
 
 #include <string.h>
-
-/* Apply the vault's answer (or the lack of one) to p's new state. */
-static void apply_outcome(struct gw_payment *p, enum gw_vault_rc vrc,
-                          const struct gw_vault_auth_result *res)
-{
-	enum gw_status st = GW_ST_UNKNOWN;
-
-	switch (vrc) {
-	case GW_VAULT_OK:
-		if (gw_status_parse(res->status, &st) != 0 ||
-		    (st != GW_ST_CAPTURED && st != GW_ST_AUTHORIZED && st != GW_ST_REQUIRES_ACTION &&
-		     st != GW_ST_FAILED && st != GW_ST_UNKNOWN))
-			st = GW_ST_UNKNOWN; /* never guess an outcome we do not understand */
-		p->status = st;
-		gw_strlcpy(p->psp_reference, res->psp_reference, sizeof p->psp_reference);
-		gw_strlcpy(p->connector, res->connector, sizeof p->connector);
-		if (res->card.last4[0] != '\0') {
-			gw_strlcpy(p->card_brand, res->card.brand, sizeof p->card_brand);
-			gw_strlcpy(p->card_last4, res->card.last4, sizeof p->card_last4);
-		}
-		if (st == GW_ST_CAPTURED)
-			p->amount_captured = p->amount;
-		if (st == GW_ST_REQUIRES_ACTION && strncmp(res->redirect_url, "https://", 8) == 0)
-			gw_strlcpy(p->redirect_url, res->redirect_url, sizeof p->redirect_url);
-		if (st == GW_ST_FAILED) {
-			gw_strlcpy(p->failure_code, res->failure_code[0] != '\0' ? res->failure_code
-			                                                          : "processing_error",
-			           sizeof p->failure_code);
-			gw_strlcpy(p->failure_message,
-			           res->failure_message[0] != '\0' ? res->failure_message
-			                                           : "The payment could not be processed.",
-			           sizeof p->failure_message);
-		}
-		break;
-	case GW_VAULT_NOT_SENT:
-	case GW_VAULT_NOT_FOUND:
-	case GW_VAULT_REJECTED:
-		/* Nothing reached the PSP: a definite failure, safe to report. */
-		p->status = GW_ST_FAILED;
-		gw_strlcpy(p->failure_code, "processing_error", sizeof p->failure_code);
-		gw_strlcpy(p->failure_message,
-		           "The payment processor could not be reached; no charge was made.",
-		           sizeof p->failure_message);
-		break;
-	case GW_VAULT_LOST:
-	case GW_VAULT_ERROR:
-		/* The PSP may have acted: 'unknown', resolved later by asking it. */
-		p->status = GW_ST_UNKNOWN;
-		break;
-	}
-}
 
 void gw_handle_payments_create(struct sr_http_request *req)
 {
@@ -110,6 +61,25 @@ void gw_handle_payments_create(struct sr_http_request *req)
 	}
 	if (!gw_idem_begin(app, req, merchant, &idem))
 		return;
+	if (idem.recovered && idem.payment_id[0] != '\0') {
+		/* Crash recovery (issue 4): the first attempt created this payment
+		 * and may have reached the PSP. Learn the outcome through the vault
+		 * with the same PSP key (it replays; never a second charge). */
+		if (gw_lifecycle_reconcile(app, req->request_id, merchant, idem.payment_id, 0, &p) !=
+		    GW_LC_OK) {
+			/* Keep the claim (it is linked to the payment): never release it. */
+			idem.active = false;
+			sr_http_reply_error(req, 409, "idempotency_error", "idempotency_key_in_use",
+			                    "A request with this Idempotency-Key is being processed; retry later.",
+			                    NULL);
+			return;
+		}
+		body = gw_payment_to_json(&p);
+		if (body == NULL)
+			goto internal;
+		gw_idem_finish(app, req, &idem, 201, body);
+		return;
+	}
 
 	/* Invariant 6: the token must be this merchant's; ask before writing. */
 	vrc = gw_vault_get_token(app->vault, req->request_id, merchant, rq.payment_method, &card);
@@ -136,6 +106,7 @@ void gw_handle_payments_create(struct sr_http_request *req)
 	memset(&p, 0, sizeof p);
 	if (sr_random_id("pay_", 16, p.id, sizeof p.id) != 0)
 		goto internal;
+	gw_strlcpy(gw_req_ctx()->target, p.id, sizeof gw_req_ctx()->target);
 	gw_strlcpy(p.merchant_id, merchant, sizeof p.merchant_id);
 	p.amount = rq.amount;
 	gw_strlcpy(p.currency, rq.currency, sizeof p.currency);
@@ -147,7 +118,7 @@ void gw_handle_payments_create(struct sr_http_request *req)
 	gw_strlcpy(p.card_last4, card.last4, sizeof p.card_last4);
 
 	conn = sr_db_acquire(app->db);
-	r = gw_ledger_create(conn, &p);
+	r = gw_ledger_create_linked(conn, &p, idem.active ? idem.key : NULL);
 	sr_db_release(app->db, conn);
 	conn = NULL;
 	if (r != 0) {
@@ -169,7 +140,8 @@ void gw_handle_payments_create(struct sr_http_request *req)
 	arq.capture = strcmp(p.capture_method, "automatic") == 0;
 	arq.idempotency_key = p.id; /* stable: a retry of this payment never charges twice */
 	vrc = gw_vault_authorize(app->vault, req->request_id, &arq, &ares);
-	apply_outcome(&p, vrc, &ares);
+	gw_lifecycle_apply_auth(&p, vrc, &ares, 0);
+	gw_strlcpy(gw_req_ctx()->provider, p.connector, sizeof gw_req_ctx()->provider);
 
 	conn = sr_db_acquire(app->db);
 	r = gw_ledger_transition(conn, &p, GW_ST_PROCESSING);

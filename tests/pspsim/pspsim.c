@@ -78,6 +78,11 @@ struct sim {
 	long long n_replays;
 	long long n_captures;
 	long long n_cancels;
+	long long n_refunds;
+	long long n_dropped;
+	long long drop_next;    /* fault: answers to drop (connection closed after the effect) */
+	long long delay_ms;     /* fault: delay before creating a payment intent */
+	json_t *refunded;       /* pi id -> amount refunded so far */
 	char key_hash[65];      /* SHA-256 of the API key: compared in constant time */
 	char public_host[128];  /* for next_action URLs */
 	unsigned port;
@@ -294,6 +299,17 @@ static void reply_save(struct sr_http_request *req, struct sim *sim, const struc
 	if (id != NULL && id->key != NULL && (status == 200 || status == 402))
 		json_object_set_new(sim->idem, id->key, json_pack("{s:s, s:i, s:s}", "hash", id->hash,
 		                                                  "status", (int)status, "body", s));
+	if (sim->drop_next > 0 && strncmp(req->path, "/v1/payment_methods", 19) != 0) {
+		/* Fault: the effect happened (and is replayable by its key), the
+		 * answer is lost: the connection closes without a response. */
+		sim->drop_next--;
+		sim->n_dropped++;
+		sr_log(SR_LOG_WARN, req->request_id, "pspsim.answer_dropped", "{s:s}", "path", req->path);
+		sr_http_reply_drop(req);
+		free(s);
+		json_decref(body);
+		return;
+	}
 	sr_http_reply_raw(req, status, "application/json", s, strlen(s));
 	free(s);
 	json_decref(body);
@@ -482,6 +498,23 @@ static void set_succeeded(json_t *intent)
 	}
 }
 
+/* Fault: sleep delay_ms (outside the lock) before answering. */
+static void sim_delay(struct sim *sim)
+{
+	long long ms = 0;
+	struct timespec ts;
+
+	pthread_mutex_lock(&sim->lock);
+	ms = sim->delay_ms;
+	pthread_mutex_unlock(&sim->lock);
+	if (ms <= 0)
+		return;
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
 static void h_intent_create(struct sr_http_request *req)
 {
 	static const char *const allowed[] = {
@@ -511,6 +544,7 @@ static void h_intent_create(struct sr_http_request *req)
 
 	if (!authorized(req, sim))
 		return;
+	sim_delay(sim);
 	pthread_mutex_lock(&sim->lock);
 	if (idem_begin(req, sim, &id) != 0)
 		goto out;
@@ -787,6 +821,101 @@ out:
 	pthread_mutex_unlock(&sim->lock);
 }
 
+/* POST /v1/refunds: payment_intent, amount (default: what is left), reason. */
+static void h_refund_create(struct sr_http_request *req)
+{
+	static const char *const allowed[] = { "payment_intent", "amount", "reason", "metadata[", NULL };
+	struct sim *sim = req->app;
+	struct idem id;
+	json_t *intent = NULL;
+	const char *pi = NULL;
+	const char *status = NULL;
+	const char *unk = NULL;
+	char re_id[64];
+	json_int_t received = 0;
+	json_int_t done = 0;
+	long long amount = 0;
+
+	if (!authorized(req, sim))
+		return;
+	pthread_mutex_lock(&sim->lock);
+	if (idem_begin(req, sim, &id) != 0)
+		goto out;
+	if ((unk = unknown_param(req, allowed)) != NULL) {
+		sr_http_reply_error(req, 400, "invalid_request_error", "parameter_unknown",
+		                    "Received unknown parameter.", unk);
+		goto out;
+	}
+	pi = param(req, "payment_intent");
+	if (pi == NULL) {
+		missing(req, "payment_intent");
+		goto out;
+	}
+	intent = json_object_get(sim->intents, pi);
+	if (intent == NULL) {
+		sr_http_reply_error(req, 404, "invalid_request_error", "resource_missing",
+		                    "No such payment_intent.", "payment_intent");
+		goto out;
+	}
+	status = json_string_value(json_object_get(intent, "status"));
+	if (strcmp(status, "succeeded") != 0) {
+		unexpected_state(req, status);
+		goto out;
+	}
+	received = json_integer_value(json_object_get(intent, "amount_received"));
+	done = json_integer_value(json_object_get(sim->refunded, pi));
+	amount = received - done;
+	if (param(req, "amount") != NULL)
+		amount = parse_int(param(req, "amount"), 1, SIM_AMOUNT_MAX);
+	if (amount <= 0 || amount > received - done) {
+		sr_http_reply_error(req, 400, "invalid_request_error", "charge_already_refunded",
+		                    "The amount exceeds what is left to refund.", "amount");
+		goto out;
+	}
+	if (sr_random_id("re_", 12, re_id, sizeof re_id) != 0) {
+		sr_http_reply_error(req, 500, "api_error", "internal", "Internal error.", NULL);
+		goto out;
+	}
+	json_object_set_new(sim->refunded, pi, json_integer(done + amount));
+	sim->n_refunds++;
+	sr_log(SR_LOG_INFO, req->request_id, "pspsim.refund_created", "{s:s, s:s, s:I}", "id", re_id,
+	       "payment_intent", pi, "amount", (json_int_t)amount);
+	reply_save(req, sim, &id, 200,
+	           json_pack("{s:s, s:s, s:I, s:s, s:s, s:s?, s:I}", "id", re_id, "object", "refund",
+	                     "amount", (json_int_t)amount, "currency",
+	                     json_string_value(json_object_get(intent, "currency")),
+	                     "payment_intent", pi, "reason", param(req, "reason"),
+	                     "created", (json_int_t)time(NULL)));
+out:
+	pthread_mutex_unlock(&sim->lock);
+}
+
+/* POST /_sim/faults {"drop_next": N, "delay_ms": N}: inject PSP faults.
+ * drop_next: the next N answers of payment_intents/refunds are dropped after
+ * their effect (connection closed, no response); delay_ms: every payment
+ * intent creation waits that long first. Both absent fields keep their value. */
+static void h_sim_faults(struct sr_http_request *req)
+{
+	struct sim *sim = req->app;
+	json_t *d = json_object_get(req->json, "drop_next");
+	json_t *w = json_object_get(req->json, "delay_ms");
+
+	if (!json_is_object(req->json) || (d != NULL && !json_is_integer(d)) ||
+	    (w != NULL && !json_is_integer(w))) {
+		sr_http_reply_error(req, 400, "invalid_request_error", "parameter_invalid",
+		                    "Expected {\"drop_next\":int,\"delay_ms\":int}.", NULL);
+		return;
+	}
+	pthread_mutex_lock(&sim->lock);
+	if (d != NULL)
+		sim->drop_next = json_integer_value(d);
+	if (w != NULL)
+		sim->delay_ms = json_integer_value(w);
+	sr_http_reply_json(req, 200, json_pack("{s:I, s:I}", "drop_next", (json_int_t)sim->drop_next,
+	                                       "delay_ms", (json_int_t)sim->delay_ms));
+	pthread_mutex_unlock(&sim->lock);
+}
+
 /* ------------------------------------------------------------------ */
 /* test hooks (mTLS only, no API key): /_sim/...                        */
 
@@ -840,7 +969,10 @@ static const char k_challenge_html[] =
 	"<p>This is the PSP simulator's 3-D Secure challenge. A real issuer would ask for a "
 	"one-time code here.</p>"
 	"<button id=complete type=button>Complete authentication</button>"
-	"<p id=result role=status></p></main>"
+	"<p id=result role=status></p>"
+	"<noscript><form method=post action=\"/3ds/%s/complete\">"
+	"<button name=result value=authenticate>Authenticate</button> "
+	"<button name=result value=fail>Fail authentication</button></form></noscript></main>"
 	"<script src=/3ds/challenge.js></script></html>\n";
 
 static const char k_challenge_css[] =
@@ -886,8 +1018,14 @@ static void h_challenge_page(struct sr_http_request *req)
 		sr_http_reply_raw(req, 404, "text/html; charset=utf-8", gone, sizeof gone - 1);
 		return;
 	}
-	sr_http_reply_raw(req, 200, "text/html; charset=utf-8", k_challenge_html,
-	                  sizeof k_challenge_html - 1);
+	{
+		char page[sizeof k_challenge_html + 64];
+		/* params[0] matched [A-Za-z0-9_-] in routing: safe in HTML */
+		int n = snprintf(page, sizeof page, k_challenge_html, req->params[0]);
+
+		sr_http_reply_raw(req, 200, "text/html; charset=utf-8", page,
+		                  n > 0 && (size_t)n < sizeof page ? (size_t)n : 0);
+	}
 }
 
 static void h_challenge_js(struct sr_http_request *req)
@@ -902,14 +1040,39 @@ static void h_challenge_css(struct sr_http_request *req)
 	                  sizeof k_challenge_css - 1);
 }
 
-/* POST /3ds/{pi}/complete: the challenge's button. */
+/* POST /3ds/{pi}/complete [result=authenticate|fail]: the cardholder answered
+ * (the page's script sends no result: authenticate). */
 static void h_challenge_complete(struct sr_http_request *req)
 {
 	struct sim *sim = req->app;
 	json_t *intent = NULL;
+	const char *result = req->form != NULL ? json_string_value(json_object_get(req->form, "result"))
+	                                       : NULL;
 
+	if (result != NULL && strcmp(result, "authenticate") != 0 && strcmp(result, "fail") != 0) {
+		sr_http_reply_error(req, 400, "invalid_request_error", "parameter_invalid",
+		                    "result must be authenticate or fail.", "result");
+		return;
+	}
 	pthread_mutex_lock(&sim->lock);
-	intent = complete_3ds(req, sim);
+	if (result != NULL && strcmp(result, "fail") == 0) {
+		intent = find_intent(req, sim);
+		if (intent != NULL) {
+			const char *st = json_string_value(json_object_get(intent, "status"));
+			if (strcmp(st, "requires_action") != 0) {
+				unexpected_state(req, st);
+				intent = NULL;
+			} else {
+				json_object_set_new(intent, "next_action", json_null());
+				set_declined(intent, "authentication_required", "authentication_required",
+				             "The cardholder failed authentication.");
+				sr_log(SR_LOG_INFO, req->request_id, "pspsim.3ds_completed", "{s:s, s:s}",
+				       "id", req->params[0], "status", "failed_authentication");
+			}
+		}
+	} else {
+		intent = complete_3ds(req, sim);
+	}
 	if (intent != NULL)
 		sr_http_reply_json(req, 200, json_pack("{s:s, s:O?}", "status",
 		                   json_string_value(json_object_get(intent, "status")),
@@ -930,12 +1093,14 @@ static void h_sim_stats(struct sr_http_request *req)
 	json_t *b = NULL;
 
 	pthread_mutex_lock(&sim->lock);
-	b = json_pack("{s:I, s:I, s:I, s:I, s:I}",
+	b = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 	              "payment_methods_created", (json_int_t)sim->n_pm,
 	              "payment_intents_created", (json_int_t)sim->n_pi,
 	              "idempotent_replays", (json_int_t)sim->n_replays,
 	              "captures", (json_int_t)sim->n_captures,
-	              "cancels", (json_int_t)sim->n_cancels);
+	              "cancels", (json_int_t)sim->n_cancels,
+	              "refunds", (json_int_t)sim->n_refunds,
+	              "dropped", (json_int_t)sim->n_dropped);
 	pthread_mutex_unlock(&sim->lock);
 	sr_http_reply_json(req, 200, b);
 }
@@ -946,7 +1111,9 @@ static const struct sr_route k_routes[] = {
 	{ .method = "GET", .pattern = "/v1/payment_intents/{}", .handler = h_intent_get },
 	{ .method = "POST", .pattern = "/v1/payment_intents/{}/capture", .handler = h_intent_capture },
 	{ .method = "POST", .pattern = "/v1/payment_intents/{}/cancel", .handler = h_intent_cancel },
+	{ .method = "POST", .pattern = "/v1/refunds", .handler = h_refund_create },
 	{ .method = "POST", .pattern = "/_sim/payment_intents/{}/3ds", .handler = h_sim_3ds },
+	{ .method = "POST", .pattern = "/_sim/faults", .handler = h_sim_faults },
 	{ .method = "GET", .pattern = "/_sim/stats", .handler = h_sim_stats },
 };
 
@@ -981,13 +1148,16 @@ static void usage(FILE *f)
 	        "  api_key_file  file holding the Bearer API key, mode 0600 (required)\n"
 	        "  threads       worker threads (default 4)\n"
 	        "  public_host   host name used in 3-D Secure redirect URLs\n"
+	        "  challenge_port  port of the cardholder's 3-D Secure page (TLS, no client\n"
+	        "                certificate: GET /3ds/{id}, POST /3ds/{id}/complete); 0: off\n"
 	        "                (default \"psp.strongroom.test\")\n"
 	        "  challenge_port  port of a second listener without client certificates\n"
 	        "                for browsers: GET /3ds/{id} challenge page (default: none)\n"
 	        "\n"
 	        "Endpoints: POST /v1/payment_methods, POST /v1/payment_intents,\n"
 	        "GET /v1/payment_intents/{id}, POST /v1/payment_intents/{id}/capture|cancel,\n"
-	        "GET /_sim/stats, POST /_sim/payment_intents/{id}/3ds (complete 3-D Secure).\n");
+	        "POST /v1/refunds, GET /_sim/stats, POST /_sim/payment_intents/{id}/3ds\n"
+	        "(complete 3-D Secure), POST /_sim/faults {\"drop_next\",\"delay_ms\"}.\n");
 }
 
 int main(int argc, char **argv)
@@ -1077,7 +1247,9 @@ int main(int argc, char **argv)
 	sim.intents = json_object();
 	sim.outcomes = json_object();
 	sim.idem = json_object();
-	if (sim.pms == NULL || sim.intents == NULL || sim.outcomes == NULL || sim.idem == NULL)
+	sim.refunded = json_object();
+	if (sim.pms == NULL || sim.intents == NULL || sim.outcomes == NULL || sim.idem == NULL ||
+	    sim.refunded == NULL)
 		goto out;
 
 	/* Signals are taken by sigwait below, in this thread only. */
@@ -1139,6 +1311,7 @@ out:
 	json_decref(sim.intents);
 	json_decref(sim.outcomes);
 	json_decref(sim.idem);
+	json_decref(sim.refunded);
 	json_decref(cfg);
 	if (lock_ok)
 		pthread_mutex_destroy(&sim.lock);

@@ -445,6 +445,146 @@ out:
 	return ret;
 }
 
+/*
+ * Operations on an existing payment intent (issue 4): capture
+ * (POST /v1/payment_intents/{id}/capture amount_to_capture), cancel
+ * (POST .../cancel), refund (POST /v1/refunds payment_intent, amount),
+ * retrieve (GET /v1/payment_intents/{id}). No card data is involved. The
+ * POSTs carry the caller's stable Idempotency-Key, so a retry after a lost
+ * answer replays the PSP's result instead of acting twice.
+ */
+static int stripe_operate(const struct vault_connector *self, struct vault_egress *eg,
+                          const struct vault_op_request *req, struct vault_op_result *res,
+                          char *err, size_t errlen)
+{
+	static const char *const OPS[] = { "capture", "cancel", "refund", "retrieve" };
+	const struct stripe_state *st = NULL;
+	struct vault_egress_response resp = { 0, NULL, 0 };
+	const char *headers[6] = { NULL };
+	char *auth = NULL;
+	char form[512];
+	char path[256];
+	char idem[320];
+	char rid[128];
+	char num[32];
+	json_t *j = NULL;
+	const char *v = NULL;
+	size_t flen = 0;
+	size_t auth_cap = 0;
+	size_t h = 0;
+	int sent = 0;
+	int rc = 0;
+	int ret = -1;
+
+	form[0] = '\0';
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (res != NULL)
+		memset(res, 0, sizeof *res);
+	if (self == NULL || self->cfg == NULL || eg == NULL || req == NULL || res == NULL ||
+	    req->psp_reference == NULL || copy_ident(path, sizeof path, req->psp_reference) != 0 ||
+	    req->amount < 0 || (unsigned)req->kind > VAULT_OP_RETRIEVE ||
+	    (req->kind != VAULT_OP_RETRIEVE && req->idempotency_key == NULL)) {
+		seterr(err, errlen, "stripe: invalid operation request");
+		goto out;
+	}
+	st = self->cfg;
+	auth_cap = st->api_key_len + 32;
+	auth = sr_secret_alloc(auth_cap);
+	if (auth == NULL) {
+		seterr(err, errlen, "stripe: out of memory");
+		goto out;
+	}
+	snprintf(auth, auth_cap, "Authorization: Bearer %s", st->api_key);
+	headers[h++] = auth;
+	headers[h++] = "Stripe-Version: " STRIPE_VERSION;
+	if (req->request_id != NULL && mkheader(rid, sizeof rid, "X-Request-Id", req->request_id, NULL) == 0)
+		headers[h++] = rid;
+	if (req->kind != VAULT_OP_RETRIEVE) {
+		if (mkheader(idem, sizeof idem, "Idempotency-Key", req->idempotency_key, NULL) != 0) {
+			seterr(err, errlen, "stripe: idempotency key too long");
+			goto out;
+		}
+		headers[h++] = idem;
+		headers[h++] = "Content-Type: application/x-www-form-urlencoded";
+	}
+	headers[h] = NULL;
+	snprintf(num, sizeof num, "%lld", req->amount);
+	switch (req->kind) {
+	case VAULT_OP_CAPTURE:
+		snprintf(path, sizeof path, "/v1/payment_intents/%s/capture", req->psp_reference);
+		if (req->amount > 0 &&
+		    vault_form_append(form, sizeof form, &flen, "amount_to_capture", num) != 0)
+			goto form_full;
+		break;
+	case VAULT_OP_CANCEL:
+		snprintf(path, sizeof path, "/v1/payment_intents/%s/cancel", req->psp_reference);
+		break;
+	case VAULT_OP_REFUND:
+		snprintf(path, sizeof path, "/v1/refunds");
+		if (vault_form_append(form, sizeof form, &flen, "payment_intent", req->psp_reference) != 0 ||
+		    (req->amount > 0 && vault_form_append(form, sizeof form, &flen, "amount", num) != 0))
+			goto form_full;
+		break;
+	case VAULT_OP_RETRIEVE:
+		snprintf(path, sizeof path, "/v1/payment_intents/%s", req->psp_reference);
+		break;
+	}
+	rc = vault_egress_request(eg, st->host, st->addr, st->port,
+	                          req->kind == VAULT_OP_RETRIEVE ? "GET" : "POST", path, headers,
+	                          req->kind == VAULT_OP_RETRIEVE ? NULL : form, flen, &resp, &sent,
+	                          err, errlen);
+	if (rc == -1)
+		goto out;
+	ret = 0;
+	if (rc == -2 || resp.status >= 500 || resp.status == 409 || resp.status == 429) {
+		res->outcome = VAULT_OP_UNKNOWN;
+		goto out;
+	}
+	j = json_loads(resp.body != NULL ? resp.body : "", 0, NULL);
+	if (resp.status != 200) {
+		/* Stripe's 4xx: nothing was done; keep its code when it is an identifier. */
+		res->outcome = VAULT_OP_REFUSED;
+		v = json_string_value(json_object_get(json_object_get(j, "error"), "code"));
+		if (v == NULL || copy_ident(res->failure_code, sizeof res->failure_code, v) != 0)
+			snprintf(res->failure_code, sizeof res->failure_code, "psp_refused");
+		goto out;
+	}
+	res->outcome = VAULT_OP_SUCCEEDED;
+	switch (req->kind) {
+	case VAULT_OP_CAPTURE:
+		res->amount = (long long)json_integer_value(json_object_get(j, "amount_received"));
+		break;
+	case VAULT_OP_REFUND:
+		res->amount = (long long)json_integer_value(json_object_get(j, "amount"));
+		v = json_string_value(json_object_get(j, "id"));
+		if (v != NULL)
+			copy_ident(res->reference, sizeof res->reference, v);
+		break;
+	case VAULT_OP_RETRIEVE:
+		if (vault_stripe_map_intent(200, resp.body, &res->intent) != 0)
+			res->outcome = VAULT_OP_UNKNOWN;
+		break;
+	default:
+		break;
+	}
+	goto out;
+form_full:
+	seterr(err, errlen, "stripe: request body too large");
+out:
+	if (req != NULL && (unsigned)req->kind <= VAULT_OP_RETRIEVE)
+		sr_log(ret == 0 ? SR_LOG_INFO : SR_LOG_WARN, req->request_id, "connector.operate",
+		       "{s:s, s:s, s:s?, s:I, s:s, s:s?}", "connector", "stripe", "operation", OPS[req->kind],
+		       "psp_reference", req->psp_reference, "amount", (json_int_t)req->amount,
+		       "outcome", ret != 0 ? "not_sent" : res->outcome == VAULT_OP_SUCCEEDED ? "succeeded"
+		                : res->outcome == VAULT_OP_REFUSED ? "refused" : "unknown",
+		       "failure_code", ret == 0 && res->failure_code[0] != '\0' ? res->failure_code : NULL);
+	json_decref(j);
+	free(resp.body);
+	sr_secret_free(auth);
+	return ret;
+}
+
 int vault_stripe_init(struct vault_connector *out, const struct stripe_config *cfg,
                       char *err, size_t errlen)
 {
@@ -481,6 +621,7 @@ int vault_stripe_init(struct vault_connector *out, const struct stripe_config *c
 	}
 	out->name = "stripe";
 	out->authorize = stripe_authorize;
+	out->operate = stripe_operate;
 	out->cfg = st;
 	st = NULL;
 	ret = 0;
@@ -507,4 +648,5 @@ void vault_stripe_free(struct vault_connector *c)
 	free(st);
 	c->cfg = NULL;
 	c->authorize = NULL;
+	c->operate = NULL;
 }

@@ -1,0 +1,84 @@
+/*
+ * gw_audit: the per-request principal and the hash-chained audit trail
+ * (issue 4; PCI DSS v4.0 10.2.1 every access to and action on cardholder
+ * data environments' systems, 10.2.2 the details of each event, 10.3.2 audit
+ * logs protected from modification).
+ *
+ * Every state-changing request and every refusal is one audit_events record
+ * (tenant, actor key id and role, request id, action, target, provider,
+ * result, HTTP status, failure reason). Each record's hash is SHA-256 (hex)
+ * over its canonical form: the JSON object of all its fields including seq
+ * and prev_hash, keys sorted, compact (jansson JSON_SORT_KEYS|JSON_COMPACT).
+ * The first record's prev_hash is 64 zeros.
+ */
+#ifndef GW_AUDIT_H
+#define GW_AUDIT_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <libpq-fe.h>
+#include <jansson.h>
+
+/* Permissions a route needs; a key's role grants a set of them. */
+#define GW_PERM_READ     1u  /* GET */
+#define GW_PERM_PAYMENTS 2u  /* create, capture, cancel */
+#define GW_PERM_REFUNDS  4u  /* refunds */
+
+/* The request being handled on this thread (set by gw_route and gw_auth). */
+struct gw_req_ctx {
+	unsigned need;           /* GW_PERM_* the route requires */
+	char merchant[72];       /* authenticated merchant ("" before auth) */
+	long long key_id;        /* api_keys.id (0: not authenticated) */
+	char role[16];           /* the key's role */
+	char target[72];         /* object acted on (payment, refund id) */
+	char provider[32];       /* PSP connector involved, if any */
+};
+
+/** This thread's request context (thread-local storage). */
+struct gw_req_ctx *gw_req_ctx(void);
+
+/** Permissions of role ("admin", "payments", "finance", "read_only"); 0 for others. */
+unsigned gw_role_perms(const char *role);
+
+/** Whether s is one of the four roles. */
+bool gw_role_valid(const char *s);
+
+/* One audit record (strings may be NULL or "" for none). */
+struct gw_audit_record {
+	long long seq;
+	char ts[40];             /* RFC 3339 UTC with microseconds */
+	const char *merchant_id;
+	long long key_id;        /* 0: none */
+	const char *role;
+	const char *request_id;
+	const char *action;      /* e.g. "POST /v1/payments/{}/refunds" */
+	const char *target;
+	const char *provider;
+	const char *result;      /* success | refused | error | replayed */
+	int status;              /* HTTP status */
+	const char *reason;      /* error code on refusals */
+};
+
+/**
+ * Canonical form of rec chained to prev_hash (64 hex) and its SHA-256 hex
+ * into hash[65]. @return 0, or -1 (out of memory).
+ */
+int gw_audit_hash(const struct gw_audit_record *rec, const char *prev_hash, char hash[65]);
+
+/**
+ * Append rec (seq and ts are assigned here) to the chain in its own
+ * transaction, serialized across instances by an advisory lock.
+ * @return 0 or -1 (logged; the request is not failed for it).
+ */
+int gw_audit_append(PGconn *conn, struct gw_audit_record *rec);
+
+/**
+ * Verify the whole chain in seq order: the sequence has no gap and starts at
+ * 1 (a removed record), each prev_hash is the previous record's hash (a
+ * reordered or removed record), each hash matches its fields (an altered
+ * record). *report: new {"ok":true,"records":N} or {"ok":false,"records":N,
+ * "first_bad_seq":S,"problem":"altered"|"removed"|"reordered"}.
+ * @return 0 intact, 1 not intact, -1 database error.
+ */
+int gw_audit_verify(PGconn *conn, json_t **report);
+
+#endif

@@ -1,0 +1,163 @@
+/*
+ * gw_store_keys: key statements (gw_store_keys.h).
+ */
+#include "gateway/gw_store_keys.h"
+#include "gateway/gw_payment.h"
+#include "gateway/gw_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int gw_store_key_lookup(PGconn *conn, const char *key_sha256, struct gw_key_info *out)
+{
+	const char *params[1] = { key_sha256 };
+	PGresult *res = NULL;
+	int rc = -1;
+
+	memset(out, 0, sizeof *out);
+	res = PQexecParams(conn,
+	                   "SELECT id, merchant_id, kind, role FROM api_keys WHERE key_sha256 = $1 "
+	                   "AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())",
+	                   1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		gw_store_log_error("db.api_key_lookup_failed", res);
+		goto out;
+	}
+	if (PQntuples(res) != 1) {
+		rc = 1;
+		goto out;
+	}
+	out->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	gw_strlcpy(out->merchant_id, PQgetvalue(res, 0, 1), sizeof out->merchant_id);
+	gw_strlcpy(out->kind, PQgetvalue(res, 0, 2), sizeof out->kind);
+	gw_strlcpy(out->role, PQgetvalue(res, 0, 3), sizeof out->role);
+	rc = 0;
+out:
+	PQclear(res);
+	return rc;
+}
+
+int gw_store_key_insert(PGconn *conn, const char *merchant_id, const char *role,
+                        const char *key_sha256, const char *key_prefix, long long *id)
+{
+	const char *params[4] = { merchant_id, role, key_sha256, key_prefix };
+	PGresult *res = NULL;
+	int rc = -1;
+
+	res = PQexecParams(conn,
+	                   "INSERT INTO api_keys (merchant_id, kind, role, key_sha256, key_prefix) "
+	                   "VALUES ($1, 'secret', $2, $3, $4) RETURNING id",
+	                   4, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		gw_store_log_error("db.api_key_insert_failed", res);
+		goto out;
+	}
+	*id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	rc = 0;
+out:
+	PQclear(res);
+	return rc;
+}
+
+int gw_store_key_roll(PGconn *conn, long long old_id, long long grace_s, const char *key_sha256,
+                      const char *key_prefix, struct gw_key_info *out, long long *new_id)
+{
+	char oid[32], grace[32], nid[32];
+	const char *p1[1] = { oid };
+	const char *p3[3] = { oid, grace, nid };
+	PGresult *res = NULL;
+	int rc = -1;
+
+	memset(out, 0, sizeof *out);
+	snprintf(oid, sizeof oid, "%lld", old_id);
+	snprintf(grace, sizeof grace, "%lld", grace_s);
+	res = PQexecParams(conn,
+	                   "SELECT merchant_id, role FROM api_keys WHERE id = $1::bigint AND kind = 'secret' "
+	                   "AND revoked_at IS NULL AND replaced_by IS NULL "
+	                   "AND (expires_at IS NULL OR expires_at > now()) FOR UPDATE",
+	                   1, NULL, p1, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		gw_store_log_error("db.api_key_roll_failed", res);
+		goto out;
+	}
+	if (PQntuples(res) != 1) {
+		rc = 1;
+		goto out;
+	}
+	out->id = old_id;
+	gw_strlcpy(out->merchant_id, PQgetvalue(res, 0, 0), sizeof out->merchant_id);
+	gw_strlcpy(out->role, PQgetvalue(res, 0, 1), sizeof out->role);
+	gw_strlcpy(out->kind, "secret", sizeof out->kind);
+	PQclear(res);
+	res = NULL;
+	if (gw_store_key_insert(conn, out->merchant_id, out->role, key_sha256, key_prefix, new_id) != 0)
+		goto out;
+	snprintf(nid, sizeof nid, "%lld", *new_id);
+	res = PQexecParams(conn,
+	                   "UPDATE api_keys SET expires_at = now() + make_interval(secs => $2::bigint), "
+	                   "replaced_by = $3::bigint WHERE id = $1::bigint",
+	                   3, NULL, p3, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		gw_store_log_error("db.api_key_roll_failed", res);
+		goto out;
+	}
+	rc = 0;
+out:
+	PQclear(res);
+	return rc;
+}
+
+int gw_store_key_revoke(PGconn *conn, long long id)
+{
+	char sid[32];
+	const char *params[1] = { sid };
+	PGresult *res = NULL;
+	int rc = -1;
+
+	snprintf(sid, sizeof sid, "%lld", id);
+	res = PQexecParams(conn,
+	                   "UPDATE api_keys SET revoked_at = now() WHERE id = $1::bigint AND revoked_at IS NULL",
+	                   1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		gw_store_log_error("db.api_key_revoke_failed", res);
+		goto out;
+	}
+	rc = strcmp(PQcmdTuples(res), "1") == 0 ? 0 : 1;
+out:
+	PQclear(res);
+	return rc;
+}
+
+json_t *gw_store_key_list(PGconn *conn, const char *merchant_id)
+{
+	const char *params[1] = { merchant_id };
+	PGresult *res = NULL;
+	json_t *arr = NULL;
+	int i;
+
+	res = PQexecParams(conn,
+	                   "SELECT id, kind, role, key_prefix, extract(epoch FROM created_at)::bigint, "
+	                   "extract(epoch FROM expires_at)::bigint, extract(epoch FROM revoked_at)::bigint "
+	                   "FROM api_keys WHERE merchant_id = $1 ORDER BY id",
+	                   1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		gw_store_log_error("db.api_key_list_failed", res);
+		goto out;
+	}
+	arr = json_array();
+	for (i = 0; arr != NULL && i < PQntuples(res); i++) {
+		json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s, s:I, s:o, s:o}",
+		    "id", (json_int_t)strtoll(PQgetvalue(res, i, 0), NULL, 10),
+		    "kind", PQgetvalue(res, i, 1), "role", PQgetvalue(res, i, 2),
+		    "prefix", PQgetvalue(res, i, 3),
+		    "created", (json_int_t)strtoll(PQgetvalue(res, i, 4), NULL, 10),
+		    "expires", PQgetisnull(res, i, 5) ? json_null()
+		               : json_integer(strtoll(PQgetvalue(res, i, 5), NULL, 10)),
+		    "revoked", PQgetisnull(res, i, 6) ? json_null()
+		               : json_integer(strtoll(PQgetvalue(res, i, 6), NULL, 10))));
+	}
+out:
+	PQclear(res);
+	return arr;
+}

@@ -1,0 +1,470 @@
+/*
+ * gw_store_lifecycle: lifecycle statements (see gw_store_lifecycle.h).
+ */
+#include "gateway/gw_store_lifecycle.h"
+#include "gateway/gw_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *nullable(const char *s)
+{
+	return (s != NULL && s[0] != '\0') ? s : NULL;
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return (s != NULL && s[0] != '\0') ? json_string(s) : json_null();
+}
+
+json_t *gw_refund_to_json(const struct gw_refund *r)
+{
+	if (r == NULL)
+		return NULL;
+	return json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:o, s:o, s:o, s:I}",
+	                 "id", r->id, "object", "refund", "payment", r->payment_id,
+	                 "amount", (json_int_t)r->amount, "currency", r->currency,
+	                 "status", r->status, "reason", str_or_null(r->reason),
+	                 "failure_code", str_or_null(r->failure_code),
+	                 "psp_reference", str_or_null(r->psp_reference),
+	                 "created", (json_int_t)r->created);
+}
+
+int gw_store_payment_lock(PGconn *conn, const char *id, const char *merchant_id,
+                          struct gw_payment *out)
+{
+	const char *params[2] = { id, merchant_id };
+	PGresult *res = NULL;
+	const char *state = NULL;
+	int rc = -1;
+
+	res = PQexecParams(conn,
+	                   "SELECT " GW_STORE_PAYMENT_COLS " FROM payments "
+	                   "WHERE id = $1 AND merchant_id = $2 FOR UPDATE NOWAIT",
+	                   2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		if (state != NULL && strcmp(state, "55P03") == 0) {
+			rc = 2; /* lock_not_available: a concurrent update holds the row */
+			goto out;
+		}
+		gw_store_log_error("db.payment_lock_failed", res);
+		goto out;
+	}
+	if (PQntuples(res) != 1) {
+		rc = 1;
+		goto out;
+	}
+	rc = gw_store_row_to_payment(res, 0, out) == 0 ? 0 : -1;
+out:
+	PQclear(res);
+	return rc;
+}
+
+#define REFUND_COLS \
+	"id, payment_id, merchant_id, amount, currency, status, coalesce(reason, ''), " \
+	"coalesce(psp_reference, ''), coalesce(failure_code, ''), extract(epoch FROM created_at)::bigint"
+
+static void row_to_refund(PGresult *res, int row, struct gw_refund *r)
+{
+	memset(r, 0, sizeof *r);
+	gw_strlcpy(r->id, PQgetvalue(res, row, 0), sizeof r->id);
+	gw_strlcpy(r->payment_id, PQgetvalue(res, row, 1), sizeof r->payment_id);
+	gw_strlcpy(r->merchant_id, PQgetvalue(res, row, 2), sizeof r->merchant_id);
+	r->amount = strtoll(PQgetvalue(res, row, 3), NULL, 10);
+	gw_strlcpy(r->currency, PQgetvalue(res, row, 4), sizeof r->currency);
+	gw_strlcpy(r->status, PQgetvalue(res, row, 5), sizeof r->status);
+	gw_strlcpy(r->reason, PQgetvalue(res, row, 6), sizeof r->reason);
+	gw_strlcpy(r->psp_reference, PQgetvalue(res, row, 7), sizeof r->psp_reference);
+	gw_strlcpy(r->failure_code, PQgetvalue(res, row, 8), sizeof r->failure_code);
+	r->created = strtoll(PQgetvalue(res, row, 9), NULL, 10);
+}
+
+int gw_store_refund_insert(PGconn *conn, struct gw_refund *r)
+{
+	char amount[32];
+	const char *params[7];
+	PGresult *res = NULL;
+	int rc = -1;
+
+	snprintf(amount, sizeof amount, "%lld", r->amount);
+	params[0] = r->id;
+	params[1] = r->payment_id;
+	params[2] = r->merchant_id;
+	params[3] = amount;
+	params[4] = r->currency;
+	params[5] = r->status;
+	params[6] = nullable(r->reason);
+	res = PQexecParams(conn,
+	                   "INSERT INTO refunds (id, payment_id, merchant_id, amount, currency, status, reason) "
+	                   "VALUES ($1, $2, $3, $4::bigint, $5, $6, $7) "
+	                   "RETURNING extract(epoch FROM created_at)::bigint",
+	                   7, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		gw_store_log_error("db.refund_insert_failed", res);
+		goto out;
+	}
+	r->created = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	rc = 0;
+out:
+	PQclear(res);
+	return rc;
+}
+
+int gw_store_refund_update(PGconn *conn, const struct gw_refund *r)
+{
+	const char *params[4] = { r->id, r->status, nullable(r->psp_reference),
+	                          nullable(r->failure_code) };
+	PGresult *res = NULL;
+	int rc = -1;
+
+	res = PQexecParams(conn,
+	                   "UPDATE refunds SET status = $2, psp_reference = $3, failure_code = $4, "
+	                   "updated_at = now() WHERE id = $1",
+	                   4, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		gw_store_log_error("db.refund_update_failed", res);
+		goto out;
+	}
+	rc = strcmp(PQcmdTuples(res), "1") == 0 ? 0 : 1;
+out:
+	PQclear(res);
+	return rc;
+}
+
+int gw_store_refund_get(PGconn *conn, const char *id, const char *merchant_id,
+                        struct gw_refund *out)
+{
+	const char *params[2] = { id, merchant_id };
+	PGresult *res = NULL;
+	int rc = -1;
+
+	res = PQexecParams(conn,
+	                   "SELECT " REFUND_COLS " FROM refunds WHERE id = $1 AND merchant_id = $2",
+	                   2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		gw_store_log_error("db.refund_get_failed", res);
+		goto out;
+	}
+	if (PQntuples(res) != 1) {
+		rc = 1;
+		goto out;
+	}
+	row_to_refund(res, 0, out);
+	rc = 0;
+out:
+	PQclear(res);
+	return rc;
+}
+
+int gw_store_refund_pending_sum(PGconn *conn, const char *payment_id, long long *sum)
+{
+	const char *params[1] = { payment_id };
+	PGresult *res = NULL;
+	int rc = -1;
+
+	*sum = 0;
+	res = PQexecParams(conn,
+	                   "SELECT coalesce(sum(amount), 0)::bigint FROM refunds "
+	                   "WHERE payment_id = $1 AND status = 'pending'",
+	                   1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		gw_store_log_error("db.refund_sum_failed", res);
+		goto out;
+	}
+	*sum = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	rc = 0;
+out:
+	PQclear(res);
+	return rc;
+}
+
+json_t *gw_store_refund_list(PGconn *conn, const char *payment_id)
+{
+	const char *params[1] = { payment_id };
+	PGresult *res = NULL;
+	json_t *arr = NULL;
+	struct gw_refund r;
+	int i;
+
+	res = PQexecParams(conn,
+	                   "SELECT " REFUND_COLS " FROM refunds WHERE payment_id = $1 "
+	                   "ORDER BY created_at, id",
+	                   1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		gw_store_log_error("db.refund_list_failed", res);
+		goto out;
+	}
+	arr = json_array();
+	for (i = 0; arr != NULL && i < PQntuples(res); i++) {
+		row_to_refund(res, i, &r);
+		if (json_array_append_new(arr, gw_refund_to_json(&r)) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+out:
+	PQclear(res);
+	return arr;
+}
+
+json_t *gw_store_payment_list(PGconn *conn, const char *merchant_id,
+                              const struct gw_payment_filter *f, int *has_more,
+                              int *cursor_missing)
+{
+	const char *params[6];
+	char gte[32], lte[32], lim[16];
+	PGresult *res = NULL;
+	json_t *arr = NULL;
+	struct gw_payment p;
+	int n, i;
+
+	*has_more = 0;
+	*cursor_missing = 0;
+	if (f->starting_after != NULL) {
+		const char *cp[2] = { f->starting_after, merchant_id };
+
+		res = PQexecParams(conn, "SELECT 1 FROM payments WHERE id = $1 AND merchant_id = $2",
+		                   2, NULL, cp, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			gw_store_log_error("db.payment_list_failed", res);
+			goto out;
+		}
+		if (PQntuples(res) != 1) {
+			*cursor_missing = 1;
+			goto out;
+		}
+		PQclear(res);
+		res = NULL;
+	}
+	snprintf(gte, sizeof gte, "%lld", f->created_gte);
+	snprintf(lte, sizeof lte, "%lld", f->created_lte);
+	snprintf(lim, sizeof lim, "%d", f->limit + 1);
+	params[0] = merchant_id;
+	params[1] = f->status;
+	params[2] = f->created_gte >= 0 ? gte : NULL;
+	params[3] = f->created_lte >= 0 ? lte : NULL;
+	params[4] = f->starting_after;
+	params[5] = lim;
+	/* Keyset pagination on (created_at, id): stable under concurrent inserts. */
+	res = PQexecParams(conn,
+	                   "SELECT " GW_STORE_PAYMENT_COLS " FROM payments p "
+	                   "WHERE merchant_id = $1 AND ($2::text IS NULL OR status = $2) "
+	                   "AND ($3::bigint IS NULL OR created_at >= to_timestamp($3::bigint)) "
+	                   "AND ($4::bigint IS NULL OR created_at < to_timestamp($4::bigint + 1)) "
+	                   "AND ($5::text IS NULL OR (created_at, id) < "
+	                   "     (SELECT c.created_at, c.id FROM payments c WHERE c.id = $5)) "
+	                   "ORDER BY created_at DESC, id DESC LIMIT $6::integer",
+	                   6, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		gw_store_log_error("db.payment_list_failed", res);
+		goto out;
+	}
+	n = PQntuples(res);
+	if (n > f->limit) {
+		*has_more = 1;
+		n = f->limit;
+	}
+	arr = json_array();
+	for (i = 0; arr != NULL && i < n; i++) {
+		if (gw_store_row_to_payment(res, i, &p) != 0 ||
+		    json_array_append_new(arr, gw_payment_to_json(&p)) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+out:
+	PQclear(res);
+	return arr;
+}
+
+json_t *gw_store_payment_events(PGconn *conn, const char *payment_id)
+{
+	const char *params[1] = { payment_id };
+	PGresult *res = NULL;
+	json_t *arr = NULL;
+	json_t *data = NULL;
+	int i;
+
+	res = PQexecParams(conn,
+	                   "SELECT id, type, coalesce(from_status, ''), to_status, "
+	                   "extract(epoch FROM created_at)::bigint, data::text "
+	                   "FROM payment_events WHERE payment_id = $1 ORDER BY id",
+	                   1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		gw_store_log_error("db.payment_events_failed", res);
+		goto out;
+	}
+	arr = json_array();
+	for (i = 0; arr != NULL && i < PQntuples(res); i++) {
+		char evt[40];
+
+		snprintf(evt, sizeof evt, "evt_%s", PQgetvalue(res, i, 0));
+		data = json_loads(PQgetvalue(res, i, 5), 0, NULL);
+		if (json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o, s:s, s:I, s:o}",
+		        "id", evt, "object", "event", "type", PQgetvalue(res, i, 1),
+		        "from", str_or_null(PQgetvalue(res, i, 2)), "to", PQgetvalue(res, i, 3),
+		        "created", (json_int_t)strtoll(PQgetvalue(res, i, 4), NULL, 10),
+		        "data", data != NULL ? data : json_object())) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+out:
+	PQclear(res);
+	return arr;
+}
+
+int gw_store_idem_claim_lease(PGconn *conn, const char *merchant_id, const char *key,
+                              const char *request_sha256, const char *method, const char *path,
+                              int lease_s)
+{
+	char lease[16];
+	const char *params[6] = { merchant_id, key, request_sha256, method, path, lease };
+	PGresult *res = NULL;
+	int rc = -1;
+
+	snprintf(lease, sizeof lease, "%d", lease_s);
+	res = PQexecParams(conn,
+	                   "INSERT INTO idempotency_keys (merchant_id, key, request_sha256, method, path, "
+	                   "lease_until) VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::integer)) "
+	                   "ON CONFLICT (merchant_id, key) DO NOTHING",
+	                   6, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		gw_store_log_error("db.idem_claim_failed", res);
+		goto out;
+	}
+	rc = strcmp(PQcmdTuples(res), "1") == 0 ? 0 : 1;
+out:
+	PQclear(res);
+	return rc;
+}
+
+int gw_store_idem_link(PGconn *conn, const char *merchant_id, const char *key,
+                       const char *payment_id)
+{
+	const char *params[3] = { merchant_id, key, payment_id };
+	PGresult *res = NULL;
+	int rc = -1;
+
+	res = PQexecParams(conn,
+	                   "UPDATE idempotency_keys SET payment_id = $3 "
+	                   "WHERE merchant_id = $1 AND key = $2 AND status_code IS NULL",
+	                   3, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		gw_store_log_error("db.idem_link_failed", res);
+		goto out;
+	}
+	rc = strcmp(PQcmdTuples(res), "1") == 0 ? 0 : 1;
+out:
+	PQclear(res);
+	return rc;
+}
+
+int gw_store_idem_takeover(PGconn *conn, const char *merchant_id, const char *key, int lease_s,
+                           char payment_id[72])
+{
+	char lease[16];
+	const char *params[3] = { merchant_id, key, lease };
+	PGresult *res = NULL;
+	int rc = -1;
+
+	payment_id[0] = '\0';
+	snprintf(lease, sizeof lease, "%d", lease_s);
+	res = PQexecParams(conn,
+	                   "UPDATE idempotency_keys SET lease_until = now() + make_interval(secs => $3::integer) "
+	                   "WHERE merchant_id = $1 AND key = $2 AND status_code IS NULL "
+	                   "AND lease_until < now() RETURNING coalesce(payment_id, '')",
+	                   3, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		gw_store_log_error("db.idem_takeover_failed", res);
+		goto out;
+	}
+	if (PQntuples(res) != 1) {
+		rc = 1;
+		goto out;
+	}
+	gw_strlcpy(payment_id, PQgetvalue(res, 0, 0), 72);
+	rc = 0;
+out:
+	PQclear(res);
+	return rc;
+}
+
+long long gw_store_idem_sweep(PGconn *conn, long long retention_s)
+{
+	char ret[32];
+	const char *params[1] = { ret };
+	PGresult *res = NULL;
+	long long n = -1;
+
+	snprintf(ret, sizeof ret, "%lld", retention_s);
+	/* In-progress keys are kept until their lease ends (a retry may still resolve them). */
+	res = PQexecParams(conn,
+	                   "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $1::bigint) "
+	                   "AND (status_code IS NOT NULL OR lease_until < now())",
+	                   1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		gw_store_log_error("db.idem_sweep_failed", res);
+		goto out;
+	}
+	n = strtoll(PQcmdTuples(res), NULL, 10);
+out:
+	PQclear(res);
+	return n;
+}
+
+static int due_rows(PGconn *conn, const char *sql, int nparams, const char *const *params,
+                    struct gw_due *out, int max)
+{
+	PGresult *res = NULL;
+	int n = -1, i;
+
+	res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		gw_store_log_error("db.worker_scan_failed", res);
+		goto out;
+	}
+	n = PQntuples(res) < max ? PQntuples(res) : max;
+	for (i = 0; i < n; i++) {
+		gw_strlcpy(out[i].id, PQgetvalue(res, i, 0), sizeof out[i].id);
+		gw_strlcpy(out[i].merchant_id, PQgetvalue(res, i, 1), sizeof out[i].merchant_id);
+	}
+out:
+	PQclear(res);
+	return n;
+}
+
+int gw_store_payments_due(PGconn *conn, enum gw_status status, long long age_s,
+                          struct gw_due *out, int max)
+{
+	char age[32], lim[16];
+	const char *params[3] = { gw_status_str(status), age, lim };
+
+	snprintf(age, sizeof age, "%lld", age_s);
+	snprintf(lim, sizeof lim, "%d", max);
+	return due_rows(conn,
+	                status == GW_ST_AUTHORIZED
+	                ? "SELECT id, merchant_id FROM payments WHERE status = $1 "
+	                  "AND created_at < now() - make_interval(secs => $2::bigint) "
+	                  "ORDER BY created_at LIMIT $3::integer"
+	                : "SELECT id, merchant_id FROM payments WHERE status = $1 "
+	                  "AND updated_at < now() - make_interval(secs => $2::bigint) "
+	                  "ORDER BY updated_at LIMIT $3::integer",
+	                3, params, out, max);
+}
+
+int gw_store_refunds_due(PGconn *conn, long long age_s, struct gw_due *out, int max)
+{
+	char age[32], lim[16];
+	const char *params[2] = { age, lim };
+
+	snprintf(age, sizeof age, "%lld", age_s);
+	snprintf(lim, sizeof lim, "%d", max);
+	return due_rows(conn,
+	                "SELECT id, merchant_id FROM refunds WHERE status = 'pending' "
+	                "AND updated_at < now() - make_interval(secs => $1::bigint) "
+	                "ORDER BY updated_at LIMIT $2::integer",
+	                2, params, out, max);
+}
