@@ -77,15 +77,21 @@ bool gw_text_has_pan(const char *s, size_t len)
 
 		if (isdigit(c)) {
 			if (!in_group) {
-				if (ngroups == PAN_MAX + 1 || nd > PAN_MAX) {
-					/* keep only the groups that end within PAN_MAX digits */
-					size_t drop = 1, k;
-					while (drop < ngroups && nd - start[drop] > PAN_MAX)
-						drop++;
-					memmove(digits, digits + start[drop], nd - start[drop]);
-					nd -= start[drop];
+				/* Drop the chain's leading groups that no candidate ending
+				 * here or later can include (more than PAN_MAX digits
+				 * back); at most PAN_MAX groups then remain. */
+				size_t drop = 0, k;
+				while (drop < ngroups && nd - start[drop] > PAN_MAX)
+					drop++;
+				if (drop == ngroups) {
+					ngroups = 0;
+					nd = 0;
+				} else if (drop > 0) {
+					size_t base = start[drop];
+					memmove(digits, digits + base, nd - base);
+					nd -= base;
 					for (k = drop; k < ngroups; k++)
-						start[k - drop] = start[k] - start[drop];
+						start[k - drop] = start[k] - base;
 					ngroups -= drop;
 				}
 				start[ngroups++] = nd;

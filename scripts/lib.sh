@@ -37,14 +37,15 @@ wait_port() {
   return 1
 }
 
-# running NAME: the pid in var/run/NAME.pid is alive, not a zombie, and is NAME.
+# running NAME [COMM]: the pid in var/run/NAME.pid is alive, not a zombie,
+# and its command name is COMM (default NAME).
 running() {
-  local f=$VAR/run/$1.pid pid
+  local f=$VAR/run/$1.pid pid comm=${2:-$1}
   [ -s "$f" ] || return 1
   pid=$(cat "$f")
   kill -0 "$pid" 2>/dev/null || return 1
   [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ] || return 1
-  [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$1" ]
+  [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$comm" ]
 }
 
 # port_busy PORT: something already listens on 127.0.0.1:PORT.

@@ -141,12 +141,12 @@ ENV
 
 # The example merchant checkout (examples/checkout/, Node.js standard library).
 if command -v node >/dev/null 2>&1; then
-  if ! running checkout; then
+  if ! running checkout node; then
     : > "$VAR/log/checkout-requests.log"
     node examples/checkout/server.mjs --env "$VAR/dev.env" --port "$CHECKOUT_PORT" \
       --log "$VAR/log/checkout-requests.log" >>"$VAR/log/checkout.log" 2>&1 &
     echo $! > "$VAR/run/checkout.pid"
-    wait_port "$CHECKOUT_PORT" 15 && running checkout || die "the example checkout did not start (var/log/checkout.log)"
+    wait_port "$CHECKOUT_PORT" 15 && running checkout node || die "the example checkout did not start (var/log/checkout.log)"
   fi
 else
   log "node not found: the example checkout is not started"

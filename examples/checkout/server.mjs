@@ -129,7 +129,7 @@ async function handle(req, res, body) {
   if (req.method === 'GET' && m) {
     /* After 3-D Secure: ask the gateway again, a few times while it settles. */
     let r = null;
-    for (let i = 0; i < 6; i++) {
+    for (let i = 0; i < 30; i++) {
       r = await gateway('GET', `/v1/payments/${m[1]}`);
       if (!r.body || !['processing', 'requires_action'].includes(r.body.status)) break;
       await sleep(300);

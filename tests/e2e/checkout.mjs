@@ -237,9 +237,9 @@ const cases = {
     await shot(page, '08-3ds-done');
     assert(auth === 'succeeded', `challenge result ${auth}`);
     assert(await page.locator('iframe[name="strongroom-3ds"]').count() === 0, 'challenge still open');
-    /* captured once the gateway moves a 3-D Secure payment on (issue 4); until
-     * then it reports it authenticated and awaiting confirmation. */
-    assert(st === 'captured' || st === 'authenticated', `status ${st}`);
+    /* the gateway's worker moves the payment on once the PSP reports the
+     * challenge done (issue 4, ADR 0024) */
+    assert(st === 'captured', `status ${st}`);
     await context.close();
   },
 
