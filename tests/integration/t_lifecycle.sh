@@ -50,7 +50,7 @@ wait_sql() {  # SQL [SECONDS]: poll the gateway database until SQL returns 't'
 GW2_PORT=$((GW_PORT + 50))
 GW2_URL=https://localhost:$GW2_PORT
 start_gw2() {  # EXTRA_JSON_OBJECT
-  jq --argjson p "$GW2_PORT" --argjson x "${1:-{\}}" '. + {port: $p} + $x' var/etc/gatewayd.json > var/etc/gatewayd2.json
+  jq --argjson p "$GW2_PORT" --argjson x "${1:-{\}}" '. + {port: $p, admin_port: 0} + $x' var/etc/gatewayd.json > var/etc/gatewayd2.json
   "$SR_BIN/gatewayd" --config var/etc/gatewayd2.json >>var/log/gatewayd2.log 2>&1 &
   GW2_PID=$!
   wait_port "$GW2_PORT" 20 || fail "second gatewayd did not start"

@@ -84,9 +84,11 @@ t_ops_health_and_metrics() {
   s=$(curl "${ADM[@]}" -o /dev/null -w '%{http_code}' -X POST "$GW_ADMIN/v1/payments"); eq "no API on admin" "$s" 404
   curl "${ADM[@]}" "$GW_ADMIN/metrics" > "$TMP/g0"; curl "${ADM[@]}" "$VAULT_ADMIN/metrics" > "$TMP/v0"
   grep -q '^content-type: text/plain; version=0.0.4' <(curl "${ADM[@]}" -D - -o /dev/null "$GW_ADMIN/metrics" | tr 'A-Z' 'a-z') || fail "metrics content type"
+  # tok_ tokens are single-use (issue 3): one per payment.
   tokenize 4242424242424242; local tok; tok=$(j .id)
   pay "$tok"; eq "pay" "$STATUS" 201
   local key="ops-$(openssl rand -hex 6)"
+  tokenize 4242424242424242; tok=$(j .id)
   pay "$tok" 1500 -H "Idempotency-Key: $key"; pay "$tok" 1500 -H "Idempotency-Key: $key"
   curl "${ADM[@]}" "$GW_ADMIN/metrics" > "$TMP/g1"; curl "${ADM[@]}" "$VAULT_ADMIN/metrics" > "$TMP/v1"
   local f
@@ -215,8 +217,12 @@ t_ops_sigterm_drains_under_load() {
   # Load: four clients paying in a loop until the gateway refuses connections.
   for i in 1 2 3 4; do
     ( for ((k = 0; k < 200; k++)); do
+        # tok_ tokens are single-use (issue 3): a fresh one per payment.
+        t=$(curl -sS --cacert "$STRONGROOM_CA" -H "Authorization: Bearer $STRONGROOM_PK" -H 'Content-Type: application/json' \
+             --data-binary "{\"card\":{\"number\":\"4242424242424242\",\"exp_month\":12,\"exp_year\":$EXP_YEAR}}" \
+             "$VAULT_URL/v1/tokens" 2>/dev/null | jq -r .id)
         c=$(curl -sS --cacert "$STRONGROOM_CA" -H "Authorization: Bearer $STRONGROOM_SK" -H 'Content-Type: application/json' \
-             --data-binary "{\"amount\":555,\"currency\":\"usd\",\"payment_method\":\"$tok\",\"capture_method\":\"automatic\"}" \
+             --data-binary "{\"amount\":555,\"currency\":\"usd\",\"payment_method\":\"$t\",\"capture_method\":\"automatic\"}" \
              -o /dev/null -w '%{http_code}' "$GATEWAY_URL/v1/payments" 2>/dev/null); rc=$?
         echo "$c $rc"; [ $rc = 7 ] && break
       done > "$TMP/load.$i" ) &

@@ -29,7 +29,7 @@ luhn_ok() {  # DIGITS: exit 0 when the Luhn check holds
 # JQ-FILTER; sets VARIANT_URL and VARIANT_PID. variant_stop stops it.
 vault_variant() {
   local name=$1 filter=$2 port=$((VAULT_PUBLIC_PORT + 50))
-  jq ".public_port = $port | .internal_port = $((port + 1)) | $filter" var/etc/vaultd.json > "var/etc/vaultd-$name.json"
+  jq ".public_port = $port | .internal_port = $((port + 1)) | .admin_port = 0 | $filter" var/etc/vaultd.json > "var/etc/vaultd-$name.json"
   "$SR_BIN/vaultd" --config "var/etc/vaultd-$name.json" >>"var/log/vaultd-$name.log" 2>&1 &
   VARIANT_PID=$!
   VARIANT_URL=https://localhost:$port
