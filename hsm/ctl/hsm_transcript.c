@@ -144,7 +144,7 @@ int hsm_transcript_append(struct hsm *h, const char *path, const char *who, cons
 	o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "seq", (json_int_t)seq,
 	              "prev", prev, "when", when, "who", who, "role", role, "action", action,
 	              "hsm_serial", serial, "signer", HSM_KEY_CEREMONY_SIGN);
-	if (o == NULL || json_object_set(o, "what", what != NULL ? what : json_object()) != 0) {
+	if (o == NULL || json_object_set_new(o, "what", what != NULL ? json_incref(what) : json_object()) != 0) {
 		seterr(err, errlen, "transcript: out of memory");
 		goto out;
 	}
