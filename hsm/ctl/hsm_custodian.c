@@ -271,7 +271,9 @@ static int tty_line(const char *prompt, bool secret, char *out, size_t cap, size
 		return -1;
 	fputs(prompt, tty);
 	fflush(tty);
-	if (secret && tcgetattr(fileno(tty), &old) == 0) {
+	if (secret) {
+		if (tcgetattr(fileno(tty), &old) != 0)
+			goto out;   /* never read a secret without control of echo */
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 		quiet.c_lflag |= ICANON;
