@@ -43,6 +43,9 @@ CFLAGS   += $(CFLAGS_COMMON)
 
 COMMON_SRC  := $(wildcard common/*.c)
 HSM_SRC     := $(filter-out hsm/vaultctl.c,$(wildcard hsm/*.c))
+# vaultctl's ceremony code (issue 7): transcript, custodians; uses libcrypto,
+# so it is linked into vaultctl and the hsm unit tests, never into vaultd.
+CTL_SRC     := $(wildcard hsm/ctl/*.c)
 VAULT_SRC   := $(filter-out vault/vaultd.c,$(wildcard vault/*.c vault/connectors/*.c))
 GW_SRC      := $(filter-out gateway/gatewayd.c gateway/gatewayctl.c,$(wildcard gateway/*.c gateway/handlers/*.c))
 PSPSIM_SRC  := $(wildcard tests/pspsim/*.c)
@@ -51,6 +54,7 @@ UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
 COMMON_OBJ := $(call objs,$(COMMON_SRC))
 HSM_OBJ    := $(call objs,$(HSM_SRC))
+CTL_OBJ    := $(call objs,$(CTL_SRC))
 VAULT_OBJ  := $(call objs,$(VAULT_SRC)) $(OBJ)/gen/vault_static_data.o
 GW_OBJ     := $(call objs,$(GW_SRC))
 
@@ -83,9 +87,9 @@ $(OBJ)/gen/vault_static_data.o: $(BUILD)/gen/vault_static_data.c
 $(BIN)/vaultd: $(OBJ)/vault/vaultd.o $(VAULT_OBJ) $(HSM_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_VAULT) $(LIBS_COMMON)
-$(BIN)/vaultctl: $(OBJ)/hsm/vaultctl.o $(OBJ)/vault/vault_audit.o $(HSM_OBJ) $(COMMON_OBJ)
+$(BIN)/vaultctl: $(OBJ)/hsm/vaultctl.o $(OBJ)/vault/vault_audit.o $(CTL_OBJ) $(HSM_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -ldl $(LIBS_COMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ -ldl -lcrypto $(LIBS_COMMON)
 # gatewayd links no PKCS#11, mbedTLS or vault code (BRIEF invariant 1).
 $(BIN)/gatewayd: $(OBJ)/gateway/gatewayd.o $(GW_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
@@ -106,9 +110,9 @@ $(BIN)/panscan: $(OBJ)/tools/panscan.o $(OBJ)/common/sr_panscan.o
 $(BIN)/tests/test_sr_%: $(OBJ)/tests/unit/test_sr_%.o $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS_GW) $(LIBS_COMMON)
-$(BIN)/tests/test_hsm_%: $(OBJ)/tests/unit/test_hsm_%.o $(HSM_OBJ) $(COMMON_OBJ)
+$(BIN)/tests/test_hsm_%: $(OBJ)/tests/unit/test_hsm_%.o $(CTL_OBJ) $(HSM_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka -ldl $(LIBS_COMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka -ldl -lcrypto $(LIBS_COMMON)
 $(BIN)/tests/test_vault_%: $(OBJ)/tests/unit/test_vault_%.o $(VAULT_OBJ) $(HSM_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS_VAULT) $(LIBS_COMMON)

@@ -1103,3 +1103,312 @@ int hsm_generate_hmac_key(struct hsm *h, const char *key_label, char *err, size_
 	return generate_key(h, key_label, CKM_GENERIC_SECRET_KEY_GEN, CKK_GENERIC_SECRET, false,
 	                    true, err, errlen);
 }
+
+/* ---- key ceremonies (issue 7): KCV, token serial, the transcript signing key ---- */
+
+/* Find an object of class cls labelled label in session s (ceremony
+ * commands: always asks the token, never the cache). 1 found, 0 absent, -1 error. */
+static int find_obj(struct hsm *h, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, const char *label,
+                    CK_OBJECT_HANDLE *obj_out, char *err, size_t errlen)
+{
+	CK_ATTRIBUTE tmpl[2];
+	CK_OBJECT_HANDLE found[2] = { CK_INVALID_HANDLE, CK_INVALID_HANDLE };
+	CK_ULONG nfound = 0;
+	CK_RV rv;
+
+	if (label == NULL || label[0] == '\0') {
+		seterr(err, errlen, "hsm: empty object label");
+		return -1;
+	}
+	tmpl[0] = (CK_ATTRIBUTE){ CKA_CLASS, &cls, sizeof(cls) };
+	tmpl[1] = (CK_ATTRIBUTE){ CKA_LABEL, (void *)label, strlen(label) };
+	rv = h->p11->C_FindObjectsInit(s, tmpl, 2);
+	if (rv != CKR_OK) {
+		p11err(err, errlen, "C_FindObjectsInit", rv);
+		return -1;
+	}
+	rv = h->p11->C_FindObjects(s, found, 2, &nfound);
+	h->p11->C_FindObjectsFinal(s);
+	if (rv != CKR_OK) {
+		p11err(err, errlen, "C_FindObjects", rv);
+		return -1;
+	}
+	if (nfound > 1) {
+		seterr(err, errlen, "hsm: more than one object labelled '%s'", label);
+		return -1;
+	}
+	if (nfound == 1)
+		*obj_out = found[0];
+	return nfound == 1 ? 1 : 0;
+}
+
+int hsm_kcv(struct hsm *h, const char *key_label, uint8_t kcv[HSM_KCV_LEN], char *err,
+            size_t errlen)
+{
+	static const CK_BYTE zero[HSM_KCV_BLOCK] = { 0 };
+	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+	CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
+	CK_KEY_TYPE kt = 0;
+	CK_ATTRIBUTE a = { CKA_KEY_TYPE, &kt, sizeof(kt) };
+	CK_MECHANISM mech = { CKM_AES_ECB, NULL, 0 };
+	CK_BYTE out[HSM_MAC_LEN];
+	CK_ULONG outlen = sizeof(out);
+	bool have = false, broken = false;
+	int ret = -1;
+	int r;
+	CK_RV rv;
+
+	clrerr(err, errlen);
+	if (h == NULL || key_label == NULL || kcv == NULL) {
+		seterr(err, errlen, "hsm_kcv: bad arguments");
+		goto out;
+	}
+	s = sess_get(h);
+	have = true;
+	r = find_obj(h, s, CKO_SECRET_KEY, key_label, &key, err, errlen);
+	if (r <= 0) {
+		if (r == 0)
+			seterr(err, errlen, "hsm: no secret key labelled '%s' on the token", key_label);
+		goto out;
+	}
+	rv = h->p11->C_GetAttributeValue(s, key, &a, 1);
+	if (rv != CKR_OK) {
+		p11err(err, errlen, "C_GetAttributeValue", rv);
+		goto out;
+	}
+	if (kt == CKK_AES) {
+		/* KCV of an AES key: the first 3 bytes of AES-ECB(key, 0^128)
+		 * (PKCS#11 v2.40 curr. mech. §2.8.6 CKM_AES_ECB; ANSI X9.24-1 style
+		 * check value). Uses C_Encrypt because the data keys carry CKA_ENCRYPT
+		 * only; SoftHSM2 2.6 performs CKM_AES_CMAC through C_Sign, which needs
+		 * CKA_SIGN (ADR 0070). */
+		rv = h->p11->C_EncryptInit(s, &mech, key);
+		if (rv != CKR_OK) {
+			broken = true;
+			p11err(err, errlen, "C_EncryptInit", rv);
+			goto out;
+		}
+		rv = h->p11->C_Encrypt(s, (CK_BYTE_PTR)zero, sizeof(zero), out, &outlen);
+		if (rv != CKR_OK) {
+			broken = true;
+			p11err(err, errlen, "C_Encrypt", rv);
+			goto out;
+		}
+	} else if (kt == CKK_GENERIC_SECRET) {
+		/* KCV of an HMAC key: the first 3 bytes of HMAC-SHA256(key, 0^128),
+		 * the same 16 zero bytes as for AES (ADR 0070). */
+		mech.mechanism = CKM_SHA256_HMAC;
+		rv = h->p11->C_SignInit(s, &mech, key);
+		if (rv != CKR_OK) {
+			broken = true;
+			p11err(err, errlen, "C_SignInit", rv);
+			goto out;
+		}
+		rv = h->p11->C_Sign(s, (CK_BYTE_PTR)zero, sizeof(zero), out, &outlen);
+		if (rv != CKR_OK) {
+			broken = true;
+			p11err(err, errlen, "C_Sign", rv);
+			goto out;
+		}
+	} else {
+		seterr(err, errlen, "hsm_kcv: '%s' is neither an AES nor an HMAC key", key_label);
+		goto out;
+	}
+	if (outlen < HSM_KCV_LEN) {
+		seterr(err, errlen, "hsm_kcv: short output");
+		goto out;
+	}
+	memcpy(kcv, out, HSM_KCV_LEN);
+	ret = 0;
+out:
+	sodium_memzero(out, sizeof(out));
+	if (have)
+		sess_put(h, s, broken);
+	return ret;
+}
+
+int hsm_token_serial(struct hsm *h, char serial[17], char *err, size_t errlen)
+{
+	CK_TOKEN_INFO ti;
+	size_t n = sizeof(ti.serialNumber);
+	CK_RV rv;
+
+	clrerr(err, errlen);
+	if (h == NULL || serial == NULL) {
+		seterr(err, errlen, "hsm_token_serial: bad arguments");
+		return -1;
+	}
+	memset(&ti, 0, sizeof(ti));
+	rv = h->p11->C_GetTokenInfo(h->slot, &ti);
+	if (rv != CKR_OK) {
+		p11err(err, errlen, "C_GetTokenInfo", rv);
+		return -1;
+	}
+	while (n > 0 && (ti.serialNumber[n - 1] == ' ' || ti.serialNumber[n - 1] == '\0'))
+		n--;
+	memcpy(serial, ti.serialNumber, n);
+	serial[n] = '\0';
+	return 0;
+}
+
+/* DER of the P-256 OID 1.2.840.10045.3.1.7 (RFC 5480 §2.1.1.1), CKA_EC_PARAMS. */
+static const CK_BYTE P256_PARAMS[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
+
+int hsm_generate_ec_signing_key(struct hsm *h, const char *label, char *err, size_t errlen)
+{
+	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+	CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE, priv = CK_INVALID_HANDLE;
+	CK_MECHANISM mech = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	bool have = false;
+	int ret = -1;
+	int r;
+	CK_RV rv;
+
+	clrerr(err, errlen);
+	if (h == NULL || label == NULL || label[0] == '\0') {
+		seterr(err, errlen, "hsm: bad arguments to key pair generation");
+		goto out;
+	}
+	CK_ATTRIBUTE tpub[] = {
+		{ CKA_TOKEN, &yes, sizeof(yes) },
+		{ CKA_PRIVATE, &no, sizeof(no) },
+		{ CKA_VERIFY, &yes, sizeof(yes) },
+		{ CKA_ENCRYPT, &no, sizeof(no) },
+		{ CKA_WRAP, &no, sizeof(no) },
+		{ CKA_MODIFIABLE, &no, sizeof(no) },
+		{ CKA_EC_PARAMS, (void *)P256_PARAMS, sizeof(P256_PARAMS) },
+		{ CKA_LABEL, (void *)label, strlen(label) },
+	};
+	/* PCI DSS v4.0 3.6.1: the signing key is generated in the HSM and can only sign. */
+	CK_ATTRIBUTE tpriv[] = {
+		{ CKA_TOKEN, &yes, sizeof(yes) },
+		{ CKA_PRIVATE, &yes, sizeof(yes) },
+		{ CKA_SENSITIVE, &yes, sizeof(yes) },
+		{ CKA_EXTRACTABLE, &no, sizeof(no) },
+		{ CKA_MODIFIABLE, &no, sizeof(no) },
+		{ CKA_SIGN, &yes, sizeof(yes) },
+		{ CKA_DECRYPT, &no, sizeof(no) },
+		{ CKA_UNWRAP, &no, sizeof(no) },
+		{ CKA_DERIVE, &no, sizeof(no) },
+		{ CKA_LABEL, (void *)label, strlen(label) },
+	};
+	s = sess_get(h);
+	have = true;
+	r = find_obj(h, s, CKO_PRIVATE_KEY, label, &priv, err, errlen);
+	if (r < 0)
+		goto out;
+	if (r == 1) {
+		seterr(err, errlen, "hsm: a private key labelled '%s' already exists", label);
+		goto out;
+	}
+	/* PKCS#11 v2.40 curr. mech. §2.3.6 CKM_EC_KEY_PAIR_GEN. */
+	rv = h->p11->C_GenerateKeyPair(s, &mech, tpub, sizeof(tpub) / sizeof(tpub[0]), tpriv,
+	                               sizeof(tpriv) / sizeof(tpriv[0]), &pub, &priv);
+	if (rv != CKR_OK) {
+		p11err(err, errlen, "C_GenerateKeyPair", rv);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (have)
+		sess_put(h, s, false);
+	return ret;
+}
+
+int hsm_ec_sign(struct hsm *h, const char *label, const uint8_t digest[32], uint8_t sig[64],
+                char *err, size_t errlen)
+{
+	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+	CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
+	CK_MECHANISM mech = { CKM_ECDSA, NULL, 0 };
+	CK_ULONG siglen = 64;
+	bool have = false, broken = false;
+	int ret = -1;
+	int r;
+	CK_RV rv;
+
+	clrerr(err, errlen);
+	if (h == NULL || label == NULL || digest == NULL || sig == NULL) {
+		seterr(err, errlen, "hsm_ec_sign: bad arguments");
+		goto out;
+	}
+	s = sess_get(h);
+	have = true;
+	r = find_obj(h, s, CKO_PRIVATE_KEY, label, &key, err, errlen);
+	if (r <= 0) {
+		if (r == 0)
+			seterr(err, errlen, "hsm: no private key labelled '%s' on the token", label);
+		goto out;
+	}
+	/* PKCS#11 v2.40 curr. mech. §2.3.7 CKM_ECDSA over a SHA-256 digest: r||s. */
+	rv = h->p11->C_SignInit(s, &mech, key);
+	if (rv != CKR_OK) {
+		broken = true;
+		p11err(err, errlen, "C_SignInit", rv);
+		goto out;
+	}
+	rv = h->p11->C_Sign(s, (CK_BYTE_PTR)digest, 32, sig, &siglen);
+	if (rv != CKR_OK) {
+		broken = true;
+		p11err(err, errlen, "C_Sign", rv);
+		goto out;
+	}
+	if (siglen != 64) {
+		seterr(err, errlen, "C_Sign: unexpected ECDSA signature length %lu",
+		       (unsigned long)siglen);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (have)
+		sess_put(h, s, broken);
+	return ret;
+}
+
+int hsm_ec_public_point(struct hsm *h, const char *label, uint8_t point[65], char *err,
+                        size_t errlen)
+{
+	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+	CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
+	CK_BYTE buf[80];
+	CK_ATTRIBUTE a = { CKA_EC_POINT, buf, sizeof(buf) };
+	bool have = false;
+	int ret = -1;
+	int r;
+	CK_RV rv;
+
+	clrerr(err, errlen);
+	if (h == NULL || label == NULL || point == NULL) {
+		seterr(err, errlen, "hsm_ec_public_point: bad arguments");
+		goto out;
+	}
+	s = sess_get(h);
+	have = true;
+	r = find_obj(h, s, CKO_PUBLIC_KEY, label, &key, err, errlen);
+	if (r <= 0) {
+		if (r == 0)
+			seterr(err, errlen, "hsm: no public key labelled '%s' on the token", label);
+		goto out;
+	}
+	rv = h->p11->C_GetAttributeValue(s, key, &a, 1);
+	if (rv != CKR_OK) {
+		p11err(err, errlen, "C_GetAttributeValue", rv);
+		goto out;
+	}
+	/* CKA_EC_POINT is the DER OCTET STRING of the uncompressed point
+	 * (04 41 04 X Y, PKCS#11 v2.40 curr. mech. §2.3.3); accept the bare point too. */
+	if (a.ulValueLen == 67 && buf[0] == 0x04 && buf[1] == 0x41 && buf[2] == 0x04) {
+		memcpy(point, buf + 2, 65);
+	} else if (a.ulValueLen == 65 && buf[0] == 0x04) {
+		memcpy(point, buf, 65);
+	} else {
+		seterr(err, errlen, "hsm: '%s' is not an uncompressed P-256 point", label);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (have)
+		sess_put(h, s, false);
+	return ret;
+}

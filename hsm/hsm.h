@@ -87,4 +87,45 @@ const char *hsm_rv_str(unsigned long rv);
 /* HMAC-SHA256 key of the PAN decryption audit chain (vault/vault_audit.h, PCI DSS 10.3.2). */
 #define HSM_KEY_AUDIT_HMAC "audit-hmac-v1"
 
+
+/* ---- key ceremonies (issue 7, ADR 0070) ---------------------------------- */
+
+#define HSM_KCV_LEN   3   /* key check value: 3 bytes, printed as 6 hex digits */
+#define HSM_KCV_BLOCK 16  /* the all-zero block the check value is computed over */
+
+/**
+ * Key check value of the secret key labelled key_label (ADR 0070):
+ * AES keys (CKK_AES): the first 3 bytes of AES-ECB(key, 16 zero bytes), via
+ * C_Encrypt with CKM_AES_ECB (PKCS#11 v2.40 curr. mech. §2.8.6), so it works on
+ * keys that carry CKA_ENCRYPT only; HMAC keys (CKK_GENERIC_SECRET): the first
+ * 3 bytes of HMAC-SHA256(key, 16 zero bytes) via C_Sign (CKA_SIGN).
+ * PCI DSS v4.0 3.7.1 / 3.7.7: lets custodians record and compare a key
+ * without seeing it. Always looks the key up in the token (not the cache).
+ * @return 0, or -1 with err (absent key, other key type, PKCS#11 error).
+ */
+int hsm_kcv(struct hsm *h, const char *key_label, uint8_t kcv[HSM_KCV_LEN], char *err,
+            size_t errlen);
+
+/** The token's serial number (CK_TOKEN_INFO.serialNumber, blanks trimmed), NUL-terminated. */
+int hsm_token_serial(struct hsm *h, char serial[17], char *err, size_t errlen);
+
+/**
+ * Generate an ECDSA P-256 token key pair labelled label (CKM_EC_KEY_PAIR_GEN):
+ * private key CKA_SIGN only, sensitive, never extractable, private; public
+ * key CKA_VERIFY only. Refuses when a private key with that label exists.
+ * Used for the ceremony transcript signer (HSM_KEY_CEREMONY_SIGN).
+ */
+int hsm_generate_ec_signing_key(struct hsm *h, const char *label, char *err, size_t errlen);
+
+/** ECDSA (CKM_ECDSA) signature r||s (32+32 bytes, big endian) of a SHA-256 digest. */
+int hsm_ec_sign(struct hsm *h, const char *label, const uint8_t digest[32], uint8_t sig[64],
+                char *err, size_t errlen);
+
+/** The public key's uncompressed point 04||X||Y (65 bytes) from CKA_EC_POINT. */
+int hsm_ec_public_point(struct hsm *h, const char *label, uint8_t point[65], char *err,
+                        size_t errlen);
+
+/* ECDSA P-256 key that signs ceremony transcripts (hsm/ctl/hsm_transcript.h). */
+#define HSM_KEY_CEREMONY_SIGN "ceremony-sign-v1"
+
 #endif

@@ -17,20 +17,30 @@
 #include "hsm/hsm_p11.h"
 #include "common/sr_db.h"
 #include "common/sr_secret.h"
+#include "hsm/ctl/hsm_custodian.h"
+#include "hsm/ctl/hsm_transcript.h"
 #include "vault/vault_audit.h"
 
 #include <jansson.h>
 
 #include <getopt.h>
+#include <pwd.h>
+#include <regex.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
 
 #define DEFAULT_MODULE      "/usr/lib/softhsm/libsofthsm2.so"
 #define DEFAULT_LABEL       "strongroom"
 #define DEFAULT_PIN_FILE    "var/secrets/hsm-user-pin"
 #define DEFAULT_SO_PIN_FILE "var/secrets/hsm-so-pin"
+#define DEFAULT_TRANSCRIPT  "var/ceremony/transcript.jsonl"
+#define DEFAULT_CUSTODIANS  "var/ceremony/custodians.json"
+#define DEFAULT_PUBKEY      "var/ceremony/ceremony-sign-v1.pem"
 
-enum { EXIT_OK = 0, EXIT_OP = 1, EXIT_USAGE = 2, EXIT_TAMPERED = 3 };
+enum { EXIT_OK = 0, EXIT_OP = 1, EXIT_USAGE = 2, EXIT_TAMPERED = 3, EXIT_REFUSED = 4 };
 
 struct opts {
 	const char *module;
@@ -38,6 +48,11 @@ struct opts {
 	const char *pin_file;
 	const char *so_pin_file;
 	const char *config;     /* vaultd's configuration (audit verify) */
+	const char *transcript; /* ceremony transcript (JSON lines) */
+	const char *custodians; /* custodians file */
+	const char *input;      /* custodian credentials file (non-interactive), or NULL */
+	const char *pubkey;     /* transcript signer's public key, PEM */
+	const char *master;     /* ceremony master's name */
 };
 
 static void usage(FILE *f)
@@ -57,6 +72,18 @@ static void usage(FILE *f)
 	        "    keys create   create %s (AES-256-GCM), %s and audit-hmac-v1\n"
 	        "                  (HMAC-SHA256) when absent: sensitive, never extractable\n"
 	        "    keys list     list the keys and their sensitive/extractable flags\n"
+	        "    keys kcv LABEL                  print a key's check value (ADR 0070)\n"
+	        "    keys generate --key-label LABEL generate a data key under dual control:\n"
+	        "                  two different registered custodians must authenticate;\n"
+	        "                  the key's KCV is printed and written to the transcript\n"
+	        "    custodian add NAME              register a key custodian (passphrase\n"
+	        "                  prompted without echo, stored as an Argon2id hash)\n"
+	        "    ceremony init                   create the transcript signing key\n"
+	        "                  ceremony-sign-v1 (ECDSA P-256, in the HSM) and write its\n"
+	        "                  public key (--pubkey, PEM)\n"
+	        "    ceremony verify FILE --pubkey PEM\n"
+	        "                  check a transcript's chain and signatures with the public\n"
+	        "                  key only; exit 0 intact, 3 tampered (first bad line named)\n"
 	        "    audit verify  (needs --config VAULTD.JSON: database and HSM settings)\n"
 	        "                  walk the PAN decryption audit chain, recomputing every\n"
 	        "                  HMAC in the HSM; exit 0 intact, 3 tampered (the first\n"
@@ -69,6 +96,14 @@ static void usage(FILE *f)
 	        "    --pin-file FILE     user PIN file, mode 0600 (default %s)\n"
 	        "    --so-pin-file FILE  security officer PIN file, mode 0600\n"
 	        "                        (default %s)\n"
+	        "    --transcript FILE   ceremony transcript (default %s)\n"
+	        "    --custodians FILE   custodians file, mode 0600 (default %s)\n"
+	        "    --custodian-input FILE  non-interactive custodian credentials, mode\n"
+	        "                        0600: lines NAME, PASSPHRASE, NAME, PASSPHRASE...\n"
+	        "                        (default: prompt on the terminal, no echo)\n"
+	        "    --pubkey FILE       transcript signer's public key, PEM (default %s)\n"
+	        "    --master NAME       the ceremony master (default: the login name)\n"
+	        "    --key-label LABEL   keys generate: pan-enc-vN, fp-hmac-vN, audit-hmac-vN\n"
 	        "    --help              this text, or one command's\n"
 	        "\n"
 	        "ENVIRONMENT\n"
@@ -77,9 +112,10 @@ static void usage(FILE *f)
 	        "    PINs are never read from the command line or the environment.\n"
 	        "\n"
 	        "EXIT STATUS\n"
-	        "    0 ok, 1 operational error, 2 usage error\n",
+	        "    0 ok, 1 operational error, 2 usage error, 3 tampered, 4 refused\n"
+	        "    (dual control not satisfied)\n",
 	        HSM_KEY_PAN_ENC, HSM_KEY_FP_HMAC, DEFAULT_MODULE, DEFAULT_LABEL, DEFAULT_PIN_FILE,
-	        DEFAULT_SO_PIN_FILE);
+	        DEFAULT_SO_PIN_FILE, DEFAULT_TRANSCRIPT, DEFAULT_CUSTODIANS, DEFAULT_PUBKEY);
 }
 
 /* Per-command manual pages ("vaultctl help keys create"). */
@@ -286,6 +322,299 @@ out:
 	return ret;
 }
 
+/* ---- key ceremonies (issue 7) ------------------------------------------------ */
+
+static void kcv_hex(const uint8_t kcv[HSM_KCV_LEN], char out[2 * HSM_KCV_LEN + 1])
+{
+	static const char digits[] = "0123456789ABCDEF";
+	size_t i;
+
+	for (i = 0; i < HSM_KCV_LEN; i++) {
+		out[2 * i] = digits[kcv[i] >> 4];
+		out[2 * i + 1] = digits[kcv[i] & 15];
+	}
+	out[2 * HSM_KCV_LEN] = '\0';
+}
+
+static int cmd_keys_kcv(const struct opts *o, const char *label)
+{
+	struct hsm *h = NULL;
+	uint8_t kcv[HSM_KCV_LEN];
+	char err[512] = "", hx[2 * HSM_KCV_LEN + 1];
+	int ret = EXIT_OP;
+
+	if (hsm_open(o->module, o->label, o->pin_file, 1, &h, err, sizeof(err)) != 0 ||
+	    hsm_kcv(h, label, kcv, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vaultctl: %s\n", err);
+		goto out;
+	}
+	kcv_hex(kcv, hx);
+	printf("%s kcv=%s\n", label, hx);
+	ret = EXIT_OK;
+out:
+	hsm_close(h);
+	return ret;
+}
+
+/* ceremony init: the transcript signer (ADR 0071). */
+static int cmd_ceremony_init(const struct opts *o)
+{
+	struct hsm *h = NULL;
+	json_t *what = NULL;
+	uint8_t point[65], fp[32];
+	char err[512] = "", fphex[65];
+	bool created = false;
+	int ret = EXIT_OP;
+
+	if (hsm_open(o->module, o->label, o->pin_file, 1, &h, err, sizeof(err)) != 0)
+		goto fail;
+	if (hsm_ec_public_point(h, HSM_KEY_CEREMONY_SIGN, point, err, sizeof(err)) != 0) {
+		if (hsm_generate_ec_signing_key(h, HSM_KEY_CEREMONY_SIGN, err, sizeof(err)) != 0 ||
+		    hsm_ec_public_point(h, HSM_KEY_CEREMONY_SIGN, point, err, sizeof(err)) != 0)
+			goto fail;
+		created = true;
+	}
+	if (hsm_transcript_write_pubkey(point, o->pubkey, err, sizeof(err)) != 0)
+		goto fail;
+	crypto_hash_sha256(fp, point, sizeof(point));
+	sodium_bin2hex(fphex, sizeof(fphex), fp, sizeof(fp));
+	what = json_pack("{s:s, s:s, s:s, s:s, s:{s:b, s:b, s:b, s:b}, s:s}", "label",
+	                 HSM_KEY_CEREMONY_SIGN, "mechanism", "CKM_EC_KEY_PAIR_GEN", "curve", "P-256",
+	                 "signature", "CKM_ECDSA over SHA-256", "attributes", "sign", 1,
+	                 "sensitive", 1, "extractable", 0, "token", 1, "public_point_sha256", fphex);
+	if (hsm_transcript_append(h, o->transcript, o->master, "ceremony-master",
+	                          created ? "signer-created" : "signer-confirmed", what, err,
+	                          sizeof(err)) != 0)
+		goto fail;
+	printf("%s %s; public key written to %s\npublic point SHA-256 %s\n", HSM_KEY_CEREMONY_SIGN,
+	       created ? "created" : "exists", o->pubkey, fphex);
+	ret = EXIT_OK;
+	goto out;
+fail:
+	fprintf(stderr, "vaultctl: ceremony init: %s\n", err);
+out:
+	json_decref(what);
+	hsm_close(h);
+	return ret;
+}
+
+static int cmd_ceremony_verify(const struct opts *o, const char *file)
+{
+	struct hsm_transcript_report rep;
+	char err[512] = "";
+	int r;
+
+	r = hsm_transcript_verify(file, o->pubkey, &rep, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "vaultctl: ceremony verify: %s\n", err);
+		return EXIT_OP;
+	}
+	if (r == 1) {
+		printf("transcript BROKEN at line %ld: %s (%ld lines before it verified)\n",
+		       rep.first_bad, rep.reason, rep.lines);
+		return EXIT_TAMPERED;
+	}
+	printf("transcript intact: %ld lines verified; head %s\n", rep.lines, rep.head);
+	return EXIT_OK;
+}
+
+/* One transcript line; takes what (a new reference, may be NULL). Failure
+ * to record is fatal for the step. */
+static int record(struct hsm *h, const struct opts *o, const char *who, const char *role,
+                  const char *action, json_t *what)
+{
+	char err[512] = "";
+	int r;
+
+	r = hsm_transcript_append(h, o->transcript, who, role, action, what, err, sizeof(err));
+	json_decref(what);
+	if (r != 0) {
+		fprintf(stderr, "vaultctl: transcript: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_custodian_add(const struct opts *o, const char *name)
+{
+	struct hsm_custodian_input *in = NULL;
+	struct hsm *h = NULL;
+	char err[512] = "", got[HSM_CUSTODIAN_NAME_MAX + 1];
+	char *pass = NULL;
+	size_t plen = 0;
+	int ret = EXIT_OP;
+
+	if (!hsm_custodian_name_ok(name)) {
+		fprintf(stderr, "vaultctl: a custodian name is 1-%d characters of a-z 0-9 . _ -\n",
+		        HSM_CUSTODIAN_NAME_MAX);
+		return EXIT_USAGE;
+	}
+	/* The HSM first: the registration is recorded in the signed transcript. */
+	if (hsm_open(o->module, o->label, o->pin_file, 1, &h, err, sizeof(err)) != 0)
+		goto fail;
+	in = hsm_custodian_input_open(o->input, err, sizeof(err));
+	if (in == NULL || hsm_custodian_next(in, "new custodian", got, &pass, &plen, err,
+	                                     sizeof(err)) != 0)
+		goto fail;
+	if (strcmp(got, name) != 0) {
+		snprintf(err, sizeof(err), "the name entered is not the custodian being registered");
+		goto fail;
+	}
+	if (hsm_custodian_add(o->custodians, name, pass, plen, err, sizeof(err)) != 0)
+		goto fail;
+	if (record(h, o, name, "custodian", "custodian-registered",
+	           json_pack("{s:s, s:s, s:s}", "custodians_file", o->custodians, "credential",
+	                     "passphrase, Argon2id (crypto_pwhash_str)", "registered_by",
+	                     o->master)) != 0)
+		goto out;
+	printf("custodian '%s' registered\n", name);
+	ret = EXIT_OK;
+	goto out;
+fail:
+	fprintf(stderr, "vaultctl: custodian add: %s\n", err);
+out:
+	sr_secret_free(pass);
+	hsm_custodian_input_close(in);
+	hsm_close(h);
+	return ret;
+}
+
+/*
+ * PCI DSS v4.0 3.7.6: dual control. Two different registered custodians
+ * authenticate, each with their own passphrase, before the key exists.
+ * Every attempt is written to the transcript. 0 satisfied, 1 refused, -1 error.
+ */
+static int dual_control(struct hsm *h, const struct opts *o, char names[2][HSM_CUSTODIAN_NAME_MAX + 1])
+{
+	struct hsm_custodian_input *in = NULL;
+	char err[512] = "", label[32];
+	char *pass = NULL;
+	size_t plen = 0;
+	int i, r, ret = -1;
+
+	in = hsm_custodian_input_open(o->input, err, sizeof(err));
+	if (in == NULL) {
+		fprintf(stderr, "vaultctl: custodians: %s\n", err);
+		goto out;
+	}
+	for (i = 0; i < 2; i++) {
+		snprintf(label, sizeof(label), "custodian %d", i + 1);
+		if (hsm_custodian_next(in, label, names[i], &pass, &plen, err, sizeof(err)) != 0) {
+			fprintf(stderr, "vaultctl: dual control refused: %s\n", err);
+			ret = 1;
+			goto out;
+		}
+		if (i == 1 && strcmp(names[0], names[1]) == 0) {
+			fprintf(stderr, "vaultctl: dual control refused: custodian 2 is custodian 1 "
+			        "again; two different custodians are needed\n");
+			(void)record(h, o, names[1], "custodian", "dual-control-refused",
+			             json_pack("{s:s}", "reason", "same custodian twice"));
+			ret = 1;
+			goto out;
+		}
+		r = hsm_custodian_check(o->custodians, names[i], pass, plen, err, sizeof(err));
+		sr_secret_free(pass);
+		pass = NULL;
+		if (r < 0) {
+			fprintf(stderr, "vaultctl: custodians: %s\n", err);
+			goto out;
+		}
+		if (r == 0) {
+			/* Never echo a rejected input: the name may be a mistyped passphrase. */
+			fprintf(stderr, "vaultctl: dual control refused: %s did not authenticate\n",
+			        label);
+			(void)record(h, o, hsm_custodian_name_ok(names[i]) ? names[i] : "(unknown)",
+			             "custodian", "custodian-refused",
+			             json_pack("{s:s}", "reason", "unknown name or wrong passphrase"));
+			ret = 1;
+			goto out;
+		}
+		if (record(h, o, names[i], "custodian", "custodian-authenticated", NULL) != 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	sr_secret_free(pass);
+	hsm_custodian_input_close(in);
+	return ret;
+}
+
+static int cmd_keys_generate(const struct opts *o, const char *key_label)
+{
+	char names[2][HSM_CUSTODIAN_NAME_MAX + 1];
+	struct hsm_key_info ki;
+	struct hsm *h = NULL;
+	json_t *what = NULL;
+	uint8_t kcv[HSM_KCV_LEN];
+	char err[512] = "", hx[2 * HSM_KCV_LEN + 1], serial[17];
+	regex_t re;
+	bool aes;
+	int r, ret = EXIT_OP;
+
+	if (regcomp(&re, "^(pan-enc|fp-hmac|audit-hmac)-v[1-9][0-9]{0,5}$",
+	            REG_EXTENDED | REG_NOSUB) != 0)
+		return EXIT_OP;
+	r = regexec(&re, key_label, 0, NULL, 0);
+	regfree(&re);
+	if (r != 0) {
+		fprintf(stderr, "vaultctl: keys generate: the label must be pan-enc-vN, fp-hmac-vN "
+		        "or audit-hmac-vN\n");
+		return EXIT_USAGE;
+	}
+	aes = strncmp(key_label, "pan-enc-", 8) == 0;
+	if (hsm_open(o->module, o->label, o->pin_file, 1, &h, err, sizeof(err)) != 0 ||
+	    hsm_key_info(h, key_label, &ki, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vaultctl: %s\n", err);
+		goto out;
+	}
+	if (ki.found) {
+		fprintf(stderr, "vaultctl: keys generate: '%s' exists already\n", key_label);
+		goto out;
+	}
+	/* PCI DSS v4.0 3.6.1: every key event is recorded in the signed transcript. */
+	if (record(h, o, o->master, "ceremony-master", "key-generation-requested",
+	           json_pack("{s:s}", "label", key_label)) != 0)
+		goto out;
+	r = dual_control(h, o, names);
+	if (r != 0) {
+		ret = r > 0 ? EXIT_REFUSED : EXIT_OP;
+		goto out;
+	}
+	/* PCI DSS v4.0 3.7.1: the key is generated inside the HSM, sensitive and
+	 * never extractable. */
+	r = aes ? hsm_generate_aes_key(h, key_label, err, sizeof(err))
+	        : hsm_generate_hmac_key(h, key_label, err, sizeof(err));
+	if (r != 0 || hsm_key_info(h, key_label, &ki, err, sizeof(err)) != 0 ||
+	    hsm_kcv(h, key_label, kcv, err, sizeof(err)) != 0 ||
+	    hsm_token_serial(h, serial, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vaultctl: keys generate: %s\n", err);
+		goto out;
+	}
+	kcv_hex(kcv, hx);
+	what = json_pack("{s:s, s:s, s:s, s:i, s:{s:b, s:b, s:b, s:b, s:b}, s:s, s:s, s:[s,s]}",
+	                 "label", key_label, "mechanism",
+	                 aes ? "CKM_AES_KEY_GEN" : "CKM_GENERIC_SECRET_KEY_GEN", "key_type",
+	                 aes ? "CKK_AES" : "CKK_GENERIC_SECRET", "bits", (int)(ki.value_len * 8),
+	                 "attributes", "sensitive", ki.sensitive, "extractable", ki.extractable,
+	                 "always_sensitive", ki.always_sensitive, "never_extractable",
+	                 ki.never_extractable, "token", 1, "kcv", hx, "kcv_method",
+	                 aes ? "first 3 bytes of AES-ECB(key, 16 zero bytes)"
+	                     : "first 3 bytes of HMAC-SHA256(key, 16 zero bytes)",
+	                 "custodians", names[0], names[1]);
+	if (record(h, o, o->master, "ceremony-master", "key-generated", what) != 0) {
+		what = NULL;
+		goto out;
+	}
+	what = NULL;   /* record() took it */
+	printf("%s generated under dual control (%s, %s): kcv=%s hsm_serial=%s\n", key_label,
+	       names[0], names[1], hx, serial);
+	ret = EXIT_OK;
+out:
+	json_decref(what);
+	hsm_close(h);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -294,10 +623,20 @@ int main(int argc, char **argv)
 		{ "pin-file", required_argument, NULL, 'p' },
 		{ "so-pin-file", required_argument, NULL, 's' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "transcript", required_argument, NULL, 't' },
+		{ "custodians", required_argument, NULL, 'C' },
+		{ "custodian-input", required_argument, NULL, 'i' },
+		{ "pubkey", required_argument, NULL, 'k' },
+		{ "pubkey-out", required_argument, NULL, 'k' },
+		{ "master", required_argument, NULL, 'M' },
+		{ "key-label", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct opts o = { DEFAULT_MODULE, DEFAULT_LABEL, DEFAULT_PIN_FILE, DEFAULT_SO_PIN_FILE, NULL };
+	struct opts o = { DEFAULT_MODULE, DEFAULT_LABEL, DEFAULT_PIN_FILE, DEFAULT_SO_PIN_FILE, NULL,
+		          DEFAULT_TRANSCRIPT, DEFAULT_CUSTODIANS, NULL, DEFAULT_PUBKEY, NULL };
+	const struct passwd *pw = getpwuid(getuid());
+	const char *gen_label = NULL;
 	int c;
 	int nargs;
 	int want_help = 0;
@@ -319,6 +658,24 @@ int main(int argc, char **argv)
 		case 'c':
 			o.config = optarg;
 			break;
+		case 't':
+			o.transcript = optarg;
+			break;
+		case 'C':
+			o.custodians = optarg;
+			break;
+		case 'i':
+			o.input = optarg;
+			break;
+		case 'k':
+			o.pubkey = optarg;
+			break;
+		case 'M':
+			o.master = optarg;
+			break;
+		case 'K':
+			gen_label = optarg;
+			break;
 		case 'h':
 			want_help = 1;
 			break;
@@ -333,6 +690,37 @@ int main(int argc, char **argv)
 	if (sr_secret_harden_process() != 0)
 		fprintf(stderr, "vaultctl: warning: process hardening incomplete\n");
 	nargs = argc - optind;
+	if (o.master == NULL)
+		o.master = pw != NULL ? pw->pw_name : "unknown";
+	if (!hsm_custodian_name_ok(o.master)) {
+		fprintf(stderr, "vaultctl: --master: 1-%d characters of a-z 0-9 . _ -\n",
+		        HSM_CUSTODIAN_NAME_MAX);
+		return EXIT_USAGE;
+	}
+	if (nargs == 3 && strcmp(argv[optind], "keys") == 0 &&
+	    strcmp(argv[optind + 1], "kcv") == 0)
+		return cmd_keys_kcv(&o, argv[optind + 2]);
+	if ((nargs == 2 || nargs == 3) && strcmp(argv[optind], "keys") == 0 &&
+	    strcmp(argv[optind + 1], "generate") == 0) {
+		/* keys generate LABEL, or keys generate --key-label LABEL (not both). */
+		if ((nargs == 3) == (gen_label != NULL)) {
+			fprintf(stderr, "vaultctl: keys generate needs one key label "
+			        "(--key-label LABEL or keys generate LABEL)\n");
+			return EXIT_USAGE;
+		}
+		if (nargs == 3)
+			gen_label = argv[optind + 2];
+		return cmd_keys_generate(&o, gen_label);
+	}
+	if (nargs == 3 && strcmp(argv[optind], "custodian") == 0 &&
+	    strcmp(argv[optind + 1], "add") == 0)
+		return cmd_custodian_add(&o, argv[optind + 2]);
+	if (nargs == 2 && strcmp(argv[optind], "ceremony") == 0 &&
+	    strcmp(argv[optind + 1], "init") == 0)
+		return cmd_ceremony_init(&o);
+	if (nargs == 3 && strcmp(argv[optind], "ceremony") == 0 &&
+	    strcmp(argv[optind + 1], "verify") == 0)
+		return cmd_ceremony_verify(&o, argv[optind + 2]);
 	if (nargs == 1 && strcmp(argv[optind], "init-token") == 0)
 		return cmd_init_token(&o);
 	if (nargs == 2 && strcmp(argv[optind], "keys") == 0) {

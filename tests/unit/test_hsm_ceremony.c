@@ -1,0 +1,630 @@
+/*
+ * test_hsm_ceremony: key ceremonies (issue 7) against a real SoftHSM2 token
+ * made for the run in a temporary directory.
+ *  - Key check values (ADR 0070): known-answer tests. A known AES-256 key and a
+ *    known HMAC key are imported into the scratch token as *session* objects
+ *    (gone when the test ends) and hsm_kcv must equal what OpenSSL's libcrypto
+ *    computes from the same bytes; also: SoftHSM2 refuses CKM_AES_CMAC on a key
+ *    with CKA_ENCRYPT only (why the KCV is AES-ECB of a zero block).
+ *  - The signed transcript (ADR 0071): appended lines verify with the public
+ *    key only; an edited, removed, swapped, re-formatted or truncated line,
+ *    or another signer's key, is named as the first bad line.
+ *  - Custodians (ADR 0072): registration, passphrase checks, refusals.
+ * Exits 77 (skipped) only when the SoftHSM2 module is absent.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "hsm/hsm.h"
+#include "hsm/hsm_p11.h"
+#include "common/sr_secret.h"
+#include "hsm/ctl/hsm_custodian.h"
+#include "hsm/ctl/hsm_transcript.h"
+
+#define MODULE   "/usr/lib/softhsm/libsofthsm2.so"
+#define TOKEN    "strongroom-cer"
+#define USER_PIN "user-pin-8812"
+#define SO_PIN   "so-pin-4471"
+
+static char g_dir[256];
+static char g_user_pin[300], g_so_pin[300];
+static struct hsm *g_h = NULL;
+static void *g_dl = NULL;
+static CK_FUNCTION_LIST_PTR g_p11 = NULL;
+static CK_SESSION_HANDLE g_s = CK_INVALID_HANDLE;
+
+/* The known test key (bytes 00..1f), used for AES-256 and for HMAC. */
+static const uint8_t KNOWN_KEY[32] = {
+	0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+	0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
+};
+
+static int write_file(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	if (fchmod(fd, mode) != 0) {
+		close(fd);
+		return -1;
+	}
+	n = write(fd, text, strlen(text));
+	close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* A raw PKCS#11 session of our own on the test token, to import the known
+ * keys as session objects (they are visible to hsm's sessions: §4.4.1). */
+static int raw_session(void)
+{
+	CK_C_GetFunctionList getfl = NULL;
+	CK_SLOT_ID slots[16];
+	CK_ULONG n = 16, i;
+	CK_RV rv;
+
+	g_dl = dlopen(MODULE, RTLD_NOW | RTLD_LOCAL);
+	if (g_dl == NULL)
+		return -1;
+	*(void **)(&getfl) = dlsym(g_dl, "C_GetFunctionList");
+	if (getfl == NULL || getfl(&g_p11) != CKR_OK)
+		return -1;
+	rv = g_p11->C_Initialize(NULL);   /* hsm_open did it already */
+	if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED)
+		return -1;
+	if (g_p11->C_GetSlotList(CK_TRUE, slots, &n) != CKR_OK)
+		return -1;
+	for (i = 0; i < n; i++) {
+		CK_TOKEN_INFO ti;
+		if (g_p11->C_GetTokenInfo(slots[i], &ti) == CKR_OK &&
+		    memcmp(ti.label, TOKEN, strlen(TOKEN)) == 0 && ti.label[strlen(TOKEN)] == ' ')
+			return g_p11->C_OpenSession(slots[i], CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL,
+			                            NULL, &g_s) == CKR_OK ? 0 : -1;
+	}
+	return -1;
+}
+
+/* Import KNOWN_KEY as a session object: AES (CKA_ENCRYPT only, like the data
+ * keys) or generic secret (CKA_SIGN only, like the HMAC keys). */
+static CK_OBJECT_HANDLE import_known(const char *label, CK_KEY_TYPE kt)
+{
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_BBOOL enc = kt == CKK_AES ? CK_TRUE : CK_FALSE;
+	CK_BBOOL sign = kt == CKK_AES ? CK_FALSE : CK_TRUE;
+	CK_OBJECT_HANDLE obj = CK_INVALID_HANDLE;
+	CK_ATTRIBUTE t[] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_KEY_TYPE, &kt, sizeof(kt) },
+		{ CKA_TOKEN, &no, sizeof(no) },   /* session object: gone after the test */
+		{ CKA_PRIVATE, &yes, sizeof(yes) },
+		{ CKA_SENSITIVE, &yes, sizeof(yes) },
+		{ CKA_EXTRACTABLE, &no, sizeof(no) },
+		{ CKA_ENCRYPT, &enc, sizeof(enc) },
+		{ CKA_DECRYPT, &enc, sizeof(enc) },
+		{ CKA_SIGN, &sign, sizeof(sign) },
+		{ CKA_VERIFY, &sign, sizeof(sign) },
+		{ CKA_VALUE, (void *)KNOWN_KEY, sizeof(KNOWN_KEY) },
+		{ CKA_LABEL, (void *)label, strlen(label) },
+	};
+
+	assert_int_equal(g_p11->C_CreateObject(g_s, t, sizeof(t) / sizeof(t[0]), &obj), CKR_OK);
+	return obj;
+}
+
+static int group_setup(void **state)
+{
+	char path[300], conf[600], err[256] = "";
+
+	(void)state;
+	snprintf(g_dir, sizeof(g_dir), "/tmp/test_hsm_cer_XXXXXX");
+	if (mkdtemp(g_dir) == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%s/tokens", g_dir);
+	if (mkdir(path, 0700) != 0)
+		return -1;
+	snprintf(conf, sizeof(conf),
+	         "directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n",
+	         g_dir);
+	snprintf(path, sizeof(path), "%s/softhsm2.conf", g_dir);
+	if (write_file(path, conf, 0600) != 0)
+		return -1;
+	setenv("SOFTHSM2_CONF", path, 1);
+	snprintf(g_user_pin, sizeof(g_user_pin), "%s/user-pin", g_dir);
+	snprintf(g_so_pin, sizeof(g_so_pin), "%s/so-pin", g_dir);
+	if (write_file(g_user_pin, USER_PIN "\n", 0600) != 0 ||
+	    write_file(g_so_pin, SO_PIN "\n", 0600) != 0)
+		return -1;
+	if (hsm_init_token(MODULE, TOKEN, g_so_pin, g_user_pin, err, sizeof(err)) != 0 ||
+	    hsm_open(MODULE, TOKEN, g_user_pin, 2, &g_h, err, sizeof(err)) != 0 ||
+	    hsm_generate_ec_signing_key(g_h, HSM_KEY_CEREMONY_SIGN, err, sizeof(err)) != 0 ||
+	    hsm_generate_aes_key(g_h, HSM_KEY_PAN_ENC, err, sizeof(err)) != 0 ||
+	    hsm_generate_hmac_key(g_h, HSM_KEY_FP_HMAC, err, sizeof(err)) != 0) {
+		fprintf(stderr, "setup: %s\n", err);
+		return -1;
+	}
+	return raw_session();
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	if (g_p11 != NULL && g_s != CK_INVALID_HANDLE)
+		g_p11->C_CloseSession(g_s);
+	hsm_close(g_h);   /* the last user: C_Finalize */
+	g_h = NULL;
+	if (g_dl != NULL)
+		dlclose(g_dl);
+	if (g_dir[0] != '\0')
+		nftw(g_dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}
+
+/* ---- key check values ---------------------------------------------------- */
+
+static void test_kcv_aes_known_answer(void **state)
+{
+	static const uint8_t zero[16] = { 0 };
+	uint8_t want[32], got[HSM_KCV_LEN];
+	int outl = 0;
+	char err[256] = "";
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+
+	(void)state;
+	import_known("kat-aes", CKK_AES);
+	/* OpenSSL: AES-256-ECB of one zero block under the known key. */
+	assert_non_null(c);
+	assert_int_equal(EVP_EncryptInit_ex(c, EVP_aes_256_ecb(), NULL, KNOWN_KEY, NULL), 1);
+	EVP_CIPHER_CTX_set_padding(c, 0);
+	assert_int_equal(EVP_EncryptUpdate(c, want, &outl, zero, sizeof(zero)), 1);
+	assert_int_equal(outl, 16);
+	EVP_CIPHER_CTX_free(c);
+	assert_int_equal(hsm_kcv(g_h, "kat-aes", got, err, sizeof(err)), 0);
+	assert_memory_equal(got, want, HSM_KCV_LEN);
+	/* Pinned: AES-256(key 00..1f, 0^128) = f29000b6... (so a change in both
+	 * implementations at once would still be caught). */
+	assert_int_equal(got[0], 0xf2);
+	assert_int_equal(got[1], 0x90);
+	assert_int_equal(got[2], 0x00);
+}
+
+static void test_kcv_hmac_known_answer(void **state)
+{
+	static const uint8_t zero[16] = { 0 };
+	uint8_t want[32], got[HSM_KCV_LEN];
+	unsigned int wl = sizeof(want);
+	char err[256] = "";
+
+	(void)state;
+	import_known("kat-hmac", CKK_GENERIC_SECRET);
+	assert_non_null(HMAC(EVP_sha256(), KNOWN_KEY, sizeof(KNOWN_KEY), zero, sizeof(zero), want,
+	                     &wl));
+	assert_int_equal(hsm_kcv(g_h, "kat-hmac", got, err, sizeof(err)), 0);
+	assert_memory_equal(got, want, HSM_KCV_LEN);
+}
+
+/* The KCV of a generated key is stable, and differs between keys. */
+static void test_kcv_stable(void **state)
+{
+	uint8_t a[HSM_KCV_LEN], b[HSM_KCV_LEN], f[HSM_KCV_LEN];
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(hsm_kcv(g_h, HSM_KEY_PAN_ENC, a, err, sizeof(err)), 0);
+	assert_int_equal(hsm_kcv(g_h, HSM_KEY_PAN_ENC, b, err, sizeof(err)), 0);
+	assert_memory_equal(a, b, HSM_KCV_LEN);
+	assert_int_equal(hsm_kcv(g_h, HSM_KEY_FP_HMAC, f, err, sizeof(err)), 0);
+	assert_memory_not_equal(a, f, HSM_KCV_LEN);
+	assert_int_equal(hsm_kcv(g_h, "no-such-key", a, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no secret key"));
+}
+
+/* Why the KCV is AES-ECB and not AES-CMAC: SoftHSM2 does CMAC through C_Sign,
+ * which a key with CKA_ENCRYPT only (the data keys) is not allowed to do. */
+static void test_cmac_needs_sign(void **state)
+{
+	CK_OBJECT_HANDLE k = import_known("kat-aes-cmac", CKK_AES);
+	CK_MECHANISM m = { CKM_AES_CMAC, NULL, 0 };
+	CK_RV rv;
+
+	(void)state;
+	rv = g_p11->C_SignInit(g_s, &m, k);
+	assert_int_not_equal(rv, CKR_OK);
+	print_message("C_SignInit(CKM_AES_CMAC) on an encrypt-only key: %s\n", hsm_rv_str(rv));
+}
+
+/* ---- transcript ------------------------------------------------------------ */
+
+static char g_tr[320], g_pub[320];
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *b = NULL;
+	long n;
+
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	b = calloc(1, (size_t)n + 1);
+	assert_non_null(b);
+	assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	return b;
+}
+
+static void spit(const char *path, const char *text)
+{
+	assert_int_equal(write_file(path, text, 0600), 0);
+}
+
+/* Split into lines (pointers into buf, which is modified). */
+static int lines_of(char *buf, char **lines, int max)
+{
+	int n = 0;
+	char *p = buf, *nl;
+
+	while (*p != '\0' && n < max && (nl = strchr(p, '\n')) != NULL) {
+		*nl = '\0';
+		lines[n++] = p;
+		p = nl + 1;
+	}
+	return n;
+}
+
+static void join_to(const char *path, char **lines, int n)
+{
+	size_t cap = 1, i;
+	char *out;
+
+	for (i = 0; i < (size_t)n; i++)
+		cap += strlen(lines[i]) + 1;
+	out = calloc(1, cap);
+	assert_non_null(out);
+	for (i = 0; i < (size_t)n; i++) {
+		strcat(out, lines[i]);
+		strcat(out, "\n");
+	}
+	spit(path, out);
+	free(out);
+}
+
+static long verify(const char *path, const char *pub, char *reason, size_t rlen)
+{
+	struct hsm_transcript_report rep;
+	char err[256] = "";
+	int r = hsm_transcript_verify(path, pub, &rep, err, sizeof(err));
+
+	assert_int_not_equal(r, -1);
+	if (reason != NULL)
+		snprintf(reason, rlen, "%s", rep.reason);
+	return r == 0 ? 0 : rep.first_bad;
+}
+
+static int tr_setup(void **state)
+{
+	uint8_t point[65];
+	char err[256] = "";
+	int i;
+
+	(void)state;
+	snprintf(g_tr, sizeof(g_tr), "%s/transcript.jsonl", g_dir);
+	snprintf(g_pub, sizeof(g_pub), "%s/signer.pem", g_dir);
+	unlink(g_tr);
+	if (hsm_ec_public_point(g_h, HSM_KEY_CEREMONY_SIGN, point, err, sizeof(err)) != 0 ||
+	    hsm_transcript_write_pubkey(point, g_pub, err, sizeof(err)) != 0)
+		return -1;
+	for (i = 1; i <= 5; i++) {
+		json_t *what = json_pack("{s:s, s:i}", "label", "pan-enc-v1", "step", i);
+		int r = hsm_transcript_append(g_h, g_tr, i % 2 ? "alice" : "bob", "custodian",
+		                              "step", what, err, sizeof(err));
+		json_decref(what);
+		if (r != 0) {
+			fprintf(stderr, "append: %s\n", err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void test_transcript_intact(void **state)
+{
+	struct hsm_transcript_report rep;
+	char err[256] = "";
+	char *b = NULL, *l[8];
+
+	(void)state;
+	assert_int_equal(hsm_transcript_verify(g_tr, g_pub, &rep, err, sizeof(err)), 0);
+	assert_int_equal(rep.lines, 5);
+	assert_int_equal(strlen(rep.head), 64);
+	b = slurp(g_tr);
+	assert_int_equal(lines_of(b, l, 8), 5);
+	assert_non_null(strstr(l[0], "\"seq\":1,"));
+	assert_non_null(strstr(l[0], "\"prev\":\"0000000000000000"));
+	assert_non_null(strstr(l[4], "\"hsm_serial\":\""));
+	assert_non_null(strstr(l[4], "\"signer\":\"ceremony-sign-v1\""));
+	free(b);
+}
+
+static void test_transcript_edit_named(void **state)
+{
+	char path[340], reason[160];
+	char *b = slurp(g_tr), *l[8], *p;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/edited.jsonl", g_dir);
+	assert_int_equal(lines_of(b, l, 8), 5);
+	/* Same length, still canonical JSON: "alice" -> "alicf" on line 3. */
+	p = strstr(l[2], "\"alice\"");
+	assert_non_null(p);
+	p[5] = 'f';
+	join_to(path, l, 5);
+	assert_int_equal(verify(path, g_pub, reason, sizeof(reason)), 3);
+	assert_non_null(strstr(reason, "signature"));
+	/* A changed KCV-like detail deep in "what" on the first line. */
+	p[5] = 'e';
+	p = strstr(l[0], "\"step\":1");
+	assert_non_null(p);
+	p[7] = '7';
+	join_to(path, l, 5);
+	assert_int_equal(verify(path, g_pub, NULL, 0), 1);
+	free(b);
+}
+
+static void test_transcript_delete_named(void **state)
+{
+	char path[340], reason[160];
+	char *b = slurp(g_tr), *l[8], *k[8];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/deleted.jsonl", g_dir);
+	assert_int_equal(lines_of(b, l, 8), 5);
+	k[0] = l[0];
+	k[1] = l[2];
+	k[2] = l[3];
+	k[3] = l[4];
+	join_to(path, k, 4);
+	assert_int_equal(verify(path, g_pub, reason, sizeof(reason)), 2);
+	assert_non_null(strstr(reason, "removed"));
+	/* The first line removed. */
+	join_to(path, l + 1, 4);
+	assert_int_equal(verify(path, g_pub, NULL, 0), 1);
+	free(b);
+}
+
+static void test_transcript_swap_named(void **state)
+{
+	char path[340];
+	char *b = slurp(g_tr), *l[8], *t;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/swapped.jsonl", g_dir);
+	assert_int_equal(lines_of(b, l, 8), 5);
+	t = l[3];
+	l[3] = l[2];
+	l[2] = t;
+	join_to(path, l, 5);
+	assert_int_equal(verify(path, g_pub, NULL, 0), 3);
+	free(b);
+}
+
+static void test_transcript_format_and_truncation(void **state)
+{
+	char path[340], reason[160];
+	char *b = slurp(g_tr), *l[8], *sp = NULL, *o = NULL;
+	size_t n;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/format.jsonl", g_dir);
+	assert_int_equal(lines_of(b, l, 8), 5);
+	/* Whitespace added to line 4: same JSON value, not the signed bytes. */
+	n = strlen(l[3]);
+	sp = calloc(1, n + 2);
+	assert_non_null(sp);
+	sp[0] = '{';
+	sp[1] = ' ';
+	memcpy(sp + 2, l[3] + 1, n - 1);
+	o = l[3];
+	l[3] = sp;
+	join_to(path, l, 5);
+	assert_int_equal(verify(path, g_pub, reason, sizeof(reason)), 4);
+	assert_non_null(strstr(reason, "canonical"));
+	l[3] = o;
+	/* Last line cut short (no newline). */
+	join_to(path, l, 5);
+	{
+		int fd = open(path, O_WRONLY);
+		struct stat st;
+		assert_int_equal(fstat(fd, &st), 0);
+		assert_int_equal(ftruncate(fd, st.st_size - 10), 0);
+		close(fd);
+	}
+	assert_int_equal(verify(path, g_pub, NULL, 0), 5);
+	/* Empty file. */
+	spit(path, "");
+	assert_int_equal(verify(path, g_pub, NULL, 0), 1);
+	/* Not JSON. */
+	spit(path, "hello\n");
+	assert_int_equal(verify(path, g_pub, NULL, 0), 1);
+	free(sp);
+	free(b);
+}
+
+/* Verification with another P-256 key fails at line 1; a PEM that is not a
+ * P-256 key is an error, not a pass. */
+static void test_transcript_other_key(void **state)
+{
+	char pem[340], err[256] = "";
+	struct hsm_transcript_report rep;
+	uint8_t point[65];
+
+	(void)state;
+	snprintf(pem, sizeof(pem), "%s/other.pem", g_dir);
+	assert_int_equal(hsm_generate_ec_signing_key(g_h, "other-signer", err, sizeof(err)), 0);
+	assert_int_equal(hsm_ec_public_point(g_h, "other-signer", point, err, sizeof(err)), 0);
+	assert_int_equal(hsm_transcript_write_pubkey(point, pem, err, sizeof(err)), 0);
+	assert_int_equal(verify(g_tr, pem, NULL, 0), 1);
+	/* A signer that exists is not generated twice. */
+	assert_int_equal(hsm_generate_ec_signing_key(g_h, "other-signer", err, sizeof(err)), -1);
+	spit(pem, "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n");
+	assert_int_equal(hsm_transcript_verify(g_tr, pem, &rep, err, sizeof(err)), -1);
+	/* A point not on the curve is refused for export. */
+	memset(point + 1, 0x11, 64);
+	assert_int_equal(hsm_transcript_write_pubkey(point, pem, err, sizeof(err)), -1);
+}
+
+/* The signing key is sensitive and cannot be read out. */
+static void test_signer_attributes(void **state)
+{
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_ATTRIBUTE f[2] = { { CKA_CLASS, &cls, sizeof(cls) },
+		              { CKA_LABEL, (void *)HSM_KEY_CEREMONY_SIGN,
+		                strlen(HSM_KEY_CEREMONY_SIGN) } };
+	CK_OBJECT_HANDLE k = CK_INVALID_HANDLE;
+	CK_ULONG n = 0;
+	CK_BBOOL sens = CK_FALSE, extr = CK_TRUE, sign = CK_FALSE, dec = CK_TRUE;
+	CK_ATTRIBUTE a[4] = { { CKA_SENSITIVE, &sens, sizeof(sens) },
+		              { CKA_EXTRACTABLE, &extr, sizeof(extr) },
+		              { CKA_SIGN, &sign, sizeof(sign) },
+		              { CKA_DECRYPT, &dec, sizeof(dec) } };
+	uint8_t buf[64];
+	CK_ATTRIBUTE v = { CKA_VALUE, buf, sizeof(buf) };
+
+	(void)state;
+	assert_int_equal(g_p11->C_FindObjectsInit(g_s, f, 2), CKR_OK);
+	assert_int_equal(g_p11->C_FindObjects(g_s, &k, 1, &n), CKR_OK);
+	g_p11->C_FindObjectsFinal(g_s);
+	assert_int_equal(n, 1);
+	assert_int_equal(g_p11->C_GetAttributeValue(g_s, k, a, 4), CKR_OK);
+	assert_true(sens == CK_TRUE && extr == CK_FALSE && sign == CK_TRUE && dec == CK_FALSE);
+	assert_int_equal(g_p11->C_GetAttributeValue(g_s, k, &v, 1), CKR_ATTRIBUTE_SENSITIVE);
+}
+
+/* ---- custodians ------------------------------------------------------------ */
+
+static void test_custodians(void **state)
+{
+	char path[340], err[256] = "";
+	static const char PA[] = "alice passphrase 1";
+	static const char PB[] = "bob's passphrase 22";
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/custodians.json", g_dir);
+	assert_int_equal(hsm_custodian_add(path, "alice", PA, strlen(PA), err, sizeof(err)), 0);
+	assert_int_equal(hsm_custodian_add(path, "bob", PB, strlen(PB), err, sizeof(err)), 0);
+	assert_int_equal(hsm_custodian_check(path, "alice", PA, strlen(PA), err, sizeof(err)), 1);
+	assert_int_equal(hsm_custodian_check(path, "bob", PB, strlen(PB), err, sizeof(err)), 1);
+	/* Another custodian's passphrase, unknown names, a prefix: refused alike. */
+	assert_int_equal(hsm_custodian_check(path, "alice", PB, strlen(PB), err, sizeof(err)), 0);
+	assert_int_equal(hsm_custodian_check(path, "carol", PA, strlen(PA), err, sizeof(err)), 0);
+	assert_int_equal(hsm_custodian_check(path, "Alice", PA, strlen(PA), err, sizeof(err)), 0);
+	assert_int_equal(hsm_custodian_check(path, "alice", PA, strlen(PA) - 1, err, sizeof(err)), 0);
+	/* Registration refusals: duplicate, bad name, short passphrase. */
+	assert_int_equal(hsm_custodian_add(path, "alice", PB, strlen(PB), err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "registered already"));
+	assert_int_equal(hsm_custodian_add(path, "Eve!", PB, strlen(PB), err, sizeof(err)), -1);
+	assert_int_equal(hsm_custodian_add(path, "", PB, strlen(PB), err, sizeof(err)), -1);
+	assert_int_equal(hsm_custodian_add(path, "dave", "short", 5, err, sizeof(err)), -1);
+	assert_null(strstr(err, "short"));   /* never echoes the passphrase */
+	/* The file holds hashes, not passphrases, and is owner-only. */
+	{
+		char *b = slurp(path);
+		struct stat st;
+		assert_null(strstr(b, PA));
+		assert_non_null(strstr(b, "$argon2id$"));
+		free(b);
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_mode & 077, 0);
+		assert_int_equal(chmod(path, 0640), 0);
+		assert_int_equal(hsm_custodian_check(path, "alice", PA, strlen(PA), err, sizeof(err)),
+		                 -1);
+		assert_int_equal(chmod(path, 0600), 0);
+	}
+	/* Not a custodians file. */
+	spit(path, "{\"version\":2,\"custodians\":[]}");
+	assert_int_equal(hsm_custodian_check(path, "alice", PA, strlen(PA), err, sizeof(err)), -1);
+	unlink(path);
+}
+
+static void test_custodian_input(void **state)
+{
+	char path[340], err[256] = "", name[HSM_CUSTODIAN_NAME_MAX + 1];
+	struct hsm_custodian_input *in = NULL;
+	char *pass = NULL;
+	size_t plen = 0;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/input", g_dir);
+	spit(path, "alice\nalice passphrase 1\r\nbob\n");
+	in = hsm_custodian_input_open(path, err, sizeof(err));
+	assert_non_null(in);
+	assert_int_equal(hsm_custodian_next(in, "c1", name, &pass, &plen, err, sizeof(err)), 0);
+	assert_string_equal(name, "alice");
+	assert_int_equal(plen, strlen("alice passphrase 1"));
+	assert_memory_equal(pass, "alice passphrase 1", plen);
+	sr_secret_free(pass);
+	pass = NULL;
+	/* A name without its passphrase, then nothing. */
+	assert_int_equal(hsm_custodian_next(in, "c2", name, &pass, &plen, err, sizeof(err)), -1);
+	assert_null(pass);
+	assert_int_equal(hsm_custodian_next(in, "c3", name, &pass, &plen, err, sizeof(err)), -1);
+	hsm_custodian_input_close(in);
+	/* A name longer than allowed. */
+	spit(path, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\npass phrase 123\n");
+	in = hsm_custodian_input_open(path, err, sizeof(err));
+	assert_non_null(in);
+	assert_int_equal(hsm_custodian_next(in, "c1", name, &pass, &plen, err, sizeof(err)), -1);
+	hsm_custodian_input_close(in);
+	/* Group-readable input refused (secrets at rest: PCI DSS 3.6.1). */
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_null(hsm_custodian_input_open(path, err, sizeof(err)));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_kcv_aes_known_answer),
+		cmocka_unit_test(test_kcv_hmac_known_answer),
+		cmocka_unit_test(test_kcv_stable),
+		cmocka_unit_test(test_cmac_needs_sign),
+		cmocka_unit_test_setup(test_transcript_intact, tr_setup),
+		cmocka_unit_test(test_transcript_edit_named),
+		cmocka_unit_test(test_transcript_delete_named),
+		cmocka_unit_test(test_transcript_swap_named),
+		cmocka_unit_test(test_transcript_format_and_truncation),
+		cmocka_unit_test(test_transcript_other_key),
+		cmocka_unit_test(test_signer_attributes),
+		cmocka_unit_test(test_custodians),
+		cmocka_unit_test(test_custodian_input),
+	};
+
+	if (access(MODULE, R_OK) != 0) {
+		fprintf(stderr, "test_hsm_ceremony: %s not installed, skipping\n", MODULE);
+		return 77;
+	}
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
