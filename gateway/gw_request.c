@@ -168,15 +168,21 @@ bool gw_json_has_pan(const json_t *v)
 
 bool gw_token_shape_ok(const char *s)
 {
-	size_t n, i;
+	size_t n, i, p;
 
-	if (s == NULL || strncmp(s, "tok_", 4) != 0)
+	if (s == NULL)
 		return false;
-	n = strlen(s + 4);
+	if (strncmp(s, "tok_", 4) == 0)
+		p = 4;
+	else if (strncmp(s, "card_", 5) == 0)
+		p = 5;   /* a saved, reusable card (issue 3) */
+	else
+		return false;
+	n = strlen(s + p);
 	if (n < 8 || n > 64)
 		return false;
 	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[4 + i];
+		unsigned char c = (unsigned char)s[p + i];
 
 		if (!isascii(c) || !isalnum(c))
 			return false;
@@ -295,7 +301,7 @@ int gw_payment_request_parse(const json_t *body, struct gw_payment_request *out,
 	}
 	if (!gw_token_shape_ok(json_string_value(v))) {
 		set_err(err, "payment_method_invalid",
-		        "payment_method must be a token id (tok_...) from the vault.", "payment_method");
+		        "payment_method must be a token id (tok_... or card_...) from the vault.", "payment_method");
 		return -1;
 	}
 	gw_strlcpy(out->payment_method, json_string_value(v), sizeof out->payment_method);

@@ -66,10 +66,12 @@ t_gateway_saved_cards() {
   tokenize 4242424242424242
   http POST "$GATEWAY_URL/v1/customers/$cus/cards" "$STRONGROOM_SK" "{\"token\":\"$(j .id)\",\"deduplicate\":true}"
   eq "dedup via gateway" "$STATUS" 200; eq "same card" "$(j .id)" "$card"
-  # Paying with a card_ id through the gateway needs a gateway migration
-  # (payments.payment_method CHECK allows tok_ only): not in this branch; the
-  # vault side is tested in t_saved_cards_and_dedup. Refused cleanly here:
-  pay "$card"; eq "card_ payment_method refused by the gateway (for now)" "$STATUS" 400
+  # A saved card pays again and again (reusable), each time a new payment.
+  local p1 p2
+  pay "$card"; eq "pay with card_" "$STATUS" 201; eq "card_ captured" "$(j .status)" captured; p1=$(j .id)
+  pay "$card"; eq "pay with card_ again" "$STATUS" 201; eq "card_ captured again" "$(j .status)" captured; p2=$(j .id)
+  [ "$p1" != "$p2" ] || fail "the second payment reused the first"
+  pay_as "$SK2" "$card"; eq "another merchant's card_" "$STATUS" 400
   http GET "$GATEWAY_URL/v1/customers/$cus/cards" "$STRONGROOM_SK"; eq "list" "$(j '.data | length')" 1
   http GET "$GATEWAY_URL/v1/cards/$card" "$STRONGROOM_SK"; eq "get" "$STATUS" 200; eq customer "$(j .customer)" "$cus"
   http GET "$GATEWAY_URL/v1/cards/$card" "$SK2"; eq "other merchant" "$STATUS" 404

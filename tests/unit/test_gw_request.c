@@ -168,6 +168,13 @@ static void test_payment_method(void **state)
 	                          NULL), "ok");
 	assert_string_equal(check("{\"amount\":1,\"currency\":\"usd\",\"payment_method\":\"tok_abc\"}",
 	                          NULL), "payment_method_invalid");
+	/* A saved card (issue 3) is a token too; other prefixes are not. */
+	assert_string_equal(check("{\"amount\":1,\"currency\":\"usd\",\"payment_method\":\"card_abcd1234\"}",
+	                          NULL), "ok");
+	assert_string_equal(check("{\"amount\":1,\"currency\":\"usd\",\"payment_method\":\"card_ab\"}",
+	                          NULL), "payment_method_invalid");
+	assert_string_equal(check("{\"amount\":1,\"currency\":\"usd\",\"payment_method\":\"cards_abcd1234\"}",
+	                          NULL), "payment_method_invalid");
 	assert_string_equal(check("{\"amount\":1,\"currency\":\"usd\",\"payment_method\":\"tok_abc/../x1234\"}",
 	                          NULL), "payment_method_invalid");
 	assert_string_equal(check("{\"amount\":1,\"currency\":\"usd\",\"payment_method\":{\"id\":\"" TOK "\"}}",
