@@ -37,7 +37,7 @@ cat > "$VAR/etc/pspsim.json" <<JSON
   "listen": "127.0.0.1", "port": $PSP_PORT,
   "tls_cert": "var/pki/pspsim.crt", "tls_key": "var/pki/pspsim.key",
   "client_ca": "var/pki/ca.crt", "peer_name": "vault-egress.strongroom.internal",
-  "api_key_file": "var/secrets/psp-stripe-key", "threads": ${SR_PSP_THREADS:-4},
+  "api_key_file": "var/secrets/psp-stripe-key", "threads": 4,
   "challenge_port": $PSP_CHALLENGE_PORT
 }
 JSON
@@ -51,12 +51,12 @@ cat > "$VAR/etc/vaultd.json" <<JSON
   "db_host": "127.0.0.1", "db_port": "$PGPORT", "db_name": "vault", "db_user": "vault",
   "db_password_file": "var/secrets/vault-db-password",
   "pkcs11_module": "/usr/lib/softhsm/libsofthsm2.so", "hsm_token_label": "strongroom",
-  "hsm_pin_file": "var/secrets/hsm-user-pin", "hsm_sessions": ${SR_VAULT_HSM_SESSIONS:-4},
+  "hsm_pin_file": "var/secrets/hsm-user-pin", "hsm_sessions": 4,
   "psp_ca": "var/pki/ca.crt", "psp_client_cert": "var/pki/vault-egress.crt",
   "psp_client_key": "var/pki/vault-egress.key",
   "psp_stripe_host": "psp.strongroom.test", "psp_stripe_addr": "127.0.0.1", "psp_stripe_port": $PSP_PORT,
   "psp_stripe_api_key_file": "var/secrets/psp-stripe-key",
-  "threads": ${SR_VAULT_THREADS:-4}, "cvc_ttl_seconds": 3540, "sweep_interval_seconds": 60,
+  "threads": 4, "cvc_ttl_seconds": 3540, "sweep_interval_seconds": 60,
   "admin_listen": "127.0.0.1", "admin_port": $VAULT_ADMIN_PORT, "shutdown_grace_seconds": 8,
   "rate_limit_ip_per_minute": 6000000, "rate_limit_ip_burst": 100000,
   "rate_limit_key_per_minute": 6000000, "rate_limit_key_burst": 100000
@@ -70,7 +70,7 @@ cat > "$VAR/etc/gatewayd.json" <<JSON
   "db_password_file": "var/secrets/gateway-db-password",
   "vault_url": "https://vault-internal.strongroom.test:$VAULT_INTERNAL_PORT", "vault_addr": "127.0.0.1",
   "vault_ca": "var/pki/ca.crt", "vault_client_cert": "var/pki/gateway-client.crt",
-  "vault_client_key": "var/pki/gateway-client.key", "threads": ${SR_GW_THREADS:-4},
+  "vault_client_key": "var/pki/gateway-client.key", "threads": 4,
   "admin_listen": "127.0.0.1", "admin_port": $GW_ADMIN_PORT, "shutdown_grace_seconds": 8
 }
 JSON
