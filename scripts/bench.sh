@@ -22,7 +22,7 @@ set -a; . var/dev.env; set +a
 [[ $SR_BIN == *asan* ]] && log "warning: benchmarking the ASan build ($SR_BIN)"
 BPORT=$((VAULT_PUBLIC_PORT + 70))
 VTHREADS=${BENCH_VAULT_THREADS:-16}
-jq ".public_port = $BPORT | .internal_port = $((BPORT + 1)) | .threads = $VTHREADS | .hsm_sessions = 8
+jq ".public_port = $BPORT | .internal_port = $((BPORT + 1)) | .admin_port = $((BPORT + 2)) | .threads = $VTHREADS | .hsm_sessions = 8
     | .rate_limit_ip_per_minute = 0 | .rate_limit_key_per_minute = 0" var/etc/vaultd.json > var/etc/vaultd-bench.json
 "$SR_BIN/vaultd" --config var/etc/vaultd-bench.json >>var/log/vaultd-bench.log 2>&1 &
 vpid=$!

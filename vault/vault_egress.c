@@ -4,8 +4,10 @@
  * mbedTLS 2.28, TLS 1.2 minimum (RFC 5246; 1.0/1.1 are compiled into Debian's
  * build and refused here), server certificate verified against the appliance
  * CA only (pinned trust anchor) and its DNS name (RFC 6125), our own client
- * certificate presented. One fresh connection per request ("Connection:
- * close"); the response is parsed by http_parser, never by hand.
+ * certificate presented. Connections are kept alive (RFC 9112 §9.3) in a small
+ * pool of idle mutual-TLS sessions per destination, so a payment's two PSP
+ * requests cost no handshake in the steady state (ADR 0080); the response is
+ * parsed by http_parser, never by hand.
  *
  * PCI DSS v4.0 4.2.1: strong cryptography with trusted certificates for PAN
  * sent over open, public networks; 1.4.1/1.3.2: outbound traffic from the
@@ -30,6 +32,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <http_parser.h>
@@ -58,6 +61,8 @@ static const int EGRESS_SUITES[] = {
 #define EGRESS_BODY_MAX (1024u * 1024u) /* response body cap: 1 MiB */
 #define EGRESS_DEFAULT_TIMEOUT_MS 10000u
 #define EGRESS_HEAD_MAX 8192u           /* request line + headers */
+#define EGRESS_DEFAULT_POOL_MAX 32u     /* idle connections kept, all destinations */
+#define EGRESS_DEFAULT_IDLE_MS 10000u   /* below common server keep-alive timeouts (MHD: 30 s) */
 
 struct vault_egress {
 	mbedtls_x509_crt ca;            /* the only trust anchor */
@@ -70,6 +75,23 @@ struct vault_egress {
 	mbedtls_ssl_config conf;        /* read-only after vault_egress_new: shared by threads */
 	char **allowlist;               /* "host:port", NULL-terminated copy */
 	unsigned timeout_ms;
+	/* Keep-alive pool (ADR 0080): idle connections, newest first, under pool_lock. */
+	pthread_mutex_t pool_lock;
+	bool pool_lock_ok;
+	struct egress_conn *idle;
+	size_t n_idle;
+	size_t pool_max;                /* 0: pooling off ("Connection: close") */
+	unsigned idle_ms;               /* an idle connection older than this is closed */
+	unsigned long handshakes;       /* completed TLS handshakes, under pool_lock */
+};
+
+/* One mutual-TLS connection; heap-allocated so the BIO pointer (&net) stays valid in the pool. */
+struct egress_conn {
+	mbedtls_net_context net;
+	mbedtls_ssl_context ssl;
+	char key[320];                  /* "host|addr|port": what it may be reused for */
+	struct timespec idle_since;     /* CLOCK_MONOTONIC, when it went back to the pool */
+	struct egress_conn *next;
 };
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -108,12 +130,32 @@ static int locked_drbg(void *ctx, unsigned char *out, size_t len)
 	return ret;
 }
 
+/* Close and free one connection; notify: send close_notify first (best effort). */
+static void conn_close(struct egress_conn *c, bool notify)
+{
+	if (c == NULL)
+		return;
+	if (notify)
+		(void)mbedtls_ssl_close_notify(&c->ssl);
+	mbedtls_ssl_free(&c->ssl);      /* zeroizes its record buffers */
+	mbedtls_net_free(&c->net);
+	free(c);
+}
+
 void vault_egress_free(struct vault_egress *eg)
 {
 	size_t i = 0;
 
 	if (eg == NULL)
 		return;
+	while (eg->idle != NULL) {
+		struct egress_conn *c = eg->idle;
+
+		eg->idle = c->next;
+		conn_close(c, true);
+	}
+	if (eg->pool_lock_ok)
+		pthread_mutex_destroy(&eg->pool_lock);
 	mbedtls_ssl_config_free(&eg->conf);
 	mbedtls_ctr_drbg_free(&eg->drbg);
 	mbedtls_entropy_free(&eg->entropy);
@@ -163,6 +205,13 @@ struct vault_egress *vault_egress_new(const struct vault_egress_config *cfg, cha
 		goto out;
 	}
 	eg->lock_ok = true;
+	if (pthread_mutex_init(&eg->pool_lock, NULL) != 0) {
+		seterr(err, errlen, "egress: mutex init failed");
+		goto out;
+	}
+	eg->pool_lock_ok = true;
+	eg->pool_max = cfg->pool_max < 0 ? 0 : cfg->pool_max == 0 ? EGRESS_DEFAULT_POOL_MAX : (size_t)cfg->pool_max;
+	eg->idle_ms = cfg->idle_ms != 0 ? cfg->idle_ms : EGRESS_DEFAULT_IDLE_MS;
 	eg->timeout_ms = cfg->timeout_ms != 0 ? cfg->timeout_ms : EGRESS_DEFAULT_TIMEOUT_MS;
 
 	if (cfg->allowlist != NULL)
@@ -433,19 +482,180 @@ static size_t ssl_write_all(mbedtls_ssl_context *ssl, const unsigned char *buf, 
 	return off;
 }
 
+static long elapsed_ms(const struct timespec *since, const struct timespec *now)
+{
+	return (long)(now->tv_sec - since->tv_sec) * 1000L + (now->tv_nsec - since->tv_nsec) / 1000000L;
+}
+
+/*
+ * 1 if an idle pooled connection can carry a new request: nothing buffered
+ * in mbedTLS and nothing readable on the socket. A readable idle socket
+ * means EOF, a reset, a close_notify or stray bytes: all disqualify it, and
+ * detecting them here (before writing) keeps a server-side idle close from
+ * turning into a spurious "sent, answer lost".
+ */
+static int conn_alive(struct egress_conn *c)
+{
+	struct pollfd pfd;
+	int rc = 0;
+
+	if (mbedtls_ssl_get_bytes_avail(&c->ssl) != 0 || mbedtls_ssl_check_pending(&c->ssl) != 0)
+		return 0;
+	pfd.fd = c->net.fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	do
+		rc = poll(&pfd, 1, 0);
+	while (rc < 0 && errno == EINTR);
+	return rc == 0;
+}
+
+/* Take an idle connection for key (newest first), or NULL. Expired and dead
+ * connections met on the way are closed (outside the lock). */
+static struct egress_conn *pool_take(struct vault_egress *eg, const char *key)
+{
+	struct egress_conn **pp = NULL;
+	struct egress_conn *c = NULL;
+	struct egress_conn *dead = NULL;
+	struct egress_conn *found = NULL;
+	struct timespec now;
+
+	if (eg->pool_max == 0)
+		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&eg->pool_lock);
+	pp = &eg->idle;
+	while (*pp != NULL) {
+		c = *pp;
+		if (elapsed_ms(&c->idle_since, &now) >= (long)eg->idle_ms || !conn_alive(c)) {
+			*pp = c->next;
+			eg->n_idle--;
+			c->next = dead;
+			dead = c;
+			continue;
+		}
+		if (found == NULL && strcmp(c->key, key) == 0) {
+			*pp = c->next;
+			eg->n_idle--;
+			c->next = NULL;
+			found = c;
+			continue;
+		}
+		pp = &c->next;
+	}
+	pthread_mutex_unlock(&eg->pool_lock);
+	while (dead != NULL) {
+		c = dead;
+		dead = c->next;
+		conn_close(c, false);
+	}
+	return found;
+}
+
+/* Return a connection that finished a complete exchange to the pool (closes it when full). */
+static void pool_put(struct vault_egress *eg, struct egress_conn *c)
+{
+	struct egress_conn **pp = NULL;
+	struct egress_conn *evict = NULL;
+
+	clock_gettime(CLOCK_MONOTONIC, &c->idle_since);
+	pthread_mutex_lock(&eg->pool_lock);
+	if (eg->n_idle >= eg->pool_max) {
+		/* Full: drop the oldest (the list's tail). */
+		pp = &eg->idle;
+		while (*pp != NULL && (*pp)->next != NULL)
+			pp = &(*pp)->next;
+		evict = *pp;
+		*pp = NULL;
+		if (evict != NULL)
+			eg->n_idle--;
+	}
+	c->next = eg->idle;
+	eg->idle = c;
+	eg->n_idle++;
+	pthread_mutex_unlock(&eg->pool_lock);
+	conn_close(evict, true);
+}
+
+unsigned long vault_egress_handshakes(struct vault_egress *eg)
+{
+	unsigned long n = 0;
+
+	if (eg == NULL)
+		return 0;
+	pthread_mutex_lock(&eg->pool_lock);
+	n = eg->handshakes;
+	pthread_mutex_unlock(&eg->pool_lock);
+	return n;
+}
+
+/* A fresh connection: TCP connect with a timeout, then the mutual-TLS handshake. */
+static struct egress_conn *conn_open(struct vault_egress *eg, const char *host, const char *addr,
+                                     unsigned port, const char *key, char *err, size_t errlen)
+{
+	struct egress_conn *c = NULL;
+	struct egress_conn *ret = NULL;
+	int fd = -1;
+	int rc = 0;
+
+	c = calloc(1, sizeof *c);
+	if (c == NULL) {
+		seterr(err, errlen, "egress: out of memory");
+		goto out;
+	}
+	mbedtls_net_init(&c->net);
+	mbedtls_ssl_init(&c->ssl);
+	snprintf(c->key, sizeof c->key, "%s", key);
+	fd = connect_timeout(addr != NULL ? addr : host, port, eg->timeout_ms, addr != NULL, err, errlen);
+	if (fd < 0)
+		goto out;
+	c->net.fd = fd;
+	rc = mbedtls_ssl_setup(&c->ssl, &eg->conf);
+	if (rc != 0) {
+		tls_err(err, errlen, "egress: SSL setup", rc);
+		goto out;
+	}
+	/* RFC 6125: the server certificate must carry this DNS name; also SNI. */
+	rc = mbedtls_ssl_set_hostname(&c->ssl, host);
+	if (rc != 0) {
+		tls_err(err, errlen, "egress: set hostname", rc);
+		goto out;
+	}
+	mbedtls_ssl_set_bio(&c->ssl, &c->net, egress_send, NULL, mbedtls_net_recv_timeout);
+	do
+		rc = mbedtls_ssl_handshake(&c->ssl);
+	while (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE);
+	if (rc != 0) {
+		if (rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED)
+			seterr(err, errlen, "egress: TLS handshake: server certificate not trusted or "
+			       "wrong name (verify flags 0x%x)", (unsigned)mbedtls_ssl_get_verify_result(&c->ssl));
+		else
+			tls_err(err, errlen, "egress: TLS handshake", rc);
+		goto out;
+	}
+	pthread_mutex_lock(&eg->pool_lock);
+	eg->handshakes++;
+	pthread_mutex_unlock(&eg->pool_lock);
+	ret = c;
+	c = NULL;
+out:
+	conn_close(c, false);
+	return ret;
+}
+
 int vault_egress_request(struct vault_egress *eg, const char *host, const char *addr,
                          unsigned port, const char *method, const char *path,
                          const char *const *headers, char *body, size_t body_len,
                          struct vault_egress_response *resp, int *sent,
                          char *err, size_t errlen)
 {
-	mbedtls_net_context net;
-	mbedtls_ssl_context ssl;
+	struct egress_conn *c = NULL;
 	http_parser parser;
 	http_parser_settings settings;
 	struct resp_state st;
 	struct in6_addr a6;
 	unsigned char rbuf[4096];
+	char key[320];
 	char *head = NULL;
 	size_t hlen = 0;
 	size_t i = 0;
@@ -453,12 +663,11 @@ int vault_egress_request(struct vault_egress *eg, const char *host, const char *
 	size_t parsed = 0;
 	int n = 0;
 	int rc = 0;
-	int fd = -1;
 	int ret = -1;
 	bool eof = false;
+	bool reused = false;
+	bool reusable = false;
 
-	mbedtls_net_init(&net);
-	mbedtls_ssl_init(&ssl);
 	memset(&st, 0, sizeof st);
 	if (sent != NULL)
 		*sent = 0;
@@ -484,6 +693,12 @@ int vault_egress_request(struct vault_egress *eg, const char *host, const char *
 		seterr(err, errlen, "egress: host must be a DNS name, not an IP address");
 		goto out;
 	}
+	/* A pooled connection is reused only for the same name, address and port. */
+	n = snprintf(key, sizeof key, "%s|%s|%u", host, addr != NULL ? addr : "", port);
+	if (n < 0 || (size_t)n >= sizeof key) {
+		seterr(err, errlen, "egress: host name too long");
+		goto out;
+	}
 
 	/* Request line and headers in guarded memory (they carry the PSP key). */
 	head = sr_secret_alloc(EGRESS_HEAD_MAX);
@@ -491,8 +706,9 @@ int vault_egress_request(struct vault_egress *eg, const char *host, const char *
 		seterr(err, errlen, "egress: out of memory");
 		goto out;
 	}
-	n = snprintf(head, EGRESS_HEAD_MAX, "%s %s HTTP/1.1\r\nHost: %s:%u\r\nContent-Length: %zu\r\n"
-	             "Connection: close\r\n", method, path, host, port, body_len);
+	/* HTTP/1.1 is persistent by default (RFC 9112 §9.3); without a pool, close. */
+	n = snprintf(head, EGRESS_HEAD_MAX, "%s %s HTTP/1.1\r\nHost: %s:%u\r\nContent-Length: %zu\r\n%s",
+	             method, path, host, port, body_len, eg->pool_max == 0 ? "Connection: close\r\n" : "");
 	if (n < 0 || (size_t)n >= EGRESS_HEAD_MAX) {
 		seterr(err, errlen, "egress: request head too long");
 		goto out;
@@ -517,42 +733,38 @@ int vault_egress_request(struct vault_egress *eg, const char *host, const char *
 	memcpy(head + hlen, "\r\n", 3);
 	hlen += 2;
 
-	fd = connect_timeout(addr != NULL ? addr : host, port, eg->timeout_ms, addr != NULL, err, errlen);
-	if (fd < 0)
-		goto out;
-	net.fd = fd;
-
-	rc = mbedtls_ssl_setup(&ssl, &eg->conf);
-	if (rc != 0) {
-		tls_err(err, errlen, "egress: SSL setup", rc);
-		goto out;
-	}
-	/* RFC 6125: the server certificate must carry this DNS name; also SNI. */
-	rc = mbedtls_ssl_set_hostname(&ssl, host);
-	if (rc != 0) {
-		tls_err(err, errlen, "egress: set hostname", rc);
-		goto out;
-	}
-	mbedtls_ssl_set_bio(&ssl, &net, egress_send, NULL, mbedtls_net_recv_timeout);
-	do
-		rc = mbedtls_ssl_handshake(&ssl);
-	while (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE);
-	if (rc != 0) {
-		if (rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED)
-			seterr(err, errlen, "egress: TLS handshake: server certificate not trusted or "
-			       "wrong name (verify flags 0x%x)", (unsigned)mbedtls_ssl_get_verify_result(&ssl));
-		else
-			tls_err(err, errlen, "egress: TLS handshake", rc);
-		goto out;
+	c = pool_take(eg, key);
+	reused = c != NULL;
+	if (c == NULL) {
+		c = conn_open(eg, host, addr, port, key, err, errlen);
+		if (c == NULL)
+			goto out;
 	}
 
 	/* From the first byte written on, the PSP may act on the request. */
-	wrote = ssl_write_all(&ssl, (const unsigned char *)head, hlen, &rc);
+	wrote = ssl_write_all(&c->ssl, (const unsigned char *)head, hlen, &rc);
+	if (rc != 0 && wrote == 0 && reused) {
+		/*
+		 * ADR 0080: the head's record did not get out completely, so the
+		 * server cannot have authenticated (let alone processed) any of
+		 * this request: it is safe to send it once more on a fresh
+		 * connection. Any later failure on a reused connection is
+		 * reported as "sent, answer lost" (-2), never retried here.
+		 */
+		conn_close(c, false);
+		reused = false;
+		c = conn_open(eg, host, addr, port, key, err, errlen);
+		if (c == NULL)
+			goto out;
+		wrote = ssl_write_all(&c->ssl, (const unsigned char *)head, hlen, &rc);
+	}
 	if (wrote > 0)
 		*sent = 1;
 	if (rc == 0 && body_len > 0)
-		wrote += ssl_write_all(&ssl, (const unsigned char *)body, body_len, &rc);
-	/* Wipe the request as soon as it is on the wire (or failed to get there). */
+		wrote += ssl_write_all(&c->ssl, (const unsigned char *)body, body_len, &rc);
+	/* Wipe the request as soon as it is on the wire (or failed to get there).
+	 * mbedTLS encrypts each record in place, so its output buffer holds no
+	 * plaintext of it either once written. */
 	mbedtls_platform_zeroize(head, EGRESS_HEAD_MAX);
 	if (body != NULL && body_len > 0)
 		mbedtls_platform_zeroize(body, body_len);
@@ -568,7 +780,7 @@ int vault_egress_request(struct vault_egress *eg, const char *host, const char *
 	settings.on_body = on_body;
 	settings.on_message_complete = on_message_complete;
 	while (!st.complete) {
-		rc = mbedtls_ssl_read(&ssl, rbuf, sizeof rbuf);
+		rc = mbedtls_ssl_read(&c->ssl, rbuf, sizeof rbuf);
 		if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE)
 			continue;
 		if (rc == MBEDTLS_ERR_SSL_TIMEOUT) {
@@ -602,8 +814,8 @@ int vault_egress_request(struct vault_egress *eg, const char *host, const char *
 		}
 	}
 	if (!st.complete) {
-		seterr(err, errlen, "egress: connection closed before the response was complete%s",
-		       eof ? "" : " (read error)");
+		seterr(err, errlen, "egress: connection closed before the response was complete%s%s",
+		       eof ? "" : " (read error)", reused ? " (reused connection)" : "");
 		ret = -2;
 		goto out;
 	}
@@ -619,7 +831,15 @@ int vault_egress_request(struct vault_egress *eg, const char *host, const char *
 	resp->body = st.body;
 	resp->body_len = st.len;
 	st.body = NULL;
-	(void)mbedtls_ssl_close_notify(&ssl);
+	/* Reusable only after one exact, complete exchange the server agreed to keep. */
+	reusable = eg->pool_max > 0 && !eof && parsed == (size_t)rc && http_should_keep_alive(&parser)
+	           && mbedtls_ssl_get_bytes_avail(&c->ssl) == 0;
+	if (reusable) {
+		pool_put(eg, c);
+		c = NULL;
+	} else {
+		(void)mbedtls_ssl_close_notify(&c->ssl);
+	}
 	ret = 0;
 out:
 	/* The body is consumed on every path, sent or not (it may hold a PAN). */
@@ -628,7 +848,6 @@ out:
 	if (head != NULL)
 		sr_secret_free(head);   /* wipes */
 	free(st.body);
-	mbedtls_ssl_free(&ssl);
-	mbedtls_net_free(&net);
+	conn_close(c, false);
 	return ret;
 }

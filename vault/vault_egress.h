@@ -16,6 +16,9 @@ struct vault_egress_config {
 	const char *key_file;       /* client key, PEM */
 	const char *const *allowlist; /* NULL-terminated "host:port" entries */
 	unsigned timeout_ms;        /* connect/read timeout; 0 means 10000 */
+	int pool_max;               /* idle keep-alive connections kept (all destinations);
+	                             * 0 means 32, < 0 disables reuse ("Connection: close") */
+	unsigned idle_ms;           /* idle connections older than this are closed; 0 means 10000 */
 };
 
 /** Load certificates and key. @return handle, or NULL with err filled. Thread-safe use afterwards. */
@@ -29,7 +32,12 @@ struct vault_egress_response {
 };
 
 /**
- * One HTTP/1.1 request over a fresh mutual-TLS connection.
+ * One HTTP/1.1 request over mutual TLS: on an idle pooled connection to the
+ * same host, address and port when one is alive (ADR 0080), else on a fresh
+ * one (which goes back to the pool after a complete keep-alive exchange).
+ * A request whose head could not be written completely on a reused
+ * connection is sent once more on a fresh one (nothing could have been
+ * processed); any other failure after writing began is -2, never retried.
  * @param host DNS name checked against the server certificate and the allowlist.
  * @param addr IP address to connect to (NULL: resolve host).
  * @param headers NULL-terminated "Name: value" lines (no CRLF), may be NULL.
@@ -44,5 +52,8 @@ int vault_egress_request(struct vault_egress *eg, const char *host, const char *
                          const char *const *headers, char *body, size_t body_len,
                          struct vault_egress_response *resp, int *sent,
                          char *err, size_t errlen);
+
+/** TLS handshakes completed by eg so far (tests, metrics). Thread-safe. */
+unsigned long vault_egress_handshakes(struct vault_egress *eg);
 
 #endif

@@ -195,6 +195,8 @@ void vault_handle_authorize(struct sr_http_request *req)
 	bool locked = false;
 	bool retry_of_unknown = false;
 	bool claimed = false;
+	bool del_cvc = false;
+	bool grouped = false;
 	int rc;
 
 	memset(&row, 0, sizeof row);
@@ -409,21 +411,36 @@ void vault_handle_authorize(struct sr_http_request *req)
 	snprintf(rec.redirect_url, sizeof rec.redirect_url, "%s", ares.redirect_url);
 	snprintf(rec.connector, sizeof rec.connector, "%s", app->connector->name);
 
-	if (vault_store_authorization_put(db, b.merchant, b.idempotency_key, b.payment_id,
-	                                  req->peer, &rec, err, sizeof err) != 0)
-		sr_log(SR_LOG_ERROR, req->request_id, "db.error", "{s:s, s:s}", "token", row.id,
-		       "error", err);
-	if (row.has_cvc && ares.status != VAULT_AUTH_UNKNOWN) {
-		/* PCI DSS 3.3.1.2 / BRIEF invariant 4: the PSP has answered, so
-		 * the CVC is deleted now. After a lost answer it is kept (until
-		 * its TTL at most) so that the retry sends the same request. */
-		if (vault_store_cvc_delete(db, row.id, err, sizeof err) != 0)
+	/* PCI DSS 3.3.1.2 / BRIEF invariant 4: the PSP has answered, so the
+	 * CVC is deleted now. After a lost answer it is kept (until its TTL at
+	 * most) so that the retry sends the same request. */
+	del_cvc = row.has_cvc && ares.status != VAULT_AUTH_UNKNOWN;
+	/* The three writes below are idempotent: first as one transaction (one
+	 * WAL flush instead of three, ADR 0081); if anything in it fails, roll
+	 * back and do them one by one as before, so one failing write never
+	 * keeps the others (above all the CVC deletion) from happening. */
+	if (sr_db_exec(db, "BEGIN") == 0) {
+		if (vault_store_authorization_put(db, b.merchant, b.idempotency_key, b.payment_id,
+		                                  req->peer, &rec, err, sizeof err) == 0
+		    && (!del_cvc || vault_store_cvc_delete(db, row.id, err, sizeof err) == 0)
+		    && vault_store_token_touch(db, row.id, err, sizeof err) == 0
+		    && sr_db_exec(db, "COMMIT") == 0 && PQtransactionStatus(db) == PQTRANS_IDLE)
+			grouped = true;
+		else if (PQtransactionStatus(db) != PQTRANS_IDLE)
+			(void)sr_db_exec(db, "ROLLBACK");
+	}
+	if (!grouped) {
+		if (vault_store_authorization_put(db, b.merchant, b.idempotency_key, b.payment_id,
+		                                  req->peer, &rec, err, sizeof err) != 0)
+			sr_log(SR_LOG_ERROR, req->request_id, "db.error", "{s:s, s:s}", "token", row.id,
+			       "error", err);
+		if (del_cvc && vault_store_cvc_delete(db, row.id, err, sizeof err) != 0)
 			sr_log(SR_LOG_ERROR, req->request_id, "cvc.delete_failed", "{s:s, s:s}",
 			       "token", row.id, "error", err);
+		if (vault_store_token_touch(db, row.id, err, sizeof err) != 0)
+			sr_log(SR_LOG_WARN, req->request_id, "db.error", "{s:s, s:s}", "token", row.id,
+			       "error", err);
 	}
-	if (vault_store_token_touch(db, row.id, err, sizeof err) != 0)
-		sr_log(SR_LOG_WARN, req->request_id, "db.error", "{s:s, s:s}", "token", row.id,
-		       "error", err);
 
 	sr_log(ares.status == VAULT_AUTH_UNKNOWN ? SR_LOG_WARN : SR_LOG_INFO, req->request_id,
 	       "auth.result", "{s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:I, s:s, s:b, s:s?}",

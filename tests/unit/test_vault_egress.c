@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include <pthread.h>
+#include <unistd.h>
 
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
@@ -540,6 +541,290 @@ static void test_concurrent(void **state)
 	vault_egress_free(eg);
 }
 
+/* ------------------------------------------------------------------ */
+/* Keep-alive pool (ADR 0080).                                          */
+
+/* Egress toward the harness pspsim with the given pool settings. */
+static struct vault_egress *mk_pool(unsigned port, int pool_max, unsigned idle_ms, unsigned timeout_ms,
+                                    char *allow_s, size_t alen)
+{
+	const char *allow[] = { allow_s, NULL };
+	struct vault_egress_config c;
+	char pca[128];
+	char pcrt[128];
+	char pkey[128];
+	char err[256] = "";
+
+	snprintf(allow_s, alen, "psp.test:%u", port);
+	psp_path(&g_h, "ca.crt", pca, sizeof pca);
+	psp_path(&g_h, "client.crt", pcrt, sizeof pcrt);
+	psp_path(&g_h, "client.key", pkey, sizeof pkey);
+	memset(&c, 0, sizeof c);
+	c.ca_file = pca;
+	c.cert_file = pcrt;
+	c.key_file = pkey;
+	c.allowlist = allow;
+	c.timeout_ms = timeout_ms;
+	c.pool_max = pool_max;
+	c.idle_ms = idle_ms;
+	return vault_egress_new(&c, err, sizeof err);
+}
+
+static int stats_once(struct vault_egress *eg, unsigned port, char *err, size_t errlen)
+{
+	struct vault_egress_response r;
+	int sent = 0;
+	int rc = 0;
+
+	rc = vault_egress_request(eg, "psp.test", "127.0.0.1", port, "GET", "/_sim/stats", NULL, NULL, 0, &r,
+	                          &sent, err, errlen);
+	if (rc == 0 && r.status != 200)
+		rc = -100;
+	free(r.body);
+	return rc;
+}
+
+static void test_pool_reuses_connection(void **state)
+{
+	const char *hdrs[] = { "Authorization: Bearer " PSP_TEST_KEY, "Content-Type: application/x-www-form-urlencoded",
+	                       NULL };
+	struct vault_egress_response r;
+	struct vault_egress *eg = NULL;
+	char body[] = "type=card&card%5Bnumber%5D=4242424242424241&card%5Bexp_month%5D=12&card%5Bexp_year%5D=2040";
+	char allow_s[64];
+	char err[256] = "";
+	int sent = 0;
+
+	(void)state;
+	if (g_sim != 0)
+		skip();
+	eg = mk_pool(g_h.port, 0, 0, 3000, allow_s, sizeof allow_s);
+	assert_non_null(eg);
+	assert_int_equal(vault_egress_handshakes(eg), 0);
+	assert_int_equal(stats_once(eg, g_h.port, err, sizeof err), 0);
+	assert_int_equal(vault_egress_handshakes(eg), 1);
+	/* Second and third requests, one with a (wiped) body: same connection. */
+	assert_int_equal(vault_egress_request(eg, "psp.test", "127.0.0.1", g_h.port, "POST", "/v1/payment_methods",
+	                                      hdrs, body, strlen(body), &r, &sent, err, sizeof err), 0);
+	assert_int_equal(r.status, 402);
+	for (size_t i = 0; i < sizeof body - 1; i++)
+		assert_int_equal(body[i], 0);
+	free(r.body);
+	assert_int_equal(stats_once(eg, g_h.port, err, sizeof err), 0);
+	assert_int_equal(vault_egress_handshakes(eg), 1);
+	vault_egress_free(eg);
+}
+
+static void test_pool_disabled(void **state)
+{
+	struct vault_egress *eg = NULL;
+	char allow_s[64];
+	char err[256] = "";
+
+	(void)state;
+	if (g_sim != 0)
+		skip();
+	eg = mk_pool(g_h.port, -1, 0, 3000, allow_s, sizeof allow_s);
+	assert_non_null(eg);
+	assert_int_equal(stats_once(eg, g_h.port, err, sizeof err), 0);
+	assert_int_equal(stats_once(eg, g_h.port, err, sizeof err), 0);
+	assert_int_equal(vault_egress_handshakes(eg), 2);
+	vault_egress_free(eg);
+}
+
+static void test_pool_idle_expiry(void **state)
+{
+	struct vault_egress *eg = NULL;
+	char allow_s[64];
+	char err[256] = "";
+
+	(void)state;
+	if (g_sim != 0)
+		skip();
+	eg = mk_pool(g_h.port, 0, 100, 3000, allow_s, sizeof allow_s);
+	assert_non_null(eg);
+	assert_int_equal(stats_once(eg, g_h.port, err, sizeof err), 0);
+	usleep(300 * 1000);
+	/* Older than idle_ms: closed, a fresh connection is made. */
+	assert_int_equal(stats_once(eg, g_h.port, err, sizeof err), 0);
+	assert_int_equal(vault_egress_handshakes(eg), 2);
+	vault_egress_free(eg);
+}
+
+/* A keep-alive TLS server in a thread (mbedTLS), one scripted behaviour. */
+enum ka_mode {
+	KA_CLOSE_IDLE,   /* answer on connection 1, then close it while idle; answer on connection 2 */
+	KA_DROP_SECOND,  /* answer request 1, read request 2 on the same connection, close unanswered */
+};
+
+struct ka_server {
+	enum ka_mode mode;
+	mbedtls_net_context listen;
+	unsigned port;
+	int conns;       /* connections accepted */
+	int requests;    /* requests read */
+	pthread_t th;
+};
+
+static const char KA_OK[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok";
+
+/* Read one request head (no body: the tests send GETs). 0 when one arrived. */
+static int ka_read_request(mbedtls_ssl_context *ssl)
+{
+	unsigned char buf[4096];
+	size_t got = 0;
+	int n = 0;
+
+	while (got < sizeof buf - 1) {
+		n = mbedtls_ssl_read(ssl, buf + got, sizeof buf - 1 - got);
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+		buf[got] = '\0';
+		if (strstr((char *)buf, "\r\n\r\n") != NULL)
+			return 0;
+	}
+	return -1;
+}
+
+static void *ka_server_main(void *arg)
+{
+	struct ka_server *b = arg;
+	mbedtls_net_context c;
+	mbedtls_ssl_context ssl;
+	mbedtls_ssl_config conf;
+	mbedtls_x509_crt crt;
+	mbedtls_x509_crt ca;
+	mbedtls_pk_context key;
+	mbedtls_entropy_context ent;
+	mbedtls_ctr_drbg_context drbg;
+	char path[3][128];
+	int k = 0;
+
+	mbedtls_ssl_config_init(&conf);
+	mbedtls_x509_crt_init(&crt);
+	mbedtls_x509_crt_init(&ca);
+	mbedtls_pk_init(&key);
+	mbedtls_entropy_init(&ent);
+	mbedtls_ctr_drbg_init(&drbg);
+	psp_path(&g_h, "server.crt", path[0], sizeof path[0]);
+	psp_path(&g_h, "server.key", path[1], sizeof path[1]);
+	psp_path(&g_h, "ca.crt", path[2], sizeof path[2]);
+	if (mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent, NULL, 0) != 0
+	    || mbedtls_x509_crt_parse_file(&crt, path[0]) != 0 || mbedtls_pk_parse_keyfile(&key, path[1], NULL) != 0
+	    || mbedtls_x509_crt_parse_file(&ca, path[2]) != 0
+	    || mbedtls_ssl_config_defaults(&conf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
+	                                   MBEDTLS_SSL_PRESET_DEFAULT) != 0)
+		goto done;
+	mbedtls_ssl_conf_rng(&conf, mbedtls_ctr_drbg_random, &drbg);
+	mbedtls_ssl_conf_ca_chain(&conf, &ca, NULL);
+	mbedtls_ssl_conf_authmode(&conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+	if (mbedtls_ssl_conf_own_cert(&conf, &crt, &key) != 0)
+		goto done;
+	for (k = 0; k < (b->mode == KA_CLOSE_IDLE ? 2 : 1); k++) {
+		mbedtls_net_init(&c);
+		mbedtls_ssl_init(&ssl);
+		if (mbedtls_ssl_setup(&ssl, &conf) != 0 || mbedtls_net_accept(&b->listen, &c, NULL, 0, NULL) != 0)
+			goto next;
+		b->conns++;
+		mbedtls_ssl_set_bio(&ssl, &c, mbedtls_net_send, mbedtls_net_recv, NULL);
+		if (mbedtls_ssl_handshake(&ssl) != 0 || ka_read_request(&ssl) != 0)
+			goto next;
+		b->requests++;
+		mbedtls_ssl_write(&ssl, (const unsigned char *)KA_OK, sizeof KA_OK - 1);
+		if (b->mode == KA_DROP_SECOND && ka_read_request(&ssl) == 0)
+			b->requests++;   /* ... and close without answering */
+		/* KA_CLOSE_IDLE: the idle close the pool must notice before reusing. */
+		mbedtls_ssl_close_notify(&ssl);
+next:
+		mbedtls_ssl_free(&ssl);
+		mbedtls_net_free(&c);
+	}
+done:
+	mbedtls_ssl_config_free(&conf);
+	mbedtls_x509_crt_free(&crt);
+	mbedtls_x509_crt_free(&ca);
+	mbedtls_pk_free(&key);
+	mbedtls_ctr_drbg_free(&drbg);
+	mbedtls_entropy_free(&ent);
+	return NULL;
+}
+
+static void ka_start(struct ka_server *b, enum ka_mode mode)
+{
+	struct sockaddr_in a;
+	socklen_t l = sizeof a;
+
+	memset(b, 0, sizeof *b);
+	b->mode = mode;
+	mbedtls_net_init(&b->listen);
+	assert_int_equal(mbedtls_net_bind(&b->listen, "127.0.0.1", "0", MBEDTLS_NET_PROTO_TCP), 0);
+	assert_int_equal(getsockname(b->listen.fd, (struct sockaddr *)&a, &l), 0);
+	b->port = ntohs(a.sin_port);
+	assert_int_equal(pthread_create(&b->th, NULL, ka_server_main, b), 0);
+}
+
+static void ka_stop(struct ka_server *b)
+{
+	shutdown(b->listen.fd, SHUT_RDWR);   /* wakes an accept that will not be answered */
+	pthread_join(b->th, NULL);
+	mbedtls_net_free(&b->listen);
+}
+
+static void test_pool_server_closed_idle(void **state)
+{
+	struct ka_server b;
+	struct vault_egress *eg = NULL;
+	char allow_s[64];
+	char err[256] = "";
+	int rc = 0;
+
+	(void)state;
+	ka_start(&b, KA_CLOSE_IDLE);
+	eg = mk_pool(b.port, 0, 0, 2000, allow_s, sizeof allow_s);
+	assert_non_null(eg);
+	assert_int_equal(stats_once(eg, b.port, err, sizeof err), 0);
+	usleep(200 * 1000);   /* the server's close_notify and FIN arrive */
+	/* The dead pooled connection is noticed before writing: a clean new one. */
+	rc = stats_once(eg, b.port, err, sizeof err);
+	if (rc != 0)
+		fprintf(stderr, "err: %s\n", err);
+	assert_int_equal(rc, 0);
+	assert_int_equal(vault_egress_handshakes(eg), 2);
+	vault_egress_free(eg);
+	ka_stop(&b);
+	assert_int_equal(b.conns, 2);
+	assert_int_equal(b.requests, 2);
+}
+
+static void test_pool_answer_lost_not_retried(void **state)
+{
+	struct ka_server b;
+	struct vault_egress_response r;
+	struct vault_egress *eg = NULL;
+	char allow_s[64];
+	char err[256] = "";
+	int sent = 0;
+
+	(void)state;
+	ka_start(&b, KA_DROP_SECOND);
+	eg = mk_pool(b.port, 0, 0, 2000, allow_s, sizeof allow_s);
+	assert_non_null(eg);
+	assert_int_equal(stats_once(eg, b.port, err, sizeof err), 0);
+	/* Written on the reused connection, then no answer: "sent, answer lost",
+	 * and no second attempt (the server saw exactly one more request). */
+	assert_int_equal(vault_egress_request(eg, "psp.test", "127.0.0.1", b.port, "GET", "/_sim/stats", NULL, NULL,
+	                                      0, &r, &sent, err, sizeof err), -2);
+	assert_int_equal(sent, 1);
+	assert_null(r.body);
+	assert_non_null(strstr(err, "closed before the response was complete"));
+	assert_int_equal(vault_egress_handshakes(eg), 1);
+	vault_egress_free(eg);
+	ka_stop(&b);
+	assert_int_equal(b.conns, 1);
+	assert_int_equal(b.requests, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -557,6 +842,11 @@ int main(void)
 		cmocka_unit_test(test_answer_lost_timeout),
 		cmocka_unit_test(test_answer_too_large),
 		cmocka_unit_test(test_concurrent),
+		cmocka_unit_test(test_pool_reuses_connection),
+		cmocka_unit_test(test_pool_disabled),
+		cmocka_unit_test(test_pool_idle_expiry),
+		cmocka_unit_test(test_pool_server_closed_idle),
+		cmocka_unit_test(test_pool_answer_lost_not_retried),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
