@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 
+#include "common/sr_db.h"
 #include "hsm/hsm.h"
 
 #define AUDIT_DOMAIN "strongroom/pan-audit/v1"
@@ -88,15 +89,6 @@ static int mac_record(struct hsm *h, long long seq, long long at_us,
 	return hsm_hmac_sha256(h, HSM_KEY_AUDIT_HMAC, msg, n, mac, err, errlen);
 }
 
-static int simple(PGconn *db, const char *sql)
-{
-	PGresult *res = PQexec(db, sql);
-	int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-
-	PQclear(res);
-	return ok ? 0 : -1;
-}
-
 long long vault_audit_append(PGconn *db, struct hsm *h, const struct vault_audit_event *ev,
                              char *err, size_t errlen)
 {
@@ -114,7 +106,7 @@ long long vault_audit_append(PGconn *db, struct hsm *h, const struct vault_audit
 	bool in_tx = false;
 	long long ret = -1;
 
-	if (simple(db, "BEGIN") != 0) {
+	if (sr_db_exec(db, "BEGIN") != 0) {
 		seterr(err, errlen, "audit: begin: %s", PQerrorMessage(db));
 		goto out;
 	}
@@ -178,7 +170,7 @@ long long vault_audit_append(PGconn *db, struct hsm *h, const struct vault_audit
 	}
 	PQclear(res);
 	res = NULL;
-	if (simple(db, "COMMIT") != 0) {
+	if (sr_db_exec(db, "COMMIT") != 0) {
 		in_tx = false;
 		seterr(err, errlen, "audit: commit: %s", PQerrorMessage(db));
 		goto out;
@@ -188,7 +180,7 @@ long long vault_audit_append(PGconn *db, struct hsm *h, const struct vault_audit
 out:
 	PQclear(res);
 	if (in_tx)
-		(void)simple(db, "ROLLBACK");
+		(void)sr_db_exec(db, "ROLLBACK");
 	return ret;
 }
 
@@ -207,7 +199,7 @@ int vault_audit_verify(PGconn *db, struct hsm *h, struct vault_audit_report *rep
 	memset(rep, 0, sizeof *rep);
 	memset(prev, 0, sizeof prev);
 	/* One snapshot for the rows and the head. */
-	if (simple(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") != 0) {
+	if (sr_db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") != 0) {
 		seterr(err, errlen, "audit verify: begin: %s", PQerrorMessage(db));
 		goto out;
 	}
@@ -218,7 +210,7 @@ int vault_audit_verify(PGconn *db, struct hsm *h, struct vault_audit_report *rep
 	    0, NULL, NULL, NULL, NULL, 1);
 	head = PQexecParams(db, "SELECT seq::text, mac FROM pan_audit_head", 0, NULL, NULL, NULL,
 	                    NULL, 1);
-	(void)simple(db, "COMMIT");
+	(void)sr_db_exec(db, "COMMIT");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQresultStatus(head) != PGRES_TUPLES_OK ||
 	    PQntuples(head) != 1 || PQgetlength(head, 0, 1) != 32) {
 		seterr(err, errlen, "audit verify: query: %s", PQerrorMessage(db));
