@@ -76,13 +76,6 @@ int gw_store_event_append(PGconn *conn, const char *payment_id, const char *type
 /* ---- idempotency keys (gw_store_idempotency.c) ---- */
 
 /**
- * Claim (merchant_id, key) with INSERT ... ON CONFLICT DO NOTHING.
- * @return 0 claimed (new row, in progress), 1 a row already exists, -1.
- */
-int gw_store_idem_claim(PGconn *conn, const char *merchant_id, const char *key,
-                        const char *request_sha256, const char *method, const char *path);
-
-/**
  * Read an existing record. request_sha256 receives 64 hex + NUL; *status_code
  * is 0 while in progress; *body is malloc'd (caller frees) or NULL.
  * @return 0, 1 (gone), -1.
@@ -120,5 +113,12 @@ int gw_store_row_to_payment(PGresult *res, int row, struct gw_payment *p);
 
 /** Log a failed statement: event name and SQLSTATE only (never parameters). */
 void gw_store_log_error(const char *event, PGresult *res);
+
+/**
+ * Run one parameterized INSERT/UPDATE/DELETE expected to touch one row.
+ * @return 0 one row, 1 none (a conflict or no match), -1 error (logged as event).
+ */
+int gw_store_exec_one(PGconn *conn, const char *sql, int nparams, const char *const *params,
+                      const char *event);
 
 #endif

@@ -8,27 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int gw_store_idem_claim(PGconn *conn, const char *merchant_id, const char *key,
-                        const char *request_sha256, const char *method, const char *path)
-{
-	const char *params[5] = { merchant_id, key, request_sha256, method, path };
-	PGresult *res = NULL;
-	int rc = -1;
-
-	res = PQexecParams(conn,
-	                   "INSERT INTO idempotency_keys (merchant_id, key, request_sha256, method, path) "
-	                   "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (merchant_id, key) DO NOTHING",
-	                   5, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		gw_store_log_error("db.idem_claim_failed", res);
-		goto out;
-	}
-	rc = strcmp(PQcmdTuples(res), "1") == 0 ? 0 : 1;
-out:
-	PQclear(res);
-	return rc;
-}
-
 int gw_store_idem_get(PGconn *conn, const char *merchant_id, const char *key,
                       char request_sha256[65], int *status_code, char **body)
 {
@@ -70,22 +49,12 @@ int gw_store_idem_complete(PGconn *conn, const char *merchant_id, const char *ke
 {
 	char status[16];
 	const char *params[4] = { merchant_id, key, status, body };
-	PGresult *res = NULL;
-	int rc = -1;
 
 	snprintf(status, sizeof status, "%d", status_code);
-	res = PQexecParams(conn,
-	                   "UPDATE idempotency_keys SET status_code = $3::integer, response_body = $4 "
-	                   "WHERE merchant_id = $1 AND key = $2 AND status_code IS NULL",
-	                   4, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		gw_store_log_error("db.idem_complete_failed", res);
-		goto out;
-	}
-	rc = strcmp(PQcmdTuples(res), "1") == 0 ? 0 : 1;
-out:
-	PQclear(res);
-	return rc;
+	return gw_store_exec_one(conn,
+	                         "UPDATE idempotency_keys SET status_code = $3::integer, response_body = $4 "
+	                         "WHERE merchant_id = $1 AND key = $2 AND status_code IS NULL",
+	                         4, params, "db.idem_complete_failed");
 }
 
 int gw_store_idem_release(PGconn *conn, const char *merchant_id, const char *key)

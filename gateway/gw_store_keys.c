@@ -112,21 +112,11 @@ int gw_store_key_revoke(PGconn *conn, long long id)
 {
 	char sid[32];
 	const char *params[1] = { sid };
-	PGresult *res = NULL;
-	int rc = -1;
 
 	snprintf(sid, sizeof sid, "%lld", id);
-	res = PQexecParams(conn,
-	                   "UPDATE api_keys SET revoked_at = now() WHERE id = $1::bigint AND revoked_at IS NULL",
-	                   1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		gw_store_log_error("db.api_key_revoke_failed", res);
-		goto out;
-	}
-	rc = strcmp(PQcmdTuples(res), "1") == 0 ? 0 : 1;
-out:
-	PQclear(res);
-	return rc;
+	return gw_store_exec_one(conn,
+	                         "UPDATE api_keys SET revoked_at = now() WHERE id = $1::bigint AND revoked_at IS NULL",
+	                         1, params, "db.api_key_revoke_failed");
 }
 
 json_t *gw_store_key_list(PGconn *conn, const char *merchant_id)

@@ -116,21 +116,11 @@ int gw_store_refund_update(PGconn *conn, const struct gw_refund *r)
 {
 	const char *params[4] = { r->id, r->status, nullable(r->psp_reference),
 	                          nullable(r->failure_code) };
-	PGresult *res = NULL;
-	int rc = -1;
 
-	res = PQexecParams(conn,
-	                   "UPDATE refunds SET status = $2, psp_reference = $3, failure_code = $4, "
-	                   "updated_at = now() WHERE id = $1",
-	                   4, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		gw_store_log_error("db.refund_update_failed", res);
-		goto out;
-	}
-	rc = strcmp(PQcmdTuples(res), "1") == 0 ? 0 : 1;
-out:
-	PQclear(res);
-	return rc;
+	return gw_store_exec_one(conn,
+	                         "UPDATE refunds SET status = $2, psp_reference = $3, failure_code = $4, "
+	                         "updated_at = now() WHERE id = $1",
+	                         4, params, "db.refund_update_failed");
 }
 
 int gw_store_refund_get(PGconn *conn, const char *id, const char *merchant_id,
@@ -322,44 +312,24 @@ int gw_store_idem_claim_lease(PGconn *conn, const char *merchant_id, const char 
 {
 	char lease[16];
 	const char *params[6] = { merchant_id, key, request_sha256, method, path, lease };
-	PGresult *res = NULL;
-	int rc = -1;
 
 	snprintf(lease, sizeof lease, "%d", lease_s);
-	res = PQexecParams(conn,
-	                   "INSERT INTO idempotency_keys (merchant_id, key, request_sha256, method, path, "
-	                   "lease_until) VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::integer)) "
-	                   "ON CONFLICT (merchant_id, key) DO NOTHING",
-	                   6, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		gw_store_log_error("db.idem_claim_failed", res);
-		goto out;
-	}
-	rc = strcmp(PQcmdTuples(res), "1") == 0 ? 0 : 1;
-out:
-	PQclear(res);
-	return rc;
+	return gw_store_exec_one(conn,
+	                         "INSERT INTO idempotency_keys (merchant_id, key, request_sha256, method, path, "
+	                         "lease_until) VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::integer)) "
+	                         "ON CONFLICT (merchant_id, key) DO NOTHING",
+	                         6, params, "db.idem_claim_failed");
 }
 
 int gw_store_idem_link(PGconn *conn, const char *merchant_id, const char *key,
                        const char *payment_id)
 {
 	const char *params[3] = { merchant_id, key, payment_id };
-	PGresult *res = NULL;
-	int rc = -1;
 
-	res = PQexecParams(conn,
-	                   "UPDATE idempotency_keys SET payment_id = $3 "
-	                   "WHERE merchant_id = $1 AND key = $2 AND status_code IS NULL",
-	                   3, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		gw_store_log_error("db.idem_link_failed", res);
-		goto out;
-	}
-	rc = strcmp(PQcmdTuples(res), "1") == 0 ? 0 : 1;
-out:
-	PQclear(res);
-	return rc;
+	return gw_store_exec_one(conn,
+	                         "UPDATE idempotency_keys SET payment_id = $3 "
+	                         "WHERE merchant_id = $1 AND key = $2 AND status_code IS NULL",
+	                         3, params, "db.idem_link_failed");
 }
 
 int gw_store_idem_takeover(PGconn *conn, const char *merchant_id, const char *key, int lease_s,

@@ -16,6 +16,20 @@ void gw_store_log_error(const char *event, PGresult *res)
 	sr_log(SR_LOG_ERROR, NULL, event, "{s:s}", "sqlstate", state != NULL ? state : "none");
 }
 
+int gw_store_exec_one(PGconn *conn, const char *sql, int nparams, const char *const *params,
+                      const char *event)
+{
+	PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	int rc = -1;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		gw_store_log_error(event, res);
+	else
+		rc = strcmp(PQcmdTuples(res), "1") == 0 ? 0 : 1;
+	PQclear(res);
+	return rc;
+}
+
 static const char *nullable(const char *s)
 {
 	return (s != NULL && s[0] != '\0') ? s : NULL;
