@@ -19,36 +19,6 @@ static json_t *event_data(const struct gw_payment *p)
 	return json_pack("{s:o}", "object", obj);
 }
 
-int gw_ledger_create(PGconn *conn, struct gw_payment *p)
-{
-	json_t *data = NULL;
-	int began = 0;
-	int rc = -1;
-
-	if (conn == NULL || p == NULL || p->status != GW_ST_PROCESSING)
-		goto out;
-	if (sr_db_exec(conn, "BEGIN") != 0)
-		goto out;
-	began = 1;
-	if (gw_store_payment_insert(conn, p) != 0)
-		goto out;
-	data = event_data(p);
-	if (data == NULL)
-		goto out;
-	if (gw_store_event_append(conn, p->id, "payment.created", NULL, gw_status_str(p->status),
-	                          data) != 0)
-		goto out;
-	if (sr_db_exec(conn, "COMMIT") != 0)
-		goto out;
-	began = 0;
-	rc = 0;
-out:
-	if (began)
-		sr_db_exec(conn, "ROLLBACK");
-	json_decref(data);
-	return rc;
-}
-
 int gw_ledger_transition(PGconn *conn, struct gw_payment *p, enum gw_status from)
 {
 	json_t *data = NULL;
@@ -97,8 +67,6 @@ int gw_ledger_create_linked(PGconn *conn, struct gw_payment *p, const char *idem
 	int began = 0;
 	int rc = -1;
 
-	if (idem_key == NULL)
-		return gw_ledger_create(conn, p);
 	if (conn == NULL || p == NULL || p->status != GW_ST_PROCESSING)
 		goto out;
 	if (sr_db_exec(conn, "BEGIN") != 0)
@@ -112,7 +80,7 @@ int gw_ledger_create_linked(PGconn *conn, struct gw_payment *p, const char *idem
 	if (gw_store_event_append(conn, p->id, "payment.created", NULL, gw_status_str(p->status),
 	                          data) != 0)
 		goto out;
-	if (gw_store_idem_link(conn, p->merchant_id, idem_key, p->id) != 0)
+	if (idem_key != NULL && gw_store_idem_link(conn, p->merchant_id, idem_key, p->id) != 0)
 		goto out; /* the claim is gone (taken over): do not proceed */
 	if (sr_db_exec(conn, "COMMIT") != 0)
 		goto out;

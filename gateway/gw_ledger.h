@@ -12,12 +12,6 @@
 #include "gateway/gw_payment.h"
 
 /**
- * Insert p (its status must be processing) with event "payment.created" and
- * its outbox row, in one transaction. @return 0 or -1 (rolled back).
- */
-int gw_ledger_create(PGconn *conn, struct gw_payment *p);
-
-/**
  * Commit p's new state: the caller loaded p (version and status `from`), then
  * set p->status and the changed fields. Writes the update (version check), the
  * event "payment.<new status>" with from/to, and the outbox row in one
@@ -27,10 +21,11 @@ int gw_ledger_create(PGconn *conn, struct gw_payment *p);
 int gw_ledger_transition(PGconn *conn, struct gw_payment *p, enum gw_status from);
 
 /**
- * gw_ledger_create, and in the same transaction link the claimed
- * Idempotency-Key (p->merchant_id, idem_key) to the payment, so that a retry
- * after a crash finds the payment and resolves it through the vault with the
- * same PSP key (never a second charge). idem_key NULL: plain create.
+ * Insert p (its status must be processing) with event "payment.created" and
+ * its outbox row, and link the claimed Idempotency-Key (p->merchant_id,
+ * idem_key) to the payment, all in one transaction, so that a retry after a
+ * crash finds the payment and resolves it through the vault with the same PSP
+ * key (never a second charge). idem_key NULL: no key to link.
  * @return 0 or -1 (rolled back).
  */
 int gw_ledger_create_linked(PGconn *conn, struct gw_payment *p, const char *idem_key);
