@@ -19,3 +19,28 @@ const char *vault_auth_status_str(enum vault_auth_status st)
 	}
 	return "unknown";
 }
+
+const char *vault_psp_event_kind_str(enum vault_psp_event_kind k)
+{
+	switch (k) {
+	case VAULT_EV_AUTHORIZATION_SUCCEEDED:
+		return "authorization.succeeded";
+	case VAULT_EV_AUTHORIZATION_FAILED:
+		return "authorization.failed";
+	case VAULT_EV_CAPTURE_SUCCEEDED:
+		return "capture.succeeded";
+	case VAULT_EV_CAPTURE_FAILED:
+		return "capture.failed";
+	case VAULT_EV_CANCEL_SUCCEEDED:
+		return "cancel.succeeded";
+	case VAULT_EV_REFUND_SUCCEEDED:
+		return "refund.succeeded";
+	case VAULT_EV_REFUND_FAILED:
+		return "refund.failed";
+	case VAULT_EV_DISPUTE_CREATED:
+		return "dispute.created";
+	case VAULT_EV_OTHER:
+		break;
+	}
+	return "other";
+}

@@ -21,6 +21,18 @@ struct vault_card {
 	const char *cvc;        /* NULL when no CVC is held (any more) */
 };
 
+/*
+ * A merchant's own credentials at one PSP (issue 5), decrypted for the length
+ * of one call into libsodium guarded memory owned by the caller, who wipes it
+ * after the call. Any member may be NULL: the connector then uses its own
+ * configured (platform) value. Never logged, never returned.
+ */
+struct vault_psp_credentials {
+	const char *api_key;          /* Stripe secret key; Adyen X-API-Key */
+	const char *merchant_account; /* Adyen merchantAccount; Stripe account id (acct_...) */
+	const char *webhook_secret;   /* Stripe endpoint secret (whsec_...); Adyen HMAC key (hex) */
+};
+
 struct vault_auth_request {
 	const char *merchant_id;     /* "mer_..." */
 	const char *payment_id;      /* gateway's "pay_..." (PSP metadata) */
@@ -31,6 +43,8 @@ struct vault_auth_request {
 	const char *idempotency_key; /* PSP-side idempotency key, stable across retries */
 	const struct vault_card *card;
 	const char *request_id;      /* for logs / X-Request-Id toward the PSP */
+	const struct vault_psp_credentials *creds; /* NULL: the connector's configured account */
+	const char *country;         /* issuing country of the card (ISO 3166-1 alpha-2) or NULL */
 };
 
 enum vault_auth_status {
@@ -64,6 +78,8 @@ struct vault_op_request {
 	long long amount;            /* minor units; 0: the whole (capture/refund) */
 	const char *idempotency_key; /* PSP-side key, stable across retries (not for RETRIEVE) */
 	const char *request_id;
+	const struct vault_psp_credentials *creds; /* NULL: the connector's configured account */
+	const char *currency;        /* ISO 4217 lowercase; needed by PSPs whose modifications carry it (Adyen) */
 };
 
 enum vault_op_outcome {
@@ -78,6 +94,32 @@ struct vault_op_result {
 	char reference[128];         /* refund id ("re_...") for REFUND */
 	char failure_code[64];       /* with REFUSED */
 	struct vault_auth_result intent; /* RETRIEVE: the payment's status, mapped */
+};
+
+/* Webhooks from PSPs (issue 5): what a verified notification means, normalized. */
+enum vault_psp_event_kind {
+	VAULT_EV_AUTHORIZATION_SUCCEEDED, /* async authorization result (3-D Secure done) */
+	VAULT_EV_AUTHORIZATION_FAILED,    /* failure_code set */
+	VAULT_EV_CAPTURE_SUCCEEDED,
+	VAULT_EV_CAPTURE_FAILED,
+	VAULT_EV_CANCEL_SUCCEEDED,
+	VAULT_EV_REFUND_SUCCEEDED,        /* reference = refund id */
+	VAULT_EV_REFUND_FAILED,
+	VAULT_EV_DISPUTE_CREATED,         /* reference = dispute id (chargeback) */
+	VAULT_EV_OTHER,                   /* verified but of no interest: acknowledged, no effect */
+};
+
+struct vault_psp_event {
+	char event_id[128];          /* unique per PSP: Stripe "evt_..."; Adyen: derived from the item
+	                              * (eventCode:pspReference:success), stable across redeliveries */
+	enum vault_psp_event_kind kind;
+	char psp_reference[128];     /* the payment at the PSP (Stripe "pi_...", Adyen pspReference
+	                              * of the payment, i.e. originalReference for modifications) */
+	char reference[128];         /* refund / dispute id, or "" */
+	long long amount;            /* minor units, or 0 when absent */
+	char currency[4];            /* ISO 4217 lowercase, or "" */
+	char failure_code[64];       /* normalized, with *_FAILED */
+	long long created;           /* unix seconds, per the PSP */
 };
 
 struct vault_connector {
@@ -100,7 +142,33 @@ struct vault_connector {
 	int (*operate)(const struct vault_connector *self, struct vault_egress *eg,
 	               const struct vault_op_request *req, struct vault_op_result *res,
 	               char *err, size_t errlen);
+	/**
+	 * From an UNVERIFIED webhook body: the PSP account it claims to be for
+	 * (Stripe "account", Adyen merchantAccountCode), so the vault can find
+	 * whose webhook secret verifies it. Nothing in the body is trusted yet.
+	 * @return 0 with account filled ("" when the body names none), -1 when
+	 *         the body is not this PSP's webhook shape. May be NULL.
+	 */
+	int (*webhook_account)(const struct vault_connector *self, const char *body, size_t len,
+	                       char *account, size_t cap);
+	/**
+	 * Verify and parse one webhook delivery. secret is the merchant's webhook
+	 * secret (or the connector's configured one when NULL); signature is the
+	 * PSP's signature header (Stripe "Stripe-Signature"; NULL for Adyen, whose
+	 * HMAC is inside each notification item); now is unix seconds (Stripe's
+	 * 300 s tolerance). Up to max events are written to ev, *n set.
+	 * @return 0 when every event verified; -1 bad signature (nothing parsed
+	 *         may be used), -2 stale timestamp, -3 malformed body; err filled.
+	 *         May be NULL.
+	 */
+	int (*webhook_events)(const struct vault_connector *self, const char *secret,
+	                      const char *signature, const char *body, size_t len, long long now,
+	                      struct vault_psp_event *ev, size_t max, size_t *n,
+	                      char *err, size_t errlen);
 };
+
+/** Kind as the wire string: "authorization.succeeded", ..., "dispute.created", "other". */
+const char *vault_psp_event_kind_str(enum vault_psp_event_kind k);
 
 /** Status as the wire string: "captured", "authorized", "requires_action", "failed", "unknown". */
 const char *vault_auth_status_str(enum vault_auth_status st);
