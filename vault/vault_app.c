@@ -12,6 +12,7 @@
 #include "vault/vault_ratelimit.h"
 #include "vault/vault_store.h"
 #include "vault/vault_token.h"
+#include "vault/connector.h"
 
 int vault_require_gateway(struct sr_http_request *req)
 {
@@ -136,4 +137,14 @@ int vault_rate_admit(struct sr_http_request *req, struct vault_ratelimit *rl, co
 	                    ? "Too many requests from this address; retry later."
 	                    : "Too many requests for this publishable key; retry later.", NULL);
 	return 0;
+}
+
+const struct vault_connector *vault_connector_find(const struct vault_app *app, const char *name)
+{
+	if (app == NULL || name == NULL)
+		return NULL;
+	for (size_t i = 0; i < app->n_connectors; i++)
+		if (strcmp(app->connectors[i]->name, name) == 0)
+			return app->connectors[i];
+	return NULL;
 }

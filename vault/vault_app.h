@@ -21,13 +21,21 @@ struct vault_app {
 	struct sr_db_pool *db;                  /* vault database pool */
 	struct hsm *hsm;                        /* PKCS#11 session pool */
 	struct vault_egress *egress;            /* mTLS egress to PSPs */
-	const struct vault_connector *connector;/* the PSP connector (stripe) */
+	const struct vault_connector *connector;/* the default PSP connector (stripe) */
+	const struct vault_connector *connectors[4]; /* every configured connector, by name (issue 5) */
+	size_t n_connectors;
 	const char *gateway_peer;               /* identity required on the internal listener */
 	long long cvc_ttl_seconds;              /* PCI DSS 3.3.1.2: CVC lifetime without authorization */
 	struct vault_ratelimit *rl_ip;          /* public listener: per client address (may be NULL) */
 	struct vault_ratelimit *rl_key;         /* public listener: per publishable key's merchant */
 	struct vault_pkcache *pkcache;          /* publishable key hash -> merchant, 10 s (may be NULL) */
 };
+
+/**
+ * The configured connector named name ("stripe", "adyen"), or NULL.
+ * Borrowed from app; valid for the daemon's life.
+ */
+const struct vault_connector *vault_connector_find(const struct vault_app *app, const char *name);
 
 /* Public listener (browser / merchant front end, pk_ auth). */
 /** POST /v1/tokens: tokenize a card (201 token object). */

@@ -527,6 +527,7 @@ static int run(const struct vaultd_config *c)
 	app.hsm = h;
 	app.egress = eg;
 	app.connector = &connector;
+	app.connectors[app.n_connectors++] = &connector;
 	app.gateway_peer = c->gateway_peer;
 	app.cvc_ttl_seconds = c->cvc_ttl_seconds;
 	app.rl_ip = vault_ratelimit_new((double)c->rl_ip_rate / 60.0, (double)c->rl_ip_burst, 8192);
