@@ -12,6 +12,8 @@
 #include "gateway/gw_vault_client.h"
 #include "common/sr_admin.h"
 #include "gateway/gw_worker.h"
+#include "gateway/gw_dispatcher.h"
+#include "gateway/gw_webhook.h"
 #include "gateway/gw_audit.h"
 #include "gateway/gw_ratelimit.h"
 #include "gateway/gw_route.h"
@@ -46,6 +48,12 @@ GW_ROUTE(gw_handle_customer_cards_create, GW_PERM_PAYMENTS, "POST /v1/customers/
 GW_ROUTE(gw_handle_customer_cards_list, GW_PERM_READ, "GET /v1/customers/{}/cards")
 GW_ROUTE(gw_handle_card_get, GW_PERM_READ, "GET /v1/cards/{}")
 GW_ROUTE(gw_handle_card_delete, GW_PERM_PAYMENTS, "DELETE /v1/cards/{}")
+GW_ROUTE(gw_handle_webhook_endpoints_create, GW_PERM_ADMIN, "POST /v1/webhook_endpoints")
+GW_ROUTE(gw_handle_webhook_endpoints_list, GW_PERM_READ, "GET /v1/webhook_endpoints")
+GW_ROUTE(gw_handle_webhook_endpoint_get, GW_PERM_READ, "GET /v1/webhook_endpoints/{}")
+GW_ROUTE(gw_handle_webhook_endpoint_delete, GW_PERM_ADMIN, "DELETE /v1/webhook_endpoints/{}")
+GW_ROUTE(gw_handle_webhook_deliveries_list, GW_PERM_READ, "GET /v1/webhook_endpoints/{}/deliveries")
+GW_ROUTE(gw_handle_event_redeliver, GW_PERM_ADMIN, "POST /v1/events/{}/redeliver")
 
 /* The API at a glance (STYLE.md: one routing table of designated initializers). */
 static const struct sr_route ROUTES[] = {
@@ -63,6 +71,13 @@ static const struct sr_route ROUTES[] = {
 	{ .method = "GET", .pattern = "/v1/customers/{}/cards", .handler = gw_handle_customer_cards_list_route },
 	{ .method = "GET", .pattern = "/v1/cards/{}", .handler = gw_handle_card_get_route },
 	{ .method = "DELETE", .pattern = "/v1/cards/{}", .handler = gw_handle_card_delete_route },
+	/* issue 5: webhooks to merchants */
+	{ .method = "POST", .pattern = "/v1/webhook_endpoints", .handler = gw_handle_webhook_endpoints_create_route },
+	{ .method = "GET", .pattern = "/v1/webhook_endpoints", .handler = gw_handle_webhook_endpoints_list_route },
+	{ .method = "GET", .pattern = "/v1/webhook_endpoints/{}", .handler = gw_handle_webhook_endpoint_get_route },
+	{ .method = "DELETE", .pattern = "/v1/webhook_endpoints/{}", .handler = gw_handle_webhook_endpoint_delete_route },
+	{ .method = "GET", .pattern = "/v1/webhook_endpoints/{}/deliveries", .handler = gw_handle_webhook_deliveries_list_route },
+	{ .method = "POST", .pattern = "/v1/events/{}/redeliver", .handler = gw_handle_event_redeliver_route },
 };
 
 static void usage(FILE *f)
@@ -96,7 +111,8 @@ static void usage(FILE *f)
 	        "\n"
 	        "ENVIRONMENT\n"
 	        "    CREDENTIALS_DIRECTORY  relative secret paths (tls_key, db_password_file,\n"
-	        "                     vault_client_key) resolve against it (systemd credentials)\n"
+	        "                     vault_client_key, webhook_secret_key_file) resolve\n"
+	        "                     against it (systemd credentials)\n"
 	        "\n"
 	        "EXIT STATUS\n"
 	        "    0 clean shutdown or valid configuration, 1 failure, 2 usage error\n");
@@ -140,6 +156,7 @@ int main(int argc, char **argv)
 	struct sr_http_server *admin_srv = NULL;
 	struct sr_admin admin;
 	struct gw_worker *worker = NULL;
+	struct gw_dispatcher *dispatcher = NULL;
 	struct sr_http_config hcfg;
 	sigset_t sigs;
 	char err[512];
@@ -208,6 +225,18 @@ int main(int argc, char **argv)
 		sr_log(SR_LOG_ERROR, NULL, "config.invalid", "{s:s}", "error", err);
 		goto out;
 	}
+	/* Issue 5: the key sealing webhook signing secrets (ADR 0100). */
+	if (sr_config_str(cfg, "webhook_secret_key_file", NULL) != NULL) {
+		char e2[512];
+
+		app.webhook_key = gw_webhook_key_load(sr_config_str(cfg, "webhook_secret_key_file", ""),
+		                                      e2, sizeof e2);
+		if (app.webhook_key == NULL) {
+			sr_config_error(err, sizeof err, config_path, "webhook_secret_key_file", "%s", e2);
+			sr_log(SR_LOG_ERROR, NULL, "config.invalid", "{s:s}", "error", err);
+			goto out;
+		}
+	}
 	if (check_only) {
 		printf("gatewayd: %s: configuration OK\n", config_path);
 		rc = 0;
@@ -219,8 +248,9 @@ int main(int argc, char **argv)
 		sr_log(SR_LOG_ERROR, NULL, "process.harden_failed", NULL);
 		goto out;
 	}
-	/* +1 connection for the lifecycle worker (issue 4). */
-	app.db = gw_config_db(cfg, (size_t)threads + 1, err, sizeof err);
+	/* +1 connection for the lifecycle worker (issue 4), +1 for the webhook
+	 * dispatcher (issue 5). */
+	app.db = gw_config_db(cfg, (size_t)threads + 2, err, sizeof err);
 	if (app.db == NULL) {
 		sr_log(SR_LOG_ERROR, NULL, "db.connect_failed", "{s:s}", "error", err);
 		goto out;
@@ -290,6 +320,13 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (app.webhook_key != NULL && sr_config_int(cfg, "webhook_dispatcher", 1) != 0) {
+		dispatcher = gw_dispatcher_start(&app);
+		if (dispatcher == NULL) {
+			sr_log(SR_LOG_ERROR, NULL, "webhook.dispatcher_start_failed", NULL);
+			goto out;
+		}
+	}
 	sr_log(SR_LOG_INFO, NULL, "gatewayd.started", "{s:s, s:i, s:i}", "listen", hcfg.bind_addr,
 	       "port", (int)hcfg.port, "threads", threads);
 	for (;;) {
@@ -310,12 +347,14 @@ int main(int argc, char **argv)
 	sr_http_drain(srv, (unsigned)sr_config_int(cfg, "shutdown_grace_seconds", 20) * 1000u);
 	rc = 0;
 out:
+	gw_dispatcher_stop(dispatcher);
 	gw_worker_stop(worker);
 	sr_http_stop(admin_srv);
 	sr_http_stop(srv);
 	sr_db_pool_free(app.db);
 	gw_vault_client_free(app.vault);
 	gw_ratelimit_free(app.ratelimit);
+	sr_secret_free(app.webhook_key);
 	if (curl_inited)
 		curl_global_cleanup();
 	json_decref(cfg);

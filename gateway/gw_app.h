@@ -16,6 +16,7 @@ struct gw_app {
 	struct gw_vault_client *vault;  /* mTLS client for the vault internal listener */
 	json_t *cfg;                    /* the loaded config (borrowed by handlers) */
 	struct gw_ratelimit *ratelimit; /* per key and endpoint (issue 4); NULL: off */
+	unsigned char *webhook_key;     /* issue 5: seals webhook signing secrets (ADR 0100); NULL: webhooks off */
 };
 
 #endif

@@ -17,6 +17,10 @@ const char *const GW_CONFIG_KEYS[] = {
 	/* issue 4: lifecycle workers, idempotency lease */
 	"workers", "worker_interval_ms", "auto_void_after_s", "three_ds_expiry_s",
 	"idempotency_lease_s", "rate_limit_per_s", "rate_limit_burst",
+	/* issue 5: webhooks to merchants */
+	"webhook_secret_key_file", "webhook_dispatcher", "webhook_interval_ms",
+	"webhook_backoff_base_ms", "webhook_backoff_cap_ms", "webhook_max_age_s",
+	"webhook_timeout_ms", "webhook_allow_private", "webhook_ca",
 	NULL,
 };
 
@@ -32,12 +36,19 @@ static const struct {
 	{ "idempotency_lease_s", 1, 3600 },
 	{ "rate_limit_per_s", 0, 1000000 },
 	{ "rate_limit_burst", 1, 1000000 },
+	{ "webhook_dispatcher", 0, 1 },
+	{ "webhook_interval_ms", 50, 600000 },
+	{ "webhook_backoff_base_ms", 10, 86400000 },
+	{ "webhook_backoff_cap_ms", 10, 7LL * 86400000 },
+	{ "webhook_max_age_s", 1, 30LL * 86400 },
+	{ "webhook_timeout_ms", 100, 120000 },
+	{ "webhook_allow_private", 0, 1 },
 };
 
 static const char *const STRING_KEYS[] = {
 	"listen", "tls_cert", "tls_key", "db_host", "db_name", "db_user", "db_password_file",
 	"vault_url", "vault_addr", "vault_ca", "vault_client_cert", "vault_client_key",
-	"admin_listen", NULL,
+	"admin_listen", "webhook_secret_key_file", "webhook_ca", NULL,
 };
 
 static const char *const REQUIRED_KEYS[] = {

@@ -35,5 +35,18 @@ void gw_handle_refunds_get(struct sr_http_request *req);
 void gw_handle_payments_list(struct sr_http_request *req);
 /** GET /v1/payments/{id}/events (gw_payment_events_list.c). */
 void gw_handle_payment_events_list(struct sr_http_request *req);
+/* Issue 5: webhooks to merchants (one file per endpoint). */
+/** POST /v1/webhook_endpoints (gw_webhook_endpoints_create.c). */
+void gw_handle_webhook_endpoints_create(struct sr_http_request *req);
+/** GET /v1/webhook_endpoints (gw_webhook_endpoints_list.c). */
+void gw_handle_webhook_endpoints_list(struct sr_http_request *req);
+/** GET /v1/webhook_endpoints/{id} (gw_webhook_endpoint_get.c). */
+void gw_handle_webhook_endpoint_get(struct sr_http_request *req);
+/** DELETE /v1/webhook_endpoints/{id} (gw_webhook_endpoint_delete.c). */
+void gw_handle_webhook_endpoint_delete(struct sr_http_request *req);
+/** GET /v1/webhook_endpoints/{id}/deliveries (gw_webhook_deliveries_list.c). */
+void gw_handle_webhook_deliveries_list(struct sr_http_request *req);
+/** POST /v1/events/{id}/redeliver (gw_event_redeliver.c). */
+void gw_handle_event_redeliver(struct sr_http_request *req);
 
 #endif

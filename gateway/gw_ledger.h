@@ -41,4 +41,13 @@ int gw_ledger_create_linked(PGconn *conn, struct gw_payment *p, const char *idem
 int gw_ledger_apply_in_tx(PGconn *conn, struct gw_payment *p, enum gw_status from,
                           const char *type);
 
+/**
+ * gw_ledger_apply_in_tx with extra's members (borrowed, NULL: none) added to
+ * the event data beside "object" — e.g. {"refund": {...}}, so that the
+ * merchant webhooks refund.succeeded / refund.failed carry the refund
+ * (issue 5). Same return values.
+ */
+int gw_ledger_apply_in_tx_with(PGconn *conn, struct gw_payment *p, enum gw_status from,
+                               const char *type, const json_t *extra);
+
 #endif

@@ -211,23 +211,40 @@ static int refund_settle(PGconn *conn, struct gw_payment *p, struct gw_refund *r
                          const struct gw_vault_op_result *res)
 {
 	enum gw_status from = p->status;
+	json_t *extra = NULL;
+	int rc = -1;
 
 	if (strcmp(res->outcome, "refused") == 0) {
 		gw_strlcpy(r->status, "failed", sizeof r->status);
 		gw_strlcpy(r->failure_code, res->failure_code[0] != '\0' ? res->failure_code : "psp_refused",
 		           sizeof r->failure_code);
-		return gw_store_refund_update(conn, r);
+		if (gw_store_refund_update(conn, r) != 0)
+			goto out;
+		/* Issue 5: the failure is an event too (webhook refund.failed),
+		 * written with the refund in the same transaction (invariant 7). */
+		extra = json_pack("{s:o}", "refund", gw_refund_to_json(r));
+		rc = extra != NULL ? gw_ledger_apply_in_tx_with(conn, p, from, "payment.refund_failed", extra)
+		                   : -1;
+		goto out;
 	}
 	gw_strlcpy(r->status, "succeeded", sizeof r->status);
 	gw_strlcpy(r->psp_reference, res->reference, sizeof r->psp_reference);
 	if (gw_store_refund_update(conn, r) != 0)
-		return -1;
+		goto out;
 	p->amount_refunded += r->amount;
 	p->status = p->amount_refunded >= p->amount_captured ? GW_ST_REFUNDED
 	                                                     : GW_ST_PARTIALLY_REFUNDED;
-	return gw_ledger_apply_in_tx(conn, p, from,
-	                             p->status == GW_ST_REFUNDED ? "payment.refunded"
-	                                                         : "payment.partially_refunded");
+	/* The event carries the refund (webhook refund.succeeded, issue 5). */
+	extra = json_pack("{s:o}", "refund", gw_refund_to_json(r));
+	if (extra == NULL)
+		goto out;
+	rc = gw_ledger_apply_in_tx_with(conn, p, from,
+	                                p->status == GW_ST_REFUNDED ? "payment.refunded"
+	                                                            : "payment.partially_refunded",
+	                                extra);
+out:
+	json_decref(extra);
+	return rc;
 }
 
 enum gw_lc_rc gw_lifecycle_refund(struct gw_app *app, const char *request_id,
