@@ -59,6 +59,8 @@ VAULT_OBJ  := $(call objs,$(VAULT_SRC)) $(OBJ)/gen/vault_static_data.o
 GW_OBJ     := $(call objs,$(GW_SRC))
 
 PROGRAMS := $(BIN)/vaultd $(BIN)/vaultctl $(BIN)/gatewayd $(BIN)/gatewayctl $(BIN)/pspsim $(BIN)/panscan
+# Test-only: the merchant webhook receiver of the integration tests (issue 5).
+PROGRAMS += $(BIN)/whsink
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BIN)/tests/%,$(UNIT_SRC))
 
 .PHONY: all deps up down demo check unit integration tests clean pki install segmentation compliance systemd-verify fuzz-panscan checkout fuzz bench bench-payments
@@ -98,6 +100,9 @@ $(BIN)/gatewayctl: $(OBJ)/gateway/gatewayctl.o $(GW_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_GW) $(LIBS_COMMON)
 $(BIN)/pspsim: $(call objs,$(PSPSIM_SRC)) $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_COMMON)
+$(BIN)/whsink: $(OBJ)/tests/whsink/whsink.o $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_COMMON)
 # panscan: the PAN scanner the tests and a QSA run (compliance/pci_dss/pci_scope.md).

@@ -9,6 +9,9 @@
  *   gatewayctl --config FILE key revoke --key-id N
  *   gatewayctl --config FILE key list --merchant ID
  *   gatewayctl --config FILE audit verify
+ *   gatewayctl --config FILE webhooks add --merchant ID --url URL --event EVENT...
+ *   gatewayctl --config FILE webhooks list --merchant ID
+ *   gatewayctl --config FILE webhooks delete --merchant ID --id ENDPOINT
  *   gatewayctl --help
  *
  * "merchant create" makes the merchant, a publishable (pk_) and a secret (sk_)
@@ -25,9 +28,12 @@
 #include "gateway/gw_config.h"
 #include "gateway/gw_store.h"
 #include "gateway/gw_vault_client.h"
+#include "gateway/gw_store_webhooks.h"
+#include "gateway/gw_webhook_endpoint.h"
 #include "common/sr_config.h"
 #include "common/sr_db.h"
 #include "common/sr_log.h"
+#include "common/sr_secret.h"
 #include "common/sr_util.h"
 
 #include <getopt.h>
@@ -53,6 +59,9 @@ static void usage(FILE *f)
 	        "    gatewayctl --config FILE key revoke --key-id N\n"
 	        "    gatewayctl --config FILE key list --merchant ID\n"
 	        "    gatewayctl --config FILE audit verify\n"
+	        "    gatewayctl --config FILE webhooks add --merchant ID --url URL --event EVENT...\n"
+	        "    gatewayctl --config FILE webhooks list --merchant ID\n"
+	        "    gatewayctl --config FILE webhooks delete --merchant ID --id ENDPOINT\n"
 	        "    gatewayctl --help [merchant create|merchant origins|merchant list]\n"
 	        "\n"
 	        "COMMANDS\n"
@@ -69,6 +78,11 @@ static void usage(FILE *f)
 	        "    key list         the merchant's keys (prefixes, roles, expiry; never keys)\n"
 	        "    audit verify     check the audit chain; prints the first altered, removed\n"
 	        "                     or reordered record; exit 0 intact, 1 not, 2 usage/error\n"
+	        "    webhooks add     register a webhook endpoint (https URL) for the --event\n"
+	        "                     names (or \"*\"); prints it with its signing secret\n"
+	        "                     \"whsec_...\" once (needs webhook_secret_key_file)\n"
+	        "    webhooks list    the merchant's endpoints (never a secret)\n"
+	        "    webhooks delete  stop sending events to endpoint --id\n"
 	        "\n"
 	        "OPTIONS\n"
 	        "    --config FILE    gatewayd's configuration (db_* and vault_* keys are used;\n"
@@ -83,6 +97,9 @@ static void usage(FILE *f)
 	        "    --role ROLE      admin, payments, finance or read_only (key create)\n"
 	        "    --key-id N       the key (key roll, key revoke)\n"
 	        "    --grace SECONDS  how long a rolled key keeps working (key roll)\n"
+	        "    --url URL        the endpoint's https URL (webhooks add)\n"
+	        "    --event EVENT    a merchant event name, e.g. payment.captured, or \"*\"\n"
+	        "                     (webhooks add; repeatable, at most 16)\n"
 	        "    --help           this text, or one command's\n"
 	        "\n"
 	        "EXIT STATUS\n"
@@ -459,6 +476,102 @@ static int key_list(const json_t *cfg, const char *merchant)
 	return rc;
 }
 
+/* webhooks add: the same checks and secret handling as POST /v1/webhook_endpoints. */
+static int webhooks_add(const json_t *cfg, const char *merchant, const char *url, json_t *events)
+{
+	struct sr_db_pool *db = NULL;
+	uint8_t *key = NULL;
+	PGconn *conn = NULL;
+	json_t *out = NULL;
+	const char *why = NULL;
+	const char *param = NULL;
+	char err[512];
+	int rc = 1;
+	int r;
+
+	if (merchant == NULL || url == NULL || json_array_size(events) == 0) {
+		fprintf(stderr, "gatewayctl: webhooks add needs --merchant ID --url URL --event EVENT\n");
+		return 2;
+	}
+	if (sr_config_str(cfg, "webhook_secret_key_file", NULL) == NULL) {
+		fprintf(stderr, "gatewayctl: webhook_secret_key_file is not configured\n");
+		return 1;
+	}
+	key = gw_webhook_key_load(sr_config_str(cfg, "webhook_secret_key_file", ""), err, sizeof err);
+	if (key == NULL) {
+		fprintf(stderr, "gatewayctl: %s\n", err);
+		return 1;
+	}
+	if ((db = open_db(cfg)) == NULL)
+		goto out;
+	conn = sr_db_acquire(db);
+	r = gw_webhook_endpoint_create(conn, key, merchant, url, events,
+	                               sr_config_int(cfg, "webhook_allow_private", 0) != 0, &out, &why,
+	                               &param);
+	sr_db_release(db, conn);
+	if (r == 1) {
+		fprintf(stderr, "gatewayctl: %s\n", why);
+		rc = 2;
+		goto out;
+	}
+	if (r != 0) {
+		fprintf(stderr, "gatewayctl: database error (unknown merchant?)\n");
+		goto out;
+	}
+	rc = print_json(out);
+out:
+	json_decref(out);
+	sr_db_pool_free(db);
+	sr_secret_free(key);
+	return rc;
+}
+
+static int webhooks_list(const json_t *cfg, const char *merchant)
+{
+	struct sr_db_pool *db = NULL;
+	PGconn *conn = NULL;
+	json_t *list = NULL;
+	int rc;
+
+	if (merchant == NULL) {
+		fprintf(stderr, "gatewayctl: webhooks list needs --merchant ID\n");
+		return 2;
+	}
+	if ((db = open_db(cfg)) == NULL)
+		return 1;
+	conn = sr_db_acquire(db);
+	list = gw_store_webhook_endpoint_list(conn, merchant);
+	sr_db_release(db, conn);
+	rc = print_json(list);
+	json_decref(list);
+	sr_db_pool_free(db);
+	return rc;
+}
+
+static int webhooks_delete(const json_t *cfg, const char *merchant, const char *id)
+{
+	struct sr_db_pool *db = NULL;
+	PGconn *conn = NULL;
+	int r;
+
+	if (merchant == NULL || id == NULL) {
+		fprintf(stderr, "gatewayctl: webhooks delete needs --merchant ID --id ENDPOINT\n");
+		return 2;
+	}
+	if ((db = open_db(cfg)) == NULL)
+		return 1;
+	conn = sr_db_acquire(db);
+	r = gw_store_webhook_endpoint_delete(conn, id, merchant);
+	sr_db_release(db, conn);
+	sr_db_pool_free(db);
+	if (r != 0) {
+		fprintf(stderr, "gatewayctl: %s\n", r == 1 ? "no such webhook endpoint" : "database error");
+		return 1;
+	}
+	printf("{\"id\": \"%s\", \"deleted\": true}\n", id);
+	return 0;
+}
+
 static int audit_verify(const json_t *cfg)
 {
 	struct sr_db_pool *db = NULL;
@@ -492,6 +605,8 @@ int main(int argc, char **argv)
 		{ "role", required_argument, NULL, 'r' },
 		{ "key-id", required_argument, NULL, 'i' },
 		{ "grace", required_argument, NULL, 'g' },
+		{ "url", required_argument, NULL, 'u' },
+		{ "event", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -499,6 +614,8 @@ int main(int argc, char **argv)
 	const char *name = NULL;
 	const char *id = NULL;
 	json_t *origins = json_array();
+	json_t *events = json_array();
+	const char *url = NULL;
 	const char *merchant = NULL;
 	const char *role = NULL;
 	long long key_id = 0;
@@ -511,9 +628,9 @@ int main(int argc, char **argv)
 
 	sr_log_init("gatewayctl");
 	/* "+"-less getopt_long permutes, so options may follow the subcommand. */
-	if (origins == NULL)
+	if (origins == NULL || events == NULL)
 		return 1;
-	while ((opt = getopt_long(argc, argv, "c:n:o:d:m:r:i:g:h", LONGOPTS, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:n:o:d:m:r:i:g:u:e:h", LONGOPTS, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			config_path = optarg;
@@ -539,36 +656,47 @@ int main(int argc, char **argv)
 		case 'g':
 			grace = strtoll(optarg, NULL, 10);
 			break;
+		case 'u':
+			url = optarg;
+			break;
+		case 'e':
+			json_array_append_new(events, json_string(optarg));
+			break;
 		case 'h':
 			want_help = 1;
 			break;
 		default:
 			usage(stderr);
 			json_decref(origins);
+			json_decref(events);
 			return 2;
 		}
 	}
 	if (want_help) {
 		json_decref(origins);
+		json_decref(events);
 		return command_help(argc - optind, argv + optind);
 	}
 	if (config_path == NULL || argc - optind != 2 ||
 	    (strcmp(argv[optind], "merchant") != 0 && strcmp(argv[optind], "key") != 0 &&
-	     strcmp(argv[optind], "audit") != 0)) {
+	     strcmp(argv[optind], "audit") != 0 && strcmp(argv[optind], "webhooks") != 0)) {
 		usage(stderr);
 		json_decref(origins);
+		json_decref(events);
 		return 2;
 	}
 	cfg = gw_config_load(config_path, err, sizeof err);
 	if (cfg == NULL) {
 		fprintf(stderr, "gatewayctl: %s\n", err);
 		json_decref(origins);
+		json_decref(events);
 		return 1;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "gatewayctl: libcurl initialisation failed\n");
 		json_decref(cfg);
 		json_decref(origins);
+		json_decref(events);
 		return 1;
 	}
 	if (strcmp(argv[optind], "key") == 0) {
@@ -589,6 +717,17 @@ int main(int argc, char **argv)
 			rc = audit_verify(cfg);
 		else
 			usage(stderr);
+	} else if (strcmp(argv[optind], "webhooks") == 0) {
+		const char *sub = argv[optind + 1];
+
+		if (strcmp(sub, "add") == 0)
+			rc = webhooks_add(cfg, merchant, url, events);
+		else if (strcmp(sub, "list") == 0)
+			rc = webhooks_list(cfg, merchant);
+		else if (strcmp(sub, "delete") == 0)
+			rc = webhooks_delete(cfg, merchant, id);
+		else
+			usage(stderr);
 	} else if (strcmp(argv[optind + 1], "create") == 0 && id == NULL) {
 		rc = merchant_create(cfg, name, origins);
 	} else if (strcmp(argv[optind + 1], "origins") == 0 && name == NULL) {
@@ -602,5 +741,6 @@ int main(int argc, char **argv)
 	curl_global_cleanup();
 	json_decref(cfg);
 	json_decref(origins);
+	json_decref(events);
 	return rc;
 }

@@ -280,7 +280,7 @@ static int curl_setup(struct gw_dispatcher *d)
 	                 (long)(d->timeout_ms < 5000 ? d->timeout_ms : 5000));
 	curl_easy_setopt(d->curl, CURLOPT_OPENSOCKETFUNCTION, on_open);
 	curl_easy_setopt(d->curl, CURLOPT_OPENSOCKETDATA, d);
-	if (d->ca_file != NULL)
+	if (d->ca_file != NULL && d->ca_file[0] != '\0')
 		curl_easy_setopt(d->curl, CURLOPT_CAINFO, d->ca_file);
 	return 0;
 }

@@ -20,6 +20,8 @@ mkdir -p -m 0700 "$VAR/secrets"
 # Secrets: files, never environment variables (BRIEF invariant 10).
 new_secret "$VAR/secrets/hsm-user-pin"
 new_secret "$VAR/secrets/hsm-so-pin"
+# Issue 5: the key sealing merchant webhook signing secrets (64 hex, ADR 0100).
+[ -s "$VAR/secrets/webhook-key" ] || (umask 077; openssl rand -hex 32 > "$VAR/secrets/webhook-key")
 [ -s "$VAR/secrets/psp-stripe-key" ] || (umask 077; echo "sk_test_psp_$(openssl rand -hex 16)" > "$VAR/secrets/psp-stripe-key")
 
 scripts/pki.sh "$VAR/pki"
@@ -71,7 +73,9 @@ cat > "$VAR/etc/gatewayd.json" <<JSON
   "vault_url": "https://vault-internal.strongroom.test:$VAULT_INTERNAL_PORT", "vault_addr": "127.0.0.1",
   "vault_ca": "var/pki/ca.crt", "vault_client_cert": "var/pki/gateway-client.crt",
   "vault_client_key": "var/pki/gateway-client.key", "threads": 4,
-  "admin_listen": "127.0.0.1", "admin_port": $GW_ADMIN_PORT, "shutdown_grace_seconds": 8
+  "admin_listen": "127.0.0.1", "admin_port": $GW_ADMIN_PORT, "shutdown_grace_seconds": 8,
+  "webhook_secret_key_file": "var/secrets/webhook-key", "webhook_ca": "var/pki/ca.crt",
+  "webhook_allow_private": 1, "webhook_interval_ms": 200
 }
 JSON
 
