@@ -209,13 +209,13 @@ int gw_dispatcher_round(struct gw_dispatcher *d)
 		sr_metrics_observe(d->m_latency, (double)a.latency_ms / 1000.0, a.outcome);
 		sr_log(strcmp(a.outcome, "success") == 0 ? SR_LOG_INFO : SR_LOG_WARN, NULL,
 		       "webhook.attempt", "{s:I, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:s, s:s?}", "delivery",
-		       (json_int_t)job->delivery_id, "event", job->event_id, "type", job->event_type,
+		       (json_int_t)job->delivery_id, "event_id", job->event_id, "type", job->event_type,
 		       "endpoint", job->endpoint_id, "outcome", a.outcome, "attempt", job->attempts + 1,
 		       "status_code", (json_int_t)a.status_code, "latency_ms", (json_int_t)a.latency_ms,
 		       "next", a.new_status, "error", a.error);
 		if (strcmp(a.new_status, "failed") == 0)
 			sr_log(SR_LOG_WARN, NULL, "webhook.delivery_failed", "{s:I, s:s, s:s, s:i}",
-			       "delivery", (json_int_t)job->delivery_id, "event", job->event_id, "endpoint",
+			       "delivery", (json_int_t)job->delivery_id, "event_id", job->event_id, "endpoint",
 			       job->endpoint_id, "attempts", job->attempts + 1);
 		conn = sr_db_acquire(d->app->db);
 		if (conn == NULL || gw_store_webhook_attempt(conn, job, &a) < 0)

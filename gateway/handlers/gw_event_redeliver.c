@@ -75,7 +75,7 @@ void gw_handle_event_redeliver(struct sr_http_request *req)
 		                    NULL);
 		return;
 	}
-	sr_log(SR_LOG_INFO, req->request_id, "webhook.redeliver", "{s:s, s:i}", "event",
+	sr_log(SR_LOG_INFO, req->request_id, "webhook.redeliver", "{s:s, s:i}", "event_id",
 	       req->params[0], "scheduled", rc);
 	sr_http_reply_json(req, 202, json_pack("{s:s, s:s, s:i}", "object", "redelivery", "event",
 	                                       req->params[0], "scheduled", rc));
