@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -139,40 +140,42 @@ static bool v6_blocked(const struct in6_addr *a)
 
 bool gw_webhook_addr_blocked(const struct sockaddr *sa)
 {
+	struct sockaddr_in6 s6;
+	struct sockaddr_in s4;
+	sa_family_t fam;
+
+	/* memcpy, not casts: no aliasing of the sockaddr types. */
 	if (sa == NULL)
 		return true;
-	if (sa->sa_family == AF_INET)
-		return v4_blocked(ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr));
-	if (sa->sa_family == AF_INET6)
-		return v6_blocked(&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr);
+	memcpy(&fam, (const char *)sa + offsetof(struct sockaddr, sa_family), sizeof fam);
+	if (fam == AF_INET) {
+		memcpy(&s4, sa, sizeof s4);
+		return v4_blocked(ntohl(s4.sin_addr.s_addr));
+	}
+	if (fam == AF_INET6) {
+		memcpy(&s6, sa, sizeof s6);
+		return v6_blocked(&s6.sin6_addr);
+	}
 	return true;
 }
 
 /* A literal address or "localhost" the merchant could use to reach us. */
 static bool host_blocked(const char *host)
 {
-	struct sockaddr_in6 s6;
-	struct sockaddr_in s4;
+	struct in6_addr a6;
+	struct in_addr a4;
 	char buf[64];
 	size_t n = strlen(host);
 
 	if (strcasecmp(host, "localhost") == 0 ||
 	    (n > 10 && strcasecmp(host + n - 10, ".localhost") == 0))
 		return true;
-	memset(&s4, 0, sizeof s4);
-	memset(&s6, 0, sizeof s6);
-	if (inet_pton(AF_INET, host, &s4.sin_addr) == 1) {
-		s4.sin_family = AF_INET;
-		return gw_webhook_addr_blocked((const struct sockaddr *)&s4);
-	}
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return v4_blocked(ntohl(a4.s_addr));
 	if (host[0] == '[' && n > 2 && n - 2 < sizeof buf) {
 		memcpy(buf, host + 1, n - 2);
 		buf[n - 2] = '\0';
-		if (inet_pton(AF_INET6, buf, &s6.sin6_addr) == 1) {
-			s6.sin6_family = AF_INET6;
-			return gw_webhook_addr_blocked((const struct sockaddr *)&s6);
-		}
-		return true;
+		return inet_pton(AF_INET6, buf, &a6) != 1 || v6_blocked(&a6);
 	}
 	return false;
 }
