@@ -225,13 +225,14 @@ int main(int argc, char **argv)
 		sr_log(SR_LOG_ERROR, NULL, "config.invalid", "{s:s}", "error", err);
 		goto out;
 	}
-	/* Issue 5: the key sealing webhook signing secrets (ADR 0100). */
+	/* Issue 5: the key sealing webhook signing secrets (ADR 0100). With
+	 * --check-config only the file is checked (owner-only), as for tls_key. */
 	if (sr_config_str(cfg, "webhook_secret_key_file", NULL) != NULL) {
-		char e2[512];
+		const char *kf = sr_config_str(cfg, "webhook_secret_key_file", "");
+		char e2[512] = "";
 
-		app.webhook_key = gw_webhook_key_load(sr_config_str(cfg, "webhook_secret_key_file", ""),
-		                                      e2, sizeof e2);
-		if (app.webhook_key == NULL) {
+		if (check_only ? sr_secret_check_file(kf, NULL, 0, e2, sizeof e2) != 0
+		               : (app.webhook_key = gw_webhook_key_load(kf, e2, sizeof e2)) == NULL) {
 			sr_config_error(err, sizeof err, config_path, "webhook_secret_key_file", "%s", e2);
 			sr_log(SR_LOG_ERROR, NULL, "config.invalid", "{s:s}", "error", err);
 			goto out;
