@@ -158,7 +158,11 @@ static void test_lifecycle_edges(void **state)
 static void test_roles(void **state)
 {
 	(void)state;
-	assert_int_equal(gw_role_perms("admin"), GW_PERM_READ | GW_PERM_PAYMENTS | GW_PERM_REFUNDS);
+	assert_int_equal(gw_role_perms("admin"),
+	                 GW_PERM_READ | GW_PERM_PAYMENTS | GW_PERM_REFUNDS | GW_PERM_ADMIN);
+	assert_false(gw_role_perms("payments") & GW_PERM_ADMIN);
+	assert_false(gw_role_perms("finance") & GW_PERM_ADMIN);
+	assert_false(gw_role_perms("read_only") & GW_PERM_ADMIN);
 	assert_int_equal(gw_role_perms("payments"), GW_PERM_READ | GW_PERM_PAYMENTS);
 	assert_int_equal(gw_role_perms("finance"), GW_PERM_READ | GW_PERM_REFUNDS);
 	assert_int_equal(gw_role_perms("read_only"), GW_PERM_READ);
