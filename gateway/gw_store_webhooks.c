@@ -372,7 +372,7 @@ int gw_store_webhook_redeliver(PGconn *conn, long long event_id, const char *mer
 	                   "ON w.merchant_id = $2 AND w.deleted_at IS NULL "
 	                   "AND (ev.etype = ANY (w.enabled_events) OR '*' = ANY (w.enabled_events)) "
 	                   "AND ($5::text IS NULL OR w.id = $5) "
-	                   "ON CONFLICT (outbox_id, endpoint_id) DO UPDATE SET status = 'pending', "
+	                   "ON CONFLICT (outbox_id, endpoint_id) DO UPDATE SET status = 'pending', attempts = 0, "
 	                   "started_at = now(), next_attempt_at = now(), completed_at = NULL RETURNING id",
 	                   5, NULL, params, NULL, NULL, 0);
 #undef EV_SQL

@@ -100,7 +100,7 @@ int gw_store_webhook_attempt(PGconn *conn, const struct gw_wh_job *job,
 /**
  * The deliveries of the merchant's endpoint id (newest first, at most limit),
  * each {"id","object":"webhook_delivery","event","type","endpoint","status",
- * "attempts_count","next_attempt","created","completed","attempts":[{"at"
+ * "attempts_count" (in the current retry window),"next_attempt","created","completed","attempts":[{"at"
  * (unix ms),"outcome","status_code","latency_ms","response","error"}]} into
  * *out. @return 0, 1 (no such endpoint of the merchant), -1.
  */
@@ -110,7 +110,10 @@ int gw_store_webhook_deliveries(PGconn *conn, const char *endpoint_id, const cha
 /**
  * Redeliver event evt_<event_id> of merchant_id: for every live endpoint of
  * the merchant whose filter matches (only endpoint_id when not NULL), reset
- * or create its delivery as pending now, with a fresh retry window.
+ * or create its delivery as pending now, with a fresh retry window (attempts
+ * back to 0, so the backoff starts again from the base; the attempt history
+ * stays). An attempt in flight meanwhile is recorded but no longer moves the
+ * delivery (its claimed attempt count no longer matches).
  * @return the number of deliveries scheduled (>= 0), -2 when the event is not
  * the merchant's (or not a merchant event), -1 on error.
  */
