@@ -260,6 +260,26 @@ t_mwh_4b_two_instances_send_once() {
   http DELETE "$GATEWAY_URL/v1/webhook_endpoints/$ep" "$STRONGROOM_SK"
 }
 
+t_mwh_4c_outbox_waits_for_a_dispatcher() {
+  # No dispatcher running: the outbox row waits (counted by the gauge); the
+  # next dispatcher delivers it.
+  local ep evt g
+  wh_setup || return
+  wh_endpoint "$STRONGROOM_SK" ob '["payment.captured"]'; ep=$WH_ID
+  jq '. + {webhook_dispatcher: 0}' var/etc/gatewayd-wh.json > var/etc/gatewayd-wh-off.json
+  wh_gw_stop && wh_gw_start var/etc/gatewayd-wh-off.json || { fail "restart without dispatcher"; return; }
+  wh_pay_captured; evt=$WH_EVT
+  sleep 0.5
+  eq "outbox row waiting" "$(pg -d gateway -At <<<"SELECT delivered_at IS NULL FROM outbox WHERE event_id = ${evt#evt_}")" t
+  eq "no delivery yet" "$(pg -d gateway -At <<<"SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = '$ep'")" 0
+  g=$(curl "${WH_CURL[@]}" "https://localhost:$GW_ADMIN_PORT/metrics" | awk '$1 == "strongroom_outbox_pending" {print $2}')
+  awk -v g="$g" 'BEGIN {exit !(g >= 1)}' || fail "outbox gauge does not count it ($g)"
+  wh_gw_stop && wh_gw_start var/etc/gatewayd-wh.json || { fail "restart with dispatcher"; return; }
+  wh_wait_count ob "$evt" 1 15 || fail "not delivered by the next dispatcher"
+  eq "handed over" "$(pg -d gateway -At <<<"SELECT delivered_at IS NOT NULL FROM outbox WHERE event_id = ${evt#evt_}")" t
+  http DELETE "$GATEWAY_URL/v1/webhook_endpoints/$ep" "$STRONGROOM_SK"
+}
+
 t_mwh_5_redeliver() {
   local ep ep2 evt
   wh_setup || return
