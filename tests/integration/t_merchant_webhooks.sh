@@ -193,6 +193,29 @@ t_mwh_2_delivery_filtered_and_signed() {
   http DELETE "$GATEWAY_URL/v1/webhook_endpoints/$m2" "$SK2"
 }
 
+t_mwh_2b_refund_failed() {
+  # A refund the PSP refuses (its side was refunded behind the gateway's back)
+  # is an event too: refund.failed, with the refund.
+  local ep pi evt body re
+  wh_setup || return
+  wh_endpoint "$STRONGROOM_SK" rf '["refund.failed"]'; ep=$WH_ID
+  wh_pay_captured; pi=$(pg -d gateway -At <<<"SELECT psp_reference FROM payments WHERE id = '$WH_PAY'")
+  curl -sS "${PSP[@]}" --cert var/pki/vault-egress.crt --key var/pki/vault-egress.key \
+    -H "Authorization: Bearer $(cat var/secrets/psp-stripe-key)" -d "payment_intent=$pi" "$PSP_URL/v1/refunds" >/dev/null \
+    || { fail "refund at the PSP"; return; }
+  http POST "$GATEWAY_URL/v1/payments/$WH_PAY/refunds" "$STRONGROOM_SK" '{"amount":500}'
+  re=$(j .id)
+  eq "refund refused by the PSP" "$(j .status)" failed
+  evt=$(wh_event_of "$WH_PAY" payment.refund_failed)
+  [ -n "$evt" ] || { fail "no payment.refund_failed event"; return; }
+  wh_wait_count rf "$evt" 1 10 || fail "refund.failed not delivered"
+  body=$(curl "${WH_CURL[@]}" "$WH_SINK/_sink/stats" | jq -r --arg e "$evt" '[.requests[] | select(.name == "rf" and .event == $e)][0].body')
+  eq "type" "$(jq -r .type <<<"$body")" refund.failed
+  eq "refund in the event" "$(jq -r '.data.refund.id + " " + .data.refund.status' <<<"$body")" "$re failed"
+  eq "payment unchanged" "$(jq -r .data.object.status <<<"$body")" captured
+  http DELETE "$GATEWAY_URL/v1/webhook_endpoints/$ep" "$STRONGROOM_SK"
+}
+
 t_mwh_3_backoff_then_recovery() {
   local ep evt ats g1 g2 g3
   wh_setup || return
