@@ -46,6 +46,11 @@ GW_ROUTE(gw_handle_customer_cards_create, GW_PERM_PAYMENTS, "POST /v1/customers/
 GW_ROUTE(gw_handle_customer_cards_list, GW_PERM_READ, "GET /v1/customers/{}/cards")
 GW_ROUTE(gw_handle_card_get, GW_PERM_READ, "GET /v1/cards/{}")
 GW_ROUTE(gw_handle_card_delete, GW_PERM_PAYMENTS, "DELETE /v1/cards/{}")
+GW_ROUTE(gw_handle_psp_credentials_put, GW_PERM_ADMIN, "PUT /v1/psp_credentials/{}")
+GW_ROUTE(gw_handle_psp_credentials_list, GW_PERM_ADMIN, "GET /v1/psp_credentials")
+GW_ROUTE(gw_handle_psp_credentials_delete, GW_PERM_ADMIN, "DELETE /v1/psp_credentials/{}")
+/* No API key: the PSP's signature, verified by the vault; rate-limited as one bucket. */
+GW_ROUTE(gw_handle_psp_webhooks_receive, 0, "POST /v1/psp_webhooks/{}")
 
 /* The API at a glance (STYLE.md: one routing table of designated initializers). */
 static const struct sr_route ROUTES[] = {
@@ -63,6 +68,11 @@ static const struct sr_route ROUTES[] = {
 	{ .method = "GET", .pattern = "/v1/customers/{}/cards", .handler = gw_handle_customer_cards_list_route },
 	{ .method = "GET", .pattern = "/v1/cards/{}", .handler = gw_handle_card_get_route },
 	{ .method = "DELETE", .pattern = "/v1/cards/{}", .handler = gw_handle_card_delete_route },
+	/* issue 5: per-merchant PSP credentials (to the vault) and webhooks from PSPs */
+	{ .method = "PUT", .pattern = "/v1/psp_credentials/{}", .handler = gw_handle_psp_credentials_put_route },
+	{ .method = "GET", .pattern = "/v1/psp_credentials", .handler = gw_handle_psp_credentials_list_route },
+	{ .method = "DELETE", .pattern = "/v1/psp_credentials/{}", .handler = gw_handle_psp_credentials_delete_route },
+	{ .method = "POST", .pattern = "/v1/psp_webhooks/{}", .handler = gw_handle_psp_webhooks_receive_route },
 };
 
 static void usage(FILE *f)

@@ -96,6 +96,12 @@ out:
 int gw_ledger_apply_in_tx(PGconn *conn, struct gw_payment *p, enum gw_status from,
                           const char *type)
 {
+	return gw_ledger_apply_in_tx_data(conn, p, from, type, NULL);
+}
+
+int gw_ledger_apply_in_tx_data(PGconn *conn, struct gw_payment *p, enum gw_status from,
+                               const char *type, const json_t *extra)
+{
 	json_t *data = NULL;
 	char tbuf[64];
 	int rc = -1;
@@ -119,7 +125,7 @@ int gw_ledger_apply_in_tx(PGconn *conn, struct gw_payment *p, enum gw_status fro
 		goto out;
 	}
 	data = event_data(p);
-	if (data == NULL)
+	if (data == NULL || (extra != NULL && json_object_update(data, (json_t *)extra) != 0))
 		goto out;
 	if (gw_store_event_append(conn, p->id, type, gw_status_str(from), gw_status_str(p->status),
 	                          data) != 0)

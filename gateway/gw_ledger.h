@@ -41,4 +41,12 @@ int gw_ledger_create_linked(PGconn *conn, struct gw_payment *p, const char *idem
 int gw_ledger_apply_in_tx(PGconn *conn, struct gw_payment *p, enum gw_status from,
                           const char *type);
 
+/**
+ * As gw_ledger_apply_in_tx, with extra (borrowed JSON object, may be NULL)
+ * merged into the event's data beside "object" (issue 5: a dispute's
+ * {"dispute":{"id","amount","currency","reason"}} on "payment.disputed").
+ */
+int gw_ledger_apply_in_tx_data(PGconn *conn, struct gw_payment *p, enum gw_status from,
+                               const char *type, const json_t *extra);
+
 #endif
