@@ -99,7 +99,7 @@ $(BIN)/gatewayctl: $(OBJ)/gateway/gatewayctl.o $(GW_OBJ) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_GW) $(LIBS_COMMON)
 $(BIN)/pspsim: $(call objs,$(PSPSIM_SRC)) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_COMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_GW) $(LIBS_COMMON)
 # panscan: the PAN scanner the tests and a QSA run (compliance/pci_dss/pci_scope.md).
 $(BIN)/panscan: $(OBJ)/tools/panscan.o $(OBJ)/common/sr_panscan.o
 	@mkdir -p $(dir $@)
