@@ -23,7 +23,9 @@
  * Nothing from the body is ever echoed or logged (it is the PSP's data).
  */
 #include "gateway/gw_app.h"
+#include "gateway/gw_audit.h"
 #include "gateway/gw_handlers.h"
+#include "gateway/gw_payment.h"
 #include "gateway/gw_psp_events.h"
 #include "gateway/gw_vault_client.h"
 #include "common/sr_db.h"
@@ -89,6 +91,8 @@ void gw_handle_psp_webhooks_receive(struct sr_http_request *req)
 		                    "The webhook body is too large.", NULL);
 		goto out;
 	}
+	/* The audit record (gw_route) names the PSP. */
+	gw_strlcpy(gw_req_ctx()->provider, connector, sizeof gw_req_ctx()->provider);
 	hname = signature_header(connector);
 	sig = hname != NULL ? sr_http_header(req, hname) : NULL;
 	vrc = gw_vault_psp_webhook(app->vault, req->request_id, connector, (const char *)req->body,

@@ -221,3 +221,28 @@ t_pw_refund_webhook_no_double_refund() {
   eq "refunded once" "$(j .amount_refunded)" 500
   eq "partially refunded" "$(j .status)" partially_refunded
 }
+
+t_pw_vault_endpoint_gateway_only() {
+  local body sig s
+  body=$(pw_event "evt_pwv$(openssl rand -hex 6)" customer.created '{"id":"cus_1"}')
+  sig=$(pw_sign "$body" "$(cat $PW_SECRET_FILE)")
+  # Another client identity is refused during the handshake (BRIEF invariant 5).
+  s=$(curl -sS -o /dev/null -w '%{http_code}' "${VINT[@]}" --cert var/pki/vault-egress.crt --key var/pki/vault-egress.key \
+      -H 'Content-Type: application/json' -H "Strongroom-PSP-Signature: $sig" --data-binary "$body" \
+      "$VAULT_INTERNAL_URL/v1/psp_webhooks/stripe" 2>/dev/null) || s=000
+  eq "egress identity refused" "$s" 000
+  # The gateway's identity: verified and normalized, an event of no interest is "other".
+  BODY=$(curl -sS "${VINT[@]}" --cert var/pki/gateway-client.crt --key var/pki/gateway-client.key \
+      -H 'Content-Type: application/json' -H "Strongroom-PSP-Signature: $sig" --data-binary "$body" \
+      "$VAULT_INTERNAL_URL/v1/psp_webhooks/stripe")
+  eq "verified" "$(j '.events[0].type')" other
+  eq "no merchant" "$(j .merchant)" null
+  BODY=$(curl -sS "${VINT[@]}" --cert var/pki/gateway-client.crt --key var/pki/gateway-client.key \
+      -H 'Content-Type: application/json' -H "Strongroom-PSP-Signature: ${sig}0" --data-binary "$body" \
+      "$VAULT_INTERNAL_URL/v1/psp_webhooks/stripe")
+  eq "bad signature at the vault" "$(j .error.code)" signature_invalid
+  BODY=$(curl -sS "${VINT[@]}" --cert var/pki/gateway-client.crt --key var/pki/gateway-client.key \
+      -H 'Content-Type: application/json' -H "Strongroom-PSP-Signature: $sig" --data-binary "$body" \
+      "$VAULT_INTERNAL_URL/v1/psp_webhooks/adyenx")
+  eq "unknown connector at the vault" "$(j .error.code)" resource_missing
+}
