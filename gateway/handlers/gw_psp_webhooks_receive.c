@@ -12,7 +12,8 @@
  * invariants 7 and 9).
  *
  * Answers (what Stripe and Adyen expect, ADR 0096):
- *   200 {"received":true}         verified; applied, replayed, of no interest,
+ *   200 {"received":true,"applied","duplicates"} (Adyen: the text "[accepted]")
+ *                                 verified; applied, replayed, of no interest,
  *                                 or naming a payment we do not know (logged)
  *   400 signature_invalid | timestamp_out_of_tolerance | payload_malformed
  *                                 nothing written
@@ -152,6 +153,11 @@ void gw_handle_psp_webhooks_receive(struct sr_http_request *req)
 		       "type", json_string_value(json_object_get(ev, "type")),
 		       "merchant", merchant, "outcome", outcome,
 		       "payment", payment[0] != '\0' ? payment : NULL);
+	}
+	if (strcmp(connector, "adyen") == 0) {
+		/* Adyen's notification contract: the body "[accepted]" acknowledges. */
+		sr_http_reply_raw(req, 200, "text/plain", "[accepted]", 10);
+		goto out;
 	}
 	sr_http_reply_json(req, 200, json_pack("{s:b, s:I, s:I}", "received", 1,
 	                                       "applied", (json_int_t)applied,
