@@ -54,6 +54,11 @@ GW_ROUTE(gw_handle_webhook_endpoint_get, GW_PERM_READ, "GET /v1/webhook_endpoint
 GW_ROUTE(gw_handle_webhook_endpoint_delete, GW_PERM_ADMIN, "DELETE /v1/webhook_endpoints/{}")
 GW_ROUTE(gw_handle_webhook_deliveries_list, GW_PERM_READ, "GET /v1/webhook_endpoints/{}/deliveries")
 GW_ROUTE(gw_handle_event_redeliver, GW_PERM_ADMIN, "POST /v1/events/{}/redeliver")
+GW_ROUTE(gw_handle_psp_credentials_put, GW_PERM_ADMIN, "PUT /v1/psp_credentials/{}")
+GW_ROUTE(gw_handle_psp_credentials_list, GW_PERM_ADMIN, "GET /v1/psp_credentials")
+GW_ROUTE(gw_handle_psp_credentials_delete, GW_PERM_ADMIN, "DELETE /v1/psp_credentials/{}")
+/* No API key: the PSP's signature, verified by the vault; rate-limited as one bucket. */
+GW_ROUTE(gw_handle_psp_webhooks_receive, 0, "POST /v1/psp_webhooks/{}")
 
 /* The API at a glance (STYLE.md: one routing table of designated initializers). */
 static const struct sr_route ROUTES[] = {
@@ -78,6 +83,11 @@ static const struct sr_route ROUTES[] = {
 	{ .method = "DELETE", .pattern = "/v1/webhook_endpoints/{}", .handler = gw_handle_webhook_endpoint_delete_route },
 	{ .method = "GET", .pattern = "/v1/webhook_endpoints/{}/deliveries", .handler = gw_handle_webhook_deliveries_list_route },
 	{ .method = "POST", .pattern = "/v1/events/{}/redeliver", .handler = gw_handle_event_redeliver_route },
+	/* issue 5: per-merchant PSP credentials (to the vault) and webhooks from PSPs */
+	{ .method = "PUT", .pattern = "/v1/psp_credentials/{}", .handler = gw_handle_psp_credentials_put_route },
+	{ .method = "GET", .pattern = "/v1/psp_credentials", .handler = gw_handle_psp_credentials_list_route },
+	{ .method = "DELETE", .pattern = "/v1/psp_credentials/{}", .handler = gw_handle_psp_credentials_delete_route },
+	{ .method = "POST", .pattern = "/v1/psp_webhooks/{}", .handler = gw_handle_psp_webhooks_receive_route },
 };
 
 static void usage(FILE *f)

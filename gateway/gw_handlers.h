@@ -48,5 +48,16 @@ void gw_handle_webhook_endpoint_delete(struct sr_http_request *req);
 void gw_handle_webhook_deliveries_list(struct sr_http_request *req);
 /** POST /v1/events/{id}/redeliver (gw_event_redeliver.c). */
 void gw_handle_event_redeliver(struct sr_http_request *req);
+/* Issue 5: per-merchant PSP credentials (admin role, relayed to the vault) and PSP webhooks. */
+/** PUT /v1/psp_credentials/{connector} (gw_psp_credentials_put.c). */
+void gw_handle_psp_credentials_put(struct sr_http_request *req);
+/** GET /v1/psp_credentials (gw_psp_credentials_list.c). */
+void gw_handle_psp_credentials_list(struct sr_http_request *req);
+/** DELETE /v1/psp_credentials/{connector} (gw_psp_credentials_delete.c). */
+void gw_handle_psp_credentials_delete(struct sr_http_request *req);
+/** POST /v1/psp_webhooks/{connector}: no API key, the PSP's signature (gw_psp_webhooks_receive.c). */
+void gw_handle_psp_webhooks_receive(struct sr_http_request *req);
+/** Whether s has a connector name's shape: [a-z][a-z0-9_]{0,31} (1) or not (0). */
+int gw_psp_connector_name_ok(const char *s);
 
 #endif

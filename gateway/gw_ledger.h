@@ -45,7 +45,8 @@ int gw_ledger_apply_in_tx(PGconn *conn, struct gw_payment *p, enum gw_status fro
  * gw_ledger_apply_in_tx with extra's members (borrowed, NULL: none) added to
  * the event data beside "object" — e.g. {"refund": {...}}, so that the
  * merchant webhooks refund.succeeded / refund.failed carry the refund
- * (issue 5). Same return values.
+ * (issue 5), or a dispute's {"dispute":{"id","amount","currency","reason"}}
+ * on "payment.disputed". Same return values.
  */
 int gw_ledger_apply_in_tx_with(PGconn *conn, struct gw_payment *p, enum gw_status from,
                                const char *type, const json_t *extra);

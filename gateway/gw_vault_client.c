@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <curl/curl.h>
+#include <sodium.h>
 #include <jansson.h>
 
 #define RESP_MAX (1024 * 1024)
@@ -241,9 +242,28 @@ static void tl_drop(void)
  * otherwise NOT_SENT (no TLS session was ever established, so no byte of the
  * request reached the vault) or LOST (it may have).
  */
+static enum gw_vault_rc exchange_raw(struct gw_vault_client *vc, const char *request_id,
+                                     const char *method, const char *path, const char *merchant,
+                                     const char *raw, size_t raw_len, const char *extra_header,
+                                     json_t *body, long *http_status, json_t **resp);
+
 static enum gw_vault_rc exchange(struct gw_vault_client *vc, const char *request_id,
                                  const char *method, const char *path, const char *merchant,
                                  json_t *body, long *http_status, json_t **resp)
+{
+	return exchange_raw(vc, request_id, method, path, merchant, NULL, 0, NULL, body, http_status,
+	                    resp);
+}
+
+/*
+ * As exchange; raw (raw_len bytes, borrowed) is sent as the body verbatim
+ * when non-NULL (PSP webhooks: the signature covers the exact bytes), and
+ * extra_header ("Name: value") is added when non-NULL.
+ */
+static enum gw_vault_rc exchange_raw(struct gw_vault_client *vc, const char *request_id,
+                                     const char *method, const char *path, const char *merchant,
+                                     const char *raw, size_t raw_len, const char *extra_header,
+                                     json_t *body, long *http_status, json_t **resp)
 {
 	CURL *c = NULL;
 	struct curl_slist *hdrs = NULL;
@@ -272,8 +292,10 @@ static enum gw_vault_rc exchange(struct gw_vault_client *vc, const char *request
 			goto out;
 	}
 	hdrs = curl_slist_append(hdrs, "Accept: application/json");
-	if (payload != NULL)
+	if (payload != NULL || raw != NULL)
 		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+	if (extra_header != NULL)
+		hdrs = curl_slist_append(hdrs, extra_header);
 	if (request_id != NULL && request_id[0] != '\0') {
 		snprintf(hdr, sizeof hdr, "X-Request-Id: %s", request_id);
 		hdrs = curl_slist_append(hdrs, hdr);
@@ -300,6 +322,9 @@ static enum gw_vault_rc exchange(struct gw_vault_client *vc, const char *request
 	if (payload != NULL) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
+	} else if (raw != NULL) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, raw);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)raw_len);
 	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	/* Invariant 5 / PCI DSS v4.0 4.2.1: the appliance CA only, peer and
@@ -351,6 +376,9 @@ out:
 	}
 	curl_slist_free_all(hdrs);
 	curl_slist_free_all(resolve);
+	/* Issue 5: bodies may carry a merchant's PSP credentials: wiped. */
+	if (payload != NULL)
+		sodium_memzero(payload, strlen(payload));
 	free(payload);
 	free(rb.data);
 	return rc;
@@ -560,5 +588,29 @@ enum gw_vault_rc gw_vault_operate(struct gw_vault_client *vc, const char *reques
 out:
 	json_decref(body);
 	json_decref(resp);
+	return rc;
+}
+
+enum gw_vault_rc gw_vault_psp_webhook(struct gw_vault_client *vc, const char *request_id,
+                                      const char *connector, const char *body, size_t len,
+                                      const char *signature, long *status, json_t **resp)
+{
+	char path[128];
+	char hdr[2100];
+	enum gw_vault_rc rc = GW_VAULT_ERROR;
+
+	*status = 0;
+	*resp = NULL;
+	if (connector == NULL || body == NULL ||
+	    (size_t)snprintf(path, sizeof path, "/v1/psp_webhooks/%s", connector) >= sizeof path)
+		goto out;
+	/* A header value with CR/LF (or too long) is not forwarded: the vault
+	 * then refuses the delivery as unsigned. */
+	if (signature != NULL && (strpbrk(signature, "\r\n") != NULL ||
+	    (size_t)snprintf(hdr, sizeof hdr, "Strongroom-PSP-Signature: %s", signature) >= sizeof hdr))
+		signature = NULL;
+	rc = exchange_raw(vc, request_id, "POST", path, NULL, body, len,
+	                  signature != NULL ? hdr : NULL, NULL, status, resp);
+out:
 	return rc;
 }

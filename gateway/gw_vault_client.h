@@ -145,4 +145,15 @@ enum gw_vault_rc gw_vault_operate(struct gw_vault_client *vc, const char *reques
                                   const char *psp_reference, long long amount,
                                   const char *idempotency_key, struct gw_vault_op_result *out);
 
+/**
+ * POST /v1/psp_webhooks/{connector} (issue 5): relay a PSP's webhook body
+ * (len bytes, verbatim: the signature covers them) and its signature header
+ * value (NULL: none) as Strongroom-PSP-Signature. On GW_VAULT_OK, *status is
+ * the vault's HTTP status and *resp its JSON (new reference or NULL):
+ * 200 {"merchant","events":[...]} or a 4xx error; otherwise nothing completed.
+ */
+enum gw_vault_rc gw_vault_psp_webhook(struct gw_vault_client *vc, const char *request_id,
+                                      const char *connector, const char *body, size_t len,
+                                      const char *signature, long *status, json_t **resp);
+
 #endif

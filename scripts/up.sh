@@ -23,6 +23,8 @@ new_secret "$VAR/secrets/hsm-so-pin"
 # Issue 5: the key sealing merchant webhook signing secrets (64 hex, ADR 0100).
 [ -s "$VAR/secrets/webhook-key" ] || (umask 077; openssl rand -hex 32 > "$VAR/secrets/webhook-key")
 [ -s "$VAR/secrets/psp-stripe-key" ] || (umask 077; echo "sk_test_psp_$(openssl rand -hex 16)" > "$VAR/secrets/psp-stripe-key")
+# The platform's Stripe webhook endpoint secret (issue 5): pspsim signs, the vault verifies.
+[ -s "$VAR/secrets/psp-stripe-webhook-secret" ] || (umask 077; echo "whsec_$(openssl rand -hex 24)" > "$VAR/secrets/psp-stripe-webhook-secret")
 
 scripts/pki.sh "$VAR/pki"
 
@@ -40,7 +42,9 @@ cat > "$VAR/etc/pspsim.json" <<JSON
   "tls_cert": "var/pki/pspsim.crt", "tls_key": "var/pki/pspsim.key",
   "client_ca": "var/pki/ca.crt", "peer_name": "vault-egress.strongroom.internal",
   "api_key_file": "var/secrets/psp-stripe-key", "threads": 4,
-  "challenge_port": $PSP_CHALLENGE_PORT
+  "challenge_port": $PSP_CHALLENGE_PORT,
+  "webhook_url": "https://gateway.strongroom.test:$GW_PORT", "webhook_addr": "127.0.0.1",
+  "webhook_ca": "var/pki/ca.crt", "webhook_secret_file": "var/secrets/psp-stripe-webhook-secret"
 }
 JSON
 cat > "$VAR/etc/vaultd.json" <<JSON
@@ -58,6 +62,7 @@ cat > "$VAR/etc/vaultd.json" <<JSON
   "psp_client_key": "var/pki/vault-egress.key",
   "psp_stripe_host": "psp.strongroom.test", "psp_stripe_addr": "127.0.0.1", "psp_stripe_port": $PSP_PORT,
   "psp_stripe_api_key_file": "var/secrets/psp-stripe-key",
+  "psp_stripe_webhook_secret_file": "var/secrets/psp-stripe-webhook-secret",
   "threads": 4, "cvc_ttl_seconds": 3540, "sweep_interval_seconds": 60,
   "admin_listen": "127.0.0.1", "admin_port": $VAULT_ADMIN_PORT, "shutdown_grace_seconds": 8,
   "rate_limit_ip_per_minute": 6000000, "rate_limit_ip_burst": 100000,

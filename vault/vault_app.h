@@ -69,6 +69,16 @@ void vault_handle_card_delete(struct sr_http_request *req);
 /** GET /v1/customers/{customer}/cards with Strongroom-Merchant: a customer's saved cards. */
 void vault_handle_customer_cards(struct sr_http_request *req);
 
+/* PSP credentials and PSP webhooks (issue 5). */
+/** PUT /v1/psp_credentials/{connector} with Strongroom-Merchant: store sealed under the HSM. */
+void vault_handle_psp_credentials_put(struct sr_http_request *req);
+/** GET /v1/psp_credentials with Strongroom-Merchant: connectors and last 4 characters only. */
+void vault_handle_psp_credentials_list(struct sr_http_request *req);
+/** DELETE /v1/psp_credentials/{connector} with Strongroom-Merchant. */
+void vault_handle_psp_credentials_delete(struct sr_http_request *req);
+/** POST /v1/psp_webhooks/{connector}: verify and parse a PSP delivery the gateway relays. */
+void vault_handle_psp_webhook(struct sr_http_request *req);
+
 struct vault_token_row;
 /**
  * The merchant named by the Strongroom-Merchant header, checked for shape;

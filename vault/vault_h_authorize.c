@@ -35,6 +35,7 @@
 #include "common/sr_secret.h"
 #include "common/sr_util.h"
 #include "vault/connector.h"
+#include "vault/vault_psp_creds.h"
 #include "vault/vault_app.h"
 #include "vault/vault_audit.h"
 #include "vault/vault_crypto.h"
@@ -185,6 +186,7 @@ void vault_handle_authorize(struct sr_http_request *req)
 	struct vault_auth_request areq;
 	struct vault_auth_result ares;
 	struct vault_authorization_row rec;
+	struct vault_psp_creds_held creds;
 	char *pan = NULL;
 	size_t pan_len = 0;
 	char *cvc = NULL;
@@ -204,6 +206,7 @@ void vault_handle_authorize(struct sr_http_request *req)
 	memset(&areq, 0, sizeof areq);
 	memset(&ares, 0, sizeof ares);
 	memset(&rec, 0, sizeof rec);
+	memset(&creds, 0, sizeof creds);
 
 	if (!vault_require_gateway(req))
 		goto out;
@@ -348,6 +351,16 @@ void vault_handle_authorize(struct sr_http_request *req)
 	areq.idempotency_key = b.idempotency_key; /* PSP idempotency = the gateway's key */
 	areq.card = &card;
 	areq.request_id = req->request_id;
+	/* Issue 5: the merchant's own PSP credentials, when registered, in
+	 * guarded memory for this call only. */
+	rc = vault_psp_creds_load(db, app->hsm, row.merchant_id, app->connector->name, &creds, err,
+	                          sizeof err);
+	if (rc < 0) {
+		sr_log(SR_LOG_ERROR, req->request_id, "psp_credentials.load_failed", "{s:s, s:s}",
+		       "merchant", row.merchant_id, "error", err);
+		goto internal;
+	}
+	areq.creds = rc == 1 ? &creds.creds : NULL;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = app->connector->authorize(app->connector, app->egress, &areq, &ares, err, sizeof err);
@@ -373,6 +386,8 @@ void vault_handle_authorize(struct sr_http_request *req)
 	sr_secret_free(cvc);
 	cvc = NULL;
 	sodium_memzero(&card, sizeof card);
+	vault_psp_creds_release(&creds);
+	areq.creds = NULL;
 
 	if (rc != 0 && retry_of_unknown) {
 		/* Nothing was sent this time, but an earlier attempt with this key
@@ -469,5 +484,6 @@ out:
 	sr_secret_free(pan);
 	sr_secret_free(cvc);
 	sodium_memzero(&card, sizeof card);
+	vault_psp_creds_release(&creds);
 	vault_token_row_clear(&row);
 }

@@ -22,6 +22,7 @@
 #include "common/sr_log.h"
 #include "vault/connector.h"
 #include "vault/vault_app.h"
+#include "vault/vault_psp_creds.h"
 #include "vault/vault_store.h"
 #include "vault/vault_store_ops.h"
 #include "vault/vault_token.h"
@@ -54,6 +55,7 @@ void vault_handle_payment_ops(struct sr_http_request *req)
 	struct vault_app *app = req->app;
 	struct vault_op_request oq;
 	struct vault_op_result res;
+	struct vault_psp_creds_held creds;
 	const json_t *o = req->json;
 	const char *key = NULL;
 	const char *merchant = NULL;
@@ -68,6 +70,7 @@ void vault_handle_payment_ops(struct sr_http_request *req)
 
 	memset(&oq, 0, sizeof oq);
 	memset(&res, 0, sizeof res);
+	memset(&creds, 0, sizeof creds);
 	if (!vault_require_gateway(req))
 		return;
 	if (!json_is_object(o)) {
@@ -123,8 +126,23 @@ void vault_handle_payment_ops(struct sr_http_request *req)
 		                    "No such payment at the processor.", "psp_reference");
 		return;
 	}
-	if (app->connector->operate == NULL ||
-	    app->connector->operate(app->connector, app->egress, &oq, &res, err, sizeof err) != 0) {
+	/* Issue 5: the merchant's own PSP credentials for this call only. */
+	db = sr_db_acquire(app->db);
+	rc = vault_psp_creds_load(db, app->hsm, merchant, app->connector->name, &creds, err, sizeof err);
+	sr_db_release(app->db, db);
+	if (rc < 0) {
+		sr_log(SR_LOG_ERROR, req->request_id, "psp_credentials.load_failed", "{s:s, s:s}",
+		       "merchant", merchant, "error", err);
+		sr_http_reply_error(req, 500, "api_error", "internal_error", "An internal error occurred.",
+		                    NULL);
+		return;
+	}
+	oq.creds = rc == 1 ? &creds.creds : NULL;
+	rc = app->connector->operate == NULL ? -1
+	     : app->connector->operate(app->connector, app->egress, &oq, &res, err, sizeof err);
+	vault_psp_creds_release(&creds);
+	oq.creds = NULL;
+	if (rc != 0) {
 		sr_log(SR_LOG_WARN, req->request_id, "payment_op.psp_unavailable", "{s:s, s:s}",
 		       "operation", OPS[kind], "error", app->connector->operate == NULL ? "unsupported" : err);
 		sr_http_reply_error(req, 502, "api_error", "psp_unavailable",

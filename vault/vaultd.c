@@ -50,6 +50,7 @@ static const char *const config_keys[] = {
 	"pkcs11_module", "hsm_token_label", "hsm_pin_file", "hsm_sessions",
 	"psp_ca", "psp_client_cert", "psp_client_key",
 	"psp_stripe_host", "psp_stripe_addr", "psp_stripe_port", "psp_stripe_api_key_file",
+	"psp_stripe_webhook_secret_file",
 	"threads", "cvc_ttl_seconds", "sweep_interval_seconds",
 	"admin_listen", "admin_port", "shutdown_grace_seconds", "readyz_cert_min_days",
 	"rate_limit_ip_per_minute", "rate_limit_ip_burst",
@@ -81,6 +82,11 @@ static const struct sr_route internal_routes[] = {
 	{ .method = "GET",    .pattern = "/v1/customers/{}/cards", .handler = vault_handle_customer_cards },
 	/* payment operations (issue 4) */
 	{ .method = "POST", .pattern = "/v1/payment_operations", .handler = vault_handle_payment_ops },
+	/* per-merchant PSP credentials and PSP webhooks (issue 5) */
+	{ .method = "PUT",    .pattern = "/v1/psp_credentials/{}", .handler = vault_handle_psp_credentials_put },
+	{ .method = "GET",    .pattern = "/v1/psp_credentials",    .handler = vault_handle_psp_credentials_list },
+	{ .method = "DELETE", .pattern = "/v1/psp_credentials/{}", .handler = vault_handle_psp_credentials_delete },
+	{ .method = "POST",   .pattern = "/v1/psp_webhooks/{}",    .handler = vault_handle_psp_webhook },
 };
 
 struct vaultd_config {
@@ -94,6 +100,7 @@ struct vaultd_config {
 	long long hsm_sessions;
 	const char *psp_ca, *psp_client_cert, *psp_client_key;
 	const char *psp_stripe_host, *psp_stripe_addr, *psp_stripe_api_key_file;
+	const char *psp_stripe_webhook_secret_file;
 	long long psp_stripe_port;
 	long long threads, cvc_ttl_seconds, sweep_interval_seconds;
 	const char *admin_listen;
@@ -158,7 +165,7 @@ static int config_read(const json_t *cfg, const char *path, struct vaultd_config
 	/* PCI DSS 3.6.1 / 8.3.2: secrets are owner-only files (sr_secret). */
 	static const char *const secrets[] = {
 		"tls_key_public", "tls_key_internal", "db_password_file", "hsm_pin_file",
-		"psp_client_key", "psp_stripe_api_key_file", NULL,
+		"psp_client_key", "psp_stripe_api_key_file", "psp_stripe_webhook_secret_file", NULL,
 	};
 	const json_t *jport = NULL;
 	size_t i;
@@ -229,6 +236,7 @@ static int config_read(const json_t *cfg, const char *path, struct vaultd_config
 	c->psp_stripe_addr = sr_config_str(cfg, "psp_stripe_addr", "127.0.0.1");
 	c->psp_stripe_port = sr_config_int(cfg, "psp_stripe_port", 8446);
 	c->psp_stripe_api_key_file = sr_config_str(cfg, "psp_stripe_api_key_file", NULL);
+	c->psp_stripe_webhook_secret_file = sr_config_str(cfg, "psp_stripe_webhook_secret_file", NULL);
 	c->threads = sr_config_int(cfg, "threads", 4);
 	c->cvc_ttl_seconds = sr_config_int(cfg, "cvc_ttl_seconds", 3540);
 	c->sweep_interval_seconds = sr_config_int(cfg, "sweep_interval_seconds", 60);
@@ -514,6 +522,7 @@ static int run(const struct vaultd_config *c)
 			.addr = c->psp_stripe_addr[0] != '\0' ? c->psp_stripe_addr : NULL,
 			.port = (unsigned)c->psp_stripe_port,
 			.api_key_file = c->psp_stripe_api_key_file,
+			.webhook_secret_file = c->psp_stripe_webhook_secret_file,
 		};
 
 		if (vault_stripe_init(&connector, &sc, err, sizeof err) != 0) {

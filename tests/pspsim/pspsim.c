@@ -36,6 +36,8 @@
 #include "common/sr_log.h"
 #include "common/sr_secret.h"
 #include "common/sr_util.h"
+#include "tests/pspsim/pspsim_keys.h"
+#include "tests/pspsim/pspsim_webhooks.h"
 
 #define SIM_AMOUNT_MAX 99999999LL
 #define SIM_IDEM_KEY_MAX 255
@@ -206,12 +208,72 @@ static bool authorized(struct sr_http_request *req, const struct sim *sim)
 	}
 	sr_sha256_hex(bearer, strlen(bearer), h);
 	if (!sr_ct_equal(h, sim->key_hash, 64)) {
+		/* Issue 5: a merchant's own key registered by a test. */
+		if (psim_keys_check(bearer))
+			return true;
 		sr_log(SR_LOG_WARN, req->request_id, "pspsim.auth_failed", NULL);
 		sr_http_reply_error(req, 401, "authentication_error", "invalid_api_key",
 		                    "Invalid API Key provided.", NULL);
 		return false;
 	}
+	psim_keys_count_platform();
 	return true;
+}
+
+/* ---- webhooks to the gateway (issue 5; tests/pspsim/pspsim_webhooks.c) ---- */
+
+/* A Stripe dispute on intent (a charge.dispute.created event, 1.5 s later:
+ * "succeeds, then a dispute arrives"). Lock held. */
+static void send_dispute(const json_t *intent)
+{
+	char du[64];
+
+	if (sr_random_id("du_", 12, du, sizeof du) != 0)
+		return;
+	(void)psim_wh_stripe_event("charge.dispute.created",
+	    json_pack("{s:s, s:s, s:O, s:O, s:O, s:s, s:s, s:I}", "id", du, "object", "dispute",
+	              "amount", json_object_get(intent, "amount_received"),
+	              "currency", json_object_get(intent, "currency"),
+	              "payment_intent", json_object_get(intent, "id"), "reason", "fraudulent",
+	              "status", "needs_response", "created", (json_int_t)time(NULL)),
+	    1500, NULL, 0);
+}
+
+/* The asynchronous result of 3-D Secure on intent (lock held). */
+static void send_3ds_result(const json_t *intent)
+{
+	const char *st = json_string_value(json_object_get(intent, "status"));
+
+	(void)psim_wh_stripe_event(strcmp(st, "succeeded") == 0 ? "payment_intent.succeeded"
+	                           : strcmp(st, "requires_capture") == 0
+	                           ? "payment_intent.amount_capturable_updated"
+	                           : "payment_intent.payment_failed",
+	                           json_deep_copy(intent), 0, NULL, 0);
+}
+
+/* A refund done on intent: charge.refunded with the refund (lock held). */
+static void send_refunded(const json_t *intent, const char *re_id, long long amount,
+                          long long refunded_total)
+{
+	char ch[64];
+	const char *pi = json_string_value(json_object_get(intent, "id"));
+
+	if (pi == NULL || strlen(pi) < 4)
+		return;
+	snprintf(ch, sizeof ch, "ch_%s", pi + 3);
+	(void)psim_wh_stripe_event("charge.refunded",
+	    json_pack("{s:s, s:s, s:s, s:O, s:I, s:I, s:O, s:b, s:{s:s, s:[{s:s, s:s, s:I, s:O, s:s, s:s}]}}",
+	              "id", ch, "object", "charge", "payment_intent", pi,
+	              "amount", json_object_get(intent, "amount_received"),
+	              "amount_captured", json_integer_value(json_object_get(intent, "amount_received")),
+	              "amount_refunded", (json_int_t)refunded_total,
+	              "currency", json_object_get(intent, "currency"),
+	              "refunded", refunded_total >= json_integer_value(json_object_get(intent,
+	                                                               "amount_received")),
+	              "refunds", "object", "list", "data", "id", re_id, "object", "refund",
+	              "amount", (json_int_t)amount, "currency", json_object_get(intent, "currency"),
+	              "payment_intent", pi, "status", "succeeded"),
+	    200, NULL, 0);
 }
 
 /* Idempotency for one POST. */
@@ -666,6 +728,9 @@ static void h_intent_create(struct sr_http_request *req)
 		goto out;
 	}
 	sim->n_pi++;
+	if (oc == OUT_SUCCEED_THEN_DISPUTE &&
+	    strcmp(json_string_value(json_object_get(intent, "status")), "succeeded") == 0)
+		send_dispute(intent);
 	v = json_object_get(intent, "last_payment_error");
 	if (json_is_object(v)) {
 		/* Stripe answers a failed confirmation with 402 and the intent inside. */
@@ -764,6 +829,8 @@ static void h_intent_capture(struct sr_http_request *req)
 	json_object_set_new(intent, "amount_received", json_integer(amount));
 	json_object_set_new(intent, "amount_capturable", json_integer(0));
 	sim->n_captures++;
+	if (json_integer_value(json_object_get(sim->outcomes, req->params[0])) == OUT_SUCCEED_THEN_DISPUTE)
+		send_dispute(intent);
 	sr_log(SR_LOG_INFO, req->request_id, "pspsim.payment_intent_captured", "{s:s, s:I}",
 	       "id", req->params[0], "amount", (json_int_t)amount);
 	reply_save(req, sim, &id, 200, json_deep_copy(intent));
@@ -878,6 +945,7 @@ static void h_refund_create(struct sr_http_request *req)
 	}
 	json_object_set_new(sim->refunded, pi, json_integer(done + amount));
 	sim->n_refunds++;
+	send_refunded(intent, re_id, amount, done + amount);
 	sr_log(SR_LOG_INFO, req->request_id, "pspsim.refund_created", "{s:s, s:s, s:I}", "id", re_id,
 	       "payment_intent", pi, "amount", (json_int_t)amount);
 	reply_save(req, sim, &id, 200,
@@ -944,6 +1012,7 @@ static json_t *complete_3ds(struct sr_http_request *req, struct sim *sim)
 		set_succeeded(intent);
 	sr_log(SR_LOG_INFO, req->request_id, "pspsim.3ds_completed", "{s:s, s:s}", "id", req->params[0],
 	       "status", json_string_value(json_object_get(intent, "status")));
+	send_3ds_result(intent);
 	return intent;
 }
 
@@ -1093,16 +1162,59 @@ static void h_sim_stats(struct sr_http_request *req)
 	json_t *b = NULL;
 
 	pthread_mutex_lock(&sim->lock);
-	b = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	b = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
 	              "payment_methods_created", (json_int_t)sim->n_pm,
 	              "payment_intents_created", (json_int_t)sim->n_pi,
 	              "idempotent_replays", (json_int_t)sim->n_replays,
 	              "captures", (json_int_t)sim->n_captures,
 	              "cancels", (json_int_t)sim->n_cancels,
 	              "refunds", (json_int_t)sim->n_refunds,
-	              "dropped", (json_int_t)sim->n_dropped);
+	              "dropped", (json_int_t)sim->n_dropped,
+	              "calls_by_key", psim_keys_stats());
 	pthread_mutex_unlock(&sim->lock);
 	sr_http_reply_json(req, 200, b);
+}
+
+/* GET /_sim/webhooks: every webhook sent, with its deliveries' statuses. */
+static void h_sim_webhooks(struct sr_http_request *req)
+{
+	sr_http_reply_json(req, 200, json_pack("{s:b, s:o}", "enabled", psim_wh_enabled(), "data",
+	                                       psim_wh_list()));
+}
+
+/* POST /_sim/webhooks/replay {"event":"evt_...","times":N}: deliver it again
+ * N times (1..100) now, each freshly signed; answers the statuses. */
+static void h_sim_webhooks_replay(struct sr_http_request *req)
+{
+	const char *ev = json_string_value(json_object_get(req->json, "event"));
+	json_t *t = json_object_get(req->json, "times");
+	json_t *st = NULL;
+
+	if (ev == NULL || (t != NULL && (!json_is_integer(t) || json_integer_value(t) < 1 ||
+	                                 json_integer_value(t) > 100))) {
+		sr_http_reply_error(req, 400, "invalid_request_error", "parameter_invalid",
+		                    "Expected {\"event\":\"evt_...\",\"times\":1..100}.", NULL);
+		return;
+	}
+	st = psim_wh_replay(ev, t != NULL ? (int)json_integer_value(t) : 1);
+	if (st == NULL) {
+		sr_http_reply_error(req, 404, "invalid_request_error", "resource_missing",
+		                    "No such event.", "event");
+		return;
+	}
+	sr_http_reply_json(req, 200, json_pack("{s:s, s:o}", "event", ev, "statuses", st));
+}
+
+/* POST /_sim/api_keys {"key":"..."}: accept a merchant's own API key too
+ * (issue 5); GET /_sim/stats then counts calls per key's last 4. */
+static void h_sim_api_keys(struct sr_http_request *req)
+{
+	if (psim_keys_register(json_string_value(json_object_get(req->json, "key"))) != 0) {
+		sr_http_reply_error(req, 400, "invalid_request_error", "parameter_invalid",
+		                    "Expected {\"key\": 8..256 visible ASCII characters}.", "key");
+		return;
+	}
+	sr_http_reply_json(req, 200, json_pack("{s:b}", "registered", 1));
 }
 
 static const struct sr_route k_routes[] = {
@@ -1115,6 +1227,10 @@ static const struct sr_route k_routes[] = {
 	{ .method = "POST", .pattern = "/_sim/payment_intents/{}/3ds", .handler = h_sim_3ds },
 	{ .method = "POST", .pattern = "/_sim/faults", .handler = h_sim_faults },
 	{ .method = "GET", .pattern = "/_sim/stats", .handler = h_sim_stats },
+	/* issue 5: webhooks sent to the gateway, merchants' own API keys */
+	{ .method = "GET", .pattern = "/_sim/webhooks", .handler = h_sim_webhooks },
+	{ .method = "POST", .pattern = "/_sim/webhooks/replay", .handler = h_sim_webhooks_replay },
+	{ .method = "POST", .pattern = "/_sim/api_keys", .handler = h_sim_api_keys },
 };
 
 /* ------------------------------------------------------------------ */
@@ -1153,18 +1269,31 @@ static void usage(FILE *f)
 	        "                (default \"psp.strongroom.test\")\n"
 	        "  challenge_port  port of a second listener without client certificates\n"
 	        "                for browsers: GET /3ds/{id} challenge page (default: none)\n"
+	        "  webhook_url   base URL of the gateway's PSP webhook ingress, e.g.\n"
+	        "                https://gateway.strongroom.test:8443 (issue 5; default: none,\n"
+	        "                no webhooks are sent)\n"
+	        "  webhook_addr  address to connect to for webhook_url's host (default: DNS)\n"
+	        "  webhook_ca    CA the gateway's certificate must chain to\n"
+	        "  webhook_secret_file  the Stripe endpoint secret (whsec_...), mode 0600\n"
 	        "\n"
 	        "Endpoints: POST /v1/payment_methods, POST /v1/payment_intents,\n"
 	        "GET /v1/payment_intents/{id}, POST /v1/payment_intents/{id}/capture|cancel,\n"
 	        "POST /v1/refunds, GET /_sim/stats, POST /_sim/payment_intents/{id}/3ds\n"
-	        "(complete 3-D Secure), POST /_sim/faults {\"drop_next\",\"delay_ms\"}.\n");
+	        "(complete 3-D Secure), POST /_sim/faults {\"drop_next\",\"delay_ms\"},\n"
+	        "GET /_sim/webhooks (sent), POST /_sim/webhooks/replay {\"event\",\"times\"},\n"
+	        "POST /_sim/api_keys {\"key\"} (accept a merchant's own key).\n"
+	        "Webhooks sent (signed, Stripe-Signature): 3-D Secure results\n"
+	        "(payment_intent.succeeded | amount_capturable_updated | payment_failed),\n"
+	        "charge.refunded, and charge.dispute.created 1.5 s after a 4000000000000259\n"
+	        "payment succeeds.\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const char *const keys[] = {
 		"listen", "port", "tls_cert", "tls_key", "client_ca", "peer_name", "api_key_file",
-		"threads", "public_host", "challenge_port", NULL
+		"threads", "public_host", "challenge_port",
+		"webhook_url", "webhook_addr", "webhook_ca", "webhook_secret_file", NULL
 	};
 	struct sim sim;
 	struct sr_http_config hc;
@@ -1233,6 +1362,19 @@ int main(int argc, char **argv)
 	sr_sha256_hex(key, key_len, sim.key_hash);
 	sr_secret_free(key);
 	key = NULL;
+	/* Issue 5: signed Stripe webhooks to the gateway, when configured. */
+	if (sr_config_str(cfg, "webhook_url", NULL) != NULL && !check_only) {
+		if (sr_config_str(cfg, "webhook_secret_file", NULL) == NULL ||
+		    psim_wh_stripe_init(sr_config_str(cfg, "webhook_secret_file", NULL), err,
+		                        sizeof err) != 0 ||
+		    psim_wh_init(sr_config_str(cfg, "webhook_url", NULL),
+		                 sr_config_str(cfg, "webhook_addr", NULL),
+		                 sr_config_str(cfg, "webhook_ca", NULL), err, sizeof err) != 0) {
+			sr_log(SR_LOG_ERROR, NULL, "pspsim.config_error", "{s:s}", "error",
+			       err[0] != '\0' ? err : "webhook_secret_file is required with webhook_url");
+			goto out;
+		}
+	}
 	if (check_only) {
 		printf("pspsim: %s: configuration OK\n", path);
 		ret = 0;
@@ -1306,6 +1448,7 @@ int main(int argc, char **argv)
 out:
 	sr_http_stop(chal);
 	sr_http_stop(srv);
+	psim_wh_stop();
 	sr_secret_free(key);
 	json_decref(sim.pms);
 	json_decref(sim.intents);

@@ -171,6 +171,10 @@ static void test_roles(void **state)
 	assert_int_equal(gw_role_perms(NULL), 0);
 	assert_false(gw_role_perms("payments") & GW_PERM_REFUNDS);
 	assert_false(gw_role_perms("finance") & GW_PERM_PAYMENTS);
+	/* Issue 5: only admin keys manage PSP credentials. */
+	assert_false(gw_role_perms("payments") & GW_PERM_ADMIN);
+	assert_false(gw_role_perms("finance") & GW_PERM_ADMIN);
+	assert_false(gw_role_perms("read_only") & GW_PERM_ADMIN);
 	assert_true(gw_role_valid("read_only"));
 	assert_false(gw_role_valid("ADMIN"));
 }

@@ -43,6 +43,8 @@ struct stripe_state {
 	unsigned port;
 	char *api_key;          /* guarded memory (sr_secret_read_file) */
 	size_t api_key_len;
+	char *webhook_secret;   /* platform endpoint secret, guarded; NULL: none (issue 5) */
+	size_t webhook_secret_len;
 };
 
 /* Normalized failure codes and the fixed text shown for each: never the
@@ -239,6 +241,24 @@ out:
 	return ret;
 }
 
+/* The API key to use: the merchant's own (issue 5) or the platform's. */
+static const char *stripe_key(const struct stripe_state *st, const struct vault_psp_credentials *creds)
+{
+	return creds != NULL && creds->api_key != NULL ? creds->api_key : st->api_key;
+}
+
+static size_t stripe_key_len(const struct stripe_state *st, const struct vault_psp_credentials *creds)
+{
+	return strlen(stripe_key(st, creds));
+}
+
+const char *vault_stripe_platform_webhook_secret(const struct vault_connector *c)
+{
+	const struct stripe_state *st = c != NULL ? c->cfg : NULL;
+
+	return st != NULL ? st->webhook_secret : NULL;
+}
+
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -326,15 +346,16 @@ static int stripe_authorize(const struct vault_connector *self, struct vault_egr
 	memcpy(last4, req->card->pan + req->card->pan_len - 4, 4);  /* PCI DSS 3.4.1: last4 may be shown */
 	last4[4] = '\0';
 
-	/* "Authorization: Bearer <key>" in guarded memory, wiped on free. */
-	auth_cap = st->api_key_len + 32;
+	/* "Authorization: Bearer <key>" in guarded memory, wiped on free; the
+	 * merchant's own key when it registered one (issue 5). */
+	auth_cap = stripe_key_len(st, req->creds) + 32;
 	auth = sr_secret_alloc(auth_cap);
 	form = sr_secret_alloc(FORM_CAP);
 	if (auth == NULL || form == NULL) {
 		seterr(err, errlen, "stripe: out of memory");
 		goto out;
 	}
-	snprintf(auth, auth_cap, "Authorization: Bearer %s", st->api_key);
+	snprintf(auth, auth_cap, "Authorization: Bearer %s", stripe_key(st, req->creds));
 
 	/* 1. POST /v1/payment_methods: the only place the PAN goes onto a network. */
 	if (vault_form_append(form, FORM_CAP, &flen, "type", "card") != 0
@@ -489,13 +510,13 @@ static int stripe_operate(const struct vault_connector *self, struct vault_egres
 		goto out;
 	}
 	st = self->cfg;
-	auth_cap = st->api_key_len + 32;
+	auth_cap = stripe_key_len(st, req->creds) + 32;
 	auth = sr_secret_alloc(auth_cap);
 	if (auth == NULL) {
 		seterr(err, errlen, "stripe: out of memory");
 		goto out;
 	}
-	snprintf(auth, auth_cap, "Authorization: Bearer %s", st->api_key);
+	snprintf(auth, auth_cap, "Authorization: Bearer %s", stripe_key(st, req->creds));
 	headers[h++] = auth;
 	headers[h++] = "Stripe-Version: " STRIPE_VERSION;
 	if (req->request_id != NULL && mkheader(rid, sizeof rid, "X-Request-Id", req->request_id, NULL) == 0)
@@ -619,14 +640,27 @@ int vault_stripe_init(struct vault_connector *out, const struct stripe_config *c
 		seterr(err, errlen, "stripe: API key file is empty or has more than one line");
 		goto out;
 	}
+	if (cfg->webhook_secret_file != NULL) {
+		st->webhook_secret = sr_secret_read_file(cfg->webhook_secret_file, &st->webhook_secret_len,
+		                                         err, errlen);
+		if (st->webhook_secret == NULL)
+			goto out;
+		if (st->webhook_secret_len == 0 || strpbrk(st->webhook_secret, "\r\n") != NULL) {
+			seterr(err, errlen, "stripe: webhook secret file is empty or has more than one line");
+			goto out;
+		}
+	}
 	out->name = "stripe";
 	out->authorize = stripe_authorize;
 	out->operate = stripe_operate;
+	out->webhook_account = vault_stripe_webhook_account;
+	out->webhook_events = vault_stripe_webhook_events;
 	out->cfg = st;
 	st = NULL;
 	ret = 0;
 out:
 	if (st != NULL) {
+		sr_secret_free(st->webhook_secret);
 		sr_secret_free(st->api_key);
 		free(st->host);
 		free(st->addr);
@@ -643,10 +677,13 @@ void vault_stripe_free(struct vault_connector *c)
 		return;
 	st = c->cfg;
 	sr_secret_free(st->api_key);    /* wipes */
+	sr_secret_free(st->webhook_secret);
 	free(st->host);
 	free(st->addr);
 	free(st);
 	c->cfg = NULL;
 	c->authorize = NULL;
 	c->operate = NULL;
+	c->webhook_account = NULL;
+	c->webhook_events = NULL;
 }

@@ -13,6 +13,7 @@ struct stripe_config {
 	const char *addr;          /* IP to connect to, or NULL to resolve host */
 	unsigned port;             /* e.g. 8446 */
 	const char *api_key_file;  /* the PSP secret key (file, mode 0600); held in guarded memory */
+	const char *webhook_secret_file; /* platform endpoint secret whsec_... (file, 0600) or NULL (issue 5) */
 };
 
 /** Fill *out (name "stripe", authorize, cfg). @return 0, or -1 with err. */
@@ -27,5 +28,47 @@ void vault_stripe_free(struct vault_connector *c);
  * body is not a Stripe answer (then res->status = VAULT_AUTH_UNKNOWN).
  */
 int vault_stripe_map_intent(int http_status, const char *body, struct vault_auth_result *res);
+
+/* ---- webhooks from Stripe (issue 5; vault/connectors/stripe_webhook.c) ---- */
+
+/** Stripe's signature tolerance, seconds (its libraries' DEFAULT_TOLERANCE). */
+#define VAULT_STRIPE_WEBHOOK_TOLERANCE 300
+
+/**
+ * The platform's configured webhook endpoint secret (guarded memory, owned
+ * by the connector), or NULL when none is configured.
+ */
+const char *vault_stripe_platform_webhook_secret(const struct vault_connector *c);
+
+/**
+ * Verify a Stripe-Signature header ("t=<unix>,v1=<hex>[,v1=...]") over body
+ * with secret: HMAC-SHA256 of "<t>.<body>" compared in constant time with
+ * every v1; then |now - t| <= tolerance seconds.
+ * @return 0 verified; -1 bad signature or header (err filled); -2 stale.
+ */
+int vault_stripe_webhook_verify(const char *secret, const char *header, const char *body,
+                                size_t len, long long now, long long tolerance,
+                                char *err, size_t errlen);
+
+/**
+ * Parse a verified Stripe event into ev (payment_intent.succeeded /
+ * amount_capturable_updated -> authorization.succeeded, payment_failed ->
+ * authorization.failed, payment_intent.canceled -> cancel.succeeded,
+ * charge.captured -> capture.succeeded, charge.refunded and refund.updated /
+ * charge.refund.updated succeeded|failed -> refund.*, charge.dispute.created
+ * -> dispute.created with failure_code = the dispute reason; others -> other).
+ * @return 0, or -1 when the body is not an event (or names no payment).
+ */
+int vault_stripe_webhook_parse(const char *body, size_t len, struct vault_psp_event *ev);
+
+/** The connector's webhook_account hook: the event's "account" or "". */
+int vault_stripe_webhook_account(const struct vault_connector *self, const char *body, size_t len,
+                                 char *account, size_t cap);
+
+/** The connector's webhook_events hook (vault/connector.h). */
+int vault_stripe_webhook_events(const struct vault_connector *self, const char *secret,
+                                const char *signature, const char *body, size_t len, long long now,
+                                struct vault_psp_event *ev, size_t max, size_t *n,
+                                char *err, size_t errlen);
 
 #endif

@@ -1,0 +1,93 @@
+/*
+ * pspsim_keys: registered merchant API keys (pspsim_keys.h).
+ */
+#include "tests/pspsim/pspsim_keys.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/sr_util.h"
+
+#define MAX_KEYS 64
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	char hash[65];
+	char last4[5];
+	long long calls;
+} g_keys[MAX_KEYS];
+static size_t g_n;
+static long long g_platform;
+
+int psim_keys_register(const char *key)
+{
+	size_t n = key != NULL ? strlen(key) : 0;
+	size_t i;
+	char h[65];
+	int rc = -1;
+
+	if (n < 8 || n > 256)
+		return -1;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)key[i] < 0x21 || (unsigned char)key[i] > 0x7e)
+			return -1;
+	sr_sha256_hex(key, n, h);
+	pthread_mutex_lock(&g_lock);
+	for (i = 0; i < g_n; i++)
+		if (strcmp(g_keys[i].hash, h) == 0) {
+			rc = 0;
+			goto out;
+		}
+	if (g_n < MAX_KEYS) {
+		memcpy(g_keys[g_n].hash, h, sizeof h);
+		memcpy(g_keys[g_n].last4, key + n - 4, 4);
+		g_keys[g_n].last4[4] = '\0';
+		g_keys[g_n].calls = 0;
+		g_n++;
+		rc = 0;
+	}
+out:
+	pthread_mutex_unlock(&g_lock);
+	return rc;
+}
+
+bool psim_keys_check(const char *key)
+{
+	char h[65];
+	size_t i;
+	bool ok = false;
+
+	if (key == NULL)
+		return false;
+	sr_sha256_hex(key, strlen(key), h);
+	pthread_mutex_lock(&g_lock);
+	for (i = 0; i < g_n && !ok; i++) {
+		if (sr_ct_equal(h, g_keys[i].hash, 64)) {
+			g_keys[i].calls++;
+			ok = true;
+		}
+	}
+	pthread_mutex_unlock(&g_lock);
+	return ok;
+}
+
+void psim_keys_count_platform(void)
+{
+	pthread_mutex_lock(&g_lock);
+	g_platform++;
+	pthread_mutex_unlock(&g_lock);
+}
+
+json_t *psim_keys_stats(void)
+{
+	json_t *o = json_object();
+	size_t i;
+
+	pthread_mutex_lock(&g_lock);
+	json_object_set_new(o, "platform", json_integer(g_platform));
+	for (i = 0; i < g_n; i++)
+		json_object_set_new(o, g_keys[i].last4, json_integer(g_keys[i].calls));
+	pthread_mutex_unlock(&g_lock);
+	return o;
+}

@@ -1,0 +1,339 @@
+/*
+ * Unit tests for vault/vault_psp_creds (issue 5, ADR 0095): merchants' PSP
+ * credentials sealed under the HSM. A SoftHSM2 token of its own and a
+ * throwaway database in the dev PostgreSQL cluster (skipped when no server
+ * answers; SR_TEST_PG_PORT overrides 55432), with the real migration.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/sr_db.h"
+#include "common/sr_secret.h"
+#include "hsm/hsm.h"
+#include "vault/vault_psp_creds.h"
+
+#define MODULE "/usr/lib/softhsm/libsofthsm2.so"
+#define LABEL  "vault-psp-creds-test"
+#define MER_A  "mer_alphaCreds"
+#define MER_B  "mer_bravoCreds"
+#define KEY_A  "sk_test_alphaSecretKey0001"
+#define ACCT_A "acct_1AlphaAccount"
+#define WHS_A  "whsec_alphaWebhookSecret9"
+
+static char g_dir[256];
+static char g_db[64];
+static struct hsm *g_h = NULL;
+static struct sr_db_pool *g_admin = NULL;
+static struct sr_db_pool *g_pool = NULL;
+static PGconn *g_c = NULL;
+
+static const char *port(void)
+{
+	const char *p = getenv("SR_TEST_PG_PORT");
+
+	return p != NULL ? p : "55432";
+}
+
+static int write_file(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, text, strlen(text));
+	close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0) {
+		buf = calloc(1, (size_t)n + 1);
+		if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+/* Run a migration file statement by statement (sr_db_exec takes one at a
+ * time): statements end with ";" at the end of a line. */
+static int run_sql_file(PGconn *c, char *text)
+{
+	char *p = text;
+	char *end = NULL;
+
+	while ((end = strstr(p, ";\n")) != NULL) {
+		end[1] = '\0';
+		if (sr_db_exec(c, p) != 0) {
+			fprintf(stderr, "migration statement failed: %s\n", PQerrorMessage(c));
+			return -1;
+		}
+		p = end + 2;
+	}
+	return 0;
+}
+
+static int setup(void **state)
+{
+	char path[300], conf[600], user[300], so[300], err[256] = "", sql[256];
+	char *mig = NULL;
+	PGconn *c = NULL;
+	int rc = -1;
+
+	(void)state;
+	snprintf(g_dir, sizeof g_dir, "/tmp/test_vault_psp_creds_XXXXXX");
+	if (mkdtemp(g_dir) == NULL)
+		return -1;
+	snprintf(path, sizeof path, "%s/tokens", g_dir);
+	if (mkdir(path, 0700) != 0)
+		return -1;
+	snprintf(conf, sizeof conf,
+	         "directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n", g_dir);
+	snprintf(path, sizeof path, "%s/softhsm2.conf", g_dir);
+	if (write_file(path, conf, 0600) != 0)
+		return -1;
+	setenv("SOFTHSM2_CONF", path, 1);
+	snprintf(user, sizeof user, "%s/user-pin", g_dir);
+	snprintf(so, sizeof so, "%s/so-pin", g_dir);
+	if (write_file(user, "test-user-pin-1\n", 0600) != 0 || write_file(so, "test-so-pin-2\n", 0600) != 0)
+		return -1;
+	if (hsm_init_token(MODULE, LABEL, so, user, err, sizeof err) < 0 ||
+	    hsm_open(MODULE, LABEL, user, 2, &g_h, err, sizeof err) != 0 ||
+	    hsm_generate_aes_key(g_h, HSM_KEY_PAN_ENC, err, sizeof err) != 0 ||
+	    hsm_generate_hmac_key(g_h, HSM_KEY_FP_HMAC, err, sizeof err) != 0) {
+		fprintf(stderr, "hsm setup: %s\n", err);
+		return -1;
+	}
+	g_admin = sr_db_pool_new("127.0.0.1", port(), "postgres", "postgres", NULL, 1, err, sizeof err);
+	if (g_admin == NULL) {
+		fprintf(stderr, "no PostgreSQL (%s): database tests skipped\n", err);
+		return 0;
+	}
+	snprintf(g_db, sizeof g_db, "psp_creds_test_%ld", (long)getpid());
+	c = sr_db_acquire(g_admin);
+	snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", g_db);
+	(void)sr_db_exec(c, sql);
+	snprintf(sql, sizeof sql, "CREATE DATABASE %s", g_db);
+	rc = sr_db_exec(c, sql);
+	sr_db_release(g_admin, c);
+	if (rc != 0)
+		return -1;
+	g_pool = sr_db_pool_new("127.0.0.1", port(), g_db, "postgres", NULL, 1, err, sizeof err);
+	if (g_pool == NULL)
+		return -1;
+	g_c = sr_db_acquire(g_pool);
+	/* The real migration, on a minimal merchants table (and the vault role
+	 * it grants to, created when missing). */
+	mig = slurp("migrations/vault/0025_psp_credentials.sql");
+	rc = mig != NULL &&
+	     sr_db_exec(g_c, "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'vault') "
+	                     "THEN CREATE ROLE vault; END IF; END $$") == 0 &&
+	     sr_db_exec(g_c, "CREATE TABLE merchants (id text PRIMARY KEY)") == 0 &&
+	     sr_db_exec(g_c, "INSERT INTO merchants VALUES ('" MER_A "'), ('" MER_B "')") == 0 &&
+	     run_sql_file(g_c, mig) == 0 ? 0 : -1;
+	free(mig);
+	return rc;
+}
+
+static int teardown(void **state)
+{
+	char sql[128];
+	PGconn *c = NULL;
+
+	(void)state;
+	if (g_pool != NULL) {
+		sr_db_release(g_pool, g_c);
+		sr_db_pool_free(g_pool);
+	}
+	if (g_admin != NULL) {
+		c = sr_db_acquire(g_admin);
+		snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", g_db);
+		(void)sr_db_exec(c, sql);
+		sr_db_release(g_admin, c);
+		sr_db_pool_free(g_admin);
+	}
+	hsm_close(g_h);
+	if (g_dir[0] != '\0')
+		nftw(g_dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}
+
+static void put_a(void)
+{
+	char err[256];
+
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, MER_A, "stripe", KEY_A, ACCT_A, WHS_A, err,
+	                                     sizeof err), 0);
+}
+
+static void test_round_trip(void **state)
+{
+	struct vault_psp_creds_held held;
+	char err[256];
+
+	(void)state;
+	if (g_pool == NULL)
+		skip();
+	put_a();
+	assert_int_equal(vault_psp_creds_load(g_c, g_h, MER_A, "stripe", &held, err, sizeof err), 1);
+	assert_string_equal(held.creds.api_key, KEY_A);
+	assert_string_equal(held.creds.merchant_account, ACCT_A);
+	assert_string_equal(held.creds.webhook_secret, WHS_A);
+	vault_psp_creds_release(&held);
+	assert_null(held.blob);
+	/* Only some values: the others are NULL (the connector's own then). */
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, MER_B, "stripe", NULL, NULL,
+	                                     "whsec_bravoOnly12", err, sizeof err), 0);
+	assert_int_equal(vault_psp_creds_load(g_c, g_h, MER_B, "stripe", &held, err, sizeof err), 1);
+	assert_null(held.creds.api_key);
+	assert_null(held.creds.merchant_account);
+	assert_string_equal(held.creds.webhook_secret, "whsec_bravoOnly12");
+	vault_psp_creds_release(&held);
+	/* None registered. */
+	assert_int_equal(vault_psp_creds_load(g_c, g_h, MER_A, "adyen", &held, err, sizeof err), 0);
+	assert_null(held.creds.api_key);
+}
+
+static void test_only_ciphertext_and_last4(void **state)
+{
+	const char *p[1] = { MER_A };
+	PGresult *r = NULL;
+	json_t *list = NULL;
+	char *dump = NULL;
+	char err[256];
+	int i;
+
+	(void)state;
+	if (g_pool == NULL)
+		skip();
+	put_a();
+	r = PQexecParams(g_c, "SELECT ciphertext, api_key_last4, merchant_account_last4, "
+	                      "webhook_secret_last4, account_hmac, key_version FROM psp_credentials "
+	                      "WHERE merchant_id = $1", 1, NULL, p, NULL, NULL, 1);
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	assert_int_equal(PQntuples(r), 1);
+	/* No value (nor a 6-character piece of one) in any column. */
+	for (i = 0; i < PQnfields(r); i++) {
+		assert_null(memmem(PQgetvalue(r, 0, i), (size_t)PQgetlength(r, 0, i), "SecretKey0", 10));
+		assert_null(memmem(PQgetvalue(r, 0, i), (size_t)PQgetlength(r, 0, i), "AlphaAcc", 8));
+		assert_null(memmem(PQgetvalue(r, 0, i), (size_t)PQgetlength(r, 0, i), "Webhook", 7));
+	}
+	assert_string_equal(PQgetvalue(r, 0, 1), "0001");
+	assert_string_equal(PQgetvalue(r, 0, 3), "ret9");
+	assert_string_equal(PQgetvalue(r, 0, 5), HSM_KEY_PAN_ENC);
+	PQclear(r);
+	list = vault_psp_creds_list(g_c, MER_A, err, sizeof err);
+	assert_non_null(list);
+	dump = json_dumps(list, 0);
+	assert_non_null(strstr(dump, "\"api_key_last4\": \"0001\""));
+	assert_null(strstr(dump, "SecretKey"));
+	free(dump);
+	json_decref(list);
+}
+
+static void test_aad_binds_merchant_and_connector(void **state)
+{
+	struct vault_psp_creds_held held;
+	char err[256];
+
+	(void)state;
+	if (g_pool == NULL)
+		skip();
+	put_a();
+	(void)vault_psp_creds_delete(g_c, MER_B, "stripe", err, sizeof err);
+	/* Move A's sealed row to merchant B: it no longer opens. */
+	assert_int_equal(sr_db_exec(g_c, "UPDATE psp_credentials SET merchant_id = '" MER_B "' "
+	                                 "WHERE merchant_id = '" MER_A "' AND connector = 'stripe'"), 0);
+	assert_int_equal(vault_psp_creds_load(g_c, g_h, MER_B, "stripe", &held, err, sizeof err), -1);
+	assert_null(held.blob);
+	assert_null(strstr(err, "Secret"));
+	/* To another connector: neither. */
+	assert_int_equal(sr_db_exec(g_c, "UPDATE psp_credentials SET merchant_id = '" MER_A "', "
+	                                 "connector = 'adyen' WHERE merchant_id = '" MER_B "'"), 0);
+	assert_int_equal(vault_psp_creds_load(g_c, g_h, MER_A, "adyen", &held, err, sizeof err), -1);
+	assert_int_equal(sr_db_exec(g_c, "DELETE FROM psp_credentials"), 0);
+	/* One altered ciphertext byte: refused. */
+	put_a();
+	assert_int_equal(sr_db_exec(g_c, "UPDATE psp_credentials SET ciphertext = "
+	                                 "set_byte(ciphertext, 3, get_byte(ciphertext, 3) # 1)"), 0);
+	assert_int_equal(vault_psp_creds_load(g_c, g_h, MER_A, "stripe", &held, err, sizeof err), -1);
+	assert_int_equal(sr_db_exec(g_c, "DELETE FROM psp_credentials"), 0);
+}
+
+static void test_account_lookup_and_uniqueness(void **state)
+{
+	char mer[80];
+	char err[256];
+
+	(void)state;
+	if (g_pool == NULL)
+		skip();
+	put_a();
+	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, "stripe", ACCT_A, mer, sizeof mer, err,
+	                                              sizeof err), 1);
+	assert_string_equal(mer, MER_A);
+	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, "adyen", ACCT_A, mer, sizeof mer, err,
+	                                              sizeof err), 0);
+	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, "stripe", "acct_other", mer, sizeof mer,
+	                                              err, sizeof err), 0);
+	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, "stripe", "bad account", mer, sizeof mer,
+	                                              err, sizeof err), 0);
+	/* Another merchant cannot register the same account at the same PSP. */
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, MER_B, "stripe", NULL, ACCT_A, NULL, err,
+	                                     sizeof err), 1);
+	/* An unknown merchant. */
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, "mer_nobody", "stripe", KEY_A, NULL, NULL, err,
+	                                     sizeof err), 2);
+	/* Malformed values are refused before any HSM call. */
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, MER_A, "stripe", "short", NULL, NULL, err,
+	                                     sizeof err), -1);
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, MER_A, "stripe", NULL, NULL, NULL, err,
+	                                     sizeof err), -1);
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, MER_A, "Str|pe", KEY_A, NULL, NULL, err,
+	                                     sizeof err), -1);
+	assert_int_equal(vault_psp_creds_delete(g_c, MER_A, "stripe", err, sizeof err), 1);
+	assert_int_equal(vault_psp_creds_delete(g_c, MER_A, "stripe", err, sizeof err), 0);
+	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, "stripe", ACCT_A, mer, sizeof mer, err,
+	                                              sizeof err), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_only_ciphertext_and_last4),
+		cmocka_unit_test(test_aad_binds_merchant_and_connector),
+		cmocka_unit_test(test_account_lookup_and_uniqueness),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,138 @@
+/*
+ * PUT /v1/psp_credentials/{connector} (internal listener, mTLS peer = the
+ * gateway only) with Strongroom-Merchant: register or replace the
+ * merchant's own credentials at that PSP (issue 5).
+ *   {"api_key"?, "merchant_account"?, "webhook_secret"?}   (at least one)
+ * 200 {"object":"psp_credentials","connector","api_key_last4",
+ *      "merchant_account_last4","webhook_secret_last4","created","updated"}
+ * Values are sealed under the HSM (vault_psp_creds), never logged, never
+ * echoed (errors name the parameter only), never returned but their last 4
+ * characters. The request body is wiped by sr_http / jansson's allocator.
+ * 404 unknown connector; 409 the merchant account is another merchant's.
+ * PCI DSS v4.0 3.5.1, 8.6.3; BRIEF invariant 10.
+ */
+#include <string.h>
+
+#include "common/sr_db.h"
+#include "common/sr_http.h"
+#include "common/sr_log.h"
+#include "vault/vault_app.h"
+#include "vault/vault_psp_creds.h"
+
+/* The row just written, as the API shows it (last4 only). */
+static json_t *row_json(PGconn *db, const char *merchant, const char *connector)
+{
+	json_t *list = NULL;
+	json_t *o = NULL;
+	size_t i;
+	char err[128];
+
+	list = vault_psp_creds_list(db, merchant, err, sizeof err);
+	for (i = 0; list != NULL && i < json_array_size(list); i++) {
+		json_t *e = json_array_get(list, i);
+
+		if (strcmp(json_string_value(json_object_get(e, "connector")), connector) == 0) {
+			o = json_incref(e);
+			json_object_set_new(o, "object", json_string("psp_credentials"));
+			break;
+		}
+	}
+	json_decref(list);
+	return o;
+}
+
+void vault_handle_psp_credentials_put(struct sr_http_request *req)
+{
+	static const char *const keys[] = { "api_key", "merchant_account", "webhook_secret", NULL };
+	struct vault_app *app = req->app;
+	const char *merchant = NULL;
+	const char *connector = req->params[0];
+	const char *vals[3] = { NULL, NULL, NULL };
+	const json_t *o = req->json;
+	const char *key = NULL;
+	json_t *val = NULL;
+	json_t *out = NULL;
+	PGconn *db = NULL;
+	char err[256];
+	size_t i;
+	int rc;
+
+	if (!vault_require_gateway(req))
+		return;
+	merchant = vault_request_merchant(req);
+	if (merchant == NULL)
+		return;
+	if (!vault_psp_connector_ok(connector) || vault_connector_find(app, connector) == NULL) {
+		sr_http_reply_error(req, 404, "invalid_request_error", "resource_missing",
+		                    "No such connector.", "connector");
+		return;
+	}
+	if (!json_is_object(o) || json_object_size(o) == 0) {
+		sr_http_reply_error(req, 400, "invalid_request_error", "parameter_missing",
+		                    "A JSON object with api_key, merchant_account or webhook_secret is "
+		                    "required.", NULL);
+		return;
+	}
+	json_object_foreach((json_t *)o, key, val) {
+		int k = -1;
+
+		for (i = 0; keys[i] != NULL; i++)
+			if (strcmp(key, keys[i]) == 0)
+				k = (int)i;
+		if (k < 0) {
+			/* The unknown name itself is not echoed either. */
+			sr_http_reply_error(req, 400, "invalid_request_error", "parameter_unknown",
+			                    "The request contains an unknown parameter.", NULL);
+			return;
+		}
+		if (json_is_null(val))
+			continue;
+		vals[k] = json_string_value(val);
+		if (vals[k] == NULL || (k == 1 ? !vault_psp_account_ok(vals[k])
+		                               : !vault_psp_secret_ok(vals[k]))) {
+			sr_http_reply_error(req, 400, "invalid_request_error", "parameter_invalid",
+			                    k == 1 ? "merchant_account must be 4 to 128 characters of "
+			                             "[A-Za-z0-9_.-]."
+			                           : "API keys and webhook secrets must be 8 to 256 visible "
+			                             "ASCII characters without spaces.", keys[k]);
+			return;
+		}
+	}
+	if (vals[0] == NULL && vals[1] == NULL && vals[2] == NULL) {
+		sr_http_reply_error(req, 400, "invalid_request_error", "parameter_missing",
+		                    "api_key, merchant_account or webhook_secret is required.", NULL);
+		return;
+	}
+	db = sr_db_acquire(app->db);
+	rc = vault_psp_creds_put(db, app->hsm, merchant, connector, vals[0], vals[1], vals[2], err,
+	                         sizeof err);
+	if (rc == 0)
+		out = row_json(db, merchant, connector);
+	sr_db_release(app->db, db);
+	if (rc == 1) {
+		sr_log(SR_LOG_WARN, req->request_id, "psp_credentials.account_taken", "{s:s, s:s}",
+		       "merchant", merchant, "connector", connector);
+		sr_http_reply_error(req, 409, "invalid_request_error", "merchant_account_taken",
+		                    "This merchant account is registered by another merchant.",
+		                    "merchant_account");
+		return;
+	}
+	if (rc == 2) {
+		sr_http_reply_error(req, 404, "invalid_request_error", "resource_missing",
+		                    "No such merchant.", NULL);
+		return;
+	}
+	if (rc != 0 || out == NULL) {
+		sr_log(SR_LOG_ERROR, req->request_id, "psp_credentials.store_failed", "{s:s, s:s, s:s}",
+		       "merchant", merchant, "connector", connector, "error", rc != 0 ? err : "readback");
+		json_decref(out);
+		sr_http_reply_error(req, 500, "api_error", "internal_error", "An internal error occurred.",
+		                    NULL);
+		return;
+	}
+	/* PCI DSS v4.0 10.2.1.2 / 10.2.2: who changed which credentials (never values). */
+	sr_log(SR_LOG_INFO, req->request_id, "psp_credentials.stored", "{s:s, s:s, s:b, s:b, s:b, s:s}",
+	       "merchant", merchant, "connector", connector, "api_key", vals[0] != NULL,
+	       "merchant_account", vals[1] != NULL, "webhook_secret", vals[2] != NULL, "peer", req->peer);
+	sr_http_reply_json(req, 200, out);
+}

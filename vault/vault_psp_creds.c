@@ -1,0 +1,440 @@
+/*
+ * vault_psp_creds: merchants' PSP credentials under the HSM (vault_psp_creds.h).
+ *
+ * Plaintext layout (only ever in guarded memory):
+ *   api_key 0x00 merchant_account 0x00 webhook_secret      (each may be empty)
+ * sealed with AES-256-GCM inside the HSM, AAD
+ *   "strongroom/psp-cred/v1|<merchant>|<connector>"
+ */
+#include "vault/vault_psp_creds.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "common/sr_secret.h"
+#include "common/sr_util.h"
+#include "hsm/hsm.h"
+#include "vault/vault_token.h"
+
+#define AAD_DOMAIN     "strongroom/psp-cred/v1"
+#define ACCOUNT_DOMAIN "strongroom/psp-account/v1"
+#define BLOB_MAX       (2 * VAULT_PSP_SECRET_MAX + VAULT_PSP_ACCOUNT_MAX + 2)
+#define CT_MAX         (BLOB_MAX + HSM_GCM_TAG_LEN)
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static const char *sqlstate(const PGresult *res)
+{
+	const char *s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	return s != NULL ? s : "none";
+}
+
+bool vault_psp_secret_ok(const char *s)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+	size_t i;
+
+	if (n < VAULT_PSP_SECRET_MIN || n > VAULT_PSP_SECRET_MAX)
+		return false;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
+			return false;
+	return true;
+}
+
+bool vault_psp_account_ok(const char *s)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+	size_t i;
+
+	if (n < VAULT_PSP_ACCOUNT_MIN || n > VAULT_PSP_ACCOUNT_MAX)
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+bool vault_psp_connector_ok(const char *s)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+	size_t i;
+
+	if (n == 0 || n > 32 || s[0] < 'a' || s[0] > 'z')
+		return false;
+	for (i = 1; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return false;
+	return true;
+}
+
+static int make_aad(char *aad, size_t cap, const char *merchant, const char *connector,
+                    size_t *len)
+{
+	int n;
+
+	if (!vault_merchant_id_valid(merchant) || !vault_psp_connector_ok(connector))
+		return -1;
+	n = snprintf(aad, cap, "%s|%s|%s", AAD_DOMAIN, merchant, connector);
+	if (n < 0 || (size_t)n >= cap)
+		return -1;
+	*len = (size_t)n;
+	return 0;
+}
+
+/* HMAC-SHA256 (HSM) of ACCOUNT_DOMAIN 0x00 connector 0x00 account, as hex. */
+static int account_hmac(struct hsm *h, const char *connector, const char *account, char hex[65],
+                        char *err, size_t errlen)
+{
+	uint8_t msg[sizeof ACCOUNT_DOMAIN + 34 + VAULT_PSP_ACCOUNT_MAX + 1];
+	uint8_t mac[32];
+	char herr[256];
+	size_t dl = strlen(ACCOUNT_DOMAIN);
+	size_t cl = strlen(connector);
+	size_t al = strlen(account);
+	size_t n = 0;
+
+	if (cl > 32 || al > VAULT_PSP_ACCOUNT_MAX) {
+		seterr(err, errlen, "account lookup: bad arguments");
+		return -1;
+	}
+	memcpy(msg, ACCOUNT_DOMAIN, dl);
+	n = dl;
+	msg[n++] = 0x00;
+	memcpy(msg + n, connector, cl);
+	n += cl;
+	msg[n++] = 0x00;
+	memcpy(msg + n, account, al);
+	n += al;
+	if (hsm_hmac_sha256(h, HSM_KEY_FP_HMAC, msg, n, mac, herr, sizeof herr) != 0) {
+		seterr(err, errlen, "account lookup: %s", herr);
+		return -1;
+	}
+	sr_hex(mac, 32, hex);
+	hex[64] = '\0';
+	return 0;
+}
+
+/* The last 4 characters of s into out[5], or NULL when s is NULL. */
+static const char *last4(const char *s, char out[5])
+{
+	size_t n;
+
+	if (s == NULL)
+		return NULL;
+	n = strlen(s);
+	if (n < 4)
+		return NULL;
+	memcpy(out, s + n - 4, 4);
+	out[4] = '\0';
+	return out;
+}
+
+int vault_psp_creds_put(PGconn *db, struct hsm *h, const char *merchant, const char *connector,
+                        const char *api_key, const char *merchant_account,
+                        const char *webhook_secret, char *err, size_t errlen)
+{
+	const char *params[9];
+	int lengths[9] = { 0 };
+	int formats[9] = { 0 };
+	char aad[160];
+	char herr[256];
+	char hmac_hex[65];
+	char l_api[5], l_acct[5], l_wh[5];
+	uint8_t iv[HSM_GCM_IV_LEN];
+	uint8_t ct[CT_MAX];
+	size_t ct_len = sizeof ct;
+	size_t aad_len = 0;
+	size_t la = api_key != NULL ? strlen(api_key) : 0;
+	size_t lm = merchant_account != NULL ? strlen(merchant_account) : 0;
+	size_t lw = webhook_secret != NULL ? strlen(webhook_secret) : 0;
+	size_t blen = la + lm + lw + 2;
+	char *blob = NULL;
+	PGresult *res = NULL;
+	const char *st = NULL;
+	int rc = -1;
+
+	if (db == NULL || h == NULL || make_aad(aad, sizeof aad, merchant, connector, &aad_len) != 0 ||
+	    (api_key == NULL && merchant_account == NULL && webhook_secret == NULL) ||
+	    (api_key != NULL && !vault_psp_secret_ok(api_key)) ||
+	    (webhook_secret != NULL && !vault_psp_secret_ok(webhook_secret)) ||
+	    (merchant_account != NULL && !vault_psp_account_ok(merchant_account))) {
+		seterr(err, errlen, "psp credentials: bad arguments");
+		goto out;
+	}
+	blob = sr_secret_alloc(blen);
+	if (blob == NULL) {
+		seterr(err, errlen, "psp credentials: out of guarded memory");
+		goto out;
+	}
+	memcpy(blob, la > 0 ? api_key : "", la);
+	blob[la] = '\0';
+	memcpy(blob + la + 1, lm > 0 ? merchant_account : "", lm);
+	blob[la + 1 + lm] = '\0';
+	memcpy(blob + la + lm + 2, lw > 0 ? webhook_secret : "", lw);
+	/* BRIEF invariant 2 applied to credentials / PCI DSS 3.5.1, 8.6.3:
+	 * AES-256-GCM inside the HSM; the AAD binds the row (ADR 0095). */
+	if (hsm_aes_gcm_encrypt(h, HSM_KEY_PAN_ENC, (const uint8_t *)aad, aad_len,
+	                        (const uint8_t *)blob, blen, iv, ct, &ct_len, herr, sizeof herr) != 0) {
+		seterr(err, errlen, "psp credentials encrypt: %s", herr);
+		goto out;
+	}
+	if (merchant_account != NULL &&
+	    account_hmac(h, connector, merchant_account, hmac_hex, err, errlen) != 0)
+		goto out;
+	params[0] = merchant;
+	params[1] = connector;
+	params[2] = HSM_KEY_PAN_ENC;
+	params[3] = (const char *)iv;
+	lengths[3] = HSM_GCM_IV_LEN;
+	formats[3] = 1;
+	params[4] = (const char *)ct;
+	lengths[4] = (int)ct_len;
+	formats[4] = 1;
+	params[5] = last4(api_key, l_api);
+	params[6] = last4(merchant_account, l_acct);
+	params[7] = last4(webhook_secret, l_wh);
+	params[8] = merchant_account != NULL ? hmac_hex : NULL;
+	res = PQexecParams(db,
+	                   "INSERT INTO psp_credentials (merchant_id, connector, key_version, iv, ciphertext, "
+	                   "api_key_last4, merchant_account_last4, webhook_secret_last4, account_hmac) "
+	                   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+	                   "ON CONFLICT (merchant_id, connector) DO UPDATE SET key_version = EXCLUDED.key_version, "
+	                   "iv = EXCLUDED.iv, ciphertext = EXCLUDED.ciphertext, "
+	                   "api_key_last4 = EXCLUDED.api_key_last4, "
+	                   "merchant_account_last4 = EXCLUDED.merchant_account_last4, "
+	                   "webhook_secret_last4 = EXCLUDED.webhook_secret_last4, "
+	                   "account_hmac = EXCLUDED.account_hmac, updated_at = now()",
+	                   9, NULL, params, lengths, formats, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		st = sqlstate(res);
+		if (strcmp(st, "23505") == 0) {
+			rc = 1;         /* unique (connector, account_hmac): another merchant's */
+			goto out;
+		}
+		if (strcmp(st, "23503") == 0) {
+			rc = 2;         /* no such merchant */
+			goto out;
+		}
+		seterr(err, errlen, "psp credentials store failed (%s)", st);
+		goto out;
+	}
+	rc = 0;
+out:
+	PQclear(res);
+	sr_secret_free(blob);
+	sodium_memzero(ct, sizeof ct);
+	return rc;
+}
+
+int vault_psp_creds_load(PGconn *db, struct hsm *h, const char *merchant, const char *connector,
+                         struct vault_psp_creds_held *out, char *err, size_t errlen)
+{
+	const char *params[2] = { merchant, connector };
+	char aad[160];
+	char herr[256];
+	size_t aad_len = 0;
+	size_t ct_len = 0;
+	size_t pt_len = 0;
+	size_t a = 0, m = 0;
+	const uint8_t *iv = NULL;
+	const uint8_t *ct = NULL;
+	char *blob = NULL;
+	PGresult *res = NULL;
+	int rc = -1;
+
+	if (out != NULL)
+		memset(out, 0, sizeof *out);
+	if (db == NULL || h == NULL || out == NULL ||
+	    make_aad(aad, sizeof aad, merchant, connector, &aad_len) != 0) {
+		seterr(err, errlen, "psp credentials: bad arguments");
+		goto out;
+	}
+	res = PQexecParams(db,
+	                   "SELECT key_version, iv, ciphertext FROM psp_credentials "
+	                   "WHERE merchant_id = $1 AND connector = $2",
+	                   2, NULL, params, NULL, NULL, 1);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		seterr(err, errlen, "psp credentials lookup failed (%s)", sqlstate(res));
+		goto out;
+	}
+	if (PQntuples(res) == 0) {
+		rc = 0;
+		goto out;
+	}
+	/* Only the key version this build seals with (a rotation adds labels). */
+	if (PQgetlength(res, 0, 0) != (int)strlen(HSM_KEY_PAN_ENC) ||
+	    memcmp(PQgetvalue(res, 0, 0), HSM_KEY_PAN_ENC, strlen(HSM_KEY_PAN_ENC)) != 0 ||
+	    PQgetlength(res, 0, 1) != HSM_GCM_IV_LEN || PQgetlength(res, 0, 2) <= HSM_GCM_TAG_LEN ||
+	    PQgetlength(res, 0, 2) > CT_MAX) {
+		seterr(err, errlen, "psp credentials: unexpected stored row");
+		goto out;
+	}
+	iv = (const uint8_t *)PQgetvalue(res, 0, 1);
+	ct = (const uint8_t *)PQgetvalue(res, 0, 2);
+	ct_len = (size_t)PQgetlength(res, 0, 2);
+	pt_len = ct_len - HSM_GCM_TAG_LEN;
+	blob = sr_secret_alloc(pt_len + 1);
+	if (blob == NULL) {
+		seterr(err, errlen, "psp credentials: out of guarded memory");
+		goto out;
+	}
+	if (hsm_aes_gcm_decrypt(h, HSM_KEY_PAN_ENC, (const uint8_t *)aad, aad_len, iv, ct, ct_len,
+	                        (uint8_t *)blob, &pt_len, herr, sizeof herr) != 0) {
+		seterr(err, errlen, "psp credentials decrypt: %s", herr);
+		goto out;
+	}
+	blob[pt_len] = '\0';
+	a = strnlen(blob, pt_len);
+	if (a >= pt_len) {
+		seterr(err, errlen, "psp credentials: malformed plaintext");
+		goto out;
+	}
+	m = strnlen(blob + a + 1, pt_len - a - 1);
+	if (a + 1 + m >= pt_len || memchr(blob + a + m + 2, '\0', pt_len - a - m - 2) != NULL) {
+		seterr(err, errlen, "psp credentials: malformed plaintext");
+		goto out;
+	}
+	out->creds.api_key = a > 0 ? blob : NULL;
+	out->creds.merchant_account = m > 0 ? blob + a + 1 : NULL;
+	out->creds.webhook_secret = blob[a + m + 2] != '\0' ? blob + a + m + 2 : NULL;
+	out->blob = blob;
+	blob = NULL;
+	rc = 1;
+out:
+	PQclear(res);
+	sr_secret_free(blob);
+	return rc;
+}
+
+void vault_psp_creds_release(struct vault_psp_creds_held *held)
+{
+	if (held == NULL)
+		return;
+	sr_secret_free(held->blob);    /* wipes */
+	memset(held, 0, sizeof *held);
+}
+
+int vault_psp_creds_find_account(PGconn *db, struct hsm *h, const char *connector,
+                                 const char *account, char *merchant_out, size_t cap,
+                                 char *err, size_t errlen)
+{
+	const char *params[2];
+	char hex[65];
+	PGresult *res = NULL;
+	int rc = -1;
+
+	if (merchant_out != NULL && cap > 0)
+		merchant_out[0] = '\0';
+	if (db == NULL || h == NULL || merchant_out == NULL || !vault_psp_connector_ok(connector)) {
+		seterr(err, errlen, "psp credentials: bad arguments");
+		goto out;
+	}
+	if (!vault_psp_account_ok(account)) {
+		rc = 0;         /* no registration can have this shape */
+		goto out;
+	}
+	if (account_hmac(h, connector, account, hex, err, errlen) != 0)
+		goto out;
+	params[0] = connector;
+	params[1] = hex;
+	res = PQexecParams(db,
+	                   "SELECT merchant_id FROM psp_credentials WHERE connector = $1 AND account_hmac = $2",
+	                   2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		seterr(err, errlen, "psp account lookup failed (%s)", sqlstate(res));
+		goto out;
+	}
+	if (PQntuples(res) == 0) {
+		rc = 0;
+		goto out;
+	}
+	snprintf(merchant_out, cap, "%s", PQgetvalue(res, 0, 0));
+	rc = 1;
+out:
+	PQclear(res);
+	return rc;
+}
+
+static json_t *col_or_null(PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? json_null() : json_string(PQgetvalue(res, row, col));
+}
+
+json_t *vault_psp_creds_list(PGconn *db, const char *merchant, char *err, size_t errlen)
+{
+	const char *params[1] = { merchant };
+	PGresult *res = NULL;
+	json_t *arr = NULL;
+	json_t *ret = NULL;
+	int i;
+
+	res = PQexecParams(db,
+	                   "SELECT connector, api_key_last4, merchant_account_last4, webhook_secret_last4, "
+	                   "extract(epoch FROM created_at)::bigint, extract(epoch FROM updated_at)::bigint "
+	                   "FROM psp_credentials WHERE merchant_id = $1 ORDER BY connector",
+	                   1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		seterr(err, errlen, "psp credentials list failed (%s)", sqlstate(res));
+		goto out;
+	}
+	arr = json_array();
+	if (arr == NULL)
+		goto out;
+	for (i = 0; i < PQntuples(res); i++) {
+		if (json_array_append_new(arr, json_pack("{s:s, s:o, s:o, s:o, s:I, s:I}",
+		                          "connector", PQgetvalue(res, i, 0),
+		                          "api_key_last4", col_or_null(res, i, 1),
+		                          "merchant_account_last4", col_or_null(res, i, 2),
+		                          "webhook_secret_last4", col_or_null(res, i, 3),
+		                          "created", (json_int_t)strtoll(PQgetvalue(res, i, 4), NULL, 10),
+		                          "updated", (json_int_t)strtoll(PQgetvalue(res, i, 5), NULL, 10))) != 0)
+			goto out;
+	}
+	ret = arr;
+	arr = NULL;
+out:
+	json_decref(arr);
+	PQclear(res);
+	return ret;
+}
+
+int vault_psp_creds_delete(PGconn *db, const char *merchant, const char *connector, char *err,
+                           size_t errlen)
+{
+	const char *params[2] = { merchant, connector };
+	PGresult *res = NULL;
+	int rc = -1;
+
+	res = PQexecParams(db, "DELETE FROM psp_credentials WHERE merchant_id = $1 AND connector = $2",
+	                   2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		seterr(err, errlen, "psp credentials delete failed (%s)", sqlstate(res));
+		goto out;
+	}
+	rc = strcmp(PQcmdTuples(res), "0") == 0 ? 0 : 1;
+out:
+	PQclear(res);
+	return rc;
+}
