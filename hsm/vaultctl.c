@@ -17,12 +17,15 @@
 #include "hsm/hsm_p11.h"
 #include "common/sr_db.h"
 #include "common/sr_secret.h"
+#include "hsm/ctl/hsm_backup.h"
 #include "hsm/ctl/hsm_custodian.h"
 #include "hsm/ctl/hsm_transcript.h"
 #include "vault/vault_audit.h"
 
 #include <jansson.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pwd.h>
 #include <regex.h>
@@ -53,6 +56,12 @@ struct opts {
 	const char *input;      /* custodian credentials file (non-interactive), or NULL */
 	const char *pubkey;     /* transcript signer's public key, PEM */
 	const char *master;     /* ceremony master's name */
+	const char *out;        /* keys backup: the backup file */
+	const char *in;         /* keys restore: the backup file */
+	const char *comp_dir;   /* keys backup/restore: component files */
+	size_t quorum;          /* keys backup: M */
+	size_t holders;         /* keys backup: N */
+	bool wrappable;         /* keys generate: backup-capable (ADR 0073) */
 };
 
 static void usage(FILE *f)
@@ -194,8 +203,11 @@ static int cmd_init_token(const struct opts *o)
 /* The key is flagged as the vault needs it (BRIEF invariant 2). */
 static bool key_ok(const struct hsm_key_info *ki, unsigned long want_type)
 {
-	return ki->found && ki->sensitive && !ki->extractable && ki->never_extractable &&
-	       ki->key_type == want_type && ki->value_len == 32;
+	/* Never extractable; or backup-capable (ADR 0073): extractable only
+	 * wrapped, still sensitive (SoftHSM2 sets no CKA_VALUE_LEN on unwrap). */
+	return ki->found && ki->sensitive && ki->key_type == want_type &&
+	       ((!ki->extractable && ki->never_extractable && ki->value_len == 32) ||
+	        (ki->extractable && (ki->value_len == 32 || ki->value_len == 0)));
 }
 
 static int cmd_keys(const struct opts *o, bool create)
@@ -247,7 +259,8 @@ static int cmd_keys(const struct opts *o, bool create)
 		print_key(keys[i].label, &ki, note);
 		if (!key_ok(&ki, keys[i].type)) {
 			fprintf(stderr, "vaultctl: %s: unexpected type, length or flags "
-			        "(must be sensitive and never extractable)\n", keys[i].label);
+			        "(must be sensitive, and never extractable unless backup-capable)\n",
+			        keys[i].label);
 			ret = EXIT_OP;
 		}
 	}
@@ -582,8 +595,9 @@ static int cmd_keys_generate(const struct opts *o, const char *key_label)
 	}
 	/* PCI DSS v4.0 3.7.1: the key is generated inside the HSM, sensitive and
 	 * never extractable. */
-	r = aes ? hsm_generate_aes_key(h, key_label, err, sizeof(err))
-	        : hsm_generate_hmac_key(h, key_label, err, sizeof(err));
+	r = o->wrappable ? hsm_generate_wrappable_key(h, key_label, aes, err, sizeof(err))
+	    : aes        ? hsm_generate_aes_key(h, key_label, err, sizeof(err))
+	                 : hsm_generate_hmac_key(h, key_label, err, sizeof(err));
 	if (r != 0 || hsm_key_info(h, key_label, &ki, err, sizeof(err)) != 0 ||
 	    hsm_kcv(h, key_label, kcv, err, sizeof(err)) != 0 ||
 	    hsm_token_serial(h, serial, err, sizeof(err)) != 0) {
@@ -615,6 +629,303 @@ out:
 	return ret;
 }
 
+/* ---- split-knowledge backup and restore (ADR 0073) ------------------------- */
+
+/*
+ * k custodians authenticate one after the other (PCI DSS v4.0 3.7.6), each
+ * a different registered custodian; their passphrases stay in guarded memory
+ * (hd[i].pass, freed by quorum_free) to seal or open their components.
+ * 0 all authenticated, 1 refused (recorded), -1 error.
+ */
+static int quorum(struct hsm *h, const struct opts *o, size_t k, struct hsm_backup_holder *hd)
+{
+	struct hsm_custodian_input *in = NULL;
+	char err[512] = "", label[32];
+	char *pass = NULL;
+	size_t plen = 0, i, j;
+	int r, ret = -1;
+
+	for (i = 0; i < k; i++) {
+		hd[i].name[0] = '\0';
+		hd[i].pass = NULL;
+		hd[i].pass_len = 0;
+	}
+	in = hsm_custodian_input_open(o->input, err, sizeof(err));
+	if (in == NULL) {
+		fprintf(stderr, "vaultctl: custodians: %s\n", err);
+		goto out;
+	}
+	for (i = 0; i < k; i++) {
+		snprintf(label, sizeof(label), "custodian %zu", i + 1);
+		if (hsm_custodian_next(in, label, hd[i].name, &pass, &plen, err, sizeof(err)) != 0) {
+			fprintf(stderr, "vaultctl: refused: %zu custodians needed, %zu authenticated: "
+			        "%s\n", k, i, err);
+			(void)record(h, o, o->master, "ceremony-master", "quorum-refused",
+			             json_pack("{s:I, s:I}", "needed", (json_int_t)k, "present",
+			                       (json_int_t)i));
+			ret = 1;
+			goto out;
+		}
+		for (j = 0; j < i; j++) {
+			if (strcmp(hd[i].name, hd[j].name) == 0) {
+				fprintf(stderr, "vaultctl: refused: %s is a custodian already counted; "
+				        "%zu different custodians are needed\n", label, k);
+				(void)record(h, o, hd[i].name, "custodian", "quorum-refused",
+				             json_pack("{s:s}", "reason", "same custodian twice"));
+				ret = 1;
+				goto out;
+			}
+		}
+		r = hsm_custodian_check(o->custodians, hd[i].name, pass, plen, err, sizeof(err));
+		if (r < 0) {
+			fprintf(stderr, "vaultctl: custodians: %s\n", err);
+			goto out;
+		}
+		if (r == 0) {
+			fprintf(stderr, "vaultctl: refused: %s did not authenticate\n", label);
+			(void)record(h, o, hsm_custodian_name_ok(hd[i].name) ? hd[i].name : "(unknown)",
+			             "custodian", "custodian-refused",
+			             json_pack("{s:s}", "reason", "unknown name or wrong passphrase"));
+			ret = 1;
+			goto out;
+		}
+		hd[i].pass = pass;
+		hd[i].pass_len = plen;
+		pass = NULL;
+		if (record(h, o, hd[i].name, "custodian", "custodian-authenticated", NULL) != 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	sr_secret_free(pass);
+	hsm_custodian_input_close(in);
+	return ret;
+}
+
+static void quorum_free(struct hsm_backup_holder *hd, size_t k)
+{
+	size_t i;
+
+	for (i = 0; i < k; i++) {
+		sr_secret_free((char *)hd[i].pass);
+		hd[i].pass = NULL;
+	}
+}
+
+/* Write doc to path, mode 0600, refusing to overwrite. 0 or -1 (message printed). */
+static int write_json_excl(const char *path, const json_t *doc)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int rc;
+
+	if (fd < 0) {
+		fprintf(stderr, "vaultctl: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	rc = json_dumpfd(doc, fd, JSON_INDENT(1) | JSON_SORT_KEYS);
+	if (rc == 0)
+		rc = write(fd, "\n", 1) == 1 ? 0 : -1;
+	if (rc == 0)
+		rc = fsync(fd);
+	close(fd);
+	if (rc != 0)
+		fprintf(stderr, "vaultctl: %s: write failed\n", path);
+	return rc;
+}
+
+static int component_path(char *out, size_t cap, const char *dir, const char *name)
+{
+	int n = snprintf(out, cap, "%s/component-%s.json", dir, name);
+
+	return n > 0 && (size_t)n < cap ? 0 : -1;
+}
+
+/*
+ * keys backup: every data key exported only wrapped under C(N,M) transport
+ * keys that exist only as components (PCI DSS v4.0 3.6.1.2, 3.7.2, 3.7.6).
+ */
+static int cmd_keys_backup(const struct opts *o)
+{
+	struct hsm_backup_holder hd[HSM_BACKUP_MAX_HOLDERS];
+	json_t *comp[HSM_BACKUP_MAX_HOLDERS] = { NULL };
+	json_t *backup = NULL, *k = NULL, *set = NULL;
+	struct hsm *h = NULL;
+	char err[512] = "", path[1024];
+	size_t i, j;
+	bool auth = false;
+	int r, ret = EXIT_OP;
+
+	if (o->out == NULL || o->comp_dir == NULL || o->quorum < 2 || o->holders < o->quorum ||
+	    o->holders > HSM_BACKUP_MAX_HOLDERS) {
+		fprintf(stderr, "vaultctl: keys backup needs --out FILE --component-dir DIR "
+		        "--quorum M --holders N (2 <= M <= N <= %d)\n", HSM_BACKUP_MAX_HOLDERS);
+		return EXIT_USAGE;
+	}
+	if (hsm_open(o->module, o->label, o->pin_file, 2, &h, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vaultctl: %s\n", err);
+		goto out;
+	}
+	if (record(h, o, o->master, "ceremony-master", "backup-requested",
+	           json_pack("{s:I, s:I, s:s}", "m", (json_int_t)o->quorum, "n",
+	                     (json_int_t)o->holders, "out", o->out)) != 0)
+		goto out;
+	r = quorum(h, o, o->holders, hd);
+	auth = true;
+	if (r != 0) {
+		ret = r > 0 ? EXIT_REFUSED : EXIT_OP;
+		goto out;
+	}
+	if (hsm_backup_create(h, hd, o->holders, o->quorum, &backup, comp, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vaultctl: keys backup: %s\n", err);
+		(void)record(h, o, o->master, "ceremony-master", "backup-failed",
+		             json_pack("{s:s}", "reason", err));
+		goto out;
+	}
+	for (i = 0; i < o->holders; i++) {
+		if (component_path(path, sizeof path, o->comp_dir, hd[i].name) != 0 ||
+		    write_json_excl(path, comp[i]) != 0)
+			goto out;
+		/* The component's KCVs go on the record; its value never does. */
+		if (record(h, o, hd[i].name, "custodian", "components-issued",
+		           json_pack("{s:s, s:O, s:s}", "backup_id",
+		                     json_string_value(json_object_get(backup, "backup_id")),
+		                     "components", json_object_get(comp[i], "components"), "sealed",
+		                     "XChaCha20-Poly1305 under Argon2id(custodian passphrase)")) != 0)
+			goto out;
+		printf("components for %s written to %s:", hd[i].name, path);
+		json_array_foreach(json_object_get(comp[i], "components"), j, set)
+			printf(" set %lld #%lld kcv=%s",
+			       (long long)json_integer_value(json_object_get(set, "set")),
+			       (long long)json_integer_value(json_object_get(set, "index")),
+			       json_string_value(json_object_get(set, "kcv")));
+		printf("\n");
+	}
+	json_array_foreach(json_object_get(backup, "sets"), j, set) {
+		if (record(h, o, o->master, "ceremony-master", "transport-key-combined",
+		           json_pack("{s:O, s:O, s:O, s:s, s:s}", "set", json_object_get(set, "set"),
+		                     "custodians", json_object_get(set, "custodians"),
+		                     "component_kcvs", json_object_get(set, "component_kcvs"), "kcv",
+		                     json_string_value(json_object_get(set, "transport_kcv")),
+		                     "mechanism", "CKM_AES_ECB_ENCRYPT_DATA chain (ADR 0073)")) != 0)
+			goto out;
+	}
+	json_array_foreach(json_object_get(backup, "keys"), j, k) {
+		if (record(h, o, o->master, "ceremony-master", "key-exported-wrapped",
+		           json_pack("{s:O, s:O, s:O, s:O, s:s, s:I}", "label",
+		                     json_object_get(k, "label"), "key_type",
+		                     json_object_get(k, "key_type"), "version",
+		                     json_object_get(k, "version"), "kcv", json_object_get(k, "kcv"),
+		                     "mechanism", "CKM_AES_KEY_WRAP_PAD (RFC 5649)", "sets",
+		                     (json_int_t)json_array_size(json_object_get(backup, "sets")))) != 0)
+			goto out;
+		printf("%s kcv=%s wrapped\n", json_string_value(json_object_get(k, "label")),
+		       json_string_value(json_object_get(k, "kcv")));
+	}
+	if (write_json_excl(o->out, backup) != 0)
+		goto out;
+	if (record(h, o, o->master, "ceremony-master", "backup-completed",
+	           json_pack("{s:O, s:s, s:I, s:I}", "backup_id", json_object_get(backup, "backup_id"),
+	                     "file", o->out, "m", (json_int_t)o->quorum, "n",
+	                     (json_int_t)o->holders)) != 0)
+		goto out;
+	printf("backup %s written to %s (%zu of %zu custodians restore it)\n",
+	       json_string_value(json_object_get(backup, "backup_id")), o->out, o->quorum,
+	       o->holders);
+	ret = EXIT_OK;
+out:
+	if (auth)
+		quorum_free(hd, o->holders);
+	for (i = 0; i < HSM_BACKUP_MAX_HOLDERS; i++)
+		json_decref(comp[i]);
+	json_decref(backup);
+	hsm_close(h);
+	return ret;
+}
+
+/* keys restore: into a fresh token, with M custodians and their components. */
+static int cmd_keys_restore(const struct opts *o)
+{
+	struct hsm_backup_holder hd[HSM_BACKUP_MAX_HOLDERS];
+	json_t *comp[HSM_BACKUP_MAX_HOLDERS] = { NULL };
+	json_t *backup = NULL, *restored = NULL, *k = NULL;
+	json_error_t jerr;
+	struct hsm *h = NULL;
+	char err[512] = "", path[1024], serial[17];
+	json_int_t m = 0;
+	size_t i, need = 0;
+	bool auth = false;
+	int r, ret = EXIT_OP;
+
+	if (o->in == NULL || o->comp_dir == NULL) {
+		fprintf(stderr, "vaultctl: keys restore needs --in FILE --component-dir DIR\n");
+		return EXIT_USAGE;
+	}
+	backup = json_load_file(o->in, JSON_REJECT_DUPLICATES, &jerr);
+	if (json_unpack(backup, "{s:I}", "m", &m) != 0 || m < 2 || m > HSM_BACKUP_MAX_HOLDERS) {
+		fprintf(stderr, "vaultctl: %s: not a key backup file\n", o->in);
+		goto out;
+	}
+	need = (size_t)m;
+	if (hsm_open(o->module, o->label, o->pin_file, 2, &h, err, sizeof(err)) != 0 ||
+	    hsm_token_serial(h, serial, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vaultctl: %s\n", err);
+		goto out;
+	}
+	if (record(h, o, o->master, "ceremony-master", "restore-requested",
+	           json_pack("{s:O, s:s, s:I}", "backup_id", json_object_get(backup, "backup_id"),
+	                     "file", o->in, "m", m)) != 0)
+		goto out;
+	r = quorum(h, o, need, hd);
+	auth = true;
+	if (r != 0) {
+		ret = r > 0 ? EXIT_REFUSED : EXIT_OP;
+		goto out;
+	}
+	for (i = 0; i < need; i++) {
+		if (component_path(path, sizeof path, o->comp_dir, hd[i].name) != 0 ||
+		    (comp[i] = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+			fprintf(stderr, "vaultctl: %s's component file: %s\n", hd[i].name, jerr.text);
+			goto out;
+		}
+	}
+	r = hsm_backup_restore(h, backup, hd, (const json_t *const *)comp, need, &restored, err,
+	                       sizeof(err));
+	if (r != 0) {
+		fprintf(stderr, "vaultctl: keys restore: %s\n", err);
+		(void)record(h, o, o->master, "ceremony-master", "restore-refused",
+		             json_pack("{s:s}", "reason", err));
+		ret = r > 0 ? EXIT_REFUSED : EXIT_OP;
+		goto out;
+	}
+	json_array_foreach(restored, i, k) {
+		if (record(h, o, o->master, "ceremony-master", "key-restored",
+		           json_pack("{s:O, s:O, s:O, s:s, s:{s:b, s:b, s:b}}", "label",
+		                     json_object_get(k, "label"), "key_type",
+		                     json_object_get(k, "key_type"), "kcv", json_object_get(k, "kcv"),
+		                     "mechanism", "CKM_AES_KEY_WRAP_PAD (RFC 5649) unwrap",
+		                     "attributes", "sensitive", 1, "extractable", 1, "token", 1)) != 0)
+			goto out;
+		printf("%s kcv=%s restored\n", json_string_value(json_object_get(k, "label")),
+		       json_string_value(json_object_get(k, "kcv")));
+	}
+	if (record(h, o, o->master, "ceremony-master", "restore-completed",
+	           json_pack("{s:O, s:I}", "backup_id", json_object_get(backup, "backup_id"),
+	                     "keys", (json_int_t)json_array_size(restored))) != 0)
+		goto out;
+	printf("restored %zu keys into token '%s' (hsm_serial=%s)\n", json_array_size(restored),
+	       o->label, serial);
+	ret = EXIT_OK;
+out:
+	if (auth)
+		quorum_free(hd, need);
+	for (i = 0; i < HSM_BACKUP_MAX_HOLDERS; i++)
+		json_decref(comp[i]);
+	json_decref(restored);
+	json_decref(backup);
+	hsm_close(h);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -630,11 +941,18 @@ int main(int argc, char **argv)
 		{ "pubkey-out", required_argument, NULL, 'k' },
 		{ "master", required_argument, NULL, 'M' },
 		{ "key-label", required_argument, NULL, 'K' },
+		{ "out", required_argument, NULL, 'O' },
+		{ "in", required_argument, NULL, 'I' },
+		{ "component-dir", required_argument, NULL, 'D' },
+		{ "quorum", required_argument, NULL, 'Q' },
+		{ "holders", required_argument, NULL, 'N' },
+		{ "wrappable", no_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { DEFAULT_MODULE, DEFAULT_LABEL, DEFAULT_PIN_FILE, DEFAULT_SO_PIN_FILE, NULL,
-		          DEFAULT_TRANSCRIPT, DEFAULT_CUSTODIANS, NULL, DEFAULT_PUBKEY, NULL };
+		          DEFAULT_TRANSCRIPT, DEFAULT_CUSTODIANS, NULL, DEFAULT_PUBKEY, NULL,
+		          NULL, NULL, NULL, 0, 0, false };
 	const struct passwd *pw = getpwuid(getuid());
 	const char *gen_label = NULL;
 	int c;
@@ -675,6 +993,27 @@ int main(int argc, char **argv)
 			break;
 		case 'K':
 			gen_label = optarg;
+			break;
+		case 'O':
+			o.out = optarg;
+			break;
+		case 'I':
+			o.in = optarg;
+			break;
+		case 'D':
+			o.comp_dir = optarg;
+			break;
+		case 'Q':
+		case 'N':
+			if (optarg[0] < '1' || optarg[0] > '9' || optarg[1] != '\0') {
+				fprintf(stderr, "vaultctl: --quorum and --holders take 2..%d\n",
+				        HSM_BACKUP_MAX_HOLDERS);
+				return EXIT_USAGE;
+			}
+			*(c == 'Q' ? &o.quorum : &o.holders) = (size_t)(optarg[0] - '0');
+			break;
+		case 'W':
+			o.wrappable = true;
 			break;
 		case 'h':
 			want_help = 1;
@@ -721,6 +1060,12 @@ int main(int argc, char **argv)
 	if (nargs == 3 && strcmp(argv[optind], "ceremony") == 0 &&
 	    strcmp(argv[optind + 1], "verify") == 0)
 		return cmd_ceremony_verify(&o, argv[optind + 2]);
+	if (nargs == 2 && strcmp(argv[optind], "keys") == 0 &&
+	    strcmp(argv[optind + 1], "backup") == 0)
+		return cmd_keys_backup(&o);
+	if (nargs == 2 && strcmp(argv[optind], "keys") == 0 &&
+	    strcmp(argv[optind + 1], "restore") == 0)
+		return cmd_keys_restore(&o);
 	if (nargs == 1 && strcmp(argv[optind], "init-token") == 0)
 		return cmd_init_token(&o);
 	if (nargs == 2 && strcmp(argv[optind], "keys") == 0) {

@@ -48,6 +48,7 @@ static const char *const config_keys[] = {
 	"client_ca", "gateway_peer",
 	"db_host", "db_port", "db_name", "db_user", "db_password_file",
 	"pkcs11_module", "hsm_token_label", "hsm_pin_file", "hsm_sessions",
+	"hsm_keys_wrappable",
 	"psp_ca", "psp_client_cert", "psp_client_key",
 	"psp_stripe_host", "psp_stripe_addr", "psp_stripe_port", "psp_stripe_api_key_file",
 	"threads", "cvc_ttl_seconds", "sweep_interval_seconds",
@@ -92,6 +93,7 @@ struct vaultd_config {
 	char db_port[16];
 	const char *pkcs11_module, *hsm_token_label, *hsm_pin_file;
 	long long hsm_sessions;
+	bool hsm_keys_wrappable;   /* ADR 0073: backup-capable (wrap-only extractable) keys */
 	const char *psp_ca, *psp_client_cert, *psp_client_key;
 	const char *psp_stripe_host, *psp_stripe_addr, *psp_stripe_api_key_file;
 	long long psp_stripe_port;
@@ -222,6 +224,7 @@ static int config_read(const json_t *cfg, const char *path, struct vaultd_config
 	c->hsm_token_label = sr_config_str(cfg, "hsm_token_label", NULL);
 	c->hsm_pin_file = sr_config_str(cfg, "hsm_pin_file", NULL);
 	c->hsm_sessions = sr_config_int(cfg, "hsm_sessions", 4);
+	c->hsm_keys_wrappable = json_is_true(json_object_get(cfg, "hsm_keys_wrappable"));
 	c->psp_ca = sr_config_str(cfg, "psp_ca", NULL);
 	c->psp_client_cert = sr_config_str(cfg, "psp_client_cert", NULL);
 	c->psp_client_key = sr_config_str(cfg, "psp_client_key", NULL);
@@ -390,9 +393,15 @@ static void sweeper_stop(struct sweeper *s)
 /* ---- start-up checks ---- */
 
 /* BRIEF invariant 2: the keys exist, are sensitive, never extractable, and
- * of the right type and size; otherwise vaultd refuses to start. */
-static int check_key(struct hsm *h, const char *label, unsigned long want_type, char *msg,
-                     size_t msglen)
+ * of the right type and size; otherwise vaultd refuses to start.
+ * wrappable (hsm_keys_wrappable, ADR 0073): the keys may instead be
+ * CKA_EXTRACTABLE (made by vaultctl keys generate --wrappable or restored by
+ * vaultctl keys restore: they leave the token only wrapped under a split
+ * transport key), still CKA_SENSITIVE; SoftHSM2 sets no CKA_VALUE_LEN on an
+ * unwrapped key, so 0 (unknown) is accepted then: the restore compared the
+ * key's KCV with the original's. */
+static int check_key(struct hsm *h, const char *label, unsigned long want_type, bool wrappable,
+                     char *msg, size_t msglen)
 {
 	struct hsm_key_info ki;
 	char err[256];
@@ -407,11 +416,13 @@ static int check_key(struct hsm *h, const char *label, unsigned long want_type, 
 		         label);
 		return -1;
 	}
-	if (!ki.sensitive || ki.extractable || !ki.never_extractable) {
-		snprintf(msg, msglen, "hsm: key %s must be CKA_SENSITIVE and never extractable", label);
+	if (!ki.sensitive || (!wrappable && (ki.extractable || !ki.never_extractable))) {
+		snprintf(msg, msglen, "hsm: key %s must be CKA_SENSITIVE and never extractable%s",
+		         label, wrappable ? "" : " (hsm_keys_wrappable is false)");
 		return -1;
 	}
-	if (ki.key_type != want_type || ki.value_len != 32) {
+	if (ki.key_type != want_type ||
+	    (ki.value_len != 32 && !(wrappable && ki.extractable && ki.value_len == 0))) {
 		snprintf(msg, msglen, "hsm: key %s has the wrong type or size", label);
 		return -1;
 	}
@@ -486,9 +497,11 @@ static int run(const struct vaultd_config *c)
 		snprintf(msg, sizeof msg, "hsm: %s", err);
 		goto out;
 	}
-	if (check_key(h, HSM_KEY_PAN_ENC, CKK_AES, msg, sizeof msg) != 0 ||
-	    check_key(h, HSM_KEY_FP_HMAC, CKK_GENERIC_SECRET, msg, sizeof msg) != 0 ||
-	    check_key(h, HSM_KEY_AUDIT_HMAC, CKK_GENERIC_SECRET, msg, sizeof msg) != 0)
+	if (check_key(h, HSM_KEY_PAN_ENC, CKK_AES, c->hsm_keys_wrappable, msg, sizeof msg) != 0 ||
+	    check_key(h, HSM_KEY_FP_HMAC, CKK_GENERIC_SECRET, c->hsm_keys_wrappable, msg,
+	              sizeof msg) != 0 ||
+	    check_key(h, HSM_KEY_AUDIT_HMAC, CKK_GENERIC_SECRET, c->hsm_keys_wrappable, msg,
+	              sizeof msg) != 0)
 		goto out;
 
 	snprintf(allow, sizeof allow, "%s:%lld", c->psp_stripe_host, c->psp_stripe_port);
