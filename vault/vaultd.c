@@ -37,6 +37,7 @@
 #include "vault/vault_egress.h"
 #include "vault/vault_pkcache.h"
 #include "vault/vault_ratelimit.h"
+#include "vault/vault_keys.h"
 #include "vault/vault_store.h"
 
 #define MAX_BODY_PUBLIC   (8 * 1024)
@@ -456,6 +457,8 @@ static int run(const struct vaultd_config *c)
 	struct sr_http_server *internal = NULL;
 	struct sr_http_server *admin_srv = NULL;
 	struct sr_admin admin;
+	struct vault_keys *keys = NULL;
+	struct vault_key_labels labels;
 	char allow[300];
 	const char *allowlist[2] = { allow, NULL };
 	char msg[512] = "";
@@ -497,8 +500,15 @@ static int run(const struct vaultd_config *c)
 		snprintf(msg, sizeof msg, "hsm: %s", err);
 		goto out;
 	}
-	if (check_key(h, HSM_KEY_PAN_ENC, CKK_AES, c->hsm_keys_wrappable, msg, sizeof msg) != 0 ||
-	    check_key(h, HSM_KEY_FP_HMAC, CKK_GENERIC_SECRET, c->hsm_keys_wrappable, msg,
+	/* The current key versions (key_versions, ADR 0074): rotation changes
+	 * them while vaultd runs; at start they must be on the token. */
+	keys = vault_keys_new();
+	if (keys == NULL || vault_keys_current(keys, db, &labels, err, sizeof err) != 0) {
+		snprintf(msg, sizeof msg, "%s", keys == NULL ? "out of memory" : err);
+		goto out;
+	}
+	if (check_key(h, labels.pan, CKK_AES, c->hsm_keys_wrappable, msg, sizeof msg) != 0 ||
+	    check_key(h, labels.fp, CKK_GENERIC_SECRET, c->hsm_keys_wrappable, msg,
 	              sizeof msg) != 0 ||
 	    check_key(h, HSM_KEY_AUDIT_HMAC, CKK_GENERIC_SECRET, c->hsm_keys_wrappable, msg,
 	              sizeof msg) != 0)
@@ -538,6 +548,7 @@ static int run(const struct vaultd_config *c)
 
 	app.db = db;
 	app.hsm = h;
+	app.keys = keys;
 	app.egress = eg;
 	app.connector = &connector;
 	app.connectors[app.n_connectors++] = &connector;
@@ -683,6 +694,7 @@ out:
 	vault_ratelimit_free(app.rl_key);
 	vault_pkcache_free(app.pkcache);
 	hsm_close(h);
+	vault_keys_free(keys);
 	sr_db_pool_free(db);
 	if (ret == 0)
 		sr_log(SR_LOG_INFO, NULL, "vaultd.stopped", NULL);

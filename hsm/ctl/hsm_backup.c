@@ -927,3 +927,58 @@ out:
 	json_decref(out);
 	return ret;
 }
+
+/* ---- destruction -------------------------------------------------------------- */
+
+int hsm_key_destroy(struct hsm *h, const char *label, char *err, size_t errlen)
+{
+	CK_FUNCTION_LIST_PTR p11 = NULL;
+	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_BBOOL yes = CK_TRUE;
+	CK_OBJECT_HANDLE objs[2];
+	CK_ULONG n = 0;
+	CK_RV rv;
+	int ret = -1;
+
+	if (h == NULL || label == NULL || label[0] == '\0' || hsm_p11_borrow(h, &p11, &s) != 0) {
+		seterr(err, errlen, "destroy: bad arguments");
+		return -1;
+	}
+	{
+		CK_ATTRIBUTE t[] = {
+			{ CKA_CLASS, &cls, sizeof(cls) },
+			{ CKA_TOKEN, &yes, sizeof(yes) },
+			{ CKA_LABEL, (void *)label, strlen(label) },
+		};
+
+		rv = p11->C_FindObjectsInit(s, t, 3);
+		if (rv != CKR_OK) {
+			p11err(err, errlen, "C_FindObjectsInit", rv);
+			goto out;
+		}
+		rv = p11->C_FindObjects(s, objs, 2, &n);
+		p11->C_FindObjectsFinal(s);
+		if (rv != CKR_OK) {
+			p11err(err, errlen, "C_FindObjects", rv);
+			goto out;
+		}
+	}
+	if (n > 1) {
+		seterr(err, errlen, "destroy: more than one key labelled '%s'", label);
+		goto out;
+	}
+	if (n == 0) {
+		ret = 0;
+		goto out;
+	}
+	rv = p11->C_DestroyObject(s, objs[0]);
+	if (rv != CKR_OK) {
+		p11err(err, errlen, "C_DestroyObject", rv);
+		goto out;
+	}
+	ret = 1;
+out:
+	hsm_p11_return(h, s, false);
+	return ret;
+}

@@ -106,4 +106,12 @@ int hsm_backup_unseal(const json_t *comp, const struct hsm_backup_holder *holder
 int hsm_backup_combine_kcv(struct hsm *h, const uint8_t *comps, size_t k, uint8_t kcv[3],
                            char *err, size_t errlen);
 
+/**
+ * Destroy the token secret key labelled label (C_DestroyObject, PKCS#11
+ * v2.40 §5.7; PCI DSS v4.0 3.7.5, NIST SP 800-57 §8.3.4 key destruction).
+ * vaultctl keys retire calls it only when no record needs the key.
+ * @return 1 destroyed, 0 no such key, -1 error.
+ */
+int hsm_key_destroy(struct hsm *h, const char *label, char *err, size_t errlen);
+
 #endif
