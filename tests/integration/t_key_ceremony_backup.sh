@@ -122,3 +122,98 @@ t_key_backup_refusals() {
   echo '{"format":"other"}' > "$BK/bad.json"
   bk_vc b --custodian-input "$BK/in-cb" keys restore --in "$BK/bad.json" --component-dir "$BK/comp" >/dev/null 2>&1; eq "bad backup file" "$?" 1
 }
+
+# ---- online rotation (ADR 0074), on the running stack's token and database --
+
+# The load: tokenize + pay (authorize through the gateway) in a loop until
+# $1/stop exists; one line per request "tokenize|pay STATUS" in $1/log.
+rot_load() {
+  local d=$1 tok st
+  local c=(-sS --cacert "$STRONGROOM_CA" -o "$d/b" -w '%{http_code}' -H 'Content-Type: application/json')
+  while [ ! -e "$d/stop" ]; do
+    st=$(curl "${c[@]}" -H "Authorization: Bearer $STRONGROOM_PK" --data-binary \
+      "{\"card\":{\"number\":\"4242424242424242\",\"exp_month\":12,\"exp_year\":$EXP_YEAR,\"cvc\":\"123\"}}" \
+      "$VAULT_URL/v1/tokens" 2>/dev/null) || st=000
+    echo "tokenize $st" >> "$d/log"
+    tok=$(jq -r .id "$d/b" 2>/dev/null)
+    st=$(curl "${c[@]}" -H "Authorization: Bearer $STRONGROOM_SK" --data-binary \
+      "{\"amount\":1500,\"currency\":\"usd\",\"payment_method\":\"$tok\",\"capture_method\":\"automatic\"}" \
+      "$GATEWAY_URL/v1/payments" 2>/dev/null) || st=000
+    echo "pay $st" >> "$d/log"
+    sleep 0.1
+  done
+}
+
+t_rotation_online_under_load() {
+  local R=$TMP/rotation out rc pan_old pan_new fp_old fp_new cus card n
+  rm -rf "$R"; mkdir -p "$R/load"; chmod 700 "$R"
+  (umask 077; printf 'rita\nrita orange kettle 4\nsam\nsam violet ladder 55\n' > "$R/in-two"
+   printf 'rita\nrita orange kettle 4\n' > "$R/in-rita"; printf 'sam\nsam violet ladder 55\n' > "$R/in-sam")
+  RV=("$SR_BIN/vaultctl" --config var/etc/vaultd.json --transcript "$R/transcript.jsonl"
+      --custodians "$R/custodians.json" --pubkey "$R/signer.pem" --master master-rot)
+  "${RV[@]}" ceremony init >/dev/null || { fail "ceremony init on the stack token"; return; }
+  "${RV[@]}" --custodian-input "$R/in-rita" custodian add rita >/dev/null || { fail "add rita"; return; }
+  "${RV[@]}" --custodian-input "$R/in-sam" custodian add sam >/dev/null || { fail "add sam"; return; }
+  cur() { pg -d vault -At -c "SELECT label FROM key_versions WHERE purpose = '$1' AND state = 'current'"; }
+  pan_old=$(cur pan-enc); fp_old=$(cur fp-hmac)
+  # A saved card before the rotation (deduplication must survive it).
+  cus="cus_rot$(openssl rand -hex 4)"
+  tokenize 4242424242424242
+  http POST "$GATEWAY_URL/v1/customers/$cus/cards" "$STRONGROOM_SK" "{\"token\":\"$(j .id)\",\"deduplicate\":true}"
+  eq "card before rotation" "$STATUS" 201; card=$(j .id)
+
+  rot_load "$R/load" & local loadpid=$!
+  sleep 2
+  # One custodian: dual control refused, nothing rotates.
+  "${RV[@]}" --custodian-input "$R/in-rita" keys rotate pan-enc >/dev/null 2>&1; eq "rotate with one custodian" "$?" 4
+  eq "still current" "$(cur pan-enc)" "$pan_old"
+  out=$("${RV[@]}" --custodian-input "$R/in-two" keys rotate pan-enc 2>&1); rc=$?
+  eq "rotate pan-enc" "$rc" 0
+  pan_new=$(cur pan-enc); [ "$pan_new" != "$pan_old" ] || fail "pan-enc not rotated: $out"
+  out=$("${RV[@]}" --custodian-input "$R/in-two" keys rotate fp-hmac 2>&1) || fail "rotate fp-hmac: $out"
+  fp_new=$(cur fp-hmac)
+  sleep 2
+  # New tokens are encrypted under the new version at once (within 1 s).
+  tokenize 4242424242424242; eq "tokenize after rotation" "$STATUS" 201
+  eq "new token's version" "$(pg -d vault -At -c "SELECT key_version || ' ' || fp_version FROM tokens WHERE id = '$(j .id)'")" "$pan_new $fp_new"
+  # Deduplication across the fingerprint rotation, before re-encryption.
+  http POST "$GATEWAY_URL/v1/customers/$cus/cards" "$STRONGROOM_SK" "{\"token\":\"$(j .id)\",\"deduplicate\":true}"
+  eq "dedup across fp rotation" "$STATUS" 200; eq "same card" "$(j .id)" "$card"
+  # Retiring the old version while records use it: refused.
+  out=$("${RV[@]}" --custodian-input "$R/in-two" keys retire "$pan_old" 2>&1); rc=$?
+  eq "retire in use" "$rc" 4; grep -q "records still use" <<<"$out" || fail "retire message: $out"
+  "${RV[@]}" --custodian-input "$R/in-two" keys retire "$pan_new" >/dev/null 2>&1; eq "retire current" "$?" 4
+  "$SR_BIN/vaultctl" keys kcv "$pan_old" >/dev/null 2>&1 || fail "old key gone after a refused retire"
+  # Re-encryption under load, with progress.
+  out=$("${RV[@]}" keys reencrypt --batch 50 2>&1); rc=$?
+  eq "reencrypt" "$rc" 0
+  grep -q "^progress: " <<<"$out" || fail "no progress shown: $out"
+  grep -q "none left on older versions" <<<"$out" || fail "reencrypt: $out"
+  sleep 1
+  touch "$R/load/stop"; wait "$loadpid"
+  n=$(grep -c . "$R/load/log")
+  [ "$n" -ge 20 ] || fail "too little load: $n requests"
+  eq "failed requests under rotation" "$(grep -v -e '^tokenize 201$' -e '^pay 201$' "$R/load/log" | sort | uniq -c | tr -s ' ')" ""
+  # No record left on the old versions before retirement.
+  eq "records on $pan_old" "$(pg -d vault -At -c "SELECT count(*) FROM tokens WHERE key_version = '$pan_old' OR fp_version = '$fp_old'")" 0
+  # Dedup after re-encryption too.
+  tokenize 4242424242424242
+  http POST "$GATEWAY_URL/v1/customers/$cus/cards" "$STRONGROOM_SK" "{\"token\":\"$(j .id)\",\"deduplicate\":true}"
+  eq "dedup after reencrypt" "$STATUS" 200; eq "same card after" "$(j .id)" "$card"
+  # The saved card (re-encrypted) still pays; tokens did not change.
+  pay "$card"; eq "pay with re-encrypted card" "$STATUS" 201
+  # Retire: one custodian refused; two destroy the key.
+  "${RV[@]}" --custodian-input "$R/in-rita" keys retire "$pan_old" >/dev/null 2>&1; eq "retire one custodian" "$?" 4
+  out=$("${RV[@]}" --custodian-input "$R/in-two" keys retire "$pan_old" 2>&1) || fail "retire $pan_old: $out"
+  out=$("${RV[@]}" --custodian-input "$R/in-two" keys retire "$fp_old" 2>&1) || fail "retire $fp_old: $out"
+  "$SR_BIN/vaultctl" keys kcv "$pan_old" >/dev/null 2>&1 && fail "$pan_old still on the token"
+  eq "state" "$(pg -d vault -At -c "SELECT state FROM key_versions WHERE label = '$pan_old'")" retired
+  tokenize 4242424242424242; pay "$(j .id)"; eq "pay after retirement" "$STATUS" 201
+  # Every re-encryption's decryption is in the audit chain, which verifies.
+  [ "$(pg -d vault -At -c "SELECT count(*) FROM pan_audit WHERE purpose = 'reencrypt'")" -gt 0 ] || fail "re-encryption not audited"
+  check "audit chain intact" "$SR_BIN/vaultctl" --config var/etc/vaultd.json audit verify
+  check "rotation transcript verifies" "${RV[@]}" ceremony verify "$R/transcript.jsonl"
+  for a in rotation-requested key-made-current reencrypt-finished retire-refused key-destroyed; do
+    jq -r .action "$R/transcript.jsonl" | grep -q "^$a$" || fail "transcript lacks $a"
+  done
+}
