@@ -5,6 +5,8 @@
  *     init-token   create the token (idempotent)
  *     keys create  create pan-enc-v1 (AES-256) and fp-hmac-v1 (HMAC-SHA256) when absent
  *     keys list    show the keys and their sensitive/extractable flags
+ *     keys generate / backup / restore / rotate / reencrypt / retire, custodian add,
+ *     ceremony init / verify: key ceremonies (issue 7, ADRs 0070-0074)
  *   vaultctl --config VAULTD.JSON audit verify
  *                  walk the PAN decryption audit chain (vault/vault_audit.h);
  *                  exit 0 intact, 3 tampered (the first bad record is named)
@@ -88,6 +90,20 @@ static void usage(FILE *f)
 	        "    keys generate --key-label LABEL generate a data key under dual control:\n"
 	        "                  two different registered custodians must authenticate;\n"
 	        "                  the key's KCV is printed and written to the transcript\n"
+	        "    keys backup --quorum M --holders N --out FILE --component-dir DIR\n"
+	        "                  export every data key only wrapped (RFC 5649) under M-of-N\n"
+	        "                  split transport keys combined in the HSM; N custodians\n"
+	        "                  authenticate, each gets a component file sealed with their\n"
+	        "                  passphrase (ADR 0073)\n"
+	        "    keys restore --in FILE --component-dir DIR\n"
+	        "                  restore into a fresh token with M custodians; every KCV\n"
+	        "                  is checked; fewer than M: refused (exit 4)\n"
+	        "    keys rotate pan-enc|fp-hmac     (--config) a new version under dual\n"
+	        "                  control, current for vaultd within 1 s (ADR 0074)\n"
+	        "    keys reencrypt                  (--config) move every record to the\n"
+	        "                  current versions, audited, with progress, resumable\n"
+	        "    keys retire LABEL               (--config) destroy a previous version\n"
+	        "                  under dual control; refused while a record uses it\n"
 	        "    custodian add NAME              register a key custodian (passphrase\n"
 	        "                  prompted without echo, stored as an Argon2id hash)\n"
 	        "    ceremony init                   create the transcript signing key\n"
@@ -116,6 +132,12 @@ static void usage(FILE *f)
 	        "    --pubkey FILE       transcript signer's public key, PEM (default %s)\n"
 	        "    --master NAME       the ceremony master (default: the login name)\n"
 	        "    --key-label LABEL   keys generate: pan-enc-vN, fp-hmac-vN, audit-hmac-vN\n"
+	        "    --wrappable         keys generate/rotate: backup-capable key (sensitive,\n"
+	        "                        extractable only wrapped; ADR 0073)\n"
+	        "    --quorum M, --holders N   keys backup: M of N custodians (2..9)\n"
+	        "    --out FILE, --in FILE     keys backup / restore: the backup file\n"
+	        "    --component-dir DIR keys backup / restore: component-NAME.json files\n"
+	        "    --batch N           keys reencrypt: records per batch (default 100)\n"
 	        "    --help              this text, or one command's\n"
 	        "\n"
 	        "ENVIRONMENT\n"
@@ -125,7 +147,7 @@ static void usage(FILE *f)
 	        "\n"
 	        "EXIT STATUS\n"
 	        "    0 ok, 1 operational error, 2 usage error, 3 tampered, 4 refused\n"
-	        "    (dual control not satisfied)\n",
+	        "    (dual control or quorum not satisfied, key still in use, KCV mismatch)\n",
 	        HSM_KEY_PAN_ENC, HSM_KEY_FP_HMAC, DEFAULT_MODULE, DEFAULT_LABEL, DEFAULT_PIN_FILE,
 	        DEFAULT_SO_PIN_FILE, DEFAULT_TRANSCRIPT, DEFAULT_CUSTODIANS, DEFAULT_PUBKEY);
 }
