@@ -164,6 +164,7 @@ static int config_read(const json_t *cfg, const char *path, struct vaultd_config
 		"psp_client_key", "psp_stripe_api_key_file", NULL,
 	};
 	const json_t *jport = NULL;
+	long long hsm_keys_wrappable;
 	size_t i;
 
 	memset(c, 0, sizeof *c);
@@ -225,7 +226,8 @@ static int config_read(const json_t *cfg, const char *path, struct vaultd_config
 	c->hsm_token_label = sr_config_str(cfg, "hsm_token_label", NULL);
 	c->hsm_pin_file = sr_config_str(cfg, "hsm_pin_file", NULL);
 	c->hsm_sessions = sr_config_int(cfg, "hsm_sessions", 4);
-	c->hsm_keys_wrappable = json_is_true(json_object_get(cfg, "hsm_keys_wrappable"));
+	hsm_keys_wrappable = sr_config_int(cfg, "hsm_keys_wrappable", 0);
+	c->hsm_keys_wrappable = hsm_keys_wrappable == 1;
 	c->psp_ca = sr_config_str(cfg, "psp_ca", NULL);
 	c->psp_client_cert = sr_config_str(cfg, "psp_client_cert", NULL);
 	c->psp_client_key = sr_config_str(cfg, "psp_client_key", NULL);
@@ -273,6 +275,10 @@ static int config_read(const json_t *cfg, const char *path, struct vaultd_config
 	}
 	if (c->readyz_cert_min_days < 0 || c->readyz_cert_min_days > 3650) {
 		sr_config_error(msg, msglen, path, "readyz_cert_min_days", "must be 0..3650");
+		return -1;
+	}
+	if (hsm_keys_wrappable != 0 && hsm_keys_wrappable != 1) {
+		sr_config_error(msg, msglen, path, "hsm_keys_wrappable", "must be 0 or 1");
 		return -1;
 	}
 	if (c->public_port == c->internal_port && strcmp(c->public_listen, c->internal_listen) == 0) {

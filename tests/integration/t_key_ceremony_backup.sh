@@ -35,9 +35,27 @@ backup_env() {
   for x in alice bob carol; do
     bk_vc a --custodian-input "$BK/in-$x" custodian add $x >/dev/null || { fail "add $x"; return 1; }
   done
-  for x in pan-enc-v1 fp-hmac-v1 audit-hmac-v1; do
-    bk_vc a --custodian-input "$BK/in-ab" --wrappable keys generate $x >/dev/null || { fail "generate $x"; return 1; }
+  # The labels the stack's vault uses now (rotation moves them on), so that
+  # a vaultd can run on the restored token.
+  BK_PAN=$(pg -d vault -At -c "SELECT label FROM key_versions WHERE purpose = 'pan-enc' AND state = 'current'")
+  BK_FP=$(pg -d vault -At -c "SELECT label FROM key_versions WHERE purpose = 'fp-hmac' AND state = 'current'")
+  for x in "$BK_PAN" "$BK_FP" audit-hmac-v1; do
+    bk_vc a --custodian-input "$BK/in-ab" --wrappable keys generate "$x" >/dev/null || { fail "generate $x"; return 1; }
   done
+}
+
+# bk_vaultd CONF: run a second vaultd on token B with CONF until its public
+# port answers (0) or it exits (1); BK_VPID is its pid.
+bk_vaultd() {
+  env SOFTHSM2_CONF="$BK/b/softhsm2.conf" "$SR_BIN/vaultd" --config "$1" > "$BK/vaultd.out" 2>&1 &
+  BK_VPID=$!
+  local i
+  for ((i = 0; i < 80; i++)); do
+    kill -0 "$BK_VPID" 2>/dev/null || return 1
+    curl -s --cacert "$STRONGROOM_CA" -o /dev/null "https://localhost:$BK_PUB/" 2>/dev/null && return 0
+    sleep 0.25
+  done
+  return 1
 }
 
 # KCV of LABEL on token T ("" when absent).
@@ -52,11 +70,11 @@ t_key_backup_m_of_n_restore() {
   eq "sets" "$(jq '.sets | length' "$BK/backup.json")" 3
   eq "m" "$(jq .m "$BK/backup.json")" 2
   eq "mechanism" "$(jq -r .wrap_mechanism "$BK/backup.json")" "CKM_AES_KEY_WRAP_PAD (RFC 5649)"
-  for k in pan-enc-v1 fp-hmac-v1 audit-hmac-v1; do
+  for k in "$BK_PAN" "$BK_FP" audit-hmac-v1; do
     eq "$k kcv in backup" "$(jq -r --arg l $k '.keys[] | select(.label == $l) | .kcv' "$BK/backup.json")" "$(bk_kcv a $k)"
   done
-  eq "version" "$(jq -r '.keys[] | select(.label == "pan-enc-v1") | .version' "$BK/backup.json")" 1
-  eq "key type" "$(jq -r '.keys[] | select(.label == "fp-hmac-v1") | .key_type' "$BK/backup.json")" CKK_GENERIC_SECRET
+  eq "version" "$(jq -r --arg l "$BK_PAN" '.keys[] | select(.label == $l) | .version' "$BK/backup.json")" "${BK_PAN##*-v}"
+  eq "key type" "$(jq -r --arg l "$BK_FP" '.keys[] | select(.label == $l) | .key_type' "$BK/backup.json")" CKK_GENERIC_SECRET
   # One component file per custodian, owner-only, sealed (no plain value).
   for k in alice bob carol; do
     eq "$k component mode" "$(stat -c %a "$BK/comp/component-$k.json")" 600
@@ -78,19 +96,19 @@ t_key_backup_m_of_n_restore() {
   out=$(bk_vc c --custodian-input "$BK/in-bob" keys restore --in "$BK/backup.json" --component-dir "$BK/comp" 2>&1); rc=$?
   eq "M-1 restore" "$rc" 4
   grep -q "2 custodians needed" <<<"$out" || fail "M-1 message: $out"
-  eq "M-1 no key" "$(bk_kcv c pan-enc-v1)" ""
+  eq "M-1 no key" "$(bk_kcv c "$BK_PAN")" ""
   # Two custodians, one with a wrong passphrase: refused, not echoed.
   out=$(bk_vc c --custodian-input "$BK/in-b-cwrong" keys restore --in "$BK/backup.json" --component-dir "$BK/comp" 2>&1); rc=$?
   eq "wrong passphrase restore" "$rc" 4
   grep -q "not carols" <<<"$out" && fail "passphrase echoed"
-  eq "refused no key" "$(bk_kcv c fp-hmac-v1)" ""
+  eq "refused no key" "$(bk_kcv c "$BK_FP")" ""
   jq -r .action "$BK/c/transcript.jsonl" | grep -q -e quorum-refused || fail "M-1 refusal not recorded"
 
   # M = 2 custodians (carol, bob): restored into fresh token B, same KCVs.
   out=$(bk_vc b --custodian-input "$BK/in-cb" keys restore --in "$BK/backup.json" --component-dir "$BK/comp" 2>&1); rc=$?
   eq "M restore" "$rc" 0
-  for k in pan-enc-v1 fp-hmac-v1 audit-hmac-v1; do
-    eq "$k restored kcv" "$(bk_kcv b $k)" "$(bk_kcv a $k)"
+  for k in "$BK_PAN" "$BK_FP" audit-hmac-v1; do
+    eq "$k restored kcv" "$(bk_kcv b "$k")" "$(bk_kcv a "$k")"
   done
   eq "key-restored lines" "$(jq -r .action "$BK/b/transcript.jsonl" | grep -c key-restored)" 3
   [[ $(tail -n 1 "$BK/b/transcript.jsonl" | jq -r .hsm_serial) =~ ^[0-9a-f]{16}$ ]] || fail "restore serial"
@@ -98,6 +116,31 @@ t_key_backup_m_of_n_restore() {
   check "restored keys list" bk_vc b keys list
   # B is no longer fresh: a second restore is refused.
   bk_vc b --custodian-input "$BK/in-cb" keys restore --in "$BK/backup.json" --component-dir "$BK/comp" >/dev/null 2>&1; eq "restore twice" "$?" 4
+  # A vaultd on the restored token: refused without hsm_keys_wrappable (the
+  # keys are extractable-under-wrap), serves with it and tokenizes under the
+  # restored keys. (Decryption of the original's ciphertexts by the restored
+  # keys: test_restore_with_quorum_decrypts; no authorization here, which
+  # would append to the stack's audit chain under another audit key.)
+  local base cfg tok
+  base=$(jq .public_port var/etc/vaultd.json); BK_PUB=$((base + 20))
+  cfg=$BK/vaultd.json
+  jq --argjson p "$BK_PUB" --arg pin "$BK/pin" '.public_port = $p | .internal_port = ($p + 1) | .admin_port = ($p + 2)
+     | .hsm_token_label = "bk-b" | .hsm_pin_file = $pin' var/etc/vaultd.json > "$cfg"
+  if bk_vaultd "$cfg"; then fail "vaultd started on extractable keys without hsm_keys_wrappable"; kill "$BK_VPID"; fi
+  wait "$BK_VPID" 2>/dev/null
+  grep -q "never extractable" "$BK/vaultd.out" || fail "vaultd refusal message: $(tail -n 2 "$BK/vaultd.out")"
+  jq '.hsm_keys_wrappable = 1' "$cfg" > "$cfg.new" && mv "$cfg.new" "$cfg"
+  if bk_vaultd "$cfg"; then
+    http POST "https://localhost:$BK_PUB/v1/tokens" "$STRONGROOM_PK" \
+      "{\"card\":{\"number\":\"4242424242424242\",\"exp_month\":12,\"exp_year\":$EXP_YEAR,\"cvc\":\"123\"}}"
+    eq "tokenize on the restored token" "$STATUS" 201; tok=$(j .id)
+    eq "restored key version" "$(pg -d vault -At -c "SELECT key_version FROM tokens WHERE id = '$tok'")" "$BK_PAN"
+    # Not the stack's key: remove the record again.
+    pg -d vault -At -c "DELETE FROM tokens WHERE id = '$tok'" >/dev/null
+    kill "$BK_VPID"; wait "$BK_VPID" 2>/dev/null
+  else
+    fail "vaultd on the restored token: $(tail -n 3 "$BK/vaultd.out")"
+  fi
   # The restored, wrap-only keys can be backed up again from B.
   check "backup of B" bk_vc b --custodian-input "$BK/in-abc" keys backup --quorum 3 --holders 3 --out "$BK/backup-b.json" --component-dir "$BK/comp-b"
 }
@@ -118,6 +161,10 @@ t_key_backup_refusals() {
   # Fewer custodians authenticate than N: refused.
   bk_vc a --custodian-input "$BK/in-ab" keys backup --quorum 2 --holders 3 --out "$BK/x.json" --component-dir "$BK/comp" >/dev/null 2>&1; eq "N-1 at backup" "$?" 4
   [ -e "$BK/x.json" ] && fail "backup written without all custodians"
+  # vaultd's switch takes 0 or 1 only.
+  jq '.hsm_keys_wrappable = 2' var/etc/vaultd.json > "$BK/v2.json"
+  out=$("$SR_BIN/vaultd" --config "$BK/v2.json" --check-config 2>&1) && fail "hsm_keys_wrappable 2 accepted"
+  grep -q "hsm_keys_wrappable: must be 0 or 1" <<<"$out" || fail "hsm_keys_wrappable message: $out"
   # Not a backup file.
   echo '{"format":"other"}' > "$BK/bad.json"
   bk_vc b --custodian-input "$BK/in-cb" keys restore --in "$BK/bad.json" --component-dir "$BK/comp" >/dev/null 2>&1; eq "bad backup file" "$?" 1
