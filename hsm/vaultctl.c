@@ -106,6 +106,8 @@ static void usage(FILE *f)
 	        "                  under dual control; refused while a record uses it\n"
 	        "    custodian add NAME              register a key custodian (passphrase\n"
 	        "                  prompted without echo, stored as an Argon2id hash)\n"
+	        "    custodian remove NAME           remove a custodian: two other custodians\n"
+	        "                  authenticate; at least two stay registered\n"
 	        "    ceremony init                   create the transcript signing key\n"
 	        "                  ceremony-sign-v1 (ECDSA P-256, in the HSM) and write its\n"
 	        "                  public key (--pubkey, PEM)\n"
@@ -574,6 +576,64 @@ static int dual_control(struct hsm *h, const struct opts *o, char names[2][HSM_C
 out:
 	sr_secret_free(pass);
 	hsm_custodian_input_close(in);
+	return ret;
+}
+
+/*
+ * custodian remove NAME: two other custodians authenticate (dual control,
+ * PCI DSS v4.0 3.6.1.3, 3.7.6); at least two stay registered.
+ */
+static int cmd_custodian_remove(const struct opts *o, const char *name)
+{
+	char names[2][HSM_CUSTODIAN_NAME_MAX + 1];
+	struct hsm *h = NULL;
+	char err[512] = "";
+	int r, ret = EXIT_OP;
+
+	if (!hsm_custodian_name_ok(name)) {
+		fprintf(stderr, "vaultctl: a custodian name is 1-%d characters of a-z 0-9 . _ -\n",
+		        HSM_CUSTODIAN_NAME_MAX);
+		return EXIT_USAGE;
+	}
+	if (hsm_open(o->module, o->label, o->pin_file, 1, &h, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vaultctl: %s\n", err);
+		goto out;
+	}
+	if (record(h, o, o->master, "ceremony-master", "custodian-removal-requested",
+	           json_pack("{s:s}", "custodian", name)) != 0)
+		goto out;
+	r = dual_control(h, o, names);
+	if (r != 0) {
+		ret = r > 0 ? EXIT_REFUSED : EXIT_OP;
+		goto out;
+	}
+	if (strcmp(names[0], name) == 0 || strcmp(names[1], name) == 0) {
+		fprintf(stderr, "vaultctl: refused: the leaving custodian cannot authorise their own "
+		        "removal\n");
+		(void)record(h, o, name, "custodian", "custodian-removal-refused",
+		             json_pack("{s:s}", "reason", "the leaving custodian authorised"));
+		ret = EXIT_REFUSED;
+		goto out;
+	}
+	r = hsm_custodian_remove(o->custodians, name, err, sizeof(err));
+	if (r != 0) {
+		fprintf(stderr, "vaultctl: custodian remove: %s\n", err);
+		if (r > 0)
+			(void)record(h, o, o->master, "ceremony-master", "custodian-removal-refused",
+			             json_pack("{s:s, s:s}", "custodian", name, "reason", err));
+		ret = r > 0 ? EXIT_REFUSED : EXIT_OP;
+		goto out;
+	}
+	if (record(h, o, o->master, "ceremony-master", "custodian-removed",
+	           json_pack("{s:s, s:s, s:[s,s]}", "custodian", name, "custodians_file",
+	                     o->custodians, "authorised_by", names[0], names[1])) != 0)
+		goto out;
+	printf("custodian '%s' removed (authorised by %s and %s); components of existing "
+	       "backups they hold stay valid: make a new backup and destroy the old one\n", name,
+	       names[0], names[1]);
+	ret = EXIT_OK;
+out:
+	hsm_close(h);
 	return ret;
 }
 
@@ -1367,6 +1427,9 @@ int main(int argc, char **argv)
 	if (nargs == 3 && strcmp(argv[optind], "custodian") == 0 &&
 	    strcmp(argv[optind + 1], "add") == 0)
 		return cmd_custodian_add(&o, argv[optind + 2]);
+	if (nargs == 3 && strcmp(argv[optind], "custodian") == 0 &&
+	    strcmp(argv[optind + 1], "remove") == 0)
+		return cmd_custodian_remove(&o, argv[optind + 2]);
 	if (nargs == 2 && strcmp(argv[optind], "ceremony") == 0 &&
 	    strcmp(argv[optind + 1], "init") == 0)
 		return cmd_ceremony_init(&o);

@@ -161,6 +161,14 @@ t_key_backup_refusals() {
   # Fewer custodians authenticate than N: refused.
   bk_vc a --custodian-input "$BK/in-ab" keys backup --quorum 2 --holders 3 --out "$BK/x.json" --component-dir "$BK/comp" >/dev/null 2>&1; eq "N-1 at backup" "$?" 4
   [ -e "$BK/x.json" ] && fail "backup written without all custodians"
+  # Ceremony 5: a custodian leaves, authorised by two others, not by themself.
+  bk_vc a --custodian-input "$BK/in-ab" custodian remove alice >/dev/null 2>&1; eq "leaving custodian authorises" "$?" 4
+  bk_vc a --custodian-input "$BK/in-bob" custodian remove alice >/dev/null 2>&1; eq "remove with one custodian" "$?" 4
+  check "remove alice" bk_vc a --custodian-input "$BK/in-cb" custodian remove alice
+  bk_vc a --custodian-input "$BK/in-ab" --wrappable keys generate pan-enc-v77 >/dev/null 2>&1; eq "removed custodian refused" "$?" 4
+  bk_vc a --custodian-input "$BK/in-cb" custodian remove bob >/dev/null 2>&1; eq "remove bob (no two others left)" "$?" 4
+  eq "removal recorded" "$(jq -r .action "$BK/a/transcript.jsonl" | grep -c '^custodian-removed$')" 1
+  check "transcript after removal" bk_vc a ceremony verify "$BK/a/transcript.jsonl"
   # vaultd's switch takes 0 or 1 only.
   jq '.hsm_keys_wrappable = 2' var/etc/vaultd.json > "$BK/v2.json"
   out=$("$SR_BIN/vaultd" --config "$BK/v2.json" --check-config 2>&1) && fail "hsm_keys_wrappable 2 accepted"
