@@ -1032,7 +1032,8 @@ out:
  * Refuses a label that already exists.
  */
 static int generate_key(struct hsm *h, const char *label, CK_MECHANISM_TYPE mech_type,
-                        CK_KEY_TYPE kt, bool enc, bool sign, char *err, size_t errlen)
+                        CK_KEY_TYPE kt, bool enc, bool sign, bool wrappable, char *err,
+                        size_t errlen)
 {
 	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
 	CK_OBJECT_HANDLE obj = CK_INVALID_HANDLE;
@@ -1042,6 +1043,9 @@ static int generate_key(struct hsm *h, const char *label, CK_MECHANISM_TYPE mech
 	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 	CK_BBOOL b_enc = enc ? CK_TRUE : CK_FALSE;
 	CK_BBOOL b_sign = sign ? CK_TRUE : CK_FALSE;
+	/* ADR 0073: a backup-capable key may leave the token only wrapped
+	 * (C_WrapKey); CKA_SENSITIVE still forbids reading its value. */
+	CK_BBOOL b_extr = wrappable ? CK_TRUE : CK_FALSE;
 	bool have = false;
 	int ret = -1;
 	int r;
@@ -1059,7 +1063,7 @@ static int generate_key(struct hsm *h, const char *label, CK_MECHANISM_TYPE mech
 		{ CKA_TOKEN, &yes, sizeof(yes) },
 		{ CKA_PRIVATE, &yes, sizeof(yes) },
 		{ CKA_SENSITIVE, &yes, sizeof(yes) },
-		{ CKA_EXTRACTABLE, &no, sizeof(no) },
+		{ CKA_EXTRACTABLE, &b_extr, sizeof(b_extr) },
 		{ CKA_MODIFIABLE, &no, sizeof(no) },
 		{ CKA_ENCRYPT, &b_enc, sizeof(b_enc) },
 		{ CKA_DECRYPT, &b_enc, sizeof(b_enc) },
@@ -1094,14 +1098,49 @@ out:
 int hsm_generate_aes_key(struct hsm *h, const char *key_label, char *err, size_t errlen)
 {
 	/* PKCS#11 v2.40 curr. mech. §2.8.3 CKM_AES_KEY_GEN, 32-byte CKA_VALUE_LEN. */
-	return generate_key(h, key_label, CKM_AES_KEY_GEN, CKK_AES, true, false, err, errlen);
+	return generate_key(h, key_label, CKM_AES_KEY_GEN, CKK_AES, true, false, false, err,
+	                    errlen);
 }
 
 int hsm_generate_hmac_key(struct hsm *h, const char *key_label, char *err, size_t errlen)
 {
 	/* PKCS#11 v2.40 curr. mech. §2.42.1 CKM_GENERIC_SECRET_KEY_GEN. */
 	return generate_key(h, key_label, CKM_GENERIC_SECRET_KEY_GEN, CKK_GENERIC_SECRET, false,
-	                    true, err, errlen);
+	                    true, false, err, errlen);
+}
+
+int hsm_generate_wrappable_key(struct hsm *h, const char *key_label, bool aes, char *err,
+                               size_t errlen)
+{
+	return aes ? generate_key(h, key_label, CKM_AES_KEY_GEN, CKK_AES, true, false, true, err,
+	                          errlen)
+	           : generate_key(h, key_label, CKM_GENERIC_SECRET_KEY_GEN, CKK_GENERIC_SECRET,
+	                          false, true, true, err, errlen);
+}
+
+int hsm_p11_borrow(struct hsm *h, CK_FUNCTION_LIST_PTR *p11, CK_SESSION_HANDLE *s)
+{
+	if (h == NULL || p11 == NULL || s == NULL)
+		return -1;
+	*p11 = h->p11;
+	*s = sess_get(h);
+	return 0;
+}
+
+void hsm_p11_return(struct hsm *h, CK_SESSION_HANDLE s, bool broken)
+{
+	if (h == NULL)
+		return;
+	/* vaultctl may have destroyed or created keys: forget every cached handle. */
+	pthread_mutex_lock(&h->lock);
+	while (h->keys != NULL) {
+		struct hsm_keyent *e = h->keys;
+		h->keys = e->next;
+		free(e->label);
+		free(e);
+	}
+	pthread_mutex_unlock(&h->lock);
+	sess_put(h, s, broken);
 }
 
 /* ---- key ceremonies (issue 7): KCV, token serial, the transcript signing key ---- */

@@ -76,6 +76,16 @@ int hsm_generate_aes_key(struct hsm *h, const char *key_label, char *err, size_t
 /** Generate a token HMAC-SHA256 key (CKK_GENERIC_SECRET, 32 bytes, CKA_SIGN/VERIFY only). */
 int hsm_generate_hmac_key(struct hsm *h, const char *key_label, char *err, size_t errlen);
 
+/**
+ * Generate a backup-capable data key (issue 7, ADR 0073): as
+ * hsm_generate_aes_key (aes) or hsm_generate_hmac_key, but CKA_EXTRACTABLE
+ * so that vaultctl keys backup can export it wrapped (C_WrapKey under a
+ * split transport key); still CKA_SENSITIVE (its value is never readable)
+ * and never CKA_WRAP/UNWRAP/DERIVE itself. 0, or -1 with err.
+ */
+int hsm_generate_wrappable_key(struct hsm *h, const char *key_label, bool aes, char *err,
+                               size_t errlen);
+
 /** Random bytes from the token's RNG (C_GenerateRandom). */
 int hsm_random(struct hsm *h, uint8_t *out, size_t len, char *err, size_t errlen);
 

@@ -47,4 +47,19 @@
 #undef lock_mutex
 #undef unlock_mutex
 
+#include <stdbool.h>
+
+struct hsm;
+
+/**
+ * vaultctl's ceremony code only (hsm/ctl, ADR 0073): borrow one of h's
+ * logged-in sessions for raw PKCS#11 v2.40 calls (wrap, unwrap, derive,
+ * object search) and give it back. hsm_p11_return forgets every cached key
+ * handle (the caller may have created or destroyed keys); broken: an
+ * operation may still be active, the session is replaced. vaultd never
+ * calls these. hsm_p11_borrow: 0, or -1 on bad arguments.
+ */
+int hsm_p11_borrow(struct hsm *h, CK_FUNCTION_LIST_PTR *p11, CK_SESSION_HANDLE *s);
+void hsm_p11_return(struct hsm *h, CK_SESSION_HANDLE s, bool broken);
+
 #endif

@@ -5,6 +5,8 @@
  *     init-token   create the token (idempotent)
  *     keys create  create pan-enc-v1 (AES-256) and fp-hmac-v1 (HMAC-SHA256) when absent
  *     keys list    show the keys and their sensitive/extractable flags
+ *     keys generate / backup / restore / rotate / reencrypt / retire, custodian add,
+ *     ceremony init / verify: key ceremonies (issue 7, ADRs 0070-0074)
  *   vaultctl --config VAULTD.JSON audit verify
  *                  walk the PAN decryption audit chain (vault/vault_audit.h);
  *                  exit 0 intact, 3 tampered (the first bad record is named)
@@ -17,16 +19,21 @@
 #include "hsm/hsm_p11.h"
 #include "common/sr_db.h"
 #include "common/sr_secret.h"
+#include "hsm/ctl/hsm_backup.h"
 #include "hsm/ctl/hsm_custodian.h"
 #include "hsm/ctl/hsm_transcript.h"
 #include "vault/vault_audit.h"
+#include "vault/vault_keys.h"
 
 #include <jansson.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pwd.h>
 #include <regex.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -53,6 +60,13 @@ struct opts {
 	const char *input;      /* custodian credentials file (non-interactive), or NULL */
 	const char *pubkey;     /* transcript signer's public key, PEM */
 	const char *master;     /* ceremony master's name */
+	const char *out;        /* keys backup: the backup file */
+	const char *in;         /* keys restore: the backup file */
+	const char *comp_dir;   /* keys backup/restore: component files */
+	size_t quorum;          /* keys backup: M */
+	size_t holders;         /* keys backup: N */
+	bool wrappable;         /* keys generate: backup-capable (ADR 0073) */
+	int batch;              /* keys reencrypt: records per batch */
 };
 
 static void usage(FILE *f)
@@ -76,8 +90,24 @@ static void usage(FILE *f)
 	        "    keys generate --key-label LABEL generate a data key under dual control:\n"
 	        "                  two different registered custodians must authenticate;\n"
 	        "                  the key's KCV is printed and written to the transcript\n"
+	        "    keys backup --quorum M --holders N --out FILE --component-dir DIR\n"
+	        "                  export every data key only wrapped (RFC 5649) under M-of-N\n"
+	        "                  split transport keys combined in the HSM; N custodians\n"
+	        "                  authenticate, each gets a component file sealed with their\n"
+	        "                  passphrase (ADR 0073)\n"
+	        "    keys restore --in FILE --component-dir DIR\n"
+	        "                  restore into a fresh token with M custodians; every KCV\n"
+	        "                  is checked; fewer than M: refused (exit 4)\n"
+	        "    keys rotate pan-enc|fp-hmac     (--config) a new version under dual\n"
+	        "                  control, current for vaultd within 1 s (ADR 0074)\n"
+	        "    keys reencrypt                  (--config) move every record to the\n"
+	        "                  current versions, audited, with progress, resumable\n"
+	        "    keys retire LABEL               (--config) destroy a previous version\n"
+	        "                  under dual control; refused while a record uses it\n"
 	        "    custodian add NAME              register a key custodian (passphrase\n"
 	        "                  prompted without echo, stored as an Argon2id hash)\n"
+	        "    custodian remove NAME           remove a custodian: two other custodians\n"
+	        "                  authenticate; at least two stay registered\n"
 	        "    ceremony init                   create the transcript signing key\n"
 	        "                  ceremony-sign-v1 (ECDSA P-256, in the HSM) and write its\n"
 	        "                  public key (--pubkey, PEM)\n"
@@ -104,6 +134,12 @@ static void usage(FILE *f)
 	        "    --pubkey FILE       transcript signer's public key, PEM (default %s)\n"
 	        "    --master NAME       the ceremony master (default: the login name)\n"
 	        "    --key-label LABEL   keys generate: pan-enc-vN, fp-hmac-vN, audit-hmac-vN\n"
+	        "    --wrappable         keys generate/rotate: backup-capable key (sensitive,\n"
+	        "                        extractable only wrapped; ADR 0073)\n"
+	        "    --quorum M, --holders N   keys backup: M of N custodians (2..9)\n"
+	        "    --out FILE, --in FILE     keys backup / restore: the backup file\n"
+	        "    --component-dir DIR keys backup / restore: component-NAME.json files\n"
+	        "    --batch N           keys reencrypt: records per batch (default 100)\n"
 	        "    --help              this text, or one command's\n"
 	        "\n"
 	        "ENVIRONMENT\n"
@@ -113,7 +149,7 @@ static void usage(FILE *f)
 	        "\n"
 	        "EXIT STATUS\n"
 	        "    0 ok, 1 operational error, 2 usage error, 3 tampered, 4 refused\n"
-	        "    (dual control not satisfied)\n",
+	        "    (dual control or quorum not satisfied, key still in use, KCV mismatch)\n",
 	        HSM_KEY_PAN_ENC, HSM_KEY_FP_HMAC, DEFAULT_MODULE, DEFAULT_LABEL, DEFAULT_PIN_FILE,
 	        DEFAULT_SO_PIN_FILE, DEFAULT_TRANSCRIPT, DEFAULT_CUSTODIANS, DEFAULT_PUBKEY);
 }
@@ -194,8 +230,11 @@ static int cmd_init_token(const struct opts *o)
 /* The key is flagged as the vault needs it (BRIEF invariant 2). */
 static bool key_ok(const struct hsm_key_info *ki, unsigned long want_type)
 {
-	return ki->found && ki->sensitive && !ki->extractable && ki->never_extractable &&
-	       ki->key_type == want_type && ki->value_len == 32;
+	/* Never extractable; or backup-capable (ADR 0073): extractable only
+	 * wrapped, still sensitive (SoftHSM2 sets no CKA_VALUE_LEN on unwrap). */
+	return ki->found && ki->sensitive && ki->key_type == want_type &&
+	       ((!ki->extractable && ki->never_extractable && ki->value_len == 32) ||
+	        (ki->extractable && (ki->value_len == 32 || ki->value_len == 0)));
 }
 
 static int cmd_keys(const struct opts *o, bool create)
@@ -247,7 +286,8 @@ static int cmd_keys(const struct opts *o, bool create)
 		print_key(keys[i].label, &ki, note);
 		if (!key_ok(&ki, keys[i].type)) {
 			fprintf(stderr, "vaultctl: %s: unexpected type, length or flags "
-			        "(must be sensitive and never extractable)\n", keys[i].label);
+			        "(must be sensitive, and never extractable unless backup-capable)\n",
+			        keys[i].label);
 			ret = EXIT_OP;
 		}
 	}
@@ -539,6 +579,64 @@ out:
 	return ret;
 }
 
+/*
+ * custodian remove NAME: two other custodians authenticate (dual control,
+ * PCI DSS v4.0 3.6.1.3, 3.7.6); at least two stay registered.
+ */
+static int cmd_custodian_remove(const struct opts *o, const char *name)
+{
+	char names[2][HSM_CUSTODIAN_NAME_MAX + 1];
+	struct hsm *h = NULL;
+	char err[512] = "";
+	int r, ret = EXIT_OP;
+
+	if (!hsm_custodian_name_ok(name)) {
+		fprintf(stderr, "vaultctl: a custodian name is 1-%d characters of a-z 0-9 . _ -\n",
+		        HSM_CUSTODIAN_NAME_MAX);
+		return EXIT_USAGE;
+	}
+	if (hsm_open(o->module, o->label, o->pin_file, 1, &h, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vaultctl: %s\n", err);
+		goto out;
+	}
+	if (record(h, o, o->master, "ceremony-master", "custodian-removal-requested",
+	           json_pack("{s:s}", "custodian", name)) != 0)
+		goto out;
+	r = dual_control(h, o, names);
+	if (r != 0) {
+		ret = r > 0 ? EXIT_REFUSED : EXIT_OP;
+		goto out;
+	}
+	if (strcmp(names[0], name) == 0 || strcmp(names[1], name) == 0) {
+		fprintf(stderr, "vaultctl: refused: the leaving custodian cannot authorise their own "
+		        "removal\n");
+		(void)record(h, o, name, "custodian", "custodian-removal-refused",
+		             json_pack("{s:s}", "reason", "the leaving custodian authorised"));
+		ret = EXIT_REFUSED;
+		goto out;
+	}
+	r = hsm_custodian_remove(o->custodians, name, err, sizeof(err));
+	if (r != 0) {
+		fprintf(stderr, "vaultctl: custodian remove: %s\n", err);
+		if (r > 0)
+			(void)record(h, o, o->master, "ceremony-master", "custodian-removal-refused",
+			             json_pack("{s:s, s:s}", "custodian", name, "reason", err));
+		ret = r > 0 ? EXIT_REFUSED : EXIT_OP;
+		goto out;
+	}
+	if (record(h, o, o->master, "ceremony-master", "custodian-removed",
+	           json_pack("{s:s, s:s, s:[s,s]}", "custodian", name, "custodians_file",
+	                     o->custodians, "authorised_by", names[0], names[1])) != 0)
+		goto out;
+	printf("custodian '%s' removed (authorised by %s and %s); components of existing "
+	       "backups they hold stay valid: make a new backup and destroy the old one\n", name,
+	       names[0], names[1]);
+	ret = EXIT_OK;
+out:
+	hsm_close(h);
+	return ret;
+}
+
 static int cmd_keys_generate(const struct opts *o, const char *key_label)
 {
 	char names[2][HSM_CUSTODIAN_NAME_MAX + 1];
@@ -582,8 +680,9 @@ static int cmd_keys_generate(const struct opts *o, const char *key_label)
 	}
 	/* PCI DSS v4.0 3.7.1: the key is generated inside the HSM, sensitive and
 	 * never extractable. */
-	r = aes ? hsm_generate_aes_key(h, key_label, err, sizeof(err))
-	        : hsm_generate_hmac_key(h, key_label, err, sizeof(err));
+	r = o->wrappable ? hsm_generate_wrappable_key(h, key_label, aes, err, sizeof(err))
+	    : aes        ? hsm_generate_aes_key(h, key_label, err, sizeof(err))
+	                 : hsm_generate_hmac_key(h, key_label, err, sizeof(err));
 	if (r != 0 || hsm_key_info(h, key_label, &ki, err, sizeof(err)) != 0 ||
 	    hsm_kcv(h, key_label, kcv, err, sizeof(err)) != 0 ||
 	    hsm_token_serial(h, serial, err, sizeof(err)) != 0) {
@@ -615,6 +714,583 @@ out:
 	return ret;
 }
 
+/* ---- split-knowledge backup and restore (ADR 0073) ------------------------- */
+
+/*
+ * k custodians authenticate one after the other (PCI DSS v4.0 3.7.6), each
+ * a different registered custodian; their passphrases stay in guarded memory
+ * (hd[i].pass, freed by quorum_free) to seal or open their components.
+ * 0 all authenticated, 1 refused (recorded), -1 error.
+ */
+static int quorum(struct hsm *h, const struct opts *o, size_t k, struct hsm_backup_holder *hd)
+{
+	struct hsm_custodian_input *in = NULL;
+	char err[512] = "", label[32];
+	char *pass = NULL;
+	size_t plen = 0, i, j;
+	int r, ret = -1;
+
+	for (i = 0; i < k; i++) {
+		hd[i].name[0] = '\0';
+		hd[i].pass = NULL;
+		hd[i].pass_len = 0;
+	}
+	in = hsm_custodian_input_open(o->input, err, sizeof(err));
+	if (in == NULL) {
+		fprintf(stderr, "vaultctl: custodians: %s\n", err);
+		goto out;
+	}
+	for (i = 0; i < k; i++) {
+		snprintf(label, sizeof(label), "custodian %zu", i + 1);
+		if (hsm_custodian_next(in, label, hd[i].name, &pass, &plen, err, sizeof(err)) != 0) {
+			fprintf(stderr, "vaultctl: refused: %zu custodians needed, %zu authenticated: "
+			        "%s\n", k, i, err);
+			(void)record(h, o, o->master, "ceremony-master", "quorum-refused",
+			             json_pack("{s:I, s:I}", "needed", (json_int_t)k, "present",
+			                       (json_int_t)i));
+			ret = 1;
+			goto out;
+		}
+		for (j = 0; j < i; j++) {
+			if (strcmp(hd[i].name, hd[j].name) == 0) {
+				fprintf(stderr, "vaultctl: refused: %s is a custodian already counted; "
+				        "%zu different custodians are needed\n", label, k);
+				(void)record(h, o, hd[i].name, "custodian", "quorum-refused",
+				             json_pack("{s:s}", "reason", "same custodian twice"));
+				ret = 1;
+				goto out;
+			}
+		}
+		r = hsm_custodian_check(o->custodians, hd[i].name, pass, plen, err, sizeof(err));
+		if (r < 0) {
+			fprintf(stderr, "vaultctl: custodians: %s\n", err);
+			goto out;
+		}
+		if (r == 0) {
+			fprintf(stderr, "vaultctl: refused: %s did not authenticate\n", label);
+			(void)record(h, o, hsm_custodian_name_ok(hd[i].name) ? hd[i].name : "(unknown)",
+			             "custodian", "custodian-refused",
+			             json_pack("{s:s}", "reason", "unknown name or wrong passphrase"));
+			ret = 1;
+			goto out;
+		}
+		hd[i].pass = pass;
+		hd[i].pass_len = plen;
+		pass = NULL;
+		if (record(h, o, hd[i].name, "custodian", "custodian-authenticated", NULL) != 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	sr_secret_free(pass);
+	hsm_custodian_input_close(in);
+	return ret;
+}
+
+static void quorum_free(struct hsm_backup_holder *hd, size_t k)
+{
+	size_t i;
+
+	for (i = 0; i < k; i++) {
+		sr_secret_free((char *)hd[i].pass);
+		hd[i].pass = NULL;
+	}
+}
+
+/* Write doc to path, mode 0600, refusing to overwrite. 0 or -1 (message printed). */
+static int write_json_excl(const char *path, const json_t *doc)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int rc;
+
+	if (fd < 0) {
+		fprintf(stderr, "vaultctl: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	rc = json_dumpfd(doc, fd, JSON_INDENT(1) | JSON_SORT_KEYS);
+	if (rc == 0)
+		rc = write(fd, "\n", 1) == 1 ? 0 : -1;
+	if (rc == 0)
+		rc = fsync(fd);
+	close(fd);
+	if (rc != 0)
+		fprintf(stderr, "vaultctl: %s: write failed\n", path);
+	return rc;
+}
+
+static int component_path(char *out, size_t cap, const char *dir, const char *name)
+{
+	int n = snprintf(out, cap, "%s/component-%s.json", dir, name);
+
+	return n > 0 && (size_t)n < cap ? 0 : -1;
+}
+
+/*
+ * keys backup: every data key exported only wrapped under C(N,M) transport
+ * keys that exist only as components (PCI DSS v4.0 3.6.1.2, 3.7.2, 3.7.6).
+ */
+static int cmd_keys_backup(const struct opts *o)
+{
+	struct hsm_backup_holder hd[HSM_BACKUP_MAX_HOLDERS];
+	json_t *comp[HSM_BACKUP_MAX_HOLDERS] = { NULL };
+	json_t *backup = NULL, *k = NULL, *set = NULL;
+	struct hsm *h = NULL;
+	char err[512] = "", path[1024];
+	size_t i, j;
+	bool auth = false;
+	int r, ret = EXIT_OP;
+
+	if (o->out == NULL || o->comp_dir == NULL || o->quorum < 2 || o->holders < o->quorum ||
+	    o->holders > HSM_BACKUP_MAX_HOLDERS) {
+		fprintf(stderr, "vaultctl: keys backup needs --out FILE --component-dir DIR "
+		        "--quorum M --holders N (2 <= M <= N <= %d)\n", HSM_BACKUP_MAX_HOLDERS);
+		return EXIT_USAGE;
+	}
+	if (hsm_open(o->module, o->label, o->pin_file, 2, &h, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vaultctl: %s\n", err);
+		goto out;
+	}
+	if (record(h, o, o->master, "ceremony-master", "backup-requested",
+	           json_pack("{s:I, s:I, s:s}", "m", (json_int_t)o->quorum, "n",
+	                     (json_int_t)o->holders, "out", o->out)) != 0)
+		goto out;
+	r = quorum(h, o, o->holders, hd);
+	auth = true;
+	if (r != 0) {
+		ret = r > 0 ? EXIT_REFUSED : EXIT_OP;
+		goto out;
+	}
+	if (hsm_backup_create(h, hd, o->holders, o->quorum, &backup, comp, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vaultctl: keys backup: %s\n", err);
+		(void)record(h, o, o->master, "ceremony-master", "backup-failed",
+		             json_pack("{s:s}", "reason", err));
+		goto out;
+	}
+	for (i = 0; i < o->holders; i++) {
+		if (component_path(path, sizeof path, o->comp_dir, hd[i].name) != 0 ||
+		    write_json_excl(path, comp[i]) != 0)
+			goto out;
+		/* The component's KCVs go on the record; its value never does. */
+		if (record(h, o, hd[i].name, "custodian", "components-issued",
+		           json_pack("{s:s, s:O, s:s}", "backup_id",
+		                     json_string_value(json_object_get(backup, "backup_id")),
+		                     "components", json_object_get(comp[i], "components"), "sealed",
+		                     "XChaCha20-Poly1305 under Argon2id(custodian passphrase)")) != 0)
+			goto out;
+		printf("components for %s written to %s:", hd[i].name, path);
+		json_array_foreach(json_object_get(comp[i], "components"), j, set)
+			printf(" set %lld #%lld kcv=%s",
+			       (long long)json_integer_value(json_object_get(set, "set")),
+			       (long long)json_integer_value(json_object_get(set, "index")),
+			       json_string_value(json_object_get(set, "kcv")));
+		printf("\n");
+	}
+	json_array_foreach(json_object_get(backup, "sets"), j, set) {
+		if (record(h, o, o->master, "ceremony-master", "transport-key-combined",
+		           json_pack("{s:O, s:O, s:O, s:s, s:s}", "set", json_object_get(set, "set"),
+		                     "custodians", json_object_get(set, "custodians"),
+		                     "component_kcvs", json_object_get(set, "component_kcvs"), "kcv",
+		                     json_string_value(json_object_get(set, "transport_kcv")),
+		                     "mechanism", "CKM_AES_ECB_ENCRYPT_DATA chain (ADR 0073)")) != 0)
+			goto out;
+	}
+	json_array_foreach(json_object_get(backup, "keys"), j, k) {
+		if (record(h, o, o->master, "ceremony-master", "key-exported-wrapped",
+		           json_pack("{s:O, s:O, s:O, s:O, s:s, s:I}", "label",
+		                     json_object_get(k, "label"), "key_type",
+		                     json_object_get(k, "key_type"), "version",
+		                     json_object_get(k, "version"), "kcv", json_object_get(k, "kcv"),
+		                     "mechanism", "CKM_AES_KEY_WRAP_PAD (RFC 5649)", "sets",
+		                     (json_int_t)json_array_size(json_object_get(backup, "sets")))) != 0)
+			goto out;
+		printf("%s kcv=%s wrapped\n", json_string_value(json_object_get(k, "label")),
+		       json_string_value(json_object_get(k, "kcv")));
+	}
+	if (write_json_excl(o->out, backup) != 0)
+		goto out;
+	if (record(h, o, o->master, "ceremony-master", "backup-completed",
+	           json_pack("{s:O, s:s, s:I, s:I}", "backup_id", json_object_get(backup, "backup_id"),
+	                     "file", o->out, "m", (json_int_t)o->quorum, "n",
+	                     (json_int_t)o->holders)) != 0)
+		goto out;
+	printf("backup %s written to %s (%zu of %zu custodians restore it)\n",
+	       json_string_value(json_object_get(backup, "backup_id")), o->out, o->quorum,
+	       o->holders);
+	ret = EXIT_OK;
+out:
+	if (auth)
+		quorum_free(hd, o->holders);
+	for (i = 0; i < HSM_BACKUP_MAX_HOLDERS; i++)
+		json_decref(comp[i]);
+	json_decref(backup);
+	hsm_close(h);
+	return ret;
+}
+
+/* keys restore: into a fresh token, with M custodians and their components. */
+static int cmd_keys_restore(const struct opts *o)
+{
+	struct hsm_backup_holder hd[HSM_BACKUP_MAX_HOLDERS];
+	json_t *comp[HSM_BACKUP_MAX_HOLDERS] = { NULL };
+	json_t *backup = NULL, *restored = NULL, *k = NULL;
+	json_error_t jerr;
+	struct hsm *h = NULL;
+	char err[512] = "", path[1024], serial[17];
+	json_int_t m = 0;
+	size_t i, need = 0;
+	bool auth = false;
+	int r, ret = EXIT_OP;
+
+	if (o->in == NULL || o->comp_dir == NULL) {
+		fprintf(stderr, "vaultctl: keys restore needs --in FILE --component-dir DIR\n");
+		return EXIT_USAGE;
+	}
+	backup = json_load_file(o->in, JSON_REJECT_DUPLICATES, &jerr);
+	if (json_unpack(backup, "{s:I}", "m", &m) != 0 || m < 2 || m > HSM_BACKUP_MAX_HOLDERS) {
+		fprintf(stderr, "vaultctl: %s: not a key backup file\n", o->in);
+		goto out;
+	}
+	need = (size_t)m;
+	if (hsm_open(o->module, o->label, o->pin_file, 2, &h, err, sizeof(err)) != 0 ||
+	    hsm_token_serial(h, serial, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vaultctl: %s\n", err);
+		goto out;
+	}
+	if (record(h, o, o->master, "ceremony-master", "restore-requested",
+	           json_pack("{s:O, s:s, s:I}", "backup_id", json_object_get(backup, "backup_id"),
+	                     "file", o->in, "m", m)) != 0)
+		goto out;
+	r = quorum(h, o, need, hd);
+	auth = true;
+	if (r != 0) {
+		ret = r > 0 ? EXIT_REFUSED : EXIT_OP;
+		goto out;
+	}
+	for (i = 0; i < need; i++) {
+		if (component_path(path, sizeof path, o->comp_dir, hd[i].name) != 0 ||
+		    (comp[i] = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+			fprintf(stderr, "vaultctl: %s's component file: %s\n", hd[i].name, jerr.text);
+			goto out;
+		}
+	}
+	r = hsm_backup_restore(h, backup, hd, (const json_t *const *)comp, need, &restored, err,
+	                       sizeof(err));
+	if (r != 0) {
+		fprintf(stderr, "vaultctl: keys restore: %s\n", err);
+		(void)record(h, o, o->master, "ceremony-master", "restore-refused",
+		             json_pack("{s:s}", "reason", err));
+		ret = r > 0 ? EXIT_REFUSED : EXIT_OP;
+		goto out;
+	}
+	json_array_foreach(restored, i, k) {
+		if (record(h, o, o->master, "ceremony-master", "key-restored",
+		           json_pack("{s:O, s:O, s:O, s:s, s:{s:b, s:b, s:b}}", "label",
+		                     json_object_get(k, "label"), "key_type",
+		                     json_object_get(k, "key_type"), "kcv", json_object_get(k, "kcv"),
+		                     "mechanism", "CKM_AES_KEY_WRAP_PAD (RFC 5649) unwrap",
+		                     "attributes", "sensitive", 1, "extractable", 1, "token", 1)) != 0)
+			goto out;
+		printf("%s kcv=%s restored\n", json_string_value(json_object_get(k, "label")),
+		       json_string_value(json_object_get(k, "kcv")));
+	}
+	if (record(h, o, o->master, "ceremony-master", "restore-completed",
+	           json_pack("{s:O, s:I}", "backup_id", json_object_get(backup, "backup_id"),
+	                     "keys", (json_int_t)json_array_size(restored))) != 0)
+		goto out;
+	printf("restored %zu keys into token '%s' (hsm_serial=%s)\n", json_array_size(restored),
+	       o->label, serial);
+	ret = EXIT_OK;
+out:
+	if (auth)
+		quorum_free(hd, need);
+	for (i = 0; i < HSM_BACKUP_MAX_HOLDERS; i++)
+		json_decref(comp[i]);
+	json_decref(restored);
+	json_decref(backup);
+	hsm_close(h);
+	return ret;
+}
+
+/* ---- online rotation (ADR 0074) ------------------------------------------------ */
+
+/* The database pool and HSM named in vaultd's configuration (--config). */
+static int open_config(const struct opts *o, size_t sessions, json_t **cfg_out,
+                       struct sr_db_pool **pool_out, struct hsm **h_out)
+{
+	json_error_t jerr;
+	json_t *cfg = NULL;
+	const json_t *jp = NULL;
+	char port[16], err[512] = "";
+
+	if (o->config == NULL) {
+		fprintf(stderr, "vaultctl: this command needs --config (vaultd's configuration)\n");
+		return EXIT_USAGE;
+	}
+	cfg = json_load_file(o->config, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(cfg)) {
+		fprintf(stderr, "vaultctl: %s: line %d: %s\n", o->config, jerr.line, jerr.text);
+		json_decref(cfg);
+		return EXIT_OP;
+	}
+	*cfg_out = cfg;
+	jp = json_object_get(cfg, "db_port");
+	if (json_is_integer(jp))
+		snprintf(port, sizeof port, "%lld", (long long)json_integer_value(jp));
+	else
+		snprintf(port, sizeof port, "%s", json_is_string(jp) ? json_string_value(jp) : "5432");
+#define CFG(k, d) (json_is_string(json_object_get(cfg, k)) ? \
+	json_string_value(json_object_get(cfg, k)) : (d))
+	*pool_out = sr_db_pool_new(CFG("db_host", "127.0.0.1"), port, CFG("db_name", "vault"),
+	                           CFG("db_user", "vault"), CFG("db_password_file", NULL), 1, err,
+	                           sizeof err);
+	if (*pool_out == NULL) {
+		fprintf(stderr, "vaultctl: database: %s\n", err);
+		return EXIT_OP;
+	}
+	if (hsm_open(CFG("pkcs11_module", o->module), CFG("hsm_token_label", o->label),
+	             CFG("hsm_pin_file", o->pin_file), sessions, h_out, err, sizeof err) != 0) {
+		fprintf(stderr, "vaultctl: hsm: %s\n", err);
+		return EXIT_OP;
+	}
+#undef CFG
+	return EXIT_OK;
+}
+
+/*
+ * keys rotate PURPOSE: a new version made current under dual control
+ * (PCI DSS v4.0 3.6.1, 3.7.4, 3.7.6). vaultd picks it up within a second.
+ */
+static int cmd_keys_rotate(const struct opts *o, const char *purpose)
+{
+	char names[2][HSM_CUSTODIAN_NAME_MAX + 1];
+	char label[32], prev[32], err[512] = "", hx[2 * HSM_KCV_LEN + 1], serial[17];
+	struct sr_db_pool *pool = NULL;
+	struct hsm_key_info ki;
+	struct hsm *h = NULL;
+	json_t *cfg = NULL;
+	PGconn *db = NULL;
+	uint8_t kcv[HSM_KCV_LEN];
+	bool aes;
+	int cur = 0, next = 0, r, ret;
+
+	if (strcmp(purpose, "pan-enc") != 0 && strcmp(purpose, "fp-hmac") != 0) {
+		fprintf(stderr, "vaultctl: keys rotate pan-enc|fp-hmac\n");
+		return EXIT_USAGE;
+	}
+	aes = strcmp(purpose, "pan-enc") == 0;
+	ret = open_config(o, 1, &cfg, &pool, &h);
+	if (ret != EXIT_OK)
+		goto out;
+	ret = EXIT_OP;
+	db = sr_db_acquire(pool);
+	if (vault_keys_versions(db, purpose, &cur, &next, err, sizeof err) != 0 ||
+	    hsm_token_serial(h, serial, err, sizeof err) != 0) {
+		fprintf(stderr, "vaultctl: keys rotate: %s\n", err);
+		goto out;
+	}
+	snprintf(label, sizeof label, "%s-v%d", purpose, next);
+	snprintf(prev, sizeof prev, "%s-v%d", purpose, cur);
+	if (hsm_key_info(h, label, &ki, err, sizeof err) != 0 || ki.found) {
+		fprintf(stderr, "vaultctl: keys rotate: %s\n",
+		        ki.found ? "the next version's label exists on the token already" : err);
+		goto out;
+	}
+	if (record(h, o, o->master, "ceremony-master", "rotation-requested",
+	           json_pack("{s:s, s:s, s:s}", "purpose", purpose, "from", prev, "to", label)) != 0)
+		goto out;
+	r = dual_control(h, o, names);
+	if (r != 0) {
+		ret = r > 0 ? EXIT_REFUSED : EXIT_OP;
+		goto out;
+	}
+	r = o->wrappable ? hsm_generate_wrappable_key(h, label, aes, err, sizeof err)
+	    : aes        ? hsm_generate_aes_key(h, label, err, sizeof err)
+	                 : hsm_generate_hmac_key(h, label, err, sizeof err);
+	if (r != 0 || hsm_key_info(h, label, &ki, err, sizeof err) != 0 ||
+	    hsm_kcv(h, label, kcv, err, sizeof err) != 0) {
+		fprintf(stderr, "vaultctl: keys rotate: %s\n", err);
+		goto out;
+	}
+	kcv_hex(kcv, hx);
+	if (record(h, o, o->master, "ceremony-master", "key-generated",
+	           json_pack("{s:s, s:s, s:s, s:{s:b, s:b, s:b, s:b}, s:s, s:[s,s]}", "label",
+	                     label, "mechanism",
+	                     aes ? "CKM_AES_KEY_GEN" : "CKM_GENERIC_SECRET_KEY_GEN", "key_type",
+	                     aes ? "CKK_AES" : "CKK_GENERIC_SECRET", "attributes", "sensitive",
+	                     ki.sensitive, "extractable", ki.extractable, "never_extractable",
+	                     ki.never_extractable, "token", 1, "kcv", hx, "custodians", names[0],
+	                     names[1])) != 0)
+		goto out;
+	/* The key exists before any vaultd can be told to use it. */
+	if (vault_keys_make_current(db, purpose, next, hx, err, sizeof err) != 0) {
+		fprintf(stderr, "vaultctl: keys rotate: %s (the key exists on the token but is not "
+		        "current)\n", err);
+		goto out;
+	}
+	if (record(h, o, o->master, "ceremony-master", "key-made-current",
+	           json_pack("{s:s, s:s, s:s, s:s}", "label", label, "previous", prev, "kcv", hx,
+	                     "effective", "vaultd re-reads key_versions within 1 s")) != 0)
+		goto out;
+	printf("%s is current (kcv=%s, hsm_serial=%s); %s is previous: it still decrypts "
+	       "until vaultctl keys reencrypt has moved every record, then keys retire %s\n",
+	       label, hx, serial, prev, prev);
+	ret = EXIT_OK;
+out:
+	if (db != NULL)
+		sr_db_release(pool, db);
+	hsm_close(h);
+	sr_db_pool_free(pool);
+	json_decref(cfg);
+	return ret;
+}
+
+/* keys reencrypt: move every record to the current versions, resumable. */
+static int cmd_keys_reencrypt(const struct opts *o)
+{
+	struct vault_reencrypt_stats st = { 0, 0, 0 };
+	struct vault_key_labels cur;
+	struct sr_db_pool *pool = NULL;
+	struct hsm *h = NULL;
+	json_t *cfg = NULL;
+	PGconn *db = NULL;
+	char err[512] = "", cursor[128];
+	long long total, left = 0;
+	int pass, n, ret;
+
+	ret = open_config(o, 1, &cfg, &pool, &h);
+	if (ret != EXIT_OK)
+		goto out;
+	ret = EXIT_OP;
+	db = sr_db_acquire(pool);
+	if (vault_keys_read(db, &cur, err, sizeof err) != 0 ||
+	    (total = vault_keys_outdated(db, &cur, err, sizeof err)) < 0) {
+		fprintf(stderr, "vaultctl: keys reencrypt: %s\n", err);
+		goto out;
+	}
+	printf("%lld records to move to %s / %s\n", total, cur.pan, cur.fp);
+	fflush(stdout);
+	if (record(h, o, o->master, "ceremony-master", "reencrypt-started",
+	           json_pack("{s:s, s:s, s:I}", "pan_key", cur.pan, "fp_key", cur.fp, "records",
+	                     (json_int_t)total)) != 0)
+		goto out;
+	/* Each record commits on its own: after a crash, run it again. */
+	for (pass = 1; pass <= 5; pass++) {
+		long long before = st.moved;
+
+		cursor[0] = '\0';
+		while ((n = vault_keys_reencrypt_batch(db, h, &cur, o->batch, cursor, sizeof cursor,
+		                                       &st, err, sizeof err)) > 0) {
+			printf("progress: %lld of %lld moved, %lld skipped, %lld failed\n", st.moved,
+			       total, st.skipped, st.failed);
+			fflush(stdout);
+		}
+		if (n < 0) {
+			fprintf(stderr, "vaultctl: keys reencrypt: %s (run it again to resume)\n", err);
+			goto out;
+		}
+		left = vault_keys_outdated(db, &cur, err, sizeof err);
+		if (left <= 0 || st.moved == before)
+			break;
+	}
+	(void)record(h, o, o->master, "ceremony-master", "reencrypt-finished",
+	             json_pack("{s:s, s:s, s:I, s:I, s:I}", "pan_key", cur.pan, "fp_key", cur.fp,
+	                       "moved", (json_int_t)st.moved, "failed", (json_int_t)st.failed,
+	                       "left", (json_int_t)left));
+	if (left != 0) {
+		fprintf(stderr, "vaultctl: keys reencrypt: %lld records still on older versions "
+		        "(%lld did not decrypt)\n", left, st.failed);
+		goto out;
+	}
+	printf("done: %lld records moved; none left on older versions\n", st.moved);
+	ret = EXIT_OK;
+out:
+	if (db != NULL)
+		sr_db_release(pool, db);
+	hsm_close(h);
+	sr_db_pool_free(pool);
+	json_decref(cfg);
+	return ret;
+}
+
+/*
+ * keys retire LABEL: destroy a previous version no record uses, under dual
+ * control (PCI DSS v4.0 3.7.5, 3.7.6). A current key or one still in use is
+ * refused (exit 4).
+ */
+static int cmd_keys_retire(const struct opts *o, const char *label)
+{
+	char names[2][HSM_CUSTODIAN_NAME_MAX + 1];
+	char state[16] = "", err[512] = "", hx[2 * HSM_KCV_LEN + 1] = "", serial[17];
+	struct sr_db_pool *pool = NULL;
+	struct hsm *h = NULL;
+	json_t *cfg = NULL;
+	PGconn *db = NULL;
+	uint8_t kcv[HSM_KCV_LEN];
+	long long used;
+	int r, ret;
+
+	ret = open_config(o, 1, &cfg, &pool, &h);
+	if (ret != EXIT_OK)
+		goto out;
+	ret = EXIT_OP;
+	db = sr_db_acquire(pool);
+	r = vault_keys_state(db, label, state, err, sizeof err);
+	if (r < 0 || hsm_token_serial(h, serial, err, sizeof err) != 0) {
+		fprintf(stderr, "vaultctl: keys retire: %s\n", err);
+		goto out;
+	}
+	if (r == 0 || strcmp(state, "previous") != 0) {
+		fprintf(stderr, "vaultctl: keys retire: %s is %s; only a previous version can be "
+		        "retired\n", label, r == 0 ? "not a known key version" : state);
+		ret = r == 0 ? EXIT_USAGE : EXIT_REFUSED;
+		goto out;
+	}
+	used = vault_keys_in_use(db, label, err, sizeof err);
+	if (used != 0) {
+		if (used < 0)
+			fprintf(stderr, "vaultctl: keys retire: %s\n", err);
+		else
+			fprintf(stderr, "vaultctl: keys retire refused: %lld records still use %s "
+			        "(run vaultctl keys reencrypt)\n", used, label);
+		if (used > 0)
+			(void)record(h, o, o->master, "ceremony-master", "retire-refused",
+			             json_pack("{s:s, s:I}", "label", label, "records",
+			                       (json_int_t)used));
+		ret = used < 0 ? EXIT_OP : EXIT_REFUSED;
+		goto out;
+	}
+	if (record(h, o, o->master, "ceremony-master", "retire-requested",
+	           json_pack("{s:s, s:I}", "label", label, "records", (json_int_t)0)) != 0)
+		goto out;
+	r = dual_control(h, o, names);
+	if (r != 0) {
+		ret = r > 0 ? EXIT_REFUSED : EXIT_OP;
+		goto out;
+	}
+	if (hsm_kcv(h, label, kcv, err, sizeof err) == 0)
+		kcv_hex(kcv, hx);
+	r = hsm_key_destroy(h, label, err, sizeof err);
+	if (r < 0 || vault_keys_mark_retired(db, label, err, sizeof err) != 0) {
+		fprintf(stderr, "vaultctl: keys retire: %s\n", err);
+		goto out;
+	}
+	if (record(h, o, o->master, "ceremony-master", "key-destroyed",
+	           json_pack("{s:s, s:s, s:s, s:s, s:[s,s]}", "label", label, "kcv", hx,
+	                     "mechanism", r == 1 ? "C_DestroyObject" : "absent already", "state",
+	                     "retired", "custodians", names[0], names[1])) != 0)
+		goto out;
+	printf("%s destroyed (kcv was %s, hsm_serial=%s) and retired\n", label,
+	       hx[0] != '\0' ? hx : "-", serial);
+	ret = EXIT_OK;
+out:
+	if (db != NULL)
+		sr_db_release(pool, db);
+	hsm_close(h);
+	sr_db_pool_free(pool);
+	json_decref(cfg);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -630,11 +1306,19 @@ int main(int argc, char **argv)
 		{ "pubkey-out", required_argument, NULL, 'k' },
 		{ "master", required_argument, NULL, 'M' },
 		{ "key-label", required_argument, NULL, 'K' },
+		{ "out", required_argument, NULL, 'O' },
+		{ "in", required_argument, NULL, 'I' },
+		{ "component-dir", required_argument, NULL, 'D' },
+		{ "quorum", required_argument, NULL, 'Q' },
+		{ "holders", required_argument, NULL, 'N' },
+		{ "wrappable", no_argument, NULL, 'W' },
+		{ "batch", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { DEFAULT_MODULE, DEFAULT_LABEL, DEFAULT_PIN_FILE, DEFAULT_SO_PIN_FILE, NULL,
-		          DEFAULT_TRANSCRIPT, DEFAULT_CUSTODIANS, NULL, DEFAULT_PUBKEY, NULL };
+		          DEFAULT_TRANSCRIPT, DEFAULT_CUSTODIANS, NULL, DEFAULT_PUBKEY, NULL,
+		          NULL, NULL, NULL, 0, 0, false, 100 };
 	const struct passwd *pw = getpwuid(getuid());
 	const char *gen_label = NULL;
 	int c;
@@ -676,6 +1360,34 @@ int main(int argc, char **argv)
 		case 'K':
 			gen_label = optarg;
 			break;
+		case 'O':
+			o.out = optarg;
+			break;
+		case 'I':
+			o.in = optarg;
+			break;
+		case 'D':
+			o.comp_dir = optarg;
+			break;
+		case 'Q':
+		case 'N':
+			if (optarg[0] < '1' || optarg[0] > '9' || optarg[1] != '\0') {
+				fprintf(stderr, "vaultctl: --quorum and --holders take 2..%d\n",
+				        HSM_BACKUP_MAX_HOLDERS);
+				return EXIT_USAGE;
+			}
+			*(c == 'Q' ? &o.quorum : &o.holders) = (size_t)(optarg[0] - '0');
+			break;
+		case 'W':
+			o.wrappable = true;
+			break;
+		case 'B':
+			o.batch = atoi(optarg);
+			if (o.batch < 1 || o.batch > 10000) {
+				fprintf(stderr, "vaultctl: --batch takes 1..10000\n");
+				return EXIT_USAGE;
+			}
+			break;
 		case 'h':
 			want_help = 1;
 			break;
@@ -715,12 +1427,30 @@ int main(int argc, char **argv)
 	if (nargs == 3 && strcmp(argv[optind], "custodian") == 0 &&
 	    strcmp(argv[optind + 1], "add") == 0)
 		return cmd_custodian_add(&o, argv[optind + 2]);
+	if (nargs == 3 && strcmp(argv[optind], "custodian") == 0 &&
+	    strcmp(argv[optind + 1], "remove") == 0)
+		return cmd_custodian_remove(&o, argv[optind + 2]);
 	if (nargs == 2 && strcmp(argv[optind], "ceremony") == 0 &&
 	    strcmp(argv[optind + 1], "init") == 0)
 		return cmd_ceremony_init(&o);
 	if (nargs == 3 && strcmp(argv[optind], "ceremony") == 0 &&
 	    strcmp(argv[optind + 1], "verify") == 0)
 		return cmd_ceremony_verify(&o, argv[optind + 2]);
+	if (nargs == 2 && strcmp(argv[optind], "keys") == 0 &&
+	    strcmp(argv[optind + 1], "backup") == 0)
+		return cmd_keys_backup(&o);
+	if (nargs == 2 && strcmp(argv[optind], "keys") == 0 &&
+	    strcmp(argv[optind + 1], "restore") == 0)
+		return cmd_keys_restore(&o);
+	if (nargs == 3 && strcmp(argv[optind], "keys") == 0 &&
+	    strcmp(argv[optind + 1], "rotate") == 0)
+		return cmd_keys_rotate(&o, argv[optind + 2]);
+	if (nargs == 2 && strcmp(argv[optind], "keys") == 0 &&
+	    strcmp(argv[optind + 1], "reencrypt") == 0)
+		return cmd_keys_reencrypt(&o);
+	if (nargs == 3 && strcmp(argv[optind], "keys") == 0 &&
+	    strcmp(argv[optind + 1], "retire") == 0)
+		return cmd_keys_retire(&o, argv[optind + 2]);
 	if (nargs == 1 && strcmp(argv[optind], "init-token") == 0)
 		return cmd_init_token(&o);
 	if (nargs == 2 && strcmp(argv[optind], "keys") == 0) {

@@ -16,10 +16,12 @@ struct vault_egress;
 struct vault_connector;
 struct vault_ratelimit;
 struct vault_pkcache;
+struct vault_keys;
 
 struct vault_app {
 	struct sr_db_pool *db;                  /* vault database pool */
 	struct hsm *hsm;                        /* PKCS#11 session pool */
+	struct vault_keys *keys;                /* current key versions (ADR 0074) */
 	struct vault_egress *egress;            /* mTLS egress to PSPs */
 	const struct vault_connector *connector;/* the default PSP connector (stripe) */
 	const struct vault_connector *connectors[4]; /* every configured connector, by name (issue 5) */

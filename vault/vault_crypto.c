@@ -4,6 +4,7 @@
 #include "vault/vault_crypto.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -46,8 +47,24 @@ static int make_aad(char *aad, size_t cap, const char *domain, const char *token
 	return 0;
 }
 
-static int seal(struct hsm *h, const char *domain, const char *what, const char *token,
-                const char *merchant, const char *pt, size_t pt_len,
+/* "pan-enc-vN" (N >= 1): a PAN key label of any version (ADR 0074). */
+static bool pan_label_ok(const char *label)
+{
+	size_t i, n;
+
+	if (label == NULL || strncmp(label, "pan-enc-v", 9) != 0)
+		return false;
+	n = strlen(label);
+	if (n == 9 || n > 9 + 6 || label[9] == '0')
+		return false;
+	for (i = 9; i < n; i++)
+		if (label[i] < '0' || label[i] > '9')
+			return false;
+	return true;
+}
+
+static int seal(struct hsm *h, const char *key_label, const char *domain, const char *what,
+                const char *token, const char *merchant, const char *pt, size_t pt_len,
                 uint8_t iv_out[HSM_GCM_IV_LEN], uint8_t *ct_out, size_t *ct_len,
                 char *err, size_t errlen)
 {
@@ -60,13 +77,17 @@ static int seal(struct hsm *h, const char *domain, const char *what, const char 
 		seterr(err, errlen, "%s encrypt: bad arguments", what);
 		return -1;
 	}
+	if (!pan_label_ok(key_label)) {
+		seterr(err, errlen, "%s encrypt: bad key label", what);
+		return -1;
+	}
 	if (make_aad(aad, sizeof aad, domain, token, merchant, &aad_len) != 0) {
 		seterr(err, errlen, "%s encrypt: bad token or merchant id", what);
 		return -1;
 	}
 	/* BRIEF invariant 2 / PCI DSS 3.5.1: AES-256-GCM inside the HSM, AAD
 	 * binds the ciphertext to its token and merchant. */
-	if (hsm_aes_gcm_encrypt(h, HSM_KEY_PAN_ENC, (const uint8_t *)aad, aad_len,
+	if (hsm_aes_gcm_encrypt(h, key_label, (const uint8_t *)aad, aad_len,
 	                        (const uint8_t *)pt, pt_len, iv_out, ct_out, ct_len,
 	                        herr, sizeof herr) != 0) {
 		seterr(err, errlen, "%s encrypt: %s", what, herr);
@@ -94,8 +115,8 @@ static int open_(struct hsm *h, const char *domain, const char *what, const char
 		seterr(err, errlen, "%s decrypt: bad arguments", what);
 		goto out;
 	}
-	/* Only the key version this build knows; a rotated key gets its own label. */
-	if (key_version == NULL || strcmp(key_version, HSM_KEY_PAN_ENC) != 0) {
+	/* Any version's label (rotation, ADR 0074); the HSM has it or fails. */
+	if (!pan_label_ok(key_version)) {
 		seterr(err, errlen, "%s decrypt: unknown key version", what);
 		goto out;
 	}
@@ -128,11 +149,12 @@ out:
 	return rc;
 }
 
-int vault_crypto_encrypt_pan(struct hsm *h, const char *token, const char *merchant,
-                             const char *pan, size_t pan_len, uint8_t iv_out[HSM_GCM_IV_LEN],
-                             uint8_t *ct_out, size_t *ct_len, char *err, size_t errlen)
+int vault_crypto_encrypt_pan(struct hsm *h, const char *key_label, const char *token,
+                             const char *merchant, const char *pan, size_t pan_len,
+                             uint8_t iv_out[HSM_GCM_IV_LEN], uint8_t *ct_out, size_t *ct_len,
+                             char *err, size_t errlen)
 {
-	return seal(h, AAD_PAN, "PAN", token, merchant, pan, pan_len, iv_out, ct_out, ct_len,
+	return seal(h, key_label, AAD_PAN, "PAN", token, merchant, pan, pan_len, iv_out, ct_out, ct_len,
 	            err, errlen);
 }
 
@@ -145,12 +167,13 @@ int vault_crypto_decrypt_pan(struct hsm *h, const char *key_version, const char 
 	             pan_out, pan_len_out, err, errlen);
 }
 
-int vault_crypto_encrypt_cvc(struct hsm *h, const char *token, const char *merchant,
-                             const char *cvc, size_t cvc_len, uint8_t iv_out[HSM_GCM_IV_LEN],
-                             uint8_t *ct_out, size_t *ct_len, char *err, size_t errlen)
+int vault_crypto_encrypt_cvc(struct hsm *h, const char *key_label, const char *token,
+                             const char *merchant, const char *cvc, size_t cvc_len,
+                             uint8_t iv_out[HSM_GCM_IV_LEN], uint8_t *ct_out, size_t *ct_len,
+                             char *err, size_t errlen)
 {
 	/* PCI DSS 3.3.1.2: CVC held only encrypted, until first authorization. */
-	return seal(h, AAD_CVC, "CVC", token, merchant, cvc, cvc_len, iv_out, ct_out, ct_len,
+	return seal(h, key_label, AAD_CVC, "CVC", token, merchant, cvc, cvc_len, iv_out, ct_out, ct_len,
 	            err, errlen);
 }
 
@@ -163,8 +186,9 @@ int vault_crypto_decrypt_cvc(struct hsm *h, const char *key_version, const char 
 	             cvc_out, cvc_len_out, err, errlen);
 }
 
-int vault_crypto_fingerprint(struct hsm *h, const char *merchant, const char *pan,
-                             size_t pan_len, char out[VAULT_FP_LEN + 1], char *err, size_t errlen)
+int vault_crypto_fingerprint(struct hsm *h, const char *key_label, const char *merchant,
+                             const char *pan, size_t pan_len, char out[VAULT_FP_LEN + 1],
+                             char *err, size_t errlen)
 {
 	uint8_t mac[32];
 	char herr[256];
@@ -173,8 +197,8 @@ int vault_crypto_fingerprint(struct hsm *h, const char *merchant, const char *pa
 	size_t msg_len = 0;
 	int rc = -1;
 
-	if (h == NULL || merchant == NULL || merchant[0] == '\0' || pan == NULL || pan_len == 0 ||
-	    out == NULL) {
+	if (h == NULL || key_label == NULL || strncmp(key_label, "fp-hmac-v", 9) != 0 ||
+	    merchant == NULL || merchant[0] == '\0' || pan == NULL || pan_len == 0 || out == NULL) {
 		seterr(err, errlen, "fingerprint: bad arguments");
 		goto out;
 	}
@@ -191,7 +215,7 @@ int vault_crypto_fingerprint(struct hsm *h, const char *merchant, const char *pa
 	memcpy(msg + mlen + 1, pan, pan_len);
 	/* PCI DSS 3.5.1.1: keyed cryptographic hash (HMAC-SHA256, key in the
 	 * HSM) of the full PAN, scoped per merchant. */
-	if (hsm_hmac_sha256(h, HSM_KEY_FP_HMAC, msg, msg_len, mac, herr, sizeof herr) != 0) {
+	if (hsm_hmac_sha256(h, key_label, msg, msg_len, mac, herr, sizeof herr) != 0) {
 		seterr(err, errlen, "fingerprint: %s", herr);
 		goto out;
 	}

@@ -28,19 +28,22 @@
 struct hsm;
 
 /**
- * Encrypt the PAN for (token, merchant).
+ * Encrypt the PAN for (token, merchant) under key_label ("pan-enc-vN": the
+ * current version, vault/vault_keys.h, ADR 0074).
  * @param iv_out 12 bytes; @param ct_out capacity *ct_len >= pan_len + 16;
  *        on success *ct_len is the ciphertext||tag length.
  * @return 0, or -1 with err (no card data in it).
  */
-int vault_crypto_encrypt_pan(struct hsm *h, const char *token, const char *merchant,
-                             const char *pan, size_t pan_len, uint8_t iv_out[HSM_GCM_IV_LEN],
-                             uint8_t *ct_out, size_t *ct_len, char *err, size_t errlen);
+int vault_crypto_encrypt_pan(struct hsm *h, const char *key_label, const char *token,
+                             const char *merchant, const char *pan, size_t pan_len,
+                             uint8_t iv_out[HSM_GCM_IV_LEN], uint8_t *ct_out, size_t *ct_len,
+                             char *err, size_t errlen);
 
 /**
  * Decrypt a PAN made by vault_crypto_encrypt_pan for the same token and
- * merchant under key_version. Fails (-1) for any other token, merchant,
- * key version, or altered IV/ciphertext/tag.
+ * merchant under key_version (any "pan-enc-vN" the token still holds).
+ * Fails (-1) for any other token, merchant, key version, or altered
+ * IV/ciphertext/tag.
  * @param pan_out receives a NUL-terminated guarded buffer (free with
  *        sr_secret_free, which wipes it); @param pan_len_out its length.
  */
@@ -50,9 +53,10 @@ int vault_crypto_decrypt_pan(struct hsm *h, const char *key_version, const char 
                              size_t *pan_len_out, char *err, size_t errlen);
 
 /** As vault_crypto_encrypt_pan for a CVC (AAD "strongroom/cvc/v1|token|merchant"). */
-int vault_crypto_encrypt_cvc(struct hsm *h, const char *token, const char *merchant,
-                             const char *cvc, size_t cvc_len, uint8_t iv_out[HSM_GCM_IV_LEN],
-                             uint8_t *ct_out, size_t *ct_len, char *err, size_t errlen);
+int vault_crypto_encrypt_cvc(struct hsm *h, const char *key_label, const char *token,
+                             const char *merchant, const char *cvc, size_t cvc_len,
+                             uint8_t iv_out[HSM_GCM_IV_LEN], uint8_t *ct_out, size_t *ct_len,
+                             char *err, size_t errlen);
 
 /** As vault_crypto_decrypt_pan for a CVC. */
 int vault_crypto_decrypt_cvc(struct hsm *h, const char *key_version, const char *token,
@@ -61,11 +65,13 @@ int vault_crypto_decrypt_cvc(struct hsm *h, const char *key_version, const char 
                              size_t *cvc_len_out, char *err, size_t errlen);
 
 /**
- * Per-merchant PAN fingerprint (PCI DSS v4.0 3.5.1.1).
+ * Per-merchant PAN fingerprint (PCI DSS v4.0 3.5.1.1) under key_label
+ * ("fp-hmac-vN", ADR 0074).
  * @param out receives "fp_" + 32 lowercase hex chars + NUL.
  * @return 0, or -1 with err.
  */
-int vault_crypto_fingerprint(struct hsm *h, const char *merchant, const char *pan,
-                             size_t pan_len, char out[VAULT_FP_LEN + 1], char *err, size_t errlen);
+int vault_crypto_fingerprint(struct hsm *h, const char *key_label, const char *merchant,
+                             const char *pan, size_t pan_len, char out[VAULT_FP_LEN + 1],
+                             char *err, size_t errlen);
 
 #endif

@@ -28,6 +28,7 @@
 #include "vault/vault_app.h"
 #include "vault/vault_audit.h"
 #include "vault/vault_crypto.h"
+#include "vault/vault_keys.h"
 #include "vault/vault_store.h"
 #include "vault/vault_token.h"
 
@@ -118,6 +119,7 @@ void vault_handle_cards_create(struct sr_http_request *req)
 	char *pan = NULL;
 	size_t pan_len = 0;
 	char err[256];
+	struct vault_key_labels labels;
 	PGconn *db = NULL;
 	int rc;
 
@@ -154,8 +156,8 @@ void vault_handle_cards_create(struct sr_http_request *req)
 		/* PCI DSS 3.5.1.1: the keyed, per-merchant fingerprint finds the
 		 * same card without decrypting anything. */
 		db = sr_db_acquire(app->db);
-		rc = vault_store_card_find(db, b.merchant, b.customer, tok.fingerprint, &card, err,
-		                           sizeof err);
+		rc = vault_store_card_find(db, b.merchant, b.customer, tok.fingerprint,
+		                           tok.fingerprint_prev, &card, err, sizeof err);
 		sr_db_release(app->db, db);
 		db = NULL;
 		if (rc < 0)
@@ -227,12 +229,22 @@ void vault_handle_cards_create(struct sr_http_request *req)
 	card.exp_month = tok.exp_month;
 	card.exp_year = tok.exp_year;
 	memcpy(card.fingerprint, tok.fingerprint, sizeof card.fingerprint);
-	snprintf(card.key_version, sizeof card.key_version, "%s", VAULT_KEY_VERSION_PAN);
+	memcpy(card.fingerprint_prev, tok.fingerprint_prev, sizeof card.fingerprint_prev);
+	memcpy(card.fp_version, tok.fp_version, sizeof card.fp_version);
+	/* ADR 0074: the saved card is encrypted under the current version. */
+	if (vault_keys_current(app->keys, app->db, &labels, err, sizeof err) != 0) {
+		sr_secret_free(pan);
+		pan = NULL;
+		sr_log(SR_LOG_ERROR, req->request_id, "keys.error", "{s:s}", "error", err);
+		goto unclaim;
+	}
+	snprintf(card.key_version, sizeof card.key_version, "%s", labels.pan);
 	snprintf(card.customer, sizeof card.customer, "%s", b.customer);
 	card.created_at = sr_now();
 	card.pan_ct_len = sizeof card.pan_ct;
-	rc = vault_crypto_encrypt_pan(app->hsm, card.id, card.merchant_id, pan, pan_len,
-	                              card.pan_iv, card.pan_ct, &card.pan_ct_len, err, sizeof err);
+	rc = vault_crypto_encrypt_pan(app->hsm, labels.pan, card.id, card.merchant_id, pan,
+	                              pan_len, card.pan_iv, card.pan_ct, &card.pan_ct_len, err,
+	                              sizeof err);
 	sr_secret_free(pan);
 	pan = NULL;
 	if (rc != 0) {

@@ -31,6 +31,7 @@
 #include "vault/vault_app.h"
 #include "vault/vault_card.h"
 #include "vault/vault_crypto.h"
+#include "vault/vault_keys.h"
 #include "vault/vault_origin.h"
 #include "vault/vault_pkcache.h"
 #include "vault/vault_store.h"
@@ -86,6 +87,7 @@ void vault_handle_tokens_create(struct sr_http_request *req)
 	const char *param = NULL;
 	char mid[VAULT_MERCHANT_ID_MAX + 1];
 	char err[256];
+	struct vault_key_labels labels;
 	char shape[VAULT_PAN_MAX + 1];  /* BIN + zeros + last4: the legacy number's template */
 	PGconn *db = NULL;
 	const char *origin = NULL;
@@ -169,7 +171,11 @@ void vault_handle_tokens_create(struct sr_http_request *req)
 	memcpy(row.last4, card.last4, sizeof row.last4);
 	row.exp_month = card.exp_month;
 	row.exp_year = card.exp_year;
-	snprintf(row.key_version, sizeof row.key_version, "%s", VAULT_KEY_VERSION_PAN);
+	/* ADR 0074: the current key versions (a rotation takes effect within 1 s). */
+	if (vault_keys_current(app->keys, app->db, &labels, err, sizeof err) != 0)
+		goto hsm_error;
+	snprintf(row.key_version, sizeof row.key_version, "%s", labels.pan);
+	snprintf(row.fp_version, sizeof row.fp_version, "%s", labels.fp);
 	row.created_at = sr_now();
 	row.expires_at = card.expires_at;
 	shape[0] = '\0';
@@ -182,19 +188,29 @@ void vault_handle_tokens_create(struct sr_http_request *req)
 	}
 
 	/* PCI DSS 3.5.1.1: keyed, per-merchant fingerprint. */
-	if (vault_crypto_fingerprint(app->hsm, mid, card.pan, card.pan_len, row.fingerprint,
-	                             err, sizeof err) != 0)
+	if (vault_crypto_fingerprint(app->hsm, labels.fp, mid, card.pan, card.pan_len,
+	                             row.fingerprint, err, sizeof err) != 0)
 		goto hsm_error;
+	/* During a fingerprint key rotation, the fingerprint under the previous
+	 * key too, so deduplication finds cards of either (ADR 0074). */
+	if (labels.fp_prev[0] != '\0' &&
+	    vault_crypto_fingerprint(app->hsm, labels.fp_prev, mid, card.pan, card.pan_len,
+	                             row.fingerprint_prev, err, sizeof err) != 0) {
+		/* Retired meanwhile (up to 1 s of cache): not needed, not fatal. */
+		sr_log(SR_LOG_WARN, req->request_id, "fingerprint.previous_key_unusable",
+		       "{s:s, s:s}", "key", labels.fp_prev, "error", err);
+		row.fingerprint_prev[0] = '\0';
+	}
 	/* BRIEF invariant 2: AES-256-GCM in the HSM, AAD binds token + merchant. */
 	row.pan_ct_len = sizeof row.pan_ct;
-	if (vault_crypto_encrypt_pan(app->hsm, row.id, mid, card.pan, card.pan_len, row.pan_iv,
+	if (vault_crypto_encrypt_pan(app->hsm, labels.pan, row.id, mid, card.pan, card.pan_len, row.pan_iv,
 	                             row.pan_ct, &row.pan_ct_len, err, sizeof err) != 0)
 		goto hsm_error;
 	if (card.cvc != NULL) {
 		/* PCI DSS 3.3.1.2: CVC encrypted, deleted at the first
 		 * authorization or after cvc_ttl_seconds. */
 		row.cvc_ct_len = sizeof row.cvc_ct;
-		if (vault_crypto_encrypt_cvc(app->hsm, row.id, mid, card.cvc, card.cvc_len,
+		if (vault_crypto_encrypt_cvc(app->hsm, labels.pan, row.id, mid, card.cvc, card.cvc_len,
 		                             row.cvc_iv, row.cvc_ct, &row.cvc_ct_len,
 		                             err, sizeof err) != 0)
 			goto hsm_error;

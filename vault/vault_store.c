@@ -103,9 +103,9 @@ int vault_store_token_insert(PGconn *db, const struct vault_token_row *r, char *
 	char cvc_exp[24];
 	char created[24];
 	char expires[24];
-	const char *params[17];
-	int lengths[17] = { 0 };
-	int formats[17] = { 0 };
+	const char *params[19];
+	int lengths[19] = { 0 };
+	int formats[19] = { 0 };
 	PGresult *res = NULL;
 	int rc = -1;
 
@@ -140,15 +140,17 @@ int vault_store_token_insert(PGconn *db, const struct vault_token_row *r, char *
 	params[14] = r->customer[0] != '\0' ? r->customer : NULL;
 	params[15] = r->expires_at > 0 ? expires : NULL;
 	params[16] = r->legacy_number[0] != '\0' ? r->legacy_number : NULL;
+	params[17] = r->fp_version[0] != '\0' ? r->fp_version : "fp-hmac-v1";
+	params[18] = r->fingerprint_prev[0] != '\0' ? r->fingerprint_prev : NULL;
 
 	res = PQexecParams(db,
 	    "INSERT INTO tokens (id, merchant_id, brand, last4, exp_month, exp_year, fingerprint, "
 	    "key_version, pan_iv, pan_ct, cvc_iv, cvc_ct, cvc_expires_at, created_at, customer, "
-	    "expires_at, legacy_number) "
+	    "expires_at, legacy_number, fp_version, fingerprint_prev) "
 	    "VALUES ($1, $2, $3, $4, $5::smallint, $6::smallint, $7, $8, $9::bytea, $10::bytea, "
 	    "$11::bytea, $12::bytea, to_timestamp($13::bigint), to_timestamp($14::bigint), $15, "
-	    "to_timestamp($16::bigint), $17)",
-	    17, NULL, params, lengths, formats, 0);
+	    "to_timestamp($16::bigint), $17, $18, $19)",
+	    19, NULL, params, lengths, formats, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		if (sqlstate_is(res, "23505") && r->legacy_number[0] != '\0') {
 			seterr(err, errlen, "token insert: legacy number collision");
@@ -171,7 +173,8 @@ out:
 	"extract(epoch FROM cvc_expires_at)::bigint::text, " \
 	"extract(epoch FROM created_at)::bigint::text, coalesce(customer, ''), " \
 	"coalesce(extract(epoch FROM expires_at)::bigint, 0)::text, " \
-	"coalesce(legacy_number, ''), coalesce(used_by, '') "
+	"coalesce(legacy_number, ''), coalesce(used_by, ''), fp_version, " \
+	"coalesce(fingerprint_prev, '') "
 
 /* Fill r from binary result row i (TOKEN_COLUMNS). 0, or -1 with err. */
 static int fill_row(PGresult *res, int i, struct vault_token_row *r, bool with_ct, char *err,
@@ -217,6 +220,8 @@ static int fill_row(PGresult *res, int i, struct vault_token_row *r, bool with_c
 	r->expires_at = strtoll(PQgetvalue(res, i, 15), NULL, 10);
 	copy_field(r->legacy_number, sizeof r->legacy_number, res, i, 16);
 	copy_field(r->used_by, sizeof r->used_by, res, i, 17);
+	copy_field(r->fp_version, sizeof r->fp_version, res, i, 18);
+	copy_field(r->fingerprint_prev, sizeof r->fingerprint_prev, res, i, 19);
 	return 0;
 }
 
@@ -254,19 +259,24 @@ out:
 }
 
 int vault_store_card_find(PGconn *db, const char *merchant_id, const char *customer,
-                          const char *fingerprint, struct vault_token_row *r, char *err,
-                          size_t errlen)
+                          const char *fingerprint, const char *fingerprint_prev,
+                          struct vault_token_row *r, char *err, size_t errlen)
 {
-	const char *params[3] = { merchant_id, customer, fingerprint };
+	const char *params[4] = { merchant_id, customer, fingerprint,
+		                  fingerprint_prev != NULL && fingerprint_prev[0] != '\0'
+		                  ? fingerprint_prev : NULL };
 	PGresult *res = NULL;
 	int rc = -1;
 
 	memset(r, 0, sizeof *r);
+	/* ADR 0074: across a fingerprint key rotation either fingerprint of the
+	 * card may equal either fingerprint of the token. */
 	res = PQexecParams(db,
 	    "SELECT " TOKEN_COLUMNS "FROM tokens WHERE merchant_id = $1 AND customer = $2 "
-	    "AND fingerprint = $3 AND (expires_at IS NULL OR expires_at > now()) "
+	    "AND (fingerprint = $3 OR fingerprint = $4 OR fingerprint_prev = $3 "
+	    "OR fingerprint_prev = $4) AND (expires_at IS NULL OR expires_at > now()) "
 	    "ORDER BY created_at DESC LIMIT 1",
-	    3, NULL, params, NULL, NULL, 1);
+	    4, NULL, params, NULL, NULL, 1);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		pq_err(err, errlen, "card find", res, db);
 		goto out;

@@ -29,6 +29,8 @@ struct vault_token_row {
 	int exp_year;
 	char fingerprint[VAULT_FP_LEN + 1];
 	char key_version[32];
+	char fp_version[32];                    /* fp-hmac-vN of fingerprint (ADR 0074) */
+	char fingerprint_prev[VAULT_FP_LEN + 1]; /* under the previous fp key, or "" */
 	uint8_t pan_iv[HSM_GCM_IV_LEN];
 	uint8_t pan_ct[VAULT_PAN_CT_MAX];
 	size_t pan_ct_len;
@@ -159,11 +161,14 @@ long long vault_store_sweep_expired(PGconn *db, char *err, size_t errlen);
 
 /**
  * Deduplication: the merchant's reusable card token for customer with this
- * fingerprint (the newest). @return 1 found (row filled), 0 none, -1.
+ * fingerprint (the newest). During a fingerprint key rotation (ADR 0074)
+ * fingerprint_prev ("" or NULL when none) is the same PAN's fingerprint under
+ * the previous key; a card matches when either fingerprint of one equals
+ * either of the other. @return 1 found (row filled), 0 none, -1.
  */
 int vault_store_card_find(PGconn *db, const char *merchant_id, const char *customer,
-                          const char *fingerprint, struct vault_token_row *row, char *err,
-                          size_t errlen);
+                          const char *fingerprint, const char *fingerprint_prev,
+                          struct vault_token_row *row, char *err, size_t errlen);
 
 /**
  * A customer's saved cards, newest first, metadata only (no ciphertext):

@@ -37,6 +37,7 @@
 #include "vault/vault_egress.h"
 #include "vault/vault_pkcache.h"
 #include "vault/vault_ratelimit.h"
+#include "vault/vault_keys.h"
 #include "vault/vault_store.h"
 
 #define MAX_BODY_PUBLIC   (8 * 1024)
@@ -48,6 +49,7 @@ static const char *const config_keys[] = {
 	"client_ca", "gateway_peer",
 	"db_host", "db_port", "db_name", "db_user", "db_password_file",
 	"pkcs11_module", "hsm_token_label", "hsm_pin_file", "hsm_sessions",
+	"hsm_keys_wrappable",
 	"psp_ca", "psp_client_cert", "psp_client_key",
 	"psp_stripe_host", "psp_stripe_addr", "psp_stripe_port", "psp_stripe_api_key_file",
 	"psp_stripe_webhook_secret_file",
@@ -98,6 +100,7 @@ struct vaultd_config {
 	char db_port[16];
 	const char *pkcs11_module, *hsm_token_label, *hsm_pin_file;
 	long long hsm_sessions;
+	bool hsm_keys_wrappable;   /* ADR 0073: backup-capable (wrap-only extractable) keys */
 	const char *psp_ca, *psp_client_cert, *psp_client_key;
 	const char *psp_stripe_host, *psp_stripe_addr, *psp_stripe_api_key_file;
 	const char *psp_stripe_webhook_secret_file;
@@ -168,6 +171,7 @@ static int config_read(const json_t *cfg, const char *path, struct vaultd_config
 		"psp_client_key", "psp_stripe_api_key_file", "psp_stripe_webhook_secret_file", NULL,
 	};
 	const json_t *jport = NULL;
+	long long hsm_keys_wrappable;
 	size_t i;
 
 	memset(c, 0, sizeof *c);
@@ -229,6 +233,8 @@ static int config_read(const json_t *cfg, const char *path, struct vaultd_config
 	c->hsm_token_label = sr_config_str(cfg, "hsm_token_label", NULL);
 	c->hsm_pin_file = sr_config_str(cfg, "hsm_pin_file", NULL);
 	c->hsm_sessions = sr_config_int(cfg, "hsm_sessions", 4);
+	hsm_keys_wrappable = sr_config_int(cfg, "hsm_keys_wrappable", 0);
+	c->hsm_keys_wrappable = hsm_keys_wrappable == 1;
 	c->psp_ca = sr_config_str(cfg, "psp_ca", NULL);
 	c->psp_client_cert = sr_config_str(cfg, "psp_client_cert", NULL);
 	c->psp_client_key = sr_config_str(cfg, "psp_client_key", NULL);
@@ -277,6 +283,10 @@ static int config_read(const json_t *cfg, const char *path, struct vaultd_config
 	}
 	if (c->readyz_cert_min_days < 0 || c->readyz_cert_min_days > 3650) {
 		sr_config_error(msg, msglen, path, "readyz_cert_min_days", "must be 0..3650");
+		return -1;
+	}
+	if (hsm_keys_wrappable != 0 && hsm_keys_wrappable != 1) {
+		sr_config_error(msg, msglen, path, "hsm_keys_wrappable", "must be 0 or 1");
 		return -1;
 	}
 	if (c->public_port == c->internal_port && strcmp(c->public_listen, c->internal_listen) == 0) {
@@ -398,9 +408,15 @@ static void sweeper_stop(struct sweeper *s)
 /* ---- start-up checks ---- */
 
 /* BRIEF invariant 2: the keys exist, are sensitive, never extractable, and
- * of the right type and size; otherwise vaultd refuses to start. */
-static int check_key(struct hsm *h, const char *label, unsigned long want_type, char *msg,
-                     size_t msglen)
+ * of the right type and size; otherwise vaultd refuses to start.
+ * wrappable (hsm_keys_wrappable, ADR 0073): the keys may instead be
+ * CKA_EXTRACTABLE (made by vaultctl keys generate --wrappable or restored by
+ * vaultctl keys restore: they leave the token only wrapped under a split
+ * transport key), still CKA_SENSITIVE; SoftHSM2 sets no CKA_VALUE_LEN on an
+ * unwrapped key, so 0 (unknown) is accepted then: the restore compared the
+ * key's KCV with the original's. */
+static int check_key(struct hsm *h, const char *label, unsigned long want_type, bool wrappable,
+                     char *msg, size_t msglen)
 {
 	struct hsm_key_info ki;
 	char err[256];
@@ -415,11 +431,13 @@ static int check_key(struct hsm *h, const char *label, unsigned long want_type, 
 		         label);
 		return -1;
 	}
-	if (!ki.sensitive || ki.extractable || !ki.never_extractable) {
-		snprintf(msg, msglen, "hsm: key %s must be CKA_SENSITIVE and never extractable", label);
+	if (!ki.sensitive || (!wrappable && (ki.extractable || !ki.never_extractable))) {
+		snprintf(msg, msglen, "hsm: key %s must be CKA_SENSITIVE and never extractable%s",
+		         label, wrappable ? "" : " (hsm_keys_wrappable is false)");
 		return -1;
 	}
-	if (ki.key_type != want_type || ki.value_len != 32) {
+	if (ki.key_type != want_type ||
+	    (ki.value_len != 32 && !(wrappable && ki.extractable && ki.value_len == 0))) {
 		snprintf(msg, msglen, "hsm: key %s has the wrong type or size", label);
 		return -1;
 	}
@@ -453,6 +471,8 @@ static int run(const struct vaultd_config *c)
 	struct sr_http_server *internal = NULL;
 	struct sr_http_server *admin_srv = NULL;
 	struct sr_admin admin;
+	struct vault_keys *keys = NULL;
+	struct vault_key_labels labels;
 	char allow[300];
 	const char *allowlist[2] = { allow, NULL };
 	char msg[512] = "";
@@ -494,9 +514,18 @@ static int run(const struct vaultd_config *c)
 		snprintf(msg, sizeof msg, "hsm: %s", err);
 		goto out;
 	}
-	if (check_key(h, HSM_KEY_PAN_ENC, CKK_AES, msg, sizeof msg) != 0 ||
-	    check_key(h, HSM_KEY_FP_HMAC, CKK_GENERIC_SECRET, msg, sizeof msg) != 0 ||
-	    check_key(h, HSM_KEY_AUDIT_HMAC, CKK_GENERIC_SECRET, msg, sizeof msg) != 0)
+	/* The current key versions (key_versions, ADR 0074): rotation changes
+	 * them while vaultd runs; at start they must be on the token. */
+	keys = vault_keys_new();
+	if (keys == NULL || vault_keys_current(keys, db, &labels, err, sizeof err) != 0) {
+		snprintf(msg, sizeof msg, "%s", keys == NULL ? "out of memory" : err);
+		goto out;
+	}
+	if (check_key(h, labels.pan, CKK_AES, c->hsm_keys_wrappable, msg, sizeof msg) != 0 ||
+	    check_key(h, labels.fp, CKK_GENERIC_SECRET, c->hsm_keys_wrappable, msg,
+	              sizeof msg) != 0 ||
+	    check_key(h, HSM_KEY_AUDIT_HMAC, CKK_GENERIC_SECRET, c->hsm_keys_wrappable, msg,
+	              sizeof msg) != 0)
 		goto out;
 
 	snprintf(allow, sizeof allow, "%s:%lld", c->psp_stripe_host, c->psp_stripe_port);
@@ -534,6 +563,7 @@ static int run(const struct vaultd_config *c)
 
 	app.db = db;
 	app.hsm = h;
+	app.keys = keys;
 	app.egress = eg;
 	app.connector = &connector;
 	app.connectors[app.n_connectors++] = &connector;
@@ -679,6 +709,7 @@ out:
 	vault_ratelimit_free(app.rl_key);
 	vault_pkcache_free(app.pkcache);
 	hsm_close(h);
+	vault_keys_free(keys);
 	sr_db_pool_free(db);
 	if (ret == 0)
 		sr_log(SR_LOG_INFO, NULL, "vaultd.stopped", NULL);

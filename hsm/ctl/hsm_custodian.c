@@ -95,15 +95,77 @@ static const char *find_hash(json_t *o, const char *name)
 	return NULL;
 }
 
+/* Write o to a 0600 temporary file and rename it over path. 0 or -1. */
+static int store(const char *path, json_t *o, char *err, size_t errlen)
+{
+	char tmp[4096];
+	int fd = -1, rc = -1;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
+		seterr(err, errlen, "custodians: path too long");
+		return -1;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || fchmod(fd, 0600) != 0 ||
+	    json_dumpfd(o, fd, JSON_INDENT(2) | JSON_SORT_KEYS) != 0 || write(fd, "\n", 1) != 1 ||
+	    fsync(fd) != 0 || rename(tmp, path) != 0) {
+		seterr(err, errlen, "custodians: cannot write %s", path);
+		unlink(tmp);
+	} else {
+		rc = 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+int hsm_custodian_remove(const char *path, const char *name, char *err, size_t errlen)
+{
+	json_t *o = NULL, *list = NULL, *c = NULL;
+	size_t i;
+	int ret = -1;
+
+	if (path == NULL || !hsm_custodian_name_ok(name)) {
+		seterr(err, errlen, "custodians: a name is 1-%d characters of a-z 0-9 . _ -",
+		       HSM_CUSTODIAN_NAME_MAX);
+		return -1;
+	}
+	o = load(path, false, err, errlen);
+	if (o == NULL)
+		return -1;
+	list = json_object_get(o, "custodians");
+	json_array_foreach(list, i, c) {
+		const char *n = json_string_value(json_object_get(c, "name"));
+		if (n != NULL && strcmp(n, name) == 0)
+			break;
+	}
+	if (i >= json_array_size(list)) {
+		seterr(err, errlen, "custodians: '%s' is not registered", name);
+		ret = 1;
+		goto out;
+	}
+	/* PCI DSS v4.0 3.7.6: dual control must stay possible. */
+	if (json_array_size(list) <= 2) {
+		seterr(err, errlen, "custodians: removing '%s' would leave fewer than two", name);
+		ret = 1;
+		goto out;
+	}
+	if (json_array_remove(list, i) != 0 || store(path, o, err, errlen) != 0)
+		goto out;
+	ret = 0;
+out:
+	json_decref(o);
+	return ret;
+}
+
 int hsm_custodian_add(const char *path, const char *name, const char *pass, size_t pass_len,
                       char *err, size_t errlen)
 {
 	char hash[crypto_pwhash_STRBYTES];
-	char tmp[4096], when[32];
+	char when[32];
 	json_t *o = NULL;
 	struct tm tm;
 	time_t now;
-	int fd = -1;
 	int ret = -1;
 
 	if (path == NULL || pass == NULL || !hsm_custodian_name_ok(name)) {
@@ -139,23 +201,10 @@ int hsm_custodian_add(const char *path, const char *name, const char *pass, size
 		seterr(err, errlen, "custodians: out of memory");
 		goto out;
 	}
-	/* Write a 0600 temporary file and rename it over the old one. */
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
-		seterr(err, errlen, "custodians: path too long");
+	if (store(path, o, err, errlen) != 0)
 		goto out;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || fchmod(fd, 0600) != 0 ||
-	    json_dumpfd(o, fd, JSON_INDENT(2) | JSON_SORT_KEYS) != 0 || write(fd, "\n", 1) != 1 ||
-	    fsync(fd) != 0 || rename(tmp, path) != 0) {
-		seterr(err, errlen, "custodians: cannot write %s", path);
-		unlink(tmp);
-		goto out;
-	}
 	ret = 0;
 out:
-	if (fd >= 0)
-		close(fd);
 	sodium_memzero(hash, sizeof(hash));
 	json_decref(o);
 	return ret;

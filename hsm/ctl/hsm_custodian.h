@@ -33,6 +33,13 @@ int hsm_custodian_add(const char *path, const char *name, const char *pass, size
                       char *err, size_t errlen);
 
 /**
+ * Remove a registered custodian (ceremony 5). Refused when the name is not
+ * registered or fewer than two custodians would remain (dual control).
+ * @return 0 removed, 1 refused (err says why), -1 error.
+ */
+int hsm_custodian_remove(const char *path, const char *name, char *err, size_t errlen);
+
+/**
  * Check a custodian's passphrase. Unknown names and wrong passphrases take
  * the same path (a dummy hash check) and give the same answer.
  * @return 1 authenticated, 0 refused, -1 error (err).

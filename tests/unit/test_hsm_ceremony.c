@@ -604,6 +604,32 @@ static void test_custodian_input(void **state)
 	assert_null(hsm_custodian_input_open(path, err, sizeof(err)));
 }
 
+/* Ceremony 5: a custodian leaves; dual control must stay possible. */
+static void test_custodian_remove(void **state)
+{
+	char path[340], err[256] = "";
+	static const char P[] = "some passphrase 333";
+	struct stat st;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/custodians-rm.json", g_dir);
+	unlink(path);
+	assert_int_equal(hsm_custodian_remove(path, "alice", err, sizeof(err)), -1); /* no file */
+	assert_int_equal(hsm_custodian_add(path, "alice", P, strlen(P), err, sizeof(err)), 0);
+	assert_int_equal(hsm_custodian_add(path, "bob", P, strlen(P), err, sizeof(err)), 0);
+	assert_int_equal(hsm_custodian_add(path, "carol", P, strlen(P), err, sizeof(err)), 0);
+	assert_int_equal(hsm_custodian_remove(path, "dave", err, sizeof(err)), 1);
+	assert_int_equal(hsm_custodian_remove(path, "Bad!", err, sizeof(err)), -1);
+	assert_int_equal(hsm_custodian_remove(path, "bob", err, sizeof(err)), 0);
+	assert_int_equal(hsm_custodian_check(path, "bob", P, strlen(P), err, sizeof(err)), 0);
+	assert_int_equal(hsm_custodian_check(path, "carol", P, strlen(P), err, sizeof(err)), 1);
+	/* Two left: a third removal would break dual control. */
+	assert_int_equal(hsm_custodian_remove(path, "carol", err, sizeof(err)), 1);
+	assert_non_null(strstr(err, "fewer than two"));
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 077, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -620,6 +646,7 @@ int main(void)
 		cmocka_unit_test(test_signer_attributes),
 		cmocka_unit_test(test_custodians),
 		cmocka_unit_test(test_custodian_input),
+		cmocka_unit_test(test_custodian_remove),
 	};
 
 	if (access(MODULE, R_OK) != 0) {

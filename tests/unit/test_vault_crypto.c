@@ -104,8 +104,8 @@ static void encrypt_pan(const char *tok, const char *mer, uint8_t iv[HSM_GCM_IV_
 	int rc;
 
 	*ct_len = VAULT_PAN_CT_MAX;
-	rc = vault_crypto_encrypt_pan(g_h, tok, mer, PAN, strlen(PAN), iv, ct, ct_len, err,
-	                              sizeof err);
+	rc = vault_crypto_encrypt_pan(g_h, HSM_KEY_PAN_ENC, tok, mer, PAN, strlen(PAN), iv, ct,
+	                              ct_len, err, sizeof err);
 	if (rc != 0)
 		fail_msg("encrypt: %s", err);
 	assert_int_equal(*ct_len, strlen(PAN) + HSM_GCM_TAG_LEN);
@@ -172,8 +172,21 @@ static void test_aad_binding(void **state)
 	sr_secret_free(pan);
 	/* ids that could make two bindings collide are refused */
 	ct_len = sizeof ct;
-	assert_int_equal(vault_crypto_encrypt_pan(g_h, "tok_a|mer_b", MER_A, PAN, strlen(PAN), iv,
-	                                          ct, &ct_len, err, sizeof err), -1);
+	assert_int_equal(vault_crypto_encrypt_pan(g_h, HSM_KEY_PAN_ENC, "tok_a|mer_b", MER_A, PAN,
+	                                          strlen(PAN), iv, ct, &ct_len, err, sizeof err),
+	                 -1);
+	/* key labels outside "pan-enc-vN" are refused (ADR 0074) */
+	ct_len = sizeof ct;
+	assert_int_equal(vault_crypto_encrypt_pan(g_h, "fp-hmac-v1", TOK_A, MER_A, PAN, strlen(PAN),
+	                                          iv, ct, &ct_len, err, sizeof err), -1);
+	ct_len = sizeof ct;
+	assert_int_equal(vault_crypto_encrypt_pan(g_h, "pan-enc-v0", TOK_A, MER_A, PAN, strlen(PAN),
+	                                          iv, ct, &ct_len, err, sizeof err), -1);
+	ct_len = sizeof ct;
+	assert_int_equal(vault_crypto_encrypt_pan(g_h, "pan-enc-v1x", TOK_A, MER_A, PAN, strlen(PAN),
+	                                          iv, ct, &ct_len, err, sizeof err), -1);
+	assert_int_equal(vault_crypto_decrypt_pan(g_h, "pan-enc-v", TOK_A, MER_A, iv, ct, ct_len,
+	                                          &pan, &pan_len, err, sizeof err), -1);
 }
 
 static void test_fresh_iv(void **state)
@@ -198,8 +211,8 @@ static void test_cvc_round_trip(void **state)
 	char err[256] = "";
 
 	(void)state;
-	assert_int_equal(vault_crypto_encrypt_cvc(g_h, TOK_A, MER_A, "1234", 4, iv, ct, &ct_len,
-	                                          err, sizeof err), 0);
+	assert_int_equal(vault_crypto_encrypt_cvc(g_h, HSM_KEY_PAN_ENC, TOK_A, MER_A, "1234", 4, iv,
+	                                          ct, &ct_len, err, sizeof err), 0);
 	assert_int_equal(ct_len, 4 + HSM_GCM_TAG_LEN);
 	assert_int_equal(vault_crypto_decrypt_cvc(g_h, VAULT_KEY_VERSION_PAN, TOK_A, MER_A, iv, ct,
 	                                          ct_len, &cvc, &cvc_len, err, sizeof err), 0);
@@ -220,11 +233,14 @@ static void test_fingerprint(void **state)
 	size_t i;
 
 	(void)state;
-	assert_int_equal(vault_crypto_fingerprint(g_h, MER_A, PAN, strlen(PAN), a1, err, sizeof err), 0);
-	assert_int_equal(vault_crypto_fingerprint(g_h, MER_A, PAN, strlen(PAN), a2, err, sizeof err), 0);
-	assert_int_equal(vault_crypto_fingerprint(g_h, MER_B, PAN, strlen(PAN), b, err, sizeof err), 0);
-	assert_int_equal(vault_crypto_fingerprint(g_h, MER_A, "5555555555554444", 16, other, err,
-	                                          sizeof err), 0);
+	assert_int_equal(vault_crypto_fingerprint(g_h, HSM_KEY_FP_HMAC, MER_A, PAN, strlen(PAN), a1,
+	                                          err, sizeof err), 0);
+	assert_int_equal(vault_crypto_fingerprint(g_h, HSM_KEY_FP_HMAC, MER_A, PAN, strlen(PAN), a2,
+	                                          err, sizeof err), 0);
+	assert_int_equal(vault_crypto_fingerprint(g_h, HSM_KEY_FP_HMAC, MER_B, PAN, strlen(PAN), b,
+	                                          err, sizeof err), 0);
+	assert_int_equal(vault_crypto_fingerprint(g_h, HSM_KEY_FP_HMAC, MER_A, "5555555555554444",
+	                                          16, other, err, sizeof err), 0);
 	assert_int_equal(strlen(a1), VAULT_FP_LEN);
 	assert_int_equal(strncmp(a1, "fp_", 3), 0);
 	for (i = 3; i < VAULT_FP_LEN; i++)

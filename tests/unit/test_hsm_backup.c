@@ -1,0 +1,453 @@
+/*
+ * test_hsm_backup: split-knowledge backup and restore (issue 7, ADR 0073)
+ * against real SoftHSM2 tokens made for the run in a temporary directory.
+ *  - Token A holds backup-capable data keys (pan-enc-v1, fp-hmac-v1,
+ *    audit-hmac-v1); a PAN is encrypted (AES-GCM with its AAD) and
+ *    fingerprinted there; a 2-of-3 backup is made.
+ *  - M = 2 custodians restore into a fresh token B: the PAN ciphertext made
+ *    on A decrypts on B, the HMAC is the same, the KCVs are the same.
+ *  - M - 1 cannot: restore with one custodian is refused; one component
+ *    combined alone gives another transport key (KCV differs) while the
+ *    set's two give the recorded one; a fresh token C stays empty.
+ *  - Component KCVs: known answer against OpenSSL's AES-256-ECB of a zero
+ *    block of the unsealed component.
+ *  - Refusals: wrong passphrase, another custodian's component file, a
+ *    component of another backup, an altered wrapped key (all or nothing),
+ *    a token that is not fresh, a non-extractable key at backup time,
+ *    malformed documents.
+ * Exits 77 (skipped) only when the SoftHSM2 module is absent.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "hsm/hsm.h"
+#include "common/sr_secret.h"
+#include "hsm/ctl/hsm_backup.h"
+
+#define MODULE   "/usr/lib/softhsm/libsofthsm2.so"
+#define USER_PIN "user-pin-3391"
+#define SO_PIN   "so-pin-8823"
+
+static char g_dir[256];
+static char g_user_pin[300], g_so_pin[300];
+static struct hsm *g_a = NULL, *g_b = NULL, *g_c = NULL;
+static json_t *g_backup = NULL;
+static json_t *g_comp[3] = { NULL, NULL, NULL };
+static struct hsm_backup_holder g_hd[3];
+
+static const char PAN[] = "4242424242424242";
+static const char AAD[] = "strongroom/pan/v1|tok_abc|mer_1";
+static uint8_t g_iv[HSM_GCM_IV_LEN], g_ct[64], g_mac[32];
+static size_t g_ct_len = sizeof g_ct;
+
+static int write_file(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, text, strlen(text));
+	close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void holder(struct hsm_backup_holder *hd, const char *name, const char *pass)
+{
+	snprintf(hd->name, sizeof hd->name, "%s", name);
+	hd->pass = pass;
+	hd->pass_len = strlen(pass);
+}
+
+static int open_token(const char *label, struct hsm **out)
+{
+	char err[256] = "";
+
+	if (hsm_init_token(MODULE, label, g_so_pin, g_user_pin, err, sizeof(err)) != 0 ||
+	    hsm_open(MODULE, label, g_user_pin, 2, out, err, sizeof(err)) != 0) {
+		fprintf(stderr, "setup %s: %s\n", label, err);
+		return -1;
+	}
+	return 0;
+}
+
+static int group_setup(void **state)
+{
+	char path[300], conf[600], err[256] = "";
+
+	(void)state;
+	snprintf(g_dir, sizeof(g_dir), "/tmp/test_hsm_bk_XXXXXX");
+	if (mkdtemp(g_dir) == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%s/tokens", g_dir);
+	if (mkdir(path, 0700) != 0)
+		return -1;
+	snprintf(conf, sizeof(conf),
+	         "directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n",
+	         g_dir);
+	snprintf(path, sizeof(path), "%s/softhsm2.conf", g_dir);
+	if (write_file(path, conf, 0600) != 0)
+		return -1;
+	setenv("SOFTHSM2_CONF", path, 1);
+	snprintf(g_user_pin, sizeof(g_user_pin), "%s/user-pin", g_dir);
+	snprintf(g_so_pin, sizeof(g_so_pin), "%s/so-pin", g_dir);
+	if (write_file(g_user_pin, USER_PIN "\n", 0600) != 0 ||
+	    write_file(g_so_pin, SO_PIN "\n", 0600) != 0)
+		return -1;
+	if (open_token("bk-a", &g_a) != 0 || open_token("bk-b", &g_b) != 0 ||
+	    open_token("bk-c", &g_c) != 0)
+		return -1;
+	if (hsm_generate_wrappable_key(g_a, HSM_KEY_PAN_ENC, true, err, sizeof(err)) != 0 ||
+	    hsm_generate_wrappable_key(g_a, HSM_KEY_FP_HMAC, false, err, sizeof(err)) != 0 ||
+	    hsm_generate_wrappable_key(g_a, HSM_KEY_AUDIT_HMAC, false, err, sizeof(err)) != 0 ||
+	    hsm_aes_gcm_encrypt(g_a, HSM_KEY_PAN_ENC, (const uint8_t *)AAD, strlen(AAD),
+	                        (const uint8_t *)PAN, strlen(PAN), g_iv, g_ct, &g_ct_len, err,
+	                        sizeof(err)) != 0 ||
+	    hsm_hmac_sha256(g_a, HSM_KEY_FP_HMAC, (const uint8_t *)PAN, strlen(PAN), g_mac, err,
+	                    sizeof(err)) != 0) {
+		fprintf(stderr, "setup: %s\n", err);
+		return -1;
+	}
+	holder(&g_hd[0], "alice", "alice horse battery 1");
+	holder(&g_hd[1], "bob", "bob staple correct 22");
+	holder(&g_hd[2], "carol", "carol lamp river 333");
+	if (hsm_backup_create(g_a, g_hd, 3, 2, &g_backup, g_comp, err, sizeof(err)) != 0) {
+		fprintf(stderr, "setup: backup: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	size_t i;
+
+	(void)state;
+	json_decref(g_backup);
+	for (i = 0; i < 3; i++)
+		json_decref(g_comp[i]);
+	hsm_close(g_c);
+	hsm_close(g_b);
+	hsm_close(g_a);
+	if (g_dir[0] != '\0')
+		nftw(g_dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}
+
+static void assert_absent(struct hsm *h, const char *label)
+{
+	struct hsm_key_info ki;
+	char err[256] = "";
+
+	assert_int_equal(hsm_key_info(h, label, &ki, err, sizeof(err)), 0);
+	assert_false(ki.found);
+}
+
+static void test_backup_document(void **state)
+{
+	json_t *sets = json_object_get(g_backup, "sets");
+	json_t *keys = json_object_get(g_backup, "keys");
+	const char *text = NULL;
+	char *dump = NULL;
+	size_t i;
+
+	(void)state;
+	/* C(3,2) = 3 sets, each wraps the 3 keys; no key bytes in the clear. */
+	assert_int_equal(json_array_size(sets), 3);
+	assert_int_equal(json_array_size(keys), 3);
+	for (i = 0; i < 3; i++) {
+		json_t *k = json_array_get(keys, i);
+		text = json_string_value(json_object_get(k, "kcv"));
+		assert_non_null(text);
+		assert_int_equal(strlen(text), 6);
+		assert_int_equal(json_integer_value(json_object_get(k, "version")), 1);
+		assert_int_equal(json_array_size(json_object_get(json_array_get(sets, i), "wrapped")),
+		                 3);
+	}
+	/* Each custodian holds C(2,1) = 2 components, sealed. */
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(json_array_size(json_object_get(g_comp[i], "components")), 2);
+		dump = json_dumps(g_comp[i], JSON_COMPACT);
+		assert_null(strstr(dump, "value"));
+		free(dump);
+	}
+}
+
+static void test_component_kcv_known_answer(void **state)
+{
+	static const uint8_t zero[16] = { 0 };
+	uint8_t *vals = NULL, out[32];
+	size_t n = 0, i;
+	int outl = 0;
+	char err[256] = "", hx[7];
+	EVP_CIPHER_CTX *c = NULL;
+	json_t *meta = json_object_get(g_comp[0], "components");
+
+	(void)state;
+	assert_int_equal(hsm_backup_unseal(g_comp[0], &g_hd[0], &vals, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	for (i = 0; i < n; i++) {
+		c = EVP_CIPHER_CTX_new();
+		assert_non_null(c);
+		assert_int_equal(EVP_EncryptInit_ex(c, EVP_aes_256_ecb(), NULL, vals + 32 * i, NULL), 1);
+		EVP_CIPHER_CTX_set_padding(c, 0);
+		assert_int_equal(EVP_EncryptUpdate(c, out, &outl, zero, 16), 1);
+		EVP_CIPHER_CTX_free(c);
+		snprintf(hx, sizeof hx, "%02X%02X%02X", out[0], out[1], out[2]);
+		assert_string_equal(hx, json_string_value(json_object_get(json_array_get(meta, i),
+		                                                          "kcv")));
+	}
+	sr_secret_free(vals);
+}
+
+static void test_unseal_refusals(void **state)
+{
+	struct hsm_backup_holder wrong;
+	uint8_t *vals = NULL;
+	size_t n = 0;
+	char err[256] = "";
+	json_t *bad = NULL;
+
+	(void)state;
+	holder(&wrong, "alice", "not alices passphrase");
+	assert_int_equal(hsm_backup_unseal(g_comp[0], &wrong, &vals, &n, err, sizeof(err)), 1);
+	assert_null(vals);
+	assert_null(strstr(err, "not alices"));
+	/* Bob cannot open Alice's file, even with his own passphrase. */
+	assert_int_equal(hsm_backup_unseal(g_comp[0], &g_hd[1], &vals, &n, err, sizeof(err)), 1);
+	/* Renaming the file's owner breaks the associated data. */
+	bad = json_deep_copy(g_comp[0]);
+	json_object_set_new(bad, "custodian", json_string("bob"));
+	assert_int_equal(hsm_backup_unseal(bad, &g_hd[1], &vals, &n, err, sizeof(err)), 1);
+	json_decref(bad);
+	/* Malformed documents. */
+	bad = json_pack("{s:s}", "format", "strongroom-key-component/1");
+	assert_int_equal(hsm_backup_unseal(bad, &g_hd[0], &vals, &n, err, sizeof(err)), -1);
+	json_decref(bad);
+	bad = json_deep_copy(g_comp[0]);
+	json_object_set_new(json_object_get(bad, "seal"), "salt", json_string("zz"));
+	assert_int_equal(hsm_backup_unseal(bad, &g_hd[0], &vals, &n, err, sizeof(err)), -1);
+	json_decref(bad);
+	bad = json_deep_copy(g_comp[0]);
+	json_object_set_new(json_object_get(bad, "seal"), "box", json_string("00ff"));
+	assert_int_equal(hsm_backup_unseal(bad, &g_hd[0], &vals, &n, err, sizeof(err)), -1);
+	json_decref(bad);
+}
+
+/* M - 1 components give another key; M give the recorded transport key. */
+static void test_m_minus_one_combination(void **state)
+{
+	json_t *set1 = json_array_get(json_object_get(g_backup, "sets"), 0);
+	uint8_t *va = NULL, *vb = NULL, *both = NULL, kcv[3];
+	size_t na = 0, nb = 0;
+	char err[256] = "", hx[7];
+	const char *want = json_string_value(json_object_get(set1, "transport_kcv"));
+
+	(void)state;
+	/* Set 1 is (alice, bob): alice's first and bob's first component. */
+	assert_string_equal(json_string_value(json_array_get(json_object_get(set1, "custodians"), 0)),
+	                    "alice");
+	assert_int_equal(hsm_backup_unseal(g_comp[0], &g_hd[0], &va, &na, err, sizeof(err)), 0);
+	assert_int_equal(hsm_backup_unseal(g_comp[1], &g_hd[1], &vb, &nb, err, sizeof(err)), 0);
+	both = sr_secret_alloc(64);
+	assert_non_null(both);
+	memcpy(both, va, 32);
+	memcpy(both + 32, vb, 32);
+	assert_int_equal(hsm_backup_combine_kcv(g_c, both, 2, kcv, err, sizeof(err)), 0);
+	snprintf(hx, sizeof hx, "%02X%02X%02X", kcv[0], kcv[1], kcv[2]);
+	assert_string_equal(hx, want);
+	assert_int_equal(hsm_backup_combine_kcv(g_c, both, 1, kcv, err, sizeof(err)), 0);
+	snprintf(hx, sizeof hx, "%02X%02X%02X", kcv[0], kcv[1], kcv[2]);
+	assert_string_not_equal(hx, want);
+	/* Order matters too: bob's then alice's is another key. */
+	memcpy(both, vb, 32);
+	memcpy(both + 32, va, 32);
+	assert_int_equal(hsm_backup_combine_kcv(g_c, both, 2, kcv, err, sizeof(err)), 0);
+	snprintf(hx, sizeof hx, "%02X%02X%02X", kcv[0], kcv[1], kcv[2]);
+	assert_string_not_equal(hx, want);
+	sr_secret_free(both);
+	sr_secret_free(va);
+	sr_secret_free(vb);
+}
+
+static void test_restore_refused_below_quorum(void **state)
+{
+	const json_t *comps[1] = { g_comp[1] };
+	json_t *out = NULL;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(hsm_backup_restore(g_c, g_backup, &g_hd[1], comps, 1, &out, err,
+	                                    sizeof(err)), 1);
+	assert_null(out);
+	assert_non_null(strstr(err, "needs 2"));
+	assert_absent(g_c, HSM_KEY_PAN_ENC);
+	assert_absent(g_c, HSM_KEY_FP_HMAC);
+}
+
+static void test_restore_refusals(void **state)
+{
+	struct hsm_backup_holder hd[2], wrong;
+	const json_t *comps[2];
+	json_t *out = NULL, *bad = NULL, *w = NULL;
+	char err[256] = "";
+
+	(void)state;
+	/* A wrong passphrase for one of the two. */
+	holder(&wrong, "carol", "not carols passphrase");
+	hd[0] = g_hd[1];
+	hd[1] = wrong;
+	comps[0] = g_comp[1];
+	comps[1] = g_comp[2];
+	assert_int_equal(hsm_backup_restore(g_c, g_backup, hd, comps, 2, &out, err, sizeof(err)), 1);
+	/* Carol brings bob's file. */
+	hd[1] = g_hd[2];
+	comps[1] = g_comp[1];
+	assert_int_equal(hsm_backup_restore(g_c, g_backup, hd, comps, 2, &out, err, sizeof(err)), 1);
+	/* A component file of another backup. */
+	bad = json_deep_copy(g_comp[2]);
+	json_object_set_new(bad, "backup_id", json_string("0000000000000000"));
+	comps[1] = bad;
+	assert_int_equal(hsm_backup_restore(g_c, g_backup, hd, comps, 2, &out, err, sizeof(err)), 1);
+	json_decref(bad);
+	/* An altered wrapped key (the last one): RFC 5649's check fails, and the
+	 * keys unwrapped before it are destroyed again (all or nothing). */
+	bad = json_deep_copy(g_backup);
+	w = json_array_get(json_object_get(json_array_get(json_object_get(bad, "sets"), 2),
+	                                   "wrapped"), 2);
+	{
+		char blob[200];
+		snprintf(blob, sizeof blob, "%s", json_string_value(json_object_get(w, "blob")));
+		blob[10] = blob[10] == '0' ? '1' : '0';
+		json_object_set_new(w, "blob", json_string(blob));
+	}
+	comps[1] = g_comp[2];
+	assert_int_equal(hsm_backup_restore(g_c, bad, hd, comps, 2, &out, err, sizeof(err)), 1);
+	assert_non_null(strstr(err, "C_UnwrapKey"));
+	json_decref(bad);
+	/* An altered transport-key KCV. */
+	bad = json_deep_copy(g_backup);
+	json_object_set_new(json_array_get(json_object_get(bad, "sets"), 2), "transport_kcv",
+	                    json_string("000000"));
+	assert_int_equal(hsm_backup_restore(g_c, bad, hd, comps, 2, &out, err, sizeof(err)), 1);
+	assert_non_null(strstr(err, "transport key"));
+	json_decref(bad);
+	/* Malformed backup documents. */
+	bad = json_pack("{s:s, s:i}", "format", "strongroom-key-backup/1", "m", 2);
+	assert_int_equal(hsm_backup_restore(g_c, bad, hd, comps, 2, &out, err, sizeof(err)), -1);
+	json_decref(bad);
+	bad = json_deep_copy(g_backup);
+	json_object_set_new(bad, "format", json_string("something-else/1"));
+	assert_int_equal(hsm_backup_restore(g_c, bad, hd, comps, 2, &out, err, sizeof(err)), -1);
+	json_decref(bad);
+	assert_null(out);
+	assert_absent(g_c, HSM_KEY_PAN_ENC);
+	assert_absent(g_c, HSM_KEY_FP_HMAC);
+	assert_absent(g_c, HSM_KEY_AUDIT_HMAC);
+}
+
+/* M custodians (bob, carol: set 3) restore into B; B decrypts A's ciphertext. */
+static void test_restore_with_quorum_decrypts(void **state)
+{
+	const json_t *comps[2] = { g_comp[2], g_comp[1] };
+	struct hsm_backup_holder hd[2] = { g_hd[2], g_hd[1] };
+	uint8_t pt[64], mac[32], ka[3], kb[3];
+	size_t pt_len = sizeof pt;
+	json_t *out = NULL;
+	char err[256] = "";
+	const char *labels[] = { HSM_KEY_PAN_ENC, HSM_KEY_FP_HMAC, HSM_KEY_AUDIT_HMAC };
+	size_t i;
+
+	(void)state;
+	assert_int_equal(hsm_aes_gcm_decrypt(g_b, HSM_KEY_PAN_ENC, (const uint8_t *)AAD,
+	                                     strlen(AAD), g_iv, g_ct, g_ct_len, pt, &pt_len, err,
+	                                     sizeof(err)), -1);   /* no key yet */
+	assert_int_equal(hsm_backup_restore(g_b, g_backup, hd, comps, 2, &out, err, sizeof(err)),
+	                 0);
+	assert_int_equal(json_array_size(out), 3);
+	json_decref(out);
+	pt_len = sizeof pt;
+	assert_int_equal(hsm_aes_gcm_decrypt(g_b, HSM_KEY_PAN_ENC, (const uint8_t *)AAD,
+	                                     strlen(AAD), g_iv, g_ct, g_ct_len, pt, &pt_len, err,
+	                                     sizeof(err)), 0);
+	assert_int_equal(pt_len, strlen(PAN));
+	assert_memory_equal(pt, PAN, pt_len);
+	assert_int_equal(hsm_hmac_sha256(g_b, HSM_KEY_FP_HMAC, (const uint8_t *)PAN, strlen(PAN),
+	                                 mac, err, sizeof(err)), 0);
+	assert_memory_equal(mac, g_mac, 32);
+	for (i = 0; i < 3; i++) {
+		struct hsm_key_info ki;
+
+		assert_int_equal(hsm_kcv(g_a, labels[i], ka, err, sizeof(err)), 0);
+		assert_int_equal(hsm_kcv(g_b, labels[i], kb, err, sizeof(err)), 0);
+		assert_memory_equal(ka, kb, 3);
+		assert_int_equal(hsm_key_info(g_b, labels[i], &ki, err, sizeof(err)), 0);
+		assert_true(ki.sensitive);
+		assert_true(ki.extractable);   /* wrap-only: can be backed up again */
+	}
+	/* A second restore into B: the keys exist, refused. */
+	assert_int_equal(hsm_backup_restore(g_b, g_backup, hd, comps, 2, &out, err, sizeof(err)),
+	                 1);
+	assert_non_null(strstr(err, "fresh token"));
+}
+
+/* A key made never extractable (keys create) cannot be backed up: refused. */
+static void test_backup_refuses_non_extractable(void **state)
+{
+	json_t *backup = NULL, *comps[3] = { NULL, NULL, NULL };
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(hsm_generate_aes_key(g_c, "pan-enc-v9", err, sizeof(err)), 0);
+	assert_int_equal(hsm_backup_create(g_c, g_hd, 3, 2, &backup, comps, err, sizeof(err)), -1);
+	assert_null(backup);
+	assert_non_null(strstr(err, "not extractable"));
+	/* Bad quorum parameters. */
+	assert_int_equal(hsm_backup_create(g_a, g_hd, 3, 1, &backup, comps, err, sizeof(err)), -1);
+	assert_int_equal(hsm_backup_create(g_a, g_hd, 2, 3, &backup, comps, err, sizeof(err)), -1);
+	{
+		struct hsm_backup_holder twice[2] = { g_hd[0], g_hd[0] };
+		assert_int_equal(hsm_backup_create(g_a, twice, 2, 2, &backup, comps, err,
+		                                   sizeof(err)), -1);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_backup_document),
+		cmocka_unit_test(test_component_kcv_known_answer),
+		cmocka_unit_test(test_unseal_refusals),
+		cmocka_unit_test(test_m_minus_one_combination),
+		cmocka_unit_test(test_restore_refused_below_quorum),
+		cmocka_unit_test(test_restore_refusals),
+		cmocka_unit_test(test_restore_with_quorum_decrypts),
+		cmocka_unit_test(test_backup_refuses_non_extractable),
+	};
+
+	if (access(MODULE, R_OK) != 0) {
+		fprintf(stderr, "test_hsm_backup: %s not installed, skipping\n", MODULE);
+		return 77;
+	}
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
