@@ -36,21 +36,11 @@
 #include "common/sr_log.h"
 #include "common/sr_secret.h"
 #include "common/sr_util.h"
+#include "tests/pspsim/pspsim.h"
 
 #define SIM_AMOUNT_MAX 99999999LL
 #define SIM_IDEM_KEY_MAX 255
 
-enum outcome {
-	OUT_SUCCEED,
-	OUT_GENERIC_DECLINE,
-	OUT_INSUFFICIENT_FUNDS,
-	OUT_EXPIRED_CARD,
-	OUT_INCORRECT_CVC,
-	OUT_PROCESSING_ERROR,
-	OUT_3DS_THEN_SUCCEED,
-	OUT_3DS_THEN_DECLINE,
-	OUT_SUCCEED_THEN_DISPUTE,
-};
 
 /* BRIEF.md's test-card table (Stripe's published test cards). */
 static const struct {
@@ -146,6 +136,16 @@ static enum outcome outcome_of(const char *pan)
 		if (strcmp(k_cards[i].number, pan) == 0)
 			return k_cards[i].outcome;
 	return OUT_SUCCEED;
+}
+
+enum outcome pspsim_outcome_of(const char *pan)
+{
+	return outcome_of(pan);
+}
+
+bool pspsim_luhn_ok(const char *pan)
+{
+	return all_digits(pan) && luhn_ok(pan);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1091,6 +1091,7 @@ static void h_sim_stats(struct sr_http_request *req)
 {
 	struct sim *sim = req->app;
 	json_t *b = NULL;
+	json_t *adyen = NULL;
 
 	pthread_mutex_lock(&sim->lock);
 	b = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
@@ -1102,6 +1103,10 @@ static void h_sim_stats(struct sr_http_request *req)
 	              "refunds", (json_int_t)sim->n_refunds,
 	              "dropped", (json_int_t)sim->n_dropped);
 	pthread_mutex_unlock(&sim->lock);
+	adyen = pspsim_adyen_stats();
+	if (b != NULL && adyen != NULL)
+		json_object_update(b, adyen);
+	json_decref(adyen);
 	sr_http_reply_json(req, 200, b);
 }
 
@@ -1153,23 +1158,32 @@ static void usage(FILE *f)
 	        "                (default \"psp.strongroom.test\")\n"
 	        "  challenge_port  port of a second listener without client certificates\n"
 	        "                for browsers: GET /3ds/{id} challenge page (default: none)\n"
+	        "  adyen_api_key_file      the Adyen dialect's X-API-Key, mode 0600 (optional:\n"
+	        "                without it the Adyen routes answer 404)\n"
+	        "  adyen_merchant_account  the only merchantAccount the Adyen dialect accepts\n"
 	        "\n"
 	        "Endpoints: POST /v1/payment_methods, POST /v1/payment_intents,\n"
 	        "GET /v1/payment_intents/{id}, POST /v1/payment_intents/{id}/capture|cancel,\n"
 	        "POST /v1/refunds, GET /_sim/stats, POST /_sim/payment_intents/{id}/3ds\n"
-	        "(complete 3-D Secure), POST /_sim/faults {\"drop_next\",\"delay_ms\"}.\n");
+	        "(complete 3-D Secure), POST /_sim/faults {\"drop_next\",\"delay_ms\"}.\n"
+	        "Adyen (tests/pspsim/pspsim_adyen.c): POST /v71/payments,\n"
+	        "POST /v71/payments/{psp}/captures|cancels|refunds, GET /v71/payments/{psp}\n"
+	        "(simulator stand-in), POST /_sim/adyen/payments/{psp}/3ds,\n"
+	        "POST /_sim/adyen/faults {\"unavailable\",\"drop_next\",\"delay_ms\"}.\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const char *const keys[] = {
 		"listen", "port", "tls_cert", "tls_key", "client_ca", "peer_name", "api_key_file",
-		"threads", "public_host", "challenge_port", NULL
+		"threads", "public_host", "challenge_port", "adyen_api_key_file",
+		"adyen_merchant_account", NULL
 	};
 	struct sim sim;
 	struct sr_http_config hc;
 	struct sr_http_server *srv = NULL;
 	struct sr_http_server *chal = NULL;
+	struct sr_route *all_routes = NULL;
 	long long chal_port = 0;
 	json_t *cfg = NULL;
 	char *key = NULL;
@@ -1240,6 +1254,13 @@ int main(int argc, char **argv)
 	}
 	snprintf(sim.public_host, sizeof sim.public_host, "%s",
 	         sr_config_str(cfg, "public_host", "psp.strongroom.test"));
+	if (sr_config_str(cfg, "adyen_api_key_file", NULL) != NULL &&
+	    pspsim_adyen_init(sr_config_str(cfg, "adyen_api_key_file", NULL),
+	                      sr_config_str(cfg, "adyen_merchant_account", NULL), sim.public_host,
+	                      err, sizeof err) != 0) {
+		sr_log(SR_LOG_ERROR, NULL, "pspsim.config_error", "{s:s}", "error", err);
+		goto out;
+	}
 	if (pthread_mutex_init(&sim.lock, NULL) != 0)
 		goto out;
 	lock_ok = true;
@@ -1266,8 +1287,15 @@ int main(int argc, char **argv)
 	hc.client_ca_file = sr_config_str(cfg, "client_ca", NULL);
 	hc.peer_name = sr_config_str(cfg, "peer_name", "vault-egress.strongroom.internal");
 	hc.threads = (unsigned)threads;
-	hc.routes = k_routes;
-	hc.n_routes = sizeof k_routes / sizeof k_routes[0];
+	/* Both dialects on the one mTLS listener: Stripe's routes, then Adyen's. */
+	all_routes = calloc(sizeof k_routes / sizeof k_routes[0] + pspsim_adyen_n_routes, sizeof *all_routes);
+	if (all_routes == NULL)
+		goto out;
+	memcpy(all_routes, k_routes, sizeof k_routes);
+	memcpy(all_routes + sizeof k_routes / sizeof k_routes[0], pspsim_adyen_routes,
+	       pspsim_adyen_n_routes * sizeof *all_routes);
+	hc.routes = all_routes;
+	hc.n_routes = sizeof k_routes / sizeof k_routes[0] + pspsim_adyen_n_routes;
 	hc.app = &sim;
 	hc.name = "pspsim";
 	srv = sr_http_start(&hc, err, sizeof err);
@@ -1295,6 +1323,7 @@ int main(int argc, char **argv)
 		}
 		sim.challenge_port = sr_http_port(chal);
 	}
+	pspsim_adyen_set_redirect_port(sim.challenge_port != 0 ? sim.challenge_port : sim.port);
 	sr_log(SR_LOG_INFO, NULL, "pspsim.listening", "{s:s, s:i, s:s}", "listen", hc.bind_addr,
 	       "port", (int)sim.port, "peer_name", hc.peer_name);
 	do {
@@ -1306,6 +1335,8 @@ int main(int argc, char **argv)
 out:
 	sr_http_stop(chal);
 	sr_http_stop(srv);
+	free(all_routes);
+	pspsim_adyen_free();
 	sr_secret_free(key);
 	json_decref(sim.pms);
 	json_decref(sim.intents);
