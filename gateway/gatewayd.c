@@ -46,6 +46,8 @@ GW_ROUTE(gw_handle_customer_cards_create, GW_PERM_PAYMENTS, "POST /v1/customers/
 GW_ROUTE(gw_handle_customer_cards_list, GW_PERM_READ, "GET /v1/customers/{}/cards")
 GW_ROUTE(gw_handle_card_get, GW_PERM_READ, "GET /v1/cards/{}")
 GW_ROUTE(gw_handle_card_delete, GW_PERM_PAYMENTS, "DELETE /v1/cards/{}")
+GW_ROUTE(gw_handle_routing_get, GW_PERM_READ, "GET /v1/routing")
+GW_ROUTE(gw_handle_routing_put, GW_PERM_SETTINGS, "PUT /v1/routing")
 
 /* The API at a glance (STYLE.md: one routing table of designated initializers). */
 static const struct sr_route ROUTES[] = {
@@ -63,6 +65,9 @@ static const struct sr_route ROUTES[] = {
 	{ .method = "GET", .pattern = "/v1/customers/{}/cards", .handler = gw_handle_customer_cards_list_route },
 	{ .method = "GET", .pattern = "/v1/cards/{}", .handler = gw_handle_card_get_route },
 	{ .method = "DELETE", .pattern = "/v1/cards/{}", .handler = gw_handle_card_delete_route },
+	/* routing (issue 5) */
+	{ .method = "GET", .pattern = "/v1/routing", .handler = gw_handle_routing_get_route },
+	{ .method = "PUT", .pattern = "/v1/routing", .handler = gw_handle_routing_put_route },
 };
 
 static void usage(FILE *f)
