@@ -37,7 +37,7 @@ t_conn_adyen_end_to_end() {
   conn_pay "$STRONGROOM_SK" "$STRONGROOM_PK" 4000002760000016 manual 2500
   eq "created" "$STATUS" 201; eq "authorized" "$(j .status)" authorized
   eq "connector" "$(j .connector)" adyen; eq "route" "$(j .route_reason)" country
-  [[ $(j .psp_reference) =~ ^[0-9]{16}$ ]] || fail "adyen pspReference shape: $(j .psp_reference)"
+  [[ $(j .psp_reference) =~ ^[A-Z0-9]{16}$ ]] || fail "adyen pspReference shape: $(j .psp_reference)"
   pay=$(j .id)
   http POST "$GATEWAY_URL/v1/payments/$pay/capture" "$STRONGROOM_SK" '{}'
   eq "capture" "$STATUS" 200; eq "captured" "$(j .status)" captured; eq "amount captured" "$(j .amount_captured)" 2500
@@ -203,4 +203,28 @@ t_conn_unknown_never_fails_over() {
   eq "NO authorization at the secondary" "$(( $(psp_intents) - i0 ))" 0
   grep "\"payment_id\":\"$pay\"" var/log/vaultd.log | grep -q '"event":"auth.failover"' && fail "failed over after sending"
   true
+}
+
+t_conn_adyen_3ds() {
+  # RedirectShopper: the action.url serves a challenge page on pspsim's
+  # browser listener; answering it moves the payment on (the gateway's worker
+  # asks the connector for the status: pspsim's GET stand-in, ADR 0090).
+  conn_merchant "Adyen 3DS" '{"primary":"adyen"}' || return
+  local url pay chal=(--cacert var/pki/ca.crt --resolve "psp.strongroom.test:$PSP_CHALLENGE_PORT:127.0.0.1")
+  conn_pay "$CONN_SK" "$CONN_PK" 4000000000003220
+  eq "requires_action" "$(j .status)/$(j .connector)" requires_action/adyen
+  pay=$(j .id); url=$(j .next_action.redirect_to_url.url)
+  [[ $url == "https://psp.strongroom.test:$PSP_CHALLENGE_PORT/adyen/3ds/$(j .psp_reference)" ]] || fail "redirect url $url"
+  curl -sS "${chal[@]}" "$url" | grep -q '<form method=post' || fail "no challenge form"
+  eq "answered" "$(curl -sS -o /dev/null -w '%{http_code}' "${chal[@]}" -d result=authenticate "$url/complete")" 200
+  conn_wait_status "$CONN_SK" "$pay" captured 10 || fail "3DS success not applied ($(j .status))"
+  eq "page gone once answered" "$(curl -sS -o /dev/null -w '%{http_code}' "${chal[@]}" "$url")" 404
+  # Failed authentication, and the card that is declined after 3-D Secure.
+  conn_pay "$CONN_SK" "$CONN_PK" 4000000000003220; pay=$(j .id); url=$(j .next_action.redirect_to_url.url)
+  curl -sS -o /dev/null "${chal[@]}" -d result=fail "$url/complete"
+  conn_wait_status "$CONN_SK" "$pay" failed 10 || fail "failed challenge not applied ($(j .status))"
+  conn_pay "$CONN_SK" "$CONN_PK" 4000008400001629; pay=$(j .id); url=$(j .next_action.redirect_to_url.url)
+  curl -sS -o /dev/null "${chal[@]}" -d result=authenticate "$url/complete"
+  conn_wait_status "$CONN_SK" "$pay" failed 10 || fail "3DS decline not applied ($(j .status))"
+  eq "declined after 3DS" "$(j .failure_code)" card_declined
 }

@@ -1085,6 +1085,9 @@ static const struct sr_route k_challenge_routes[] = {
 	{ .method = "GET", .pattern = "/3ds/challenge.css", .handler = h_challenge_css },
 	{ .method = "GET", .pattern = "/3ds/{}", .handler = h_challenge_page },
 	{ .method = "POST", .pattern = "/3ds/{}/complete", .handler = h_challenge_complete },
+	/* Adyen's RedirectShopper action.url (tests/pspsim/pspsim_adyen.c) */
+	{ .method = "GET", .pattern = "/adyen/3ds/{}", .handler = pspsim_adyen_challenge_page },
+	{ .method = "POST", .pattern = "/adyen/3ds/{}/complete", .handler = pspsim_adyen_challenge_complete },
 };
 
 static void h_sim_stats(struct sr_http_request *req)

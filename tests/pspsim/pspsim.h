@@ -46,6 +46,11 @@ void pspsim_adyen_free(void);
 /** Its counters, for GET /_sim/stats (new reference; keys prefixed "adyen_"). */
 json_t *pspsim_adyen_stats(void);
 
+/** GET /adyen/3ds/{psp} on the challenge listener: the shopper's challenge page. */
+void pspsim_adyen_challenge_page(struct sr_http_request *req);
+/** POST /adyen/3ds/{psp}/complete [result=authenticate|fail]: the shopper's answer. */
+void pspsim_adyen_challenge_complete(struct sr_http_request *req);
+
 /** The dialect's routes (POST /v71/payments, modifications, GET stand-in, /_sim/adyen/...). */
 extern const struct sr_route pspsim_adyen_routes[];
 extern const size_t pspsim_adyen_n_routes;

@@ -162,16 +162,20 @@ static bool digits(const char *s, size_t min, size_t max)
 	return true;
 }
 
-/* A new 16-digit pspReference (Adyen's shape). */
+/* A new pspReference: 16 characters of [A-Z0-9] as Adyen's current ones
+ * (e.g. "V4HZ4RBFJGXXGN82"), always with letters: a 16-digit reference could
+ * pass the Luhn check and look like a card number to the PAN scanners. */
 static void new_psp_reference(char out[17])
 {
+	static const char alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789";
 	unsigned char r[16];
 	size_t i = 0;
 
 	randombytes_buf(r, sizeof r);
 	for (i = 0; i < 16; i++)
-		out[i] = (char)('0' + r[i] % 10);
-	out[0] = out[0] == '0' ? '8' : out[0];
+		out[i] = alphabet[r[i] % (sizeof alphabet - 1)];
+	out[0] = alphabet[r[0] % 24];          /* a letter first */
+	out[8] = alphabet[r[8] % 24];          /* and one in the middle */
 	out[16] = '\0';
 }
 
@@ -485,8 +489,10 @@ static void h_payment_get(struct sr_http_request *req)
 	pthread_mutex_unlock(&g.lock);
 }
 
-/* POST /_sim/adyen/payments/{psp}/3ds: the shopper completed 3-D Secure. */
-static void h_sim_3ds(struct sr_http_request *req)
+/* The shopper answered the challenge of payment params[0]: authenticated
+ * (the card's outcome follows) or not (Refused, 11 "3D Not Authenticated").
+ * Replies either way. */
+static void complete_3ds(struct sr_http_request *req, bool authenticated)
 {
 	json_t *p = NULL;
 	enum outcome oc = OUT_SUCCEED;
@@ -498,13 +504,71 @@ static void h_sim_3ds(struct sr_http_request *req)
 		goto out;
 	}
 	oc = (enum outcome)json_integer_value(json_object_get(p, "outcome"));
-	set_outcome(p, oc == OUT_3DS_THEN_DECLINE ? OUT_GENERIC_DECLINE : OUT_SUCCEED,
-	            json_is_true(json_object_get(p, "capture")));
-	if (oc != OUT_3DS_THEN_DECLINE)
-		g.n_authorised++;
+	if (!authenticated) {
+		json_object_set_new(p, "resultCode", json_string("Refused"));
+		json_object_set_new(p, "refusalReasonCode", json_string("11"));
+		json_object_set_new(p, "refusalReason", json_string("3D Not Authenticated"));
+	} else {
+		set_outcome(p, oc == OUT_3DS_THEN_DECLINE ? OUT_GENERIC_DECLINE : OUT_SUCCEED,
+		            json_is_true(json_object_get(p, "capture")));
+		if (oc != OUT_3DS_THEN_DECLINE)
+			g.n_authorised++;
+	}
+	sr_log(SR_LOG_INFO, req->request_id, "pspsim.adyen.3ds_completed", "{s:s, s:s}", "pspReference",
+	       req->params[0], "resultCode", json_string_value(json_object_get(p, "resultCode")));
 	sr_http_reply_json(req, 200, payment_answer(req->params[0], p, true));
 out:
 	pthread_mutex_unlock(&g.lock);
+}
+
+/* POST /_sim/adyen/payments/{psp}/3ds: the shopper completed 3-D Secure. */
+static void h_sim_3ds(struct sr_http_request *req)
+{
+	complete_3ds(req, true);
+}
+
+/* The shopper's challenge page (browser listener, no client certificate). */
+static const char k_page[] =
+	"<!doctype html><html lang=en><meta charset=utf-8><title>3-D Secure test challenge</title>"
+	"<main><h1>Test bank (Adyen): confirm this payment</h1>"
+	"<form method=post action=\"/adyen/3ds/%s/complete\">"
+	"<button name=result value=authenticate>Authenticate</button> "
+	"<button name=result value=fail>Fail authentication</button></form></main></html>\n";
+
+void pspsim_adyen_challenge_page(struct sr_http_request *req)
+{
+	char page[sizeof k_page + 32];
+	const char *rc = NULL;
+	int n = 0;
+
+	pthread_mutex_lock(&g.lock);
+	rc = g.ready ? json_string_value(json_object_get(json_object_get(g.payments, req->params[0]),
+	                                                 "resultCode")) : NULL;
+	pthread_mutex_unlock(&g.lock);
+	sr_http_add_header(req, "Content-Security-Policy", "default-src 'none'; form-action 'self'");
+	if (rc == NULL || strcmp(rc, "RedirectShopper") != 0) {
+		static const char gone[] = "<!doctype html><meta charset=utf-8><title>Challenge</title>"
+		                           "<p>There is nothing to authenticate.</p>\n";
+		sr_http_reply_raw(req, 404, "text/html; charset=utf-8", gone, sizeof gone - 1);
+		return;
+	}
+	/* params[0] is a payment we made: [A-Z0-9] only, safe in HTML. */
+	n = snprintf(page, sizeof page, k_page, req->params[0]);
+	sr_http_reply_raw(req, 200, "text/html; charset=utf-8", page,
+	                  n > 0 && (size_t)n < sizeof page ? (size_t)n : 0);
+}
+
+void pspsim_adyen_challenge_complete(struct sr_http_request *req)
+{
+	const char *result = req->form != NULL ? json_string_value(json_object_get(req->form, "result"))
+	                                       : NULL;
+
+	if (!g.ready || (result != NULL && strcmp(result, "authenticate") != 0 && strcmp(result, "fail") != 0)) {
+		sr_http_reply_error(req, 400, "invalid_request_error", "parameter_invalid",
+		                    "result must be authenticate or fail.", "result");
+		return;
+	}
+	complete_3ds(req, result == NULL || strcmp(result, "authenticate") == 0);
 }
 
 /* POST /_sim/adyen/faults {"unavailable","drop_next","delay_ms"}: absent keep their value. */
