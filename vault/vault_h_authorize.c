@@ -14,6 +14,14 @@
  * amount, currency or capture is refused (400 idempotency_error).
  * 502 api_error psp_unavailable when nothing was sent to the PSP.
  *
+ * Routing (issue 5, ADR 0091): the connector is the merchant's override, else
+ * the card's issuing country's (BIN table, read in place from the decrypted
+ * PAN), else the merchant's region's, else the default. A request that
+ * provably did not reach it is retried with backoff (same key), then sent to
+ * the merchant's secondary connector if it has one; a retry of an `unknown`
+ * goes to the connector recorded on it, never elsewhere. The answer carries
+ * "connector" and "route_reason" (country|region|override|default|failover).
+ *
  * Token lifecycle (issue 3): token may be a single-use tok_ token, a
  * reusable card_ token, or a tok_ token's legacy (format-preserving) number.
  * A tok_ token is claimed by the first authorization's idempotency key; any

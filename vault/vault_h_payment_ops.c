@@ -17,10 +17,16 @@
  * Issue 5: the operation goes to the connector that authorized the payment
  * (recorded on the vault's authorization), with that authorization's
  * currency; a capture of "the whole" (amount 0) names the authorized amount,
- * as connectors whose modifications always carry one (Adyen) need it.
+ * as connectors whose modifications always carry one (Adyen) need it. An
+ * operation that provably did not reach the PSP is retried like an
+ * authorization (psp_retry_max, psp_retry_backoff_ms doubled), always with
+ * the same idempotency key; one that was sent and lost its answer is
+ * `unknown`, never retried here.
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/sr_db.h"
 #include "common/sr_http.h"
@@ -145,8 +151,29 @@ void vault_handle_payment_ops(struct sr_http_request *req)
 	oq.currency = currency;
 	if (oq.kind == VAULT_OP_CAPTURE && oq.amount == 0)
 		oq.amount = auth_amount;
-	if (conn->operate == NULL ||
-	    conn->operate(conn, app->egress, &oq, &res, err, sizeof err) != 0) {
+	rc = -1;
+	if (conn->operate != NULL) {
+		unsigned delay = app->psp_retry_backoff_ms;
+		int attempt;
+
+		for (attempt = 0;; attempt++) {
+			rc = conn->operate(conn, app->egress, &oq, &res, err, sizeof err);
+			if (rc == 0 || attempt >= app->psp_retry_max)
+				break;
+			sr_log(SR_LOG_WARN, req->request_id, "payment_op.psp_retry", "{s:s, s:s, s:i, s:s}",
+			       "operation", OPS[kind], "connector", conn->name, "attempt", attempt + 1,
+			       "error", err);
+			{
+				struct timespec ts = { .tv_sec = (time_t)(delay / 1000),
+				                       .tv_nsec = (long)(delay % 1000) * 1000000L };
+
+				while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+					;
+			}
+			delay = delay >= 2500 ? 5000 : delay * 2;
+		}
+	}
+	if (rc != 0) {
 		sr_log(SR_LOG_WARN, req->request_id, "payment_op.psp_unavailable", "{s:s, s:s, s:s}",
 		       "operation", OPS[kind], "connector", conn->name,
 		       "error", conn->operate == NULL ? "unsupported" : err);
