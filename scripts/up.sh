@@ -66,7 +66,7 @@ cat > "$VAR/etc/vaultd.json" <<JSON
   "routing_countries": {"US": "stripe", "CA": "stripe", "DE": "adyen", "NL": "adyen", "FR": "adyen",
                         "BE": "adyen", "AT": "adyen", "ES": "adyen", "GB": "adyen"},
   "routing_regions": {"us": "stripe", "eu": "adyen"}, "routing_default": "stripe",
-  "psp_retry_max": 2, "psp_retry_backoff_ms": 50,
+  "psp_retry_max": 2, "psp_retry_backoff_ms": 50, "psp_timeout_ms": 3000,
   "threads": 4, "cvc_ttl_seconds": 3540, "sweep_interval_seconds": 60,
   "admin_listen": "127.0.0.1", "admin_port": $VAULT_ADMIN_PORT, "shutdown_grace_seconds": 8,
   "rate_limit_ip_per_minute": 6000000, "rate_limit_ip_burst": 100000,

@@ -253,6 +253,7 @@ void vault_handle_authorize(struct sr_http_request *req)
 	struct vault_route route;
 	const struct vault_connector *conn = NULL;
 	const char *route_reason = NULL;
+	char recorded_reason[sizeof rec.route_reason] = "";
 	char *pan = NULL;
 	size_t pan_len = 0;
 	char *cvc = NULL;
@@ -350,7 +351,9 @@ void vault_handle_authorize(struct sr_http_request *req)
 	if (retry_of_unknown) {
 		/* Reconciled against the SAME connector, never another (issue 5). */
 		conn = vault_connector_find(app, rec.connector);
-		route_reason = rec.route_reason[0] != '\0' ? rec.route_reason : NULL;
+		/* rec is reused for the new record below: keep a copy. */
+		snprintf(recorded_reason, sizeof recorded_reason, "%s", rec.route_reason);
+		route_reason = recorded_reason[0] != '\0' ? recorded_reason : NULL;
 		if (conn == NULL) {
 			sr_log(SR_LOG_ERROR, req->request_id, "auth.connector_gone", "{s:s, s:s}",
 			       "payment_id", b.payment_id, "connector", rec.connector);

@@ -60,7 +60,7 @@ static const char *const config_keys[] = {
 	"psp_adyen_host", "psp_adyen_addr", "psp_adyen_port", "psp_adyen_api_key_file",
 	"psp_adyen_merchant_account", "psp_adyen_hmac_key_file", "psp_adyen_return_url",
 	"routing_countries", "routing_regions", "routing_default",
-	"psp_retry_max", "psp_retry_backoff_ms",
+	"psp_retry_max", "psp_retry_backoff_ms", "psp_timeout_ms",
 	NULL,
 };
 
@@ -114,7 +114,7 @@ struct vaultd_config {
 	long long psp_adyen_port;
 	const json_t *routing_countries, *routing_regions;   /* borrowed from the loaded config */
 	const char *routing_default;
-	long long psp_retry_max, psp_retry_backoff_ms;
+	long long psp_retry_max, psp_retry_backoff_ms, psp_timeout_ms;
 };
 
 static void usage(FILE *f)
@@ -382,6 +382,11 @@ static int config_read(const json_t *cfg, const char *path, struct vaultd_config
 		sr_config_error(msg, msglen, path, "psp_retry_max", "must be 0..10");
 		return -1;
 	}
+	c->psp_timeout_ms = sr_config_int(cfg, "psp_timeout_ms", 10000);
+	if (c->psp_timeout_ms < 100 || c->psp_timeout_ms > 120000) {
+		sr_config_error(msg, msglen, path, "psp_timeout_ms", "must be 100..120000");
+		return -1;
+	}
 	if (c->psp_retry_backoff_ms < 1 || c->psp_retry_backoff_ms > 5000) {
 		sr_config_error(msg, msglen, path, "psp_retry_backoff_ms", "must be 1..5000");
 		return -1;
@@ -597,7 +602,7 @@ static int run(const struct vaultd_config *c)
 			.cert_file = c->psp_client_cert,
 			.key_file = c->psp_client_key,
 			.allowlist = allowlist,
-			.timeout_ms = 0,
+			.timeout_ms = (unsigned)c->psp_timeout_ms,
 		};
 
 		eg = vault_egress_new(&ec, err, sizeof err);

@@ -197,7 +197,7 @@ t_conn_unknown_never_fails_over() {
   eq "created" "$STATUS" 201; eq "answer lost -> unknown" "$(j .status)" unknown
   pay=$(j .id)
   conn_wait_status "$CONN_SK" "$pay" captured 15 || fail "unknown not reconciled ($(j .status))"
-  eq "reconciled at the same connector" "$(j .connector)" adyen
+  eq "reconciled at the same connector" "$(j .connector)/$(j .route_reason)" adyen/override
   eq "one payment at adyen" "$(( $(conn_stat adyen_payments) - p0 ))" 1
   [ "$(( $(conn_stat adyen_replays) - rp0 ))" -ge 1 ] || fail "reconciliation did not replay the PSP's saved answer"
   eq "NO authorization at the secondary" "$(( $(psp_intents) - i0 ))" 0
@@ -227,4 +227,28 @@ t_conn_adyen_3ds() {
   curl -sS -o /dev/null "${chal[@]}" -d result=authenticate "$url/complete"
   conn_wait_status "$CONN_SK" "$pay" failed 10 || fail "3DS decline not applied ($(j .status))"
   eq "declined after 3DS" "$(j .failure_code)" card_declined
+}
+
+t_conn_timeout_is_unknown_not_failover() {
+  # A real timeout: the primary holds the request longer than psp_timeout_ms
+  # (3 s in the dev config) and then processes it. The payment is `unknown`,
+  # the secondary is never asked, and reconciliation with the same connector
+  # and the same Idempotency-Key finds the one payment (a replay).
+  conn_merchant "Timeout" '{"primary":"adyen","secondary":"stripe"}' || return
+  local p0 i0 rp0 pay i t0=$SECONDS
+  p0=$(conn_stat adyen_payments); i0=$(psp_intents); rp0=$(conn_stat adyen_replays)
+  conn_adyen_faults '{"delay_ms":4500}'
+  conn_pay "$CONN_SK" "$CONN_PK" 4000002760000016
+  eq "created" "$STATUS" 201; eq "timeout -> unknown" "$(j .status)" unknown
+  [ $((SECONDS - t0)) -ge 3 ] || fail "answered before the timeout"
+  pay=$(j .id)
+  for ((i = 0; i < 50; i++)); do   # the PSP finishes what it was sent
+    [ "$(conn_stat adyen_payments)" -gt "$p0" ] && break; sleep 0.1
+  done
+  conn_adyen_faults '{"delay_ms":0}'
+  conn_wait_status "$CONN_SK" "$pay" captured 20 || fail "timeout not reconciled ($(j .status))"
+  eq "reconciled at the same connector" "$(j .connector)/$(j .route_reason)" adyen/override
+  eq "one payment at adyen" "$(( $(conn_stat adyen_payments) - p0 ))" 1
+  [ "$(( $(conn_stat adyen_replays) - rp0 ))" -ge 1 ] || fail "reconciliation was not an idempotent replay"
+  eq "NO authorization at the secondary" "$(( $(psp_intents) - i0 ))" 0
 }
