@@ -47,7 +47,7 @@ GW_ROUTE(gw_handle_customer_cards_list, GW_PERM_READ, "GET /v1/customers/{}/card
 GW_ROUTE(gw_handle_card_get, GW_PERM_READ, "GET /v1/cards/{}")
 GW_ROUTE(gw_handle_card_delete, GW_PERM_PAYMENTS, "DELETE /v1/cards/{}")
 GW_ROUTE(gw_handle_routing_get, GW_PERM_READ, "GET /v1/routing")
-GW_ROUTE(gw_handle_routing_put, GW_PERM_SETTINGS, "PUT /v1/routing")
+GW_ROUTE(gw_handle_routing_put, GW_PERM_ADMIN, "PUT /v1/routing")
 
 /* The API at a glance (STYLE.md: one routing table of designated initializers). */
 static const struct sr_route ROUTES[] = {

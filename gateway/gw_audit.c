@@ -28,7 +28,7 @@ static const struct {
 	const char *role;
 	unsigned perms;
 } ROLES[] = {
-	{ "admin", GW_PERM_READ | GW_PERM_PAYMENTS | GW_PERM_REFUNDS | GW_PERM_SETTINGS },
+	{ "admin", GW_PERM_READ | GW_PERM_PAYMENTS | GW_PERM_REFUNDS | GW_PERM_ADMIN },
 	{ "payments", GW_PERM_READ | GW_PERM_PAYMENTS },
 	{ "finance", GW_PERM_READ | GW_PERM_REFUNDS },
 	{ "read_only", GW_PERM_READ },

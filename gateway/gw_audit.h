@@ -22,7 +22,7 @@
 #define GW_PERM_READ     1u  /* GET */
 #define GW_PERM_PAYMENTS 2u  /* create, capture, cancel */
 #define GW_PERM_REFUNDS  4u  /* refunds */
-#define GW_PERM_SETTINGS 8u  /* merchant settings: routing (issue 5); admin only */
+#define GW_PERM_ADMIN    8u  /* account settings: webhook endpoints (issue 5) */
 
 /* The request being handled on this thread (set by gw_route and gw_auth). */
 struct gw_req_ctx {

@@ -159,7 +159,10 @@ static void test_roles(void **state)
 {
 	(void)state;
 	assert_int_equal(gw_role_perms("admin"),
-	                 GW_PERM_READ | GW_PERM_PAYMENTS | GW_PERM_REFUNDS | GW_PERM_SETTINGS);
+	                 GW_PERM_READ | GW_PERM_PAYMENTS | GW_PERM_REFUNDS | GW_PERM_ADMIN);
+	assert_false(gw_role_perms("payments") & GW_PERM_ADMIN);
+	assert_false(gw_role_perms("finance") & GW_PERM_ADMIN);
+	assert_false(gw_role_perms("read_only") & GW_PERM_ADMIN);
 	assert_int_equal(gw_role_perms("payments"), GW_PERM_READ | GW_PERM_PAYMENTS);
 	assert_int_equal(gw_role_perms("finance"), GW_PERM_READ | GW_PERM_REFUNDS);
 	assert_int_equal(gw_role_perms("read_only"), GW_PERM_READ);
@@ -168,10 +171,6 @@ static void test_roles(void **state)
 	assert_int_equal(gw_role_perms(NULL), 0);
 	assert_false(gw_role_perms("payments") & GW_PERM_REFUNDS);
 	assert_false(gw_role_perms("finance") & GW_PERM_PAYMENTS);
-	/* Routing (issue 5) is a merchant setting: admin only. */
-	assert_false(gw_role_perms("payments") & GW_PERM_SETTINGS);
-	assert_false(gw_role_perms("finance") & GW_PERM_SETTINGS);
-	assert_false(gw_role_perms("read_only") & GW_PERM_SETTINGS);
 	assert_true(gw_role_valid("read_only"));
 	assert_false(gw_role_valid("ADMIN"));
 }
