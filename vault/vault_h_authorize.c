@@ -400,6 +400,11 @@ void vault_handle_authorize(struct sr_http_request *req)
 			route.primary = app->connector;
 		conn = route.primary;
 		route_reason = route.reason;
+		if ((mroute.primary[0] != '\0' && vault_connector_find(app, mroute.primary) == NULL) ||
+		    (mroute.secondary[0] != '\0' && vault_connector_find(app, mroute.secondary) == NULL))
+			sr_log(SR_LOG_WARN, req->request_id, "route.merchant_connector_missing",
+			       "{s:s, s:s, s:s}", "merchant", b.merchant, "primary", mroute.primary,
+			       "secondary", mroute.secondary);
 	}
 	{
 		/* PCI DSS v4.0 10.2.1 / 10.2.2: every decryption audited, before use. */

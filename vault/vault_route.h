@@ -64,7 +64,7 @@ void vault_routing_free(struct vault_routing *r);
 /**
  * Choose the route for a card of country (may be "") and a merchant's
  * routing (may be NULL). A merchant connector that is not configured is
- * ignored (logged by the caller). @return 0, or -1 when no configured
+ * ignored (vault_h_authorize.c logs route.merchant_connector_missing). @return 0, or -1 when no configured
  * connector could be chosen (configuration error).
  */
 int vault_route_choose(const struct vault_app *app, const struct vault_routing *r,
