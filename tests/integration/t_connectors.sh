@@ -252,3 +252,37 @@ t_conn_timeout_is_unknown_not_failover() {
   [ "$(( $(conn_stat adyen_replays) - rp0 ))" -ge 1 ] || fail "reconciliation was not an idempotent replay"
   eq "NO authorization at the secondary" "$(( $(psp_intents) - i0 ))" 0
 }
+
+# conn_variant_authorize TOKEN KEY: POST /v1/authorizations (as the gateway)
+# to the variant vaultd started by vault_variant (t_vault_lifecycle.sh).
+conn_variant_authorize() {
+  local port=$((VAULT_PUBLIC_PORT + 51))
+  BODY=$(curl -sS --cacert var/pki/ca.crt --resolve "vault-internal.strongroom.test:$port:127.0.0.1" \
+    --cert var/pki/gateway-client.crt --key var/pki/gateway-client.key -H 'Content-Type: application/json' \
+    -w '\n%{http_code}' "https://vault-internal.strongroom.test:$port/v1/authorizations" \
+    --data-binary "{\"merchant\":\"$CONN_MID\",\"token\":\"$1\",\"payment_id\":\"pay_$2\",\"amount\":1500,\"currency\":\"eur\",\"capture\":true,\"idempotency_key\":\"$2\"}")
+  STATUS=${BODY##*$'\n'}; BODY=${BODY%$'\n'*}
+}
+
+t_conn_failover_refused_and_tls_failure() {
+  # The other two "provably not accepted" cases, on a second vaultd (same
+  # database and HSM) whose adyen endpoint is (1) a closed port: connection
+  # refused; (2) a TLS server with another name (the vault's own public
+  # listener): the handshake fails before anything is written.
+  conn_merchant "Failover transport" '{"primary":"adyen","secondary":"stripe"}' || return
+  local p0 i0 tok closed=$((VAULT_PUBLIC_PORT + 60)) target key
+  for target in $closed $VAULT_PUBLIC_PORT; do
+    p0=$(conn_stat adyen_payments); i0=$(psp_intents)
+    vault_variant conn-fo ".psp_adyen_port = $target"
+    tokenize_as "$CONN_PK" 4000002760000016; tok=$(j .id)
+    key="fo-$target-$(openssl rand -hex 4)"
+    conn_variant_authorize "$tok" "$key"
+    variant_stop
+    eq "port $target: authorized" "$STATUS $(j .status)" "200 captured"
+    eq "port $target: failed over" "$(j .connector)/$(j .route_reason)" stripe/failover
+    eq "port $target: one authorization at the secondary" "$(( $(psp_intents) - i0 ))" 1
+    eq "port $target: nothing at the primary" "$(( $(conn_stat adyen_payments) - p0 ))" 0
+    eq "port $target: recorded" "$(pg -d vault -At <<<"SELECT connector || '/' || route_reason FROM authorizations WHERE idempotency_key = '$key'")" stripe/failover
+  done
+  grep -q '"event":"auth.failover"' var/log/vaultd-conn-fo.log || fail "failover not logged by the variant"
+}
