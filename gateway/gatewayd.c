@@ -59,6 +59,8 @@ GW_ROUTE(gw_handle_psp_credentials_list, GW_PERM_ADMIN, "GET /v1/psp_credentials
 GW_ROUTE(gw_handle_psp_credentials_delete, GW_PERM_ADMIN, "DELETE /v1/psp_credentials/{}")
 /* No API key: the PSP's signature, verified by the vault; rate-limited as one bucket. */
 GW_ROUTE(gw_handle_psp_webhooks_receive, 0, "POST /v1/psp_webhooks/{}")
+GW_ROUTE(gw_handle_routing_get, GW_PERM_READ, "GET /v1/routing")
+GW_ROUTE(gw_handle_routing_put, GW_PERM_ADMIN, "PUT /v1/routing")
 
 /* The API at a glance (STYLE.md: one routing table of designated initializers). */
 static const struct sr_route ROUTES[] = {
@@ -88,6 +90,9 @@ static const struct sr_route ROUTES[] = {
 	{ .method = "GET", .pattern = "/v1/psp_credentials", .handler = gw_handle_psp_credentials_list_route },
 	{ .method = "DELETE", .pattern = "/v1/psp_credentials/{}", .handler = gw_handle_psp_credentials_delete_route },
 	{ .method = "POST", .pattern = "/v1/psp_webhooks/{}", .handler = gw_handle_psp_webhooks_receive_route },
+	/* routing (issue 5) */
+	{ .method = "GET", .pattern = "/v1/routing", .handler = gw_handle_routing_get_route },
+	{ .method = "PUT", .pattern = "/v1/routing", .handler = gw_handle_routing_put_route },
 };
 
 static void usage(FILE *f)

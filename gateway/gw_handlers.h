@@ -22,6 +22,10 @@ void gw_handle_customer_cards_list(struct sr_http_request *req);
 void gw_handle_card_get(struct sr_http_request *req);
 /** DELETE /v1/cards/{id} (gateway/handlers/gw_card_delete.c). */
 void gw_handle_card_delete(struct sr_http_request *req);
+/** GET /v1/routing: the merchant's routing (issue 5), relayed from the vault. */
+void gw_handle_routing_get(struct sr_http_request *req);
+/** PUT /v1/routing {"region","primary","secondary"}: set it (admin role), relayed to the vault. */
+void gw_handle_routing_put(struct sr_http_request *req);
 /* Issue 4: the lifecycle (one file per endpoint). */
 /** POST /v1/payments/{id}/capture (gw_payments_capture.c). */
 void gw_handle_payments_capture(struct sr_http_request *req);

@@ -396,6 +396,7 @@ void gw_lifecycle_apply_auth(struct gw_payment *p, enum gw_vault_rc vrc,
 		p->status = st;
 		gw_strlcpy(p->psp_reference, res->psp_reference, sizeof p->psp_reference);
 		gw_strlcpy(p->connector, res->connector, sizeof p->connector);
+		gw_strlcpy(p->route_reason, res->route_reason, sizeof p->route_reason);
 		if (res->card.last4[0] != '\0') {
 			gw_strlcpy(p->card_brand, res->card.brand, sizeof p->card_brand);
 			gw_strlcpy(p->card_last4, res->card.last4, sizeof p->card_last4);

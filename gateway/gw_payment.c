@@ -137,7 +137,7 @@ json_t *gw_payment_to_json(const struct gw_payment *p)
 		json_decref(card);
 		return NULL;
 	}
-	o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:I, s:b}",
+	o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:b}",
 	              "id", p->id,
 	              "object", "payment",
 	              "amount", (json_int_t)p->amount,
@@ -153,6 +153,7 @@ json_t *gw_payment_to_json(const struct gw_payment *p)
 	              "failure_message", str_or_null(p->failure_message),
 	              "psp_reference", str_or_null(p->psp_reference),
 	              "connector", str_or_null(p->connector),
+	              "route_reason", str_or_null(p->route_reason),
 	              "next_action", next_action,
 	              "created", (json_int_t)p->created,
 	              "livemode", 0);

@@ -40,6 +40,7 @@ struct gw_payment {
 	char failure_message[256];
 	char psp_reference[128];
 	char connector[32];
+	char route_reason[16];       /* country|region|override|default|failover, "" (issue 5) */
 	char redirect_url[512];      /* 3-D Secure next_action URL while requires_action */
 	int version;                 /* row version (optimistic concurrency) */
 	long long created;           /* UNIX seconds */

@@ -61,6 +61,7 @@ int gw_store_row_to_payment(PGresult *res, int row, struct gw_payment *p)
 	p->created = strtoll(PQgetvalue(res, row, 17), NULL, 10);
 	p->updated = strtoll(PQgetvalue(res, row, 18), NULL, 10);
 	p->amount_refunded = strtoll(PQgetvalue(res, row, 19), NULL, 10);
+	gw_strlcpy(p->route_reason, PQgetvalue(res, row, 20), sizeof p->route_reason);
 	return 0;
 }
 
@@ -135,7 +136,7 @@ out:
 int gw_store_payment_update(PGconn *conn, struct gw_payment *p, enum gw_status expected_from)
 {
 	char captured[32], version[16], refunded[32];
-	const char *params[14];
+	const char *params[15];
 	PGresult *res = NULL;
 	int rc = -1;
 
@@ -156,14 +157,15 @@ int gw_store_payment_update(PGconn *conn, struct gw_payment *p, enum gw_status e
 	params[12] = nullable(p->redirect_url);
 	snprintf(refunded, sizeof refunded, "%lld", p->amount_refunded);
 	params[13] = refunded;
+	params[14] = nullable(p->route_reason);
 	res = PQexecParams(conn,
-	                   "UPDATE payments SET amount_refunded = $14::bigint, status = $5, card_brand = $6, card_last4 = $7, "
+	                   "UPDATE payments SET amount_refunded = $14::bigint, route_reason = $15, status = $5, card_brand = $6, card_last4 = $7, "
 	                   "amount_captured = $8::bigint, failure_code = $9, failure_message = $10, "
 	                   "psp_reference = $11, connector = $12, redirect_url = $13, version = version + 1, "
 	                   "updated_at = now() "
 	                   "WHERE id = $1 AND merchant_id = $2 AND version = $3::integer AND status = $4 "
 	                   "RETURNING version, extract(epoch FROM updated_at)::bigint",
-	                   14, NULL, params, NULL, NULL, 0);
+	                   15, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		gw_store_log_error("db.payment_update_failed", res);
 		goto out;

@@ -512,6 +512,8 @@ enum gw_vault_rc gw_vault_authorize(struct gw_vault_client *vc, const char *requ
 	           sizeof out->redirect_url);
 	gw_strlcpy(out->connector, json_string_value(json_object_get(resp, "connector")),
 	           sizeof out->connector);
+	gw_strlcpy(out->route_reason, json_string_value(json_object_get(resp, "route_reason")),
+	           sizeof out->route_reason);
 	copy_card(json_object_get(resp, "card"), &out->card);
 out:
 	json_decref(body);

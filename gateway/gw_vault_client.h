@@ -59,6 +59,7 @@ struct gw_vault_auth_result {
 	char failure_message[256];
 	char redirect_url[512];
 	char connector[32];
+	char route_reason[16];       /* why this connector (issue 5), "" when the vault says none */
 	struct gw_vault_card card;
 };
 

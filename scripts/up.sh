@@ -25,6 +25,9 @@ new_secret "$VAR/secrets/hsm-so-pin"
 [ -s "$VAR/secrets/psp-stripe-key" ] || (umask 077; echo "sk_test_psp_$(openssl rand -hex 16)" > "$VAR/secrets/psp-stripe-key")
 # The platform's Stripe webhook endpoint secret (issue 5): pspsim signs, the vault verifies.
 [ -s "$VAR/secrets/psp-stripe-webhook-secret" ] || (umask 077; echo "whsec_$(openssl rand -hex 24)" > "$VAR/secrets/psp-stripe-webhook-secret")
+# issue 5: the Adyen connector's X-API-Key and notification HMAC key (hex).
+[ -s "$VAR/secrets/psp-adyen-key" ] || (umask 077; echo "AQE_test_$(openssl rand -hex 24)" > "$VAR/secrets/psp-adyen-key")
+[ -s "$VAR/secrets/psp-adyen-hmac" ] || (umask 077; openssl rand -hex 32 | tr a-f A-F > "$VAR/secrets/psp-adyen-hmac")
 
 scripts/pki.sh "$VAR/pki"
 
@@ -42,6 +45,7 @@ cat > "$VAR/etc/pspsim.json" <<JSON
   "tls_cert": "var/pki/pspsim.crt", "tls_key": "var/pki/pspsim.key",
   "client_ca": "var/pki/ca.crt", "peer_name": "vault-egress.strongroom.internal",
   "api_key_file": "var/secrets/psp-stripe-key", "threads": 4,
+  "adyen_api_key_file": "var/secrets/psp-adyen-key", "adyen_merchant_account": "StrongroomDevECOM",
   "challenge_port": $PSP_CHALLENGE_PORT,
   "webhook_url": "https://gateway.strongroom.test:$GW_PORT", "webhook_addr": "127.0.0.1",
   "webhook_ca": "var/pki/ca.crt", "webhook_secret_file": "var/secrets/psp-stripe-webhook-secret"
@@ -63,6 +67,13 @@ cat > "$VAR/etc/vaultd.json" <<JSON
   "psp_stripe_host": "psp.strongroom.test", "psp_stripe_addr": "127.0.0.1", "psp_stripe_port": $PSP_PORT,
   "psp_stripe_api_key_file": "var/secrets/psp-stripe-key",
   "psp_stripe_webhook_secret_file": "var/secrets/psp-stripe-webhook-secret",
+  "psp_adyen_host": "psp.strongroom.test", "psp_adyen_addr": "127.0.0.1", "psp_adyen_port": $PSP_PORT,
+  "psp_adyen_api_key_file": "var/secrets/psp-adyen-key", "psp_adyen_merchant_account": "StrongroomDevECOM",
+  "psp_adyen_hmac_key_file": "var/secrets/psp-adyen-hmac",
+  "routing_countries": {"US": "stripe", "CA": "stripe", "DE": "adyen", "NL": "adyen", "FR": "adyen",
+                        "BE": "adyen", "AT": "adyen", "ES": "adyen", "GB": "adyen"},
+  "routing_regions": {"us": "stripe", "eu": "adyen"}, "routing_default": "stripe",
+  "psp_retry_max": 2, "psp_retry_backoff_ms": 50, "psp_timeout_ms": 3000,
   "threads": 4, "cvc_ttl_seconds": 3540, "sweep_interval_seconds": 60,
   "admin_listen": "127.0.0.1", "admin_port": $VAULT_ADMIN_PORT, "shutdown_grace_seconds": 8,
   "rate_limit_ip_per_minute": 6000000, "rate_limit_ip_burst": 100000,

@@ -17,6 +17,7 @@ struct vault_connector;
 struct vault_ratelimit;
 struct vault_pkcache;
 struct vault_keys;
+struct vault_routing;
 
 struct vault_app {
 	struct sr_db_pool *db;                  /* vault database pool */
@@ -31,6 +32,10 @@ struct vault_app {
 	struct vault_ratelimit *rl_ip;          /* public listener: per client address (may be NULL) */
 	struct vault_ratelimit *rl_key;         /* public listener: per publishable key's merchant */
 	struct vault_pkcache *pkcache;          /* publishable key hash -> merchant, 10 s (may be NULL) */
+	/* issue 5 (routing, retries): */
+	const struct vault_routing *routing;    /* country/region -> connector; NULL: app->connector */
+	int psp_retry_max;                      /* retries of a request that provably did not reach the PSP */
+	unsigned psp_retry_backoff_ms;          /* first retry's delay; doubled each time */
 };
 
 /**
@@ -58,6 +63,10 @@ void vault_handle_token_get(struct sr_http_request *req);
 void vault_handle_authorize(struct sr_http_request *req);
 /** POST /v1/payment_operations: capture / cancel / refund / retrieve a PSP payment (issue 4). */
 void vault_handle_payment_ops(struct sr_http_request *req);
+/** PUT /v1/routing with Strongroom-Merchant: set the merchant's region, primary and secondary connector. */
+void vault_handle_routing_put(struct sr_http_request *req);
+/** GET /v1/routing with Strongroom-Merchant: the merchant's routing and the connectors configured. */
+void vault_handle_routing_get(struct sr_http_request *req);
 /** PUT /v1/merchants/{id}: register a merchant's publishable key hash. */
 void vault_handle_merchant_put(struct sr_http_request *req);
 /** DELETE /v1/tokens/{id} with Strongroom-Merchant: delete a token and its ciphertext. */

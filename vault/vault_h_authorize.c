@@ -14,6 +14,14 @@
  * amount, currency or capture is refused (400 idempotency_error).
  * 502 api_error psp_unavailable when nothing was sent to the PSP.
  *
+ * Routing (issue 5, ADR 0091): the connector is the merchant's override, else
+ * the card's issuing country's (BIN table, read in place from the decrypted
+ * PAN), else the merchant's region's, else the default. A request that
+ * provably did not reach it is retried with backoff (same key), then sent to
+ * the merchant's secondary connector if it has one; a retry of an `unknown`
+ * goes to the connector recorded on it, never elsewhere. The answer carries
+ * "connector" and "route_reason" (country|region|override|default|failover).
+ *
  * Token lifecycle (issue 3): token may be a single-use tok_ token, a
  * reusable card_ token, or a tok_ token's legacy (format-preserving) number.
  * A tok_ token is claimed by the first authorization's idempotency key; any
@@ -22,6 +30,7 @@
  * the chained audit log (vault_audit.h) before the plaintext is used; when
  * that write fails nothing is sent (500), PCI DSS v4.0 10.2.1.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -39,7 +48,9 @@
 #include "vault/vault_app.h"
 #include "vault/vault_audit.h"
 #include "vault/vault_crypto.h"
+#include "vault/vault_route.h"
 #include "vault/vault_store.h"
+#include "vault/vault_store_route.h"
 #include "vault/vault_token.h"
 
 struct auth_body {
@@ -166,19 +177,97 @@ static void reply_result(struct sr_http_request *req, const struct vault_authori
                          const char *brand, const char *last4)
 {
 	sr_http_reply_json(req, 200,
-	    json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:{s:s, s:s}}",
+	    json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:{s:s, s:s}}",
 	              "status", a->status,
 	              "psp_reference", str_or_null(a->psp_reference),
 	              "failure_code", str_or_null(a->failure_code),
 	              "failure_message", str_or_null(a->failure_message),
 	              "redirect_url", str_or_null(a->redirect_url),
 	              "connector", a->connector,
+	              "route_reason", str_or_null(a->route_reason),
 	              "card", "brand", brand, "last4", last4));
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/*
+ * One connector's authorization, retried while it provably did not reach
+ * the PSP (connect refused, TLS failure, an answer the PSP documents as not
+ * processed: connector returns -1), at most app->psp_retry_max more times,
+ * waiting psp_retry_backoff_ms, doubled each time (capped at 5 s). Every
+ * attempt carries the same PSP idempotency key (areq->idempotency_key), so a
+ * retry can never authorize twice; a request that was sent and whose answer
+ * was lost (timeout) is never retried here: it comes back as
+ * VAULT_AUTH_UNKNOWN with rc 0. @return the connector's last rc.
+ */
+static int authorize_with_retries(struct sr_http_request *req, struct vault_app *app,
+                                  const struct vault_connector *conn,
+                                  const struct vault_auth_request *areq,
+                                  struct vault_auth_result *ares, char *err, size_t errlen)
+{
+	/* PSP latency and outcomes by connector; labels from closed sets
+	 * (connector name, normalized status), never card data. */
+	static const char *const lc[] = { "connector", NULL };
+	static const char *const lo[] = { "connector", "outcome", NULL };
+	struct timespec t0;
+	unsigned delay = app->psp_retry_backoff_ms;
+	int attempt = 0;
+	int rc = -1;
+
+	for (attempt = 0;; attempt++) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		rc = conn->authorize(conn, app->egress, areq, ares, err, errlen);
+		sr_metrics_observe(sr_metrics_histogram("strongroom_psp_request_duration_seconds",
+		                                        "PSP authorization call latency, seconds.",
+		                                        lc, NULL, 0),
+		                   sr_metrics_since(&t0), conn->name);
+		sr_metrics_add(sr_metrics_counter("strongroom_psp_requests_total",
+		                                  "PSP authorization calls by connector and outcome.", lo),
+		               1, conn->name, rc != 0 ? "not_sent" : vault_auth_status_str(ares->status));
+		if (rc == 0 || attempt >= app->psp_retry_max)
+			break;
+		sr_log(SR_LOG_WARN, req->request_id, "auth.psp_retry", "{s:s, s:i, s:i, s:s}",
+		       "connector", conn->name, "attempt", attempt + 1, "delay_ms", (int)delay,
+		       "error", err);
+		sleep_ms(delay);
+		delay = delay >= 2500 ? 5000 : delay * 2;
+	}
+	return rc;
+}
+
+/*
+ * The merchant's own credentials at conn (issue 5, ADR 0095) into *creds
+ * (released first: a failover loads the secondary's), areq->creds set or
+ * NULL (the connector's platform account). 0, or -1 (logged).
+ */
+static int load_creds(struct sr_http_request *req, PGconn *db, const struct vault_token_row *row,
+                      const struct vault_connector *conn, struct vault_psp_creds_held *creds,
+                      struct vault_auth_request *areq)
+{
+	struct vault_app *app = req->app;
+	char err[256];
+	int rc;
+
+	vault_psp_creds_release(creds);
+	areq->creds = NULL;
+	rc = vault_psp_creds_load(db, app->hsm, row->merchant_id, conn->name, creds, err, sizeof err);
+	if (rc < 0) {
+		sr_log(SR_LOG_ERROR, req->request_id, "psp_credentials.load_failed", "{s:s, s:s, s:s}",
+		       "merchant", row->merchant_id, "connector", conn->name, "error", err);
+		return -1;
+	}
+	areq->creds = rc == 1 ? &creds->creds : NULL;
+	return 0;
 }
 
 void vault_handle_authorize(struct sr_http_request *req)
 {
-	struct timespec t0;
 	struct vault_app *app = req->app;
 	struct auth_body b;
 	struct vault_token_row row;
@@ -187,6 +276,11 @@ void vault_handle_authorize(struct sr_http_request *req)
 	struct vault_auth_result ares;
 	struct vault_authorization_row rec;
 	struct vault_psp_creds_held creds;
+	struct vault_merchant_routing mroute;
+	struct vault_route route;
+	const struct vault_connector *conn = NULL;
+	const char *route_reason = NULL;
+	char recorded_reason[sizeof rec.route_reason] = "";
 	char *pan = NULL;
 	size_t pan_len = 0;
 	char *cvc = NULL;
@@ -207,6 +301,8 @@ void vault_handle_authorize(struct sr_http_request *req)
 	memset(&ares, 0, sizeof ares);
 	memset(&rec, 0, sizeof rec);
 	memset(&creds, 0, sizeof creds);
+	memset(&mroute, 0, sizeof mroute);
+	memset(&route, 0, sizeof route);
 
 	if (!vault_require_gateway(req))
 		goto out;
@@ -280,6 +376,23 @@ void vault_handle_authorize(struct sr_http_request *req)
 		}
 	}
 
+	if (retry_of_unknown) {
+		/* Reconciled against the SAME connector, never another (issue 5). */
+		conn = vault_connector_find(app, rec.connector);
+		/* rec is reused for the new record below: keep a copy. */
+		snprintf(recorded_reason, sizeof recorded_reason, "%s", rec.route_reason);
+		route_reason = recorded_reason[0] != '\0' ? recorded_reason : NULL;
+		if (conn == NULL) {
+			sr_log(SR_LOG_ERROR, req->request_id, "auth.connector_gone", "{s:s, s:s}",
+			       "payment_id", b.payment_id, "connector", rec.connector);
+			goto internal;
+		}
+	} else if (vault_store_merchant_routing_get(db, b.merchant, &mroute, err, sizeof err) < 0) {
+		sr_log(SR_LOG_ERROR, req->request_id, "db.error", "{s:s, s:s}", "token", b.token,
+		       "error", err);
+		goto internal;
+	}
+
 	/* Single-use tokens (as Stripe's): the first authorization's key
 	 * claims the token; the same key may retry, another key is refused. */
 	if (vault_token_id_valid(row.id)) {
@@ -305,11 +418,28 @@ void vault_handle_authorize(struct sr_http_request *req)
 	rc = vault_crypto_decrypt_pan(app->hsm, row.key_version, row.id, row.merchant_id,
 	                              row.pan_iv, row.pan_ct, row.pan_ct_len, &pan, &pan_len,
 	                              err, sizeof err);
+	if (rc == 0 && conn == NULL) {
+		/* Route (ADR 0091): the issuing country from the BIN table reads
+		 * the leading digits in place; nothing of the PAN is copied. */
+		char country[3];
+
+		if (vault_route_choose(app, app->routing, vault_bin_country(pan, country), &mroute,
+		                       &route) != 0)
+			route.primary = app->connector;
+		conn = route.primary;
+		route_reason = route.reason;
+		if ((mroute.primary[0] != '\0' && vault_connector_find(app, mroute.primary) == NULL) ||
+		    (mroute.secondary[0] != '\0' && vault_connector_find(app, mroute.secondary) == NULL))
+			sr_log(SR_LOG_WARN, req->request_id, "route.merchant_connector_missing",
+			       "{s:s, s:s, s:s}", "merchant", b.merchant, "primary", mroute.primary,
+			       "secondary", mroute.secondary);
+	}
 	{
 		/* PCI DSS v4.0 10.2.1 / 10.2.2: every decryption audited, before use. */
 		struct vault_audit_event ev = {
 			.token_id = row.id, .merchant_id = row.merchant_id, .purpose = "authorize",
-			.payment_id = b.payment_id, .connector = app->connector->name,
+			.payment_id = b.payment_id,
+			.connector = conn != NULL ? conn->name : app->connector->name,
 			.peer = req->peer, .result = rc == 0 ? "decrypted" : "decrypt_failed",
 		};
 		char aerr[256];
@@ -351,33 +481,33 @@ void vault_handle_authorize(struct sr_http_request *req)
 	areq.idempotency_key = b.idempotency_key; /* PSP idempotency = the gateway's key */
 	areq.card = &card;
 	areq.request_id = req->request_id;
-	/* Issue 5: the merchant's own PSP credentials, when registered, in
-	 * guarded memory for this call only. */
-	rc = vault_psp_creds_load(db, app->hsm, row.merchant_id, app->connector->name, &creds, err,
-	                          sizeof err);
-	if (rc < 0) {
-		sr_log(SR_LOG_ERROR, req->request_id, "psp_credentials.load_failed", "{s:s, s:s}",
-		       "merchant", row.merchant_id, "error", err);
+	areq.country = route.country[0] != '\0' ? route.country : NULL;
+	/* Issue 5: the merchant's own credentials at the routed connector, when
+	 * registered, in guarded memory for this call only. */
+	if (load_creds(req, db, &row, conn, &creds, &areq) != 0)
 		goto internal;
-	}
-	areq.creds = rc == 1 ? &creds.creds : NULL;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = app->connector->authorize(app->connector, app->egress, &areq, &ares, err, sizeof err);
-	{
-		/* PSP latency and outcomes by connector; labels from closed
-		 * sets (connector name, normalized status), never card data. */
-		static const char *const lc[] = { "connector", NULL };
-		static const char *const lo[] = { "connector", "outcome", NULL };
+	rc = authorize_with_retries(req, app, conn, &areq, &ares, err, sizeof err);
+	if (rc != 0 && !retry_of_unknown && route.secondary != NULL) {
+		/* Issue 5: fail over only because the primary provably did not
+		 * accept the request (rc -1: nothing sent, or a documented "not
+		 * processed" answer). Never after a lost answer (that is
+		 * `unknown`, rc 0) and never on the retry of an unknown. */
+		static const char *const lf[] = { "from", "to", NULL };
 
-		sr_metrics_observe(sr_metrics_histogram("strongroom_psp_request_duration_seconds",
-		                                        "PSP authorization call latency, seconds.",
-		                                        lc, NULL, 0),
-		                   sr_metrics_since(&t0), app->connector->name);
-		sr_metrics_add(sr_metrics_counter("strongroom_psp_requests_total",
-		                                  "PSP authorization calls by connector and outcome.", lo),
-		               1, app->connector->name,
-		               rc != 0 ? "not_sent" : vault_auth_status_str(ares.status));
+		sr_log(SR_LOG_WARN, req->request_id, "auth.failover", "{s:s, s:s, s:s, s:s}",
+		       "payment_id", b.payment_id, "from", conn->name, "to", route.secondary->name,
+		       "error", err);
+		sr_metrics_add(sr_metrics_counter("strongroom_psp_failovers_total",
+		                                  "Authorizations sent to the secondary connector after the "
+		                                  "primary provably refused them.", lf),
+		               1, conn->name, route.secondary->name);
+		conn = route.secondary;
+		route_reason = "failover";
+		memset(&ares, 0, sizeof ares);
+		if (load_creds(req, db, &row, conn, &creds, &areq) != 0)
+			goto internal;
+		rc = authorize_with_retries(req, app, conn, &areq, &ares, err, sizeof err);
 	}
 	cvc_used = cvc != NULL;
 	/* Wipe the plaintext as soon as the connector returns. */
@@ -408,7 +538,7 @@ void vault_handle_authorize(struct sr_http_request *req)
 		}
 		sr_log(SR_LOG_WARN, req->request_id, "auth.psp_unavailable", "{s:s, s:s, s:s, s:s}",
 		       "token", row.id, "payment_id", b.payment_id, "connector",
-		       app->connector->name, "error", err);
+		       conn->name, "error", err);
 		sr_http_reply_error(req, 502, "api_error", "psp_unavailable",
 		                    "The payment processor could not be reached.", NULL);
 		goto out;
@@ -424,7 +554,8 @@ void vault_handle_authorize(struct sr_http_request *req)
 	snprintf(rec.failure_code, sizeof rec.failure_code, "%s", ares.failure_code);
 	snprintf(rec.failure_message, sizeof rec.failure_message, "%s", ares.failure_message);
 	snprintf(rec.redirect_url, sizeof rec.redirect_url, "%s", ares.redirect_url);
-	snprintf(rec.connector, sizeof rec.connector, "%s", app->connector->name);
+	snprintf(rec.connector, sizeof rec.connector, "%s", conn->name);
+	snprintf(rec.route_reason, sizeof rec.route_reason, "%s", route_reason != NULL ? route_reason : "");
 
 	/* PCI DSS 3.3.1.2 / BRIEF invariant 4: the PSP has answered, so the
 	 * CVC is deleted now. After a lost answer it is kept (until its TTL at
@@ -458,12 +589,13 @@ void vault_handle_authorize(struct sr_http_request *req)
 	}
 
 	sr_log(ares.status == VAULT_AUTH_UNKNOWN ? SR_LOG_WARN : SR_LOG_INFO, req->request_id,
-	       "auth.result", "{s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:I, s:s, s:b, s:s?}",
+	       "auth.result", "{s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:I, s:s, s:s?, s:b, s:s?}",
 	       "token", row.id, "merchant", row.merchant_id, "payment_id", b.payment_id,
 	       "last4", row.last4, "status", vault_auth_status_str(ares.status),
 	       "failure_code", ares.failure_code[0] != '\0' ? ares.failure_code : NULL,
 	       "psp_reference", ares.psp_reference[0] != '\0' ? ares.psp_reference : NULL,
-	       "amount", (json_int_t)b.amount, "connector", app->connector->name,
+	       "amount", (json_int_t)b.amount, "connector", conn->name,
+	       "route_reason", route_reason,
 	       "cvc_sent", cvc_used, "peer", req->peer);
 	reply_result(req, &rec, row.brand, row.last4);
 	goto out;

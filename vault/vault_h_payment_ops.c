@@ -13,9 +13,20 @@
  *      "failure_code","status","psp_failure_code","redirect_url"} — status
  * (retrieve only) is the payment's normalized status at the PSP.
  * 502 api_error psp_unavailable when nothing reached the PSP.
+ *
+ * Issue 5: the operation goes to the connector that authorized the payment
+ * (recorded on the vault's authorization), with that authorization's
+ * currency; a capture of "the whole" (amount 0) names the authorized amount,
+ * as connectors whose modifications always carry one (Adyen) need it. An
+ * operation that provably did not reach the PSP is retried like an
+ * authorization (psp_retry_max, psp_retry_backoff_ms doubled), always with
+ * the same idempotency key; one that was sent and lost its answer is
+ * `unknown`, never retried here.
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/sr_db.h"
 #include "common/sr_http.h"
@@ -24,7 +35,7 @@
 #include "vault/vault_app.h"
 #include "vault/vault_psp_creds.h"
 #include "vault/vault_store.h"
-#include "vault/vault_store_ops.h"
+#include "vault/vault_store_route.h"
 #include "vault/vault_token.h"
 
 static const char *const OPS[] = { "capture", "cancel", "refund", "retrieve", NULL };
@@ -62,6 +73,10 @@ void vault_handle_payment_ops(struct sr_http_request *req)
 	const char *op = NULL;
 	json_t *val = NULL;
 	json_t *amount = NULL;
+	const struct vault_connector *conn = NULL;
+	char conn_name[32] = "";
+	char currency[4] = "";
+	long long auth_amount = 0;
 	PGconn *db = NULL;
 	char err[256];
 	size_t i;
@@ -111,7 +126,8 @@ void vault_handle_payment_ops(struct sr_http_request *req)
 	oq.request_id = req->request_id;
 
 	db = sr_db_acquire(app->db);
-	rc = vault_store_psp_reference_owned(db, merchant, oq.psp_reference, err, sizeof err);
+	rc = vault_store_psp_payment_get(db, merchant, oq.psp_reference, conn_name, &auth_amount, currency,
+	                                 err, sizeof err);
 	sr_db_release(app->db, db);
 	if (rc < 0) {
 		sr_log(SR_LOG_ERROR, req->request_id, "db.error", "{s:s}", "error", err);
@@ -126,31 +142,65 @@ void vault_handle_payment_ops(struct sr_http_request *req)
 		                    "No such payment at the processor.", "psp_reference");
 		return;
 	}
-	/* Issue 5: the merchant's own PSP credentials for this call only. */
+	conn = vault_connector_find(app, conn_name);
+	if (conn == NULL) {
+		sr_log(SR_LOG_ERROR, req->request_id, "payment_op.connector_gone", "{s:s, s:s}",
+		       "psp_reference", oq.psp_reference, "connector", conn_name);
+		sr_http_reply_error(req, 502, "api_error", "psp_unavailable",
+		                    "The payment processor could not be reached.", NULL);
+		return;
+	}
+	oq.currency = currency;
+	if (oq.kind == VAULT_OP_CAPTURE && oq.amount == 0)
+		oq.amount = auth_amount;
+	/* Issue 5: the merchant's own credentials at the payment's connector,
+	 * in guarded memory for this call only. */
 	db = sr_db_acquire(app->db);
-	rc = vault_psp_creds_load(db, app->hsm, merchant, app->connector->name, &creds, err, sizeof err);
+	rc = vault_psp_creds_load(db, app->hsm, merchant, conn->name, &creds, err, sizeof err);
 	sr_db_release(app->db, db);
 	if (rc < 0) {
-		sr_log(SR_LOG_ERROR, req->request_id, "psp_credentials.load_failed", "{s:s, s:s}",
-		       "merchant", merchant, "error", err);
+		sr_log(SR_LOG_ERROR, req->request_id, "psp_credentials.load_failed", "{s:s, s:s, s:s}",
+		       "merchant", merchant, "connector", conn->name, "error", err);
 		sr_http_reply_error(req, 500, "api_error", "internal_error", "An internal error occurred.",
 		                    NULL);
 		return;
 	}
 	oq.creds = rc == 1 ? &creds.creds : NULL;
-	rc = app->connector->operate == NULL ? -1
-	     : app->connector->operate(app->connector, app->egress, &oq, &res, err, sizeof err);
+	rc = -1;
+	if (conn->operate != NULL) {
+		unsigned delay = app->psp_retry_backoff_ms;
+		int attempt;
+
+		for (attempt = 0;; attempt++) {
+			rc = conn->operate(conn, app->egress, &oq, &res, err, sizeof err);
+			if (rc == 0 || attempt >= app->psp_retry_max)
+				break;
+			sr_log(SR_LOG_WARN, req->request_id, "payment_op.psp_retry", "{s:s, s:s, s:i, s:s}",
+			       "operation", OPS[kind], "connector", conn->name, "attempt", attempt + 1,
+			       "error", err);
+			{
+				struct timespec ts = { .tv_sec = (time_t)(delay / 1000),
+				                       .tv_nsec = (long)(delay % 1000) * 1000000L };
+
+				while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+					;
+			}
+			delay = delay >= 2500 ? 5000 : delay * 2;
+		}
+	}
 	vault_psp_creds_release(&creds);
 	oq.creds = NULL;
 	if (rc != 0) {
-		sr_log(SR_LOG_WARN, req->request_id, "payment_op.psp_unavailable", "{s:s, s:s}",
-		       "operation", OPS[kind], "error", app->connector->operate == NULL ? "unsupported" : err);
+		sr_log(SR_LOG_WARN, req->request_id, "payment_op.psp_unavailable", "{s:s, s:s, s:s}",
+		       "operation", OPS[kind], "connector", conn->name,
+		       "error", conn->operate == NULL ? "unsupported" : err);
 		sr_http_reply_error(req, 502, "api_error", "psp_unavailable",
 		                    "The payment processor could not be reached.", NULL);
 		return;
 	}
-	sr_log(SR_LOG_INFO, req->request_id, "payment_op.result", "{s:s, s:s, s:s, s:I, s:s}",
-	       "merchant", merchant, "operation", OPS[kind], "psp_reference", oq.psp_reference,
+	sr_log(SR_LOG_INFO, req->request_id, "payment_op.result", "{s:s, s:s, s:s, s:s, s:I, s:s}",
+	       "merchant", merchant, "operation", OPS[kind], "connector", conn->name,
+	       "psp_reference", oq.psp_reference,
 	       "amount", (json_int_t)oq.amount, "peer", req->peer);
 	sr_http_reply_json(req, 200,
 	    json_pack("{s:s, s:I, s:o, s:o, s:o, s:o, s:o}",

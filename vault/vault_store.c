@@ -463,7 +463,7 @@ int vault_store_authorization_get(PGconn *db, const char *merchant_id,
 	res = PQexecParams(db,
 	    "SELECT token_id, amount, currency, capture, status, coalesce(psp_reference, ''), "
 	    "coalesce(failure_code, ''), coalesce(failure_message, ''), "
-	    "coalesce(redirect_url, ''), connector "
+	    "coalesce(redirect_url, ''), connector, coalesce(route_reason, '') "
 	    "FROM authorizations WHERE merchant_id = $1 AND idempotency_key = $2",
 	    2, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -484,6 +484,7 @@ int vault_store_authorization_get(PGconn *db, const char *merchant_id,
 	copy_field(row->failure_message, sizeof row->failure_message, res, 0, 7);
 	copy_field(row->redirect_url, sizeof row->redirect_url, res, 0, 8);
 	copy_field(row->connector, sizeof row->connector, res, 0, 9);
+	copy_field(row->route_reason, sizeof row->route_reason, res, 0, 10);
 	rc = 1;
 out:
 	PQclear(res);
@@ -535,7 +536,7 @@ int vault_store_authorization_put(PGconn *db, const char *merchant_id,
                                   char *err, size_t errlen)
 {
 	char amount[32];
-	const char *params[14];
+	const char *params[15];
 	PGresult *res = NULL;
 	int rc = -1;
 
@@ -554,18 +555,19 @@ int vault_store_authorization_put(PGconn *db, const char *merchant_id,
 	params[11] = nullable(row->failure_message);
 	params[12] = nullable(row->redirect_url);
 	params[13] = peer != NULL ? peer : "";
+	params[14] = nullable(row->route_reason);
 	res = PQexecParams(db,
 	    "INSERT INTO authorizations (merchant_id, idempotency_key, token_id, payment_id, "
 	    "amount, currency, capture, connector, status, psp_reference, failure_code, "
-	    "failure_message, redirect_url, peer) "
-	    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
+	    "failure_message, redirect_url, peer, route_reason) "
+	    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
 	    "ON CONFLICT (merchant_id, idempotency_key) DO UPDATE SET "
 	    "status = EXCLUDED.status, psp_reference = EXCLUDED.psp_reference, "
 	    "failure_code = EXCLUDED.failure_code, failure_message = EXCLUDED.failure_message, "
 	    "redirect_url = EXCLUDED.redirect_url, peer = EXCLUDED.peer, "
 	    "attempts = authorizations.attempts + 1, updated_at = now() "
 	    "WHERE authorizations.status = 'unknown'",
-	    14, NULL, params, NULL, NULL, 0);
+	    15, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		pq_err(err, errlen, "authorization put", res, db);
 		goto out;

@@ -104,6 +104,7 @@ struct vault_authorization_row {
 	char failure_message[256];
 	char redirect_url[512];
 	char connector[32];
+	char route_reason[16];          /* country|region|override|default|failover, "" (issue 5) */
 };
 
 /**

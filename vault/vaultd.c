@@ -32,9 +32,11 @@
 #include "common/sr_secret.h"
 #include "hsm/hsm.h"
 #include "vault/connector.h"
+#include "vault/connectors/adyen.h"
 #include "vault/connectors/stripe.h"
 #include "vault/vault_app.h"
 #include "vault/vault_egress.h"
+#include "vault/vault_route.h"
 #include "vault/vault_pkcache.h"
 #include "vault/vault_ratelimit.h"
 #include "vault/vault_keys.h"
@@ -57,6 +59,11 @@ static const char *const config_keys[] = {
 	"admin_listen", "admin_port", "shutdown_grace_seconds", "readyz_cert_min_days",
 	"rate_limit_ip_per_minute", "rate_limit_ip_burst",
 	"rate_limit_key_per_minute", "rate_limit_key_burst",
+	/* issue 5: the Adyen connector, routing, retries */
+	"psp_adyen_host", "psp_adyen_addr", "psp_adyen_port", "psp_adyen_api_key_file",
+	"psp_adyen_merchant_account", "psp_adyen_hmac_key_file", "psp_adyen_return_url",
+	"routing_countries", "routing_regions", "routing_default",
+	"psp_retry_max", "psp_retry_backoff_ms", "psp_timeout_ms",
 	NULL,
 };
 
@@ -89,6 +96,9 @@ static const struct sr_route internal_routes[] = {
 	{ .method = "GET",    .pattern = "/v1/psp_credentials",    .handler = vault_handle_psp_credentials_list },
 	{ .method = "DELETE", .pattern = "/v1/psp_credentials/{}", .handler = vault_handle_psp_credentials_delete },
 	{ .method = "POST",   .pattern = "/v1/psp_webhooks/{}",    .handler = vault_handle_psp_webhook },
+	/* routing (issue 5) */
+	{ .method = "GET", .pattern = "/v1/routing", .handler = vault_handle_routing_get },
+	{ .method = "PUT", .pattern = "/v1/routing", .handler = vault_handle_routing_put },
 };
 
 struct vaultd_config {
@@ -109,6 +119,12 @@ struct vaultd_config {
 	const char *admin_listen;
 	long long admin_port, shutdown_grace_seconds, readyz_cert_min_days;
 	long long rl_ip_rate, rl_ip_burst, rl_key_rate, rl_key_burst;
+	const char *psp_adyen_host, *psp_adyen_addr, *psp_adyen_api_key_file;
+	const char *psp_adyen_merchant_account, *psp_adyen_hmac_key_file, *psp_adyen_return_url;
+	long long psp_adyen_port;
+	const json_t *routing_countries, *routing_regions;   /* borrowed from the loaded config */
+	const char *routing_default;
+	long long psp_retry_max, psp_retry_backoff_ms, psp_timeout_ms;
 };
 
 static void usage(FILE *f)
@@ -168,8 +184,11 @@ static int config_read(const json_t *cfg, const char *path, struct vaultd_config
 	/* PCI DSS 3.6.1 / 8.3.2: secrets are owner-only files (sr_secret). */
 	static const char *const secrets[] = {
 		"tls_key_public", "tls_key_internal", "db_password_file", "hsm_pin_file",
-		"psp_client_key", "psp_stripe_api_key_file", "psp_stripe_webhook_secret_file", NULL,
+		"psp_client_key", "psp_stripe_api_key_file", "psp_stripe_webhook_secret_file",
+		"psp_adyen_api_key_file", "psp_adyen_hmac_key_file", NULL,
 	};
+	/* Objects (connector maps); every other key is a string or an integer. */
+	static const char *const objects[] = { "routing_countries", "routing_regions", NULL };
 	const json_t *jport = NULL;
 	long long hsm_keys_wrappable;
 	size_t i;
@@ -177,7 +196,19 @@ static int config_read(const json_t *cfg, const char *path, struct vaultd_config
 	memset(c, 0, sizeof *c);
 	for (i = 0; config_keys[i] != NULL; i++) {
 		const json_t *v = json_object_get(cfg, config_keys[i]);
+		bool obj = false;
+		size_t k;
 
+		for (k = 0; objects[k] != NULL; k++)
+			obj = obj || strcmp(objects[k], config_keys[i]) == 0;
+		if (obj) {
+			if (v != NULL && !json_is_object(v)) {
+				sr_config_error(msg, msglen, path, config_keys[i],
+				                "must be an object of names to connector names");
+				return -1;
+			}
+			continue;
+		}
 		if (v != NULL && !json_is_string(v) && !json_is_integer(v)) {
 			sr_config_error(msg, msglen, path, config_keys[i],
 			                "must be a string or an integer");
@@ -315,6 +346,67 @@ static int config_read(const json_t *cfg, const char *path, struct vaultd_config
 	}
 	if (c->gateway_peer[0] == '\0' || c->psp_stripe_host[0] == '\0') {
 		snprintf(msg, msglen, "config: gateway_peer and psp_stripe_host must be non-empty");
+		return -1;
+	}
+
+	/* issue 5: the Adyen connector (configured when its API key file is set). */
+	c->psp_adyen_host = sr_config_str(cfg, "psp_adyen_host", "psp.strongroom.test");
+	c->psp_adyen_addr = sr_config_str(cfg, "psp_adyen_addr", "");
+	c->psp_adyen_port = sr_config_int(cfg, "psp_adyen_port", 443);
+	c->psp_adyen_api_key_file = sr_config_str(cfg, "psp_adyen_api_key_file", NULL);
+	c->psp_adyen_merchant_account = sr_config_str(cfg, "psp_adyen_merchant_account", NULL);
+	c->psp_adyen_hmac_key_file = sr_config_str(cfg, "psp_adyen_hmac_key_file", NULL);
+	c->psp_adyen_return_url = sr_config_str(cfg, "psp_adyen_return_url", NULL);
+	if (c->psp_adyen_api_key_file != NULL &&
+	    (c->psp_adyen_merchant_account == NULL || c->psp_adyen_merchant_account[0] == '\0' ||
+	     c->psp_adyen_host[0] == '\0' || c->psp_adyen_port < 1 || c->psp_adyen_port > 65535)) {
+		sr_config_error(msg, msglen, path, "psp_adyen_merchant_account",
+		                "psp_adyen_api_key_file needs psp_adyen_merchant_account, psp_adyen_host "
+		                "and psp_adyen_port 1..65535");
+		return -1;
+	}
+	c->routing_countries = json_object_get(cfg, "routing_countries");
+	c->routing_regions = json_object_get(cfg, "routing_regions");
+	c->routing_default = sr_config_str(cfg, "routing_default", "stripe");
+	{
+		/* Every connector named must be configured (checked again in run()). */
+		const json_t *maps[] = { c->routing_countries, c->routing_regions };
+		const char *names[] = { "routing_countries", "routing_regions" };
+		const char *k = NULL;
+		json_t *v = NULL;
+		size_t m;
+
+		for (m = 0; m < 2; m++) {
+			json_object_foreach((json_t *)maps[m], k, v) {
+				const char *n = json_string_value(v);
+
+				if (n == NULL || !(strcmp(n, "stripe") == 0 ||
+				                   (strcmp(n, "adyen") == 0 && c->psp_adyen_api_key_file != NULL))) {
+					sr_config_error(msg, msglen, path, names[m],
+					                "\"%.16s\" must name a configured connector (stripe, adyen)", k);
+					return -1;
+				}
+			}
+		}
+		if (!(strcmp(c->routing_default, "stripe") == 0 ||
+		      (strcmp(c->routing_default, "adyen") == 0 && c->psp_adyen_api_key_file != NULL))) {
+			sr_config_error(msg, msglen, path, "routing_default", "must name a configured connector");
+			return -1;
+		}
+	}
+	c->psp_retry_max = sr_config_int(cfg, "psp_retry_max", 2);
+	c->psp_retry_backoff_ms = sr_config_int(cfg, "psp_retry_backoff_ms", 100);
+	if (c->psp_retry_max < 0 || c->psp_retry_max > 10) {
+		sr_config_error(msg, msglen, path, "psp_retry_max", "must be 0..10");
+		return -1;
+	}
+	c->psp_timeout_ms = sr_config_int(cfg, "psp_timeout_ms", 10000);
+	if (c->psp_timeout_ms < 100 || c->psp_timeout_ms > 120000) {
+		sr_config_error(msg, msglen, path, "psp_timeout_ms", "must be 100..120000");
+		return -1;
+	}
+	if (c->psp_retry_backoff_ms < 1 || c->psp_retry_backoff_ms > 5000) {
+		sr_config_error(msg, msglen, path, "psp_retry_backoff_ms", "must be 1..5000");
 		return -1;
 	}
 	return 0;
@@ -464,6 +556,10 @@ static int run(const struct vaultd_config *c)
 	struct sweeper sweeper;
 	struct vault_connector connector;
 	bool connector_ok = false;
+	struct vault_connector adyen;
+	bool adyen_ok = false;
+	struct vault_routing routing;
+	bool routing_ok = false;
 	struct sr_db_pool *db = NULL;
 	struct hsm *h = NULL;
 	struct vault_egress *eg = NULL;
@@ -474,7 +570,8 @@ static int run(const struct vaultd_config *c)
 	struct vault_keys *keys = NULL;
 	struct vault_key_labels labels;
 	char allow[300];
-	const char *allowlist[2] = { allow, NULL };
+	char allow_adyen[300];
+	const char *allowlist[3] = { allow, NULL, NULL };
 	char msg[512] = "";
 	char err[512] = "";
 	sigset_t sigs;
@@ -484,6 +581,8 @@ static int run(const struct vaultd_config *c)
 	memset(&app, 0, sizeof app);
 	memset(&sweeper, 0, sizeof sweeper);
 	memset(&connector, 0, sizeof connector);
+	memset(&adyen, 0, sizeof adyen);
+	memset(&routing, 0, sizeof routing);
 	memset(&admin, 0, sizeof admin);
 
 	/* Signals are taken by sigwait in this thread only: block them before
@@ -529,13 +628,18 @@ static int run(const struct vaultd_config *c)
 		goto out;
 
 	snprintf(allow, sizeof allow, "%s:%lld", c->psp_stripe_host, c->psp_stripe_port);
+	if (c->psp_adyen_api_key_file != NULL) {
+		/* Egress allowlist: the Adyen endpoint too (PCI DSS 1.4.2 / 1.3.2). */
+		snprintf(allow_adyen, sizeof allow_adyen, "%s:%lld", c->psp_adyen_host, c->psp_adyen_port);
+		allowlist[1] = allow_adyen;
+	}
 	{
 		struct vault_egress_config ec = {
 			.ca_file = c->psp_ca,
 			.cert_file = c->psp_client_cert,
 			.key_file = c->psp_client_key,
 			.allowlist = allowlist,
-			.timeout_ms = 0,
+			.timeout_ms = (unsigned)c->psp_timeout_ms,
 		};
 
 		eg = vault_egress_new(&ec, err, sizeof err);
@@ -560,6 +664,23 @@ static int run(const struct vaultd_config *c)
 		}
 		connector_ok = true;
 	}
+	if (c->psp_adyen_api_key_file != NULL) {
+		struct adyen_config ac = {
+			.host = c->psp_adyen_host,
+			.addr = c->psp_adyen_addr[0] != '\0' ? c->psp_adyen_addr : NULL,
+			.port = (unsigned)c->psp_adyen_port,
+			.api_key_file = c->psp_adyen_api_key_file,
+			.merchant_account = c->psp_adyen_merchant_account,
+			.hmac_key_file = c->psp_adyen_hmac_key_file,
+			.return_url = c->psp_adyen_return_url,
+		};
+
+		if (vault_adyen_init(&adyen, &ac, err, sizeof err) != 0) {
+			snprintf(msg, sizeof msg, "adyen connector: %s", err);
+			goto out;
+		}
+		adyen_ok = true;
+	}
 
 	app.db = db;
 	app.hsm = h;
@@ -567,6 +688,17 @@ static int run(const struct vaultd_config *c)
 	app.egress = eg;
 	app.connector = &connector;
 	app.connectors[app.n_connectors++] = &connector;
+	if (adyen_ok)
+		app.connectors[app.n_connectors++] = &adyen;
+	if (vault_routing_init(&routing, &app, c->routing_countries, c->routing_regions,
+	                       c->routing_default, err, sizeof err) != 0) {
+		snprintf(msg, sizeof msg, "routing: %s", err);
+		goto out;
+	}
+	routing_ok = true;
+	app.routing = &routing;
+	app.psp_retry_max = (int)c->psp_retry_max;
+	app.psp_retry_backoff_ms = (unsigned)c->psp_retry_backoff_ms;
 	app.gateway_peer = c->gateway_peer;
 	app.cvc_ttl_seconds = c->cvc_ttl_seconds;
 	app.rl_ip = vault_ratelimit_new((double)c->rl_ip_rate / 60.0, (double)c->rl_ip_burst, 8192);
@@ -704,6 +836,10 @@ out:
 	sweeper_stop(&sweeper);
 	if (connector_ok)
 		vault_stripe_free(&connector);
+	if (adyen_ok)
+		vault_adyen_free(&adyen);
+	if (routing_ok)
+		vault_routing_free(&routing);
 	vault_egress_free(eg);
 	vault_ratelimit_free(app.rl_ip);
 	vault_ratelimit_free(app.rl_key);

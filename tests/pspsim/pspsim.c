@@ -38,21 +38,11 @@
 #include "common/sr_util.h"
 #include "tests/pspsim/pspsim_keys.h"
 #include "tests/pspsim/pspsim_webhooks.h"
+#include "tests/pspsim/pspsim.h"
 
 #define SIM_AMOUNT_MAX 99999999LL
 #define SIM_IDEM_KEY_MAX 255
 
-enum outcome {
-	OUT_SUCCEED,
-	OUT_GENERIC_DECLINE,
-	OUT_INSUFFICIENT_FUNDS,
-	OUT_EXPIRED_CARD,
-	OUT_INCORRECT_CVC,
-	OUT_PROCESSING_ERROR,
-	OUT_3DS_THEN_SUCCEED,
-	OUT_3DS_THEN_DECLINE,
-	OUT_SUCCEED_THEN_DISPUTE,
-};
 
 /* BRIEF.md's test-card table (Stripe's published test cards). */
 static const struct {
@@ -148,6 +138,16 @@ static enum outcome outcome_of(const char *pan)
 		if (strcmp(k_cards[i].number, pan) == 0)
 			return k_cards[i].outcome;
 	return OUT_SUCCEED;
+}
+
+enum outcome pspsim_outcome_of(const char *pan)
+{
+	return outcome_of(pan);
+}
+
+bool pspsim_luhn_ok(const char *pan)
+{
+	return all_digits(pan) && luhn_ok(pan);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1154,12 +1154,16 @@ static const struct sr_route k_challenge_routes[] = {
 	{ .method = "GET", .pattern = "/3ds/challenge.css", .handler = h_challenge_css },
 	{ .method = "GET", .pattern = "/3ds/{}", .handler = h_challenge_page },
 	{ .method = "POST", .pattern = "/3ds/{}/complete", .handler = h_challenge_complete },
+	/* Adyen's RedirectShopper action.url (tests/pspsim/pspsim_adyen.c) */
+	{ .method = "GET", .pattern = "/adyen/3ds/{}", .handler = pspsim_adyen_challenge_page },
+	{ .method = "POST", .pattern = "/adyen/3ds/{}/complete", .handler = pspsim_adyen_challenge_complete },
 };
 
 static void h_sim_stats(struct sr_http_request *req)
 {
 	struct sim *sim = req->app;
 	json_t *b = NULL;
+	json_t *adyen = NULL;
 
 	pthread_mutex_lock(&sim->lock);
 	b = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
@@ -1172,6 +1176,10 @@ static void h_sim_stats(struct sr_http_request *req)
 	              "dropped", (json_int_t)sim->n_dropped,
 	              "calls_by_key", psim_keys_stats());
 	pthread_mutex_unlock(&sim->lock);
+	adyen = pspsim_adyen_stats();
+	if (b != NULL && adyen != NULL)
+		json_object_update(b, adyen);
+	json_decref(adyen);
 	sr_http_reply_json(req, 200, b);
 }
 
@@ -1275,6 +1283,9 @@ static void usage(FILE *f)
 	        "  webhook_addr  address to connect to for webhook_url's host (default: DNS)\n"
 	        "  webhook_ca    CA the gateway's certificate must chain to\n"
 	        "  webhook_secret_file  the Stripe endpoint secret (whsec_...), mode 0600\n"
+	        "  adyen_api_key_file      the Adyen dialect's X-API-Key, mode 0600 (optional:\n"
+	        "                without it the Adyen routes answer 404)\n"
+	        "  adyen_merchant_account  the only merchantAccount the Adyen dialect accepts\n"
 	        "\n"
 	        "Endpoints: POST /v1/payment_methods, POST /v1/payment_intents,\n"
 	        "GET /v1/payment_intents/{id}, POST /v1/payment_intents/{id}/capture|cancel,\n"
@@ -1285,7 +1296,11 @@ static void usage(FILE *f)
 	        "Webhooks sent (signed, Stripe-Signature): 3-D Secure results\n"
 	        "(payment_intent.succeeded | amount_capturable_updated | payment_failed),\n"
 	        "charge.refunded, and charge.dispute.created 1.5 s after a 4000000000000259\n"
-	        "payment succeeds.\n");
+	        "payment succeeds.\n"
+	        "Adyen (tests/pspsim/pspsim_adyen.c): POST /v71/payments,\n"
+	        "POST /v71/payments/{psp}/captures|cancels|refunds, GET /v71/payments/{psp}\n"
+	        "(simulator stand-in), POST /_sim/adyen/payments/{psp}/3ds,\n"
+	        "POST /_sim/adyen/faults {\"unavailable\",\"drop_next\",\"delay_ms\"}.\n");
 }
 
 int main(int argc, char **argv)
@@ -1293,12 +1308,14 @@ int main(int argc, char **argv)
 	static const char *const keys[] = {
 		"listen", "port", "tls_cert", "tls_key", "client_ca", "peer_name", "api_key_file",
 		"threads", "public_host", "challenge_port",
-		"webhook_url", "webhook_addr", "webhook_ca", "webhook_secret_file", NULL
+		"webhook_url", "webhook_addr", "webhook_ca", "webhook_secret_file",
+		"adyen_api_key_file", "adyen_merchant_account", NULL
 	};
 	struct sim sim;
 	struct sr_http_config hc;
 	struct sr_http_server *srv = NULL;
 	struct sr_http_server *chal = NULL;
+	struct sr_route *all_routes = NULL;
 	long long chal_port = 0;
 	json_t *cfg = NULL;
 	char *key = NULL;
@@ -1382,6 +1399,13 @@ int main(int argc, char **argv)
 	}
 	snprintf(sim.public_host, sizeof sim.public_host, "%s",
 	         sr_config_str(cfg, "public_host", "psp.strongroom.test"));
+	if (sr_config_str(cfg, "adyen_api_key_file", NULL) != NULL &&
+	    pspsim_adyen_init(sr_config_str(cfg, "adyen_api_key_file", NULL),
+	                      sr_config_str(cfg, "adyen_merchant_account", NULL), sim.public_host,
+	                      err, sizeof err) != 0) {
+		sr_log(SR_LOG_ERROR, NULL, "pspsim.config_error", "{s:s}", "error", err);
+		goto out;
+	}
 	if (pthread_mutex_init(&sim.lock, NULL) != 0)
 		goto out;
 	lock_ok = true;
@@ -1408,8 +1432,15 @@ int main(int argc, char **argv)
 	hc.client_ca_file = sr_config_str(cfg, "client_ca", NULL);
 	hc.peer_name = sr_config_str(cfg, "peer_name", "vault-egress.strongroom.internal");
 	hc.threads = (unsigned)threads;
-	hc.routes = k_routes;
-	hc.n_routes = sizeof k_routes / sizeof k_routes[0];
+	/* Both dialects on the one mTLS listener: Stripe's routes, then Adyen's. */
+	all_routes = calloc(sizeof k_routes / sizeof k_routes[0] + pspsim_adyen_n_routes, sizeof *all_routes);
+	if (all_routes == NULL)
+		goto out;
+	memcpy(all_routes, k_routes, sizeof k_routes);
+	memcpy(all_routes + sizeof k_routes / sizeof k_routes[0], pspsim_adyen_routes,
+	       pspsim_adyen_n_routes * sizeof *all_routes);
+	hc.routes = all_routes;
+	hc.n_routes = sizeof k_routes / sizeof k_routes[0] + pspsim_adyen_n_routes;
 	hc.app = &sim;
 	hc.name = "pspsim";
 	srv = sr_http_start(&hc, err, sizeof err);
@@ -1437,6 +1468,7 @@ int main(int argc, char **argv)
 		}
 		sim.challenge_port = sr_http_port(chal);
 	}
+	pspsim_adyen_set_redirect_port(sim.challenge_port != 0 ? sim.challenge_port : sim.port);
 	sr_log(SR_LOG_INFO, NULL, "pspsim.listening", "{s:s, s:i, s:s}", "listen", hc.bind_addr,
 	       "port", (int)sim.port, "peer_name", hc.peer_name);
 	do {
@@ -1449,6 +1481,8 @@ out:
 	sr_http_stop(chal);
 	sr_http_stop(srv);
 	psim_wh_stop();
+	free(all_routes);
+	pspsim_adyen_free();
 	sr_secret_free(key);
 	json_decref(sim.pms);
 	json_decref(sim.intents);

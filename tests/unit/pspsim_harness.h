@@ -140,8 +140,9 @@ static int psp_harness_start(struct psp_harness *h)
 		return -1;
 	fprintf(f, "{\"listen\":\"127.0.0.1\",\"port\":0,\"tls_cert\":\"%s\",\"tls_key\":\"%s\","
 	        "\"client_ca\":\"%s\",\"peer_name\":\"vault-egress.strongroom.internal\","
-	        "\"api_key_file\":\"%s\",\"threads\":2,\"public_host\":\"psp.test\"}\n",
-	        p[0], p[1], p[2], p[3]);
+	        "\"api_key_file\":\"%s\",\"threads\":2,\"public_host\":\"psp.test\","
+	        "\"adyen_api_key_file\":\"%s\",\"adyen_merchant_account\":\"TestMerchant\"}\n",
+	        p[0], p[1], p[2], p[3], p[3]);
 	fclose(f);
 	h->pid = fork();
 	if (h->pid < 0)

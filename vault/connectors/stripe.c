@@ -123,36 +123,60 @@ static int copy_ident(char *dst, size_t cap, const char *src)
 }
 
 /*
- * Map a Stripe card_error object to a normalized failure (Stripe error codes:
- * https://docs.stripe.com/error-codes, decline codes: /declines/codes).
+ * Stripe's card_error code (https://docs.stripe.com/error-codes), and for
+ * code card_declined its decline_code (https://docs.stripe.com/declines/codes),
+ * -> Strongroom's normalized failure code. Looked up decline_code first (for
+ * card_declined), then code; anything not listed is card_declined.
  */
+static const struct {
+	const char *code;           /* error.code, or "card_declined/<decline_code>" */
+	const char *normalized;
+} k_stripe_codes[] = {
+	{ "card_declined/insufficient_funds", "insufficient_funds" },
+	{ "card_declined/expired_card", "expired_card" },
+	{ "card_declined/incorrect_cvc", "incorrect_cvc" },
+	{ "card_declined/processing_error", "processing_error" },
+	{ "card_declined/incorrect_number", "incorrect_number" },
+	{ "card_declined", "card_declined" },
+	{ "insufficient_funds", "insufficient_funds" },
+	{ "expired_card", "expired_card" },
+	{ "incorrect_cvc", "incorrect_cvc" },
+	{ "invalid_cvc", "incorrect_cvc" },
+	{ "processing_error", "processing_error" },
+	{ "incorrect_number", "incorrect_number" },
+	{ "invalid_number", "incorrect_number" },
+	{ "invalid_expiry_month", "invalid_expiry_month" },
+	{ "invalid_expiry_year", "invalid_expiry_year" },
+};
+
+static const char *stripe_code_lookup(const char *key)
+{
+	size_t i = 0;
+
+	for (i = 0; key != NULL && i < sizeof k_stripe_codes / sizeof k_stripe_codes[0]; i++)
+		if (strcmp(k_stripe_codes[i].code, key) == 0)
+			return k_stripe_codes[i].normalized;
+	return NULL;
+}
+
+/* Map a Stripe card_error object to a normalized failure through k_stripe_codes. */
 static void map_card_error(const json_t *error, struct vault_auth_result *res)
 {
 	const char *code = json_string_value(json_object_get(error, "code"));
 	const char *decline = json_string_value(json_object_get(error, "decline_code"));
+	const char *n = NULL;
+	char key[96];
 
 	if (code == NULL)
 		code = "card_declined";
-	if (strcmp(code, "card_declined") == 0) {
-		if (decline != NULL && strcmp(decline, "insufficient_funds") == 0)
-			set_failed(res, "insufficient_funds");
-		else
-			set_failed(res, "card_declined");
-	} else if (strcmp(code, "expired_card") == 0 || strcmp(code, "incorrect_cvc") == 0
-	           || strcmp(code, "processing_error") == 0 || strcmp(code, "incorrect_number") == 0
-	           || strcmp(code, "invalid_expiry_month") == 0
-	           || strcmp(code, "invalid_expiry_year") == 0) {
-		set_failed(res, code);
-	} else if (strcmp(code, "insufficient_funds") == 0) {
-		set_failed(res, "insufficient_funds");
-	} else if (strcmp(code, "invalid_number") == 0) {
-		set_failed(res, "incorrect_number");
-	} else if (strcmp(code, "invalid_cvc") == 0) {
-		set_failed(res, "incorrect_cvc");
-	} else {
-		/* Any other card_error is a decline from the merchant's view. */
-		set_failed(res, "card_declined");
+	if (strcmp(code, "card_declined") == 0 && decline != NULL) {
+		snprintf(key, sizeof key, "card_declined/%s", decline);
+		n = stripe_code_lookup(key);
 	}
+	if (n == NULL)
+		n = stripe_code_lookup(code);
+	/* Any other card_error is a decline from the merchant's view. */
+	set_failed(res, n != NULL ? n : "card_declined");
 }
 
 int vault_stripe_map_intent(int http_status, const char *body, struct vault_auth_result *res)

@@ -1,0 +1,58 @@
+/*
+ * pspsim: what the simulator's PSP dialects share (pspsim.c speaks Stripe,
+ * pspsim_adyen.c Adyen's Checkout API): the test cards' outcomes (BRIEF.md's
+ * table, the same for both) and the Adyen dialect's entry points.
+ * Test and demo only.
+ */
+#ifndef PSPSIM_H
+#define PSPSIM_H
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "common/sr_http.h"
+
+enum outcome {
+	OUT_SUCCEED,
+	OUT_GENERIC_DECLINE,
+	OUT_INSUFFICIENT_FUNDS,
+	OUT_EXPIRED_CARD,
+	OUT_INCORRECT_CVC,
+	OUT_PROCESSING_ERROR,
+	OUT_3DS_THEN_SUCCEED,
+	OUT_3DS_THEN_DECLINE,
+	OUT_SUCCEED_THEN_DISPUTE,
+};
+
+/** The outcome BRIEF.md's test-card table gives pan (digits); OUT_SUCCEED otherwise. */
+enum outcome pspsim_outcome_of(const char *pan);
+
+/** ISO/IEC 7812-1 Luhn check of a digit string. */
+bool pspsim_luhn_ok(const char *pan);
+
+/**
+ * Set up the Adyen dialect: the X-API-Key is read from api_key_file (its
+ * SHA-256 kept, compared in constant time), merchant_account is the only
+ * merchantAccount accepted, redirect URLs use public_host:port.
+ * @return 0, or -1 with err.
+ */
+int pspsim_adyen_init(const char *api_key_file, const char *merchant_account,
+                      const char *public_host, char *err, size_t errlen);
+/** Port used in RedirectShopper URLs (the challenge listener's, else the API's). */
+void pspsim_adyen_set_redirect_port(unsigned port);
+/** Free the dialect's state. */
+void pspsim_adyen_free(void);
+/** Its counters, for GET /_sim/stats (new reference; keys prefixed "adyen_"). */
+json_t *pspsim_adyen_stats(void);
+
+/** GET /adyen/3ds/{psp} on the challenge listener: the shopper's challenge page. */
+void pspsim_adyen_challenge_page(struct sr_http_request *req);
+/** POST /adyen/3ds/{psp}/complete [result=authenticate|fail]: the shopper's answer. */
+void pspsim_adyen_challenge_complete(struct sr_http_request *req);
+
+/** The dialect's routes (POST /v71/payments, modifications, GET stand-in, /_sim/adyen/...). */
+extern const struct sr_route pspsim_adyen_routes[];
+extern const size_t pspsim_adyen_n_routes;
+
+#endif

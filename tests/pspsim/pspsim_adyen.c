@@ -1,0 +1,688 @@
+/*
+ * pspsim_adyen: the simulator's Adyen dialect, a test double of Adyen's
+ * Checkout API v71 (https://docs.adyen.com/api-explorer/Checkout/71/overview)
+ * on pspsim's mutual-TLS listener. Test and demo only.
+ *
+ *   POST /v71/payments                          X-API-Key, Idempotency-Key
+ *   POST /v71/payments/{pspReference}/captures  -> 201 {"status":"received"}
+ *   POST /v71/payments/{pspReference}/cancels   -> 201
+ *   POST /v71/payments/{pspReference}/refunds   -> 201
+ *   GET  /v71/payments/{pspReference}           simulator stand-in for Adyen's
+ *        notification-driven status (Adyen has no such GET; ADR 0090):
+ *        {"pspReference","resultCode","amount","captured",...}
+ *   POST /_sim/adyen/payments/{pspReference}/3ds  the shopper completes 3-D Secure
+ *   POST /_sim/adyen/faults {"unavailable":N,"drop_next":N,"delay_ms":N}
+ *        unavailable: the next N POST /v71/payments answer 503 before any
+ *        processing (nothing created: the failover tests' "provably not
+ *        accepted"); drop_next: the next N answers are dropped after their
+ *        effect; delay_ms: each /payments waits that long first.
+ *
+ * Outcomes are BRIEF.md's test cards (the same as the Stripe dialect), in
+ * Adyen's words: Authorised; Refused with refusalReasonCode 2 (Refused),
+ * 12 (Not enough balance), 6 (Expired Card), 24 (CVC Declined); Error with
+ * 4 (Acquirer Error); RedirectShopper for the 3-D Secure cards. An
+ * Idempotency-Key with the same body replays the saved answer (no second
+ * payment); with another body it is refused (422). Card numbers are kept
+ * only as long as the request; only brand-free last4 is ever stored.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "common/sr_log.h"
+#include "common/sr_secret.h"
+#include "common/sr_util.h"
+#include "tests/pspsim/pspsim.h"
+
+#define ADYEN_AMOUNT_MAX 99999999LL
+
+static struct {
+	pthread_mutex_t lock;
+	bool ready;
+	char key_hash[65];
+	char merchant_account[128];
+	char public_host[128];
+	unsigned redirect_port;
+	json_t *payments;      /* pspReference -> state */
+	json_t *idem;          /* Idempotency-Key -> {"hash","status","body"} */
+	long long n_payments, n_authorised, n_unavailable, n_replays, n_captures, n_cancels, n_refunds,
+	          n_dropped;
+	long long unavailable, drop_next, delay_ms;   /* faults */
+} g = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void reply_adyen_error(struct sr_http_request *req, unsigned status, const char *code,
+                              const char *message, const char *type)
+{
+	sr_http_reply_json(req, status, json_pack("{s:i, s:s, s:s, s:s}", "status", (int)status,
+	                                          "errorCode", code, "message", message,
+	                                          "errorType", type));
+}
+
+/* X-API-Key in constant time (hash first, so lengths don't leak). Lock held. */
+static bool api_key_ok(struct sr_http_request *req)
+{
+	const char *key = sr_http_header(req, "X-API-Key");
+	char h[65];
+
+	if (key == NULL) {
+		reply_adyen_error(req, 401, "000", "HTTP Status Response - Unauthorized", "security");
+		return false;
+	}
+	sr_sha256_hex(key, strlen(key), h);
+	if (!sr_ct_equal(h, g.key_hash, 64)) {
+		sr_log(SR_LOG_WARN, req->request_id, "pspsim.adyen.auth_failed", NULL);
+		reply_adyen_error(req, 401, "000", "HTTP Status Response - Unauthorized", "security");
+		return false;
+	}
+	return true;
+}
+
+/* Idempotency-Key: 1 when a reply was sent (replay, conflict), else 0 with
+ * hash (of method, path and raw body) filled. Lock held. */
+static int idem_begin(struct sr_http_request *req, const char **key, char hash[65])
+{
+	json_t *saved = NULL;
+	const char *body = NULL;
+	crypto_hash_sha256_state st;
+	unsigned char d[32];
+
+	*key = sr_http_header(req, "Idempotency-Key");
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const unsigned char *)req->method, strlen(req->method));
+	crypto_hash_sha256_update(&st, (const unsigned char *)req->path, strlen(req->path) + 1);
+	if (req->body != NULL)
+		crypto_hash_sha256_update(&st, req->body, req->body_len);
+	crypto_hash_sha256_final(&st, d);
+	sr_hex(d, sizeof d, hash);
+	if (*key == NULL)
+		return 0;
+	if (strlen(*key) == 0 || strlen(*key) > 255) {
+		reply_adyen_error(req, 422, "702", "Idempotency-Key must be 1 to 255 characters", "validation");
+		return 1;
+	}
+	saved = json_object_get(g.idem, *key);
+	if (saved == NULL)
+		return 0;
+	if (!sr_ct_equal(json_string_value(json_object_get(saved, "hash")), hash, 64)) {
+		reply_adyen_error(req, 422, "704", "Idempotency key was used with a different request",
+		                  "validation");
+		return 1;
+	}
+	g.n_replays++;
+	body = json_string_value(json_object_get(saved, "body"));
+	sr_http_add_header(req, "Idempotent-Replayed", "true");
+	sr_http_reply_raw(req, (unsigned)json_integer_value(json_object_get(saved, "status")),
+	                  "application/json", body, strlen(body));
+	sr_log(SR_LOG_INFO, req->request_id, "pspsim.adyen.idempotent_replay", "{s:s}", "path", req->path);
+	return 1;
+}
+
+/* Reply body (stolen); saved under the key for 200/201/422; dropped after the
+ * effect when the drop_next fault is armed. Lock held. */
+static void reply_save(struct sr_http_request *req, const char *key, const char *hash,
+                       unsigned status, json_t *body)
+{
+	char *s = json_dumps(body, JSON_COMPACT);
+
+	json_decref(body);
+	if (s == NULL) {
+		reply_adyen_error(req, 500, "000", "Internal error", "internal");
+		return;
+	}
+	if (key != NULL && (status == 200 || status == 201 || status == 422))
+		json_object_set_new(g.idem, key, json_pack("{s:s, s:i, s:s}", "hash", hash, "status",
+		                                           (int)status, "body", s));
+	if (g.drop_next > 0) {
+		g.drop_next--;
+		g.n_dropped++;
+		sr_log(SR_LOG_WARN, req->request_id, "pspsim.adyen.answer_dropped", "{s:s}", "path", req->path);
+		sr_http_reply_drop(req);
+		free(s);
+		return;
+	}
+	sr_http_reply_raw(req, status, "application/json", s, strlen(s));
+	free(s);
+}
+
+static bool digits(const char *s, size_t min, size_t max)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+	size_t i = 0;
+
+	if (n < min || n > max)
+		return false;
+	for (i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/* A new pspReference: 16 characters of [A-Z0-9] as Adyen's current ones
+ * (e.g. "V4HZ4RBFJGXXGN82"), always with letters: a 16-digit reference could
+ * pass the Luhn check and look like a card number to the PAN scanners. */
+static void new_psp_reference(char out[17])
+{
+	static const char alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789";
+	unsigned char r[16];
+	size_t i = 0;
+
+	randombytes_buf(r, sizeof r);
+	for (i = 0; i < 16; i++)
+		out[i] = alphabet[r[i] % (sizeof alphabet - 1)];
+	out[0] = alphabet[r[0] % 24];          /* a letter first */
+	out[8] = alphabet[r[8] % 24];          /* and one in the middle */
+	out[16] = '\0';
+}
+
+static void sleep_ms(long long ms)
+{
+	struct timespec ts;
+
+	if (ms <= 0)
+		return;
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* Fill the /payments-shaped answer of a payment state into a new object. */
+static json_t *payment_answer(const char *psp, const json_t *p, bool standin)
+{
+	json_t *a = json_pack("{s:s, s:s, s:O, s:s}", "pspReference", psp, "resultCode",
+	                      json_string_value(json_object_get(p, "resultCode")),
+	                      "amount", json_object_get(p, "amount"), "merchantReference",
+	                      json_string_value(json_object_get(p, "reference")));
+	const char *rc = json_string_value(json_object_get(p, "resultCode"));
+
+	if (a == NULL)
+		return NULL;
+	if (strcmp(rc, "Refused") == 0 || strcmp(rc, "Error") == 0) {
+		json_object_set(a, "refusalReason", json_object_get(p, "refusalReason"));
+		json_object_set(a, "refusalReasonCode", json_object_get(p, "refusalReasonCode"));
+	} else if (strcmp(rc, "RedirectShopper") == 0) {
+		char url[300];
+
+		snprintf(url, sizeof url, "https://%s:%u/adyen/3ds/%s", g.public_host, g.redirect_port, psp);
+		json_object_set_new(a, "action", json_pack("{s:s, s:s, s:s, s:s}", "type", "redirect",
+		                                           "method", "GET", "paymentMethodType", "scheme",
+		                                           "url", url));
+	}
+	if (standin)
+		json_object_set(a, "captured", json_object_get(p, "captured"));
+	return a;
+}
+
+static void set_outcome(json_t *p, enum outcome oc, bool capture)
+{
+	const char *code = NULL;
+	const char *reason = NULL;
+	const char *rc = "Refused";
+
+	switch (oc) {
+	case OUT_SUCCEED:
+	case OUT_SUCCEED_THEN_DISPUTE:
+		json_object_set_new(p, "resultCode", json_string("Authorised"));
+		json_object_set_new(p, "captured", json_boolean(capture));
+		return;
+	case OUT_3DS_THEN_SUCCEED:
+	case OUT_3DS_THEN_DECLINE:
+		json_object_set_new(p, "resultCode", json_string("RedirectShopper"));
+		return;
+	case OUT_GENERIC_DECLINE:
+		code = "2", reason = "Refused";
+		break;
+	case OUT_INSUFFICIENT_FUNDS:
+		code = "12", reason = "Not enough balance";
+		break;
+	case OUT_EXPIRED_CARD:
+		code = "6", reason = "Expired Card";
+		break;
+	case OUT_INCORRECT_CVC:
+		code = "24", reason = "CVC Declined";
+		break;
+	case OUT_PROCESSING_ERROR:
+		code = "4", reason = "Acquirer Error", rc = "Error";
+		break;
+	}
+	json_object_set_new(p, "resultCode", json_string(rc));
+	json_object_set_new(p, "refusalReasonCode", json_string(code));
+	json_object_set_new(p, "refusalReason", json_string(reason));
+}
+
+/* POST /v71/payments */
+static void h_payments(struct sr_http_request *req)
+{
+	static const char *const allowed[] = {
+		"amount", "reference", "merchantAccount", "paymentMethod", "returnUrl",
+		"shopperInteraction", "captureDelayHours", "additionalData", "metadata", NULL
+	};
+	const json_t *o = req->json;
+	const json_t *amount = NULL;
+	const json_t *pm = NULL;
+	const json_t *value = NULL;
+	const char *key = NULL;
+	const char *k = NULL;
+	const char *cur = NULL;
+	const char *ref = NULL;
+	const char *num = NULL;
+	const char *em = NULL;
+	const char *ey = NULL;
+	const char *cvc = NULL;
+	const char *ma = NULL;
+	json_t *v = NULL;
+	json_t *p = NULL;
+	char hash[65];
+	char psp[17];
+	long long delay = 0;
+	size_t i = 0;
+	bool capture = false;
+	enum outcome oc = OUT_SUCCEED;
+
+	pthread_mutex_lock(&g.lock);
+	if (g.unavailable > 0) {
+		/* Fault: refused before any processing (nothing created). */
+		g.unavailable--;
+		g.n_unavailable++;
+		pthread_mutex_unlock(&g.lock);
+		reply_adyen_error(req, 503, "000", "Service unavailable: the request was not processed",
+		                  "internal");
+		return;
+	}
+	delay = g.delay_ms;
+	pthread_mutex_unlock(&g.lock);
+	sleep_ms(delay);
+
+	pthread_mutex_lock(&g.lock);
+	if (!api_key_ok(req) || idem_begin(req, &key, hash) != 0)
+		goto out;
+	if (!json_is_object(o)) {
+		reply_save(req, key, hash, 422, json_pack("{s:i, s:s, s:s, s:s}", "status", 422, "errorCode",
+		           "702", "message", "Structure of the request is invalid", "errorType", "validation"));
+		goto out;
+	}
+	json_object_foreach((json_t *)o, k, v) {
+		bool ok = false;
+
+		for (i = 0; allowed[i] != NULL; i++)
+			ok = ok || strcmp(k, allowed[i]) == 0;
+		if (!ok) {
+			reply_adyen_error(req, 422, "702", "Unknown field in the request", "validation");
+			goto out;
+		}
+	}
+	amount = json_object_get(o, "amount");
+	value = json_object_get(amount, "value");
+	cur = json_string_value(json_object_get(amount, "currency"));
+	ref = json_string_value(json_object_get(o, "reference"));
+	ma = json_string_value(json_object_get(o, "merchantAccount"));
+	pm = json_object_get(o, "paymentMethod");
+	num = json_string_value(json_object_get(pm, "number"));
+	em = json_string_value(json_object_get(pm, "expiryMonth"));
+	ey = json_string_value(json_object_get(pm, "expiryYear"));
+	cvc = json_string_value(json_object_get(pm, "cvc"));
+	if (!json_is_integer(value) || json_integer_value(value) <= 0
+	    || json_integer_value(value) > ADYEN_AMOUNT_MAX) {
+		reply_adyen_error(req, 422, "137", "Invalid amount specified", "validation");
+		goto out;
+	}
+	if (cur == NULL || strlen(cur) != 3 || strspn(cur, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 3) {
+		reply_adyen_error(req, 422, "138", "Invalid currency code", "validation");
+		goto out;
+	}
+	if (ref == NULL || strlen(ref) == 0 || strlen(ref) > 80) {
+		reply_adyen_error(req, 422, "130", "Reference Missing", "validation");
+		goto out;
+	}
+	if (ma == NULL || strcmp(ma, g.merchant_account) != 0) {
+		reply_adyen_error(req, 403, "901", "Invalid Merchant Account", "security");
+		goto out;
+	}
+	if (!json_is_object(pm) || strcmp(json_string_value(json_object_get(pm, "type")) != NULL
+	                                  ? json_string_value(json_object_get(pm, "type")) : "", "scheme") != 0) {
+		reply_adyen_error(req, 422, "905", "Payment details are not supported", "validation");
+		goto out;
+	}
+	if (!digits(num, 12, 19) || !pspsim_luhn_ok(num)) {
+		reply_save(req, key, hash, 422, json_pack("{s:i, s:s, s:s, s:s}", "status", 422, "errorCode",
+		           "101", "message", "Invalid card number", "errorType", "validation"));
+		goto out;
+	}
+	if (!digits(em, 2, 2) || atoi(em) < 1 || atoi(em) > 12) {
+		reply_adyen_error(req, 422, "141", "Invalid expiryMonth", "validation");
+		goto out;
+	}
+	if (!digits(ey, 4, 4)) {
+		reply_adyen_error(req, 422, "140", "Invalid expiryYear", "validation");
+		goto out;
+	}
+	if (cvc != NULL && !digits(cvc, 3, 4)) {
+		reply_save(req, key, hash, 422, json_pack("{s:i, s:s, s:s, s:s}", "status", 422, "errorCode",
+		           "103", "message", "CVC is not the right length", "errorType", "validation"));
+		goto out;
+	}
+	capture = json_is_integer(json_object_get(o, "captureDelayHours"))
+	          && json_integer_value(json_object_get(o, "captureDelayHours")) == 0;
+	oc = pspsim_outcome_of(num);
+	new_psp_reference(psp);
+	p = json_pack("{s:O, s:s, s:b, s:b, s:I, s:i, s:s}", "amount", amount, "reference", ref,
+	              "capture", capture, "captured", 0, "refunded", (json_int_t)0, "outcome", (int)oc,
+	              "last4", num + strlen(num) - 4);
+	if (p == NULL) {
+		reply_adyen_error(req, 500, "000", "Internal error", "internal");
+		goto out;
+	}
+	set_outcome(p, oc, capture);
+	json_object_set_new(g.payments, psp, p);
+	g.n_payments++;
+	if (strcmp(json_string_value(json_object_get(p, "resultCode")), "Authorised") == 0)
+		g.n_authorised++;
+	sr_log(SR_LOG_INFO, req->request_id, "pspsim.adyen.payment", "{s:s, s:s, s:s}", "pspReference",
+	       psp, "resultCode", json_string_value(json_object_get(p, "resultCode")), "last4",
+	       num + strlen(num) - 4);
+	reply_save(req, key, hash, 200, payment_answer(psp, p, false));
+out:
+	pthread_mutex_unlock(&g.lock);
+}
+
+/* The payment named by params[0], or NULL after a 422. Lock held. */
+static json_t *find_payment(struct sr_http_request *req)
+{
+	json_t *p = json_object_get(g.payments, req->params[0]);
+
+	if (p == NULL)
+		reply_adyen_error(req, 422, "167", "Original pspReference required for this operation",
+		                  "validation");
+	return p;
+}
+
+/* POST /v71/payments/{psp}/captures|cancels|refunds */
+static void modification(struct sr_http_request *req, int kind /* 0 capture 1 cancel 2 refund */)
+{
+	const json_t *o = req->json;
+	json_t *amount = json_object_get(o, "amount");
+	const char *key = NULL;
+	const char *ma = json_string_value(json_object_get(o, "merchantAccount"));
+	const char *rc = NULL;
+	json_t *p = NULL;
+	json_t *ans = NULL;
+	char hash[65];
+	char mod[17];
+	long long value = 0;
+	long long auth = 0;
+	long long refunded = 0;
+
+	pthread_mutex_lock(&g.lock);
+	if (!api_key_ok(req) || idem_begin(req, &key, hash) != 0)
+		goto out;
+	if (!json_is_object(o) || ma == NULL || strcmp(ma, g.merchant_account) != 0) {
+		reply_adyen_error(req, 403, "901", "Invalid Merchant Account", "security");
+		goto out;
+	}
+	p = find_payment(req);
+	if (p == NULL)
+		goto out;
+	rc = json_string_value(json_object_get(p, "resultCode"));
+	auth = (long long)json_integer_value(json_object_get(json_object_get(p, "amount"), "value"));
+	refunded = (long long)json_integer_value(json_object_get(p, "refunded"));
+	if (kind != 1) {
+		value = (long long)json_integer_value(json_object_get(amount, "value"));
+		if (!json_is_integer(json_object_get(amount, "value")) || value <= 0 || value > auth
+		    || !json_equal(json_object_get(amount, "currency"),
+		                   json_object_get(json_object_get(p, "amount"), "currency"))) {
+			reply_adyen_error(req, 422, "137", "Invalid amount specified", "validation");
+			goto out;
+		}
+	}
+	if (strcmp(rc, "Authorised") != 0 || (kind == 0 && json_is_true(json_object_get(p, "captured")))
+	    || (kind == 1 && json_is_true(json_object_get(p, "captured")))
+	    || (kind == 2 && (!json_is_true(json_object_get(p, "captured")) || refunded + value > auth))) {
+		reply_save(req, key, hash, 422, json_pack("{s:i, s:s, s:s, s:s}", "status", 422, "errorCode",
+		           "167", "message", "Original pspReference required for this operation",
+		           "errorType", "validation"));
+		goto out;
+	}
+	new_psp_reference(mod);
+	if (kind == 0) {
+		json_object_set_new(p, "captured", json_true());
+		g.n_captures++;
+	} else if (kind == 1) {
+		json_object_set_new(p, "resultCode", json_string("Cancelled"));
+		g.n_cancels++;
+	} else {
+		json_object_set_new(p, "refunded", json_integer(refunded + value));
+		g.n_refunds++;
+	}
+	ans = json_pack("{s:s, s:s, s:s, s:s}", "merchantAccount", ma, "paymentPspReference",
+	                req->params[0], "pspReference", mod, "status", "received");
+	if (json_object_get(o, "reference") != NULL)
+		json_object_set(ans, "reference", json_object_get(o, "reference"));
+	if (kind != 1)
+		json_object_set(ans, "amount", amount);
+	reply_save(req, key, hash, 201, ans);
+out:
+	pthread_mutex_unlock(&g.lock);
+}
+
+static void h_captures(struct sr_http_request *req) { modification(req, 0); }
+static void h_cancels(struct sr_http_request *req) { modification(req, 1); }
+static void h_refunds(struct sr_http_request *req) { modification(req, 2); }
+
+/* GET /v71/payments/{psp}: the simulator's status stand-in (ADR 0090). */
+static void h_payment_get(struct sr_http_request *req)
+{
+	json_t *p = NULL;
+
+	pthread_mutex_lock(&g.lock);
+	if (api_key_ok(req)) {
+		p = json_object_get(g.payments, req->params[0]);
+		if (p == NULL)
+			reply_adyen_error(req, 404, "000", "Payment not found", "validation");
+		else
+			sr_http_reply_json(req, 200, payment_answer(req->params[0], p, true));
+	}
+	pthread_mutex_unlock(&g.lock);
+}
+
+/* The shopper answered the challenge of payment params[0]: authenticated
+ * (the card's outcome follows) or not (Refused, 11 "3D Not Authenticated").
+ * Replies either way. */
+static void complete_3ds(struct sr_http_request *req, bool authenticated)
+{
+	json_t *p = NULL;
+	enum outcome oc = OUT_SUCCEED;
+
+	pthread_mutex_lock(&g.lock);
+	p = json_object_get(g.payments, req->params[0]);
+	if (p == NULL || strcmp(json_string_value(json_object_get(p, "resultCode")), "RedirectShopper") != 0) {
+		reply_adyen_error(req, 422, "000", "No 3-D Secure challenge pending", "validation");
+		goto out;
+	}
+	oc = (enum outcome)json_integer_value(json_object_get(p, "outcome"));
+	if (!authenticated) {
+		json_object_set_new(p, "resultCode", json_string("Refused"));
+		json_object_set_new(p, "refusalReasonCode", json_string("11"));
+		json_object_set_new(p, "refusalReason", json_string("3D Not Authenticated"));
+	} else {
+		set_outcome(p, oc == OUT_3DS_THEN_DECLINE ? OUT_GENERIC_DECLINE : OUT_SUCCEED,
+		            json_is_true(json_object_get(p, "capture")));
+		if (oc != OUT_3DS_THEN_DECLINE)
+			g.n_authorised++;
+	}
+	sr_log(SR_LOG_INFO, req->request_id, "pspsim.adyen.3ds_completed", "{s:s, s:s}", "pspReference",
+	       req->params[0], "resultCode", json_string_value(json_object_get(p, "resultCode")));
+	sr_http_reply_json(req, 200, payment_answer(req->params[0], p, true));
+out:
+	pthread_mutex_unlock(&g.lock);
+}
+
+/* POST /_sim/adyen/payments/{psp}/3ds: the shopper completed 3-D Secure. */
+static void h_sim_3ds(struct sr_http_request *req)
+{
+	complete_3ds(req, true);
+}
+
+/* The shopper's challenge page (browser listener, no client certificate). */
+static const char k_page[] =
+	"<!doctype html><html lang=en><meta charset=utf-8><title>3-D Secure test challenge</title>"
+	"<main><h1>Test bank (Adyen): confirm this payment</h1>"
+	"<form method=post action=\"/adyen/3ds/%s/complete\">"
+	"<button name=result value=authenticate>Authenticate</button> "
+	"<button name=result value=fail>Fail authentication</button></form></main></html>\n";
+
+void pspsim_adyen_challenge_page(struct sr_http_request *req)
+{
+	char page[sizeof k_page + 32];
+	const char *rc = NULL;
+	int n = 0;
+
+	pthread_mutex_lock(&g.lock);
+	rc = g.ready ? json_string_value(json_object_get(json_object_get(g.payments, req->params[0]),
+	                                                 "resultCode")) : NULL;
+	pthread_mutex_unlock(&g.lock);
+	sr_http_add_header(req, "Content-Security-Policy", "default-src 'none'; form-action 'self'");
+	if (rc == NULL || strcmp(rc, "RedirectShopper") != 0) {
+		static const char gone[] = "<!doctype html><meta charset=utf-8><title>Challenge</title>"
+		                           "<p>There is nothing to authenticate.</p>\n";
+		sr_http_reply_raw(req, 404, "text/html; charset=utf-8", gone, sizeof gone - 1);
+		return;
+	}
+	/* params[0] is a payment we made: [A-Z0-9] only, safe in HTML. */
+	n = snprintf(page, sizeof page, k_page, req->params[0]);
+	sr_http_reply_raw(req, 200, "text/html; charset=utf-8", page,
+	                  n > 0 && (size_t)n < sizeof page ? (size_t)n : 0);
+}
+
+void pspsim_adyen_challenge_complete(struct sr_http_request *req)
+{
+	const char *result = req->form != NULL ? json_string_value(json_object_get(req->form, "result"))
+	                                       : NULL;
+
+	if (!g.ready || (result != NULL && strcmp(result, "authenticate") != 0 && strcmp(result, "fail") != 0)) {
+		sr_http_reply_error(req, 400, "invalid_request_error", "parameter_invalid",
+		                    "result must be authenticate or fail.", "result");
+		return;
+	}
+	complete_3ds(req, result == NULL || strcmp(result, "authenticate") == 0);
+}
+
+/* POST /_sim/adyen/faults {"unavailable","drop_next","delay_ms"}: absent keep their value. */
+static void h_sim_faults(struct sr_http_request *req)
+{
+	const char *names[] = { "unavailable", "drop_next", "delay_ms" };
+	long long *vals[] = { &g.unavailable, &g.drop_next, &g.delay_ms };
+	const json_t *v = NULL;
+	size_t i = 0;
+
+	for (i = 0; i < 3; i++) {
+		v = json_object_get(req->json, names[i]);
+		if (!json_is_object(req->json) || (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0))) {
+			sr_http_reply_error(req, 400, "invalid_request_error", "parameter_invalid",
+			                    "Expected {\"unavailable\":int,\"drop_next\":int,\"delay_ms\":int}.", NULL);
+			return;
+		}
+	}
+	pthread_mutex_lock(&g.lock);
+	for (i = 0; i < 3; i++) {
+		v = json_object_get(req->json, names[i]);
+		if (v != NULL)
+			*vals[i] = json_integer_value(v);
+	}
+	sr_http_reply_json(req, 200, json_pack("{s:I, s:I, s:I}", "unavailable", (json_int_t)g.unavailable,
+	                                       "drop_next", (json_int_t)g.drop_next,
+	                                       "delay_ms", (json_int_t)g.delay_ms));
+	pthread_mutex_unlock(&g.lock);
+}
+
+json_t *pspsim_adyen_stats(void)
+{
+	json_t *s = NULL;
+
+	pthread_mutex_lock(&g.lock);
+	s = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	              "adyen_payments", (json_int_t)g.n_payments,
+	              "adyen_authorised", (json_int_t)g.n_authorised,
+	              "adyen_unavailable", (json_int_t)g.n_unavailable,
+	              "adyen_replays", (json_int_t)g.n_replays,
+	              "adyen_captures", (json_int_t)g.n_captures,
+	              "adyen_cancels", (json_int_t)g.n_cancels,
+	              "adyen_refunds", (json_int_t)g.n_refunds,
+	              "adyen_dropped", (json_int_t)g.n_dropped);
+	pthread_mutex_unlock(&g.lock);
+	return s;
+}
+
+int pspsim_adyen_init(const char *api_key_file, const char *merchant_account,
+                      const char *public_host, char *err, size_t errlen)
+{
+	char *key = NULL;
+	size_t key_len = 0;
+
+	if (api_key_file == NULL || merchant_account == NULL || strlen(merchant_account) >= sizeof g.merchant_account) {
+		snprintf(err, errlen, "adyen_api_key_file and adyen_merchant_account are required together");
+		return -1;
+	}
+	key = sr_secret_read_file(api_key_file, &key_len, err, errlen);
+	if (key == NULL)
+		return -1;
+	sr_sha256_hex(key, key_len, g.key_hash);
+	sr_secret_free(key);
+	snprintf(g.merchant_account, sizeof g.merchant_account, "%s", merchant_account);
+	snprintf(g.public_host, sizeof g.public_host, "%s", public_host);
+	g.payments = json_object();
+	g.idem = json_object();
+	if (g.payments == NULL || g.idem == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	g.ready = true;
+	return 0;
+}
+
+void pspsim_adyen_set_redirect_port(unsigned port)
+{
+	g.redirect_port = port;
+}
+
+void pspsim_adyen_free(void)
+{
+	json_decref(g.payments);
+	json_decref(g.idem);
+	g.payments = NULL;
+	g.idem = NULL;
+	g.ready = false;
+}
+
+/* Without pspsim_adyen_init (no Adyen keys configured) the dialect answers 404. */
+static void guard(struct sr_http_request *req, void (*h)(struct sr_http_request *))
+{
+	if (!g.ready) {
+		sr_http_reply_error(req, 404, "invalid_request_error", "not_configured",
+		                    "The Adyen dialect is not configured.", NULL);
+		return;
+	}
+	h(req);
+}
+
+static void r_payments(struct sr_http_request *req) { guard(req, h_payments); }
+static void r_captures(struct sr_http_request *req) { guard(req, h_captures); }
+static void r_cancels(struct sr_http_request *req) { guard(req, h_cancels); }
+static void r_refunds(struct sr_http_request *req) { guard(req, h_refunds); }
+static void r_payment_get(struct sr_http_request *req) { guard(req, h_payment_get); }
+static void r_sim_3ds(struct sr_http_request *req) { guard(req, h_sim_3ds); }
+
+const struct sr_route pspsim_adyen_routes[] = {
+	{ .method = "POST", .pattern = "/v71/payments", .handler = r_payments },
+	{ .method = "GET", .pattern = "/v71/payments/{}", .handler = r_payment_get },
+	{ .method = "POST", .pattern = "/v71/payments/{}/captures", .handler = r_captures },
+	{ .method = "POST", .pattern = "/v71/payments/{}/cancels", .handler = r_cancels },
+	{ .method = "POST", .pattern = "/v71/payments/{}/refunds", .handler = r_refunds },
+	{ .method = "POST", .pattern = "/_sim/adyen/payments/{}/3ds", .handler = r_sim_3ds },
+	{ .method = "POST", .pattern = "/_sim/adyen/faults", .handler = h_sim_faults },
+};
+const size_t pspsim_adyen_n_routes = sizeof pspsim_adyen_routes / sizeof pspsim_adyen_routes[0];

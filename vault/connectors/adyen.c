@@ -1,0 +1,1062 @@
+/*
+ * adyen: connector for Adyen's Checkout API v71
+ * (https://docs.adyen.com/api-explorer/Checkout/71/overview), spoken to
+ * pspsim in development.
+ *
+ *   POST /v71/payments  {"amount":{"value","currency"},"reference","merchantAccount",
+ *                        "paymentMethod":{"type":"scheme","number","expiryMonth",
+ *                        "expiryYear","cvc"},"returnUrl",...}  X-API-Key, Idempotency-Key
+ *        -> {"pspReference","resultCode":"Authorised"|"Refused"|"RedirectShopper"|"Error",
+ *            "refusalReason","refusalReasonCode","action":{"url"}}
+ *   POST /v71/payments/{pspReference}/captures|cancels|refunds -> 201 {"status":"received"}
+ *   GET  /v71/payments/{pspReference}   pspsim only: stand-in for Adyen's
+ *        notification-driven status (ADR 0090); Adyen itself has no GET.
+ *
+ * The /payments body carries the PAN and CVC, so it is written by hand into
+ * libsodium guarded memory (ADR 0090): jansson would copy every string into
+ * its ordinary heap. Only digits, validated identifiers and our own
+ * configuration are written, each through a JSON string escaper. The body is
+ * wiped by vault_egress once written and freed (wiped again) here.
+ * PCI DSS v4.0 3.3.1.2 (CVC never stored here), 3.5 / 4.2.1 (PAN protected in
+ * memory and in transit), 8.6.3 (API and HMAC keys protected), 10.2 (calls
+ * logged with token and last4 only).
+ */
+#include "vault/connectors/adyen.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <mbedtls/md.h>
+#include <sodium.h>
+
+#include "common/sr_log.h"
+#include "common/sr_secret.h"
+#include "vault/vault_egress.h"
+
+#define ADYEN_API "/v71"
+#define BODY_CAP 2048u
+#define DEFAULT_RETURN_URL "https://strongroom.test/v1/3ds/return"
+
+struct adyen_state {
+	char *host;
+	char *addr;
+	unsigned port;
+	char *api_key;          /* guarded memory (sr_secret_read_file) */
+	size_t api_key_len;
+	char *merchant_account;
+	char *hmac_key;         /* guarded memory, hex; NULL: none configured */
+	size_t hmac_key_len;
+	char *return_url;
+};
+
+/* Normalized failure codes and the fixed text shown for each: never the
+ * PSP's own refusalReason, which could echo submitted data. */
+static const struct {
+	const char *code;
+	const char *message;
+} k_failures[] = {
+	{ "card_declined", "The card was declined." },
+	{ "insufficient_funds", "The card has insufficient funds." },
+	{ "expired_card", "The card has expired." },
+	{ "incorrect_cvc", "The card's security code is incorrect." },
+	{ "processing_error", "An error occurred while processing the card. Try again later." },
+	{ "incorrect_number", "The card number is incorrect." },
+	{ "invalid_expiry_month", "The card's expiration month is invalid." },
+	{ "invalid_expiry_year", "The card's expiration year is invalid." },
+	{ "invalid_request", "The payment processor rejected the request." },
+};
+
+/*
+ * Adyen refusalReasonCode -> normalized failure code
+ * (https://docs.adyen.com/development-resources/refusal-reasons). The
+ * reason texts are Adyen's own, used to map AUTHORISATION notifications
+ * whose "reason" carries the text only. Anything not listed: card_declined.
+ */
+static const struct {
+	const char *code;      /* refusalReasonCode */
+	const char *reason;    /* refusalReason */
+	const char *normalized;
+} k_refusals[] = {
+	{ "2", "Refused", "card_declined" },
+	{ "3", "Referral", "card_declined" },
+	{ "4", "Acquirer Error", "processing_error" },
+	{ "5", "Blocked Card", "card_declined" },
+	{ "6", "Expired Card", "expired_card" },
+	{ "7", "Invalid Amount", "card_declined" },
+	{ "8", "Invalid Card Number", "incorrect_number" },
+	{ "9", "Issuer Unavailable", "processing_error" },
+	{ "10", "Not supported", "card_declined" },
+	{ "11", "3D Not Authenticated", "card_declined" },
+	{ "12", "Not enough balance", "insufficient_funds" },
+	{ "14", "Acquirer Fraud", "card_declined" },
+	{ "15", "Cancelled", "card_declined" },
+	{ "16", "Shopper Cancelled", "card_declined" },
+	{ "17", "Invalid Pin", "card_declined" },
+	{ "18", "Pin tries exceeded", "card_declined" },
+	{ "19", "Pin validation not possible", "card_declined" },
+	{ "20", "FRAUD", "card_declined" },
+	{ "21", "Not Submitted", "processing_error" },
+	{ "22", "FRAUD-CANCELLED", "card_declined" },
+	{ "23", "Transaction Not Permitted", "card_declined" },
+	{ "24", "CVC Declined", "incorrect_cvc" },
+	{ "25", "Restricted Card", "card_declined" },
+	{ "26", "Revocation Of Auth", "card_declined" },
+	{ "27", "Declined Non Generic", "card_declined" },
+	{ "28", "Withdrawal amount exceeded", "insufficient_funds" },
+	{ "29", "Withdrawal count exceeded", "card_declined" },
+	{ "31", "Issuer Suspected Fraud", "card_declined" },
+	{ "32", "AVS Declined", "card_declined" },
+	{ "38", "Authentication required", "card_declined" },
+};
+
+/* Adyen validation errorCode (HTTP 422, errorType "validation") -> normalized. */
+static const struct {
+	const char *code;
+	const char *normalized;
+} k_validation[] = {
+	{ "101", "incorrect_number" },        /* Invalid card number */
+	{ "103", "incorrect_cvc" },           /* CVC is not the right length */
+	{ "129", "invalid_expiry_year" },     /* Expiry Date Invalid */
+	{ "140", "invalid_expiry_year" },     /* Invalid expiryYear */
+	{ "141", "invalid_expiry_month" },    /* Invalid expiryMonth */
+};
+
+/* eventCode -> event kind when success is "true" / "false" (webhooks). */
+static const struct {
+	const char *event_code;
+	enum vault_psp_event_kind on_success;
+	enum vault_psp_event_kind on_failure;
+} k_events[] = {
+	{ "AUTHORISATION", VAULT_EV_AUTHORIZATION_SUCCEEDED, VAULT_EV_AUTHORIZATION_FAILED },
+	{ "CAPTURE", VAULT_EV_CAPTURE_SUCCEEDED, VAULT_EV_CAPTURE_FAILED },
+	{ "CAPTURE_FAILED", VAULT_EV_CAPTURE_FAILED, VAULT_EV_OTHER },
+	{ "CANCELLATION", VAULT_EV_CANCEL_SUCCEEDED, VAULT_EV_OTHER },
+	{ "REFUND", VAULT_EV_REFUND_SUCCEEDED, VAULT_EV_REFUND_FAILED },
+	{ "REFUND_FAILED", VAULT_EV_REFUND_FAILED, VAULT_EV_OTHER },
+	{ "CHARGEBACK", VAULT_EV_DISPUTE_CREATED, VAULT_EV_OTHER },
+	{ "NOTIFICATION_OF_CHARGEBACK", VAULT_EV_DISPUTE_CREATED, VAULT_EV_OTHER },
+};
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+const char *vault_adyen_refusal_code(const char *refusal_reason_code)
+{
+	size_t i = 0;
+
+	for (i = 0; refusal_reason_code != NULL && i < sizeof k_refusals / sizeof k_refusals[0]; i++)
+		if (strcmp(k_refusals[i].code, refusal_reason_code) == 0)
+			return k_refusals[i].normalized;
+	return "card_declined";
+}
+
+static const char *refusal_by_reason(const char *reason)
+{
+	size_t i = 0;
+
+	for (i = 0; reason != NULL && i < sizeof k_refusals / sizeof k_refusals[0]; i++)
+		if (strcmp(k_refusals[i].reason, reason) == 0)
+			return k_refusals[i].normalized;
+	return "card_declined";
+}
+
+static void set_failed(struct vault_auth_result *res, const char *code)
+{
+	size_t i = 0;
+
+	res->status = VAULT_AUTH_FAILED;
+	for (i = 0; i < sizeof k_failures / sizeof k_failures[0]; i++) {
+		if (strcmp(k_failures[i].code, code) == 0) {
+			snprintf(res->failure_code, sizeof res->failure_code, "%s", k_failures[i].code);
+			snprintf(res->failure_message, sizeof res->failure_message, "%s", k_failures[i].message);
+			return;
+		}
+	}
+	snprintf(res->failure_code, sizeof res->failure_code, "%s", k_failures[0].code);
+	snprintf(res->failure_message, sizeof res->failure_message, "%s", k_failures[0].message);
+}
+
+static void reset_result(struct vault_auth_result *res)
+{
+	memset(res, 0, sizeof *res);
+	res->status = VAULT_AUTH_UNKNOWN;
+}
+
+/* Copy a PSP identifier if it is short and made of [A-Za-z0-9_-]. */
+static int copy_ident(char *dst, size_t cap, const char *src)
+{
+	size_t i = 0;
+	size_t n = 0;
+
+	if (src == NULL)
+		return -1;
+	n = strlen(src);
+	if (n == 0 || n >= cap)
+		return -1;
+	for (i = 0; i < n; i++) {
+		char c = src[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+		      || c == '_' || c == '-'))
+			return -1;
+	}
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* JSON written into a caller-owned (guarded) buffer                    */
+
+/* Append raw text. -1 when it does not fit. */
+static int jw_raw(char *buf, size_t cap, size_t *len, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (*len + n + 1 > cap)
+		return -1;
+	memcpy(buf + *len, s, n + 1);
+	*len += n;
+	return 0;
+}
+
+/* Append s as a JSON string (RFC 8259 section 7): '"' and '\\' escaped,
+ * control characters and non-ASCII refused (none of our values has any). */
+static int jw_str(char *buf, size_t cap, size_t *len, const char *s)
+{
+	size_t i = 0;
+
+	if (s == NULL || *len + 2 >= cap)
+		return -1;
+	buf[(*len)++] = '"';
+	for (i = 0; s[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c > 0x7e)
+			return -1;
+		if (c == '"' || c == '\\') {
+			if (*len + 3 >= cap)
+				return -1;
+			buf[(*len)++] = '\\';
+		} else if (*len + 2 >= cap) {
+			return -1;
+		}
+		buf[(*len)++] = (char)c;
+	}
+	buf[(*len)++] = '"';
+	buf[*len] = '\0';
+	return 0;
+}
+
+/* "name":"value" with a leading comma when not first. */
+static int jw_field(char *buf, size_t cap, size_t *len, bool comma, const char *name, const char *value)
+{
+	return (comma && jw_raw(buf, cap, len, ",") != 0) || jw_str(buf, cap, len, name) != 0
+	       || jw_raw(buf, cap, len, ":") != 0 || jw_str(buf, cap, len, value) != 0 ? -1 : 0;
+}
+
+static bool digits(const char *s, size_t min, size_t max)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+	size_t i = 0;
+
+	if (n < min || n > max)
+		return false;
+	for (i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/* Upper-case a lowercase ISO 4217 code into out[4]; -1 if malformed. */
+static int currency_upper(const char *in, char out[4])
+{
+	size_t i = 0;
+
+	if (in == NULL || strlen(in) != 3)
+		return -1;
+	for (i = 0; i < 3; i++) {
+		if (in[i] < 'a' || in[i] > 'z')
+			return -1;
+		out[i] = (char)(in[i] - 'a' + 'A');
+	}
+	out[3] = '\0';
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* answers                                                              */
+
+int vault_adyen_map_payment(int http_status, const char *body, int capture,
+                            struct vault_auth_result *res)
+{
+	json_t *root = NULL;
+	const char *rc = NULL;
+	const char *psp = NULL;
+	const char *url = NULL;
+	const char *code = NULL;
+	const char *etype = NULL;
+	size_t i = 0;
+	int ret = -1;
+
+	if (res == NULL)
+		return -1;
+	reset_result(res);
+	if (http_status == 401 || http_status == 403 || http_status == 429 || http_status == 503) {
+		/* Documented as not processed: credentials refused (401/403), rate
+		 * limited (429, RFC 6585), unavailable (503, RFC 9110 15.6.4). */
+		return -2;
+	}
+	if (body == NULL)
+		goto out;
+	root = json_loads(body, JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_object(root))
+		goto out;
+	psp = json_string_value(json_object_get(root, "pspReference"));
+	if (psp != NULL)
+		(void)copy_ident(res->psp_reference, sizeof res->psp_reference, psp);
+
+	if (http_status == 200) {
+		rc = json_string_value(json_object_get(root, "resultCode"));
+		if (rc == NULL)
+			goto out;
+		if (strcmp(rc, "Authorised") == 0) {
+			if (res->psp_reference[0] == '\0')
+				goto out;
+			res->status = capture ? VAULT_AUTH_CAPTURED : VAULT_AUTH_AUTHORIZED;
+		} else if (strcmp(rc, "Refused") == 0) {
+			set_failed(res, vault_adyen_refusal_code(json_string_value(
+			           json_object_get(root, "refusalReasonCode"))));
+		} else if (strcmp(rc, "Error") == 0) {
+			set_failed(res, "processing_error");
+		} else if (strcmp(rc, "Cancelled") == 0) {
+			set_failed(res, "card_declined");
+		} else if (strcmp(rc, "RedirectShopper") == 0 || strcmp(rc, "ChallengeShopper") == 0
+		           || strcmp(rc, "IdentifyShopper") == 0) {
+			url = json_string_value(json_object_get(json_object_get(root, "action"), "url"));
+			/* Only an https URL we can hold whole is handed to a browser. */
+			if (res->psp_reference[0] == '\0' || url == NULL || strncmp(url, "https://", 8) != 0
+			    || strlen(url) >= sizeof res->redirect_url || strpbrk(url, " \"<>\\\r\n") != NULL)
+				goto out;
+			snprintf(res->redirect_url, sizeof res->redirect_url, "%s", url);
+			res->status = VAULT_AUTH_REQUIRES_ACTION;
+		} else {
+			/* Pending, Received, PresentToShopper, ...: resolved later. */
+			res->status = VAULT_AUTH_UNKNOWN;
+		}
+		ret = 0;
+		goto out;
+	}
+	if (http_status == 400 || http_status == 422) {
+		/* Adyen's validation errors: the payment was not attempted. */
+		etype = json_string_value(json_object_get(root, "errorType"));
+		code = json_string_value(json_object_get(root, "errorCode"));
+		if (etype == NULL || code == NULL)
+			goto out;
+		set_failed(res, "invalid_request");
+		for (i = 0; i < sizeof k_validation / sizeof k_validation[0]; i++)
+			if (strcmp(k_validation[i].code, code) == 0)
+				set_failed(res, k_validation[i].normalized);
+		ret = 0;
+		goto out;
+	}
+	/* 500, 502, 504, anything else: the outcome is not known. */
+	res->status = VAULT_AUTH_UNKNOWN;
+	ret = 0;
+out:
+	if (ret == -1) {
+		/* Not an Adyen answer: the request was sent, so unknown. */
+		reset_result(res);
+	}
+	json_decref(root);
+	return ret;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Header line "Name: value" into buf; -1 if too long or value has CR/LF. */
+static int mkheader(char *buf, size_t cap, const char *name, const char *value)
+{
+	int n = 0;
+
+	if (value == NULL || strpbrk(value, "\r\n") != NULL)
+		return -1;
+	n = snprintf(buf, cap, "%s: %s", name, value);
+	return (n < 0 || (size_t)n >= cap) ? -1 : 0;
+}
+
+/* "X-API-Key: <key>" in guarded memory (the merchant's key when given). */
+static char *api_key_header(const struct adyen_state *st, const struct vault_psp_credentials *creds)
+{
+	const char *key = creds != NULL && creds->api_key != NULL ? creds->api_key : st->api_key;
+	size_t cap = strlen(key) + 16;
+	char *h = NULL;
+
+	if (strpbrk(key, "\r\n") != NULL)
+		return NULL;
+	h = sr_secret_alloc(cap);
+	if (h != NULL)
+		snprintf(h, cap, "X-API-Key: %s", key);
+	return h;
+}
+
+static const char *merchant_account(const struct adyen_state *st,
+                                    const struct vault_psp_credentials *creds)
+{
+	return creds != NULL && creds->merchant_account != NULL ? creds->merchant_account
+	                                                        : st->merchant_account;
+}
+
+static int adyen_authorize(const struct vault_connector *self, struct vault_egress *eg,
+                           const struct vault_auth_request *req, struct vault_auth_result *res,
+                           char *err, size_t errlen)
+{
+	const struct adyen_state *st = NULL;
+	struct vault_egress_response resp = { 0, NULL, 0 };
+	const char *headers[6] = { NULL };
+	char *body = NULL;
+	char *auth = NULL;
+	char idem[320];
+	char rid[128];
+	char num[32];
+	char cur[4];
+	char last4[5] = "";
+	char stage_err[256] = "";
+	size_t blen = 0;
+	size_t h = 0;
+	long long t0 = now_ms();
+	int sent = 0;
+	int rc = 0;
+	int ret = -1;
+	bool have_result = false;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (res != NULL)
+		reset_result(res);
+	if (self == NULL || self->cfg == NULL || eg == NULL || req == NULL || res == NULL || req->card == NULL
+	    || !digits(req->card->pan, 12, 19) || req->card->exp_month < 1 || req->card->exp_month > 12
+	    || req->card->exp_year < 2000 || req->card->exp_year > 9999
+	    || (req->card->cvc != NULL && !digits(req->card->cvc, 3, 4))
+	    || currency_upper(req->currency, cur) != 0 || req->amount <= 0 || req->idempotency_key == NULL
+	    || req->payment_id == NULL || req->token == NULL) {
+		seterr(err, errlen, "adyen: invalid authorization request");
+		goto out;
+	}
+	st = self->cfg;
+	memcpy(last4, req->card->pan + strlen(req->card->pan) - 4, 4);  /* PCI DSS 3.4.1 */
+	last4[4] = '\0';
+
+	auth = api_key_header(st, req->creds);
+	body = sr_secret_alloc(BODY_CAP);
+	if (auth == NULL || body == NULL) {
+		seterr(err, errlen, "adyen: out of memory or unusable API key");
+		goto out;
+	}
+	if (mkheader(idem, sizeof idem, "Idempotency-Key", req->idempotency_key) != 0) {
+		seterr(err, errlen, "adyen: idempotency key too long");
+		goto out;
+	}
+	headers[h++] = auth;
+	headers[h++] = idem;
+	headers[h++] = "Content-Type: application/json";
+	if (req->request_id != NULL && mkheader(rid, sizeof rid, "X-Request-Id", req->request_id) == 0)
+		headers[h++] = rid;
+	headers[h] = NULL;
+
+	/* The body, in guarded memory only (ADR 0090). */
+	snprintf(num, sizeof num, "%lld", req->amount);
+	if (jw_raw(body, BODY_CAP, &blen, "{\"amount\":{\"value\":") != 0
+	    || jw_raw(body, BODY_CAP, &blen, num) != 0
+	    || jw_field(body, BODY_CAP, &blen, true, "currency", cur) != 0
+	    || jw_raw(body, BODY_CAP, &blen, "}") != 0
+	    || jw_field(body, BODY_CAP, &blen, true, "reference", req->payment_id) != 0
+	    || jw_field(body, BODY_CAP, &blen, true, "merchantAccount", merchant_account(st, req->creds)) != 0
+	    || jw_raw(body, BODY_CAP, &blen, ",\"paymentMethod\":{") != 0
+	    || jw_field(body, BODY_CAP, &blen, false, "type", "scheme") != 0
+	    || jw_field(body, BODY_CAP, &blen, true, "number", req->card->pan) != 0)
+		goto body_full;
+	snprintf(num, sizeof num, "%02d", req->card->exp_month);
+	if (jw_field(body, BODY_CAP, &blen, true, "expiryMonth", num) != 0)
+		goto body_full;
+	snprintf(num, sizeof num, "%d", req->card->exp_year);
+	if (jw_field(body, BODY_CAP, &blen, true, "expiryYear", num) != 0)
+		goto body_full;
+	if (req->card->cvc != NULL && jw_field(body, BODY_CAP, &blen, true, "cvc", req->card->cvc) != 0)
+		goto body_full;
+	if (jw_raw(body, BODY_CAP, &blen, "}") != 0
+	    || jw_field(body, BODY_CAP, &blen, true, "shopperInteraction", "Ecommerce") != 0
+	    || jw_field(body, BODY_CAP, &blen, true, "returnUrl", st->return_url) != 0
+	    || jw_raw(body, BODY_CAP, &blen, ",\"metadata\":{") != 0
+	    || jw_field(body, BODY_CAP, &blen, false, "token", req->token) != 0
+	    || jw_raw(body, BODY_CAP, &blen, "}") != 0
+	    /* Automatic capture: captureDelayHours 0; manual: additionalData.manualCapture. */
+	    || jw_raw(body, BODY_CAP, &blen, req->capture ? ",\"captureDelayHours\":0}"
+	                                                  : ",\"additionalData\":{\"manualCapture\":\"true\"}}") != 0)
+		goto body_full;
+
+	rc = vault_egress_request(eg, st->host, st->addr, st->port, "POST", ADYEN_API "/payments", headers,
+	                          body, blen, &resp, &sent, err, errlen);
+	sodium_memzero(body, BODY_CAP);
+	blen = 0;
+	if (rc == -1)
+		goto out;                       /* nothing sent */
+	have_result = true;
+	if (rc == -2) {
+		snprintf(stage_err, sizeof stage_err, "%s", err != NULL ? err : "");
+		res->status = VAULT_AUTH_UNKNOWN;
+		goto done;
+	}
+	rc = vault_adyen_map_payment(resp.status, resp.body, req->capture, res);
+	if (rc == -2) {
+		/* The PSP documents this answer as "not processed": nothing authorized. */
+		have_result = false;
+		seterr(err, errlen, "adyen: payments not processed (HTTP %d)", resp.status);
+		goto out;
+	}
+	if (rc != 0)
+		snprintf(stage_err, sizeof stage_err, "adyen: payments: unparsable answer (HTTP %d)",
+		         resp.status);
+	goto done;
+
+body_full:
+	seterr(err, errlen, "adyen: request body too large or not encodable");
+	goto out;
+done:
+	ret = 0;
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+out:
+	if (stage_err[0] != '\0')
+		sr_log(SR_LOG_WARN, req != NULL ? req->request_id : NULL, "connector.psp_error",
+		       "{s:s, s:s}", "connector", "adyen", "error", stage_err);
+	if (req != NULL && res != NULL)
+		sr_log(ret == 0 ? SR_LOG_INFO : SR_LOG_WARN, req->request_id, "connector.authorize",
+		       "{s:s, s:s?, s:s, s:s, s:s?, s:s?, s:I, s:s?}",
+		       "connector", "adyen",
+		       "token", req->token,
+		       "last4", last4,
+		       "status", ret == 0 && have_result ? vault_auth_status_str(res->status) : "not_sent",
+		       "failure_code", res->failure_code[0] != '\0' ? res->failure_code : NULL,
+		       "psp_reference", res->psp_reference[0] != '\0' ? res->psp_reference : NULL,
+		       "duration_ms", (json_int_t)(now_ms() - t0),
+		       "error", ret != 0 && err != NULL && err[0] != '\0' ? err : NULL);
+	free(resp.body);
+	sr_secret_free(body);
+	sr_secret_free(auth);
+	sodium_memzero(num, sizeof num);
+	return ret;
+}
+
+/*
+ * Modifications (https://docs.adyen.com/online-payments/modify-payments):
+ * POST /v71/payments/{pspReference}/captures {merchantAccount, amount,
+ * reference}, .../cancels {merchantAccount, reference}, .../refunds
+ * {merchantAccount, amount, reference}; Adyen answers 201 {"status":
+ * "received", "pspReference": <the modification's>}: accepted, with the
+ * final result by notification (CAPTURE, REFUND, ...). The Idempotency-Key
+ * is the caller's stable key. Retrieve: pspsim's GET stand-in (ADR 0090).
+ */
+static int adyen_operate(const struct vault_connector *self, struct vault_egress *eg,
+                         const struct vault_op_request *req, struct vault_op_result *res,
+                         char *err, size_t errlen)
+{
+	static const char *const OPS[] = { "capture", "cancel", "refund", "retrieve" };
+	static const char *const PATHS[] = { "captures", "cancels", "refunds", NULL };
+	const struct adyen_state *st = NULL;
+	struct vault_egress_response resp = { 0, NULL, 0 };
+	const char *headers[6] = { NULL };
+	char *auth = NULL;
+	char body[768];
+	char path[256];
+	char idem[320];
+	char rid[128];
+	char num[32];
+	char cur[4];
+	json_t *j = NULL;
+	const char *v = NULL;
+	size_t blen = 0;
+	size_t h = 0;
+	int sent = 0;
+	int rc = 0;
+	int ret = -1;
+
+	body[0] = '\0';
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (res != NULL)
+		memset(res, 0, sizeof *res);
+	if (self == NULL || self->cfg == NULL || eg == NULL || req == NULL || res == NULL
+	    || req->psp_reference == NULL || copy_ident(path, sizeof path, req->psp_reference) != 0
+	    || req->amount < 0 || (unsigned)req->kind > VAULT_OP_RETRIEVE
+	    || (req->kind != VAULT_OP_RETRIEVE && req->idempotency_key == NULL)
+	    || ((req->kind == VAULT_OP_CAPTURE || req->kind == VAULT_OP_REFUND)
+	        && (req->amount <= 0 || currency_upper(req->currency, cur) != 0))) {
+		/* Adyen's captures and refunds always name amount and currency. */
+		seterr(err, errlen, "adyen: invalid operation request");
+		goto out;
+	}
+	st = self->cfg;
+	auth = api_key_header(st, req->creds);
+	if (auth == NULL) {
+		seterr(err, errlen, "adyen: out of memory or unusable API key");
+		goto out;
+	}
+	headers[h++] = auth;
+	if (req->request_id != NULL && mkheader(rid, sizeof rid, "X-Request-Id", req->request_id) == 0)
+		headers[h++] = rid;
+	if (req->kind != VAULT_OP_RETRIEVE) {
+		if (mkheader(idem, sizeof idem, "Idempotency-Key", req->idempotency_key) != 0) {
+			seterr(err, errlen, "adyen: idempotency key too long");
+			goto out;
+		}
+		headers[h++] = idem;
+		headers[h++] = "Content-Type: application/json";
+		if (jw_raw(body, sizeof body, &blen, "{") != 0
+		    || jw_field(body, sizeof body, &blen, false, "merchantAccount",
+		                merchant_account(st, req->creds)) != 0
+		    || jw_field(body, sizeof body, &blen, true, "reference", req->idempotency_key) != 0)
+			goto body_full;
+		if (req->kind != VAULT_OP_CANCEL) {
+			snprintf(num, sizeof num, "%lld", req->amount);
+			if (jw_raw(body, sizeof body, &blen, ",\"amount\":{\"value\":") != 0
+			    || jw_raw(body, sizeof body, &blen, num) != 0
+			    || jw_field(body, sizeof body, &blen, true, "currency", cur) != 0
+			    || jw_raw(body, sizeof body, &blen, "}") != 0)
+				goto body_full;
+		}
+		if (jw_raw(body, sizeof body, &blen, "}") != 0)
+			goto body_full;
+		snprintf(path, sizeof path, ADYEN_API "/payments/%s/%s", req->psp_reference, PATHS[req->kind]);
+	} else {
+		snprintf(path, sizeof path, ADYEN_API "/payments/%s", req->psp_reference);
+	}
+	headers[h] = NULL;
+	rc = vault_egress_request(eg, st->host, st->addr, st->port,
+	                          req->kind == VAULT_OP_RETRIEVE ? "GET" : "POST", path, headers,
+	                          req->kind == VAULT_OP_RETRIEVE ? NULL : body, blen, &resp, &sent,
+	                          err, errlen);
+	if (rc == -1)
+		goto out;
+	if (rc == 0 && (resp.status == 401 || resp.status == 403 || resp.status == 503)) {
+		seterr(err, errlen, "adyen: %s not processed (HTTP %d)", OPS[req->kind], resp.status);
+		goto out;
+	}
+	ret = 0;
+	if (rc == -2 || resp.status >= 500 || resp.status == 429) {
+		res->outcome = VAULT_OP_UNKNOWN;
+		goto out;
+	}
+	j = json_loads(resp.body != NULL ? resp.body : "", 0, NULL);
+	if (req->kind == VAULT_OP_RETRIEVE) {
+		if (resp.status != 200) {
+			res->outcome = VAULT_OP_REFUSED;
+			snprintf(res->failure_code, sizeof res->failure_code, "resource_missing");
+			goto out;
+		}
+		res->outcome = vault_adyen_map_payment(200, resp.body,
+		                                       json_is_true(json_object_get(j, "captured")),
+		                                       &res->intent) == 0 ? VAULT_OP_SUCCEEDED
+		                                                          : VAULT_OP_UNKNOWN;
+		res->amount = (long long)json_integer_value(json_object_get(json_object_get(j, "amount"),
+		                                                            "value"));
+		goto out;
+	}
+	if (resp.status != 201 && resp.status != 200) {
+		/* 4xx: Adyen refused the modification, nothing was done. */
+		res->outcome = VAULT_OP_REFUSED;
+		v = json_string_value(json_object_get(j, "errorCode"));
+		snprintf(res->failure_code, sizeof res->failure_code, "%s",
+		         v != NULL && strcmp(v, "167") == 0 ? "payment_not_modifiable" : "psp_refused");
+		goto out;
+	}
+	v = json_string_value(json_object_get(j, "status"));
+	if (v == NULL || strcmp(v, "received") != 0) {
+		res->outcome = VAULT_OP_UNKNOWN;
+		goto out;
+	}
+	res->outcome = VAULT_OP_SUCCEEDED;
+	res->amount = req->kind == VAULT_OP_CANCEL ? 0 : req->amount;
+	v = json_string_value(json_object_get(j, "pspReference"));
+	if (req->kind == VAULT_OP_REFUND && v != NULL)
+		(void)copy_ident(res->reference, sizeof res->reference, v);
+	goto out;
+body_full:
+	seterr(err, errlen, "adyen: request body too large");
+out:
+	if (req != NULL && (unsigned)req->kind <= VAULT_OP_RETRIEVE)
+		sr_log(ret == 0 ? SR_LOG_INFO : SR_LOG_WARN, req->request_id, "connector.operate",
+		       "{s:s, s:s, s:s?, s:I, s:s, s:s?}", "connector", "adyen", "operation", OPS[req->kind],
+		       "psp_reference", req->psp_reference, "amount", (json_int_t)req->amount,
+		       "outcome", ret != 0 ? "not_sent" : res->outcome == VAULT_OP_SUCCEEDED ? "succeeded"
+		                : res->outcome == VAULT_OP_REFUSED ? "refused" : "unknown",
+		       "failure_code", ret == 0 && res->failure_code[0] != '\0' ? res->failure_code : NULL);
+	json_decref(j);
+	free(resp.body);
+	sr_secret_free(auth);
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* notifications (webhooks)                                             */
+
+/* A notification item's string field, "" when absent (the signing string
+ * uses empty strings for absent fields). */
+static const char *item_str(const json_t *item, const char *name)
+{
+	const char *s = json_string_value(json_object_get(item, name));
+
+	return s != NULL ? s : "";
+}
+
+int vault_adyen_item_hmac(const char *hex_key, const struct json_t *item, char *out, size_t cap)
+{
+	const json_t *amount = json_object_get(item, "amount");
+	const json_t *value = json_object_get(amount, "value");
+	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+	unsigned char *key = NULL;
+	unsigned char mac[32];
+	char *msg = NULL;
+	char vbuf[32] = "";
+	size_t key_cap = 0;
+	size_t key_len = 0;
+	size_t mlen = 0;
+	int n = 0;
+	int ret = -1;
+
+	if (hex_key == NULL || !json_is_object(item) || out == NULL || md == NULL
+	    || cap < sodium_base64_ENCODED_LEN(sizeof mac, sodium_base64_VARIANT_ORIGINAL))
+		return -1;
+	if (value != NULL && !json_is_integer(value))
+		return -1;
+	key_cap = strlen(hex_key) / 2 + 1;
+	key = sr_secret_alloc(key_cap);
+	if (key == NULL || key_cap < 2
+	    || sodium_hex2bin(key, key_cap, hex_key, strlen(hex_key), NULL, &key_len, NULL) != 0
+	    || key_len == 0)
+		goto out;
+	mlen = 1024;
+	msg = malloc(mlen);
+	if (msg == NULL)
+		goto out;
+	/* An absent value is an empty field, not "0". */
+	if (value != NULL)
+		snprintf(vbuf, sizeof vbuf, "%lld", (long long)json_integer_value(value));
+	n = snprintf(msg, mlen, "%s:%s:%s:%s:%s:%s:%s:%s",
+	             item_str(item, "pspReference"), item_str(item, "originalReference"),
+	             item_str(item, "merchantAccountCode"), item_str(item, "merchantReference"),
+	             vbuf, item_str(amount, "currency"), item_str(item, "eventCode"),
+	             item_str(item, "success"));
+	if (n < 0 || (size_t)n >= mlen)
+		goto out;
+	if (mbedtls_md_hmac(md, key, key_len, (const unsigned char *)msg, (size_t)n, mac) != 0)
+		goto out;
+	sodium_bin2base64(out, cap, mac, sizeof mac, sodium_base64_VARIANT_ORIGINAL);
+	ret = 0;
+out:
+	sodium_memzero(mac, sizeof mac);
+	sr_secret_free(key);
+	free(msg);
+	return ret;
+}
+
+/* notificationItems[i].NotificationRequestItem, or NULL. */
+static const json_t *notification_item(const json_t *root, size_t i)
+{
+	const json_t *items = json_object_get(root, "notificationItems");
+
+	return json_object_get(json_array_get(items, i), "NotificationRequestItem");
+}
+
+static int adyen_webhook_account(const struct vault_connector *self, const char *body, size_t len,
+                                 char *account, size_t cap)
+{
+	json_t *root = NULL;
+	const json_t *item = NULL;
+	const char *acct = NULL;
+	int ret = -1;
+
+	(void)self;
+	if (account == NULL || cap == 0 || body == NULL)
+		return -1;
+	account[0] = '\0';
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_array(json_object_get(root, "notificationItems")))
+		goto out;
+	item = notification_item(root, 0);
+	if (!json_is_object(item))
+		goto out;
+	acct = json_string_value(json_object_get(item, "merchantAccountCode"));
+	if (acct != NULL && strlen(acct) < cap && strpbrk(acct, "\r\n\"\\") == NULL)
+		snprintf(account, cap, "%s", acct);
+	ret = 0;
+out:
+	json_decref(root);
+	return ret;
+}
+
+/* "2026-11-22T01:02:03+01:00" (ISO 8601 with offset or Z) -> unix seconds; 0 when unparsable. */
+static long long parse_event_date(const char *s)
+{
+	struct tm tm;
+	int y = 0, mo = 0, d = 0, hh = 0, mm = 0, ss = 0, oh = 0, om = 0;
+	char sign = 'Z';
+	long long t = 0;
+
+	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &hh, &mm, &ss) != 6
+	    || strlen(s) < 19)
+		return 0;
+	s += 19;
+	if (*s == '.')
+		for (s++; *s >= '0' && *s <= '9'; s++)
+			;
+	if (*s == '+' || *s == '-') {
+		sign = *s;
+		if (sscanf(s + 1, "%2d:%2d", &oh, &om) != 2)
+			return 0;
+	} else if (*s != 'Z') {
+		return 0;
+	}
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = hh;
+	tm.tm_min = mm;
+	tm.tm_sec = ss;
+	t = (long long)timegm(&tm);
+	if (sign == '+')
+		t -= oh * 3600 + om * 60;
+	else if (sign == '-')
+		t += oh * 3600 + om * 60;
+	return t;
+}
+
+static int adyen_webhook_events(const struct vault_connector *self, const char *secret,
+                                const char *signature, const char *body, size_t len, long long now,
+                                struct vault_psp_event *ev, size_t max, size_t *n,
+                                char *err, size_t errlen)
+{
+	const struct adyen_state *st = self != NULL ? self->cfg : NULL;
+	const char *key = secret != NULL ? secret : st != NULL ? st->hmac_key : NULL;
+	json_t *root = NULL;
+	const json_t *items = NULL;
+	const json_t *item = NULL;
+	const char *sig = NULL;
+	const char *code = NULL;
+	const char *success = NULL;
+	const char *orig = NULL;
+	const char *psp = NULL;
+	const char *cur = NULL;
+	char want[64];
+	size_t count = 0;
+	size_t i = 0;
+	size_t k = 0;
+	int ret = -3;
+
+	(void)signature;  /* Adyen signs each item, not the delivery */
+	(void)now;        /* no timestamp tolerance in Adyen's scheme */
+	if (n != NULL)
+		*n = 0;
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (body == NULL || ev == NULL || n == NULL) {
+		seterr(err, errlen, "adyen: malformed notification");
+		return -3;
+	}
+	if (key == NULL || key[0] == '\0') {
+		seterr(err, errlen, "adyen: no HMAC key to verify with");
+		return -1;
+	}
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+	items = json_object_get(root, "notificationItems");
+	count = json_array_size(items);
+	if (!json_is_array(items) || count == 0 || count > max) {
+		seterr(err, errlen, "adyen: malformed notification (notificationItems)");
+		goto out;
+	}
+	/* Every item must verify before any is used. */
+	for (i = 0; i < count; i++) {
+		item = notification_item(root, i);
+		if (!json_is_object(item) || json_string_value(json_object_get(item, "pspReference")) == NULL
+		    || json_string_value(json_object_get(item, "eventCode")) == NULL
+		    || json_string_value(json_object_get(item, "success")) == NULL) {
+			seterr(err, errlen, "adyen: malformed notification item");
+			goto out;
+		}
+		sig = json_string_value(json_object_get(json_object_get(item, "additionalData"),
+		                                        "hmacSignature"));
+		if (vault_adyen_item_hmac(key, item, want, sizeof want) != 0) {
+			seterr(err, errlen, "adyen: notification item cannot be verified");
+			goto out;
+		}
+		/* Constant-time compare of the base64 texts (same length first). */
+		if (sig == NULL || strlen(sig) != strlen(want) || sodium_memcmp(sig, want, strlen(want)) != 0) {
+			seterr(err, errlen, "adyen: bad notification HMAC");
+			ret = -1;
+			goto out;
+		}
+	}
+	for (i = 0; i < count; i++) {
+		struct vault_psp_event *e = &ev[i];
+
+		item = notification_item(root, i);
+		memset(e, 0, sizeof *e);
+		code = item_str(item, "eventCode");
+		success = item_str(item, "success");
+		psp = item_str(item, "pspReference");
+		orig = item_str(item, "originalReference");
+		e->kind = VAULT_EV_OTHER;
+		for (k = 0; k < sizeof k_events / sizeof k_events[0]; k++)
+			if (strcmp(k_events[k].event_code, code) == 0)
+				e->kind = strcmp(success, "true") == 0 ? k_events[k].on_success
+				                                       : k_events[k].on_failure;
+		if (snprintf(e->event_id, sizeof e->event_id, "%s:%s:%s", code, psp, success)
+		    >= (int)sizeof e->event_id) {
+			seterr(err, errlen, "adyen: notification identifiers too long");
+			goto out;
+		}
+		/* The payment: originalReference for modifications, else pspReference. */
+		if (copy_ident(e->psp_reference, sizeof e->psp_reference, orig[0] != '\0' ? orig : psp) != 0) {
+			seterr(err, errlen, "adyen: malformed pspReference");
+			goto out;
+		}
+		if (e->kind == VAULT_EV_REFUND_SUCCEEDED || e->kind == VAULT_EV_REFUND_FAILED
+		    || e->kind == VAULT_EV_DISPUTE_CREATED || e->kind == VAULT_EV_CAPTURE_SUCCEEDED
+		    || e->kind == VAULT_EV_CAPTURE_FAILED)
+			(void)copy_ident(e->reference, sizeof e->reference, psp);
+		e->amount = (long long)json_integer_value(json_object_get(json_object_get(item, "amount"),
+		                                                          "value"));
+		cur = item_str(json_object_get(item, "amount"), "currency");
+		if (strlen(cur) == 3)
+			for (k = 0; k < 3; k++)
+				e->currency[k] = (char)(cur[k] >= 'A' && cur[k] <= 'Z' ? cur[k] - 'A' + 'a' : cur[k]);
+		if (e->kind == VAULT_EV_AUTHORIZATION_FAILED)
+			snprintf(e->failure_code, sizeof e->failure_code, "%s",
+			         refusal_by_reason(item_str(item, "reason")));
+		else if (e->kind == VAULT_EV_CAPTURE_FAILED || e->kind == VAULT_EV_REFUND_FAILED)
+			snprintf(e->failure_code, sizeof e->failure_code, "processing_error");
+		e->created = parse_event_date(json_string_value(json_object_get(item, "eventDate")));
+	}
+	*n = count;
+	ret = 0;
+out:
+	if (ret != 0)
+		memset(ev, 0, sizeof *ev * (count > 0 && count <= max ? count : 1));
+	json_decref(root);
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* life cycle                                                           */
+
+static void state_free(struct adyen_state *st)
+{
+	if (st == NULL)
+		return;
+	sr_secret_free(st->api_key);    /* wipes */
+	sr_secret_free(st->hmac_key);
+	free(st->host);
+	free(st->addr);
+	free(st->merchant_account);
+	free(st->return_url);
+	free(st);
+}
+
+int vault_adyen_init(struct vault_connector *out, const struct adyen_config *cfg,
+                     char *err, size_t errlen)
+{
+	struct adyen_state *st = NULL;
+	size_t i = 0;
+	int ret = -1;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (out == NULL || cfg == NULL || cfg->host == NULL || cfg->api_key_file == NULL || cfg->port == 0
+	    || cfg->port > 65535 || cfg->merchant_account == NULL || cfg->merchant_account[0] == '\0') {
+		seterr(err, errlen, "adyen: host, port, api_key_file and merchant_account are required");
+		goto out;
+	}
+	memset(out, 0, sizeof *out);
+	st = calloc(1, sizeof *st);
+	if (st == NULL) {
+		seterr(err, errlen, "adyen: out of memory");
+		goto out;
+	}
+	st->port = cfg->port;
+	st->host = strdup(cfg->host);
+	st->addr = cfg->addr != NULL ? strdup(cfg->addr) : NULL;
+	st->merchant_account = strdup(cfg->merchant_account);
+	st->return_url = strdup(cfg->return_url != NULL && cfg->return_url[0] != '\0' ? cfg->return_url
+	                                                                              : DEFAULT_RETURN_URL);
+	if (st->host == NULL || (cfg->addr != NULL && st->addr == NULL) || st->merchant_account == NULL
+	    || st->return_url == NULL) {
+		seterr(err, errlen, "adyen: out of memory");
+		goto out;
+	}
+	/* BRIEF invariant 10 / PCI DSS 8.6.3: keys come from 0600 files into guarded memory. */
+	st->api_key = sr_secret_read_file(cfg->api_key_file, &st->api_key_len, err, errlen);
+	if (st->api_key == NULL)
+		goto out;
+	if (st->api_key_len == 0 || strpbrk(st->api_key, "\r\n") != NULL) {
+		seterr(err, errlen, "adyen: API key file is empty or has more than one line");
+		goto out;
+	}
+	if (cfg->hmac_key_file != NULL && cfg->hmac_key_file[0] != '\0') {
+		st->hmac_key = sr_secret_read_file(cfg->hmac_key_file, &st->hmac_key_len, err, errlen);
+		if (st->hmac_key == NULL)
+			goto out;
+		for (i = 0; i < st->hmac_key_len; i++)
+			if (!((st->hmac_key[i] >= '0' && st->hmac_key[i] <= '9')
+			      || (st->hmac_key[i] >= 'A' && st->hmac_key[i] <= 'F')
+			      || (st->hmac_key[i] >= 'a' && st->hmac_key[i] <= 'f')))
+				break;
+		if (st->hmac_key_len < 32 || st->hmac_key_len % 2 != 0 || i != st->hmac_key_len) {
+			seterr(err, errlen, "adyen: HMAC key file must hold one even-length hex key (>= 16 bytes)");
+			goto out;
+		}
+	}
+	out->name = "adyen";
+	out->authorize = adyen_authorize;
+	out->operate = adyen_operate;
+	out->webhook_account = adyen_webhook_account;
+	out->webhook_events = adyen_webhook_events;
+	out->cfg = st;
+	st = NULL;
+	ret = 0;
+out:
+	state_free(st);
+	return ret;
+}
+
+void vault_adyen_free(struct vault_connector *c)
+{
+	if (c == NULL || c->cfg == NULL)
+		return;
+	state_free(c->cfg);
+	c->cfg = NULL;
+	c->authorize = NULL;
+	c->operate = NULL;
+	c->webhook_account = NULL;
+	c->webhook_events = NULL;
+}
