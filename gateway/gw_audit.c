@@ -4,6 +4,7 @@
 #include "gateway/gw_audit.h"
 #include "gateway/gw_store.h"
 #include "common/sr_db.h"
+#include "common/sr_dbprep.h"
 #include "common/sr_gc.h"
 #include "common/sr_log.h"
 #include "common/sr_util.h"
@@ -168,14 +169,14 @@ static int append_batch(void *arg, void *const *items, size_t n)
 	if (sr_db_exec(conn, "BEGIN") != 0)
 		goto out;
 	began = 1;
-	res = PQexecParams(conn, "SELECT pg_advisory_xact_lock(" AUDIT_LOCK ")", 0, NULL, NULL, NULL,
+	res = sr_db_params(conn, "SELECT pg_advisory_xact_lock(" AUDIT_LOCK ")", 0, NULL, NULL, NULL,
 	                   NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		gw_store_log_error("db.audit_lock_failed", res);
 		goto out;
 	}
 	PQclear(res);
-	res = PQexecParams(conn, "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1", 0,
+	res = sr_db_params(conn, "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1", 0,
 	                   NULL, NULL, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		gw_store_log_error("db.audit_head_failed", res);

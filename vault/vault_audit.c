@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "common/sr_db.h"
+#include "common/sr_dbprep.h"
 #include "common/sr_gc.h"
 #include "hsm/hsm.h"
 
@@ -186,7 +187,7 @@ static int append_batch(void *arg, void *const *items, size_t n)
 	}
 	in_tx = true;
 	/* One writer at a time (also across vaultd instances): one chain order. */
-	res = PQexecParams(db, "SELECT seq, mac FROM pan_audit_head FOR UPDATE", 0, NULL, NULL,
+	res = sr_db_params(db, "SELECT seq, mac FROM pan_audit_head FOR UPDATE", 0, NULL, NULL,
 	                   NULL, NULL, 1);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
 	    PQgetlength(res, 0, 0) != 8 || PQgetlength(res, 0, 1) != 32) {
@@ -244,7 +245,7 @@ static int append_batch(void *arg, void *const *items, size_t n)
 		goto out;
 	}
 	PQclear(res);
-	res = PQexecParams(db, "UPDATE pan_audit_head SET seq = $1, mac = $2::bytea",
+	res = sr_db_params(db, "UPDATE pan_audit_head SET seq = $1, mac = $2::bytea",
 	                   2, NULL, (const char *const[]){ num[n - 1][0], (const char *)mac[n - 1] },
 	                   (const int[]){ 0, 32 }, (const int[]){ 0, 1 }, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {

@@ -2,6 +2,7 @@
  * vault_store_ops: ownership of PSP payments (issue 4).
  */
 #include "vault/vault_store_ops.h"
+#include "common/sr_dbprep.h"
 
 #include <stdio.h>
 
@@ -12,7 +13,7 @@ int vault_store_psp_reference_owned(PGconn *db, const char *merchant_id, const c
 	PGresult *res = NULL;
 	int rc = -1;
 
-	res = PQexecParams(db,
+	res = sr_db_params(db,
 	                   "SELECT 1 FROM authorizations WHERE merchant_id = $1 AND psp_reference = $2 "
 	                   "LIMIT 1",
 	                   2, NULL, params, NULL, NULL, 0);
