@@ -63,10 +63,35 @@ ntok=$(cat "$tmp"/tokens.* 2>/dev/null | wc -l)
 echo "   $(rate "$tmp/tok.txt") tokens/s, p50 $(pct 50 "$tmp/tok.txt"), p99 $(pct 99 "$tmp/tok.txt") ($ntok tokens made)"
 [ "$ntok" -gt 0 ] || die "no tokens were made"
 
+# CPU time (ms) used so far by the benchmark's daemons and by the cluster's
+# PostgreSQL processes (postmaster and its children): per payment, the
+# machine-independent cost; 2 idle cores allow at most 2000 / cost payments/s.
+ticks() { local p t=0; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
+pg_pids() { local pm; pm=$(head -1 "$VAR/pg/data/postmaster.pid" 2>/dev/null) || return 0; echo "$pm" $(pgrep -P "$pm"); }
+HZ=$(getconf CLK_TCK)
+metric() { awk -v n="strongroom_group_commit_$1_total{chain=\"$2\"}" '$1 == n {v = $2} END {printf "%d\n", v}' <<<"$3"; }
+gcm() { curl -sS --cacert "$STRONGROOM_CA" "https://localhost:$1/metrics" 2>/dev/null || true; }
+
 echo "== bench: end-to-end payments (gateway -> vault -> pspsim, automatic capture), ${DUR}s, -c$CONNS"
 export BENCH_TOKEN_FILES=$THREADS
+gm0=$(gcm $B_GW_ADMIN); vm0=$(gcm $B_VADMIN)
+c_gw0=$(ticks "${bpids[2]}"); c_v0=$(ticks "${bpids[1]}"); c_psp0=$(ticks "${bpids[0]}"); c_pg0=$(ticks $(pg_pids))
 wrk -t"$THREADS" -c"$CONNS" -d"${DUR}s" --latency -s tests/bench/pay.lua "$GATEWAY_URL/v1/payments" >"$tmp/pay.txt" 2>&1 || true
+c_gw1=$(ticks "${bpids[2]}"); c_v1=$(ticks "${bpids[1]}"); c_psp1=$(ticks "${bpids[0]}"); c_pg1=$(ticks $(pg_pids))
+gm1=$(gcm $B_GW_ADMIN); vm1=$(gcm $B_VADMIN)
 echo "   $(rate "$tmp/pay.txt") payments/s, p50 $(pct 50 "$tmp/pay.txt"), p99 $(pct 99 "$tmp/pay.txt"), non-2xx: $(errs "$tmp/pay.txt" || true)"
+npay=$(awk '/requests in/ {print $1}' "$tmp/pay.txt")
+if [ "${npay:-0}" -gt 0 ]; then
+  awk -v n="$npay" -v hz="$HZ" -v gw=$((c_gw1 - c_gw0)) -v v=$((c_v1 - c_v0)) -v psp=$((c_psp1 - c_psp0)) -v pg=$((c_pg1 - c_pg0)) 'BEGIN {
+    f = 1000 / hz / n; t = (gw + v + psp + pg) * f
+    printf "   CPU per payment: %.2f ms (gatewayd %.2f, vaultd %.2f, pspsim %.2f, postgres %.2f); 2 idle cores => at most %.0f payments/s\n",
+      t, gw * f, v * f, psp * f, pg * f, 2000 / t }'
+  gb=$(( $(metric batches gateway_audit "$gm1") - $(metric batches gateway_audit "$gm0") ))
+  gr=$(( $(metric records gateway_audit "$gm1") - $(metric records gateway_audit "$gm0") ))
+  vb=$(( $(metric batches pan_audit "$vm1") - $(metric batches pan_audit "$vm0") ))
+  vr=$(( $(metric records pan_audit "$vm1") - $(metric records pan_audit "$vm0") ))
+  [ "$gb" -gt 0 ] && echo "   audit group commit: gateway $gr records in $gb transactions ($(awk "BEGIN{printf \"%.1f\", $gr/$gb}")/tx), vault $vr in $vb ($(awk "BEGIN{printf \"%.1f\", $vr/($vb > 0 ? $vb : 1)}")/tx)"
+fi
 echo "   (target: >= 1000 payments/s, p99 <= 50 ms on 2 cores; tokens are reused when the run outlasts the $ntok made)"
 [ -n "${BENCH_VERBOSE:-}" ] && cat "$tmp/pay.txt"
 true
