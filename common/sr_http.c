@@ -634,13 +634,30 @@ static gnutls_session_t conn_session(struct MHD_Connection *conn)
 /* BRIEF invariant 5 / PCI DSS 4.2.1, 8.3.1: require a client certificate in
  * the handshake and verify chain, purpose (clientAuth) and name there, so an
  * unauthenticated client never gets an HTTP exchange at all. */
+/* The last successful per-request verification on one mTLS connection
+ * (ADR 0085): the SHA-256 of the peer's certificate chain as presented, and
+ * when it was verified. The socket context of libmicrohttpd; a connection is
+ * served by one thread at a time. */
+struct peer_memo {
+	unsigned char chain_sha256[crypto_hash_sha256_BYTES];
+	struct timespec at;     /* CLOCK_MONOTONIC of the full verification */
+	int ok;
+};
+
+/* A full verification is reused for at most this long on its connection. */
+#define PEER_MEMO_TTL_S 30
+
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode toe)
 {
 	struct sr_http_server *srv = cls;
 	gnutls_session_t s = NULL;
 
-	(void)socket_context;
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		free(*socket_context);
+		*socket_context = NULL;
+		return;
+	}
 	if (toe != MHD_CONNECTION_NOTIFY_STARTED)
 		return;
 	s = conn_session(conn);
@@ -652,14 +669,47 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 		return;
 	gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUIRE);
 	gnutls_session_set_verify_cert2(s, srv->vdata, 2, 0);
+	*socket_context = calloc(1, sizeof(struct peer_memo)); /* NULL: verify every time */
+}
+
+/* SHA-256 over the peer's chain, each certificate's DER length-prefixed. */
+static void chain_digest(const gnutls_datum_t *certs, unsigned n,
+                         unsigned char out[crypto_hash_sha256_BYTES])
+{
+	crypto_hash_sha256_state h;
+	unsigned char len[4];
+	unsigned i;
+
+	crypto_hash_sha256_init(&h);
+	for (i = 0; i < n; i++) {
+		len[0] = (unsigned char)(certs[i].size >> 24);
+		len[1] = (unsigned char)(certs[i].size >> 16);
+		len[2] = (unsigned char)(certs[i].size >> 8);
+		len[3] = (unsigned char)certs[i].size;
+		crypto_hash_sha256_update(&h, len, sizeof len);
+		crypto_hash_sha256_update(&h, certs[i].data, certs[i].size);
+	}
+	crypto_hash_sha256_final(&h, out);
 }
 
 /* Defence in depth: verify the peer again for each request (invariant 5).
+ * The handshake already required and verified the certificate; a full
+ * re-verification (ASN.1 parsing, ECDSA over the chain) is ~a quarter of
+ * vaultd's CPU per payment, so on a connection whose peer presents exactly
+ * the chain that passed a full verification less than PEER_MEMO_TTL_S ago,
+ * that result is reused. Any other chain (a renegotiation with another
+ * certificate), an older result or a failure means a full verification.
+ * The trust list and vdata never change while the server runs.
  * @return 1 when the client certificate chains to the CA, is for clientAuth
  * and carries peer_name. */
 static int peer_verified(struct req_state *st)
 {
 	gnutls_session_t s = conn_session(st->conn);
+	const union MHD_ConnectionInfo *ci = NULL;
+	const gnutls_datum_t *certs = NULL;
+	struct peer_memo *memo = NULL;
+	unsigned char digest[crypto_hash_sha256_BYTES];
+	struct timespec now;
 	unsigned status = 0;
 	unsigned n = 0;
 
@@ -667,11 +717,28 @@ static int peer_verified(struct req_state *st)
 		return 0;
 	if (gnutls_certificate_type_get(s) != GNUTLS_CRT_X509)
 		return 0;
-	if (gnutls_certificate_get_peers(s, &n) == NULL || n == 0)
+	certs = gnutls_certificate_get_peers(s, &n);
+	if (certs == NULL || n == 0)
 		return 0;
-	if (gnutls_certificate_verify_peers(s, st->srv->vdata, 2, &status) != GNUTLS_E_SUCCESS)
+	ci = MHD_get_connection_info(st->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	memo = ci != NULL ? ci->socket_context : NULL;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (memo != NULL) {
+		chain_digest(certs, n, digest);
+		if (memo->ok && now.tv_sec - memo->at.tv_sec < PEER_MEMO_TTL_S &&
+		    memcmp(memo->chain_sha256, digest, sizeof digest) == 0)
+			return 1;
+		memo->ok = 0;
+	}
+	if (gnutls_certificate_verify_peers(s, st->srv->vdata, 2, &status) != GNUTLS_E_SUCCESS ||
+	    status != 0)
 		return 0;
-	return status == 0;
+	if (memo != NULL) {
+		memcpy(memo->chain_sha256, digest, sizeof digest);
+		memo->at = now;
+		memo->ok = 1;
+	}
+	return 1;
 }
 
 /* ------------------------------------------------------------------ */

@@ -4,9 +4,12 @@
 #include "gateway/gw_audit.h"
 #include "gateway/gw_store.h"
 #include "common/sr_db.h"
+#include "common/sr_dbprep.h"
+#include "common/sr_gc.h"
 #include "common/sr_log.h"
 #include "common/sr_util.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,79 +98,183 @@ static void now_rfc3339(char out[40])
 	snprintf(out, 40, "%s.%06ldZ", base, (long)tv.tv_usec);
 }
 
-int gw_audit_append(PGconn *conn, struct gw_audit_record *rec)
+/* Columns of one audit_events row in the INSERT below. */
+#define AUDIT_COLS 14
+/* Records per transaction (ADR 0083): bounds the statement at 64 x 14 parameters. */
+#define AUDIT_MAX_BATCH 64
+
+/* One record waiting for the group commit, and the connection of its submitter. */
+struct audit_item {
+	PGconn *conn;
+	struct gw_audit_record *rec;
+};
+
+/* "($1::bigint, $2, ...)" for rows 0..n-1 into sql; 0 or -1 (does not fit). */
+static int values_list(char *sql, size_t cap, size_t n)
 {
+	size_t pos = 0, r;
+	int k;
+
+	for (r = 0; r < n; r++) {
+		unsigned b = (unsigned)(r * AUDIT_COLS);
+
+		k = snprintf(sql + pos, cap - pos,
+		             "%s($%u::bigint, $%u, $%u, $%u::bigint, $%u, $%u, $%u, $%u, $%u, $%u, "
+		             "$%u::integer, $%u, $%u, $%u)",
+		             r > 0 ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8,
+		             b + 9, b + 10, b + 11, b + 12, b + 13, b + 14);
+		if (k < 0 || (size_t)k >= cap - pos)
+			return -1;
+		pos += (size_t)k;
+	}
+	return 0;
+}
+
+static const char *opt(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? s : NULL;
+}
+
+/*
+ * The group commit's batch (sr_gc_batch_fn): link items[0..n) to the chain
+ * in this order and commit them in one transaction, on the connection of the
+ * first record's submitter (it waits in sr_gc_submit until we return). The
+ * advisory lock still serialises batches across gatewayd instances and
+ * gatewayctl (ADR 0021): the chain keeps one order, one hash per record.
+ */
+static int append_batch(void *arg, void *const *items, size_t n)
+{
+	const struct audit_item *first = items[0];
+	PGconn *conn = first->conn;
 	PGresult *res = NULL;
 	char prev[65] = ZERO_HASH;
-	char hash[65];
-	char seq[32], key_id[32], status[16];
-	const char *params[14];
-	int began = 0;
-	int rc = -1;
+	char (*hash)[65] = NULL;
+	char (*num)[3][32] = NULL;     /* seq, key_id, status per record */
+	const char **params = NULL;
+	char *sql = NULL;
+	size_t sqlcap = 256 + n * 192, i;
+	long long seq = 1;
+	int began = 0, k;
+	int rc = SR_GC_RETRY;
 
-	if (conn == NULL || rec == NULL)
-		return -1;
+	(void)arg;
+	if (n == 0 || n > AUDIT_MAX_BATCH || conn == NULL)
+		return SR_GC_FAILED;
+	hash = calloc(n, sizeof *hash);
+	num = calloc(n, sizeof *num);
+	params = calloc(n * AUDIT_COLS, sizeof *params);
+	sql = malloc(sqlcap);
+	if (hash == NULL || num == NULL || params == NULL || sql == NULL)
+		goto out;
 	if (sr_db_exec(conn, "BEGIN") != 0)
 		goto out;
 	began = 1;
-	res = PQexecParams(conn, "SELECT pg_advisory_xact_lock(" AUDIT_LOCK ")", 0, NULL, NULL, NULL,
+	res = sr_db_params(conn, "SELECT pg_advisory_xact_lock(" AUDIT_LOCK ")", 0, NULL, NULL, NULL,
 	                   NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		gw_store_log_error("db.audit_lock_failed", res);
 		goto out;
 	}
 	PQclear(res);
-	res = PQexecParams(conn, "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1", 0,
+	res = sr_db_params(conn, "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1", 0,
 	                   NULL, NULL, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		gw_store_log_error("db.audit_head_failed", res);
 		goto out;
 	}
-	rec->seq = 1;
 	if (PQntuples(res) == 1) {
-		rec->seq = strtoll(PQgetvalue(res, 0, 0), NULL, 10) + 1;
+		seq = strtoll(PQgetvalue(res, 0, 0), NULL, 10) + 1;
 		snprintf(prev, sizeof prev, "%s", PQgetvalue(res, 0, 1));
 	}
 	PQclear(res);
 	res = NULL;
-	now_rfc3339(rec->ts);
-	if (gw_audit_hash(rec, prev, hash) != 0)
+	/* Link in arrival order: record i's prev is record i-1's hash. */
+	for (i = 0; i < n; i++) {
+		struct gw_audit_record *rec = ((const struct audit_item *)items[i])->rec;
+		const char **p = params + i * AUDIT_COLS;
+
+		rec->seq = seq + (long long)i;
+		now_rfc3339(rec->ts);
+		if (gw_audit_hash(rec, i == 0 ? prev : hash[i - 1], hash[i]) != 0)
+			goto out;
+		snprintf(num[i][0], sizeof num[i][0], "%lld", rec->seq);
+		snprintf(num[i][1], sizeof num[i][1], "%lld", rec->key_id);
+		snprintf(num[i][2], sizeof num[i][2], "%d", rec->status);
+		p[0] = num[i][0];
+		p[1] = rec->ts;
+		p[2] = opt(rec->merchant_id);
+		p[3] = rec->key_id > 0 ? num[i][1] : NULL;
+		p[4] = opt(rec->role);
+		p[5] = opt(rec->request_id);
+		p[6] = rec->action != NULL ? rec->action : "";
+		p[7] = opt(rec->target);
+		p[8] = opt(rec->provider);
+		p[9] = rec->result != NULL ? rec->result : "";
+		p[10] = num[i][2];
+		p[11] = opt(rec->reason);
+		p[12] = i == 0 ? prev : hash[i - 1];
+		p[13] = hash[i];
+	}
+	k = snprintf(sql, sqlcap, "%s", "INSERT INTO audit_events (seq, ts, merchant_id, key_id, "
+	             "role, request_id, action, target, provider, result, status, reason, prev_hash, "
+	             "hash) VALUES ");
+	if (k < 0 || (size_t)k >= sqlcap || values_list(sql + k, sqlcap - (size_t)k, n) != 0)
 		goto out;
-	snprintf(seq, sizeof seq, "%lld", rec->seq);
-	snprintf(key_id, sizeof key_id, "%lld", rec->key_id);
-	snprintf(status, sizeof status, "%d", rec->status);
-	params[0] = seq;
-	params[1] = rec->ts;
-	params[2] = rec->merchant_id != NULL && rec->merchant_id[0] != '\0' ? rec->merchant_id : NULL;
-	params[3] = rec->key_id > 0 ? key_id : NULL;
-	params[4] = rec->role != NULL && rec->role[0] != '\0' ? rec->role : NULL;
-	params[5] = rec->request_id != NULL && rec->request_id[0] != '\0' ? rec->request_id : NULL;
-	params[6] = rec->action != NULL ? rec->action : "";
-	params[7] = rec->target != NULL && rec->target[0] != '\0' ? rec->target : NULL;
-	params[8] = rec->provider != NULL && rec->provider[0] != '\0' ? rec->provider : NULL;
-	params[9] = rec->result != NULL ? rec->result : "";
-	params[10] = status;
-	params[11] = rec->reason != NULL && rec->reason[0] != '\0' ? rec->reason : NULL;
-	params[12] = prev;
-	params[13] = hash;
-	res = PQexecParams(conn,
-	                   "INSERT INTO audit_events (seq, ts, merchant_id, key_id, role, request_id, "
-	                   "action, target, provider, result, status, reason, prev_hash, hash) VALUES "
-	                   "($1::bigint, $2, $3, $4::bigint, $5, $6, $7, $8, $9, $10, $11::integer, $12, $13, $14)",
-	                   14, NULL, params, NULL, NULL, 0);
+	res = PQexecParams(conn, sql, (int)(n * AUDIT_COLS), NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		gw_store_log_error("db.audit_insert_failed", res);
 		goto out;
 	}
-	if (sr_db_exec(conn, "COMMIT") != 0)
-		goto out;
+	PQclear(res);
+	res = PQexecParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
 	began = 0;
-	rc = 0;
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		/* An error reply means rolled back (retry is safe); a lost
+		 * connection leaves the outcome unknown (never retried). */
+		gw_store_log_error("db.audit_commit_failed", res);
+		rc = PQstatus(conn) == CONNECTION_OK ? SR_GC_RETRY : SR_GC_FAILED;
+		goto out;
+	}
+	rc = SR_GC_OK;
 out:
 	if (began)
 		sr_db_exec(conn, "ROLLBACK");
 	PQclear(res);
+	free(sql);
+	free(params);
+	free(num);
+	free(hash);
 	return rc;
+}
+
+static struct sr_gc *g_gc;
+static pthread_once_t g_gc_once = PTHREAD_ONCE_INIT;
+
+static void gc_init(void)
+{
+	g_gc = sr_gc_new("gateway_audit", append_batch, NULL, AUDIT_MAX_BATCH);
+}
+
+int gw_audit_append(PGconn *conn, struct gw_audit_record *rec)
+{
+	struct audit_item item = { conn, rec };
+	void *one = &item;
+	int rc;
+
+	if (conn == NULL || rec == NULL)
+		return -1;
+	pthread_once(&g_gc_once, gc_init);
+	/* PCI DSS v4.0 10.5.1: we return only once the record is durable. */
+	rc = g_gc != NULL ? sr_gc_submit(g_gc, &item) : append_batch(NULL, &one, 1);
+	return rc == SR_GC_OK ? 0 : -1;
+}
+
+void gw_audit_stats(unsigned long long *batches, unsigned long long *records)
+{
+	*batches = *records = 0;
+	pthread_once(&g_gc_once, gc_init);
+	if (g_gc != NULL)
+		sr_gc_stats(g_gc, batches, records);
 }
 
 static const char *val(PGresult *res, int row, int col)

@@ -66,11 +66,19 @@ struct gw_audit_record {
 int gw_audit_hash(const struct gw_audit_record *rec, const char *prev_hash, char hash[65]);
 
 /**
- * Append rec (seq and ts are assigned here) to the chain in its own
- * transaction, serialized across instances by an advisory lock.
+ * Append rec (seq and ts are assigned here) to the chain and return once it
+ * is durable. Records appended concurrently by this process's threads are
+ * group-committed (ADR 0083, common/sr_gc.h): linked in arrival order and
+ * written in one transaction on the connection of one of the waiting
+ * callers; batches are serialized across instances by an advisory lock.
+ * A process appends to one chain (one gateway database).
+ * @param conn a borrowed connection with no open transaction.
  * @return 0 or -1 (logged; the request is not failed for it).
  */
 int gw_audit_append(PGconn *conn, struct gw_audit_record *rec);
+
+/** Group-commit counters of this process: batches written, records in them. */
+void gw_audit_stats(unsigned long long *batches, unsigned long long *records);
 
 /**
  * Verify the whole chain in seq order: the sequence has no gap and starts at

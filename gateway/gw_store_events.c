@@ -2,6 +2,7 @@
  * gw_store_events: append-only payment events with their outbox rows.
  */
 #include "gateway/gw_store.h"
+#include "common/sr_dbprep.h"
 #include "common/sr_log.h"
 
 #include <stdlib.h>
@@ -26,7 +27,7 @@ int gw_store_event_append(PGconn *conn, const char *payment_id, const char *type
 	/* BRIEF invariant 7: the event and its outbox row are one statement,
 	 * inside the caller's transaction that also updates the payment. The
 	 * outbox payload is the webhook body: {"id","type","created","data"}. */
-	res = PQexecParams(conn,
+	res = sr_db_params(conn,
 	                   "WITH e AS (INSERT INTO payment_events (payment_id, type, from_status, to_status, data) "
 	                   "VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING id, type, data, created_at) "
 	                   "INSERT INTO outbox (event_id, topic, payload) "

@@ -2,6 +2,7 @@
  * gw_store_idempotency: Idempotency-Key records (BRIEF invariant 8).
  */
 #include "gateway/gw_store.h"
+#include "common/sr_dbprep.h"
 #include "common/sr_log.h"
 
 #include <stdio.h>
@@ -18,7 +19,7 @@ int gw_store_idem_get(PGconn *conn, const char *merchant_id, const char *key,
 	*status_code = 0;
 	*body = NULL;
 	request_sha256[0] = '\0';
-	res = PQexecParams(conn,
+	res = sr_db_params(conn,
 	                   "SELECT request_sha256, status_code, response_body FROM idempotency_keys "
 	                   "WHERE merchant_id = $1 AND key = $2",
 	                   2, NULL, params, NULL, NULL, 0);
@@ -63,7 +64,7 @@ int gw_store_idem_release(PGconn *conn, const char *merchant_id, const char *key
 	PGresult *res = NULL;
 	int rc = -1;
 
-	res = PQexecParams(conn,
+	res = sr_db_params(conn,
 	                   "DELETE FROM idempotency_keys "
 	                   "WHERE merchant_id = $1 AND key = $2 AND status_code IS NULL "
 	                   "AND payment_id IS NULL", /* a key linked to a payment is never released */

@@ -2,6 +2,7 @@
  * gw_store_keys: key statements (gw_store_keys.h).
  */
 #include "gateway/gw_store_keys.h"
+#include "common/sr_dbprep.h"
 #include "gateway/gw_payment.h"
 #include "gateway/gw_store.h"
 
@@ -16,7 +17,7 @@ int gw_store_key_lookup(PGconn *conn, const char *key_sha256, struct gw_key_info
 	int rc = -1;
 
 	memset(out, 0, sizeof *out);
-	res = PQexecParams(conn,
+	res = sr_db_params(conn,
 	                   "SELECT id, merchant_id, kind, role FROM api_keys WHERE key_sha256 = $1 "
 	                   "AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())",
 	                   1, NULL, params, NULL, NULL, 0);
@@ -45,7 +46,7 @@ int gw_store_key_insert(PGconn *conn, const char *merchant_id, const char *role,
 	PGresult *res = NULL;
 	int rc = -1;
 
-	res = PQexecParams(conn,
+	res = sr_db_params(conn,
 	                   "INSERT INTO api_keys (merchant_id, kind, role, key_sha256, key_prefix) "
 	                   "VALUES ($1, 'secret', $2, $3, $4) RETURNING id",
 	                   4, NULL, params, NULL, NULL, 0);
@@ -72,7 +73,7 @@ int gw_store_key_roll(PGconn *conn, long long old_id, long long grace_s, const c
 	memset(out, 0, sizeof *out);
 	snprintf(oid, sizeof oid, "%lld", old_id);
 	snprintf(grace, sizeof grace, "%lld", grace_s);
-	res = PQexecParams(conn,
+	res = sr_db_params(conn,
 	                   "SELECT merchant_id, role FROM api_keys WHERE id = $1::bigint AND kind = 'secret' "
 	                   "AND revoked_at IS NULL AND replaced_by IS NULL "
 	                   "AND (expires_at IS NULL OR expires_at > now()) FOR UPDATE",
@@ -94,7 +95,7 @@ int gw_store_key_roll(PGconn *conn, long long old_id, long long grace_s, const c
 	if (gw_store_key_insert(conn, out->merchant_id, out->role, key_sha256, key_prefix, new_id) != 0)
 		goto out;
 	snprintf(nid, sizeof nid, "%lld", *new_id);
-	res = PQexecParams(conn,
+	res = sr_db_params(conn,
 	                   "UPDATE api_keys SET expires_at = now() + make_interval(secs => $2::bigint), "
 	                   "replaced_by = $3::bigint WHERE id = $1::bigint",
 	                   3, NULL, p3, NULL, NULL, 0);
@@ -126,7 +127,7 @@ json_t *gw_store_key_list(PGconn *conn, const char *merchant_id)
 	json_t *arr = NULL;
 	int i;
 
-	res = PQexecParams(conn,
+	res = sr_db_params(conn,
 	                   "SELECT id, kind, role, key_prefix, extract(epoch FROM created_at)::bigint, "
 	                   "extract(epoch FROM expires_at)::bigint, extract(epoch FROM revoked_at)::bigint "
 	                   "FROM api_keys WHERE merchant_id = $1 ORDER BY id",

@@ -2,6 +2,7 @@
  * gw_store_payments: payments insert / get / versioned update.
  */
 #include "gateway/gw_store.h"
+#include "common/sr_dbprep.h"
 #include "common/sr_log.h"
 
 #include <stdio.h>
@@ -19,7 +20,7 @@ void gw_store_log_error(const char *event, PGresult *res)
 int gw_store_exec_one(PGconn *conn, const char *sql, int nparams, const char *const *params,
                       const char *event)
 {
-	PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	PGresult *res = sr_db_params(conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	int rc = -1;
 
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
@@ -87,7 +88,7 @@ int gw_store_payment_insert(PGconn *conn, struct gw_payment *p)
 	params[10] = captured;
 	params[11] = nullable(p->failure_code);
 	params[12] = nullable(p->failure_message);
-	res = PQexecParams(conn,
+	res = sr_db_params(conn,
 	                   "INSERT INTO payments (id, merchant_id, amount, currency, status, "
 	                   "capture_method, payment_method, description, card_brand, card_last4, "
 	                   "amount_captured, failure_code, failure_message, version) "
@@ -114,7 +115,7 @@ int gw_store_payment_get(PGconn *conn, const char *id, const char *merchant_id,
 	PGresult *res = NULL;
 	int rc = -1;
 
-	res = PQexecParams(conn,
+	res = sr_db_params(conn,
 	                   for_update
 	                   ? "SELECT " PAYMENT_COLS " FROM payments WHERE id = $1 AND merchant_id = $2 FOR UPDATE"
 	                   : "SELECT " PAYMENT_COLS " FROM payments WHERE id = $1 AND merchant_id = $2",
@@ -158,7 +159,7 @@ int gw_store_payment_update(PGconn *conn, struct gw_payment *p, enum gw_status e
 	snprintf(refunded, sizeof refunded, "%lld", p->amount_refunded);
 	params[13] = refunded;
 	params[14] = nullable(p->route_reason);
-	res = PQexecParams(conn,
+	res = sr_db_params(conn,
 	                   "UPDATE payments SET amount_refunded = $14::bigint, route_reason = $15, status = $5, card_brand = $6, card_last4 = $7, "
 	                   "amount_captured = $8::bigint, failure_code = $9, failure_message = $10, "
 	                   "psp_reference = $11, connector = $12, redirect_url = $13, version = version + 1, "

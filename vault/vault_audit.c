@@ -3,6 +3,7 @@
  */
 #include "vault/vault_audit.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -13,6 +14,8 @@
 #include <sodium.h>
 
 #include "common/sr_db.h"
+#include "common/sr_dbprep.h"
+#include "common/sr_gc.h"
 #include "hsm/hsm.h"
 
 #define AUDIT_DOMAIN "strongroom/pan-audit/v1"
@@ -89,99 +92,225 @@ static int mac_record(struct hsm *h, long long seq, long long at_us,
 	return hsm_hmac_sha256(h, HSM_KEY_AUDIT_HMAC, msg, n, mac, err, errlen);
 }
 
-long long vault_audit_append(PGconn *db, struct hsm *h, const struct vault_audit_event *ev,
-                             char *err, size_t errlen)
+/* Columns of one pan_audit row in the INSERT below. */
+#define AUDIT_COLS 10
+/* Records per transaction (ADR 0083): 64 x 10 parameters at most. */
+#define AUDIT_MAX_BATCH 64
+
+/* One decryption waiting for the group commit, with its submitter's resources. */
+struct audit_item {
+	PGconn *db;
+	struct hsm *h;
+	const struct vault_audit_event *ev;
+	long long seq;          /* out: its seq */
+	char *err;
+	size_t errlen;
+};
+
+/* "($1, 'epoch' + $2 us, $3..$9, $10::bytea)" for rows 0..n-1; 0 or -1. */
+static int values_list(char *sql, size_t cap, size_t n)
 {
+	size_t pos = 0, r;
+	int k;
+
+	for (r = 0; r < n; r++) {
+		unsigned b = (unsigned)(r * AUDIT_COLS);
+
+		k = snprintf(sql + pos, cap - pos,
+		             "%s($%u::bigint, 'epoch'::timestamptz + $%u::bigint * interval '1 microsecond', "
+		             "$%u, $%u, $%u, $%u, $%u, $%u, $%u, $%u::bytea)",
+		             r > 0 ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8,
+		             b + 9, b + 10);
+		if (k < 0 || (size_t)k >= cap - pos)
+			return -1;
+		pos += (size_t)k;
+	}
+	return 0;
+}
+
+/* Every item's err gets the batch's error text. */
+static void batch_err(void *const *items, size_t n, const char *msg)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct audit_item *it = items[i];
+
+		seterr(it->err, it->errlen, "%s", msg);
+	}
+}
+
+/*
+ * The group commit's batch (sr_gc_batch_fn): lock the head, MAC each record
+ * in the HSM chained to the one before it (arrival order), insert them all
+ * and move the head, in one transaction on the first submitter's connection
+ * (it waits in sr_gc_submit until we return). One HMAC per record as
+ * before; one durable COMMIT per batch.
+ */
+static int append_batch(void *arg, void *const *items, size_t n)
+{
+	const struct audit_item *first = items[0];
+	PGconn *db = first->db;
+	struct hsm *h = first->h;
 	struct timespec ts;
 	uint8_t prev[32];
-	uint8_t mac[32];
-	char seq_s[24];
-	char at_s[24];
-	const char *params[10];
-	int lengths[10] = { 0 };
-	int formats[10] = { 0 };
+	uint8_t (*mac)[32] = NULL;
+	char (*num)[2][24] = NULL;     /* seq, at_us per record */
+	const char **params = NULL;
+	int *lengths = NULL, *formats = NULL;
+	char *sql = NULL;
+	size_t sqlcap = 256 + n * 192, i;
+	char err[256] = "";
 	PGresult *res = NULL;
 	long long seq = 0;
-	long long at_us;
 	bool in_tx = false;
-	long long ret = -1;
+	int k;
+	int ret = SR_GC_RETRY;
 
+	(void)arg;
+	if (n == 0 || n > AUDIT_MAX_BATCH || db == NULL)
+		return SR_GC_FAILED;
+	mac = calloc(n, sizeof *mac);
+	num = calloc(n, sizeof *num);
+	params = calloc(n * AUDIT_COLS, sizeof *params);
+	lengths = calloc(n * AUDIT_COLS, sizeof *lengths);
+	formats = calloc(n * AUDIT_COLS, sizeof *formats);
+	sql = malloc(sqlcap);
+	if (mac == NULL || num == NULL || params == NULL || lengths == NULL || formats == NULL ||
+	    sql == NULL) {
+		snprintf(err, sizeof err, "audit: out of memory");
+		goto out;
+	}
 	if (sr_db_exec(db, "BEGIN") != 0) {
-		seterr(err, errlen, "audit: begin: %s", PQerrorMessage(db));
+		snprintf(err, sizeof err, "audit: begin: %s", PQerrorMessage(db));
 		goto out;
 	}
 	in_tx = true;
-	/* One writer at a time: the chain has a single order. */
-	res = PQexecParams(db, "SELECT seq, mac FROM pan_audit_head FOR UPDATE", 0, NULL, NULL,
+	/* One writer at a time (also across vaultd instances): one chain order. */
+	res = sr_db_params(db, "SELECT seq, mac FROM pan_audit_head FOR UPDATE", 0, NULL, NULL,
 	                   NULL, NULL, 1);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
 	    PQgetlength(res, 0, 0) != 8 || PQgetlength(res, 0, 1) != 32) {
-		seterr(err, errlen, "audit: head: %s", PQerrorMessage(db));
+		snprintf(err, sizeof err, "audit: head: %s", PQerrorMessage(db));
 		goto out;
 	}
 	{
 		const uint8_t *b = (const uint8_t *)PQgetvalue(res, 0, 0);
 		unsigned long long v = 0;
-		int i;
+		int j;
 
-		for (i = 0; i < 8; i++)
-			v = (v << 8) | b[i];
+		for (j = 0; j < 8; j++)
+			v = (v << 8) | b[j];
 		seq = (long long)v + 1;
 	}
 	memcpy(prev, PQgetvalue(res, 0, 1), 32);
 	PQclear(res);
 	res = NULL;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	at_us = (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
-	if (mac_record(h, seq, at_us, ev, prev, mac, err, errlen) != 0)
-		goto out;
+	for (i = 0; i < n; i++) {
+		struct audit_item *it = items[i];
+		const char **p = params + i * AUDIT_COLS;
+		long long at_us;
 
-	snprintf(seq_s, sizeof seq_s, "%lld", seq);
-	snprintf(at_s, sizeof at_s, "%lld", at_us);
-	params[0] = seq_s;
-	params[1] = at_s;
-	params[2] = nz(ev->token_id);
-	params[3] = nz(ev->merchant_id);
-	params[4] = nz(ev->purpose);
-	params[5] = nz(ev->payment_id);
-	params[6] = nz(ev->connector);
-	params[7] = nz(ev->peer);
-	params[8] = nz(ev->result);
-	params[9] = (const char *)mac;
-	lengths[9] = 32;
-	formats[9] = 1;
-	res = PQexecParams(db,
-	    "INSERT INTO pan_audit (seq, at, token_id, merchant_id, purpose, payment_id, "
-	    "connector, peer, result, mac) VALUES ($1, 'epoch'::timestamptz + $2::bigint * "
-	    "interval '1 microsecond', $3, $4, $5, $6, $7, $8, $9, $10::bytea)",
-	    10, NULL, params, lengths, formats, 0);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		at_us = (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+		it->seq = seq + (long long)i;
+		if (mac_record(h, it->seq, at_us, it->ev, i == 0 ? prev : mac[i - 1], mac[i], err,
+		               sizeof err) != 0)
+			goto out;
+		snprintf(num[i][0], sizeof num[i][0], "%lld", it->seq);
+		snprintf(num[i][1], sizeof num[i][1], "%lld", at_us);
+		p[0] = num[i][0];
+		p[1] = num[i][1];
+		p[2] = nz(it->ev->token_id);
+		p[3] = nz(it->ev->merchant_id);
+		p[4] = nz(it->ev->purpose);
+		p[5] = nz(it->ev->payment_id);
+		p[6] = nz(it->ev->connector);
+		p[7] = nz(it->ev->peer);
+		p[8] = nz(it->ev->result);
+		p[9] = (const char *)mac[i];
+		lengths[i * AUDIT_COLS + 9] = 32;
+		formats[i * AUDIT_COLS + 9] = 1;
+	}
+	k = snprintf(sql, sqlcap, "%s", "INSERT INTO pan_audit (seq, at, token_id, merchant_id, "
+	             "purpose, payment_id, connector, peer, result, mac) VALUES ");
+	if (k < 0 || (size_t)k >= sqlcap || values_list(sql + k, sqlcap - (size_t)k, n) != 0) {
+		snprintf(err, sizeof err, "audit: statement too large");
+		goto out;
+	}
+	res = PQexecParams(db, sql, (int)(n * AUDIT_COLS), NULL, params, lengths, formats, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		seterr(err, errlen, "audit: insert: %s", PQerrorMessage(db));
+		snprintf(err, sizeof err, "audit: insert: %s", PQerrorMessage(db));
 		goto out;
 	}
 	PQclear(res);
-	res = PQexecParams(db, "UPDATE pan_audit_head SET seq = $1, mac = $2::bytea",
-	                   2, NULL, (const char *const[]){ seq_s, (const char *)mac },
+	res = sr_db_params(db, "UPDATE pan_audit_head SET seq = $1, mac = $2::bytea",
+	                   2, NULL, (const char *const[]){ num[n - 1][0], (const char *)mac[n - 1] },
 	                   (const int[]){ 0, 32 }, (const int[]){ 0, 1 }, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		seterr(err, errlen, "audit: head update: %s", PQerrorMessage(db));
+		snprintf(err, sizeof err, "audit: head update: %s", PQerrorMessage(db));
 		goto out;
 	}
 	PQclear(res);
-	res = NULL;
-	if (sr_db_exec(db, "COMMIT") != 0) {
-		in_tx = false;
-		seterr(err, errlen, "audit: commit: %s", PQerrorMessage(db));
+	res = PQexecParams(db, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
+	in_tx = false;
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		/* An error reply means rolled back (safe to retry); a lost
+		 * connection leaves the outcome unknown (never retried). */
+		snprintf(err, sizeof err, "audit: commit: %s", PQerrorMessage(db));
+		ret = PQstatus(db) == CONNECTION_OK ? SR_GC_RETRY : SR_GC_FAILED;
 		goto out;
 	}
-	in_tx = false;
-	ret = seq;
+	ret = SR_GC_OK;
 out:
 	PQclear(res);
 	if (in_tx)
 		(void)sr_db_exec(db, "ROLLBACK");
+	if (ret != SR_GC_OK)
+		batch_err(items, n, err);
+	if (mac != NULL)
+		sodium_memzero(mac, n * sizeof *mac);
+	free(sql);
+	free(formats);
+	free(lengths);
+	free(params);
+	free(num);
+	free(mac);
 	return ret;
+}
+
+static struct sr_gc *g_gc;
+static pthread_once_t g_gc_once = PTHREAD_ONCE_INIT;
+
+static void gc_init(void)
+{
+	g_gc = sr_gc_new("pan_audit", append_batch, NULL, AUDIT_MAX_BATCH);
+}
+
+long long vault_audit_append(PGconn *db, struct hsm *h, const struct vault_audit_event *ev,
+                             char *err, size_t errlen)
+{
+	struct audit_item item = { db, h, ev, 0, err, errlen };
+	void *one = &item;
+	int rc;
+
+	if (db == NULL || h == NULL || ev == NULL) {
+		seterr(err, errlen, "audit: bad arguments");
+		return -1;
+	}
+	pthread_once(&g_gc_once, gc_init);
+	/* Fail closed: we return a seq only once the record is durable. */
+	rc = g_gc != NULL ? sr_gc_submit(g_gc, &item) : append_batch(NULL, &one, 1);
+	return rc == SR_GC_OK ? item.seq : -1;
+}
+
+void vault_audit_stats(unsigned long long *batches, unsigned long long *records)
+{
+	*batches = *records = 0;
+	pthread_once(&g_gc_once, gc_init);
+	if (g_gc != NULL)
+		sr_gc_stats(g_gc, batches, records);
 }
 
 int vault_audit_verify(PGconn *db, struct hsm *h, struct vault_audit_report *rep, char *err,

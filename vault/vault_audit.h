@@ -40,14 +40,21 @@ size_t vault_audit_canonical(long long seq, long long at_us, const struct vault_
                              const uint8_t prev_mac[32], uint8_t *out, size_t outcap);
 
 /**
- * Append ev to the chain in one transaction (serialized on pan_audit_head
- * FOR UPDATE). Call BEFORE the plaintext is used: when it fails, the
- * caller must not use the decrypted data (fail closed).
+ * Append ev to the chain and return once it is durable. Records appended
+ * concurrently by this process's threads are group-committed (ADR 0083,
+ * common/sr_gc.h): MACed in arrival order and written in one transaction
+ * (serialized on pan_audit_head FOR UPDATE) on the connection of one of
+ * the waiting callers. A process appends to one chain (one vault database).
+ * Call BEFORE the plaintext is used: when it fails, the caller must not use
+ * the decrypted data (fail closed).
  * @param db a borrowed connection with no open transaction.
  * @return the new record's seq (> 0), or -1 with err filled.
  */
 long long vault_audit_append(PGconn *db, struct hsm *h, const struct vault_audit_event *ev,
                              char *err, size_t errlen);
+
+/** Group-commit counters of this process: batches written, records in them. */
+void vault_audit_stats(unsigned long long *batches, unsigned long long *records);
 
 /** Outcome of vault_audit_verify. */
 struct vault_audit_report {

@@ -3,6 +3,7 @@
  * parameters by PQexecParams (text for scalars, binary for bytea).
  */
 #include "vault/vault_store.h"
+#include "common/sr_dbprep.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -54,7 +55,7 @@ int vault_store_merchant_upsert(PGconn *db, const char *id, const char *pk_sha25
 	PGresult *res = NULL;
 	int rc = -1;
 
-	res = PQexecParams(db,
+	res = sr_db_params(db,
 	    "INSERT INTO merchants (id, publishable_key_sha256) VALUES ($1, $2) "
 	    "ON CONFLICT (id) DO UPDATE SET publishable_key_sha256 = EXCLUDED.publishable_key_sha256, "
 	    "updated_at = now()",
@@ -78,7 +79,7 @@ int vault_store_merchant_by_pk_hash(PGconn *db, const char *pk_sha256_hex, char 
 	PGresult *res = NULL;
 	int rc = -1;
 
-	res = PQexecParams(db, "SELECT id FROM merchants WHERE publishable_key_sha256 = $1",
+	res = sr_db_params(db, "SELECT id FROM merchants WHERE publishable_key_sha256 = $1",
 	                   1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		pq_err(err, errlen, "merchant lookup", res, db);
@@ -143,7 +144,7 @@ int vault_store_token_insert(PGconn *db, const struct vault_token_row *r, char *
 	params[17] = r->fp_version[0] != '\0' ? r->fp_version : "fp-hmac-v1";
 	params[18] = r->fingerprint_prev[0] != '\0' ? r->fingerprint_prev : NULL;
 
-	res = PQexecParams(db,
+	res = sr_db_params(db,
 	    "INSERT INTO tokens (id, merchant_id, brand, last4, exp_month, exp_year, fingerprint, "
 	    "key_version, pan_iv, pan_ct, cvc_iv, cvc_ct, cvc_expires_at, created_at, customer, "
 	    "expires_at, legacy_number, fp_version, fingerprint_prev) "
@@ -236,7 +237,7 @@ int vault_store_token_get(PGconn *db, const char *id, struct vault_token_row *r,
 	/* Binary results (bytea as raw bytes); every other column is cast to
 	 * text in SQL, whose binary form is its characters. Expired tokens are
 	 * refused here too, not only deleted by the sweeper. */
-	res = PQexecParams(db,
+	res = sr_db_params(db,
 	    "SELECT " TOKEN_COLUMNS "FROM tokens WHERE (id = $1 OR legacy_number = $1) "
 	    "AND (expires_at IS NULL OR expires_at > now())",
 	    1, NULL, params, NULL, NULL, 1);
@@ -271,7 +272,7 @@ int vault_store_card_find(PGconn *db, const char *merchant_id, const char *custo
 	memset(r, 0, sizeof *r);
 	/* ADR 0074: across a fingerprint key rotation either fingerprint of the
 	 * card may equal either fingerprint of the token. */
-	res = PQexecParams(db,
+	res = sr_db_params(db,
 	    "SELECT " TOKEN_COLUMNS "FROM tokens WHERE merchant_id = $1 AND customer = $2 "
 	    "AND (fingerprint = $3 OR fingerprint = $4 OR fingerprint_prev = $3 "
 	    "OR fingerprint_prev = $4) AND (expires_at IS NULL OR expires_at > now()) "
@@ -301,7 +302,7 @@ int vault_store_cards_list(PGconn *db, const char *merchant_id, const char *cust
 	int rc = -1;
 	int i;
 
-	res = PQexecParams(db,
+	res = sr_db_params(db,
 	    "SELECT " TOKEN_COLUMNS "FROM tokens WHERE merchant_id = $1 AND customer = $2 "
 	    "AND (expires_at IS NULL OR expires_at > now()) ORDER BY created_at DESC, id LIMIT 100",
 	    2, NULL, params, NULL, NULL, 1);
@@ -327,7 +328,7 @@ int vault_store_token_claim(PGconn *db, const char *id, const char *idempotency_
 	int rc = -1;
 
 	/* Atomic: two concurrent first uses cannot both claim the token. */
-	res = PQexecParams(db,
+	res = sr_db_params(db,
 	    "UPDATE tokens SET used_by = $2, used_at = coalesce(used_at, now()) "
 	    "WHERE id = $1 AND (used_by IS NULL OR used_by = $2)",
 	    2, NULL, params, NULL, NULL, 0);
@@ -348,7 +349,7 @@ int vault_store_token_unclaim(PGconn *db, const char *id, const char *idempotenc
 	PGresult *res = NULL;
 	int rc = -1;
 
-	res = PQexecParams(db,
+	res = sr_db_params(db,
 	    "UPDATE tokens SET used_by = NULL, used_at = NULL WHERE id = $1 AND used_by = $2",
 	    2, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -369,7 +370,7 @@ int vault_store_token_delete(PGconn *db, const char *id, const char *merchant_id
 	int rc = -1;
 
 	/* The row holds the only copy of the ciphertext: deleting it destroys it. */
-	res = PQexecParams(db, "DELETE FROM tokens WHERE id = $1 AND merchant_id = $2",
+	res = sr_db_params(db, "DELETE FROM tokens WHERE id = $1 AND merchant_id = $2",
 	                   2, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		pq_err(err, errlen, "token delete", res, db);
@@ -386,7 +387,7 @@ long long vault_store_sweep_expired(PGconn *db, char *err, size_t errlen)
 	PGresult *res = NULL;
 	long long n = -1;
 
-	res = PQexecParams(db, "DELETE FROM tokens WHERE expires_at <= now()",
+	res = sr_db_params(db, "DELETE FROM tokens WHERE expires_at <= now()",
 	                   0, NULL, NULL, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		pq_err(err, errlen, "token sweep", res, db);
@@ -405,7 +406,7 @@ static int exec_one_id(PGconn *db, const char *sql, const char *id, const char *
 	PGresult *res = NULL;
 	int rc = -1;
 
-	res = PQexecParams(db, sql, 1, NULL, params, NULL, NULL, 0);
+	res = sr_db_params(db, sql, 1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		pq_err(err, errlen, what, res, db);
 		goto out;
@@ -437,7 +438,7 @@ long long vault_store_sweep_cvc(PGconn *db, char *err, size_t errlen)
 	long long n = -1;
 
 	/* PCI DSS 3.3.1.2: CVC kept at most cvc_ttl_seconds (BRIEF invariant 4). */
-	res = PQexecParams(db,
+	res = sr_db_params(db,
 	    "UPDATE tokens SET cvc_iv = NULL, cvc_ct = NULL, cvc_expires_at = NULL "
 	    "WHERE cvc_ct IS NOT NULL AND cvc_expires_at <= now()",
 	    0, NULL, NULL, NULL, NULL, 0);
@@ -460,7 +461,7 @@ int vault_store_authorization_get(PGconn *db, const char *merchant_id,
 	int rc = -1;
 
 	memset(row, 0, sizeof *row);
-	res = PQexecParams(db,
+	res = sr_db_params(db,
 	    "SELECT token_id, amount, currency, capture, status, coalesce(psp_reference, ''), "
 	    "coalesce(failure_code, ''), coalesce(failure_message, ''), "
 	    "coalesce(redirect_url, ''), connector, coalesce(route_reason, '') "
@@ -501,7 +502,7 @@ static int advisory(PGconn *db, const char *fn, const char *merchant_id,
 
 	/* fn is one of two literals below, never input. */
 	snprintf(sql, sizeof sql, "SELECT %s(hashtextextended($1 || '|' || $2, 0))", fn);
-	res = PQexecParams(db, sql, 2, NULL, params, NULL, NULL, 0);
+	res = sr_db_params(db, sql, 2, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		if (err != NULL)
 			pq_err(err, errlen, fn, res, db);
@@ -556,7 +557,7 @@ int vault_store_authorization_put(PGconn *db, const char *merchant_id,
 	params[12] = nullable(row->redirect_url);
 	params[13] = peer != NULL ? peer : "";
 	params[14] = nullable(row->route_reason);
-	res = PQexecParams(db,
+	res = sr_db_params(db,
 	    "INSERT INTO authorizations (merchant_id, idempotency_key, token_id, payment_id, "
 	    "amount, currency, capture, connector, status, psp_reference, failure_code, "
 	    "failure_message, redirect_url, peer, route_reason) "
