@@ -166,7 +166,7 @@ static int setup(void **state)
 	mig41 = slurp("migrations/vault/0041_psp_credentials_key_versions.sql");
 	rc = mig != NULL && mig41 != NULL &&
 	     sr_db_exec(g_c, "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'vault') "
-	                     "THEN CREATE ROLE vault; END IF; END $$") == 0 &&
+	                     "THEN CREATE ROLE vault LOGIN; END IF; END $$") == 0 &&
 	     sr_db_exec(g_c, "CREATE TABLE merchants (id text PRIMARY KEY)") == 0 &&
 	     sr_db_exec(g_c, "INSERT INTO merchants VALUES ('" MER_A "'), ('" MER_B "')") == 0 &&
 	     run_sql_file(g_c, mig) == 0 && run_sql_file(g_c, mig41) == 0 ? 0 : -1;
