@@ -202,8 +202,8 @@ static void put_a(void)
 {
 	char err[256];
 
-	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_A, "stripe", KEY_A, ACCT_A, WHS_A, err,
-	                                     sizeof err), 0);
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_A, "stripe", KEY_A, ACCT_A, WHS_A,
+	                                     err, sizeof err), 0);
 }
 
 static void test_round_trip(void **state)
@@ -309,32 +309,32 @@ static void test_account_lookup_and_uniqueness(void **state)
 	if (g_pool == NULL)
 		skip();
 	put_a();
-	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, &K1, "stripe", ACCT_A, mer, sizeof mer, err,
-	                                              sizeof err), 1);
+	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, &K1, "stripe", ACCT_A, mer,
+	                                              sizeof mer, err, sizeof err), 1);
 	assert_string_equal(mer, MER_A);
-	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, &K1, "adyen", ACCT_A, mer, sizeof mer, err,
-	                                              sizeof err), 0);
-	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, &K1, "stripe", "acct_other", mer, sizeof mer,
-	                                              err, sizeof err), 0);
-	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, &K1, "stripe", "bad account", mer, sizeof mer,
-	                                              err, sizeof err), 0);
+	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, &K1, "adyen", ACCT_A, mer,
+	                                              sizeof mer, err, sizeof err), 0);
+	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, &K1, "stripe", "acct_other", mer,
+	                                              sizeof mer, err, sizeof err), 0);
+	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, &K1, "stripe", "bad account", mer,
+	                                              sizeof mer, err, sizeof err), 0);
 	/* Another merchant cannot register the same account at the same PSP. */
-	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_B, "stripe", NULL, ACCT_A, NULL, err,
-	                                     sizeof err), 1);
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_B, "stripe", NULL, ACCT_A, NULL,
+	                                     err, sizeof err), 1);
 	/* An unknown merchant. */
-	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, "mer_nobody", "stripe", KEY_A, NULL, NULL, err,
-	                                     sizeof err), 2);
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, "mer_nobody", "stripe", KEY_A, NULL,
+	                                     NULL, err, sizeof err), 2);
 	/* Malformed values are refused before any HSM call. */
-	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_A, "stripe", "short", NULL, NULL, err,
-	                                     sizeof err), -1);
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_A, "stripe", "short", NULL, NULL,
+	                                     err, sizeof err), -1);
 	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_A, "stripe", NULL, NULL, NULL, err,
 	                                     sizeof err), -1);
 	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_A, "Str|pe", KEY_A, NULL, NULL, err,
 	                                     sizeof err), -1);
 	assert_int_equal(vault_psp_creds_delete(g_c, MER_A, "stripe", err, sizeof err), 1);
 	assert_int_equal(vault_psp_creds_delete(g_c, MER_A, "stripe", err, sizeof err), 0);
-	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, &K1, "stripe", ACCT_A, mer, sizeof mer, err,
-	                                              sizeof err), 0);
+	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, &K1, "stripe", ACCT_A, mer,
+	                                              sizeof mer, err, sizeof err), 0);
 }
 
 /* One column of (merchant, connector)'s row as text, into out. */
@@ -402,16 +402,16 @@ static void test_seal_under_v2_and_load(void **state)
 	                                     "WHERE merchant_id = '" MER_A "'"), 0);
 	/* Labels of the wrong shape or purpose are refused before any HSM call. */
 	snprintf(bad.pan, sizeof bad.pan, "%s", "fp-hmac-v2");
-	assert_int_equal(vault_psp_creds_put(g_c, g_h, &bad, MER_A, "stripe", KEY_A, NULL, NULL, err,
-	                                     sizeof err), -1);
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &bad, MER_A, "stripe", KEY_A, NULL, NULL,
+	                                     err, sizeof err), -1);
 	bad = K2;
 	snprintf(bad.fp, sizeof bad.fp, "%s", "fp-hmac-v0");
-	assert_int_equal(vault_psp_creds_put(g_c, g_h, &bad, MER_A, "stripe", KEY_A, NULL, NULL, err,
-	                                     sizeof err), -1);
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &bad, MER_A, "stripe", KEY_A, NULL, NULL,
+	                                     err, sizeof err), -1);
 	bad = K2;
 	snprintf(bad.fp_prev, sizeof bad.fp_prev, "%s", "pan-enc-v1");
-	assert_int_equal(vault_psp_creds_put(g_c, g_h, &bad, MER_A, "stripe", KEY_A, NULL, NULL, err,
-	                                     sizeof err), -1);
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &bad, MER_A, "stripe", KEY_A, NULL, NULL,
+	                                     err, sizeof err), -1);
 	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, &bad, "stripe", ACCT_A, col,
 	                                              sizeof col, err, sizeof err), -1);
 	assert_int_equal(sr_db_exec(g_c, "DELETE FROM psp_credentials"), 0);
@@ -440,8 +440,8 @@ static void test_find_account_during_fp_transition(void **state)
 	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, &K2, "stripe", "acct_other", mer,
 	                                              sizeof mer, err, sizeof err), 0);
 	/* Another merchant cannot take the account with the new key's HMAC. */
-	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K2, MER_B, "stripe", NULL, ACCT_A, NULL, err,
-	                                     sizeof err), 1);
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K2, MER_B, "stripe", NULL, ACCT_A, NULL,
+	                                     err, sizeof err), 1);
 	/* A row under K1 that is not A's account (B, other account), and one
 	 * that no longer opens (tampered), to see skips and failures counted. */
 	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_B, "stripe", NULL, "acct_bravo01",
