@@ -90,7 +90,9 @@ $(BIN)/vaultd: $(OBJ)/vault/vaultd.o $(VAULT_OBJ) $(HSM_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_VAULT) $(LIBS_COMMON)
 $(BIN)/vaultctl: $(OBJ)/hsm/vaultctl.o $(OBJ)/vault/vault_audit.o $(OBJ)/vault/vault_keys.o \
-                $(OBJ)/vault/vault_crypto.o $(CTL_OBJ) $(HSM_OBJ) $(COMMON_OBJ)
+                $(OBJ)/vault/vault_crypto.o $(OBJ)/vault/vault_psp_creds.o \
+                $(OBJ)/vault/vault_token.o $(OBJ)/vault/vault_card.o $(CTL_OBJ) $(HSM_OBJ) \
+                $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -ldl -lcrypto $(LIBS_COMMON)
 # gatewayd links no PKCS#11, mbedTLS or vault code (BRIEF invariant 1).

@@ -24,6 +24,8 @@
 #include "hsm/ctl/hsm_transcript.h"
 #include "vault/vault_audit.h"
 #include "vault/vault_keys.h"
+#include "vault/vault_psp_creds.h"
+#include "vault/vault_token.h"
 
 #include <jansson.h>
 
@@ -100,8 +102,9 @@ static void usage(FILE *f)
 	        "                  is checked; fewer than M: refused (exit 4)\n"
 	        "    keys rotate pan-enc|fp-hmac     (--config) a new version under dual\n"
 	        "                  control, current for vaultd within 1 s (ADR 0074)\n"
-	        "    keys reencrypt                  (--config) move every record to the\n"
-	        "                  current versions, audited, with progress, resumable\n"
+	        "    keys reencrypt                  (--config) move every record (tokens,\n"
+	        "                  merchants' PSP credentials) to the current versions,\n"
+	        "                  audited, with progress, resumable\n"
 	        "    keys retire LABEL               (--config) destroy a previous version\n"
 	        "                  under dual control; refused while a record uses it\n"
 	        "    custodian add NAME              register a key custodian (passphrase\n"
@@ -1153,7 +1156,7 @@ static int cmd_keys_reencrypt(const struct opts *o)
 	struct hsm *h = NULL;
 	json_t *cfg = NULL;
 	PGconn *db = NULL;
-	char err[512] = "", cursor[128];
+	char err[512] = "", cursor[128], cur_mer[VAULT_MERCHANT_ID_MAX + 1], cur_con[33];
 	long long total, left = 0;
 	int pass, n, ret;
 
@@ -1182,6 +1185,20 @@ static int cmd_keys_reencrypt(const struct opts *o)
 		                                       &st, err, sizeof err)) > 0) {
 			printf("progress: %lld of %lld moved, %lld skipped, %lld failed\n", st.moved,
 			       total, st.skipped, st.failed);
+			fflush(stdout);
+		}
+		if (n < 0) {
+			fprintf(stderr, "vaultctl: keys reencrypt: %s (run it again to resume)\n", err);
+			goto out;
+		}
+		/* Merchants' PSP credentials too (ADR 0095 amended): re-sealed under
+		 * the current keys, one logged event per row, no value. */
+		cur_mer[0] = cur_con[0] = '\0';
+		while ((n = vault_psp_creds_reseal_batch(db, h, &cur, o->batch, cur_mer,
+		                                         sizeof cur_mer, cur_con, sizeof cur_con, &st,
+		                                         err, sizeof err)) > 0) {
+			printf("progress: %lld of %lld moved, %lld skipped, %lld failed "
+			       "(psp credentials)\n", st.moved, total, st.skipped, st.failed);
 			fflush(stdout);
 		}
 		if (n < 0) {

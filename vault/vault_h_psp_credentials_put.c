@@ -53,6 +53,7 @@ void vault_handle_psp_credentials_put(struct sr_http_request *req)
 	json_t *val = NULL;
 	json_t *out = NULL;
 	PGconn *db = NULL;
+	struct vault_key_labels labels;
 	char err[256];
 	size_t i;
 	int rc;
@@ -103,9 +104,16 @@ void vault_handle_psp_credentials_put(struct sr_http_request *req)
 		                    "api_key, merchant_account or webhook_secret is required.", NULL);
 		return;
 	}
+	/* ADR 0074, 0095: sealed under the current key versions. */
+	if (vault_keys_current(app->keys, app->db, &labels, err, sizeof err) != 0) {
+		sr_log(SR_LOG_ERROR, req->request_id, "keys.error", "{s:s}", "error", err);
+		sr_http_reply_error(req, 500, "api_error", "internal_error", "An internal error occurred.",
+		                    NULL);
+		return;
+	}
 	db = sr_db_acquire(app->db);
-	rc = vault_psp_creds_put(db, app->hsm, merchant, connector, vals[0], vals[1], vals[2], err,
-	                         sizeof err);
+	rc = vault_psp_creds_put(db, app->hsm, &labels, merchant, connector, vals[0], vals[1],
+	                         vals[2], err, sizeof err);
 	if (rc == 0)
 		out = row_json(db, merchant, connector);
 	sr_db_release(app->db, db);

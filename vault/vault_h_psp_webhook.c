@@ -45,6 +45,7 @@ void vault_handle_psp_webhook(struct sr_http_request *req)
 	const char *secret = NULL;
 	const char *code = NULL;
 	char account[160];
+	struct vault_key_labels labels;
 	char merchant[80];
 	char err[256];
 	json_t *events = NULL;
@@ -79,9 +80,13 @@ void vault_handle_psp_webhook(struct sr_http_request *req)
 		goto out;
 	}
 	if (account[0] != '\0') {
-		db = sr_db_acquire(app->db);
-		rc = vault_psp_creds_find_account(db, app->hsm, c->name, account, merchant, sizeof merchant,
-		                                  err, sizeof err);
+		/* The current and previous fp-hmac keys (ADR 0074, 0095). */
+		rc = vault_keys_current(app->keys, app->db, &labels, err, sizeof err);
+		if (rc == 0) {
+			db = sr_db_acquire(app->db);
+			rc = vault_psp_creds_find_account(db, app->hsm, &labels, c->name, account, merchant,
+			                                  sizeof merchant, err, sizeof err);
+		}
 		if (rc == 1)
 			rc = vault_psp_creds_load(db, app->hsm, merchant, c->name, &creds, err, sizeof err);
 		sr_db_release(app->db, db);

@@ -253,9 +253,12 @@ long long vault_keys_in_use(PGconn *db, const char *label, char *err, size_t err
 {
 	const char *params[1] = { label };
 
+	/* Merchants' PSP credentials need their sealing key and the key of their
+	 * account HMAC as much as tokens do (ADR 0095 amended). */
 	return count_query(db,
-	    "SELECT count(*) FROM tokens WHERE key_version = $1 OR fp_version = $1", 1, params,
-	    err, errlen);
+	    "SELECT (SELECT count(*) FROM tokens WHERE key_version = $1 OR fp_version = $1) + "
+	    "(SELECT count(*) FROM psp_credentials WHERE key_version = $1 OR account_hmac_key = $1)",
+	    1, params, err, errlen);
 }
 
 int vault_keys_mark_retired(PGconn *db, const char *label, char *err, size_t errlen)
@@ -282,8 +285,9 @@ long long vault_keys_outdated(PGconn *db, const struct vault_key_labels *cur, ch
 	const char *params[2] = { cur->pan, cur->fp };
 
 	return count_query(db,
-	    "SELECT count(*) FROM tokens WHERE key_version <> $1 OR fp_version <> $2", 2, params,
-	    err, errlen);
+	    "SELECT (SELECT count(*) FROM tokens WHERE key_version <> $1 OR fp_version <> $2) + "
+	    "(SELECT count(*) FROM psp_credentials WHERE key_version <> $1 OR "
+	    "account_hmac_key <> $2)", 2, params, err, errlen);
 }
 
 /* ---- the re-encryption job -------------------------------------------------- */

@@ -15,6 +15,7 @@
 
 #include <sodium.h>
 
+#include "common/sr_log.h"
 #include "common/sr_secret.h"
 #include "common/sr_util.h"
 #include "hsm/hsm.h"
@@ -103,9 +104,28 @@ static int make_aad(char *aad, size_t cap, const char *merchant, const char *con
 	return 0;
 }
 
-/* HMAC-SHA256 (HSM) of ACCOUNT_DOMAIN 0x00 connector 0x00 account, as hex. */
-static int account_hmac(struct hsm *h, const char *connector, const char *account, char hex[65],
-                        char *err, size_t errlen)
+/* Whether s is "<prefix><n>", n a version number 1..99999 (key_versions'
+ * label shape, migration vault/0040): labels read from the database are
+ * checked before they reach the HSM. */
+static bool label_ok(const char *s, const char *prefix)
+{
+	size_t pl = strlen(prefix);
+	size_t n = s != NULL ? strlen(s) : 0;
+	size_t i;
+
+	if (n <= pl || n > pl + 5 || n > VAULT_KEY_LABEL_MAX || strncmp(s, prefix, pl) != 0 ||
+	    s[pl] < '1' || s[pl] > '9')
+		return false;
+	for (i = pl + 1; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/* HMAC-SHA256 (HSM key `label`) of ACCOUNT_DOMAIN 0x00 connector 0x00
+ * account, as hex. */
+static int account_hmac(struct hsm *h, const char *label, const char *connector,
+                        const char *account, char hex[65], char *err, size_t errlen)
 {
 	uint8_t msg[sizeof ACCOUNT_DOMAIN + 34 + VAULT_PSP_ACCOUNT_MAX + 1];
 	uint8_t mac[32];
@@ -115,7 +135,7 @@ static int account_hmac(struct hsm *h, const char *connector, const char *accoun
 	size_t al = strlen(account);
 	size_t n = 0;
 
-	if (cl > 32 || al > VAULT_PSP_ACCOUNT_MAX) {
+	if (!label_ok(label, "fp-hmac-v") || cl > 32 || al > VAULT_PSP_ACCOUNT_MAX) {
 		seterr(err, errlen, "account lookup: bad arguments");
 		return -1;
 	}
@@ -127,7 +147,7 @@ static int account_hmac(struct hsm *h, const char *connector, const char *accoun
 	msg[n++] = 0x00;
 	memcpy(msg + n, account, al);
 	n += al;
-	if (hsm_hmac_sha256(h, HSM_KEY_FP_HMAC, msg, n, mac, herr, sizeof herr) != 0) {
+	if (hsm_hmac_sha256(h, label, msg, n, mac, herr, sizeof herr) != 0) {
 		seterr(err, errlen, "account lookup: %s", herr);
 		return -1;
 	}
@@ -151,16 +171,37 @@ static const char *last4(const char *s, char out[5])
 	return out;
 }
 
-int vault_psp_creds_put(PGconn *db, struct hsm *h, const char *merchant, const char *connector,
-                        const char *api_key, const char *merchant_account,
-                        const char *webhook_secret, char *err, size_t errlen)
+/* Whether another merchant registered `hex` (made under `label`) for
+ * connector. 1 yes, 0 no, -1 error. */
+static int account_taken(PGconn *db, const char *connector, const char *hex, const char *label,
+                         const char *merchant, char *err, size_t errlen)
 {
-	const char *params[9];
-	int lengths[9] = { 0 };
-	int formats[9] = { 0 };
+	const char *params[4] = { connector, hex, label, merchant };
+	PGresult *res = PQexecParams(db,
+	    "SELECT 1 FROM psp_credentials WHERE connector = $1 AND account_hmac = $2 "
+	    "AND account_hmac_key = $3 AND merchant_id <> $4", 4, NULL, params, NULL, NULL, 0);
+	int rc = -1;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		seterr(err, errlen, "psp account lookup failed (%s)", sqlstate(res));
+	else
+		rc = PQntuples(res) > 0 ? 1 : 0;
+	PQclear(res);
+	return rc;
+}
+
+int vault_psp_creds_put(PGconn *db, struct hsm *h, const struct vault_key_labels *keys,
+                        const char *merchant, const char *connector, const char *api_key,
+                        const char *merchant_account, const char *webhook_secret, char *err,
+                        size_t errlen)
+{
+	const char *params[10];
+	int lengths[10] = { 0 };
+	int formats[10] = { 0 };
 	char aad[160];
 	char herr[256];
 	char hmac_hex[65];
+	char prev_hex[65];
 	char l_api[5], l_acct[5], l_wh[5];
 	uint8_t iv[HSM_GCM_IV_LEN];
 	uint8_t ct[CT_MAX];
@@ -173,15 +214,35 @@ int vault_psp_creds_put(PGconn *db, struct hsm *h, const char *merchant, const c
 	char *blob = NULL;
 	PGresult *res = NULL;
 	const char *st = NULL;
-	int rc = -1;
+	int rc = -1, t;
 
-	if (db == NULL || h == NULL || make_aad(aad, sizeof aad, merchant, connector, &aad_len) != 0 ||
+	if (db == NULL || h == NULL || keys == NULL || !label_ok(keys->pan, "pan-enc-v") ||
+	    !label_ok(keys->fp, "fp-hmac-v") ||
+	    (keys->fp_prev[0] != '\0' && !label_ok(keys->fp_prev, "fp-hmac-v")) ||
+	    make_aad(aad, sizeof aad, merchant, connector, &aad_len) != 0 ||
 	    (api_key == NULL && merchant_account == NULL && webhook_secret == NULL) ||
 	    (api_key != NULL && !vault_psp_secret_ok(api_key)) ||
 	    (webhook_secret != NULL && !vault_psp_secret_ok(webhook_secret)) ||
 	    (merchant_account != NULL && !vault_psp_account_ok(merchant_account))) {
 		seterr(err, errlen, "psp credentials: bad arguments");
 		goto out;
+	}
+	if (merchant_account != NULL) {
+		if (account_hmac(h, keys->fp, connector, merchant_account, hmac_hex, err, errlen) != 0)
+			goto out;
+		/* ADR 0074/0095: during an fp-hmac transition a row still carries
+		 * the previous key's HMAC, which the unique index cannot compare
+		 * with this one. */
+		if (keys->fp_prev[0] != '\0') {
+			if (account_hmac(h, keys->fp_prev, connector, merchant_account, prev_hex, err,
+			                 errlen) != 0)
+				goto out;
+			t = account_taken(db, connector, prev_hex, keys->fp_prev, merchant, err, errlen);
+			if (t != 0) {
+				rc = t;
+				goto out;
+			}
+		}
 	}
 	blob = sr_secret_alloc(blen);
 	if (blob == NULL) {
@@ -194,18 +255,16 @@ int vault_psp_creds_put(PGconn *db, struct hsm *h, const char *merchant, const c
 	blob[la + 1 + lm] = '\0';
 	memcpy(blob + la + lm + 2, lw > 0 ? webhook_secret : "", lw);
 	/* BRIEF invariant 2 applied to credentials / PCI DSS 3.5.1, 8.6.3:
-	 * AES-256-GCM inside the HSM; the AAD binds the row (ADR 0095). */
-	if (hsm_aes_gcm_encrypt(h, HSM_KEY_PAN_ENC, (const uint8_t *)aad, aad_len,
+	 * AES-256-GCM inside the HSM under the current pan-enc key (ADR 0074);
+	 * the AAD binds the row (ADR 0095). */
+	if (hsm_aes_gcm_encrypt(h, keys->pan, (const uint8_t *)aad, aad_len,
 	                        (const uint8_t *)blob, blen, iv, ct, &ct_len, herr, sizeof herr) != 0) {
 		seterr(err, errlen, "psp credentials encrypt: %s", herr);
 		goto out;
 	}
-	if (merchant_account != NULL &&
-	    account_hmac(h, connector, merchant_account, hmac_hex, err, errlen) != 0)
-		goto out;
 	params[0] = merchant;
 	params[1] = connector;
-	params[2] = HSM_KEY_PAN_ENC;
+	params[2] = keys->pan;
 	params[3] = (const char *)iv;
 	lengths[3] = HSM_GCM_IV_LEN;
 	formats[3] = 1;
@@ -216,17 +275,20 @@ int vault_psp_creds_put(PGconn *db, struct hsm *h, const char *merchant, const c
 	params[6] = last4(merchant_account, l_acct);
 	params[7] = last4(webhook_secret, l_wh);
 	params[8] = merchant_account != NULL ? hmac_hex : NULL;
+	params[9] = merchant_account != NULL ? keys->fp : NULL;
 	res = PQexecParams(db,
 	                   "INSERT INTO psp_credentials (merchant_id, connector, key_version, iv, ciphertext, "
-	                   "api_key_last4, merchant_account_last4, webhook_secret_last4, account_hmac) "
-	                   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+	                   "api_key_last4, merchant_account_last4, webhook_secret_last4, account_hmac, "
+	                   "account_hmac_key) "
+	                   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
 	                   "ON CONFLICT (merchant_id, connector) DO UPDATE SET key_version = EXCLUDED.key_version, "
 	                   "iv = EXCLUDED.iv, ciphertext = EXCLUDED.ciphertext, "
 	                   "api_key_last4 = EXCLUDED.api_key_last4, "
 	                   "merchant_account_last4 = EXCLUDED.merchant_account_last4, "
 	                   "webhook_secret_last4 = EXCLUDED.webhook_secret_last4, "
-	                   "account_hmac = EXCLUDED.account_hmac, updated_at = now()",
-	                   9, NULL, params, lengths, formats, 0);
+	                   "account_hmac = EXCLUDED.account_hmac, "
+	                   "account_hmac_key = EXCLUDED.account_hmac_key, updated_at = now()",
+	                   10, NULL, params, lengths, formats, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		st = sqlstate(res);
 		if (strcmp(st, "23505") == 0) {
@@ -245,6 +307,58 @@ out:
 	PQclear(res);
 	sr_secret_free(blob);
 	sodium_memzero(ct, sizeof ct);
+	sodium_memzero(hmac_hex, sizeof hmac_hex);
+	sodium_memzero(prev_hex, sizeof prev_hex);
+	return rc;
+}
+
+/* Open a sealed row under its own key `label` into out (guarded memory);
+ * *pt_len: the plaintext's length (the blob, NUL-terminated after it).
+ * 0, or -1 with err (never a value). */
+static int unseal(struct hsm *h, const char *label, const char *aad, size_t aad_len,
+                  const uint8_t *iv, const uint8_t *ct, size_t ct_len,
+                  struct vault_psp_creds_held *out, size_t *pt_len, char *err, size_t errlen)
+{
+	char herr[256];
+	size_t n = 0, a = 0, m = 0;
+	char *blob = NULL;
+	int rc = -1;
+
+	if (!label_ok(label, "pan-enc-v") || ct_len <= HSM_GCM_TAG_LEN || ct_len > CT_MAX) {
+		seterr(err, errlen, "psp credentials: unexpected stored row");
+		goto out;
+	}
+	n = ct_len - HSM_GCM_TAG_LEN;
+	blob = sr_secret_alloc(n + 1);
+	if (blob == NULL) {
+		seterr(err, errlen, "psp credentials: out of guarded memory");
+		goto out;
+	}
+	if (hsm_aes_gcm_decrypt(h, label, (const uint8_t *)aad, aad_len, iv, ct, ct_len,
+	                        (uint8_t *)blob, &n, herr, sizeof herr) != 0) {
+		seterr(err, errlen, "psp credentials decrypt: %s", herr);
+		goto out;
+	}
+	blob[n] = '\0';
+	a = strnlen(blob, n);
+	if (a >= n) {
+		seterr(err, errlen, "psp credentials: malformed plaintext");
+		goto out;
+	}
+	m = strnlen(blob + a + 1, n - a - 1);
+	if (a + 1 + m >= n || memchr(blob + a + m + 2, '\0', n - a - m - 2) != NULL) {
+		seterr(err, errlen, "psp credentials: malformed plaintext");
+		goto out;
+	}
+	out->creds.api_key = a > 0 ? blob : NULL;
+	out->creds.merchant_account = m > 0 ? blob + a + 1 : NULL;
+	out->creds.webhook_secret = blob[a + m + 2] != '\0' ? blob + a + m + 2 : NULL;
+	out->blob = blob;
+	blob = NULL;
+	*pt_len = n;
+	rc = 0;
+out:
+	sr_secret_free(blob);
 	return rc;
 }
 
@@ -253,14 +367,10 @@ int vault_psp_creds_load(PGconn *db, struct hsm *h, const char *merchant, const 
 {
 	const char *params[2] = { merchant, connector };
 	char aad[160];
-	char herr[256];
+	char label[VAULT_KEY_LABEL_MAX + 1];
 	size_t aad_len = 0;
-	size_t ct_len = 0;
 	size_t pt_len = 0;
-	size_t a = 0, m = 0;
-	const uint8_t *iv = NULL;
-	const uint8_t *ct = NULL;
-	char *blob = NULL;
+	int kl = 0;
 	PGresult *res = NULL;
 	int rc = -1;
 
@@ -283,48 +393,21 @@ int vault_psp_creds_load(PGconn *db, struct hsm *h, const char *merchant, const 
 		rc = 0;
 		goto out;
 	}
-	/* Only the key version this build seals with (a rotation adds labels). */
-	if (PQgetlength(res, 0, 0) != (int)strlen(HSM_KEY_PAN_ENC) ||
-	    memcmp(PQgetvalue(res, 0, 0), HSM_KEY_PAN_ENC, strlen(HSM_KEY_PAN_ENC)) != 0 ||
-	    PQgetlength(res, 0, 1) != HSM_GCM_IV_LEN || PQgetlength(res, 0, 2) <= HSM_GCM_TAG_LEN ||
-	    PQgetlength(res, 0, 2) > CT_MAX) {
+	/* The row names its key (ADR 0074): any pan-enc-vN the HSM still holds. */
+	kl = PQgetlength(res, 0, 0);
+	if (kl <= 0 || kl > VAULT_KEY_LABEL_MAX || PQgetlength(res, 0, 1) != HSM_GCM_IV_LEN) {
 		seterr(err, errlen, "psp credentials: unexpected stored row");
 		goto out;
 	}
-	iv = (const uint8_t *)PQgetvalue(res, 0, 1);
-	ct = (const uint8_t *)PQgetvalue(res, 0, 2);
-	ct_len = (size_t)PQgetlength(res, 0, 2);
-	pt_len = ct_len - HSM_GCM_TAG_LEN;
-	blob = sr_secret_alloc(pt_len + 1);
-	if (blob == NULL) {
-		seterr(err, errlen, "psp credentials: out of guarded memory");
+	memcpy(label, PQgetvalue(res, 0, 0), (size_t)kl);
+	label[kl] = '\0';
+	if (unseal(h, label, aad, aad_len, (const uint8_t *)PQgetvalue(res, 0, 1),
+	           (const uint8_t *)PQgetvalue(res, 0, 2), (size_t)PQgetlength(res, 0, 2), out,
+	           &pt_len, err, errlen) != 0)
 		goto out;
-	}
-	if (hsm_aes_gcm_decrypt(h, HSM_KEY_PAN_ENC, (const uint8_t *)aad, aad_len, iv, ct, ct_len,
-	                        (uint8_t *)blob, &pt_len, herr, sizeof herr) != 0) {
-		seterr(err, errlen, "psp credentials decrypt: %s", herr);
-		goto out;
-	}
-	blob[pt_len] = '\0';
-	a = strnlen(blob, pt_len);
-	if (a >= pt_len) {
-		seterr(err, errlen, "psp credentials: malformed plaintext");
-		goto out;
-	}
-	m = strnlen(blob + a + 1, pt_len - a - 1);
-	if (a + 1 + m >= pt_len || memchr(blob + a + m + 2, '\0', pt_len - a - m - 2) != NULL) {
-		seterr(err, errlen, "psp credentials: malformed plaintext");
-		goto out;
-	}
-	out->creds.api_key = a > 0 ? blob : NULL;
-	out->creds.merchant_account = m > 0 ? blob + a + 1 : NULL;
-	out->creds.webhook_secret = blob[a + m + 2] != '\0' ? blob + a + m + 2 : NULL;
-	out->blob = blob;
-	blob = NULL;
 	rc = 1;
 out:
 	PQclear(res);
-	sr_secret_free(blob);
 	return rc;
 }
 
@@ -336,18 +419,21 @@ void vault_psp_creds_release(struct vault_psp_creds_held *held)
 	memset(held, 0, sizeof *held);
 }
 
-int vault_psp_creds_find_account(PGconn *db, struct hsm *h, const char *connector,
-                                 const char *account, char *merchant_out, size_t cap,
-                                 char *err, size_t errlen)
+int vault_psp_creds_find_account(PGconn *db, struct hsm *h, const struct vault_key_labels *keys,
+                                 const char *connector, const char *account, char *merchant_out,
+                                 size_t cap, char *err, size_t errlen)
 {
-	const char *params[2];
+	const char *params[5];
 	char hex[65];
+	char prev_hex[65];
+	bool transition = false;
 	PGresult *res = NULL;
 	int rc = -1;
 
 	if (merchant_out != NULL && cap > 0)
 		merchant_out[0] = '\0';
-	if (db == NULL || h == NULL || merchant_out == NULL || !vault_psp_connector_ok(connector)) {
+	if (db == NULL || h == NULL || keys == NULL || merchant_out == NULL ||
+	    !vault_psp_connector_ok(connector)) {
 		seterr(err, errlen, "psp credentials: bad arguments");
 		goto out;
 	}
@@ -355,13 +441,25 @@ int vault_psp_creds_find_account(PGconn *db, struct hsm *h, const char *connecto
 		rc = 0;         /* no registration can have this shape */
 		goto out;
 	}
-	if (account_hmac(h, connector, account, hex, err, errlen) != 0)
+	if (account_hmac(h, keys->fp, connector, account, hex, err, errlen) != 0)
+		goto out;
+	/* ADR 0074's fingerprint transition, for accounts: rows not yet
+	 * re-sealed still carry the previous fp-hmac key's HMAC. */
+	transition = keys->fp_prev[0] != '\0';
+	if (transition && account_hmac(h, keys->fp_prev, connector, account, prev_hex, err,
+	                               errlen) != 0)
 		goto out;
 	params[0] = connector;
 	params[1] = hex;
+	params[2] = keys->fp;
+	params[3] = transition ? prev_hex : NULL;
+	params[4] = transition ? keys->fp_prev : NULL;
 	res = PQexecParams(db,
-	                   "SELECT merchant_id FROM psp_credentials WHERE connector = $1 AND account_hmac = $2",
-	                   2, NULL, params, NULL, NULL, 0);
+	                   "SELECT merchant_id FROM psp_credentials WHERE connector = $1 AND "
+	                   "((account_hmac = $2 AND account_hmac_key = $3) OR "
+	                   "(account_hmac = $4 AND account_hmac_key = $5)) "
+	                   "ORDER BY (account_hmac_key = $3) DESC LIMIT 1",
+	                   5, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		seterr(err, errlen, "psp account lookup failed (%s)", sqlstate(res));
 		goto out;
@@ -437,4 +535,178 @@ int vault_psp_creds_delete(PGconn *db, const char *merchant, const char *connect
 out:
 	PQclear(res);
 	return rc;
+}
+
+/* ---- vaultctl keys reencrypt: credentials onto the current keys --------- */
+
+struct cred_row {
+	char merchant[VAULT_MERCHANT_ID_MAX + 1];
+	char connector[33];
+	char key_version[VAULT_KEY_LABEL_MAX + 1];
+	uint8_t iv[HSM_GCM_IV_LEN];
+	uint8_t ct[CT_MAX];
+	size_t ct_len;
+};
+
+static int text_col(PGresult *res, int i, int col, char *dst, size_t cap)
+{
+	int n = PQgetlength(res, i, col);
+
+	if (n <= 0 || (size_t)n >= cap)
+		return -1;
+	memcpy(dst, PQgetvalue(res, i, col), (size_t)n);
+	dst[n] = '\0';
+	return 0;
+}
+
+/* Re-seal one row. 1 moved, 0 skipped (changed meanwhile), 2 failed (did
+ * not open, or the new account HMAC collides), -1 error. */
+static int reseal_one(PGconn *db, struct hsm *h, const struct vault_key_labels *cur,
+                      const struct cred_row *r, char *err, size_t errlen)
+{
+	struct vault_psp_creds_held held = { { NULL, NULL, NULL }, NULL };
+	const char *params[8];
+	int lengths[8] = { 0 }, formats[8] = { 0 };
+	char aad[160], herr[256], hex[65];
+	uint8_t iv[HSM_GCM_IV_LEN], ct[CT_MAX];
+	size_t aad_len = 0, pt_len = 0, ct_len = sizeof ct;
+	PGresult *res = NULL;
+	const char *result = "failed";
+	int rc = -1;
+
+	if (make_aad(aad, sizeof aad, r->merchant, r->connector, &aad_len) != 0 ||
+	    unseal(h, r->key_version, aad, aad_len, r->iv, r->ct, r->ct_len, &held, &pt_len, herr,
+	           sizeof herr) != 0) {
+		rc = 2;
+		goto out;
+	}
+	/* Same plaintext, same AAD, the current key (ADR 0074, 0095). */
+	if (hsm_aes_gcm_encrypt(h, cur->pan, (const uint8_t *)aad, aad_len,
+	                        (const uint8_t *)held.blob, pt_len, iv, ct, &ct_len, herr,
+	                        sizeof herr) != 0) {
+		seterr(err, errlen, "psp credentials encrypt: %s", herr);
+		goto out;
+	}
+	if (held.creds.merchant_account != NULL &&
+	    account_hmac(h, cur->fp, r->connector, held.creds.merchant_account, hex, err,
+	                 errlen) != 0)
+		goto out;
+	params[0] = r->merchant;
+	params[1] = r->connector;
+	params[2] = cur->pan;
+	params[3] = (const char *)iv;
+	lengths[3] = HSM_GCM_IV_LEN;
+	formats[3] = 1;
+	params[4] = (const char *)ct;
+	lengths[4] = (int)ct_len;
+	formats[4] = 1;
+	params[5] = held.creds.merchant_account != NULL ? hex : NULL;
+	params[6] = (const char *)r->ct;
+	lengths[6] = (int)r->ct_len;
+	formats[6] = 1;
+	params[7] = cur->fp;
+	vault_psp_creds_release(&held);
+	/* Only over the ciphertext that was read: a re-registration meanwhile
+	 * (already on the current keys) wins. */
+	res = PQexecParams(db,
+	    "UPDATE psp_credentials SET key_version = $3, iv = $4::bytea, ciphertext = $5::bytea, "
+	    "account_hmac = $6, account_hmac_key = CASE WHEN $6::text IS NULL THEN NULL ELSE $8 END "
+	    "WHERE merchant_id = $1 AND connector = $2 AND ciphertext = $7::bytea",
+	    8, NULL, params, lengths, formats, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		if (strcmp(sqlstate(res), "23505") == 0) {
+			rc = 2;         /* the account is another merchant's under the new key */
+			goto out;
+		}
+		seterr(err, errlen, "psp credentials re-seal failed (%s)", sqlstate(res));
+		goto out;
+	}
+	rc = strcmp(PQcmdTuples(res), "1") == 0 ? 1 : 0;
+	result = rc == 1 ? "resealed" : "skipped";
+out:
+	if (rc >= 0)
+		/* Credentials are not PANs (no PAN audit record): one event per row,
+		 * who and where only, never a value (PCI DSS v4.0 10.2.1.2 for the
+		 * administrator action as a whole is the ceremony transcript). */
+		sr_log(rc == 2 ? SR_LOG_WARN : SR_LOG_INFO, NULL, "psp_credentials.resealed",
+		       "{s:s, s:s, s:s, s:s, s:s}", "merchant", r->merchant, "connector",
+		       r->connector, "from", r->key_version, "to", cur->pan, "result", result);
+	PQclear(res);
+	vault_psp_creds_release(&held);
+	sodium_memzero(ct, sizeof ct);
+	sodium_memzero(hex, sizeof hex);
+	return rc;
+}
+
+int vault_psp_creds_reseal_batch(PGconn *db, struct hsm *h, const struct vault_key_labels *cur,
+                                 int batch, char *cursor_merchant, size_t cm_cap,
+                                 char *cursor_connector, size_t cc_cap,
+                                 struct vault_reencrypt_stats *st, char *err, size_t errlen)
+{
+	char lim[16];
+	const char *params[5] = { cursor_merchant, cursor_connector, cur->pan, cur->fp, lim };
+	struct cred_row *rows = NULL;
+	PGresult *res = NULL;
+	int i, n = 0, ret = -1;
+
+	if (db == NULL || h == NULL || cur == NULL || st == NULL || batch <= 0 ||
+	    !label_ok(cur->pan, "pan-enc-v") || !label_ok(cur->fp, "fp-hmac-v")) {
+		seterr(err, errlen, "psp credentials: bad arguments");
+		return -1;
+	}
+	snprintf(lim, sizeof lim, "%d", batch);
+	res = PQexecParams(db,
+	    "SELECT merchant_id, connector, key_version, iv, ciphertext FROM psp_credentials "
+	    "WHERE (merchant_id, connector) > ($1, $2) AND (key_version <> $3 OR "
+	    "account_hmac_key <> $4) ORDER BY merchant_id, connector LIMIT $5::integer",
+	    5, NULL, params, NULL, NULL, 1);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		seterr(err, errlen, "psp credentials re-seal select failed (%s)", sqlstate(res));
+		goto out;
+	}
+	n = PQntuples(res);
+	rows = calloc((size_t)(n > 0 ? n : 1), sizeof(*rows));
+	if (rows == NULL) {
+		seterr(err, errlen, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		struct cred_row *r = &rows[i];
+		int cl = PQgetlength(res, i, 4);
+
+		if (text_col(res, i, 0, r->merchant, sizeof r->merchant) != 0 ||
+		    text_col(res, i, 1, r->connector, sizeof r->connector) != 0 ||
+		    text_col(res, i, 2, r->key_version, sizeof r->key_version) != 0 ||
+		    PQgetlength(res, i, 3) != HSM_GCM_IV_LEN || cl <= 0 || (size_t)cl > sizeof r->ct) {
+			seterr(err, errlen, "psp credentials re-seal: malformed row");
+			goto out;
+		}
+		memcpy(r->iv, PQgetvalue(res, i, 3), HSM_GCM_IV_LEN);
+		memcpy(r->ct, PQgetvalue(res, i, 4), (size_t)cl);
+		r->ct_len = (size_t)cl;
+	}
+	PQclear(res);
+	res = NULL;
+	for (i = 0; i < n; i++) {
+		int r = reseal_one(db, h, cur, &rows[i], err, errlen);
+
+		if (r < 0)
+			goto out;
+		if (r == 1)
+			st->moved++;
+		else if (r == 0)
+			st->skipped++;
+		else
+			st->failed++;
+		snprintf(cursor_merchant, cm_cap, "%s", rows[i].merchant);
+		snprintf(cursor_connector, cc_cap, "%s", rows[i].connector);
+	}
+	ret = n;
+out:
+	PQclear(res);
+	if (rows != NULL) {
+		sodium_memzero(rows, sizeof(*rows) * (size_t)(n > 0 ? n : 1));
+		free(rows);
+	}
+	return ret;
 }

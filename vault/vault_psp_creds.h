@@ -3,8 +3,9 @@
  *
  * A merchant registers, per connector, an API key, a merchant account and a
  * webhook secret (each optional). They are stored only as AES-256-GCM
- * ciphertext made inside the HSM (ADR 0095: key HSM_KEY_PAN_ENC, sensitive
- * and not extractable, with the domain-separating AAD
+ * ciphertext made inside the HSM (ADR 0095: under the current pan-enc-vN
+ * key, sensitive and not extractable, named by the row's key_version so that
+ * key rotation (ADR 0074) moves credentials too; with the domain-separating AAD
  * "strongroom/psp-cred/v1|<merchant>|<connector>", so no PAN or CVC
  * ciphertext can ever be opened as credentials nor the reverse). Plaintext
  * exists only in libsodium guarded memory for the length of one call
@@ -21,6 +22,7 @@
 #include <jansson.h>
 
 #include "vault/connector.h"
+#include "vault/vault_keys.h"
 
 struct hsm;
 
@@ -50,16 +52,24 @@ bool vault_psp_connector_ok(const char *s);
 /**
  * Encrypt and upsert (merchant, connector)'s credentials. Each value may be
  * NULL (not registered); at least one must be given, already validated.
+ * Sealed under keys->pan (stored as key_version); the account HMAC made
+ * under keys->fp (stored as account_hmac_key). During an fp-hmac transition
+ * (keys->fp_prev set) an account registered by another merchant under the
+ * previous key is also refused (ADR 0074, 0095). keys: vault_keys_current's
+ * answer, labels validated in shape here. PCI DSS v4.0 3.5.1, 3.6.1, 3.7.4.
  * @return 0 stored; 1 the merchant account is already registered by another
  * merchant for this connector (nothing written); 2 the merchant is unknown
  * to the vault; -1 error with err (never containing a value).
  */
-int vault_psp_creds_put(PGconn *db, struct hsm *h, const char *merchant, const char *connector,
-                        const char *api_key, const char *merchant_account,
-                        const char *webhook_secret, char *err, size_t errlen);
+int vault_psp_creds_put(PGconn *db, struct hsm *h, const struct vault_key_labels *keys,
+                        const char *merchant, const char *connector, const char *api_key,
+                        const char *merchant_account, const char *webhook_secret, char *err,
+                        size_t errlen);
 
 /**
- * Decrypt (merchant, connector)'s credentials into out (guarded memory).
+ * Decrypt (merchant, connector)'s credentials into out (guarded memory),
+ * under the row's own key_version (any pan-enc-vN, validated in shape, that
+ * the HSM still holds: a rotated but not yet re-sealed row keeps working).
  * @return 1 loaded (release with vault_psp_creds_release), 0 none registered
  * (out zeroed), -1 error with err (a ciphertext that does not open is an error).
  */
@@ -71,12 +81,36 @@ void vault_psp_creds_release(struct vault_psp_creds_held *held);
 
 /**
  * The merchant whose credentials for connector name merchant account
- * `account` (looked up by its HMAC). merchant_out capacity >= 72.
+ * `account` (looked up by its HMAC). The HMAC is computed under keys->fp
+ * and, during an fp-hmac transition, under keys->fp_prev too; a row matches
+ * only the HMAC made with its own account_hmac_key (ADR 0074's fingerprint
+ * transition, applied to accounts). merchant_out capacity >= 72.
  * @return 1 found, 0 none, -1 error with err.
  */
-int vault_psp_creds_find_account(PGconn *db, struct hsm *h, const char *connector,
-                                 const char *account, char *merchant_out, size_t cap,
-                                 char *err, size_t errlen);
+int vault_psp_creds_find_account(PGconn *db, struct hsm *h, const struct vault_key_labels *keys,
+                                 const char *connector, const char *account, char *merchant_out,
+                                 size_t cap, char *err, size_t errlen);
+
+/**
+ * One batch of vaultctl keys reencrypt for credentials: up to batch rows
+ * after the cursor (merchant, connector) whose key_version is not cur->pan or
+ * whose account_hmac_key is not cur->fp, in key order. Each row is decrypted
+ * under its own key_version, sealed again under cur->pan with the same AAD,
+ * its account HMAC recomputed under cur->fp, and written back by one UPDATE
+ * that applies only if the row still holds the ciphertext that was read
+ * (a concurrent re-registration makes it a skip). Credentials are not PANs:
+ * no PAN audit record, but one sr_log event per row ("psp_credentials.resealed",
+ * merchant and connector only, never a value). PCI DSS v4.0 3.7.4, 8.6.3.
+ * @param cursor_merchant, cursor_connector in/out: the last row handled
+ *        ("" / "" to start); capacities >= 72 and >= 33.
+ * @param st moved / skipped / failed (did not decrypt, or the recomputed
+ *        account HMAC collides) incremented.
+ * @return rows looked at (0: pass finished), or -1 with err.
+ */
+int vault_psp_creds_reseal_batch(PGconn *db, struct hsm *h, const struct vault_key_labels *cur,
+                                 int batch, char *cursor_merchant, size_t cm_cap,
+                                 char *cursor_connector, size_t cc_cap,
+                                 struct vault_reencrypt_stats *st, char *err, size_t errlen);
 
 /**
  * merchant's registered credentials as a new JSON array of

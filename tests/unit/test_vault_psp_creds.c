@@ -31,6 +31,12 @@
 #define ACCT_A "acct_1AlphaAccount"
 #define WHS_A  "whsec_alphaWebhookSecret9"
 
+/* Key versions (ADR 0074): v1 as issue 5 sealed; v2 after a rotation of
+ * both purposes, with fp-hmac-v1 still 'previous'. */
+static const struct vault_key_labels K1 = { "pan-enc-v1", "fp-hmac-v1", "" };
+static const struct vault_key_labels K2 = { "pan-enc-v2", "fp-hmac-v2", "fp-hmac-v1" };
+static const struct vault_key_labels K2_ONLY = { "pan-enc-v2", "fp-hmac-v2", "" };
+
 static char g_dir[256];
 static char g_db[64];
 static struct hsm *g_h = NULL;
@@ -106,6 +112,7 @@ static int setup(void **state)
 {
 	char path[300], conf[600], user[300], so[300], err[256] = "", sql[256];
 	char *mig = NULL;
+	char *mig41 = NULL;
 	PGconn *c = NULL;
 	int rc = -1;
 
@@ -129,7 +136,9 @@ static int setup(void **state)
 	if (hsm_init_token(MODULE, LABEL, so, user, err, sizeof err) < 0 ||
 	    hsm_open(MODULE, LABEL, user, 2, &g_h, err, sizeof err) != 0 ||
 	    hsm_generate_aes_key(g_h, HSM_KEY_PAN_ENC, err, sizeof err) != 0 ||
-	    hsm_generate_hmac_key(g_h, HSM_KEY_FP_HMAC, err, sizeof err) != 0) {
+	    hsm_generate_hmac_key(g_h, HSM_KEY_FP_HMAC, err, sizeof err) != 0 ||
+	    hsm_generate_aes_key(g_h, "pan-enc-v2", err, sizeof err) != 0 ||
+	    hsm_generate_hmac_key(g_h, "fp-hmac-v2", err, sizeof err) != 0) {
 		fprintf(stderr, "hsm setup: %s\n", err);
 		return -1;
 	}
@@ -154,13 +163,15 @@ static int setup(void **state)
 	/* The real migration, on a minimal merchants table (and the vault role
 	 * it grants to, created when missing). */
 	mig = slurp("migrations/vault/0025_psp_credentials.sql");
-	rc = mig != NULL &&
+	mig41 = slurp("migrations/vault/0041_psp_credentials_key_versions.sql");
+	rc = mig != NULL && mig41 != NULL &&
 	     sr_db_exec(g_c, "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'vault') "
-	                     "THEN CREATE ROLE vault; END IF; END $$") == 0 &&
+	                     "THEN CREATE ROLE vault LOGIN; END IF; END $$") == 0 &&
 	     sr_db_exec(g_c, "CREATE TABLE merchants (id text PRIMARY KEY)") == 0 &&
 	     sr_db_exec(g_c, "INSERT INTO merchants VALUES ('" MER_A "'), ('" MER_B "')") == 0 &&
-	     run_sql_file(g_c, mig) == 0 ? 0 : -1;
+	     run_sql_file(g_c, mig) == 0 && run_sql_file(g_c, mig41) == 0 ? 0 : -1;
 	free(mig);
+	free(mig41);
 	return rc;
 }
 
@@ -191,8 +202,8 @@ static void put_a(void)
 {
 	char err[256];
 
-	assert_int_equal(vault_psp_creds_put(g_c, g_h, MER_A, "stripe", KEY_A, ACCT_A, WHS_A, err,
-	                                     sizeof err), 0);
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_A, "stripe", KEY_A, ACCT_A, WHS_A,
+	                                     err, sizeof err), 0);
 }
 
 static void test_round_trip(void **state)
@@ -211,7 +222,7 @@ static void test_round_trip(void **state)
 	vault_psp_creds_release(&held);
 	assert_null(held.blob);
 	/* Only some values: the others are NULL (the connector's own then). */
-	assert_int_equal(vault_psp_creds_put(g_c, g_h, MER_B, "stripe", NULL, NULL,
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_B, "stripe", NULL, NULL,
 	                                     "whsec_bravoOnly12", err, sizeof err), 0);
 	assert_int_equal(vault_psp_creds_load(g_c, g_h, MER_B, "stripe", &held, err, sizeof err), 1);
 	assert_null(held.creds.api_key);
@@ -298,32 +309,187 @@ static void test_account_lookup_and_uniqueness(void **state)
 	if (g_pool == NULL)
 		skip();
 	put_a();
-	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, "stripe", ACCT_A, mer, sizeof mer, err,
-	                                              sizeof err), 1);
+	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, &K1, "stripe", ACCT_A, mer,
+	                                              sizeof mer, err, sizeof err), 1);
 	assert_string_equal(mer, MER_A);
-	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, "adyen", ACCT_A, mer, sizeof mer, err,
-	                                              sizeof err), 0);
-	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, "stripe", "acct_other", mer, sizeof mer,
-	                                              err, sizeof err), 0);
-	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, "stripe", "bad account", mer, sizeof mer,
-	                                              err, sizeof err), 0);
+	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, &K1, "adyen", ACCT_A, mer,
+	                                              sizeof mer, err, sizeof err), 0);
+	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, &K1, "stripe", "acct_other", mer,
+	                                              sizeof mer, err, sizeof err), 0);
+	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, &K1, "stripe", "bad account", mer,
+	                                              sizeof mer, err, sizeof err), 0);
 	/* Another merchant cannot register the same account at the same PSP. */
-	assert_int_equal(vault_psp_creds_put(g_c, g_h, MER_B, "stripe", NULL, ACCT_A, NULL, err,
-	                                     sizeof err), 1);
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_B, "stripe", NULL, ACCT_A, NULL,
+	                                     err, sizeof err), 1);
 	/* An unknown merchant. */
-	assert_int_equal(vault_psp_creds_put(g_c, g_h, "mer_nobody", "stripe", KEY_A, NULL, NULL, err,
-	                                     sizeof err), 2);
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, "mer_nobody", "stripe", KEY_A, NULL,
+	                                     NULL, err, sizeof err), 2);
 	/* Malformed values are refused before any HSM call. */
-	assert_int_equal(vault_psp_creds_put(g_c, g_h, MER_A, "stripe", "short", NULL, NULL, err,
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_A, "stripe", "short", NULL, NULL,
+	                                     err, sizeof err), -1);
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_A, "stripe", NULL, NULL, NULL, err,
 	                                     sizeof err), -1);
-	assert_int_equal(vault_psp_creds_put(g_c, g_h, MER_A, "stripe", NULL, NULL, NULL, err,
-	                                     sizeof err), -1);
-	assert_int_equal(vault_psp_creds_put(g_c, g_h, MER_A, "Str|pe", KEY_A, NULL, NULL, err,
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_A, "Str|pe", KEY_A, NULL, NULL, err,
 	                                     sizeof err), -1);
 	assert_int_equal(vault_psp_creds_delete(g_c, MER_A, "stripe", err, sizeof err), 1);
 	assert_int_equal(vault_psp_creds_delete(g_c, MER_A, "stripe", err, sizeof err), 0);
-	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, "stripe", ACCT_A, mer, sizeof mer, err,
-	                                              sizeof err), 0);
+	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, &K1, "stripe", ACCT_A, mer,
+	                                              sizeof mer, err, sizeof err), 0);
+}
+
+/* One column of (merchant, connector)'s row as text, into out. */
+static void row_col(const char *merchant, const char *col, char *out, size_t cap)
+{
+	const char *p[1] = { merchant };
+	char sql[160];
+	PGresult *r = NULL;
+
+	snprintf(sql, sizeof sql, "SELECT coalesce(%s, '') FROM psp_credentials "
+	                          "WHERE merchant_id = $1 AND connector = 'stripe'", col);
+	r = PQexecParams(g_c, sql, 1, NULL, p, NULL, NULL, 0);
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	assert_int_equal(PQntuples(r), 1);
+	snprintf(out, cap, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+}
+
+/* After a rotation (ADR 0074): sealed under pan-enc-v2 and loaded back by
+ * the row's own key_version; rows still on v1 keep opening. */
+static void test_seal_under_v2_and_load(void **state)
+{
+	struct vault_psp_creds_held held;
+	struct vault_key_labels bad = K2;
+	char err[256], col[80];
+
+	(void)state;
+	if (g_pool == NULL)
+		skip();
+	assert_int_equal(sr_db_exec(g_c, "DELETE FROM psp_credentials"), 0);
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K2, MER_A, "stripe", KEY_A, ACCT_A, WHS_A,
+	                                     err, sizeof err), 0);
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_B, "stripe", "sk_test_bravoKey1",
+	                                     NULL, NULL, err, sizeof err), 0);
+	row_col(MER_A, "key_version", col, sizeof col);
+	assert_string_equal(col, "pan-enc-v2");
+	row_col(MER_A, "account_hmac_key", col, sizeof col);
+	assert_string_equal(col, "fp-hmac-v2");
+	row_col(MER_B, "key_version", col, sizeof col);
+	assert_string_equal(col, "pan-enc-v1");
+	row_col(MER_B, "account_hmac_key", col, sizeof col);
+	assert_string_equal(col, "");   /* no account: no HMAC, no HMAC key */
+	assert_int_equal(vault_psp_creds_load(g_c, g_h, MER_A, "stripe", &held, err, sizeof err), 1);
+	assert_string_equal(held.creds.api_key, KEY_A);
+	assert_string_equal(held.creds.merchant_account, ACCT_A);
+	assert_string_equal(held.creds.webhook_secret, WHS_A);
+	vault_psp_creds_release(&held);
+	assert_int_equal(vault_psp_creds_load(g_c, g_h, MER_B, "stripe", &held, err, sizeof err), 1);
+	assert_string_equal(held.creds.api_key, "sk_test_bravoKey1");
+	vault_psp_creds_release(&held);
+	/* A row relabelled to another version does not open under it. */
+	assert_int_equal(sr_db_exec(g_c, "UPDATE psp_credentials SET key_version = 'pan-enc-v1' "
+	                                 "WHERE merchant_id = '" MER_A "'"), 0);
+	assert_int_equal(vault_psp_creds_load(g_c, g_h, MER_A, "stripe", &held, err, sizeof err), -1);
+	assert_null(held.blob);
+	/* Nor under a version the HSM does not hold. */
+	assert_int_equal(sr_db_exec(g_c, "UPDATE psp_credentials SET key_version = 'pan-enc-v9' "
+	                                 "WHERE merchant_id = '" MER_A "'"), 0);
+	assert_int_equal(vault_psp_creds_load(g_c, g_h, MER_A, "stripe", &held, err, sizeof err), -1);
+	assert_null(strstr(err, "Secret"));
+	/* The migration refuses a label of the wrong shape or purpose. */
+	assert_int_not_equal(sr_db_exec(g_c, "UPDATE psp_credentials SET key_version = 'fp-hmac-v1' "
+	                                     "WHERE merchant_id = '" MER_A "'"), 0);
+	assert_int_not_equal(sr_db_exec(g_c, "UPDATE psp_credentials SET account_hmac_key = NULL "
+	                                     "WHERE merchant_id = '" MER_A "'"), 0);
+	/* Labels of the wrong shape or purpose are refused before any HSM call. */
+	snprintf(bad.pan, sizeof bad.pan, "%s", "fp-hmac-v2");
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &bad, MER_A, "stripe", KEY_A, NULL, NULL,
+	                                     err, sizeof err), -1);
+	bad = K2;
+	snprintf(bad.fp, sizeof bad.fp, "%s", "fp-hmac-v0");
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &bad, MER_A, "stripe", KEY_A, NULL, NULL,
+	                                     err, sizeof err), -1);
+	bad = K2;
+	snprintf(bad.fp_prev, sizeof bad.fp_prev, "%s", "pan-enc-v1");
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &bad, MER_A, "stripe", KEY_A, NULL, NULL,
+	                                     err, sizeof err), -1);
+	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, &bad, "stripe", ACCT_A, col,
+	                                              sizeof col, err, sizeof err), -1);
+	assert_int_equal(sr_db_exec(g_c, "DELETE FROM psp_credentials"), 0);
+}
+
+/* During an fp-hmac transition (ADR 0074) an account registered under the
+ * previous key is still found, and still taken; re-sealing moves the row to
+ * the current keys, after which the previous key is no longer needed. */
+static void test_find_account_during_fp_transition(void **state)
+{
+	struct vault_reencrypt_stats st = { 0, 0, 0 };
+	struct vault_psp_creds_held held;
+	char mer[80], err[256], col[80], cm[80] = "", cc[40] = "";
+
+	(void)state;
+	if (g_pool == NULL)
+		skip();
+	assert_int_equal(sr_db_exec(g_c, "DELETE FROM psp_credentials"), 0);
+	put_a();                                        /* under K1 */
+	/* Rotated: found through the previous key only. */
+	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, &K2, "stripe", ACCT_A, mer,
+	                                              sizeof mer, err, sizeof err), 1);
+	assert_string_equal(mer, MER_A);
+	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, &K2_ONLY, "stripe", ACCT_A, mer,
+	                                              sizeof mer, err, sizeof err), 0);
+	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, &K2, "stripe", "acct_other", mer,
+	                                              sizeof mer, err, sizeof err), 0);
+	/* Another merchant cannot take the account with the new key's HMAC. */
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K2, MER_B, "stripe", NULL, ACCT_A, NULL,
+	                                     err, sizeof err), 1);
+	/* A row under K1 that is not A's account (B, other account), and one
+	 * that no longer opens (tampered), to see skips and failures counted. */
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_B, "stripe", NULL, "acct_bravo01",
+	                                     NULL, err, sizeof err), 0);
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_B, "adyen", "sk_test_bravoAdyen",
+	                                     NULL, NULL, err, sizeof err), 0);
+	assert_int_equal(sr_db_exec(g_c, "UPDATE psp_credentials SET ciphertext = "
+	                                 "set_byte(ciphertext, 3, get_byte(ciphertext, 3) # 1) "
+	                                 "WHERE connector = 'adyen'"), 0);
+	/* The re-encryption job's credentials batches (vaultctl keys reencrypt),
+	 * two rows at a time. */
+	while (vault_psp_creds_reseal_batch(g_c, g_h, &K2, 2, cm, sizeof cm, cc, sizeof cc, &st, err,
+	                                    sizeof err) > 0)
+		;
+	assert_int_equal(st.moved, 2);
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(st.skipped, 0);
+	row_col(MER_A, "key_version", col, sizeof col);
+	assert_string_equal(col, "pan-enc-v2");
+	row_col(MER_A, "account_hmac_key", col, sizeof col);
+	assert_string_equal(col, "fp-hmac-v2");
+	row_col(MER_B, "account_hmac_key", col, sizeof col);
+	assert_string_equal(col, "fp-hmac-v2");
+	/* Found under the current key alone now; no longer under v1. */
+	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, &K2_ONLY, "stripe", ACCT_A, mer,
+	                                              sizeof mer, err, sizeof err), 1);
+	assert_string_equal(mer, MER_A);
+	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, &K2_ONLY, "stripe", "acct_bravo01",
+	                                              mer, sizeof mer, err, sizeof err), 1);
+	assert_string_equal(mer, MER_B);
+	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, &K1, "stripe", ACCT_A, mer,
+	                                              sizeof mer, err, sizeof err), 0);
+	/* Same values, same AAD: still A's and only A's. */
+	assert_int_equal(vault_psp_creds_load(g_c, g_h, MER_A, "stripe", &held, err, sizeof err), 1);
+	assert_string_equal(held.creds.api_key, KEY_A);
+	assert_string_equal(held.creds.merchant_account, ACCT_A);
+	assert_string_equal(held.creds.webhook_secret, WHS_A);
+	vault_psp_creds_release(&held);
+	/* A second pass finds only the row that does not open. */
+	memset(&st, 0, sizeof st);
+	cm[0] = cc[0] = '\0';
+	assert_int_equal(vault_psp_creds_reseal_batch(g_c, g_h, &K2, 10, cm, sizeof cm, cc,
+	                                              sizeof cc, &st, err, sizeof err), 1);
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(st.moved, 0);
+	row_col(MER_B, "key_version", col, sizeof col);
+	assert_string_equal(col, "pan-enc-v2");
+	assert_int_equal(sr_db_exec(g_c, "DELETE FROM psp_credentials"), 0);
 }
 
 int main(void)
@@ -333,6 +499,8 @@ int main(void)
 		cmocka_unit_test(test_only_ciphertext_and_last4),
 		cmocka_unit_test(test_aad_binds_merchant_and_connector),
 		cmocka_unit_test(test_account_lookup_and_uniqueness),
+		cmocka_unit_test(test_seal_under_v2_and_load),
+		cmocka_unit_test(test_find_account_during_fp_transition),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
