@@ -48,7 +48,8 @@ cat > "$VAR/etc/pspsim.json" <<JSON
   "adyen_api_key_file": "var/secrets/psp-adyen-key", "adyen_merchant_account": "StrongroomDevECOM",
   "challenge_port": $PSP_CHALLENGE_PORT,
   "webhook_url": "https://gateway.strongroom.test:$GW_PORT", "webhook_addr": "127.0.0.1",
-  "webhook_ca": "var/pki/ca.crt", "webhook_secret_file": "var/secrets/psp-stripe-webhook-secret"
+  "webhook_ca": "var/pki/ca.crt", "webhook_secret_file": "var/secrets/psp-stripe-webhook-secret",
+  "adyen_hmac_key_file": "var/secrets/psp-adyen-hmac"
 }
 JSON
 cat > "$VAR/etc/vaultd.json" <<JSON

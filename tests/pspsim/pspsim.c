@@ -1286,6 +1286,8 @@ static void usage(FILE *f)
 	        "  adyen_api_key_file      the Adyen dialect's X-API-Key, mode 0600 (optional:\n"
 	        "                without it the Adyen routes answer 404)\n"
 	        "  adyen_merchant_account  the only merchantAccount the Adyen dialect accepts\n"
+	        "  adyen_hmac_key_file     the Adyen notification HMAC key (hex), mode 0600:\n"
+	        "                with webhook_url, Adyen notifications are sent too\n"
 	        "\n"
 	        "Endpoints: POST /v1/payment_methods, POST /v1/payment_intents,\n"
 	        "GET /v1/payment_intents/{id}, POST /v1/payment_intents/{id}/capture|cancel,\n"
@@ -1300,7 +1302,11 @@ static void usage(FILE *f)
 	        "Adyen (tests/pspsim/pspsim_adyen.c): POST /v71/payments,\n"
 	        "POST /v71/payments/{psp}/captures|cancels|refunds, GET /v71/payments/{psp}\n"
 	        "(simulator stand-in), POST /_sim/adyen/payments/{psp}/3ds,\n"
-	        "POST /_sim/adyen/faults {\"unavailable\",\"drop_next\",\"delay_ms\"}.\n");
+	        "POST /_sim/adyen/faults {\"unavailable\",\"drop_next\",\"delay_ms\"}.\n"
+	        "Adyen notifications sent (HMAC-signed items): AUTHORISATION after 3-D Secure,\n"
+	        "CAPTURE, CANCELLATION, REFUND after the modification, CHARGEBACK 1.5 s after\n"
+	        "a 4000000000000259 payment is captured; listed and replayed as\n"
+	        "\"<eventCode>:<pspReference>:<success>\".\n");
 }
 
 int main(int argc, char **argv)
@@ -1309,7 +1315,7 @@ int main(int argc, char **argv)
 		"listen", "port", "tls_cert", "tls_key", "client_ca", "peer_name", "api_key_file",
 		"threads", "public_host", "challenge_port",
 		"webhook_url", "webhook_addr", "webhook_ca", "webhook_secret_file",
-		"adyen_api_key_file", "adyen_merchant_account", NULL
+		"adyen_api_key_file", "adyen_merchant_account", "adyen_hmac_key_file", NULL
 	};
 	struct sim sim;
 	struct sr_http_config hc;
@@ -1389,6 +1395,13 @@ int main(int argc, char **argv)
 		                 sr_config_str(cfg, "webhook_ca", NULL), err, sizeof err) != 0) {
 			sr_log(SR_LOG_ERROR, NULL, "pspsim.config_error", "{s:s}", "error",
 			       err[0] != '\0' ? err : "webhook_secret_file is required with webhook_url");
+			goto out;
+		}
+		/* Adyen notifications too, when the HMAC key is configured. */
+		if (sr_config_str(cfg, "adyen_hmac_key_file", NULL) != NULL &&
+		    psim_wh_adyen_init(sr_config_str(cfg, "adyen_hmac_key_file", NULL), err,
+		                       sizeof err) != 0) {
+			sr_log(SR_LOG_ERROR, NULL, "pspsim.config_error", "{s:s}", "error", err);
 			goto out;
 		}
 	}

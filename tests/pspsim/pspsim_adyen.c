@@ -24,6 +24,16 @@
  * Idempotency-Key with the same body replays the saved answer (no second
  * payment); with another body it is refused (422). Card numbers are kept
  * only as long as the request; only brand-free last4 is ever stored.
+ *
+ * Notifications (issue 5; tests/pspsim/pspsim_webhooks.c, when webhooks and
+ * adyen_hmac_key_file are configured): Adyen's standard notifications, one
+ * HMAC-signed item each, to the gateway's /v1/psp_webhooks/adyen:
+ * AUTHORISATION when a 3-D Secure challenge completes (success true/false,
+ * at once); CAPTURE, CANCELLATION, REFUND after the modification (200 ms
+ * later, its own pspReference, originalReference = the payment's);
+ * CHARGEBACK 1.5 s after the dispute test card 4000000000000259 is
+ * captured (automatically or by a capture modification). An idempotent
+ * replay of a request sends nothing again.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -38,6 +48,7 @@
 #include "common/sr_secret.h"
 #include "common/sr_util.h"
 #include "tests/pspsim/pspsim.h"
+#include "tests/pspsim/pspsim_webhooks.h"
 
 #define ADYEN_AMOUNT_MAX 99999999LL
 
@@ -218,6 +229,58 @@ static json_t *payment_answer(const char *psp, const json_t *p, bool standin)
 	return a;
 }
 
+/*
+ * Queue one Adyen standard notification (docs.adyen.com, "Webhooks",
+ * NotificationRequestItem): eventCode code about pspReference psp
+ * (orig: the payment's pspReference for a modification or a dispute, else
+ * NULL), merchantReference ref, amount {"value","currency"}, success, and
+ * reason (NULL: none). extra (stolen, may be NULL) becomes additionalData.
+ * Sent after delay_ms; a no-op when notifications are not configured.
+ * Lock held.
+ */
+static void notify(const char *code, const char *psp, const char *orig, const char *ref,
+                   const json_t *amount, bool success, const char *reason, json_t *extra,
+                   long long delay_ms)
+{
+	json_t *item = NULL;
+	struct tm tm;
+	time_t now = time(NULL);
+	char date[40];
+
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
+	item = json_pack("{s:O, s:s, s:s, s:s, s:s, s:s, s:s}", "amount", amount, "eventCode", code,
+	                 "eventDate", date, "merchantAccountCode", g.merchant_account,
+	                 "merchantReference", ref != NULL ? ref : "", "pspReference", psp,
+	                 "success", success ? "true" : "false");
+	if (item == NULL) {
+		json_decref(extra);
+		return;
+	}
+	if (orig != NULL)
+		json_object_set_new(item, "originalReference", json_string(orig));
+	if (reason != NULL)
+		json_object_set_new(item, "reason", json_string(reason));
+	if (extra != NULL)
+		json_object_set_new(item, "additionalData", extra);
+	if (psim_wh_adyen_notification(item, delay_ms, NULL, 0) != 0)
+		sr_log(SR_LOG_WARN, NULL, "pspsim.adyen.notification_not_queued", "{s:s, s:s}",
+		       "eventCode", code, "pspReference", psp);
+}
+
+/* The dispute test card's chargeback on payment psp (state p), 1.5 s later
+ * ("succeeds, then a dispute arrives"). Lock held. */
+static void notify_chargeback(const char *psp, const json_t *p)
+{
+	char cb[17];
+
+	new_psp_reference(cb);
+	notify("CHARGEBACK", cb, psp, json_string_value(json_object_get(p, "reference")),
+	       json_object_get(p, "amount"), true, "Other Fraud-Card Absent Environment",
+	       json_pack("{s:s, s:s, s:s}", "chargebackReasonCode", "10.4", "chargebackSchemeCode",
+	                 "visa", "disputeStatus", "Undefended"), 1500);
+}
+
 static void set_outcome(json_t *p, enum outcome oc, bool capture)
 {
 	const char *code = NULL;
@@ -382,6 +445,8 @@ static void h_payments(struct sr_http_request *req)
 	g.n_payments++;
 	if (strcmp(json_string_value(json_object_get(p, "resultCode")), "Authorised") == 0)
 		g.n_authorised++;
+	if (oc == OUT_SUCCEED_THEN_DISPUTE && capture)
+		notify_chargeback(psp, p);
 	sr_log(SR_LOG_INFO, req->request_id, "pspsim.adyen.payment", "{s:s, s:s, s:s}", "pspReference",
 	       psp, "resultCode", json_string_value(json_object_get(p, "resultCode")), "last4",
 	       num + strlen(num) - 4);
@@ -409,6 +474,7 @@ static void modification(struct sr_http_request *req, int kind /* 0 capture 1 ca
 	const char *key = NULL;
 	const char *ma = json_string_value(json_object_get(o, "merchantAccount"));
 	const char *rc = NULL;
+	const char *mref = NULL;
 	json_t *p = NULL;
 	json_t *ans = NULL;
 	char hash[65];
@@ -448,15 +514,24 @@ static void modification(struct sr_http_request *req, int kind /* 0 capture 1 ca
 		goto out;
 	}
 	new_psp_reference(mod);
+	mref = json_string_value(json_object_get(o, "reference")) != NULL
+	       ? json_string_value(json_object_get(o, "reference"))
+	       : json_string_value(json_object_get(p, "reference"));
 	if (kind == 0) {
 		json_object_set_new(p, "captured", json_true());
 		g.n_captures++;
+		notify("CAPTURE", mod, req->params[0], mref, amount, true, NULL, NULL, 200);
+		if (json_integer_value(json_object_get(p, "outcome")) == OUT_SUCCEED_THEN_DISPUTE)
+			notify_chargeback(req->params[0], p);
 	} else if (kind == 1) {
 		json_object_set_new(p, "resultCode", json_string("Cancelled"));
 		g.n_cancels++;
+		notify("CANCELLATION", mod, req->params[0], mref, json_object_get(p, "amount"), true,
+		       NULL, NULL, 200);
 	} else {
 		json_object_set_new(p, "refunded", json_integer(refunded + value));
 		g.n_refunds++;
+		notify("REFUND", mod, req->params[0], mref, amount, true, NULL, NULL, 200);
 	}
 	ans = json_pack("{s:s, s:s, s:s, s:s}", "merchantAccount", ma, "paymentPspReference",
 	                req->params[0], "pspReference", mod, "status", "received");
@@ -514,6 +589,11 @@ static void complete_3ds(struct sr_http_request *req, bool authenticated)
 		if (oc != OUT_3DS_THEN_DECLINE)
 			g.n_authorised++;
 	}
+	/* The asynchronous authorization result, as Adyen notifies it. */
+	notify("AUTHORISATION", req->params[0], NULL, json_string_value(json_object_get(p, "reference")),
+	       json_object_get(p, "amount"),
+	       strcmp(json_string_value(json_object_get(p, "resultCode")), "Authorised") == 0,
+	       json_string_value(json_object_get(p, "refusalReason")), NULL, 0);
 	sr_log(SR_LOG_INFO, req->request_id, "pspsim.adyen.3ds_completed", "{s:s, s:s}", "pspReference",
 	       req->params[0], "resultCode", json_string_value(json_object_get(p, "resultCode")));
 	sr_http_reply_json(req, 200, payment_answer(req->params[0], p, true));

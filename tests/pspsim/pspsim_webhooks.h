@@ -12,6 +12,12 @@
  * Stripe: events {"id":"evt_...","object":"event","type","created",
  * "api_version","livemode":false,"data":{"object":...}} signed
  * "Stripe-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "t.body")>".
+ *
+ * Adyen: standard notifications {"live":"false","notificationItems":
+ * [{"NotificationRequestItem":{...}}]}, one item per delivery, signed inside
+ * the item (additionalData.hmacSignature = base64 HMAC-SHA256 under the
+ * hex-decoded key of "pspReference:originalReference:merchantAccountCode:
+ * merchantReference:value:currency:eventCode:success"); no signature header.
  */
 #ifndef PSPSIM_WEBHOOKS_H
 #define PSPSIM_WEBHOOKS_H
@@ -37,8 +43,9 @@ void psim_wh_stop(void);
 
 /**
  * Queue one event for delivery after delay_ms: POST base_url + path with body
- * (copied) and "header_name: signer(...)". event_id and type are recorded for
- * the listing and replays. @return 0 or -1.
+ * (copied) and "header_name: signer(...)" (signer NULL: no signature header,
+ * the body is signed inside; header_name may then be NULL). event_id and type
+ * are recorded for the listing and replays. @return 0 or -1.
  */
 int psim_wh_queue(const char *event_id, const char *type, const char *path, const char *body,
                   const char *header_name, psim_wh_signer signer, void *ctx, long long delay_ms);
@@ -63,5 +70,21 @@ int psim_wh_stripe_init(const char *secret_file, char *err, size_t errlen);
  */
 int psim_wh_stripe_event(const char *type, json_t *object, long long delay_ms, char *id_out,
                          size_t cap);
+
+/**
+ * Read the Adyen notification HMAC key (hex, as Adyen's Customer Area shows
+ * it; file, mode 0600), kept decoded in guarded memory. @return 0 or -1 with err.
+ */
+int psim_wh_adyen_init(const char *hex_key_file, char *err, size_t errlen);
+
+/**
+ * Send one Adyen notification item (reference stolen; its
+ * additionalData.hmacSignature is set here) to /v1/psp_webhooks/adyen after
+ * delay_ms. Adyen's items have no id: it is listed and replayed as
+ * "<eventCode>:<pspReference>:<success>", the id the vault's connector derives
+ * (vault/connectors/adyen.c). No-op (0) when webhooks or the Adyen key are not
+ * configured. id_out[cap] receives the id (may be NULL). @return 0 or -1.
+ */
+int psim_wh_adyen_notification(json_t *item, long long delay_ms, char *id_out, size_t cap);
 
 #endif
