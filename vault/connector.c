@@ -3,6 +3,64 @@
  */
 #include "vault/connector.h"
 
+#include <stdio.h>
+#include <string.h>
+
+/* Normalized failure codes and the fixed text shown for each. */
+static const struct {
+	const char *code;
+	const char *message;
+} k_failures[] = {
+	{ "card_declined", "The card was declined." },
+	{ "insufficient_funds", "The card has insufficient funds." },
+	{ "expired_card", "The card has expired." },
+	{ "incorrect_cvc", "The card's security code is incorrect." },
+	{ "processing_error", "An error occurred while processing the card. Try again later." },
+	{ "incorrect_number", "The card number is incorrect." },
+	{ "invalid_expiry_month", "The card's expiration month is invalid." },
+	{ "invalid_expiry_year", "The card's expiration year is invalid." },
+	{ "invalid_request", "The payment processor rejected the request." },
+};
+
+void vault_auth_result_fail(struct vault_auth_result *res, const char *code)
+{
+	size_t i = 0;
+	size_t k = 0; /* fail safe: the generic decline */
+
+	for (i = 0; code != NULL && i < sizeof k_failures / sizeof k_failures[0]; i++)
+		if (strcmp(k_failures[i].code, code) == 0)
+			k = i;
+	res->status = VAULT_AUTH_FAILED;
+	snprintf(res->failure_code, sizeof res->failure_code, "%s", k_failures[k].code);
+	snprintf(res->failure_message, sizeof res->failure_message, "%s", k_failures[k].message);
+}
+
+void vault_auth_result_reset(struct vault_auth_result *res)
+{
+	memset(res, 0, sizeof *res);
+	res->status = VAULT_AUTH_UNKNOWN;
+}
+
+int vault_psp_ident_copy(char *dst, size_t cap, const char *src)
+{
+	size_t i = 0;
+	size_t n = 0;
+
+	if (src == NULL)
+		return -1;
+	n = strlen(src);
+	if (n == 0 || n >= cap)
+		return -1;
+	for (i = 0; i < n; i++) {
+		char c = src[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+		      || c == '_' || c == '-'))
+			return -1;
+	}
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
 const char *vault_auth_status_str(enum vault_auth_status st)
 {
 	switch (st) {

@@ -170,6 +170,26 @@ struct vault_connector {
 /** Kind as the wire string: "authorization.succeeded", ..., "dispute.created", "other". */
 const char *vault_psp_event_kind_str(enum vault_psp_event_kind k);
 
+/**
+ * Mark res failed with a normalized failure code (card_declined,
+ * insufficient_funds, expired_card, incorrect_cvc, processing_error,
+ * incorrect_number, invalid_expiry_month, invalid_expiry_year,
+ * invalid_request) and that code's fixed, safe message: never the PSP's own
+ * text, which could echo submitted data. An unknown code becomes
+ * card_declined (fail safe).
+ */
+void vault_auth_result_fail(struct vault_auth_result *res, const char *code);
+
+/** Zero res with status VAULT_AUTH_UNKNOWN (nothing known yet). */
+void vault_auth_result_reset(struct vault_auth_result *res);
+
+/**
+ * Copy a PSP identifier ("pi_...", an Adyen pspReference) into dst (cap
+ * bytes) when it is non-empty, shorter than cap and only [A-Za-z0-9_-].
+ * @return 0, or -1 (dst untouched).
+ */
+int vault_psp_ident_copy(char *dst, size_t cap, const char *src);
+
 /** Status as the wire string: "captured", "authorized", "requires_action", "failed", "unknown". */
 const char *vault_auth_status_str(enum vault_auth_status st);
 

@@ -54,23 +54,6 @@ struct adyen_state {
 	char *return_url;
 };
 
-/* Normalized failure codes and the fixed text shown for each: never the
- * PSP's own refusalReason, which could echo submitted data. */
-static const struct {
-	const char *code;
-	const char *message;
-} k_failures[] = {
-	{ "card_declined", "The card was declined." },
-	{ "insufficient_funds", "The card has insufficient funds." },
-	{ "expired_card", "The card has expired." },
-	{ "incorrect_cvc", "The card's security code is incorrect." },
-	{ "processing_error", "An error occurred while processing the card. Try again later." },
-	{ "incorrect_number", "The card number is incorrect." },
-	{ "invalid_expiry_month", "The card's expiration month is invalid." },
-	{ "invalid_expiry_year", "The card's expiration year is invalid." },
-	{ "invalid_request", "The payment processor rejected the request." },
-};
-
 /*
  * Adyen refusalReasonCode -> normalized failure code
  * (https://docs.adyen.com/development-resources/refusal-reasons). The
@@ -176,49 +159,6 @@ static const char *refusal_by_reason(const char *reason)
 	return "card_declined";
 }
 
-static void set_failed(struct vault_auth_result *res, const char *code)
-{
-	size_t i = 0;
-
-	res->status = VAULT_AUTH_FAILED;
-	for (i = 0; i < sizeof k_failures / sizeof k_failures[0]; i++) {
-		if (strcmp(k_failures[i].code, code) == 0) {
-			snprintf(res->failure_code, sizeof res->failure_code, "%s", k_failures[i].code);
-			snprintf(res->failure_message, sizeof res->failure_message, "%s", k_failures[i].message);
-			return;
-		}
-	}
-	snprintf(res->failure_code, sizeof res->failure_code, "%s", k_failures[0].code);
-	snprintf(res->failure_message, sizeof res->failure_message, "%s", k_failures[0].message);
-}
-
-static void reset_result(struct vault_auth_result *res)
-{
-	memset(res, 0, sizeof *res);
-	res->status = VAULT_AUTH_UNKNOWN;
-}
-
-/* Copy a PSP identifier if it is short and made of [A-Za-z0-9_-]. */
-static int copy_ident(char *dst, size_t cap, const char *src)
-{
-	size_t i = 0;
-	size_t n = 0;
-
-	if (src == NULL)
-		return -1;
-	n = strlen(src);
-	if (n == 0 || n >= cap)
-		return -1;
-	for (i = 0; i < n; i++) {
-		char c = src[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-		      || c == '_' || c == '-'))
-			return -1;
-	}
-	memcpy(dst, src, n + 1);
-	return 0;
-}
-
 /* ------------------------------------------------------------------ */
 /* JSON written into a caller-owned (guarded) buffer                    */
 
@@ -315,7 +255,7 @@ int vault_adyen_map_payment(int http_status, const char *body, int capture,
 
 	if (res == NULL)
 		return -1;
-	reset_result(res);
+	vault_auth_result_reset(res);
 	if (http_status == 401 || http_status == 403 || http_status == 429 || http_status == 503) {
 		/* Documented as not processed: credentials refused (401/403), rate
 		 * limited (429, RFC 6585), unavailable (503, RFC 9110 15.6.4). */
@@ -328,7 +268,7 @@ int vault_adyen_map_payment(int http_status, const char *body, int capture,
 		goto out;
 	psp = json_string_value(json_object_get(root, "pspReference"));
 	if (psp != NULL)
-		(void)copy_ident(res->psp_reference, sizeof res->psp_reference, psp);
+		(void)vault_psp_ident_copy(res->psp_reference, sizeof res->psp_reference, psp);
 
 	if (http_status == 200) {
 		rc = json_string_value(json_object_get(root, "resultCode"));
@@ -339,12 +279,12 @@ int vault_adyen_map_payment(int http_status, const char *body, int capture,
 				goto out;
 			res->status = capture ? VAULT_AUTH_CAPTURED : VAULT_AUTH_AUTHORIZED;
 		} else if (strcmp(rc, "Refused") == 0) {
-			set_failed(res, vault_adyen_refusal_code(json_string_value(
+			vault_auth_result_fail(res, vault_adyen_refusal_code(json_string_value(
 			           json_object_get(root, "refusalReasonCode"))));
 		} else if (strcmp(rc, "Error") == 0) {
-			set_failed(res, "processing_error");
+			vault_auth_result_fail(res, "processing_error");
 		} else if (strcmp(rc, "Cancelled") == 0) {
-			set_failed(res, "card_declined");
+			vault_auth_result_fail(res, "card_declined");
 		} else if (strcmp(rc, "RedirectShopper") == 0 || strcmp(rc, "ChallengeShopper") == 0
 		           || strcmp(rc, "IdentifyShopper") == 0) {
 			url = json_string_value(json_object_get(json_object_get(root, "action"), "url"));
@@ -367,10 +307,10 @@ int vault_adyen_map_payment(int http_status, const char *body, int capture,
 		code = json_string_value(json_object_get(root, "errorCode"));
 		if (etype == NULL || code == NULL)
 			goto out;
-		set_failed(res, "invalid_request");
+		vault_auth_result_fail(res, "invalid_request");
 		for (i = 0; i < sizeof k_validation / sizeof k_validation[0]; i++)
 			if (strcmp(k_validation[i].code, code) == 0)
-				set_failed(res, k_validation[i].normalized);
+				vault_auth_result_fail(res, k_validation[i].normalized);
 		ret = 0;
 		goto out;
 	}
@@ -380,7 +320,7 @@ int vault_adyen_map_payment(int http_status, const char *body, int capture,
 out:
 	if (ret == -1) {
 		/* Not an Adyen answer: the request was sent, so unknown. */
-		reset_result(res);
+		vault_auth_result_reset(res);
 	}
 	json_decref(root);
 	return ret;
@@ -453,7 +393,7 @@ static int adyen_authorize(const struct vault_connector *self, struct vault_egre
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (res != NULL)
-		reset_result(res);
+		vault_auth_result_reset(res);
 	if (self == NULL || self->cfg == NULL || eg == NULL || req == NULL || res == NULL || req->card == NULL
 	    || !digits(req->card->pan, 12, 19) || req->card->exp_month < 1 || req->card->exp_month > 12
 	    || req->card->exp_year < 2000 || req->card->exp_year > 9999
@@ -607,7 +547,7 @@ static int adyen_operate(const struct vault_connector *self, struct vault_egress
 	if (res != NULL)
 		memset(res, 0, sizeof *res);
 	if (self == NULL || self->cfg == NULL || eg == NULL || req == NULL || res == NULL
-	    || req->psp_reference == NULL || copy_ident(path, sizeof path, req->psp_reference) != 0
+	    || req->psp_reference == NULL || vault_psp_ident_copy(path, sizeof path, req->psp_reference) != 0
 	    || req->amount < 0 || (unsigned)req->kind > VAULT_OP_RETRIEVE
 	    || (req->kind != VAULT_OP_RETRIEVE && req->idempotency_key == NULL)
 	    || ((req->kind == VAULT_OP_CAPTURE || req->kind == VAULT_OP_REFUND)
@@ -699,7 +639,7 @@ static int adyen_operate(const struct vault_connector *self, struct vault_egress
 	res->amount = req->kind == VAULT_OP_CANCEL ? 0 : req->amount;
 	v = json_string_value(json_object_get(j, "pspReference"));
 	if (req->kind == VAULT_OP_REFUND && v != NULL)
-		(void)copy_ident(res->reference, sizeof res->reference, v);
+		(void)vault_psp_ident_copy(res->reference, sizeof res->reference, v);
 	goto out;
 body_full:
 	seterr(err, errlen, "adyen: request body too large");
@@ -937,14 +877,14 @@ static int adyen_webhook_events(const struct vault_connector *self, const char *
 			goto out;
 		}
 		/* The payment: originalReference for modifications, else pspReference. */
-		if (copy_ident(e->psp_reference, sizeof e->psp_reference, orig[0] != '\0' ? orig : psp) != 0) {
+		if (vault_psp_ident_copy(e->psp_reference, sizeof e->psp_reference, orig[0] != '\0' ? orig : psp) != 0) {
 			seterr(err, errlen, "adyen: malformed pspReference");
 			goto out;
 		}
 		if (e->kind == VAULT_EV_REFUND_SUCCEEDED || e->kind == VAULT_EV_REFUND_FAILED
 		    || e->kind == VAULT_EV_DISPUTE_CREATED || e->kind == VAULT_EV_CAPTURE_SUCCEEDED
 		    || e->kind == VAULT_EV_CAPTURE_FAILED)
-			(void)copy_ident(e->reference, sizeof e->reference, psp);
+			(void)vault_psp_ident_copy(e->reference, sizeof e->reference, psp);
 		e->amount = (long long)json_integer_value(json_object_get(json_object_get(item, "amount"),
 		                                                          "value"));
 		cur = item_str(json_object_get(item, "amount"), "currency");

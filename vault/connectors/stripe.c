@@ -47,23 +47,6 @@ struct stripe_state {
 	size_t webhook_secret_len;
 };
 
-/* Normalized failure codes and the fixed text shown for each: never the
- * PSP's own message, which could echo submitted data. */
-static const struct {
-	const char *code;
-	const char *message;
-} k_failures[] = {
-	{ "card_declined", "The card was declined." },
-	{ "insufficient_funds", "The card has insufficient funds." },
-	{ "expired_card", "The card has expired." },
-	{ "incorrect_cvc", "The card's security code is incorrect." },
-	{ "processing_error", "An error occurred while processing the card. Try again later." },
-	{ "incorrect_number", "The card number is incorrect." },
-	{ "invalid_expiry_month", "The card's expiration month is invalid." },
-	{ "invalid_expiry_year", "The card's expiration year is invalid." },
-	{ "invalid_request", "The payment processor rejected the request." },
-};
-
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -76,50 +59,6 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
-}
-
-static void set_failed(struct vault_auth_result *res, const char *code)
-{
-	size_t i = 0;
-
-	res->status = VAULT_AUTH_FAILED;
-	for (i = 0; i < sizeof k_failures / sizeof k_failures[0]; i++) {
-		if (strcmp(k_failures[i].code, code) == 0) {
-			snprintf(res->failure_code, sizeof res->failure_code, "%s", k_failures[i].code);
-			snprintf(res->failure_message, sizeof res->failure_message, "%s", k_failures[i].message);
-			return;
-		}
-	}
-	/* Unreachable with our own literals; fail safe to the generic decline. */
-	snprintf(res->failure_code, sizeof res->failure_code, "%s", k_failures[0].code);
-	snprintf(res->failure_message, sizeof res->failure_message, "%s", k_failures[0].message);
-}
-
-static void reset_result(struct vault_auth_result *res)
-{
-	memset(res, 0, sizeof *res);
-	res->status = VAULT_AUTH_UNKNOWN;
-}
-
-/* Copy a PSP identifier (e.g. "pi_...") if it is short and made of [A-Za-z0-9_-]. */
-static int copy_ident(char *dst, size_t cap, const char *src)
-{
-	size_t i = 0;
-	size_t n = 0;
-
-	if (src == NULL)
-		return -1;
-	n = strlen(src);
-	if (n == 0 || n >= cap)
-		return -1;
-	for (i = 0; i < n; i++) {
-		char c = src[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-		      || c == '_' || c == '-'))
-			return -1;
-	}
-	memcpy(dst, src, n + 1);
-	return 0;
 }
 
 /*
@@ -176,7 +115,7 @@ static void map_card_error(const json_t *error, struct vault_auth_result *res)
 	if (n == NULL)
 		n = stripe_code_lookup(code);
 	/* Any other card_error is a decline from the merchant's view. */
-	set_failed(res, n != NULL ? n : "card_declined");
+	vault_auth_result_fail(res, n != NULL ? n : "card_declined");
 }
 
 int vault_stripe_map_intent(int http_status, const char *body, struct vault_auth_result *res)
@@ -191,7 +130,7 @@ int vault_stripe_map_intent(int http_status, const char *body, struct vault_auth
 
 	if (res == NULL)
 		return -1;
-	reset_result(res);
+	vault_auth_result_reset(res);
 	if (body == NULL)
 		goto out;
 	root = json_loads(body, JSON_REJECT_DUPLICATES, NULL);
@@ -202,7 +141,7 @@ int vault_stripe_map_intent(int http_status, const char *body, struct vault_auth
 		id = json_string_value(json_object_get(root, "id"));
 		status = json_string_value(json_object_get(root, "status"));
 		if (id == NULL || status == NULL
-		    || copy_ident(res->psp_reference, sizeof res->psp_reference, id) != 0)
+		    || vault_psp_ident_copy(res->psp_reference, sizeof res->psp_reference, id) != 0)
 			goto out;
 		if (strcmp(status, "succeeded") == 0) {
 			res->status = VAULT_AUTH_CAPTURED;
@@ -225,7 +164,7 @@ int vault_stripe_map_intent(int http_status, const char *body, struct vault_auth
 			if (json_is_object(error))
 				map_card_error(error, res);
 			else
-				set_failed(res, "card_declined");
+				vault_auth_result_fail(res, "card_declined");
 		} else {
 			/* processing, requires_confirmation, canceled, ...: resolve by asking later. */
 			res->status = VAULT_AUTH_UNKNOWN;
@@ -242,14 +181,14 @@ int vault_stripe_map_intent(int http_status, const char *body, struct vault_auth
 		goto out;
 	id = json_string_value(json_object_get(json_object_get(error, "payment_intent"), "id"));
 	if (id != NULL)
-		(void)copy_ident(res->psp_reference, sizeof res->psp_reference, id);
+		(void)vault_psp_ident_copy(res->psp_reference, sizeof res->psp_reference, id);
 
 	if (http_status == 402 && strcmp(etype, "card_error") == 0) {
 		map_card_error(error, res);
 		ret = 0;
 	} else if ((http_status == 400 || http_status == 404) && strcmp(etype, "invalid_request_error") == 0) {
 		/* The PSP refused the request itself: no intent was confirmed. */
-		set_failed(res, "invalid_request");
+		vault_auth_result_fail(res, "invalid_request");
 		ret = 0;
 	} else {
 		/* 401/409/429/5xx, idempotency_error, api_error: outcome not known. */
@@ -259,7 +198,7 @@ int vault_stripe_map_intent(int http_status, const char *body, struct vault_auth
 out:
 	if (ret != 0) {
 		/* Not a Stripe answer: the request was sent, so the outcome is unknown. */
-		reset_result(res);
+		vault_auth_result_reset(res);
 	}
 	json_decref(root);
 	return ret;
@@ -358,7 +297,7 @@ static int stripe_authorize(const struct vault_connector *self, struct vault_egr
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (res != NULL)
-		reset_result(res);
+		vault_auth_result_reset(res);
 	if (self == NULL || self->cfg == NULL || eg == NULL || req == NULL || res == NULL || req->card == NULL
 	    || req->card->pan == NULL || req->card->pan_len < 12 || req->card->pan_len > 19
 	    || req->currency == NULL || req->amount <= 0 || req->idempotency_key == NULL
@@ -408,7 +347,7 @@ static int stripe_authorize(const struct vault_connector *self, struct vault_egr
 	pm = json_loads(resp.body, JSON_REJECT_DUPLICATES, NULL);
 	if (resp.status == 200) {
 		id = json_string_value(json_object_get(pm, "id"));
-		if (id == NULL || copy_ident(pm_id, sizeof pm_id, id) != 0) {
+		if (id == NULL || vault_psp_ident_copy(pm_id, sizeof pm_id, id) != 0) {
 			snprintf(stage_err, sizeof stage_err, "stripe: payment_methods: unparsable answer");
 			res->status = VAULT_AUTH_UNKNOWN;
 			have_result = true;
@@ -527,7 +466,7 @@ static int stripe_operate(const struct vault_connector *self, struct vault_egres
 	if (res != NULL)
 		memset(res, 0, sizeof *res);
 	if (self == NULL || self->cfg == NULL || eg == NULL || req == NULL || res == NULL ||
-	    req->psp_reference == NULL || copy_ident(path, sizeof path, req->psp_reference) != 0 ||
+	    req->psp_reference == NULL || vault_psp_ident_copy(path, sizeof path, req->psp_reference) != 0 ||
 	    req->amount < 0 || (unsigned)req->kind > VAULT_OP_RETRIEVE ||
 	    (req->kind != VAULT_OP_RETRIEVE && req->idempotency_key == NULL)) {
 		seterr(err, errlen, "stripe: invalid operation request");
@@ -591,7 +530,7 @@ static int stripe_operate(const struct vault_connector *self, struct vault_egres
 		/* Stripe's 4xx: nothing was done; keep its code when it is an identifier. */
 		res->outcome = VAULT_OP_REFUSED;
 		v = json_string_value(json_object_get(json_object_get(j, "error"), "code"));
-		if (v == NULL || copy_ident(res->failure_code, sizeof res->failure_code, v) != 0)
+		if (v == NULL || vault_psp_ident_copy(res->failure_code, sizeof res->failure_code, v) != 0)
 			snprintf(res->failure_code, sizeof res->failure_code, "psp_refused");
 		goto out;
 	}
@@ -604,7 +543,7 @@ static int stripe_operate(const struct vault_connector *self, struct vault_egres
 		res->amount = (long long)json_integer_value(json_object_get(j, "amount"));
 		v = json_string_value(json_object_get(j, "id"));
 		if (v != NULL)
-			copy_ident(res->reference, sizeof res->reference, v);
+			vault_psp_ident_copy(res->reference, sizeof res->reference, v);
 		break;
 	case VAULT_OP_RETRIEVE:
 		if (vault_stripe_map_intent(200, resp.body, &res->intent) != 0)
