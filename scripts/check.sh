@@ -12,6 +12,10 @@ start=$(date +%s)
 res=$(mktemp -d)
 echo "== unit tests (cmocka, ASan+UBSan; SoftHSM2 tokens of their own, the dev PostgreSQL cluster)"
 scripts/pg.sh start
+# The app roles and databases (idempotent): unit tests that apply the
+# migrations to scratch databases need the roles the migrations grant to.
+mkdir -p var/secrets && chmod 0700 var/secrets
+scripts/db-setup.sh >/dev/null 2>"$res/db-setup.log" || { cat "$res/db-setup.log" >&2; echo "check: database setup failed" >&2; }
 ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UNIT_RESULTS=$res/unit tests/unit/run.sh; u=$?
 echo "== fuzzing (libFuzzer, ASan+UBSan): the tokenize and gateway request parsers, ${FUZZ_SECONDS:-20} s"
 FUZZ_RESULTS=$res/fuzz tests/fuzz/run.sh; fz=$?
