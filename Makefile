@@ -133,7 +133,7 @@ $(BIN)/tests/test_gw_%: $(OBJ)/tests/unit/test_gw_%.o $(GW_OBJ) $(COMMON_OBJ)
 FUZZ_CC    ?= clang
 FUZZ_FLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
               -fno-sanitize-recover=all $(CFLAGS_COMMON)
-fuzz: build/fuzz/fuzz_token_request build/fuzz/fuzz_gw_request
+fuzz: build/fuzz/fuzz_token_request build/fuzz/fuzz_gw_request build/fuzz/fuzz_psp_webhook
 build/fuzz/fuzz_token_request: tests/fuzz/fuzz_token_request.c vault/vault_card.c common/sr_secret.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(LIBS_COMMON)
@@ -143,6 +143,15 @@ FUZZ_GW_SRC := gateway/gw_request.c gateway/gw_request_lifecycle.c gateway/gw_pa
 build/fuzz/fuzz_gw_request: tests/fuzz/fuzz_gw_request.c $(FUZZ_GW_SRC)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(shell $(PKG) --libs jansson libsodium 2>/dev/null)
+
+# libFuzzer target for what PSPs send (issue 5): Stripe-Signature, Stripe
+# events, Adyen notifications (per-item HMAC) and Adyen's payment answers.
+FUZZ_PSP_SRC := vault/connectors/adyen.c vault/connectors/stripe.c vault/connectors/stripe_webhook.c \
+                vault/connectors/formenc.c vault/connector.c \
+                vault/vault_egress.c common/sr_secret.c common/sr_log.c common/sr_util.c
+build/fuzz/fuzz_psp_webhook: tests/fuzz/fuzz_psp_webhook.c $(FUZZ_PSP_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lmbedtls -lmbedx509 -lmbedcrypto -lhttp_parser $(LIBS_COMMON)
 
 # Benchmarks (make bench): figures, not tests. Built from the plain build.
 BENCH_BIN := $(BIN)/bench/bench_hsm $(BIN)/bench/bench_http200

@@ -17,7 +17,7 @@ scripts/pg.sh start
 mkdir -p var/secrets && chmod 0700 var/secrets
 scripts/db-setup.sh >/dev/null 2>"$res/db-setup.log" || { cat "$res/db-setup.log" >&2; echo "check: database setup failed" >&2; }
 ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UNIT_RESULTS=$res/unit tests/unit/run.sh; u=$?
-echo "== fuzzing (libFuzzer, ASan+UBSan): the tokenize and gateway request parsers, ${FUZZ_SECONDS:-20} s"
+echo "== fuzzing (libFuzzer, ASan+UBSan): the tokenize, gateway request and PSP webhook parsers, ${FUZZ_SECONDS:-20} s"
 FUZZ_RESULTS=$res/fuzz tests/fuzz/run.sh; fz=$?
 echo "== integration tests (real SoftHSM2, PostgreSQL, mutual TLS; daemons under ASan+UBSan)"
 ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 RESULTS=$res/integration tests/integration/run.sh; i=$?
