@@ -447,8 +447,18 @@ int vault_psp_creds_find_account(PGconn *db, struct hsm *h, const struct vault_k
 	 * re-sealed still carry the previous fp-hmac key's HMAC. */
 	transition = keys->fp_prev[0] != '\0';
 	if (transition && account_hmac(h, keys->fp_prev, connector, account, prev_hex, err,
-	                               errlen) != 0)
-		goto out;
+	                               errlen) != 0) {
+		if (err == NULL || strstr(err, "no secret key labelled") == NULL)
+			goto out;   /* a bad label or an HSM failure stays an error */
+		/* Retired meanwhile (vaultd's labels are cached up to 1 s, ADR
+		 * 0074): retirement needs every row re-sealed first, so no row can
+		 * still carry its HMAC. Not needed, not fatal (as for fingerprints). */
+		sr_log(SR_LOG_WARN, NULL, "psp_credentials.previous_key_unusable", "{s:s, s:s}",
+		       "key", keys->fp_prev, "error", err);
+		transition = false;
+		if (err != NULL && errlen > 0)
+			err[0] = '\0';
+	}
 	params[0] = connector;
 	params[1] = hex;
 	params[2] = keys->fp;
