@@ -5,6 +5,11 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "common/sr_log.h"
 
 /* Normalized failure codes and the fixed text shown for each. */
 static const struct {
@@ -101,4 +106,63 @@ const char *vault_psp_event_kind_str(enum vault_psp_event_kind k)
 		break;
 	}
 	return "other";
+}
+
+long long vault_connector_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void vault_connector_log_authorize(const char *connector, const struct vault_auth_request *req,
+                                   const struct vault_auth_result *res, const char *last4,
+                                   int ret, bool sent, long long t0_ms, const char *err,
+                                   const char *stage_err)
+{
+	if (stage_err != NULL && stage_err[0] != '\0')
+		sr_log(SR_LOG_WARN, req != NULL ? req->request_id : NULL, "connector.psp_error",
+		       "{s:s, s:s}", "connector", connector, "error", stage_err);
+	if (req == NULL || res == NULL)
+		return;
+	sr_log(ret == 0 ? SR_LOG_INFO : SR_LOG_WARN, req->request_id, "connector.authorize",
+	       "{s:s, s:s?, s:s?, s:s, s:s?, s:s?, s:I, s:s?}",
+	       "connector", connector,
+	       "token", req->token,
+	       "last4", last4,
+	       "status", ret == 0 && sent ? vault_auth_status_str(res->status) : "not_sent",
+	       "failure_code", res->failure_code[0] != '\0' ? res->failure_code : NULL,
+	       "psp_reference", res->psp_reference[0] != '\0' ? res->psp_reference : NULL,
+	       "duration_ms", (json_int_t)(vault_connector_now_ms() - t0_ms),
+	       "error", ret != 0 && err != NULL && err[0] != '\0' ? err : NULL);
+}
+
+const char *vault_op_kind_str(enum vault_op_kind k)
+{
+	switch (k) {
+	case VAULT_OP_CAPTURE:
+		return "capture";
+	case VAULT_OP_CANCEL:
+		return "cancel";
+	case VAULT_OP_REFUND:
+		return "refund";
+	case VAULT_OP_RETRIEVE:
+		return "retrieve";
+	}
+	return "unknown";
+}
+
+void vault_connector_log_operate(const char *connector, const struct vault_op_request *req,
+                                 const struct vault_op_result *res, int ret)
+{
+	if (req == NULL || (unsigned)req->kind > VAULT_OP_RETRIEVE)
+		return;
+	sr_log(ret == 0 ? SR_LOG_INFO : SR_LOG_WARN, req->request_id, "connector.operate",
+	       "{s:s, s:s, s:s?, s:I, s:s, s:s?}", "connector", connector,
+	       "operation", vault_op_kind_str(req->kind),
+	       "psp_reference", req->psp_reference, "amount", (json_int_t)req->amount,
+	       "outcome", ret != 0 ? "not_sent" : res->outcome == VAULT_OP_SUCCEEDED ? "succeeded"
+	                : res->outcome == VAULT_OP_REFUSED ? "refused" : "unknown",
+	       "failure_code", ret == 0 && res->failure_code[0] != '\0' ? res->failure_code : NULL);
 }

@@ -190,6 +190,32 @@ void vault_auth_result_reset(struct vault_auth_result *res);
  */
 int vault_psp_ident_copy(char *dst, size_t cap, const char *src);
 
+/** Milliseconds on the monotonic clock (CLOCK_MONOTONIC): for durations. */
+long long vault_connector_now_ms(void);
+
+/**
+ * The closing log lines of a connector's authorize call: "connector.psp_error"
+ * (WARN) when stage_err is non-empty, then "connector.authorize" with token,
+ * last4 (may be NULL), status ("not_sent" unless ret == 0 and sent), failure
+ * code, PSP reference, duration since t0_ms and, when ret != 0, err.
+ * Never card data: the caller passes last4 only. req or res NULL: nothing.
+ */
+void vault_connector_log_authorize(const char *connector, const struct vault_auth_request *req,
+                                   const struct vault_auth_result *res, const char *last4,
+                                   int ret, bool sent, long long t0_ms, const char *err,
+                                   const char *stage_err);
+
+/** The operation as a word: "capture", "cancel", "refund", "retrieve" ("unknown" otherwise). */
+const char *vault_op_kind_str(enum vault_op_kind k);
+
+/**
+ * The closing log line of a connector's operate call: "connector.operate"
+ * with operation, PSP reference, amount, outcome ("not_sent" when ret != 0)
+ * and failure code. req NULL or of an unknown kind: nothing.
+ */
+void vault_connector_log_operate(const char *connector, const struct vault_op_request *req,
+                                 const struct vault_op_result *res, int ret);
+
 /** Status as the wire string: "captured", "authorized", "requires_action", "failed", "unknown". */
 const char *vault_auth_status_str(enum vault_auth_status st);
 

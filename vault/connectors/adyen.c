@@ -326,14 +326,6 @@ out:
 	return ret;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Header line "Name: value" into buf; -1 if too long or value has CR/LF. */
 static int mkheader(char *buf, size_t cap, const char *name, const char *value)
 {
@@ -384,7 +376,7 @@ static int adyen_authorize(const struct vault_connector *self, struct vault_egre
 	char stage_err[256] = "";
 	size_t blen = 0;
 	size_t h = 0;
-	long long t0 = now_ms();
+	long long t0 = vault_connector_now_ms();
 	int sent = 0;
 	int rc = 0;
 	int ret = -1;
@@ -487,20 +479,7 @@ done:
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 out:
-	if (stage_err[0] != '\0')
-		sr_log(SR_LOG_WARN, req != NULL ? req->request_id : NULL, "connector.psp_error",
-		       "{s:s, s:s}", "connector", "adyen", "error", stage_err);
-	if (req != NULL && res != NULL)
-		sr_log(ret == 0 ? SR_LOG_INFO : SR_LOG_WARN, req->request_id, "connector.authorize",
-		       "{s:s, s:s?, s:s, s:s, s:s?, s:s?, s:I, s:s?}",
-		       "connector", "adyen",
-		       "token", req->token,
-		       "last4", last4,
-		       "status", ret == 0 && have_result ? vault_auth_status_str(res->status) : "not_sent",
-		       "failure_code", res->failure_code[0] != '\0' ? res->failure_code : NULL,
-		       "psp_reference", res->psp_reference[0] != '\0' ? res->psp_reference : NULL,
-		       "duration_ms", (json_int_t)(now_ms() - t0),
-		       "error", ret != 0 && err != NULL && err[0] != '\0' ? err : NULL);
+	vault_connector_log_authorize("adyen", req, res, last4, ret, have_result, t0, err, stage_err);
 	free(resp.body);
 	sr_secret_free(body);
 	sr_secret_free(auth);
@@ -521,7 +500,6 @@ static int adyen_operate(const struct vault_connector *self, struct vault_egress
                          const struct vault_op_request *req, struct vault_op_result *res,
                          char *err, size_t errlen)
 {
-	static const char *const OPS[] = { "capture", "cancel", "refund", "retrieve" };
 	static const char *const PATHS[] = { "captures", "cancels", "refunds", NULL };
 	const struct adyen_state *st = NULL;
 	struct vault_egress_response resp = { 0, NULL, 0 };
@@ -599,7 +577,7 @@ static int adyen_operate(const struct vault_connector *self, struct vault_egress
 	if (rc == -1)
 		goto out;
 	if (rc == 0 && (resp.status == 401 || resp.status == 403 || resp.status == 503)) {
-		seterr(err, errlen, "adyen: %s not processed (HTTP %d)", OPS[req->kind], resp.status);
+		seterr(err, errlen, "adyen: %s not processed (HTTP %d)", vault_op_kind_str(req->kind), resp.status);
 		goto out;
 	}
 	ret = 0;
@@ -644,13 +622,7 @@ static int adyen_operate(const struct vault_connector *self, struct vault_egress
 body_full:
 	seterr(err, errlen, "adyen: request body too large");
 out:
-	if (req != NULL && (unsigned)req->kind <= VAULT_OP_RETRIEVE)
-		sr_log(ret == 0 ? SR_LOG_INFO : SR_LOG_WARN, req->request_id, "connector.operate",
-		       "{s:s, s:s, s:s?, s:I, s:s, s:s?}", "connector", "adyen", "operation", OPS[req->kind],
-		       "psp_reference", req->psp_reference, "amount", (json_int_t)req->amount,
-		       "outcome", ret != 0 ? "not_sent" : res->outcome == VAULT_OP_SUCCEEDED ? "succeeded"
-		                : res->outcome == VAULT_OP_REFUSED ? "refused" : "unknown",
-		       "failure_code", ret == 0 && res->failure_code[0] != '\0' ? res->failure_code : NULL);
+	vault_connector_log_operate("adyen", req, res, ret);
 	json_decref(j);
 	free(resp.body);
 	sr_secret_free(auth);

@@ -222,14 +222,6 @@ const char *vault_stripe_platform_webhook_secret(const struct vault_connector *c
 	return st != NULL ? st->webhook_secret : NULL;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Header line "Name: value" into buf; -1 if too long or value has CR/LF. */
 static int mkheader(char *buf, size_t cap, const char *name, const char *value, const char *suffix)
 {
@@ -289,7 +281,7 @@ static int stripe_authorize(const struct vault_connector *self, struct vault_egr
 	const char *id = NULL;
 	size_t auth_cap = 0;
 	size_t flen = 0;
-	long long t0 = now_ms();
+	long long t0 = vault_connector_now_ms();
 	int rc = 0;
 	int ret = -1;
 	bool have_result = false;
@@ -407,20 +399,7 @@ done:
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 out:
-	if (stage_err[0] != '\0')
-		sr_log(SR_LOG_WARN, req != NULL ? req->request_id : NULL, "connector.psp_error",
-		       "{s:s, s:s}", "connector", "stripe", "error", stage_err);
-	if (req != NULL && res != NULL)
-		sr_log(ret == 0 ? SR_LOG_INFO : SR_LOG_WARN, req->request_id, "connector.authorize",
-		       "{s:s, s:s?, s:s, s:s, s:s?, s:s?, s:I, s:s?}",
-		       "connector", "stripe",
-		       "token", req->token,
-		       "last4", last4,
-		       "status", ret == 0 && have_result ? vault_auth_status_str(res->status) : "not_sent",
-		       "failure_code", res->failure_code[0] != '\0' ? res->failure_code : NULL,
-		       "psp_reference", res->psp_reference[0] != '\0' ? res->psp_reference : NULL,
-		       "duration_ms", (json_int_t)(now_ms() - t0),
-		       "error", ret != 0 && err != NULL && err[0] != '\0' ? err : NULL);
+	vault_connector_log_authorize("stripe", req, res, last4, ret, have_result, t0, err, stage_err);
 	json_decref(pm);
 	free(resp.body);
 	sr_secret_free(form);
@@ -441,7 +420,6 @@ static int stripe_operate(const struct vault_connector *self, struct vault_egres
                           const struct vault_op_request *req, struct vault_op_result *res,
                           char *err, size_t errlen)
 {
-	static const char *const OPS[] = { "capture", "cancel", "refund", "retrieve" };
 	const struct stripe_state *st = NULL;
 	struct vault_egress_response resp = { 0, NULL, 0 };
 	const char *headers[6] = { NULL };
@@ -556,13 +534,7 @@ static int stripe_operate(const struct vault_connector *self, struct vault_egres
 form_full:
 	seterr(err, errlen, "stripe: request body too large");
 out:
-	if (req != NULL && (unsigned)req->kind <= VAULT_OP_RETRIEVE)
-		sr_log(ret == 0 ? SR_LOG_INFO : SR_LOG_WARN, req->request_id, "connector.operate",
-		       "{s:s, s:s, s:s?, s:I, s:s, s:s?}", "connector", "stripe", "operation", OPS[req->kind],
-		       "psp_reference", req->psp_reference, "amount", (json_int_t)req->amount,
-		       "outcome", ret != 0 ? "not_sent" : res->outcome == VAULT_OP_SUCCEEDED ? "succeeded"
-		                : res->outcome == VAULT_OP_REFUSED ? "refused" : "unknown",
-		       "failure_code", ret == 0 && res->failure_code[0] != '\0' ? res->failure_code : NULL);
+	vault_connector_log_operate("stripe", req, res, ret);
 	json_decref(j);
 	free(resp.body);
 	sr_secret_free(auth);
