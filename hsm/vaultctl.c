@@ -1308,6 +1308,13 @@ out:
 	return ret;
 }
 
+/* Whether the command words args[0..nargs) are "group sub" followed by
+ * want - 2 operands. */
+static bool is_cmd(int nargs, char **args, int want, const char *group, const char *sub)
+{
+	return nargs == want && strcmp(args[0], group) == 0 && strcmp(args[1], sub) == 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -1426,8 +1433,7 @@ int main(int argc, char **argv)
 		        HSM_CUSTODIAN_NAME_MAX);
 		return EXIT_USAGE;
 	}
-	if (nargs == 3 && strcmp(argv[optind], "keys") == 0 &&
-	    strcmp(argv[optind + 1], "kcv") == 0)
+	if (is_cmd(nargs, argv + optind, 3, "keys", "kcv"))
 		return cmd_keys_kcv(&o, argv[optind + 2]);
 	if ((nargs == 2 || nargs == 3) && strcmp(argv[optind], "keys") == 0 &&
 	    strcmp(argv[optind + 1], "generate") == 0) {
@@ -1441,32 +1447,23 @@ int main(int argc, char **argv)
 			gen_label = argv[optind + 2];
 		return cmd_keys_generate(&o, gen_label);
 	}
-	if (nargs == 3 && strcmp(argv[optind], "custodian") == 0 &&
-	    strcmp(argv[optind + 1], "add") == 0)
+	if (is_cmd(nargs, argv + optind, 3, "custodian", "add"))
 		return cmd_custodian_add(&o, argv[optind + 2]);
-	if (nargs == 3 && strcmp(argv[optind], "custodian") == 0 &&
-	    strcmp(argv[optind + 1], "remove") == 0)
+	if (is_cmd(nargs, argv + optind, 3, "custodian", "remove"))
 		return cmd_custodian_remove(&o, argv[optind + 2]);
-	if (nargs == 2 && strcmp(argv[optind], "ceremony") == 0 &&
-	    strcmp(argv[optind + 1], "init") == 0)
+	if (is_cmd(nargs, argv + optind, 2, "ceremony", "init"))
 		return cmd_ceremony_init(&o);
-	if (nargs == 3 && strcmp(argv[optind], "ceremony") == 0 &&
-	    strcmp(argv[optind + 1], "verify") == 0)
+	if (is_cmd(nargs, argv + optind, 3, "ceremony", "verify"))
 		return cmd_ceremony_verify(&o, argv[optind + 2]);
-	if (nargs == 2 && strcmp(argv[optind], "keys") == 0 &&
-	    strcmp(argv[optind + 1], "backup") == 0)
+	if (is_cmd(nargs, argv + optind, 2, "keys", "backup"))
 		return cmd_keys_backup(&o);
-	if (nargs == 2 && strcmp(argv[optind], "keys") == 0 &&
-	    strcmp(argv[optind + 1], "restore") == 0)
+	if (is_cmd(nargs, argv + optind, 2, "keys", "restore"))
 		return cmd_keys_restore(&o);
-	if (nargs == 3 && strcmp(argv[optind], "keys") == 0 &&
-	    strcmp(argv[optind + 1], "rotate") == 0)
+	if (is_cmd(nargs, argv + optind, 3, "keys", "rotate"))
 		return cmd_keys_rotate(&o, argv[optind + 2]);
-	if (nargs == 2 && strcmp(argv[optind], "keys") == 0 &&
-	    strcmp(argv[optind + 1], "reencrypt") == 0)
+	if (is_cmd(nargs, argv + optind, 2, "keys", "reencrypt"))
 		return cmd_keys_reencrypt(&o);
-	if (nargs == 3 && strcmp(argv[optind], "keys") == 0 &&
-	    strcmp(argv[optind + 1], "retire") == 0)
+	if (is_cmd(nargs, argv + optind, 3, "keys", "retire"))
 		return cmd_keys_retire(&o, argv[optind + 2]);
 	if (nargs == 1 && strcmp(argv[optind], "init-token") == 0)
 		return cmd_init_token(&o);
@@ -1476,8 +1473,7 @@ int main(int argc, char **argv)
 		if (strcmp(argv[optind + 1], "list") == 0)
 			return cmd_keys(&o, false);
 	}
-	if (nargs == 2 && strcmp(argv[optind], "audit") == 0 &&
-	    strcmp(argv[optind + 1], "verify") == 0)
+	if (is_cmd(nargs, argv + optind, 2, "audit", "verify"))
 		return cmd_audit_verify(&o);
 	if (nargs >= 1 && strcmp(argv[optind], "help") == 0)
 		return command_help(nargs - 1, argv + optind + 1);
