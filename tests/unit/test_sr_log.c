@@ -104,11 +104,58 @@ static void test_two_lines_no_request_id(void **state)
 	json_decref(j);
 }
 
+static void log_odd(void)
+{
+	static char big[3000];
+
+	memset(big, 'x', sizeof big - 1);
+	/* An event needing escapes, a line over the stack buffer, a bad
+	 * format, an empty object: each still one valid JSON line. */
+	sr_log(SR_LOG_INFO, "req_q", "odd\"event\n", "{s:s}", "k", "v");
+	sr_log(SR_LOG_INFO, NULL, "big.line", "{s:s, s:s}", "big", big, "ts", "not-a-ts");
+	sr_log(SR_LOG_INFO, NULL, "bad.format", "{s:s", "k", "v");
+	sr_log(SR_LOG_INFO, NULL, "empty.extra", "{}");
+}
+
+static void test_escapes_long_lines_and_bad_formats(void **state)
+{
+	char *out = NULL;
+	char *line = NULL;
+	char *nl = NULL;
+	json_t *j[4] = { NULL };
+	int i;
+
+	(void)state;
+	sr_log_init("testd");
+	out = capture(log_odd);
+	for (i = 0, line = out; i < 4; i++, line = nl + 1) {
+		nl = strchr(line, '\n');
+		assert_non_null(nl);
+		*nl = '\0';
+		j[i] = json_loads(line, 0, NULL);
+		assert_non_null(j[i]);
+		assert_string_equal(json_string_value(json_object_get(j[i], "daemon")), "testd");
+	}
+	assert_string_equal(line, "");   /* exactly four lines */
+	assert_string_equal(json_string_value(json_object_get(j[0], "event")), "odd\"event\n");
+	assert_string_equal(json_string_value(json_object_get(j[0], "k")), "v");
+	assert_string_equal(json_string_value(json_object_get(j[0], "correlation_id")), "req_q");
+	assert_int_equal(strlen(json_string_value(json_object_get(j[1], "big"))), 2999);
+	assert_int_equal(strlen(json_string_value(json_object_get(j[1], "ts"))), 24);
+	assert_true(json_is_true(json_object_get(j[2], "log_format_error")));
+	assert_null(json_object_get(j[2], "k"));
+	assert_string_equal(json_string_value(json_object_get(j[3], "event")), "empty.extra");
+	assert_int_equal(json_object_size(j[3]), 4);
+	for (i = 0; i < 4; i++)
+		json_decref(j[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_two_lines_no_request_id),
+		cmocka_unit_test(test_escapes_long_lines_and_bad_formats),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
