@@ -36,6 +36,7 @@
 #include "vault/vault_pkcache.h"
 #include "vault/vault_store.h"
 #include "vault/vault_token.h"
+#include "vault/vault_token_writer.h"
 
 /* The merchant owning the publishable key: 1 found, 0 not, -1 error,
  * -3 found but origin (non-NULL: a cross-origin browser request) is not
@@ -226,10 +227,16 @@ void vault_handle_tokens_create(struct sr_http_request *req)
 		    vault_legacy_number_new(shape, strlen(shape), row.legacy_number,
 		                            sizeof row.legacy_number) != 0)
 			goto internal;
-		db = sr_db_acquire(app->db);
-		rc = vault_store_token_insert(db, &row, err, sizeof err);
-		sr_db_release(app->db, db);
-		db = NULL;
+		/* Durable before the reply; the commit is shared with concurrent
+		 * requests (ADR 0101). */
+		if (app->tokens != NULL) {
+			rc = vault_token_writer_insert(app->tokens, &row, err, sizeof err);
+		} else {
+			db = sr_db_acquire(app->db);
+			rc = vault_store_token_insert(db, &row, err, sizeof err);
+			sr_db_release(app->db, db);
+			db = NULL;
+		}
 		if (rc != -3)
 			break;
 	}

@@ -3,6 +3,7 @@
  * parameters by PQexecParams (text for scalars, binary for bytea).
  */
 #include "vault/vault_store.h"
+#include "common/sr_db.h"
 #include "common/sr_dbprep.h"
 
 #include <stdarg.h>
@@ -96,62 +97,71 @@ out:
 	return rc;
 }
 
+#define TOKEN_INSERT_PARAMS 19
+#define TOKEN_INSERT_SQL \
+	"INSERT INTO tokens (id, merchant_id, brand, last4, exp_month, exp_year, fingerprint, " \
+	"key_version, pan_iv, pan_ct, cvc_iv, cvc_ct, cvc_expires_at, created_at, customer, " \
+	"expires_at, legacy_number, fp_version, fingerprint_prev) " \
+	"VALUES ($1, $2, $3, $4, $5::smallint, $6::smallint, $7, $8, $9::bytea, $10::bytea, " \
+	"$11::bytea, $12::bytea, to_timestamp($13::bigint), to_timestamp($14::bigint), $15, " \
+	"to_timestamp($16::bigint), $17, $18, $19)"
+
+/* One token row as TOKEN_INSERT_SQL's parameters (text scalars, binary
+ * bytea); num holds the numbers' text and must outlive the parameters. */
+struct token_params {
+	char num[5][24];   /* exp_month, exp_year, cvc_expires_at, created_at, expires_at */
+	const char *v[TOKEN_INSERT_PARAMS];
+	int len[TOKEN_INSERT_PARAMS];
+	int fmt[TOKEN_INSERT_PARAMS];
+};
+
+static void token_params(struct token_params *p, const struct vault_token_row *r)
+{
+	memset(p, 0, sizeof *p);
+	snprintf(p->num[0], sizeof p->num[0], "%d", r->exp_month);
+	snprintf(p->num[1], sizeof p->num[1], "%d", r->exp_year);
+	snprintf(p->num[2], sizeof p->num[2], "%lld", r->cvc_expires_at);
+	snprintf(p->num[3], sizeof p->num[3], "%lld", r->created_at);
+	snprintf(p->num[4], sizeof p->num[4], "%lld", r->expires_at);
+	p->v[0] = r->id;
+	p->v[1] = r->merchant_id;
+	p->v[2] = r->brand;
+	p->v[3] = r->last4;
+	p->v[4] = p->num[0];
+	p->v[5] = p->num[1];
+	p->v[6] = r->fingerprint;
+	p->v[7] = r->key_version;
+	/* bytea as binary parameters */
+	p->v[8] = (const char *)r->pan_iv;
+	p->len[8] = HSM_GCM_IV_LEN;
+	p->fmt[8] = 1;
+	p->v[9] = (const char *)r->pan_ct;
+	p->len[9] = (int)r->pan_ct_len;
+	p->fmt[9] = 1;
+	p->v[10] = r->has_cvc ? (const char *)r->cvc_iv : NULL;
+	p->len[10] = r->has_cvc ? HSM_GCM_IV_LEN : 0;
+	p->fmt[10] = 1;
+	p->v[11] = r->has_cvc ? (const char *)r->cvc_ct : NULL;
+	p->len[11] = r->has_cvc ? (int)r->cvc_ct_len : 0;
+	p->fmt[11] = 1;
+	p->v[12] = r->has_cvc ? p->num[2] : NULL;
+	p->v[13] = p->num[3];
+	p->v[14] = r->customer[0] != '\0' ? r->customer : NULL;
+	p->v[15] = r->expires_at > 0 ? p->num[4] : NULL;
+	p->v[16] = r->legacy_number[0] != '\0' ? r->legacy_number : NULL;
+	p->v[17] = r->fp_version[0] != '\0' ? r->fp_version : "fp-hmac-v1";
+	p->v[18] = r->fingerprint_prev[0] != '\0' ? r->fingerprint_prev : NULL;
+}
+
 int vault_store_token_insert(PGconn *db, const struct vault_token_row *r, char *err,
                              size_t errlen)
 {
-	char month[8];
-	char year[8];
-	char cvc_exp[24];
-	char created[24];
-	char expires[24];
-	const char *params[19];
-	int lengths[19] = { 0 };
-	int formats[19] = { 0 };
+	struct token_params p;
 	PGresult *res = NULL;
 	int rc = -1;
 
-	snprintf(month, sizeof month, "%d", r->exp_month);
-	snprintf(year, sizeof year, "%d", r->exp_year);
-	snprintf(cvc_exp, sizeof cvc_exp, "%lld", r->cvc_expires_at);
-	snprintf(created, sizeof created, "%lld", r->created_at);
-	snprintf(expires, sizeof expires, "%lld", r->expires_at);
-	params[0] = r->id;
-	params[1] = r->merchant_id;
-	params[2] = r->brand;
-	params[3] = r->last4;
-	params[4] = month;
-	params[5] = year;
-	params[6] = r->fingerprint;
-	params[7] = r->key_version;
-	/* bytea as binary parameters */
-	params[8] = (const char *)r->pan_iv;
-	lengths[8] = HSM_GCM_IV_LEN;
-	formats[8] = 1;
-	params[9] = (const char *)r->pan_ct;
-	lengths[9] = (int)r->pan_ct_len;
-	formats[9] = 1;
-	params[10] = r->has_cvc ? (const char *)r->cvc_iv : NULL;
-	lengths[10] = r->has_cvc ? HSM_GCM_IV_LEN : 0;
-	formats[10] = 1;
-	params[11] = r->has_cvc ? (const char *)r->cvc_ct : NULL;
-	lengths[11] = r->has_cvc ? (int)r->cvc_ct_len : 0;
-	formats[11] = 1;
-	params[12] = r->has_cvc ? cvc_exp : NULL;
-	params[13] = created;
-	params[14] = r->customer[0] != '\0' ? r->customer : NULL;
-	params[15] = r->expires_at > 0 ? expires : NULL;
-	params[16] = r->legacy_number[0] != '\0' ? r->legacy_number : NULL;
-	params[17] = r->fp_version[0] != '\0' ? r->fp_version : "fp-hmac-v1";
-	params[18] = r->fingerprint_prev[0] != '\0' ? r->fingerprint_prev : NULL;
-
-	res = sr_db_params(db,
-	    "INSERT INTO tokens (id, merchant_id, brand, last4, exp_month, exp_year, fingerprint, "
-	    "key_version, pan_iv, pan_ct, cvc_iv, cvc_ct, cvc_expires_at, created_at, customer, "
-	    "expires_at, legacy_number, fp_version, fingerprint_prev) "
-	    "VALUES ($1, $2, $3, $4, $5::smallint, $6::smallint, $7, $8, $9::bytea, $10::bytea, "
-	    "$11::bytea, $12::bytea, to_timestamp($13::bigint), to_timestamp($14::bigint), $15, "
-	    "to_timestamp($16::bigint), $17, $18, $19)",
-	    19, NULL, params, lengths, formats, 0);
+	token_params(&p, r);
+	res = sr_db_params(db, TOKEN_INSERT_SQL, TOKEN_INSERT_PARAMS, NULL, p.v, p.len, p.fmt, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		if (sqlstate_is(res, "23505") && r->legacy_number[0] != '\0') {
 			seterr(err, errlen, "token insert: legacy number collision");
@@ -165,6 +175,101 @@ int vault_store_token_insert(PGconn *db, const struct vault_token_row *r, char *
 out:
 	PQclear(res);
 	return rc;
+}
+
+int vault_store_token_insert_batch(PGconn *db, const struct vault_token_row *const *rows,
+                                   size_t n, char *err, size_t errlen)
+{
+	struct token_params p;
+	const char *name = NULL;
+	PGresult *res = NULL;
+	size_t i, sent = 0, got = 0;
+	bool pipeline = false, committed = false, failed = false;
+	int rc = -1;
+
+	if (db == NULL || rows == NULL || n == 0) {
+		seterr(err, errlen, "token batch insert: bad arguments");
+		return -1;
+	}
+	/* Prepared before the pipeline: PQprepare is a round trip of its own. */
+	name = sr_db_prepared(db, TOKEN_INSERT_SQL, TOKEN_INSERT_PARAMS, NULL);
+	if (name == NULL) {
+		pq_err(err, errlen, "token batch insert: prepare", NULL, db);
+		return -1;
+	}
+	if (PQenterPipelineMode(db) != 1) {
+		pq_err(err, errlen, "token batch insert: pipeline", NULL, db);
+		return -1;
+	}
+	pipeline = true;
+	/* BEGIN, n INSERTs, COMMIT and one Sync: one round trip, one durable
+	 * commit (libpq pipeline mode, PostgreSQL 14+). */
+	if (PQsendQueryParams(db, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) != 1)
+		goto send_failed;
+	sent++;
+	for (i = 0; i < n; i++) {
+		token_params(&p, rows[i]);
+		if (PQsendQueryPrepared(db, name, TOKEN_INSERT_PARAMS, p.v, p.len, p.fmt, 0) != 1)
+			goto send_failed;
+		sent++;
+	}
+	if (PQsendQueryParams(db, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) != 1)
+		goto send_failed;
+	sent++;
+	if (PQpipelineSync(db) != 1)
+		goto send_failed;
+	/* One result (then NULL) per statement sent, then the Sync. */
+	for (got = 0; got < sent; got++) {
+		ExecStatusType st;
+
+		res = PQgetResult(db);
+		if (res == NULL) {
+			pq_err(err, errlen, "token batch insert", NULL, db);
+			goto unknown;
+		}
+		st = PQresultStatus(res);
+		if (st == PGRES_FATAL_ERROR && !failed) {
+			failed = true;
+			if (sqlstate_is(res, "23505"))
+				seterr(err, errlen, "token batch insert: unique violation");
+			else
+				pq_err(err, errlen, "token batch insert", res, db);
+		} else if (got == sent - 1 && st == PGRES_COMMAND_OK && !failed) {
+			committed = true;
+		}
+		PQclear(res);
+		res = PQgetResult(db);   /* the NULL that ends this statement's results */
+		PQclear(res);
+		res = NULL;
+	}
+	res = PQgetResult(db);
+	if (PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
+		if (!failed)
+			pq_err(err, errlen, "token batch insert: sync", res, db);
+		PQclear(res);
+		res = NULL;
+		goto unknown;
+	}
+	PQclear(res);
+	res = NULL;
+	(void)PQexitPipelineMode(db);
+	pipeline = false;
+	if (committed)
+		return 0;
+	/* A statement failed: the transaction is aborted (COMMIT skipped),
+	 * nothing was written. Leave the connection idle for the next user. */
+	if (PQtransactionStatus(db) == PQTRANS_INERROR)
+		(void)sr_db_exec(db, "ROLLBACK");
+	return PQstatus(db) == CONNECTION_OK ? -1 : -2;
+send_failed:
+	pq_err(err, errlen, "token batch insert: send", NULL, db);
+unknown:
+	/* Outcome unknown only when the COMMIT may have reached the server. */
+	rc = sent == n + 2 ? -2 : -1;
+	/* A connection left in pipeline mode is reset by sr_db_release. */
+	if (pipeline)
+		(void)PQexitPipelineMode(db);
+	return PQstatus(db) == CONNECTION_OK ? rc : -2;
 }
 
 /* Columns of a token row, in the order fill_row reads them. */

@@ -72,6 +72,19 @@ int vault_store_token_insert(PGconn *db, const struct vault_token_row *row, char
                              size_t errlen);
 
 /**
+ * Insert rows[0..n) (n >= 1) in ONE transaction, sent as one libpq pipeline
+ * (BEGIN, n prepared INSERTs, COMMIT, Sync: one round trip, one durable
+ * commit). All or none: a failing row (a legacy number collision, say)
+ * rolls back the others. db must be idle and not in pipeline mode; it is
+ * left idle (or reset by sr_db_release after a broken exchange).
+ * @return 0 all committed; -1 nothing written (rolled back or never
+ *         committed: safe to insert again); -2 outcome unknown (the
+ *         connection failed after the COMMIT may have been sent).
+ */
+int vault_store_token_insert_batch(PGconn *db, const struct vault_token_row *const *rows,
+                                   size_t n, char *err, size_t errlen);
+
+/**
  * Load a token by id (tok_/card_) or by its legacy number, with its
  * ciphertext. Expired tokens (expires_at passed) are not found, even
  * before the sweeper deletes them.

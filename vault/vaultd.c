@@ -38,6 +38,7 @@
 #include "vault/vault_egress.h"
 #include "vault/vault_route.h"
 #include "vault/vault_pkcache.h"
+#include "vault/vault_token_writer.h"
 #include "vault/vault_ratelimit.h"
 #include "vault/vault_keys.h"
 #include "vault/vault_store.h"
@@ -705,8 +706,10 @@ static int run(const struct vaultd_config *c)
 	app.rl_key = vault_ratelimit_new((double)c->rl_key_rate / 60.0, (double)c->rl_key_burst,
 	                                 4096);
 	app.pkcache = vault_pkcache_new(1024);
-	if (app.rl_ip == NULL || app.rl_key == NULL || app.pkcache == NULL) {
-		snprintf(msg, sizeof msg, "cannot allocate the rate limiters");
+	/* ADR 0101: at most one row per worker thread can be waiting. */
+	app.tokens = vault_token_writer_new(db, (size_t)c->threads);
+	if (app.rl_ip == NULL || app.rl_key == NULL || app.pkcache == NULL || app.tokens == NULL) {
+		snprintf(msg, sizeof msg, "cannot allocate the rate limiters and token writer");
 		goto out;
 	}
 
@@ -844,6 +847,7 @@ out:
 	vault_ratelimit_free(app.rl_ip);
 	vault_ratelimit_free(app.rl_key);
 	vault_pkcache_free(app.pkcache);
+	vault_token_writer_free(app.tokens);
 	hsm_close(h);
 	vault_keys_free(keys);
 	sr_db_pool_free(db);
