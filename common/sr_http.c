@@ -1376,6 +1376,7 @@ struct sr_http_server *sr_http_start(const struct sr_http_config *cfg, char *err
 	/* MHD_USE_ITC: required by MHD_quiesce_daemon (sr_http_drain). */
 	unsigned flags = MHD_USE_TLS | MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
 	unsigned threads = 0;
+	unsigned conn_limit = FD_SETSIZE - 4;   /* MHD's own default */
 	size_t i;
 
 	if (err != NULL && errlen > 0)
@@ -1473,6 +1474,16 @@ struct sr_http_server *sr_http_start(const struct sr_http_config *cfg, char *err
 		srv->vdata[1].size = 0;
 	}
 
+	if (cfg->max_connections > 0) {
+		/* ADR 0102: a thread of its own per connection. In the pool, a
+		 * thread serves its connections one request at a time, so a
+		 * request waits for every request ahead of it on the same
+		 * thread (head-of-line blocking behind database, HSM or PSP
+		 * waits); per connection, the kernel schedules requests fairly. */
+		flags |= MHD_USE_THREAD_PER_CONNECTION;
+		threads = 1;
+		conn_limit = cfg->max_connections;
+	}
 	if (srv->ca_pem != NULL) {
 		srv->daemon = MHD_start_daemon(
 			flags, 0, NULL, NULL, on_request, srv,
@@ -1484,6 +1495,7 @@ struct sr_http_server *sr_http_start(const struct sr_http_config *cfg, char *err
 			MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
 			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 			MHD_OPTION_THREAD_POOL_SIZE, threads,
+			MHD_OPTION_CONNECTION_LIMIT, conn_limit,
 			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 			MHD_OPTION_END);
 	} else {
@@ -1496,6 +1508,7 @@ struct sr_http_server *sr_http_start(const struct sr_http_config *cfg, char *err
 			MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
 			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 			MHD_OPTION_THREAD_POOL_SIZE, threads,
+			MHD_OPTION_CONNECTION_LIMIT, conn_limit,
 			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 			MHD_OPTION_END);
 	}

@@ -56,7 +56,9 @@ struct sr_http_config {
 	const char *client_ca_file;     /* non-NULL: mutual TLS, client cert from this CA required */
 	const char *peer_name;          /* with client_ca_file: the DNS name the client cert must carry */
 	size_t max_body;                /* bytes; 0 means 64 KiB */
-	unsigned threads;               /* thread pool size; 0 means 4 */
+	unsigned threads;               /* thread pool size; 0 means 4 (unused with max_connections) */
+	unsigned max_connections;       /* > 0: one thread per connection, at most this many
+	                                 * connections at once (ADR 0102); 0: the thread pool */
 	const struct sr_route *routes;
 	size_t n_routes;
 	void *app;                      /* passed to handlers as req->app */

@@ -8,9 +8,10 @@
 #   pg    one-row durable INSERTs/s (pgbench, 1 and 32 clients)
 # then prints B = 1 / (1/https + 2/hsm + 1/pg) and tokenize/B, p50/p99 and
 # vaultd's peak resident memory. BENCH_SECONDS (default 10) per run.
-# The tokenize runs hit a vaultd of their own (the stack's configuration with
-# BENCH_VAULT_THREADS worker threads, default 16, 8 HSM sessions, rate limits
-# off, on the stack's public port + 70), so the dev stack's vaultd is untouched.
+# The tokenize runs hit a vaultd of their own (the stack's configuration:
+# public listener one thread per connection (ADR 0102), BENCH_VAULT_THREADS
+# internal worker threads, default 16, 8 HSM sessions, rate limits off, on
+# the stack's public port + 70), so the dev stack's vaultd is untouched.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -36,23 +37,29 @@ field() { sed -n "s/.*$1=\([0-9]*\).*/\1/p" <<<"$2"; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
-echo "== strongroom make bench ($(date -u +%FT%TZ), $CPUS CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), ${SECS}s per run, vaultd threads=$VTHREADS)"
+echo "== strongroom make bench ($(date -u +%FT%TZ), $CPUS CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), ${SECS}s per run, vaultd public listener: a thread per connection)"
 
 # ---- HSM: AES-256-GCM in SoftHSM2 (same token, key and call as vaultd)
 hsm_out=$("$SR_BIN/bench/bench_hsm" /usr/lib/softhsm/libsofthsm2.so strongroom var/secrets/hsm-user-pin "$((SECS / 2 > 2 ? SECS / 2 : 2))" "$CPUS")
 echo "$hsm_out" | sed 's/^/  /'
 HSM=$(awk -F'ops_per_s=' '{print int($2)}' <<<"$hsm_out" | sort -n | tail -1)
 
-# ---- HTTPS "return 200": same TLS stack and threads as vaultd's public listener
-port=$((VAULT_PUBLIC_PORT + 60))
-vthreads=$VTHREADS
-"$SR_BIN/bench/bench_http200" $port var/pki/vault-public.crt var/pki/vault-public.key "$vthreads" 2>/dev/null &
-hpid=$!
-wait_port $port 10 || die "bench_http200 did not start"
-out=$(wrk -t"$(threads_for 64)" -c64 -d"${SECS}s" --latency -s tests/bench/http200.lua "https://localhost:$port/" 2>&1 | grep '^BENCH')
-kill $hpid 2>/dev/null || true; wait $hpid 2>/dev/null || true; hpid=
-HTTPS=$(( $(field requests "$out") * 1000000 / $(field duration_us "$out") ))
-echo "  https_200 c=64 req_per_s=$HTTPS p50_ms=$(awk "BEGIN{printf \"%.2f\", $(field p50_us "$out")/1000}") p99_ms=$(awk "BEGIN{printf \"%.2f\", $(field p99_us "$out")/1000}")"
+# ---- HTTPS "return 200": the same TLS stack, in both of sr_http's threading
+# models (ADR 0102): vaultd's public listener runs one thread per connection.
+# B takes the faster of the two (the machine's limit, not our choice's).
+HTTPS=0
+for model in "$VTHREADS" "conn:256"; do
+  port=$((VAULT_PUBLIC_PORT + 60))
+  "$SR_BIN/bench/bench_http200" $port var/pki/vault-public.crt var/pki/vault-public.key "$model" 2>/dev/null &
+  hpid=$!
+  wait_port $port 10 || die "bench_http200 did not start"
+  out=$(wrk -t"$(threads_for 64)" -c64 -d"${SECS}s" --latency -s tests/bench/http200.lua "https://localhost:$port/" 2>&1 | grep '^BENCH')
+  kill $hpid 2>/dev/null || true; wait $hpid 2>/dev/null || true; hpid=
+  rps=$(( $(field requests "$out") * 1000000 / $(field duration_us "$out") ))
+  [ "$model" = "conn:256" ] && name="per-connection" || name="pool=$model"
+  echo "  https_200 c=64 threads=$name req_per_s=$rps p50_ms=$(awk "BEGIN{printf \"%.2f\", $(field p50_us "$out")/1000}") p99_ms=$(awk "BEGIN{printf \"%.2f\", $(field p99_us "$out")/1000}")"
+  [ "$rps" -gt "$HTTPS" ] && HTTPS=$rps
+done
 
 # ---- PostgreSQL: one-row durable INSERT (synchronous_commit on, fsync on)
 pg -d postgres -c "DROP DATABASE IF EXISTS strongroom_bench" -c "CREATE DATABASE strongroom_bench" >/dev/null

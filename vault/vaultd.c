@@ -56,7 +56,7 @@ static const char *const config_keys[] = {
 	"psp_ca", "psp_client_cert", "psp_client_key",
 	"psp_stripe_host", "psp_stripe_addr", "psp_stripe_port", "psp_stripe_api_key_file",
 	"psp_stripe_webhook_secret_file",
-	"threads", "cvc_ttl_seconds", "sweep_interval_seconds",
+	"threads", "public_max_connections", "cvc_ttl_seconds", "sweep_interval_seconds",
 	"admin_listen", "admin_port", "shutdown_grace_seconds", "readyz_cert_min_days",
 	"rate_limit_ip_per_minute", "rate_limit_ip_burst",
 	"rate_limit_key_per_minute", "rate_limit_key_burst",
@@ -116,7 +116,7 @@ struct vaultd_config {
 	const char *psp_stripe_host, *psp_stripe_addr, *psp_stripe_api_key_file;
 	const char *psp_stripe_webhook_secret_file;
 	long long psp_stripe_port;
-	long long threads, cvc_ttl_seconds, sweep_interval_seconds;
+	long long threads, public_max_connections, cvc_ttl_seconds, sweep_interval_seconds;
 	const char *admin_listen;
 	long long admin_port, shutdown_grace_seconds, readyz_cert_min_days;
 	long long rl_ip_rate, rl_ip_burst, rl_key_rate, rl_key_burst;
@@ -276,6 +276,7 @@ static int config_read(const json_t *cfg, const char *path, struct vaultd_config
 	c->psp_stripe_api_key_file = sr_config_str(cfg, "psp_stripe_api_key_file", NULL);
 	c->psp_stripe_webhook_secret_file = sr_config_str(cfg, "psp_stripe_webhook_secret_file", NULL);
 	c->threads = sr_config_int(cfg, "threads", 4);
+	c->public_max_connections = sr_config_int(cfg, "public_max_connections", 256);
 	c->cvc_ttl_seconds = sr_config_int(cfg, "cvc_ttl_seconds", 3540);
 	c->sweep_interval_seconds = sr_config_int(cfg, "sweep_interval_seconds", 60);
 	c->admin_listen = sr_config_str(cfg, "admin_listen", "127.0.0.1");
@@ -327,6 +328,10 @@ static int config_read(const json_t *cfg, const char *path, struct vaultd_config
 	}
 	if (c->threads < 1 || c->threads > 64) {
 		sr_config_error(msg, msglen, path, "threads", "must be 1..64");
+		return -1;
+	}
+	if (c->public_max_connections < 1 || c->public_max_connections > 4096) {
+		sr_config_error(msg, msglen, path, "public_max_connections", "must be 1..4096");
 		return -1;
 	}
 	if (c->hsm_sessions < 1 || c->hsm_sessions > 64) {
@@ -706,8 +711,8 @@ static int run(const struct vaultd_config *c)
 	app.rl_key = vault_ratelimit_new((double)c->rl_key_rate / 60.0, (double)c->rl_key_burst,
 	                                 4096);
 	app.pkcache = vault_pkcache_new(1024);
-	/* ADR 0101: at most one row per worker thread can be waiting. */
-	app.tokens = vault_token_writer_new(db, (size_t)c->threads);
+	/* ADR 0101: up to 64 rows per transaction (more wait for the next). */
+	app.tokens = vault_token_writer_new(db, 64);
 	if (app.rl_ip == NULL || app.rl_key == NULL || app.pkcache == NULL || app.tokens == NULL) {
 		snprintf(msg, sizeof msg, "cannot allocate the rate limiters and token writer");
 		goto out;
@@ -722,7 +727,8 @@ static int run(const struct vaultd_config *c)
 			.client_ca_file = NULL,
 			.peer_name = NULL,
 			.max_body = MAX_BODY_PUBLIC,
-			.threads = (unsigned)c->threads,
+			/* ADR 0102: browsers' tokenize requests, one thread per connection. */
+			.max_connections = (unsigned)c->public_max_connections,
 			.routes = public_routes,
 			.n_routes = sizeof public_routes / sizeof public_routes[0],
 			.app = &app,

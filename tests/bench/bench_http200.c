@@ -1,14 +1,17 @@
 /*
  * bench_http200: the HTTPS "return 200" limit (make bench, not a test).
- * An sr_http server (the same libmicrohttpd + GnuTLS stack, thread pool and
- * keep-alive handling as vaultd's public listener) whose one route answers
- * 200 {} without any work. Runs until SIGTERM/SIGINT.
+ * An sr_http server (the same libmicrohttpd + GnuTLS stack and keep-alive
+ * handling as vaultd's listeners) whose one route answers 200 {} without
+ * any work. Runs until SIGTERM/SIGINT. THREADS N: a pool of N threads (the
+ * internal listener's model); THREADS conn:N: one thread per connection, at
+ * most N connections (the public listener's model, ADR 0102).
  *
  *   bench_http200 PORT CERT KEY THREADS
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/sr_http.h"
 #include "common/sr_log.h"
@@ -45,7 +48,8 @@ int main(int argc, char **argv)
 			.port = (uint16_t)atoi(argv[1]),
 			.cert_file = argv[2],
 			.key_file = argv[3],
-			.threads = (unsigned)atoi(argv[4]),
+			.threads = strncmp(argv[4], "conn:", 5) != 0 ? (unsigned)atoi(argv[4]) : 0,
+			.max_connections = strncmp(argv[4], "conn:", 5) == 0 ? (unsigned)atoi(argv[4] + 5) : 0,
 			.routes = routes,
 			.n_routes = sizeof routes / sizeof routes[0],
 			.name = "bench",
