@@ -7,10 +7,14 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-/* One waiting submitter; lives on its stack. */
+/* One waiting submitter; lives on its stack. It sleeps on its own
+ * condition variable, so that the end of a batch wakes only the batch's
+ * submitters and the next leader, not every thread queued (a broadcast
+ * to dozens of waiters cost more CPU than the batch's database work). */
 struct gc_node {
 	void *item;
 	struct gc_node *next;
+	pthread_cond_t cv;
 	int rc;
 	int done;
 };
@@ -19,7 +23,6 @@ struct sr_gc {
 	const char *name;
 	struct sr_metric *m_batches, *m_records;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
 	sr_gc_batch_fn fn;
 	void *arg;
 	size_t max_batch;
@@ -46,10 +49,6 @@ struct sr_gc *sr_gc_new(const char *name, sr_gc_batch_fn fn, void *arg, size_t m
 		goto fail;
 	if (pthread_mutex_init(&gc->mu, NULL) != 0)
 		goto fail;
-	if (pthread_cond_init(&gc->cv, NULL) != 0) {
-		pthread_mutex_destroy(&gc->mu);
-		goto fail;
-	}
 	gc->name = name;
 	gc->m_batches = sr_metrics_counter("strongroom_group_commit_batches_total",
 	                                   "Group-commit transactions written, per chain (ADR 0083).",
@@ -74,7 +73,6 @@ void sr_gc_free(struct sr_gc *gc)
 {
 	if (gc == NULL)
 		return;
-	pthread_cond_destroy(&gc->cv);
 	pthread_mutex_destroy(&gc->mu);
 	free(gc->batch);
 	free(gc->items);
@@ -100,10 +98,10 @@ static void write_batch(struct sr_gc *gc, size_t n)
 
 int sr_gc_submit(struct sr_gc *gc, void *item)
 {
-	struct gc_node me = { item, NULL, SR_GC_FAILED, 0 };
+	struct gc_node me = { .item = item, .next = NULL, .rc = SR_GC_FAILED, .done = 0 };
 	size_t n, i, ok;
 
-	if (gc == NULL)
+	if (gc == NULL || pthread_cond_init(&me.cv, NULL) != 0)
 		return SR_GC_FAILED;
 	pthread_mutex_lock(&gc->mu);
 	if (gc->tail != NULL)
@@ -113,7 +111,9 @@ int sr_gc_submit(struct sr_gc *gc, void *item)
 	gc->tail = &me;
 	while (!me.done) {
 		if (gc->busy) {
-			pthread_cond_wait(&gc->cv, &gc->mu);
+			/* Woken when our record's batch is done, or when we are
+			 * the oldest waiter and the leader has finished. */
+			pthread_cond_wait(&me.cv, &gc->mu);
 			continue;
 		}
 		/* Lead: take what is queued, oldest first (our own record may be
@@ -133,14 +133,21 @@ int sr_gc_submit(struct sr_gc *gc, void *item)
 		sr_metrics_add(gc->m_batches, 1, gc->name);
 		sr_metrics_add(gc->m_records, (double)ok, gc->name);
 		pthread_mutex_lock(&gc->mu);
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
 			gc->batch[i]->done = 1;
+			if (gc->batch[i] != &me)
+				pthread_cond_signal(&gc->batch[i]->cv);
+		}
 		gc->records += ok;
 		gc->batches++;
 		gc->busy = 0;
-		pthread_cond_broadcast(&gc->cv);
+		/* Hand the lead to the oldest waiter (we lead again ourselves
+		 * while our own record is still queued). */
+		if (me.done && gc->head != NULL)
+			pthread_cond_signal(&gc->head->cv);
 	}
 	pthread_mutex_unlock(&gc->mu);
+	pthread_cond_destroy(&me.cv);
 	return me.rc;
 }
 
