@@ -212,11 +212,7 @@ void sr_db_release(struct sr_db_pool *pool, PGconn *conn)
 
 	if (pool == NULL || conn == NULL)
 		return;
-	if (PQstatus(conn) == CONNECTION_OK && PQpipelineStatus(conn) != PQ_PIPELINE_OFF &&
-	    PQexitPipelineMode(conn) != 1) {
-		/* Results of a pipeline nobody will read: start afresh. */
-		PQreset(conn);
-	} else if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) != PQTRANS_IDLE) {
+	if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) != PQTRANS_IDLE) {
 		/* Never hand the next borrower a half-done transaction. */
 		if (sr_db_exec(conn, "ROLLBACK") != 0)
 			PQreset(conn);

@@ -79,7 +79,9 @@ static struct prep_cache *cache_of(PGconn *conn)
 	return c;
 }
 
-const char *sr_db_prepared(PGconn *conn, const char *sql, int nparams, const Oid *types)
+PGresult *sr_db_params(PGconn *conn, const char *sql, int nparams, const Oid *types,
+                       const char *const *values, const int *lengths, const int *formats,
+                       int result_format)
 {
 	struct prep_cache *c = NULL;
 	struct prep_entry *e = NULL;
@@ -89,41 +91,31 @@ const char *sr_db_prepared(PGconn *conn, const char *sql, int nparams, const Oid
 
 	if (conn == NULL || sql == NULL || PQstatus(conn) != CONNECTION_OK ||
 	    (c = cache_of(conn)) == NULL)
-		return NULL;
+		goto plain;
 	h = fnv1a(sql);
-	for (i = 0; i < c->n; i++)
+	for (i = 0; i < c->n && e == NULL; i++)
 		if (c->e[i].hash == h && strcmp(c->e[i].text, sql) == 0)
-			return c->e[i].name;
-	if (c->n == PREP_MAX)
-		return NULL;
-	e = &c->e[c->n];
-	e->text = strdup(sql);
-	if (e->text == NULL)
-		return NULL;
-	e->hash = h;
-	snprintf(e->name, sizeof e->name, "sr_p%u", c->next_id++);
-	res = PQprepare(conn, e->name, sql, nparams, types);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			e = &c->e[i];
+	if (e == NULL) {
+		if (c->n == PREP_MAX)
+			goto plain;
+		e = &c->e[c->n];
+		e->text = strdup(sql);
+		if (e->text == NULL)
+			goto plain;
+		e->hash = h;
+		snprintf(e->name, sizeof e->name, "sr_p%u", c->next_id++);
+		res = PQprepare(conn, e->name, sql, nparams, types);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			/* The same error PQexecParams would have reported. */
+			free(e->text);
+			e->text = NULL;
+			return res;
+		}
 		PQclear(res);
-		free(e->text);
-		e->text = NULL;
-		return NULL;
+		c->n++;
 	}
-	PQclear(res);
-	c->n++;
-	return e->name;
-}
-
-PGresult *sr_db_params(PGconn *conn, const char *sql, int nparams, const Oid *types,
-                       const char *const *values, const int *lengths, const int *formats,
-                       int result_format)
-{
-	const char *name = sr_db_prepared(conn, sql, nparams, types);
-
-	/* Not prepared (full cache, out of memory, or a statement that does
-	 * not parse): PQexecParams reports what it would have reported. */
-	if (name == NULL)
-		return PQexecParams(conn, sql, nparams, types, values, lengths, formats,
-		                    result_format);
-	return PQexecPrepared(conn, name, nparams, values, lengths, formats, result_format);
+	return PQexecPrepared(conn, e->name, nparams, values, lengths, formats, result_format);
+plain:
+	return PQexecParams(conn, sql, nparams, types, values, lengths, formats, result_format);
 }

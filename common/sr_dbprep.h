@@ -28,15 +28,4 @@ PGresult *sr_db_params(PGconn *conn, const char *sql, int nparams, const Oid *ty
                        const char *const *values, const int *lengths, const int *formats,
                        int result_format);
 
-/**
- * The name of conn's prepared statement for sql, preparing it on first use
- * (as sr_db_params does), for callers that send it themselves, e.g. in
- * libpq pipeline mode (PQsendQueryPrepared), where a PQprepare round trip
- * is not possible. Call it outside pipeline mode.
- * @return the name (owned by conn's cache, valid until PQreset/PQfinish),
- * or NULL: cache full, out of memory, bad connection, or the statement
- * failed to prepare (then PQexecParams would have failed too).
- */
-const char *sr_db_prepared(PGconn *conn, const char *sql, int nparams, const Oid *types);
-
 #endif

@@ -3,7 +3,6 @@
  * parameters by PQexecParams (text for scalars, binary for bytea).
  */
 #include "vault/vault_store.h"
-#include "common/sr_db.h"
 #include "common/sr_dbprep.h"
 
 #include <stdarg.h>
@@ -98,11 +97,17 @@ out:
 }
 
 #define TOKEN_INSERT_PARAMS 19
-#define TOKEN_INSERT_SQL \
+#define TOKEN_INSERT_COLUMNS \
 	"INSERT INTO tokens (id, merchant_id, brand, last4, exp_month, exp_year, fingerprint, " \
 	"key_version, pan_iv, pan_ct, cvc_iv, cvc_ct, cvc_expires_at, created_at, customer, " \
-	"expires_at, legacy_number, fp_version, fingerprint_prev) " \
-	"VALUES ($1, $2, $3, $4, $5::smallint, $6::smallint, $7, $8, $9::bytea, $10::bytea, " \
+	"expires_at, legacy_number, fp_version, fingerprint_prev) VALUES "
+/* One row's VALUES tuple; %u are its 19 parameter numbers. */
+#define TOKEN_INSERT_ROW \
+	"($%u, $%u, $%u, $%u, $%u::smallint, $%u::smallint, $%u, $%u, $%u::bytea, $%u::bytea, " \
+	"$%u::bytea, $%u::bytea, to_timestamp($%u::bigint), to_timestamp($%u::bigint), $%u, " \
+	"to_timestamp($%u::bigint), $%u, $%u, $%u)"
+#define TOKEN_INSERT_SQL TOKEN_INSERT_COLUMNS \
+	"($1, $2, $3, $4, $5::smallint, $6::smallint, $7, $8, $9::bytea, $10::bytea, " \
 	"$11::bytea, $12::bytea, to_timestamp($13::bigint), to_timestamp($14::bigint), $15, " \
 	"to_timestamp($16::bigint), $17, $18, $19)"
 
@@ -180,96 +185,70 @@ out:
 int vault_store_token_insert_batch(PGconn *db, const struct vault_token_row *const *rows,
                                    size_t n, char *err, size_t errlen)
 {
-	struct token_params p;
-	const char *name = NULL;
+	struct token_params *p = NULL;
+	const char **values = NULL;
+	int *lengths = NULL, *formats = NULL;
+	char *sql = NULL;
+	size_t cap = sizeof TOKEN_INSERT_COLUMNS + n * (sizeof TOKEN_INSERT_ROW + 64), pos, i, j;
 	PGresult *res = NULL;
-	size_t i, sent = 0, got = 0;
-	bool pipeline = false, committed = false, failed = false;
-	int rc = -1;
+	int k, rc = -1;
 
-	if (db == NULL || rows == NULL || n == 0) {
+	if (db == NULL || rows == NULL || n == 0 || n > VAULT_TOKEN_BATCH_MAX) {
 		seterr(err, errlen, "token batch insert: bad arguments");
 		return -1;
 	}
-	/* Prepared before the pipeline: PQprepare is a round trip of its own. */
-	name = sr_db_prepared(db, TOKEN_INSERT_SQL, TOKEN_INSERT_PARAMS, NULL);
-	if (name == NULL) {
-		pq_err(err, errlen, "token batch insert: prepare", NULL, db);
-		return -1;
+	p = calloc(n, sizeof *p);
+	values = calloc(n * TOKEN_INSERT_PARAMS, sizeof *values);
+	lengths = calloc(n * TOKEN_INSERT_PARAMS, sizeof *lengths);
+	formats = calloc(n * TOKEN_INSERT_PARAMS, sizeof *formats);
+	sql = malloc(cap);
+	if (p == NULL || values == NULL || lengths == NULL || formats == NULL || sql == NULL) {
+		seterr(err, errlen, "token batch insert: out of memory");
+		goto out;
 	}
-	if (PQenterPipelineMode(db) != 1) {
-		pq_err(err, errlen, "token batch insert: pipeline", NULL, db);
-		return -1;
-	}
-	pipeline = true;
-	/* BEGIN, n INSERTs, COMMIT and one Sync: one round trip, one durable
-	 * commit (libpq pipeline mode, PostgreSQL 14+). */
-	if (PQsendQueryParams(db, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) != 1)
-		goto send_failed;
-	sent++;
+	/* One statement, so one implicit transaction: all rows or none. */
+	pos = (size_t)snprintf(sql, cap, "%s", TOKEN_INSERT_COLUMNS);
 	for (i = 0; i < n; i++) {
-		token_params(&p, rows[i]);
-		if (PQsendQueryPrepared(db, name, TOKEN_INSERT_PARAMS, p.v, p.len, p.fmt, 0) != 1)
-			goto send_failed;
-		sent++;
-	}
-	if (PQsendQueryParams(db, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) != 1)
-		goto send_failed;
-	sent++;
-	if (PQpipelineSync(db) != 1)
-		goto send_failed;
-	/* One result (then NULL) per statement sent, then the Sync. */
-	for (got = 0; got < sent; got++) {
-		ExecStatusType st;
+		unsigned b = (unsigned)(i * TOKEN_INSERT_PARAMS);
 
-		res = PQgetResult(db);
-		if (res == NULL) {
-			pq_err(err, errlen, "token batch insert", NULL, db);
-			goto unknown;
+		token_params(&p[i], rows[i]);
+		for (j = 0; j < TOKEN_INSERT_PARAMS; j++) {
+			values[b + j] = p[i].v[j];
+			lengths[b + j] = p[i].len[j];
+			formats[b + j] = p[i].fmt[j];
 		}
-		st = PQresultStatus(res);
-		if (st == PGRES_FATAL_ERROR && !failed) {
-			failed = true;
-			if (sqlstate_is(res, "23505"))
-				seterr(err, errlen, "token batch insert: unique violation");
-			else
-				pq_err(err, errlen, "token batch insert", res, db);
-		} else if (got == sent - 1 && st == PGRES_COMMAND_OK && !failed) {
-			committed = true;
+		k = snprintf(sql + pos, cap - pos, "%s" TOKEN_INSERT_ROW, i > 0 ? ", " : "",
+		             b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10,
+		             b + 11, b + 12, b + 13, b + 14, b + 15, b + 16, b + 17, b + 18, b + 19);
+		if (k < 0 || (size_t)k >= cap - pos) {
+			seterr(err, errlen, "token batch insert: statement too large");
+			goto out;
 		}
-		PQclear(res);
-		res = PQgetResult(db);   /* the NULL that ends this statement's results */
-		PQclear(res);
-		res = NULL;
+		pos += (size_t)k;
 	}
-	res = PQgetResult(db);
-	if (PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
-		if (!failed)
-			pq_err(err, errlen, "token batch insert: sync", res, db);
-		PQclear(res);
-		res = NULL;
-		goto unknown;
+	/* Not prepared: its text differs with n (ADR 0101). */
+	res = PQexecParams(db, sql, (int)(n * TOKEN_INSERT_PARAMS), NULL, values, lengths, formats,
+	                   0);
+	if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+		rc = 0;
+	} else {
+		if (sqlstate_is(res, "23505"))
+			seterr(err, errlen, "token batch insert: unique violation");
+		else
+			pq_err(err, errlen, "token batch insert", res, db);
+		/* An error reply: the statement rolled back. No reply at all:
+		 * it may have committed (outcome unknown). */
+		rc = PQstatus(db) == CONNECTION_OK && res != NULL &&
+		     PQresultStatus(res) == PGRES_FATAL_ERROR ? -1 : -2;
 	}
+out:
 	PQclear(res);
-	res = NULL;
-	(void)PQexitPipelineMode(db);
-	pipeline = false;
-	if (committed)
-		return 0;
-	/* A statement failed: the transaction is aborted (COMMIT skipped),
-	 * nothing was written. Leave the connection idle for the next user. */
-	if (PQtransactionStatus(db) == PQTRANS_INERROR)
-		(void)sr_db_exec(db, "ROLLBACK");
-	return PQstatus(db) == CONNECTION_OK ? -1 : -2;
-send_failed:
-	pq_err(err, errlen, "token batch insert: send", NULL, db);
-unknown:
-	/* Outcome unknown only when the COMMIT may have reached the server. */
-	rc = sent == n + 2 ? -2 : -1;
-	/* A connection left in pipeline mode is reset by sr_db_release. */
-	if (pipeline)
-		(void)PQexitPipelineMode(db);
-	return PQstatus(db) == CONNECTION_OK ? rc : -2;
+	free(sql);
+	free(formats);
+	free(lengths);
+	free(values);
+	free(p);
+	return rc;
 }
 
 /* Columns of a token row, in the order fill_row reads them. */

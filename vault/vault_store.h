@@ -71,15 +71,17 @@ int vault_store_merchant_by_pk_hash(PGconn *db, const char *pk_sha256_hex, char 
 int vault_store_token_insert(PGconn *db, const struct vault_token_row *row, char *err,
                              size_t errlen);
 
+/** Most rows vault_store_token_insert_batch takes at once. */
+#define VAULT_TOKEN_BATCH_MAX 64
+
 /**
- * Insert rows[0..n) (n >= 1) in ONE transaction, sent as one libpq pipeline
- * (BEGIN, n prepared INSERTs, COMMIT, Sync: one round trip, one durable
- * commit). All or none: a failing row (a legacy number collision, say)
- * rolls back the others. db must be idle and not in pipeline mode; it is
- * left idle (or reset by sr_db_release after a broken exchange).
- * @return 0 all committed; -1 nothing written (rolled back or never
- *         committed: safe to insert again); -2 outcome unknown (the
- *         connection failed after the COMMIT may have been sent).
+ * Insert rows[0..n) (1 <= n <= VAULT_TOKEN_BATCH_MAX) with ONE multi-row
+ * INSERT: one round trip and one implicit transaction (one durable commit)
+ * for n rows, and PostgreSQL prepares the table's CHECK constraints once
+ * per statement instead of once per row (ADR 0101). All or none: a failing
+ * row (a legacy number collision, say) fails the statement.
+ * @return 0 all committed; -1 nothing written (an error reply: safe to
+ *         insert again); -2 outcome unknown (no reply: the connection broke).
  */
 int vault_store_token_insert_batch(PGconn *db, const struct vault_token_row *const *rows,
                                    size_t n, char *err, size_t errlen);

@@ -6,7 +6,7 @@
  * flush and one transaction's fixed cost in PostgreSQL per token, which the
  * tokenize profile shows as over half the machine's CPU. The writer queues
  * concurrent inserts on an sr_gc group committer (common/sr_gc.h): the
- * first thread to arrive writes every row queued so far in one pipelined
+ * first thread to arrive writes every row queued so far in one multi-row
  * transaction (vault_store_token_insert_batch) while the others wait, and
  * each caller returns only after its own row's COMMIT. A reply therefore
  * still follows its token's durable commit (PCI DSS v4.0 3.5.1: the

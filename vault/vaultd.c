@@ -712,7 +712,7 @@ static int run(const struct vaultd_config *c)
 	                                 4096);
 	app.pkcache = vault_pkcache_new(1024);
 	/* ADR 0101: up to 64 rows per transaction (more wait for the next). */
-	app.tokens = vault_token_writer_new(db, 64);
+	app.tokens = vault_token_writer_new(db, VAULT_TOKEN_BATCH_MAX);
 	if (app.rl_ip == NULL || app.rl_key == NULL || app.pkcache == NULL || app.tokens == NULL) {
 		snprintf(msg, sizeof msg, "cannot allocate the rate limiters and token writer");
 		goto out;

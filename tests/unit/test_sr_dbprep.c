@@ -124,20 +124,6 @@ static void test_errors(void **state)
 	r = sr_db_params(NULL, "SELECT 1", 0, NULL, NULL, NULL, NULL, 0);
 	assert_int_not_equal(PQresultStatus(r), PGRES_TUPLES_OK);
 	PQclear(r);
-	/* The name alone (for pipeline mode): the same statement, one slot. */
-	{
-		const char *a = sr_db_prepared(c, "SELECT $1::int + 1", 1, NULL);
-		const char *b = sr_db_prepared(c, "SELECT $1::int + 1", 1, NULL);
-
-		assert_non_null(a);
-		assert_ptr_equal(a, b);
-		assert_int_equal(prepared(c), n0 + 2);
-		r = PQexecPrepared(c, a, 1, params, NULL, NULL, 0);
-		assert_string_equal(PQgetvalue(r, 0, 0), "42");
-		PQclear(r);
-		assert_null(sr_db_prepared(c, "SELEKT 2", 0, NULL));
-		assert_null(sr_db_prepared(NULL, "SELECT 1", 0, NULL));
-	}
 	sr_db_release(g_pool, c);
 }
 

@@ -1,12 +1,12 @@
 /*
- * test_vault_token_writer: token inserts in pipelined batches and the group
+ * test_vault_token_writer: token inserts in multi-row batches and the group
  * committer over them (ADR 0101), against a scratch database made for the
  * run in the dev PostgreSQL cluster (SR_TEST_PG_PORT, default 55432) with
  * every vault migration applied. Skipped when no PostgreSQL answers.
  *  - A batch commits all its rows in one transaction.
  *  - A batch with one failing row (a legacy number taken) writes none of
- *    them, reports "nothing written", and leaves the connection usable
- *    (idle, out of pipeline mode).
+ *    them, reports "nothing written", and leaves the connection idle.
+ *  - More rows than VAULT_TOKEN_BATCH_MAX, or none, are refused.
  *  - Many threads inserting through one writer: every row committed once,
  *    in fewer transactions than rows, each caller told only about its own
  *    row; a colliding legacy number fails that row alone with -3.
@@ -189,8 +189,7 @@ static void test_batch_all_or_none(void **state)
 	assert_non_null(strstr(err, "unique"));
 	for (i = 1; i < 5; i++)
 		assert_int_equal(present(rows[i].id), 0);
-	/* The same connection is idle and out of pipeline mode. */
-	assert_int_equal(PQpipelineStatus(c), PQ_PIPELINE_OFF);
+	/* The same connection is idle (the statement rolled back alone). */
 	assert_int_equal(PQtransactionStatus(c), PQTRANS_IDLE);
 	make_row(&rows[2], NULL);
 	assert_int_equal(vault_store_token_insert_batch(c, p + 1, 4, err, sizeof err), 0);
@@ -198,6 +197,29 @@ static void test_batch_all_or_none(void **state)
 	for (i = 1; i < 5; i++)
 		assert_int_equal(present(rows[i].id), 1);
 	assert_int_equal(vault_store_token_insert_batch(NULL, p, 1, err, sizeof err), -1);
+	/* The largest batch: 64 rows x 19 parameters in one statement. */
+	{
+		static struct vault_token_row big[VAULT_TOKEN_BATCH_MAX];
+		static const struct vault_token_row *bp[VAULT_TOKEN_BATCH_MAX];
+		long long before = count_sql("SELECT count(*) FROM tokens", NULL);
+
+		for (i = 0; i < VAULT_TOKEN_BATCH_MAX; i++) {
+			make_row(&big[i], NULL);
+			bp[i] = &big[i];
+		}
+		c = sr_db_acquire(g_pool);
+		assert_int_equal(vault_store_token_insert_batch(c, bp, VAULT_TOKEN_BATCH_MAX, err,
+		                                                sizeof err), 0);
+		sr_db_release(g_pool, c);
+		assert_int_equal(count_sql("SELECT count(*) FROM tokens", NULL),
+		                 before + VAULT_TOKEN_BATCH_MAX);
+		assert_int_equal(present(big[VAULT_TOKEN_BATCH_MAX - 1].id), 1);
+	}
+	c = sr_db_acquire(g_pool);
+	assert_int_equal(vault_store_token_insert_batch(c, p, 0, err, sizeof err), -1);
+	assert_int_equal(vault_store_token_insert_batch(c, p, VAULT_TOKEN_BATCH_MAX + 1, err,
+	                                                sizeof err), -1);
+	sr_db_release(g_pool, c);
 }
 
 struct worker {
