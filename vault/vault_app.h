@@ -33,7 +33,7 @@ struct vault_app {
 	struct vault_ratelimit *rl_ip;          /* public listener: per client address (may be NULL) */
 	struct vault_ratelimit *rl_key;         /* public listener: per publishable key's merchant */
 	struct vault_pkcache *pkcache;          /* publishable key hash -> merchant, 10 s (may be NULL) */
-	struct vault_token_writer *tokens;      /* group commit of token inserts (ADR 0101; may be NULL) */
+	struct vault_token_writer *tokens;      /* group commit of token inserts (ADR 0101) */
 	/* issue 5 (routing, retries): */
 	const struct vault_routing *routing;    /* country/region -> connector; NULL: app->connector */
 	int psp_retry_max;                      /* retries of a request that provably did not reach the PSP */

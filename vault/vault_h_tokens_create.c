@@ -90,7 +90,6 @@ void vault_handle_tokens_create(struct sr_http_request *req)
 	char err[256];
 	struct vault_key_labels labels;
 	char shape[VAULT_PAN_MAX + 1];  /* BIN + zeros + last4: the legacy number's template */
-	PGconn *db = NULL;
 	const char *origin = NULL;
 	json_t *reply = NULL;
 	json_error_t jerr;
@@ -229,14 +228,7 @@ void vault_handle_tokens_create(struct sr_http_request *req)
 			goto internal;
 		/* Durable before the reply; the commit is shared with concurrent
 		 * requests (ADR 0101). */
-		if (app->tokens != NULL) {
-			rc = vault_token_writer_insert(app->tokens, &row, err, sizeof err);
-		} else {
-			db = sr_db_acquire(app->db);
-			rc = vault_store_token_insert(db, &row, err, sizeof err);
-			sr_db_release(app->db, db);
-			db = NULL;
-		}
+		rc = vault_token_writer_insert(app->tokens, &row, err, sizeof err);
 		if (rc != -3)
 			break;
 	}

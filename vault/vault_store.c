@@ -106,12 +106,7 @@ out:
 	"($%u, $%u, $%u, $%u, $%u::smallint, $%u::smallint, $%u, $%u, $%u::bytea, $%u::bytea, " \
 	"$%u::bytea, $%u::bytea, to_timestamp($%u::bigint), to_timestamp($%u::bigint), $%u, " \
 	"to_timestamp($%u::bigint), $%u, $%u, $%u)"
-#define TOKEN_INSERT_SQL TOKEN_INSERT_COLUMNS \
-	"($1, $2, $3, $4, $5::smallint, $6::smallint, $7, $8, $9::bytea, $10::bytea, " \
-	"$11::bytea, $12::bytea, to_timestamp($13::bigint), to_timestamp($14::bigint), $15, " \
-	"to_timestamp($16::bigint), $17, $18, $19)"
-
-/* One token row as TOKEN_INSERT_SQL's parameters (text scalars, binary
+/* One token row as TOKEN_INSERT_ROW's parameters (text scalars, binary
  * bytea); num holds the numbers' text and must outlive the parameters. */
 struct token_params {
 	char num[5][24];   /* exp_month, exp_year, cvc_expires_at, created_at, expires_at */
@@ -158,15 +153,43 @@ static void token_params(struct token_params *p, const struct vault_token_row *r
 	p->v[18] = r->fingerprint_prev[0] != '\0' ? r->fingerprint_prev : NULL;
 }
 
+/* The INSERT of n rows into sql (cap bytes): TOKEN_INSERT_ROW n times,
+ * numbered from $1. 0, or -1 when it does not fit. */
+static int token_insert_sql(char *sql, size_t cap, size_t n)
+{
+	size_t pos, i;
+	int k;
+
+	pos = (size_t)snprintf(sql, cap, "%s", TOKEN_INSERT_COLUMNS);
+	for (i = 0; i < n; i++) {
+		unsigned b = (unsigned)(i * TOKEN_INSERT_PARAMS);
+
+		if (pos >= cap)
+			return -1;
+		k = snprintf(sql + pos, cap - pos, "%s" TOKEN_INSERT_ROW, i > 0 ? ", " : "",
+		             b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10,
+		             b + 11, b + 12, b + 13, b + 14, b + 15, b + 16, b + 17, b + 18, b + 19);
+		if (k < 0 || (size_t)k >= cap - pos)
+			return -1;
+		pos += (size_t)k;
+	}
+	return 0;
+}
+
 int vault_store_token_insert(PGconn *db, const struct vault_token_row *r, char *err,
                              size_t errlen)
 {
+	char sql[sizeof TOKEN_INSERT_COLUMNS + sizeof TOKEN_INSERT_ROW + 64];
 	struct token_params p;
 	PGresult *res = NULL;
 	int rc = -1;
 
+	if (token_insert_sql(sql, sizeof sql, 1) != 0) {
+		seterr(err, errlen, "token insert: statement too large");
+		return -1;
+	}
 	token_params(&p, r);
-	res = sr_db_params(db, TOKEN_INSERT_SQL, TOKEN_INSERT_PARAMS, NULL, p.v, p.len, p.fmt, 0);
+	res = sr_db_params(db, sql, TOKEN_INSERT_PARAMS, NULL, p.v, p.len, p.fmt, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		if (sqlstate_is(res, "23505") && r->legacy_number[0] != '\0') {
 			seterr(err, errlen, "token insert: legacy number collision");
@@ -189,9 +212,9 @@ int vault_store_token_insert_batch(PGconn *db, const struct vault_token_row *con
 	const char **values = NULL;
 	int *lengths = NULL, *formats = NULL;
 	char *sql = NULL;
-	size_t cap = sizeof TOKEN_INSERT_COLUMNS + n * (sizeof TOKEN_INSERT_ROW + 64), pos, i, j;
+	size_t cap = sizeof TOKEN_INSERT_COLUMNS + n * (sizeof TOKEN_INSERT_ROW + 64), i, j;
 	PGresult *res = NULL;
-	int k, rc = -1;
+	int rc = -1;
 
 	if (db == NULL || rows == NULL || n == 0 || n > VAULT_TOKEN_BATCH_MAX) {
 		seterr(err, errlen, "token batch insert: bad arguments");
@@ -207,9 +230,12 @@ int vault_store_token_insert_batch(PGconn *db, const struct vault_token_row *con
 		goto out;
 	}
 	/* One statement, so one implicit transaction: all rows or none. */
-	pos = (size_t)snprintf(sql, cap, "%s", TOKEN_INSERT_COLUMNS);
+	if (token_insert_sql(sql, cap, n) != 0) {
+		seterr(err, errlen, "token batch insert: statement too large");
+		goto out;
+	}
 	for (i = 0; i < n; i++) {
-		unsigned b = (unsigned)(i * TOKEN_INSERT_PARAMS);
+		size_t b = i * TOKEN_INSERT_PARAMS;
 
 		token_params(&p[i], rows[i]);
 		for (j = 0; j < TOKEN_INSERT_PARAMS; j++) {
@@ -217,14 +243,6 @@ int vault_store_token_insert_batch(PGconn *db, const struct vault_token_row *con
 			lengths[b + j] = p[i].len[j];
 			formats[b + j] = p[i].fmt[j];
 		}
-		k = snprintf(sql + pos, cap - pos, "%s" TOKEN_INSERT_ROW, i > 0 ? ", " : "",
-		             b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10,
-		             b + 11, b + 12, b + 13, b + 14, b + 15, b + 16, b + 17, b + 18, b + 19);
-		if (k < 0 || (size_t)k >= cap - pos) {
-			seterr(err, errlen, "token batch insert: statement too large");
-			goto out;
-		}
-		pos += (size_t)k;
 	}
 	/* Not prepared: its text differs with n (ADR 0101). */
 	res = PQexecParams(db, sql, (int)(n * TOKEN_INSERT_PARAMS), NULL, values, lengths, formats,
