@@ -42,12 +42,17 @@ LIBS_GW       := $(shell $(PKG) --libs $(PKGS_GATEWAY) 2>/dev/null) -lm
 CFLAGS   += $(CFLAGS_COMMON)
 
 COMMON_SRC  := $(wildcard common/*.c)
-HSM_SRC     := $(filter-out hsm/vaultctl.c,$(wildcard hsm/*.c))
+HSM_SRC     := $(wildcard hsm/*.c)
 # vaultctl's ceremony code (issue 7): transcript, custodians; uses libcrypto,
 # so it is linked into vaultctl and the hsm unit tests, never into vaultd.
-CTL_SRC     := $(wildcard hsm/ctl/*.c)
-VAULT_SRC   := $(filter-out vault/vaultd.c,$(wildcard vault/*.c vault/connectors/*.c))
-GW_SRC      := $(filter-out gateway/gatewayd.c gateway/gatewayctl.c,$(wildcard gateway/*.c gateway/handlers/*.c))
+CTL_SRC     := $(wildcard hsm/ceremonies/*.c)
+# Each capability is a folder (docs/architecture.md); the zones' sources are
+# every .c below them but the daemons' and tools' mains and vault/ctl/.
+VAULT_SRC   := $(filter-out vault/vaultd.c,$(wildcard vault/*.c vault/*/*.c vault/connectors/*/*.c))
+VAULT_SRC   := $(filter-out vault/ctl/%,$(VAULT_SRC))
+VAULTCTL_SRC := $(wildcard vault/ctl/*.c)
+GW_SRC      := $(filter-out gateway/gatewayd.c gateway/ctl/%,$(wildcard gateway/*.c gateway/*/*.c))
+GWCTL_SRC   := $(wildcard gateway/ctl/*.c)
 PSPSIM_SRC  := $(wildcard tests/pspsim/*.c)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 
@@ -76,9 +81,9 @@ $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-# vault/static/ (strongroom.js, the hosted card fields) embedded into vaultd
+# vault/elements/static/ (strongroom.js, the hosted card fields) embedded into vaultd
 # at build time (ADR 0030); the generated file also carries each file's SRI hash.
-VAULT_STATIC := $(sort $(wildcard vault/static/*.js vault/static/*.html vault/static/*.css))
+VAULT_STATIC := $(sort $(wildcard vault/elements/static/*.js vault/elements/static/*.html vault/elements/static/*.css))
 $(BUILD)/gen/vault_static_data.c: $(VAULT_STATIC) scripts/embed.sh
 	@mkdir -p $(dir $@)
 	scripts/embed.sh $@ $(VAULT_STATIC)
@@ -89,9 +94,9 @@ $(OBJ)/gen/vault_static_data.o: $(BUILD)/gen/vault_static_data.c
 $(BIN)/vaultd: $(OBJ)/vault/vaultd.o $(VAULT_OBJ) $(HSM_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_VAULT) $(LIBS_COMMON)
-$(BIN)/vaultctl: $(OBJ)/hsm/vaultctl.o $(OBJ)/vault/vault_audit.o $(OBJ)/vault/vault_keys.o \
-                $(OBJ)/vault/vault_crypto.o $(OBJ)/vault/vault_psp_creds.o \
-                $(OBJ)/vault/vault_token.o $(OBJ)/vault/vault_card.o $(CTL_OBJ) $(HSM_OBJ) \
+$(BIN)/vaultctl: $(call objs,$(VAULTCTL_SRC)) $(OBJ)/vault/audit/vault_audit.o $(OBJ)/vault/crypto/vault_keys.o \
+                $(OBJ)/vault/crypto/vault_crypto.o $(OBJ)/vault/connectors/vault_psp_creds.o \
+                $(OBJ)/vault/tokens/vault_token.o $(OBJ)/vault/tokens/vault_card.o $(CTL_OBJ) $(HSM_OBJ) \
                 $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -ldl -lcrypto $(LIBS_COMMON)
@@ -99,7 +104,7 @@ $(BIN)/vaultctl: $(OBJ)/hsm/vaultctl.o $(OBJ)/vault/vault_audit.o $(OBJ)/vault/v
 $(BIN)/gatewayd: $(OBJ)/gateway/gatewayd.o $(GW_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_GW) $(LIBS_COMMON)
-$(BIN)/gatewayctl: $(OBJ)/gateway/gatewayctl.o $(GW_OBJ) $(COMMON_OBJ)
+$(BIN)/gatewayctl: $(call objs,$(GWCTL_SRC)) $(GW_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_GW) $(LIBS_COMMON)
 $(BIN)/pspsim: $(call objs,$(PSPSIM_SRC)) $(COMMON_OBJ)
@@ -134,21 +139,21 @@ FUZZ_CC    ?= clang
 FUZZ_FLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
               -fno-sanitize-recover=all $(CFLAGS_COMMON)
 fuzz: build/fuzz/fuzz_token_request build/fuzz/fuzz_gw_request build/fuzz/fuzz_psp_webhook
-build/fuzz/fuzz_token_request: tests/fuzz/fuzz_token_request.c vault/vault_card.c common/sr_secret.c
+build/fuzz/fuzz_token_request: tests/fuzz/fuzz_token_request.c vault/tokens/vault_card.c common/sr_secret.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(LIBS_COMMON)
 
 # libFuzzer target for the gateway request parsers (issue 4).
-FUZZ_GW_SRC := gateway/gw_request.c gateway/gw_request_lifecycle.c gateway/gw_payment.c
+FUZZ_GW_SRC := gateway/api/gw_request.c gateway/api/gw_request_lifecycle.c gateway/payments/gw_payment.c
 build/fuzz/fuzz_gw_request: tests/fuzz/fuzz_gw_request.c $(FUZZ_GW_SRC)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(shell $(PKG) --libs jansson libsodium 2>/dev/null)
 
 # libFuzzer target for what PSPs send (issue 5): Stripe-Signature, Stripe
 # events, Adyen notifications (per-item HMAC) and Adyen's payment answers.
-FUZZ_PSP_SRC := vault/connectors/adyen.c vault/connectors/stripe.c vault/connectors/stripe_webhook.c \
-                vault/connectors/formenc.c vault/connector.c \
-                vault/vault_egress.c common/sr_secret.c common/sr_log.c common/sr_util.c
+FUZZ_PSP_SRC := vault/connectors/adyen/adyen.c vault/connectors/stripe/stripe.c vault/connectors/stripe/stripe_webhook.c \
+                vault/connectors/formenc.c vault/connectors/connector.c \
+                vault/connectors/vault_egress.c common/sr_secret.c common/sr_log.c common/sr_util.c
 build/fuzz/fuzz_psp_webhook: tests/fuzz/fuzz_psp_webhook.c $(FUZZ_PSP_SRC)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lmbedtls -lmbedx509 -lmbedcrypto -lhttp_parser $(LIBS_COMMON)

@@ -2,7 +2,7 @@
  * gw_config: gateway configuration (see gw_config.h).
  */
 #include "gateway/gw_config.h"
-#include "gateway/gw_vault_client.h"
+#include "gateway/vault_client/gw_vault_client.h"
 #include "common/sr_config.h"
 #include "common/sr_db.h"
 

@@ -94,7 +94,7 @@ const char *hsm_rv_str(unsigned long rv);
 
 #define HSM_KEY_PAN_ENC "pan-enc-v1"
 #define HSM_KEY_FP_HMAC "fp-hmac-v1"
-/* HMAC-SHA256 key of the PAN decryption audit chain (vault/vault_audit.h, PCI DSS 10.3.2). */
+/* HMAC-SHA256 key of the PAN decryption audit chain (vault/audit/vault_audit.h, PCI DSS 10.3.2). */
 #define HSM_KEY_AUDIT_HMAC "audit-hmac-v1"
 
 
@@ -135,7 +135,7 @@ int hsm_ec_sign(struct hsm *h, const char *label, const uint8_t digest[32], uint
 int hsm_ec_public_point(struct hsm *h, const char *label, uint8_t point[65], char *err,
                         size_t errlen);
 
-/* ECDSA P-256 key that signs ceremony transcripts (hsm/ctl/hsm_transcript.h). */
+/* ECDSA P-256 key that signs ceremony transcripts (hsm/ceremonies/hsm_transcript.h). */
 #define HSM_KEY_CEREMONY_SIGN "ceremony-sign-v1"
 
 #endif

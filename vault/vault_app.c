@@ -9,10 +9,10 @@
 
 #include "common/sr_db.h"
 #include "common/sr_log.h"
-#include "vault/vault_ratelimit.h"
-#include "vault/vault_store.h"
-#include "vault/vault_token.h"
-#include "vault/connector.h"
+#include "vault/api/vault_ratelimit.h"
+#include "vault/store/vault_store.h"
+#include "vault/tokens/vault_token.h"
+#include "vault/connectors/connector.h"
 
 int vault_require_gateway(struct sr_http_request *req)
 {

@@ -1,7 +1,7 @@
 /*
  * vault_app: the context vaultd passes to every handler as
  * sr_http_config.app (req->app), and the handlers' entry points
- * (one file per endpoint: vault/vault_h_*.c).
+ * (one file per endpoint: vault/api/vault_*.c).
  */
 #ifndef VAULT_APP_H
 #define VAULT_APP_H

@@ -10,7 +10,7 @@
  * It reads STRONGROOM_PK, STRONGROOM_SK, STRONGROOM_CA, GATEWAY_URL, VAULT_URL,
  * PSP_CHALLENGE_URL and CHECKOUT_PORT from the env file (make up writes it).
  * The published SRI hash of strongroom.js is read from
- * vault/static/strongroom.js.sri (also in README.md).
+ * vault/elements/static/strongroom.js.sri (also in README.md).
  *
  * Every request it receives is logged as one JSON line (method, path, body),
  * so that tests can check that the merchant's server never sees a card number.

@@ -1,12 +1,12 @@
 /*
  * gw_auth: Bearer secret-key authentication.
  */
-#include "gateway/gw_auth.h"
+#include "gateway/api/gw_auth.h"
 #include "gateway/gw_app.h"
-#include "gateway/gw_audit.h"
-#include "gateway/gw_store_keys.h"
-#include "gateway/gw_payment.h"
-#include "gateway/gw_store.h"
+#include "gateway/audit/gw_audit.h"
+#include "gateway/store/gw_store_keys.h"
+#include "gateway/payments/gw_payment.h"
+#include "gateway/store/gw_store.h"
 #include "common/sr_db.h"
 #include "common/sr_http.h"
 #include "common/sr_log.h"

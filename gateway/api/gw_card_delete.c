@@ -1,16 +1,16 @@
 /*
  * DELETE /v1/cards/{id}: delete a saved card; the vault destroys its ciphertext.
  * Another merchant's card is answered like a missing one (404). Relayed to
- * the vault (vault/vault_h_card_delete.c).
+ * the vault (vault/api/vault_card_delete.c).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "common/sr_http.h"
 #include "gateway/gw_app.h"
-#include "gateway/gw_auth.h"
-#include "gateway/gw_cards.h"
-#include "gateway/gw_handlers.h"
+#include "gateway/api/gw_auth.h"
+#include "gateway/customers/gw_cards.h"
+#include "gateway/api/gw_handlers.h"
 
 void gw_handle_card_delete(struct sr_http_request *req)
 {

@@ -1,16 +1,16 @@
 /*
  * GET /v1/cards/{id}: a saved card's metadata (never card data).
  * Another merchant's card is answered like a missing one (404). Relayed to
- * the vault (vault/vault_h_card_get.c).
+ * the vault (vault/api/vault_card_get.c).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "common/sr_http.h"
 #include "gateway/gw_app.h"
-#include "gateway/gw_auth.h"
-#include "gateway/gw_cards.h"
-#include "gateway/gw_handlers.h"
+#include "gateway/api/gw_auth.h"
+#include "gateway/customers/gw_cards.h"
+#include "gateway/api/gw_handlers.h"
 
 void gw_handle_card_get(struct sr_http_request *req)
 {

@@ -3,16 +3,16 @@
  * Save a single-use token as the customer's reusable card (card_...),
  * consuming the token; with "deduplicate": true the customer's existing
  * card with the same fingerprint is returned instead (200, "deduplicated").
- * Relayed to the vault's POST /v1/cards (vault/vault_h_cards_create.c).
+ * Relayed to the vault's POST /v1/cards (vault/api/vault_cards_create.c).
  */
 #include <string.h>
 
 #include "common/sr_http.h"
 #include "gateway/gw_app.h"
-#include "gateway/gw_auth.h"
-#include "gateway/gw_cards.h"
-#include "gateway/gw_handlers.h"
-#include "gateway/gw_request.h"
+#include "gateway/api/gw_auth.h"
+#include "gateway/customers/gw_cards.h"
+#include "gateway/api/gw_handlers.h"
+#include "gateway/api/gw_request.h"
 
 void gw_handle_customer_cards_create(struct sr_http_request *req)
 {

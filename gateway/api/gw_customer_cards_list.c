@@ -1,14 +1,14 @@
 /*
  * GET /v1/customers/{customer}/cards: the customer's saved cards (metadata
- * only), newest first. Relayed to the vault (vault/vault_h_customer_cards.c).
+ * only), newest first. Relayed to the vault (vault/api/vault_customer_cards.c).
  */
 #include <stdio.h>
 
 #include "common/sr_http.h"
 #include "gateway/gw_app.h"
-#include "gateway/gw_auth.h"
-#include "gateway/gw_cards.h"
-#include "gateway/gw_handlers.h"
+#include "gateway/api/gw_auth.h"
+#include "gateway/customers/gw_cards.h"
+#include "gateway/api/gw_handlers.h"
 
 void gw_handle_customer_cards_list(struct sr_http_request *req)
 {

@@ -6,12 +6,12 @@
  * another merchant, or one merchants are not told about, is 404.
  */
 #include "gateway/gw_app.h"
-#include "gateway/gw_audit.h"
-#include "gateway/gw_auth.h"
-#include "gateway/gw_handlers.h"
-#include "gateway/gw_payment.h"
-#include "gateway/gw_request_lifecycle.h"
-#include "gateway/gw_store_webhooks.h"
+#include "gateway/audit/gw_audit.h"
+#include "gateway/api/gw_auth.h"
+#include "gateway/api/gw_handlers.h"
+#include "gateway/payments/gw_payment.h"
+#include "gateway/api/gw_request_lifecycle.h"
+#include "gateway/store/gw_store_webhooks.h"
 #include "common/sr_db.h"
 #include "common/sr_http.h"
 #include "common/sr_log.h"

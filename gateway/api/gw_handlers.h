@@ -1,26 +1,26 @@
 /*
  * gw_handlers: the merchant API endpoints, one file per endpoint under
- * gateway/handlers/. Each is an sr_http_handler (req->app is struct gw_app).
+ * gateway/api/. Each is an sr_http_handler (req->app is struct gw_app).
  */
 #ifndef GW_HANDLERS_H
 #define GW_HANDLERS_H
 
 struct sr_http_request;
 
-/** POST /v1/payments (gateway/handlers/gw_payments_create.c). */
+/** POST /v1/payments (gateway/api/gw_payments_create.c). */
 void gw_handle_payments_create(struct sr_http_request *req);
 
-/** GET /v1/payments/{id} (gateway/handlers/gw_payments_get.c). */
+/** GET /v1/payments/{id} (gateway/api/gw_payments_get.c). */
 void gw_handle_payments_get(struct sr_http_request *req);
 
-/* Saved cards (issue 3), relayed to the vault: gateway/gw_cards.h. */
-/** POST /v1/customers/{customer}/cards (gateway/handlers/gw_customer_cards_create.c). */
+/* Saved cards (issue 3), relayed to the vault: gateway/customers/gw_cards.h. */
+/** POST /v1/customers/{customer}/cards (gateway/api/gw_customer_cards_create.c). */
 void gw_handle_customer_cards_create(struct sr_http_request *req);
-/** GET /v1/customers/{customer}/cards (gateway/handlers/gw_customer_cards_list.c). */
+/** GET /v1/customers/{customer}/cards (gateway/api/gw_customer_cards_list.c). */
 void gw_handle_customer_cards_list(struct sr_http_request *req);
-/** GET /v1/cards/{id} (gateway/handlers/gw_card_get.c). */
+/** GET /v1/cards/{id} (gateway/api/gw_card_get.c). */
 void gw_handle_card_get(struct sr_http_request *req);
-/** DELETE /v1/cards/{id} (gateway/handlers/gw_card_delete.c). */
+/** DELETE /v1/cards/{id} (gateway/api/gw_card_delete.c). */
 void gw_handle_card_delete(struct sr_http_request *req);
 /** GET /v1/routing: the merchant's routing (issue 5), relayed from the vault. */
 void gw_handle_routing_get(struct sr_http_request *req);

@@ -4,11 +4,11 @@
  * "created","data"}],"has_more":false}. Another merchant's payment is 404.
  */
 #include "gateway/gw_app.h"
-#include "gateway/gw_auth.h"
-#include "gateway/gw_handlers.h"
-#include "gateway/gw_request_lifecycle.h"
-#include "gateway/gw_store.h"
-#include "gateway/gw_store_lifecycle.h"
+#include "gateway/api/gw_auth.h"
+#include "gateway/api/gw_handlers.h"
+#include "gateway/api/gw_request_lifecycle.h"
+#include "gateway/store/gw_store.h"
+#include "gateway/store/gw_store_lifecycle.h"
 #include "common/sr_db.h"
 #include "common/sr_http.h"
 

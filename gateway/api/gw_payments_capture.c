@@ -3,12 +3,12 @@
  * refusals, the row lock and the PSP idempotency key.
  */
 #include "gateway/gw_app.h"
-#include "gateway/gw_auth.h"
-#include "gateway/gw_handlers.h"
-#include "gateway/gw_idempotency.h"
-#include "gateway/gw_lifecycle.h"
-#include "gateway/gw_reply.h"
-#include "gateway/gw_request_lifecycle.h"
+#include "gateway/api/gw_auth.h"
+#include "gateway/api/gw_handlers.h"
+#include "gateway/payments/gw_idempotency.h"
+#include "gateway/payments/gw_lifecycle.h"
+#include "gateway/api/gw_reply.h"
+#include "gateway/api/gw_request_lifecycle.h"
 #include "common/sr_http.h"
 #include "common/sr_log.h"
 

@@ -3,10 +3,10 @@
  * payment is indistinguishable from a missing one (404).
  */
 #include "gateway/gw_app.h"
-#include "gateway/gw_auth.h"
-#include "gateway/gw_handlers.h"
-#include "gateway/gw_payment.h"
-#include "gateway/gw_store.h"
+#include "gateway/api/gw_auth.h"
+#include "gateway/api/gw_handlers.h"
+#include "gateway/payments/gw_payment.h"
+#include "gateway/store/gw_store.h"
 #include "common/sr_db.h"
 #include "common/sr_http.h"
 

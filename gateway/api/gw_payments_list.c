@@ -7,11 +7,11 @@
  * A bad value is 400 (never echoed); an unknown cursor is 400 resource_missing.
  */
 #include "gateway/gw_app.h"
-#include "gateway/gw_auth.h"
-#include "gateway/gw_handlers.h"
-#include "gateway/gw_payment.h"
-#include "gateway/gw_request_lifecycle.h"
-#include "gateway/gw_store_lifecycle.h"
+#include "gateway/api/gw_auth.h"
+#include "gateway/api/gw_handlers.h"
+#include "gateway/payments/gw_payment.h"
+#include "gateway/api/gw_request_lifecycle.h"
+#include "gateway/store/gw_store_lifecycle.h"
 #include "common/sr_db.h"
 #include "common/sr_http.h"
 

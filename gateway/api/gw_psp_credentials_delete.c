@@ -1,15 +1,15 @@
 /*
  * DELETE /v1/psp_credentials/{connector} (admin role): forget the merchant's
  * credentials at that PSP (the platform account is used again). Relayed to
- * the vault (vault/vault_h_psp_credentials_delete.c).
+ * the vault (vault/api/vault_psp_credentials_delete.c).
  */
 #include <stdio.h>
 
 #include "common/sr_http.h"
 #include "gateway/gw_app.h"
-#include "gateway/gw_auth.h"
-#include "gateway/gw_cards.h"
-#include "gateway/gw_handlers.h"
+#include "gateway/api/gw_auth.h"
+#include "gateway/customers/gw_cards.h"
+#include "gateway/api/gw_handlers.h"
 
 void gw_handle_psp_credentials_delete(struct sr_http_request *req)
 {

@@ -1,13 +1,13 @@
 /*
  * GET /v1/psp_credentials (admin role): the merchant's registered PSP
  * credentials, connector and last 4 characters of each value only (issue 5).
- * Relayed to the vault (vault/vault_h_psp_credentials_list.c).
+ * Relayed to the vault (vault/api/vault_psp_credentials_list.c).
  */
 #include "common/sr_http.h"
 #include "gateway/gw_app.h"
-#include "gateway/gw_auth.h"
-#include "gateway/gw_cards.h"
-#include "gateway/gw_handlers.h"
+#include "gateway/api/gw_auth.h"
+#include "gateway/customers/gw_cards.h"
+#include "gateway/api/gw_handlers.h"
 
 void gw_handle_psp_credentials_list(struct sr_http_request *req)
 {

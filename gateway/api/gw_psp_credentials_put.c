@@ -13,9 +13,9 @@
 
 #include "common/sr_http.h"
 #include "gateway/gw_app.h"
-#include "gateway/gw_auth.h"
-#include "gateway/gw_cards.h"
-#include "gateway/gw_handlers.h"
+#include "gateway/api/gw_auth.h"
+#include "gateway/customers/gw_cards.h"
+#include "gateway/api/gw_handlers.h"
 
 int gw_psp_connector_name_ok(const char *s)
 {

@@ -24,11 +24,11 @@
  * Nothing from the body is ever echoed or logged (it is the PSP's data).
  */
 #include "gateway/gw_app.h"
-#include "gateway/gw_audit.h"
-#include "gateway/gw_handlers.h"
-#include "gateway/gw_payment.h"
-#include "gateway/gw_psp_events.h"
-#include "gateway/gw_vault_client.h"
+#include "gateway/audit/gw_audit.h"
+#include "gateway/api/gw_handlers.h"
+#include "gateway/payments/gw_payment.h"
+#include "gateway/events/gw_psp_events.h"
+#include "gateway/vault_client/gw_vault_client.h"
 #include "common/sr_db.h"
 #include "common/sr_http.h"
 #include "common/sr_log.h"

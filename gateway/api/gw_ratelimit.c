@@ -1,7 +1,7 @@
 /*
  * gw_ratelimit: token buckets in a fixed open-addressed table (gw_ratelimit.h).
  */
-#include "gateway/gw_ratelimit.h"
+#include "gateway/api/gw_ratelimit.h"
 #include "common/sr_util.h"
 
 #include <math.h>

@@ -4,12 +4,12 @@
  * several per payment, never more than captured (gw_lifecycle_refund).
  */
 #include "gateway/gw_app.h"
-#include "gateway/gw_auth.h"
-#include "gateway/gw_handlers.h"
-#include "gateway/gw_idempotency.h"
-#include "gateway/gw_lifecycle.h"
-#include "gateway/gw_reply.h"
-#include "gateway/gw_request_lifecycle.h"
+#include "gateway/api/gw_auth.h"
+#include "gateway/api/gw_handlers.h"
+#include "gateway/payments/gw_idempotency.h"
+#include "gateway/payments/gw_lifecycle.h"
+#include "gateway/api/gw_reply.h"
+#include "gateway/api/gw_request_lifecycle.h"
 #include "common/sr_http.h"
 #include "common/sr_log.h"
 

@@ -1,7 +1,7 @@
 /*
  * gw_reply: lifecycle replies through the idempotency layer.
  */
-#include "gateway/gw_reply.h"
+#include "gateway/api/gw_reply.h"
 #include "common/sr_http.h"
 
 void gw_reply_lifecycle(struct gw_app *app, struct sr_http_request *req, struct gw_idem *idem,

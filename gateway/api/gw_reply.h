@@ -8,8 +8,8 @@
 #define GW_REPLY_H
 #include <jansson.h>
 
-#include "gateway/gw_idempotency.h"
-#include "gateway/gw_lifecycle.h"
+#include "gateway/payments/gw_idempotency.h"
+#include "gateway/payments/gw_lifecycle.h"
 
 /**
  * rc GW_LC_OK: send ok_status with body (stolen; NULL -> 500). Otherwise

@@ -1,8 +1,8 @@
 /*
  * gw_request: request validation for the merchant API.
  */
-#include "gateway/gw_request.h"
-#include "gateway/gw_payment.h"
+#include "gateway/api/gw_request.h"
+#include "gateway/payments/gw_payment.h"
 
 #include <ctype.h>
 #include <stdio.h>

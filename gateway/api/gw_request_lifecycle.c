@@ -1,8 +1,8 @@
 /*
  * gw_request_lifecycle: input validation for the lifecycle endpoints.
  */
-#include "gateway/gw_request_lifecycle.h"
-#include "gateway/gw_payment.h"
+#include "gateway/api/gw_request_lifecycle.h"
+#include "gateway/payments/gw_payment.h"
 
 #include <string.h>
 

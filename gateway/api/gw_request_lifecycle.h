@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <jansson.h>
 
-#include "gateway/gw_request.h"
+#include "gateway/api/gw_request.h"
 
 /** Whether s is prefix followed by 8..64 [A-Za-z0-9] (e.g. "pay_", "re_"). */
 bool gw_id_shape_ok(const char *s, const char *prefix);

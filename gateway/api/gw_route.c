@@ -1,10 +1,10 @@
 /*
  * gw_route: context, rate limit and audit around handlers (gw_route.h).
  */
-#include "gateway/gw_route.h"
+#include "gateway/api/gw_route.h"
 #include "gateway/gw_app.h"
-#include "gateway/gw_audit.h"
-#include "gateway/gw_ratelimit.h"
+#include "gateway/audit/gw_audit.h"
+#include "gateway/api/gw_ratelimit.h"
 #include "common/sr_db.h"
 #include "common/sr_log.h"
 #include "common/sr_util.h"

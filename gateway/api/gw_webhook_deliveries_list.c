@@ -5,10 +5,10 @@
  * truncated to 1 KiB, the error. Deleted endpoints keep their history.
  */
 #include "gateway/gw_app.h"
-#include "gateway/gw_auth.h"
-#include "gateway/gw_handlers.h"
-#include "gateway/gw_request_lifecycle.h"
-#include "gateway/gw_store_webhooks.h"
+#include "gateway/api/gw_auth.h"
+#include "gateway/api/gw_handlers.h"
+#include "gateway/api/gw_request_lifecycle.h"
+#include "gateway/store/gw_store_webhooks.h"
 #include "common/sr_db.h"
 #include "common/sr_http.h"
 

@@ -4,10 +4,10 @@
  * its first characters ("secret_prefix").
  */
 #include "gateway/gw_app.h"
-#include "gateway/gw_auth.h"
-#include "gateway/gw_handlers.h"
-#include "gateway/gw_request_lifecycle.h"
-#include "gateway/gw_store_webhooks.h"
+#include "gateway/api/gw_auth.h"
+#include "gateway/api/gw_handlers.h"
+#include "gateway/api/gw_request_lifecycle.h"
+#include "gateway/store/gw_store_webhooks.h"
 #include "common/sr_db.h"
 #include "common/sr_http.h"
 

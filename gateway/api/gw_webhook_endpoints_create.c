@@ -4,11 +4,11 @@
  * once (GET never returns it; the gateway keeps it sealed, ADR 0100).
  */
 #include "gateway/gw_app.h"
-#include "gateway/gw_audit.h"
-#include "gateway/gw_auth.h"
-#include "gateway/gw_handlers.h"
-#include "gateway/gw_payment.h"
-#include "gateway/gw_webhook_endpoint.h"
+#include "gateway/audit/gw_audit.h"
+#include "gateway/api/gw_auth.h"
+#include "gateway/api/gw_handlers.h"
+#include "gateway/payments/gw_payment.h"
+#include "gateway/events/gw_webhook_endpoint.h"
 #include "common/sr_config.h"
 #include "common/sr_db.h"
 #include "common/sr_http.h"

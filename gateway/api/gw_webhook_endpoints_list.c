@@ -3,9 +3,9 @@
  * first, {"object":"list","data":[...],"has_more":false}; never a secret.
  */
 #include "gateway/gw_app.h"
-#include "gateway/gw_auth.h"
-#include "gateway/gw_handlers.h"
-#include "gateway/gw_store_webhooks.h"
+#include "gateway/api/gw_auth.h"
+#include "gateway/api/gw_handlers.h"
+#include "gateway/store/gw_store_webhooks.h"
 #include "common/sr_db.h"
 #include "common/sr_http.h"
 

@@ -1,8 +1,8 @@
 /*
  * gw_audit: request context and the hash-chained audit trail (gw_audit.h).
  */
-#include "gateway/gw_audit.h"
-#include "gateway/gw_store.h"
+#include "gateway/audit/gw_audit.h"
+#include "gateway/store/gw_store.h"
 #include "common/sr_db.h"
 #include "common/sr_dbprep.h"
 #include "common/sr_gc.h"

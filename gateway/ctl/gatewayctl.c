@@ -22,14 +22,14 @@
  * hosted card fields and call POST /v1/tokens from a browser (issue 6).
  * "merchant origins" replaces them (none given: removes them all).
  */
-#include "gateway/gw_audit.h"
-#include "gateway/gw_auth.h"
-#include "gateway/gw_store_keys.h"
+#include "gateway/audit/gw_audit.h"
+#include "gateway/api/gw_auth.h"
+#include "gateway/store/gw_store_keys.h"
 #include "gateway/gw_config.h"
-#include "gateway/gw_store.h"
-#include "gateway/gw_vault_client.h"
-#include "gateway/gw_store_webhooks.h"
-#include "gateway/gw_webhook_endpoint.h"
+#include "gateway/store/gw_store.h"
+#include "gateway/vault_client/gw_vault_client.h"
+#include "gateway/store/gw_store_webhooks.h"
+#include "gateway/events/gw_webhook_endpoint.h"
 #include "common/sr_config.h"
 #include "common/sr_db.h"
 #include "common/sr_log.h"

@@ -1,15 +1,15 @@
 /*
  * gw_cards: relay of the saved-card endpoints to the vault (gw_cards.h).
  */
-#include "gateway/gw_cards.h"
+#include "gateway/customers/gw_cards.h"
 
 #include <string.h>
 
 #include "common/sr_http.h"
 #include "common/sr_log.h"
 #include "gateway/gw_app.h"
-#include "gateway/gw_request.h"
-#include "gateway/gw_vault_client.h"
+#include "gateway/api/gw_request.h"
+#include "gateway/vault_client/gw_vault_client.h"
 
 bool gw_customer_ok(const char *s)
 {

@@ -1,10 +1,10 @@
 /*
  * gw_dispatcher: the webhook dispatcher thread (see gw_dispatcher.h).
  */
-#include "gateway/gw_dispatcher.h"
+#include "gateway/events/gw_dispatcher.h"
 #include "gateway/gw_app.h"
-#include "gateway/gw_store_webhooks.h"
-#include "gateway/gw_webhook.h"
+#include "gateway/store/gw_store_webhooks.h"
+#include "gateway/events/gw_webhook.h"
 #include "common/sr_config.h"
 #include "common/sr_db.h"
 #include "common/sr_log.h"

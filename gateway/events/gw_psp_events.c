@@ -1,12 +1,12 @@
 /*
  * gw_psp_events: one verified PSP event's effect, exactly once (gw_psp_events.h).
  */
-#include "gateway/gw_psp_events.h"
-#include "gateway/gw_ledger.h"
-#include "gateway/gw_payment.h"
-#include "gateway/gw_store.h"
-#include "gateway/gw_store_lifecycle.h"
-#include "gateway/gw_store_psp_webhooks.h"
+#include "gateway/events/gw_psp_events.h"
+#include "gateway/payments/gw_ledger.h"
+#include "gateway/payments/gw_payment.h"
+#include "gateway/store/gw_store.h"
+#include "gateway/store/gw_store_lifecycle.h"
+#include "gateway/store/gw_store_psp_webhooks.h"
 #include "common/sr_db.h"
 #include "common/sr_log.h"
 

@@ -2,7 +2,7 @@
  * gw_webhook: event names, signatures, retry schedule, URL checks, sealed
  * secrets (see gw_webhook.h).
  */
-#include "gateway/gw_webhook.h"
+#include "gateway/events/gw_webhook.h"
 #include "common/sr_secret.h"
 
 #include <arpa/inet.h>

@@ -1,8 +1,8 @@
 /*
  * gw_webhook_endpoint: endpoint creation (see gw_webhook_endpoint.h).
  */
-#include "gateway/gw_webhook_endpoint.h"
-#include "gateway/gw_store_webhooks.h"
+#include "gateway/events/gw_webhook_endpoint.h"
+#include "gateway/store/gw_store_webhooks.h"
 #include "common/sr_log.h"
 #include "common/sr_util.h"
 

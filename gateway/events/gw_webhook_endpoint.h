@@ -9,7 +9,7 @@
 #include <libpq-fe.h>
 #include <jansson.h>
 
-#include "gateway/gw_webhook.h"
+#include "gateway/events/gw_webhook.h"
 
 /**
  * Validate url (gw_webhook_url_check) and events (a JSON array of 1..16

@@ -1,11 +1,11 @@
 /*
  * gw_idempotency: Idempotency-Key handling (BRIEF invariant 8).
  */
-#include "gateway/gw_idempotency.h"
+#include "gateway/payments/gw_idempotency.h"
 #include "gateway/gw_app.h"
-#include "gateway/gw_payment.h"
-#include "gateway/gw_store.h"
-#include "gateway/gw_store_lifecycle.h"
+#include "gateway/payments/gw_payment.h"
+#include "gateway/store/gw_store.h"
+#include "gateway/store/gw_store_lifecycle.h"
 #include "common/sr_config.h"
 #include "common/sr_db.h"
 #include "common/sr_http.h"

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <jansson.h>
 
-#include "gateway/gw_request.h"
+#include "gateway/api/gw_request.h"
 
 struct gw_app;
 struct sr_http_request;

@@ -1,12 +1,12 @@
 /*
  * gw_ledger: transactional payment writes (BRIEF invariant 7).
  */
-#include "gateway/gw_ledger.h"
-#include "gateway/gw_store.h"
+#include "gateway/payments/gw_ledger.h"
+#include "gateway/store/gw_store.h"
 #include "common/sr_db.h"
 #include "common/sr_log.h"
 
-#include "gateway/gw_store_lifecycle.h"
+#include "gateway/store/gw_store_lifecycle.h"
 
 #include <stdio.h>
 

@@ -9,7 +9,7 @@
 #define GW_LEDGER_H
 #include <libpq-fe.h>
 
-#include "gateway/gw_payment.h"
+#include "gateway/payments/gw_payment.h"
 
 /**
  * Commit p's new state: the caller loaded p (version and status `from`), then

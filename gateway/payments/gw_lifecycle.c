@@ -1,11 +1,11 @@
 /*
  * gw_lifecycle: capture, cancel, refunds, reconciliation (see gw_lifecycle.h).
  */
-#include "gateway/gw_lifecycle.h"
+#include "gateway/payments/gw_lifecycle.h"
 #include "gateway/gw_app.h"
-#include "gateway/gw_audit.h"
-#include "gateway/gw_ledger.h"
-#include "gateway/gw_store.h"
+#include "gateway/audit/gw_audit.h"
+#include "gateway/payments/gw_ledger.h"
+#include "gateway/store/gw_store.h"
 #include "common/sr_db.h"
 #include "common/sr_log.h"
 #include "common/sr_util.h"

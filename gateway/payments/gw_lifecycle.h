@@ -15,10 +15,10 @@
  */
 #ifndef GW_LIFECYCLE_H
 #define GW_LIFECYCLE_H
-#include "gateway/gw_payment.h"
-#include "gateway/gw_request.h"
-#include "gateway/gw_store_lifecycle.h"
-#include "gateway/gw_vault_client.h"
+#include "gateway/payments/gw_payment.h"
+#include "gateway/api/gw_request.h"
+#include "gateway/store/gw_store_lifecycle.h"
+#include "gateway/vault_client/gw_vault_client.h"
 
 struct gw_app;
 

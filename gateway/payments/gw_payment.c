@@ -3,7 +3,7 @@
  * manner of relayd's table of permitted requests: anything not listed is
  * refused) and the payment JSON rendering.
  */
-#include "gateway/gw_payment.h"
+#include "gateway/payments/gw_payment.h"
 
 #include <string.h>
 

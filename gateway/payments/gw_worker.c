@@ -1,11 +1,11 @@
 /*
  * gw_worker: lifecycle background work (see gw_worker.h).
  */
-#include "gateway/gw_worker.h"
+#include "gateway/payments/gw_worker.h"
 #include "gateway/gw_app.h"
-#include "gateway/gw_audit.h"
-#include "gateway/gw_lifecycle.h"
-#include "gateway/gw_store_lifecycle.h"
+#include "gateway/audit/gw_audit.h"
+#include "gateway/payments/gw_lifecycle.h"
+#include "gateway/store/gw_store_lifecycle.h"
 #include "common/sr_config.h"
 #include "common/sr_db.h"
 #include "common/sr_log.h"

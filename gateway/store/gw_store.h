@@ -14,7 +14,7 @@
 #include <libpq-fe.h>
 #include <jansson.h>
 
-#include "gateway/gw_payment.h"
+#include "gateway/payments/gw_payment.h"
 
 /* ---- merchants + API keys (gw_store_merchants.c) ---- */
 

@@ -1,7 +1,7 @@
 /*
  * gw_store_events: append-only payment events with their outbox rows.
  */
-#include "gateway/gw_store.h"
+#include "gateway/store/gw_store.h"
 #include "common/sr_dbprep.h"
 #include "common/sr_log.h"
 

@@ -1,7 +1,7 @@
 /*
  * gw_store_idempotency: Idempotency-Key records (BRIEF invariant 8).
  */
-#include "gateway/gw_store.h"
+#include "gateway/store/gw_store.h"
 #include "common/sr_dbprep.h"
 #include "common/sr_log.h"
 

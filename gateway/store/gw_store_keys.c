@@ -1,10 +1,10 @@
 /*
  * gw_store_keys: key statements (gw_store_keys.h).
  */
-#include "gateway/gw_store_keys.h"
+#include "gateway/store/gw_store_keys.h"
 #include "common/sr_dbprep.h"
-#include "gateway/gw_payment.h"
-#include "gateway/gw_store.h"
+#include "gateway/payments/gw_payment.h"
+#include "gateway/store/gw_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>

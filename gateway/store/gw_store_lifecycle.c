@@ -1,8 +1,8 @@
 /*
  * gw_store_lifecycle: lifecycle statements (see gw_store_lifecycle.h).
  */
-#include "gateway/gw_store_lifecycle.h"
-#include "gateway/gw_store.h"
+#include "gateway/store/gw_store_lifecycle.h"
+#include "gateway/store/gw_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -10,7 +10,7 @@
 #include <libpq-fe.h>
 #include <jansson.h>
 
-#include "gateway/gw_payment.h"
+#include "gateway/payments/gw_payment.h"
 
 /* A refund row. Empty strings stand for SQL NULL. */
 struct gw_refund {

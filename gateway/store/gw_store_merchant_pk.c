@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gateway/gw_store.h"
+#include "gateway/store/gw_store.h"
 
 int gw_store_publishable_key_hash(PGconn *conn, const char *merchant_id, char *out)
 {

@@ -1,7 +1,7 @@
 /*
  * gw_store_merchants: merchants and API keys (hashes only).
  */
-#include "gateway/gw_store.h"
+#include "gateway/store/gw_store.h"
 #include "common/sr_log.h"
 
 #include <stdlib.h>

@@ -1,8 +1,8 @@
 /*
  * gw_store_psp_webhooks: dedup records and lookups for PSP webhooks (issue 5).
  */
-#include "gateway/gw_store_psp_webhooks.h"
-#include "gateway/gw_store.h"
+#include "gateway/store/gw_store_psp_webhooks.h"
+#include "gateway/store/gw_store.h"
 
 #include <stdio.h>
 #include <string.h>

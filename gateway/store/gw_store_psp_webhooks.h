@@ -9,7 +9,7 @@
 #define GW_STORE_PSP_WEBHOOKS_H
 #include <libpq-fe.h>
 
-#include "gateway/gw_payment.h"
+#include "gateway/payments/gw_payment.h"
 
 /**
  * Record event (provider, event_id) as received. merchant_id and

@@ -3,9 +3,9 @@
  * gw_store_webhooks.h). JSON for the API is built by PostgreSQL
  * (json_build_object), parsed back with jansson.
  */
-#include "gateway/gw_store_webhooks.h"
-#include "gateway/gw_store.h"
-#include "gateway/gw_payment.h"
+#include "gateway/store/gw_store_webhooks.h"
+#include "gateway/store/gw_store.h"
+#include "gateway/payments/gw_payment.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -12,7 +12,7 @@
 #include <libpq-fe.h>
 #include <jansson.h>
 
-#include "gateway/gw_webhook.h"
+#include "gateway/events/gw_webhook.h"
 
 /**
  * Insert endpoint id of merchant_id: url, events (JSON array of filter

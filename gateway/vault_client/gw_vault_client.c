@@ -3,8 +3,8 @@
  * mutual TLS (BRIEF invariant 5; PCI DSS v4.0 4.2.1 strong cryptography for
  * data in transit, 8.6.1 system accounts authenticate with certificates).
  */
-#include "gateway/gw_vault_client.h"
-#include "gateway/gw_payment.h"
+#include "gateway/vault_client/gw_vault_client.h"
+#include "gateway/payments/gw_payment.h"
 #include "common/sr_log.h"
 #include "common/sr_secret.h"
 

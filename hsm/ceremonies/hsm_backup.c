@@ -1,7 +1,7 @@
 /*
  * hsm_backup: split-knowledge key backup and restore (ADR 0073).
  */
-#include "hsm/ctl/hsm_backup.h"
+#include "hsm/ceremonies/hsm_backup.h"
 
 #include "hsm/hsm.h"
 #include "hsm/hsm_p11.h"

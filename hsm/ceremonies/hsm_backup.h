@@ -39,7 +39,7 @@
 
 #include <jansson.h>
 
-#include "hsm/ctl/hsm_custodian.h"
+#include "hsm/ceremonies/hsm_custodian.h"
 
 #define HSM_BACKUP_MAX_HOLDERS 9    /* N <= 9: at most C(9,4) = 126 sets */
 #define HSM_BACKUP_COMP_LEN    32   /* component and transport key: AES-256 */

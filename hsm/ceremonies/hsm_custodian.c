@@ -4,7 +4,7 @@
  * (sr_secret_alloc) and as Argon2id hashes; they are never logged, echoed
  * or shown to another custodian.
  */
-#include "hsm/ctl/hsm_custodian.h"
+#include "hsm/ceremonies/hsm_custodian.h"
 #include "common/sr_secret.h"
 
 #include <errno.h>

@@ -4,7 +4,7 @@
  * digest from libsodium); verification uses only OpenSSL's libcrypto and the
  * public key, so an auditor can check a transcript away from the CDE.
  */
-#include "hsm/ctl/hsm_transcript.h"
+#include "hsm/ceremonies/hsm_transcript.h"
 #include "hsm/hsm.h"
 
 #include <errno.h>

@@ -4,7 +4,7 @@
 -- POST /v1/tokens from a browser (CORS). PCI DSS v4.0 6.4.3 / SAQ A: the card
 -- fields are served by the vault and only the merchant's own pages frame them.
 -- An origin is a serialized origin (RFC 6454 section 6.2): scheme, host and
--- a non-default port, lowercase, no path; vault/vault_origin.c checks the
+-- a non-default port, lowercase, no path; vault/elements/vault_origin.c checks the
 -- exact rules, the CHECK below is the database's last line.
 
 CREATE TABLE merchant_origins (

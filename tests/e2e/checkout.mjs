@@ -275,7 +275,7 @@ const cases = {
   /* The page's script tag pins strongroom.js by SRI: a wrong hash is refused. */
   async strongroom_js_sri_enforced() {
     const { page, context } = await open(CHECKOUT);
-    const sri = readFileSync(join(ROOT, 'vault/static/strongroom.js.sri'), 'utf8').trim();
+    const sri = readFileSync(join(ROOT, 'vault/elements/static/strongroom.js.sri'), 'utf8').trim();
     const load = (integrity) => page.evaluate(({ src, integrity }) => new Promise((resolve) => {
       const s = document.createElement('script');
       s.src = src; s.integrity = integrity; s.crossOrigin = 'anonymous';

@@ -13,8 +13,8 @@
 
 #include <jansson.h>
 
-#include "gateway/gw_request.h"
-#include "gateway/gw_request_lifecycle.h"
+#include "gateway/api/gw_request.h"
+#include "gateway/api/gw_request_lifecycle.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

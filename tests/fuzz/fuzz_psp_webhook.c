@@ -24,9 +24,9 @@
 
 #include <sodium.h>
 
-#include "vault/connector.h"
-#include "vault/connectors/adyen.h"
-#include "vault/connectors/stripe.h"
+#include "vault/connectors/connector.h"
+#include "vault/connectors/adyen/adyen.h"
+#include "vault/connectors/stripe/stripe.h"
 
 #define STRIPE_SECRET "whsec_fuzz_0123456789abcdef"
 #define ADYEN_HMAC "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"

@@ -1,6 +1,6 @@
 /*
  * libFuzzer target: the tokenize request parser (vault_parse_token_request_at,
- * vault/vault_card.h) on arbitrary bytes parsed as JSON the way vaultd does
+ * vault/tokens/vault_card.h) on arbitrary bytes parsed as JSON the way vaultd does
  * (jansson, duplicates rejected). Built with clang
  * -fsanitize=fuzzer,address,undefined (make fuzz); run briefly by make check
  * with the seed corpus tests/fuzz/corpus/.
@@ -19,7 +19,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "vault/vault_card.h"
+#include "vault/tokens/vault_card.h"
 
 static const char *const codes[] = {
 	"parameter_missing", "parameter_invalid_type", "parameter_unknown", "incorrect_number",

@@ -116,11 +116,11 @@ t_elements_frame_ancestors() {
 
 t_strongroom_js_sri() {
   local published served readme
-  published=$(cat vault/static/strongroom.js.sri)
+  published=$(cat vault/elements/static/strongroom.js.sri)
   curl -sS --cacert "$STRONGROOM_CA" -D "$TMP/sjh" -o "$TMP/sr.js" "$VAULT_URL/v1/strongroom.js" || { fail "fetch"; return; }
   served="sha384-$(openssl dgst -sha384 -binary "$TMP/sr.js" | openssl base64 -A)"
   eq "served strongroom.js matches the published SRI" "$served" "$published"
-  cmp -s "$TMP/sr.js" vault/static/strongroom.js || fail "served bytes differ from vault/static/strongroom.js"
+  cmp -s "$TMP/sr.js" vault/elements/static/strongroom.js || fail "served bytes differ from vault/elements/static/strongroom.js"
   grep -qF "$published" README.md || fail "README.md does not publish the current SRI hash ($published)"
   HEADERS=$(cat "$TMP/sjh")
   eq "integrity header" "$(hdr Strongroom-Integrity)" "$published"

@@ -82,7 +82,7 @@ int psim_wh_adyen_init(const char *hex_key_file, char *err, size_t errlen);
  * additionalData.hmacSignature is set here) to /v1/psp_webhooks/adyen after
  * delay_ms. Adyen's items have no id: it is listed and replayed as
  * "<eventCode>:<pspReference>:<success>", the id the vault's connector derives
- * (vault/connectors/adyen.c). No-op (0) when webhooks or the Adyen key are not
+ * (vault/connectors/adyen/adyen.c). No-op (0) when webhooks or the Adyen key are not
  * configured. id_out[cap] receives the id (may be NULL). @return 0 or -1.
  */
 int psim_wh_adyen_notification(json_t *item, long long delay_ms, char *id_out, size_t cap);

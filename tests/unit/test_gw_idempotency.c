@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "gateway/gw_idempotency.h"
+#include "gateway/payments/gw_idempotency.h"
 
 static void fp_of(const char *method, const char *path, const char *text, char out[65])
 {

@@ -10,11 +10,11 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "gateway/gw_audit.h"
-#include "gateway/gw_lifecycle.h"
-#include "gateway/gw_payment.h"
-#include "gateway/gw_ratelimit.h"
-#include "gateway/gw_request_lifecycle.h"
+#include "gateway/audit/gw_audit.h"
+#include "gateway/payments/gw_lifecycle.h"
+#include "gateway/payments/gw_payment.h"
+#include "gateway/api/gw_ratelimit.h"
+#include "gateway/api/gw_request_lifecycle.h"
 
 static json_t *J(const char *text)
 {

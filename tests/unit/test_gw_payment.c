@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "gateway/gw_payment.h"
+#include "gateway/payments/gw_payment.h"
 
 static const struct { enum gw_status from, to; } LEGAL[] = {
 	{ GW_ST_PROCESSING, GW_ST_REQUIRES_ACTION },

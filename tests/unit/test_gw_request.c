@@ -9,8 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "gateway/gw_auth.h"
-#include "gateway/gw_request.h"
+#include "gateway/api/gw_auth.h"
+#include "gateway/api/gw_request.h"
 
 #define TOK "tok_4eC39HqLyjWDarjtT1zdp7dc"
 

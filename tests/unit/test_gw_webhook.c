@@ -20,8 +20,8 @@
 #include <sodium.h>
 
 #include "common/sr_secret.h"
-#include "gateway/gw_payment.h"
-#include "gateway/gw_webhook.h"
+#include "gateway/payments/gw_payment.h"
+#include "gateway/events/gw_webhook.h"
 
 /*
  * Known answer, computed independently:

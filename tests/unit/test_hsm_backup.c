@@ -34,7 +34,7 @@
 
 #include "hsm/hsm.h"
 #include "common/sr_secret.h"
-#include "hsm/ctl/hsm_backup.h"
+#include "hsm/ceremonies/hsm_backup.h"
 
 #define MODULE   "/usr/lib/softhsm/libsofthsm2.so"
 #define USER_PIN "user-pin-3391"

@@ -32,8 +32,8 @@
 #include "hsm/hsm.h"
 #include "hsm/hsm_p11.h"
 #include "common/sr_secret.h"
-#include "hsm/ctl/hsm_custodian.h"
-#include "hsm/ctl/hsm_transcript.h"
+#include "hsm/ceremonies/hsm_custodian.h"
+#include "hsm/ceremonies/hsm_transcript.h"
 
 #define MODULE   "/usr/lib/softhsm/libsofthsm2.so"
 #define TOKEN    "strongroom-cer"

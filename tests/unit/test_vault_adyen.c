@@ -18,10 +18,10 @@
 #include <sodium.h>
 
 #include "tests/unit/pspsim_harness.h"
-#include "vault/connector.h"
-#include "vault/connectors/adyen.h"
-#include "vault/vault_egress.h"
-#include "vault/vault_route.h"
+#include "vault/connectors/connector.h"
+#include "vault/connectors/adyen/adyen.h"
+#include "vault/connectors/vault_egress.h"
+#include "vault/connectors/vault_route.h"
 
 #define DOC_KEY "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"
 

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "vault/vault_card.h"
+#include "vault/tokens/vault_card.h"
 
 /* 2030-06-15 12:00:00 UTC */
 #define NOW_2030 ((time_t)1907755200)

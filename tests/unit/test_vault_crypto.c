@@ -21,7 +21,7 @@
 
 #include "common/sr_secret.h"
 #include "hsm/hsm.h"
-#include "vault/vault_crypto.h"
+#include "vault/crypto/vault_crypto.h"
 
 #define MODULE   "/usr/lib/softhsm/libsofthsm2.so"
 #define LABEL    "vault-crypto-test"

@@ -26,7 +26,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "tests/unit/pspsim_harness.h"
-#include "vault/vault_egress.h"
+#include "vault/connectors/vault_egress.h"
 
 static struct psp_harness g_h;
 static int g_sim;       /* 0 running, 1 skipped, -1 failed */

@@ -31,10 +31,10 @@
 #include "common/sr_db.h"
 #include "common/sr_secret.h"
 #include "hsm/hsm.h"
-#include "vault/vault_audit.h"
-#include "vault/vault_crypto.h"
-#include "vault/vault_keys.h"
-#include "vault/vault_store.h"
+#include "vault/audit/vault_audit.h"
+#include "vault/crypto/vault_crypto.h"
+#include "vault/crypto/vault_keys.h"
+#include "vault/store/vault_store.h"
 
 #define MODULE "/usr/lib/softhsm/libsofthsm2.so"
 #define LABEL  "strongroom-keys-test"
@@ -172,7 +172,7 @@ static int group_teardown(void **state)
 
 #define NEED_DB() do { if (g_c == NULL) skip(); } while (0)
 
-/* A token under the given labels, like vault_h_tokens_create (with a CVC when cvc). */
+/* A token under the given labels, like vault_tokens_create (with a CVC when cvc). */
 static void make_token(const char *id, const char *pan_label, const char *fp_label, bool cvc,
                        const char *customer)
 {

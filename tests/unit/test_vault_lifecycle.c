@@ -14,11 +14,11 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "vault/vault_audit.h"
-#include "vault/vault_card.h"
-#include "vault/vault_pkcache.h"
-#include "vault/vault_ratelimit.h"
-#include "vault/vault_token.h"
+#include "vault/audit/vault_audit.h"
+#include "vault/tokens/vault_card.h"
+#include "vault/api/vault_pkcache.h"
+#include "vault/api/vault_ratelimit.h"
+#include "vault/tokens/vault_token.h"
 
 static void test_card_ids(void **state)
 {

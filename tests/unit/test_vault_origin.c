@@ -12,8 +12,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "vault/vault_origin.h"
-#include "vault/vault_static.h"
+#include "vault/elements/vault_origin.h"
+#include "vault/elements/vault_static.h"
 
 static void test_valid(void **state)
 {

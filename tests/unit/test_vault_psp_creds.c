@@ -21,7 +21,7 @@
 #include "common/sr_db.h"
 #include "common/sr_secret.h"
 #include "hsm/hsm.h"
-#include "vault/vault_psp_creds.h"
+#include "vault/connectors/vault_psp_creds.h"
 
 #define MODULE "/usr/lib/softhsm/libsofthsm2.so"
 #define LABEL  "vault-psp-creds-test"

@@ -13,9 +13,9 @@
 
 #include <jansson.h>
 
-#include "vault/connector.h"
+#include "vault/connectors/connector.h"
 #include "vault/vault_app.h"
-#include "vault/vault_route.h"
+#include "vault/connectors/vault_route.h"
 
 static struct vault_connector g_stripe = { .name = "stripe" };
 static struct vault_connector g_adyen = { .name = "adyen" };

@@ -13,10 +13,10 @@
 #include <sodium.h>
 
 #include "tests/unit/pspsim_harness.h"
-#include "vault/connector.h"
+#include "vault/connectors/connector.h"
 #include "vault/connectors/formenc.h"
-#include "vault/connectors/stripe.h"
-#include "vault/vault_egress.h"
+#include "vault/connectors/stripe/stripe.h"
+#include "vault/connectors/vault_egress.h"
 
 /* ------------------------------------------------------------------ */
 /* vault_stripe_map_intent                                             */

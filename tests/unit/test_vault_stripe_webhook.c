@@ -1,6 +1,6 @@
 /*
  * Unit tests: Stripe webhook verification and parsing
- * (vault/connectors/stripe_webhook.c, issue 5). The known-answer signatures
+ * (vault/connectors/stripe/stripe_webhook.c, issue 5). The known-answer signatures
  * were computed with the openssl command line, independently of our code:
  *   printf '%s' "1700000000.$BODY" | openssl dgst -sha256 -hmac "$SECRET" -r
  */
@@ -14,9 +14,9 @@
 
 #include <sodium.h>
 
-#include "vault/connector.h"
-#include "vault/connectors/stripe.h"
-#include "vault/vault_psp_creds.h"
+#include "vault/connectors/connector.h"
+#include "vault/connectors/stripe/stripe.h"
+#include "vault/connectors/vault_psp_creds.h"
 
 #define T0 1700000000LL
 #define SECRET "whsec_test_secret_0123456789"
@@ -289,7 +289,7 @@ static void test_events_hook(void **state)
 	}
 }
 
-/* Per-merchant credential shapes (vault/vault_psp_creds.c): what the vault accepts. */
+/* Per-merchant credential shapes (vault/connectors/vault_psp_creds.c): what the vault accepts. */
 static void test_creds_validation(void **state)
 {
 	char big[300];

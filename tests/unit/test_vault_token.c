@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "vault/vault_token.h"
+#include "vault/tokens/vault_token.h"
 
 #define N_UNIQUE 1000
 

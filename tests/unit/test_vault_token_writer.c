@@ -24,9 +24,9 @@
 #include <unistd.h>
 
 #include "common/sr_db.h"
-#include "vault/vault_store.h"
-#include "vault/vault_token.h"
-#include "vault/vault_token_writer.h"
+#include "vault/store/vault_store.h"
+#include "vault/tokens/vault_token.h"
+#include "vault/tokens/vault_token_writer.h"
 
 #define MER "mer_writertest"
 #define THREADS 12
@@ -115,7 +115,7 @@ static int group_teardown(void **state)
 
 #define NEED_DB() do { if (g_pool == NULL) skip(); } while (0)
 
-/* A row as vault_h_tokens_create makes one (ciphertext bytes are opaque to
+/* A row as vault_tokens_create makes one (ciphertext bytes are opaque to
  * the store); legacy non-NULL gives it that legacy number. */
 static void make_row(struct vault_token_row *r, const char *legacy)
 {

@@ -43,15 +43,15 @@
 #include "common/sr_metrics.h"
 #include "common/sr_secret.h"
 #include "common/sr_util.h"
-#include "vault/connector.h"
-#include "vault/vault_psp_creds.h"
+#include "vault/connectors/connector.h"
+#include "vault/connectors/vault_psp_creds.h"
 #include "vault/vault_app.h"
-#include "vault/vault_audit.h"
-#include "vault/vault_crypto.h"
-#include "vault/vault_route.h"
-#include "vault/vault_store.h"
-#include "vault/vault_store_route.h"
-#include "vault/vault_token.h"
+#include "vault/audit/vault_audit.h"
+#include "vault/crypto/vault_crypto.h"
+#include "vault/connectors/vault_route.h"
+#include "vault/store/vault_store.h"
+#include "vault/store/vault_store_route.h"
+#include "vault/tokens/vault_token.h"
 
 struct auth_body {
 	const char *merchant;

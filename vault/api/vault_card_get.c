@@ -9,8 +9,8 @@
 #include "common/sr_db.h"
 #include "common/sr_log.h"
 #include "vault/vault_app.h"
-#include "vault/vault_store.h"
-#include "vault/vault_token.h"
+#include "vault/store/vault_store.h"
+#include "vault/tokens/vault_token.h"
 
 void vault_handle_card_get(struct sr_http_request *req)
 {

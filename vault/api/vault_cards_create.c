@@ -26,11 +26,11 @@
 #include "common/sr_secret.h"
 #include "common/sr_util.h"
 #include "vault/vault_app.h"
-#include "vault/vault_audit.h"
-#include "vault/vault_crypto.h"
-#include "vault/vault_keys.h"
-#include "vault/vault_store.h"
-#include "vault/vault_token.h"
+#include "vault/audit/vault_audit.h"
+#include "vault/crypto/vault_crypto.h"
+#include "vault/crypto/vault_keys.h"
+#include "vault/store/vault_store.h"
+#include "vault/tokens/vault_token.h"
 
 struct card_body {
 	const char *merchant;

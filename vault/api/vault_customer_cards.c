@@ -13,8 +13,8 @@
 #include "common/sr_db.h"
 #include "common/sr_log.h"
 #include "vault/vault_app.h"
-#include "vault/vault_store.h"
-#include "vault/vault_token.h"
+#include "vault/store/vault_store.h"
+#include "vault/tokens/vault_token.h"
 
 #define MAX_CARDS 100
 

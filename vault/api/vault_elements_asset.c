@@ -2,13 +2,13 @@
  * GET /v1/elements/card.js and GET /v1/elements/card.css (public listener):
  * the hosted card fields' script and style sheet, loaded only by the vault's
  * own page /v1/elements/card (same origin; its CSP allows nothing else).
- * Embedded at build time (vault/vault_static.h). Cached for five minutes.
+ * Embedded at build time (vault/elements/vault_static.h). Cached for five minutes.
  */
 #include <string.h>
 
 #include "common/sr_http.h"
 #include "vault/vault_app.h"
-#include "vault/vault_static.h"
+#include "vault/elements/vault_static.h"
 
 void vault_handle_elements_asset(struct sr_http_request *req)
 {

@@ -7,7 +7,7 @@
  * v4.0 SAQ A eligibility; 6.4.3).
  *
  * origin is the merchant page's origin. It must be registered for the
- * merchant owning pk (vault/vault_origin.h); the page is then served with
+ * merchant owning pk (vault/elements/vault_origin.h); the page is then served with
  *   Content-Security-Policy: default-src 'none'; script-src 'self'; style-src 'self';
  *     connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors <origin>
  * so the browser lets only that origin frame it, and the page's script
@@ -24,9 +24,9 @@
 #include "common/sr_log.h"
 #include "common/sr_util.h"
 #include "vault/vault_app.h"
-#include "vault/vault_origin.h"
-#include "vault/vault_static.h"
-#include "vault/vault_token.h"
+#include "vault/elements/vault_origin.h"
+#include "vault/elements/vault_static.h"
+#include "vault/tokens/vault_token.h"
 
 #define CSP_BASE "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; " \
                  "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors "

@@ -7,7 +7,7 @@
  *       "allowed_origins":["https://shop.example", ...]}   (optional)
  * -> 200 {"id","object":"merchant"} (+ "allowed_origins" when given).
  * allowed_origins, when present, replaces the merchant's registered browser
- * origins (vault/vault_origin.h: frame-ancestors of the hosted fields and CORS
+ * origins (vault/elements/vault_origin.h: frame-ancestors of the hosted fields and CORS
  * on POST /v1/tokens); when absent they are left as they are. Each must be a
  * canonical serialized origin, at most VAULT_ORIGINS_PER_MERCHANT, no
  * duplicates. The merchant and its origins are written in one transaction.
@@ -19,10 +19,10 @@
 #include "common/sr_http.h"
 #include "common/sr_log.h"
 #include "vault/vault_app.h"
-#include "vault/vault_origin.h"
-#include "vault/vault_pkcache.h"
-#include "vault/vault_store.h"
-#include "vault/vault_token.h"
+#include "vault/elements/vault_origin.h"
+#include "vault/api/vault_pkcache.h"
+#include "vault/store/vault_store.h"
+#include "vault/tokens/vault_token.h"
 
 static int is_hex64(const char *s)
 {

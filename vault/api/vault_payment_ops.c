@@ -31,12 +31,12 @@
 #include "common/sr_db.h"
 #include "common/sr_http.h"
 #include "common/sr_log.h"
-#include "vault/connector.h"
+#include "vault/connectors/connector.h"
 #include "vault/vault_app.h"
-#include "vault/vault_psp_creds.h"
-#include "vault/vault_store.h"
-#include "vault/vault_store_route.h"
-#include "vault/vault_token.h"
+#include "vault/connectors/vault_psp_creds.h"
+#include "vault/store/vault_store.h"
+#include "vault/store/vault_store_route.h"
+#include "vault/tokens/vault_token.h"
 
 static const char *const OPS[] = { "capture", "cancel", "refund", "retrieve", NULL };
 

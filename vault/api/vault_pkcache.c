@@ -1,14 +1,14 @@
 /*
  * vault_pkcache: publishable key hash -> merchant, short-lived (vault_pkcache.h).
  */
-#include "vault/vault_pkcache.h"
+#include "vault/api/vault_pkcache.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "vault/vault_token.h"
+#include "vault/tokens/vault_token.h"
 
 struct entry {
 	char hash[65];

@@ -9,7 +9,7 @@
 #include "common/sr_http.h"
 #include "common/sr_log.h"
 #include "vault/vault_app.h"
-#include "vault/vault_psp_creds.h"
+#include "vault/connectors/vault_psp_creds.h"
 
 void vault_handle_psp_credentials_delete(struct sr_http_request *req)
 {

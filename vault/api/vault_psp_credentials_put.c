@@ -17,7 +17,7 @@
 #include "common/sr_http.h"
 #include "common/sr_log.h"
 #include "vault/vault_app.h"
-#include "vault/vault_psp_creds.h"
+#include "vault/connectors/vault_psp_creds.h"
 
 /* The row just written, as the API shows it (last4 only). */
 static json_t *row_json(PGconn *db, const char *merchant, const char *connector)

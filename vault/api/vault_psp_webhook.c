@@ -24,9 +24,9 @@
 #include "common/sr_db.h"
 #include "common/sr_http.h"
 #include "common/sr_log.h"
-#include "vault/connector.h"
+#include "vault/connectors/connector.h"
 #include "vault/vault_app.h"
-#include "vault/vault_psp_creds.h"
+#include "vault/connectors/vault_psp_creds.h"
 
 #define MAX_EVENTS 16
 

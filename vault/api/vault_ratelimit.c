@@ -1,7 +1,7 @@
 /*
  * vault_ratelimit: token buckets in a fixed, keyed-hash table (vault_ratelimit.h).
  */
-#include "vault/vault_ratelimit.h"
+#include "vault/api/vault_ratelimit.h"
 
 #include <pthread.h>
 #include <stdint.h>

@@ -7,8 +7,8 @@
 #include "common/sr_db.h"
 #include "common/sr_log.h"
 #include "vault/vault_app.h"
-#include "vault/vault_route.h"
-#include "vault/vault_store_route.h"
+#include "vault/connectors/vault_route.h"
+#include "vault/store/vault_store_route.h"
 
 void vault_handle_routing_get(struct sr_http_request *req)
 {

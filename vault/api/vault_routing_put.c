@@ -12,8 +12,8 @@
 #include "common/sr_db.h"
 #include "common/sr_log.h"
 #include "vault/vault_app.h"
-#include "vault/vault_route.h"
-#include "vault/vault_store_route.h"
+#include "vault/connectors/vault_route.h"
+#include "vault/store/vault_store_route.h"
 
 /* field as a string into dst (NULL/absent: ""); 0, or -1 if not a string or too long. */
 static int take(const json_t *o, const char *field, char *dst, size_t cap)

@@ -2,7 +2,7 @@
  * GET /v1/strongroom.js (public listener): the browser library merchants
  * include on their payment pages with its Subresource Integrity hash
  * (PCI DSS v4.0 6.4.3: payment page scripts are authorized and their
- * integrity is assured). Embedded at build time (vault/vault_static.h).
+ * integrity is assured). Embedded at build time (vault/elements/vault_static.h).
  *
  * The content at this URL never changes for a given release line: merchants
  * pin it with integrity="sha384-...", so it is cacheable for a year and
@@ -14,7 +14,7 @@
 #include "common/sr_http.h"
 #include "common/sr_log.h"
 #include "vault/vault_app.h"
-#include "vault/vault_static.h"
+#include "vault/elements/vault_static.h"
 
 void vault_handle_strongroom_js(struct sr_http_request *req)
 {

@@ -13,8 +13,8 @@
 #include "common/sr_http.h"
 #include "common/sr_log.h"
 #include "vault/vault_app.h"
-#include "vault/vault_store.h"
-#include "vault/vault_token.h"
+#include "vault/store/vault_store.h"
+#include "vault/tokens/vault_token.h"
 
 static void not_found(struct sr_http_request *req)
 {

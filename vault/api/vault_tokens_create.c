@@ -16,7 +16,7 @@
  * it and deleted by the sweeper) and "token_format": "format_preserving"
  * (the reply also carries "legacy_number": BIN + random digits + last4,
  * failing Luhn; collisions retried). The token is single-use: see
- * vault_h_authorize.c.
+ * vault_authorize.c.
  */
 #include <stdio.h>
 #include <string.h>
@@ -29,14 +29,14 @@
 #include "common/sr_log.h"
 #include "common/sr_util.h"
 #include "vault/vault_app.h"
-#include "vault/vault_card.h"
-#include "vault/vault_crypto.h"
-#include "vault/vault_keys.h"
-#include "vault/vault_origin.h"
-#include "vault/vault_pkcache.h"
-#include "vault/vault_store.h"
-#include "vault/vault_token.h"
-#include "vault/vault_token_writer.h"
+#include "vault/tokens/vault_card.h"
+#include "vault/crypto/vault_crypto.h"
+#include "vault/crypto/vault_keys.h"
+#include "vault/elements/vault_origin.h"
+#include "vault/api/vault_pkcache.h"
+#include "vault/store/vault_store.h"
+#include "vault/tokens/vault_token.h"
+#include "vault/tokens/vault_token_writer.h"
 
 /* The merchant owning the publishable key: 1 found, 0 not, -1 error,
  * -3 found but origin (non-NULL: a cross-origin browser request) is not

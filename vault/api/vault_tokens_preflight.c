@@ -15,7 +15,7 @@
 #include "common/sr_http.h"
 #include "common/sr_log.h"
 #include "vault/vault_app.h"
-#include "vault/vault_origin.h"
+#include "vault/elements/vault_origin.h"
 
 void vault_handle_tokens_preflight(struct sr_http_request *req)
 {

@@ -1,7 +1,7 @@
 /*
  * vault_audit: chained HSM-HMAC audit of PAN decryptions (vault_audit.h).
  */
-#include "vault/vault_audit.h"
+#include "vault/audit/vault_audit.h"
 
 #include <pthread.h>
 #include <stdarg.h>

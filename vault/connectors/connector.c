@@ -1,7 +1,7 @@
 /*
  * connector: helpers shared by every PSP connector.
  */
-#include "vault/connector.h"
+#include "vault/connectors/connector.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -14,7 +14,7 @@
  * CDE restricted to what is necessary (the allowlist below, enforced before
  * any connection is made).
  */
-#include "vault/vault_egress.h"
+#include "vault/connectors/vault_egress.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -6,7 +6,7 @@
  * sealed with AES-256-GCM inside the HSM, AAD
  *   "strongroom/psp-cred/v1|<merchant>|<connector>"
  */
-#include "vault/vault_psp_creds.h"
+#include "vault/connectors/vault_psp_creds.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,7 +19,7 @@
 #include "common/sr_secret.h"
 #include "common/sr_util.h"
 #include "hsm/hsm.h"
-#include "vault/vault_token.h"
+#include "vault/tokens/vault_token.h"
 
 #define AAD_DOMAIN     "strongroom/psp-cred/v1"
 #define ACCOUNT_DOMAIN "strongroom/psp-account/v1"

@@ -21,8 +21,8 @@
 #include <libpq-fe.h>
 #include <jansson.h>
 
-#include "vault/connector.h"
-#include "vault/vault_keys.h"
+#include "vault/connectors/connector.h"
+#include "vault/crypto/vault_keys.h"
 
 struct hsm;
 

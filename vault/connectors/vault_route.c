@@ -2,12 +2,12 @@
  * vault_route: BIN table, routing configuration and the route choice
  * (issue 5, ADR 0091).
  */
-#include "vault/vault_route.h"
+#include "vault/connectors/vault_route.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "vault/connector.h"
+#include "vault/connectors/connector.h"
 #include "vault/vault_app.h"
 
 /*

@@ -8,7 +8,7 @@
  * and name a secondary (merchant_routing). Precedence: the merchant's
  * override, then the card's country, then the merchant's region, then the
  * default. The secondary is only ever used when the primary provably did not
- * accept the request (vault_h_authorize.c).
+ * accept the request (vault_authorize.c).
  */
 #ifndef VAULT_ROUTE_H
 #define VAULT_ROUTE_H
@@ -64,7 +64,7 @@ void vault_routing_free(struct vault_routing *r);
 /**
  * Choose the route for a card of country (may be "") and a merchant's
  * routing (may be NULL). A merchant connector that is not configured is
- * ignored (vault_h_authorize.c logs route.merchant_connector_missing). @return 0, or -1 when no configured
+ * ignored (vault_authorize.c logs route.merchant_connector_missing). @return 0, or -1 when no configured
  * connector could be chosen (configuration error).
  */
 int vault_route_choose(const struct vault_app *app, const struct vault_routing *r,

@@ -1,7 +1,7 @@
 /*
  * vault_crypto: PAN/CVC encryption and fingerprints inside the HSM.
  */
-#include "vault/vault_crypto.h"
+#include "vault/crypto/vault_crypto.h"
 
 #include <stdarg.h>
 #include <stdbool.h>

@@ -29,7 +29,7 @@ struct hsm;
 
 /**
  * Encrypt the PAN for (token, merchant) under key_label ("pan-enc-vN": the
- * current version, vault/vault_keys.h, ADR 0074).
+ * current version, vault/crypto/vault_keys.h, ADR 0074).
  * @param iv_out 12 bytes; @param ct_out capacity *ct_len >= pan_len + 16;
  *        on success *ct_len is the ciphertext||tag length.
  * @return 0, or -1 with err (no card data in it).

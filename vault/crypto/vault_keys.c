@@ -1,7 +1,7 @@
 /*
  * vault_keys: current key versions and online rotation (ADR 0074).
  */
-#include "vault/vault_keys.h"
+#include "vault/crypto/vault_keys.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -14,8 +14,8 @@
 
 #include "common/sr_db.h"
 #include "common/sr_secret.h"
-#include "vault/vault_audit.h"
-#include "vault/vault_token.h"
+#include "vault/audit/vault_audit.h"
+#include "vault/tokens/vault_token.h"
 
 #define REFRESH_NS 1000000000LL   /* re-read key_versions at most once a second */
 

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <libpq-fe.h>
 
-#include "vault/vault_crypto.h"
+#include "vault/crypto/vault_crypto.h"
 
 #define VAULT_KEY_LABEL_MAX 31
 

@@ -8,7 +8,7 @@
  *     keys generate / backup / restore / rotate / reencrypt / retire, custodian add,
  *     ceremony init / verify: key ceremonies (issue 7, ADRs 0070-0074)
  *   vaultctl --config VAULTD.JSON audit verify
- *                  walk the PAN decryption audit chain (vault/vault_audit.h);
+ *                  walk the PAN decryption audit chain (vault/audit/vault_audit.h);
  *                  exit 0 intact, 3 tampered (the first bad record is named)
  *
  * PINs come only from files (BRIEF invariant 10, PCI DSS v4.0 8.3.2), never
@@ -19,13 +19,13 @@
 #include "hsm/hsm_p11.h"
 #include "common/sr_db.h"
 #include "common/sr_secret.h"
-#include "hsm/ctl/hsm_backup.h"
-#include "hsm/ctl/hsm_custodian.h"
-#include "hsm/ctl/hsm_transcript.h"
-#include "vault/vault_audit.h"
-#include "vault/vault_keys.h"
-#include "vault/vault_psp_creds.h"
-#include "vault/vault_token.h"
+#include "hsm/ceremonies/hsm_backup.h"
+#include "hsm/ceremonies/hsm_custodian.h"
+#include "hsm/ceremonies/hsm_transcript.h"
+#include "vault/audit/vault_audit.h"
+#include "vault/crypto/vault_keys.h"
+#include "vault/connectors/vault_psp_creds.h"
+#include "vault/tokens/vault_token.h"
 
 #include <jansson.h>
 

@@ -2,12 +2,12 @@
  * vault_origin: origin syntax (RFC 6454 section 6.2), the merchant_origins
  * table (migration 0010), and CORS helpers for the public listener.
  */
-#include "vault/vault_origin.h"
+#include "vault/elements/vault_origin.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "vault/vault_token.h"
+#include "vault/tokens/vault_token.h"
 
 static bool is_lower_alnum(char c)
 {

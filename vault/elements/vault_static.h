@@ -1,5 +1,5 @@
 /*
- * vault_static: the files of vault/static/ (strongroom.js, the hosted card
+ * vault_static: the files of vault/elements/static/ (strongroom.js, the hosted card
  * fields' page, script and style sheet), embedded into vaultd at build time by
  * scripts/embed.sh (ADR 0030): served from memory, so the daemon reads no
  * asset directory and what it serves is exactly what was built and hashed.

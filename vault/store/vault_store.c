@@ -2,7 +2,7 @@
  * vault_store: SQL of the vault database. One statement per function,
  * parameters by PQexecParams (text for scalars, binary for bytea).
  */
-#include "vault/vault_store.h"
+#include "vault/store/vault_store.h"
 #include "common/sr_dbprep.h"
 
 #include <stdarg.h>

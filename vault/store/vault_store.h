@@ -16,8 +16,8 @@
 #include <libpq-fe.h>
 
 #include "hsm/hsm.h"
-#include "vault/vault_crypto.h"
-#include "vault/vault_token.h"
+#include "vault/crypto/vault_crypto.h"
+#include "vault/tokens/vault_token.h"
 
 /** One row of tokens. Ciphertext buffers are inline (fixed maximum sizes). */
 struct vault_token_row {

@@ -1,7 +1,7 @@
 /*
  * vault_store_route: merchant_routing and the PSP payment lookup (issue 5).
  */
-#include "vault/vault_store_route.h"
+#include "vault/store/vault_store_route.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <libpq-fe.h>
 
-#include "vault/vault_route.h"
+#include "vault/connectors/vault_route.h"
 
 /**
  * merchant_id's routing into *m ("" for unset fields).

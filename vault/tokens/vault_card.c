@@ -2,7 +2,7 @@
  * vault_card: card data validation (ISO/IEC 7812-1) and the POST /v1/tokens
  * request parser. No logging here: callers log tokens and last4 only.
  */
-#include "vault/vault_card.h"
+#include "vault/tokens/vault_card.h"
 
 #include <stdint.h>
 #include <stdio.h>

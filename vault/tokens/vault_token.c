@@ -1,14 +1,14 @@
 /*
  * vault_token: random token ids (BRIEF invariant 3) and id shape checks.
  */
-#include "vault/vault_token.h"
+#include "vault/tokens/vault_token.h"
 
 #include <string.h>
 
 #include <sodium.h>
 
 #include "common/sr_util.h"
-#include "vault/vault_card.h"
+#include "vault/tokens/vault_card.h"
 
 int vault_token_new(char *out, size_t outlen)
 {

@@ -1,14 +1,14 @@
 /*
  * vault_token_writer: group commit of token inserts (vault_token_writer.h).
  */
-#include "vault/vault_token_writer.h"
+#include "vault/tokens/vault_token_writer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "common/sr_db.h"
 #include "common/sr_gc.h"
-#include "vault/vault_store.h"
+#include "vault/store/vault_store.h"
 
 struct vault_token_writer {
 	struct sr_db_pool *pool;

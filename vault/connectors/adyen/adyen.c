@@ -21,7 +21,7 @@
  * memory and in transit), 8.6.3 (API and HMAC keys protected), 10.2 (calls
  * logged with token and last4 only).
  */
-#include "vault/connectors/adyen.h"
+#include "vault/connectors/adyen/adyen.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -36,7 +36,7 @@
 
 #include "common/sr_log.h"
 #include "common/sr_secret.h"
-#include "vault/vault_egress.h"
+#include "vault/connectors/vault_egress.h"
 
 #define ADYEN_API "/v71"
 #define BODY_CAP 2048u

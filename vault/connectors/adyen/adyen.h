@@ -9,7 +9,7 @@
 #ifndef VAULT_CONNECTOR_ADYEN_H
 #define VAULT_CONNECTOR_ADYEN_H
 #include <stddef.h>
-#include "vault/connector.h"
+#include "vault/connectors/connector.h"
 
 struct json_t;
 

@@ -17,7 +17,7 @@
  * memory and in transit), 8.6.3 (API key protected), 10.2 (calls logged with
  * token and last4 only).
  */
-#include "vault/connectors/stripe.h"
+#include "vault/connectors/stripe/stripe.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -32,7 +32,7 @@
 #include "common/sr_log.h"
 #include "common/sr_secret.h"
 #include "vault/connectors/formenc.h"
-#include "vault/vault_egress.h"
+#include "vault/connectors/vault_egress.h"
 
 #define STRIPE_VERSION "2024-06-20"
 #define FORM_CAP 2048u

@@ -6,7 +6,7 @@
 #ifndef VAULT_CONNECTOR_STRIPE_H
 #define VAULT_CONNECTOR_STRIPE_H
 #include <stddef.h>
-#include "vault/connector.h"
+#include "vault/connectors/connector.h"
 
 struct stripe_config {
 	const char *host;          /* DNS name in the PSP's certificate and the allowlist, e.g. "psp.strongroom.test" */
@@ -29,7 +29,7 @@ void vault_stripe_free(struct vault_connector *c);
  */
 int vault_stripe_map_intent(int http_status, const char *body, struct vault_auth_result *res);
 
-/* ---- webhooks from Stripe (issue 5; vault/connectors/stripe_webhook.c) ---- */
+/* ---- webhooks from Stripe (issue 5; vault/connectors/stripe/stripe_webhook.c) ---- */
 
 /** Stripe's signature tolerance, seconds (its libraries' DEFAULT_TOLERANCE). */
 #define VAULT_STRIPE_WEBHOOK_TOLERANCE 300
@@ -65,7 +65,7 @@ int vault_stripe_webhook_parse(const char *body, size_t len, struct vault_psp_ev
 int vault_stripe_webhook_account(const struct vault_connector *self, const char *body, size_t len,
                                  char *account, size_t cap);
 
-/** The connector's webhook_events hook (vault/connector.h). */
+/** The connector's webhook_events hook (vault/connectors/connector.h). */
 int vault_stripe_webhook_events(const struct vault_connector *self, const char *secret,
                                 const char *signature, const char *body, size_t len, long long now,
                                 struct vault_psp_event *ev, size_t max, size_t *n,

@@ -1,7 +1,7 @@
 /*
  * stripe_webhook: verification and parsing of Stripe webhook deliveries
  * (https://docs.stripe.com/webhooks#verify-manually), the stripe
- * connector's webhook_account / webhook_events hooks (vault/connector.h).
+ * connector's webhook_account / webhook_events hooks (vault/connectors/connector.h).
  *
  *   Stripe-Signature: t=<unix seconds>,v1=<hex>[,v1=<hex>...][,v0=...]
  *   v1 = hex(HMAC-SHA256(key = endpoint secret as bytes, "<t>.<raw body>"))
@@ -17,7 +17,7 @@
  * verified; the account hook only reads the "account" member to choose the
  * secret. Errors never contain body bytes or secrets.
  */
-#include "vault/connectors/stripe.h"
+#include "vault/connectors/stripe/stripe.h"
 
 #include <stdarg.h>
 #include <stdio.h>
