@@ -21,7 +21,8 @@ echo "== fuzzing (libFuzzer, ASan+UBSan): the tokenize, gateway request and PSP 
 FUZZ_RESULTS=$res/fuzz tests/fuzz/run.sh; fz=$?
 echo "== integration tests (real SoftHSM2, PostgreSQL, mutual TLS; daemons under ASan+UBSan)"
 ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 RESULTS=$res/integration tests/integration/run.sh; i=$?
-echo "== compliance documents, hardened units, network segmentation (plain build)"
+echo "== layout, compliance documents, hardened units, network segmentation (plain build)"
+scripts/layout_check.sh; l=$?
 compliance/check.sh; c=$?
 SR_BIN=build/bin systemd/verify.sh; s=$?
 SR_BIN=build/bin iac/segmentation/run.sh; g=$?
@@ -32,4 +33,4 @@ read -r fp ff < "$res/fuzz" 2>/dev/null || { fp=0; ff=1; }
 rm -rf "$res"
 echo "== make check took $(( $(date +%s) - start )) s"
 echo "check: $((up + ip + fp)) passed, $((uf + if_ + ff)) failed"
-[ $u -eq 0 ] && [ $i -eq 0 ] && [ $fz -eq 0 ] && [ $((uf + if_ + ff)) -eq 0 ] && [ $c -eq 0 ] && [ $s -eq 0 ] && [ $g -eq 0 ]
+[ $u -eq 0 ] && [ $i -eq 0 ] && [ $fz -eq 0 ] && [ $((uf + if_ + ff)) -eq 0 ] && [ $l -eq 0 ] && [ $c -eq 0 ] && [ $s -eq 0 ] && [ $g -eq 0 ]
