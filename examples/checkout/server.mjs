@@ -42,7 +42,7 @@ for (const k of ['STRONGROOM_PK', 'STRONGROOM_SK', 'STRONGROOM_CA', 'GATEWAY_URL
 const PORT = Number(opt('--port', ENV.CHECKOUT_PORT || '8450'));
 const LOG = opt('--log', '');
 const CA = readFileSync(ENV.STRONGROOM_CA);
-const SRI = readFileSync(join(ROOT, 'vault', 'static', 'strongroom.js.sri'), 'utf8').trim();
+const SRI = readFileSync(join(ROOT, 'vault', 'elements', 'static', 'strongroom.js.sri'), 'utf8').trim();
 const VAULT = new URL(ENV.VAULT_URL).origin;
 const CHALLENGE = ENV.PSP_CHALLENGE_URL ? new URL(ENV.PSP_CHALLENGE_URL).origin : '';
 const PAGE = readFileSync(join(HERE, 'public', 'index.html'), 'utf8');
