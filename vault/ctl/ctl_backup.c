@@ -63,14 +63,12 @@ int cmd_keys_backup(const struct opts *o)
 		fprintf(stderr, "vaultctl: %s\n", err);
 		goto out;
 	}
-	if (record(h, o, o->master, "ceremony-master", "backup-requested",
+	r = quorum(h, o, "backup-requested",
 	           json_pack("{s:I, s:I, s:s}", "m", (json_int_t)o->quorum, "n",
-	                     (json_int_t)o->holders, "out", o->out)) != 0)
-		goto out;
-	r = quorum(h, o, o->holders, hd);
+	                     (json_int_t)o->holders, "out", o->out), o->holders, hd);
 	auth = true;
-	if (r != 0) {
-		ret = r > 0 ? EXIT_REFUSED : EXIT_OP;
+	if (r != EXIT_OK) {
+		ret = r;
 		goto out;
 	}
 	if (hsm_backup_create(h, hd, o->holders, o->quorum, &backup, comp, err, sizeof(err)) != 0) {
@@ -169,14 +167,12 @@ int cmd_keys_restore(const struct opts *o)
 		fprintf(stderr, "vaultctl: %s\n", err);
 		goto out;
 	}
-	if (record(h, o, o->master, "ceremony-master", "restore-requested",
+	r = quorum(h, o, "restore-requested",
 	           json_pack("{s:O, s:s, s:I}", "backup_id", json_object_get(backup, "backup_id"),
-	                     "file", o->in, "m", m)) != 0)
-		goto out;
-	r = quorum(h, o, need, hd);
+	                     "file", o->in, "m", m), need, hd);
 	auth = true;
-	if (r != 0) {
-		ret = r > 0 ? EXIT_REFUSED : EXIT_OP;
+	if (r != EXIT_OK) {
+		ret = r;
 		goto out;
 	}
 	for (i = 0; i < need; i++) {

@@ -54,18 +54,22 @@ out:
 }
 
 /*
- * PCI DSS v4.0 3.7.6: dual control. Two different registered custodians
- * authenticate, each with their own passphrase, before the key exists.
- * Every attempt is written to the transcript. 0 satisfied, 1 refused, -1 error.
+ * PCI DSS v4.0 3.7.6: dual control. The ceremony master's request (action,
+ * what) is recorded, then two different registered custodians authenticate,
+ * each with their own passphrase, before the key exists. Every attempt is
+ * written to the transcript.
  */
-int dual_control(struct hsm *h, const struct opts *o, char names[2][HSM_CUSTODIAN_NAME_MAX + 1])
+int dual_control(struct hsm *h, const struct opts *o, const char *action, json_t *what,
+                 char names[2][HSM_CUSTODIAN_NAME_MAX + 1])
 {
 	struct hsm_custodian_input *in = NULL;
 	char err[512] = "", label[32];
 	char *pass = NULL;
 	size_t plen = 0;
-	int i, r, ret = -1;
+	int i, r, ret = EXIT_OP;
 
+	if (record(h, o, o->master, "ceremony-master", action, what) != 0)
+		return EXIT_OP;
 	in = hsm_custodian_input_open(o->input, err, sizeof(err));
 	if (in == NULL) {
 		fprintf(stderr, "vaultctl: custodians: %s\n", err);
@@ -75,7 +79,7 @@ int dual_control(struct hsm *h, const struct opts *o, char names[2][HSM_CUSTODIA
 		snprintf(label, sizeof(label), "custodian %d", i + 1);
 		if (hsm_custodian_next(in, label, names[i], &pass, &plen, err, sizeof(err)) != 0) {
 			fprintf(stderr, "vaultctl: dual control refused: %s\n", err);
-			ret = 1;
+			ret = EXIT_REFUSED;
 			goto out;
 		}
 		if (i == 1 && strcmp(names[0], names[1]) == 0) {
@@ -83,7 +87,7 @@ int dual_control(struct hsm *h, const struct opts *o, char names[2][HSM_CUSTODIA
 			        "again; two different custodians are needed\n");
 			(void)record(h, o, names[1], "custodian", "dual-control-refused",
 			             json_pack("{s:s}", "reason", "same custodian twice"));
-			ret = 1;
+			ret = EXIT_REFUSED;
 			goto out;
 		}
 		r = hsm_custodian_check(o->custodians, names[i], pass, plen, err, sizeof(err));
@@ -100,13 +104,13 @@ int dual_control(struct hsm *h, const struct opts *o, char names[2][HSM_CUSTODIA
 			(void)record(h, o, hsm_custodian_name_ok(names[i]) ? names[i] : "(unknown)",
 			             "custodian", "custodian-refused",
 			             json_pack("{s:s}", "reason", "unknown name or wrong passphrase"));
-			ret = 1;
+			ret = EXIT_REFUSED;
 			goto out;
 		}
 		if (record(h, o, names[i], "custodian", "custodian-authenticated", NULL) != 0)
 			goto out;
 	}
-	ret = 0;
+	ret = EXIT_OK;
 out:
 	sr_secret_free(pass);
 	hsm_custodian_input_close(in);
@@ -133,12 +137,10 @@ int cmd_custodian_remove(const struct opts *o, const char *name)
 		fprintf(stderr, "vaultctl: %s\n", err);
 		goto out;
 	}
-	if (record(h, o, o->master, "ceremony-master", "custodian-removal-requested",
-	           json_pack("{s:s}", "custodian", name)) != 0)
-		goto out;
-	r = dual_control(h, o, names);
-	if (r != 0) {
-		ret = r > 0 ? EXIT_REFUSED : EXIT_OP;
+	r = dual_control(h, o, "custodian-removal-requested",
+	                 json_pack("{s:s}", "custodian", name), names);
+	if (r != EXIT_OK) {
+		ret = r;
 		goto out;
 	}
 	if (strcmp(names[0], name) == 0 || strcmp(names[1], name) == 0) {
@@ -172,24 +174,27 @@ out:
 }
 
 /*
- * k custodians authenticate one after the other (PCI DSS v4.0 3.7.6), each
+ * The ceremony master's request (action, what) is recorded, then k
+ * custodians authenticate one after the other (PCI DSS v4.0 3.7.6), each
  * a different registered custodian; their passphrases stay in guarded memory
  * (hd[i].pass, freed by quorum_free) to seal or open their components.
- * 0 all authenticated, 1 refused (recorded), -1 error.
  */
-int quorum(struct hsm *h, const struct opts *o, size_t k, struct hsm_backup_holder *hd)
+int quorum(struct hsm *h, const struct opts *o, const char *action, json_t *what, size_t k,
+           struct hsm_backup_holder *hd)
 {
 	struct hsm_custodian_input *in = NULL;
 	char err[512] = "", label[32];
 	char *pass = NULL;
 	size_t plen = 0, i, j;
-	int r, ret = -1;
+	int r, ret = EXIT_OP;
 
 	for (i = 0; i < k; i++) {
 		hd[i].name[0] = '\0';
 		hd[i].pass = NULL;
 		hd[i].pass_len = 0;
 	}
+	if (record(h, o, o->master, "ceremony-master", action, what) != 0)
+		return EXIT_OP;
 	in = hsm_custodian_input_open(o->input, err, sizeof(err));
 	if (in == NULL) {
 		fprintf(stderr, "vaultctl: custodians: %s\n", err);
@@ -203,7 +208,7 @@ int quorum(struct hsm *h, const struct opts *o, size_t k, struct hsm_backup_hold
 			(void)record(h, o, o->master, "ceremony-master", "quorum-refused",
 			             json_pack("{s:I, s:I}", "needed", (json_int_t)k, "present",
 			                       (json_int_t)i));
-			ret = 1;
+			ret = EXIT_REFUSED;
 			goto out;
 		}
 		for (j = 0; j < i; j++) {
@@ -212,7 +217,7 @@ int quorum(struct hsm *h, const struct opts *o, size_t k, struct hsm_backup_hold
 				        "%zu different custodians are needed\n", label, k);
 				(void)record(h, o, hd[i].name, "custodian", "quorum-refused",
 				             json_pack("{s:s}", "reason", "same custodian twice"));
-				ret = 1;
+				ret = EXIT_REFUSED;
 				goto out;
 			}
 		}
@@ -226,7 +231,7 @@ int quorum(struct hsm *h, const struct opts *o, size_t k, struct hsm_backup_hold
 			(void)record(h, o, hsm_custodian_name_ok(hd[i].name) ? hd[i].name : "(unknown)",
 			             "custodian", "custodian-refused",
 			             json_pack("{s:s}", "reason", "unknown name or wrong passphrase"));
-			ret = 1;
+			ret = EXIT_REFUSED;
 			goto out;
 		}
 		hd[i].pass = pass;
@@ -235,7 +240,7 @@ int quorum(struct hsm *h, const struct opts *o, size_t k, struct hsm_backup_hold
 		if (record(h, o, hd[i].name, "custodian", "custodian-authenticated", NULL) != 0)
 			goto out;
 	}
-	ret = 0;
+	ret = EXIT_OK;
 out:
 	sr_secret_free(pass);
 	hsm_custodian_input_close(in);

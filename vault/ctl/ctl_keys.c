@@ -181,12 +181,10 @@ int cmd_keys_generate(const struct opts *o, const char *key_label)
 		goto out;
 	}
 	/* PCI DSS v4.0 3.6.1: every key event is recorded in the signed transcript. */
-	if (record(h, o, o->master, "ceremony-master", "key-generation-requested",
-	           json_pack("{s:s}", "label", key_label)) != 0)
-		goto out;
-	r = dual_control(h, o, names);
-	if (r != 0) {
-		ret = r > 0 ? EXIT_REFUSED : EXIT_OP;
+	r = dual_control(h, o, "key-generation-requested",
+	                 json_pack("{s:s}", "label", key_label), names);
+	if (r != EXIT_OK) {
+		ret = r;
 		goto out;
 	}
 	/* PCI DSS v4.0 3.7.1: the key is generated inside the HSM, sensitive and

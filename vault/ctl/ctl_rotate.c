@@ -93,12 +93,11 @@ int cmd_keys_rotate(const struct opts *o, const char *purpose)
 		        ki.found ? "the next version's label exists on the token already" : err);
 		goto out;
 	}
-	if (record(h, o, o->master, "ceremony-master", "rotation-requested",
-	           json_pack("{s:s, s:s, s:s}", "purpose", purpose, "from", prev, "to", label)) != 0)
-		goto out;
-	r = dual_control(h, o, names);
-	if (r != 0) {
-		ret = r > 0 ? EXIT_REFUSED : EXIT_OP;
+	r = dual_control(h, o, "rotation-requested",
+	                 json_pack("{s:s, s:s, s:s}", "purpose", purpose, "from", prev, "to", label),
+	                 names);
+	if (r != EXIT_OK) {
+		ret = r;
 		goto out;
 	}
 	r = o->wrappable ? hsm_generate_wrappable_key(h, label, aes, err, sizeof err)
@@ -271,12 +270,10 @@ int cmd_keys_retire(const struct opts *o, const char *label)
 		ret = used < 0 ? EXIT_OP : EXIT_REFUSED;
 		goto out;
 	}
-	if (record(h, o, o->master, "ceremony-master", "retire-requested",
-	           json_pack("{s:s, s:I}", "label", label, "records", (json_int_t)0)) != 0)
-		goto out;
-	r = dual_control(h, o, names);
-	if (r != 0) {
-		ret = r > 0 ? EXIT_REFUSED : EXIT_OP;
+	r = dual_control(h, o, "retire-requested",
+	                 json_pack("{s:s, s:I}", "label", label, "records", (json_int_t)0), names);
+	if (r != EXIT_OK) {
+		ret = r;
 		goto out;
 	}
 	if (hsm_kcv(h, label, kcv, err, sizeof err) == 0)

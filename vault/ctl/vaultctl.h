@@ -90,18 +90,25 @@ int cmd_custodian_add(const struct opts *o, const char *name);
 int cmd_custodian_remove(const struct opts *o, const char *name);
 
 /**
- * Dual control (PCI DSS v4.0 3.7.6): two different registered custodians
+ * Dual control (PCI DSS v4.0 3.7.6): records the ceremony master's request
+ * (action, e.g. "key-generation-requested"; what, a new reference taken in
+ * every case, may be NULL), then two different registered custodians
  * authenticate (o->input, or the terminal); their names land in names.
- * Every attempt is recorded. @return 0 satisfied, 1 refused, -1 error (printed).
+ * Every attempt is recorded.
+ * @return EXIT_OK satisfied, EXIT_REFUSED refused, EXIT_OP error (printed).
  */
-int dual_control(struct hsm *h, const struct opts *o, char names[2][HSM_CUSTODIAN_NAME_MAX + 1]);
+int dual_control(struct hsm *h, const struct opts *o, const char *action, json_t *what,
+                 char names[2][HSM_CUSTODIAN_NAME_MAX + 1]);
 
 /**
- * k different registered custodians authenticate; hd[0..k) gets their names
- * and passphrases (guarded memory, released by quorum_free, which is safe
- * after any return). @return 0 all authenticated, 1 refused (recorded), -1 error.
+ * M-of-N quorum: records the ceremony master's request (action, what, as for
+ * dual_control), then k different registered custodians authenticate; hd[0..k)
+ * gets their names and passphrases (guarded memory, released by quorum_free,
+ * which is safe after any return).
+ * @return EXIT_OK all authenticated, EXIT_REFUSED refused (recorded), EXIT_OP error.
  */
-int quorum(struct hsm *h, const struct opts *o, size_t k, struct hsm_backup_holder *hd);
+int quorum(struct hsm *h, const struct opts *o, const char *action, json_t *what, size_t k,
+           struct hsm_backup_holder *hd);
 
 /** Free the passphrases quorum() left in hd[0..k). */
 void quorum_free(struct hsm_backup_holder *hd, size_t k);
