@@ -1,0 +1,224 @@
+/*
+ * vaultctl: the token and its keys: init-token, keys create / list, keys kcv
+ * and keys generate under dual control (issue 7, ADR 0070).
+ */
+#include "vault/ctl/vaultctl.h"
+#include "hsm/hsm_p11.h"
+
+#include <regex.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *key_type_name(unsigned long kt)
+{
+	switch (kt) {
+	case CKK_AES:
+		return "AES";
+	case CKK_GENERIC_SECRET:
+		return "GENERIC_SECRET";
+	default:
+		return "other";
+	}
+}
+
+static void print_key(const char *label, const struct hsm_key_info *ki, const char *note)
+{
+	printf("%-12s type=%s bits=%lu sensitive=%d extractable=%d always_sensitive=%d "
+	       "never_extractable=%d%s%s\n",
+	       label, key_type_name(ki->key_type), ki->value_len * 8, ki->sensitive ? 1 : 0,
+	       ki->extractable ? 1 : 0, ki->always_sensitive ? 1 : 0,
+	       ki->never_extractable ? 1 : 0, note != NULL ? " " : "", note != NULL ? note : "");
+}
+
+int cmd_init_token(const struct opts *o)
+{
+	char err[512] = "";
+	int r;
+
+	r = hsm_init_token(o->module, o->label, o->so_pin_file, o->pin_file, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "vaultctl: init-token: %s\n", err);
+		return EXIT_OP;
+	}
+	if (r == 1)
+		printf("token '%s' already initialised\n", o->label);
+	else
+		printf("token '%s' initialised\n", o->label);
+	return EXIT_OK;
+}
+
+/* The key is flagged as the vault needs it (BRIEF invariant 2). */
+static bool key_ok(const struct hsm_key_info *ki, unsigned long want_type)
+{
+	/* Never extractable; or backup-capable (ADR 0073): extractable only
+	 * wrapped, still sensitive (SoftHSM2 sets no CKA_VALUE_LEN on unwrap). */
+	return ki->found && ki->sensitive && ki->key_type == want_type &&
+	       ((!ki->extractable && ki->never_extractable && ki->value_len == 32) ||
+	        (ki->extractable && (ki->value_len == 32 || ki->value_len == 0)));
+}
+
+int cmd_keys(const struct opts *o, bool create)
+{
+	static const struct {
+		const char *label;
+		unsigned long type;
+	} keys[] = {
+		{ HSM_KEY_PAN_ENC, CKK_AES },
+		{ HSM_KEY_FP_HMAC, CKK_GENERIC_SECRET },
+		{ HSM_KEY_AUDIT_HMAC, CKK_GENERIC_SECRET },
+	};
+	struct hsm *h = NULL;
+	char err[512] = "";
+	int ret = EXIT_OP;
+	size_t i;
+
+	if (hsm_open(o->module, o->label, o->pin_file, 1, &h, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vaultctl: %s\n", err);
+		goto out;
+	}
+	ret = EXIT_OK;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		struct hsm_key_info ki;
+		const char *note = NULL;
+
+		if (hsm_key_info(h, keys[i].label, &ki, err, sizeof(err)) != 0) {
+			fprintf(stderr, "vaultctl: %s: %s\n", keys[i].label, err);
+			ret = EXIT_OP;
+			continue;
+		}
+		if (!ki.found && create) {
+			int r = keys[i].type == CKK_AES
+			        ? hsm_generate_aes_key(h, keys[i].label, err, sizeof(err))
+			        : hsm_generate_hmac_key(h, keys[i].label, err, sizeof(err));
+			if (r != 0 || hsm_key_info(h, keys[i].label, &ki, err, sizeof(err)) != 0) {
+				fprintf(stderr, "vaultctl: %s: %s\n", keys[i].label, err);
+				ret = EXIT_OP;
+				continue;
+			}
+			note = "(created)";
+		} else if (ki.found && create) {
+			note = "(exists)";
+		}
+		if (!ki.found) {
+			printf("%-12s absent\n", keys[i].label);
+			continue;
+		}
+		print_key(keys[i].label, &ki, note);
+		if (!key_ok(&ki, keys[i].type)) {
+			fprintf(stderr, "vaultctl: %s: unexpected type, length or flags "
+			        "(must be sensitive, and never extractable unless backup-capable)\n",
+			        keys[i].label);
+			ret = EXIT_OP;
+		}
+	}
+out:
+	hsm_close(h);
+	return ret;
+}
+
+void kcv_hex(const uint8_t kcv[HSM_KCV_LEN], char out[2 * HSM_KCV_LEN + 1])
+{
+	static const char digits[] = "0123456789ABCDEF";
+	size_t i;
+
+	for (i = 0; i < HSM_KCV_LEN; i++) {
+		out[2 * i] = digits[kcv[i] >> 4];
+		out[2 * i + 1] = digits[kcv[i] & 15];
+	}
+	out[2 * HSM_KCV_LEN] = '\0';
+}
+
+int cmd_keys_kcv(const struct opts *o, const char *label)
+{
+	struct hsm *h = NULL;
+	uint8_t kcv[HSM_KCV_LEN];
+	char err[512] = "", hx[2 * HSM_KCV_LEN + 1];
+	int ret = EXIT_OP;
+
+	if (hsm_open(o->module, o->label, o->pin_file, 1, &h, err, sizeof(err)) != 0 ||
+	    hsm_kcv(h, label, kcv, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vaultctl: %s\n", err);
+		goto out;
+	}
+	kcv_hex(kcv, hx);
+	printf("%s kcv=%s\n", label, hx);
+	ret = EXIT_OK;
+out:
+	hsm_close(h);
+	return ret;
+}
+
+int cmd_keys_generate(const struct opts *o, const char *key_label)
+{
+	char names[2][HSM_CUSTODIAN_NAME_MAX + 1];
+	struct hsm_key_info ki;
+	struct hsm *h = NULL;
+	json_t *what = NULL;
+	uint8_t kcv[HSM_KCV_LEN];
+	char err[512] = "", hx[2 * HSM_KCV_LEN + 1], serial[17];
+	regex_t re;
+	bool aes;
+	int r, ret = EXIT_OP;
+
+	if (regcomp(&re, "^(pan-enc|fp-hmac|audit-hmac)-v[1-9][0-9]{0,5}$",
+	            REG_EXTENDED | REG_NOSUB) != 0)
+		return EXIT_OP;
+	r = regexec(&re, key_label, 0, NULL, 0);
+	regfree(&re);
+	if (r != 0) {
+		fprintf(stderr, "vaultctl: keys generate: the label must be pan-enc-vN, fp-hmac-vN "
+		        "or audit-hmac-vN\n");
+		return EXIT_USAGE;
+	}
+	aes = strncmp(key_label, "pan-enc-", 8) == 0;
+	if (hsm_open(o->module, o->label, o->pin_file, 1, &h, err, sizeof(err)) != 0 ||
+	    hsm_key_info(h, key_label, &ki, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vaultctl: %s\n", err);
+		goto out;
+	}
+	if (ki.found) {
+		fprintf(stderr, "vaultctl: keys generate: '%s' exists already\n", key_label);
+		goto out;
+	}
+	/* PCI DSS v4.0 3.6.1: every key event is recorded in the signed transcript. */
+	r = dual_control(h, o, "key-generation-requested",
+	                 json_pack("{s:s}", "label", key_label), names);
+	if (r != EXIT_OK) {
+		ret = r;
+		goto out;
+	}
+	/* PCI DSS v4.0 3.7.1: the key is generated inside the HSM, sensitive and
+	 * never extractable. */
+	r = o->wrappable ? hsm_generate_wrappable_key(h, key_label, aes, err, sizeof(err))
+	    : aes        ? hsm_generate_aes_key(h, key_label, err, sizeof(err))
+	                 : hsm_generate_hmac_key(h, key_label, err, sizeof(err));
+	if (r != 0 || hsm_key_info(h, key_label, &ki, err, sizeof(err)) != 0 ||
+	    hsm_kcv(h, key_label, kcv, err, sizeof(err)) != 0 ||
+	    hsm_token_serial(h, serial, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vaultctl: keys generate: %s\n", err);
+		goto out;
+	}
+	kcv_hex(kcv, hx);
+	what = json_pack("{s:s, s:s, s:s, s:i, s:{s:b, s:b, s:b, s:b, s:b}, s:s, s:s, s:[s,s]}",
+	                 "label", key_label, "mechanism",
+	                 aes ? "CKM_AES_KEY_GEN" : "CKM_GENERIC_SECRET_KEY_GEN", "key_type",
+	                 aes ? "CKK_AES" : "CKK_GENERIC_SECRET", "bits", (int)(ki.value_len * 8),
+	                 "attributes", "sensitive", ki.sensitive, "extractable", ki.extractable,
+	                 "always_sensitive", ki.always_sensitive, "never_extractable",
+	                 ki.never_extractable, "token", 1, "kcv", hx, "kcv_method",
+	                 aes ? "first 3 bytes of AES-ECB(key, 16 zero bytes)"
+	                     : "first 3 bytes of HMAC-SHA256(key, 16 zero bytes)",
+	                 "custodians", names[0], names[1]);
+	if (record(h, o, o->master, "ceremony-master", "key-generated", what) != 0) {
+		what = NULL;
+		goto out;
+	}
+	what = NULL;   /* record() took it */
+	printf("%s generated under dual control (%s, %s): kcv=%s hsm_serial=%s\n", key_label,
+	       names[0], names[1], hx, serial);
+	ret = EXIT_OK;
+out:
+	json_decref(what);
+	hsm_close(h);
+	return ret;
+}

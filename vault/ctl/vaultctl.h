@@ -1,0 +1,144 @@
+/*
+ * vaultctl's private declarations, shared by its command files in vault/ctl/
+ * (vaultctl.c: options, usage and dispatch; ctl_*.c: one command group each).
+ * Every cmd_* function runs one command and returns its exit status (EXIT_*);
+ * messages go to stdout, errors to stderr prefixed "vaultctl: ".
+ */
+#ifndef VAULTCTL_H
+#define VAULTCTL_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "common/sr_db.h"
+#include "hsm/hsm.h"
+#include "hsm/ceremonies/hsm_backup.h"
+#include "hsm/ceremonies/hsm_custodian.h"
+
+enum { EXIT_OK = 0, EXIT_OP = 1, EXIT_USAGE = 2, EXIT_TAMPERED = 3, EXIT_REFUSED = 4 };
+
+struct opts {
+	const char *module;
+	const char *label;
+	const char *pin_file;
+	const char *so_pin_file;
+	const char *config;     /* vaultd's configuration (audit verify) */
+	const char *transcript; /* ceremony transcript (JSON lines) */
+	const char *custodians; /* custodians file */
+	const char *input;      /* custodian credentials file (non-interactive), or NULL */
+	const char *pubkey;     /* transcript signer's public key, PEM */
+	const char *master;     /* ceremony master's name */
+	const char *out;        /* keys backup: the backup file */
+	const char *in;         /* keys restore: the backup file */
+	const char *comp_dir;   /* keys backup/restore: component files */
+	size_t quorum;          /* keys backup: M */
+	size_t holders;         /* keys backup: N */
+	bool wrappable;         /* keys generate: backup-capable (ADR 0073) */
+	int batch;              /* keys reencrypt: records per batch */
+};
+
+/* ---- ctl_keys.c: the token and its keys ---------------------------------------- */
+
+/** init-token: create the token o->label (SO and user PIN from files); exit 0 when it exists. */
+int cmd_init_token(const struct opts *o);
+
+/**
+ * keys list (create false) / keys create (create true): print the vault's keys
+ * and their flags, creating the absent ones when asked. EXIT_OP when a key is
+ * missing its required type, length or flags (BRIEF invariant 2).
+ */
+int cmd_keys(const struct opts *o, bool create);
+
+/** keys kcv LABEL: print the key's check value (ADR 0070). */
+int cmd_keys_kcv(const struct opts *o, const char *label);
+
+/** keys generate LABEL: a data key generated in the HSM under dual control. */
+int cmd_keys_generate(const struct opts *o, const char *key_label);
+
+/** The KCV as 6 upper-case hex digits, NUL-terminated. */
+void kcv_hex(const uint8_t kcv[HSM_KCV_LEN], char out[2 * HSM_KCV_LEN + 1]);
+
+/* ---- ctl_audit.c ------------------------------------------------------------------ */
+
+/** audit verify: EXIT_OK intact, EXIT_TAMPERED (first bad record named), EXIT_OP, EXIT_USAGE. */
+int cmd_audit_verify(const struct opts *o);
+
+/* ---- ctl_ceremony.c: the signed transcript (ADR 0071) --------------------------- */
+
+/** ceremony init: create (or confirm) the transcript signer, write its public key. */
+int cmd_ceremony_init(const struct opts *o);
+
+/** ceremony verify FILE: EXIT_OK intact, EXIT_TAMPERED (first bad line named), EXIT_OP. */
+int cmd_ceremony_verify(const struct opts *o, const char *file);
+
+/**
+ * Append one line (who, role, action, what) to the transcript o->transcript,
+ * signed in the HSM h. Takes what (a new reference, may be NULL) in every case.
+ * @return 0, or -1 with the error printed: failure to record is fatal for the step.
+ */
+int record(struct hsm *h, const struct opts *o, const char *who, const char *role,
+           const char *action, json_t *what);
+
+/* ---- ctl_custodian.c: custodians and their authentication ------------------------ */
+
+/** custodian add NAME: register a custodian (passphrase stored as an Argon2id hash). */
+int cmd_custodian_add(const struct opts *o, const char *name);
+
+/** custodian remove NAME: under dual control by two other custodians. */
+int cmd_custodian_remove(const struct opts *o, const char *name);
+
+/**
+ * Dual control (PCI DSS v4.0 3.7.6): records the ceremony master's request
+ * (action, e.g. "key-generation-requested"; what, a new reference taken in
+ * every case, may be NULL), then two different registered custodians
+ * authenticate (o->input, or the terminal); their names land in names.
+ * Every attempt is recorded.
+ * @return EXIT_OK satisfied, EXIT_REFUSED refused, EXIT_OP error (printed).
+ */
+int dual_control(struct hsm *h, const struct opts *o, const char *action, json_t *what,
+                 char names[2][HSM_CUSTODIAN_NAME_MAX + 1]);
+
+/**
+ * M-of-N quorum: records the ceremony master's request (action, what, as for
+ * dual_control), then k different registered custodians authenticate; hd[0..k)
+ * gets their names and passphrases (guarded memory, released by quorum_free,
+ * which is safe after any return).
+ * @return EXIT_OK all authenticated, EXIT_REFUSED refused (recorded), EXIT_OP error.
+ */
+int quorum(struct hsm *h, const struct opts *o, const char *action, json_t *what, size_t k,
+           struct hsm_backup_holder *hd);
+
+/** Free the passphrases quorum() left in hd[0..k). */
+void quorum_free(struct hsm_backup_holder *hd, size_t k);
+
+/* ---- ctl_backup.c: split-knowledge backup (ADR 0073) ----------------------------- */
+
+/** keys backup: every data key wrapped under M-of-N transport keys; N component files. */
+int cmd_keys_backup(const struct opts *o);
+
+/** keys restore: into a fresh token with M custodians; EXIT_REFUSED on a KCV mismatch. */
+int cmd_keys_restore(const struct opts *o);
+
+/* ---- ctl_rotate.c: online rotation (ADR 0074) ------------------------------------ */
+
+/**
+ * The database pool (one connection) and the HSM (sessions sessions) named in
+ * vaultd's configuration o->config. On EXIT_OK the caller owns *cfg_out,
+ * *pool_out and *h_out; on EXIT_OP it still frees what was set (json_decref,
+ * sr_db_pool_free, hsm_close accept NULL). EXIT_USAGE without --config.
+ */
+int open_config(const struct opts *o, size_t sessions, json_t **cfg_out,
+                struct sr_db_pool **pool_out, struct hsm **h_out);
+
+/** keys rotate pan-enc|fp-hmac: a new version, current within 1 s, under dual control. */
+int cmd_keys_rotate(const struct opts *o, const char *purpose);
+
+/** keys reencrypt: move tokens and PSP credentials to the current versions (resumable). */
+int cmd_keys_reencrypt(const struct opts *o);
+
+/** keys retire LABEL: destroy an unused previous version under dual control. */
+int cmd_keys_retire(const struct opts *o, const char *label);
+
+#endif
