@@ -52,7 +52,7 @@
 struct hsm;
 
 /**
- * vaultctl's ceremony code only (hsm/ctl, ADR 0073): borrow one of h's
+ * vaultctl's ceremony code only (hsm/ceremonies/, ADR 0073): borrow one of h's
  * logged-in sessions for raw PKCS#11 v2.40 calls (wrap, unwrap, derive,
  * object search) and give it back. hsm_p11_return forgets every cached key
  * handle (the caller may have created or destroyed keys); broken: an
