@@ -116,29 +116,6 @@ struct sr_db_pool *fx_pg_pool(const char *db, size_t size, char *err, size_t err
 	return sr_db_pool_new("127.0.0.1", fx_pg_port(), db, "postgres", NULL, size, err, errlen);
 }
 
-/* sql on an open admin pool's connection. */
-static int pool_sql(struct sr_db_pool *p, const char *sql)
-{
-	PGconn *c = sr_db_acquire(p);
-	int rc = c != NULL ? sr_db_exec(c, sql) : -1;
-
-	sr_db_release(p, c);
-	return rc;
-}
-
-int fx_pg_admin_sql(const char *sql)
-{
-	char err[256] = "";
-	struct sr_db_pool *p = fx_pg_pool("postgres", 1, err, sizeof err);
-	int rc;
-
-	if (p == NULL)
-		return -1;
-	rc = pool_sql(p, sql);
-	sr_db_pool_free(p);
-	return rc;
-}
-
 /* migrations/migrate.sh zone against db: migrate.sh names the database after
  * the zone, so a psql wrapper whose trailing -d (psql takes the last) points
  * it at db. */
@@ -168,6 +145,7 @@ int fx_pg_create(char *db, size_t dblen, const char *prefix, const char *zone)
 {
 	char err[256] = "", sql[128];
 	struct sr_db_pool *admin = fx_pg_pool("postgres", 1, err, sizeof err);
+	PGconn *c = NULL;
 	int rc;
 
 	db[0] = '\0';
@@ -176,10 +154,14 @@ int fx_pg_create(char *db, size_t dblen, const char *prefix, const char *zone)
 		return 1;
 	}
 	snprintf(db, dblen, "%s_%ld", prefix, (long)getpid());
+	c = sr_db_acquire(admin);
+	/* A leftover of an earlier run with the same pid goes first (quietly). */
+	(void)sr_db_exec(c, "SET client_min_messages = warning");
 	snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", db);
-	(void)pool_sql(admin, sql);
+	(void)sr_db_exec(c, sql);
 	snprintf(sql, sizeof sql, "CREATE DATABASE %s", db);
-	rc = pool_sql(admin, sql);
+	rc = sr_db_exec(c, sql);
+	sr_db_release(admin, c);
 	sr_db_pool_free(admin);
 	if (rc != 0) {
 		fprintf(stderr, "%s failed\n", sql);
@@ -191,17 +173,23 @@ int fx_pg_create(char *db, size_t dblen, const char *prefix, const char *zone)
 
 void fx_pg_drop(const char *db)
 {
-	char sql[128];
+	char err[256] = "", sql[128];
+	struct sr_db_pool *admin = NULL;
+	PGconn *c = NULL;
 
-	if (db[0] == '\0')
+	if (db[0] == '\0' || (admin = fx_pg_pool("postgres", 1, err, sizeof err)) == NULL)
 		return;
+	c = sr_db_acquire(admin);
 	snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", db);
-	(void)fx_pg_admin_sql(sql);
+	(void)sr_db_exec(c, sql);
+	sr_db_release(admin, c);
+	sr_db_pool_free(admin);
 }
 
-long long fx_pg_scalar(PGconn *c, const char *sql)
+long long fx_pg_scalar(PGconn *c, const char *sql, const char *arg)
 {
-	PGresult *r = PQexecParams(c, sql, 0, NULL, NULL, NULL, NULL, 0);
+	const char *params[1] = { arg };
+	PGresult *r = PQexecParams(c, sql, arg != NULL ? 1 : 0, NULL, params, NULL, NULL, 0);
 	long long v = -1;
 
 	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)

@@ -6,8 +6,9 @@
  *    files); the test then creates and opens its token with hsm_init_token and
  *    hsm_open (hsm/ is not linked into every test binary, fixture.o is).
  *  - The dev PostgreSQL cluster (127.0.0.1, role postgres without password,
- *    port SR_TEST_PG_PORT or 55432): pools, admin statements, a scratch
- *    database per run with a zone's migrations applied (migrations/migrate.sh).
+ *    port SR_TEST_PG_PORT or 55432): pools, a scratch database per run
+ *    with a zone's migrations applied (migrations/migrate.sh), one-value
+ *    queries.
  *  - A throwaway PKI (openssl: P-256 CAs and leaf certificates) and the
  *    pspsim it serves (PSPSIM_BIN, set by tests/unit/run.sh).
  * Linked into every unit test binary (Makefile); it uses common/ only.
@@ -83,9 +84,6 @@ const char *fx_pg_port(void);
  */
 struct sr_db_pool *fx_pg_pool(const char *db, size_t size, char *err, size_t errlen);
 
-/** Run one statement as postgres in database postgres. @return 0, or -1. */
-int fx_pg_admin_sql(const char *sql);
-
 /**
  * A scratch database "<prefix>_<pid>" into db (dropped first if a previous
  * run of the same pid left it), with migrations/migrate.sh <zone> applied
@@ -100,8 +98,12 @@ int fx_pg_create(char *db, size_t dblen, const char *prefix, const char *zone);
 /** Drop the scratch database db (no-op for ""). */
 void fx_pg_drop(const char *db);
 
-/** The single value of a one-row, one-column query, as an integer; -1 otherwise. */
-long long fx_pg_scalar(PGconn *c, const char *sql);
+/**
+ * The value of a one-row, one-column query (with $1 = arg unless arg is
+ * NULL; PQexecParams, text), as an integer. @return it, or -1 on an error
+ * or another number of rows.
+ */
+long long fx_pg_scalar(PGconn *c, const char *sql, const char *arg);
 
 /* ---- PKI and pspsim ------------------------------------------------------ */
 
