@@ -116,6 +116,25 @@ struct sr_db_pool *fx_pg_pool(const char *db, size_t size, char *err, size_t err
 	return sr_db_pool_new("127.0.0.1", fx_pg_port(), db, "postgres", NULL, size, err, errlen);
 }
 
+/* sql as postgres in database postgres, without NOTICEs on stderr.
+ * @return 0, -1 when it failed, -2 when no server answers. */
+static int admin_sql(const char *sql)
+{
+	char err[256] = "";
+	struct sr_db_pool *p = fx_pg_pool("postgres", 1, err, sizeof err);
+	PGconn *c = NULL;
+	int rc;
+
+	if (p == NULL)
+		return -2;
+	c = sr_db_acquire(p);
+	rc = sr_db_exec(c, "SET client_min_messages = warning") == 0 && sr_db_exec(c, sql) == 0
+	     ? 0 : -1;
+	sr_db_release(p, c);
+	sr_db_pool_free(p);
+	return rc;
+}
+
 /* migrations/migrate.sh zone against db: migrate.sh names the database after
  * the zone, so a psql wrapper whose trailing -d (psql takes the last) points
  * it at db. */
@@ -143,27 +162,18 @@ static int migrate(const char *db, const char *zone)
 
 int fx_pg_create(char *db, size_t dblen, const char *prefix, const char *zone)
 {
-	char err[256] = "", sql[128];
-	struct sr_db_pool *admin = fx_pg_pool("postgres", 1, err, sizeof err);
-	PGconn *c = NULL;
-	int rc;
+	char sql[128];
 
-	db[0] = '\0';
-	if (admin == NULL) {
+	/* A leftover of an earlier run with the same pid goes first. */
+	snprintf(db, dblen, "%s_%ld", prefix, (long)getpid());
+	snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", db);
+	if (admin_sql(sql) == -2) {
 		fprintf(stderr, "no PostgreSQL on port %s: database tests skipped\n", fx_pg_port());
+		db[0] = '\0';
 		return 1;
 	}
-	snprintf(db, dblen, "%s_%ld", prefix, (long)getpid());
-	c = sr_db_acquire(admin);
-	/* A leftover of an earlier run with the same pid goes first (quietly). */
-	(void)sr_db_exec(c, "SET client_min_messages = warning");
-	snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", db);
-	(void)sr_db_exec(c, sql);
 	snprintf(sql, sizeof sql, "CREATE DATABASE %s", db);
-	rc = sr_db_exec(c, sql);
-	sr_db_release(admin, c);
-	sr_db_pool_free(admin);
-	if (rc != 0) {
+	if (admin_sql(sql) != 0) {
 		fprintf(stderr, "%s failed\n", sql);
 		db[0] = '\0';
 		return -1;
@@ -173,17 +183,12 @@ int fx_pg_create(char *db, size_t dblen, const char *prefix, const char *zone)
 
 void fx_pg_drop(const char *db)
 {
-	char err[256] = "", sql[128];
-	struct sr_db_pool *admin = NULL;
-	PGconn *c = NULL;
+	char sql[128];
 
-	if (db[0] == '\0' || (admin = fx_pg_pool("postgres", 1, err, sizeof err)) == NULL)
+	if (db[0] == '\0')
 		return;
-	c = sr_db_acquire(admin);
 	snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", db);
-	(void)sr_db_exec(c, sql);
-	sr_db_release(admin, c);
-	sr_db_pool_free(admin);
+	(void)admin_sql(sql);
 }
 
 long long fx_pg_scalar(PGconn *c, const char *sql, const char *arg)
