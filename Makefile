@@ -119,17 +119,19 @@ $(BIN)/panscan: $(OBJ)/tools/panscan.o $(OBJ)/common/sr_panscan.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_COMMON)
 
 # Unit tests (cmocka): test_sr_* link common; test_hsm_* and test_vault_* the
-# vault side too; test_gw_* the gateway side.
-$(BIN)/tests/test_sr_%: $(OBJ)/tests/unit/test_sr_%.o $(COMMON_OBJ)
+# vault side too; test_gw_* the gateway side. Each links tests/unit/fixture.o
+# (the shared fixtures: it uses common/ only, so it needs no per-zone flags).
+FIXTURE_OBJ := $(OBJ)/tests/unit/fixture.o
+$(BIN)/tests/test_sr_%: $(OBJ)/tests/unit/test_sr_%.o $(FIXTURE_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS_GW) $(LIBS_COMMON)
-$(BIN)/tests/test_hsm_%: $(OBJ)/tests/unit/test_hsm_%.o $(CTL_OBJ) $(HSM_OBJ) $(COMMON_OBJ)
+$(BIN)/tests/test_hsm_%: $(OBJ)/tests/unit/test_hsm_%.o $(FIXTURE_OBJ) $(CTL_OBJ) $(HSM_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka -ldl -lcrypto $(LIBS_COMMON)
-$(BIN)/tests/test_vault_%: $(OBJ)/tests/unit/test_vault_%.o $(VAULT_OBJ) $(HSM_OBJ) $(COMMON_OBJ)
+$(BIN)/tests/test_vault_%: $(OBJ)/tests/unit/test_vault_%.o $(FIXTURE_OBJ) $(VAULT_OBJ) $(HSM_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS_VAULT) $(LIBS_COMMON)
-$(BIN)/tests/test_gw_%: $(OBJ)/tests/unit/test_gw_%.o $(GW_OBJ) $(COMMON_OBJ)
+$(BIN)/tests/test_gw_%: $(OBJ)/tests/unit/test_gw_%.o $(FIXTURE_OBJ) $(GW_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS_GW) $(LIBS_COMMON)
 

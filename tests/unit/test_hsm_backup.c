@@ -22,26 +22,20 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/evp.h>
 
 #include "hsm/hsm.h"
 #include "common/sr_secret.h"
 #include "hsm/ceremonies/hsm_backup.h"
+#include "tests/unit/fixture.h"
 
-#define MODULE   "/usr/lib/softhsm/libsofthsm2.so"
 #define USER_PIN "user-pin-3391"
 #define SO_PIN   "so-pin-8823"
 
-static char g_dir[256];
-static char g_user_pin[300], g_so_pin[300];
+static struct fx_softhsm g_t;
 static struct hsm *g_a = NULL, *g_b = NULL, *g_c = NULL;
 static json_t *g_backup = NULL;
 static json_t *g_comp[3] = { NULL, NULL, NULL };
@@ -51,26 +45,6 @@ static const char PAN[] = "4242424242424242";
 static const char AAD[] = "strongroom/pan/v1|tok_abc|mer_1";
 static uint8_t g_iv[HSM_GCM_IV_LEN], g_ct[64], g_mac[32];
 static size_t g_ct_len = sizeof g_ct;
-
-static int write_file(const char *path, const char *text, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, text, strlen(text));
-	close(fd);
-	return n == (ssize_t)strlen(text) ? 0 : -1;
-}
-
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static void holder(struct hsm_backup_holder *hd, const char *name, const char *pass)
 {
@@ -83,8 +57,9 @@ static int open_token(const char *label, struct hsm **out)
 {
 	char err[256] = "";
 
-	if (hsm_init_token(MODULE, label, g_so_pin, g_user_pin, err, sizeof(err)) != 0 ||
-	    hsm_open(MODULE, label, g_user_pin, 2, out, err, sizeof(err)) != 0) {
+	if (hsm_init_token(FX_SOFTHSM_MODULE, label, g_t.so_pin, g_t.user_pin, err,
+	                   sizeof(err)) != 0 ||
+	    hsm_open(FX_SOFTHSM_MODULE, label, g_t.user_pin, 2, out, err, sizeof(err)) != 0) {
 		fprintf(stderr, "setup %s: %s\n", label, err);
 		return -1;
 	}
@@ -93,26 +68,10 @@ static int open_token(const char *label, struct hsm **out)
 
 static int group_setup(void **state)
 {
-	char path[300], conf[600], err[256] = "";
+	char err[256] = "";
 
 	(void)state;
-	snprintf(g_dir, sizeof(g_dir), "/tmp/test_hsm_bk_XXXXXX");
-	if (mkdtemp(g_dir) == NULL)
-		return -1;
-	snprintf(path, sizeof(path), "%s/tokens", g_dir);
-	if (mkdir(path, 0700) != 0)
-		return -1;
-	snprintf(conf, sizeof(conf),
-	         "directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n",
-	         g_dir);
-	snprintf(path, sizeof(path), "%s/softhsm2.conf", g_dir);
-	if (write_file(path, conf, 0600) != 0)
-		return -1;
-	setenv("SOFTHSM2_CONF", path, 1);
-	snprintf(g_user_pin, sizeof(g_user_pin), "%s/user-pin", g_dir);
-	snprintf(g_so_pin, sizeof(g_so_pin), "%s/so-pin", g_dir);
-	if (write_file(g_user_pin, USER_PIN "\n", 0600) != 0 ||
-	    write_file(g_so_pin, SO_PIN "\n", 0600) != 0)
+	if (fx_softhsm_new(&g_t, "test_hsm_bk_", USER_PIN, SO_PIN) != 0)
 		return -1;
 	if (open_token("bk-a", &g_a) != 0 || open_token("bk-b", &g_b) != 0 ||
 	    open_token("bk-c", &g_c) != 0)
@@ -149,8 +108,7 @@ static int group_teardown(void **state)
 	hsm_close(g_c);
 	hsm_close(g_b);
 	hsm_close(g_a);
-	if (g_dir[0] != '\0')
-		nftw(g_dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	fx_softhsm_free(&g_t);
 	return 0;
 }
 
@@ -445,9 +403,7 @@ int main(void)
 		cmocka_unit_test(test_backup_refuses_non_extractable),
 	};
 
-	if (access(MODULE, R_OK) != 0) {
-		fprintf(stderr, "test_hsm_backup: %s not installed, skipping\n", MODULE);
+	if (!fx_softhsm_present("test_hsm_backup"))
 		return 77;
-	}
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

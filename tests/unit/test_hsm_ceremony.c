@@ -19,7 +19,6 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,14 +33,13 @@
 #include "common/sr_secret.h"
 #include "hsm/ceremonies/hsm_custodian.h"
 #include "hsm/ceremonies/hsm_transcript.h"
+#include "tests/unit/fixture.h"
 
-#define MODULE   "/usr/lib/softhsm/libsofthsm2.so"
 #define TOKEN    "strongroom-cer"
 #define USER_PIN "user-pin-8812"
 #define SO_PIN   "so-pin-4471"
 
-static char g_dir[256];
-static char g_user_pin[300], g_so_pin[300];
+static struct fx_softhsm g_t;
 static struct hsm *g_h = NULL;
 static void *g_dl = NULL;
 static CK_FUNCTION_LIST_PTR g_p11 = NULL;
@@ -53,30 +51,6 @@ static const uint8_t KNOWN_KEY[32] = {
 	0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
 };
 
-static int write_file(const char *path, const char *text, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	if (fchmod(fd, mode) != 0) {
-		close(fd);
-		return -1;
-	}
-	n = write(fd, text, strlen(text));
-	close(fd);
-	return n == (ssize_t)strlen(text) ? 0 : -1;
-}
-
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 /* A raw PKCS#11 session of our own on the test token, to import the known
  * keys as session objects (they are visible to hsm's sessions: §4.4.1). */
 static int raw_session(void)
@@ -86,7 +60,7 @@ static int raw_session(void)
 	CK_ULONG n = 16, i;
 	CK_RV rv;
 
-	g_dl = dlopen(MODULE, RTLD_NOW | RTLD_LOCAL);
+	g_dl = dlopen(FX_SOFTHSM_MODULE, RTLD_NOW | RTLD_LOCAL);
 	if (g_dl == NULL)
 		return -1;
 	*(void **)(&getfl) = dlsym(g_dl, "C_GetFunctionList");
@@ -137,29 +111,14 @@ static CK_OBJECT_HANDLE import_known(const char *label, CK_KEY_TYPE kt)
 
 static int group_setup(void **state)
 {
-	char path[300], conf[600], err[256] = "";
+	char err[256] = "";
 
 	(void)state;
-	snprintf(g_dir, sizeof(g_dir), "/tmp/test_hsm_cer_XXXXXX");
-	if (mkdtemp(g_dir) == NULL)
+	if (fx_softhsm_new(&g_t, "test_hsm_cer_", USER_PIN, SO_PIN) != 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/tokens", g_dir);
-	if (mkdir(path, 0700) != 0)
-		return -1;
-	snprintf(conf, sizeof(conf),
-	         "directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n",
-	         g_dir);
-	snprintf(path, sizeof(path), "%s/softhsm2.conf", g_dir);
-	if (write_file(path, conf, 0600) != 0)
-		return -1;
-	setenv("SOFTHSM2_CONF", path, 1);
-	snprintf(g_user_pin, sizeof(g_user_pin), "%s/user-pin", g_dir);
-	snprintf(g_so_pin, sizeof(g_so_pin), "%s/so-pin", g_dir);
-	if (write_file(g_user_pin, USER_PIN "\n", 0600) != 0 ||
-	    write_file(g_so_pin, SO_PIN "\n", 0600) != 0)
-		return -1;
-	if (hsm_init_token(MODULE, TOKEN, g_so_pin, g_user_pin, err, sizeof(err)) != 0 ||
-	    hsm_open(MODULE, TOKEN, g_user_pin, 2, &g_h, err, sizeof(err)) != 0 ||
+	if (hsm_init_token(FX_SOFTHSM_MODULE, TOKEN, g_t.so_pin, g_t.user_pin, err,
+	                   sizeof(err)) != 0 ||
+	    hsm_open(FX_SOFTHSM_MODULE, TOKEN, g_t.user_pin, 2, &g_h, err, sizeof(err)) != 0 ||
 	    hsm_generate_ec_signing_key(g_h, HSM_KEY_CEREMONY_SIGN, err, sizeof(err)) != 0 ||
 	    hsm_generate_aes_key(g_h, HSM_KEY_PAN_ENC, err, sizeof(err)) != 0 ||
 	    hsm_generate_hmac_key(g_h, HSM_KEY_FP_HMAC, err, sizeof(err)) != 0) {
@@ -178,8 +137,7 @@ static int group_teardown(void **state)
 	g_h = NULL;
 	if (g_dl != NULL)
 		dlclose(g_dl);
-	if (g_dir[0] != '\0')
-		nftw(g_dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	fx_softhsm_free(&g_t);
 	return 0;
 }
 
@@ -279,7 +237,7 @@ static char *slurp(const char *path)
 
 static void spit(const char *path, const char *text)
 {
-	assert_int_equal(write_file(path, text, 0600), 0);
+	assert_int_equal(fx_write_file(path, text, 0600), 0);
 }
 
 /* Split into lines (pointers into buf, which is modified). */
@@ -332,8 +290,8 @@ static int tr_setup(void **state)
 	int i;
 
 	(void)state;
-	snprintf(g_tr, sizeof(g_tr), "%s/transcript.jsonl", g_dir);
-	snprintf(g_pub, sizeof(g_pub), "%s/signer.pem", g_dir);
+	snprintf(g_tr, sizeof(g_tr), "%s/transcript.jsonl", g_t.dir);
+	snprintf(g_pub, sizeof(g_pub), "%s/signer.pem", g_t.dir);
 	unlink(g_tr);
 	if (hsm_ec_public_point(g_h, HSM_KEY_CEREMONY_SIGN, point, err, sizeof(err)) != 0 ||
 	    hsm_transcript_write_pubkey(point, g_pub, err, sizeof(err)) != 0)
@@ -376,7 +334,7 @@ static void test_transcript_edit_named(void **state)
 	char *b = slurp(g_tr), *l[8], *p;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/edited.jsonl", g_dir);
+	snprintf(path, sizeof(path), "%s/edited.jsonl", g_t.dir);
 	assert_int_equal(lines_of(b, l, 8), 5);
 	/* Same length, still canonical JSON: "alice" -> "alicf" on line 3. */
 	p = strstr(l[2], "\"alice\"");
@@ -401,7 +359,7 @@ static void test_transcript_delete_named(void **state)
 	char *b = slurp(g_tr), *l[8], *k[8];
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/deleted.jsonl", g_dir);
+	snprintf(path, sizeof(path), "%s/deleted.jsonl", g_t.dir);
 	assert_int_equal(lines_of(b, l, 8), 5);
 	k[0] = l[0];
 	k[1] = l[2];
@@ -422,7 +380,7 @@ static void test_transcript_swap_named(void **state)
 	char *b = slurp(g_tr), *l[8], *t;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/swapped.jsonl", g_dir);
+	snprintf(path, sizeof(path), "%s/swapped.jsonl", g_t.dir);
 	assert_int_equal(lines_of(b, l, 8), 5);
 	t = l[3];
 	l[3] = l[2];
@@ -439,7 +397,7 @@ static void test_transcript_format_and_truncation(void **state)
 	size_t n;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/format.jsonl", g_dir);
+	snprintf(path, sizeof(path), "%s/format.jsonl", g_t.dir);
 	assert_int_equal(lines_of(b, l, 8), 5);
 	/* Whitespace added to line 4: same JSON value, not the signed bytes. */
 	n = strlen(l[3]);
@@ -483,7 +441,7 @@ static void test_transcript_other_key(void **state)
 	uint8_t point[65];
 
 	(void)state;
-	snprintf(pem, sizeof(pem), "%s/other.pem", g_dir);
+	snprintf(pem, sizeof(pem), "%s/other.pem", g_t.dir);
 	assert_int_equal(hsm_generate_ec_signing_key(g_h, "other-signer", err, sizeof(err)), 0);
 	assert_int_equal(hsm_ec_public_point(g_h, "other-signer", point, err, sizeof(err)), 0);
 	assert_int_equal(hsm_transcript_write_pubkey(point, pem, err, sizeof(err)), 0);
@@ -533,7 +491,7 @@ static void test_custodians(void **state)
 	static const char PB[] = "bob's passphrase 22";
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/custodians.json", g_dir);
+	snprintf(path, sizeof(path), "%s/custodians.json", g_t.dir);
 	assert_int_equal(hsm_custodian_add(path, "alice", PA, strlen(PA), err, sizeof(err)), 0);
 	assert_int_equal(hsm_custodian_add(path, "bob", PB, strlen(PB), err, sizeof(err)), 0);
 	assert_int_equal(hsm_custodian_check(path, "alice", PA, strlen(PA), err, sizeof(err)), 1);
@@ -578,7 +536,7 @@ static void test_custodian_input(void **state)
 	size_t plen = 0;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/input", g_dir);
+	snprintf(path, sizeof(path), "%s/input", g_t.dir);
 	spit(path, "alice\nalice passphrase 1\r\nbob\n");
 	in = hsm_custodian_input_open(path, err, sizeof(err));
 	assert_non_null(in);
@@ -612,7 +570,7 @@ static void test_custodian_remove(void **state)
 	struct stat st;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/custodians-rm.json", g_dir);
+	snprintf(path, sizeof(path), "%s/custodians-rm.json", g_t.dir);
 	unlink(path);
 	assert_int_equal(hsm_custodian_remove(path, "alice", err, sizeof(err)), -1); /* no file */
 	assert_int_equal(hsm_custodian_add(path, "alice", P, strlen(P), err, sizeof(err)), 0);
@@ -649,9 +607,7 @@ int main(void)
 		cmocka_unit_test(test_custodian_remove),
 	};
 
-	if (access(MODULE, R_OK) != 0) {
-		fprintf(stderr, "test_hsm_ceremony: %s not installed, skipping\n", MODULE);
+	if (!fx_softhsm_present("test_hsm_ceremony"))
 		return 77;
-	}
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -12,8 +12,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <fcntl.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,47 +22,24 @@
 
 #include "hsm/hsm.h"
 #include "hsm/hsm_p11.h"
+#include "tests/unit/fixture.h"
 
-#define MODULE     "/usr/lib/softhsm/libsofthsm2.so"
+#define MODULE     FX_SOFTHSM_MODULE
 #define TOKEN      "strongroom-test"
 #define USER_PIN   "user-pin-7391"
 #define SO_PIN     "so-pin-2468"
 #define WRONG_PIN  "wrong-pin-5550"
 #define POOL       2
 
-static char g_dir[256];
-static char g_user_pin[300], g_so_pin[300], g_bad_pin[300];
+static struct fx_softhsm g_t;
+static char g_bad_pin[300];
 static struct hsm *g_h = NULL;
-
-static int write_file(const char *path, const char *text, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	if (fchmod(fd, mode) != 0) {
-		close(fd);
-		return -1;
-	}
-	n = write(fd, text, strlen(text));
-	close(fd);
-	return n == (ssize_t)strlen(text) ? 0 : -1;
-}
-
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int open_global(void)
 {
 	char err[256] = "";
 
-	if (hsm_open(MODULE, TOKEN, g_user_pin, POOL, &g_h, err, sizeof(err)) != 0) {
+	if (hsm_open(MODULE, TOKEN, g_t.user_pin, POOL, &g_h, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsm_open: %s\n", err);
 		return -1;
 	}
@@ -73,30 +48,15 @@ static int open_global(void)
 
 static int group_setup(void **state)
 {
-	char path[300], conf[600], err[256] = "";
+	char err[256] = "";
 
 	(void)state;
-	snprintf(g_dir, sizeof(g_dir), "/tmp/test_hsm_XXXXXX");
-	if (mkdtemp(g_dir) == NULL)
+	if (fx_softhsm_new(&g_t, "test_hsm_", USER_PIN, SO_PIN) != 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/tokens", g_dir);
-	if (mkdir(path, 0700) != 0)
+	snprintf(g_bad_pin, sizeof(g_bad_pin), "%s/bad-pin", g_t.dir);
+	if (fx_write_file(g_bad_pin, WRONG_PIN "\n", 0600) != 0)
 		return -1;
-	snprintf(conf, sizeof(conf),
-	         "directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n",
-	         g_dir);
-	snprintf(path, sizeof(path), "%s/softhsm2.conf", g_dir);
-	if (write_file(path, conf, 0600) != 0)
-		return -1;
-	setenv("SOFTHSM2_CONF", path, 1);
-	snprintf(g_user_pin, sizeof(g_user_pin), "%s/user-pin", g_dir);
-	snprintf(g_so_pin, sizeof(g_so_pin), "%s/so-pin", g_dir);
-	snprintf(g_bad_pin, sizeof(g_bad_pin), "%s/bad-pin", g_dir);
-	if (write_file(g_user_pin, USER_PIN "\n", 0600) != 0 ||
-	    write_file(g_so_pin, SO_PIN "\n", 0600) != 0 ||
-	    write_file(g_bad_pin, WRONG_PIN "\n", 0600) != 0)
-		return -1;
-	if (hsm_init_token(MODULE, TOKEN, g_so_pin, g_user_pin, err, sizeof(err)) != 0) {
+	if (hsm_init_token(MODULE, TOKEN, g_t.so_pin, g_t.user_pin, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hsm_init_token: %s\n", err);
 		return -1;
 	}
@@ -116,8 +76,7 @@ static int group_teardown(void **state)
 	(void)state;
 	hsm_close(g_h);
 	g_h = NULL;
-	if (g_dir[0] != '\0')
-		nftw(g_dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	fx_softhsm_free(&g_t);
 	return 0;
 }
 
@@ -373,7 +332,7 @@ static void test_init_token_again(void **state)
 	char err[256] = "";
 
 	(void)state;
-	assert_int_equal(hsm_init_token(MODULE, TOKEN, g_so_pin, g_user_pin, err, sizeof(err)), 1);
+	assert_int_equal(hsm_init_token(MODULE, TOKEN, g_t.so_pin, g_t.user_pin, err, sizeof(err)), 1);
 }
 
 /* Wrong PIN: CKR_PIN_INCORRECT, and neither PIN appears in the message. The
@@ -400,7 +359,7 @@ static void test_wrong_pin(void **state)
 
 	/* A second handle on a token this process is logged into is refused. */
 	assert_int_equal(open_global(), 0);
-	assert_int_equal(hsm_open(MODULE, TOKEN, g_user_pin, 1, &h, err, sizeof(err)), -1);
+	assert_int_equal(hsm_open(MODULE, TOKEN, g_t.user_pin, 1, &h, err, sizeof(err)), -1);
 	assert_null(h);
 	check_key(HSM_KEY_PAN_ENC, CKK_AES);   /* the first handle is unharmed */
 }
@@ -411,16 +370,16 @@ static void test_unknown_token(void **state)
 	char err[256] = "";
 
 	(void)state;
-	assert_int_equal(hsm_open(MODULE, "no-such-token", g_user_pin, 1, &h, err, sizeof(err)), -1);
+	assert_int_equal(hsm_open(MODULE, "no-such-token", g_t.user_pin, 1, &h, err, sizeof(err)), -1);
 	assert_null(h);
 	assert_non_null(strstr(err, "no-such-token"));
 	/* A prefix of the label is another label (32-byte blank-padded compare). */
-	assert_int_equal(hsm_open(MODULE, "strongroom", g_user_pin, 1, &h, err, sizeof(err)), -1);
-	assert_int_equal(hsm_open(MODULE, "strongroom-test-and-more-than-32-bytes", g_user_pin, 1,
+	assert_int_equal(hsm_open(MODULE, "strongroom", g_t.user_pin, 1, &h, err, sizeof(err)), -1);
+	assert_int_equal(hsm_open(MODULE, "strongroom-test-and-more-than-32-bytes", g_t.user_pin, 1,
 	                          &h, err, sizeof(err)), -1);
-	assert_int_equal(hsm_open("/nonexistent/libpkcs11.so", TOKEN, g_user_pin, 1, &h, err,
+	assert_int_equal(hsm_open("/nonexistent/libpkcs11.so", TOKEN, g_t.user_pin, 1, &h, err,
 	                          sizeof(err)), -1);
-	assert_int_equal(hsm_open(MODULE, TOKEN, g_user_pin, 0, &h, err, sizeof(err)), -1);
+	assert_int_equal(hsm_open(MODULE, TOKEN, g_t.user_pin, 0, &h, err, sizeof(err)), -1);
 }
 
 static void test_random(void **state)
@@ -461,7 +420,7 @@ static void test_fork_child_reopens(void **state)
 		char err[256] = "";
 		int rc = 0;
 
-		if (hsm_open(MODULE, TOKEN, g_user_pin, 1, &h, err, sizeof(err)) != 0)
+		if (hsm_open(MODULE, TOKEN, g_t.user_pin, 1, &h, err, sizeof(err)) != 0)
 			rc = 10;
 		else if (hsm_aes_gcm_encrypt(h, HSM_KEY_PAN_ENC, NULL, 0, PT, sizeof(PT) - 1, iv, ct,
 		                             &ct_len, err, sizeof(err)) != 0 ||
@@ -546,9 +505,7 @@ int main(void)
 		cmocka_unit_test(test_concurrency),
 	};
 
-	if (access(MODULE, R_OK) != 0) {
-		fprintf(stderr, "test_hsm_pkcs11: %s not installed, skipping\n", MODULE);
+	if (!fx_softhsm_present("test_hsm_pkcs11"))
 		return 77;
-	}
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -16,12 +16,7 @@
 #include <unistd.h>
 
 #include "common/sr_db.h"
-
-static const char *port(void)
-{
-	const char *p = getenv("SR_TEST_PG_PORT");
-	return p != NULL ? p : "55432";
-}
+#include "tests/unit/fixture.h"
 
 static struct sr_db_pool *g_pool = NULL;
 
@@ -30,8 +25,7 @@ static int setup(void **state)
 	char err[256] = "";
 
 	(void)state;
-	g_pool = sr_db_pool_new("127.0.0.1", port(), "postgres", "postgres", NULL, 2, err,
-	                        sizeof err);
+	g_pool = fx_pg_pool("postgres", 2, err, sizeof err);
 	if (g_pool == NULL)
 		fprintf(stderr, "no PostgreSQL (%s): database tests skipped\n", err);
 	return 0;
@@ -44,17 +38,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static long long scalar(PGconn *c, const char *sql)
-{
-	PGresult *r = PQexecParams(c, sql, 0, NULL, NULL, NULL, NULL, 0);
-	long long v = -1;
-
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
-		v = atoll(PQgetvalue(r, 0, 0));
-	PQclear(r);
-	return v;
-}
-
 static void test_exec(void **state)
 {
 	PGconn *c = NULL;
@@ -64,7 +47,7 @@ static void test_exec(void **state)
 		skip();
 	c = sr_db_acquire(g_pool);
 	assert_non_null(c);
-	assert_int_equal(scalar(c, "SELECT 41 + 1"), 42);
+	assert_int_equal(fx_pg_scalar(c, "SELECT 41 + 1", NULL), 42);
 	assert_int_equal(sr_db_exec(c, "SELECT 1"), 0);
 	assert_int_equal(sr_db_exec(c, "SELEKT 1"), -1);
 	assert_int_equal(sr_db_exec(NULL, "SELECT 1"), -1);
@@ -92,7 +75,7 @@ static void test_release_rolls_back(void **state)
 	b = sr_db_acquire(g_pool);
 	c = sr_db_acquire(g_pool);
 	assert_true(b == a || c == a);
-	assert_int_equal(scalar(a, "SELECT count(*) FROM sr_t"), 0);
+	assert_int_equal(fx_pg_scalar(a, "SELECT count(*) FROM sr_t", NULL), 0);
 	sr_db_release(g_pool, b);
 	sr_db_release(g_pool, c);
 }
@@ -145,7 +128,7 @@ static void test_reconnect(void **state)
 	b = sr_db_acquire(g_pool);
 	pid = PQbackendPID(b);
 	snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d)::int", pid);
-	assert_int_equal(scalar(a, sql), 1);
+	assert_int_equal(fx_pg_scalar(a, sql, NULL), 1);
 	usleep(100000);
 	/* b's server process is gone: the next query fails, marking it bad. */
 	assert_int_equal(sr_db_exec(b, "SELECT 1"), -1);
@@ -153,7 +136,7 @@ static void test_reconnect(void **state)
 	sr_db_release(g_pool, b);
 	b = sr_db_acquire(g_pool); /* the only free one: reset on acquire */
 	assert_int_equal(PQstatus(b), CONNECTION_OK);
-	assert_int_equal(scalar(b, "SELECT 7"), 7);
+	assert_int_equal(fx_pg_scalar(b, "SELECT 7", NULL), 7);
 	assert_int_not_equal(PQbackendPID(b), pid);
 	sr_db_release(g_pool, a);
 	sr_db_release(g_pool, b);
@@ -176,10 +159,10 @@ static void test_stale_idle_connection(void **state)
 	pid = PQbackendPID(b);
 	sr_db_release(g_pool, b);     /* idle in the pool, still CONNECTION_OK */
 	snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d)::int", pid);
-	assert_int_equal(scalar(a, sql), 1);
+	assert_int_equal(fx_pg_scalar(a, sql, NULL), 1);
 	usleep(200000);
 	b = sr_db_acquire(g_pool);
-	assert_int_equal(scalar(b, "SELECT 7"), 7);
+	assert_int_equal(fx_pg_scalar(b, "SELECT 7", NULL), 7);
 	assert_int_not_equal(PQbackendPID(b), pid);
 	sr_db_release(g_pool, b);
 	sr_db_release(g_pool, a);
@@ -219,15 +202,15 @@ static void test_errors(void **state)
 
 	(void)state;
 	/* A missing password file: error names the file. */
-	p = sr_db_pool_new("127.0.0.1", port(), "postgres", "postgres", "/nonexistent/pw", 1, err,
-	                   sizeof err);
+	p = sr_db_pool_new("127.0.0.1", fx_pg_port(), "postgres", "postgres", "/nonexistent/pw", 1,
+	                   err, sizeof err);
 	assert_null(p);
 	assert_non_null(strstr(err, "/nonexistent/pw"));
 
 	if (g_pool == NULL)
 		skip();
 	err[0] = '\0';
-	p = sr_db_pool_new("127.0.0.1", port(), "sr_no_such_db", "postgres", NULL, 1, err,
+	p = sr_db_pool_new("127.0.0.1", fx_pg_port(), "sr_no_such_db", "postgres", NULL, 1, err,
 	                   sizeof err);
 	assert_null(p);
 	assert_non_null(strstr(err, "sr_no_such_db"));

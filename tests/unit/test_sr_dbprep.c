@@ -16,17 +16,16 @@
 
 #include "common/sr_db.h"
 #include "common/sr_dbprep.h"
+#include "tests/unit/fixture.h"
 
 static struct sr_db_pool *g_pool = NULL;
 
 static int setup(void **state)
 {
-	const char *p = getenv("SR_TEST_PG_PORT");
 	char err[256] = "";
 
 	(void)state;
-	g_pool = sr_db_pool_new("127.0.0.1", p != NULL ? p : "55432", "postgres", "postgres", NULL,
-	                        2, err, sizeof err);
+	g_pool = fx_pg_pool("postgres", 2, err, sizeof err);
 	if (g_pool == NULL)
 		fprintf(stderr, "no PostgreSQL (%s): database tests skipped\n", err);
 	return 0;
@@ -42,14 +41,7 @@ static int teardown(void **state)
 /* Prepared statements of this session (from the server's view). */
 static long long prepared(PGconn *c)
 {
-	PGresult *r = PQexecParams(c, "SELECT count(*) FROM pg_prepared_statements", 0, NULL, NULL,
-	                           NULL, NULL, 0);
-	long long v = -1;
-
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
-		v = atoll(PQgetvalue(r, 0, 0));
-	PQclear(r);
-	return v;
+	return fx_pg_scalar(c, "SELECT count(*) FROM pg_prepared_statements", NULL);
 }
 
 static long long add(PGconn *c, const char *sql, const char *a, const char *b)

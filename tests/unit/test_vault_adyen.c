@@ -14,10 +14,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <string.h>
+
 #include <jansson.h>
 #include <sodium.h>
 
-#include "tests/unit/pspsim_harness.h"
+#include "tests/unit/fixture.h"
 #include "vault/connectors/connector.h"
 #include "vault/connectors/adyen/adyen.h"
 #include "vault/connectors/vault_egress.h"
@@ -188,18 +191,6 @@ static void test_hmac_known_answer(void **state)
 static char g_dir[64];
 static struct vault_connector g_wh;
 
-static void write_file(const char *name, const char *content, char *path, size_t cap)
-{
-	FILE *f = NULL;
-
-	snprintf(path, cap, "%s/%s", g_dir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(content, f);
-	fclose(f);
-	assert_int_equal(chmod(path, 0600), 0);
-}
-
 static int wh_setup(void **state)
 {
 	struct adyen_config ac;
@@ -208,11 +199,13 @@ static int wh_setup(void **state)
 	char err[256] = "";
 
 	(void)state;
-	snprintf(g_dir, sizeof g_dir, "/tmp/adyen-unit-XXXXXX");
-	if (mkdtemp(g_dir) == NULL)
+	if (fx_tmpdir(g_dir, sizeof g_dir, "adyen-unit-") != 0)
 		return -1;
-	write_file("key", "AQE_unit_key\n", key, sizeof key);
-	write_file("hmac", DOC_KEY "\n", hmac, sizeof hmac);
+	snprintf(key, sizeof key, "%s/key", g_dir);
+	snprintf(hmac, sizeof hmac, "%s/hmac", g_dir);
+	if (fx_write_file(key, "AQE_unit_key\n", 0600) != 0 ||
+	    fx_write_file(hmac, DOC_KEY "\n", 0600) != 0)
+		return -1;
 	memset(&ac, 0, sizeof ac);
 	ac.host = "psp.test";
 	ac.port = 1;
@@ -228,12 +221,9 @@ static int wh_setup(void **state)
 
 static int wh_teardown(void **state)
 {
-	char cmd[96];
-
 	(void)state;
 	vault_adyen_free(&g_wh);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return fx_rmtree(g_dir);
 }
 
 /* A notification item, signed with DOC_KEY unless sign is false. New reference. */
@@ -411,7 +401,7 @@ static void test_bin_country(void **state)
 /* ------------------------------------------------------------------ */
 /* against pspsim's Adyen dialect                                      */
 
-static struct psp_harness g_h;
+static struct fx_psp g_h;
 static int g_sim = 1;
 static struct vault_egress *g_eg;
 static struct vault_connector g_conn;
@@ -425,15 +415,15 @@ static int sim_setup(void **state)
 	char err[256] = "";
 
 	(void)state;
-	if (psp_harness_pki(&g_h) != 0)
+	if (fx_psp_pki(&g_h) != 0)
 		return -1;
-	g_sim = psp_harness_start(&g_h);
+	g_sim = fx_psp_start(&g_h);
 	if (g_sim != 0)
 		return g_sim < 0 ? -1 : 0;
-	psp_path(&g_h, "ca.crt", ca, sizeof ca);
-	psp_path(&g_h, "client.crt", crt, sizeof crt);
-	psp_path(&g_h, "client.key", key, sizeof key);
-	psp_path(&g_h, "apikey", apikey, sizeof apikey);
+	fx_psp_path(&g_h, "ca.crt", ca, sizeof ca);
+	fx_psp_path(&g_h, "client.crt", crt, sizeof crt);
+	fx_psp_path(&g_h, "client.key", key, sizeof key);
+	fx_psp_path(&g_h, "apikey", apikey, sizeof apikey);
 	snprintf(allow_s, sizeof allow_s, "psp.test:%u", g_h.port);
 	memset(&ec, 0, sizeof ec);
 	ec.ca_file = ca;
@@ -462,7 +452,7 @@ static int sim_teardown(void **state)
 	(void)state;
 	vault_adyen_free(&g_conn);
 	vault_egress_free(g_eg);
-	return psp_harness_stop(&g_h);
+	return fx_psp_stop(&g_h);
 }
 
 static int authorize(const char *pan, bool capture, const char *idem, struct vault_auth_result *res)

@@ -11,19 +11,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "common/sr_secret.h"
 #include "hsm/hsm.h"
+#include "tests/unit/fixture.h"
 #include "vault/crypto/vault_crypto.h"
 
-#define MODULE   "/usr/lib/softhsm/libsofthsm2.so"
 #define LABEL    "vault-crypto-test"
 #define TOK_A    "tok_AAAAAAAAAAAAAAAAAAAAAA"
 #define TOK_B    "tok_BBBBBBBBBBBBBBBBBBBBBB"
@@ -31,54 +26,18 @@
 #define MER_B    "mer_bravo"
 #define PAN      "4242424242424242"
 
-static char g_dir[256];
+static struct fx_softhsm g_t;
 static struct hsm *g_h = NULL;
-
-static int write_file(const char *path, const char *text, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, text, strlen(text));
-	close(fd);
-	return n == (ssize_t)strlen(text) ? 0 : -1;
-}
-
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int setup(void **state)
 {
-	char path[300], conf[600], user[300], so[300], err[256] = "";
+	char err[256] = "";
 
 	(void)state;
-	snprintf(g_dir, sizeof g_dir, "/tmp/test_vault_crypto_XXXXXX");
-	if (mkdtemp(g_dir) == NULL)
+	if (fx_softhsm_new(&g_t, "test_vault_crypto_", "test-user-pin-1", "test-so-pin-2") != 0)
 		return -1;
-	snprintf(path, sizeof path, "%s/tokens", g_dir);
-	if (mkdir(path, 0700) != 0)
-		return -1;
-	snprintf(conf, sizeof conf,
-	         "directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n",
-	         g_dir);
-	snprintf(path, sizeof path, "%s/softhsm2.conf", g_dir);
-	if (write_file(path, conf, 0600) != 0)
-		return -1;
-	setenv("SOFTHSM2_CONF", path, 1);
-	snprintf(user, sizeof user, "%s/user-pin", g_dir);
-	snprintf(so, sizeof so, "%s/so-pin", g_dir);
-	if (write_file(user, "test-user-pin-1\n", 0600) != 0 ||
-	    write_file(so, "test-so-pin-2\n", 0600) != 0)
-		return -1;
-	if (hsm_init_token(MODULE, LABEL, so, user, err, sizeof err) < 0 ||
-	    hsm_open(MODULE, LABEL, user, 2, &g_h, err, sizeof err) != 0 ||
+	if (hsm_init_token(FX_SOFTHSM_MODULE, LABEL, g_t.so_pin, g_t.user_pin, err, sizeof err) < 0 ||
+	    hsm_open(FX_SOFTHSM_MODULE, LABEL, g_t.user_pin, 2, &g_h, err, sizeof err) != 0 ||
 	    hsm_generate_aes_key(g_h, HSM_KEY_PAN_ENC, err, sizeof err) != 0 ||
 	    hsm_generate_hmac_key(g_h, HSM_KEY_FP_HMAC, err, sizeof err) != 0) {
 		fprintf(stderr, "hsm setup: %s\n", err);
@@ -92,8 +51,7 @@ static int teardown(void **state)
 	(void)state;
 	hsm_close(g_h);
 	g_h = NULL;
-	if (g_dir[0] != '\0')
-		nftw(g_dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	fx_softhsm_free(&g_t);
 	return 0;
 }
 
@@ -261,9 +219,7 @@ int main(void)
 		cmocka_unit_test(test_fingerprint),
 	};
 
-	if (access(MODULE, R_OK) != 0) {
-		fprintf(stderr, "test_vault_crypto: %s not installed, skipping\n", MODULE);
+	if (!fx_softhsm_present("test_vault_crypto"))
 		return 77;
-	}
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

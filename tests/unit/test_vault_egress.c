@@ -16,8 +16,11 @@
 #include <sys/socket.h>
 
 #include <pthread.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/net_sockets.h>
@@ -25,20 +28,20 @@
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
 
-#include "tests/unit/pspsim_harness.h"
+#include "tests/unit/fixture.h"
 #include "vault/connectors/vault_egress.h"
 
-static struct psp_harness g_h;
+static struct fx_psp g_h;
 static int g_sim;       /* 0 running, 1 skipped, -1 failed */
 
 static int group_setup(void **state)
 {
 	(void)state;
-	if (psp_harness_pki(&g_h) != 0) {
+	if (fx_psp_pki(&g_h) != 0) {
 		fprintf(stderr, "PKI generation failed\n");
 		return -1;
 	}
-	g_sim = psp_harness_start(&g_h);
+	g_sim = fx_psp_start(&g_h);
 	if (g_sim < 0) {
 		fprintf(stderr, "pspsim did not start\n");
 		return -1;
@@ -49,7 +52,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	(void)state;
-	return psp_harness_stop(&g_h);
+	return fx_psp_stop(&g_h);
 }
 
 /* Egress with the given CA, client cert/key base name and allowlist. */
@@ -62,11 +65,11 @@ static struct vault_egress *mk(const char *ca, const char *client, const char *c
 	char n[64];
 	struct vault_egress_config c;
 
-	psp_path(&g_h, ca, pca, sizeof pca);
+	fx_psp_path(&g_h, ca, pca, sizeof pca);
 	snprintf(n, sizeof n, "%s.crt", client);
-	psp_path(&g_h, n, pcrt, sizeof pcrt);
+	fx_psp_path(&g_h, n, pcrt, sizeof pcrt);
 	snprintf(n, sizeof n, "%s.key", client);
-	psp_path(&g_h, n, pkey, sizeof pkey);
+	fx_psp_path(&g_h, n, pkey, sizeof pkey);
 	memset(&c, 0, sizeof c);
 	c.ca_file = pca;
 	c.cert_file = pcrt;
@@ -176,9 +179,9 @@ static void test_new_rejects_bad_material(void **state)
 	assert_null(mk("nonexistent.crt", "client", allow, err, sizeof err));
 	assert_non_null(strstr(err, "CA"));
 	/* Key that does not belong to the certificate. */
-	psp_path(&g_h, "ca.crt", pca, sizeof pca);
-	psp_path(&g_h, "client.crt", pcrt, sizeof pcrt);
-	psp_path(&g_h, "client2.key", pkey, sizeof pkey);
+	fx_psp_path(&g_h, "ca.crt", pca, sizeof pca);
+	fx_psp_path(&g_h, "client.crt", pcrt, sizeof pcrt);
+	fx_psp_path(&g_h, "client2.key", pkey, sizeof pkey);
 	memset(&c, 0, sizeof c);
 	c.ca_file = pca;
 	c.cert_file = pcrt;
@@ -235,7 +238,7 @@ static void test_post_with_headers_and_404(void **state)
 {
 	char allow_s[64];
 	const char *allow[] = { allow_s, NULL };
-	const char *hdrs[] = { "Authorization: Bearer " PSP_TEST_KEY, "Content-Type: application/x-www-form-urlencoded",
+	const char *hdrs[] = { "Authorization: Bearer " FX_PSP_KEY, "Content-Type: application/x-www-form-urlencoded",
 	                       NULL };
 	const char *bad[] = { "X-Evil: a\r\nInjected: b", NULL };
 	struct vault_egress_response r;
@@ -359,9 +362,9 @@ static void *bad_server_main(void *arg)
 	mbedtls_pk_init(&key);
 	mbedtls_entropy_init(&ent);
 	mbedtls_ctr_drbg_init(&drbg);
-	psp_path(&g_h, "server.crt", path[0], sizeof path[0]);
-	psp_path(&g_h, "server.key", path[1], sizeof path[1]);
-	psp_path(&g_h, "ca.crt", path[2], sizeof path[2]);
+	fx_psp_path(&g_h, "server.crt", path[0], sizeof path[0]);
+	fx_psp_path(&g_h, "server.key", path[1], sizeof path[1]);
+	fx_psp_path(&g_h, "ca.crt", path[2], sizeof path[2]);
 	if (mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent, NULL, 0) != 0
 	    || mbedtls_x509_crt_parse_file(&crt, path[0]) != 0 || mbedtls_pk_parse_keyfile(&key, path[1], NULL) != 0
 	    || mbedtls_x509_crt_parse_file(&ca, path[2]) != 0
@@ -447,9 +450,9 @@ static void run_bad(enum bad_mode mode, const char *expect_err)
 	assert_int_equal(pthread_create(&b.th, NULL, bad_server_main, &b), 0);
 
 	snprintf(allow_s, sizeof allow_s, "psp.test:%u", b.port);
-	psp_path(&g_h, "ca.crt", pca, sizeof pca);
-	psp_path(&g_h, "client.crt", pcrt, sizeof pcrt);
-	psp_path(&g_h, "client.key", pkey, sizeof pkey);
+	fx_psp_path(&g_h, "ca.crt", pca, sizeof pca);
+	fx_psp_path(&g_h, "client.crt", pcrt, sizeof pcrt);
+	fx_psp_path(&g_h, "client.key", pkey, sizeof pkey);
 	memset(&c, 0, sizeof c);
 	c.ca_file = pca;
 	c.cert_file = pcrt;
@@ -556,9 +559,9 @@ static struct vault_egress *mk_pool(unsigned port, int pool_max, unsigned idle_m
 	char err[256] = "";
 
 	snprintf(allow_s, alen, "psp.test:%u", port);
-	psp_path(&g_h, "ca.crt", pca, sizeof pca);
-	psp_path(&g_h, "client.crt", pcrt, sizeof pcrt);
-	psp_path(&g_h, "client.key", pkey, sizeof pkey);
+	fx_psp_path(&g_h, "ca.crt", pca, sizeof pca);
+	fx_psp_path(&g_h, "client.crt", pcrt, sizeof pcrt);
+	fx_psp_path(&g_h, "client.key", pkey, sizeof pkey);
 	memset(&c, 0, sizeof c);
 	c.ca_file = pca;
 	c.cert_file = pcrt;
@@ -586,7 +589,7 @@ static int stats_once(struct vault_egress *eg, unsigned port, char *err, size_t 
 
 static void test_pool_reuses_connection(void **state)
 {
-	const char *hdrs[] = { "Authorization: Bearer " PSP_TEST_KEY, "Content-Type: application/x-www-form-urlencoded",
+	const char *hdrs[] = { "Authorization: Bearer " FX_PSP_KEY, "Content-Type: application/x-www-form-urlencoded",
 	                       NULL };
 	struct vault_egress_response r;
 	struct vault_egress *eg = NULL;
@@ -707,9 +710,9 @@ static void *ka_server_main(void *arg)
 	mbedtls_pk_init(&key);
 	mbedtls_entropy_init(&ent);
 	mbedtls_ctr_drbg_init(&drbg);
-	psp_path(&g_h, "server.crt", path[0], sizeof path[0]);
-	psp_path(&g_h, "server.key", path[1], sizeof path[1]);
-	psp_path(&g_h, "ca.crt", path[2], sizeof path[2]);
+	fx_psp_path(&g_h, "server.crt", path[0], sizeof path[0]);
+	fx_psp_path(&g_h, "server.key", path[1], sizeof path[1]);
+	fx_psp_path(&g_h, "ca.crt", path[2], sizeof path[2]);
 	if (mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent, NULL, 0) != 0
 	    || mbedtls_x509_crt_parse_file(&crt, path[0]) != 0 || mbedtls_pk_parse_keyfile(&key, path[1], NULL) != 0
 	    || mbedtls_x509_crt_parse_file(&ca, path[2]) != 0

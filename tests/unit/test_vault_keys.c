@@ -20,101 +20,39 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/sr_db.h"
 #include "common/sr_secret.h"
 #include "hsm/hsm.h"
+#include "tests/unit/fixture.h"
 #include "vault/audit/vault_audit.h"
 #include "vault/crypto/vault_crypto.h"
 #include "vault/crypto/vault_keys.h"
 #include "vault/store/vault_store.h"
 
-#define MODULE "/usr/lib/softhsm/libsofthsm2.so"
 #define LABEL  "strongroom-keys-test"
 #define MER    "mer_keystest"
 #define PAN    "4242424242424242"
 
-static char g_dir[256], g_db[64];
+static char g_db[64];
+static struct fx_softhsm g_t;
 static struct hsm *g_h = NULL;
 static struct sr_db_pool *g_pool = NULL;
 static PGconn *g_c = NULL;
 
-static const char *port(void)
-{
-	const char *p = getenv("SR_TEST_PG_PORT");
-	return p != NULL ? p : "55432";
-}
-
-static int write_file(const char *path, const char *text, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, text, strlen(text));
-	close(fd);
-	return n == (ssize_t)strlen(text) ? 0 : -1;
-}
-
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int admin_sql(const char *sql)
-{
-	char err[256] = "";
-	struct sr_db_pool *p = sr_db_pool_new("127.0.0.1", port(), "postgres", "postgres", NULL, 1,
-	                                      err, sizeof err);
-	PGconn *c = NULL;
-	int rc = -1;
-
-	if (p == NULL)
-		return -1;
-	c = sr_db_acquire(p);
-	if (c != NULL)
-		rc = sr_db_exec(c, sql);
-	sr_db_release(p, c);
-	sr_db_pool_free(p);
-	return rc;
-}
-
 static int group_setup(void **state)
 {
-	char path[300], conf[600], user[300], so[300], err[256] = "", sql[128], cmd[512];
+	char err[256] = "";
+	int rc;
 
 	(void)state;
-	snprintf(g_dir, sizeof g_dir, "/tmp/test_vault_keys_XXXXXX");
-	if (mkdtemp(g_dir) == NULL)
+	if (fx_softhsm_new(&g_t, "test_vault_keys_", "keys-user-pin-1", "keys-so-pin-2") != 0)
 		return -1;
-	snprintf(path, sizeof path, "%s/tokens", g_dir);
-	if (mkdir(path, 0700) != 0)
-		return -1;
-	snprintf(conf, sizeof conf,
-	         "directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n",
-	         g_dir);
-	snprintf(path, sizeof path, "%s/softhsm2.conf", g_dir);
-	if (write_file(path, conf, 0600) != 0)
-		return -1;
-	setenv("SOFTHSM2_CONF", path, 1);
-	snprintf(user, sizeof user, "%s/user-pin", g_dir);
-	snprintf(so, sizeof so, "%s/so-pin", g_dir);
-	if (write_file(user, "keys-user-pin-1\n", 0600) != 0 ||
-	    write_file(so, "keys-so-pin-2\n", 0600) != 0)
-		return -1;
-	if (hsm_init_token(MODULE, LABEL, so, user, err, sizeof err) < 0 ||
-	    hsm_open(MODULE, LABEL, user, 2, &g_h, err, sizeof err) != 0 ||
+	if (hsm_init_token(FX_SOFTHSM_MODULE, LABEL, g_t.so_pin, g_t.user_pin, err, sizeof err) < 0 ||
+	    hsm_open(FX_SOFTHSM_MODULE, LABEL, g_t.user_pin, 2, &g_h, err, sizeof err) != 0 ||
 	    hsm_generate_aes_key(g_h, "pan-enc-v1", err, sizeof err) != 0 ||
 	    hsm_generate_aes_key(g_h, "pan-enc-v2", err, sizeof err) != 0 ||
 	    hsm_generate_hmac_key(g_h, "fp-hmac-v1", err, sizeof err) != 0 ||
@@ -124,26 +62,10 @@ static int group_setup(void **state)
 		return -1;
 	}
 	/* A scratch database with the vault's migrations. */
-	snprintf(g_db, sizeof g_db, "sr_keys_test_%ld", (long)getpid());
-	snprintf(sql, sizeof sql, "CREATE DATABASE %s", g_db);
-	if (admin_sql(sql) != 0) {
-		fprintf(stderr, "no PostgreSQL on port %s: database tests skipped\n", port());
-		g_db[0] = '\0';
-		return 0;
-	}
-	/* migrate.sh names the database after the directory (vault): a psql
-	 * wrapper whose trailing -d (psql takes the last) points it at ours. */
-	snprintf(path, sizeof path, "%s/psql", g_dir);
-	snprintf(conf, sizeof conf, "#!/bin/sh\nexec psql \"$@\" -d %s\n", g_db);
-	if (write_file(path, conf, 0700) != 0)
-		return -1;
-	snprintf(cmd, sizeof cmd, "PSQL=%s migrations/migrate.sh vault -h 127.0.0.1 -p %s "
-	         "-U postgres >/dev/null 2>&1", path, port());
-	if (system(cmd) != 0) {
-		fprintf(stderr, "migrations failed\n");
-		return -1;
-	}
-	g_pool = sr_db_pool_new("127.0.0.1", port(), g_db, "postgres", NULL, 2, err, sizeof err);
+	rc = fx_pg_create(g_db, sizeof g_db, "sr_keys_test", "vault");
+	if (rc != 0)
+		return rc > 0 ? 0 : -1;
+	g_pool = fx_pg_pool(g_db, 2, err, sizeof err);
 	if (g_pool == NULL)
 		return -1;
 	g_c = sr_db_acquire(g_pool);
@@ -153,20 +75,14 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-	char sql[128];
-
 	(void)state;
 	if (g_pool != NULL) {
 		sr_db_release(g_pool, g_c);
 		sr_db_pool_free(g_pool);
 	}
-	if (g_db[0] != '\0') {
-		snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", g_db);
-		(void)admin_sql(sql);
-	}
+	fx_pg_drop(g_db);
 	hsm_close(g_h);
-	if (g_dir[0] != '\0')
-		nftw(g_dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	fx_softhsm_free(&g_t);
 	return 0;
 }
 
@@ -363,9 +279,7 @@ int main(void)
 		cmocka_unit_test(test_reencrypt_resumable),
 	};
 
-	if (access(MODULE, R_OK) != 0) {
-		fprintf(stderr, "test_vault_keys: %s not installed, skipping\n", MODULE);
+	if (!fx_softhsm_present("test_vault_keys"))
 		return 77;
-	}
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -10,20 +10,16 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "common/sr_db.h"
 #include "common/sr_secret.h"
 #include "hsm/hsm.h"
+#include "tests/unit/fixture.h"
 #include "vault/connectors/vault_psp_creds.h"
 
-#define MODULE "/usr/lib/softhsm/libsofthsm2.so"
 #define LABEL  "vault-psp-creds-test"
 #define MER_A  "mer_alphaCreds"
 #define MER_B  "mer_bravoCreds"
@@ -37,39 +33,11 @@ static const struct vault_key_labels K1 = { "pan-enc-v1", "fp-hmac-v1", "" };
 static const struct vault_key_labels K2 = { "pan-enc-v2", "fp-hmac-v2", "fp-hmac-v1" };
 static const struct vault_key_labels K2_ONLY = { "pan-enc-v2", "fp-hmac-v2", "" };
 
-static char g_dir[256];
+static struct fx_softhsm g_t;
 static char g_db[64];
 static struct hsm *g_h = NULL;
-static struct sr_db_pool *g_admin = NULL;
 static struct sr_db_pool *g_pool = NULL;
 static PGconn *g_c = NULL;
-
-static const char *port(void)
-{
-	const char *p = getenv("SR_TEST_PG_PORT");
-
-	return p != NULL ? p : "55432";
-}
-
-static int write_file(const char *path, const char *text, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, text, strlen(text));
-	close(fd);
-	return n == (ssize_t)strlen(text) ? 0 : -1;
-}
-
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static char *slurp(const char *path)
 {
@@ -110,31 +78,16 @@ static int run_sql_file(PGconn *c, char *text)
 
 static int setup(void **state)
 {
-	char path[300], conf[600], user[300], so[300], err[256] = "", sql[256];
+	char err[256] = "";
 	char *mig = NULL;
 	char *mig41 = NULL;
-	PGconn *c = NULL;
 	int rc = -1;
 
 	(void)state;
-	snprintf(g_dir, sizeof g_dir, "/tmp/test_vault_psp_creds_XXXXXX");
-	if (mkdtemp(g_dir) == NULL)
+	if (fx_softhsm_new(&g_t, "test_vault_psp_creds_", "test-user-pin-1", "test-so-pin-2") != 0)
 		return -1;
-	snprintf(path, sizeof path, "%s/tokens", g_dir);
-	if (mkdir(path, 0700) != 0)
-		return -1;
-	snprintf(conf, sizeof conf,
-	         "directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n", g_dir);
-	snprintf(path, sizeof path, "%s/softhsm2.conf", g_dir);
-	if (write_file(path, conf, 0600) != 0)
-		return -1;
-	setenv("SOFTHSM2_CONF", path, 1);
-	snprintf(user, sizeof user, "%s/user-pin", g_dir);
-	snprintf(so, sizeof so, "%s/so-pin", g_dir);
-	if (write_file(user, "test-user-pin-1\n", 0600) != 0 || write_file(so, "test-so-pin-2\n", 0600) != 0)
-		return -1;
-	if (hsm_init_token(MODULE, LABEL, so, user, err, sizeof err) < 0 ||
-	    hsm_open(MODULE, LABEL, user, 2, &g_h, err, sizeof err) != 0 ||
+	if (hsm_init_token(FX_SOFTHSM_MODULE, LABEL, g_t.so_pin, g_t.user_pin, err, sizeof err) < 0 ||
+	    hsm_open(FX_SOFTHSM_MODULE, LABEL, g_t.user_pin, 2, &g_h, err, sizeof err) != 0 ||
 	    hsm_generate_aes_key(g_h, HSM_KEY_PAN_ENC, err, sizeof err) != 0 ||
 	    hsm_generate_hmac_key(g_h, HSM_KEY_FP_HMAC, err, sizeof err) != 0 ||
 	    hsm_generate_aes_key(g_h, "pan-enc-v2", err, sizeof err) != 0 ||
@@ -142,21 +95,10 @@ static int setup(void **state)
 		fprintf(stderr, "hsm setup: %s\n", err);
 		return -1;
 	}
-	g_admin = sr_db_pool_new("127.0.0.1", port(), "postgres", "postgres", NULL, 1, err, sizeof err);
-	if (g_admin == NULL) {
-		fprintf(stderr, "no PostgreSQL (%s): database tests skipped\n", err);
-		return 0;
-	}
-	snprintf(g_db, sizeof g_db, "psp_creds_test_%ld", (long)getpid());
-	c = sr_db_acquire(g_admin);
-	snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", g_db);
-	(void)sr_db_exec(c, sql);
-	snprintf(sql, sizeof sql, "CREATE DATABASE %s", g_db);
-	rc = sr_db_exec(c, sql);
-	sr_db_release(g_admin, c);
+	rc = fx_pg_create(g_db, sizeof g_db, "psp_creds_test", NULL);
 	if (rc != 0)
-		return -1;
-	g_pool = sr_db_pool_new("127.0.0.1", port(), g_db, "postgres", NULL, 1, err, sizeof err);
+		return rc > 0 ? 0 : -1;
+	g_pool = fx_pg_pool(g_db, 1, err, sizeof err);
 	if (g_pool == NULL)
 		return -1;
 	g_c = sr_db_acquire(g_pool);
@@ -177,24 +119,14 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char sql[128];
-	PGconn *c = NULL;
-
 	(void)state;
 	if (g_pool != NULL) {
 		sr_db_release(g_pool, g_c);
 		sr_db_pool_free(g_pool);
 	}
-	if (g_admin != NULL) {
-		c = sr_db_acquire(g_admin);
-		snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", g_db);
-		(void)sr_db_exec(c, sql);
-		sr_db_release(g_admin, c);
-		sr_db_pool_free(g_admin);
-	}
+	fx_pg_drop(g_db);
 	hsm_close(g_h);
-	if (g_dir[0] != '\0')
-		nftw(g_dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	fx_softhsm_free(&g_t);
 	return 0;
 }
 

@@ -10,9 +10,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
 #include <sodium.h>
 
-#include "tests/unit/pspsim_harness.h"
+#include "tests/unit/fixture.h"
 #include "vault/connectors/connector.h"
 #include "vault/connectors/formenc.h"
 #include "vault/connectors/stripe/stripe.h"
@@ -229,7 +233,7 @@ static void test_form_append(void **state)
 /* ------------------------------------------------------------------ */
 /* authorize() against pspsim                                          */
 
-static struct psp_harness g_h;
+static struct fx_psp g_h;
 static int g_sim = 1;
 static struct vault_egress *g_eg;
 static struct vault_connector g_conn;
@@ -249,15 +253,15 @@ static int group_setup(void **state)
 	(void)state;
 	if (sodium_init() < 0)
 		return -1;
-	if (psp_harness_pki(&g_h) != 0)
+	if (fx_psp_pki(&g_h) != 0)
 		return -1;
-	g_sim = psp_harness_start(&g_h);
+	g_sim = fx_psp_start(&g_h);
 	if (g_sim != 0)
 		return g_sim < 0 ? -1 : 0;
-	psp_path(&g_h, "ca.crt", ca, sizeof ca);
-	psp_path(&g_h, "client.crt", crt, sizeof crt);
-	psp_path(&g_h, "client.key", key, sizeof key);
-	psp_path(&g_h, "apikey", apikey, sizeof apikey);
+	fx_psp_path(&g_h, "ca.crt", ca, sizeof ca);
+	fx_psp_path(&g_h, "client.crt", crt, sizeof crt);
+	fx_psp_path(&g_h, "client.key", key, sizeof key);
+	fx_psp_path(&g_h, "apikey", apikey, sizeof apikey);
 	snprintf(allow_s, sizeof allow_s, "psp.test:%u", g_h.port);
 	memset(&ec, 0, sizeof ec);
 	ec.ca_file = ca;
@@ -287,7 +291,7 @@ static int group_teardown(void **state)
 	(void)state;
 	vault_stripe_free(&g_conn);
 	vault_egress_free(g_eg);
-	return psp_harness_stop(&g_h);
+	return fx_psp_stop(&g_h);
 }
 
 /* One authorization with a PAN in guarded memory. @return authorize()'s rc. */
@@ -446,7 +450,7 @@ static void test_e2e_wrong_key(void **state)
 	(void)state;
 	if (g_sim != 0)
 		skip();
-	psp_path(&g_h, "apikey-wrong", apikey, sizeof apikey);
+	fx_psp_path(&g_h, "apikey-wrong", apikey, sizeof apikey);
 	memset(&sc, 0, sizeof sc);
 	sc.host = "psp.test";
 	sc.addr = "127.0.0.1";
@@ -472,7 +476,7 @@ static void test_e2e_unreachable(void **state)
 	(void)state;
 	if (g_sim != 0)
 		skip();
-	psp_path(&g_h, "apikey", apikey, sizeof apikey);
+	fx_psp_path(&g_h, "apikey", apikey, sizeof apikey);
 	memset(&sc, 0, sizeof sc);
 	sc.host = "psp.test";
 	sc.addr = "127.0.0.1";
@@ -497,7 +501,7 @@ static void test_e2e_no_pan_in_logs(void **state)
 	(void)state;
 	if (g_sim != 0)
 		skip();
-	psp_path(&g_h, "pspsim.log", log, sizeof log);
+	fx_psp_path(&g_h, "pspsim.log", log, sizeof log);
 	f = fopen(log, "r");
 	assert_non_null(f);
 	while (fgets(line, sizeof line, f) != NULL) {

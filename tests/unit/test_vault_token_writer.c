@@ -18,12 +18,10 @@
 
 #include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "common/sr_db.h"
+#include "tests/unit/fixture.h"
 #include "vault/store/vault_store.h"
 #include "vault/tokens/vault_token.h"
 #include "vault/tokens/vault_token_writer.h"
@@ -33,64 +31,19 @@
 #define PER_THREAD 40
 
 static char g_db[64];
-static char g_wrapper[96];
 static struct sr_db_pool *g_pool = NULL;
-
-static const char *port(void)
-{
-	const char *p = getenv("SR_TEST_PG_PORT");
-	return p != NULL ? p : "55432";
-}
-
-static int admin_sql(const char *sql)
-{
-	char err[256] = "";
-	struct sr_db_pool *p = sr_db_pool_new("127.0.0.1", port(), "postgres", "postgres", NULL, 1,
-	                                      err, sizeof err);
-	PGconn *c = NULL;
-	int rc = -1;
-
-	if (p == NULL)
-		return -1;
-	c = sr_db_acquire(p);
-	if (c != NULL)
-		rc = sr_db_exec(c, sql);
-	sr_db_release(p, c);
-	sr_db_pool_free(p);
-	return rc;
-}
 
 static int group_setup(void **state)
 {
-	char sql[128], cmd[512], err[256] = "";
+	char err[256] = "";
 	PGconn *c = NULL;
-	FILE *f = NULL;
 	int rc;
 
 	(void)state;
-	snprintf(g_db, sizeof g_db, "sr_writer_test_%ld", (long)getpid());
-	snprintf(sql, sizeof sql, "CREATE DATABASE %s", g_db);
-	if (admin_sql(sql) != 0) {
-		fprintf(stderr, "no PostgreSQL on port %s: database tests skipped\n", port());
-		g_db[0] = '\0';
-		return 0;
-	}
-	/* migrate.sh names the database after the directory (vault): a psql
-	 * wrapper whose trailing -d (psql takes the last) points it at ours. */
-	snprintf(g_wrapper, sizeof g_wrapper, "/tmp/%s.psql", g_db);
-	f = fopen(g_wrapper, "w");
-	if (f == NULL || fprintf(f, "#!/bin/sh\nexec psql \"$@\" -d %s\n", g_db) < 0 ||
-	    fclose(f) != 0 || chmod(g_wrapper, 0700) != 0)
-		return -1;
-	snprintf(cmd, sizeof cmd, "PSQL=%s migrations/migrate.sh vault -h 127.0.0.1 -p %s "
-	         "-U postgres >/dev/null 2>&1", g_wrapper, port());
-	rc = system(cmd);
-	unlink(g_wrapper);
-	if (rc != 0) {
-		fprintf(stderr, "migrations failed: %s\n", cmd);
-		return -1;
-	}
-	g_pool = sr_db_pool_new("127.0.0.1", port(), g_db, "postgres", NULL, 4, err, sizeof err);
+	rc = fx_pg_create(g_db, sizeof g_db, "sr_writer_test", "vault");
+	if (rc != 0)
+		return rc > 0 ? 0 : -1;
+	g_pool = fx_pg_pool(g_db, 4, err, sizeof err);
 	if (g_pool == NULL)
 		return -1;
 	c = sr_db_acquire(g_pool);
@@ -102,14 +55,9 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-	char sql[128];
-
 	(void)state;
 	sr_db_pool_free(g_pool);
-	if (g_db[0] != '\0') {
-		snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", g_db);
-		(void)admin_sql(sql);
-	}
+	fx_pg_drop(g_db);
 	return 0;
 }
 
@@ -143,13 +91,8 @@ static void make_row(struct vault_token_row *r, const char *legacy)
 static long long count_sql(const char *sql, const char *arg)
 {
 	PGconn *c = sr_db_acquire(g_pool);
-	const char *params[1] = { arg };
-	PGresult *res = PQexecParams(c, sql, arg != NULL ? 1 : 0, NULL, params, NULL, NULL, 0);
-	long long n = -1;
+	long long n = fx_pg_scalar(c, sql, arg);
 
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
-		n = atoll(PQgetvalue(res, 0, 0));
-	PQclear(res);
 	sr_db_release(g_pool, c);
 	return n;
 }
