@@ -3,13 +3,17 @@
  */
 #include "vault/connectors/connector.h"
 
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <jansson.h>
 
 #include "common/sr_log.h"
+#include "common/sr_secret.h"
+#include "vault/connectors/vault_egress.h"
 
 /* Normalized failure codes and the fixed text shown for each. */
 static const struct {
@@ -165,4 +169,171 @@ void vault_connector_log_operate(const char *connector, const struct vault_op_re
 	       "outcome", ret != 0 ? "not_sent" : res->outcome == VAULT_OP_SUCCEEDED ? "succeeded"
 	                : res->outcome == VAULT_OP_REFUSED ? "refused" : "unknown",
 	       "failure_code", ret == 0 && res->failure_code[0] != '\0' ? res->failure_code : NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* request/answer plumbing                                              */
+
+void vault_connector_seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+int vault_psp_endpoint_init(struct vault_psp_endpoint *ep, const char *name, const char *host,
+                            const char *addr, unsigned port, const char *api_key_file,
+                            char *err, size_t errlen)
+{
+	ep->port = port;
+	ep->host = strdup(host);
+	ep->addr = addr != NULL ? strdup(addr) : NULL;
+	if (ep->host == NULL || (addr != NULL && ep->addr == NULL)) {
+		vault_connector_seterr(err, errlen, "%s: out of memory", name);
+		return -1;
+	}
+	ep->api_key = sr_secret_read_file(api_key_file, &ep->api_key_len, err, errlen);
+	if (ep->api_key == NULL)
+		return -1;
+	if (ep->api_key_len == 0 || strpbrk(ep->api_key, "\r\n") != NULL) {
+		vault_connector_seterr(err, errlen, "%s: API key file is empty or has more than one line",
+		                       name);
+		return -1;
+	}
+	return 0;
+}
+
+void vault_psp_endpoint_free(struct vault_psp_endpoint *ep)
+{
+	sr_secret_free(ep->api_key);    /* wipes */
+	free(ep->host);
+	free(ep->addr);
+	memset(ep, 0, sizeof *ep);
+}
+
+const char *vault_psp_api_key(const struct vault_psp_endpoint *ep,
+                              const struct vault_psp_credentials *creds)
+{
+	return creds != NULL && creds->api_key != NULL ? creds->api_key : ep->api_key;
+}
+
+char *vault_psp_secret_header(const char *prefix, const char *value)
+{
+	size_t cap = strlen(prefix) + strlen(value) + 1;
+	char *h = sr_secret_alloc(cap);
+
+	if (h != NULL)
+		snprintf(h, cap, "%s%s", prefix, value);
+	return h;
+}
+
+/* Header line "Name: value<suffix>" into buf; -1 if too long or value has CR/LF. */
+static int mkheader(char *buf, size_t cap, const char *name, const char *value, const char *suffix)
+{
+	int n = 0;
+
+	if (value == NULL || strpbrk(value, "\r\n") != NULL)
+		return -1;
+	n = snprintf(buf, cap, "%s: %s%s", name, value, suffix != NULL ? suffix : "");
+	return (n < 0 || (size_t)n >= cap) ? -1 : 0;
+}
+
+/* Append "X-Request-Id: <request_id>" at line[*n] when it makes a header line. */
+static void add_request_id(struct vault_psp_headers *h, size_t *n, const char *request_id)
+{
+	if (request_id != NULL && mkheader(h->rid, sizeof h->rid, "X-Request-Id", request_id, NULL) == 0)
+		h->line[(*n)++] = h->rid;
+}
+
+int vault_psp_headers_authorize(struct vault_psp_headers *h, const char *auth, const char *idem_key,
+                                const char *idem_suffix, const char *content_type,
+                                const char *extra, const char *request_id)
+{
+	size_t n = 0;
+
+	if (mkheader(h->idem, sizeof h->idem, "Idempotency-Key", idem_key, idem_suffix) != 0)
+		return -1;
+	h->line[n++] = auth;
+	h->line[n++] = h->idem;
+	h->line[n++] = content_type;
+	if (extra != NULL)
+		h->line[n++] = extra;
+	add_request_id(h, &n, request_id);
+	h->line[n] = NULL;
+	return 0;
+}
+
+int vault_psp_headers_operate(struct vault_psp_headers *h, const char *auth, const char *extra,
+                              const struct vault_op_request *req, const char *content_type)
+{
+	size_t n = 0;
+
+	h->line[n++] = auth;
+	if (extra != NULL)
+		h->line[n++] = extra;
+	add_request_id(h, &n, req->request_id);
+	if (req->kind != VAULT_OP_RETRIEVE) {
+		if (mkheader(h->idem, sizeof h->idem, "Idempotency-Key", req->idempotency_key, NULL) != 0)
+			return -1;
+		h->line[n++] = h->idem;
+		h->line[n++] = content_type;
+	}
+	h->line[n] = NULL;
+	return 0;
+}
+
+int vault_psp_send(struct vault_egress *eg, const struct vault_psp_endpoint *ep, const char *path,
+                   const struct vault_psp_headers *h, char *body, size_t body_len,
+                   struct vault_egress_response *resp, char *err, size_t errlen)
+{
+	int sent = 0;
+
+	return vault_egress_request(eg, ep->host, ep->addr, ep->port, body == NULL ? "GET" : "POST", path,
+	                            h->line, body, body_len, resp, &sent, err, errlen);
+}
+
+bool vault_op_request_ok(const struct vault_op_request *req)
+{
+	char ref[256];
+
+	return req != NULL && req->psp_reference != NULL
+	       && vault_psp_ident_copy(ref, sizeof ref, req->psp_reference) == 0
+	       && req->amount >= 0 && (unsigned)req->kind <= VAULT_OP_RETRIEVE
+	       && (req->kind == VAULT_OP_RETRIEVE || req->idempotency_key != NULL);
+}
+
+void vault_auth_call_begin(struct vault_auth_call *call, const char *connector,
+                           struct vault_auth_result *res, char *err, size_t errlen)
+{
+	memset(call, 0, sizeof *call);
+	call->connector = connector;
+	call->t0_ms = vault_connector_now_ms();
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (res != NULL)
+		vault_auth_result_reset(res);
+}
+
+bool vault_auth_call_lost(struct vault_auth_call *call, int rc, struct vault_auth_result *res,
+                          const char *err)
+{
+	if (rc != -2)
+		return false;
+	snprintf(call->stage_err, sizeof call->stage_err, "%s", err != NULL ? err : "");
+	res->status = VAULT_AUTH_UNKNOWN;
+	call->sent = true;
+	return true;
+}
+
+void vault_auth_call_end(const struct vault_auth_call *call, const struct vault_auth_request *req,
+                         const struct vault_auth_result *res, int ret, char *err, size_t errlen)
+{
+	if (ret == 0 && err != NULL && errlen > 0)
+		err[0] = '\0';
+	vault_connector_log_authorize(call->connector, req, res, call->last4, ret, call->sent,
+	                              call->t0_ms, err, call->stage_err);
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 struct vault_egress;
+struct vault_egress_response;
 
 /* Card data for one PSP call. pan and cvc point into libsodium guarded
  * memory owned by the caller, who wipes it after the call returns. */
@@ -218,5 +219,108 @@ void vault_connector_log_operate(const char *connector, const struct vault_op_re
 
 /** Status as the wire string: "captured", "authorized", "requires_action", "failed", "unknown". */
 const char *vault_auth_status_str(enum vault_auth_status st);
+
+/* ---- request/answer plumbing shared by the connectors' implementations ---- */
+
+/** printf into err (errlen bytes) unless err is NULL. */
+void vault_connector_seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Where a PSP is reached, and the platform's API key for it. */
+struct vault_psp_endpoint {
+	char *host;             /* DNS name in the PSP's certificate and the allowlist */
+	char *addr;             /* IP to connect to, or NULL to resolve host */
+	unsigned port;
+	char *api_key;          /* guarded memory (sr_secret_read_file), one line */
+	size_t api_key_len;
+};
+
+/**
+ * Copy host and addr (may be NULL) into ep; read the API key from
+ * api_key_file (mode 0600; BRIEF invariant 10, PCI DSS 8.6.3) into guarded
+ * memory. name prefixes the messages. @return 0, or -1 with err filled;
+ * either way ep is freed with vault_psp_endpoint_free.
+ */
+int vault_psp_endpoint_init(struct vault_psp_endpoint *ep, const char *name, const char *host,
+                            const char *addr, unsigned port, const char *api_key_file,
+                            char *err, size_t errlen);
+
+/** Wipe the key and free what vault_psp_endpoint_init allocated (ep may be partly set). */
+void vault_psp_endpoint_free(struct vault_psp_endpoint *ep);
+
+/** The API key for one call: the merchant's own (issue 5) when creds holds one, else ep's. */
+const char *vault_psp_api_key(const struct vault_psp_endpoint *ep,
+                              const struct vault_psp_credentials *creds);
+
+/** "<prefix><value>" in guarded memory (free with sr_secret_free, which wipes); NULL: no memory. */
+char *vault_psp_secret_header(const char *prefix, const char *value);
+
+/* The header lines of one request (line[], NULL-terminated) and the storage
+ * of those built from the caller's values. */
+struct vault_psp_headers {
+	const char *line[7];
+	char idem[320];         /* "Idempotency-Key: ..." */
+	char rid[128];          /* "X-Request-Id: ..." */
+};
+
+/**
+ * An authorization's headers, in this order: auth, "Idempotency-Key:
+ * <idem_key><idem_suffix>" (suffix may be NULL), content_type, extra (unless
+ * NULL), "X-Request-Id: <request_id>" (left out when NULL or unusable).
+ * @return 0, or -1 when idem_key is NULL, holds CR/LF or is too long.
+ */
+int vault_psp_headers_authorize(struct vault_psp_headers *h, const char *auth, const char *idem_key,
+                                const char *idem_suffix, const char *content_type,
+                                const char *extra, const char *request_id);
+
+/**
+ * An operation's headers (issue 4), in this order: auth, extra (unless
+ * NULL), "X-Request-Id" (as above), then unless req->kind is
+ * VAULT_OP_RETRIEVE "Idempotency-Key: <req->idempotency_key>" and
+ * content_type. @return 0, or -1 when that key holds CR/LF or is too long.
+ */
+int vault_psp_headers_operate(struct vault_psp_headers *h, const char *auth, const char *extra,
+                              const struct vault_op_request *req, const char *content_type);
+
+/**
+ * vault_egress_request to ep: GET path when body is NULL, else POST body
+ * (wiped by vault_egress once written). @return as vault_egress_request:
+ * 0 with resp filled (caller frees resp->body), -1 not sent, -2 answer lost.
+ */
+int vault_psp_send(struct vault_egress *eg, const struct vault_psp_endpoint *ep, const char *path,
+                   const struct vault_psp_headers *h, char *body, size_t body_len,
+                   struct vault_egress_response *resp, char *err, size_t errlen);
+
+/**
+ * Whether req is well-formed for any PSP: a known kind, amount >= 0,
+ * psp_reference an identifier (vault_psp_ident_copy) under 256 bytes, and an
+ * idempotency key unless VAULT_OP_RETRIEVE. NULL: false.
+ */
+bool vault_op_request_ok(const struct vault_op_request *req);
+
+/* One authorize call, for its closing log lines (vault_connector_log_authorize). */
+struct vault_auth_call {
+	const char *connector;  /* "stripe" */
+	long long t0_ms;        /* vault_connector_now_ms() at the start */
+	char last4[5];          /* "" until the card was checked (PCI DSS 3.4.1: may be shown) */
+	char stage_err[256];    /* why res is UNKNOWN (connector.psp_error) */
+	bool sent;              /* res holds what the PSP answered, or that the answer was lost */
+};
+
+/** Start an authorize call: call zeroed and timed, err emptied, res reset (NULL ok). */
+void vault_auth_call_begin(struct vault_auth_call *call, const char *connector,
+                           struct vault_auth_result *res, char *err, size_t errlen);
+
+/**
+ * After vault_psp_send returned rc: when the answer was lost (-2), res is
+ * VAULT_AUTH_UNKNOWN, call->sent true and err (the transport's words) the
+ * stage error. @return whether it was lost.
+ */
+bool vault_auth_call_lost(struct vault_auth_call *call, int rc, struct vault_auth_result *res,
+                          const char *err);
+
+/** End an authorize call: err emptied when ret == 0, then the closing log lines. */
+void vault_auth_call_end(const struct vault_auth_call *call, const struct vault_auth_request *req,
+                         const struct vault_auth_result *res, int ret, char *err, size_t errlen);
 
 #endif

@@ -23,7 +23,6 @@
  */
 #include "vault/connectors/adyen/adyen.h"
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,13 +40,10 @@
 #define ADYEN_API "/v71"
 #define BODY_CAP 2048u
 #define DEFAULT_RETURN_URL "https://strongroom.test/v1/3ds/return"
+#define CT_JSON "Content-Type: application/json"
 
 struct adyen_state {
-	char *host;
-	char *addr;
-	unsigned port;
-	char *api_key;          /* guarded memory (sr_secret_read_file) */
-	size_t api_key_len;
+	struct vault_psp_endpoint ep;
 	char *merchant_account;
 	char *hmac_key;         /* guarded memory, hex; NULL: none configured */
 	size_t hmac_key_len;
@@ -124,20 +120,6 @@ static const struct {
 	{ "CHARGEBACK", VAULT_EV_DISPUTE_CREATED, VAULT_EV_OTHER },
 	{ "NOTIFICATION_OF_CHARGEBACK", VAULT_EV_DISPUTE_CREATED, VAULT_EV_OTHER },
 };
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 const char *vault_adyen_refusal_code(const char *refusal_reason_code)
 {
@@ -326,30 +308,12 @@ out:
 	return ret;
 }
 
-/* Header line "Name: value" into buf; -1 if too long or value has CR/LF. */
-static int mkheader(char *buf, size_t cap, const char *name, const char *value)
-{
-	int n = 0;
-
-	if (value == NULL || strpbrk(value, "\r\n") != NULL)
-		return -1;
-	n = snprintf(buf, cap, "%s: %s", name, value);
-	return (n < 0 || (size_t)n >= cap) ? -1 : 0;
-}
-
 /* "X-API-Key: <key>" in guarded memory (the merchant's key when given). */
 static char *api_key_header(const struct adyen_state *st, const struct vault_psp_credentials *creds)
 {
-	const char *key = creds != NULL && creds->api_key != NULL ? creds->api_key : st->api_key;
-	size_t cap = strlen(key) + 16;
-	char *h = NULL;
+	const char *key = vault_psp_api_key(&st->ep, creds);
 
-	if (strpbrk(key, "\r\n") != NULL)
-		return NULL;
-	h = sr_secret_alloc(cap);
-	if (h != NULL)
-		snprintf(h, cap, "X-API-Key: %s", key);
-	return h;
+	return strpbrk(key, "\r\n") == NULL ? vault_psp_secret_header("X-API-Key: ", key) : NULL;
 }
 
 static const char *merchant_account(const struct adyen_state *st,
@@ -365,56 +329,40 @@ static int adyen_authorize(const struct vault_connector *self, struct vault_egre
 {
 	const struct adyen_state *st = NULL;
 	struct vault_egress_response resp = { 0, NULL, 0 };
-	const char *headers[6] = { NULL };
+	struct vault_psp_headers h;
+	struct vault_auth_call call;
 	char *body = NULL;
 	char *auth = NULL;
-	char idem[320];
-	char rid[128];
 	char num[32];
 	char cur[4];
-	char last4[5] = "";
-	char stage_err[256] = "";
 	size_t blen = 0;
-	size_t h = 0;
-	long long t0 = vault_connector_now_ms();
-	int sent = 0;
 	int rc = 0;
 	int ret = -1;
-	bool have_result = false;
 
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-	if (res != NULL)
-		vault_auth_result_reset(res);
+	vault_auth_call_begin(&call, "adyen", res, err, errlen);
 	if (self == NULL || self->cfg == NULL || eg == NULL || req == NULL || res == NULL || req->card == NULL
 	    || !digits(req->card->pan, 12, 19) || req->card->exp_month < 1 || req->card->exp_month > 12
 	    || req->card->exp_year < 2000 || req->card->exp_year > 9999
 	    || (req->card->cvc != NULL && !digits(req->card->cvc, 3, 4))
 	    || currency_upper(req->currency, cur) != 0 || req->amount <= 0 || req->idempotency_key == NULL
 	    || req->payment_id == NULL || req->token == NULL) {
-		seterr(err, errlen, "adyen: invalid authorization request");
+		vault_connector_seterr(err, errlen, "adyen: invalid authorization request");
 		goto out;
 	}
 	st = self->cfg;
-	memcpy(last4, req->card->pan + strlen(req->card->pan) - 4, 4);  /* PCI DSS 3.4.1 */
-	last4[4] = '\0';
+	memcpy(call.last4, req->card->pan + strlen(req->card->pan) - 4, 4);  /* PCI DSS 3.4.1 */
 
 	auth = api_key_header(st, req->creds);
 	body = sr_secret_alloc(BODY_CAP);
 	if (auth == NULL || body == NULL) {
-		seterr(err, errlen, "adyen: out of memory or unusable API key");
+		vault_connector_seterr(err, errlen, "adyen: out of memory or unusable API key");
 		goto out;
 	}
-	if (mkheader(idem, sizeof idem, "Idempotency-Key", req->idempotency_key) != 0) {
-		seterr(err, errlen, "adyen: idempotency key too long");
+	if (vault_psp_headers_authorize(&h, auth, req->idempotency_key, NULL, CT_JSON, NULL,
+	                                req->request_id) != 0) {
+		vault_connector_seterr(err, errlen, "adyen: idempotency key too long");
 		goto out;
 	}
-	headers[h++] = auth;
-	headers[h++] = idem;
-	headers[h++] = "Content-Type: application/json";
-	if (req->request_id != NULL && mkheader(rid, sizeof rid, "X-Request-Id", req->request_id) == 0)
-		headers[h++] = rid;
-	headers[h] = NULL;
 
 	/* The body, in guarded memory only (ADR 0090). */
 	snprintf(num, sizeof num, "%lld", req->amount);
@@ -447,39 +395,33 @@ static int adyen_authorize(const struct vault_connector *self, struct vault_egre
 	                                                  : ",\"additionalData\":{\"manualCapture\":\"true\"}}") != 0)
 		goto body_full;
 
-	rc = vault_egress_request(eg, st->host, st->addr, st->port, "POST", ADYEN_API "/payments", headers,
-	                          body, blen, &resp, &sent, err, errlen);
+	rc = vault_psp_send(eg, &st->ep, ADYEN_API "/payments", &h, body, blen, &resp, err, errlen);
 	sodium_memzero(body, BODY_CAP);
 	blen = 0;
 	if (rc == -1)
 		goto out;                       /* nothing sent */
-	have_result = true;
-	if (rc == -2) {
-		snprintf(stage_err, sizeof stage_err, "%s", err != NULL ? err : "");
-		res->status = VAULT_AUTH_UNKNOWN;
+	call.sent = true;
+	if (vault_auth_call_lost(&call, rc, res, err))
 		goto done;
-	}
 	rc = vault_adyen_map_payment(resp.status, resp.body, req->capture, res);
 	if (rc == -2) {
 		/* The PSP documents this answer as "not processed": nothing authorized. */
-		have_result = false;
-		seterr(err, errlen, "adyen: payments not processed (HTTP %d)", resp.status);
+		call.sent = false;
+		vault_connector_seterr(err, errlen, "adyen: payments not processed (HTTP %d)", resp.status);
 		goto out;
 	}
 	if (rc != 0)
-		snprintf(stage_err, sizeof stage_err, "adyen: payments: unparsable answer (HTTP %d)",
+		snprintf(call.stage_err, sizeof call.stage_err, "adyen: payments: unparsable answer (HTTP %d)",
 		         resp.status);
 	goto done;
 
 body_full:
-	seterr(err, errlen, "adyen: request body too large or not encodable");
+	vault_connector_seterr(err, errlen, "adyen: request body too large or not encodable");
 	goto out;
 done:
 	ret = 0;
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
 out:
-	vault_connector_log_authorize("adyen", req, res, last4, ret, have_result, t0, err, stage_err);
+	vault_auth_call_end(&call, req, res, ret, err, errlen);
 	free(resp.body);
 	sr_secret_free(body);
 	sr_secret_free(auth);
@@ -503,19 +445,15 @@ static int adyen_operate(const struct vault_connector *self, struct vault_egress
 	static const char *const PATHS[] = { "captures", "cancels", "refunds", NULL };
 	const struct adyen_state *st = NULL;
 	struct vault_egress_response resp = { 0, NULL, 0 };
-	const char *headers[6] = { NULL };
+	struct vault_psp_headers h;
 	char *auth = NULL;
 	char body[768];
 	char path[256];
-	char idem[320];
-	char rid[128];
 	char num[32];
 	char cur[4];
 	json_t *j = NULL;
 	const char *v = NULL;
 	size_t blen = 0;
-	size_t h = 0;
-	int sent = 0;
 	int rc = 0;
 	int ret = -1;
 
@@ -524,32 +462,24 @@ static int adyen_operate(const struct vault_connector *self, struct vault_egress
 		err[0] = '\0';
 	if (res != NULL)
 		memset(res, 0, sizeof *res);
-	if (self == NULL || self->cfg == NULL || eg == NULL || req == NULL || res == NULL
-	    || req->psp_reference == NULL || vault_psp_ident_copy(path, sizeof path, req->psp_reference) != 0
-	    || req->amount < 0 || (unsigned)req->kind > VAULT_OP_RETRIEVE
-	    || (req->kind != VAULT_OP_RETRIEVE && req->idempotency_key == NULL)
+	if (self == NULL || self->cfg == NULL || eg == NULL || res == NULL || !vault_op_request_ok(req)
 	    || ((req->kind == VAULT_OP_CAPTURE || req->kind == VAULT_OP_REFUND)
 	        && (req->amount <= 0 || currency_upper(req->currency, cur) != 0))) {
 		/* Adyen's captures and refunds always name amount and currency. */
-		seterr(err, errlen, "adyen: invalid operation request");
+		vault_connector_seterr(err, errlen, "adyen: invalid operation request");
 		goto out;
 	}
 	st = self->cfg;
 	auth = api_key_header(st, req->creds);
 	if (auth == NULL) {
-		seterr(err, errlen, "adyen: out of memory or unusable API key");
+		vault_connector_seterr(err, errlen, "adyen: out of memory or unusable API key");
 		goto out;
 	}
-	headers[h++] = auth;
-	if (req->request_id != NULL && mkheader(rid, sizeof rid, "X-Request-Id", req->request_id) == 0)
-		headers[h++] = rid;
+	if (vault_psp_headers_operate(&h, auth, NULL, req, CT_JSON) != 0) {
+		vault_connector_seterr(err, errlen, "adyen: idempotency key too long");
+		goto out;
+	}
 	if (req->kind != VAULT_OP_RETRIEVE) {
-		if (mkheader(idem, sizeof idem, "Idempotency-Key", req->idempotency_key) != 0) {
-			seterr(err, errlen, "adyen: idempotency key too long");
-			goto out;
-		}
-		headers[h++] = idem;
-		headers[h++] = "Content-Type: application/json";
 		if (jw_raw(body, sizeof body, &blen, "{") != 0
 		    || jw_field(body, sizeof body, &blen, false, "merchantAccount",
 		                merchant_account(st, req->creds)) != 0
@@ -569,15 +499,13 @@ static int adyen_operate(const struct vault_connector *self, struct vault_egress
 	} else {
 		snprintf(path, sizeof path, ADYEN_API "/payments/%s", req->psp_reference);
 	}
-	headers[h] = NULL;
-	rc = vault_egress_request(eg, st->host, st->addr, st->port,
-	                          req->kind == VAULT_OP_RETRIEVE ? "GET" : "POST", path, headers,
-	                          req->kind == VAULT_OP_RETRIEVE ? NULL : body, blen, &resp, &sent,
-	                          err, errlen);
+	rc = vault_psp_send(eg, &st->ep, path, &h, req->kind == VAULT_OP_RETRIEVE ? NULL : body, blen,
+	                    &resp, err, errlen);
 	if (rc == -1)
 		goto out;
 	if (rc == 0 && (resp.status == 401 || resp.status == 403 || resp.status == 503)) {
-		seterr(err, errlen, "adyen: %s not processed (HTTP %d)", vault_op_kind_str(req->kind), resp.status);
+		vault_connector_seterr(err, errlen, "adyen: %s not processed (HTTP %d)",
+		                       vault_op_kind_str(req->kind), resp.status);
 		goto out;
 	}
 	ret = 0;
@@ -620,7 +548,7 @@ static int adyen_operate(const struct vault_connector *self, struct vault_egress
 		(void)vault_psp_ident_copy(res->reference, sizeof res->reference, v);
 	goto out;
 body_full:
-	seterr(err, errlen, "adyen: request body too large");
+	vault_connector_seterr(err, errlen, "adyen: request body too large");
 out:
 	vault_connector_log_operate("adyen", req, res, ret);
 	json_decref(j);
@@ -793,18 +721,18 @@ static int adyen_webhook_events(const struct vault_connector *self, const char *
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (body == NULL || ev == NULL || n == NULL) {
-		seterr(err, errlen, "adyen: malformed notification");
+		vault_connector_seterr(err, errlen, "adyen: malformed notification");
 		return -3;
 	}
 	if (key == NULL || key[0] == '\0') {
-		seterr(err, errlen, "adyen: no HMAC key to verify with");
+		vault_connector_seterr(err, errlen, "adyen: no HMAC key to verify with");
 		return -1;
 	}
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
 	items = json_object_get(root, "notificationItems");
 	count = json_array_size(items);
 	if (!json_is_array(items) || count == 0 || count > max) {
-		seterr(err, errlen, "adyen: malformed notification (notificationItems)");
+		vault_connector_seterr(err, errlen, "adyen: malformed notification (notificationItems)");
 		goto out;
 	}
 	/* Every item must verify before any is used. */
@@ -813,18 +741,18 @@ static int adyen_webhook_events(const struct vault_connector *self, const char *
 		if (!json_is_object(item) || json_string_value(json_object_get(item, "pspReference")) == NULL
 		    || json_string_value(json_object_get(item, "eventCode")) == NULL
 		    || json_string_value(json_object_get(item, "success")) == NULL) {
-			seterr(err, errlen, "adyen: malformed notification item");
+			vault_connector_seterr(err, errlen, "adyen: malformed notification item");
 			goto out;
 		}
 		sig = json_string_value(json_object_get(json_object_get(item, "additionalData"),
 		                                        "hmacSignature"));
 		if (vault_adyen_item_hmac(key, item, want, sizeof want) != 0) {
-			seterr(err, errlen, "adyen: notification item cannot be verified");
+			vault_connector_seterr(err, errlen, "adyen: notification item cannot be verified");
 			goto out;
 		}
 		/* Constant-time compare of the base64 texts (same length first). */
 		if (sig == NULL || strlen(sig) != strlen(want) || sodium_memcmp(sig, want, strlen(want)) != 0) {
-			seterr(err, errlen, "adyen: bad notification HMAC");
+			vault_connector_seterr(err, errlen, "adyen: bad notification HMAC");
 			ret = -1;
 			goto out;
 		}
@@ -845,12 +773,12 @@ static int adyen_webhook_events(const struct vault_connector *self, const char *
 				                                       : k_events[k].on_failure;
 		if (snprintf(e->event_id, sizeof e->event_id, "%s:%s:%s", code, psp, success)
 		    >= (int)sizeof e->event_id) {
-			seterr(err, errlen, "adyen: notification identifiers too long");
+			vault_connector_seterr(err, errlen, "adyen: notification identifiers too long");
 			goto out;
 		}
 		/* The payment: originalReference for modifications, else pspReference. */
 		if (vault_psp_ident_copy(e->psp_reference, sizeof e->psp_reference, orig[0] != '\0' ? orig : psp) != 0) {
-			seterr(err, errlen, "adyen: malformed pspReference");
+			vault_connector_seterr(err, errlen, "adyen: malformed pspReference");
 			goto out;
 		}
 		if (e->kind == VAULT_EV_REFUND_SUCCEEDED || e->kind == VAULT_EV_REFUND_FAILED
@@ -886,10 +814,8 @@ static void state_free(struct adyen_state *st)
 {
 	if (st == NULL)
 		return;
-	sr_secret_free(st->api_key);    /* wipes */
+	vault_psp_endpoint_free(&st->ep);    /* wipes the key */
 	sr_secret_free(st->hmac_key);
-	free(st->host);
-	free(st->addr);
 	free(st->merchant_account);
 	free(st->return_url);
 	free(st);
@@ -906,34 +832,27 @@ int vault_adyen_init(struct vault_connector *out, const struct adyen_config *cfg
 		err[0] = '\0';
 	if (out == NULL || cfg == NULL || cfg->host == NULL || cfg->api_key_file == NULL || cfg->port == 0
 	    || cfg->port > 65535 || cfg->merchant_account == NULL || cfg->merchant_account[0] == '\0') {
-		seterr(err, errlen, "adyen: host, port, api_key_file and merchant_account are required");
+		vault_connector_seterr(err, errlen,
+		                       "adyen: host, port, api_key_file and merchant_account are required");
 		goto out;
 	}
 	memset(out, 0, sizeof *out);
 	st = calloc(1, sizeof *st);
 	if (st == NULL) {
-		seterr(err, errlen, "adyen: out of memory");
+		vault_connector_seterr(err, errlen, "adyen: out of memory");
 		goto out;
 	}
-	st->port = cfg->port;
-	st->host = strdup(cfg->host);
-	st->addr = cfg->addr != NULL ? strdup(cfg->addr) : NULL;
 	st->merchant_account = strdup(cfg->merchant_account);
 	st->return_url = strdup(cfg->return_url != NULL && cfg->return_url[0] != '\0' ? cfg->return_url
 	                                                                              : DEFAULT_RETURN_URL);
-	if (st->host == NULL || (cfg->addr != NULL && st->addr == NULL) || st->merchant_account == NULL
-	    || st->return_url == NULL) {
-		seterr(err, errlen, "adyen: out of memory");
+	if (st->merchant_account == NULL || st->return_url == NULL) {
+		vault_connector_seterr(err, errlen, "adyen: out of memory");
 		goto out;
 	}
 	/* BRIEF invariant 10 / PCI DSS 8.6.3: keys come from 0600 files into guarded memory. */
-	st->api_key = sr_secret_read_file(cfg->api_key_file, &st->api_key_len, err, errlen);
-	if (st->api_key == NULL)
+	if (vault_psp_endpoint_init(&st->ep, "adyen", cfg->host, cfg->addr, cfg->port, cfg->api_key_file,
+	                            err, errlen) != 0)
 		goto out;
-	if (st->api_key_len == 0 || strpbrk(st->api_key, "\r\n") != NULL) {
-		seterr(err, errlen, "adyen: API key file is empty or has more than one line");
-		goto out;
-	}
 	if (cfg->hmac_key_file != NULL && cfg->hmac_key_file[0] != '\0') {
 		st->hmac_key = sr_secret_read_file(cfg->hmac_key_file, &st->hmac_key_len, err, errlen);
 		if (st->hmac_key == NULL)
@@ -944,7 +863,8 @@ int vault_adyen_init(struct vault_connector *out, const struct adyen_config *cfg
 			      || (st->hmac_key[i] >= 'a' && st->hmac_key[i] <= 'f')))
 				break;
 		if (st->hmac_key_len < 32 || st->hmac_key_len % 2 != 0 || i != st->hmac_key_len) {
-			seterr(err, errlen, "adyen: HMAC key file must hold one even-length hex key (>= 16 bytes)");
+			vault_connector_seterr(err, errlen,
+			                       "adyen: HMAC key file must hold one even-length hex key (>= 16 bytes)");
 			goto out;
 		}
 	}

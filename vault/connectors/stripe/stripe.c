@@ -19,7 +19,6 @@
  */
 #include "vault/connectors/stripe/stripe.h"
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,32 +33,15 @@
 #include "vault/connectors/formenc.h"
 #include "vault/connectors/vault_egress.h"
 
-#define STRIPE_VERSION "2024-06-20"
+#define STRIPE_VERSION_HEADER "Stripe-Version: 2024-06-20"
+#define CT_FORM "Content-Type: application/x-www-form-urlencoded"
 #define FORM_CAP 2048u
 
 struct stripe_state {
-	char *host;
-	char *addr;
-	unsigned port;
-	char *api_key;          /* guarded memory (sr_secret_read_file) */
-	size_t api_key_len;
+	struct vault_psp_endpoint ep;
 	char *webhook_secret;   /* platform endpoint secret, guarded; NULL: none (issue 5) */
 	size_t webhook_secret_len;
 };
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /*
  * Stripe's card_error code (https://docs.stripe.com/error-codes), and for
@@ -204,15 +186,11 @@ out:
 	return ret;
 }
 
-/* The API key to use: the merchant's own (issue 5) or the platform's. */
-static const char *stripe_key(const struct stripe_state *st, const struct vault_psp_credentials *creds)
+/* "Authorization: Bearer <key>" in guarded memory, wiped on free; the
+ * merchant's own key when it registered one (issue 5). */
+static char *stripe_auth_header(const struct stripe_state *st, const struct vault_psp_credentials *creds)
 {
-	return creds != NULL && creds->api_key != NULL ? creds->api_key : st->api_key;
-}
-
-static size_t stripe_key_len(const struct stripe_state *st, const struct vault_psp_credentials *creds)
-{
-	return strlen(stripe_key(st, creds));
+	return vault_psp_secret_header("Authorization: Bearer ", vault_psp_api_key(&st->ep, creds));
 }
 
 const char *vault_stripe_platform_webhook_secret(const struct vault_connector *c)
@@ -220,17 +198,6 @@ const char *vault_stripe_platform_webhook_secret(const struct vault_connector *c
 	const struct stripe_state *st = c != NULL ? c->cfg : NULL;
 
 	return st != NULL ? st->webhook_secret : NULL;
-}
-
-/* Header line "Name: value" into buf; -1 if too long or value has CR/LF. */
-static int mkheader(char *buf, size_t cap, const char *name, const char *value, const char *suffix)
-{
-	int n = 0;
-
-	if (value == NULL || strpbrk(value, "\r\n") != NULL)
-		return -1;
-	n = snprintf(buf, cap, "%s: %s%s", name, value, suffix != NULL ? suffix : "");
-	return (n < 0 || (size_t)n >= cap) ? -1 : 0;
 }
 
 /*
@@ -242,26 +209,15 @@ static int stripe_post(const struct stripe_state *st, struct vault_egress *eg, c
                        char *body, size_t body_len, struct vault_egress_response *resp,
                        char *err, size_t errlen)
 {
-	char idem[320];
-	char rid[128];
-	const char *headers[6] = { NULL };
-	int sent = 0;
-	size_t h = 0;
+	struct vault_psp_headers h;
 
-	if (mkheader(idem, sizeof idem, "Idempotency-Key", req->idempotency_key, idem_suffix) != 0) {
+	if (vault_psp_headers_authorize(&h, auth_header, req->idempotency_key, idem_suffix, CT_FORM,
+	                                STRIPE_VERSION_HEADER, req->request_id) != 0) {
 		sodium_memzero(body, body_len);
-		seterr(err, errlen, "stripe: idempotency key missing or too long");
+		vault_connector_seterr(err, errlen, "stripe: idempotency key missing or too long");
 		return -1;
 	}
-	headers[h++] = auth_header;
-	headers[h++] = idem;
-	headers[h++] = "Content-Type: application/x-www-form-urlencoded";
-	headers[h++] = "Stripe-Version: " STRIPE_VERSION;
-	if (req->request_id != NULL && mkheader(rid, sizeof rid, "X-Request-Id", req->request_id, NULL) == 0)
-		headers[h++] = rid;
-	headers[h] = NULL;
-	return vault_egress_request(eg, st->host, st->addr, st->port, "POST", path, headers, body,
-	                            body_len, resp, &sent, err, errlen);
+	return vault_psp_send(eg, &st->ep, path, &h, body, body_len, resp, err, errlen);
 }
 
 static int stripe_authorize(const struct vault_connector *self, struct vault_egress *eg,
@@ -276,41 +232,28 @@ static int stripe_authorize(const struct vault_connector *self, struct vault_egr
 	char *auth = NULL;
 	char num[32];
 	char pm_id[128] = "";
-	char last4[5] = "";
-	char stage_err[256] = "";
 	const char *id = NULL;
-	size_t auth_cap = 0;
 	size_t flen = 0;
-	long long t0 = vault_connector_now_ms();
+	struct vault_auth_call call;
 	int rc = 0;
 	int ret = -1;
-	bool have_result = false;
 
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-	if (res != NULL)
-		vault_auth_result_reset(res);
+	vault_auth_call_begin(&call, "stripe", res, err, errlen);
 	if (self == NULL || self->cfg == NULL || eg == NULL || req == NULL || res == NULL || req->card == NULL
 	    || req->card->pan == NULL || req->card->pan_len < 12 || req->card->pan_len > 19
 	    || req->currency == NULL || req->amount <= 0 || req->idempotency_key == NULL
 	    || req->payment_id == NULL || req->token == NULL) {
-		seterr(err, errlen, "stripe: invalid authorization request");
+		vault_connector_seterr(err, errlen, "stripe: invalid authorization request");
 		goto out;
 	}
 	st = self->cfg;
-	memcpy(last4, req->card->pan + req->card->pan_len - 4, 4);  /* PCI DSS 3.4.1: last4 may be shown */
-	last4[4] = '\0';
-
-	/* "Authorization: Bearer <key>" in guarded memory, wiped on free; the
-	 * merchant's own key when it registered one (issue 5). */
-	auth_cap = stripe_key_len(st, req->creds) + 32;
-	auth = sr_secret_alloc(auth_cap);
+	memcpy(call.last4, req->card->pan + req->card->pan_len - 4, 4);  /* PCI DSS 3.4.1: last4 may be shown */
+	auth = stripe_auth_header(st, req->creds);
 	form = sr_secret_alloc(FORM_CAP);
 	if (auth == NULL || form == NULL) {
-		seterr(err, errlen, "stripe: out of memory");
+		vault_connector_seterr(err, errlen, "stripe: out of memory");
 		goto out;
 	}
-	snprintf(auth, auth_cap, "Authorization: Bearer %s", stripe_key(st, req->creds));
 
 	/* 1. POST /v1/payment_methods: the only place the PAN goes onto a network. */
 	if (vault_form_append(form, FORM_CAP, &flen, "type", "card") != 0
@@ -330,19 +273,16 @@ static int stripe_authorize(const struct vault_connector *self, struct vault_egr
 	flen = 0;
 	if (rc == -1)
 		goto out;                       /* nothing sent */
-	if (rc == -2) {
-		snprintf(stage_err, sizeof stage_err, "%s", err != NULL ? err : "");
-		res->status = VAULT_AUTH_UNKNOWN;
-		have_result = true;
+	if (vault_auth_call_lost(&call, rc, res, err))
 		goto done;
-	}
 	pm = json_loads(resp.body, JSON_REJECT_DUPLICATES, NULL);
 	if (resp.status == 200) {
 		id = json_string_value(json_object_get(pm, "id"));
 		if (id == NULL || vault_psp_ident_copy(pm_id, sizeof pm_id, id) != 0) {
-			snprintf(stage_err, sizeof stage_err, "stripe: payment_methods: unparsable answer");
+			snprintf(call.stage_err, sizeof call.stage_err,
+			         "stripe: payment_methods: unparsable answer");
 			res->status = VAULT_AUTH_UNKNOWN;
-			have_result = true;
+			call.sent = true;
 			goto done;
 		}
 	} else if (resp.status == 402) {
@@ -351,16 +291,17 @@ static int stripe_authorize(const struct vault_connector *self, struct vault_egr
 			map_card_error(perr, res);
 		else
 			res->status = VAULT_AUTH_UNKNOWN;
-		have_result = true;
+		call.sent = true;
 		goto done;
 	} else if (resp.status >= 400 && resp.status < 500 && resp.status != 409 && resp.status != 429) {
 		/* Our request or credentials were refused: nothing was created or charged. */
-		seterr(err, errlen, "stripe: payment_methods refused with HTTP %d", resp.status);
+		vault_connector_seterr(err, errlen, "stripe: payment_methods refused with HTTP %d", resp.status);
 		goto out;
 	} else {
-		snprintf(stage_err, sizeof stage_err, "stripe: payment_methods answered HTTP %d", resp.status);
+		snprintf(call.stage_err, sizeof call.stage_err, "stripe: payment_methods answered HTTP %d",
+		         resp.status);
 		res->status = VAULT_AUTH_UNKNOWN;
-		have_result = true;
+		call.sent = true;
 		goto done;
 	}
 	free(resp.body);
@@ -380,26 +321,21 @@ static int stripe_authorize(const struct vault_connector *self, struct vault_egr
 	rc = stripe_post(st, eg, auth, req, "/v1/payment_intents", "-pi", form, flen, &resp, err, errlen);
 	if (rc == -1)
 		goto out;                       /* intent not requested: nothing charged */
-	have_result = true;
-	if (rc == -2) {
-		snprintf(stage_err, sizeof stage_err, "%s", err != NULL ? err : "");
-		res->status = VAULT_AUTH_UNKNOWN;
+	call.sent = true;
+	if (vault_auth_call_lost(&call, rc, res, err))
 		goto done;
-	}
 	if (vault_stripe_map_intent(resp.status, resp.body, res) != 0)
-		snprintf(stage_err, sizeof stage_err, "stripe: payment_intents: unparsable answer (HTTP %d)",
-		         resp.status);
+		snprintf(call.stage_err, sizeof call.stage_err,
+		         "stripe: payment_intents: unparsable answer (HTTP %d)", resp.status);
 	goto done;
 
 form_full:
-	seterr(err, errlen, "stripe: request body too large");
+	vault_connector_seterr(err, errlen, "stripe: request body too large");
 	goto out;
 done:
 	ret = 0;
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
 out:
-	vault_connector_log_authorize("stripe", req, res, last4, ret, have_result, t0, err, stage_err);
+	vault_auth_call_end(&call, req, res, ret, err, errlen);
 	json_decref(pm);
 	free(resp.body);
 	sr_secret_free(form);
@@ -422,19 +358,14 @@ static int stripe_operate(const struct vault_connector *self, struct vault_egres
 {
 	const struct stripe_state *st = NULL;
 	struct vault_egress_response resp = { 0, NULL, 0 };
-	const char *headers[6] = { NULL };
+	struct vault_psp_headers h;
 	char *auth = NULL;
 	char form[512];
 	char path[256];
-	char idem[320];
-	char rid[128];
 	char num[32];
 	json_t *j = NULL;
 	const char *v = NULL;
 	size_t flen = 0;
-	size_t auth_cap = 0;
-	size_t h = 0;
-	int sent = 0;
 	int rc = 0;
 	int ret = -1;
 
@@ -443,34 +374,20 @@ static int stripe_operate(const struct vault_connector *self, struct vault_egres
 		err[0] = '\0';
 	if (res != NULL)
 		memset(res, 0, sizeof *res);
-	if (self == NULL || self->cfg == NULL || eg == NULL || req == NULL || res == NULL ||
-	    req->psp_reference == NULL || vault_psp_ident_copy(path, sizeof path, req->psp_reference) != 0 ||
-	    req->amount < 0 || (unsigned)req->kind > VAULT_OP_RETRIEVE ||
-	    (req->kind != VAULT_OP_RETRIEVE && req->idempotency_key == NULL)) {
-		seterr(err, errlen, "stripe: invalid operation request");
+	if (self == NULL || self->cfg == NULL || eg == NULL || res == NULL || !vault_op_request_ok(req)) {
+		vault_connector_seterr(err, errlen, "stripe: invalid operation request");
 		goto out;
 	}
 	st = self->cfg;
-	auth_cap = stripe_key_len(st, req->creds) + 32;
-	auth = sr_secret_alloc(auth_cap);
+	auth = stripe_auth_header(st, req->creds);
 	if (auth == NULL) {
-		seterr(err, errlen, "stripe: out of memory");
+		vault_connector_seterr(err, errlen, "stripe: out of memory");
 		goto out;
 	}
-	snprintf(auth, auth_cap, "Authorization: Bearer %s", stripe_key(st, req->creds));
-	headers[h++] = auth;
-	headers[h++] = "Stripe-Version: " STRIPE_VERSION;
-	if (req->request_id != NULL && mkheader(rid, sizeof rid, "X-Request-Id", req->request_id, NULL) == 0)
-		headers[h++] = rid;
-	if (req->kind != VAULT_OP_RETRIEVE) {
-		if (mkheader(idem, sizeof idem, "Idempotency-Key", req->idempotency_key, NULL) != 0) {
-			seterr(err, errlen, "stripe: idempotency key too long");
-			goto out;
-		}
-		headers[h++] = idem;
-		headers[h++] = "Content-Type: application/x-www-form-urlencoded";
+	if (vault_psp_headers_operate(&h, auth, STRIPE_VERSION_HEADER, req, CT_FORM) != 0) {
+		vault_connector_seterr(err, errlen, "stripe: idempotency key too long");
+		goto out;
 	}
-	headers[h] = NULL;
 	snprintf(num, sizeof num, "%lld", req->amount);
 	switch (req->kind) {
 	case VAULT_OP_CAPTURE:
@@ -492,10 +409,8 @@ static int stripe_operate(const struct vault_connector *self, struct vault_egres
 		snprintf(path, sizeof path, "/v1/payment_intents/%s", req->psp_reference);
 		break;
 	}
-	rc = vault_egress_request(eg, st->host, st->addr, st->port,
-	                          req->kind == VAULT_OP_RETRIEVE ? "GET" : "POST", path, headers,
-	                          req->kind == VAULT_OP_RETRIEVE ? NULL : form, flen, &resp, &sent,
-	                          err, errlen);
+	rc = vault_psp_send(eg, &st->ep, path, &h, req->kind == VAULT_OP_RETRIEVE ? NULL : form, flen,
+	                    &resp, err, errlen);
 	if (rc == -1)
 		goto out;
 	ret = 0;
@@ -532,7 +447,7 @@ static int stripe_operate(const struct vault_connector *self, struct vault_egres
 	}
 	goto out;
 form_full:
-	seterr(err, errlen, "stripe: request body too large");
+	vault_connector_seterr(err, errlen, "stripe: request body too large");
 out:
 	vault_connector_log_operate("stripe", req, res, ret);
 	json_decref(j);
@@ -551,37 +466,27 @@ int vault_stripe_init(struct vault_connector *out, const struct stripe_config *c
 		err[0] = '\0';
 	if (out == NULL || cfg == NULL || cfg->host == NULL || cfg->api_key_file == NULL || cfg->port == 0
 	    || cfg->port > 65535) {
-		seterr(err, errlen, "stripe: host, port and api_key_file are required");
+		vault_connector_seterr(err, errlen, "stripe: host, port and api_key_file are required");
 		goto out;
 	}
 	memset(out, 0, sizeof *out);
 	st = calloc(1, sizeof *st);
 	if (st == NULL) {
-		seterr(err, errlen, "stripe: out of memory");
-		goto out;
-	}
-	st->port = cfg->port;
-	st->host = strdup(cfg->host);
-	st->addr = cfg->addr != NULL ? strdup(cfg->addr) : NULL;
-	if (st->host == NULL || (cfg->addr != NULL && st->addr == NULL)) {
-		seterr(err, errlen, "stripe: out of memory");
+		vault_connector_seterr(err, errlen, "stripe: out of memory");
 		goto out;
 	}
 	/* BRIEF invariant 10 / PCI DSS 8.6.3: the key comes from a 0600 file into guarded memory. */
-	st->api_key = sr_secret_read_file(cfg->api_key_file, &st->api_key_len, err, errlen);
-	if (st->api_key == NULL)
+	if (vault_psp_endpoint_init(&st->ep, "stripe", cfg->host, cfg->addr, cfg->port, cfg->api_key_file,
+	                            err, errlen) != 0)
 		goto out;
-	if (st->api_key_len == 0 || strpbrk(st->api_key, "\r\n") != NULL) {
-		seterr(err, errlen, "stripe: API key file is empty or has more than one line");
-		goto out;
-	}
 	if (cfg->webhook_secret_file != NULL) {
 		st->webhook_secret = sr_secret_read_file(cfg->webhook_secret_file, &st->webhook_secret_len,
 		                                         err, errlen);
 		if (st->webhook_secret == NULL)
 			goto out;
 		if (st->webhook_secret_len == 0 || strpbrk(st->webhook_secret, "\r\n") != NULL) {
-			seterr(err, errlen, "stripe: webhook secret file is empty or has more than one line");
+			vault_connector_seterr(err, errlen,
+			                       "stripe: webhook secret file is empty or has more than one line");
 			goto out;
 		}
 	}
@@ -596,9 +501,7 @@ int vault_stripe_init(struct vault_connector *out, const struct stripe_config *c
 out:
 	if (st != NULL) {
 		sr_secret_free(st->webhook_secret);
-		sr_secret_free(st->api_key);
-		free(st->host);
-		free(st->addr);
+		vault_psp_endpoint_free(&st->ep);
 		free(st);
 	}
 	return ret;
@@ -611,10 +514,8 @@ void vault_stripe_free(struct vault_connector *c)
 	if (c == NULL || c->cfg == NULL)
 		return;
 	st = c->cfg;
-	sr_secret_free(st->api_key);    /* wipes */
+	vault_psp_endpoint_free(&st->ep);    /* wipes the key */
 	sr_secret_free(st->webhook_secret);
-	free(st->host);
-	free(st->addr);
 	free(st);
 	c->cfg = NULL;
 	c->authorize = NULL;

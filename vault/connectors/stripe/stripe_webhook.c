@@ -19,7 +19,6 @@
  */
 #include "vault/connectors/stripe/stripe.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,20 +30,6 @@
 
 #define SIG_HEADER_MAX 2048
 #define MAX_V1         8
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Copy an identifier of [A-Za-z0-9_.-] shorter than cap; else leave "". */
 static void copy_ident(char *dst, size_t cap, const char *src)
@@ -94,16 +79,16 @@ int vault_stripe_webhook_verify(const char *secret, const char *header, const ch
 	int ret = -1;
 
 	if (secret == NULL || secret[0] == '\0') {
-		seterr(err, errlen, "no webhook secret configured");
+		vault_connector_seterr(err, errlen, "no webhook secret configured");
 		return -1;
 	}
 	if (header == NULL || body == NULL) {
-		seterr(err, errlen, "Stripe-Signature header missing");
+		vault_connector_seterr(err, errlen, "Stripe-Signature header missing");
 		return -1;
 	}
 	hlen = strnlen(header, SIG_HEADER_MAX + 1);
 	if (hlen == 0 || hlen > SIG_HEADER_MAX) {
-		seterr(err, errlen, "Stripe-Signature header malformed");
+		vault_connector_seterr(err, errlen, "Stripe-Signature header malformed");
 		return -1;
 	}
 	/* Items "k=v" separated by ','. */
@@ -117,20 +102,20 @@ int vault_stripe_webhook_verify(const char *secret, const char *header, const ch
 		ilen = (size_t)(end - p);
 		eq = memchr(p, '=', ilen);
 		if (eq == NULL || eq == p) {
-			seterr(err, errlen, "Stripe-Signature header malformed");
+			vault_connector_seterr(err, errlen, "Stripe-Signature header malformed");
 			goto out;
 		}
 		if (eq - p == 1 && p[0] == 't') {
 			const char *d = eq + 1;
 
 			if (t >= 0 || end - d < 1 || end - d > 12) {
-				seterr(err, errlen, "Stripe-Signature header malformed");
+				vault_connector_seterr(err, errlen, "Stripe-Signature header malformed");
 				goto out;
 			}
 			t = 0;
 			for (; d < end; d++) {
 				if (*d < '0' || *d > '9') {
-					seterr(err, errlen, "Stripe-Signature header malformed");
+					vault_connector_seterr(err, errlen, "Stripe-Signature header malformed");
 					goto out;
 				}
 				t = t * 10 + (*d - '0');
@@ -162,7 +147,8 @@ int vault_stripe_webhook_verify(const char *secret, const char *header, const ch
 		p = comma + 1;
 	}
 	if (t < 0 || nv1 == 0) {
-		seterr(err, errlen, "Stripe-Signature header has no timestamp or no v1 signature");
+		vault_connector_seterr(err, errlen,
+		                       "Stripe-Signature header has no timestamp or no v1 signature");
 		goto out;
 	}
 	snprintf(tbuf, sizeof tbuf, "%lld.", t);
@@ -174,11 +160,11 @@ int vault_stripe_webhook_verify(const char *secret, const char *header, const ch
 	for (i = 0; i < nv1; i++)
 		matched |= sr_ct_equal(mac, v1[i], sizeof mac);
 	if (!matched) {
-		seterr(err, errlen, "no v1 signature matches");
+		vault_connector_seterr(err, errlen, "no v1 signature matches");
 		goto out;
 	}
 	if (t < now - tolerance || t > now + tolerance) {
-		seterr(err, errlen, "timestamp outside the %lld s tolerance", tolerance);
+		vault_connector_seterr(err, errlen, "timestamp outside the %lld s tolerance", tolerance);
 		ret = -2;
 		goto out;
 	}
@@ -369,7 +355,7 @@ int vault_stripe_webhook_events(const struct vault_connector *self, const char *
 	if (n != NULL)
 		*n = 0;
 	if (ev == NULL || max == 0 || n == NULL || body == NULL) {
-		seterr(err, errlen, "stripe webhook: bad arguments");
+		vault_connector_seterr(err, errlen, "stripe webhook: bad arguments");
 		return -3;
 	}
 	if (secret == NULL)
@@ -379,7 +365,7 @@ int vault_stripe_webhook_events(const struct vault_connector *self, const char *
 	if (rc != 0)
 		return rc;
 	if (vault_stripe_webhook_parse(body, len, &ev[0]) != 0) {
-		seterr(err, errlen, "stripe webhook: not an event object");
+		vault_connector_seterr(err, errlen, "stripe webhook: not an event object");
 		memset(&ev[0], 0, sizeof ev[0]);
 		return -3;
 	}
