@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define HSM_MAC_LEN 32   /* HMAC-SHA256 output, bytes */
 
@@ -70,12 +71,45 @@ int hsm_key_handle(struct hsm *h, CK_SESSION_HANDLE s, const char *label,
                    CK_OBJECT_HANDLE *obj_out, char *err, size_t errlen);
 /** Forget label's cached handle (the key was deleted or its handle went stale). */
 void hsm_key_forget(struct hsm *h, const char *label);
+/* hsm_find_obj's flags. */
+#define HSM_FIND_VAULT   1u  /* the vault's secret keys (handle cache, hsm_key_info, generation):
+                              * messages say "key"/"secret key" and a failing
+                              * C_FindObjectsFinal is an error; without it (the ceremony
+                              * calls) they say "object" and its result is not checked */
+#define HSM_FIND_PRESENT 2u  /* absent: -1, "hsm: no <class> labelled '...' on the token" */
+#define HSM_FIND_ABSENT  4u  /* present: -1, "hsm: a <class> labelled '...' already exists" */
+
 /**
- * Find the object of class cls labelled label in session s (ceremony
- * commands: always asks the token, never the cache). 1 found (*obj_out
- * set), 0 absent, -1 error (two objects with one label included).
+ * The lookup every key call starts with: find the object of class cls
+ * (CKO_SECRET_KEY, CKO_PRIVATE_KEY or CKO_PUBLIC_KEY; <class> in the messages
+ * is "secret key", "private key" or "public key") labelled label in session s,
+ * always in the token, never the cache (PKCS#11 v2.40 §5.7.7-5.7.9
+ * C_FindObjectsInit/C_FindObjects/C_FindObjectsFinal), then read its nattrs
+ * attributes attrs (§5.7.5 C_GetAttributeValue; nattrs may be 0).
+ * @return 1 found (*obj_out set, attrs filled), 0 absent (only without
+ *         HSM_FIND_PRESENT), -1 with err: PKCS#11 error, empty label, two
+ *         objects with one label (ambiguous, refused), or the HSM_FIND_PRESENT
+ *         / HSM_FIND_ABSENT expectation not met.
  */
 int hsm_find_obj(struct hsm *h, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, const char *label,
-                 CK_OBJECT_HANDLE *obj_out, char *err, size_t errlen);
+                 unsigned flags, CK_OBJECT_HANDLE *obj_out, CK_ATTRIBUTE *attrs,
+                 CK_ULONG nattrs, char *err, size_t errlen);
+
+/* ---- operations (hsm_ops.c) ---------------------------------------------- */
+
+enum hsm_op { HSM_OP_ENCRYPT, HSM_OP_DECRYPT, HSM_OP_SIGN };
+
+/**
+ * Start op (C_EncryptInit, C_DecryptInit or C_SignInit, PKCS#11 v2.40 §5.8,
+ * §5.9, §5.11) with the key handle key and mechanism mech in session s, then
+ * its single-part call (C_Encrypt, C_Decrypt or C_Sign) of in (inlen bytes)
+ * into out (capacity *outlen bytes; then the length written). For the
+ * ceremony calls: no handle cache, no retry. 0, or -1 with err ("C_SignInit:
+ * CKR_..."); then an operation may still be active and the caller gives the
+ * session back broken (hsm_sess_put).
+ */
+int hsm_op_once(struct hsm *h, CK_SESSION_HANDLE s, enum hsm_op op, CK_MECHANISM *mech,
+                CK_OBJECT_HANDLE key, const uint8_t *in, size_t inlen, uint8_t *out,
+                CK_ULONG *outlen, char *err, size_t errlen);
 
 #endif

@@ -12,63 +12,73 @@
 
 #include <sodium.h>
 
-
 #define HSM_KEY_LEN   32   /* AES-256, HMAC-SHA256 key length in bytes */
 
 /* ---- key lookup ------------------------------------------------------------ */
 
 /*
- * Find the secret key labelled label in session s. 1 found, 0 absent, -1 error
- * (including two keys with one label: ambiguous, refused).
+ * See hsm_internal.h. C_FindObjects asks for two objects: a second one with
+ * the label makes the lookup ambiguous. C_FindObjectsFinal is called on every
+ * path after a successful C_FindObjectsInit.
  */
-static int find_key_p11(struct hsm *h, CK_SESSION_HANDLE s, const char *label,
-                        CK_OBJECT_HANDLE *obj_out, char *err, size_t errlen)
+int hsm_find_obj(struct hsm *h, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, const char *label,
+                 unsigned flags, CK_OBJECT_HANDLE *obj_out, CK_ATTRIBUTE *attrs,
+                 CK_ULONG nattrs, char *err, size_t errlen)
 {
-	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	const char *what = cls == CKO_SECRET_KEY    ? "secret key"
+	                   : cls == CKO_PRIVATE_KEY ? "private key"
+	                                            : "public key";
+	bool vault = (flags & HSM_FIND_VAULT) != 0;
 	CK_ATTRIBUTE tmpl[2];
 	CK_OBJECT_HANDLE found[2] = { CK_INVALID_HANDLE, CK_INVALID_HANDLE };
 	CK_ULONG nfound = 0;
-	int active = 0;
-	int ret = -1;
-	CK_RV rv;
+	CK_RV rv, final_rv;
 
 	if (label == NULL || label[0] == '\0') {
-		hsm_seterr(err, errlen, "hsm: empty key label");
-		goto out;
+		hsm_seterr(err, errlen, "hsm: empty %s label", vault ? "key" : "object");
+		return -1;
 	}
-	tmpl[0].type = CKA_CLASS;
-	tmpl[0].pValue = &cls;
-	tmpl[0].ulValueLen = sizeof(cls);
-	tmpl[1].type = CKA_LABEL;
-	tmpl[1].pValue = (void *)label;
-	tmpl[1].ulValueLen = strlen(label);
+	tmpl[0] = (CK_ATTRIBUTE){ CKA_CLASS, &cls, sizeof(cls) };
+	tmpl[1] = (CK_ATTRIBUTE){ CKA_LABEL, (void *)label, strlen(label) };
 	rv = h->p11->C_FindObjectsInit(s, tmpl, 2);
 	if (rv != CKR_OK) {
 		hsm_p11err(err, errlen, "C_FindObjectsInit", rv);
-		goto out;
+		return -1;
 	}
-	active = 1;
 	rv = h->p11->C_FindObjects(s, found, 2, &nfound);
+	final_rv = h->p11->C_FindObjectsFinal(s);
 	if (rv != CKR_OK) {
 		hsm_p11err(err, errlen, "C_FindObjects", rv);
-		goto out;
+		return -1;
 	}
 	if (nfound > 1) {
-		hsm_seterr(err, errlen, "hsm: more than one secret key labelled '%s'", label);
-		goto out;
+		hsm_seterr(err, errlen, "hsm: more than one %s labelled '%s'",
+		           vault ? what : "object", label);
+		return -1;
 	}
-	if (nfound == 1)
-		*obj_out = found[0];
-	ret = nfound == 1 ? 1 : 0;
-out:
-	if (active) {
-		rv = h->p11->C_FindObjectsFinal(s);
-		if (rv != CKR_OK && ret >= 0) {
-			hsm_p11err(err, errlen, "C_FindObjectsFinal", rv);
-			ret = -1;
+	if (vault && final_rv != CKR_OK) {
+		hsm_p11err(err, errlen, "C_FindObjectsFinal", final_rv);
+		return -1;
+	}
+	if (nfound == 0 && (flags & HSM_FIND_PRESENT)) {
+		hsm_seterr(err, errlen, "hsm: no %s labelled '%s' on the token", what, label);
+		return -1;
+	}
+	if (nfound == 1 && (flags & HSM_FIND_ABSENT)) {
+		hsm_seterr(err, errlen, "hsm: a %s labelled '%s' already exists", what, label);
+		return -1;
+	}
+	if (nfound == 0)
+		return 0;
+	*obj_out = found[0];
+	if (nattrs > 0) {
+		rv = h->p11->C_GetAttributeValue(s, found[0], attrs, nattrs);
+		if (rv != CKR_OK) {
+			hsm_p11err(err, errlen, "C_GetAttributeValue", rv);
+			return -1;
 		}
 	}
-	return ret;
+	return 1;
 }
 
 /* The cached handle for label, or a lookup (then cached). 0, or -1 with err
@@ -78,7 +88,6 @@ int hsm_key_handle(struct hsm *h, CK_SESSION_HANDLE s, const char *label,
 {
 	struct hsm_keyent *e = NULL;
 	CK_OBJECT_HANDLE obj = CK_INVALID_HANDLE;
-	int r;
 
 	pthread_mutex_lock(&h->lock);
 	for (e = h->keys; e != NULL; e = e->next) {
@@ -90,13 +99,9 @@ int hsm_key_handle(struct hsm *h, CK_SESSION_HANDLE s, const char *label,
 	}
 	pthread_mutex_unlock(&h->lock);
 
-	r = find_key_p11(h, s, label, &obj, err, errlen);
-	if (r < 0)
+	if (hsm_find_obj(h, s, CKO_SECRET_KEY, label, HSM_FIND_VAULT | HSM_FIND_PRESENT, &obj, NULL,
+	                 0, err, errlen) < 0)
 		return -1;
-	if (r == 0) {
-		hsm_seterr(err, errlen, "hsm: no secret key labelled '%s' on the token", label);
-		return -1;
-	}
 	e = calloc(1, sizeof(*e));
 	if (e != NULL)
 		e->label = strdup(label);
@@ -142,11 +147,17 @@ int hsm_key_info(struct hsm *h, const char *key_label, struct hsm_key_info *info
 	CK_BBOOL sens = CK_FALSE, extr = CK_TRUE, asens = CK_FALSE, nextr = CK_FALSE;
 	CK_KEY_TYPE kt = 0;
 	CK_ULONG vlen = 0;
-	CK_ATTRIBUTE a[6];
+	CK_ATTRIBUTE a[] = {
+		{ CKA_SENSITIVE, &sens, sizeof(sens) },
+		{ CKA_EXTRACTABLE, &extr, sizeof(extr) },
+		{ CKA_ALWAYS_SENSITIVE, &asens, sizeof(asens) },
+		{ CKA_NEVER_EXTRACTABLE, &nextr, sizeof(nextr) },
+		{ CKA_KEY_TYPE, &kt, sizeof(kt) },
+		{ CKA_VALUE_LEN, &vlen, sizeof(vlen) },
+	};
 	bool have = false;
 	int ret = -1;
 	int r;
-	CK_RV rv;
 
 	hsm_clrerr(err, errlen);
 	if (h == NULL || key_label == NULL || info == NULL) {
@@ -157,22 +168,9 @@ int hsm_key_info(struct hsm *h, const char *key_label, struct hsm_key_info *info
 	s = hsm_sess_get(h);
 	have = true;
 	/* Always asks the token (not the cache): this is what audits rely on. */
-	r = find_key_p11(h, s, key_label, &key, err, errlen);
-	if (r < 0)
-		goto out;
-	if (r == 0) {
-		ret = 0;   /* info->found = false */
-		goto out;
-	}
-	a[0] = (CK_ATTRIBUTE){ CKA_SENSITIVE, &sens, sizeof(sens) };
-	a[1] = (CK_ATTRIBUTE){ CKA_EXTRACTABLE, &extr, sizeof(extr) };
-	a[2] = (CK_ATTRIBUTE){ CKA_ALWAYS_SENSITIVE, &asens, sizeof(asens) };
-	a[3] = (CK_ATTRIBUTE){ CKA_NEVER_EXTRACTABLE, &nextr, sizeof(nextr) };
-	a[4] = (CK_ATTRIBUTE){ CKA_KEY_TYPE, &kt, sizeof(kt) };
-	a[5] = (CK_ATTRIBUTE){ CKA_VALUE_LEN, &vlen, sizeof(vlen) };
-	rv = h->p11->C_GetAttributeValue(s, key, a, 6);
-	if (rv != CKR_OK) {
-		hsm_p11err(err, errlen, "C_GetAttributeValue", rv);
+	r = hsm_find_obj(h, s, CKO_SECRET_KEY, key_label, HSM_FIND_VAULT, &key, a, 6, err, errlen);
+	if (r <= 0) {
+		ret = r;   /* 0: absent, info->found = false */
 		goto out;
 	}
 	info->found = true;
@@ -190,6 +188,38 @@ out:
 }
 
 /*
+ * In a session of the pool, refuse a label that an object of class cls
+ * already has (hsm_find_obj with flags | HSM_FIND_ABSENT), then generate:
+ * C_GenerateKey (PKCS#11 v2.40 §5.14) with the template t when tpriv is NULL,
+ * else C_GenerateKeyPair with the public template t and the private template
+ * tpriv. 0, or -1 with err.
+ */
+static int generate(struct hsm *h, CK_OBJECT_CLASS cls, const char *label, unsigned flags,
+                    CK_MECHANISM *mech, CK_ATTRIBUTE *t, CK_ULONG nt, CK_ATTRIBUTE *tpriv,
+                    CK_ULONG npriv, char *err, size_t errlen)
+{
+	CK_SESSION_HANDLE s = hsm_sess_get(h);
+	CK_OBJECT_HANDLE obj = CK_INVALID_HANDLE, priv = CK_INVALID_HANDLE;
+	int ret = -1;
+	CK_RV rv;
+
+	if (hsm_find_obj(h, s, cls, label, flags | HSM_FIND_ABSENT, &obj, NULL, 0, err, errlen) < 0)
+		goto out;
+	if (tpriv == NULL)
+		rv = h->p11->C_GenerateKey(s, mech, t, nt, &obj);
+	else
+		rv = h->p11->C_GenerateKeyPair(s, mech, t, nt, tpriv, npriv, &obj, &priv);
+	if (rv != CKR_OK) {
+		hsm_p11err(err, errlen, tpriv == NULL ? "C_GenerateKey" : "C_GenerateKeyPair", rv);
+		goto out;
+	}
+	ret = 0;
+out:
+	hsm_sess_put(h, s, false);
+	return ret;
+}
+
+/*
  * C_GenerateKey (PKCS#11 v2.40 §5.14) of a 256-bit token secret key:
  * CKA_PRIVATE, CKA_SENSITIVE, not CKA_EXTRACTABLE (PCI DSS v4.0 3.5.1.2,
  * 3.6.1: the key never exists outside the HSM), with only the usages given.
@@ -199,8 +229,6 @@ static int generate_key(struct hsm *h, const char *label, CK_MECHANISM_TYPE mech
                         CK_KEY_TYPE kt, bool enc, bool sign, bool wrappable, char *err,
                         size_t errlen)
 {
-	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
-	CK_OBJECT_HANDLE obj = CK_INVALID_HANDLE;
 	CK_MECHANISM mech = { mech_type, NULL, 0 };
 	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
 	CK_ULONG vlen = HSM_KEY_LEN;
@@ -210,15 +238,11 @@ static int generate_key(struct hsm *h, const char *label, CK_MECHANISM_TYPE mech
 	/* ADR 0073: a backup-capable key may leave the token only wrapped
 	 * (C_WrapKey); CKA_SENSITIVE still forbids reading its value. */
 	CK_BBOOL b_extr = wrappable ? CK_TRUE : CK_FALSE;
-	bool have = false;
-	int ret = -1;
-	int r;
-	CK_RV rv;
 
 	hsm_clrerr(err, errlen);
 	if (h == NULL || label == NULL || label[0] == '\0') {
 		hsm_seterr(err, errlen, "hsm: bad arguments to key generation");
-		goto out;
+		return -1;
 	}
 	CK_ATTRIBUTE t[] = {
 		{ CKA_CLASS, &cls, sizeof(cls) },
@@ -238,25 +262,8 @@ static int generate_key(struct hsm *h, const char *label, CK_MECHANISM_TYPE mech
 		{ CKA_DERIVE, &no, sizeof(no) },
 		{ CKA_LABEL, (void *)label, strlen(label) },
 	};
-	s = hsm_sess_get(h);
-	have = true;
-	r = find_key_p11(h, s, label, &obj, err, errlen);
-	if (r < 0)
-		goto out;
-	if (r == 1) {
-		hsm_seterr(err, errlen, "hsm: a secret key labelled '%s' already exists", label);
-		goto out;
-	}
-	rv = h->p11->C_GenerateKey(s, &mech, t, sizeof(t) / sizeof(t[0]), &obj);
-	if (rv != CKR_OK) {
-		hsm_p11err(err, errlen, "C_GenerateKey", rv);
-		goto out;
-	}
-	ret = 0;
-out:
-	if (have)
-		hsm_sess_put(h, s, false);
-	return ret;
+	return generate(h, cls, label, HSM_FIND_VAULT, &mech, t, sizeof(t) / sizeof(t[0]), NULL, 0,
+	                err, errlen);
 }
 
 int hsm_generate_aes_key(struct hsm *h, const char *key_label, char *err, size_t errlen)
@@ -282,43 +289,7 @@ int hsm_generate_wrappable_key(struct hsm *h, const char *key_label, bool aes, c
 	                          false, true, true, err, errlen);
 }
 
-/* ---- key ceremonies (issue 7): KCV, token serial, the transcript signing key ---- */
-
-/* Find an object of class cls labelled label in session s (ceremony
- * commands: always asks the token, never the cache). 1 found, 0 absent, -1 error. */
-int hsm_find_obj(struct hsm *h, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, const char *label,
-                 CK_OBJECT_HANDLE *obj_out, char *err, size_t errlen)
-{
-	CK_ATTRIBUTE tmpl[2];
-	CK_OBJECT_HANDLE found[2] = { CK_INVALID_HANDLE, CK_INVALID_HANDLE };
-	CK_ULONG nfound = 0;
-	CK_RV rv;
-
-	if (label == NULL || label[0] == '\0') {
-		hsm_seterr(err, errlen, "hsm: empty object label");
-		return -1;
-	}
-	tmpl[0] = (CK_ATTRIBUTE){ CKA_CLASS, &cls, sizeof(cls) };
-	tmpl[1] = (CK_ATTRIBUTE){ CKA_LABEL, (void *)label, strlen(label) };
-	rv = h->p11->C_FindObjectsInit(s, tmpl, 2);
-	if (rv != CKR_OK) {
-		hsm_p11err(err, errlen, "C_FindObjectsInit", rv);
-		return -1;
-	}
-	rv = h->p11->C_FindObjects(s, found, 2, &nfound);
-	h->p11->C_FindObjectsFinal(s);
-	if (rv != CKR_OK) {
-		hsm_p11err(err, errlen, "C_FindObjects", rv);
-		return -1;
-	}
-	if (nfound > 1) {
-		hsm_seterr(err, errlen, "hsm: more than one object labelled '%s'", label);
-		return -1;
-	}
-	if (nfound == 1)
-		*obj_out = found[0];
-	return nfound == 1 ? 1 : 0;
-}
+/* ---- key ceremonies (issue 7): KCV, the transcript signing key ---------------- */
 
 int hsm_kcv(struct hsm *h, const char *key_label, uint8_t kcv[HSM_KCV_LEN], char *err,
             size_t errlen)
@@ -331,10 +302,9 @@ int hsm_kcv(struct hsm *h, const char *key_label, uint8_t kcv[HSM_KCV_LEN], char
 	CK_MECHANISM mech = { CKM_AES_ECB, NULL, 0 };
 	CK_BYTE out[HSM_MAC_LEN];
 	CK_ULONG outlen = sizeof(out);
+	enum hsm_op op;
 	bool have = false, broken = false;
 	int ret = -1;
-	int r;
-	CK_RV rv;
 
 	hsm_clrerr(err, errlen);
 	if (h == NULL || key_label == NULL || kcv == NULL) {
@@ -343,55 +313,28 @@ int hsm_kcv(struct hsm *h, const char *key_label, uint8_t kcv[HSM_KCV_LEN], char
 	}
 	s = hsm_sess_get(h);
 	have = true;
-	r = hsm_find_obj(h, s, CKO_SECRET_KEY, key_label, &key, err, errlen);
-	if (r <= 0) {
-		if (r == 0)
-			hsm_seterr(err, errlen, "hsm: no secret key labelled '%s' on the token",
-			           key_label);
+	if (hsm_find_obj(h, s, CKO_SECRET_KEY, key_label, HSM_FIND_PRESENT, &key, &a, 1, err,
+	                 errlen) < 0)
 		goto out;
-	}
-	rv = h->p11->C_GetAttributeValue(s, key, &a, 1);
-	if (rv != CKR_OK) {
-		hsm_p11err(err, errlen, "C_GetAttributeValue", rv);
-		goto out;
-	}
 	if (kt == CKK_AES) {
 		/* KCV of an AES key: the first 3 bytes of AES-ECB(key, 0^128)
 		 * (PKCS#11 v2.40 curr. mech. §2.8.6 CKM_AES_ECB; ANSI X9.24-1 style
 		 * check value). Uses C_Encrypt because the data keys carry CKA_ENCRYPT
 		 * only; SoftHSM2 2.6 performs CKM_AES_CMAC through C_Sign, which needs
 		 * CKA_SIGN (ADR 0070). */
-		rv = h->p11->C_EncryptInit(s, &mech, key);
-		if (rv != CKR_OK) {
-			broken = true;
-			hsm_p11err(err, errlen, "C_EncryptInit", rv);
-			goto out;
-		}
-		rv = h->p11->C_Encrypt(s, (CK_BYTE_PTR)zero, sizeof(zero), out, &outlen);
-		if (rv != CKR_OK) {
-			broken = true;
-			hsm_p11err(err, errlen, "C_Encrypt", rv);
-			goto out;
-		}
+		op = HSM_OP_ENCRYPT;
 	} else if (kt == CKK_GENERIC_SECRET) {
 		/* KCV of an HMAC key: the first 3 bytes of HMAC-SHA256(key, 0^128),
 		 * the same 16 zero bytes as for AES (ADR 0070). */
 		mech.mechanism = CKM_SHA256_HMAC;
-		rv = h->p11->C_SignInit(s, &mech, key);
-		if (rv != CKR_OK) {
-			broken = true;
-			hsm_p11err(err, errlen, "C_SignInit", rv);
-			goto out;
-		}
-		rv = h->p11->C_Sign(s, (CK_BYTE_PTR)zero, sizeof(zero), out, &outlen);
-		if (rv != CKR_OK) {
-			broken = true;
-			hsm_p11err(err, errlen, "C_Sign", rv);
-			goto out;
-		}
+		op = HSM_OP_SIGN;
 	} else {
 		hsm_seterr(err, errlen, "hsm_kcv: '%s' is neither an AES nor an HMAC key",
 		           key_label);
+		goto out;
+	}
+	if (hsm_op_once(h, s, op, &mech, key, zero, sizeof(zero), out, &outlen, err, errlen) != 0) {
+		broken = true;
 		goto out;
 	}
 	if (outlen < HSM_KCV_LEN) {
@@ -412,19 +355,14 @@ static const CK_BYTE P256_PARAMS[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d,
 
 int hsm_generate_ec_signing_key(struct hsm *h, const char *label, char *err, size_t errlen)
 {
-	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
-	CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE, priv = CK_INVALID_HANDLE;
+	/* PKCS#11 v2.40 curr. mech. §2.3.6 CKM_EC_KEY_PAIR_GEN. */
 	CK_MECHANISM mech = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
 	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-	bool have = false;
-	int ret = -1;
-	int r;
-	CK_RV rv;
 
 	hsm_clrerr(err, errlen);
 	if (h == NULL || label == NULL || label[0] == '\0') {
 		hsm_seterr(err, errlen, "hsm: bad arguments to key pair generation");
-		goto out;
+		return -1;
 	}
 	CK_ATTRIBUTE tpub[] = {
 		{ CKA_TOKEN, &yes, sizeof(yes) },
@@ -449,27 +387,8 @@ int hsm_generate_ec_signing_key(struct hsm *h, const char *label, char *err, siz
 		{ CKA_DERIVE, &no, sizeof(no) },
 		{ CKA_LABEL, (void *)label, strlen(label) },
 	};
-	s = hsm_sess_get(h);
-	have = true;
-	r = hsm_find_obj(h, s, CKO_PRIVATE_KEY, label, &priv, err, errlen);
-	if (r < 0)
-		goto out;
-	if (r == 1) {
-		hsm_seterr(err, errlen, "hsm: a private key labelled '%s' already exists", label);
-		goto out;
-	}
-	/* PKCS#11 v2.40 curr. mech. §2.3.6 CKM_EC_KEY_PAIR_GEN. */
-	rv = h->p11->C_GenerateKeyPair(s, &mech, tpub, sizeof(tpub) / sizeof(tpub[0]), tpriv,
-	                               sizeof(tpriv) / sizeof(tpriv[0]), &pub, &priv);
-	if (rv != CKR_OK) {
-		hsm_p11err(err, errlen, "C_GenerateKeyPair", rv);
-		goto out;
-	}
-	ret = 0;
-out:
-	if (have)
-		hsm_sess_put(h, s, false);
-	return ret;
+	return generate(h, CKO_PRIVATE_KEY, label, 0, &mech, tpub, sizeof(tpub) / sizeof(tpub[0]),
+	                tpriv, sizeof(tpriv) / sizeof(tpriv[0]), err, errlen);
 }
 
 int hsm_ec_public_point(struct hsm *h, const char *label, uint8_t point[65], char *err,
@@ -481,8 +400,6 @@ int hsm_ec_public_point(struct hsm *h, const char *label, uint8_t point[65], cha
 	CK_ATTRIBUTE a = { CKA_EC_POINT, buf, sizeof(buf) };
 	bool have = false;
 	int ret = -1;
-	int r;
-	CK_RV rv;
 
 	hsm_clrerr(err, errlen);
 	if (h == NULL || label == NULL || point == NULL) {
@@ -491,18 +408,9 @@ int hsm_ec_public_point(struct hsm *h, const char *label, uint8_t point[65], cha
 	}
 	s = hsm_sess_get(h);
 	have = true;
-	r = hsm_find_obj(h, s, CKO_PUBLIC_KEY, label, &key, err, errlen);
-	if (r <= 0) {
-		if (r == 0)
-			hsm_seterr(err, errlen, "hsm: no public key labelled '%s' on the token",
-			           label);
+	if (hsm_find_obj(h, s, CKO_PUBLIC_KEY, label, HSM_FIND_PRESENT, &key, &a, 1, err,
+	                 errlen) < 0)
 		goto out;
-	}
-	rv = h->p11->C_GetAttributeValue(s, key, &a, 1);
-	if (rv != CKR_OK) {
-		hsm_p11err(err, errlen, "C_GetAttributeValue", rv);
-		goto out;
-	}
 	/* CKA_EC_POINT is the DER OCTET STRING of the uncompressed point
 	 * (04 41 04 X Y, PKCS#11 v2.40 curr. mech. §2.3.3); accept the bare point too. */
 	if (a.ulValueLen == 67 && buf[0] == 0x04 && buf[1] == 0x41 && buf[2] == 0x04) {

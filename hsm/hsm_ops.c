@@ -15,8 +15,69 @@
 
 #include <sodium.h>
 
+static const char *const g_init_names[] = { "C_EncryptInit", "C_DecryptInit", "C_SignInit" };
 
-enum hsm_op { HSM_OP_ENCRYPT, HSM_OP_DECRYPT, HSM_OP_SIGN };
+/* C_EncryptInit, C_DecryptInit or C_SignInit (PKCS#11 v2.40 §5.8, §5.9, §5.11) of key in s. */
+static CK_RV op_start(struct hsm *h, CK_SESSION_HANDLE s, enum hsm_op op, CK_MECHANISM *mech,
+                      CK_OBJECT_HANDLE key)
+{
+	switch (op) {
+	case HSM_OP_ENCRYPT:
+		return h->p11->C_EncryptInit(s, mech, key);
+	case HSM_OP_DECRYPT:
+		return h->p11->C_DecryptInit(s, mech, key);
+	case HSM_OP_SIGN:
+		return h->p11->C_SignInit(s, mech, key);
+	}
+	return CKR_GENERAL_ERROR;
+}
+
+/*
+ * The single-part C_Encrypt, C_Decrypt or C_Sign of the operation started in
+ * s: in (inlen bytes; an empty message still gets a non-NULL pointer, some
+ * modules want one) into out (capacity *outlen, then the length written).
+ * 0, or -1 with err. CKR_BUFFER_TOO_SMALL leaves the operation active (§5.2),
+ * and some modules (SoftHSM2 on CKR_ARGUMENTS_BAD) do so on other errors
+ * too: the caller replaces the session whenever this fails.
+ */
+static int op_run(struct hsm *h, CK_SESSION_HANDLE s, enum hsm_op op, const uint8_t *in,
+                  size_t inlen, uint8_t *out, CK_ULONG *outlen, char *err, size_t errlen)
+{
+	static const char *const names[] = { "C_Encrypt", "C_Decrypt", "C_Sign" };
+	CK_BYTE empty = 0;
+	CK_BYTE_PTR p = inlen > 0 ? (CK_BYTE_PTR)in : &empty;
+	CK_RV rv = CKR_GENERAL_ERROR;
+
+	switch (op) {
+	case HSM_OP_ENCRYPT:
+		rv = h->p11->C_Encrypt(s, p, (CK_ULONG)inlen, out, outlen);
+		break;
+	case HSM_OP_DECRYPT:
+		rv = h->p11->C_Decrypt(s, p, (CK_ULONG)inlen, out, outlen);
+		break;
+	case HSM_OP_SIGN:
+		rv = h->p11->C_Sign(s, p, (CK_ULONG)inlen, out, outlen);
+		break;
+	}
+	if (rv != CKR_OK) {
+		hsm_p11err(err, errlen, names[op], rv);
+		return -1;
+	}
+	return 0;
+}
+
+int hsm_op_once(struct hsm *h, CK_SESSION_HANDLE s, enum hsm_op op, CK_MECHANISM *mech,
+                CK_OBJECT_HANDLE key, const uint8_t *in, size_t inlen, uint8_t *out,
+                CK_ULONG *outlen, char *err, size_t errlen)
+{
+	CK_RV rv = op_start(h, s, op, mech, key);
+
+	if (rv != CKR_OK) {
+		hsm_p11err(err, errlen, g_init_names[op], rv);
+		return -1;
+	}
+	return op_run(h, s, op, in, inlen, out, outlen, err, errlen);
+}
 
 /*
  * Look the key up (cache first) and start the operation in session s. A
@@ -26,7 +87,6 @@ enum hsm_op { HSM_OP_ENCRYPT, HSM_OP_DECRYPT, HSM_OP_SIGN };
 static int op_init(struct hsm *h, CK_SESSION_HANDLE s, const char *label, enum hsm_op op,
                    CK_MECHANISM *mech, char *err, size_t errlen)
 {
-	static const char *const names[] = { "C_EncryptInit", "C_DecryptInit", "C_SignInit" };
 	CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
 	CK_RV rv = CKR_GENERAL_ERROR;
 	int attempt;
@@ -34,23 +94,13 @@ static int op_init(struct hsm *h, CK_SESSION_HANDLE s, const char *label, enum h
 	for (attempt = 0; attempt < 2; attempt++) {
 		if (hsm_key_handle(h, s, label, &key, err, errlen) != 0)
 			return -1;
-		switch (op) {
-		case HSM_OP_ENCRYPT:
-			rv = h->p11->C_EncryptInit(s, mech, key);
-			break;
-		case HSM_OP_DECRYPT:
-			rv = h->p11->C_DecryptInit(s, mech, key);
-			break;
-		case HSM_OP_SIGN:
-			rv = h->p11->C_SignInit(s, mech, key);
-			break;
-		}
+		rv = op_start(h, s, op, mech, key);
 		if (rv != CKR_KEY_HANDLE_INVALID && rv != CKR_OBJECT_HANDLE_INVALID)
 			break;
 		hsm_key_forget(h, label);
 	}
 	if (rv != CKR_OK) {
-		hsm_p11err(err, errlen, names[op], rv);
+		hsm_p11err(err, errlen, g_init_names[op], rv);
 		return -1;
 	}
 	return 0;
@@ -131,7 +181,6 @@ int hsm_aes_gcm_encrypt(struct hsm *h, const char *key_label, const uint8_t *aad
 	CK_GCM_PARAMS gp;
 	CK_MECHANISM mech;
 	CK_ULONG outlen = 0;
-	CK_BYTE empty = 0;
 	bool have = false, broken = false;
 	int ret = -1;
 	CK_RV rv;
@@ -162,15 +211,8 @@ int hsm_aes_gcm_encrypt(struct hsm *h, const char *key_label, const uint8_t *aad
 		goto out;
 	}
 	outlen = (CK_ULONG)*ct_len;
-	/* An empty message still needs a non-NULL pointer for some modules. */
-	rv = h->p11->C_Encrypt(s, pt_len > 0 ? (CK_BYTE_PTR)pt : &empty, (CK_ULONG)pt_len, ct_out,
-	                       &outlen);
-	if (rv != CKR_OK) {
-		/* CKR_BUFFER_TOO_SMALL leaves the operation active (§5.2), and some
-		 * modules (SoftHSM2 on CKR_ARGUMENTS_BAD) do so on other errors too:
-		 * replace the session whenever the single-part call fails. */
-		broken = true;
-		hsm_p11err(err, errlen, "C_Encrypt", rv);
+	if (op_run(h, s, HSM_OP_ENCRYPT, pt, pt_len, ct_out, &outlen, err, errlen) != 0) {
+		broken = true;   /* see op_run */
 		goto out;
 	}
 	*ct_len = (size_t)outlen;
@@ -197,7 +239,6 @@ int hsm_aes_gcm_decrypt(struct hsm *h, const char *key_label, const uint8_t *aad
 	CK_ULONG outlen = 0;
 	bool have = false, broken = false;
 	int ret = -1;
-	CK_RV rv;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	hsm_clrerr(err, errlen);
@@ -245,10 +286,8 @@ int hsm_aes_gcm_decrypt(struct hsm *h, const char *key_label, const uint8_t *aad
 	}
 	/* The tag is checked inside the token; on CKR_ENCRYPTED_DATA_INVALID no
 	 * plaintext is released (NIST SP 800-38D §7.2). */
-	rv = h->p11->C_Decrypt(s, (CK_BYTE_PTR)ct, (CK_ULONG)ct_len, dst, &outlen);
-	if (rv != CKR_OK) {
-		broken = true;   /* see hsm_aes_gcm_encrypt */
-		hsm_p11err(err, errlen, "C_Decrypt", rv);
+	if (op_run(h, s, HSM_OP_DECRYPT, ct, ct_len, dst, &outlen, err, errlen) != 0) {
+		broken = true;   /* see op_run */
 		goto out;
 	}
 	if (outlen != ct_len - HSM_GCM_TAG_LEN || outlen > *pt_len) {
@@ -277,10 +316,8 @@ int hsm_hmac_sha256(struct hsm *h, const char *key_label, const uint8_t *msg, si
 	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
 	CK_MECHANISM mech = { CKM_SHA256_HMAC, NULL, 0 };
 	CK_ULONG maclen = HSM_MAC_LEN;
-	CK_BYTE empty = 0;
 	bool have = false, broken = false;
 	int ret = -1;
-	CK_RV rv;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	hsm_clrerr(err, errlen);
@@ -296,11 +333,8 @@ int hsm_hmac_sha256(struct hsm *h, const char *key_label, const uint8_t *msg, si
 		broken = true;   /* a failed *Init may leave the session unusable */
 		goto out;
 	}
-	rv = h->p11->C_Sign(s, msg_len > 0 ? (CK_BYTE_PTR)msg : &empty, (CK_ULONG)msg_len, mac,
-	                    &maclen);
-	if (rv != CKR_OK) {
-		broken = true;   /* see hsm_aes_gcm_encrypt */
-		hsm_p11err(err, errlen, "C_Sign", rv);
+	if (op_run(h, s, HSM_OP_SIGN, msg, msg_len, mac, &maclen, err, errlen) != 0) {
+		broken = true;   /* see op_run */
 		goto out;
 	}
 	if (maclen != HSM_MAC_LEN) {
@@ -324,8 +358,6 @@ int hsm_ec_sign(struct hsm *h, const char *label, const uint8_t digest[32], uint
 	CK_ULONG siglen = 64;
 	bool have = false, broken = false;
 	int ret = -1;
-	int r;
-	CK_RV rv;
 
 	hsm_clrerr(err, errlen);
 	if (h == NULL || label == NULL || digest == NULL || sig == NULL) {
@@ -334,24 +366,13 @@ int hsm_ec_sign(struct hsm *h, const char *label, const uint8_t digest[32], uint
 	}
 	s = hsm_sess_get(h);
 	have = true;
-	r = hsm_find_obj(h, s, CKO_PRIVATE_KEY, label, &key, err, errlen);
-	if (r <= 0) {
-		if (r == 0)
-			hsm_seterr(err, errlen, "hsm: no private key labelled '%s' on the token",
-			           label);
+	if (hsm_find_obj(h, s, CKO_PRIVATE_KEY, label, HSM_FIND_PRESENT, &key, NULL, 0, err,
+	                 errlen) < 0)
 		goto out;
-	}
 	/* PKCS#11 v2.40 curr. mech. §2.3.7 CKM_ECDSA over a SHA-256 digest: r||s. */
-	rv = h->p11->C_SignInit(s, &mech, key);
-	if (rv != CKR_OK) {
+	if (hsm_op_once(h, s, HSM_OP_SIGN, &mech, key, digest, 32, sig, &siglen, err,
+	                errlen) != 0) {
 		broken = true;
-		hsm_p11err(err, errlen, "C_SignInit", rv);
-		goto out;
-	}
-	rv = h->p11->C_Sign(s, (CK_BYTE_PTR)digest, 32, sig, &siglen);
-	if (rv != CKR_OK) {
-		broken = true;
-		hsm_p11err(err, errlen, "C_Sign", rv);
 		goto out;
 	}
 	if (siglen != 64) {
