@@ -14,6 +14,10 @@
  *   upload calls: accumulate up to max_body, discard beyond;
  *   final call: checks (mTLS identity, 413, 411, JSON/form parsing),
  *             routing (404/405), handler, reply.
+ *
+ * This file is the server: daemon, TLS credentials, mutual TLS, access
+ * handler, routing, drain. Reading requests is in sr_http_request.c,
+ * replies (and the access log line) in sr_http_reply.c.
  */
 #include "common/sr_http_internal.h"
 #include "common/sr_log.h"
@@ -437,7 +441,6 @@ static struct req_state *new_state(struct sr_http_server *srv, struct MHD_Connec
 /* The final call: every check, then the handler. */
 static void dispatch(struct req_state *st)
 {
-	const char *ct = NULL;
 	unsigned status = 0;
 
 	/* BRIEF invariant 5: no handler runs without a verified peer. */
@@ -450,44 +453,15 @@ static void dispatch(struct req_state *st)
 		}
 		st->req.peer = st->srv->peer_name;
 	}
-	if (st->too_large) {
-		sr_http_reply_status_error(st, MHD_HTTP_CONTENT_TOO_LARGE);
-		return;
-	}
-	if (st->got_body && sr_http_method_has_body(st->req.method) &&
-	    MHD_lookup_connection_value(st->conn, MHD_HEADER_KIND,
-	                                MHD_HTTP_HEADER_CONTENT_LENGTH) == NULL) {
-		sr_http_reply_status_error(st, MHD_HTTP_LENGTH_REQUIRED);
-		return;
-	}
-	status = find_route(st);
+	status = sr_http_body_status(st);
+	if (status == 0)
+		status = find_route(st);
 	if (status != 0) {
 		sr_http_reply_status_error(st, status);
 		return;
 	}
-	if (st->body != NULL) {
-		st->body[st->body_len] = '\0';
-		st->req.body = st->body;
-		st->req.body_len = st->body_len;
-	}
-	ct = MHD_lookup_connection_value(st->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-	if (st->body_len > 0 && sr_http_media_type_is(ct, "application/json")) {
-		json_error_t jerr;
-
-		st->req.json = json_loadb((const char *)st->body, st->body_len,
-		                          JSON_REJECT_DUPLICATES, &jerr);
-		/* jansson's message can quote the input: never returned or logged. */
-		sodium_memzero(&jerr, sizeof jerr);
-		if (st->req.json == NULL) {
-			sr_http_reply_error(&st->req, MHD_HTTP_BAD_REQUEST, "invalid_request_error",
-			                    "invalid_json", "The request body is not valid JSON.", NULL);
-			return;
-		}
-	} else if (sr_http_media_type_is(ct, "application/x-www-form-urlencoded")) {
-		if (sr_http_parse_form(st) != 0)
-			return;
-	}
-	st->route->handler(&st->req);
+	if (sr_http_parse_body(st) == 0)
+		st->route->handler(&st->req);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -520,23 +494,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
-		size_t n = *upload_data_size;
-
-		st->got_body = 1;
-		if (!st->too_large) {
-			if (st->body_len + n > srv->max_body) {
-				/* Discard the rest; 413 on the final call. */
-				st->too_large = 1;
-				if (st->body != NULL)
-					sodium_memzero(st->body, st->body_cap);
-				st->body_len = 0;
-			} else if (sr_http_body_reserve(st, st->body_len + n) != 0) {
-				return MHD_NO;
-			} else {
-				memcpy(st->body + st->body_len, upload_data, n);
-				st->body_len += n;
-			}
-		}
+		if (sr_http_body_append(st, upload_data, *upload_data_size) != 0)
+			return MHD_NO;
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
@@ -908,34 +867,21 @@ struct sr_http_server *sr_http_start(const struct sr_http_config *cfg, char *err
 		threads = 1;
 		conn_limit = cfg->max_connections;
 	}
-	if (srv->ca_pem != NULL) {
-		srv->daemon = MHD_start_daemon(
-			flags, 0, NULL, NULL, on_request, srv,
-			MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv,
-			MHD_OPTION_SOCK_ADDR, sa,
-			MHD_OPTION_HTTPS_CERT_CALLBACK, cert_callback,
-			MHD_OPTION_HTTPS_PRIORITIES, SR_TLS_PRIORITIES,
-			MHD_OPTION_HTTPS_MEM_TRUST, srv->ca_pem,
-			MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-			MHD_OPTION_THREAD_POOL_SIZE, threads,
-			MHD_OPTION_CONNECTION_LIMIT, conn_limit,
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-			MHD_OPTION_END);
-	} else {
-		srv->daemon = MHD_start_daemon(
-			flags, 0, NULL, NULL, on_request, srv,
-			MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv,
-			MHD_OPTION_SOCK_ADDR, sa,
-			MHD_OPTION_HTTPS_CERT_CALLBACK, cert_callback,
-			MHD_OPTION_HTTPS_PRIORITIES, SR_TLS_PRIORITIES,
-			MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-			MHD_OPTION_THREAD_POOL_SIZE, threads,
-			MHD_OPTION_CONNECTION_LIMIT, conn_limit,
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-			MHD_OPTION_END);
-	}
+	/* With mutual TLS the client CA is the last option; without, its place
+	 * ends the list and the pair after it is never read. */
+	srv->daemon = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, srv,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv,
+		MHD_OPTION_SOCK_ADDR, sa,
+		MHD_OPTION_HTTPS_CERT_CALLBACK, cert_callback,
+		MHD_OPTION_HTTPS_PRIORITIES, SR_TLS_PRIORITIES,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+		MHD_OPTION_THREAD_POOL_SIZE, threads,
+		MHD_OPTION_CONNECTION_LIMIT, conn_limit,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+		srv->ca_pem != NULL ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, srv->ca_pem,
+		MHD_OPTION_END);
 	if (srv->daemon == NULL) {
 		seterr(err, errlen, "http %s: cannot start on %s:%u (address in use, or bad certificate/key)",
 		       srv->name, cfg->bind_addr != NULL ? cfg->bind_addr : "127.0.0.1",

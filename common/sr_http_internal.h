@@ -85,33 +85,35 @@ size_t sr_http_digit_count(const char *s, size_t n);
  */
 int sr_http_valid_request_id(const char *s);
 
-/** 1 for the methods that carry a body (POST, PUT, PATCH). */
-int sr_http_method_has_body(const char *m);
-
-/**
- * 1 when the media type of Content-Type value ct (NULL ok) is want,
- * case-insensitive, parameters such as "; charset=utf-8" ignored.
- */
-int sr_http_media_type_is(const char *ct, const char *want);
-
-/**
- * Grow st->body to hold need bytes plus a NUL (capped at max_body + 1),
- * wiping the old copy. @return 0, or -1 out of memory.
- */
-int sr_http_body_reserve(struct req_state *st, size_t need);
-
-/**
- * Parse an application/x-www-form-urlencoded body into st->req.form (an
- * object of strings). @return 0, or -1 with the 400 error reply set.
- */
-int sr_http_parse_form(struct req_state *st);
-
 /**
  * Refusal decided from the headers alone on the first call, before any
- * body is read: 413 (declared Content-Length over max_body), 411 (body
- * without Content-Length), 500 (no memory for the declared body), else 0.
+ * body is read: 413 (declared Content-Length over max_body), 411
+ * (POST/PUT/PATCH with Transfer-Encoding and no Content-Length), 500 (no
+ * memory for the declared body), else 0.
  */
 unsigned sr_http_early_refusal(struct req_state *st);
+
+/**
+ * Take one piece of upload data (n bytes, copied): appended to st->body,
+ * or, once the total would pass max_body, the body is wiped and the rest
+ * discarded (413 on the final call). @return 0, or -1 out of memory.
+ */
+int sr_http_body_append(struct req_state *st, const char *data, size_t n);
+
+/**
+ * Refusal of the body on the final call, before routing: 413 (more than
+ * max_body arrived), 411 (POST/PUT/PATCH body without Content-Length),
+ * else 0.
+ */
+unsigned sr_http_body_status(const struct req_state *st);
+
+/**
+ * Expose the body as req->body (NUL-terminated) and parse it by Content-Type:
+ * application/json (non-empty, duplicate keys refused) into req->json,
+ * application/x-www-form-urlencoded into req->form. @return 0, or -1 with
+ * the 400 error reply set (invalid_json, duplicate_parameter, invalid_form).
+ */
+int sr_http_parse_body(struct req_state *st);
 
 /* ---- sr_http_reply.c ---- */
 

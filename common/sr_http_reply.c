@@ -254,8 +254,7 @@ enum MHD_Result sr_http_queue_reply(struct req_state *st)
 			st->resp = NULL;
 		}
 		st->replied = 0;
-		sr_http_reply_error(&st->req, MHD_HTTP_INTERNAL_SERVER_ERROR, "api_error",
-		                    "internal_error", "Internal error.", NULL);
+		sr_http_reply_status_error(st, MHD_HTTP_INTERNAL_SERVER_ERROR);
 		if (st->resp == NULL)
 			return MHD_NO;
 	}
@@ -294,31 +293,27 @@ enum MHD_Result sr_http_queue_reply(struct req_state *st)
 
 void sr_http_reply_status_error(struct req_state *st, unsigned status)
 {
-	switch (status) {
-	case MHD_HTTP_NOT_FOUND:
-		sr_http_reply_error(&st->req, status, "invalid_request_error", "resource_missing",
-		                    "Unrecognized request URL.", NULL);
-		break;
-	case MHD_HTTP_METHOD_NOT_ALLOWED:
-		sr_http_reply_error(&st->req, status, "invalid_request_error", "method_not_allowed",
-		                    "This method is not allowed for this URL.", NULL);
-		break;
-	case MHD_HTTP_CONTENT_TOO_LARGE:
-		sr_http_reply_error(&st->req, status, "invalid_request_error", "request_too_large",
-		                    "The request body is too large.", NULL);
-		break;
-	case MHD_HTTP_LENGTH_REQUIRED:
-		sr_http_reply_error(&st->req, status, "invalid_request_error", "length_required",
-		                    "A Content-Length header is required.", NULL);
-		break;
-	case MHD_HTTP_UNAUTHORIZED:
-		sr_http_reply_error(&st->req, status, "authentication_error",
-		                    "client_certificate_required",
-		                    "A valid client certificate is required.", NULL);
-		break;
-	default:
-		sr_http_reply_error(&st->req, MHD_HTTP_INTERNAL_SERVER_ERROR, "api_error",
-		                    "internal_error", "Internal error.", NULL);
-		break;
-	}
+	static const struct {
+		unsigned status;
+		const char *type, *code, *message;
+	} errs[] = {
+		{ MHD_HTTP_NOT_FOUND, "invalid_request_error", "resource_missing",
+		  "Unrecognized request URL." },
+		{ MHD_HTTP_METHOD_NOT_ALLOWED, "invalid_request_error", "method_not_allowed",
+		  "This method is not allowed for this URL." },
+		{ MHD_HTTP_CONTENT_TOO_LARGE, "invalid_request_error", "request_too_large",
+		  "The request body is too large." },
+		{ MHD_HTTP_LENGTH_REQUIRED, "invalid_request_error", "length_required",
+		  "A Content-Length header is required." },
+		{ MHD_HTTP_UNAUTHORIZED, "authentication_error", "client_certificate_required",
+		  "A valid client certificate is required." },
+		{ MHD_HTTP_INTERNAL_SERVER_ERROR, "api_error", "internal_error", "Internal error." },
+	};
+	size_t i = 0;
+
+	/* Any other status: the last entry, 500. */
+	while (i + 1 < sizeof errs / sizeof errs[0] && errs[i].status != status)
+		i++;
+	sr_http_reply_error(&st->req, errs[i].status, errs[i].type, errs[i].code, errs[i].message,
+	                    NULL);
 }

@@ -55,7 +55,7 @@ int sr_http_valid_request_id(const char *s)
 
 /* Media type of a Content-Type value equals want (case-insensitive,
  * parameters such as "; charset=utf-8" ignored). */
-int sr_http_media_type_is(const char *ct, const char *want)
+static int media_type_is(const char *ct, const char *want)
 {
 	size_t n = strlen(want);
 
@@ -71,7 +71,7 @@ int sr_http_media_type_is(const char *ct, const char *want)
 	return *ct == '\0' || *ct == ';';
 }
 
-int sr_http_method_has_body(const char *m)
+static int method_has_body(const char *m)
 {
 	return strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0;
 }
@@ -79,7 +79,7 @@ int sr_http_method_has_body(const char *m)
 
 
 /* Grow the body buffer, wiping the old copy (it may hold card data). */
-int sr_http_body_reserve(struct req_state *st, size_t need)
+static int body_reserve(struct req_state *st, size_t need)
 {
 	unsigned char *nb = NULL;
 	size_t cap = st->body_cap == 0 ? 1024 : st->body_cap;
@@ -174,7 +174,7 @@ static enum MHD_Result form_iter(void *cls, enum MHD_ValueKind kind, const char 
 
 /* Parse an application/x-www-form-urlencoded body with libmicrohttpd's post
  * processor into req->form. 0, or -1 with the error reply set. */
-int sr_http_parse_form(struct req_state *st)
+static int parse_form(struct req_state *st)
 {
 	struct MHD_PostProcessor *pp = NULL;
 	enum MHD_Result r = MHD_YES;
@@ -232,10 +232,69 @@ unsigned sr_http_early_refusal(struct req_state *st)
 		n = strtoull(cl, &end, 10);
 		if (errno == 0 && end != cl && n > st->srv->max_body)
 			return MHD_HTTP_CONTENT_TOO_LARGE;
-		if (errno == 0 && end != cl && n > 0 && sr_http_body_reserve(st, (size_t)n) != 0)
+		if (errno == 0 && end != cl && n > 0 && body_reserve(st, (size_t)n) != 0)
 			return MHD_HTTP_INTERNAL_SERVER_ERROR;
-	} else if (te != NULL && sr_http_method_has_body(st->req.method)) {
+	} else if (te != NULL && method_has_body(st->req.method)) {
 		return MHD_HTTP_LENGTH_REQUIRED;
+	}
+	return 0;
+}
+
+int sr_http_body_append(struct req_state *st, const char *data, size_t n)
+{
+	st->got_body = 1;
+	if (st->too_large)
+		return 0;
+	if (st->body_len + n > st->srv->max_body) {
+		/* Discard the rest; 413 on the final call. */
+		st->too_large = 1;
+		if (st->body != NULL)
+			sodium_memzero(st->body, st->body_cap);
+		st->body_len = 0;
+		return 0;
+	}
+	if (body_reserve(st, st->body_len + n) != 0)
+		return -1;
+	memcpy(st->body + st->body_len, data, n);
+	st->body_len += n;
+	return 0;
+}
+
+unsigned sr_http_body_status(const struct req_state *st)
+{
+	if (st->too_large)
+		return MHD_HTTP_CONTENT_TOO_LARGE;
+	if (st->got_body && method_has_body(st->req.method) &&
+	    MHD_lookup_connection_value(st->conn, MHD_HEADER_KIND,
+	                                MHD_HTTP_HEADER_CONTENT_LENGTH) == NULL)
+		return MHD_HTTP_LENGTH_REQUIRED;
+	return 0;
+}
+
+int sr_http_parse_body(struct req_state *st)
+{
+	const char *ct = NULL;
+
+	if (st->body != NULL) {
+		st->body[st->body_len] = '\0';
+		st->req.body = st->body;
+		st->req.body_len = st->body_len;
+	}
+	ct = MHD_lookup_connection_value(st->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	if (st->body_len > 0 && media_type_is(ct, "application/json")) {
+		json_error_t jerr;
+
+		st->req.json = json_loadb((const char *)st->body, st->body_len,
+		                          JSON_REJECT_DUPLICATES, &jerr);
+		/* jansson's message can quote the input: never returned or logged. */
+		sodium_memzero(&jerr, sizeof jerr);
+		if (st->req.json == NULL) {
+			sr_http_reply_error(&st->req, MHD_HTTP_BAD_REQUEST, "invalid_request_error",
+			                    "invalid_json", "The request body is not valid JSON.", NULL);
+			return -1;
+		}
+	} else if (media_type_is(ct, "application/x-www-form-urlencoded")) {
+		return parse_form(st);
 	}
 	return 0;
 }
