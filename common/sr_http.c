@@ -14,20 +14,21 @@
  *   upload calls: accumulate up to max_body, discard beyond;
  *   final call: checks (mTLS identity, 413, 411, JSON/form parsing),
  *             routing (404/405), handler, reply.
+ *
+ * This file is the server: daemon, TLS credentials, mutual TLS, access
+ * handler, routing, drain. Reading requests is in sr_http_request.c,
+ * replies (and the access log line) in sr_http_reply.c.
  */
-#include "common/sr_http.h"
+#include "common/sr_http_internal.h"
 #include "common/sr_log.h"
-#include "common/sr_metrics.h"
 #include "common/sr_secret.h"
 #include "common/sr_util.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <malloc.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <strings.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -69,61 +70,8 @@ struct tls_creds {
 	struct tls_creds *older;
 };
 
-struct sr_http_server {
-	struct MHD_Daemon *daemon;
-	pthread_mutex_t mu;             /* creds, in_flight */
-	pthread_cond_t cv;              /* in_flight reached 0 */
-	struct tls_creds *creds;        /* current generation */
-	char *cert_file;
-	char *key_file;
-	unsigned in_flight;             /* requests between first call and completion */
-	int draining;                   /* 1 after sr_http_drain: replies close connections */
-	int sync_init;                  /* mu and cv initialised */
-	const struct sr_route *routes;
-	size_t n_routes;
-	size_t max_body;
-	void *app;
-	char *name;
-	char *peer_name;                /* NULL: no mTLS */
-	gnutls_typed_vdata_st vdata[2]; /* handshake + per-request checks */
-	char *ca_pem;
-};
-
-struct hdr {
-	char *name;
-	char *value;
-	struct hdr *next;
-};
-
-/* Per-request state, the req_cls of libmicrohttpd. */
-struct req_state {
-	struct sr_http_request req;     /* first member */
-	struct sr_http_server *srv;
-	struct MHD_Connection *conn;
-	struct timespec t0;
-	unsigned char *body;
-	size_t body_len;
-	size_t body_cap;
-	int too_large;
-	int got_body;                   /* any upload data arrived */
-	char *path_copy;                /* storage for params[] */
-	const struct sr_route *route;
-	struct hdr *headers;
-	struct MHD_Response *resp;      /* built by sr_http_reply_*, queued after the handler */
-	unsigned status;
-	int replied;
-	int queued;
-	int drop;                       /* sr_http_reply_drop: close without answering */
-	char err_code[64];              /* code of sr_http_reply_error, for sr_http_reply_error_code */
-	/* form parsing */
-	int form_error;                 /* 0, or 1 duplicate key, 2 bad encoding */
-	char *form_key;                 /* key of the value being accumulated */
-};
-
 static pthread_once_t g_init_once = PTHREAD_ONCE_INIT;
 static int g_init_ok = 0;
-static struct sr_metric *g_http_requests, *g_http_latency, *g_http_rate_limited, *g_http_in_flight;
-static pthread_once_t g_metrics_once = PTHREAD_ONCE_INIT;
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -222,104 +170,6 @@ out:
 	return ret;
 }
 
-static double elapsed_ms(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) * 1000.0 +
-	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
-static int id_char(int c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '_' || c == '-';
-}
-
-/* Digits in s (any position): a card number split by separators still
- * counts as its digits. */
-static size_t digit_count(const char *s, size_t n)
-{
-	size_t i, d = 0;
-
-	for (i = 0; i < n && s[i] != '\0'; i++)
-		d += isdigit((unsigned char)s[i]) != 0;
-	return d;
-}
-
-/* X-Request-Id is reused only when it looks like one of ours:
- * ^req_[A-Za-z0-9_-]{1,35}$ with fewer than 12 digits in all, so that a
- * client can never smuggle a card number into our logs, responses or the
- * gateway's database through it (BRIEF invariant 1). Anything else is
- * replaced by a fresh id, never echoed. */
-static int valid_request_id(const char *s)
-{
-	size_t i;
-
-	if (s == NULL || strncmp(s, "req_", 4) != 0 || s[4] == '\0')
-		return 0;
-	for (i = 0; s[i] != '\0'; i++) {
-		if (i >= sizeof(((struct sr_http_request *)0)->request_id) - 1 ||
-		    !id_char((unsigned char)s[i]))
-			return 0;
-	}
-	return digit_count(s, i) < 12;
-}
-
-/* Media type of a Content-Type value equals want (case-insensitive,
- * parameters such as "; charset=utf-8" ignored). */
-static int media_type_is(const char *ct, const char *want)
-{
-	size_t n = strlen(want);
-
-	if (ct == NULL)
-		return 0;
-	while (*ct == ' ' || *ct == '\t')
-		ct++;
-	if (strncasecmp(ct, want, n) != 0)
-		return 0;
-	ct += n;
-	while (*ct == ' ' || *ct == '\t')
-		ct++;
-	return *ct == '\0' || *ct == ';';
-}
-
-static int method_has_body(const char *m)
-{
-	return strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0;
-}
-
-/* Copy path for logging with every segment that holds 12 or more digits
- * (however separated: "4242-4242-4242-4242") replaced: a path never
- * legitimately carries a card number, and a client that puts one there must
- * not get it into our logs (BRIEF invariant 1, PCI DSS 3.4.1). */
-static void redact_path(const char *in, char *out, size_t outlen)
-{
-	size_t o = 0;
-	const char *p = in;
-
-	if (outlen == 0)
-		return;
-	while (*p != '\0' && o + 1 < outlen) {
-		size_t seg = strcspn(p, "/");
-
-		if (digit_count(p, seg) >= 12) {
-			const char *r = "[redacted]";
-			while (*r != '\0' && o + 1 < outlen)
-				out[o++] = *r++;
-		} else {
-			size_t k;
-			for (k = 0; k < seg && o + 1 < outlen; k++)
-				out[o++] = p[k];
-		}
-		p += seg;
-		if (*p == '/' && o + 1 < outlen)
-			out[o++] = *p++;
-	}
-	out[o] = '\0';
-}
-
 /* ------------------------------------------------------------------ */
 /* per-request state                                                   */
 
@@ -350,7 +200,7 @@ static void free_state(struct req_state *st)
 		pthread_mutex_lock(&st->srv->mu);
 		if (st->srv->in_flight > 0 && --st->srv->in_flight == 0)
 			pthread_cond_broadcast(&st->srv->cv);
-		sr_metrics_set(g_http_in_flight, (double)st->srv->in_flight, st->srv->name);
+		sr_http_metrics_in_flight(st->srv);
 		pthread_mutex_unlock(&st->srv->mu);
 	}
 	free(st);
@@ -365,259 +215,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	free_state(*req_cls);
 	*req_cls = NULL;
 }
-
-/* Grow the body buffer, wiping the old copy (it may hold card data). */
-static int body_reserve(struct req_state *st, size_t need)
-{
-	unsigned char *nb = NULL;
-	size_t cap = st->body_cap == 0 ? 1024 : st->body_cap;
-
-	if (need + 1 <= st->body_cap)
-		return 0;
-	while (cap < need + 1)
-		cap *= 2;
-	if (cap > st->srv->max_body + 1)
-		cap = st->srv->max_body + 1;
-	nb = malloc(cap);
-	if (nb == NULL)
-		return -1;
-	if (st->body != NULL) {
-		memcpy(nb, st->body, st->body_len);
-		sodium_memzero(st->body, st->body_cap);
-		free(st->body);
-	}
-	st->body = nb;
-	st->body_cap = cap;
-	return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* replies                                                             */
-
-static void set_reply(struct req_state *st, unsigned status, struct MHD_Response *resp,
-                      const char *content_type)
-{
-	if (st->replied) {
-		/* A handler bug: keep the first reply. */
-		sr_log(SR_LOG_ERROR, st->req.request_id, "http.double_reply", NULL);
-		if (resp != NULL)
-			MHD_destroy_response(resp);
-		return;
-	}
-	st->replied = 1;
-	st->status = status;
-	st->resp = resp;
-	if (resp != NULL)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-}
-
-void sr_http_reply_drop(struct sr_http_request *req)
-{
-	struct req_state *st = (struct req_state *)req;
-
-	st->replied = 1;
-	st->drop = 1;
-}
-
-void sr_http_reply_raw(struct sr_http_request *req, unsigned status, const char *content_type,
-                       const void *data, size_t len)
-{
-	struct req_state *st = (struct req_state *)req;
-	struct MHD_Response *resp = NULL;
-
-	if (data == NULL || len == 0)
-		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-	else
-		resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)data,
-		                                       MHD_RESPMEM_MUST_COPY);
-	set_reply(st, status, resp, content_type != NULL ? content_type : "application/octet-stream");
-}
-
-void sr_http_reply_json(struct sr_http_request *req, unsigned status, json_t *body)
-{
-	struct req_state *st = (struct req_state *)req;
-	struct MHD_Response *resp = NULL;
-	char *text = NULL;
-
-	if (body != NULL) {
-		text = json_dumps(body, JSON_COMPACT);
-		json_decref(body);
-		if (text == NULL) {
-			sr_log(SR_LOG_ERROR, req->request_id, "http.json_dump_failed", NULL);
-			status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-			text = strdup("{\"error\":{\"type\":\"api_error\",\"code\":\"internal_error\","
-			              "\"message\":\"Internal error.\"}}");
-		}
-	}
-	if (text != NULL) {
-		resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-		if (resp == NULL)
-			free(text);
-	} else {
-		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-	}
-	set_reply(st, status, resp, "application/json");
-}
-
-void sr_http_reply_error(struct sr_http_request *req, unsigned status, const char *type,
-                         const char *code, const char *message, const char *param)
-{
-	json_t *err = NULL;
-
-	err = json_pack("{s:s, s:s, s:s, s:s}", "type", type != NULL ? type : "api_error",
-	                "code", code != NULL ? code : "internal_error",
-	                "message", message != NULL ? message : "",
-	                "request_id", req->request_id);
-	if (err != NULL && param != NULL)
-		json_object_set_new(err, "param", json_string(param));
-	if (!((struct req_state *)req)->replied)
-		snprintf(((struct req_state *)req)->err_code, sizeof ((struct req_state *)req)->err_code,
-		         "%s", code != NULL ? code : "internal_error");
-	sr_http_reply_json(req, status, err != NULL ? json_pack("{s:o}", "error", err) : NULL);
-}
-
-unsigned sr_http_reply_status(const struct sr_http_request *req)
-{
-	const struct req_state *st = (const struct req_state *)req;
-
-	return st->replied && !st->drop ? st->status : 0;
-}
-
-const char *sr_http_reply_error_code(const struct sr_http_request *req)
-{
-	const struct req_state *st = (const struct req_state *)req;
-
-	return st->err_code[0] != '\0' ? st->err_code : NULL;
-}
-
-void sr_http_add_header(struct sr_http_request *req, const char *name, const char *value)
-{
-	struct req_state *st = (struct req_state *)req;
-	struct hdr *h = NULL;
-
-	if (name == NULL || value == NULL)
-		return;
-	/* No header injection: CR/LF never reach the wire. */
-	if (strpbrk(name, "\r\n:") != NULL || strpbrk(value, "\r\n") != NULL) {
-		sr_log(SR_LOG_ERROR, req->request_id, "http.bad_header", "{s:s}", "name", "(invalid)");
-		return;
-	}
-	h = calloc(1, sizeof *h);
-	if (h == NULL)
-		return;
-	h->name = strdup(name);
-	h->value = strdup(value);
-	if (h->name == NULL || h->value == NULL) {
-		free(h->name);
-		free(h->value);
-		free(h);
-		return;
-	}
-	h->next = st->headers;
-	st->headers = h;
-}
-
-/* Request metrics (PCI DSS 10.7 / operations): labelled by the route
- * pattern, never the path (a path may carry an id or, from a careless
- * client, a card number). */
-
-static void metrics_init(void)
-{
-	static const char *const lreq[] = { "listener", "method", "route", "status", NULL };
-	static const char *const llat[] = { "listener", "route", NULL };
-	static const char *const llis[] = { "listener", NULL };
-
-	g_http_requests = sr_metrics_counter("strongroom_http_requests_total",
-	                                     "HTTP requests answered, by listener, method, route pattern and status.",
-	                                     lreq);
-	g_http_latency = sr_metrics_histogram("strongroom_http_request_duration_seconds",
-	                                      "Time from request headers to response queued, seconds.",
-	                                      llat, NULL, 0);
-	g_http_rate_limited = sr_metrics_counter("strongroom_rate_limit_refusals_total",
-	                                         "Requests refused with 429 Too Many Requests.", llis);
-	g_http_in_flight = sr_metrics_gauge("strongroom_http_in_flight_requests",
-	                                    "Requests being processed, by listener.", llis);
-}
-
-static void observe_request(const struct req_state *st)
-{
-	static const char *const methods[] = { "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD",
-	                                       "OPTIONS", NULL };
-	const char *route = st->route != NULL ? st->route->pattern : "unmatched";
-	const char *method = "other";
-	char status[12];
-	size_t i;
-
-	for (i = 0; methods[i] != NULL; i++)
-		if (strcmp(st->req.method, methods[i]) == 0)
-			method = methods[i];
-	snprintf(status, sizeof status, "%u", st->status);
-	sr_metrics_add(g_http_requests, 1, st->srv->name, method, route, status);
-	sr_metrics_observe(g_http_latency, sr_metrics_since(&st->t0), st->srv->name, route);
-	if (st->status == MHD_HTTP_TOO_MANY_REQUESTS)
-		sr_metrics_add(g_http_rate_limited, 1, st->srv->name);
-}
-
-/* Queue the reply built by the handler (or a 500), add the standard headers,
- * write the access log line. */
-static enum MHD_Result queue_reply(struct req_state *st)
-{
-	struct hdr *h = NULL;
-	enum MHD_Result r = MHD_NO;
-	char path[256];
-	int own_cache = 0;
-
-	if (st->drop) {
-		/* sr_http_reply_drop: the connection is closed, nothing is sent. */
-		sr_log(SR_LOG_WARN, st->req.request_id, "http.reply_dropped", NULL);
-		return MHD_NO;
-	}
-	if (!st->replied || st->resp == NULL) {
-		if (!st->replied)
-			sr_log(SR_LOG_ERROR, st->req.request_id, "http.no_reply", NULL);
-		if (st->resp != NULL) {
-			MHD_destroy_response(st->resp);
-			st->resp = NULL;
-		}
-		st->replied = 0;
-		sr_http_reply_error(&st->req, MHD_HTTP_INTERNAL_SERVER_ERROR, "api_error",
-		                    "internal_error", "Internal error.", NULL);
-		if (st->resp == NULL)
-			return MHD_NO;
-	}
-	/* Response headers are added in reverse order of the calls; order of
-	 * distinct headers does not matter. */
-	for (h = st->headers; h != NULL; h = h->next) {
-		MHD_add_response_header(st->resp, h->name, h->value);
-		if (strcasecmp(h->name, MHD_HTTP_HEADER_CACHE_CONTROL) == 0)
-			own_cache = 1;
-	}
-	MHD_add_response_header(st->resp, "X-Request-Id", st->req.request_id);
-	/* PCI DSS 3.4/6.2.4: never let responses (tokens, card metadata) be cached,
-	 * unless the handler chose a policy itself (public static files). */
-	if (!own_cache)
-		MHD_add_response_header(st->resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	MHD_add_response_header(st->resp, "X-Content-Type-Options", "nosniff");
-	if (st->srv->draining)
-		MHD_add_response_header(st->resp, MHD_HTTP_HEADER_CONNECTION, "close");
-
-	r = MHD_queue_response(st->conn, st->status, st->resp);
-	MHD_destroy_response(st->resp);
-	st->resp = NULL;
-	st->queued = 1;
-
-	redact_path(st->req.path != NULL ? st->req.path : "", path, sizeof path);
-	/* PCI DSS 10.2.1, 10.2.2: who (peer), what (method, route), when, outcome. */
-	sr_log(st->status >= 500 ? SR_LOG_ERROR : SR_LOG_INFO, st->req.request_id, "http.request",
-	       "{s:s, s:s, s:s, s:s?, s:i, s:f, s:s?}",
-	       "listener", st->srv->name, "method", st->req.method, "path", path,
-	       "route", st->route != NULL ? st->route->pattern : NULL,
-	       "status", (int)st->status, "duration_ms", elapsed_ms(&st->t0),
-	       "peer", st->req.peer);
-	observe_request(st);
-	return r;
-}
-
 /* ------------------------------------------------------------------ */
 /* mutual TLS                                                          */
 
@@ -757,7 +354,7 @@ static int route_match(const char *pattern, char *buf, const char **params)
 			return *p == '\0' && *s == '\0' ? 1 : 0;
 		if (p[0] == '{' && p[1] == '}') {
 			char *start = s;
-			while (id_char((unsigned char)*s))
+			while (sr_http_id_char((unsigned char)*s))
 				s++;
 			if (s == start || (*s != '/' && *s != '\0') || np >= SR_HTTP_MAX_PARAMS)
 				return 0;
@@ -810,118 +407,6 @@ static unsigned find_route(struct req_state *st)
 	}
 	return path_matched ? MHD_HTTP_METHOD_NOT_ALLOWED : MHD_HTTP_NOT_FOUND;
 }
-
-/* ------------------------------------------------------------------ */
-/* body parsing                                                        */
-
-static enum MHD_Result form_iter(void *cls, enum MHD_ValueKind kind, const char *key,
-                                 const char *filename, const char *content_type,
-                                 const char *transfer_encoding, const char *data,
-                                 uint64_t off, size_t size)
-{
-	struct req_state *st = cls;
-	json_t *cur = NULL;
-
-	(void)kind;
-	(void)filename;
-	(void)content_type;
-	(void)transfer_encoding;
-	if (st->form_error != 0 || key == NULL)
-		return MHD_NO;
-	if (off == 0) {
-		/* A new key (values arriving in several pieces have off > 0). */
-		if (json_object_get(st->req.form, key) != NULL) {
-			st->form_error = 1;
-			return MHD_NO;
-		}
-		cur = json_stringn(data != NULL ? data : "", data != NULL ? size : 0);
-		if (cur == NULL || json_object_set_new(st->req.form, key, cur) != 0) {
-			st->form_error = 2; /* not UTF-8 */
-			return MHD_NO;
-		}
-		free(st->form_key);
-		st->form_key = strdup(key);
-		if (st->form_key == NULL) {
-			st->form_error = 2;
-			return MHD_NO;
-		}
-		return MHD_YES;
-	}
-	/* Continuation of the current value. */
-	if (st->form_key == NULL || strcmp(st->form_key, key) != 0) {
-		st->form_error = 2;
-		return MHD_NO;
-	}
-	cur = json_object_get(st->req.form, key);
-	if (!json_is_string(cur)) {
-		st->form_error = 2;
-		return MHD_NO;
-	}
-	{
-		size_t old = json_string_length(cur);
-		char *joined = malloc(old + size + 1);
-		int ok = 0;
-
-		if (joined == NULL) {
-			st->form_error = 2;
-			return MHD_NO;
-		}
-		memcpy(joined, json_string_value(cur), old);
-		if (size > 0)
-			memcpy(joined + old, data, size);
-		ok = json_string_setn(cur, joined, old + size) == 0;
-		sodium_memzero(joined, old + size);
-		free(joined);
-		if (!ok) {
-			st->form_error = 2;
-			return MHD_NO;
-		}
-	}
-	return MHD_YES;
-}
-
-/* Parse an application/x-www-form-urlencoded body with libmicrohttpd's post
- * processor into req->form. 0, or -1 with the error reply set. */
-static int parse_form(struct req_state *st)
-{
-	struct MHD_PostProcessor *pp = NULL;
-	enum MHD_Result r = MHD_YES;
-	int rc = -1;
-
-	st->req.form = json_object();
-	if (st->req.form == NULL)
-		goto out;
-	if (st->body_len == 0) {
-		rc = 0;
-		goto out;
-	}
-	pp = MHD_create_post_processor(st->conn, 4096, form_iter, st);
-	if (pp == NULL)
-		goto bad;
-	r = MHD_post_process(pp, (const char *)st->body, st->body_len);
-	/* The last value is delivered when the processor is destroyed. */
-	if (MHD_destroy_post_processor(pp) != MHD_YES)
-		r = MHD_NO;
-	pp = NULL;
-	if (st->form_error == 1) {
-		sr_http_reply_error(&st->req, MHD_HTTP_BAD_REQUEST, "invalid_request_error",
-		                    "duplicate_parameter", "A parameter was given more than once.",
-		                    NULL);
-		goto out;
-	}
-	if (r != MHD_YES || st->form_error != 0)
-		goto bad;
-	rc = 0;
-	goto out;
-bad:
-	sr_http_reply_error(&st->req, MHD_HTTP_BAD_REQUEST, "invalid_request_error",
-	                    "invalid_form", "The form-encoded body could not be parsed.", NULL);
-out:
-	if (pp != NULL)
-		MHD_destroy_post_processor(pp);
-	return rc;
-}
-
 /* ------------------------------------------------------------------ */
 /* access handler                                                      */
 
@@ -937,7 +422,7 @@ static struct req_state *new_state(struct sr_http_server *srv, struct MHD_Connec
 	clock_gettime(CLOCK_MONOTONIC, &st->t0);
 	pthread_mutex_lock(&srv->mu);
 	srv->in_flight++;
-	sr_metrics_set(g_http_in_flight, (double)srv->in_flight, srv->name);
+	sr_http_metrics_in_flight(srv);
 	pthread_mutex_unlock(&srv->mu);
 	st->srv = srv;
 	st->conn = conn;
@@ -946,74 +431,16 @@ static struct req_state *new_state(struct sr_http_server *srv, struct MHD_Connec
 	st->req.app = srv->app;
 	st->req.internal_ = st;
 	rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
-	if (valid_request_id(rid))
+	if (sr_http_valid_request_id(rid))
 		snprintf(st->req.request_id, sizeof st->req.request_id, "%s", rid);
 	else if (sr_random_id("req_", 16, st->req.request_id, sizeof st->req.request_id) != 0)
 		snprintf(st->req.request_id, sizeof st->req.request_id, "req_unknown");
 	return st;
 }
 
-/* Refusals decided from the headers alone, before any body is read. The
- * response is queued on the first call on purpose: the connection is closed
- * after it instead of reading a body we will not accept. 0 if none. */
-static unsigned early_refusal(struct req_state *st)
-{
-	const char *cl = MHD_lookup_connection_value(st->conn, MHD_HEADER_KIND,
-	                                             MHD_HTTP_HEADER_CONTENT_LENGTH);
-	const char *te = MHD_lookup_connection_value(st->conn, MHD_HEADER_KIND,
-	                                             MHD_HTTP_HEADER_TRANSFER_ENCODING);
-
-	if (cl != NULL) {
-		char *end = NULL;
-		unsigned long long n = 0;
-
-		errno = 0;
-		n = strtoull(cl, &end, 10);
-		if (errno == 0 && end != cl && n > st->srv->max_body)
-			return MHD_HTTP_CONTENT_TOO_LARGE;
-		if (errno == 0 && end != cl && n > 0 && body_reserve(st, (size_t)n) != 0)
-			return MHD_HTTP_INTERNAL_SERVER_ERROR;
-	} else if (te != NULL && method_has_body(st->req.method)) {
-		return MHD_HTTP_LENGTH_REQUIRED;
-	}
-	return 0;
-}
-
-static void reply_status_error(struct req_state *st, unsigned status)
-{
-	switch (status) {
-	case MHD_HTTP_NOT_FOUND:
-		sr_http_reply_error(&st->req, status, "invalid_request_error", "resource_missing",
-		                    "Unrecognized request URL.", NULL);
-		break;
-	case MHD_HTTP_METHOD_NOT_ALLOWED:
-		sr_http_reply_error(&st->req, status, "invalid_request_error", "method_not_allowed",
-		                    "This method is not allowed for this URL.", NULL);
-		break;
-	case MHD_HTTP_CONTENT_TOO_LARGE:
-		sr_http_reply_error(&st->req, status, "invalid_request_error", "request_too_large",
-		                    "The request body is too large.", NULL);
-		break;
-	case MHD_HTTP_LENGTH_REQUIRED:
-		sr_http_reply_error(&st->req, status, "invalid_request_error", "length_required",
-		                    "A Content-Length header is required.", NULL);
-		break;
-	case MHD_HTTP_UNAUTHORIZED:
-		sr_http_reply_error(&st->req, status, "authentication_error",
-		                    "client_certificate_required",
-		                    "A valid client certificate is required.", NULL);
-		break;
-	default:
-		sr_http_reply_error(&st->req, MHD_HTTP_INTERNAL_SERVER_ERROR, "api_error",
-		                    "internal_error", "Internal error.", NULL);
-		break;
-	}
-}
-
 /* The final call: every check, then the handler. */
 static void dispatch(struct req_state *st)
 {
-	const char *ct = NULL;
 	unsigned status = 0;
 
 	/* BRIEF invariant 5: no handler runs without a verified peer. */
@@ -1021,49 +448,20 @@ static void dispatch(struct req_state *st)
 		if (!peer_verified(st)) {
 			sr_log(SR_LOG_WARN, st->req.request_id, "http.peer_rejected", "{s:s}",
 			       "listener", st->srv->name);
-			reply_status_error(st, MHD_HTTP_UNAUTHORIZED);
+			sr_http_reply_status_error(st, MHD_HTTP_UNAUTHORIZED);
 			return;
 		}
 		st->req.peer = st->srv->peer_name;
 	}
-	if (st->too_large) {
-		reply_status_error(st, MHD_HTTP_CONTENT_TOO_LARGE);
-		return;
-	}
-	if (st->got_body && method_has_body(st->req.method) &&
-	    MHD_lookup_connection_value(st->conn, MHD_HEADER_KIND,
-	                                MHD_HTTP_HEADER_CONTENT_LENGTH) == NULL) {
-		reply_status_error(st, MHD_HTTP_LENGTH_REQUIRED);
-		return;
-	}
-	status = find_route(st);
+	status = sr_http_body_status(st);
+	if (status == 0)
+		status = find_route(st);
 	if (status != 0) {
-		reply_status_error(st, status);
+		sr_http_reply_status_error(st, status);
 		return;
 	}
-	if (st->body != NULL) {
-		st->body[st->body_len] = '\0';
-		st->req.body = st->body;
-		st->req.body_len = st->body_len;
-	}
-	ct = MHD_lookup_connection_value(st->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-	if (st->body_len > 0 && media_type_is(ct, "application/json")) {
-		json_error_t jerr;
-
-		st->req.json = json_loadb((const char *)st->body, st->body_len,
-		                          JSON_REJECT_DUPLICATES, &jerr);
-		/* jansson's message can quote the input: never returned or logged. */
-		sodium_memzero(&jerr, sizeof jerr);
-		if (st->req.json == NULL) {
-			sr_http_reply_error(&st->req, MHD_HTTP_BAD_REQUEST, "invalid_request_error",
-			                    "invalid_json", "The request body is not valid JSON.", NULL);
-			return;
-		}
-	} else if (media_type_is(ct, "application/x-www-form-urlencoded")) {
-		if (parse_form(st) != 0)
-			return;
-	}
-	st->route->handler(&st->req);
+	if (sr_http_parse_body(st) == 0)
+		st->route->handler(&st->req);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -1083,10 +481,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (st == NULL)
 			return MHD_NO;
 		*req_cls = st;
-		status = early_refusal(st);
+		status = sr_http_early_refusal(st);
 		if (status != 0) {
-			reply_status_error(st, status);
-			return queue_reply(st);
+			sr_http_reply_status_error(st, status);
+			return sr_http_queue_reply(st);
 		}
 		return MHD_YES;
 	}
@@ -1096,28 +494,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
-		size_t n = *upload_data_size;
-
-		st->got_body = 1;
-		if (!st->too_large) {
-			if (st->body_len + n > srv->max_body) {
-				/* Discard the rest; 413 on the final call. */
-				st->too_large = 1;
-				if (st->body != NULL)
-					sodium_memzero(st->body, st->body_cap);
-				st->body_len = 0;
-			} else if (body_reserve(st, st->body_len + n) != 0) {
-				return MHD_NO;
-			} else {
-				memcpy(st->body + st->body_len, upload_data, n);
-				st->body_len += n;
-			}
-		}
+		if (sr_http_body_append(st, upload_data, *upload_data_size) != 0)
+			return MHD_NO;
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
 	dispatch(st);
-	return queue_reply(st);
+	return sr_http_queue_reply(st);
 }
 
 static void mhd_logger(void *cls, const char *fm, va_list ap)
@@ -1401,7 +784,7 @@ struct sr_http_server *sr_http_start(const struct sr_http_config *cfg, char *err
 		seterr(err, errlen, "http: GnuTLS/libsodium initialisation failed");
 		goto out;
 	}
-	pthread_once(&g_metrics_once, metrics_init);
+	sr_http_metrics_init();
 	srv = calloc(1, sizeof *srv);
 	if (srv == NULL) {
 		seterr(err, errlen, "http: out of memory");
@@ -1484,34 +867,21 @@ struct sr_http_server *sr_http_start(const struct sr_http_config *cfg, char *err
 		threads = 1;
 		conn_limit = cfg->max_connections;
 	}
-	if (srv->ca_pem != NULL) {
-		srv->daemon = MHD_start_daemon(
-			flags, 0, NULL, NULL, on_request, srv,
-			MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv,
-			MHD_OPTION_SOCK_ADDR, sa,
-			MHD_OPTION_HTTPS_CERT_CALLBACK, cert_callback,
-			MHD_OPTION_HTTPS_PRIORITIES, SR_TLS_PRIORITIES,
-			MHD_OPTION_HTTPS_MEM_TRUST, srv->ca_pem,
-			MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-			MHD_OPTION_THREAD_POOL_SIZE, threads,
-			MHD_OPTION_CONNECTION_LIMIT, conn_limit,
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-			MHD_OPTION_END);
-	} else {
-		srv->daemon = MHD_start_daemon(
-			flags, 0, NULL, NULL, on_request, srv,
-			MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv,
-			MHD_OPTION_SOCK_ADDR, sa,
-			MHD_OPTION_HTTPS_CERT_CALLBACK, cert_callback,
-			MHD_OPTION_HTTPS_PRIORITIES, SR_TLS_PRIORITIES,
-			MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-			MHD_OPTION_THREAD_POOL_SIZE, threads,
-			MHD_OPTION_CONNECTION_LIMIT, conn_limit,
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-			MHD_OPTION_END);
-	}
+	/* With mutual TLS the client CA is the last option; without, its place
+	 * ends the list and the pair after it is never read. */
+	srv->daemon = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, srv,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv,
+		MHD_OPTION_SOCK_ADDR, sa,
+		MHD_OPTION_HTTPS_CERT_CALLBACK, cert_callback,
+		MHD_OPTION_HTTPS_PRIORITIES, SR_TLS_PRIORITIES,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+		MHD_OPTION_THREAD_POOL_SIZE, threads,
+		MHD_OPTION_CONNECTION_LIMIT, conn_limit,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+		srv->ca_pem != NULL ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, srv->ca_pem,
+		MHD_OPTION_END);
 	if (srv->daemon == NULL) {
 		seterr(err, errlen, "http %s: cannot start on %s:%u (address in use, or bad certificate/key)",
 		       srv->name, cfg->bind_addr != NULL ? cfg->bind_addr : "127.0.0.1",
@@ -1545,61 +915,4 @@ void sr_http_stop(struct sr_http_server *srv)
 	if (srv->daemon != NULL)
 		MHD_stop_daemon(srv->daemon); /* joins the worker threads */
 	server_free(srv);
-}
-
-/* ------------------------------------------------------------------ */
-/* request accessors                                                   */
-
-const char *sr_http_header(const struct sr_http_request *req, const char *name)
-{
-	const struct req_state *st = (const struct req_state *)req;
-
-	if (req == NULL || name == NULL)
-		return NULL;
-	return MHD_lookup_connection_value(st->conn, MHD_HEADER_KIND, name);
-}
-
-const char *sr_http_query(const struct sr_http_request *req, const char *name)
-{
-	const struct req_state *st = (const struct req_state *)req;
-
-	if (req == NULL || name == NULL)
-		return NULL;
-	return MHD_lookup_connection_value(st->conn, MHD_GET_ARGUMENT_KIND, name);
-}
-
-const char *sr_http_bearer(const struct sr_http_request *req)
-{
-	const char *v = sr_http_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
-
-	/* RFC 6750 section 2.1: "Bearer" is case-insensitive, then one space. */
-	if (v == NULL || strncasecmp(v, "Bearer ", 7) != 0)
-		return NULL;
-	v += 7;
-	while (*v == ' ')
-		v++;
-	return *v != '\0' ? v : NULL;
-}
-
-int sr_http_client_ip(const struct sr_http_request *req, char *out, size_t outlen)
-{
-	const struct req_state *st = (const struct req_state *)req;
-	const union MHD_ConnectionInfo *ci = NULL;
-	const struct sockaddr *sa = NULL;
-
-	if (req == NULL || out == NULL || outlen < INET6_ADDRSTRLEN)
-		return -1;
-	ci = MHD_get_connection_info(st->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (ci == NULL || ci->client_addr == NULL)
-		return -1;
-	sa = ci->client_addr;
-	if (sa->sa_family == AF_INET &&
-	    inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
-	              (socklen_t)outlen) != NULL)
-		return 0;
-	if (sa->sa_family == AF_INET6 &&
-	    inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
-	              (socklen_t)outlen) != NULL)
-		return 0;
-	return -1;
 }

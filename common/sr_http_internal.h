@@ -1,0 +1,141 @@
+/*
+ * sr_http_internal: what the parts of sr_http share (private to
+ * common/sr_http*.c; daemons use sr_http.h). sr_http.c is the server
+ * (daemon, TLS and mutual TLS, access handler, routing, drain),
+ * sr_http_request.c reads requests, sr_http_reply.c builds and sends replies.
+ */
+#ifndef SR_HTTP_INTERNAL_H
+#define SR_HTTP_INTERNAL_H
+#include "common/sr_http.h"
+
+#include <pthread.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <gnutls/gnutls.h>
+#include <microhttpd.h>
+
+struct tls_creds;
+
+struct sr_http_server {
+	struct MHD_Daemon *daemon;
+	pthread_mutex_t mu;             /* creds, in_flight */
+	pthread_cond_t cv;              /* in_flight reached 0 */
+	struct tls_creds *creds;        /* current generation */
+	char *cert_file;
+	char *key_file;
+	unsigned in_flight;             /* requests between first call and completion */
+	int draining;                   /* 1 after sr_http_drain: replies close connections */
+	int sync_init;                  /* mu and cv initialised */
+	const struct sr_route *routes;
+	size_t n_routes;
+	size_t max_body;
+	void *app;
+	char *name;
+	char *peer_name;                /* NULL: no mTLS */
+	gnutls_typed_vdata_st vdata[2]; /* handshake + per-request checks */
+	char *ca_pem;
+};
+
+struct hdr {
+	char *name;
+	char *value;
+	struct hdr *next;
+};
+
+/* Per-request state, the req_cls of libmicrohttpd. */
+struct req_state {
+	struct sr_http_request req;     /* first member */
+	struct sr_http_server *srv;
+	struct MHD_Connection *conn;
+	struct timespec t0;
+	unsigned char *body;
+	size_t body_len;
+	size_t body_cap;
+	int too_large;
+	int got_body;                   /* any upload data arrived */
+	char *path_copy;                /* storage for params[] */
+	const struct sr_route *route;
+	struct hdr *headers;
+	struct MHD_Response *resp;      /* built by sr_http_reply_*, queued after the handler */
+	unsigned status;
+	int replied;
+	int queued;
+	int drop;                       /* sr_http_reply_drop: close without answering */
+	char err_code[64];              /* code of sr_http_reply_error, for sr_http_reply_error_code */
+	/* form parsing */
+	int form_error;                 /* 0, or 1 duplicate key, 2 bad encoding */
+	char *form_key;                 /* key of the value being accumulated */
+};
+
+/* ---- sr_http_request.c ---- */
+
+/** 1 for [A-Za-z0-9_-] (ids, "{}" route captures), else 0. */
+int sr_http_id_char(int c);
+
+/**
+ * Digits among the first n characters of s (up to its NUL), in any
+ * position: a card number split by separators still counts as its digits.
+ */
+size_t sr_http_digit_count(const char *s, size_t n);
+
+/**
+ * 1 when s (NULL ok) may be reused as our request id: ^req_[A-Za-z0-9_-]+$,
+ * at most 39 characters, fewer than 12 digits in all (BRIEF invariant 1).
+ */
+int sr_http_valid_request_id(const char *s);
+
+/**
+ * Refusal decided from the headers alone on the first call, before any
+ * body is read: 413 (declared Content-Length over max_body), 411
+ * (POST/PUT/PATCH with Transfer-Encoding and no Content-Length), 500 (no
+ * memory for the declared body), else 0.
+ */
+unsigned sr_http_early_refusal(struct req_state *st);
+
+/**
+ * Take one piece of upload data (n bytes, copied): appended to st->body,
+ * or, once the total would pass max_body, the body is wiped and the rest
+ * discarded (413 on the final call). @return 0, or -1 out of memory.
+ */
+int sr_http_body_append(struct req_state *st, const char *data, size_t n);
+
+/**
+ * Refusal of the body on the final call, before routing: 413 (more than
+ * max_body arrived), 411 (POST/PUT/PATCH body without Content-Length),
+ * else 0.
+ */
+unsigned sr_http_body_status(const struct req_state *st);
+
+/**
+ * Expose the body as req->body (NUL-terminated) and parse it by Content-Type:
+ * application/json (non-empty, duplicate keys refused) into req->json,
+ * application/x-www-form-urlencoded into req->form. @return 0, or -1 with
+ * the 400 error reply set (invalid_json, duplicate_parameter, invalid_form).
+ */
+int sr_http_parse_body(struct req_state *st);
+
+/* ---- sr_http_reply.c ---- */
+
+/** Register the request metrics (once per process; thread-safe). */
+void sr_http_metrics_init(void);
+
+/** Publish srv->in_flight to the in-flight gauge. Caller holds srv->mu. */
+void sr_http_metrics_in_flight(const struct sr_http_server *srv);
+
+/**
+ * Reply with the BRIEF.md error object for an HTTP status sr_http decides
+ * itself (404, 405, 413, 411, 401 mTLS); any other status: 500 api_error.
+ */
+void sr_http_reply_status_error(struct req_state *st, unsigned status);
+
+/**
+ * Queue the reply the handler made (or a 500 if none), with the standard
+ * headers (X-Request-Id, Cache-Control: no-store unless the handler set
+ * one, nosniff, Connection: close while draining); write the access log
+ * line and the request metrics. @return libmicrohttpd's result (MHD_NO
+ * closes the connection: sr_http_reply_drop, or no response possible).
+ */
+enum MHD_Result sr_http_queue_reply(struct req_state *st);
+
+#endif

@@ -1,0 +1,311 @@
+/*
+ * Unit tests for common/sr_http, reading requests and replies: the request
+ * id, JSON and form bodies, body limits (413, 411), the error object, the
+ * missing reply, headers, query string, bearer token and raw replies.
+ * Fixture (PKI, servers, client): tests/unit/http_fixture.h.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "tests/unit/http_fixture.h"
+
+/* ------------------------------------------------------------------ */
+/* tests                                                               */
+
+static void test_request_id(void **state)
+{
+	struct reqopt o = { .method = "GET", .path = "/v1/nope", .body_len = -1,
+	                    .hdr1 = "X-Request-Id: req_abc_DEF-123" };
+	struct resp r;
+	json_t *e = NULL;
+	static const char *const refused[] = {
+		"X-Request-Id: 4242424242424242",          /* a card number */
+		"X-Request-Id: req_4242-4242-4242-4242",   /* one split by separators */
+		"X-Request-Id: abc_DEF-123",               /* not one of ours */
+	};
+	size_t i;
+
+	(void)state;
+	do_req(&o, &r);
+	e = check_error(&r, 404, "invalid_request_error", "resource_missing");
+	assert_string_equal(json_string_value(json_object_get(e, "request_id")), "req_abc_DEF-123");
+	assert_true(has_header(&r, "X-Request-Id: req_abc_DEF-123"));
+	assert_null(json_object_get(e, "param"));
+	resp_free(&r);
+
+	/* BRIEF invariant 1: an id that could carry a PAN is replaced. */
+	for (i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		o.hdr1 = refused[i];
+		do_req(&o, &r);
+		e = check_error(&r, 404, "invalid_request_error", "resource_missing");
+		assert_null(strstr(json_string_value(json_object_get(e, "request_id")), "4242"));
+		assert_null(strstr(r.headers.data, refused[i] + strlen("X-Request-Id: ")));
+		resp_free(&r);
+	}
+
+	/* An invalid id is replaced, never echoed. */
+	o.hdr1 = "X-Request-Id: bad<id>";
+	do_req(&o, &r);
+	e = check_error(&r, 404, "invalid_request_error", "resource_missing");
+	assert_int_equal(strncmp(json_string_value(json_object_get(e, "request_id")), "req_", 4), 0);
+	assert_null(strstr(r.headers.data, "bad<id>"));
+	resp_free(&r);
+}
+
+static void test_json_body(void **state)
+{
+	struct reqopt o = { .method = "POST", .path = "/v1/echo", .ctype = "application/json; charset=utf-8",
+	                    .body = "{\"a\":1,\"b\":\"x\"}", .body_len = -1 };
+	struct resp r;
+	json_t *j = NULL;
+
+	(void)state;
+	do_req(&o, &r);
+	assert_int_equal(r.status, 200);
+	j = json_object_get(r.json, "json");
+	assert_int_equal(json_integer_value(json_object_get(j, "a")), 1);
+	assert_string_equal(json_string_value(json_object_get(j, "b")), "x");
+	assert_true(json_is_null(json_object_get(r.json, "form")));
+	resp_free(&r);
+}
+
+static void test_invalid_json(void **state)
+{
+	struct reqopt o = { .method = "POST", .path = "/v1/echo", .ctype = "application/json",
+	                    .body = "{\"card\":{\"number\":\"4242424242424242\",", .body_len = -1 };
+	struct resp r;
+
+	(void)state;
+	do_req(&o, &r);
+	check_error(&r, 400, "invalid_request_error", "invalid_json");
+	/* Never echo the body (it may hold a card number). */
+	assert_null(strstr(r.body.data, "4242"));
+	resp_free(&r);
+
+	/* Duplicate keys are invalid JSON for us (JSON_REJECT_DUPLICATES). */
+	o.body = "{\"number\":\"4242424242424242\",\"number\":\"1\"}";
+	do_req(&o, &r);
+	check_error(&r, 400, "invalid_request_error", "invalid_json");
+	assert_null(strstr(r.body.data, "4242"));
+	assert_null(strstr(r.body.data, "number"));
+	resp_free(&r);
+}
+
+static void test_too_large(void **state)
+{
+	char big[2048];
+	struct reqopt o = { .method = "POST", .path = "/v1/echo", .ctype = "application/json",
+	                    .body = big, .body_len = -1 };
+	struct resp r;
+
+	(void)state;
+	memset(big, 'a', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	do_req(&o, &r);
+	check_error(&r, 413, "invalid_request_error", "request_too_large");
+	resp_free(&r);
+
+	/* Exactly max_body is fine. */
+	big[1024] = '\0';
+	o.ctype = "text/plain";
+	do_req(&o, &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "body_len")), 1024);
+	resp_free(&r);
+
+	/* Chunked (no Content-Length) beyond max_body: 411 before reading. */
+	big[1024] = 'a';
+	o.hdr1 = "Transfer-Encoding: chunked";
+	do_req(&o, &r);
+	assert_int_not_equal(r.status, 200);
+	assert_true(r.status == 411 || r.status == 413);
+	resp_free(&r);
+}
+
+static void test_length_required(void **state)
+{
+	struct reqopt o = { .method = "POST", .path = "/v1/echo", .ctype = "application/json",
+	                    .body = "{\"a\":1}", .body_len = -1,
+	                    .hdr1 = "Transfer-Encoding: chunked" };
+	struct resp r;
+
+	(void)state;
+	do_req(&o, &r);
+	check_error(&r, 411, "invalid_request_error", "length_required");
+	resp_free(&r);
+}
+
+static void test_form(void **state)
+{
+	struct reqopt o = { .method = "POST", .path = "/v1/echo",
+	                    .ctype = "application/x-www-form-urlencoded",
+	                    .body = "type=card&card%5Bnumber%5D=4242424242424242&card[cvc]=123&"
+	                            "metadata[payment_id]=pay_1&msg=a+b%21&empty=",
+	                    .body_len = -1 };
+	struct resp r;
+	json_t *f = NULL;
+
+	(void)state;
+	do_req(&o, &r);
+	assert_int_equal(r.status, 200);
+	f = json_object_get(r.json, "form");
+	assert_true(json_is_object(f));
+	assert_string_equal(json_string_value(json_object_get(f, "type")), "card");
+	assert_string_equal(json_string_value(json_object_get(f, "card[number]")), "4242424242424242");
+	assert_string_equal(json_string_value(json_object_get(f, "card[cvc]")), "123");
+	assert_string_equal(json_string_value(json_object_get(f, "metadata[payment_id]")), "pay_1");
+	assert_string_equal(json_string_value(json_object_get(f, "msg")), "a b!");
+	assert_string_equal(json_string_value(json_object_get(f, "empty")), "");
+	assert_true(json_is_null(json_object_get(r.json, "json")));
+	resp_free(&r);
+
+	o.body = "amount=100&currency=usd&amount=1";
+	do_req(&o, &r);
+	check_error(&r, 400, "invalid_request_error", "duplicate_parameter");
+	resp_free(&r);
+}
+
+/* A value larger than the post processor's buffer arrives in pieces. */
+static void test_form_large_value(void **state)
+{
+	struct sr_http_config cfg;
+	struct sr_http_server *srv = NULL;
+	char err[256] = "";
+	uint16_t saved_port = g_tls_port;
+	static char body[12100];
+	struct reqopt o = { .method = "POST", .path = "/v1/echo",
+	                    .ctype = "application/x-www-form-urlencoded", .body = body,
+	                    .body_len = -1 };
+	struct resp r;
+	const char *v = NULL;
+	size_t i;
+
+	(void)state;
+	memset(&cfg, 0, sizeof cfg);
+	cfg.bind_addr = "127.0.0.1";
+	cfg.cert_file = path_in("server.crt");
+	cfg.key_file = path_in("server.key");
+	cfg.routes = routes;
+	cfg.n_routes = sizeof routes / sizeof routes[0];
+	cfg.max_body = 0; /* default 64 KiB */
+	cfg.threads = 1;
+	srv = sr_http_start(&cfg, err, sizeof err);
+	assert_non_null(srv);
+	g_tls_port = sr_http_port(srv);
+
+	strcpy(body, "a=1&big=");
+	for (i = 0; i < 12000; i++)
+		body[8 + i] = (char)('a' + i % 26);
+	strcpy(body + 8 + 12000, "&z=2");
+	do_req(&o, &r);
+	assert_int_equal(r.status, 200);
+	v = json_string_value(json_object_get(json_object_get(r.json, "form"), "big"));
+	assert_non_null(v);
+	assert_int_equal(strlen(v), 12000);
+	assert_memory_equal(v, body + 8, 12000);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "form"), "z")), "2");
+	resp_free(&r);
+
+	/* 65 KiB: over the default limit. */
+	{
+		char *huge = malloc(66 * 1024 + 1);
+		assert_non_null(huge);
+		memset(huge, 'x', 66 * 1024);
+		huge[66 * 1024] = '\0';
+		o.body = huge;
+		do_req(&o, &r);
+		check_error(&r, 413, "invalid_request_error", "request_too_large");
+		resp_free(&r);
+		free(huge);
+	}
+	g_tls_port = saved_port;
+	sr_http_stop(srv);
+}
+
+static void test_noreply_500(void **state)
+{
+	struct reqopt o = { .method = "GET", .path = "/v1/noreply", .body_len = -1 };
+	struct resp r;
+
+	(void)state;
+	do_req(&o, &r);
+	check_error(&r, 500, "api_error", "internal_error");
+	resp_free(&r);
+}
+
+static void test_error_param(void **state)
+{
+	struct reqopt o = { .method = "POST", .path = "/v1/err", .body = "", .body_len = 0 };
+	struct resp r;
+	json_t *e = NULL;
+
+	(void)state;
+	do_req(&o, &r);
+	e = check_error(&r, 402, "card_error", "incorrect_number");
+	assert_string_equal(json_string_value(json_object_get(e, "param")), "card[number]");
+	assert_string_equal(json_string_value(json_object_get(e, "message")),
+	                    "Your card number is incorrect.");
+	resp_free(&r);
+}
+
+static void test_misc(void **state)
+{
+	struct reqopt o = { .method = "GET", .path = "/v1/misc?q=hello&x=1", .body_len = -1,
+	                    .hdr1 = "Authorization: Bearer sk_test_123",
+	                    .hdr2 = "X-Custom: value" };
+	struct resp r;
+
+	(void)state;
+	do_req(&o, &r);
+	assert_int_equal(r.status, 201);
+	assert_string_equal(json_string_value(json_object_get(r.json, "q")), "hello");
+	assert_string_equal(json_string_value(json_object_get(r.json, "bearer")), "sk_test_123");
+	assert_string_equal(json_string_value(json_object_get(r.json, "hdr")), "value");
+	assert_true(has_header(&r, "X-Test: yes"));
+	assert_null(strstr(r.headers.data, "Injected"));
+	resp_free(&r);
+
+	o.hdr1 = "Authorization: Basic abc";
+	o.path = "/v1/misc";
+	do_req(&o, &r);
+	assert_int_equal(r.status, 201);
+	assert_true(json_is_null(json_object_get(r.json, "bearer")));
+	assert_true(json_is_null(json_object_get(r.json, "q")));
+	resp_free(&r);
+
+	o.path = "/v1/raw";
+	do_req(&o, &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body.data, "hello");
+	assert_true(has_header(&r, "Content-Type: text/plain"));
+	assert_true(has_header(&r, "Cache-Control: no-store"));
+	resp_free(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_request_id),
+		cmocka_unit_test(test_json_body),
+		cmocka_unit_test(test_invalid_json),
+		cmocka_unit_test(test_too_large),
+		cmocka_unit_test(test_length_required),
+		cmocka_unit_test(test_form),
+		cmocka_unit_test(test_form_large_value),
+		cmocka_unit_test(test_noreply_500),
+		cmocka_unit_test(test_error_param),
+		cmocka_unit_test(test_misc),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
