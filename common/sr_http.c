@@ -800,6 +800,7 @@ struct sr_http_server *sr_http_start(const struct sr_http_config *cfg, char *err
 	srv->n_routes = cfg->n_routes;
 	srv->app = cfg->app;
 	srv->max_body = cfg->max_body != 0 ? cfg->max_body : SR_HTTP_DEFAULT_MAX_BODY;
+	srv->accept_form = cfg->accept_form;
 	srv->name = strdup(cfg->name != NULL ? cfg->name : "http");
 	if (srv->name == NULL) {
 		seterr(err, errlen, "http: out of memory");

@@ -33,7 +33,8 @@ struct sr_http_request {
 	const unsigned char *body;      /* raw body (NUL-terminated), may be NULL */
 	size_t body_len;
 	json_t *json;   /* parsed body when Content-Type is application/json and body non-empty; borrowed */
-	json_t *form;   /* object of strings when Content-Type is application/x-www-form-urlencoded; borrowed */
+	json_t *form;   /* object of strings when Content-Type is application/x-www-form-urlencoded
+	                 * and the listener accepts forms; borrowed */
 	char request_id[40];            /* "req_..." generated, or taken from a valid X-Request-Id */
 	const char *peer;  /* verified client identity (DNS SAN) on mTLS listeners, else NULL */
 	void *app;                      /* sr_http_config.app */
@@ -63,6 +64,9 @@ struct sr_http_config {
 	size_t n_routes;
 	void *app;                      /* passed to handlers as req->app */
 	const char *name;               /* listener name for logs, e.g. "vault-internal" */
+	int accept_form;                /* 1: application/x-www-form-urlencoded bodies are parsed
+	                                 * into req->form (pspsim: Stripe's wire format); 0: such a
+	                                 * body is refused with 415 like any non-JSON body */
 };
 
 struct sr_http_server;

@@ -30,6 +30,7 @@ struct sr_http_server {
 	const struct sr_route *routes;
 	size_t n_routes;
 	size_t max_body;
+	int accept_form;                /* sr_http_config.accept_form */
 	void *app;
 	char *name;
 	char *peer_name;                /* NULL: no mTLS */
@@ -110,8 +111,12 @@ unsigned sr_http_body_status(const struct req_state *st);
 /**
  * Expose the body as req->body (NUL-terminated) and parse it by Content-Type:
  * application/json (non-empty, duplicate keys refused) into req->json,
- * application/x-www-form-urlencoded into req->form. @return 0, or -1 with
- * the 400 error reply set (invalid_json, duplicate_parameter, invalid_form).
+ * application/x-www-form-urlencoded into req->form on listeners that accept
+ * forms. Any other non-empty body (another or no Content-Type, or a form
+ * where forms are not accepted) is refused, never passed on as "no body":
+ * to a capture or refund, no body means the full amount. @return 0, or -1
+ * with the error reply set: 400 (invalid_json, duplicate_parameter,
+ * invalid_form) or 415 (unsupported_media_type; RFC 9110 section 15.5.16).
  */
 int sr_http_parse_body(struct req_state *st);
 

@@ -271,6 +271,10 @@ enum MHD_Result sr_http_queue_reply(struct req_state *st)
 	if (!own_cache)
 		MHD_add_response_header(st->resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	MHD_add_response_header(st->resp, "X-Content-Type-Options", "nosniff");
+	/* Every listener is HTTPS only: browsers must never fall back to plain
+	 * HTTP for the card fields, strongroom.js or the API (RFC 6797; PCI DSS
+	 * v4.0 4.2.1). Two years, the preload lists' minimum is one. */
+	MHD_add_response_header(st->resp, "Strict-Transport-Security", "max-age=63072000");
 	if (st->srv->draining)
 		MHD_add_response_header(st->resp, MHD_HTTP_HEADER_CONNECTION, "close");
 

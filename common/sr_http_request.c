@@ -293,8 +293,15 @@ int sr_http_parse_body(struct req_state *st)
 			                    "invalid_json", "The request body is not valid JSON.", NULL);
 			return -1;
 		}
-	} else if (media_type_is(ct, "application/x-www-form-urlencoded")) {
+	} else if (st->srv->accept_form && media_type_is(ct, "application/x-www-form-urlencoded")) {
 		return parse_form(st);
+	} else if (st->body_len > 0) {
+		/* A body no handler can read must never reach one as "no body"
+		 * (a capture or refund without a body moves the full amount). */
+		sr_http_reply_error(&st->req, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "invalid_request_error",
+		                    "unsupported_media_type",
+		                    "The request body must be JSON (Content-Type: application/json).", NULL);
+		return -1;
 	}
 	return 0;
 }

@@ -40,6 +40,8 @@ psp_intents() { psp_stats | jq -r .payment_intents_created; }
 # ---------------------------------------------------------------- tests
 # Each tests/integration/t_*.sh file defines t_* functions (one area each).
 for f in "$HERE"/t_*.sh; do . "$f"; done
+# The attack suite (issue 15): one file per attack, the same helpers.
+for f in "$ROOT"/tests/attack/t_*.sh; do . "$f"; done
 
 # ---------------------------------------------------------------- run
 scripts/down.sh >/dev/null 2>&1

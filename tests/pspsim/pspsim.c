@@ -1456,6 +1456,7 @@ int main(int argc, char **argv)
 	hc.n_routes = sizeof k_routes / sizeof k_routes[0] + pspsim_adyen_n_routes;
 	hc.app = &sim;
 	hc.name = "pspsim";
+	hc.accept_form = 1;   /* Stripe's API is form-encoded; the 3-D Secure page posts a form */
 	srv = sr_http_start(&hc, err, sizeof err);
 	if (srv == NULL) {
 		sr_log(SR_LOG_ERROR, NULL, "pspsim.listen_failed", "{s:s}", "error", err);

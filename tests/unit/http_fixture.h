@@ -181,6 +181,7 @@ static int setup(void **state)
 	cfg.n_routes = sizeof routes / sizeof routes[0];
 	cfg.app = (void *)"appctx";
 	cfg.name = "test-tls";
+	cfg.accept_form = 1;
 	g_tls = sr_http_start(&cfg, err, sizeof err);
 	if (g_tls == NULL) {
 		fprintf(stderr, "start: %s\n", err);
@@ -191,6 +192,7 @@ static int setup(void **state)
 	cfg.client_ca_file = path_in("ca.crt");
 	cfg.peer_name = "client.test";
 	cfg.name = "test-mtls";
+	cfg.accept_form = 0;
 	g_mtls = sr_http_start(&cfg, err, sizeof err);
 	if (g_mtls == NULL) {
 		fprintf(stderr, "start mtls: %s\n", err);

@@ -115,9 +115,10 @@ static void test_too_large(void **state)
 	check_error(&r, 413, "invalid_request_error", "request_too_large");
 	resp_free(&r);
 
-	/* Exactly max_body is fine. */
+	/* Exactly max_body is fine (a JSON string of 1,024 bytes). */
+	big[0] = '"';
+	big[1023] = '"';
 	big[1024] = '\0';
-	o.ctype = "text/plain";
 	do_req(&o, &r);
 	assert_int_equal(r.status, 200);
 	assert_int_equal(json_integer_value(json_object_get(r.json, "body_len")), 1024);
@@ -199,6 +200,7 @@ static void test_form_large_value(void **state)
 	cfg.n_routes = sizeof routes / sizeof routes[0];
 	cfg.max_body = 0; /* default 64 KiB */
 	cfg.threads = 1;
+	cfg.accept_form = 1;
 	srv = sr_http_start(&cfg, err, sizeof err);
 	assert_non_null(srv);
 	g_tls_port = sr_http_port(srv);
@@ -230,6 +232,47 @@ static void test_form_large_value(void **state)
 	}
 	g_tls_port = saved_port;
 	sr_http_stop(srv);
+}
+
+/* Attack (issue 15 item 5): a body that is not JSON never reaches a handler
+ * as "no body" (to a capture or refund that means the full amount). The
+ * fixture's TLS listener accepts forms, its mutual-TLS one does not. */
+static void test_body_not_json_415(void **state)
+{
+	static const char *const ctypes[] = { "text/plain", "application/xml", "multipart/form-data",
+	                                      "application/jsonx", "application/x-www-form-urlencodedx" };
+	struct reqopt o = { .method = "POST", .path = "/v1/echo", .body = "{\"amount\":100}",
+	                    .body_len = -1 };
+	struct resp r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof ctypes / sizeof ctypes[0]; i++) {
+		o.ctype = ctypes[i];
+		do_req(&o, &r);
+		check_error(&r, 415, "invalid_request_error", "unsupported_media_type");
+		resp_free(&r);
+	}
+	/* A form where forms are not accepted (the mutual-TLS listener). */
+	o.mtls = 1;
+	o.client = "client";
+	o.ctype = "application/x-www-form-urlencoded";
+	o.body = "amount=100";
+	do_req(&o, &r);
+	check_error(&r, 415, "invalid_request_error", "unsupported_media_type");
+	resp_free(&r);
+	/* JSON with parameters, and an empty body of any type, still pass. */
+	o.ctype = "application/json; charset=utf-8";
+	o.body = "{\"amount\":100}";
+	do_req(&o, &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(r.json, "json"), "amount")), 100);
+	resp_free(&r);
+	o.ctype = "text/plain";
+	o.body = "";
+	do_req(&o, &r);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
 }
 
 static void test_noreply_500(void **state)
@@ -302,6 +345,7 @@ int main(void)
 		cmocka_unit_test(test_length_required),
 		cmocka_unit_test(test_form),
 		cmocka_unit_test(test_form_large_value),
+		cmocka_unit_test(test_body_not_json_415),
 		cmocka_unit_test(test_noreply_500),
 		cmocka_unit_test(test_error_param),
 		cmocka_unit_test(test_misc),
