@@ -1,10 +1,10 @@
 /*
  * http_fixture: what the sr_http unit tests share (test_sr_http.c, the
  * server; test_sr_http_request.c, reading requests and replies).
- * Header-only (static): a throwaway PKI made with openssl in a mkdtemp
- * directory, two servers on 127.0.0.1 (kernel-chosen ports), one TLS-only
+ * Header-only (static): a throwaway PKI (fx_pki, tests/unit/fixture.h) in a
+ * scratch directory, two servers on 127.0.0.1 (kernel-chosen ports), one TLS-only
  * and one mutual TLS, as the cmocka group setup/teardown; the test handlers
- * and routes; a libcurl client (do_req) and BRIEF.md's error-shape check.
+ * and routes; a libcurl client (do_req) and the API's error-shape check.
  */
 #ifndef HTTP_FIXTURE_H
 #define HTTP_FIXTURE_H
@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "common/sr_http.h"
+#include "tests/unit/fixture.h"
 
 static char g_dir[64];
 static struct sr_http_server *g_tls = NULL;
@@ -112,31 +113,6 @@ static const struct sr_route routes[] = {
 /* ------------------------------------------------------------------ */
 /* PKI and servers                                                     */
 
-static const char PKI_SH[] =
-	"set -e\n"
-	"cd \"$1\"\n"
-	"q() { \"$@\" >/dev/null 2>&1; }\n"
-	"mkca() { q openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
-	" -keyout $1.key -out $1.crt -days 2 -subj \"/CN=$1\""
-	" -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign; }\n"
-	"mkcert() {\n"
-	"  q openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $1.key"
-	" -out $1.csr -subj \"/CN=$3\"\n"
-	"  printf 'subjectAltName=DNS:%s\\nextendedKeyUsage=%s\\nbasicConstraints=CA:FALSE\\n"
-	"keyUsage=digitalSignature\\n' \"$3\" \"$4\" > $1.ext\n"
-	"  q openssl x509 -req -in $1.csr -CA $2.crt -CAkey $2.key -CAcreateserial -out $1.crt"
-	" -days 2 -extfile $1.ext\n"
-	"}\n"
-	"mkca ca; mkca otherca\n"
-	"mkcert server ca localhost serverAuth\n"
-	"mkcert client ca client.test clientAuth\n"
-	"mkcert wrongname ca other.test clientAuth\n"
-	"mkcert foreign otherca client.test clientAuth\n"
-	"mkcert srvpurpose ca client.test serverAuth\n"
-	"mkcert server2 ca localhost serverAuth\n"
-	"chmod 600 *.key\n"
-	"chmod 644 ca.crt\n";
-
 static char *path_in(const char *name)
 {
 	static char buf[8][128];
@@ -149,22 +125,18 @@ static char *path_in(const char *name)
 
 static int setup(void **state)
 {
-	char cmd[256];
 	char err[256] = "";
-	FILE *f = NULL;
 	struct sr_http_config cfg;
 
 	(void)state;
-	snprintf(g_dir, sizeof g_dir, "/tmp/sr_http_test.XXXXXX");
-	if (mkdtemp(g_dir) == NULL)
-		return -1;
-	f = fopen(path_in("pki.sh"), "w");
-	if (f == NULL)
-		return -1;
-	fputs(PKI_SH, f);
-	fclose(f);
-	snprintf(cmd, sizeof cmd, "sh %s/pki.sh %s", g_dir, g_dir);
-	if (system(cmd) != 0) {
+	if (fx_tmpdir(g_dir, sizeof g_dir, "sr_http_test.") != 0 ||
+	    fx_pki(g_dir, "ca ca; ca otherca\n"
+	                  "leaf server ca serverAuth localhost\n"
+	                  "leaf client ca clientAuth client.test\n"
+	                  "leaf wrongname ca clientAuth other.test\n"
+	                  "leaf foreign otherca clientAuth client.test\n"
+	                  "leaf srvpurpose ca serverAuth client.test\n"
+	                  "leaf server2 ca serverAuth localhost\n") != 0) {
 		fprintf(stderr, "PKI generation failed\n");
 		return -1;
 	}
@@ -204,14 +176,11 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[256];
-
 	(void)state;
 	sr_http_stop(g_tls);
 	sr_http_stop(g_mtls);
 	curl_global_cleanup();
-	snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return fx_rmtree(g_dir);
 }
 
 /* ------------------------------------------------------------------ */
