@@ -115,9 +115,11 @@ static void test_too_large(void **state)
 	check_error(&r, 413, "invalid_request_error", "request_too_large");
 	resp_free(&r);
 
-	/* Exactly max_body is fine (a JSON string of 1,024 bytes). */
-	big[0] = '"';
-	big[1023] = '"';
+	/* Exactly max_body is fine (a JSON array of one string, 1,024 bytes). */
+	big[0] = '[';
+	big[1] = '"';
+	big[1022] = '"';
+	big[1023] = ']';
 	big[1024] = '\0';
 	do_req(&o, &r);
 	assert_int_equal(r.status, 200);
