@@ -140,19 +140,23 @@ static int admin_sql(const char *sql)
  * it at db. */
 static int migrate(const char *db, const char *zone)
 {
-	char wrapper[96], cmd[512];
-	FILE *f = NULL;
+	char dir[64], wrapper[128], script[128], cmd[512];
 	int rc;
 
-	snprintf(wrapper, sizeof wrapper, "/tmp/%s.psql", db);
-	f = fopen(wrapper, "w");
-	if (f == NULL || fprintf(f, "#!/bin/sh\nexec psql \"$@\" -d %s\n", db) < 0 ||
-	    fclose(f) != 0 || chmod(wrapper, 0700) != 0)
+	/* In a private scratch directory: never a predictable /tmp name that
+	 * another local user could plant a link or a script at. */
+	if (fx_tmpdir(dir, sizeof dir, "sr-migrate.") != 0)
 		return -1;
+	snprintf(wrapper, sizeof wrapper, "%s/psql", dir);
+	snprintf(script, sizeof script, "#!/bin/sh\nexec psql \"$@\" -d %s\n", db);
+	if (fx_write_file(wrapper, script, 0700) != 0) {
+		fx_rmtree(dir);
+		return -1;
+	}
 	snprintf(cmd, sizeof cmd, "PSQL=%s migrations/migrate.sh %s -h 127.0.0.1 -p %s "
 	         "-U postgres >/dev/null 2>&1", wrapper, zone, fx_pg_port());
 	rc = system(cmd);
-	unlink(wrapper);
+	fx_rmtree(dir);
 	if (rc != 0) {
 		fprintf(stderr, "migrations failed: %s\n", cmd);
 		return -1;

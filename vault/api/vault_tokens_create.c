@@ -82,7 +82,6 @@ void vault_handle_tokens_create(struct sr_http_request *req)
 	struct vault_app *app = req->app;
 	struct vault_card_input card;
 	struct vault_token_row row;
-	json_t *parsed = NULL;
 	const json_t *body = NULL;
 	const char *code = NULL;
 	const char *param = NULL;
@@ -92,7 +91,6 @@ void vault_handle_tokens_create(struct sr_http_request *req)
 	char shape[VAULT_PAN_MAX + 1];  /* BIN + zeros + last4: the legacy number's template */
 	const char *origin = NULL;
 	json_t *reply = NULL;
-	json_error_t jerr;
 	int attempt;
 	int rc;
 
@@ -137,19 +135,8 @@ void vault_handle_tokens_create(struct sr_http_request *req)
 	if (!vault_rate_admit(req, app->rl_key, mid, "publishable_key"))
 		goto out;
 
+	/* sr_http refused any body that is not JSON (415) before this handler. */
 	body = req->json;
-	if (body == NULL && req->body != NULL && req->body_len > 0) {
-		/* A body sent without a JSON content type: parse it the same way. */
-		parsed = json_loadb((const char *)req->body, req->body_len, JSON_REJECT_DUPLICATES,
-		                    &jerr);
-		if (parsed == NULL) {
-			/* jansson's message may quote input: not echoed. */
-			sr_http_reply_error(req, 400, "invalid_request_error", "invalid_json",
-			                    "The request body is not valid JSON.", NULL);
-			goto out;
-		}
-		body = parsed;
-	}
 	rc = vault_parse_token_request(body, &card, &code, &param);
 	if (rc != 0) {
 		/* The contract answers every validation error, card_error
@@ -262,5 +249,4 @@ out:
 	sodium_memzero(shape, sizeof shape);
 	vault_card_input_free(&card);
 	vault_token_row_clear(&row);
-	json_decref(parsed);
 }
