@@ -82,7 +82,7 @@ size_t sr_http_digit_count(const char *s, size_t n);
 
 /**
  * 1 when s (NULL ok) may be reused as our request id: ^req_[A-Za-z0-9_-]+$,
- * at most 39 characters, fewer than 12 digits in all (BRIEF invariant 1).
+ * at most 39 characters, fewer than 12 digits in all (no PAN outside the CDE).
  */
 int sr_http_valid_request_id(const char *s);
 
@@ -129,7 +129,7 @@ void sr_http_metrics_init(void);
 void sr_http_metrics_in_flight(const struct sr_http_server *srv);
 
 /**
- * Reply with the BRIEF.md error object for an HTTP status sr_http decides
+ * Reply with the API's error object for an HTTP status sr_http decides
  * itself (404, 405, 413, 411, 401 mTLS); any other status: 500 api_error.
  */
 void sr_http_reply_status_error(struct req_state *st, unsigned status);

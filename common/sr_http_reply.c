@@ -28,7 +28,7 @@ static double elapsed_ms(const struct timespec *t0)
 /* Copy path for logging with every segment that holds 12 or more digits
  * (however separated: "4242-4242-4242-4242") replaced: a path never
  * legitimately carries a card number, and a client that puts one there must
- * not get it into our logs (BRIEF invariant 1, PCI DSS 3.4.1). */
+ * not get it into our logs (no PAN outside the CDE, PCI DSS 3.4.1). */
 static void redact_path(const char *in, char *out, size_t outlen)
 {
 	size_t o = 0;

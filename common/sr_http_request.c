@@ -37,7 +37,7 @@ size_t sr_http_digit_count(const char *s, size_t n)
 /* X-Request-Id is reused only when it looks like one of ours:
  * ^req_[A-Za-z0-9_-]{1,35}$ with fewer than 12 digits in all, so that a
  * client can never smuggle a card number into our logs, responses or the
- * gateway's database through it (BRIEF invariant 1). Anything else is
+ * gateway's database through it (no PAN outside the CDE). Anything else is
  * replaced by a fresh id, never echoed. */
 int sr_http_valid_request_id(const char *s)
 {

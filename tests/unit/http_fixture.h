@@ -298,7 +298,7 @@ static int has_header(const struct resp *r, const char *line)
 	return r->headers.data != NULL && strcasestr(r->headers.data, line) != NULL;
 }
 
-/* Asserts BRIEF.md's error shape and returns the error object. */
+/* Asserts the API's error shape and returns the error object. */
 static json_t *check_error(const struct resp *r, long status, const char *type, const char *code)
 {
 	json_t *e = NULL;

@@ -43,7 +43,7 @@ static void test_request_id(void **state)
 	assert_null(json_object_get(e, "param"));
 	resp_free(&r);
 
-	/* BRIEF invariant 1: an id that could carry a PAN is replaced. */
+	/* No PAN outside the CDE: an id that could carry a PAN is replaced. */
 	for (i = 0; i < sizeof refused / sizeof refused[0]; i++) {
 		o.hdr1 = refused[i];
 		do_req(&o, &r);

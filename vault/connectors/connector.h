@@ -237,7 +237,7 @@ struct vault_psp_endpoint {
 
 /**
  * Copy host and addr (may be NULL) into ep; read the API key from
- * api_key_file (mode 0600; BRIEF invariant 10, PCI DSS 8.6.3) into guarded
+ * api_key_file (mode 0600; secrets only from files, PCI DSS 8.6.3) into guarded
  * memory. name prefixes the messages. @return 0, or -1 with err filled;
  * either way ep is freed with vault_psp_endpoint_free.
  */

@@ -47,7 +47,7 @@ int cmd_init_token(const struct opts *o)
 	return EXIT_OK;
 }
 
-/* The key is flagged as the vault needs it (BRIEF invariant 2). */
+/* The key is flagged as the vault needs it (sensitive, never extractable in clear). */
 static bool key_ok(const struct hsm_key_info *ki, unsigned long want_type)
 {
 	/* Never extractable; or backup-capable (ADR 0073): extractable only

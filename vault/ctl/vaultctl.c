@@ -11,7 +11,7 @@
  *                  walk the PAN decryption audit chain (vault/audit/vault_audit.h);
  *                  exit 0 intact, 3 tampered (the first bad record is named)
  *
- * PINs come only from files (BRIEF invariant 10, PCI DSS v4.0 8.3.2), never
+ * PINs come only from files (PCI DSS v4.0 8.3.2), never
  * from the command line or the environment; SOFTHSM2_CONF selects the SoftHSM2
  * configuration as usual. Exit codes: 0 ok, 1 operational error, 2 usage.
  */

@@ -47,7 +47,7 @@ int cmd_init_token(const struct opts *o);
 /**
  * keys list (create false) / keys create (create true): print the vault's keys
  * and their flags, creating the absent ones when asked. EXIT_OP when a key is
- * missing its required type, length or flags (BRIEF invariant 2).
+ * missing its required type, length or flags (sensitive, never extractable in clear).
  */
 int cmd_keys(const struct opts *o, bool create);
 
