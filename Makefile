@@ -54,7 +54,8 @@ VAULTCTL_SRC := $(wildcard vault/ctl/*.c)
 GW_SRC      := $(filter-out gateway/gatewayd.c gateway/ctl/%,$(wildcard gateway/*.c gateway/*/*.c))
 GWCTL_SRC   := $(wildcard gateway/ctl/*.c)
 PSPSIM_SRC  := $(wildcard tests/pspsim/*.c)
-UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+# cmocka tests: tests/unit/ and the attack suite's C tests (tests/attack/, issue 15).
+UNIT_SRC    := $(wildcard tests/unit/test_*.c tests/attack/test_*.c)
 
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
 COMMON_OBJ := $(call objs,$(COMMON_SRC))
@@ -66,7 +67,7 @@ GW_OBJ     := $(call objs,$(GW_SRC))
 PROGRAMS := $(BIN)/vaultd $(BIN)/vaultctl $(BIN)/gatewayd $(BIN)/gatewayctl $(BIN)/pspsim $(BIN)/panscan
 # Test-only: the merchant webhook receiver of the integration tests (issue 5).
 PROGRAMS += $(BIN)/whsink
-UNIT_BIN := $(patsubst tests/unit/%.c,$(BIN)/tests/%,$(UNIT_SRC))
+UNIT_BIN := $(addprefix $(BIN)/tests/,$(basename $(notdir $(UNIT_SRC))))
 
 .PHONY: all deps up down demo check unit integration tests clean pki install segmentation compliance layout systemd-verify fuzz-panscan checkout fuzz bench bench-payments
 .SECONDARY:
@@ -74,8 +75,10 @@ all: $(PROGRAMS)
 tests: $(UNIT_BIN)
 
 # Per-directory flags: vault and hsm see pkcs11.h; gateway sees curl.
-$(OBJ)/hsm/%.o $(OBJ)/vault/%.o $(OBJ)/tests/unit/test_vault%.o $(OBJ)/tests/unit/test_hsm%.o: CFLAGS += $(CFLAGS_VAULT)
-$(OBJ)/gateway/%.o $(OBJ)/tests/unit/test_gw%.o $(OBJ)/tests/unit/test_sr%.o: CFLAGS += $(CFLAGS_GW)
+$(OBJ)/hsm/%.o $(OBJ)/vault/%.o $(OBJ)/tests/unit/test_vault%.o $(OBJ)/tests/unit/test_hsm%.o \
+  $(OBJ)/tests/attack/test_vault%.o $(OBJ)/tests/attack/test_hsm%.o: CFLAGS += $(CFLAGS_VAULT)
+$(OBJ)/gateway/%.o $(OBJ)/tests/unit/test_gw%.o $(OBJ)/tests/unit/test_sr%.o \
+  $(OBJ)/tests/attack/test_gw%.o $(OBJ)/tests/attack/test_sr%.o: CFLAGS += $(CFLAGS_GW)
 
 $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -122,18 +125,22 @@ $(BIN)/panscan: $(OBJ)/tools/panscan.o $(OBJ)/common/sr_panscan.o
 # vault side too; test_gw_* the gateway side. Each links tests/unit/fixture.o
 # (the shared fixtures: it uses common/ only, so it needs no per-zone flags).
 FIXTURE_OBJ := $(OBJ)/tests/unit/fixture.o
-$(BIN)/tests/test_sr_%: $(OBJ)/tests/unit/test_sr_%.o $(FIXTURE_OBJ) $(COMMON_OBJ)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS_GW) $(LIBS_COMMON)
-$(BIN)/tests/test_hsm_%: $(OBJ)/tests/unit/test_hsm_%.o $(FIXTURE_OBJ) $(CTL_OBJ) $(HSM_OBJ) $(COMMON_OBJ)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka -ldl -lcrypto $(LIBS_COMMON)
-$(BIN)/tests/test_vault_%: $(OBJ)/tests/unit/test_vault_%.o $(FIXTURE_OBJ) $(VAULT_OBJ) $(HSM_OBJ) $(COMMON_OBJ)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS_VAULT) $(LIBS_COMMON)
-$(BIN)/tests/test_gw_%: $(OBJ)/tests/unit/test_gw_%.o $(FIXTURE_OBJ) $(GW_OBJ) $(COMMON_OBJ)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS_GW) $(LIBS_COMMON)
+# One set of link rules per test folder (tests/unit, tests/attack).
+define unit_rules
+$(BIN)/tests/test_sr_%: $(OBJ)/tests/$(1)/test_sr_%.o $(FIXTURE_OBJ) $(COMMON_OBJ)
+	@mkdir -p $$(dir $$@)
+	$(CC) $(LDFLAGS) -o $$@ $$^ -lcmocka $(LIBS_GW) $(LIBS_COMMON)
+$(BIN)/tests/test_hsm_%: $(OBJ)/tests/$(1)/test_hsm_%.o $(FIXTURE_OBJ) $(CTL_OBJ) $(HSM_OBJ) $(COMMON_OBJ)
+	@mkdir -p $$(dir $$@)
+	$(CC) $(LDFLAGS) -o $$@ $$^ -lcmocka -ldl -lcrypto $(LIBS_COMMON)
+$(BIN)/tests/test_vault_%: $(OBJ)/tests/$(1)/test_vault_%.o $(FIXTURE_OBJ) $(VAULT_OBJ) $(HSM_OBJ) $(COMMON_OBJ)
+	@mkdir -p $$(dir $$@)
+	$(CC) $(LDFLAGS) -o $$@ $$^ -lcmocka $(LIBS_VAULT) $(LIBS_COMMON)
+$(BIN)/tests/test_gw_%: $(OBJ)/tests/$(1)/test_gw_%.o $(FIXTURE_OBJ) $(GW_OBJ) $(COMMON_OBJ)
+	@mkdir -p $$(dir $$@)
+	$(CC) $(LDFLAGS) -o $$@ $$^ -lcmocka $(LIBS_GW) $(LIBS_COMMON)
+endef
+$(foreach d,unit attack,$(eval $(call unit_rules,$(d))))
 
 # libFuzzer targets (clang, ASan+UBSan): tests/fuzz/fuzz_*.c, each linked
 # with the sources it exercises. make check runs them briefly.
