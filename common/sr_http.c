@@ -430,6 +430,8 @@ static struct req_state *new_state(struct sr_http_server *srv, struct MHD_Connec
 	st->req.path = url; /* libmicrohttpd passes the path without the query */
 	st->req.app = srv->app;
 	st->req.internal_ = st;
+	if (sr_http_client_ip(&st->req, st->req.client, sizeof st->req.client) != 0)
+		st->req.client[0] = '\0';
 	rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
 	if (sr_http_valid_request_id(rid))
 		snprintf(st->req.request_id, sizeof st->req.request_id, "%s", rid);

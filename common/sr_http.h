@@ -37,6 +37,9 @@ struct sr_http_request {
 	                 * and the listener accepts forms; borrowed */
 	char request_id[40];            /* "req_..." generated, or taken from a valid X-Request-Id */
 	const char *peer;  /* verified client identity (DNS SAN) on mTLS listeners, else NULL */
+	char client[46];   /* the TCP peer's address (IPv4 or IPv6 text), "" when unknown */
+	char merchant[72]; /* the authenticated merchant (sr_http_set_principal), else "" */
+	char key_id[40];   /* the API key that authenticated it (sr_http_set_principal), else "" */
 	void *app;                      /* sr_http_config.app */
 	void *internal_;                /* private to sr_http */
 };
@@ -116,6 +119,15 @@ const char *sr_http_query(const struct sr_http_request *req, const char *name);
 
 /** The token of "Authorization: Bearer <token>", or NULL. */
 const char *sr_http_bearer(const struct sr_http_request *req);
+
+/**
+ * Record who made the request, once a handler has authenticated it: the
+ * merchant id and the id of the key used (never the key itself). Both are
+ * copied (truncated to the fields' sizes); NULL leaves a field as it is.
+ * Every request line (event "http.request") then carries them beside the
+ * client address (PCI DSS v4.0 10.2.2: user identification, origination).
+ */
+void sr_http_set_principal(struct sr_http_request *req, const char *merchant, const char *key_id);
 
 /** Reply with a JSON body (reference stolen, may be NULL for an empty body). */
 void sr_http_reply_json(struct sr_http_request *req, unsigned status, json_t *body);

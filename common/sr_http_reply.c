@@ -284,13 +284,17 @@ enum MHD_Result sr_http_queue_reply(struct req_state *st)
 	st->queued = 1;
 
 	redact_path(st->req.path != NULL ? st->req.path : "", path, sizeof path);
-	/* PCI DSS 10.2.1, 10.2.2: who (peer), what (method, route), when, outcome. */
+	/* PCI DSS 10.2.1, 10.2.2: who (the verified peer, or the merchant and
+	 * key a handler authenticated) and from where (the client address),
+	 * what (method, route), when, outcome. */
 	sr_log(st->status >= 500 ? SR_LOG_ERROR : SR_LOG_INFO, st->req.request_id, "http.request",
-	       "{s:s, s:s, s:s, s:s?, s:i, s:f, s:s?}",
+	       "{s:s, s:s, s:s, s:s?, s:i, s:f, s:s?, s:s?, s:s?, s:s?}",
 	       "listener", st->srv->name, "method", st->req.method, "path", path,
 	       "route", st->route != NULL ? st->route->pattern : NULL,
 	       "status", (int)st->status, "duration_ms", elapsed_ms(&st->t0),
-	       "peer", st->req.peer);
+	       "peer", st->req.peer, "client", st->req.client[0] != '\0' ? st->req.client : NULL,
+	       "merchant", st->req.merchant[0] != '\0' ? st->req.merchant : NULL,
+	       "key_id", st->req.key_id[0] != '\0' ? st->req.key_id : NULL);
 	observe_request(st);
 	return r;
 }

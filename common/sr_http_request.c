@@ -340,6 +340,16 @@ const char *sr_http_bearer(const struct sr_http_request *req)
 	return *v != '\0' ? v : NULL;
 }
 
+void sr_http_set_principal(struct sr_http_request *req, const char *merchant, const char *key_id)
+{
+	if (req == NULL)
+		return;
+	if (merchant != NULL)
+		snprintf(req->merchant, sizeof req->merchant, "%s", merchant);
+	if (key_id != NULL)
+		snprintf(req->key_id, sizeof req->key_id, "%s", key_id);
+}
+
 int sr_http_client_ip(const struct sr_http_request *req, char *out, size_t outlen)
 {
 	const struct req_state *st = (const struct req_state *)req;

@@ -71,6 +71,12 @@ int gw_auth_merchant(struct gw_app *app, struct sr_http_request *req, char *merc
 		goto out;
 	}
 	gw_strlcpy(merchant_id, ki.merchant_id, len);
+	{
+		char key_id[24];
+
+		snprintf(key_id, sizeof key_id, "%lld", (long long)ki.id);
+		sr_http_set_principal(req, ki.merchant_id, key_id);
+	}
 	gw_strlcpy(ctx->merchant, ki.merchant_id, sizeof ctx->merchant);
 	gw_strlcpy(ctx->role, ki.role, sizeof ctx->role);
 	ctx->key_id = ki.id;

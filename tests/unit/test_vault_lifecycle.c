@@ -62,12 +62,14 @@ static void check_legacy(const char *pan)
 	char out[VAULT_LEGACY_MAX + 1];
 	size_t n = strlen(pan);
 	size_t want = n < 16 ? 16 : n;
+	size_t lead = vault_pan_lead_shown(n);
 	int i;
 
 	for (i = 0; i < 2000; i++) {
 		assert_int_equal(vault_legacy_number_new(pan, n, out, sizeof out), 0);
 		assert_int_equal(strlen(out), want);
-		assert_memory_equal(out, pan, 6);                   /* BIN kept */
+		assert_memory_equal(out, pan, lead);                /* what may show */
+		assert_true(n - lead - 4 >= 6);                     /* 6+ digits hidden */
 		assert_memory_equal(out + want - 4, pan + n - 4, 4); /* last4 kept */
 		assert_false(vault_luhn_valid(out, want));          /* never a PAN */
 		assert_true(vault_legacy_number_valid(out));
@@ -87,6 +89,12 @@ static void test_legacy_numbers(void **state)
 	check_legacy("6200000000000005");
 	check_legacy("4000000000000000006");    /* 19 */
 	check_legacy("4222222222222");          /* 13 */
+	/* Short PANs show fewer leading digits (issue 15, item 9). */
+	assert_int_equal(vault_pan_lead_shown(13), 3);
+	assert_int_equal(vault_pan_lead_shown(14), 4);
+	assert_int_equal(vault_pan_lead_shown(15), 5);
+	assert_int_equal(vault_pan_lead_shown(16), 6);
+	assert_int_equal(vault_pan_lead_shown(19), 6);
 	/* random middle: two draws almost never agree (10^6 space) */
 	for (i = 0; i < 100; i++) {
 		vault_legacy_number_new("4242424242424242", 16, a, sizeof a);

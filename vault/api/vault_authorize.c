@@ -128,6 +128,8 @@ static int parse_body(struct sr_http_request *req, struct auth_body *b)
 		            "merchant");
 		return 0;
 	}
+	/* The gateway (the verified peer) acts for this merchant. */
+	sr_http_set_principal(req, b->merchant, NULL);
 	b->token = json_string_value(json_object_get(o, "token"));
 	if (b->token == NULL) {
 		bad_request(req, "parameter_invalid_type", "token must be a string.", "token");

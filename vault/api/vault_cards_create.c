@@ -79,6 +79,8 @@ static int parse_body(struct sr_http_request *req, struct card_body *b)
 		bad(req, "parameter_invalid_type", "merchant is not a merchant id.", "merchant");
 		return 0;
 	}
+	/* The gateway (the verified peer) acts for this merchant. */
+	sr_http_set_principal(req, b->merchant, NULL);
 	b->token = json_string_value(json_object_get(o, "token"));
 	if (b->token == NULL) {
 		bad(req, "parameter_invalid_type", "token must be a string.", "token");

@@ -121,6 +121,7 @@ void vault_handle_payment_ops(struct sr_http_request *req)
 		                    NULL);
 		return;
 	}
+	sr_http_set_principal(req, merchant, NULL); /* the gateway acts for it */
 	oq.kind = (enum vault_op_kind)kind;
 	oq.amount = amount != NULL ? (long long)json_integer_value(amount) : 0;
 	oq.request_id = req->request_id;

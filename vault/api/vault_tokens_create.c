@@ -38,6 +38,16 @@
 #include "vault/tokens/vault_token.h"
 #include "vault/tokens/vault_token_writer.h"
 
+/* The request line names the merchant and the key by the first 16 hex
+ * digits of its SHA-256 (the id the key is stored under, PCI DSS 8.3.2). */
+static void set_principal(struct sr_http_request *req, const char *hash, const char *mid)
+{
+	char key_id[32];
+
+	snprintf(key_id, sizeof key_id, "pk_sha256:%.16s", hash);
+	sr_http_set_principal(req, mid, key_id);
+}
+
 /* The merchant owning the publishable key: 1 found, 0 not, -1 error,
  * -3 found but origin (non-NULL: a cross-origin browser request) is not
  * registered for it. */
@@ -60,8 +70,10 @@ static int authenticate(struct sr_http_request *req, struct vault_app *app, cons
 	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 	/* The cache maps a key to its merchant; a browser request (origin set)
 	 * always checks the merchant's registered origins in the database. */
-	if (origin == NULL && vault_pkcache_get(app->pkcache, hash, now, mid, mid_cap) == 1)
+	if (origin == NULL && vault_pkcache_get(app->pkcache, hash, now, mid, mid_cap) == 1) {
+		set_principal(req, hash, mid);
 		return 1;
+	}
 	db = sr_db_acquire(app->db);
 	if (origin == NULL) {
 		rc = vault_store_merchant_by_pk_hash(db, hash, mid, mid_cap, err, sizeof err);
@@ -72,8 +84,10 @@ static int authenticate(struct sr_http_request *req, struct vault_app *app, cons
 	sr_db_release(app->db, db);
 	if (rc < 0)
 		sr_log(SR_LOG_ERROR, req->request_id, "db.error", "{s:s}", "error", err);
-	if (rc == 1)
+	if (rc == 1) {
 		vault_pkcache_put(app->pkcache, hash, mid, now);
+		set_principal(req, hash, mid);
+	}
 	return rc;
 }
 
@@ -88,7 +102,7 @@ void vault_handle_tokens_create(struct sr_http_request *req)
 	char mid[VAULT_MERCHANT_ID_MAX + 1];
 	char err[256];
 	struct vault_key_labels labels;
-	char shape[VAULT_PAN_MAX + 1];  /* BIN + zeros + last4: the legacy number's template */
+	char shape[VAULT_PAN_MAX + 1];  /* shown lead + zeros + last4: the legacy number's template */
 	const char *origin = NULL;
 	json_t *reply = NULL;
 	int attempt;
@@ -167,9 +181,10 @@ void vault_handle_tokens_create(struct sr_http_request *req)
 	row.expires_at = card.expires_at;
 	shape[0] = '\0';
 	if (card.format_preserving) {
-		/* PCI DSS 3.4.1: only the first six and last four are kept. */
+		/* PCI DSS 3.4.1: only what a truncated form may show is kept
+		 * (vault_pan_lead_shown: at most the first six, and the last four). */
 		memset(shape, '0', card.pan_len);
-		memcpy(shape, card.pan, 6);
+		memcpy(shape, card.pan, vault_pan_lead_shown(card.pan_len));
 		memcpy(shape + card.pan_len - 4, card.last4, 4);
 		shape[card.pan_len] = '\0';
 	}

@@ -94,9 +94,20 @@ bool vault_customer_id_valid(const char *s)
 	return true;
 }
 
+size_t vault_pan_lead_shown(size_t pan_len)
+{
+	/* PCI DSS v4.0 3.3.1 and 3.4.1 (truncation formats, PCI SSC FAQ 1091):
+	 * first six and last four at most, and never fewer than six digits
+	 * hidden: a 13-digit PAN shows 3 + 4, a 15-digit one 5 + 4. */
+	if (pan_len <= 10)
+		return 0;
+	return pan_len - 10 < 6 ? pan_len - 10 : 6;
+}
+
 int vault_legacy_number_new(const char *pan, size_t pan_len, char *out, size_t outlen)
 {
 	size_t n;
+	size_t lead;
 	size_t i;
 
 	if (pan == NULL || out == NULL || pan_len < VAULT_PAN_MIN || pan_len > VAULT_PAN_MAX ||
@@ -107,10 +118,9 @@ int vault_legacy_number_new(const char *pan, size_t pan_len, char *out, size_t o
 			return -1;
 	}
 	n = pan_len < VAULT_LEGACY_MIN ? VAULT_LEGACY_MIN : pan_len;
-	/* PCI DSS v4.0 3.4.1: first six and last four are the most a
-	 * truncated form may show; everything between is random. */
-	memcpy(out, pan, 6);
-	for (i = 6; i < n - 4; i++)
+	lead = vault_pan_lead_shown(pan_len);
+	memcpy(out, pan, lead);
+	for (i = lead; i < n - 4; i++)
 		out[i] = (char)('0' + randombytes_uniform(10));
 	memcpy(out + n - 4, pan + pan_len - 4, 4);
 	out[n] = '\0';

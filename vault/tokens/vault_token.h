@@ -48,8 +48,17 @@ bool vault_any_token_id_valid(const char *s);
 bool vault_customer_id_valid(const char *s);
 
 /**
+ * How many leading digits of a PAN of pan_len digits a masked or truncated
+ * form may show (the last 4 are always shown): 6 for 16 digits and more,
+ * pan_len - 10 below, so at least 6 digits always stay hidden (13 -> 3,
+ * 14 -> 4, 15 -> 5). PCI DSS v4.0 3.3.1, 3.4.1; PCI SSC FAQ 1091.
+ */
+size_t vault_pan_lead_shown(size_t pan_len);
+
+/**
  * Format-preserving token ("legacy number") for a PAN of pan_len digits:
- * max(16, pan_len) digits that keep the PAN's first 6 (BIN) and last 4,
+ * max(16, pan_len) digits that keep the PAN's first vault_pan_lead_shown()
+ * digits (the BIN for 16 digits and more) and last 4,
  * with CSPRNG digits in between, adjusted so that the whole FAILS the Luhn
  * check (ISO/IEC 7812-1 Annex B) and can never be mistaken for a PAN.
  * Callers retry on a collision (unique column).
