@@ -50,7 +50,7 @@ declare -A ADDR=([edge]=10.40.1.2 [app]=10.40.2.2 [cde]=10.40.3.2 [cdedb]=10.40.
                  [inet]=203.0.113.10 [site]=203.0.113.80 [psp]=198.51.100.10 [admin]=192.0.2.10)
 declare -A NS=([edge]=edge [app]=app [cde]=cde [cdedb]=cdedb [appdb]=appdb [inet]=inet [site]=inet [psp]=psp [admin]=admin)
 # Real services: the canary listeners leave these ports to the daemons.
-declare -A REAL=([cde:8444]=vaultd [cde:8445]=vaultd [app:8443]=gatewayd [cdedb:5432]=postgres
+declare -A REAL=([cde:8445]=vaultd [app:8443]=gatewayd [cdedb:5432]=postgres
                  [appdb:5432]=postgres [psp:443]=pspsim [edge:443]="edge DNAT -> vaultd")
 
 WORK=$(mktemp -d /var/tmp/strongroom-seg.XXXXXX)
@@ -97,8 +97,19 @@ for z in "${ZONES[@]}" "${OUTSIDE[@]}"; do
 done
 nsx core sysctl -qw net.ipv6.conf.all.disable_ipv6=1
 nsx inet ip addr add "${ADDR[site]}/24" dev eth0   # some other internet site
-# The edge host forwards TCP 443 to the vault's public listener (edge.nft).
+# The edge host forwards TCP 443 to the vault's public listener (edge.nft),
+# over a link of its own to the CDE host (ADR 0112): no source NAT, so vaultd
+# sees the browser's address; the CDE host answers through the edge again
+# (its public address routes by a policy rule to the edge link).
 nsx edge sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.eth0.send_redirects=0
+CDE_PUBLIC=10.40.13.2   # as in iac/nftables/addresses-harness.nft
+ip link add sr-cde netns "${P}edge" type veth peer name sr-edge netns "${P}cde"
+nsx edge ip addr add 10.40.13.1/30 dev sr-cde
+nsx edge ip link set sr-cde up
+nsx cde ip addr add "$CDE_PUBLIC/30" dev sr-edge
+nsx cde ip link set sr-edge up
+nsx cde ip rule add from "$CDE_PUBLIC" lookup 13
+nsx cde ip route add default via 10.40.13.1 dev sr-edge table 13
 
 declare -A RULESET_SHA=()
 for z in "${ZONES[@]}"; do
@@ -165,7 +176,7 @@ cat > "$WORK/etc/pspsim.json" <<JSON
   "api_key_file": "$WORK/secrets/psp-stripe-key", "threads": 2 }
 JSON
 cat > "$WORK/etc/vaultd.json" <<JSON
-{ "public_listen": "${ADDR[cde]}", "public_port": 8444,
+{ "public_listen": "$CDE_PUBLIC", "public_port": 8444,
   "internal_listen": "${ADDR[cde]}", "internal_port": 8445,
   "tls_cert_public": "$WORK/pki/vault-public.crt", "tls_key_public": "$WORK/pki/vault-public.key",
   "tls_cert_internal": "$WORK/pki/vault-internal.crt", "tls_key_internal": "$WORK/pki/vault-internal.key",
@@ -217,7 +228,8 @@ daemon() {
   done
 }
 daemon psp pspsim 443
-daemon cde vaultd 8444 8445
+daemon cde vaultd 8445
+wait_in cde "$CDE_PUBLIC" 8444 || { tail -n 20 "$WORK/log/vaultd.log" >&2; log "vaultd's public listener did not start"; exit 1; }
 daemon app gatewayd 8443
 
 # Canary listeners on every other port of every destination host.
@@ -264,6 +276,10 @@ st=$(nsx inet "${CURL[@]}" --resolve "vault.strongroom.test:443:${ADDR[edge]}" -
 TOK=$(jq -r '.id // empty' "$WORK/body" 2>/dev/null || true)
 record functional F1 inet edge 443 "201 tok_" "$st ${TOK:0:4}" \
   "browser (internet) -> edge:443 (edge prerouting dnat, edge forward F1) -> vaultd public listener (cde input F1) -> vault DB (F6)"
+sleep 0.2
+client=$(grep '"event":"http.request"' "$WORK/log/vaultd.log" | grep '"route":"/v1/tokens"' | tail -1 | jq -r '.client // "none"' 2>/dev/null || echo none)
+record functional F1 inet cde 8444 "client ${ADDR[inet]}" "client $client" \
+  "vaultd's request line names the browser's own address, not the edge's (no source NAT at the edge, ADR 0112; PCI DSS 10.2.2)"
 st=$(nsx inet "${CURL[@]}" --resolve "gateway.strongroom.test:8443:${ADDR[app]}" -H "Authorization: Bearer $SK" \
   -H 'Content-Type: application/json' \
   --data-binary "{\"amount\":1500,\"currency\":\"usd\",\"payment_method\":\"$TOK\",\"capture_method\":\"automatic\"}" \
@@ -275,7 +291,19 @@ st=$(nsx psp "${CURL[@]}" --resolve "gateway.strongroom.test:8443:${ADDR[app]}" 
 [ "$st" != 000 ] && st="HTTP answer"
 record functional F2 psp app 8443 "HTTP answer" "$st" "PSP webhook sender -> gateway port (app input F2): TLS handshake and an HTTP answer"
 st=$(nsx inet "${CURL[@]}" --connect-timeout 1 --resolve "vault.strongroom.test:8444:${ADDR[cde]}" https://vault.strongroom.test:8444/v1/tokens 2>/dev/null) || st=000
-record functional - inet cde 8444 000 "$st" "browser straight to vaultd's public listener, bypassing the edge: cde input default drop"
+record functional - inet cde 8444 000 "$st" "browser straight to the CDE host's port 8444, bypassing the edge: cde input default drop"
+st=$(nsx inet "${CURL[@]}" --connect-timeout 1 --resolve "vault.strongroom.test:8444:$CDE_PUBLIC" https://vault.strongroom.test:8444/v1/tokens 2>/dev/null) || st=000
+record functional - inet cde 8444 000 "$st" "browser straight to vaultd's public listener ($CDE_PUBLIC, on the edge link only): no route but through the edge"
+# Even if the network routed around the edge, the CDE host takes its public
+# port from the edge link only: the SYN arriving on its other interface is
+# dropped by its input chain (its drop counter grows).
+b=$(nsx cde nft -j list counter inet sr_cde drop_in | jq '.nftables[] | select(.counter) | .counter.packets')
+nsx core ip route add "$CDE_PUBLIC/32" via "${ADDR[cde]}"
+nsx inet perl "$HERE/probe.pl" "$PROBE_MS" "$CDE_PUBLIC:8444" >/dev/null || true
+nsx core ip route del "$CDE_PUBLIC/32" via "${ADDR[cde]}"
+a=$(nsx cde nft -j list counter inet sr_cde drop_in | jq '.nftables[] | select(.counter) | .counter.packets')
+record functional - inet cde 8444 dropped "$([ "$a" -gt "$b" ] && echo dropped || echo "not dropped ($b -> $a)")" \
+  "browser to vaultd's public listener by a route around the edge: cde input accepts it on the edge link only (iifname sr-edge)"
 st=$(nsx app "${CURL[@]}" --connect-timeout 1 --resolve "vault.strongroom.test:8444:${ADDR[cde]}" https://vault.strongroom.test:8444/v1/tokens 2>/dev/null) || st=000
 record functional - app cde 8444 000 "$st" "gateway to vaultd's public listener: app output default drop"
 if PGCONNECT_TIMEOUT=2 nsx app "$PGBIN/psql" -X -h "${ADDR[cdedb]}" -U vault -d vault -c 'SELECT 1' >/dev/null 2>&1 </dev/null; then r=connected; else r=refused; fi
@@ -397,8 +425,8 @@ for s in "${probe_src[@]}"; do
       exp=open; id=${FLOWID[$key]}
       is_zone "$s" && need+=("$s output: $id accept")
       if [ "$d" = edge ] && [ "$p" = 443 ]; then
-        # after the edge's DNAT and masquerade the CDE sees edge:sport -> cde:8444
-        by+="${by:+; }${TRACE["${ADDR[edge]} $sport ${ADDR[cde]} 8444"]:-}"
+        # after the edge's DNAT the CDE sees the source itself -> its public listener
+        by+="${by:+; }${TRACE["${ADDR[$s]} $sport $CDE_PUBLIC 8444"]:-}"
         need+=("edge prerouting: $id dnat" "edge forward: $id accept" "cde input: $id accept")
       elif is_zone "$d"; then need+=("$d input: $id accept"); fi
     else
