@@ -535,11 +535,9 @@ int hsm_p11_borrow(struct hsm *h, CK_FUNCTION_LIST_PTR *p11, CK_SESSION_HANDLE *
 	return 0;
 }
 
-void hsm_p11_return(struct hsm *h, CK_SESSION_HANDLE s, bool broken)
+/* Forget every cached key handle. */
+static void hsm_p11_forget_all(struct hsm *h)
 {
-	if (h == NULL)
-		return;
-	/* vaultctl may have destroyed or created keys: forget every cached handle. */
 	pthread_mutex_lock(&h->lock);
 	while (h->keys != NULL) {
 		struct hsm_keyent *e = h->keys;
@@ -548,7 +546,50 @@ void hsm_p11_return(struct hsm *h, CK_SESSION_HANDLE s, bool broken)
 		free(e);
 	}
 	pthread_mutex_unlock(&h->lock);
+}
+
+void hsm_p11_return(struct hsm *h, CK_SESSION_HANDLE s, bool broken)
+{
+	if (h == NULL)
+		return;
+	/* vaultctl may have destroyed or created keys: forget every cached handle. */
+	hsm_p11_forget_all(h);
 	hsm_sess_put(h, s, broken);
+}
+
+int hsm_p11_login(struct hsm *h, bool so, const char *pin_file, char *err, size_t errlen)
+{
+	char *pin = NULL;
+	size_t pin_len = 0;
+	CK_RV rv;
+
+	hsm_clrerr(err, errlen);
+	if (h == NULL || h->nall == 0 || pin_file == NULL) {
+		hsm_seterr(err, errlen, "hsm: bad arguments to login");
+		return -1;
+	}
+	pin = sr_secret_read_file(pin_file, &pin_len, err, errlen);
+	if (pin == NULL)
+		return -1;
+	if (h->logged_in) {
+		rv = h->p11->C_Logout(h->all[0]);
+		h->logged_in = false;
+		if (rv != CKR_OK && rv != CKR_USER_NOT_LOGGED_IN) {
+			sr_secret_free(pin);
+			hsm_p11err(err, errlen, "C_Logout", rv);
+			return -1;
+		}
+	}
+	hsm_p11_forget_all(h);
+	rv = h->p11->C_Login(h->all[0], so ? CKU_SO : CKU_USER, (CK_UTF8CHAR_PTR)pin,
+	                     (CK_ULONG)pin_len);
+	sr_secret_free(pin);
+	if (rv != CKR_OK) {
+		hsm_p11err(err, errlen, so ? "C_Login (SO)" : "C_Login", rv);
+		return -1;
+	}
+	h->logged_in = true;
+	return 0;
 }
 
 int hsm_token_serial(struct hsm *h, char serial[17], char *err, size_t errlen)

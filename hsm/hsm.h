@@ -3,7 +3,9 @@
  * in the configuration with dlopen, finds the token by label, logs in with a
  * PIN read from a file and wiped after C_Login, and keeps a pool of sessions
  * for the daemon's threads. Keys are found by CKA_LABEL and never leave the
- * token: they are CKA_SENSITIVE and not CKA_EXTRACTABLE.
+ * token in the clear: they are CKA_SENSITIVE and either not CKA_EXTRACTABLE
+ * or, when backup-capable, CKA_WRAP_WITH_TRUSTED (only a transport key the
+ * Security Officer marked CKA_TRUSTED may wrap them; ADR 0104).
  */
 #ifndef HSM_H
 #define HSM_H
@@ -64,24 +66,30 @@ int hsm_hmac_sha256(struct hsm *h, const char *key_label, const uint8_t *msg, si
 
 struct hsm_key_info {
 	bool found, sensitive, extractable, always_sensitive, never_extractable;
+	bool wrap_with_trusted;   /* CKA_WRAP_WITH_TRUSTED: only a CKA_TRUSTED key wraps it */
+	bool local;               /* CKA_LOCAL: generated in this token (false: unwrapped) */
 	unsigned long key_type;   /* CKK_* */
-	unsigned long value_len;  /* bytes */
+	unsigned long value_len;  /* bytes; SoftHSM2 2.6 records 0 for an unwrapped key */
 };
 /** Read a key's attributes. 0 (info->found tells), or -1 on a PKCS#11 error. */
 int hsm_key_info(struct hsm *h, const char *key_label, struct hsm_key_info *info,
                  char *err, size_t errlen);
 
-/** Generate a token AES-256 key: sensitive, not extractable, CKA_ENCRYPT/DECRYPT only. */
+/** Generate a token AES-256 key: sensitive, not extractable, CKA_ENCRYPT/DECRYPT only
+ *  (and CKA_WRAP_WITH_TRUSTED, like every data key). */
 int hsm_generate_aes_key(struct hsm *h, const char *key_label, char *err, size_t errlen);
 /** Generate a token HMAC-SHA256 key (CKK_GENERIC_SECRET, 32 bytes, CKA_SIGN/VERIFY only). */
 int hsm_generate_hmac_key(struct hsm *h, const char *key_label, char *err, size_t errlen);
 
 /**
- * Generate a backup-capable data key (issue 7, ADR 0073): as
+ * Generate a backup-capable data key (issue 7, ADR 0073, 0104): as
  * hsm_generate_aes_key (aes) or hsm_generate_hmac_key, but CKA_EXTRACTABLE
  * so that vaultctl keys backup can export it wrapped (C_WrapKey under a
- * split transport key); still CKA_SENSITIVE (its value is never readable)
- * and never CKA_WRAP/UNWRAP/DERIVE itself. 0, or -1 with err.
+ * split transport key). CKA_WRAP_WITH_TRUSTED: the token wraps it only under
+ * a key the Security Officer marked CKA_TRUSTED (PKCS#11 v2.40 §4.10;
+ * PCI DSS v4.0 3.6.1, 3.7.6), never under a key a user-PIN holder made;
+ * still CKA_SENSITIVE (its value is never readable) and never
+ * CKA_WRAP/UNWRAP/DERIVE itself. 0, or -1 with err.
  */
 int hsm_generate_wrappable_key(struct hsm *h, const char *key_label, bool aes, char *err,
                                size_t errlen);

@@ -145,6 +145,7 @@ int hsm_key_info(struct hsm *h, const char *key_label, struct hsm_key_info *info
 	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
 	CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
 	CK_BBOOL sens = CK_FALSE, extr = CK_TRUE, asens = CK_FALSE, nextr = CK_FALSE;
+	CK_BBOOL wwt = CK_FALSE, local = CK_FALSE;
 	CK_KEY_TYPE kt = 0;
 	CK_ULONG vlen = 0;
 	CK_ATTRIBUTE a[] = {
@@ -154,6 +155,8 @@ int hsm_key_info(struct hsm *h, const char *key_label, struct hsm_key_info *info
 		{ CKA_NEVER_EXTRACTABLE, &nextr, sizeof(nextr) },
 		{ CKA_KEY_TYPE, &kt, sizeof(kt) },
 		{ CKA_VALUE_LEN, &vlen, sizeof(vlen) },
+		{ CKA_WRAP_WITH_TRUSTED, &wwt, sizeof(wwt) },
+		{ CKA_LOCAL, &local, sizeof(local) },
 	};
 	bool have = false;
 	int ret = -1;
@@ -168,7 +171,8 @@ int hsm_key_info(struct hsm *h, const char *key_label, struct hsm_key_info *info
 	s = hsm_sess_get(h);
 	have = true;
 	/* Always asks the token (not the cache): this is what audits rely on. */
-	r = hsm_find_obj(h, s, CKO_SECRET_KEY, key_label, HSM_FIND_VAULT, &key, a, 6, err, errlen);
+	r = hsm_find_obj(h, s, CKO_SECRET_KEY, key_label, HSM_FIND_VAULT, &key, a,
+	                 sizeof(a) / sizeof(a[0]), err, errlen);
 	if (r <= 0) {
 		ret = r;   /* 0: absent, info->found = false */
 		goto out;
@@ -178,6 +182,8 @@ int hsm_key_info(struct hsm *h, const char *key_label, struct hsm_key_info *info
 	info->extractable = extr == CK_TRUE;
 	info->always_sensitive = asens == CK_TRUE;
 	info->never_extractable = nextr == CK_TRUE;
+	info->wrap_with_trusted = wwt == CK_TRUE;
+	info->local = local == CK_TRUE;
 	info->key_type = (unsigned long)kt;
 	info->value_len = (unsigned long)vlen;
 	ret = 0;
@@ -221,8 +227,9 @@ out:
 
 /*
  * C_GenerateKey (PKCS#11 v2.40 §5.14) of a 256-bit token secret key:
- * CKA_PRIVATE, CKA_SENSITIVE, not CKA_EXTRACTABLE (PCI DSS v4.0 3.5.1.2,
- * 3.6.1: the key never exists outside the HSM), with only the usages given.
+ * CKA_PRIVATE, CKA_SENSITIVE, CKA_WRAP_WITH_TRUSTED, not CKA_MODIFIABLE,
+ * with only the usages given; not CKA_EXTRACTABLE unless wrappable (PCI DSS
+ * v4.0 3.5.1.2, 3.6.1: the key never exists outside the HSM in the clear).
  * Refuses a label that already exists.
  */
 static int generate_key(struct hsm *h, const char *label, CK_MECHANISM_TYPE mech_type,
@@ -235,8 +242,12 @@ static int generate_key(struct hsm *h, const char *label, CK_MECHANISM_TYPE mech
 	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 	CK_BBOOL b_enc = enc ? CK_TRUE : CK_FALSE;
 	CK_BBOOL b_sign = sign ? CK_TRUE : CK_FALSE;
-	/* ADR 0073: a backup-capable key may leave the token only wrapped
-	 * (C_WrapKey); CKA_SENSITIVE still forbids reading its value. */
+	/* ADR 0073, 0104: a backup-capable key may leave the token only wrapped
+	 * (C_WrapKey), and CKA_WRAP_WITH_TRUSTED (PKCS#11 v2.40 §4.10) lets
+	 * only a key the Security Officer marked CKA_TRUSTED wrap it: the token
+	 * refuses a wrapping key made by a user-PIN holder (CKR_KEY_NOT_WRAPPABLE).
+	 * CKA_SENSITIVE forbids reading its value; the attribute can never be
+	 * turned off again (§4.10; not CKA_MODIFIABLE either). */
 	CK_BBOOL b_extr = wrappable ? CK_TRUE : CK_FALSE;
 
 	hsm_clrerr(err, errlen);
@@ -252,6 +263,7 @@ static int generate_key(struct hsm *h, const char *label, CK_MECHANISM_TYPE mech
 		{ CKA_PRIVATE, &yes, sizeof(yes) },
 		{ CKA_SENSITIVE, &yes, sizeof(yes) },
 		{ CKA_EXTRACTABLE, &b_extr, sizeof(b_extr) },
+		{ CKA_WRAP_WITH_TRUSTED, &yes, sizeof(yes) },
 		{ CKA_MODIFIABLE, &no, sizeof(no) },
 		{ CKA_ENCRYPT, &b_enc, sizeof(b_enc) },
 		{ CKA_DECRYPT, &b_enc, sizeof(b_enc) },

@@ -62,4 +62,18 @@ struct hsm;
 int hsm_p11_borrow(struct hsm *h, CK_FUNCTION_LIST_PTR *p11, CK_SESSION_HANDLE *s);
 void hsm_p11_return(struct hsm *h, CK_SESSION_HANDLE s, bool broken);
 
+/**
+ * vaultctl's ceremony code only (ADR 0104): change who is logged in on h's
+ * token, for every session of its pool (PKCS#11 v2.40 §5.6: C_Logout, then
+ * C_Login as CKU_SO when so, else CKU_USER, with the PIN read from pin_file,
+ * mode 0600, wiped right after; PCI DSS v4.0 8.3.2). The Security Officer
+ * marks the backup's transport keys CKA_TRUSTED (only the SO may, §4.10);
+ * the data keys are private objects that only the user sees. Handles of
+ * private objects die with the logout (the key handle cache is forgotten);
+ * public session objects live on. No session of h may be borrowed by
+ * another thread meanwhile. On failure nobody is logged in.
+ * @return 0, or -1 with err (never a PIN).
+ */
+int hsm_p11_login(struct hsm *h, bool so, const char *pin_file, char *err, size_t errlen);
+
 #endif

@@ -510,9 +510,12 @@ static void sweeper_stop(struct sweeper *s)
  * wrappable (hsm_keys_wrappable, ADR 0073): the keys may instead be
  * CKA_EXTRACTABLE (made by vaultctl keys generate --wrappable or restored by
  * vaultctl keys restore: they leave the token only wrapped under a split
- * transport key), still CKA_SENSITIVE; SoftHSM2 sets no CKA_VALUE_LEN on an
- * unwrapped key, so 0 (unknown) is accepted then: the restore compared the
- * key's KCV with the original's. */
+ * transport key), still CKA_SENSITIVE, and CKA_WRAP_WITH_TRUSTED (ADR 0104:
+ * only a transport key the Security Officer marked trusted wraps them; an
+ * extractable key without it is refused, anyone with the user PIN could
+ * export it); SoftHSM2 sets no CKA_VALUE_LEN on an unwrapped key, so 0
+ * (unknown) is accepted for an unwrapped (not CKA_LOCAL) key: the restore
+ * checked its length and compared its KCV with the original's. */
 static int check_key(struct hsm *h, const char *label, unsigned long want_type, bool wrappable,
                      char *msg, size_t msglen)
 {
@@ -534,8 +537,14 @@ static int check_key(struct hsm *h, const char *label, unsigned long want_type, 
 		         label, wrappable ? "" : " (hsm_keys_wrappable is false)");
 		return -1;
 	}
+	if (ki.extractable && !ki.wrap_with_trusted) {
+		snprintf(msg, msglen, "hsm: key %s is extractable without CKA_WRAP_WITH_TRUSTED "
+		         "(rotate it to a new --wrappable version, ADR 0104)", label);
+		return -1;
+	}
 	if (ki.key_type != want_type ||
-	    (ki.value_len != 32 && !(wrappable && ki.extractable && ki.value_len == 0))) {
+	    (ki.value_len != 32 &&
+	     !(wrappable && ki.extractable && ki.value_len == 0 && !ki.local))) {
 		snprintf(msg, msglen, "hsm: key %s has the wrong type or size", label);
 		return -1;
 	}

@@ -42,6 +42,7 @@ backup_env() {
   for x in "$BK_PAN" "$BK_FP" audit-hmac-v1; do
     bk_vc a --custodian-input "$BK/in-ab" --wrappable keys generate "$x" >/dev/null || { fail "generate $x"; return 1; }
   done
+  BK_KEYS=("$BK_PAN" "$BK_FP" audit-hmac-v1)
 }
 
 # bk_vaultd CONF: run a second vaultd on token B with CONF until its public
@@ -64,8 +65,13 @@ bk_kcv() { bk_vc "$1" keys kcv "$2" 2>/dev/null | sed -n 's/.* kcv=\([0-9A-F]\{6
 t_key_backup_m_of_n_restore() {
   backup_env || return
   local out rc k
-  out=$(bk_vc a --custodian-input "$BK/in-abc" keys backup --quorum 2 --holders 3 --out "$BK/backup.json" --component-dir "$BK/comp" 2>&1); rc=$?
+  # A never-extractable key the ceremony does not name is left alone (ADR 0104).
+  bk_vc a --custodian-input "$BK/in-ab" keys generate pan-enc-v900 >/dev/null || fail "generate a never-extractable key"
+  out=$(bk_vc a --custodian-input "$BK/in-abc" keys backup --quorum 2 --holders 3 --out "$BK/backup.json" --component-dir "$BK/comp" "${BK_KEYS[@]}" 2>&1); rc=$?
   eq "backup" "$rc" 0
+  eq "backed-up keys" "$(jq -r '[.keys[].label] | join(" ")' "$BK/backup.json")" "${BK_KEYS[*]}"
+  eq "bits" "$(jq -r '[.keys[].bits] | unique | join(" ")' "$BK/backup.json")" 256
+  eq "transport keys trusted" "$(jq -r 'select(.action == "transport-key-combined") | .what.trusted' "$BK/a/transcript.jsonl" | grep -c 'Security Officer')" 3
   # The backup file: labels, key types, versions, KCVs; 3 sets of wrapped keys.
   eq "sets" "$(jq '.sets | length' "$BK/backup.json")" 3
   eq "m" "$(jq .m "$BK/backup.json")" 2
@@ -90,7 +96,7 @@ t_key_backup_m_of_n_restore() {
   [[ $(jq -r 'select(.action == "components-issued") | .what.components[0].kcv' "$BK/a/transcript.jsonl" | head -1) =~ ^[0-9A-F]{6}$ ]] || fail "component KCV not recorded"
   check "transcript A verifies" bk_vc a ceremony verify "$BK/a/transcript.jsonl"
   # An existing backup file is not overwritten.
-  bk_vc a --custodian-input "$BK/in-abc" keys backup --quorum 2 --holders 3 --out "$BK/backup.json" --component-dir "$BK/comp2" >/dev/null 2>&1 && fail "backup overwrote a file"
+  bk_vc a --custodian-input "$BK/in-abc" keys backup --quorum 2 --holders 3 --out "$BK/backup.json" --component-dir "$BK/comp2" "${BK_KEYS[@]}" >/dev/null 2>&1 && fail "backup overwrote a file"
 
   # M - 1 = one custodian: refused (exit 4), the fresh token stays empty.
   out=$(bk_vc c --custodian-input "$BK/in-bob" keys restore --in "$BK/backup.json" --component-dir "$BK/comp" 2>&1); rc=$?
@@ -113,6 +119,8 @@ t_key_backup_m_of_n_restore() {
   eq "key-restored lines" "$(jq -r .action "$BK/b/transcript.jsonl" | grep -c key-restored)" 3
   [[ $(tail -n 1 "$BK/b/transcript.jsonl" | jq -r .hsm_serial) =~ ^[0-9a-f]{16}$ ]] || fail "restore serial"
   check "transcript B verifies" bk_vc b ceremony verify "$BK/b/transcript.jsonl"
+  grep -q "^$BK_PAN kcv=[0-9A-F]\{6\} bits=256 extractable=1 wrap_with_trusted=1 restored$" <<<"$out" || fail "restored attributes: $out"
+  eq "restored attributes recorded" "$(jq -r 'select(.action == "key-restored") | "\(.what.bits) \(.what.attributes.extractable) \(.what.attributes.wrap_with_trusted)"' "$BK/b/transcript.jsonl" | sort -u)" "256 true true"
   check "restored keys list" bk_vc b keys list
   # B is no longer fresh: a second restore is refused.
   bk_vc b --custodian-input "$BK/in-cb" keys restore --in "$BK/backup.json" --component-dir "$BK/comp" >/dev/null 2>&1; eq "restore twice" "$?" 4
@@ -142,24 +150,32 @@ t_key_backup_m_of_n_restore() {
     fail "vaultd on the restored token: $(tail -n 3 "$BK/vaultd.out")"
   fi
   # The restored, wrap-only keys can be backed up again from B.
-  check "backup of B" bk_vc b --custodian-input "$BK/in-abc" keys backup --quorum 3 --holders 3 --out "$BK/backup-b.json" --component-dir "$BK/comp-b"
+  check "backup of B" bk_vc b --custodian-input "$BK/in-abc" keys backup --quorum 3 --holders 3 --out "$BK/backup-b.json" --component-dir "$BK/comp-b" "${BK_KEYS[@]}"
+  eq "B's restored keys measured" "$(jq -r '[.keys[].bits] | unique | join(" ")' "$BK/backup-b.json")" 256
 }
 
 t_key_backup_refusals() {
   backup_env || return
   local out rc
-  # Keys made by keys create are never extractable: backup refused, no file.
+  # Keys made by keys create are never extractable: backup refused with the
+  # key and the reason, no file; the refusal is on the transcript.
   bk_vc c keys create >/dev/null || fail "keys create"
-  out=$(bk_vc c --custodian-input "$BK/in-abc" keys backup --quorum 2 --holders 3 --out "$BK/c.json" --component-dir "$BK/comp" 2>&1); rc=$?
+  out=$(bk_vc c --custodian-input "$BK/in-abc" keys backup --quorum 2 --holders 3 --out "$BK/c.json" --component-dir "$BK/comp" pan-enc-v1 2>&1); rc=$?
   eq "non-extractable backup" "$rc" 1
-  grep -q "not extractable" <<<"$out" || fail "message: $out"
+  grep -q "'pan-enc-v1' is not CKA_EXTRACTABLE" <<<"$out" || fail "message: $out"
   [ -e "$BK/c.json" ] && fail "backup file written"
-  # Quorum parameters and usage.
-  bk_vc a --custodian-input "$BK/in-abc" keys backup --quorum 1 --holders 3 --out "$BK/x.json" --component-dir "$BK/comp" >/dev/null 2>&1; eq "M=1" "$?" 2
-  bk_vc a --custodian-input "$BK/in-abc" keys backup --quorum 3 --holders 2 --out "$BK/x.json" --component-dir "$BK/comp" >/dev/null 2>&1; eq "M>N" "$?" 2
+  jq -r 'select(.action == "backup-failed") | .what.reason' "$BK/c/transcript.jsonl" | grep -q "'pan-enc-v1' is not CKA_EXTRACTABLE" || fail "refusal not recorded"
+  out=$(bk_vc a --custodian-input "$BK/in-abc" keys backup --quorum 2 --holders 3 --out "$BK/c.json" --component-dir "$BK/comp" fp-hmac-v99 2>&1); rc=$?
+  eq "absent key backup" "$rc" 1
+  grep -q "'fp-hmac-v99': no secret key with this label" <<<"$out" || fail "absent message: $out"
+  # Quorum parameters and usage: keys must be named, as data key labels.
+  bk_vc a --custodian-input "$BK/in-abc" keys backup --quorum 2 --holders 3 --out "$BK/x.json" --component-dir "$BK/comp" >/dev/null 2>&1; eq "no key named" "$?" 2
+  bk_vc a --custodian-input "$BK/in-abc" keys backup --quorum 2 --holders 3 --out "$BK/x.json" --component-dir "$BK/comp" ceremony-sign-v1 >/dev/null 2>&1; eq "not a data key" "$?" 2
+  bk_vc a --custodian-input "$BK/in-abc" keys backup --quorum 1 --holders 3 --out "$BK/x.json" --component-dir "$BK/comp" "${BK_KEYS[@]}" >/dev/null 2>&1; eq "M=1" "$?" 2
+  bk_vc a --custodian-input "$BK/in-abc" keys backup --quorum 3 --holders 2 --out "$BK/x.json" --component-dir "$BK/comp" "${BK_KEYS[@]}" >/dev/null 2>&1; eq "M>N" "$?" 2
   bk_vc a keys restore --component-dir "$BK/comp" >/dev/null 2>&1; eq "restore usage" "$?" 2
   # Fewer custodians authenticate than N: refused.
-  bk_vc a --custodian-input "$BK/in-ab" keys backup --quorum 2 --holders 3 --out "$BK/x.json" --component-dir "$BK/comp" >/dev/null 2>&1; eq "N-1 at backup" "$?" 4
+  bk_vc a --custodian-input "$BK/in-ab" keys backup --quorum 2 --holders 3 --out "$BK/x.json" --component-dir "$BK/comp" "${BK_KEYS[@]}" >/dev/null 2>&1; eq "N-1 at backup" "$?" 4
   [ -e "$BK/x.json" ] && fail "backup written without all custodians"
   # Ceremony 5: a custodian leaves, authorised by two others, not by themself.
   bk_vc a --custodian-input "$BK/in-ab" custodian remove alice >/dev/null 2>&1; eq "leaving custodian authorises" "$?" 4

@@ -13,8 +13,17 @@
  *    block of the unsealed component.
  *  - Refusals: wrong passphrase, another custodian's component file, a
  *    component of another backup, an altered wrapped key (all or nothing),
- *    a token that is not fresh, a non-extractable key at backup time,
- *    malformed documents.
+ *    a token that is not fresh, malformed documents.
+ *  - Only the keys the ceremony names are backed up (ADR 0104): stray secret
+ *    objects on the token (a never-extractable key, a generic secret made by
+ *    C_CreateObject) do not matter; a named key that cannot be backed up is
+ *    refused with its label and the exact reason (absent, not extractable,
+ *    extractable without CKA_WRAP_WITH_TRUSTED, a wrong SO PIN), and h is
+ *    logged in as the user again afterwards.
+ *  - The transport keys are CKA_TRUSTED (set by the SO): the wrap-with-trusted
+ *    data keys wrap under them; restored keys come back sensitive, extractable
+ *    and CKA_WRAP_WITH_TRUSTED with their real length (256 bits), a user-made
+ *    key still cannot wrap them, and they can be backed up again.
  * Exits 77 (skipped) only when the SoftHSM2 module is absent.
  */
 #include <stdarg.h>
@@ -28,6 +37,7 @@
 #include <openssl/evp.h>
 
 #include "hsm/hsm.h"
+#include "hsm/hsm_p11.h"
 #include "common/sr_secret.h"
 #include "hsm/ceremonies/hsm_backup.h"
 #include "tests/unit/fixture.h"
@@ -40,6 +50,8 @@ static struct hsm *g_a = NULL, *g_b = NULL, *g_c = NULL;
 static json_t *g_backup = NULL;
 static json_t *g_comp[3] = { NULL, NULL, NULL };
 static struct hsm_backup_holder g_hd[3];
+
+static const char *const LABELS[] = { HSM_KEY_PAN_ENC, HSM_KEY_FP_HMAC, HSM_KEY_AUDIT_HMAC };
 
 static const char PAN[] = "4242424242424242";
 static const char AAD[] = "strongroom/pan/v1|tok_abc|mer_1";
@@ -66,9 +78,89 @@ static int open_token(const char *label, struct hsm **out)
 	return 0;
 }
 
+/* The backup spec for labels (n of them) on the fixture's PIN files. */
+static struct hsm_backup_spec spec_of(const char *const *labels, size_t n)
+{
+	struct hsm_backup_spec sp = { labels, n, g_t.so_pin, g_t.user_pin };
+
+	return sp;
+}
+
+/*
+ * A token secret key made with raw PKCS#11 in h's session: generated
+ * (C_GenerateKey AES-256) with the given CKA_EXTRACTABLE and
+ * CKA_WRAP_WITH_TRUSTED, or, when stray, a generic secret object of known
+ * value (C_CreateObject) as some other tool might leave on the token.
+ */
+static int raw_key(struct hsm *h, const char *label, CK_BBOOL extr, CK_BBOOL wwt, bool stray)
+{
+	static const CK_BYTE val[32] = { 1, 2, 3 };
+	CK_FUNCTION_LIST_PTR p11 = NULL;
+	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE kt = stray ? CKK_GENERIC_SECRET : CKK_AES;
+	CK_ULONG vlen = 32;
+	CK_BBOOL yes = CK_TRUE;
+	CK_MECHANISM gen = { CKM_AES_KEY_GEN, NULL, 0 };
+	CK_OBJECT_HANDLE o = CK_INVALID_HANDLE;
+	CK_ATTRIBUTE t[] = {
+		{ CKA_CLASS, &cls, sizeof cls },
+		{ CKA_KEY_TYPE, &kt, sizeof kt },
+		{ CKA_TOKEN, &yes, sizeof yes },
+		{ CKA_PRIVATE, &yes, sizeof yes },
+		{ CKA_SENSITIVE, &yes, sizeof yes },
+		{ CKA_EXTRACTABLE, &extr, sizeof extr },
+		{ CKA_WRAP_WITH_TRUSTED, &wwt, sizeof wwt },
+		{ CKA_ENCRYPT, &yes, sizeof yes },
+		{ CKA_LABEL, (void *)label, strlen(label) },
+		{ stray ? CKA_VALUE : CKA_VALUE_LEN, stray ? (void *)val : (void *)&vlen,
+		  stray ? sizeof val : sizeof vlen },
+	};
+	CK_RV rv;
+
+	if (hsm_p11_borrow(h, &p11, &s) != 0)
+		return -1;
+	rv = stray ? p11->C_CreateObject(s, t, 10, &o) : p11->C_GenerateKey(s, &gen, t, 10, &o);
+	hsm_p11_return(h, s, false);
+	return rv == CKR_OK ? 0 : -1;
+}
+
+/* C_WrapKey of label under a session AES key the user makes: the token's answer. */
+static CK_RV user_wrap(struct hsm *h, const char *label)
+{
+	CK_FUNCTION_LIST_PTR p11 = NULL;
+	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE kt = CKK_AES;
+	CK_ULONG vlen = 32, n = 0, blen;
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_MECHANISM gen = { CKM_AES_KEY_GEN, NULL, 0 }, pad = { CKM_AES_KEY_WRAP_PAD, NULL, 0 };
+	CK_OBJECT_HANDLE wk = CK_INVALID_HANDLE, key = CK_INVALID_HANDLE;
+	CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof cls }, { CKA_KEY_TYPE, &kt, sizeof kt },
+		             { CKA_TOKEN, &no, sizeof no }, { CKA_WRAP, &yes, sizeof yes },
+		             { CKA_VALUE_LEN, &vlen, sizeof vlen } };
+	CK_ATTRIBUTE f[] = { { CKA_CLASS, &cls, sizeof cls },
+		             { CKA_LABEL, (void *)label, strlen(label) } };
+	CK_BYTE blob[64];
+	CK_RV rv;
+
+	assert_int_equal(hsm_p11_borrow(h, &p11, &s), 0);
+	assert_int_equal(p11->C_GenerateKey(s, &gen, t, 5, &wk), CKR_OK);
+	assert_int_equal(p11->C_FindObjectsInit(s, f, 2), CKR_OK);
+	assert_int_equal(p11->C_FindObjects(s, &key, 1, &n), CKR_OK);
+	p11->C_FindObjectsFinal(s);
+	assert_int_equal(n, 1);
+	blen = sizeof blob;
+	rv = p11->C_WrapKey(s, &pad, wk, key, blob, &blen);
+	p11->C_DestroyObject(s, wk);
+	hsm_p11_return(h, s, false);
+	return rv;
+}
+
 static int group_setup(void **state)
 {
 	char err[256] = "";
+	struct hsm_backup_spec sp;
 
 	(void)state;
 	if (fx_softhsm_new(&g_t, "test_hsm_bk_", USER_PIN, SO_PIN) != 0)
@@ -87,10 +179,17 @@ static int group_setup(void **state)
 		fprintf(stderr, "setup: %s\n", err);
 		return -1;
 	}
+	/* Stray secret objects the ceremony does not name: they must not matter. */
+	if (hsm_generate_aes_key(g_a, "stray-never-extractable", err, sizeof(err)) != 0 ||
+	    raw_key(g_a, "stray-object", CK_TRUE, CK_FALSE, true) != 0) {
+		fprintf(stderr, "setup: stray objects: %s\n", err);
+		return -1;
+	}
 	holder(&g_hd[0], "alice", "alice horse battery 1");
 	holder(&g_hd[1], "bob", "bob staple correct 22");
 	holder(&g_hd[2], "carol", "carol lamp river 333");
-	if (hsm_backup_create(g_a, g_hd, 3, 2, &g_backup, g_comp, err, sizeof(err)) != 0) {
+	sp = spec_of(LABELS, 3);
+	if (hsm_backup_create(g_a, &sp, g_hd, 3, 2, &g_backup, g_comp, err, sizeof(err)) != 0) {
 		fprintf(stderr, "setup: backup: %s\n", err);
 		return -1;
 	}
@@ -135,10 +234,18 @@ static void test_backup_document(void **state)
 	assert_int_equal(json_array_size(keys), 3);
 	for (i = 0; i < 3; i++) {
 		json_t *k = json_array_get(keys, i);
+		json_t *at = json_object_get(k, "attributes");
 		text = json_string_value(json_object_get(k, "kcv"));
 		assert_non_null(text);
 		assert_int_equal(strlen(text), 6);
+		/* Exactly the named keys, in order: the stray objects are not there. */
+		assert_string_equal(json_string_value(json_object_get(k, "label")), LABELS[i]);
 		assert_int_equal(json_integer_value(json_object_get(k, "version")), 1);
+		assert_int_equal(json_integer_value(json_object_get(k, "bits")), 256);
+		assert_true(json_is_true(json_object_get(at, "extractable")));
+		assert_true(json_is_true(json_object_get(at, "wrap_with_trusted")));
+		assert_true(json_is_true(json_object_get(json_array_get(sets, i),
+		                                         "transport_trusted")));
 		assert_int_equal(json_array_size(json_object_get(json_array_get(sets, i), "wrapped")),
 		                 3);
 	}
@@ -333,16 +440,28 @@ static void test_restore_with_quorum_decrypts(void **state)
 	size_t pt_len = sizeof pt;
 	json_t *out = NULL;
 	char err[256] = "";
-	const char *labels[] = { HSM_KEY_PAN_ENC, HSM_KEY_FP_HMAC, HSM_KEY_AUDIT_HMAC };
+	const char *const *labels = LABELS;
+	struct hsm_key_info ki0;
 	size_t i;
 
 	(void)state;
 	assert_int_equal(hsm_aes_gcm_decrypt(g_b, HSM_KEY_PAN_ENC, (const uint8_t *)AAD,
 	                                     strlen(AAD), g_iv, g_ct, g_ct_len, pt, &pt_len, err,
 	                                     sizeof(err)), -1);   /* no key yet */
-	assert_int_equal(hsm_backup_restore(g_b, g_backup, hd, comps, 2, &out, err, sizeof(err)),
-	                 0);
+	if (hsm_backup_restore(g_b, g_backup, hd, comps, 2, &out, err, sizeof(err)) != 0)
+		fail_msg("restore: %s", err);
 	assert_int_equal(json_array_size(out), 3);
+	for (i = 0; i < 3; i++) {
+		json_t *k = json_array_get(out, i);
+		json_t *at = json_object_get(k, "attributes");
+
+		/* The real length and the flags the token reports after unwrapping. */
+		assert_string_equal(json_string_value(json_object_get(k, "label")), labels[i]);
+		assert_int_equal(json_integer_value(json_object_get(k, "bits")), 256);
+		assert_true(json_is_true(json_object_get(at, "sensitive")));
+		assert_true(json_is_true(json_object_get(at, "extractable")));
+		assert_true(json_is_true(json_object_get(at, "wrap_with_trusted")));
+	}
 	json_decref(out);
 	pt_len = sizeof pt;
 	assert_int_equal(hsm_aes_gcm_decrypt(g_b, HSM_KEY_PAN_ENC, (const uint8_t *)AAD,
@@ -362,6 +481,29 @@ static void test_restore_with_quorum_decrypts(void **state)
 		assert_int_equal(hsm_key_info(g_b, labels[i], &ki, err, sizeof(err)), 0);
 		assert_true(ki.sensitive);
 		assert_true(ki.extractable);   /* wrap-only: can be backed up again */
+		assert_true(ki.wrap_with_trusted);   /* ... only under a trusted key */
+		assert_false(ki.local);
+		/* As on A: a key the user makes cannot wrap the restored key. */
+		assert_int_equal(user_wrap(g_b, labels[i]), CKR_KEY_NOT_WRAPPABLE);
+		assert_int_equal(user_wrap(g_a, labels[i]), CKR_KEY_NOT_WRAPPABLE);
+	}
+	/* B's restored keys back up again; their length (which SoftHSM2 keeps no
+	 * CKA_VALUE_LEN for after C_UnwrapKey) is measured: 256 bits. */
+	{
+		struct hsm_backup_spec sp = spec_of(labels, 3);
+		json_t *again = NULL, *c2[3] = { NULL, NULL, NULL };
+
+		assert_int_equal(hsm_key_info(g_b, labels[0], &ki0, err, sizeof(err)), 0);
+		assert_int_equal(ki0.value_len, 0);
+		assert_int_equal(hsm_backup_create(g_b, &sp, g_hd, 3, 2, &again, c2, err,
+		                                   sizeof(err)), 0);
+		for (i = 0; i < 3; i++) {
+			assert_int_equal(json_integer_value(json_object_get(
+			                         json_array_get(json_object_get(again, "keys"), i),
+			                         "bits")), 256);
+			json_decref(c2[i]);
+		}
+		json_decref(again);
 	}
 	/* A second restore into B: the keys exist, refused. */
 	assert_int_equal(hsm_backup_restore(g_b, g_backup, hd, comps, 2, &out, err, sizeof(err)),
@@ -369,25 +511,69 @@ static void test_restore_with_quorum_decrypts(void **state)
 	assert_non_null(strstr(err, "fresh token"));
 }
 
-/* A key made never extractable (keys create) cannot be backed up: refused. */
-static void test_backup_refuses_non_extractable(void **state)
+/* Backup of a key that must not or cannot be backed up: refused, the key and the reason named. */
+static void refused(struct hsm *h, const char *label, const char *reason)
 {
+	struct hsm_backup_spec sp = spec_of(&label, 1);
 	json_t *backup = NULL, *comps[3] = { NULL, NULL, NULL };
-	char err[256] = "";
+	char err[512] = "", want[128];
+
+	assert_int_equal(hsm_backup_create(h, &sp, g_hd, 3, 2, &backup, comps, err, sizeof(err)),
+	                 -1);
+	assert_null(backup);
+	assert_null(comps[0]);
+	snprintf(want, sizeof want, "'%s'", label);
+	if (strstr(err, want) == NULL || strstr(err, reason) == NULL)
+		fail_msg("%s: \"%s\" does not say %s and \"%s\"", label, err, want, reason);
+}
+
+static void test_backup_refusals_name_key_and_reason(void **state)
+{
+	struct hsm_backup_spec sp = spec_of(LABELS, 3);
+	json_t *backup = NULL, *comps[3] = { NULL, NULL, NULL };
+	const char *twice_l[2] = { HSM_KEY_PAN_ENC, HSM_KEY_PAN_ENC };
+	char err[512] = "";
+	uint8_t kcv[3];
 
 	(void)state;
+	/* Made never extractable (keys create / keys generate without --wrappable). */
 	assert_int_equal(hsm_generate_aes_key(g_c, "pan-enc-v9", err, sizeof(err)), 0);
-	assert_int_equal(hsm_backup_create(g_c, g_hd, 3, 2, &backup, comps, err, sizeof(err)), -1);
-	assert_null(backup);
-	assert_non_null(strstr(err, "not extractable"));
-	/* Bad quorum parameters. */
-	assert_int_equal(hsm_backup_create(g_a, g_hd, 3, 1, &backup, comps, err, sizeof(err)), -1);
-	assert_int_equal(hsm_backup_create(g_a, g_hd, 2, 3, &backup, comps, err, sizeof(err)), -1);
+	refused(g_c, "pan-enc-v9", "not CKA_EXTRACTABLE");
+	/* Extractable but wrappable under any key (made before ADR 0104). */
+	assert_int_equal(raw_key(g_c, "pan-enc-v8", CK_TRUE, CK_FALSE, false), 0);
+	refused(g_c, "pan-enc-v8", "without CKA_WRAP_WITH_TRUSTED");
+	refused(g_c, "fp-hmac-v7", "no secret key with this label");
+	/* A stray generic secret on A, named by mistake. */
+	refused(g_a, "stray-object", "without CKA_WRAP_WITH_TRUSTED");
+	/* A wrong SO PIN: the SO cannot mark the transport keys trusted. */
+	{
+		char bad[400];
+
+		snprintf(bad, sizeof bad, "%s/wrong-so-pin", g_t.dir);
+		assert_int_equal(fx_write_file(bad, "not-the-so-pin\n", 0600), 0);
+		sp.so_pin_file = bad;
+		assert_int_equal(hsm_backup_create(g_a, &sp, g_hd, 3, 2, &backup, comps, err,
+		                                   sizeof(err)), -1);
+		assert_non_null(strstr(err, "C_Login (SO)"));
+		sp.so_pin_file = g_t.so_pin;
+	}
+	/* Whatever failed, A is logged in as the user again: its keys work. */
+	assert_int_equal(hsm_kcv(g_a, HSM_KEY_PAN_ENC, kcv, err, sizeof(err)), 0);
+	/* Bad quorum parameters, a custodian or a key named twice. */
+	assert_int_equal(hsm_backup_create(g_a, &sp, g_hd, 3, 1, &backup, comps, err, sizeof(err)),
+	                 -1);
+	assert_int_equal(hsm_backup_create(g_a, &sp, g_hd, 2, 3, &backup, comps, err, sizeof(err)),
+	                 -1);
 	{
 		struct hsm_backup_holder twice[2] = { g_hd[0], g_hd[0] };
-		assert_int_equal(hsm_backup_create(g_a, twice, 2, 2, &backup, comps, err,
+		assert_int_equal(hsm_backup_create(g_a, &sp, twice, 2, 2, &backup, comps, err,
 		                                   sizeof(err)), -1);
 	}
+	sp = spec_of(twice_l, 2);
+	assert_int_equal(hsm_backup_create(g_a, &sp, g_hd, 3, 2, &backup, comps, err, sizeof(err)),
+	                 -1);
+	assert_non_null(strstr(err, "named twice"));
+	assert_null(backup);
 }
 
 int main(void)
@@ -400,7 +586,7 @@ int main(void)
 		cmocka_unit_test(test_restore_refused_below_quorum),
 		cmocka_unit_test(test_restore_refusals),
 		cmocka_unit_test(test_restore_with_quorum_decrypts),
-		cmocka_unit_test(test_backup_refuses_non_extractable),
+		cmocka_unit_test(test_backup_refusals_name_key_and_reason),
 	};
 
 	if (!fx_softhsm_present("test_hsm_backup"))

@@ -1,6 +1,6 @@
 /*
  * vaultctl: split-knowledge backup and restore of the data keys
- * (ADR 0073): keys backup, keys restore.
+ * (ADR 0073, 0104): keys backup, keys restore.
  */
 #include "vault/ctl/vaultctl.h"
 
@@ -39,14 +39,16 @@ static int component_path(char *out, size_t cap, const char *dir, const char *na
 }
 
 /*
- * keys backup: every data key exported only wrapped under C(N,M) transport
- * keys that exist only as components (PCI DSS v4.0 3.6.1.2, 3.7.2, 3.7.6).
+ * keys backup LABEL...: the named data keys exported only wrapped under
+ * C(N,M) transport keys that exist only as components and that the Security
+ * Officer marks CKA_TRUSTED (PCI DSS v4.0 3.6.1.2, 3.7.2, 3.7.6; ADR 0104).
  */
-int cmd_keys_backup(const struct opts *o)
+int cmd_keys_backup(const struct opts *o, const char *const *labels, size_t nlabels)
 {
 	struct hsm_backup_holder hd[HSM_BACKUP_MAX_HOLDERS];
 	json_t *comp[HSM_BACKUP_MAX_HOLDERS] = { NULL };
-	json_t *backup = NULL, *k = NULL, *set = NULL;
+	json_t *backup = NULL, *k = NULL, *set = NULL, *jl = NULL;
+	struct hsm_backup_spec spec = { labels, nlabels, o->so_pin_file, o->pin_file };
 	struct hsm *h = NULL;
 	char err[512] = "", path[1024];
 	size_t i, j;
@@ -54,24 +56,36 @@ int cmd_keys_backup(const struct opts *o)
 	int r, ret = EXIT_OP;
 
 	if (o->out == NULL || o->comp_dir == NULL || o->quorum < 2 || o->holders < o->quorum ||
-	    o->holders > HSM_BACKUP_MAX_HOLDERS) {
+	    o->holders > HSM_BACKUP_MAX_HOLDERS || nlabels == 0) {
 		fprintf(stderr, "vaultctl: keys backup needs --out FILE --component-dir DIR "
-		        "--quorum M --holders N (2 <= M <= N <= %d)\n", HSM_BACKUP_MAX_HOLDERS);
+		        "--quorum M --holders N (2 <= M <= N <= %d) and the labels of the keys "
+		        "to back up\n", HSM_BACKUP_MAX_HOLDERS);
 		return EXIT_USAGE;
+	}
+	for (i = 0; i < nlabels; i++) {
+		if (!data_key_label_ok(labels[i])) {
+			fprintf(stderr, "vaultctl: keys backup: key %zu is not a data key label "
+			        "(pan-enc-vN, fp-hmac-vN or audit-hmac-vN)\n", i + 1);
+			return EXIT_USAGE;
+		}
 	}
 	if (hsm_open(o->module, o->label, o->pin_file, 2, &h, err, sizeof(err)) != 0) {
 		fprintf(stderr, "vaultctl: %s\n", err);
 		goto out;
 	}
+	jl = json_array();
+	for (i = 0; i < nlabels; i++)
+		json_array_append_new(jl, json_string(labels[i]));
 	r = quorum(h, o, "backup-requested",
-	           json_pack("{s:I, s:I, s:s}", "m", (json_int_t)o->quorum, "n",
-	                     (json_int_t)o->holders, "out", o->out), o->holders, hd);
+	           json_pack("{s:I, s:I, s:s, s:o}", "m", (json_int_t)o->quorum, "n",
+	                     (json_int_t)o->holders, "out", o->out, "keys", jl), o->holders, hd);
 	auth = true;
 	if (r != EXIT_OK) {
 		ret = r;
 		goto out;
 	}
-	if (hsm_backup_create(h, hd, o->holders, o->quorum, &backup, comp, err, sizeof(err)) != 0) {
+	if (hsm_backup_create(h, &spec, hd, o->holders, o->quorum, &backup, comp, err,
+	                      sizeof(err)) != 0) {
 		fprintf(stderr, "vaultctl: keys backup: %s\n", err);
 		(void)record(h, o, o->master, "ceremony-master", "backup-failed",
 		             json_pack("{s:s}", "reason", err));
@@ -98,24 +112,30 @@ int cmd_keys_backup(const struct opts *o)
 	}
 	json_array_foreach(json_object_get(backup, "sets"), j, set) {
 		if (record(h, o, o->master, "ceremony-master", "transport-key-combined",
-		           json_pack("{s:O, s:O, s:O, s:s, s:s}", "set", json_object_get(set, "set"),
-		                     "custodians", json_object_get(set, "custodians"),
-		                     "component_kcvs", json_object_get(set, "component_kcvs"), "kcv",
+		           json_pack("{s:O, s:O, s:O, s:s, s:s, s:s}", "set",
+		                     json_object_get(set, "set"), "custodians",
+		                     json_object_get(set, "custodians"), "component_kcvs",
+		                     json_object_get(set, "component_kcvs"), "kcv",
 		                     json_string_value(json_object_get(set, "transport_kcv")),
-		                     "mechanism", "CKM_AES_ECB_ENCRYPT_DATA chain (ADR 0073)")) != 0)
+		                     "mechanism", "CKM_AES_ECB_ENCRYPT_DATA chain (ADR 0073)",
+		                     "trusted", "CKA_TRUSTED set by the Security Officer "
+		                     "(ADR 0104)")) != 0)
 			goto out;
 	}
 	json_array_foreach(json_object_get(backup, "keys"), j, k) {
 		if (record(h, o, o->master, "ceremony-master", "key-exported-wrapped",
-		           json_pack("{s:O, s:O, s:O, s:O, s:s, s:I}", "label",
+		           json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:s, s:I}", "label",
 		                     json_object_get(k, "label"), "key_type",
 		                     json_object_get(k, "key_type"), "version",
-		                     json_object_get(k, "version"), "kcv", json_object_get(k, "kcv"),
-		                     "mechanism", "CKM_AES_KEY_WRAP_PAD (RFC 5649)", "sets",
+		                     json_object_get(k, "version"), "bits", json_object_get(k, "bits"),
+		                     "attributes", json_object_get(k, "attributes"), "kcv",
+		                     json_object_get(k, "kcv"), "mechanism",
+		                     "CKM_AES_KEY_WRAP_PAD (RFC 5649)", "sets",
 		                     (json_int_t)json_array_size(json_object_get(backup, "sets")))) != 0)
 			goto out;
-		printf("%s kcv=%s wrapped\n", json_string_value(json_object_get(k, "label")),
-		       json_string_value(json_object_get(k, "kcv")));
+		printf("%s kcv=%s bits=%lld wrapped\n", json_string_value(json_object_get(k, "label")),
+		       json_string_value(json_object_get(k, "kcv")),
+		       (long long)json_integer_value(json_object_get(k, "bits")));
 	}
 	if (write_json_excl(o->out, backup) != 0)
 		goto out;
@@ -193,14 +213,20 @@ int cmd_keys_restore(const struct opts *o)
 	}
 	json_array_foreach(restored, i, k) {
 		if (record(h, o, o->master, "ceremony-master", "key-restored",
-		           json_pack("{s:O, s:O, s:O, s:s, s:{s:b, s:b, s:b}}", "label",
+		           json_pack("{s:O, s:O, s:O, s:O, s:s, s:O}", "label",
 		                     json_object_get(k, "label"), "key_type",
-		                     json_object_get(k, "key_type"), "kcv", json_object_get(k, "kcv"),
-		                     "mechanism", "CKM_AES_KEY_WRAP_PAD (RFC 5649) unwrap",
-		                     "attributes", "sensitive", 1, "extractable", 1, "token", 1)) != 0)
+		                     json_object_get(k, "key_type"), "bits", json_object_get(k, "bits"),
+		                     "kcv", json_object_get(k, "kcv"), "mechanism",
+		                     "CKM_AES_KEY_WRAP_PAD (RFC 5649) unwrap", "attributes",
+		                     json_object_get(k, "attributes"))) != 0)
 			goto out;
-		printf("%s kcv=%s restored\n", json_string_value(json_object_get(k, "label")),
-		       json_string_value(json_object_get(k, "kcv")));
+		printf("%s kcv=%s bits=%lld extractable=%d wrap_with_trusted=%d restored\n",
+		       json_string_value(json_object_get(k, "label")),
+		       json_string_value(json_object_get(k, "kcv")),
+		       (long long)json_integer_value(json_object_get(k, "bits")),
+		       json_is_true(json_object_get(json_object_get(k, "attributes"), "extractable")),
+		       json_is_true(json_object_get(json_object_get(k, "attributes"),
+		                                    "wrap_with_trusted")));
 	}
 	if (record(h, o, o->master, "ceremony-master", "restore-completed",
 	           json_pack("{s:O, s:I}", "backup_id", json_object_get(backup, "backup_id"),

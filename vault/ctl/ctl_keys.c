@@ -23,11 +23,20 @@ static const char *key_type_name(unsigned long kt)
 
 static void print_key(const char *label, const struct hsm_key_info *ki, const char *note)
 {
-	printf("%-12s type=%s bits=%lu sensitive=%d extractable=%d always_sensitive=%d "
-	       "never_extractable=%d%s%s\n",
-	       label, key_type_name(ki->key_type), ki->value_len * 8, ki->sensitive ? 1 : 0,
+	char bits[32];
+
+	/* SoftHSM2 2.6 keeps no CKA_VALUE_LEN for an unwrapped (restored) key:
+	 * its length is in the restore's transcript line (ADR 0104). */
+	if (ki->value_len == 0 && !ki->local)
+		snprintf(bits, sizeof bits, "unrecorded(restored)");
+	else
+		snprintf(bits, sizeof bits, "%lu", ki->value_len * 8);
+	printf("%-12s type=%s bits=%s sensitive=%d extractable=%d always_sensitive=%d "
+	       "never_extractable=%d wrap_with_trusted=%d%s%s\n",
+	       label, key_type_name(ki->key_type), bits, ki->sensitive ? 1 : 0,
 	       ki->extractable ? 1 : 0, ki->always_sensitive ? 1 : 0,
-	       ki->never_extractable ? 1 : 0, note != NULL ? " " : "", note != NULL ? note : "");
+	       ki->never_extractable ? 1 : 0, ki->wrap_with_trusted ? 1 : 0,
+	       note != NULL ? " " : "", note != NULL ? note : "");
 }
 
 int cmd_init_token(const struct opts *o)
@@ -50,11 +59,14 @@ int cmd_init_token(const struct opts *o)
 /* The key is flagged as the vault needs it (sensitive, never extractable in clear). */
 static bool key_ok(const struct hsm_key_info *ki, unsigned long want_type)
 {
-	/* Never extractable; or backup-capable (ADR 0073): extractable only
-	 * wrapped, still sensitive (SoftHSM2 sets no CKA_VALUE_LEN on unwrap). */
+	/* Never extractable; or backup-capable (ADR 0073, 0104): extractable
+	 * only wrapped under a key the SO marked trusted (CKA_WRAP_WITH_TRUSTED),
+	 * still sensitive; generated here with 256 bits, or restored (unwrapped:
+	 * SoftHSM2 2.6 records no CKA_VALUE_LEN, the restore checked it). */
 	return ki->found && ki->sensitive && ki->key_type == want_type &&
 	       ((!ki->extractable && ki->never_extractable && ki->value_len == 32) ||
-	        (ki->extractable && (ki->value_len == 32 || ki->value_len == 0)));
+	        (ki->extractable && ki->wrap_with_trusted &&
+	         (ki->value_len == 32 || (ki->value_len == 0 && !ki->local))));
 }
 
 int cmd_keys(const struct opts *o, bool create)
@@ -106,8 +118,8 @@ int cmd_keys(const struct opts *o, bool create)
 		print_key(keys[i].label, &ki, note);
 		if (!key_ok(&ki, keys[i].type)) {
 			fprintf(stderr, "vaultctl: %s: unexpected type, length or flags "
-			        "(must be sensitive, and never extractable unless backup-capable)\n",
-			        keys[i].label);
+			        "(must be sensitive, and never extractable unless backup-capable "
+			        "with CKA_WRAP_WITH_TRUSTED)\n", keys[i].label);
 			ret = EXIT_OP;
 		}
 	}
@@ -148,6 +160,20 @@ out:
 	return ret;
 }
 
+bool data_key_label_ok(const char *label)
+{
+	regex_t re;
+	int r;
+
+	if (label == NULL ||
+	    regcomp(&re, "^(pan-enc|fp-hmac|audit-hmac)-v[1-9][0-9]{0,5}$",
+	            REG_EXTENDED | REG_NOSUB) != 0)
+		return false;
+	r = regexec(&re, label, 0, NULL, 0);
+	regfree(&re);
+	return r == 0;
+}
+
 int cmd_keys_generate(const struct opts *o, const char *key_label)
 {
 	char names[2][HSM_CUSTODIAN_NAME_MAX + 1];
@@ -156,16 +182,10 @@ int cmd_keys_generate(const struct opts *o, const char *key_label)
 	json_t *what = NULL;
 	uint8_t kcv[HSM_KCV_LEN];
 	char err[512] = "", hx[2 * HSM_KCV_LEN + 1], serial[17];
-	regex_t re;
 	bool aes;
 	int r, ret = EXIT_OP;
 
-	if (regcomp(&re, "^(pan-enc|fp-hmac|audit-hmac)-v[1-9][0-9]{0,5}$",
-	            REG_EXTENDED | REG_NOSUB) != 0)
-		return EXIT_OP;
-	r = regexec(&re, key_label, 0, NULL, 0);
-	regfree(&re);
-	if (r != 0) {
+	if (!data_key_label_ok(key_label)) {
 		fprintf(stderr, "vaultctl: keys generate: the label must be pan-enc-vN, fp-hmac-vN "
 		        "or audit-hmac-vN\n");
 		return EXIT_USAGE;
@@ -199,13 +219,15 @@ int cmd_keys_generate(const struct opts *o, const char *key_label)
 		goto out;
 	}
 	kcv_hex(kcv, hx);
-	what = json_pack("{s:s, s:s, s:s, s:i, s:{s:b, s:b, s:b, s:b, s:b}, s:s, s:s, s:[s,s]}",
+	what = json_pack("{s:s, s:s, s:s, s:i, s:{s:b, s:b, s:b, s:b, s:b, s:b}, s:s, s:s, "
+	                 "s:[s,s]}",
 	                 "label", key_label, "mechanism",
 	                 aes ? "CKM_AES_KEY_GEN" : "CKM_GENERIC_SECRET_KEY_GEN", "key_type",
 	                 aes ? "CKK_AES" : "CKK_GENERIC_SECRET", "bits", (int)(ki.value_len * 8),
 	                 "attributes", "sensitive", ki.sensitive, "extractable", ki.extractable,
 	                 "always_sensitive", ki.always_sensitive, "never_extractable",
-	                 ki.never_extractable, "token", 1, "kcv", hx, "kcv_method",
+	                 ki.never_extractable, "wrap_with_trusted", ki.wrap_with_trusted,
+	                 "token", 1, "kcv", hx, "kcv_method",
 	                 aes ? "first 3 bytes of AES-ECB(key, 16 zero bytes)"
 	                     : "first 3 bytes of HMAC-SHA256(key, 16 zero bytes)",
 	                 "custodians", names[0], names[1]);

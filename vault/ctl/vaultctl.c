@@ -54,11 +54,12 @@ static void usage(FILE *f)
 	        "    keys generate --key-label LABEL generate a data key under dual control:\n"
 	        "                  two different registered custodians must authenticate;\n"
 	        "                  the key's KCV is printed and written to the transcript\n"
-	        "    keys backup --quorum M --holders N --out FILE --component-dir DIR\n"
-	        "                  export every data key only wrapped (RFC 5649) under M-of-N\n"
-	        "                  split transport keys combined in the HSM; N custodians\n"
+	        "    keys backup --quorum M --holders N --out FILE --component-dir DIR LABEL...\n"
+	        "                  export the named data keys only wrapped (RFC 5649) under\n"
+	        "                  M-of-N split transport keys combined in the HSM and marked\n"
+	        "                  CKA_TRUSTED by the SO (--so-pin-file); N custodians\n"
 	        "                  authenticate, each gets a component file sealed with their\n"
-	        "                  passphrase (ADR 0073)\n"
+	        "                  passphrase (ADR 0073, 0104)\n"
 	        "    keys restore --in FILE --component-dir DIR\n"
 	        "                  restore into a fresh token with M custodians; every KCV\n"
 	        "                  is checked; fewer than M: refused (exit 4)\n"
@@ -100,7 +101,8 @@ static void usage(FILE *f)
 	        "    --master NAME       the ceremony master (default: the login name)\n"
 	        "    --key-label LABEL   keys generate: pan-enc-vN, fp-hmac-vN, audit-hmac-vN\n"
 	        "    --wrappable         keys generate/rotate: backup-capable key (sensitive,\n"
-	        "                        extractable only wrapped; ADR 0073)\n"
+	        "                        extractable only wrapped under a key the SO marked\n"
+	        "                        trusted; ADR 0073, 0104)\n"
 	        "    --quorum M, --holders N   keys backup: M of N custodians (2..9)\n"
 	        "    --out FILE, --in FILE     keys backup / restore: the backup file\n"
 	        "    --component-dir DIR keys backup / restore: component-NAME.json files\n"
@@ -301,8 +303,11 @@ int main(int argc, char **argv)
 		return cmd_ceremony_init(&o);
 	if (is_cmd(nargs, argv + optind, 3, "ceremony", "verify"))
 		return cmd_ceremony_verify(&o, argv[optind + 2]);
-	if (is_cmd(nargs, argv + optind, 2, "keys", "backup"))
-		return cmd_keys_backup(&o);
+	/* keys backup LABEL...: the keys the ceremony names (ADR 0104). */
+	if (nargs >= 2 && strcmp(argv[optind], "keys") == 0 &&
+	    strcmp(argv[optind + 1], "backup") == 0)
+		return cmd_keys_backup(&o, (const char *const *)(argv + optind + 2),
+		                       (size_t)(nargs - 2));
 	if (is_cmd(nargs, argv + optind, 2, "keys", "restore"))
 		return cmd_keys_restore(&o);
 	if (is_cmd(nargs, argv + optind, 3, "keys", "rotate"))

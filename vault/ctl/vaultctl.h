@@ -57,6 +57,9 @@ int cmd_keys_kcv(const struct opts *o, const char *label);
 /** keys generate LABEL: a data key generated in the HSM under dual control. */
 int cmd_keys_generate(const struct opts *o, const char *key_label);
 
+/** Whether label names a vault data key: pan-enc-vN, fp-hmac-vN or audit-hmac-vN (N 1..999999). */
+bool data_key_label_ok(const char *label);
+
 /** The KCV as 6 upper-case hex digits, NUL-terminated. */
 void kcv_hex(const uint8_t kcv[HSM_KCV_LEN], char out[2 * HSM_KCV_LEN + 1]);
 
@@ -115,8 +118,12 @@ void quorum_free(struct hsm_backup_holder *hd, size_t k);
 
 /* ---- ctl_backup.c: split-knowledge backup (ADR 0073) ----------------------------- */
 
-/** keys backup: every data key wrapped under M-of-N transport keys; N component files. */
-int cmd_keys_backup(const struct opts *o);
+/**
+ * keys backup LABEL...: the nlabels data keys named (labels, borrowed)
+ * wrapped under M-of-N transport keys the SO marks trusted (o->so_pin_file);
+ * N component files. EXIT_USAGE without a valid label.
+ */
+int cmd_keys_backup(const struct opts *o, const char *const *labels, size_t nlabels);
 
 /** keys restore: into a fresh token with M custodians; EXIT_REFUSED on a KCV mismatch. */
 int cmd_keys_restore(const struct opts *o);
