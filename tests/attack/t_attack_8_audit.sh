@@ -64,7 +64,12 @@ t_attack_8_audit_truncate_and_rewrite_head() {
   out=$(a8_verify); rc=$?
   echo "    attack 8 (truncate + rewrite head): vaultctl said: $out"
   eq "truncation with a rewritten head: exit" "$rc" 3
-  [[ $out == *"head MAC"* ]] || fail "the rewritten head is not named: $out"
+  [[ $out == *"head MAC invalid"* ]] || fail "the rewritten head is not named: $out"
+  # vaultd does not extend (and so re-MAC) a head it did not write: no decryption.
+  tokenize 4242424242424242
+  vault_authorize "$(j .id)" 300 "a8-$(openssl rand -hex 6)"
+  [ "$STATUS" != 200 ] || fail "vaultd decrypted on a rewritten head"
+  eq "no record after the rewritten head" "$(vsql "SELECT max(seq) FROM pan_audit")" "$k"
   # Put everything back so that the other tests see an intact chain.
   a8_super_sql "INSERT INTO pan_audit SELECT * FROM a8_saved; DELETE FROM pan_audit_head;
     INSERT INTO pan_audit_head SELECT * FROM a8_head;" >/dev/null
