@@ -38,6 +38,7 @@
 #include "vault/connectors/vault_egress.h"
 #include "vault/connectors/vault_route.h"
 #include "vault/api/vault_pkcache.h"
+#include "vault/audit/vault_audit.h"
 #include "vault/tokens/vault_token_writer.h"
 #include "vault/api/vault_ratelimit.h"
 #include "vault/crypto/vault_keys.h"
@@ -65,6 +66,8 @@ static const char *const config_keys[] = {
 	"psp_adyen_merchant_account", "psp_adyen_hmac_key_file", "psp_adyen_return_url",
 	"routing_countries", "routing_regions", "routing_default",
 	"psp_retry_max", "psp_retry_backoff_ms", "psp_timeout_ms",
+	/* issue 15: signed checkpoints of the decryption audit (ADR 0111) */
+	"audit_checkpoint_records", "audit_checkpoint_seconds",
 	NULL,
 };
 
@@ -349,6 +352,25 @@ static int config_read(const json_t *cfg, const char *path, struct vaultd_config
 		sr_config_error(msg, msglen, path, "sweep_interval_seconds",
 		                "must be >= 1, and cvc_ttl_seconds + sweep_interval_seconds <= 3600");
 		return -1;
+	}
+	{
+		/* ADR 0111: signed checkpoints of the decryption audit. */
+		long long cp_records = sr_config_int(cfg, "audit_checkpoint_records",
+		                                     VAULT_AUDIT_CHECKPOINT_RECORDS);
+		long long cp_seconds = sr_config_int(cfg, "audit_checkpoint_seconds",
+		                                     VAULT_AUDIT_CHECKPOINT_SECONDS);
+
+		if (cp_records < 0 || cp_records > 1000000000LL) {
+			sr_config_error(msg, msglen, path, "audit_checkpoint_records",
+			                "must be 0..1000000000 (0: not by count)");
+			return -1;
+		}
+		if (cp_seconds < 0 || cp_seconds > 31536000LL ||
+		    vault_audit_set_checkpoints(cp_records, cp_seconds) != 0) {
+			sr_config_error(msg, msglen, path, "audit_checkpoint_seconds",
+			                "must be 0..31536000 (0: not by time)");
+			return -1;
+		}
 	}
 	if (c->gateway_peer[0] == '\0' || c->psp_stripe_host[0] == '\0') {
 		snprintf(msg, msglen, "config: gateway_peer and psp_stripe_host must be non-empty");

@@ -15,6 +15,8 @@ save_card() {  # TOKEN CUSTOMER DEDUP
   vint POST /v1/cards "{\"merchant\":\"$STRONGROOM_MERCHANT\",\"token\":\"$1\",\"customer\":\"$2\",\"deduplicate\":$3}"
 }
 vsql() { pg -d vault -At <<<"$1"; }
+# The same with the append-only triggers of pan_audit off (a superuser bypassing them).
+vsql_bypass() { pg -d vault -At <<<"SET session_replication_role = replica; $1"; }
 luhn_ok() {  # DIGITS: exit 0 when the Luhn check holds
   local s=0 n=${#1} i d alt=0
   for ((i = n - 1; i >= 0; i--)); do
@@ -212,30 +214,31 @@ t_audit_chain() {
   PGPASSWORD=$(cat var/secrets/vault-db-password) psql -h 127.0.0.1 -p "$PGPORT" -U vault -d vault -c \
     "UPDATE pan_audit SET result = 'x' WHERE seq = $seq" >/dev/null 2>&1 && fail "vault role may update the audit log"
   # altered
-  vsql "UPDATE pan_audit SET payment_id = 'pay_other' WHERE seq = $seq" >/dev/null
+  vsql_bypass "UPDATE pan_audit SET payment_id = 'pay_other' WHERE seq = $seq" >/dev/null
   out=$("$SR_BIN/vaultctl" --config var/etc/vaultd.json audit verify); eq "alteration: exit" "$?" 3
   [[ $out == *"record $seq "* ]] || fail "alteration not located: $out"
-  vsql "UPDATE pan_audit SET payment_id = 'pay_it$key' WHERE seq = $seq" >/dev/null
+  vsql_bypass "UPDATE pan_audit SET payment_id = 'pay_it$key' WHERE seq = $seq" >/dev/null
   "$SR_BIN/vaultctl" --config var/etc/vaultd.json audit verify >/dev/null; eq "restored" "$?" 0
   # removed (a middle record), then put back
   vault_authorize "$(tokenize 4242424242424242; j .id)" 400 "au2-$(openssl rand -hex 6)"
-  vsql "CREATE TABLE audit_saved AS SELECT * FROM pan_audit WHERE seq = $seq; DELETE FROM pan_audit WHERE seq = $seq" >/dev/null
+  vsql_bypass "CREATE TABLE audit_saved AS SELECT * FROM pan_audit WHERE seq = $seq; DELETE FROM pan_audit WHERE seq = $seq" >/dev/null
   out=$("$SR_BIN/vaultctl" --config var/etc/vaultd.json audit verify); eq "removal: exit" "$?" 3
   [[ $out == *"record $seq is missing"* ]] || fail "removal not located: $out"
   # reordered: swap the contents of two records
-  vsql "INSERT INTO pan_audit SELECT * FROM audit_saved; DROP TABLE audit_saved" >/dev/null
-  vsql "CREATE TABLE audit_saved AS SELECT * FROM pan_audit WHERE seq IN ($seq, $seq + 1);
+  vsql_bypass "INSERT INTO pan_audit SELECT * FROM audit_saved; DROP TABLE audit_saved" >/dev/null
+  vsql_bypass "CREATE TABLE audit_saved AS SELECT * FROM pan_audit WHERE seq IN ($seq, $seq + 1);
         UPDATE pan_audit p SET token_id = s.token_id, payment_id = s.payment_id, at = s.at, mac = s.mac
           FROM audit_saved s WHERE (p.seq = $seq AND s.seq = $seq + 1) OR (p.seq = $seq + 1 AND s.seq = $seq)" >/dev/null
   out=$("$SR_BIN/vaultctl" --config var/etc/vaultd.json audit verify); eq "reorder: exit" "$?" 3
   [[ $out == *"record $seq "* ]] || fail "reorder not located: $out"
-  vsql "UPDATE pan_audit p SET token_id = s.token_id, payment_id = s.payment_id, at = s.at, mac = s.mac
+  vsql_bypass "UPDATE pan_audit p SET token_id = s.token_id, payment_id = s.payment_id, at = s.at, mac = s.mac
           FROM audit_saved s WHERE p.seq = s.seq; DROP TABLE audit_saved" >/dev/null
   # the newest record removed: the head notices
-  vsql "CREATE TABLE audit_saved AS SELECT * FROM pan_audit WHERE seq = (SELECT max(seq) FROM pan_audit);
+  vsql_bypass "CREATE TABLE audit_saved AS SELECT * FROM pan_audit WHERE seq = (SELECT max(seq) FROM pan_audit);
         DELETE FROM pan_audit WHERE seq = (SELECT seq FROM audit_saved)" >/dev/null
   out=$("$SR_BIN/vaultctl" --config var/etc/vaultd.json audit verify); eq "truncation: exit" "$?" 3
-  vsql "INSERT INTO pan_audit SELECT * FROM audit_saved; DROP TABLE audit_saved" >/dev/null
+  [[ $out == *"records"*"missing"* ]] || fail "truncation not named: $out"
+  vsql_bypass "INSERT INTO pan_audit SELECT * FROM audit_saved; DROP TABLE audit_saved" >/dev/null
   "$SR_BIN/vaultctl" --config var/etc/vaultd.json audit verify >/dev/null; eq "intact again" "$?" 0
 }
 

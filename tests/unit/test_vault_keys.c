@@ -263,6 +263,9 @@ static void test_reencrypt_resumable(void **state)
 	/* Every decryption audited (4 decrypted + 1 failed + ...), chain intact. */
 	assert_int_equal(vault_audit_verify(g_c, g_h, &rep, err, sizeof err), 0);
 	assert_true(rep.records >= 5);
+	/* The head's MAC and count verified; the process's first append signed a checkpoint. */
+	assert_true(rep.checkpoints >= 1);
+	assert_true(rep.last_checkpoint >= 1);
 	/* Retire: a current key never; a previous one (state only here). */
 	assert_int_equal(vault_keys_mark_retired(g_c, "pan-enc-v2", err, sizeof err), -1);
 	assert_int_equal(vault_keys_mark_retired(g_c, "fp-hmac-v1", err, sizeof err), 0);

@@ -182,6 +182,20 @@ static void test_audit_canonical(void **state)
 	assert_int_equal(vault_audit_canonical(1, 2, &ev, prev, b, 40), 0);
 }
 
+/* Checkpoint period (ADR 0111): ranges checked, settings unchanged on refusal. */
+static void test_audit_checkpoint_settings(void **state)
+{
+	(void)state;
+	assert_int_equal(vault_audit_set_checkpoints(-1, 300), -1);
+	assert_int_equal(vault_audit_set_checkpoints(1000, -1), -1);
+	assert_int_equal(vault_audit_set_checkpoints(1000000001LL, 300), -1);
+	assert_int_equal(vault_audit_set_checkpoints(1000, 31536001LL), -1);
+	assert_int_equal(vault_audit_set_checkpoints(0, 0), 0);
+	assert_int_equal(vault_audit_set_checkpoints(1000000000LL, 31536000LL), 0);
+	assert_int_equal(vault_audit_set_checkpoints(VAULT_AUDIT_CHECKPOINT_RECORDS,
+	                                             VAULT_AUDIT_CHECKPOINT_SECONDS), 0);
+}
+
 static int parse(const char *json, struct vault_card_input *in, const char **code,
                  const char **param)
 {
@@ -270,6 +284,7 @@ int main(void)
 		cmocka_unit_test(test_legacy_numbers),
 		cmocka_unit_test(test_ratelimit),
 		cmocka_unit_test(test_audit_canonical),
+		cmocka_unit_test(test_audit_checkpoint_settings),
 		cmocka_unit_test(test_parse_options),
 		cmocka_unit_test(test_pkcache),
 	};

@@ -12,6 +12,16 @@
  * record n-1 (32 zero bytes for n = 1), each preceded by its length as
  * 4 bytes big-endian. Without the HSM key nobody (the DBA included) can
  * forge, alter, remove or reorder a record undetected.
+ *
+ * The newest records (ADR 0111, PCI DSS v4.0 10.3.2, 10.3.4): the head
+ * (pan_audit_head, migration 0050) carries seq, the MAC of record seq, the
+ * record count and head_mac, the HSM HMAC over "strongroom/pan-audit-head/v1",
+ * seq, records and that MAC (same length-prefixed encoding); whoever deletes
+ * the newest records needs the HSM key to rewrite the head to match. Signed
+ * checkpoints (pan_audit_checkpoint, append-only) carry the HSM HMAC over
+ * "strongroom/pan-audit-checkpoint/v1", seq, records, at (UNIX microseconds)
+ * and the MAC of record seq; they outlive a head put back from an older copy
+ * and name the records missing after it.
  */
 #ifndef VAULT_AUDIT_H
 #define VAULT_AUDIT_H
@@ -53,6 +63,23 @@ size_t vault_audit_canonical(long long seq, long long at_us, const struct vault_
 long long vault_audit_append(PGconn *db, struct hsm *h, const struct vault_audit_event *ev,
                              char *err, size_t errlen);
 
+/** Default checkpoint period (ADR 0111): every this many records... */
+#define VAULT_AUDIT_CHECKPOINT_RECORDS 1000
+/** ...or at the first append this many seconds after the process's last checkpoint. */
+#define VAULT_AUDIT_CHECKPOINT_SECONDS 300
+
+/**
+ * How often this process writes a signed checkpoint (in the transaction of
+ * the batch that triggers it; also logged as event "pan_audit.checkpoint"
+ * for the central log server, PCI DSS v4.0 10.3.3): when the chain crosses
+ * a multiple of records (0: never by count), when seconds have passed since
+ * this process's last checkpoint (0: never by time), and at the process's
+ * first append. Call before the first append (vaultd's start-up).
+ * @param records 0..1000000000; @param seconds 0..31536000.
+ * @return 0, or -1 when out of range (settings unchanged).
+ */
+int vault_audit_set_checkpoints(long long records, long long seconds);
+
 /** Group-commit counters of this process: batches written, records in them. */
 void vault_audit_stats(unsigned long long *batches, unsigned long long *records);
 
@@ -60,13 +87,18 @@ void vault_audit_stats(unsigned long long *batches, unsigned long long *records)
 struct vault_audit_report {
 	long long records;      /* records checked and found good */
 	long long first_bad;    /* seq of the first bad record (or the first missing), 0 if none */
-	char reason[256];       /* why, for a human; no card data */
+	long long checkpoints;  /* signed checkpoints whose MAC verified */
+	long long last_checkpoint; /* seq of the newest of them, 0 if none */
+	char reason[512];       /* why, for a human ("; " between findings); no card data */
 };
 
 /**
  * Walk the whole chain in seq order, recomputing each MAC in the HSM and
- * comparing in constant time; check that seq runs 1, 2, 3... without gaps
- * and that the head (pan_audit_head) matches the last record.
+ * comparing in constant time; check that seq runs 1, 2, 3... without gaps;
+ * check every checkpoint's MAC and that the chain still holds the record it
+ * names, unchanged (a checkpoint beyond the chain's end names the missing
+ * records: "records 41-57 missing after record 40"); check the head's MAC,
+ * its record count and that it names the last record.
  * @return 0 intact, 1 tampered (report says where and why), -1 error (err).
  */
 int vault_audit_verify(PGconn *db, struct hsm *h, struct vault_audit_report *rep, char *err,

@@ -7,7 +7,10 @@
 
 #include <stdio.h>
 
-/* PCI DSS v4.0 10.3.2 / 10.7: detect any change to the decryption audit. */
+/*
+ * PCI DSS v4.0 10.3.2 / 10.3.4 / 10.7: detect any change to the decryption
+ * audit: records, the head's MAC and count, the signed checkpoints (ADR 0111).
+ */
 int cmd_audit_verify(const struct opts *o)
 {
 	struct vault_audit_report rep;
@@ -35,12 +38,14 @@ int cmd_audit_verify(const struct opts *o)
 		goto out;
 	}
 	if (rc == 1) {
-		printf("audit chain BROKEN at record %lld: %s (%lld records before it verified)\n",
-		       rep.first_bad, rep.reason, rep.records);
+		printf("audit chain BROKEN at record %lld: %s (%lld records, %lld checkpoints "
+		       "verified)\n", rep.first_bad, rep.reason, rep.records, rep.checkpoints);
 		ret = EXIT_TAMPERED;
 		goto out;
 	}
-	printf("audit chain intact: %lld records verified\n", rep.records);
+	printf("audit chain intact: %lld records verified, head MAC and count good, %lld signed "
+	       "checkpoints (the newest at record %lld)\n", rep.records, rep.checkpoints,
+	       rep.last_checkpoint);
 	ret = EXIT_OK;
 out:
 	hsm_close(h);
