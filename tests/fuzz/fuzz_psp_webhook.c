@@ -3,9 +3,11 @@
  * arbitrary bytes. The first byte picks the parser:
  *   0  Stripe-Signature verification (vault_stripe_webhook_verify): the
  *      header is the input up to the first '\n', the body the rest
- *   1  Stripe event parsing (vault_stripe_webhook_parse)
- *   2  Adyen notifications (the connector's webhook_account and
- *      webhook_events hooks: JSON, per-item HMAC, event mapping)
+ *   1  Stripe event parsing (vault_stripe_webhook_parse, and the payment
+ *      hook vault_stripe_webhook_payment)
+ *   2  Adyen notifications (the connector's webhook_account,
+ *      webhook_payment and webhook_events hooks: JSON, per-item HMAC,
+ *      event mapping)
  *   3  Adyen's answer to POST /v71/payments (vault_adyen_map_payment)
  * Built with clang -fsanitize=fuzzer,address,undefined (make fuzz); run
  * briefly by make check from the seed corpus tests/fuzz/corpus/.
@@ -115,12 +117,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		break;
 	case 1:
+		if (vault_stripe_webhook_payment(NULL, buf, len, account, sizeof account) != 0 ||
+		    memchr(account, '\0', sizeof account) == NULL)
+			abort();
 		rc = vault_stripe_webhook_parse(buf, len, &ev[0]);
 		if (rc == 0)
 			check_event(&ev[0]);
 		break;
 	case 2:
 		if (g_adyen.webhook_account(&g_adyen, buf, len, account, sizeof account) == 0 &&
+		    memchr(account, '\0', sizeof account) == NULL)
+			abort();
+		/* ADR 0107: the payment an unverified delivery names. */
+		if (g_adyen.webhook_payment(&g_adyen, buf, len, account, sizeof account) != 0 ||
 		    memchr(account, '\0', sizeof account) == NULL)
 			abort();
 		rc = g_adyen.webhook_events(&g_adyen, (data[0] & 4) ? ADYEN_HMAC : NULL, NULL, buf, len,

@@ -51,11 +51,11 @@ t_rotation_psp_credentials_follow_keys() {
   mid=$(jq -r .id <<<"$out"); pk=$(jq -r .publishable_key <<<"$out"); sk=$(jq -r .secret_key <<<"$out")
   rnd=$(openssl rand -hex 10)
   key="sk_test_credrot_$rnd"; acct="acct_cr$rnd"; whs="whsec_credrot_$rnd"
+  pw_sim POST /_sim/api_keys "{\"key\":\"$key\",\"account\":\"$acct\"}" >/dev/null
   http PUT "$GATEWAY_URL/v1/psp_credentials/stripe" "$sk" \
     "{\"api_key\":\"$key\",\"merchant_account\":\"$acct\",\"webhook_secret\":\"$whs\"}"
   eq "register" "$STATUS" 200
   eq "sealed under the current keys" "$(crow "$mid")" "$pan_old $fp_old"
-  pw_sim POST /_sim/api_keys "{\"key\":\"$key\"}" >/dev/null
   eq "merchant-key calls before rotation" "$(cr_pay "$pk" "$sk" "${key: -4}")" 2
 
   # Rotate both purposes (dual control); vaultd follows within a second.
@@ -78,7 +78,8 @@ t_rotation_psp_credentials_follow_keys() {
   mid2=$(jq -r .id <<<"$out"); sk2=$(jq -r .secret_key <<<"$out")
   http PUT "$GATEWAY_URL/v1/psp_credentials/stripe" "$sk2" "{\"merchant_account\":\"$acct\"}"
   eq "account taken across the fp rotation" "$STATUS" 409
-  http PUT "$GATEWAY_URL/v1/psp_credentials/stripe" "$sk2" "{\"merchant_account\":\"acct_cr2$rnd\",\"api_key\":\"sk_test_cr2_$rnd\"}"
+  pw_sim POST /_sim/api_keys "{\"key\":\"sk_test_cr2_${rnd}_2nd\",\"account\":\"acct_cr2$rnd\"}" >/dev/null
+  http PUT "$GATEWAY_URL/v1/psp_credentials/stripe" "$sk2" "{\"merchant_account\":\"acct_cr2$rnd\",\"api_key\":\"sk_test_cr2_${rnd}_2nd\"}"
   eq "register after rotation" "$STATUS" 200
   eq "new registration on the new keys" "$(crow "$mid2")" "$pan_new $fp_new"
 

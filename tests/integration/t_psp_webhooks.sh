@@ -57,6 +57,16 @@ t_pw_credentials_sealed_last4_merchant_key() {
     || { fail "key create"; return; }
   http GET "$GATEWAY_URL/v1/psp_credentials" "$(jq -r .secret_key <<<"$out")"
   eq "payments role" "$STATUS" 403
+  # Registration needs the PSP's word that the key is the account's (ADR 0107).
+  http PUT "$GATEWAY_URL/v1/psp_credentials/stripe" "$sk" \
+    "{\"api_key\":\"$key\",\"merchant_account\":\"$acct\",\"webhook_secret\":\"$whs\"}"
+  eq "unknown key" "$STATUS/$(j .error.code)/$(j .error.param)" 400/credentials_unverified/api_key
+  pw_sim POST /_sim/api_keys "{\"key\":\"$key\",\"account\":\"acct_other$rnd\"}" >/dev/null
+  http PUT "$GATEWAY_URL/v1/psp_credentials/stripe" "$sk" \
+    "{\"api_key\":\"$key\",\"merchant_account\":\"$acct\",\"webhook_secret\":\"$whs\"}"
+  eq "key of another account" "$STATUS/$(j .error.code)" 400/credentials_unverified
+  grep -q -e "$rnd" <<<"$BODY" && fail "a rejected value was echoed"
+  pw_sim POST /_sim/api_keys "{\"key\":\"$key\",\"account\":\"$acct\"}" >/dev/null
   # Register: the answer and the listing show last 4 characters only.
   http PUT "$GATEWAY_URL/v1/psp_credentials/stripe" "$sk" \
     "{\"api_key\":\"$key\",\"merchant_account\":\"$acct\",\"webhook_secret\":\"$whs\"}"
@@ -79,7 +89,6 @@ t_pw_credentials_sealed_last4_merchant_key() {
   grep -q -e "$rnd" "$TMP/gw.dump" && fail "a credential is in the gateway database"
   grep -q -e "$rnd" var/log/*.log && fail "a credential is in a log"
   # The PSP call for this merchant authenticates with the merchant's own key.
-  pw_sim POST /_sim/api_keys "{\"key\":\"$key\"}" >/dev/null
   before=$(psp_stats | jq -r --arg k "$last4" '.calls_by_key[$k] // 0')
   tokenize_as "$pk" 4242424242424242
   tok=$(j .id)

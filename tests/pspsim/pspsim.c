@@ -209,7 +209,7 @@ static bool authorized(struct sr_http_request *req, const struct sim *sim)
 	sr_sha256_hex(bearer, strlen(bearer), h);
 	if (!sr_ct_equal(h, sim->key_hash, 64)) {
 		/* Issue 5: a merchant's own key registered by a test. */
-		if (psim_keys_check(bearer))
+		if (psim_keys_check(bearer, NULL, 0))
 			return true;
 		sr_log(SR_LOG_WARN, req->request_id, "pspsim.auth_failed", NULL);
 		sr_http_reply_error(req, 401, "authentication_error", "invalid_api_key",
@@ -1213,19 +1213,56 @@ static void h_sim_webhooks_replay(struct sr_http_request *req)
 	sr_http_reply_json(req, 200, json_pack("{s:s, s:o}", "event", ev, "statuses", st));
 }
 
-/* POST /_sim/api_keys {"key":"..."}: accept a merchant's own API key too
- * (issue 5); GET /_sim/stats then counts calls per key's last 4. */
+/* POST /_sim/api_keys {"key":"...","account"?:"..."}: accept a merchant's
+ * own API key too (issue 5), for that merchant account (issue 15: what
+ * GET /v1/account and Adyen's /v71/paymentMethods prove); GET /_sim/stats
+ * then counts calls per key's last 4. */
 static void h_sim_api_keys(struct sr_http_request *req)
 {
-	if (psim_keys_register(json_string_value(json_object_get(req->json, "key"))) != 0) {
+	const json_t *acct = json_object_get(req->json, "account");
+
+	if ((acct != NULL && !json_is_string(acct)) ||
+	    psim_keys_register(json_string_value(json_object_get(req->json, "key")),
+	                       json_string_value(acct)) != 0) {
 		sr_http_reply_error(req, 400, "invalid_request_error", "parameter_invalid",
-		                    "Expected {\"key\": 8..256 visible ASCII characters}.", "key");
+		                    "Expected {\"key\": 8..256 visible ASCII characters, \"account\"?: "
+		                    "an account id}.", "key");
 		return;
 	}
 	sr_http_reply_json(req, 200, json_pack("{s:b}", "registered", 1));
 }
 
+/* GET /v1/account (https://docs.stripe.com/api/accounts/retrieve): the
+ * account the Bearer key belongs to, {"id","object":"account"}; the vault's
+ * proof that a merchant's key is its account's (issue 15). The platform key
+ * is "acct_platform_sim"; a merchant key's is the account registered with
+ * it (POST /_sim/api_keys), or one derived from nothing: "acct_unbound". */
+static void h_account(struct sr_http_request *req)
+{
+	const struct sim *sim = req->app;
+	const char *bearer = sr_http_bearer(req);
+	char acct[128] = "";
+	char h[65];
+
+	if (bearer == NULL) {
+		sr_http_reply_error(req, 401, "authentication_error", "missing_api_key",
+		                    "You did not provide an API key.", NULL);
+		return;
+	}
+	sr_sha256_hex(bearer, strlen(bearer), h);
+	if (sr_ct_equal(h, sim->key_hash, 64)) {
+		snprintf(acct, sizeof acct, "acct_platform_sim");
+	} else if (!psim_keys_check(bearer, acct, sizeof acct)) {
+		sr_http_reply_error(req, 401, "authentication_error", "invalid_api_key",
+		                    "Invalid API Key provided.", NULL);
+		return;
+	}
+	sr_http_reply_json(req, 200, json_pack("{s:s, s:s}", "id", acct[0] != '\0' ? acct : "acct_unbound",
+	                                       "object", "account"));
+}
+
 static const struct sr_route k_routes[] = {
+	{ .method = "GET", .pattern = "/v1/account", .handler = h_account },
 	{ .method = "POST", .pattern = "/v1/payment_methods", .handler = h_payment_methods },
 	{ .method = "POST", .pattern = "/v1/payment_intents", .handler = h_intent_create },
 	{ .method = "GET", .pattern = "/v1/payment_intents/{}", .handler = h_intent_get },
@@ -1291,7 +1328,7 @@ static void usage(FILE *f)
 	        "\n"
 	        "Endpoints: POST /v1/payment_methods, POST /v1/payment_intents,\n"
 	        "GET /v1/payment_intents/{id}, POST /v1/payment_intents/{id}/capture|cancel,\n"
-	        "POST /v1/refunds, GET /_sim/stats, POST /_sim/payment_intents/{id}/3ds\n"
+	        "POST /v1/refunds, GET /v1/account, GET /_sim/stats, POST /_sim/payment_intents/{id}/3ds\n"
 	        "(complete 3-D Secure), POST /_sim/faults {\"drop_next\",\"delay_ms\"},\n"
 	        "GET /_sim/webhooks (sent), POST /_sim/webhooks/replay {\"event\",\"times\"},\n"
 	        "POST /_sim/api_keys {\"key\"} (accept a merchant's own key).\n"

@@ -4,6 +4,8 @@
  * on pspsim's mutual-TLS listener. Test and demo only.
  *
  *   POST /v71/payments                          X-API-Key, Idempotency-Key
+ *   POST /v71/paymentMethods {"merchantAccount"} -> 200, or 403 when the key
+ *        may not act for that account (the vault's credentials proof)
  *   POST /v71/payments/{pspReference}/captures  -> 201 {"status":"received"}
  *   POST /v71/payments/{pspReference}/cancels   -> 201
  *   POST /v71/payments/{pspReference}/refunds   -> 201
@@ -48,6 +50,7 @@
 #include "common/sr_secret.h"
 #include "common/sr_util.h"
 #include "tests/pspsim/pspsim.h"
+#include "tests/pspsim/pspsim_keys.h"
 #include "tests/pspsim/pspsim_webhooks.h"
 
 #define ADYEN_AMOUNT_MAX 99999999LL
@@ -74,8 +77,12 @@ static void reply_adyen_error(struct sr_http_request *req, unsigned status, cons
 	                                          "errorType", type));
 }
 
-/* X-API-Key in constant time (hash first, so lengths don't leak). Lock held. */
-static bool api_key_ok(struct sr_http_request *req)
+/* X-API-Key in constant time (hash first, so lengths don't leak): the
+ * platform's key, or a merchant's own key registered by a test (POST
+ * /_sim/api_keys, issue 15). acct[128] (may be NULL) receives the merchant
+ * account the key may act for: the configured one for the platform's key,
+ * the one registered with a merchant's key ("" when none). Lock held. */
+static bool api_key_ok(struct sr_http_request *req, char *acct)
 {
 	const char *key = sr_http_header(req, "X-API-Key");
 	char h[65];
@@ -85,12 +92,16 @@ static bool api_key_ok(struct sr_http_request *req)
 		return false;
 	}
 	sr_sha256_hex(key, strlen(key), h);
-	if (!sr_ct_equal(h, g.key_hash, 64)) {
-		sr_log(SR_LOG_WARN, req->request_id, "pspsim.adyen.auth_failed", NULL);
-		reply_adyen_error(req, 401, "000", "HTTP Status Response - Unauthorized", "security");
-		return false;
+	if (sr_ct_equal(h, g.key_hash, 64)) {
+		if (acct != NULL)
+			snprintf(acct, 128, "%s", g.merchant_account);
+		return true;
 	}
-	return true;
+	if (psim_keys_check(key, acct, acct != NULL ? 128 : 0))
+		return true;
+	sr_log(SR_LOG_WARN, req->request_id, "pspsim.adyen.auth_failed", NULL);
+	reply_adyen_error(req, 401, "000", "HTTP Status Response - Unauthorized", "security");
+	return false;
 }
 
 /* Idempotency-Key: 1 when a reply was sent (replay, conflict), else 0 with
@@ -340,6 +351,7 @@ static void h_payments(struct sr_http_request *req)
 	const char *ma = NULL;
 	json_t *v = NULL;
 	json_t *p = NULL;
+	char acct[128] = "";
 	char hash[65];
 	char psp[17];
 	long long delay = 0;
@@ -362,7 +374,7 @@ static void h_payments(struct sr_http_request *req)
 	sleep_ms(delay);
 
 	pthread_mutex_lock(&g.lock);
-	if (!api_key_ok(req) || idem_begin(req, &key, hash) != 0)
+	if (!api_key_ok(req, acct) || idem_begin(req, &key, hash) != 0)
 		goto out;
 	if (!json_is_object(o)) {
 		reply_save(req, key, hash, 422, json_pack("{s:i, s:s, s:s, s:s}", "status", 422, "errorCode",
@@ -402,7 +414,7 @@ static void h_payments(struct sr_http_request *req)
 		reply_adyen_error(req, 422, "130", "Reference Missing", "validation");
 		goto out;
 	}
-	if (ma == NULL || strcmp(ma, g.merchant_account) != 0) {
+	if (ma == NULL || strcmp(ma, acct) != 0) {
 		reply_adyen_error(req, 403, "901", "Invalid Merchant Account", "security");
 		goto out;
 	}
@@ -477,6 +489,7 @@ static void modification(struct sr_http_request *req, int kind /* 0 capture 1 ca
 	const char *mref = NULL;
 	json_t *p = NULL;
 	json_t *ans = NULL;
+	char acct[128] = "";
 	char hash[65];
 	char mod[17];
 	long long value = 0;
@@ -484,9 +497,9 @@ static void modification(struct sr_http_request *req, int kind /* 0 capture 1 ca
 	long long refunded = 0;
 
 	pthread_mutex_lock(&g.lock);
-	if (!api_key_ok(req) || idem_begin(req, &key, hash) != 0)
+	if (!api_key_ok(req, acct) || idem_begin(req, &key, hash) != 0)
 		goto out;
-	if (!json_is_object(o) || ma == NULL || strcmp(ma, g.merchant_account) != 0) {
+	if (!json_is_object(o) || ma == NULL || strcmp(ma, acct) != 0) {
 		reply_adyen_error(req, 403, "901", "Invalid Merchant Account", "security");
 		goto out;
 	}
@@ -554,7 +567,7 @@ static void h_payment_get(struct sr_http_request *req)
 	json_t *p = NULL;
 
 	pthread_mutex_lock(&g.lock);
-	if (api_key_ok(req)) {
+	if (api_key_ok(req, NULL)) {
 		p = json_object_get(g.payments, req->params[0]);
 		if (p == NULL)
 			reply_adyen_error(req, 404, "000", "Payment not found", "validation");
@@ -756,7 +769,32 @@ static void r_refunds(struct sr_http_request *req) { guard(req, h_refunds); }
 static void r_payment_get(struct sr_http_request *req) { guard(req, h_payment_get); }
 static void r_sim_3ds(struct sr_http_request *req) { guard(req, h_sim_3ds); }
 
+/*
+ * POST /v71/paymentMethods {"merchantAccount"} (Checkout API v71): the
+ * payment methods of that merchant account; 403 "901 Invalid Merchant
+ * Account" when the X-API-Key may not act for it. The vault's proof that a
+ * merchant's key is its account's (issue 15). Answers only "scheme" here.
+ */
+static void r_payment_methods(struct sr_http_request *req)
+{
+	const char *ma = json_string_value(json_object_get(req->json, "merchantAccount"));
+	char acct[128] = "";
+
+	pthread_mutex_lock(&g.lock);
+	if (!api_key_ok(req, acct))
+		goto out;
+	if (ma == NULL || acct[0] == '\0' || strcmp(ma, acct) != 0) {
+		reply_adyen_error(req, 403, "901", "Invalid Merchant Account", "security");
+		goto out;
+	}
+	sr_http_reply_json(req, 200, json_pack("{s:[{s:s, s:s}]}", "paymentMethods", "name", "Cards",
+	                                       "type", "scheme"));
+out:
+	pthread_mutex_unlock(&g.lock);
+}
+
 const struct sr_route pspsim_adyen_routes[] = {
+	{ .method = "POST", .pattern = "/v71/paymentMethods", .handler = r_payment_methods },
 	{ .method = "POST", .pattern = "/v71/payments", .handler = r_payments },
 	{ .method = "GET", .pattern = "/v71/payments/{}", .handler = r_payment_get },
 	{ .method = "POST", .pattern = "/v71/payments/{}/captures", .handler = r_captures },

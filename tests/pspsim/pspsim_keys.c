@@ -15,19 +15,28 @@ static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	char hash[65];
 	char last4[5];
+	char account[128];
 	long long calls;
 } g_keys[MAX_KEYS];
 static size_t g_n;
 static long long g_platform;
 
-int psim_keys_register(const char *key)
+static bool account_ok(const char *a)
+{
+	size_t n = strlen(a);
+
+	return n > 0 && n < sizeof g_keys[0].account &&
+	       strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+}
+
+int psim_keys_register(const char *key, const char *account)
 {
 	size_t n = key != NULL ? strlen(key) : 0;
 	size_t i;
 	char h[65];
 	int rc = -1;
 
-	if (n < 8 || n > 256)
+	if (n < 8 || n > 256 || (account != NULL && !account_ok(account)))
 		return -1;
 	for (i = 0; i < n; i++)
 		if ((unsigned char)key[i] < 0x21 || (unsigned char)key[i] > 0x7e)
@@ -36,10 +45,14 @@ int psim_keys_register(const char *key)
 	pthread_mutex_lock(&g_lock);
 	for (i = 0; i < g_n; i++)
 		if (strcmp(g_keys[i].hash, h) == 0) {
+			snprintf(g_keys[i].account, sizeof g_keys[i].account, "%s",
+			         account != NULL ? account : "");
 			rc = 0;
 			goto out;
 		}
 	if (g_n < MAX_KEYS) {
+		snprintf(g_keys[g_n].account, sizeof g_keys[g_n].account, "%s",
+		         account != NULL ? account : "");
 		memcpy(g_keys[g_n].hash, h, sizeof h);
 		memcpy(g_keys[g_n].last4, key + n - 4, 4);
 		g_keys[g_n].last4[4] = '\0';
@@ -52,12 +65,14 @@ out:
 	return rc;
 }
 
-bool psim_keys_check(const char *key)
+bool psim_keys_check(const char *key, char *account, size_t cap)
 {
 	char h[65];
 	size_t i;
 	bool ok = false;
 
+	if (account != NULL && cap > 0)
+		account[0] = '\0';
 	if (key == NULL)
 		return false;
 	sr_sha256_hex(key, strlen(key), h);
@@ -65,6 +80,8 @@ bool psim_keys_check(const char *key)
 	for (i = 0; i < g_n && !ok; i++) {
 		if (sr_ct_equal(h, g_keys[i].hash, 64)) {
 			g_keys[i].calls++;
+			if (account != NULL && cap > 0)
+				snprintf(account, cap, "%s", g_keys[i].account);
 			ok = true;
 		}
 	}

@@ -6,13 +6,22 @@
 #ifndef PSPSIM_KEYS_H
 #define PSPSIM_KEYS_H
 #include <stdbool.h>
+#include <stddef.h>
 #include <jansson.h>
 
-/** Register key (8..256 visible ASCII). @return 0, or -1 when malformed/full. */
-int psim_keys_register(const char *key);
+/**
+ * Register key (8..256 visible ASCII) and the merchant account it may act
+ * for (account: 1..127 of [A-Za-z0-9_.-], or NULL: none; issue 15: the
+ * vault proves a merchant's registration with it). Registering a key again
+ * sets its account. @return 0, or -1 when malformed/full.
+ */
+int psim_keys_register(const char *key, const char *account);
 
-/** Whether key is a registered key (constant-time on the hash); counts the call. */
-bool psim_keys_check(const char *key);
+/**
+ * Whether key is a registered key (constant-time on the hash); counts the
+ * call. account (may be NULL) receives the account registered with it ("" when none).
+ */
+bool psim_keys_check(const char *key, char *account, size_t cap);
 
 /** Count a call made with the platform key. */
 void psim_keys_count_platform(void);

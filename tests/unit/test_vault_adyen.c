@@ -282,6 +282,20 @@ static void test_webhook_events(void **state)
 	                 item("8815851093212192", "8815851093212191", "REFUND", "true", 500, "", true));
 	assert_int_equal(g_wh.webhook_account(&g_wh, b, strlen(b), account, sizeof account), 0);
 	assert_string_equal(account, "TestMerchant");
+	/* ADR 0107: the first item's payment; the platform's account is reserved. */
+	assert_int_equal(g_wh.webhook_payment(&g_wh, b, strlen(b), account, sizeof account), 0);
+	assert_string_equal(account, "8815851093212191");
+	assert_string_equal(g_wh.platform_account(&g_wh), "TestMerchant");
+	free(b);
+	b = notification(item("8815851093212192", "8815851093212191", "CHARGEBACK", "true", 500, "",
+	                      true), NULL);
+	assert_int_equal(g_wh.webhook_payment(&g_wh, b, strlen(b), account, sizeof account), 0);
+	assert_string_equal(account, "8815851093212191");   /* originalReference: the payment */
+	assert_int_equal(g_wh.webhook_payment(&g_wh, "{", 1, account, sizeof account), 0);
+	assert_string_equal(account, "");
+	free(b);
+	b = notification(item("8815851093212191", "", "AUTHORISATION", "true", 1130, "", true),
+	                 item("8815851093212192", "8815851093212191", "REFUND", "true", 500, "", true));
 	assert_int_equal(events(b, NULL, ev, 4, &n), 0);   /* the configured key */
 	assert_int_equal(n, 2);
 	assert_int_equal(ev[0].kind, VAULT_EV_AUTHORIZATION_SUCCEEDED);

@@ -19,6 +19,7 @@
 #include "hsm/hsm.h"
 #include "tests/unit/fixture.h"
 #include "vault/connectors/vault_psp_creds.h"
+#include "vault/store/vault_store_route.h"
 
 #define LABEL  "vault-psp-creds-test"
 #define MER_A  "mer_alphaCreds"
@@ -115,6 +116,45 @@ static int setup(void **state)
 	free(mig);
 	free(mig41);
 	return rc;
+}
+
+/* ADR 0107: a webhook's payment -> its merchant, on migration vault/0045's
+ * index over a minimal authorizations table. */
+static void test_payment_merchant(void **state)
+{
+	char *mig = NULL;
+	char mer[80];
+	char err[256];
+
+	(void)state;
+	if (g_pool == NULL)
+		skip();
+	mig = slurp("migrations/vault/0045_authorizations_psp_reference.sql");
+	assert_non_null(mig);
+	assert_int_equal(sr_db_exec(g_c, "CREATE TABLE authorizations (merchant_id text NOT NULL, "
+	                                 "connector text NOT NULL, psp_reference text, "
+	                                 "created_at timestamptz NOT NULL DEFAULT now())"), 0);
+	assert_int_equal(run_sql_file(g_c, mig), 0);
+	free(mig);
+	assert_int_equal(sr_db_exec(g_c, "INSERT INTO authorizations (merchant_id, connector, "
+	                                 "psp_reference) VALUES ('" MER_A "', 'stripe', 'pi_a'), "
+	                                 "('" MER_A "', 'stripe', 'pi_a'), ('" MER_B "', 'adyen', 'pi_a'), "
+	                                 "('" MER_A "', 'stripe', 'pi_dup'), ('" MER_B "', 'stripe', "
+	                                 "'pi_dup'), ('" MER_B "', 'stripe', NULL)"), 0);
+	assert_int_equal(vault_store_psp_payment_merchant(g_c, "stripe", "pi_a", mer, sizeof mer, err,
+	                                                  sizeof err), 1);
+	assert_string_equal(mer, MER_A);
+	assert_int_equal(vault_store_psp_payment_merchant(g_c, "adyen", "pi_a", mer, sizeof mer, err,
+	                                                  sizeof err), 1);
+	assert_string_equal(mer, MER_B);        /* per connector */
+	assert_int_equal(vault_store_psp_payment_merchant(g_c, "stripe", "pi_dup", mer, sizeof mer,
+	                                                  err, sizeof err), 2);
+	assert_string_equal(mer, "");           /* two merchants: nobody's */
+	assert_int_equal(vault_store_psp_payment_merchant(g_c, "stripe", "pi_none", mer, sizeof mer,
+	                                                  err, sizeof err), 0);
+	assert_string_equal(mer, "");
+	assert_int_equal(vault_store_psp_payment_merchant(g_c, "stripe", "pi_a", mer, 8, err,
+	                                                  sizeof err), -1);
 }
 
 static int teardown(void **state)
@@ -433,6 +473,7 @@ int main(void)
 		cmocka_unit_test(test_account_lookup_and_uniqueness),
 		cmocka_unit_test(test_seal_under_v2_and_load),
 		cmocka_unit_test(test_find_account_during_fp_transition),
+		cmocka_unit_test(test_payment_merchant),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -249,6 +249,29 @@ static void test_account(void **state)
 	}
 }
 
+/* ADR 0107: the payment an unverified delivery names, read as the events hook reads it. */
+static void test_payment_hook(void **state)
+{
+	char ref[64];
+
+	(void)state;
+	assert_int_equal(vault_stripe_webhook_payment(NULL, BODY, strlen(BODY), ref, sizeof ref), 0);
+	assert_string_equal(ref, "pi_123abc");
+	{
+		const char *b = "{\"id\":\"evt_2\",\"type\":\"charge.dispute.created\",\"data\":{\"object\":"
+		                "{\"id\":\"du_1\",\"payment_intent\":\"pi_disputed\"}}}";
+
+		assert_int_equal(vault_stripe_webhook_payment(NULL, b, strlen(b), ref, sizeof ref), 0);
+		assert_string_equal(ref, "pi_disputed");
+	}
+	/* Names none, or not an event: "" (the signature check refuses it later). */
+	assert_int_equal(vault_stripe_webhook_payment(NULL, "nope", 4, ref, sizeof ref), 0);
+	assert_string_equal(ref, "");
+	assert_int_equal(vault_stripe_webhook_payment(NULL, NULL, 0, ref, sizeof ref), 0);
+	assert_string_equal(ref, "");
+	assert_int_equal(vault_stripe_webhook_payment(NULL, BODY, strlen(BODY), NULL, 0), -1);
+}
+
 static void test_events_hook(void **state)
 {
 	struct vault_psp_event ev[2];
@@ -334,6 +357,7 @@ int main(void)
 		cmocka_unit_test(test_parse_kinds),
 		cmocka_unit_test(test_parse_malformed),
 		cmocka_unit_test(test_account),
+		cmocka_unit_test(test_payment_hook),
 		cmocka_unit_test(test_events_hook),
 		cmocka_unit_test(test_creds_validation),
 	};

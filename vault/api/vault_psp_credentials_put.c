@@ -8,9 +8,19 @@
  * Values are sealed under the HSM (vault_psp_creds), never logged, never
  * echoed (errors name the parameter only), never returned but their last 4
  * characters. The request body is wiped by sr_http / jansson's allocator.
- * 404 unknown connector; 409 the merchant account is another merchant's.
- * PCI DSS v4.0 3.5.1, 8.6.3; BRIEF invariant 10.
+ *
+ * One merchant cannot break another (issue 15, ADR 0107): the platform's
+ * own account at the PSP is reserved (409 merchant_account_reserved); an
+ * account another merchant registered is refused (409
+ * merchant_account_taken); a merchant account or API key is registered only
+ * with proof, one read-only call to the PSP with the submitted key
+ * (connector prove_credentials): 400 parameter_missing api_key (an account
+ * without a key), 400 parameter_missing merchant_account (a PSP that needs
+ * one), 400 credentials_unverified (the PSP refused the key for that
+ * account), 503 psp_unavailable (the PSP could not be asked; retry).
+ * 404 unknown connector. PCI DSS v4.0 3.5.1, 8.6.3; BRIEF invariant 10.
  */
+#include <strings.h>
 #include <string.h>
 
 #include "common/sr_db.h"
@@ -41,12 +51,25 @@ static json_t *row_json(PGconn *db, const char *merchant, const char *connector)
 	return o;
 }
 
+static void reply_taken(struct sr_http_request *req, const char *merchant, const char *connector)
+{
+	sr_log(SR_LOG_WARN, req->request_id, "psp_credentials.account_taken", "{s:s, s:s}",
+	       "merchant", merchant, "connector", connector);
+	sr_http_reply_error(req, 409, "invalid_request_error", "merchant_account_taken",
+	                    "This merchant account is registered by another merchant.",
+	                    "merchant_account");
+}
+
 void vault_handle_psp_credentials_put(struct sr_http_request *req)
 {
 	static const char *const keys[] = { "api_key", "merchant_account", "webhook_secret", NULL };
 	struct vault_app *app = req->app;
+	const struct vault_connector *c = NULL;
+	struct vault_psp_credentials proof;
 	const char *merchant = NULL;
 	const char *connector = req->params[0];
+	const char *reserved = NULL;
+	char owner[80];
 	const char *vals[3] = { NULL, NULL, NULL };
 	const json_t *o = req->json;
 	const char *key = NULL;
@@ -63,7 +86,7 @@ void vault_handle_psp_credentials_put(struct sr_http_request *req)
 	merchant = vault_request_merchant(req);
 	if (merchant == NULL)
 		return;
-	if (!vault_psp_connector_ok(connector) || vault_connector_find(app, connector) == NULL) {
+	if (!vault_psp_connector_ok(connector) || (c = vault_connector_find(app, connector)) == NULL) {
 		sr_http_reply_error(req, 404, "invalid_request_error", "resource_missing",
 		                    "No such connector.", "connector");
 		return;
@@ -111,6 +134,71 @@ void vault_handle_psp_credentials_put(struct sr_http_request *req)
 		                    NULL);
 		return;
 	}
+	/* ADR 0107: the platform's account is nobody's to register (any case). */
+	reserved = c->platform_account != NULL ? c->platform_account(c) : NULL;
+	if (vals[1] != NULL && reserved != NULL && strcasecmp(vals[1], reserved) == 0) {
+		sr_log(SR_LOG_WARN, req->request_id, "psp_credentials.account_reserved", "{s:s, s:s}",
+		       "merchant", merchant, "connector", connector);
+		sr_http_reply_error(req, 409, "invalid_request_error", "merchant_account_reserved",
+		                    "This merchant account is reserved.", "merchant_account");
+		return;
+	}
+	if (vals[1] != NULL) {
+		db = sr_db_acquire(app->db);
+		rc = vault_psp_creds_find_account(db, app->hsm, &labels, connector, vals[1], owner,
+		                                  sizeof owner, err, sizeof err);
+		sr_db_release(app->db, db);
+		db = NULL;
+		if (rc < 0) {
+			sr_log(SR_LOG_ERROR, req->request_id, "psp_credentials.lookup_failed", "{s:s, s:s}",
+			       "connector", connector, "error", err);
+			sr_http_reply_error(req, 500, "api_error", "internal_error",
+			                    "An internal error occurred.", NULL);
+			return;
+		}
+		if (rc == 1 && strcmp(owner, merchant) != 0) {
+			reply_taken(req, merchant, connector);
+			return;
+		}
+	}
+	/* ADR 0107: an account or key only with the PSP's word that the key
+	 * may act for it; no database connection is held meanwhile. */
+	if (vals[1] != NULL && vals[0] == NULL) {
+		sr_http_reply_error(req, 400, "invalid_request_error", "parameter_missing",
+		                    "A merchant account is registered with the API key that proves it.",
+		                    "api_key");
+		return;
+	}
+	if (vals[0] != NULL) {
+		proof.api_key = vals[0];
+		proof.merchant_account = vals[1];
+		proof.webhook_secret = NULL;
+		rc = c->prove_credentials != NULL
+		     ? c->prove_credentials(c, app->egress, &proof, err, sizeof err) : 1;
+		sr_log(rc == 0 ? SR_LOG_INFO : SR_LOG_WARN, req->request_id, "psp_credentials.proof",
+		       "{s:s, s:s, s:s, s:s?}", "merchant", merchant, "connector", connector,
+		       "result", rc == 0 ? "proven" : rc == 1 ? "refused" : rc == 2 ? "account_missing"
+		                                                         : "error",
+		       "error", rc < 0 ? err : NULL);
+		if (rc == 2) {
+			sr_http_reply_error(req, 400, "invalid_request_error", "parameter_missing",
+			                    "This PSP needs the merchant account the API key is for.",
+			                    "merchant_account");
+			return;
+		}
+		if (rc == 1) {
+			sr_http_reply_error(req, 400, "invalid_request_error", "credentials_unverified",
+			                    "The PSP did not accept this API key for this merchant account.",
+			                    "api_key");
+			return;
+		}
+		if (rc != 0) {
+			sr_http_reply_error(req, 503, "api_error", "psp_unavailable",
+			                    "The credentials could not be checked with the PSP now. Retry "
+			                    "later.", NULL);
+			return;
+		}
+	}
 	db = sr_db_acquire(app->db);
 	rc = vault_psp_creds_put(db, app->hsm, &labels, merchant, connector, vals[0], vals[1],
 	                         vals[2], err, sizeof err);
@@ -118,11 +206,7 @@ void vault_handle_psp_credentials_put(struct sr_http_request *req)
 		out = row_json(db, merchant, connector);
 	sr_db_release(app->db, db);
 	if (rc == 1) {
-		sr_log(SR_LOG_WARN, req->request_id, "psp_credentials.account_taken", "{s:s, s:s}",
-		       "merchant", merchant, "connector", connector);
-		sr_http_reply_error(req, 409, "invalid_request_error", "merchant_account_taken",
-		                    "This merchant account is registered by another merchant.",
-		                    "merchant_account");
+		reply_taken(req, merchant, connector);
 		return;
 	}
 	if (rc == 2) {

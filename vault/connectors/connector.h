@@ -166,6 +166,38 @@ struct vault_connector {
 	                      const char *signature, const char *body, size_t len, long long now,
 	                      struct vault_psp_event *ev, size_t max, size_t *n,
 	                      char *err, size_t errlen);
+	/**
+	 * From an UNVERIFIED webhook body: the PSP reference of the payment its
+	 * (first) event names, read as webhook_events would (Stripe: the
+	 * payment intent; Adyen: originalReference, else pspReference), so the
+	 * vault verifies it with the secret of that payment's merchant account
+	 * (issue 15, ADR 0107). Nothing in the body is trusted yet.
+	 * @return 0 with ref filled ("" when the body names none). May be NULL.
+	 */
+	int (*webhook_payment)(const struct vault_connector *self, const char *body, size_t len,
+	                       char *ref, size_t cap);
+	/**
+	 * Prove with one read-only call to the PSP, authenticated by
+	 * creds->api_key (required), that the PSP accepts the key and that it may
+	 * act for creds->merchant_account (issue 15, ADR 0107). Stripe: GET
+	 * /v1/account (https://docs.stripe.com/api/accounts/retrieve), whose
+	 * "id" must equal the account when one is given. Adyen: POST
+	 * /v71/paymentMethods {"merchantAccount"} (Checkout API v71), 403 when
+	 * the key's user may not act for that account. Nothing is created at the
+	 * PSP; the key is sent only to the connector's allowlisted host.
+	 * @return 0 proven; 1 refused (the key is not accepted, or not for that
+	 *         account); 2 this PSP needs creds->merchant_account; -1 the PSP
+	 *         could not be asked or answered unexpectedly (err, never a
+	 *         value). May be NULL: the connector takes no merchant credentials.
+	 */
+	int (*prove_credentials)(const struct vault_connector *self, struct vault_egress *eg,
+	                         const struct vault_psp_credentials *creds, char *err, size_t errlen);
+	/**
+	 * The platform's own account at this PSP, from the vault's configuration
+	 * (Adyen: psp_adyen_merchant_account), or NULL when none is configured.
+	 * Reserved: no merchant may register it (ADR 0107). May be NULL.
+	 */
+	const char *(*platform_account)(const struct vault_connector *self);
 };
 
 /** Kind as the wire string: "authorization.succeeded", ..., "dispute.created", "other". */

@@ -111,3 +111,34 @@ out:
 	PQclear(res);
 	return rc;
 }
+
+int vault_store_psp_payment_merchant(PGconn *db, const char *connector, const char *psp_reference,
+                                     char *merchant_out, size_t cap, char *err, size_t errlen)
+{
+	const char *params[2] = { connector, psp_reference };
+	PGresult *res = NULL;
+	int rc = -1;
+
+	if (merchant_out != NULL && cap > 0)
+		merchant_out[0] = '\0';
+	if (db == NULL || connector == NULL || psp_reference == NULL || merchant_out == NULL ||
+	    cap < 72) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "psp payment merchant: bad arguments");
+		return -1;
+	}
+	res = PQexecParams(db,
+	                   "SELECT DISTINCT merchant_id FROM authorizations "
+	                   "WHERE connector = $1 AND psp_reference = $2 LIMIT 2",
+	                   2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		db_err(err, errlen, "psp payment merchant lookup", res);
+		goto out;
+	}
+	rc = PQntuples(res) == 0 ? 0 : PQntuples(res) == 1 ? 1 : 2;
+	if (rc == 1)
+		snprintf(merchant_out, cap, "%s", PQgetvalue(res, 0, 0));
+out:
+	PQclear(res);
+	return rc;
+}

@@ -36,4 +36,15 @@ int vault_store_psp_payment_get(PGconn *db, const char *merchant_id, const char 
                                 char connector[32], long long *amount, char currency[4],
                                 char *err, size_t errlen);
 
+/**
+ * The merchant whose authorization at connector the PSP answered with
+ * psp_reference, whoever asks (the PSP webhook path, before anything in the
+ * delivery is trusted: issue 15, ADR 0107). Index: migration vault/0045.
+ * merchant_out capacity >= 72.
+ * @return 1 found (merchant_out set); 0 none; 2 more than one merchant has
+ *         it (merchant_out ""); -1 database error (err filled).
+ */
+int vault_store_psp_payment_merchant(PGconn *db, const char *connector, const char *psp_reference,
+                                     char *merchant_out, size_t cap, char *err, size_t errlen);
+
 #endif

@@ -655,6 +655,87 @@ out:
 	return ret;
 }
 
+/* The webhook_payment hook: item 0's payment, as adyen_webhook_events reads it. */
+static int adyen_webhook_payment(const struct vault_connector *self, const char *body, size_t len,
+                                 char *ref, size_t cap)
+{
+	json_t *root = NULL;
+	const json_t *item = NULL;
+	const char *orig = NULL;
+
+	(void)self;
+	if (ref == NULL || cap == 0)
+		return -1;
+	ref[0] = '\0';
+	root = body != NULL ? json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+	item = notification_item(root, 0);
+	orig = item_str(item, "originalReference");
+	if (vault_psp_ident_copy(ref, cap, orig[0] != '\0' ? orig : item_str(item, "pspReference")) != 0)
+		ref[0] = '\0';
+	json_decref(root);
+	return 0;
+}
+
+/* The prove_credentials hook (connector.h, ADR 0107): POST /v71/paymentMethods
+ * {"merchantAccount"} with the merchant's X-API-Key; 403 when its user may
+ * not act for that account. */
+static int adyen_prove_credentials(const struct vault_connector *self, struct vault_egress *eg,
+                                   const struct vault_psp_credentials *creds, char *err,
+                                   size_t errlen)
+{
+	const struct adyen_state *st = self != NULL ? self->cfg : NULL;
+	struct vault_egress_response resp = { 0, NULL, 0 };
+	struct vault_psp_headers h;
+	char body[160];
+	char *auth = NULL;
+	int n = 0;
+	int ret = -1;
+
+	if (st == NULL || eg == NULL || creds == NULL || creds->api_key == NULL) {
+		vault_connector_seterr(err, errlen, "adyen: invalid credentials proof request");
+		return -1;
+	}
+	if (creds->merchant_account == NULL)
+		return 2;
+	/* An account id of [A-Za-z0-9_.-]: nothing to escape. */
+	if (strspn(creds->merchant_account, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	                                    "0123456789_.-") != strlen(creds->merchant_account)
+	    || (n = snprintf(body, sizeof body, "{\"merchantAccount\":\"%s\"}",
+	                     creds->merchant_account)) < 0 || (size_t)n >= sizeof body) {
+		vault_connector_seterr(err, errlen, "adyen: unusable merchant account");
+		return -1;
+	}
+	auth = api_key_header(st, creds);
+	if (auth == NULL) {
+		vault_connector_seterr(err, errlen, "adyen: out of memory or unusable API key");
+		goto out;
+	}
+	memset(&h, 0, sizeof h);
+	h.line[0] = auth;
+	h.line[1] = CT_JSON;
+	h.line[2] = NULL;
+	if (vault_psp_send(eg, &st->ep, ADYEN_API "/paymentMethods", &h, body, (size_t)n, &resp,
+	                   err, errlen) != 0)
+		goto out;
+	if (resp.status == 200)
+		ret = 0;
+	else if (resp.status == 401 || resp.status == 403)
+		ret = 1;
+	else
+		vault_connector_seterr(err, errlen, "adyen: /paymentMethods answered %d", resp.status);
+out:
+	free(resp.body);
+	sr_secret_free(auth);
+	return ret;
+}
+
+static const char *adyen_platform_account(const struct vault_connector *self)
+{
+	const struct adyen_state *st = self != NULL ? self->cfg : NULL;
+
+	return st != NULL ? st->merchant_account : NULL;
+}
+
 /* "2026-11-22T01:02:03+01:00" (ISO 8601 with offset or Z) -> unix seconds; 0 when unparsable. */
 static long long parse_event_date(const char *s)
 {
@@ -873,6 +954,9 @@ int vault_adyen_init(struct vault_connector *out, const struct adyen_config *cfg
 	out->operate = adyen_operate;
 	out->webhook_account = adyen_webhook_account;
 	out->webhook_events = adyen_webhook_events;
+	out->webhook_payment = adyen_webhook_payment;
+	out->prove_credentials = adyen_prove_credentials;
+	out->platform_account = adyen_platform_account;
 	out->cfg = st;
 	st = NULL;
 	ret = 0;
@@ -891,4 +975,7 @@ void vault_adyen_free(struct vault_connector *c)
 	c->operate = NULL;
 	c->webhook_account = NULL;
 	c->webhook_events = NULL;
+	c->webhook_payment = NULL;
+	c->prove_credentials = NULL;
+	c->platform_account = NULL;
 }

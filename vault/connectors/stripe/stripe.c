@@ -220,6 +220,57 @@ static int stripe_post(const struct stripe_state *st, struct vault_egress *eg, c
 	return vault_psp_send(eg, &st->ep, path, &h, body, body_len, resp, err, errlen);
 }
 
+/*
+ * The connector's prove_credentials hook (connector.h, ADR 0107): GET
+ * /v1/account with the merchant's key (https://docs.stripe.com/api/accounts/retrieve);
+ * the account's "id" must be the registered merchant_account when one is given.
+ */
+static int stripe_prove_credentials(const struct vault_connector *self, struct vault_egress *eg,
+                                    const struct vault_psp_credentials *creds, char *err,
+                                    size_t errlen)
+{
+	const struct stripe_state *st = self != NULL ? self->cfg : NULL;
+	struct vault_egress_response resp = { 0, NULL, 0 };
+	struct vault_psp_headers h;
+	json_t *root = NULL;
+	const char *id = NULL;
+	char *auth = NULL;
+	int ret = -1;
+
+	if (st == NULL || eg == NULL || creds == NULL || creds->api_key == NULL) {
+		vault_connector_seterr(err, errlen, "stripe: invalid credentials proof request");
+		return -1;
+	}
+	auth = stripe_auth_header(st, creds);
+	if (auth == NULL) {
+		vault_connector_seterr(err, errlen, "stripe: out of memory");
+		goto out;
+	}
+	memset(&h, 0, sizeof h);
+	h.line[0] = auth;
+	h.line[1] = STRIPE_VERSION_HEADER;
+	h.line[2] = NULL;
+	if (vault_psp_send(eg, &st->ep, "/v1/account", &h, NULL, 0, &resp, err, errlen) != 0)
+		goto out;
+	if (resp.status == 401 || resp.status == 403) {
+		ret = 1;        /* the key is not accepted */
+		goto out;
+	}
+	root = resp.status == 200 ? json_loadb(resp.body, resp.body_len, 0, NULL) : NULL;
+	id = json_string_value(json_object_get(root, "id"));
+	if (id == NULL) {
+		vault_connector_seterr(err, errlen, "stripe: GET /v1/account answered %d without an id",
+		                       resp.status);
+		goto out;
+	}
+	ret = creds->merchant_account == NULL || strcmp(id, creds->merchant_account) == 0 ? 0 : 1;
+out:
+	json_decref(root);
+	free(resp.body);
+	sr_secret_free(auth);
+	return ret;
+}
+
 static int stripe_authorize(const struct vault_connector *self, struct vault_egress *eg,
                             const struct vault_auth_request *req, struct vault_auth_result *res,
                             char *err, size_t errlen)
@@ -495,6 +546,8 @@ int vault_stripe_init(struct vault_connector *out, const struct stripe_config *c
 	out->operate = stripe_operate;
 	out->webhook_account = vault_stripe_webhook_account;
 	out->webhook_events = vault_stripe_webhook_events;
+	out->webhook_payment = vault_stripe_webhook_payment;
+	out->prove_credentials = stripe_prove_credentials;
 	out->cfg = st;
 	st = NULL;
 	ret = 0;
@@ -522,4 +575,6 @@ void vault_stripe_free(struct vault_connector *c)
 	c->operate = NULL;
 	c->webhook_account = NULL;
 	c->webhook_events = NULL;
+	c->webhook_payment = NULL;
+	c->prove_credentials = NULL;
 }

@@ -65,6 +65,10 @@ int vault_stripe_webhook_parse(const char *body, size_t len, struct vault_psp_ev
 int vault_stripe_webhook_account(const struct vault_connector *self, const char *body, size_t len,
                                  char *account, size_t cap);
 
+/** The connector's webhook_payment hook: the payment intent the event names, or "". */
+int vault_stripe_webhook_payment(const struct vault_connector *self, const char *body, size_t len,
+                                 char *ref, size_t cap);
+
 /** The connector's webhook_events hook (vault/connectors/connector.h). */
 int vault_stripe_webhook_events(const struct vault_connector *self, const char *secret,
                                 const char *signature, const char *body, size_t len, long long now,

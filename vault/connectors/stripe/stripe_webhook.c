@@ -14,8 +14,8 @@
  * than the tolerance in the future (Stripe's libraries only check the past).
  *
  * Nothing in the body is trusted or parsed for effects before the signature
- * verified; the account hook only reads the "account" member to choose the
- * secret. Errors never contain body bytes or secrets.
+ * verified; the account and payment hooks only read the "account" member
+ * and the payment intent to choose the secret (ADR 0107). Errors never contain body bytes or secrets.
  */
 #include "vault/connectors/stripe/stripe.h"
 
@@ -343,6 +343,21 @@ int vault_stripe_webhook_account(const struct vault_connector *self, const char 
 out:
 	json_decref(root);
 	return ret;
+}
+
+int vault_stripe_webhook_payment(const struct vault_connector *self, const char *body, size_t len,
+                                 char *ref, size_t cap)
+{
+	struct vault_psp_event ev;
+
+	(void)self;
+	if (ref == NULL || cap == 0)
+		return -1;
+	ref[0] = '\0';
+	/* Read as vault_stripe_webhook_events will, once verified. */
+	if (body != NULL && vault_stripe_webhook_parse(body, len, &ev) == 0)
+		snprintf(ref, cap, "%s", ev.psp_reference);
+	return 0;
 }
 
 int vault_stripe_webhook_events(const struct vault_connector *self, const char *secret,
