@@ -154,9 +154,12 @@ void gw_handle_payments_create(struct sr_http_request *req)
 	if (r != 0) {
 		sr_log(SR_LOG_ERROR, req->request_id, "payment.update_failed", "{s:s, s:s}",
 		       "payment", p.id, "vault_outcome", gw_vault_rc_str(vrc));
-		/* Execution started (the PSP may have been called): save it. */
-		gw_idem_fail(app, req, &idem, 500, "api_error", "internal_error",
-		             "An internal error occurred; the payment's status will be resolved.", NULL);
+		/* The PSP may have answered, but its outcome is not recorded: never
+		 * save this error for the key. The key stays linked to the payment;
+		 * a retry with it answers the payment as it is then (issue 16). */
+		gw_idem_abort(app, req, &idem, 500, "api_error", "internal_error",
+		              "An internal error occurred after the payment was sent; retry with the "
+		              "same Idempotency-Key to get its outcome.", NULL);
 		return;
 	}
 	sr_log(p.status == GW_ST_FAILED || p.status == GW_ST_UNKNOWN ? SR_LOG_WARN : SR_LOG_INFO,
@@ -165,11 +168,8 @@ void gw_handle_payments_create(struct sr_http_request *req)
 	       "failure_code", p.failure_code, "last4", p.card_last4,
 	       "vault_outcome", gw_vault_rc_str(vrc));
 	body = gw_payment_to_json(&p);
-	if (body == NULL) {
-		gw_idem_fail(app, req, &idem, 500, "api_error", "internal_error",
-		             "An internal error occurred.", NULL);
-		return;
-	}
+	if (body == NULL)
+		goto internal; /* the payment is recorded: a retry answers it */
 	gw_idem_finish(app, req, &idem, 201, body);
 	return;
 internal:

@@ -75,8 +75,12 @@ void gw_idem_fail(struct gw_app *app, struct sr_http_request *req, struct gw_ide
                   const char *param);
 
 /**
- * Release the claim (when active) and send an error that is NOT saved: nothing
- * happened yet (e.g. the vault was unreachable), so a retry may execute.
+ * Release the claim (when active) and send an error that is NOT saved: either
+ * nothing happened yet (e.g. the vault was unreachable), so a retry may
+ * execute; or the outcome of what happened is not recorded (e.g. the write
+ * after the PSP answered failed), so the key stays linked to its payment and
+ * a retry with it answers the payment as it is then (gw_store_idem_release).
+ * An error is never saved as the final answer for a key.
  */
 void gw_idem_abort(struct gw_app *app, struct sr_http_request *req, struct gw_idem *st,
                    unsigned status, const char *type, const char *code, const char *message,

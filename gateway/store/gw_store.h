@@ -87,7 +87,13 @@ int gw_store_idem_get(PGconn *conn, const char *merchant_id, const char *key,
 int gw_store_idem_complete(PGconn *conn, const char *merchant_id, const char *key,
                            int status_code, const char *body);
 
-/** Delete an in-progress claim (execution could not start). */
+/**
+ * Give up an in-progress claim without saving a response: a claim with no
+ * payment is deleted (nothing was executed: a retry runs afresh); a claim
+ * linked to a payment is kept and its lease ends now, so that the next retry
+ * takes it over at once and answers the payment as it is (ADR 0023).
+ * @return 0, or -1 (database error, logged).
+ */
 int gw_store_idem_release(PGconn *conn, const char *merchant_id, const char *key);
 
 /* ---- browser origins (gw_store_merchant_pk.c, issue 6) ---- */

@@ -64,10 +64,15 @@ int gw_store_idem_release(PGconn *conn, const char *merchant_id, const char *key
 	PGresult *res = NULL;
 	int rc = -1;
 
+	/* A key linked to a payment is never deleted: its lease ends now, so
+	 * that the next retry takes it over and answers the payment's truth. */
 	res = sr_db_params(conn,
-	                   "DELETE FROM idempotency_keys "
+	                   "WITH released AS (DELETE FROM idempotency_keys "
 	                   "WHERE merchant_id = $1 AND key = $2 AND status_code IS NULL "
-	                   "AND payment_id IS NULL", /* a key linked to a payment is never released */
+	                   "AND payment_id IS NULL RETURNING 1) "
+	                   "UPDATE idempotency_keys SET lease_until = now() "
+	                   "WHERE merchant_id = $1 AND key = $2 AND status_code IS NULL "
+	                   "AND payment_id IS NOT NULL",
 	                   2, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		gw_store_log_error("db.idem_release_failed", res);

@@ -268,6 +268,42 @@ static int load_creds(struct sr_http_request *req, PGconn *db, const struct vaul
 	return 0;
 }
 
+/* Issue 16: the PSP has answered, and its outcome is reported only once it
+ * is recorded. The authorization, the CVC's deletion (PCI DSS 3.3.1.2: in
+ * the same step) and the token's touch are one transaction (one WAL flush,
+ * ADR 0081), each write idempotent; if it fails it is retried on the same
+ * connection, reconnected when the server dropped it (a restart or a
+ * terminated backend heals within about a second). @return 0 recorded,
+ * -1 not recorded after every attempt (err set): report `unknown`, which the
+ * gateway reconciles (the PSP replays the same idempotency key). */
+static int record_outcome(struct sr_http_request *req, PGconn *db, const struct auth_body *b,
+                          const struct vault_token_row *row,
+                          const struct vault_authorization_row *rec, bool del_cvc, char *err,
+                          size_t errlen)
+{
+	static const unsigned backoff_ms[] = { 0, 100, 300, 1000 };
+	size_t i;
+
+	for (i = 0; i < sizeof backoff_ms / sizeof backoff_ms[0]; i++) {
+		sleep_ms(backoff_ms[i]);
+		if (PQstatus(db) != CONNECTION_OK)
+			PQreset(db);
+		if (sr_db_exec(db, "BEGIN") == 0 &&
+		    vault_store_authorization_put(db, b->merchant, b->idempotency_key, b->payment_id,
+		                                  req->peer, rec, err, errlen) == 0 &&
+		    (!del_cvc || vault_store_cvc_delete(db, row->id, err, errlen) == 0) &&
+		    vault_store_token_touch(db, row->id, err, errlen) == 0 &&
+		    sr_db_exec(db, "COMMIT") == 0 && PQtransactionStatus(db) == PQTRANS_IDLE)
+			return 0;
+		if (PQstatus(db) == CONNECTION_OK && PQtransactionStatus(db) != PQTRANS_IDLE)
+			(void)sr_db_exec(db, "ROLLBACK");
+		sr_log(SR_LOG_ERROR, req->request_id, "auth.record_failed", "{s:s, s:s, s:i, s:s}",
+		       "token", row->id, "payment_id", b->payment_id, "attempt", (int)i + 1, "error",
+		       PQstatus(db) == CONNECTION_OK ? err : "connection lost");
+	}
+	return -1;
+}
+
 void vault_handle_authorize(struct sr_http_request *req)
 {
 	struct vault_app *app = req->app;
@@ -294,7 +330,6 @@ void vault_handle_authorize(struct sr_http_request *req)
 	bool retry_of_unknown = false;
 	bool claimed = false;
 	bool del_cvc = false;
-	bool grouped = false;
 	int rc;
 
 	memset(&row, 0, sizeof row);
@@ -563,31 +598,13 @@ void vault_handle_authorize(struct sr_http_request *req)
 	 * CVC is deleted now. After a lost answer it is kept (until its TTL at
 	 * most) so that the retry sends the same request. */
 	del_cvc = row.has_cvc && ares.status != VAULT_AUTH_UNKNOWN;
-	/* The three writes below are idempotent: first as one transaction (one
-	 * WAL flush instead of three, ADR 0081); if anything in it fails, roll
-	 * back and do them one by one as before, so one failing write never
-	 * keeps the others (above all the CVC deletion) from happening. */
-	if (sr_db_exec(db, "BEGIN") == 0) {
-		if (vault_store_authorization_put(db, b.merchant, b.idempotency_key, b.payment_id,
-		                                  req->peer, &rec, err, sizeof err) == 0
-		    && (!del_cvc || vault_store_cvc_delete(db, row.id, err, sizeof err) == 0)
-		    && vault_store_token_touch(db, row.id, err, sizeof err) == 0
-		    && sr_db_exec(db, "COMMIT") == 0 && PQtransactionStatus(db) == PQTRANS_IDLE)
-			grouped = true;
-		else if (PQtransactionStatus(db) != PQTRANS_IDLE)
-			(void)sr_db_exec(db, "ROLLBACK");
-	}
-	if (!grouped) {
-		if (vault_store_authorization_put(db, b.merchant, b.idempotency_key, b.payment_id,
-		                                  req->peer, &rec, err, sizeof err) != 0)
-			sr_log(SR_LOG_ERROR, req->request_id, "db.error", "{s:s, s:s}", "token", row.id,
-			       "error", err);
-		if (del_cvc && vault_store_cvc_delete(db, row.id, err, sizeof err) != 0)
-			sr_log(SR_LOG_ERROR, req->request_id, "cvc.delete_failed", "{s:s, s:s}",
-			       "token", row.id, "error", err);
-		if (vault_store_token_touch(db, row.id, err, sizeof err) != 0)
-			sr_log(SR_LOG_WARN, req->request_id, "db.error", "{s:s, s:s}", "token", row.id,
-			       "error", err);
+	if (record_outcome(req, db, &b, &row, &rec, del_cvc, err, sizeof err) != 0) {
+		/* Never report an outcome that is not recorded: the gateway marks
+		 * the payment unknown and reconciles it through this endpoint. */
+		ares.status = VAULT_AUTH_UNKNOWN;
+		snprintf(rec.status, sizeof rec.status, "%s", vault_auth_status_str(ares.status));
+		rec.psp_reference[0] = rec.failure_code[0] = rec.failure_message[0] = '\0';
+		rec.redirect_url[0] = '\0';
 	}
 
 	sr_log(ares.status == VAULT_AUTH_UNKNOWN ? SR_LOG_WARN : SR_LOG_INFO, req->request_id,

@@ -1,0 +1,81 @@
+# Faults in the window after an external effect (issue 16): a write that fails
+# after the PSP answered must never leave a wrong answer saved for the key.
+# Faults are real: a trigger installed by the superuser makes PostgreSQL
+# refuse exactly the write under test.
+
+gw_sql() { psql -X -q -t -A -h 127.0.0.1 -p "$PGPORT" -U postgres -d gateway -v ON_ERROR_STOP=1 -c "$1"; }
+
+# The payment's UPDATE after the authorization fails: the merchant gets a 500,
+# but the key is not answered with that 500 forever; a retry with the same key
+# returns the payment as it is now (captured), and the customer is charged once.
+t_fault_update_after_authorization_keeps_key_resolvable() {
+  local key before after
+  gw_sql "CREATE FUNCTION pg_temp_fault() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN RAISE EXCEPTION 'fault injected by t_faults'; END \$\$;
+          CREATE TRIGGER t_faults_update BEFORE UPDATE ON payments FOR EACH ROW
+            WHEN (NEW.amount = 4207 AND NEW.status <> 'processing') EXECUTE FUNCTION pg_temp_fault();" \
+    || { fail "cannot install the fault"; return; }
+  tokenize 4242424242424242; local tok; tok=$(j .id)
+  key="fault-$(openssl rand -hex 8)"
+  before=$(psp_intents)
+  pay "$tok" 4207 -H "Idempotency-Key: $key"
+  eq "the failed write is reported" "$STATUS" 500
+  eq "as an api_error" "$(j .error.type)" api_error
+  gw_sql "DROP TRIGGER t_faults_update ON payments; DROP FUNCTION pg_temp_fault();"
+  pay "$tok" 4207 -H "Idempotency-Key: $key"
+  eq "a retry with the key answers the payment" "$STATUS" 201
+  eq "as it is now" "$(j .status)" captured
+  eq "not a replayed error" "$(grep -ci '^Idempotent-Replayed: true' <<<"$HEADERS")" 0
+  pay "$tok" 4207 -H "Idempotency-Key: $key"
+  eq "then the saved truth is replayed" "$STATUS/$(j .status)" 201/captured
+  after=$(psp_intents)
+  eq "charged once" "$((after - before))" 1
+}
+
+vault_sql() { psql -X -q -t -A -h 127.0.0.1 -p "$PGPORT" -U postgres -d vault -v ON_ERROR_STOP=1 -c "$1"; }
+# kill_vault_writes AMOUNT N: the vault's database connection dies (its own
+# backend terminated) the first N times it writes the authorization of AMOUNT.
+kill_vault_writes() {
+  vault_sql "CREATE SEQUENCE t_faults_seq; GRANT USAGE, UPDATE ON SEQUENCE t_faults_seq TO vault;
+    CREATE FUNCTION t_faults_kill() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN
+      IF nextval('t_faults_seq') <= $2 THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF;
+      RETURN NEW; END \$\$;
+    CREATE TRIGGER t_faults_auth BEFORE INSERT OR UPDATE ON authorizations FOR EACH ROW
+      WHEN (NEW.amount = $1) EXECUTE FUNCTION t_faults_kill();"
+}
+heal_vault_writes() { vault_sql "DROP TRIGGER t_faults_auth ON authorizations; DROP FUNCTION t_faults_kill(); DROP SEQUENCE t_faults_seq;"; }
+
+# The vault's connection dies after the PSP answered, twice: the vault
+# reconnects and records the authorization before it answers "captured".
+t_fault_vault_connection_dies_after_psp_answer() {
+  local tok pay
+  kill_vault_writes 4208 2 || { fail "cannot install the fault"; return; }
+  tokenize 4242424242424242 123; tok=$(j .id)
+  pay "$tok" 4208
+  heal_vault_writes
+  eq "payment" "$STATUS/$(j .status)" 201/captured; pay=$(j .id)
+  eq "the vault recorded it" "$(vault_sql "SELECT status FROM authorizations WHERE payment_id = '$pay'")" captured
+  eq "and deleted the CVC in the same step" "$(vault_sql "SELECT count(*) FROM tokens WHERE id = '$tok' AND cvc_ct IS NOT NULL")" 0
+  refund "$pay" '{"amount":4208}'
+  eq "a refund then succeeds" "$(j .status)" succeeded
+}
+
+# The vault cannot record at all: it must not answer "captured" (it would
+# have no record); the payment is unknown, and once the database heals the
+# gateway reconciles it from the PSP's own answer, and a refund works.
+t_fault_vault_cannot_record_reports_unknown() {
+  local tok pay i st
+  kill_vault_writes 4209 1000 || { fail "cannot install the fault"; return; }
+  tokenize 4242424242424242 123; tok=$(j .id)
+  pay "$tok" 4209
+  eq "created" "$STATUS" 201; pay=$(j .id)
+  eq "not reported captured without a record" "$(j .status)" unknown
+  heal_vault_writes
+  for i in $(seq 60); do
+    http GET "$GATEWAY_URL/v1/payments/$pay" "$STRONGROOM_SK"; st=$(j .status)
+    [ "$st" = captured ] && break; sleep 0.5
+  done
+  eq "reconciled from the PSP's answer" "$st" captured
+  eq "the vault recorded it" "$(vault_sql "SELECT status FROM authorizations WHERE payment_id = '$pay'")" captured
+  refund "$pay" '{"amount":4209}'
+  eq "a refund then succeeds" "$(j .status)" succeeded
+}
