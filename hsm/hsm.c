@@ -35,7 +35,6 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#define HSM_LABEL_LEN 32   /* CK_TOKEN_INFO.label: 32 bytes, blank padded */
 
 struct hsm_module {
 	CK_FUNCTION_LIST_PTR p11;
@@ -280,7 +279,7 @@ CK_SESSION_HANDLE hsm_sess_get(struct hsm *h)
 	CK_SESSION_HANDLE s;
 
 	pthread_mutex_lock(&h->lock);
-	while (h->nidle == 0)
+	while (h->nidle == 0 || h->recovering)
 		pthread_cond_wait(&h->cond, &h->lock);
 	s = h->idle[--h->nidle];
 	pthread_mutex_unlock(&h->lock);
@@ -312,7 +311,8 @@ void hsm_sess_put(struct hsm *h, CK_SESSION_HANDLE s, bool broken)
 	}
 	pthread_mutex_lock(&h->lock);
 	h->idle[h->nidle++] = s;
-	pthread_cond_signal(&h->cond);
+	/* Wake every waiter: a taker, or hsm_recover waiting for all of them. */
+	pthread_cond_broadcast(&h->cond);
 	pthread_mutex_unlock(&h->lock);
 }
 
@@ -357,9 +357,11 @@ int hsm_open(const char *module_path, const char *token_label, const char *pin_f
 		goto out;
 	}
 	h->lock_ok = true;
+	memcpy(h->label, want, sizeof h->label);
+	h->pin_file = strdup(pin_file != NULL ? pin_file : "");
 	h->all = calloc(pool_size, sizeof(*h->all));
 	h->idle = calloc(pool_size, sizeof(*h->idle));
-	if (h->all == NULL || h->idle == NULL) {
+	if (h->all == NULL || h->idle == NULL || h->pin_file == NULL) {
 		hsm_seterr(err, errlen, "hsm: out of memory");
 		goto out;
 	}
@@ -432,6 +434,7 @@ void hsm_close(struct hsm *h)
 		free(e->label);
 		free(e);
 	}
+	free(h->pin_file);
 	if (h->lock_ok) {
 		pthread_cond_destroy(&h->cond);
 		pthread_mutex_destroy(&h->lock);
@@ -439,6 +442,100 @@ void hsm_close(struct hsm *h)
 	free(h->all);
 	free(h->idle);
 	free(h);
+}
+
+/* ---- recovery ---------------------------------------------------------------- */
+
+int hsm_recover(struct hsm *h, char *err, size_t errlen)
+{
+	CK_C_INITIALIZE_ARGS args;
+	struct hsm_keyent *e = NULL;
+	struct hsm_module *m = NULL;
+	char *pin = NULL;
+	size_t pin_len = 0;
+	size_t i;
+	int ret = -1;
+	CK_RV rv;
+
+	hsm_clrerr(err, errlen);
+	if (h == NULL || h->p11 == NULL) {
+		hsm_seterr(err, errlen, "hsm_recover: no handle");
+		return -1;
+	}
+	/* Take the whole pool: no operation runs while the module is reset. */
+	pthread_mutex_lock(&h->lock);
+	while (h->recovering)
+		pthread_cond_wait(&h->cond, &h->lock);
+	h->recovering = true;
+	while (h->nidle < h->nall)
+		pthread_cond_wait(&h->cond, &h->lock);
+	pthread_mutex_unlock(&h->lock);
+
+	for (i = 0; i < h->nall; i++)
+		h->p11->C_CloseSession(h->all[i]);   /* may fail: the token is gone */
+	h->logged_in = false;
+	/* A module keeps what it found at C_Initialize (SoftHSM2 does not see a
+	 * token directory restored under it): when this handle is the module's
+	 * only user in the process, PKCS#11 v2.40 §5.4 C_Finalize + C_Initialize
+	 * make it read its tokens again. */
+	pthread_mutex_lock(&g_mod_lock);
+	for (m = g_mods; m != NULL; m = m->next) {
+		if (m->p11 == h->p11)
+			break;
+	}
+	if (m != NULL && m->refs == 1 && m->pid == getpid()) {
+		h->p11->C_Finalize(NULL);
+		memset(&args, 0, sizeof(args));
+		args.flags = CKF_OS_LOCKING_OK;
+		rv = h->p11->C_Initialize(&args);
+		if (rv != CKR_OK) {
+			pthread_mutex_unlock(&g_mod_lock);
+			hsm_p11err(err, errlen, "C_Initialize", rv);
+			goto out;
+		}
+	}
+	pthread_mutex_unlock(&g_mod_lock);
+	if (find_slot(h->p11, h->label, &h->slot, err, errlen) != 1) {
+		if (err != NULL && errlen > 0 && err[0] == '\0')
+			hsm_seterr(err, errlen, "hsm: the token is not present");
+		goto out;
+	}
+	for (i = 0; i < h->nall; i++) {
+		rv = h->p11->C_OpenSession(h->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+		                           &h->all[i]);
+		if (rv != CKR_OK) {
+			hsm_p11err(err, errlen, "C_OpenSession", rv);
+			goto out;
+		}
+	}
+	pin = sr_secret_read_file(h->pin_file, &pin_len, err, errlen);
+	if (pin == NULL)
+		goto out;
+	rv = h->p11->C_Login(h->all[0], CKU_USER, (CK_UTF8CHAR_PTR)pin, (CK_ULONG)pin_len);
+	sr_secret_free(pin);   /* PCI DSS v4.0 8.3.2: wiped right after use */
+	if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
+		hsm_p11err(err, errlen, "C_Login", rv);
+		goto out;
+	}
+	h->logged_in = true;
+	ret = 0;
+out:
+	/* Handles found before are stale; the pool is handed out again (after a
+	 * failure its sessions fail fast, and a later call tries again). */
+	pthread_mutex_lock(&h->lock);
+	while (h->keys != NULL) {
+		e = h->keys;
+		h->keys = e->next;
+		free(e->label);
+		free(e);
+	}
+	for (i = 0; i < h->nall; i++)
+		h->idle[i] = h->all[i];
+	h->nidle = h->nall;
+	h->recovering = false;
+	pthread_cond_broadcast(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+	return ret;
 }
 
 /* ---- token initialisation ------------------------------------------------------ */

@@ -29,6 +29,18 @@ int hsm_open(const char *module_path, const char *token_label, const char *pin_f
 void hsm_close(struct hsm *h);
 
 /**
+ * Start over after the token went away and came back (a token directory
+ * restored, an HSM rebooted): wait until every session of the pool is given
+ * back (no session is handed out meanwhile), close them, re-initialise the
+ * module when this handle is its only user in the process (PKCS#11 v2.40
+ * §5.4), find the token by its label again, open the pool, log in with the
+ * PIN file given to hsm_open (wiped after use), forget every cached key
+ * handle. Never call it while holding a session of h.
+ * @return 0, or -1 with err (the token is still absent: call again later).
+ */
+int hsm_recover(struct hsm *h, char *err, size_t errlen);
+
+/**
  * Create the token labelled token_label if it does not exist yet (PKCS#11
  * v2.40 §5.6 C_InitToken with the SO PIN, then C_Login CKU_SO + C_InitPIN with
  * the user PIN). Takes the first slot whose token lacks CKF_TOKEN_INITIALIZED.

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #define HSM_MAC_LEN 32   /* HMAC-SHA256 output, bytes */
+#define HSM_LABEL_LEN 32 /* CK_TOKEN_INFO.label: 32 bytes, blank padded */
 
 /* One entry of the per-label key handle cache (hsm_key_handle). */
 struct hsm_keyent {
@@ -37,6 +38,10 @@ struct hsm {
 	CK_SESSION_HANDLE *idle;     /* stack of idle sessions */
 	size_t nidle;
 	struct hsm_keyent *keys;
+	/* hsm_recover: what hsm_open found the token by, and its state. */
+	CK_UTF8CHAR label[HSM_LABEL_LEN]; /* blank-padded token label */
+	char *pin_file;
+	bool recovering;             /* no session is handed out meanwhile */
 };
 
 /* ---- error messages (hsm.c) ---------------------------------------------- */

@@ -35,6 +35,7 @@
 #include "vault/connectors/adyen/adyen.h"
 #include "vault/connectors/stripe/stripe.h"
 #include "vault/vault_app.h"
+#include "vault/crypto/vault_hsm_watch.h"
 #include "vault/connectors/vault_egress.h"
 #include "vault/connectors/vault_route.h"
 #include "vault/api/vault_pkcache.h"
@@ -573,23 +574,16 @@ static int check_key(struct hsm *h, const char *label, unsigned long want_type, 
 	return 0;
 }
 
-/* /readyz: the HSM answers on a pooled, logged-in session (PKCS#11 v2.40
- * §5.15 C_GenerateRandom needs an open session, nothing else). */
+/* /readyz: every key the vault needs answers an operation (issue 16). */
 static int hsm_ready(void *arg, char *why, size_t whylen)
 {
-	uint8_t b[1];
-	char err[256];
-
-	if (hsm_random(arg, b, sizeof b, err, sizeof err) != 0) {
-		snprintf(why, whylen, "session unusable");
-		return -1;
-	}
-	return 0;
+	return vault_hsm_check(arg, why, whylen);
 }
 
 static int run(const struct vaultd_config *c)
 {
 	struct vault_app app;
+	struct vault_hsm_watch *hsm_watch = NULL;
 	struct sweeper sweeper;
 	struct vault_connector connector;
 	bool connector_ok = false;
@@ -818,7 +812,7 @@ static int run(const struct vaultd_config *c)
 		admin.cert_min_days = c->readyz_cert_min_days;
 		admin.checks[0].name = "hsm";
 		admin.checks[0].fn = hsm_ready;
-		admin.checks[0].arg = h;
+		admin.checks[0].arg = &app;
 		admin.n_checks = 1;
 		sr_admin_watch_db_pool(db, "vault");
 		admin_srv = sr_http_start(&ac, err, sizeof err);
@@ -829,6 +823,13 @@ static int run(const struct vaultd_config *c)
 	}
 	if (sweeper_start(&sweeper, db, c->sweep_interval_seconds) != 0) {
 		snprintf(msg, sizeof msg, "cannot start the CVC sweeper thread");
+		goto out;
+	}
+	/* Issue 16: the keys are checked every second and the HSM re-opened
+	 * when they stop working (a token restored, an HSM rebooted). */
+	hsm_watch = vault_hsm_watch_start(&app, 1000);
+	if (hsm_watch == NULL) {
+		snprintf(msg, sizeof msg, "cannot start the HSM watchdog");
 		goto out;
 	}
 
@@ -874,6 +875,7 @@ out:
 	sr_http_stop(pub);
 	sr_http_stop(internal);
 	sweeper_stop(&sweeper);
+	vault_hsm_watch_stop(hsm_watch);
 	if (connector_ok)
 		vault_stripe_free(&connector);
 	if (adyen_ok)

@@ -79,3 +79,27 @@ t_fault_vault_cannot_record_reports_unknown() {
   refund "$pay" '{"amount":4209}'
   eq "a refund then succeeds" "$(j .status)" succeeded
 }
+
+# The HSM's token goes away (its files moved out) and comes back: readiness
+# must say so while the keys are unusable (it only asked for random bytes),
+# and vaultd must recover by itself (it kept failing until a restart).
+t_fault_hsm_token_gone_and_back() {
+  local dir pid i st rz=$TMP/hsm-rz
+  dir=$(ls -d var/softhsm/tokens/*/ | head -1); dir=${dir%/}
+  pid=$(cat var/run/vaultd.pid)
+  tokenize 4242424242424242; eq "tokenize before" "$STATUS" 201
+  mv "$dir" "$TMP/token-away"
+  tokenize 4242424242424242; eq "tokenize without the token" "$STATUS" 500
+  curl "${ADM[@]}" -o "$rz" "$VAULT_ADMIN/readyz" 2>/dev/null
+  eq "readiness says unready" "$(jq -r .status "$rz")" unready
+  [[ $(jq -c '.checks.hsm' "$rz") == *unusable* ]] || fail "readyz names no unusable key: $(cat "$rz")"
+  mv "$TMP/token-away" "$dir"
+  for ((i = 0; i < 40; i++)); do
+    tokenize 4242424242424242; st=$STATUS
+    [ "$st" = 201 ] && break; sleep 0.25
+  done
+  eq "tokenize once the token is back, without a restart" "$st" 201
+  wait_ready "$VAULT_ADMIN" 200 10 || fail "readiness did not return"
+  eq "same vaultd process" "$(cat var/run/vaultd.pid)" "$pid"
+  grep -q '"event":"hsm.recovered"' var/log/vaultd.log || fail "no hsm.recovered in the log"
+}
