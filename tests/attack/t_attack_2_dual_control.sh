@@ -46,6 +46,7 @@ atk2_env() {
      printf '%s\n' "${x#*:}" > "$A2/sec-${x%%:*}"
      printf '%s\n%s\n' "${x%%:*}" "${x#*:}" > "$A2/in-${x%%:*}"
    done
+   cp "$A2/sec-m2" "$A2/sec-m2-copy"
    cat "$A2/in-m1" "$A2/in-m2" > "$A2/in-m1m2"
    cat "$A2/in-alice" "$A2/in-bob" > "$A2/in-ab")
   atk2_init a alice bob carol || { fail "token A setup"; return 1; }
@@ -64,12 +65,12 @@ atk2_done() {
 
 # atk2_refused WHAT TOKEN ARGS...: the command, run once with the original
 # tool's single input file of m1 and m2 and once with one --secret per name,
-# must fail both times.
+# must fail both times, the second refused (exit 4).
 atk2_refused() {
-  local what=$1 t=$2; shift 2
+  local what=$1 t=$2 rc; shift 2
   atk2_vc "$t" --custodian-input "$A2/in-m1m2" "$@" >"$A2/out" 2>&1 && fail "$what (one input file): $(head -c 300 "$A2/out")"
-  atk2_vc "$t" --secret m1="$A2/sec-m1" --secret m2="$A2/sec-m2" "$@" >"$A2/out" 2>&1 && fail "$what (--secret): $(head -c 300 "$A2/out")"
-  return 0
+  atk2_vc "$t" --secret m1="$A2/sec-m1" --secret m2="$A2/sec-m2" "$@" >"$A2/out" 2>&1; rc=$?
+  [ $rc = 4 ] || fail "$what (--secret): exit $rc, not refused (4): $(head -c 300 "$A2/out")"
 }
 
 t_attack_2_pin_holder_alone() {
@@ -80,8 +81,11 @@ t_attack_2_pin_holder_alone() {
   for t in a b; do
     atk2_vc $t --custodian-input "$A2/in-m1" custodian add m1 >/dev/null 2>&1 && fail "m1 enrolled on $t with the user PIN alone (input file)"
     atk2_vc $t --custodian-input "$A2/in-m2" custodian add m2 >/dev/null 2>&1 && fail "m2 enrolled on $t with the user PIN alone (input file)"
-    atk2_vc $t --secret m1="$A2/sec-m1" --secret m2="$A2/sec-m2" custodian add m1 >/dev/null 2>&1 && fail "m1 enrolled on $t with --secret"
-    atk2_vc $t --secret m2="$A2/sec-m2" --secret m1="$A2/sec-m1" custodian add m2 >/dev/null 2>&1 && fail "m2 enrolled on $t with --secret"
+    # With his own secret, m2's, and a guess at alice's.
+    atk2_vc $t --secret m1="$A2/sec-m1" --secret m2="$A2/sec-m2" --secret alice="$A2/sec-m2-copy" custodian add m1 >/dev/null 2>&1
+    eq "m1 enrolled on $t with --secret" "$?" 4
+    atk2_vc $t --secret m2="$A2/sec-m2" --secret m1="$A2/sec-m1" --secret bob="$A2/sec-m2-copy" custodian add m2 >/dev/null 2>&1
+    eq "m2 enrolled on $t with --secret" "$?" 4
   done
   # Then "dual control (m1, m2)" for everything.
   atk2_refused "generate under m1+m2" a keys generate --wrappable pan-enc-v9
@@ -115,17 +119,53 @@ t_attack_2_registry_edits() {
   # A custodian (alice) removed by hand: the real bob and carol must then be refused too.
   atk2_edit '.custodians |= map(select(.name != "alice"))' || fail "edit"
   atk2_vc a --custodian-input "$A2/in-ab" keys generate pan-enc-v9 >/dev/null 2>&1 && fail "generate after alice was deleted by hand (input file)"
-  atk2_vc a --secret bob="$A2/sec-bob" --secret carol="$A2/sec-carol" keys generate pan-enc-v9 >/dev/null 2>&1 \
-    && fail "generate with bob and carol on a registry edited by hand"
+  atk2_vc a --secret bob="$A2/sec-bob" --secret carol="$A2/sec-carol" keys generate pan-enc-v9 >/dev/null 2>&1
+  eq "generate with bob and carol on a registry edited by hand" "$?" 4
   # alice's verifier swapped for m1's: m1's passphrase then opens "alice".
   atk2_edit '.custodians |= map(if .name == "alice" then ($f[0].custodians[] | select(.name == "m1")) + {name: "alice"} else . end)' || fail "edit"
   (umask 077; printf 'alice\nmallory one passphrase\n' > "$A2/in-fake-alice"; cat "$A2/in-bob" >> "$A2/in-fake-alice")
   atk2_vc a --custodian-input "$A2/in-fake-alice" keys generate pan-enc-v9 >/dev/null 2>&1 && fail "generate with a swapped verifier (input file)"
-  atk2_vc a --secret alice="$A2/sec-m1" --secret bob="$A2/sec-bob" keys generate pan-enc-v9 >/dev/null 2>&1 \
-    && fail "generate with a swapped verifier (--secret)"
+  atk2_vc a --secret alice="$A2/sec-m1" --secret bob="$A2/sec-bob" keys generate pan-enc-v9 >/dev/null 2>&1
+  eq "generate with a swapped verifier (--secret)" "$?" 4
   # The whole file replaced by his own token's registry.
   cp "$A2/x/custodians.json" "$A2/a/custodians.json"
   atk2_refused "generate with another token's registry" a keys generate pan-enc-v9
   atk2_vc a keys kcv pan-enc-v9 >/dev/null 2>&1 && fail "pan-enc-v9 exists"
   eq "nothing done on A" "$(atk2_done a)" "$da"
+}
+
+# The real quorum: enrols and removes custodians and authorises generation;
+# what one custodian alone, the leaving one, one file of two secrets or an
+# old copy of the registry try is refused.
+t_attack_2_quorum_changes_custodians() {
+  atk2_env || return
+  local out rc
+  (umask 077; echo 'dave river stone 4444' > "$A2/sec-dave"; cp "$A2/sec-alice" "$A2/sec-alice-copy"
+   cat "$A2/sec-alice" "$A2/sec-bob" > "$A2/sec-two")
+  # One custodian and the newcomer: refused.
+  atk2_vc a --secret dave="$A2/sec-dave" --secret alice="$A2/sec-alice" custodian add dave >/dev/null 2>&1; eq "enrol with one custodian" "$?" 2
+  # One file with two passphrases, the same file for two names: refused.
+  atk2_vc a --secret alice="$A2/sec-two" --secret bob="$A2/sec-bob" keys generate pan-enc-v2 >/dev/null 2>&1; rc=$?
+  [ $rc = 0 ] && fail "a secret file of two lines accepted"
+  atk2_vc a --secret alice="$A2/sec-alice" --secret bob="$A2/sec-alice" keys generate pan-enc-v2 >/dev/null 2>&1; rc=$?
+  [ $rc = 0 ] && fail "one file for two custodians accepted"
+  check "no --custodian-input" test "$(atk2_vc a --custodian-input "$A2/in-ab" keys list >/dev/null 2>&1; echo $?)" = 2
+  # alice and bob enrol dave; dave and carol generate a key.
+  out=$(atk2_vc a --secret dave="$A2/sec-dave" --secret alice="$A2/sec-alice" --secret bob="$A2/sec-bob" custodian add dave 2>&1); rc=$?
+  eq "enrol dave" "$rc" 0
+  cp "$A2/a/custodians.json" "$A2/registry-a.dave"
+  out=$(atk2_vc a --secret dave="$A2/sec-dave" --secret carol="$A2/sec-carol" keys generate pan-enc-v2 2>&1); rc=$?
+  eq "dave and carol generate" "$rc" 0
+  grep -q "dual control (dave, carol)" <<<"$out" || fail "generate: $out"
+  # carol cannot authorise her own removal; alice and bob remove her.
+  atk2_vc a --secret carol="$A2/sec-carol" --secret bob="$A2/sec-bob" custodian remove carol >/dev/null 2>&1; eq "self-removal" "$?" 4
+  check "remove carol" atk2_vc a --secret alice="$A2/sec-alice" --secret bob="$A2/sec-bob" custodian remove carol
+  atk2_vc a --secret dave="$A2/sec-dave" --secret carol="$A2/sec-carol" keys generate fp-hmac-v2 >/dev/null 2>&1; eq "removed carol refused" "$?" 4
+  # The copy from before the removal (carol still in it): refused, the HSM holds the removal's anchor.
+  cp "$A2/registry-a.dave" "$A2/a/custodians.json"
+  atk2_vc a --secret dave="$A2/sec-dave" --secret carol="$A2/sec-carol" keys generate fp-hmac-v2 >/dev/null 2>&1; eq "rolled back registry" "$?" 4
+  eq "enrolment and removal recorded" "$(jq -r .action "$A2/a/transcript.jsonl" | grep -c -x -e custodian-enrolled -e custodian-removed)" 2
+  eq "one generation recorded" "$(jq -r .action "$A2/a/transcript.jsonl" | grep -c -x key-generated)" 1
+  grep -q -e "horse battery" -e "river stone" "$A2/a/transcript.jsonl" "$A2/a/custodians.json" && fail "a passphrase stored"
+  check "transcript verifies" atk2_vc a ceremony verify "$A2/a/transcript.jsonl"
 }
