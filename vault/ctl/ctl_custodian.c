@@ -35,7 +35,8 @@ static int open_registry(struct hsm *h, const struct opts *o, struct hsm_custodi
  * the other and sign domain || text with the key their passphrase derives.
  * hd[0..k) gets their names; their passphrases stay there (guarded memory)
  * when keep, else are wiped at once; sigs[i] their signatures. Every attempt
- * is recorded. EXIT_OK, EXIT_REFUSED, EXIT_USAGE (not k secrets), EXIT_OP.
+ * is recorded. EXIT_OK, EXIT_REFUSED (fewer than k), EXIT_USAGE (more than k
+ * secret files), EXIT_OP.
  */
 static int authorise(struct hsm *h, const struct opts *o, const struct hsm_custodian_registry *r,
                      struct hsm_custodian_input *in, size_t k, const char *except,
@@ -52,9 +53,9 @@ static int authorise(struct hsm *h, const struct opts *o, const struct hsm_custo
 		hd[i].pass = NULL;
 		hd[i].pass_len = 0;
 	}
-	if (o->nsecrets > 0 && hsm_custodian_input_left(in) != k) {
-		fprintf(stderr, "vaultctl: %zu custodians must come forward, each with their own "
-		        "--secret NAME=FILE (%zu given)\n", k, hsm_custodian_input_left(in));
+	if (o->nsecrets > 0 && hsm_custodian_input_left(in) > k) {
+		fprintf(stderr, "vaultctl: %zu custodians come forward here, %zu --secret given\n", k,
+		        hsm_custodian_input_left(in));
 		return EXIT_USAGE;
 	}
 	for (i = 0; i < k; i++) {
@@ -160,7 +161,9 @@ int quorum(struct hsm *h, const struct opts *o, const char *action, json_t *what
 		goto out;
 	in = hsm_custodian_input_open(o->secrets, o->nsecrets, err, sizeof(err));
 	if (in == NULL) {
-		fprintf(stderr, "vaultctl: %s\n", err);
+		fprintf(stderr, "vaultctl: refused: %s\n", err);
+		(void)record(h, o, o->master, "ceremony-master", "quorum-refused",
+		             json_pack("{s:s}", "reason", "custodians' secrets refused"));
 		ret = EXIT_REFUSED;
 		goto out;
 	}
