@@ -56,7 +56,7 @@ struct hsm_backup_holder {
 /**
  * Back up every secret key on the token for n holders with quorum m
  * (2 <= m <= n <= HSM_BACKUP_MAX_HOLDERS, distinct names). The caller has
- * authenticated the holders (hsm_custodian_check). Refuses (-1) when a key is
+ * authenticated the holders (hsm_custodian_sign, ADR 0105). Refuses (-1) when a key is
  * not extractable (made by keys create, not keys generate), of a type other
  * than AES or generic secret, or when the token has no secret key.
  * h needs a session pool of at least 2.
