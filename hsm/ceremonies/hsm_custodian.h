@@ -77,6 +77,7 @@ int hsm_custodian_save(const char *path, const json_t *doc, char *err, size_t er
  */
 int hsm_custodian_open(struct hsm *h, const char *path, struct hsm_custodian_registry **out,
                        char *err, size_t errlen);
+/** Free a registry from hsm_custodian_open. NULL ok. */
 void hsm_custodian_close(struct hsm_custodian_registry *r);
 
 /** Whether name is a current custodian of r. */
