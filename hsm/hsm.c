@@ -543,6 +543,38 @@ out:
 int hsm_init_token(const char *module_path, const char *token_label, const char *so_pin_file,
                    const char *user_pin_file, char *err, size_t errlen)
 {
+	return hsm_init_token_anchored(module_path, token_label, so_pin_file, user_pin_file, NULL,
+	                               NULL, NULL, 0, err, errlen);
+}
+
+/* The anchor (PKCS#11 v2.40 §4.5 data object) in the SO's session: a public
+ * token object nobody may modify, copy or destroy afterwards. */
+static CK_RV create_anchor(CK_FUNCTION_LIST_PTR p11, CK_SESSION_HANDLE s, const char *app,
+                           const char *label, const uint8_t *value, size_t value_len)
+{
+	CK_OBJECT_CLASS cls = CKO_DATA;
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_OBJECT_HANDLE o = CK_INVALID_HANDLE;
+	CK_ATTRIBUTE t[] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_TOKEN, &yes, sizeof(yes) },
+		{ CKA_PRIVATE, &no, sizeof(no) },
+		{ CKA_MODIFIABLE, &no, sizeof(no) },
+		{ CKA_COPYABLE, &no, sizeof(no) },
+		{ CKA_DESTROYABLE, &no, sizeof(no) },
+		{ CKA_APPLICATION, (void *)app, strlen(app) },
+		{ CKA_LABEL, (void *)label, strlen(label) },
+		{ CKA_VALUE, (void *)value, value_len },
+	};
+
+	return p11->C_CreateObject(s, t, sizeof(t) / sizeof(t[0]), &o);
+}
+
+int hsm_init_token_anchored(const char *module_path, const char *token_label,
+                            const char *so_pin_file, const char *user_pin_file,
+                            const char *anchor_app, const char *anchor_label,
+                            const uint8_t *anchor, size_t anchor_len, char *err, size_t errlen)
+{
 	CK_UTF8CHAR want[HSM_LABEL_LEN];
 	CK_FUNCTION_LIST_PTR p11 = NULL;
 	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
@@ -601,6 +633,14 @@ int hsm_init_token(const char *module_path, const char *token_label, const char 
 		goto out;
 	}
 	so_logged_in = 1;
+	/* Before the user PIN exists: no other object can precede the anchor. */
+	if (anchor != NULL && anchor_app != NULL && anchor_label != NULL) {
+		rv = create_anchor(p11, s, anchor_app, anchor_label, anchor, anchor_len);
+		if (rv != CKR_OK) {
+			hsm_p11err(err, errlen, "C_CreateObject (SO)", rv);
+			goto out;
+		}
+	}
 	rv = p11->C_InitPIN(s, (CK_UTF8CHAR_PTR)user_pin, (CK_ULONG)user_len);
 	sr_secret_free(user_pin);
 	user_pin = NULL;

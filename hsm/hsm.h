@@ -53,6 +53,20 @@ int hsm_init_token(const char *module_path, const char *token_label, const char 
                    const char *user_pin_file, char *err, size_t errlen);
 
 /**
+ * hsm_init_token, and when anchor is not NULL: in the SO's session, right
+ * after C_InitToken and before C_InitPIN, a public token data object
+ * (CKO_DATA; CKA_APPLICATION anchor_app, CKA_LABEL anchor_label, CKA_VALUE
+ * anchor[0..anchor_len)) with CKA_MODIFIABLE, CKA_COPYABLE and
+ * CKA_DESTROYABLE false (PKCS#11 v2.40 §4.4, §4.5): what the user PIN can
+ * never change or remove afterwards (vaultctl's custodian genesis, ADR 0105).
+ * Returns as hsm_init_token (1: the token existed, nothing created).
+ */
+int hsm_init_token_anchored(const char *module_path, const char *token_label,
+                            const char *so_pin_file, const char *user_pin_file,
+                            const char *anchor_app, const char *anchor_label,
+                            const uint8_t *anchor, size_t anchor_len, char *err, size_t errlen);
+
+/**
  * AES-256-GCM encrypt inside the token with the key labelled key_label
  * (CKM_AES_GCM, 96-bit IV made fresh from C_GenerateRandom, 128-bit tag).
  * @param iv_out receives the IV.

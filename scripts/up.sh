@@ -4,6 +4,8 @@
 #   var/pki/      dev PKI (scripts/pki.sh)
 #   var/secrets/  HSM PINs, database passwords, the PSP key (mode 0600)
 #   var/softhsm/  SoftHSM2 config and token "strongroom" with pan-enc-v1, fp-hmac-v1
+#   var/ceremony/ its custodians registry (dev-a, dev-b, dev-c; secrets in
+#                 var/secrets/custodian-*), transcript and transcript signer key
 #   var/pg/       PostgreSQL cluster (127.0.0.1:55432), databases vault and gateway
 #   var/etc/      daemon configuration files
 #   var/log/      daemon logs (JSON lines), var/run/ pid files
@@ -33,7 +35,16 @@ scripts/pki.sh "$VAR/pki"
 
 # SoftHSM2 token, found by label (never by slot number).
 sed "s|@TOKENDIR@|$VAR/softhsm/tokens|" hsm/softhsm2.conf.in > "$VAR/softhsm/softhsm2.conf"
-"$SR_BIN/vaultctl" init-token >/dev/null
+# Its SO names the key custodians (ADR 0105): three dev custodians, one
+# secret file each, so that dual control and ceremony 5 run on the dev stack.
+mkdir -p -m 0700 "$VAR/ceremony"
+cust=()
+for c in dev-a dev-b dev-c; do
+  new_secret "$VAR/secrets/custodian-$c"
+  cust+=(--secret "$c=$VAR/secrets/custodian-$c")
+done
+"$SR_BIN/vaultctl" "${cust[@]}" init-token dev-a dev-b dev-c >/dev/null
+[ -s "$VAR/ceremony/custodians.json" ] || log "warning: the token predates its custodians (ADR 0105): ceremonies are refused until it is re-created"
 "$SR_BIN/vaultctl" keys create >/dev/null
 
 scripts/pg.sh start

@@ -70,7 +70,7 @@ struct hsm_backup_spec {
 /**
  * Back up the keys spec names for n holders with quorum m
  * (2 <= m <= n <= HSM_BACKUP_MAX_HOLDERS, distinct names). The caller has
- * authenticated the holders (hsm_custodian_check): the M-of-N quorum is the
+ * authenticated the holders (hsm_custodian_sign, ADR 0105): the M-of-N quorum is the
  * dual control under which the SO marks the transport keys trusted (PCI DSS
  * v4.0 3.6.1.2, 3.7.6). Logs in as the SO (spec->so_pin_file) for the
  * transport keys, then as the user again (spec->user_pin_file), on every

@@ -4,8 +4,9 @@
 # running vaultd keeps pan-enc-v1, fp-hmac-v1 and audit-hmac-v1 untouched.
 # Sourced by run.sh; every t_* function is a test.
 
-# ceremony_env: a scratch SoftHSM2 token with the vault's keys and the
-# transcript signer; sets CER (directory) and VC (vaultctl with its options).
+# ceremony_env: a scratch SoftHSM2 token with the vault's keys, the
+# transcript signer and two custodians (alice, bob); sets CER (directory), VC
+# (vaultctl with its options), IN_ALICE and IN_TWO (their --secret options).
 ceremony_env() {
   CER=$TMP/ceremony; rm -rf "$CER"; mkdir -p "$CER/tokens"; chmod 700 "$CER"
   printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$CER" > "$CER/softhsm2.conf"
@@ -13,37 +14,35 @@ ceremony_env() {
   VC=(env SOFTHSM2_CONF="$CER/softhsm2.conf" "$SR_BIN/vaultctl" --label ceremony-test
       --pin-file "$CER/pin" --so-pin-file "$CER/so-pin" --transcript "$CER/transcript.jsonl"
       --custodians "$CER/custodians.json" --pubkey "$CER/signer.pem" --master master-one)
-  "${VC[@]}" init-token >/dev/null && "${VC[@]}" keys create >/dev/null && "${VC[@]}" ceremony init >/dev/null \
-    || { fail "ceremony setup"; return 1; }
   (umask 077
-   printf 'alice\nalice horse battery 1\n' > "$CER/in-alice"
-   printf 'bob\nbob staple correct 22\n' > "$CER/in-bob"
-   printf 'alice\nwrong passphrase 999\n' > "$CER/in-alice-wrong"
-   cat "$CER/in-alice" "$CER/in-alice" > "$CER/in-alice-twice"
-   cat "$CER/in-alice" "$CER/in-bob" > "$CER/in-two"
-   cat "$CER/in-alice" "$CER/in-alice-wrong" > "$CER/in-wrong-second")
-  "${VC[@]}" --custodian-input "$CER/in-alice" custodian add alice >/dev/null || { fail "add alice"; return 1; }
-  "${VC[@]}" --custodian-input "$CER/in-bob" custodian add bob >/dev/null || { fail "add bob"; return 1; }
+   echo 'alice horse battery 1' > "$CER/sec-alice"
+   echo 'bob staple correct 22' > "$CER/sec-bob"
+   echo 'wrong passphrase 999' > "$CER/sec-wrong")
+  # The SO initialises the token with its custodians (ADR 0105), each with their own secret file.
+  IN_ALICE=(--secret "alice=$CER/sec-alice")
+  IN_TWO=(--secret "alice=$CER/sec-alice" --secret "bob=$CER/sec-bob")
+  "${VC[@]}" "${IN_TWO[@]}" init-token alice bob >/dev/null && "${VC[@]}" keys create >/dev/null \
+    && "${VC[@]}" ceremony init >/dev/null || { fail "ceremony setup"; return 1; }
 }
 
 t_ceremony_dual_control() {
   ceremony_env || return
   local out rc
   # One custodian only: refused (exit 4), no key.
-  out=$("${VC[@]}" --custodian-input "$CER/in-alice" keys generate --key-label pan-enc-v2 2>&1); rc=$?
+  out=$("${VC[@]}" "${IN_ALICE[@]}" keys generate --key-label pan-enc-v2 2>&1); rc=$?
   eq "one custodian" "$rc" 4
-  grep -q "dual control refused" <<<"$out" || fail "one custodian: no refusal message: $out"
+  grep -q "refused: 2 custodians needed" <<<"$out" || fail "one custodian: no refusal message: $out"
   # The same custodian twice: refused.
-  out=$("${VC[@]}" --custodian-input "$CER/in-alice-twice" keys generate --key-label pan-enc-v2 2>&1); rc=$?
+  out=$("${VC[@]}" "${IN_ALICE[@]}" "${IN_ALICE[@]}" keys generate --key-label pan-enc-v2 2>&1); rc=$?
   eq "same custodian twice" "$rc" 4
-  grep -q "two different custodians" <<<"$out" || fail "same twice: message: $out"
+  grep -q "names alice twice" <<<"$out" || fail "same twice: message: $out"
   # A wrong passphrase for the second: refused, and the passphrase is not echoed.
-  out=$("${VC[@]}" --custodian-input "$CER/in-wrong-second" keys generate --key-label pan-enc-v2 2>&1); rc=$?
+  out=$("${VC[@]}" "${IN_ALICE[@]}" --secret "bob=$CER/sec-wrong" keys generate --key-label pan-enc-v2 2>&1); rc=$?
   eq "wrong passphrase" "$rc" 4
   grep -q "wrong passphrase 999" <<<"$out" && fail "passphrase echoed"
   "${VC[@]}" keys kcv pan-enc-v2 >/dev/null 2>&1 && fail "key exists after refusals"
   # Two different custodians: the key is generated, its KCV printed.
-  out=$("${VC[@]}" --custodian-input "$CER/in-two" keys generate --key-label pan-enc-v2 2>&1); rc=$?
+  out=$("${VC[@]}" "${IN_TWO[@]}" keys generate --key-label pan-enc-v2 2>&1); rc=$?
   eq "two custodians" "$rc" 0
   local kcv; kcv=$(sed -n 's/.*kcv=\([0-9A-F]\{6\}\).*/\1/p' <<<"$out")
   [ -n "$kcv" ] || fail "no KCV printed: $out"
@@ -58,21 +57,21 @@ t_ceremony_dual_control() {
   eq "never_extractable" "$(jq -r .what.attributes.never_extractable <<<"$last")" true
   [[ $(jq -r .hsm_serial <<<"$last") =~ ^[0-9a-f]{16}$ ]] || fail "hsm serial"
   # The refusals are on the record too.
-  eq "refusals recorded" "$(jq -r .action "$CER/transcript.jsonl" | grep -c -e dual-control-refused -e custodian-refused)" 2
+  eq "refusals recorded" "$(jq -r .action "$CER/transcript.jsonl" | grep -c -e quorum-refused -e custodian-refused)" 3
   # An existing label and a label outside the scheme are refused.
-  "${VC[@]}" --custodian-input "$CER/in-two" keys generate --key-label pan-enc-v2 >/dev/null 2>&1 && fail "existing label regenerated"
-  "${VC[@]}" --custodian-input "$CER/in-two" keys generate --key-label other-key >/dev/null 2>&1; eq "bad label" "$?" 2
+  "${VC[@]}" "${IN_TWO[@]}" keys generate --key-label pan-enc-v2 >/dev/null 2>&1 && fail "existing label regenerated"
+  "${VC[@]}" "${IN_TWO[@]}" keys generate --key-label other-key >/dev/null 2>&1; eq "bad label" "$?" 2
   # No passphrase in the transcript or the custodians file.
   grep -q -e "horse battery" -e "staple correct" "$CER/transcript.jsonl" "$CER/custodians.json" && fail "passphrase stored"
   # HMAC keys too (fp-hmac-v2), KCV from HMAC-SHA256 of a zero block.
-  "${VC[@]}" --custodian-input "$CER/in-two" keys generate fp-hmac-v2 >/dev/null 2>&1 || fail "fp-hmac-v2"
+  "${VC[@]}" "${IN_TWO[@]}" keys generate fp-hmac-v2 >/dev/null 2>&1 || fail "fp-hmac-v2"
   eq "hmac kcv method" "$(tail -n 1 "$CER/transcript.jsonl" | jq -r .what.kcv_method)" "first 3 bytes of HMAC-SHA256(key, 16 zero bytes)"
   check "transcript verifies" "${VC[@]}" ceremony verify "$CER/transcript.jsonl"
 }
 
 t_ceremony_transcript_tamper() {
   ceremony_env || return
-  "${VC[@]}" --custodian-input "$CER/in-two" keys generate pan-enc-v2 >/dev/null 2>&1 || { fail "generate"; return; }
+  "${VC[@]}" "${IN_TWO[@]}" keys generate pan-enc-v2 >/dev/null 2>&1 || { fail "generate"; return; }
   local T=$CER/transcript.jsonl n out rc
   n=$(wc -l < "$T")
   [ "$n" -ge 6 ] || fail "expected at least 6 lines, got $n"

@@ -34,13 +34,9 @@ t_rotation_psp_credentials_follow_keys() {
   local R=$TMP/credrot out rc mid pk sk mid2 sk2 rnd key acct whs pan_old fp_old pan_new fp_new
   local toks n cnt x
   rm -rf "$R"; mkdir -p "$R"; chmod 700 "$R"
-  (umask 077; printf 'uma\numa copper anchor 7\nvic\nvic maple signal 88\n' > "$R/in-two"
-   printf 'uma\numa copper anchor 7\n' > "$R/in-uma"; printf 'vic\nvic maple signal 88\n' > "$R/in-vic")
   RV=("$SR_BIN/vaultctl" --config var/etc/vaultd.json --transcript "$R/transcript.jsonl"
-      --custodians "$R/custodians.json" --pubkey "$R/signer.pem" --master master-credrot)
+      --pubkey "$R/signer.pem" --master master-credrot)
   "${RV[@]}" ceremony init >/dev/null || { fail "ceremony init on the stack token"; return; }
-  "${RV[@]}" --custodian-input "$R/in-uma" custodian add uma >/dev/null || { fail "add uma"; return; }
-  "${RV[@]}" --custodian-input "$R/in-vic" custodian add vic >/dev/null || { fail "add vic"; return; }
   cur() { pg -d vault -At -c "SELECT label FROM key_versions WHERE purpose = '$1' AND state = 'current'"; }
   crow() { pg -d vault -At -v m="$1" <<<"SELECT key_version || ' ' || coalesce(account_hmac_key, '-') FROM psp_credentials WHERE merchant_id = :'m' AND connector = 'stripe'"; }
   pan_old=$(cur pan-enc); fp_old=$(cur fp-hmac)
@@ -59,8 +55,8 @@ t_rotation_psp_credentials_follow_keys() {
   eq "merchant-key calls before rotation" "$(cr_pay "$pk" "$sk" "${key: -4}")" 2
 
   # Rotate both purposes (dual control); vaultd follows within a second.
-  out=$("${RV[@]}" --custodian-input "$R/in-two" keys rotate pan-enc 2>&1) || { fail "rotate pan-enc: $out"; return; }
-  out=$("${RV[@]}" --custodian-input "$R/in-two" keys rotate fp-hmac 2>&1) || { fail "rotate fp-hmac: $out"; return; }
+  out=$("${RV[@]}" "${DEV_TWO[@]}" keys rotate pan-enc 2>&1) || { fail "rotate pan-enc: $out"; return; }
+  out=$("${RV[@]}" "${DEV_TWO[@]}" keys rotate fp-hmac 2>&1) || { fail "rotate fp-hmac: $out"; return; }
   pan_new=$(cur pan-enc); fp_new=$(cur fp-hmac)
   [ "$pan_new" != "$pan_old" ] && [ "$fp_new" != "$fp_old" ] || { fail "not rotated"; return; }
   sleep 1.5
@@ -88,7 +84,7 @@ t_rotation_psp_credentials_follow_keys() {
     toks=$(pg -d vault -At -c "SELECT count(*) FROM tokens WHERE key_version = '$x' OR fp_version = '$x'")
     cnt=$(pg -d vault -At -c "SELECT count(*) FROM psp_credentials WHERE key_version = '$x' OR account_hmac_key = '$x'")
     [ "$cnt" -ge 1 ] || fail "no credentials on $x"
-    out=$("${RV[@]}" --custodian-input "$R/in-two" keys retire "$x" 2>&1); rc=$?
+    out=$("${RV[@]}" "${DEV_TWO[@]}" keys retire "$x" 2>&1); rc=$?
     eq "retire $x in use" "$rc" 4
     grep -q "refused: $((toks + cnt)) records still use $x" <<<"$out" || fail "retire $x: credentials not counted ($toks tokens + $cnt credentials): $out"
   done
@@ -111,8 +107,8 @@ t_rotation_psp_credentials_follow_keys() {
   eq "merchant's webhook verifies (re-sealed)" "$STATUS" 200
 
   # Nothing needs the old keys now: retired (destroyed), and all still works.
-  out=$("${RV[@]}" --custodian-input "$R/in-two" keys retire "$pan_old" 2>&1) || fail "retire $pan_old: $out"
-  out=$("${RV[@]}" --custodian-input "$R/in-two" keys retire "$fp_old" 2>&1) || fail "retire $fp_old: $out"
+  out=$("${RV[@]}" "${DEV_TWO[@]}" keys retire "$pan_old" 2>&1) || fail "retire $pan_old: $out"
+  out=$("${RV[@]}" "${DEV_TWO[@]}" keys retire "$fp_old" 2>&1) || fail "retire $fp_old: $out"
   "$SR_BIN/vaultctl" keys kcv "$pan_old" >/dev/null 2>&1 && fail "$pan_old still on the token"
   "$SR_BIN/vaultctl" keys kcv "$fp_old" >/dev/null 2>&1 && fail "$fp_old still on the token"
   eq "merchant-key calls after retirement" "$(cr_pay "$pk" "$sk" "${key: -4}")" 2

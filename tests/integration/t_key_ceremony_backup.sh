@@ -1,15 +1,16 @@
 # Integration tests of split-knowledge backup and restore (issue 7, ADR 0073):
 # the real vaultctl binary against SoftHSM2 tokens of their own (token A, the
 # original; fresh tokens B and C), never the stack's token. Custodian
-# credentials come from mode-0600 input files as in t_ceremony.sh. That a
+# credentials come from one mode-0600 file per custodian, as in t_ceremony.sh. That a
 # restored token decrypts the original's ciphertexts is tested with hsm.h in
 # tests/unit/test_hsm_backup.c; here the KCVs of the restored keys must equal
 # the originals'.
 # Sourced by run.sh; every t_* function is a test.
 
 # backup_env: token A with three backup-capable data keys made under dual
-# control, three custodians, and fresh tokens B and C (each with its own
-# transcript signer). Sets BK (directory), VA, VB, VCC (vaultctl per token).
+# control, and fresh tokens B and C (each with its own transcript signer and
+# registry of the same three custodians). Sets BK (directory), bk_vc
+# (vaultctl on token a, b or c) and IN_* (custodians' --secret options).
 backup_env() {
   BK=$TMP/keybackup; rm -rf "$BK"; mkdir -p "$BK/comp" "$BK/comp-b"; chmod 700 "$BK" "$BK/comp" "$BK/comp-b"
   local x
@@ -18,29 +19,29 @@ backup_env() {
     printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$BK/$x" > "$BK/$x/softhsm2.conf"
   done
   (umask 077; echo "bk-user-pin-6612" > "$BK/pin"; echo "bk-so-pin-9127" > "$BK/so-pin"
-   printf 'alice\nalice horse battery 1\n' > "$BK/in-alice"
-   printf 'bob\nbob staple correct 22\n' > "$BK/in-bob"
-   printf 'carol\ncarol lamp river 333\n' > "$BK/in-carol"
-   printf 'carol\nnot carols passphrase\n' > "$BK/in-carol-wrong"
-   cat "$BK/in-alice" "$BK/in-bob" > "$BK/in-ab"
-   cat "$BK/in-alice" "$BK/in-bob" "$BK/in-carol" > "$BK/in-abc"
-   cat "$BK/in-carol" "$BK/in-bob" > "$BK/in-cb"
-   cat "$BK/in-bob" "$BK/in-carol-wrong" > "$BK/in-b-cwrong")
+   echo 'alice horse battery 1' > "$BK/sec-alice"
+   echo 'bob staple correct 22' > "$BK/sec-bob"
+   echo 'carol lamp river 333' > "$BK/sec-carol"
+   echo 'not carols passphrase' > "$BK/sec-carol-wrong")
+  # Each custodian's own secret file (ADR 0105), in the order they come forward.
+  IN_bob=(--secret "bob=$BK/sec-bob")
+  IN_ab=(--secret "alice=$BK/sec-alice" "${IN_bob[@]}")
+  IN_abc=("${IN_ab[@]}" --secret "carol=$BK/sec-carol")
+  IN_cb=(--secret "carol=$BK/sec-carol" "${IN_bob[@]}")
+  IN_b_cwrong=("${IN_bob[@]}" --secret "carol=$BK/sec-carol-wrong")
   bk_vc() { local t=$1; shift; env SOFTHSM2_CONF="$BK/$t/softhsm2.conf" "$SR_BIN/vaultctl" --label "bk-$t" \
     --pin-file "$BK/pin" --so-pin-file "$BK/so-pin" --transcript "$BK/$t/transcript.jsonl" \
-    --custodians "$BK/custodians.json" --pubkey "$BK/$t/signer.pem" --master master-one "$@"; }
+    --custodians "$BK/$t/custodians.json" --pubkey "$BK/$t/signer.pem" --master master-one "$@"; }
+  # Every token is initialised by its SO with the same three custodians.
   for x in a b c; do
-    bk_vc $x init-token >/dev/null && bk_vc $x ceremony init >/dev/null || { fail "token $x"; return 1; }
-  done
-  for x in alice bob carol; do
-    bk_vc a --custodian-input "$BK/in-$x" custodian add $x >/dev/null || { fail "add $x"; return 1; }
+    bk_vc $x "${IN_abc[@]}" init-token alice bob carol >/dev/null && bk_vc $x ceremony init >/dev/null || { fail "token $x"; return 1; }
   done
   # The labels the stack's vault uses now (rotation moves them on), so that
   # a vaultd can run on the restored token.
   BK_PAN=$(pg -d vault -At -c "SELECT label FROM key_versions WHERE purpose = 'pan-enc' AND state = 'current'")
   BK_FP=$(pg -d vault -At -c "SELECT label FROM key_versions WHERE purpose = 'fp-hmac' AND state = 'current'")
   for x in "$BK_PAN" "$BK_FP" audit-hmac-v1; do
-    bk_vc a --custodian-input "$BK/in-ab" --wrappable keys generate "$x" >/dev/null || { fail "generate $x"; return 1; }
+    bk_vc a "${IN_ab[@]}" --wrappable keys generate "$x" >/dev/null || { fail "generate $x"; return 1; }
   done
   BK_KEYS=("$BK_PAN" "$BK_FP" audit-hmac-v1)
 }
@@ -66,8 +67,8 @@ t_key_backup_m_of_n_restore() {
   backup_env || return
   local out rc k
   # A never-extractable key the ceremony does not name is left alone (ADR 0104).
-  bk_vc a --custodian-input "$BK/in-ab" keys generate pan-enc-v900 >/dev/null || fail "generate a never-extractable key"
-  out=$(bk_vc a --custodian-input "$BK/in-abc" keys backup --quorum 2 --holders 3 --out "$BK/backup.json" --component-dir "$BK/comp" "${BK_KEYS[@]}" 2>&1); rc=$?
+  bk_vc a "${IN_ab[@]}" keys generate pan-enc-v900 >/dev/null || fail "generate a never-extractable key"
+  out=$(bk_vc a "${IN_abc[@]}" keys backup --quorum 2 --holders 3 --out "$BK/backup.json" --component-dir "$BK/comp" "${BK_KEYS[@]}" 2>&1); rc=$?
   eq "backup" "$rc" 0
   eq "backed-up keys" "$(jq -r '[.keys[].label] | join(" ")' "$BK/backup.json")" "${BK_KEYS[*]}"
   eq "bits" "$(jq -r '[.keys[].bits] | unique | join(" ")' "$BK/backup.json")" 256
@@ -96,22 +97,22 @@ t_key_backup_m_of_n_restore() {
   [[ $(jq -r 'select(.action == "components-issued") | .what.components[0].kcv' "$BK/a/transcript.jsonl" | head -1) =~ ^[0-9A-F]{6}$ ]] || fail "component KCV not recorded"
   check "transcript A verifies" bk_vc a ceremony verify "$BK/a/transcript.jsonl"
   # An existing backup file is not overwritten.
-  bk_vc a --custodian-input "$BK/in-abc" keys backup --quorum 2 --holders 3 --out "$BK/backup.json" --component-dir "$BK/comp2" "${BK_KEYS[@]}" >/dev/null 2>&1 && fail "backup overwrote a file"
+  bk_vc a "${IN_abc[@]}" keys backup --quorum 2 --holders 3 --out "$BK/backup.json" --component-dir "$BK/comp2" "${BK_KEYS[@]}" >/dev/null 2>&1 && fail "backup overwrote a file"
 
   # M - 1 = one custodian: refused (exit 4), the fresh token stays empty.
-  out=$(bk_vc c --custodian-input "$BK/in-bob" keys restore --in "$BK/backup.json" --component-dir "$BK/comp" 2>&1); rc=$?
+  out=$(bk_vc c "${IN_bob[@]}" keys restore --in "$BK/backup.json" --component-dir "$BK/comp" 2>&1); rc=$?
   eq "M-1 restore" "$rc" 4
   grep -q "2 custodians needed" <<<"$out" || fail "M-1 message: $out"
   eq "M-1 no key" "$(bk_kcv c "$BK_PAN")" ""
   # Two custodians, one with a wrong passphrase: refused, not echoed.
-  out=$(bk_vc c --custodian-input "$BK/in-b-cwrong" keys restore --in "$BK/backup.json" --component-dir "$BK/comp" 2>&1); rc=$?
+  out=$(bk_vc c "${IN_b_cwrong[@]}" keys restore --in "$BK/backup.json" --component-dir "$BK/comp" 2>&1); rc=$?
   eq "wrong passphrase restore" "$rc" 4
   grep -q "not carols" <<<"$out" && fail "passphrase echoed"
   eq "refused no key" "$(bk_kcv c "$BK_FP")" ""
   jq -r .action "$BK/c/transcript.jsonl" | grep -q -e quorum-refused || fail "M-1 refusal not recorded"
 
   # M = 2 custodians (carol, bob): restored into fresh token B, same KCVs.
-  out=$(bk_vc b --custodian-input "$BK/in-cb" keys restore --in "$BK/backup.json" --component-dir "$BK/comp" 2>&1); rc=$?
+  out=$(bk_vc b "${IN_cb[@]}" keys restore --in "$BK/backup.json" --component-dir "$BK/comp" 2>&1); rc=$?
   eq "M restore" "$rc" 0
   for k in "$BK_PAN" "$BK_FP" audit-hmac-v1; do
     eq "$k restored kcv" "$(bk_kcv b "$k")" "$(bk_kcv a "$k")"
@@ -123,7 +124,7 @@ t_key_backup_m_of_n_restore() {
   eq "restored attributes recorded" "$(jq -r 'select(.action == "key-restored") | "\(.what.bits) \(.what.attributes.extractable) \(.what.attributes.wrap_with_trusted)"' "$BK/b/transcript.jsonl" | sort -u)" "256 true true"
   check "restored keys list" bk_vc b keys list
   # B is no longer fresh: a second restore is refused.
-  bk_vc b --custodian-input "$BK/in-cb" keys restore --in "$BK/backup.json" --component-dir "$BK/comp" >/dev/null 2>&1; eq "restore twice" "$?" 4
+  bk_vc b "${IN_cb[@]}" keys restore --in "$BK/backup.json" --component-dir "$BK/comp" >/dev/null 2>&1; eq "restore twice" "$?" 4
   # A vaultd on the restored token: refused without hsm_keys_wrappable (the
   # keys are extractable-under-wrap), serves with it and tokenizes under the
   # restored keys. (Decryption of the original's ciphertexts by the restored
@@ -150,7 +151,7 @@ t_key_backup_m_of_n_restore() {
     fail "vaultd on the restored token: $(tail -n 3 "$BK/vaultd.out")"
   fi
   # The restored, wrap-only keys can be backed up again from B.
-  check "backup of B" bk_vc b --custodian-input "$BK/in-abc" keys backup --quorum 3 --holders 3 --out "$BK/backup-b.json" --component-dir "$BK/comp-b" "${BK_KEYS[@]}"
+  check "backup of B" bk_vc b "${IN_abc[@]}" keys backup --quorum 3 --holders 3 --out "$BK/backup-b.json" --component-dir "$BK/comp-b" "${BK_KEYS[@]}"
   eq "B's restored keys measured" "$(jq -r '[.keys[].bits] | unique | join(" ")' "$BK/backup-b.json")" 256
 }
 
@@ -160,29 +161,29 @@ t_key_backup_refusals() {
   # Keys made by keys create are never extractable: backup refused with the
   # key and the reason, no file; the refusal is on the transcript.
   bk_vc c keys create >/dev/null || fail "keys create"
-  out=$(bk_vc c --custodian-input "$BK/in-abc" keys backup --quorum 2 --holders 3 --out "$BK/c.json" --component-dir "$BK/comp" pan-enc-v1 2>&1); rc=$?
+  out=$(bk_vc c "${IN_abc[@]}" keys backup --quorum 2 --holders 3 --out "$BK/c.json" --component-dir "$BK/comp" pan-enc-v1 2>&1); rc=$?
   eq "non-extractable backup" "$rc" 1
   grep -q "'pan-enc-v1' is not CKA_EXTRACTABLE" <<<"$out" || fail "message: $out"
   [ -e "$BK/c.json" ] && fail "backup file written"
   jq -r 'select(.action == "backup-failed") | .what.reason' "$BK/c/transcript.jsonl" | grep -q "'pan-enc-v1' is not CKA_EXTRACTABLE" || fail "refusal not recorded"
-  out=$(bk_vc a --custodian-input "$BK/in-abc" keys backup --quorum 2 --holders 3 --out "$BK/c.json" --component-dir "$BK/comp" fp-hmac-v99 2>&1); rc=$?
+  out=$(bk_vc a "${IN_abc[@]}" keys backup --quorum 2 --holders 3 --out "$BK/c.json" --component-dir "$BK/comp" fp-hmac-v99 2>&1); rc=$?
   eq "absent key backup" "$rc" 1
   grep -q "'fp-hmac-v99': no secret key with this label" <<<"$out" || fail "absent message: $out"
   # Quorum parameters and usage: keys must be named, as data key labels.
-  bk_vc a --custodian-input "$BK/in-abc" keys backup --quorum 2 --holders 3 --out "$BK/x.json" --component-dir "$BK/comp" >/dev/null 2>&1; eq "no key named" "$?" 2
-  bk_vc a --custodian-input "$BK/in-abc" keys backup --quorum 2 --holders 3 --out "$BK/x.json" --component-dir "$BK/comp" ceremony-sign-v1 >/dev/null 2>&1; eq "not a data key" "$?" 2
-  bk_vc a --custodian-input "$BK/in-abc" keys backup --quorum 1 --holders 3 --out "$BK/x.json" --component-dir "$BK/comp" "${BK_KEYS[@]}" >/dev/null 2>&1; eq "M=1" "$?" 2
-  bk_vc a --custodian-input "$BK/in-abc" keys backup --quorum 3 --holders 2 --out "$BK/x.json" --component-dir "$BK/comp" "${BK_KEYS[@]}" >/dev/null 2>&1; eq "M>N" "$?" 2
+  bk_vc a "${IN_abc[@]}" keys backup --quorum 2 --holders 3 --out "$BK/x.json" --component-dir "$BK/comp" >/dev/null 2>&1; eq "no key named" "$?" 2
+  bk_vc a "${IN_abc[@]}" keys backup --quorum 2 --holders 3 --out "$BK/x.json" --component-dir "$BK/comp" ceremony-sign-v1 >/dev/null 2>&1; eq "not a data key" "$?" 2
+  bk_vc a "${IN_abc[@]}" keys backup --quorum 1 --holders 3 --out "$BK/x.json" --component-dir "$BK/comp" "${BK_KEYS[@]}" >/dev/null 2>&1; eq "M=1" "$?" 2
+  bk_vc a "${IN_abc[@]}" keys backup --quorum 3 --holders 2 --out "$BK/x.json" --component-dir "$BK/comp" "${BK_KEYS[@]}" >/dev/null 2>&1; eq "M>N" "$?" 2
   bk_vc a keys restore --component-dir "$BK/comp" >/dev/null 2>&1; eq "restore usage" "$?" 2
   # Fewer custodians authenticate than N: refused.
-  bk_vc a --custodian-input "$BK/in-ab" keys backup --quorum 2 --holders 3 --out "$BK/x.json" --component-dir "$BK/comp" "${BK_KEYS[@]}" >/dev/null 2>&1; eq "N-1 at backup" "$?" 4
+  bk_vc a "${IN_ab[@]}" keys backup --quorum 2 --holders 3 --out "$BK/x.json" --component-dir "$BK/comp" "${BK_KEYS[@]}" >/dev/null 2>&1; eq "N-1 at backup" "$?" 4
   [ -e "$BK/x.json" ] && fail "backup written without all custodians"
   # Ceremony 5: a custodian leaves, authorised by two others, not by themself.
-  bk_vc a --custodian-input "$BK/in-ab" custodian remove alice >/dev/null 2>&1; eq "leaving custodian authorises" "$?" 4
-  bk_vc a --custodian-input "$BK/in-bob" custodian remove alice >/dev/null 2>&1; eq "remove with one custodian" "$?" 4
-  check "remove alice" bk_vc a --custodian-input "$BK/in-cb" custodian remove alice
-  bk_vc a --custodian-input "$BK/in-ab" --wrappable keys generate pan-enc-v77 >/dev/null 2>&1; eq "removed custodian refused" "$?" 4
-  bk_vc a --custodian-input "$BK/in-cb" custodian remove bob >/dev/null 2>&1; eq "remove bob (no two others left)" "$?" 4
+  bk_vc a "${IN_ab[@]}" custodian remove alice >/dev/null 2>&1; eq "leaving custodian authorises" "$?" 4
+  bk_vc a "${IN_bob[@]}" custodian remove alice >/dev/null 2>&1; eq "remove with one custodian" "$?" 4
+  check "remove alice" bk_vc a "${IN_cb[@]}" custodian remove alice
+  bk_vc a "${IN_ab[@]}" --wrappable keys generate pan-enc-v77 >/dev/null 2>&1; eq "removed custodian refused" "$?" 4
+  bk_vc a "${IN_cb[@]}" custodian remove bob >/dev/null 2>&1; eq "remove bob (no two others left)" "$?" 4
   eq "removal recorded" "$(jq -r .action "$BK/a/transcript.jsonl" | grep -c '^custodian-removed$')" 1
   check "transcript after removal" bk_vc a ceremony verify "$BK/a/transcript.jsonl"
   # vaultd's switch takes 0 or 1 only.
@@ -191,10 +192,14 @@ t_key_backup_refusals() {
   grep -q "hsm_keys_wrappable: must be 0 or 1" <<<"$out" || fail "hsm_keys_wrappable message: $out"
   # Not a backup file.
   echo '{"format":"other"}' > "$BK/bad.json"
-  bk_vc b --custodian-input "$BK/in-cb" keys restore --in "$BK/bad.json" --component-dir "$BK/comp" >/dev/null 2>&1; eq "bad backup file" "$?" 1
+  bk_vc b "${IN_cb[@]}" keys restore --in "$BK/bad.json" --component-dir "$BK/comp" >/dev/null 2>&1; eq "bad backup file" "$?" 1
 }
 
 # ---- online rotation (ADR 0074), on the running stack's token and database --
+
+# The stack token's custodians (scripts/up.sh, ADR 0105): one, then two of them.
+DEV_ONE=(--secret "dev-a=var/secrets/custodian-dev-a")
+DEV_TWO=("${DEV_ONE[@]}" --secret "dev-b=var/secrets/custodian-dev-b")
 
 # The load: tokenize + pay (authorize through the gateway) in a loop until
 # $1/stop exists; one line per request "tokenize|pay STATUS" in $1/log.
@@ -218,13 +223,9 @@ rot_load() {
 t_rotation_online_under_load() {
   local R=$TMP/rotation out rc pan_old pan_new fp_old fp_new cus card n
   rm -rf "$R"; mkdir -p "$R/load"; chmod 700 "$R"
-  (umask 077; printf 'rita\nrita orange kettle 4\nsam\nsam violet ladder 55\n' > "$R/in-two"
-   printf 'rita\nrita orange kettle 4\n' > "$R/in-rita"; printf 'sam\nsam violet ladder 55\n' > "$R/in-sam")
   RV=("$SR_BIN/vaultctl" --config var/etc/vaultd.json --transcript "$R/transcript.jsonl"
-      --custodians "$R/custodians.json" --pubkey "$R/signer.pem" --master master-rot)
+      --pubkey "$R/signer.pem" --master master-rot)
   "${RV[@]}" ceremony init >/dev/null || { fail "ceremony init on the stack token"; return; }
-  "${RV[@]}" --custodian-input "$R/in-rita" custodian add rita >/dev/null || { fail "add rita"; return; }
-  "${RV[@]}" --custodian-input "$R/in-sam" custodian add sam >/dev/null || { fail "add sam"; return; }
   cur() { pg -d vault -At -c "SELECT label FROM key_versions WHERE purpose = '$1' AND state = 'current'"; }
   pan_old=$(cur pan-enc); fp_old=$(cur fp-hmac)
   # A saved card before the rotation (deduplication must survive it).
@@ -236,12 +237,12 @@ t_rotation_online_under_load() {
   rot_load "$R/load" & local loadpid=$!
   sleep 2
   # One custodian: dual control refused, nothing rotates.
-  "${RV[@]}" --custodian-input "$R/in-rita" keys rotate pan-enc >/dev/null 2>&1; eq "rotate with one custodian" "$?" 4
+  "${RV[@]}" "${DEV_ONE[@]}" keys rotate pan-enc >/dev/null 2>&1; eq "rotate with one custodian" "$?" 4
   eq "still current" "$(cur pan-enc)" "$pan_old"
-  out=$("${RV[@]}" --custodian-input "$R/in-two" keys rotate pan-enc 2>&1); rc=$?
+  out=$("${RV[@]}" "${DEV_TWO[@]}" keys rotate pan-enc 2>&1); rc=$?
   eq "rotate pan-enc" "$rc" 0
   pan_new=$(cur pan-enc); [ "$pan_new" != "$pan_old" ] || fail "pan-enc not rotated: $out"
-  out=$("${RV[@]}" --custodian-input "$R/in-two" keys rotate fp-hmac 2>&1) || fail "rotate fp-hmac: $out"
+  out=$("${RV[@]}" "${DEV_TWO[@]}" keys rotate fp-hmac 2>&1) || fail "rotate fp-hmac: $out"
   fp_new=$(cur fp-hmac)
   sleep 2
   # New tokens are encrypted under the new version at once (within 1 s).
@@ -251,9 +252,9 @@ t_rotation_online_under_load() {
   http POST "$GATEWAY_URL/v1/customers/$cus/cards" "$STRONGROOM_SK" "{\"token\":\"$(j .id)\",\"deduplicate\":true}"
   eq "dedup across fp rotation" "$STATUS" 200; eq "same card" "$(j .id)" "$card"
   # Retiring the old version while records use it: refused.
-  out=$("${RV[@]}" --custodian-input "$R/in-two" keys retire "$pan_old" 2>&1); rc=$?
+  out=$("${RV[@]}" "${DEV_TWO[@]}" keys retire "$pan_old" 2>&1); rc=$?
   eq "retire in use" "$rc" 4; grep -q "records still use" <<<"$out" || fail "retire message: $out"
-  "${RV[@]}" --custodian-input "$R/in-two" keys retire "$pan_new" >/dev/null 2>&1; eq "retire current" "$?" 4
+  "${RV[@]}" "${DEV_TWO[@]}" keys retire "$pan_new" >/dev/null 2>&1; eq "retire current" "$?" 4
   "$SR_BIN/vaultctl" keys kcv "$pan_old" >/dev/null 2>&1 || fail "old key gone after a refused retire"
   # Re-encryption under load, with progress.
   out=$("${RV[@]}" keys reencrypt --batch 50 2>&1); rc=$?
@@ -274,9 +275,9 @@ t_rotation_online_under_load() {
   # The saved card (re-encrypted) still pays; tokens did not change.
   pay "$card"; eq "pay with re-encrypted card" "$STATUS" 201
   # Retire: one custodian refused; two destroy the key.
-  "${RV[@]}" --custodian-input "$R/in-rita" keys retire "$pan_old" >/dev/null 2>&1; eq "retire one custodian" "$?" 4
-  out=$("${RV[@]}" --custodian-input "$R/in-two" keys retire "$pan_old" 2>&1) || fail "retire $pan_old: $out"
-  out=$("${RV[@]}" --custodian-input "$R/in-two" keys retire "$fp_old" 2>&1) || fail "retire $fp_old: $out"
+  "${RV[@]}" "${DEV_ONE[@]}" keys retire "$pan_old" >/dev/null 2>&1; eq "retire one custodian" "$?" 4
+  out=$("${RV[@]}" "${DEV_TWO[@]}" keys retire "$pan_old" 2>&1) || fail "retire $pan_old: $out"
+  out=$("${RV[@]}" "${DEV_TWO[@]}" keys retire "$fp_old" 2>&1) || fail "retire $fp_old: $out"
   "$SR_BIN/vaultctl" keys kcv "$pan_old" >/dev/null 2>&1 && fail "$pan_old still on the token"
   eq "state" "$(pg -d vault -At -c "SELECT state FROM key_versions WHERE label = '$pan_old'")" retired
   tokenize 4242424242424242; pay "$(j .id)"; eq "pay after retirement" "$STATUS" 201

@@ -9,7 +9,7 @@
  *  - The signed transcript (ADR 0071): appended lines verify with the public
  *    key only; an edited, removed, swapped, re-formatted or truncated line,
  *    or another signer's key, is named as the first bad line.
- *  - Custodians (ADR 0072): registration, passphrase checks, refusals.
+ *  Custodians (ADRs 0072, 0105): tests/unit/test_hsm_custodian.c.
  * Exits 77 (skipped) only when the SoftHSM2 module is absent.
  */
 #include <stdarg.h>
@@ -31,7 +31,6 @@
 #include "hsm/hsm.h"
 #include "hsm/hsm_p11.h"
 #include "common/sr_secret.h"
-#include "hsm/ceremonies/hsm_custodian.h"
 #include "hsm/ceremonies/hsm_transcript.h"
 #include "tests/unit/fixture.h"
 
@@ -482,112 +481,6 @@ static void test_signer_attributes(void **state)
 	assert_int_equal(g_p11->C_GetAttributeValue(g_s, k, &v, 1), CKR_ATTRIBUTE_SENSITIVE);
 }
 
-/* ---- custodians ------------------------------------------------------------ */
-
-static void test_custodians(void **state)
-{
-	char path[340], err[256] = "";
-	static const char PA[] = "alice passphrase 1";
-	static const char PB[] = "bob's passphrase 22";
-
-	(void)state;
-	snprintf(path, sizeof(path), "%s/custodians.json", g_t.dir);
-	assert_int_equal(hsm_custodian_add(path, "alice", PA, strlen(PA), err, sizeof(err)), 0);
-	assert_int_equal(hsm_custodian_add(path, "bob", PB, strlen(PB), err, sizeof(err)), 0);
-	assert_int_equal(hsm_custodian_check(path, "alice", PA, strlen(PA), err, sizeof(err)), 1);
-	assert_int_equal(hsm_custodian_check(path, "bob", PB, strlen(PB), err, sizeof(err)), 1);
-	/* Another custodian's passphrase, unknown names, a prefix: refused alike. */
-	assert_int_equal(hsm_custodian_check(path, "alice", PB, strlen(PB), err, sizeof(err)), 0);
-	assert_int_equal(hsm_custodian_check(path, "carol", PA, strlen(PA), err, sizeof(err)), 0);
-	assert_int_equal(hsm_custodian_check(path, "Alice", PA, strlen(PA), err, sizeof(err)), 0);
-	assert_int_equal(hsm_custodian_check(path, "alice", PA, strlen(PA) - 1, err, sizeof(err)), 0);
-	/* Registration refusals: duplicate, bad name, short passphrase. */
-	assert_int_equal(hsm_custodian_add(path, "alice", PB, strlen(PB), err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "registered already"));
-	assert_int_equal(hsm_custodian_add(path, "Eve!", PB, strlen(PB), err, sizeof(err)), -1);
-	assert_int_equal(hsm_custodian_add(path, "", PB, strlen(PB), err, sizeof(err)), -1);
-	assert_int_equal(hsm_custodian_add(path, "dave", "short", 5, err, sizeof(err)), -1);
-	assert_null(strstr(err, "short"));   /* never echoes the passphrase */
-	/* The file holds hashes, not passphrases, and is owner-only. */
-	{
-		char *b = slurp(path);
-		struct stat st;
-		assert_null(strstr(b, PA));
-		assert_non_null(strstr(b, "$argon2id$"));
-		free(b);
-		assert_int_equal(stat(path, &st), 0);
-		assert_int_equal(st.st_mode & 077, 0);
-		assert_int_equal(chmod(path, 0640), 0);
-		assert_int_equal(hsm_custodian_check(path, "alice", PA, strlen(PA), err, sizeof(err)),
-		                 -1);
-		assert_int_equal(chmod(path, 0600), 0);
-	}
-	/* Not a custodians file. */
-	spit(path, "{\"version\":2,\"custodians\":[]}");
-	assert_int_equal(hsm_custodian_check(path, "alice", PA, strlen(PA), err, sizeof(err)), -1);
-	unlink(path);
-}
-
-static void test_custodian_input(void **state)
-{
-	char path[340], err[256] = "", name[HSM_CUSTODIAN_NAME_MAX + 1];
-	struct hsm_custodian_input *in = NULL;
-	char *pass = NULL;
-	size_t plen = 0;
-
-	(void)state;
-	snprintf(path, sizeof(path), "%s/input", g_t.dir);
-	spit(path, "alice\nalice passphrase 1\r\nbob\n");
-	in = hsm_custodian_input_open(path, err, sizeof(err));
-	assert_non_null(in);
-	assert_int_equal(hsm_custodian_next(in, "c1", name, &pass, &plen, err, sizeof(err)), 0);
-	assert_string_equal(name, "alice");
-	assert_int_equal(plen, strlen("alice passphrase 1"));
-	assert_memory_equal(pass, "alice passphrase 1", plen);
-	sr_secret_free(pass);
-	pass = NULL;
-	/* A name without its passphrase, then nothing. */
-	assert_int_equal(hsm_custodian_next(in, "c2", name, &pass, &plen, err, sizeof(err)), -1);
-	assert_null(pass);
-	assert_int_equal(hsm_custodian_next(in, "c3", name, &pass, &plen, err, sizeof(err)), -1);
-	hsm_custodian_input_close(in);
-	/* A name longer than allowed. */
-	spit(path, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\npass phrase 123\n");
-	in = hsm_custodian_input_open(path, err, sizeof(err));
-	assert_non_null(in);
-	assert_int_equal(hsm_custodian_next(in, "c1", name, &pass, &plen, err, sizeof(err)), -1);
-	hsm_custodian_input_close(in);
-	/* Group-readable input refused (secrets at rest: PCI DSS 3.6.1). */
-	assert_int_equal(chmod(path, 0644), 0);
-	assert_null(hsm_custodian_input_open(path, err, sizeof(err)));
-}
-
-/* Ceremony 5: a custodian leaves; dual control must stay possible. */
-static void test_custodian_remove(void **state)
-{
-	char path[340], err[256] = "";
-	static const char P[] = "some passphrase 333";
-	struct stat st;
-
-	(void)state;
-	snprintf(path, sizeof(path), "%s/custodians-rm.json", g_t.dir);
-	unlink(path);
-	assert_int_equal(hsm_custodian_remove(path, "alice", err, sizeof(err)), -1); /* no file */
-	assert_int_equal(hsm_custodian_add(path, "alice", P, strlen(P), err, sizeof(err)), 0);
-	assert_int_equal(hsm_custodian_add(path, "bob", P, strlen(P), err, sizeof(err)), 0);
-	assert_int_equal(hsm_custodian_add(path, "carol", P, strlen(P), err, sizeof(err)), 0);
-	assert_int_equal(hsm_custodian_remove(path, "dave", err, sizeof(err)), 1);
-	assert_int_equal(hsm_custodian_remove(path, "Bad!", err, sizeof(err)), -1);
-	assert_int_equal(hsm_custodian_remove(path, "bob", err, sizeof(err)), 0);
-	assert_int_equal(hsm_custodian_check(path, "bob", P, strlen(P), err, sizeof(err)), 0);
-	assert_int_equal(hsm_custodian_check(path, "carol", P, strlen(P), err, sizeof(err)), 1);
-	/* Two left: a third removal would break dual control. */
-	assert_int_equal(hsm_custodian_remove(path, "carol", err, sizeof(err)), 1);
-	assert_non_null(strstr(err, "fewer than two"));
-	assert_int_equal(stat(path, &st), 0);
-	assert_int_equal(st.st_mode & 077, 0);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -602,9 +495,6 @@ int main(void)
 		cmocka_unit_test(test_transcript_format_and_truncation),
 		cmocka_unit_test(test_transcript_other_key),
 		cmocka_unit_test(test_signer_attributes),
-		cmocka_unit_test(test_custodians),
-		cmocka_unit_test(test_custodian_input),
-		cmocka_unit_test(test_custodian_remove),
 	};
 
 	if (!fx_softhsm_present("test_hsm_ceremony"))

@@ -1,204 +1,62 @@
 /*
- * vaultctl: key custodians: custodian add / remove, and their
- * authentication for dual control and for M-of-N quorums (PCI DSS v4.0
- * 3.6.1.3, 3.7.6).
+ * vaultctl: key custodians (ADRs 0072, 0105; PCI DSS v4.0 3.6.1.2, 3.6.1.3,
+ * 3.7.6): custodian add / remove under the quorum of the current
+ * custodians, and their authentication for dual control and for M-of-N
+ * quorums. Authority comes from the custodians' passphrases checked against
+ * the registry verified with the HSM's anchors (hsm_custodian.h), never from
+ * the user PIN alone.
  */
 #include "vault/ctl/vaultctl.h"
 #include "common/sr_secret.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
-int cmd_custodian_add(const struct opts *o, const char *name)
+#include <sodium.h>
+
+/* The verified registry of h's token; a refusal is recorded. EXIT_*. */
+static int open_registry(struct hsm *h, const struct opts *o, struct hsm_custodian_registry **r)
 {
-	struct hsm_custodian_input *in = NULL;
-	struct hsm *h = NULL;
-	char err[512] = "", got[HSM_CUSTODIAN_NAME_MAX + 1];
-	char *pass = NULL;
-	size_t plen = 0;
-	int ret = EXIT_OP;
-
-	if (!hsm_custodian_name_ok(name)) {
-		fprintf(stderr, "vaultctl: a custodian name is 1-%d characters of a-z 0-9 . _ -\n",
-		        HSM_CUSTODIAN_NAME_MAX);
-		return EXIT_USAGE;
-	}
-	/* The HSM first: the registration is recorded in the signed transcript. */
-	if (hsm_open(o->module, o->label, o->pin_file, 1, &h, err, sizeof(err)) != 0)
-		goto fail;
-	in = hsm_custodian_input_open(o->input, err, sizeof(err));
-	if (in == NULL || hsm_custodian_next(in, "new custodian", got, &pass, &plen, err,
-	                                     sizeof(err)) != 0)
-		goto fail;
-	if (strcmp(got, name) != 0) {
-		snprintf(err, sizeof(err), "the name entered is not the custodian being registered");
-		goto fail;
-	}
-	if (hsm_custodian_add(o->custodians, name, pass, plen, err, sizeof(err)) != 0)
-		goto fail;
-	if (record(h, o, name, "custodian", "custodian-registered",
-	           json_pack("{s:s, s:s, s:s}", "custodians_file", o->custodians, "credential",
-	                     "passphrase, Argon2id (crypto_pwhash_str)", "registered_by",
-	                     o->master)) != 0)
-		goto out;
-	printf("custodian '%s' registered\n", name);
-	ret = EXIT_OK;
-	goto out;
-fail:
-	fprintf(stderr, "vaultctl: custodian add: %s\n", err);
-out:
-	sr_secret_free(pass);
-	hsm_custodian_input_close(in);
-	hsm_close(h);
-	return ret;
-}
-
-/*
- * PCI DSS v4.0 3.7.6: dual control. The ceremony master's request (action,
- * what) is recorded, then two different registered custodians authenticate,
- * each with their own passphrase, before the key exists. Every attempt is
- * written to the transcript.
- */
-int dual_control(struct hsm *h, const struct opts *o, const char *action, json_t *what,
-                 char names[2][HSM_CUSTODIAN_NAME_MAX + 1])
-{
-	struct hsm_custodian_input *in = NULL;
-	char err[512] = "", label[32];
-	char *pass = NULL;
-	size_t plen = 0;
-	int i, r, ret = EXIT_OP;
-
-	if (record(h, o, o->master, "ceremony-master", action, what) != 0)
-		return EXIT_OP;
-	in = hsm_custodian_input_open(o->input, err, sizeof(err));
-	if (in == NULL) {
-		fprintf(stderr, "vaultctl: custodians: %s\n", err);
-		goto out;
-	}
-	for (i = 0; i < 2; i++) {
-		snprintf(label, sizeof(label), "custodian %d", i + 1);
-		if (hsm_custodian_next(in, label, names[i], &pass, &plen, err, sizeof(err)) != 0) {
-			fprintf(stderr, "vaultctl: dual control refused: %s\n", err);
-			ret = EXIT_REFUSED;
-			goto out;
-		}
-		if (i == 1 && strcmp(names[0], names[1]) == 0) {
-			fprintf(stderr, "vaultctl: dual control refused: custodian 2 is custodian 1 "
-			        "again; two different custodians are needed\n");
-			(void)record(h, o, names[1], "custodian", "dual-control-refused",
-			             json_pack("{s:s}", "reason", "same custodian twice"));
-			ret = EXIT_REFUSED;
-			goto out;
-		}
-		r = hsm_custodian_check(o->custodians, names[i], pass, plen, err, sizeof(err));
-		sr_secret_free(pass);
-		pass = NULL;
-		if (r < 0) {
-			fprintf(stderr, "vaultctl: custodians: %s\n", err);
-			goto out;
-		}
-		if (r == 0) {
-			/* Never echo a rejected input: the name may be a mistyped passphrase. */
-			fprintf(stderr, "vaultctl: dual control refused: %s did not authenticate\n",
-			        label);
-			(void)record(h, o, hsm_custodian_name_ok(names[i]) ? names[i] : "(unknown)",
-			             "custodian", "custodian-refused",
-			             json_pack("{s:s}", "reason", "unknown name or wrong passphrase"));
-			ret = EXIT_REFUSED;
-			goto out;
-		}
-		if (record(h, o, names[i], "custodian", "custodian-authenticated", NULL) != 0)
-			goto out;
-	}
-	ret = EXIT_OK;
-out:
-	sr_secret_free(pass);
-	hsm_custodian_input_close(in);
-	return ret;
-}
-
-/*
- * custodian remove NAME: two other custodians authenticate (dual control,
- * PCI DSS v4.0 3.6.1.3, 3.7.6); at least two stay registered.
- */
-int cmd_custodian_remove(const struct opts *o, const char *name)
-{
-	char names[2][HSM_CUSTODIAN_NAME_MAX + 1];
-	struct hsm *h = NULL;
 	char err[512] = "";
-	int r, ret = EXIT_OP;
+	int rc = hsm_custodian_open(h, o->custodians, r, err, sizeof(err));
 
-	if (!hsm_custodian_name_ok(name)) {
-		fprintf(stderr, "vaultctl: a custodian name is 1-%d characters of a-z 0-9 . _ -\n",
-		        HSM_CUSTODIAN_NAME_MAX);
-		return EXIT_USAGE;
-	}
-	if (hsm_open(o->module, o->label, o->pin_file, 1, &h, err, sizeof(err)) != 0) {
-		fprintf(stderr, "vaultctl: %s\n", err);
-		goto out;
-	}
-	r = dual_control(h, o, "custodian-removal-requested",
-	                 json_pack("{s:s}", "custodian", name), names);
-	if (r != EXIT_OK) {
-		ret = r;
-		goto out;
-	}
-	if (strcmp(names[0], name) == 0 || strcmp(names[1], name) == 0) {
-		fprintf(stderr, "vaultctl: refused: the leaving custodian cannot authorise their own "
-		        "removal\n");
-		(void)record(h, o, name, "custodian", "custodian-removal-refused",
-		             json_pack("{s:s}", "reason", "the leaving custodian authorised"));
-		ret = EXIT_REFUSED;
-		goto out;
-	}
-	r = hsm_custodian_remove(o->custodians, name, err, sizeof(err));
-	if (r != 0) {
-		fprintf(stderr, "vaultctl: custodian remove: %s\n", err);
-		if (r > 0)
-			(void)record(h, o, o->master, "ceremony-master", "custodian-removal-refused",
-			             json_pack("{s:s, s:s}", "custodian", name, "reason", err));
-		ret = r > 0 ? EXIT_REFUSED : EXIT_OP;
-		goto out;
-	}
-	if (record(h, o, o->master, "ceremony-master", "custodian-removed",
-	           json_pack("{s:s, s:s, s:[s,s]}", "custodian", name, "custodians_file",
-	                     o->custodians, "authorised_by", names[0], names[1])) != 0)
-		goto out;
-	printf("custodian '%s' removed (authorised by %s and %s); components of existing "
-	       "backups they hold stay valid: make a new backup and destroy the old one\n", name,
-	       names[0], names[1]);
-	ret = EXIT_OK;
-out:
-	hsm_close(h);
-	return ret;
+	if (rc == 0)
+		return EXIT_OK;
+	fprintf(stderr, "vaultctl: %s\n", err);
+	if (rc > 0)
+		(void)record(h, o, o->master, "ceremony-master", "custodian-registry-refused",
+		             json_pack("{s:s}", "reason", err));
+	return rc > 0 ? EXIT_REFUSED : EXIT_OP;
 }
 
 /*
- * The ceremony master's request (action, what) is recorded, then k
- * custodians authenticate one after the other (PCI DSS v4.0 3.7.6), each
- * a different registered custodian; their passphrases stay in guarded memory
- * (hd[i].pass, freed by quorum_free) to seal or open their components.
+ * k different current custodians (none named except) come forward one after
+ * the other and sign domain || text with the key their passphrase derives.
+ * hd[0..k) gets their names; their passphrases stay there (guarded memory)
+ * when keep, else are wiped at once; sigs[i] their signatures. Every attempt
+ * is recorded. EXIT_OK, EXIT_REFUSED (fewer than k), EXIT_USAGE (more than k
+ * secret files), EXIT_OP.
  */
-int quorum(struct hsm *h, const struct opts *o, const char *action, json_t *what, size_t k,
-           struct hsm_backup_holder *hd)
+static int authorise(struct hsm *h, const struct opts *o, const struct hsm_custodian_registry *r,
+                     struct hsm_custodian_input *in, size_t k, const char *except,
+                     const char *domain, const char *text, bool keep,
+                     struct hsm_backup_holder *hd, uint8_t (*sigs)[HSM_CUSTODIAN_SIG_LEN])
 {
-	struct hsm_custodian_input *in = NULL;
-	char err[512] = "", label[32];
+	char err[512] = "", label[32], sh[2 * HSM_CUSTODIAN_SIG_LEN + 1];
 	char *pass = NULL;
 	size_t plen = 0, i, j;
-	int r, ret = EXIT_OP;
+	int rc;
 
 	for (i = 0; i < k; i++) {
 		hd[i].name[0] = '\0';
 		hd[i].pass = NULL;
 		hd[i].pass_len = 0;
 	}
-	if (record(h, o, o->master, "ceremony-master", action, what) != 0)
-		return EXIT_OP;
-	in = hsm_custodian_input_open(o->input, err, sizeof(err));
-	if (in == NULL) {
-		fprintf(stderr, "vaultctl: custodians: %s\n", err);
-		goto out;
+	if (o->nsecrets > 0 && hsm_custodian_input_left(in) > k) {
+		fprintf(stderr, "vaultctl: %zu custodians come forward here, %zu --secret given\n", k,
+		        hsm_custodian_input_left(in));
+		return EXIT_USAGE;
 	}
 	for (i = 0; i < k; i++) {
 		snprintf(label, sizeof(label), "custodian %zu", i + 1);
@@ -208,42 +66,113 @@ int quorum(struct hsm *h, const struct opts *o, const char *action, json_t *what
 			(void)record(h, o, o->master, "ceremony-master", "quorum-refused",
 			             json_pack("{s:I, s:I}", "needed", (json_int_t)k, "present",
 			                       (json_int_t)i));
-			ret = EXIT_REFUSED;
-			goto out;
+			return EXIT_REFUSED;
 		}
-		for (j = 0; j < i; j++) {
-			if (strcmp(hd[i].name, hd[j].name) == 0) {
-				fprintf(stderr, "vaultctl: refused: %s is a custodian already counted; "
-				        "%zu different custodians are needed\n", label, k);
-				(void)record(h, o, hd[i].name, "custodian", "quorum-refused",
-				             json_pack("{s:s}", "reason", "same custodian twice"));
-				ret = EXIT_REFUSED;
-				goto out;
-			}
+		for (j = 0; j < i && strcmp(hd[i].name, hd[j].name) != 0; j++)
+			;
+		if (j < i || (except != NULL && strcmp(hd[i].name, except) == 0)) {
+			fprintf(stderr, "vaultctl: refused: %s %s; %zu different custodians are "
+			        "needed\n", label, j < i ? "is a custodian already counted"
+			                                 : "is the custodian this change is about", k);
+			(void)record(h, o, hd[i].name, "custodian", "quorum-refused",
+			             json_pack("{s:s}", "reason", j < i ? "same custodian twice"
+			                                                : "custodian of the change"));
+			sr_secret_free(pass);
+			return EXIT_REFUSED;
 		}
-		r = hsm_custodian_check(o->custodians, hd[i].name, pass, plen, err, sizeof(err));
-		if (r < 0) {
-			fprintf(stderr, "vaultctl: custodians: %s\n", err);
-			goto out;
+		rc = hsm_custodian_sign(r, hd[i].name, pass, plen, domain, text, sigs[i], err,
+		                        sizeof(err));
+		if (rc == 1 && keep) {
+			hd[i].pass = pass;
+			hd[i].pass_len = plen;
+		} else {
+			sr_secret_free(pass);
 		}
-		if (r == 0) {
+		pass = NULL;
+		if (rc < 0) {
+			fprintf(stderr, "vaultctl: %s\n", err);
+			return EXIT_OP;
+		}
+		if (rc == 0) {
+			/* Never echo a rejected input: the name may be a mistyped passphrase. */
 			fprintf(stderr, "vaultctl: refused: %s did not authenticate\n", label);
 			(void)record(h, o, hsm_custodian_name_ok(hd[i].name) ? hd[i].name : "(unknown)",
 			             "custodian", "custodian-refused",
 			             json_pack("{s:s}", "reason", "unknown name or wrong passphrase"));
-			ret = EXIT_REFUSED;
-			goto out;
+			return EXIT_REFUSED;
 		}
-		hd[i].pass = pass;
-		hd[i].pass_len = plen;
-		pass = NULL;
-		if (record(h, o, hd[i].name, "custodian", "custodian-authenticated", NULL) != 0)
-			goto out;
+		sodium_bin2hex(sh, sizeof(sh), sigs[i], HSM_CUSTODIAN_SIG_LEN);
+		if (record(h, o, hd[i].name, "custodian", "custodian-authenticated",
+		           json_pack("{s:s, s:s}", "proof", "Ed25519 key derived from the passphrase",
+		                     "signature", sh)) != 0)
+			return EXIT_OP;
 	}
-	ret = EXIT_OK;
+	return EXIT_OK;
+}
+
+/* The request the custodians sign for an operation: what it is, on which
+ * token, asked by whom. Caller frees. */
+static char *request_text(struct hsm *h, const struct opts *o, const char *action,
+                          const json_t *what)
+{
+	char serial[17] = "", err[128], when[32];
+	json_t *req;
+	char *text;
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	(void)hsm_token_serial(h, serial, err, sizeof(err));
+	req = json_pack("{s:s, s:O?, s:s, s:s, s:s}", "action", action, "what", what, "token",
+	                serial, "master", o->master, "at", when);
+	text = req != NULL ? json_dumps(req, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(req);
+	return text;
+}
+
+int quorum(struct hsm *h, const struct opts *o, const char *action, json_t *what, size_t k,
+           struct hsm_backup_holder *hd)
+{
+	uint8_t sigs[HSM_CUSTODIAN_MAX][HSM_CUSTODIAN_SIG_LEN];
+	struct hsm_custodian_registry *r = NULL;
+	struct hsm_custodian_input *in = NULL;
+	char err[512] = "";
+	char *text = NULL;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < k; i++) {
+		hd[i].name[0] = '\0';
+		hd[i].pass = NULL;
+		hd[i].pass_len = 0;
+	}
+	text = request_text(h, o, action, what);
+	if (record(h, o, o->master, "ceremony-master", action, what) != 0 || text == NULL) {
+		free(text);
+		return EXIT_OP;
+	}
+	if (k < HSM_CUSTODIAN_QUORUM || k > HSM_CUSTODIAN_MAX) {
+		free(text);
+		return EXIT_USAGE;
+	}
+	ret = open_registry(h, o, &r);
+	if (ret != EXIT_OK)
+		goto out;
+	in = hsm_custodian_input_open(o->secrets, o->nsecrets, err, sizeof(err));
+	if (in == NULL) {
+		fprintf(stderr, "vaultctl: refused: %s\n", err);
+		(void)record(h, o, o->master, "ceremony-master", "quorum-refused",
+		             json_pack("{s:s}", "reason", "custodians' secrets refused"));
+		ret = EXIT_REFUSED;
+		goto out;
+	}
+	ret = authorise(h, o, r, in, k, NULL, HSM_CUSTODIAN_DOMAIN_OPERATION, text, true, hd, sigs);
 out:
-	sr_secret_free(pass);
+	sodium_memzero(sigs, sizeof(sigs));
+	free(text);
 	hsm_custodian_input_close(in);
+	hsm_custodian_close(r);
 	return ret;
 }
 
@@ -255,4 +184,216 @@ void quorum_free(struct hsm_backup_holder *hd, size_t k)
 		sr_secret_free((char *)hd[i].pass);
 		hd[i].pass = NULL;
 	}
+}
+
+int dual_control(struct hsm *h, const struct opts *o, const char *action, json_t *what,
+                 char names[2][HSM_CUSTODIAN_NAME_MAX + 1])
+{
+	struct hsm_backup_holder hd[HSM_CUSTODIAN_QUORUM];
+	int ret = quorum(h, o, action, what, HSM_CUSTODIAN_QUORUM, hd);
+
+	memcpy(names[0], hd[0].name, sizeof(hd[0].name));
+	memcpy(names[1], hd[1].name, sizeof(hd[1].name));
+	quorum_free(hd, HSM_CUSTODIAN_QUORUM);
+	return ret;
+}
+
+/*
+ * A change of the registry (ceremony 5): the ceremony master's request is
+ * recorded; for an enrolment the new custodian enters their passphrase
+ * (twice on a terminal) and signs the record; then HSM_CUSTODIAN_QUORUM
+ * other current custodians sign it; the registry verifies it all before the
+ * change is anchored in the HSM and written.
+ */
+static int change(const struct opts *o, const char *name, bool add)
+{
+	uint8_t sigs[HSM_CUSTODIAN_QUORUM + 1][HSM_CUSTODIAN_SIG_LEN];
+	struct hsm_backup_holder hd[HSM_CUSTODIAN_QUORUM];
+	const char *signers[HSM_CUSTODIAN_QUORUM + 1];
+	struct hsm_custodian_registry *r = NULL;
+	struct hsm_custodian_input *in = NULL;
+	struct hsm *h = NULL;
+	char err[512] = "";
+	char *pass = NULL, *rec = NULL;
+	size_t plen = 0, n = 0, i;
+	json_t *parsed = NULL;
+	int rc, ret = EXIT_OP;
+
+	if (!hsm_custodian_name_ok(name)) {
+		fprintf(stderr, "vaultctl: a custodian name is 1-%d characters of a-z 0-9 . _ -\n",
+		        HSM_CUSTODIAN_NAME_MAX);
+		return EXIT_USAGE;
+	}
+	if (hsm_open(o->module, o->label, o->pin_file, 1, &h, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vaultctl: %s\n", err);
+		goto out;
+	}
+	if (record(h, o, o->master, "ceremony-master",
+	           add ? "custodian-enrolment-requested" : "custodian-removal-requested",
+	           json_pack("{s:s}", "custodian", name)) != 0)
+		goto out;
+	ret = open_registry(h, o, &r);
+	if (ret != EXIT_OK)
+		goto out;
+	ret = EXIT_REFUSED;
+	in = hsm_custodian_input_open(o->secrets, o->nsecrets, err, sizeof(err));
+	if (in == NULL || (add && hsm_custodian_secret_of(in, name, true, &pass, &plen, err,
+	                                                  sizeof(err)) != 0))
+		goto refused;
+	rc = hsm_custodian_change_record(r, add, name, pass, plen, o->master, &rec,
+	                                 add ? sigs[0] : NULL, err, sizeof(err));
+	sr_secret_free(pass);
+	pass = NULL;
+	if (rc != 0) {
+		ret = rc > 0 ? EXIT_REFUSED : EXIT_OP;
+		goto refused;
+	}
+	if (add)
+		signers[n++] = name;
+	rc = authorise(h, o, r, in, HSM_CUSTODIAN_QUORUM, name, HSM_CUSTODIAN_DOMAIN_RECORD, rec,
+	               false, hd, sigs + n);
+	if (rc != EXIT_OK) {
+		ret = rc;
+		goto out;
+	}
+	for (i = 0; i < HSM_CUSTODIAN_QUORUM; i++)
+		signers[n++] = hd[i].name;
+	rc = hsm_custodian_change_commit(h, r, o->custodians, rec, signers,
+	                                 (const uint8_t (*)[HSM_CUSTODIAN_SIG_LEN])sigs, n, err,
+	                                 sizeof(err));
+	if (rc != 0) {
+		ret = rc > 0 ? EXIT_REFUSED : EXIT_OP;
+		goto refused;
+	}
+	parsed = json_loads(rec, 0, NULL);
+	if (record(h, o, o->master, "ceremony-master", add ? "custodian-enrolled" : "custodian-removed",
+	           json_pack("{s:s, s:O?, s:O, s:O?, s:s, s:[s,s]}", "custodian", name, "public_key",
+	                     json_object_get(parsed, "pk"), "seq", json_object_get(parsed, "seq"),
+	                     "prev", json_object_get(parsed, "prev"), "custodians_file",
+	                     o->custodians, "authorised_by", hd[0].name, hd[1].name)) != 0) {
+		ret = EXIT_OP;
+		goto out;
+	}
+	if (add)
+		printf("custodian '%s' enrolled (authorised by %s and %s)\n", name, hd[0].name,
+		       hd[1].name);
+	else
+		printf("custodian '%s' removed (authorised by %s and %s); components of existing "
+		       "backups they hold stay valid: make a new backup and destroy the old one\n",
+		       name, hd[0].name, hd[1].name);
+	ret = EXIT_OK;
+	goto out;
+refused:
+	fprintf(stderr, "vaultctl: custodian %s: %s\n", add ? "add" : "remove", err);
+	if (ret == EXIT_REFUSED && h != NULL)
+		(void)record(h, o, o->master, "ceremony-master",
+		             add ? "custodian-enrolment-refused" : "custodian-removal-refused",
+		             json_pack("{s:s, s:s}", "custodian", name, "reason", err));
+out:
+	sodium_memzero(sigs, sizeof(sigs));
+	json_decref(parsed);
+	free(rec);
+	sr_secret_free(pass);
+	hsm_custodian_input_close(in);
+	hsm_custodian_close(r);
+	hsm_close(h);
+	return ret;
+}
+
+int cmd_custodian_add(const struct opts *o, const char *name)
+{
+	return change(o, name, true);
+}
+
+int cmd_custodian_remove(const struct opts *o, const char *name)
+{
+	return change(o, name, false);
+}
+
+/*
+ * init-token NAME...: the SO initialises the token with its first
+ * custodians. Each enters their passphrase; the genesis record they sign is
+ * anchored in the SO's session (hsm_init_token_anchored); the registry is
+ * written and the initialisation recorded in the transcript.
+ */
+int cmd_init_token_custodians(const struct opts *o, char *const names[], size_t n)
+{
+	const char *pass[HSM_CUSTODIAN_MAX] = { NULL };
+	size_t plen[HSM_CUSTODIAN_MAX] = { 0 };
+	struct hsm_custodian_input *in = NULL;
+	struct hsm *h = NULL;
+	json_t *doc = NULL, *list = NULL;
+	uint8_t anchor[32];
+	char err[512] = "", hx[65], serial[17] = "";
+	size_t i;
+	int r, ret = EXIT_OP;
+
+	if (n < HSM_CUSTODIAN_QUORUM || n > HSM_CUSTODIAN_MAX) {
+		fprintf(stderr, "vaultctl: init-token names %d to %d custodians\n",
+		        HSM_CUSTODIAN_QUORUM, HSM_CUSTODIAN_MAX);
+		return EXIT_USAGE;
+	}
+	in = hsm_custodian_input_open(o->secrets, o->nsecrets, err, sizeof(err));
+	if (in == NULL)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		char *p = NULL;
+		if (!hsm_custodian_name_ok(names[i])) {
+			snprintf(err, sizeof(err), "a custodian name is 1-%d characters of a-z 0-9 . _ -",
+			         HSM_CUSTODIAN_NAME_MAX);
+			goto fail;
+		}
+		if (hsm_custodian_secret_of(in, names[i], true, &p, &plen[i], err, sizeof(err)) != 0)
+			goto fail;
+		pass[i] = p;
+	}
+	if (hsm_custodian_input_left(in) != 0) {
+		snprintf(err, sizeof(err), "a --secret names no custodian of the token");
+		goto fail;
+	}
+	if (hsm_custodian_genesis((const char *const *)names, pass, plen, n, o->master, &doc, anchor,
+	                          err, sizeof(err)) != 0)
+		goto fail;
+	r = hsm_init_token_anchored(o->module, o->label, o->so_pin_file, o->pin_file,
+	                            HSM_CUSTODIAN_APP, HSM_CUSTODIAN_GENESIS, anchor, sizeof(anchor),
+	                            err, sizeof(err));
+	if (r < 0)
+		goto fail;
+	if (r == 1) {
+		printf("token '%s' already initialised: its custodians were named then\n", o->label);
+		ret = EXIT_OK;
+		goto out;
+	}
+	if (hsm_custodian_save(o->custodians, doc, err, sizeof(err)) != 0)
+		goto fail;
+	/* The transcript signer, then the initialisation on the record. */
+	if (cmd_ceremony_init(o) != EXIT_OK)
+		goto out;
+	if (hsm_open(o->module, o->label, o->pin_file, 1, &h, err, sizeof(err)) != 0 ||
+	    hsm_token_serial(h, serial, err, sizeof(err)) != 0)
+		goto fail;
+	sodium_bin2hex(hx, sizeof(hx), anchor, sizeof(anchor));
+	list = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(list, json_string(names[i]));
+	if (record(h, o, o->master, "ceremony-master", "token-initialised",
+	           json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:s}", "label", o->label, "hsm_serial",
+	                     serial, "by", "security officer (C_InitToken, C_InitPIN)",
+	                     "custodians", list, "genesis_sha256", hx, "anchor",
+	                     "CKO_DATA " HSM_CUSTODIAN_GENESIS ", not modifiable, copyable or "
+	                     "destroyable, created in the SO's session", "custodians_file",
+	                     o->custodians)) != 0)
+		goto out;
+	printf("token '%s' initialised with %zu custodians; genesis %s\n", o->label, n, hx);
+	ret = EXIT_OK;
+	goto out;
+fail:
+	fprintf(stderr, "vaultctl: init-token: %s\n", err);
+out:
+	for (i = 0; i < n && i < HSM_CUSTODIAN_MAX; i++)
+		sr_secret_free((char *)pass[i]);
+	json_decref(doc);
+	hsm_custodian_input_close(in);
+	hsm_close(h);
+	return ret;
 }

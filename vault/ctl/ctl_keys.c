@@ -52,7 +52,8 @@ int cmd_init_token(const struct opts *o)
 	if (r == 1)
 		printf("token '%s' already initialised\n", o->label);
 	else
-		printf("token '%s' initialised\n", o->label);
+		printf("token '%s' initialised without custodians: no dual-control ceremony can "
+		       "run on it (init-token NAME NAME..., ADR 0105)\n", o->label);
 	return EXIT_OK;
 }
 

@@ -45,14 +45,16 @@ static void usage(FILE *f)
 	        "    vaultctl --help [COMMAND]      vaultctl help [COMMAND]\n"
 	        "\n"
 	        "COMMANDS\n"
-	        "    init-token    create the token LABEL (SO PIN and user PIN from files);\n"
-	        "                  does nothing when it exists already\n"
+	        "    init-token NAME NAME...         create the token LABEL (SO PIN and user\n"
+	        "                  PIN from files) with its first custodians, who sign the\n"
+	        "                  genesis anchored in the HSM (ADR 0105); does nothing when\n"
+	        "                  it exists already. Without names: no ceremony can run\n"
 	        "    keys create   create %s (AES-256-GCM), %s and audit-hmac-v1\n"
 	        "                  (HMAC-SHA256) when absent: sensitive, never extractable\n"
 	        "    keys list     list the keys and their sensitive/extractable flags\n"
 	        "    keys kcv LABEL                  print a key's check value (ADR 0070)\n"
 	        "    keys generate --key-label LABEL generate a data key under dual control:\n"
-	        "                  two different registered custodians must authenticate;\n"
+	        "                  two different current custodians prove their passphrases;\n"
 	        "                  the key's KCV is printed and written to the transcript\n"
 	        "    keys backup --quorum M --holders N --out FILE --component-dir DIR LABEL...\n"
 	        "                  export the named data keys only wrapped (RFC 5649) under\n"
@@ -70,10 +72,10 @@ static void usage(FILE *f)
 	        "                  audited, with progress, resumable\n"
 	        "    keys retire LABEL               (--config) destroy a previous version\n"
 	        "                  under dual control; refused while a record uses it\n"
-	        "    custodian add NAME              register a key custodian (passphrase\n"
-	        "                  prompted without echo, stored as an Argon2id hash)\n"
+	        "    custodian add NAME              enrol a key custodian: they and two\n"
+	        "                  current custodians sign the change (public keys only)\n"
 	        "    custodian remove NAME           remove a custodian: two other custodians\n"
-	        "                  authenticate; at least two stay registered\n"
+	        "                  sign the change; at least two stay registered\n"
 	        "    ceremony init                   create the transcript signing key\n"
 	        "                  ceremony-sign-v1 (ECDSA P-256, in the HSM) and write its\n"
 	        "                  public key (--pubkey, PEM)\n"
@@ -94,9 +96,10 @@ static void usage(FILE *f)
 	        "                        (default %s)\n"
 	        "    --transcript FILE   ceremony transcript (default %s)\n"
 	        "    --custodians FILE   custodians file, mode 0600 (default %s)\n"
-	        "    --custodian-input FILE  non-interactive custodian credentials, mode\n"
-	        "                        0600: lines NAME, PASSPHRASE, NAME, PASSPHRASE...\n"
-	        "                        (default: prompt on the terminal, no echo)\n"
+	        "    --secret NAME=FILE  custodian NAME's passphrase, one line in a file of\n"
+	        "                        mode 0600; once per custodian, in the order they\n"
+	        "                        come forward (default: prompt on the terminal, no\n"
+	        "                        echo); one file never holds two custodians' secrets\n"
 	        "    --pubkey FILE       transcript signer's public key, PEM (default %s)\n"
 	        "    --master NAME       the ceremony master (default: the login name)\n"
 	        "    --key-label LABEL   keys generate: pan-enc-vN, fp-hmac-vN, audit-hmac-vN\n"
@@ -127,11 +130,16 @@ static int command_help(int n, char **args)
 	if (n >= 1 && strcmp(args[0], "init-token") == 0) {
 		printf("NAME\n    vaultctl init-token - create the HSM token\n\n"
 		       "SYNOPSIS\n    vaultctl [--module PATH] [--label LABEL] [--pin-file FILE]\n"
-		       "             [--so-pin-file FILE] init-token\n\n"
+		       "             [--so-pin-file FILE] [--secret NAME=FILE...] init-token NAME...\n\n"
 		       "DESCRIPTION\n    Initialises a free slot as the token LABEL with the SO PIN\n"
 		       "    (C_InitToken) and sets the user PIN (C_InitPIN), both read from\n"
 		       "    owner-only files. The token is found by label, never by slot\n"
-		       "    number; when it exists already nothing changes (exit 0).\n");
+		       "    number; when it exists already nothing changes (exit 0).\n"
+		       "    The custodians NAME... (two or more) each enter their passphrase\n"
+		       "    and sign the genesis of the custodians registry, whose SHA-256 the\n"
+		       "    SO's session stores in the token as an object nobody can modify\n"
+		       "    or destroy: only they and those they enrol authorise ceremonies\n"
+		       "    (ADR 0105). A token made without names runs no ceremony.\n");
 		return EXIT_OK;
 	}
 	if (n >= 2 && strcmp(args[0], "keys") == 0 && strcmp(args[1], "create") == 0) {
@@ -174,6 +182,7 @@ int main(int argc, char **argv)
 		{ "transcript", required_argument, NULL, 't' },
 		{ "custodians", required_argument, NULL, 'C' },
 		{ "custodian-input", required_argument, NULL, 'i' },
+		{ "secret", required_argument, NULL, 'S' },
 		{ "pubkey", required_argument, NULL, 'k' },
 		{ "pubkey-out", required_argument, NULL, 'k' },
 		{ "master", required_argument, NULL, 'M' },
@@ -189,8 +198,8 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { DEFAULT_MODULE, DEFAULT_LABEL, DEFAULT_PIN_FILE, DEFAULT_SO_PIN_FILE, NULL,
-		          DEFAULT_TRANSCRIPT, DEFAULT_CUSTODIANS, NULL, DEFAULT_PUBKEY, NULL,
-		          NULL, NULL, NULL, 0, 0, false, 100 };
+		          DEFAULT_TRANSCRIPT, DEFAULT_CUSTODIANS, DEFAULT_PUBKEY, NULL,
+		          NULL, NULL, NULL, 0, 0, false, 100, { NULL }, 0 };
 	const struct passwd *pw = getpwuid(getuid());
 	const char *gen_label = NULL;
 	int c;
@@ -221,7 +230,16 @@ int main(int argc, char **argv)
 			o.custodians = optarg;
 			break;
 		case 'i':
-			o.input = optarg;
+			/* ADR 0105: no single input holds two custodians' secrets. */
+			fprintf(stderr, "vaultctl: --custodian-input is gone: each custodian gives "
+			        "their own --secret NAME=FILE, or is prompted on the terminal\n");
+			return EXIT_USAGE;
+		case 'S':
+			if (o.nsecrets >= HSM_CUSTODIAN_MAX) {
+				fprintf(stderr, "vaultctl: at most %d --secret\n", HSM_CUSTODIAN_MAX);
+				return EXIT_USAGE;
+			}
+			o.secrets[o.nsecrets++] = optarg;
 			break;
 		case 'k':
 			o.pubkey = optarg;
@@ -316,8 +334,10 @@ int main(int argc, char **argv)
 		return cmd_keys_reencrypt(&o);
 	if (is_cmd(nargs, argv + optind, 3, "keys", "retire"))
 		return cmd_keys_retire(&o, argv[optind + 2]);
-	if (nargs == 1 && strcmp(argv[optind], "init-token") == 0)
+	if (nargs == 1 && strcmp(argv[optind], "init-token") == 0 && o.nsecrets == 0)
 		return cmd_init_token(&o);
+	if (nargs >= 2 && strcmp(argv[optind], "init-token") == 0)
+		return cmd_init_token_custodians(&o, argv + optind + 1, (size_t)(nargs - 1));
 	if (nargs == 2 && strcmp(argv[optind], "keys") == 0) {
 		if (strcmp(argv[optind + 1], "create") == 0)
 			return cmd_keys(&o, true);

@@ -27,7 +27,6 @@ struct opts {
 	const char *config;     /* vaultd's configuration (audit verify) */
 	const char *transcript; /* ceremony transcript (JSON lines) */
 	const char *custodians; /* custodians file */
-	const char *input;      /* custodian credentials file (non-interactive), or NULL */
 	const char *pubkey;     /* transcript signer's public key, PEM */
 	const char *master;     /* ceremony master's name */
 	const char *out;        /* keys backup: the backup file */
@@ -37,11 +36,15 @@ struct opts {
 	size_t holders;         /* keys backup: N */
 	bool wrappable;         /* keys generate: backup-capable (ADR 0073) */
 	int batch;              /* keys reencrypt: records per batch */
+	/* --secret NAME=FILE, one per custodian, in order (none: prompts on the terminal) */
+	const char *secrets[HSM_CUSTODIAN_MAX];
+	size_t nsecrets;
 };
 
 /* ---- ctl_keys.c: the token and its keys ---------------------------------------- */
 
-/** init-token: create the token o->label (SO and user PIN from files); exit 0 when it exists. */
+/** init-token: create the token o->label (SO and user PIN from files); exit 0 when it exists.
+ * A token made without custodians can never run a dual-control ceremony (ADR 0105). */
 int cmd_init_token(const struct opts *o);
 
 /**
@@ -86,17 +89,28 @@ int record(struct hsm *h, const struct opts *o, const char *who, const char *rol
 
 /* ---- ctl_custodian.c: custodians and their authentication ------------------------ */
 
-/** custodian add NAME: register a custodian (passphrase stored as an Argon2id hash). */
+/**
+ * init-token NAME...: the SO initialises the token o->label with its first
+ * custodians names[0..n) (2..HSM_CUSTODIAN_MAX), each entering their own
+ * passphrase (o->secrets, or the terminal); the genesis is anchored in the
+ * SO's session, the registry written to o->custodians, the transcript signer
+ * created and the initialisation recorded (ADR 0105). EXIT_OK also when the
+ * token exists already (nothing changes).
+ */
+int cmd_init_token_custodians(const struct opts *o, char *const names[], size_t n);
+
+/** custodian add NAME: the new custodian and two current ones sign the enrolment (ADR 0105). */
 int cmd_custodian_add(const struct opts *o, const char *name);
 
-/** custodian remove NAME: under dual control by two other custodians. */
+/** custodian remove NAME: two other current custodians sign the removal (ADR 0105). */
 int cmd_custodian_remove(const struct opts *o, const char *name);
 
 /**
  * Dual control (PCI DSS v4.0 3.7.6): records the ceremony master's request
  * (action, e.g. "key-generation-requested"; what, a new reference taken in
- * every case, may be NULL), then two different registered custodians
- * authenticate (o->input, or the terminal); their names land in names.
+ * every case, may be NULL), then two different current custodians of the
+ * registry verified against the token's anchors prove their passphrases
+ * (o->secrets, or the terminal) by signing the request; their names land in names.
  * Every attempt is recorded.
  * @return EXIT_OK satisfied, EXIT_REFUSED refused, EXIT_OP error (printed).
  */
