@@ -41,6 +41,6 @@ void gw_handle_payments_cancel(struct sr_http_request *req)
 	if (!gw_idem_begin(app, req, merchant, &idem))
 		return;
 	rc = gw_lifecycle_cancel(app, req->request_id, merchant, req->params[0],
-	                         reason[0] != '\0' ? reason : "requested", &p, &err);
+	                         reason[0] != '\0' ? reason : NULL, &p, &err);
 	gw_reply_lifecycle(app, req, &idem, rc, &err, 200, rc == GW_LC_OK ? gw_payment_to_json(&p) : NULL);
 }

@@ -79,7 +79,8 @@ static int apply(PGconn *conn, struct gw_payment *p, const char *type, const jso
 		           sizeof p->failure_message);
 		rc = gw_ledger_apply_in_tx(conn, p, from, NULL) == 0 ? 1 : -1;
 	} else if (strcmp(type, "capture.succeeded") == 0) {
-		if (from != GW_ST_AUTHORIZED) {
+		/* unknown too: a capture whose answer did not confirm it (ADR 0108). */
+		if (from != GW_ST_AUTHORIZED && from != GW_ST_UNKNOWN) {
 			rc = 0;
 			goto out;
 		}
@@ -87,7 +88,7 @@ static int apply(PGconn *conn, struct gw_payment *p, const char *type, const jso
 		p->amount_captured = amount > 0 && amount < p->amount ? amount : p->amount;
 		rc = gw_ledger_apply_in_tx(conn, p, from, NULL) == 0 ? 1 : -1;
 	} else if (strcmp(type, "cancel.succeeded") == 0) {
-		if (from != GW_ST_AUTHORIZED) {
+		if (from != GW_ST_AUTHORIZED && from != GW_ST_UNKNOWN) {
 			rc = 0;
 			goto out;
 		}

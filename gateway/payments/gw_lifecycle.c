@@ -149,13 +149,33 @@ static enum gw_lc_rc capture_or_cancel(struct gw_app *app, const char *request_i
 	gw_strlcpy(gw_req_ctx()->provider, p.connector, sizeof gw_req_ctx()->provider);
 	snprintf(key, sizeof key, "%s-%s", p.id, is_capture ? "capture" : "cancel");
 	vrc = gw_vault_operate(app->vault, request_id, merchant, is_capture ? "capture" : "cancel",
-	                       p.psp_reference, is_capture && amount > 0 ? amount : 0, key, &res);
+	                       p.psp_reference, is_capture && amount > 0 ? amount : 0, key,
+	                       is_capture ? NULL : reason, &res);
 	if (vrc == GW_VAULT_OK && strcmp(res.outcome, "refused") == 0) {
 		sr_log(SR_LOG_WARN, request_id, "payment.psp_refused", "{s:s, s:s, s:s}", "payment", p.id,
 		       "operation", is_capture ? "capture" : "cancel", "code", res.failure_code);
 		seterr(err, 409, "invalid_request_error", "psp_refused",
 		       "The payment processor refused this operation for this payment.", NULL);
 		rc = GW_LC_REFUSED;
+		goto out;
+	}
+	if (vrc == GW_VAULT_OK && strcmp(res.outcome, "unknown") == 0 && res.mismatch[0] != '\0') {
+		/* Issue 15: the PSP answered without confirming (another status,
+		 * amount, currency or object): neither done nor refused. The
+		 * payment is unknown until reconciliation reads the PSP's state. */
+		sr_log(SR_LOG_WARN, request_id, "payment.psp_answer_mismatch", "{s:s, s:s, s:s}",
+		       "payment", p.id, "operation", is_capture ? "capture" : "cancel",
+		       "field", res.mismatch);
+		p.status = GW_ST_UNKNOWN;
+		if (gw_ledger_apply_in_tx(conn, &p, GW_ST_AUTHORIZED, NULL) != 0 ||
+		    sr_db_exec(conn, "COMMIT") != 0) {
+			rc = internal(err);
+			goto out;
+		}
+		began = 0;
+		if (out != NULL)
+			*out = p;
+		rc = GW_LC_OK;
 		goto out;
 	}
 	if (vrc != GW_VAULT_OK || strcmp(res.outcome, "succeeded") != 0) {
@@ -303,7 +323,7 @@ enum gw_lc_rc gw_lifecycle_refund(struct gw_app *app, const char *request_id,
 	}
 	gw_strlcpy(gw_req_ctx()->provider, p.connector, sizeof gw_req_ctx()->provider);
 	vrc = gw_vault_operate(app->vault, request_id, merchant, "refund", p.psp_reference, amount,
-	                       r.id, &res);
+	                       r.id, r.reason, &res);
 	if (vrc == GW_VAULT_NOT_SENT) {
 		rc = psp_retry(vrc, err); /* rolled back: no refund exists */
 		goto out;
@@ -314,10 +334,13 @@ enum gw_lc_rc gw_lifecycle_refund(struct gw_app *app, const char *request_id,
 			goto out;
 		}
 	} else {
-		/* Sent, answer lost: the refund stays pending (it counts against
-		 * the limit) and the worker asks again with the same key. */
-		sr_log(SR_LOG_WARN, request_id, "refund.pending", "{s:s, s:s, s:s}", "refund", r.id,
-		       "payment", p.id, "vault_outcome", gw_vault_rc_str(vrc));
+		/* Sent, answer lost or not confirming the refund (issue 15: the
+		 * mismatched field is logged): the refund stays pending (it counts
+		 * against the limit) until the worker's retry with the same key or
+		 * the PSP's refund notification settles it. */
+		sr_log(SR_LOG_WARN, request_id, "refund.pending", "{s:s, s:s, s:s, s:s?}", "refund", r.id,
+		       "payment", p.id, "vault_outcome", gw_vault_rc_str(vrc),
+		       "mismatch", vrc == GW_VAULT_OK && res.mismatch[0] != '\0' ? res.mismatch : NULL);
 	}
 	if (sr_db_exec(conn, "COMMIT") != 0) {
 		rc = internal(err);
@@ -364,7 +387,7 @@ enum gw_lc_rc gw_lifecycle_refund_resolve(struct gw_app *app, const char *reques
 		goto out;
 	}
 	vrc = gw_vault_operate(app->vault, request_id, merchant, "refund", p.psp_reference, r.amount,
-	                       r.id, &res);
+	                       r.id, r.reason, &res);
 	if (vrc != GW_VAULT_OK || strcmp(res.outcome, "unknown") == 0) {
 		rc = GW_LC_RETRY;
 		goto out;
@@ -436,6 +459,32 @@ void gw_lifecycle_apply_auth(struct gw_payment *p, enum gw_vault_rc vrc,
 	}
 }
 
+/*
+ * An unknown payment p (locked, inside the open transaction) takes the status
+ * the PSP reports for it (res from a retrieve): captured (amount_captured the
+ * PSP's amount received when it is within the authorization), authorized,
+ * voided or failed. Any other status leaves p unknown. @return as
+ * gw_ledger_apply_in_tx (0 also when nothing changed).
+ */
+static int settle_from_psp(PGconn *conn, struct gw_payment *p, const struct gw_vault_op_result *res)
+{
+	enum gw_status st = GW_ST_UNKNOWN;
+
+	if (gw_status_parse(res->status, &st) != 0 ||
+	    (st != GW_ST_CAPTURED && st != GW_ST_AUTHORIZED && st != GW_ST_VOIDED && st != GW_ST_FAILED))
+		return 0;
+	p->status = st;
+	if (st == GW_ST_CAPTURED)
+		p->amount_captured = res->amount > 0 && res->amount <= p->amount ? res->amount : p->amount;
+	if (st == GW_ST_FAILED) {
+		gw_strlcpy(p->failure_code, res->psp_failure_code[0] != '\0' ? res->psp_failure_code
+		                                                             : "card_declined",
+		           sizeof p->failure_code);
+		gw_strlcpy(p->failure_message, "The card was declined.", sizeof p->failure_message);
+	}
+	return gw_ledger_apply_in_tx(conn, p, GW_ST_UNKNOWN, NULL);
+}
+
 enum gw_lc_rc gw_lifecycle_reconcile(struct gw_app *app, const char *request_id,
                                      const char *merchant, const char *payment_id,
                                      long long three_ds_expiry_s, struct gw_payment *out)
@@ -458,7 +507,15 @@ enum gw_lc_rc gw_lifecycle_reconcile(struct gw_app *app, const char *request_id,
 		goto out;
 	began = 1;
 	from = p.status;
-	if (p.status == GW_ST_PROCESSING || p.status == GW_ST_UNKNOWN) {
+	if (p.status == GW_ST_UNKNOWN && p.psp_reference[0] != '\0') {
+		/* The PSP named its payment (a capture or cancel it answered
+		 * without confirming, issue 15; or an authorization still
+		 * processing): read its state there and settle from that alone. */
+		vrc = gw_vault_operate(app->vault, request_id, merchant, "retrieve", p.psp_reference, 0,
+		                       NULL, NULL, &res);
+		if (vrc == GW_VAULT_OK && strcmp(res.outcome, "succeeded") == 0)
+			r = settle_from_psp(conn, &p, &res);
+	} else if (p.status == GW_ST_PROCESSING || p.status == GW_ST_UNKNOWN) {
 		memset(&arq, 0, sizeof arq);
 		arq.merchant = merchant;
 		arq.token = p.payment_method;
@@ -473,7 +530,7 @@ enum gw_lc_rc gw_lifecycle_reconcile(struct gw_app *app, const char *request_id,
 			r = gw_ledger_apply_in_tx(conn, &p, from, NULL);
 	} else if (p.status == GW_ST_REQUIRES_ACTION && p.psp_reference[0] != '\0') {
 		vrc = gw_vault_operate(app->vault, request_id, merchant, "retrieve", p.psp_reference, 0,
-		                       NULL, &res);
+		                       NULL, NULL, &res);
 		if (vrc == GW_VAULT_OK && strcmp(res.outcome, "succeeded") == 0 &&
 		    (strcmp(res.status, "captured") == 0 || strcmp(res.status, "authorized") == 0 ||
 		     strcmp(res.status, "failed") == 0)) {
@@ -501,7 +558,7 @@ enum gw_lc_rc gw_lifecycle_reconcile(struct gw_app *app, const char *request_id,
 
 			snprintf(key, sizeof key, "%s-cancel", p.id);
 			(void)gw_vault_operate(app->vault, request_id, merchant, "cancel", p.psp_reference, 0,
-			                       key, &res);
+			                       key, "abandoned", &res);
 			p.status = GW_ST_FAILED;
 			p.redirect_url[0] = '\0';
 			gw_strlcpy(p.failure_code, "authentication_expired", sizeof p.failure_code);

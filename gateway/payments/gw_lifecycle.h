@@ -43,7 +43,11 @@ enum gw_lc_rc gw_lifecycle_capture(struct gw_app *app, const char *request_id,
 
 /**
  * Void an authorized payment (manual cancel, or the auto-void worker with
- * reason "expired"). Refusals as capture, plus payment_already_voided.
+ * reason "expired"). reason NULL or duplicate | fraudulent |
+ * requested_by_customer | abandoned | expired, forwarded to the PSP (ADR
+ * 0108). Refusals as capture, plus payment_already_voided. Capture and
+ * cancel answered by the PSP without confirming them: GW_LC_OK with out's
+ * status unknown (reconciled by gw_lifecycle_reconcile).
  */
 enum gw_lc_rc gw_lifecycle_cancel(struct gw_app *app, const char *request_id,
                                   const char *merchant, const char *payment_id, const char *reason,

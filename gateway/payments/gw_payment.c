@@ -26,12 +26,13 @@ static const char *const STATUS_NAMES[GW_ST__COUNT] = {
  *   its answer was lost.
  * - requires_action (3-D Secure) -> processing again (customer returned), or
  *   failed (abandoned / expired).
- * - authorized -> captured (full or partial capture) or voided.
+ * - authorized -> captured (full or partial capture) or voided; or unknown
+ *   when the PSP answered a capture or cancel without confirming it (issue 15).
  * - captured -> partially_refunded | refunded | disputed.
  * - partially_refunded -> refunded (the rest), or partially_refunded again is a
  *   self-loop and is not a state change; disputed is also possible.
  * - unknown: resolved later by asking the PSP, never by guessing, so it may
- *   become any outcome the PSP reports.
+ *   become any outcome the PSP reports (voided too: a cancel it confirms).
  * - failed, voided, refunded: terminal. disputed: terminal here (dispute
  *   outcomes are tracked outside the payment status).
  */
@@ -48,6 +49,7 @@ static const struct {
 	{ GW_ST_REQUIRES_ACTION, GW_ST_FAILED },
 	{ GW_ST_AUTHORIZED, GW_ST_CAPTURED },
 	{ GW_ST_AUTHORIZED, GW_ST_VOIDED },
+	{ GW_ST_AUTHORIZED, GW_ST_UNKNOWN },
 	{ GW_ST_CAPTURED, GW_ST_PARTIALLY_REFUNDED },
 	{ GW_ST_CAPTURED, GW_ST_REFUNDED },
 	{ GW_ST_CAPTURED, GW_ST_DISPUTED },
@@ -57,6 +59,7 @@ static const struct {
 	{ GW_ST_UNKNOWN, GW_ST_AUTHORIZED },
 	{ GW_ST_UNKNOWN, GW_ST_CAPTURED },
 	{ GW_ST_UNKNOWN, GW_ST_FAILED },
+	{ GW_ST_UNKNOWN, GW_ST_VOIDED },
 };
 
 const char *gw_status_str(enum gw_status st)

@@ -56,7 +56,7 @@ int gw_status_parse(const char *s, enum gw_status *out);
 /**
  * Whether from -> to is a legal transition of the BRIEF.md state machine:
  * processing -> requires_action|authorized|captured|failed|unknown;
- * requires_action -> processing|failed; authorized -> captured|voided;
+ * requires_action -> processing|failed; authorized -> captured|voided|unknown;
  * captured -> partially_refunded|refunded|disputed; partially_refunded ->
  * refunded|disputed; unknown -> the outcomes the PSP can report. failed,
  * voided, refunded, disputed are terminal (table in gw_payment.c).

@@ -550,7 +550,8 @@ out:
 enum gw_vault_rc gw_vault_operate(struct gw_vault_client *vc, const char *request_id,
                                   const char *merchant, const char *operation,
                                   const char *psp_reference, long long amount,
-                                  const char *idempotency_key, struct gw_vault_op_result *out)
+                                  const char *idempotency_key, const char *reason,
+                                  struct gw_vault_op_result *out)
 {
 	json_t *body = NULL;
 	json_t *resp = NULL;
@@ -566,6 +567,8 @@ enum gw_vault_rc gw_vault_operate(struct gw_vault_client *vc, const char *reques
 		goto out;
 	if (idempotency_key != NULL)
 		json_object_set_new(body, "idempotency_key", json_string(idempotency_key));
+	if (reason != NULL && reason[0] != '\0')
+		json_object_set_new(body, "reason", json_string(reason));
 	rc = exchange(vc, request_id, "POST", "/v1/payment_operations", NULL, body, &status, &resp);
 	if (rc != GW_VAULT_OK)
 		goto out;
@@ -587,6 +590,8 @@ enum gw_vault_rc gw_vault_operate(struct gw_vault_client *vc, const char *reques
 	           sizeof out->psp_failure_code);
 	gw_strlcpy(out->redirect_url, json_string_value(json_object_get(resp, "redirect_url")),
 	           sizeof out->redirect_url);
+	gw_strlcpy(out->mismatch, json_string_value(json_object_get(resp, "mismatch")),
+	           sizeof out->mismatch);
 out:
 	json_decref(body);
 	json_decref(resp);

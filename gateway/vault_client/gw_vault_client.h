@@ -131,12 +131,17 @@ struct gw_vault_op_result {
 	char status[32];             /* retrieve: the payment's normalized status at the PSP */
 	char psp_failure_code[64];   /* retrieve: the decline code when status is failed */
 	char redirect_url[512];      /* retrieve: 3-D Secure URL when requires_action */
+	char mismatch[32];           /* with "unknown": the field of the PSP's answer that
+	                              * contradicted the request (issue 15), or "" */
 };
 
 /**
  * POST /v1/payment_operations {"merchant","operation","psp_reference",
- * "amount","idempotency_key"}: operation "capture" | "cancel" | "refund" |
- * "retrieve"; amount 0 = the whole; idempotency_key NULL for retrieve.
+ * "amount","idempotency_key","reason"}: operation "capture" | "cancel" |
+ * "refund" | "retrieve"; amount 0 = the whole; idempotency_key NULL for
+ * retrieve; reason NULL or "" for none (cancel: duplicate, fraudulent,
+ * requested_by_customer, abandoned, expired; refund: the first three), the
+ * same on every retry of one key (the PSP compares the bodies).
  * GW_VAULT_OK: out filled (outcome may be "unknown": retry with the same key).
  * GW_VAULT_NOT_SENT: nothing reached the PSP. GW_VAULT_NOT_FOUND: not this
  * merchant's PSP payment. GW_VAULT_LOST / ERROR: may or may not have happened.
@@ -144,7 +149,8 @@ struct gw_vault_op_result {
 enum gw_vault_rc gw_vault_operate(struct gw_vault_client *vc, const char *request_id,
                                   const char *merchant, const char *operation,
                                   const char *psp_reference, long long amount,
-                                  const char *idempotency_key, struct gw_vault_op_result *out);
+                                  const char *idempotency_key, const char *reason,
+                                  struct gw_vault_op_result *out);
 
 /**
  * POST /v1/psp_webhooks/{connector} (issue 5): relay a PSP's webhook body

@@ -351,7 +351,10 @@ out:
 static void reply_save(struct sr_http_request *req, struct sim *sim, const struct idem *id,
                        unsigned status, json_t *body)
 {
-	char *s = json_dumps(body, JSON_COMPACT);
+	char *s = NULL;
+
+	pspsim_answer_hook(req, status, body);
+	s = json_dumps(body, JSON_COMPACT);
 
 	if (s == NULL) {
 		json_decref(body);
@@ -949,11 +952,11 @@ static void h_refund_create(struct sr_http_request *req)
 	sr_log(SR_LOG_INFO, req->request_id, "pspsim.refund_created", "{s:s, s:s, s:I}", "id", re_id,
 	       "payment_intent", pi, "amount", (json_int_t)amount);
 	reply_save(req, sim, &id, 200,
-	           json_pack("{s:s, s:s, s:I, s:s, s:s, s:s?, s:I}", "id", re_id, "object", "refund",
+	           json_pack("{s:s, s:s, s:I, s:s, s:s, s:s?, s:I, s:s}", "id", re_id, "object", "refund",
 	                     "amount", (json_int_t)amount, "currency",
 	                     json_string_value(json_object_get(intent, "currency")),
 	                     "payment_intent", pi, "reason", param(req, "reason"),
-	                     "created", (json_int_t)time(NULL)));
+	                     "created", (json_int_t)time(NULL), "status", "succeeded"));
 out:
 	pthread_mutex_unlock(&sim->lock);
 }
@@ -1276,6 +1279,9 @@ static const struct sr_route k_routes[] = {
 	{ .method = "GET", .pattern = "/_sim/webhooks", .handler = h_sim_webhooks },
 	{ .method = "POST", .pattern = "/_sim/webhooks/replay", .handler = h_sim_webhooks_replay },
 	{ .method = "POST", .pattern = "/_sim/api_keys", .handler = h_sim_api_keys },
+	/* issue 15: contradicting answers, the reasons received (pspsim_answers.c) */
+	{ .method = "POST", .pattern = "/_sim/contradict", .handler = pspsim_h_contradict },
+	{ .method = "GET", .pattern = "/_sim/received", .handler = pspsim_h_received },
 };
 
 /* ------------------------------------------------------------------ */
@@ -1331,7 +1337,8 @@ static void usage(FILE *f)
 	        "POST /v1/refunds, GET /v1/account, GET /_sim/stats, POST /_sim/payment_intents/{id}/3ds\n"
 	        "(complete 3-D Secure), POST /_sim/faults {\"drop_next\",\"delay_ms\"},\n"
 	        "GET /_sim/webhooks (sent), POST /_sim/webhooks/replay {\"event\",\"times\"},\n"
-	        "POST /_sim/api_keys {\"key\"} (accept a merchant's own key).\n"
+	        "POST /_sim/api_keys {\"key\"} (accept a merchant's own key),\n"
+	        "POST /_sim/contradict {\"next\",\"field\"}, GET /_sim/received (issue 15).\n"
 	        "Webhooks sent (signed, Stripe-Signature): 3-D Secure results\n"
 	        "(payment_intent.succeeded | amount_capturable_updated | payment_failed),\n"
 	        "charge.refunded, and charge.dispute.created 1.5 s after a 4000000000000259\n"
@@ -1540,6 +1547,7 @@ out:
 	json_decref(sim.outcomes);
 	json_decref(sim.idem);
 	json_decref(sim.refunded);
+	pspsim_answers_free();
 	json_decref(cfg);
 	if (lock_ok)
 		pthread_mutex_destroy(&sim.lock);

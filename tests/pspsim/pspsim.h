@@ -55,4 +55,18 @@ void pspsim_adyen_challenge_complete(struct sr_http_request *req);
 extern const struct sr_route pspsim_adyen_routes[];
 extern const size_t pspsim_adyen_n_routes;
 
+/**
+ * pspsim_answers.c: called by both dialects just before a reply body is
+ * saved and sent. For a capture/cancel/refund answered 200/201, note the
+ * request's reason fields (GET /_sim/received) and, when the contradict
+ * fault is armed, rewrite body in place. body is borrowed.
+ */
+void pspsim_answer_hook(const struct sr_http_request *req, unsigned status, json_t *body);
+/** POST /_sim/contradict {"next","field"}: arm the contradicting-answer fault. */
+void pspsim_h_contradict(struct sr_http_request *req);
+/** GET /_sim/received: the reasons the last modification requests carried. */
+void pspsim_h_received(struct sr_http_request *req);
+/** Free what pspsim_answers.c holds. */
+void pspsim_answers_free(void);
+
 #endif

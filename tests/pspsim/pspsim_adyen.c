@@ -149,8 +149,10 @@ static int idem_begin(struct sr_http_request *req, const char **key, char hash[6
 static void reply_save(struct sr_http_request *req, const char *key, const char *hash,
                        unsigned status, json_t *body)
 {
-	char *s = json_dumps(body, JSON_COMPACT);
+	char *s = NULL;
 
+	pspsim_answer_hook(req, status, body);
+	s = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	if (s == NULL) {
 		reply_adyen_error(req, 500, "000", "Internal error", "internal");

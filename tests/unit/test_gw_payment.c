@@ -20,6 +20,7 @@ static const struct { enum gw_status from, to; } LEGAL[] = {
 	{ GW_ST_REQUIRES_ACTION, GW_ST_FAILED },
 	{ GW_ST_AUTHORIZED, GW_ST_CAPTURED },
 	{ GW_ST_AUTHORIZED, GW_ST_VOIDED },
+	{ GW_ST_AUTHORIZED, GW_ST_UNKNOWN },
 	{ GW_ST_CAPTURED, GW_ST_PARTIALLY_REFUNDED },
 	{ GW_ST_CAPTURED, GW_ST_REFUNDED },
 	{ GW_ST_CAPTURED, GW_ST_DISPUTED },
@@ -29,6 +30,7 @@ static const struct { enum gw_status from, to; } LEGAL[] = {
 	{ GW_ST_UNKNOWN, GW_ST_AUTHORIZED },
 	{ GW_ST_UNKNOWN, GW_ST_CAPTURED },
 	{ GW_ST_UNKNOWN, GW_ST_FAILED },
+	{ GW_ST_UNKNOWN, GW_ST_VOIDED },
 };
 
 static int is_legal(enum gw_status f, enum gw_status t)

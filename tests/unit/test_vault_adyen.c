@@ -616,6 +616,19 @@ static void test_sim_idempotent_and_modifications(void **state)
 	oq.amount = 2000;      /* more than is left */
 	assert_int_equal(g_conn.operate(&g_conn, g_eg, &oq, &res, err, sizeof err), 0);
 	assert_int_equal(res.outcome, VAULT_OP_REFUSED);
+	/* Issue 15: an accepted refund whose answer echoes another amount is
+	 * not a confirmation, and its replay under the same key is not either. */
+	sim_post("/_sim/contradict", "{\"next\":1,\"field\":\"amount\"}");
+	oq.idempotency_key = "adyen-refund-3";
+	oq.amount = 500;
+	oq.reason = "fraudulent";
+	assert_int_equal(g_conn.operate(&g_conn, g_eg, &oq, &res, err, sizeof err), 0);
+	assert_int_equal(res.outcome, VAULT_OP_UNKNOWN);
+	assert_string_equal(res.mismatch, "amount");
+	assert_int_equal(g_conn.operate(&g_conn, g_eg, &oq, &res, err, sizeof err), 0);
+	assert_int_equal(res.outcome, VAULT_OP_UNKNOWN);
+	oq.reason = "expired";  /* a cancel's reason only: refused before anything is sent */
+	assert_int_equal(g_conn.operate(&g_conn, g_eg, &oq, &res, err, sizeof err), -1);
 }
 
 static void test_sim_not_processed(void **state)
@@ -641,6 +654,76 @@ static void test_sim_not_processed(void **state)
 	assert_int_equal(r.status, VAULT_AUTH_CAPTURED);
 }
 
+/* vault_adyen_check_op (issue 15): a modification answer must echo what was asked. */
+static void expect_adyen(enum vault_op_kind kind, const char *body, enum vault_op_outcome want,
+                         const char *mismatch)
+{
+	struct vault_op_request oq;
+	struct vault_op_result res;
+
+	memset(&oq, 0, sizeof oq);
+	oq.kind = kind;
+	oq.psp_reference = "8815000000000001";
+	oq.amount = kind == VAULT_OP_CANCEL ? 0 : 2500;
+	oq.currency = "eur";
+	oq.idempotency_key = "k";
+	memset(&res, 0x5a, sizeof res);
+	vault_adyen_check_op(&oq, kind == VAULT_OP_CANCEL ? "" : "EUR", body, &res);
+	assert_int_equal(res.outcome, want);
+	assert_string_equal(res.mismatch, mismatch);
+	if (want == VAULT_OP_SUCCEEDED) {
+		assert_int_equal(res.amount, oq.amount);
+		assert_string_equal(res.reference, kind == VAULT_OP_REFUND ? "8815000000000099" : "");
+	} else {
+		assert_int_equal(res.amount, 0);
+		assert_string_equal(res.reference, "");
+	}
+}
+
+#define ADYEN_MOD(ppr, status, value, cur) \
+	"{\"merchantAccount\":\"M\",\"paymentPspReference\":\"" ppr "\",\"pspReference\":" \
+	"\"8815000000000099\",\"reference\":\"k\",\"status\":\"" status "\",\"amount\":{\"value\":" \
+	value ",\"currency\":\"" cur "\"}}"
+
+static void test_check_modifications(void **state)
+{
+	(void)state;
+	expect_adyen(VAULT_OP_CAPTURE, ADYEN_MOD("8815000000000001", "received", "2500", "EUR"),
+	             VAULT_OP_SUCCEEDED, "");
+	expect_adyen(VAULT_OP_REFUND, ADYEN_MOD("8815000000000001", "received", "2500", "EUR"),
+	             VAULT_OP_SUCCEEDED, "");
+	expect_adyen(VAULT_OP_CANCEL, "{\"paymentPspReference\":\"8815000000000001\",\"pspReference\":"
+	             "\"8815000000000099\",\"status\":\"received\"}", VAULT_OP_SUCCEEDED, "");
+	expect_adyen(VAULT_OP_CAPTURE, ADYEN_MOD("8815000000000001", "failed", "2500", "EUR"),
+	             VAULT_OP_UNKNOWN, "status");
+	expect_adyen(VAULT_OP_CAPTURE, ADYEN_MOD("8815000000000002", "received", "2500", "EUR"),
+	             VAULT_OP_UNKNOWN, "id");
+	expect_adyen(VAULT_OP_CAPTURE, ADYEN_MOD("8815000000000001", "received", "2499", "EUR"),
+	             VAULT_OP_UNKNOWN, "amount");
+	expect_adyen(VAULT_OP_REFUND, ADYEN_MOD("8815000000000001", "received", "\"2500\"", "EUR"),
+	             VAULT_OP_UNKNOWN, "amount");
+	expect_adyen(VAULT_OP_REFUND, ADYEN_MOD("8815000000000001", "received", "2500", "JPY"),
+	             VAULT_OP_UNKNOWN, "currency");
+	/* No echo at all: not a confirmation. */
+	expect_adyen(VAULT_OP_REFUND, "{\"status\":\"received\",\"pspReference\":\"8815000000000099\"}",
+	             VAULT_OP_UNKNOWN, "id");
+	expect_adyen(VAULT_OP_REFUND, "{\"paymentPspReference\":\"8815000000000001\",\"pspReference\":"
+	             "\"8815000000000099\",\"status\":\"received\"}", VAULT_OP_UNKNOWN, "amount");
+	expect_adyen(VAULT_OP_CANCEL, "not json", VAULT_OP_UNKNOWN, "status");
+}
+
+static void test_reasons(void **state)
+{
+	(void)state;
+	assert_string_equal(vault_adyen_reason(VAULT_OP_REFUND, "duplicate"), "DUPLICATE");
+	assert_string_equal(vault_adyen_reason(VAULT_OP_REFUND, "fraudulent"), "FRAUD");
+	assert_string_equal(vault_adyen_reason(VAULT_OP_REFUND, "requested_by_customer"),
+	                    "CUSTOMER REQUEST");
+	assert_null(vault_adyen_reason(VAULT_OP_REFUND, NULL));
+	assert_null(vault_adyen_reason(VAULT_OP_CANCEL, "fraudulent"));   /* /cancels take none */
+	assert_null(vault_adyen_reason(VAULT_OP_REFUND, "abandoned"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest pure[] = {
@@ -649,6 +732,8 @@ int main(void)
 		cmocka_unit_test(test_map_redirect),
 		cmocka_unit_test(test_map_http_errors),
 		cmocka_unit_test(test_map_malformed),
+		cmocka_unit_test(test_check_modifications),
+		cmocka_unit_test(test_reasons),
 		cmocka_unit_test(test_hmac_known_answer),
 		cmocka_unit_test(test_bin_country),
 	};

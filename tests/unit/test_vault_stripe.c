@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -21,6 +22,139 @@
 #include "vault/connectors/formenc.h"
 #include "vault/connectors/stripe/stripe.h"
 #include "vault/connectors/vault_egress.h"
+
+/* ------------------------------------------------------------------ */
+/* vault_stripe_check_op (issue 15: the answer is checked, not assumed) */
+
+static struct vault_op_request op_req(enum vault_op_kind kind, long long amount)
+{
+	struct vault_op_request oq;
+
+	memset(&oq, 0, sizeof oq);
+	oq.kind = kind;
+	oq.psp_reference = "pi_ok";
+	oq.amount = amount;
+	oq.currency = "usd";
+	oq.idempotency_key = "k";
+	return oq;
+}
+
+/* The answer body with one member replaced (or added): name=value (JSON). */
+static char *answer_with(const char *base, const char *name, const char *value)
+{
+	json_t *j = json_loads(base, 0, NULL);
+	char *s = NULL;
+
+	assert_non_null(j);
+	if (name != NULL)
+		json_object_set_new(j, name, json_loads(value, JSON_DECODE_ANY, NULL));
+	s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return s;
+}
+
+static void expect_op_check(const struct vault_op_request *oq, const char *base, const char *name,
+                         const char *value, enum vault_op_outcome want, const char *mismatch)
+{
+	struct vault_op_result res;
+	char *body = answer_with(base, name, value);
+
+	memset(&res, 0x5a, sizeof res);
+	vault_stripe_check_op(oq, body, &res);
+	free(body);
+	assert_int_equal(res.outcome, want);
+	assert_string_equal(res.mismatch, mismatch);
+	if (want != VAULT_OP_SUCCEEDED) {
+		assert_int_equal(res.amount, 0);        /* nothing taken from a contradicting answer */
+		assert_string_equal(res.reference, "");
+	}
+}
+
+static const char k_captured[] = "{\"id\":\"pi_ok\",\"object\":\"payment_intent\",\"status\":\"succeeded\","
+                                 "\"amount\":1500,\"amount_received\":1000,\"currency\":\"usd\"}";
+static const char k_canceled[] = "{\"id\":\"pi_ok\",\"object\":\"payment_intent\",\"status\":\"canceled\","
+                                 "\"amount\":1500,\"amount_received\":0,\"currency\":\"usd\"}";
+static const char k_refund[] = "{\"id\":\"re_1\",\"object\":\"refund\",\"payment_intent\":\"pi_ok\","
+                               "\"status\":\"succeeded\",\"amount\":500,\"currency\":\"usd\"}";
+
+static void test_check_capture(void **state)
+{
+	struct vault_op_request oq = op_req(VAULT_OP_CAPTURE, 1000);
+	struct vault_op_result res;
+
+	(void)state;
+	vault_stripe_check_op(&oq, k_captured, &res);
+	assert_int_equal(res.outcome, VAULT_OP_SUCCEEDED);
+	assert_int_equal(res.amount, 1000);
+	expect_op_check(&oq, k_captured, "status", "\"requires_payment_method\"", VAULT_OP_UNKNOWN, "status");
+	expect_op_check(&oq, k_captured, "status", "\"requires_capture\"", VAULT_OP_UNKNOWN, "status");
+	expect_op_check(&oq, k_captured, "amount_received", "0", VAULT_OP_UNKNOWN, "amount");
+	expect_op_check(&oq, k_captured, "amount_received", "999", VAULT_OP_UNKNOWN, "amount");
+	expect_op_check(&oq, k_captured, "amount_received", "\"1000\"", VAULT_OP_UNKNOWN, "amount");
+	expect_op_check(&oq, k_captured, "id", "\"pi_other\"", VAULT_OP_UNKNOWN, "id");
+	expect_op_check(&oq, k_captured, "currency", "\"eur\"", VAULT_OP_UNKNOWN, "currency");
+	expect_op_check(&oq, k_captured, "object", "\"refund\"", VAULT_OP_UNKNOWN, "object");
+	/* Amount 0 ("the whole"): any positive amount received confirms it. */
+	oq.amount = 0;
+	expect_op_check(&oq, k_captured, NULL, NULL, VAULT_OP_SUCCEEDED, "");
+	expect_op_check(&oq, k_captured, "amount_received", "0", VAULT_OP_UNKNOWN, "amount");
+}
+
+static void test_check_cancel(void **state)
+{
+	struct vault_op_request oq = op_req(VAULT_OP_CANCEL, 0);
+
+	(void)state;
+	expect_op_check(&oq, k_canceled, NULL, NULL, VAULT_OP_SUCCEEDED, "");
+	expect_op_check(&oq, k_canceled, "status", "\"requires_capture\"", VAULT_OP_UNKNOWN, "status");
+	expect_op_check(&oq, k_canceled, "id", "\"pi_other\"", VAULT_OP_UNKNOWN, "id");
+	expect_op_check(&oq, k_canceled, "currency", "\"jpy\"", VAULT_OP_UNKNOWN, "currency");
+}
+
+static void test_check_refund(void **state)
+{
+	struct vault_op_request oq = op_req(VAULT_OP_REFUND, 500);
+	struct vault_op_result res;
+
+	(void)state;
+	vault_stripe_check_op(&oq, k_refund, &res);
+	assert_int_equal(res.outcome, VAULT_OP_SUCCEEDED);
+	assert_int_equal(res.amount, 500);
+	assert_string_equal(res.reference, "re_1");
+	expect_op_check(&oq, k_refund, "amount", "499", VAULT_OP_UNKNOWN, "amount");
+	expect_op_check(&oq, k_refund, "status", "\"pending\"", VAULT_OP_UNKNOWN, "status");
+	expect_op_check(&oq, k_refund, "status", "\"failed\"", VAULT_OP_UNKNOWN, "status");
+	expect_op_check(&oq, k_refund, "payment_intent", "\"pi_other\"", VAULT_OP_UNKNOWN, "id");
+	expect_op_check(&oq, k_refund, "id", "\"re 1\"", VAULT_OP_UNKNOWN, "id");
+	expect_op_check(&oq, k_refund, "currency", "\"eur\"", VAULT_OP_UNKNOWN, "currency");
+	expect_op_check(&oq, k_refund, "object", "\"payment_intent\"", VAULT_OP_UNKNOWN, "object");
+	/* Not JSON at all: unknown, never success. */
+	vault_stripe_check_op(&oq, "<html>OK</html>", &res);
+	assert_int_equal(res.outcome, VAULT_OP_UNKNOWN);
+	vault_stripe_check_op(&oq, NULL, &res);
+	assert_int_equal(res.outcome, VAULT_OP_UNKNOWN);
+}
+
+static void test_reasons(void **state)
+{
+	(void)state;
+	assert_string_equal(vault_stripe_reason(VAULT_OP_CANCEL, "fraudulent"), "fraudulent");
+	assert_string_equal(vault_stripe_reason(VAULT_OP_CANCEL, "abandoned"), "abandoned");
+	assert_string_equal(vault_stripe_reason(VAULT_OP_CANCEL, "expired"), "abandoned");
+	assert_string_equal(vault_stripe_reason(VAULT_OP_REFUND, "requested_by_customer"),
+	                    "requested_by_customer");
+	assert_string_equal(vault_stripe_reason(VAULT_OP_REFUND, "duplicate"), "duplicate");
+	assert_null(vault_stripe_reason(VAULT_OP_REFUND, "abandoned"));
+	assert_null(vault_stripe_reason(VAULT_OP_REFUND, NULL));
+	assert_null(vault_stripe_reason(VAULT_OP_CAPTURE, "duplicate"));
+	/* What the vault accepts at all. */
+	assert_true(vault_op_reason_ok(VAULT_OP_CANCEL, "expired"));
+	assert_true(vault_op_reason_ok(VAULT_OP_REFUND, NULL));
+	assert_false(vault_op_reason_ok(VAULT_OP_REFUND, "expired"));
+	assert_false(vault_op_reason_ok(VAULT_OP_REFUND, "Duplicate"));
+	assert_false(vault_op_reason_ok(VAULT_OP_CAPTURE, "duplicate"));
+	assert_false(vault_op_reason_ok(VAULT_OP_CANCEL, ""));
+}
 
 /* ------------------------------------------------------------------ */
 /* vault_stripe_map_intent                                             */
@@ -544,6 +678,10 @@ int main(void)
 		cmocka_unit_test(test_map_5xx_and_other_errors),
 		cmocka_unit_test(test_map_malformed),
 		cmocka_unit_test(test_status_str),
+		cmocka_unit_test(test_check_capture),
+		cmocka_unit_test(test_check_cancel),
+		cmocka_unit_test(test_check_refund),
+		cmocka_unit_test(test_reasons),
 		cmocka_unit_test(test_pct_encode),
 		cmocka_unit_test(test_form_append),
 		cmocka_unit_test(test_init_errors),

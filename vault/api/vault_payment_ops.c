@@ -1,7 +1,10 @@
 /*
  * POST /v1/payment_operations (internal listener, mTLS peer = the gateway).
  * {"merchant","operation":"capture"|"cancel"|"refund"|"retrieve",
- *  "psp_reference","amount" (minor units, 0 = the whole),"idempotency_key"}
+ *  "psp_reference","amount" (minor units, 0 = the whole),"idempotency_key",
+ *  "reason" (optional; cancel: duplicate | fraudulent | requested_by_customer |
+ *  abandoned | expired, refund: the first three; anything else is 400 naming
+ *  reason; forwarded in each PSP's words, ADR 0108)}
  *
  * Acts on a PSP payment the vault authorized for that merchant (another
  * merchant's reference is 404, audited like a foreign token: BRIEF invariant
@@ -10,8 +13,11 @@
  * acts twice (invariant 8).
  *
  * 200 {"outcome":"succeeded"|"refused"|"unknown","amount","reference",
- *      "failure_code","status","psp_failure_code","redirect_url"} — status
- * (retrieve only) is the payment's normalized status at the PSP.
+ *      "failure_code","status","psp_failure_code","redirect_url","mismatch"} —
+ * status (retrieve only) is the payment's normalized status at the PSP
+ * (also "voided"); mismatch, with outcome unknown, names the field of the
+ * PSP's answer that contradicted the request (issue 15: a 200 is not a
+ * confirmation until its body says what was asked).
  * 502 api_error psp_unavailable when nothing reached the PSP.
  *
  * Issue 5: the operation goes to the connector that authorized the payment
@@ -61,7 +67,7 @@ static json_t *str_or_null(const char *s)
 void vault_handle_payment_ops(struct sr_http_request *req)
 {
 	static const char *const keys[] = {
-		"merchant", "operation", "psp_reference", "amount", "idempotency_key", NULL
+		"merchant", "operation", "psp_reference", "amount", "idempotency_key", "reason", NULL
 	};
 	struct vault_app *app = req->app;
 	struct vault_op_request oq;
@@ -108,6 +114,7 @@ void vault_handle_payment_ops(struct sr_http_request *req)
 	op = json_string_value(json_object_get(o, "operation"));
 	oq.psp_reference = json_string_value(json_object_get(o, "psp_reference"));
 	oq.idempotency_key = json_string_value(json_object_get(o, "idempotency_key"));
+	oq.reason = json_string_value(json_object_get(o, "reason"));
 	amount = json_object_get(o, "amount");
 	for (i = 0; op != NULL && OPS[i] != NULL; i++)
 		if (strcmp(op, OPS[i]) == 0)
@@ -123,6 +130,12 @@ void vault_handle_payment_ops(struct sr_http_request *req)
 	}
 	sr_http_set_principal(req, merchant, NULL); /* the gateway acts for it */
 	oq.kind = (enum vault_op_kind)kind;
+	if ((json_object_get(o, "reason") != NULL && oq.reason == NULL) ||
+	    !vault_op_reason_ok(oq.kind, oq.reason)) {
+		sr_http_reply_error(req, 400, "invalid_request_error", "parameter_invalid",
+		                    "reason is not one this operation forwards.", "reason");
+		return;
+	}
 	oq.amount = amount != NULL ? (long long)json_integer_value(amount) : 0;
 	oq.request_id = req->request_id;
 
@@ -204,7 +217,7 @@ void vault_handle_payment_ops(struct sr_http_request *req)
 	       "psp_reference", oq.psp_reference,
 	       "amount", (json_int_t)oq.amount, "peer", req->peer);
 	sr_http_reply_json(req, 200,
-	    json_pack("{s:s, s:I, s:o, s:o, s:o, s:o, s:o}",
+	    json_pack("{s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o}",
 	              "outcome", res.outcome == VAULT_OP_SUCCEEDED ? "succeeded"
 	                         : res.outcome == VAULT_OP_REFUSED ? "refused" : "unknown",
 	              "amount", (json_int_t)res.amount,
@@ -213,5 +226,6 @@ void vault_handle_payment_ops(struct sr_http_request *req)
 	              "status", kind == VAULT_OP_RETRIEVE && res.outcome == VAULT_OP_SUCCEEDED
 	                        ? json_string(vault_auth_status_str(res.intent.status)) : json_null(),
 	              "psp_failure_code", str_or_null(res.intent.failure_code),
-	              "redirect_url", str_or_null(res.intent.redirect_url)));
+	              "redirect_url", str_or_null(res.intent.redirect_url),
+	              "mismatch", str_or_null(res.mismatch)));
 }

@@ -83,6 +83,8 @@ const char *vault_auth_status_str(enum vault_auth_status st)
 		return "failed";
 	case VAULT_AUTH_UNKNOWN:
 		return "unknown";
+	case VAULT_AUTH_VOIDED:
+		return "voided";
 	}
 	return "unknown";
 }
@@ -160,15 +162,46 @@ const char *vault_op_kind_str(enum vault_op_kind k)
 void vault_connector_log_operate(const char *connector, const struct vault_op_request *req,
                                  const struct vault_op_result *res, int ret)
 {
+	bool mismatch = false;
+
 	if (req == NULL || (unsigned)req->kind > VAULT_OP_RETRIEVE)
 		return;
-	sr_log(ret == 0 ? SR_LOG_INFO : SR_LOG_WARN, req->request_id, "connector.operate",
-	       "{s:s, s:s, s:s?, s:I, s:s, s:s?}", "connector", connector,
+	mismatch = ret == 0 && res->mismatch[0] != '\0';
+	sr_log(ret == 0 && !mismatch ? SR_LOG_INFO : SR_LOG_WARN, req->request_id, "connector.operate",
+	       "{s:s, s:s, s:s?, s:I, s:s, s:s?, s:s?}", "connector", connector,
 	       "operation", vault_op_kind_str(req->kind),
 	       "psp_reference", req->psp_reference, "amount", (json_int_t)req->amount,
 	       "outcome", ret != 0 ? "not_sent" : res->outcome == VAULT_OP_SUCCEEDED ? "succeeded"
 	                : res->outcome == VAULT_OP_REFUSED ? "refused" : "unknown",
-	       "failure_code", ret == 0 && res->failure_code[0] != '\0' ? res->failure_code : NULL);
+	       "failure_code", ret == 0 && res->failure_code[0] != '\0' ? res->failure_code : NULL,
+	       "mismatch", mismatch ? res->mismatch : NULL);
+}
+
+void vault_op_result_mismatch(struct vault_op_result *res, const char *field)
+{
+	res->outcome = VAULT_OP_UNKNOWN;
+	res->amount = 0;
+	res->reference[0] = '\0';
+	res->failure_code[0] = '\0';
+	snprintf(res->mismatch, sizeof res->mismatch, "%s", field);
+}
+
+bool vault_op_reason_ok(enum vault_op_kind kind, const char *reason)
+{
+	static const char *const REASONS[] = {
+		"duplicate", "fraudulent", "requested_by_customer", "abandoned", "expired", NULL
+	};
+	size_t i = 0;
+
+	if (reason == NULL)
+		return true;
+	if (kind != VAULT_OP_CANCEL && kind != VAULT_OP_REFUND)
+		return false;
+	/* The first three are both operations'; the rest are cancels' only. */
+	for (i = 0; REASONS[i] != NULL; i++)
+		if (strcmp(reason, REASONS[i]) == 0)
+			return kind == VAULT_OP_CANCEL || i < 3;
+	return false;
 }
 
 /* ------------------------------------------------------------------ */
@@ -303,7 +336,8 @@ bool vault_op_request_ok(const struct vault_op_request *req)
 	return req != NULL && req->psp_reference != NULL
 	       && vault_psp_ident_copy(ref, sizeof ref, req->psp_reference) == 0
 	       && req->amount >= 0 && (unsigned)req->kind <= VAULT_OP_RETRIEVE
-	       && (req->kind == VAULT_OP_RETRIEVE || req->idempotency_key != NULL);
+	       && (req->kind == VAULT_OP_RETRIEVE || req->idempotency_key != NULL)
+	       && vault_op_reason_ok(req->kind, req->reason);
 }
 
 void vault_auth_call_begin(struct vault_auth_call *call, const char *connector,

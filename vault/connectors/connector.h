@@ -54,6 +54,7 @@ enum vault_auth_status {
 	VAULT_AUTH_REQUIRES_ACTION,  /* 3-D Secure: redirect_url set */
 	VAULT_AUTH_FAILED,           /* declined or rejected: failure_code set */
 	VAULT_AUTH_UNKNOWN,          /* request sent, answer lost: ask the PSP later */
+	VAULT_AUTH_VOIDED,           /* RETRIEVE only: the authorization was canceled (issue 15) */
 };
 
 struct vault_auth_result {
@@ -81,12 +82,24 @@ struct vault_op_request {
 	const char *request_id;
 	const struct vault_psp_credentials *creds; /* NULL: the connector's configured account */
 	const char *currency;        /* ISO 4217 lowercase; needed by PSPs whose modifications carry it (Adyen) */
+	const char *reason;          /* CANCEL/REFUND: the merchant's reason in Strongroom's words
+	                              * (vault_op_reason_ok), mapped by each connector to its PSP's
+	                              * vocabulary; NULL: none */
 };
+
+/**
+ * Whether reason is one Strongroom forwards for kind: REFUND duplicate,
+ * fraudulent, requested_by_customer; CANCEL those, abandoned and expired
+ * (the auto-void). NULL (no reason) is fine for both; any reason for
+ * CAPTURE or RETRIEVE is not. Mapping per PSP: ADR 0108.
+ */
+bool vault_op_reason_ok(enum vault_op_kind kind, const char *reason);
 
 enum vault_op_outcome {
 	VAULT_OP_SUCCEEDED,          /* the PSP did it (or, RETRIEVE: res->intent is filled) */
 	VAULT_OP_REFUSED,            /* the PSP refused (state, amount): failure_code set, nothing done */
-	VAULT_OP_UNKNOWN,            /* sent, answer lost: retry with the same key */
+	VAULT_OP_UNKNOWN,            /* sent, answer lost, or answered without confirming what was
+	                              * asked (mismatch set): ask the PSP again, never assume */
 };
 
 struct vault_op_result {
@@ -95,7 +108,17 @@ struct vault_op_result {
 	char reference[128];         /* refund id ("re_...") for REFUND */
 	char failure_code[64];       /* with REFUSED */
 	struct vault_auth_result intent; /* RETRIEVE: the payment's status, mapped */
+	char mismatch[32];           /* with UNKNOWN: the answer's field that contradicted the
+	                              * request ("object", "id", "currency", "status", "amount"), or "" */
 };
+
+/**
+ * The PSP answered a modification with a success status whose body does not
+ * confirm it (issue 15): res becomes VAULT_OP_UNKNOWN with mismatch = field
+ * (a fixed word, never a value from the answer) and amount and reference
+ * emptied, so nothing from the contradicting answer is taken.
+ */
+void vault_op_result_mismatch(struct vault_op_result *res, const char *field);
 
 /* Webhooks from PSPs (issue 5): what a verified notification means, normalized. */
 enum vault_psp_event_kind {
@@ -243,13 +266,15 @@ const char *vault_op_kind_str(enum vault_op_kind k);
 
 /**
  * The closing log line of a connector's operate call: "connector.operate"
- * with operation, PSP reference, amount, outcome ("not_sent" when ret != 0)
- * and failure code. req NULL or of an unknown kind: nothing.
+ * with operation, PSP reference, amount, outcome ("not_sent" when ret != 0),
+ * failure code and, for an answer that contradicted the request, the
+ * mismatched field's name (WARN). req NULL or of an unknown kind: nothing.
  */
 void vault_connector_log_operate(const char *connector, const struct vault_op_request *req,
                                  const struct vault_op_result *res, int ret);
 
-/** Status as the wire string: "captured", "authorized", "requires_action", "failed", "unknown". */
+/** Status as the wire string: "captured", "authorized", "requires_action", "failed", "unknown",
+ *  "voided". */
 const char *vault_auth_status_str(enum vault_auth_status st);
 
 /* ---- request/answer plumbing shared by the connectors' implementations ---- */
@@ -326,7 +351,8 @@ int vault_psp_send(struct vault_egress *eg, const struct vault_psp_endpoint *ep,
 /**
  * Whether req is well-formed for any PSP: a known kind, amount >= 0,
  * psp_reference an identifier (vault_psp_ident_copy) under 256 bytes, and an
- * idempotency key unless VAULT_OP_RETRIEVE. NULL: false.
+ * idempotency key unless VAULT_OP_RETRIEVE, a reason vault_op_reason_ok
+ * accepts. NULL: false.
  */
 bool vault_op_request_ok(const struct vault_op_request *req);
 

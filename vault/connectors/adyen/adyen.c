@@ -429,6 +429,58 @@ out:
 	return ret;
 }
 
+const char *vault_adyen_reason(enum vault_op_kind kind, const char *reason)
+{
+	static const struct {
+		const char *ours;
+		const char *adyen;
+	} map[] = {
+		{ "duplicate", "DUPLICATE" },
+		{ "fraudulent", "FRAUD" },
+		{ "requested_by_customer", "CUSTOMER REQUEST" },
+	};
+	size_t i = 0;
+
+	if (kind != VAULT_OP_REFUND || reason == NULL)
+		return NULL;
+	for (i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (strcmp(reason, map[i].ours) == 0)
+			return map[i].adyen;
+	return NULL;
+}
+
+void vault_adyen_check_op(const struct vault_op_request *req, const char *cur, const char *body,
+                          struct vault_op_result *res)
+{
+	json_t *j = json_loads(body != NULL ? body : "", JSON_REJECT_DUPLICATES, NULL);
+	const json_t *amount = json_object_get(j, "amount");
+	const json_t *value = json_object_get(amount, "value");
+	const char *v = json_string_value(json_object_get(j, "status"));
+	const char *ppr = json_string_value(json_object_get(j, "paymentPspReference"));
+	const char *c = json_string_value(json_object_get(amount, "currency"));
+	char mod[128];
+
+	memset(res, 0, sizeof *res);
+	if (v == NULL || strcmp(v, "received") != 0)
+		vault_op_result_mismatch(res, "status");
+	else if (ppr == NULL || strcmp(ppr, req->psp_reference) != 0
+	         || vault_psp_ident_copy(mod, sizeof mod,
+	                                 json_string_value(json_object_get(j, "pspReference"))) != 0)
+		vault_op_result_mismatch(res, "id");
+	else if (req->kind != VAULT_OP_CANCEL
+	         && (!json_is_integer(value) || (long long)json_integer_value(value) != req->amount))
+		vault_op_result_mismatch(res, "amount");
+	else if (req->kind != VAULT_OP_CANCEL && (c == NULL || cur == NULL || strcmp(c, cur) != 0))
+		vault_op_result_mismatch(res, "currency");
+	else {
+		res->outcome = VAULT_OP_SUCCEEDED;
+		res->amount = req->kind == VAULT_OP_CANCEL ? 0 : req->amount;
+		if (req->kind == VAULT_OP_REFUND)
+			memcpy(res->reference, mod, sizeof res->reference);
+	}
+	json_decref(j);
+}
+
 /*
  * Modifications (https://docs.adyen.com/online-payments/modify-payments):
  * POST /v71/payments/{pspReference}/captures {merchantAccount, amount,
@@ -450,9 +502,10 @@ static int adyen_operate(const struct vault_connector *self, struct vault_egress
 	char body[768];
 	char path[256];
 	char num[32];
-	char cur[4];
+	char cur[4] = "";
 	json_t *j = NULL;
 	const char *v = NULL;
+	const char *reason = NULL;
 	size_t blen = 0;
 	int rc = 0;
 	int ret = -1;
@@ -484,6 +537,9 @@ static int adyen_operate(const struct vault_connector *self, struct vault_egress
 		    || jw_field(body, sizeof body, &blen, false, "merchantAccount",
 		                merchant_account(st, req->creds)) != 0
 		    || jw_field(body, sizeof body, &blen, true, "reference", req->idempotency_key) != 0)
+			goto body_full;
+		reason = vault_adyen_reason(req->kind, req->reason);
+		if (reason != NULL && jw_field(body, sizeof body, &blen, true, "merchantRefundReason", reason) != 0)
 			goto body_full;
 		if (req->kind != VAULT_OP_CANCEL) {
 			snprintf(num, sizeof num, "%lld", req->amount);
@@ -524,6 +580,9 @@ static int adyen_operate(const struct vault_connector *self, struct vault_egress
 		                                       json_is_true(json_object_get(j, "captured")),
 		                                       &res->intent) == 0 ? VAULT_OP_SUCCEEDED
 		                                                          : VAULT_OP_UNKNOWN;
+		v = json_string_value(json_object_get(j, "resultCode"));
+		if (res->outcome == VAULT_OP_SUCCEEDED && v != NULL && strcmp(v, "Cancelled") == 0)
+			res->intent.status = VAULT_AUTH_VOIDED;  /* the stand-in's record of a cancel */
 		res->amount = (long long)json_integer_value(json_object_get(json_object_get(j, "amount"),
 		                                                            "value"));
 		goto out;
@@ -536,16 +595,8 @@ static int adyen_operate(const struct vault_connector *self, struct vault_egress
 		         v != NULL && strcmp(v, "167") == 0 ? "payment_not_modifiable" : "psp_refused");
 		goto out;
 	}
-	v = json_string_value(json_object_get(j, "status"));
-	if (v == NULL || strcmp(v, "received") != 0) {
-		res->outcome = VAULT_OP_UNKNOWN;
-		goto out;
-	}
-	res->outcome = VAULT_OP_SUCCEEDED;
-	res->amount = req->kind == VAULT_OP_CANCEL ? 0 : req->amount;
-	v = json_string_value(json_object_get(j, "pspReference"));
-	if (req->kind == VAULT_OP_REFUND && v != NULL)
-		(void)vault_psp_ident_copy(res->reference, sizeof res->reference, v);
+	/* Accepted only when the answer echoes what was asked (issue 15). */
+	vault_adyen_check_op(req, cur, resp.body, res);
 	goto out;
 body_full:
 	vault_connector_seterr(err, errlen, "adyen: request body too large");

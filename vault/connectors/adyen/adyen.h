@@ -52,6 +52,30 @@ int vault_adyen_map_payment(int http_status, const char *body, int capture,
 const char *vault_adyen_refusal_code(const char *refusal_reason_code);
 
 /**
+ * Check Adyen's 200/201 answer (body, JSON) to the capture, cancel or refund
+ * req and fill res (issue 15). Adyen accepts a modification asynchronously
+ * (https://docs.adyen.com/online-payments/modify-payments): the answer must
+ * be "status" received, "paymentPspReference" req->psp_reference, and for
+ * captures and refunds echo "amount" {"value": req->amount, "currency":
+ * req->currency in upper case}; "pspReference" (the modification's) an
+ * identifier. All hold: VAULT_OP_SUCCEEDED (accepted; the final result is
+ * the CAPTURE / CANCELLATION / REFUND notification), with amount and, for a
+ * refund, reference; the first that does not: vault_op_result_mismatch with
+ * that field ("status", "id", "amount", "currency"). cur is req->currency
+ * in upper case ("" for a cancel). Exposed for unit tests.
+ */
+void vault_adyen_check_op(const struct vault_op_request *req, const char *cur, const char *body,
+                          struct vault_op_result *res);
+
+/**
+ * The merchant's refund reason (vault_op_reason_ok) as Adyen's
+ * merchantRefundReason: duplicate DUPLICATE, fraudulent FRAUD,
+ * requested_by_customer "CUSTOMER REQUEST". NULL for none and for every
+ * cancel: Adyen's /cancels take no reason (ADR 0108). Static.
+ */
+const char *vault_adyen_reason(enum vault_op_kind kind, const char *reason);
+
+/**
  * Adyen's notification HMAC (https://docs.adyen.com/development-resources/
  * webhooks/verify-hmac-signatures): base64 of HMAC-SHA256 under the
  * hex-decoded key over "pspReference:originalReference:merchantAccountCode:

@@ -395,6 +395,54 @@ out:
 	return ret;
 }
 
+const char *vault_stripe_reason(enum vault_op_kind kind, const char *reason)
+{
+	if (reason == NULL || !vault_op_reason_ok(kind, reason))
+		return NULL;
+	if (strcmp(reason, "expired") == 0)
+		return "abandoned";     /* our auto-void: the authorization was left uncaptured */
+	return reason;              /* the rest are Stripe's own words (ADR 0108) */
+}
+
+/* Whether the string member name of o equals want. */
+static bool str_is(const json_t *o, const char *name, const char *want)
+{
+	const char *v = json_string_value(json_object_get(o, name));
+
+	return v != NULL && want != NULL && strcmp(v, want) == 0;
+}
+
+void vault_stripe_check_op(const struct vault_op_request *req, const char *body,
+                           struct vault_op_result *res)
+{
+	json_t *j = json_loads(body != NULL ? body : "", JSON_REJECT_DUPLICATES, NULL);
+	const bool refund = req->kind == VAULT_OP_REFUND;
+	const json_t *amt = json_object_get(j, refund ? "amount" : "amount_received");
+	long long got = json_is_integer(amt) ? (long long)json_integer_value(amt) : -1;
+	const char *want_status = req->kind == VAULT_OP_CAPTURE ? "succeeded"
+	                          : req->kind == VAULT_OP_CANCEL ? "canceled" : "succeeded";
+
+	memset(res, 0, sizeof *res);
+	if (!str_is(j, "object", refund ? "refund" : "payment_intent"))
+		vault_op_result_mismatch(res, "object");
+	else if (!str_is(j, refund ? "payment_intent" : "id", req->psp_reference)
+	         || (refund && vault_psp_ident_copy(res->reference, sizeof res->reference,
+	                                            json_string_value(json_object_get(j, "id"))) != 0))
+		vault_op_result_mismatch(res, "id");
+	else if (req->currency != NULL && !str_is(j, "currency", req->currency))
+		vault_op_result_mismatch(res, "currency");
+	else if (!str_is(j, "status", want_status))
+		vault_op_result_mismatch(res, "status");
+	else if (req->kind != VAULT_OP_CANCEL
+	         && (req->amount > 0 ? got != req->amount : got <= 0))
+		vault_op_result_mismatch(res, "amount");
+	else {
+		res->outcome = VAULT_OP_SUCCEEDED;
+		res->amount = req->kind == VAULT_OP_CANCEL ? 0 : got;
+	}
+	json_decref(j);
+}
+
 /*
  * Operations on an existing payment intent (issue 4): capture
  * (POST /v1/payment_intents/{id}/capture amount_to_capture), cancel
@@ -416,6 +464,7 @@ static int stripe_operate(const struct vault_connector *self, struct vault_egres
 	char num[32];
 	json_t *j = NULL;
 	const char *v = NULL;
+	const char *reason = NULL;
 	size_t flen = 0;
 	int rc = 0;
 	int ret = -1;
@@ -449,11 +498,17 @@ static int stripe_operate(const struct vault_connector *self, struct vault_egres
 		break;
 	case VAULT_OP_CANCEL:
 		snprintf(path, sizeof path, "/v1/payment_intents/%s/cancel", req->psp_reference);
+		reason = vault_stripe_reason(req->kind, req->reason);
+		if (reason != NULL &&
+		    vault_form_append(form, sizeof form, &flen, "cancellation_reason", reason) != 0)
+			goto form_full;
 		break;
 	case VAULT_OP_REFUND:
 		snprintf(path, sizeof path, "/v1/refunds");
+		reason = vault_stripe_reason(req->kind, req->reason);
 		if (vault_form_append(form, sizeof form, &flen, "payment_intent", req->psp_reference) != 0 ||
-		    (req->amount > 0 && vault_form_append(form, sizeof form, &flen, "amount", num) != 0))
+		    (req->amount > 0 && vault_form_append(form, sizeof form, &flen, "amount", num) != 0) ||
+		    (reason != NULL && vault_form_append(form, sizeof form, &flen, "reason", reason) != 0))
 			goto form_full;
 		break;
 	case VAULT_OP_RETRIEVE:
@@ -478,24 +533,17 @@ static int stripe_operate(const struct vault_connector *self, struct vault_egres
 			snprintf(res->failure_code, sizeof res->failure_code, "psp_refused");
 		goto out;
 	}
-	res->outcome = VAULT_OP_SUCCEEDED;
-	switch (req->kind) {
-	case VAULT_OP_CAPTURE:
-		res->amount = (long long)json_integer_value(json_object_get(j, "amount_received"));
-		break;
-	case VAULT_OP_REFUND:
-		res->amount = (long long)json_integer_value(json_object_get(j, "amount"));
-		v = json_string_value(json_object_get(j, "id"));
-		if (v != NULL)
-			vault_psp_ident_copy(res->reference, sizeof res->reference, v);
-		break;
-	case VAULT_OP_RETRIEVE:
-		if (vault_stripe_map_intent(200, resp.body, &res->intent) != 0)
-			res->outcome = VAULT_OP_UNKNOWN;
-		break;
-	default:
-		break;
+	if (req->kind != VAULT_OP_RETRIEVE) {
+		/* A 200 is not a confirmation until its body says what was asked. */
+		vault_stripe_check_op(req, resp.body, res);
+		goto out;
 	}
+	res->outcome = VAULT_OP_SUCCEEDED;
+	if (!str_is(j, "id", req->psp_reference) || vault_stripe_map_intent(200, resp.body, &res->intent) != 0)
+		res->outcome = VAULT_OP_UNKNOWN;
+	else if (str_is(j, "status", "canceled"))
+		res->intent.status = VAULT_AUTH_VOIDED;  /* the authorization was voided */
+	res->amount = (long long)json_integer_value(json_object_get(j, "amount_received"));
 	goto out;
 form_full:
 	vault_connector_seterr(err, errlen, "stripe: request body too large");

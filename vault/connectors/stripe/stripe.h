@@ -29,6 +29,32 @@ void vault_stripe_free(struct vault_connector *c);
  */
 int vault_stripe_map_intent(int http_status, const char *body, struct vault_auth_result *res);
 
+/**
+ * Check Stripe's HTTP 200 answer (body, JSON) to the capture, cancel or
+ * refund req and fill res (issue 15: the answer is checked, not assumed).
+ * https://docs.stripe.com/api/payment_intents/capture and /cancel answer the
+ * PaymentIntent: "object" payment_intent, "id" req->psp_reference,
+ * "currency" req->currency, "status" succeeded (capture; "amount_received"
+ * req->amount, or > 0 when req->amount is 0) or canceled (cancel).
+ * https://docs.stripe.com/api/refunds/create answers the Refund: "object"
+ * refund, "payment_intent" req->psp_reference, "currency", "amount"
+ * req->amount (> 0 when 0), "status" succeeded (pending, requires_action,
+ * failed or canceled are not a confirmation), "id" an identifier. All hold:
+ * VAULT_OP_SUCCEEDED with amount (and reference); the first that does not:
+ * vault_op_result_mismatch with that field ("object", "id", "currency",
+ * "status", "amount"). Exposed for unit tests. req and res non-NULL.
+ */
+void vault_stripe_check_op(const struct vault_op_request *req, const char *body,
+                           struct vault_op_result *res);
+
+/**
+ * The merchant's reason (vault_op_reason_ok) in Stripe's words: cancel
+ * "cancellation_reason" duplicate, fraudulent, requested_by_customer,
+ * abandoned ("expired", the auto-void, is abandoned); refund "reason"
+ * duplicate, fraudulent, requested_by_customer. NULL: none sent. Static.
+ */
+const char *vault_stripe_reason(enum vault_op_kind kind, const char *reason);
+
 /* ---- webhooks from Stripe (issue 5; vault/connectors/stripe/stripe_webhook.c) ---- */
 
 /** Stripe's signature tolerance, seconds (its libraries' DEFAULT_TOLERANCE). */
