@@ -56,9 +56,9 @@ while IFS=$'\t' read -r f ref; do
       t=${ref#make }; t=${t%% *}
       [ -n "${TARGETS[$t]:-}" ] || bad "$f: \`$ref\`: no Makefile target '$t'" ;;
     t_*)
-      grep -qE "^${ref}\(\)" tests/integration/t_*.sh 2>/dev/null || bad "$f: integration test $ref not found in tests/integration/t_*.sh" ;;
+      grep -qE "^${ref}\(\)" tests/integration/t_*.sh tests/attack/t_*.sh 2>/dev/null || bad "$f: integration test $ref not found in tests/integration/t_*.sh or tests/attack/t_*.sh" ;;
     test_*)
-      grep -qE "\b${ref}\(" tests/unit/*.c 2>/dev/null || bad "$f: unit test $ref not found in tests/unit/*.c" ;;
+      grep -qE "\b${ref}\(" tests/unit/*.c tests/attack/*.c 2>/dev/null || bad "$f: unit test $ref not found in tests/unit/*.c or tests/attack/*.c" ;;
     *)
       p=${ref%%:*}; p=${p%%#*}
       case "$p" in build/*|var/*|/*) continue ;; esac   # generated or installed paths
