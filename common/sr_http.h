@@ -67,6 +67,10 @@ struct sr_http_config {
 	int accept_form;                /* 1: application/x-www-form-urlencoded bodies are parsed
 	                                 * into req->form (pspsim: Stripe's wire format); 0: such a
 	                                 * body is refused with 415 like any non-JSON body */
+	int refuse_pan;                 /* 1: a card number anywhere in a request (path, query,
+	                                 * header, body of any type) is refused with 400
+	                                 * pan_not_allowed before routing (sr_http_screen.c; the
+	                                 * gateway: no PAN outside the CDE, ADR 0106) */
 };
 
 struct sr_http_server;

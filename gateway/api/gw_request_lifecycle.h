@@ -17,7 +17,7 @@ bool gw_id_shape_ok(const char *s, const char *prefix);
 /**
  * POST /v1/payments/{id}/capture body: NULL (no body) or {"amount"?}.
  * *amount = -1 when absent (capture everything), else 1..GW_AMOUNT_MAX.
- * Codes: parameter_invalid_type, pan_not_allowed, parameter_unknown, amount_invalid.
+ * Codes: parameter_invalid_type, parameter_unknown, amount_invalid.
  */
 int gw_capture_request_parse(const json_t *body, long long *amount, struct gw_error *err);
 

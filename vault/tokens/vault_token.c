@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include "common/sr_panscan.h"
 #include "common/sr_util.h"
 #include "vault/tokens/vault_card.h"
 
@@ -91,7 +92,7 @@ bool vault_customer_id_valid(const char *s)
 		if (!is_alnum(s[i]) && s[i] != '_' && s[i] != '-')
 			return false;
 	}
-	return true;
+	return !sr_panscan_has_pan(s, n);
 }
 
 int vault_legacy_number_new(const char *pan, size_t pan_len, char *out, size_t outlen)
