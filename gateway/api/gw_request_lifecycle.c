@@ -27,8 +27,8 @@ bool gw_id_shape_ok(const char *s, const char *prefix)
 	p = strlen(prefix);
 	if (strncmp(s, prefix, p) != 0)
 		return false;
-	n = strlen(s + p);
-	if (n < 8 || n > 64)
+	n = strnlen(s + p, GW_ID_CHARS + 1);
+	if (n != GW_ID_CHARS)
 		return false;
 	for (i = p; s[i] != '\0'; i++) {
 		char c = s[i];

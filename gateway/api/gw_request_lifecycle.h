@@ -11,7 +11,13 @@
 
 #include "gateway/api/gw_request.h"
 
-/** Whether s is prefix followed by 8..64 [A-Za-z0-9] (e.g. "pay_", "re_"). */
+/* Characters after the prefix of the gateway's ids: sr_random_id of 16
+ * bytes in base62 (pay_, re_, we_). */
+#define GW_ID_CHARS 22
+
+/** Whether s is exactly one of the gateway's ids: prefix ("pay_", "re_",
+ * "we_") followed by GW_ID_CHARS characters of [A-Za-z0-9]. Checked before a
+ * path id is audited, logged, sent to the database or stored (ADR 0106). */
 bool gw_id_shape_ok(const char *s, const char *prefix);
 
 /**

@@ -116,11 +116,13 @@ static void test_cancel_parse(void **state)
 static void test_ids_and_query(void **state)
 {
 	(void)state;
-	assert_true(gw_id_shape_ok("pay_abcdEFGH1234", "pay_"));
-	assert_true(gw_id_shape_ok("re_abcdefgh", "re_"));
+	assert_true(gw_id_shape_ok("pay_abcdEFGH1234abcdEFGH12", "pay_"));
+	assert_true(gw_id_shape_ok("re_abcdefghijklmnopqrstuv", "re_"));
+	assert_false(gw_id_shape_ok("pay_abcdEFGH1234", "pay_"));   /* 12, not 22 */
+	assert_false(gw_id_shape_ok("pay_abcdEFGH1234abcdEFGH123", "pay_"));
 	assert_false(gw_id_shape_ok("pay_abc", "pay_"));
-	assert_false(gw_id_shape_ok("re_abcdefgh", "pay_"));
-	assert_false(gw_id_shape_ok("pay_abcdefgh-", "pay_"));
+	assert_false(gw_id_shape_ok("re_abcdefghijklmnopqrstuv", "pay_"));
+	assert_false(gw_id_shape_ok("pay_abcdefghijklmnopqrstu-", "pay_"));
 	assert_false(gw_id_shape_ok("pay_4242424242424242'--", "pay_"));
 	assert_false(gw_id_shape_ok(NULL, "pay_"));
 	assert_int_equal(gw_query_uint("0"), 0);
