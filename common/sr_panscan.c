@@ -62,6 +62,13 @@ static int is_letter(unsigned c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
+/* Letters, and control bytes other than white space (binary data: a run of
+ * digits between them is no formatted number), end a chain. */
+static int breaks_chain(unsigned c)
+{
+	return is_letter(c) || (c < 0x20 && !(c >= '\t' && c <= '\r')) || c == 0x7f;
+}
+
 static int is_hex(unsigned c)
 {
 	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
@@ -294,8 +301,8 @@ static void core(sr_panscan *s, unsigned c, const struct sr_panscan_pos *pos)
 	if (s->in_group)
 		group_end(s, (int)c);
 	hex_step(s, c);
-	if (is_letter(c))
-		end_chain(s); /* letters end the chain */
+	if (breaks_chain(c))
+		end_chain(s);
 	else if (s->ng > 0 && ++s->sep > SR_PANSCAN_SEP_MAX)
 		end_chain(s);
 }

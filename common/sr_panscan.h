@@ -16,8 +16,9 @@
  *     "4111    1111", "4111\t1111", "4111.1111", "4111____1111",
  *     "4111 -/1111", "\"4111\",\"1111\""), each group of at least
  *     SR_PANSCAN_GROUP_MIN digits (dates and times, "2024-02-16 14:30:41",
- *     chain into card-like numbers otherwise); a letter ends the chain, a
- *     run of more than 19 digits is no PAN and ends it too;
+ *     chain into card-like numbers otherwise); a letter or a control
+ *     byte other than white space (binary data) ends the chain, a run of
+ *     more than 19 digits is no PAN and ends it too;
  *   - glued: letters, digits of no other group, or '_' around it do not
  *     hide it ("abc4111111111111111x", "pay_4111111111111111");
  *   - encoded: %XX (RFC 3986 percent-encoding) and JSON escapes (\uXXXX,
