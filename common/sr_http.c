@@ -455,6 +455,9 @@ static void dispatch(struct req_state *st)
 		}
 		st->req.peer = st->srv->peer_name;
 	}
+	/* No PAN outside the CDE: before routing, any handler, audit or store. */
+	if (st->srv->refuse_pan && sr_http_screen_pan(st) != 0)
+		return;
 	status = sr_http_body_status(st);
 	if (status == 0)
 		status = find_route(st);
@@ -803,6 +806,7 @@ struct sr_http_server *sr_http_start(const struct sr_http_config *cfg, char *err
 	srv->app = cfg->app;
 	srv->max_body = cfg->max_body != 0 ? cfg->max_body : SR_HTTP_DEFAULT_MAX_BODY;
 	srv->accept_form = cfg->accept_form;
+	srv->refuse_pan = cfg->refuse_pan;
 	srv->name = strdup(cfg->name != NULL ? cfg->name : "http");
 	if (srv->name == NULL) {
 		seterr(err, errlen, "http: out of memory");

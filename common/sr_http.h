@@ -15,8 +15,10 @@
  * A handler must call exactly one sr_http_reply_* function. If it calls none,
  * a 500 api_error is sent. Requests for unknown paths get 404, known path with
  * another method 405, bodies larger than max_body 413, POST/PUT without
- * Content-Length 411, a JSON content type with invalid JSON 400 — all in
- * BRIEF.md's error shape, before any handler runs.
+ * Content-Length 411, a JSON content type with invalid JSON 400, and on a
+ * refuse_pan listener a card number anywhere in the request 400
+ * pan_not_allowed (checked first, sr_http_screen.c) — all in BRIEF.md's error
+ * shape, before any handler runs.
  */
 #ifndef SR_HTTP_H
 #define SR_HTTP_H
@@ -70,6 +72,10 @@ struct sr_http_config {
 	int accept_form;                /* 1: application/x-www-form-urlencoded bodies are parsed
 	                                 * into req->form (pspsim: Stripe's wire format); 0: such a
 	                                 * body is refused with 415 like any non-JSON body */
+	int refuse_pan;                 /* 1: a card number anywhere in a request (path, query,
+	                                 * header, body of any type) is refused with 400
+	                                 * pan_not_allowed before routing (sr_http_screen.c; the
+	                                 * gateway: no PAN outside the CDE, ADR 0106) */
 };
 
 struct sr_http_server;

@@ -31,6 +31,7 @@ struct sr_http_server {
 	size_t n_routes;
 	size_t max_body;
 	int accept_form;                /* sr_http_config.accept_form */
+	int refuse_pan;                 /* sr_http_config.refuse_pan */
 	void *app;
 	char *name;
 	char *peer_name;                /* NULL: no mTLS */
@@ -67,6 +68,7 @@ struct req_state {
 	/* form parsing */
 	int form_error;                 /* 0, or 1 duplicate key, 2 bad encoding */
 	char *form_key;                 /* key of the value being accumulated */
+	int pan_refused;                /* sr_http_screen_pan refused it: nothing of it is logged */
 };
 
 /* ---- sr_http_request.c ---- */
@@ -119,6 +121,18 @@ unsigned sr_http_body_status(const struct req_state *st);
  * invalid_form) or 415 (unsupported_media_type; RFC 9110 section 15.5.16).
  */
 int sr_http_parse_body(struct req_state *st);
+
+/* ---- sr_http_screen.c ---- */
+
+/**
+ * The card number check of a refuse_pan listener: the path, every query
+ * argument and header (names and values) and the raw body, through
+ * common/sr_panscan. @return 0 when none holds one; -1 with the reply set
+ * (400 invalid_request_error pan_not_allowed, param "path", "query:NAME",
+ * "header:NAME", a JSON field path or "body", never the value), one
+ * "http.pan_refused" log line, and st->pan_refused set.
+ */
+int sr_http_screen_pan(struct req_state *st);
 
 /* ---- sr_http_reply.c ---- */
 

@@ -291,6 +291,7 @@ int main(int argc, char **argv)
 	hcfg.n_routes = sizeof ROUTES / sizeof ROUTES[0];
 	hcfg.app = &app;
 	hcfg.name = "gateway";
+	hcfg.refuse_pan = 1; /* no PAN outside the CDE, in any shape (ADR 0106) */
 	srv = sr_http_start(&hcfg, err, sizeof err);
 	if (srv == NULL) {
 		sr_log(SR_LOG_ERROR, NULL, "http.start_failed", "{s:s}", "error", err);

@@ -781,6 +781,11 @@ static int run(const struct vaultd_config *c)
 			.n_routes = sizeof internal_routes / sizeof internal_routes[0],
 			.app = &app,
 			.name = "vault-internal",
+			/* Nothing the gateway sends may carry a card number: the
+			 * customer reference, ids, credentials, PSP webhooks are
+			 * refused in any PAN shape before they are stored or a token
+			 * is spent (ADR 0106). */
+			.refuse_pan = 1,
 		};
 
 		internal = sr_http_start(&ic, err, sizeof err);

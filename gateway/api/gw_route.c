@@ -5,6 +5,7 @@
 #include "gateway/gw_app.h"
 #include "gateway/audit/gw_audit.h"
 #include "gateway/api/gw_ratelimit.h"
+#include "gateway/api/gw_request_lifecycle.h"
 #include "common/sr_db.h"
 #include "common/sr_log.h"
 #include "common/sr_util.h"
@@ -55,9 +56,10 @@ audit:
 	rec.role = ctx->role;
 	rec.request_id = req->request_id;
 	rec.action = action;
+	/* A path id is audited only when it is exactly one of our ids (its
+	 * alphabet and length), never as the client wrote it. */
 	rec.target = ctx->target[0] != '\0' ? ctx->target
-	             : (req->params[0] != NULL && strlen(req->params[0]) < 72 &&
-	                (strncmp(req->params[0], "pay_", 4) == 0 || strncmp(req->params[0], "re_", 3) == 0))
+	             : gw_id_shape_ok(req->params[0], "pay_") || gw_id_shape_ok(req->params[0], "re_")
 	             ? req->params[0] : NULL;
 	rec.provider = ctx->provider;
 	rec.status = (int)status;
