@@ -67,6 +67,18 @@ struct sr_http_config {
 	int accept_form;                /* 1: application/x-www-form-urlencoded bodies are parsed
 	                                 * into req->form (pspsim: Stripe's wire format); 0: such a
 	                                 * body is refused with 415 like any non-JSON body */
+	/* Hostile clients (ADR 0109): checked when a connection is accepted,
+	 * before it gets a thread or a TLS session; a refused connection is
+	 * closed at once, logged (at most one line a second) and counted in
+	 * strongroom_http_connections_refused_total. An address is an IPv4
+	 * address, or an IPv6 /64 (one host's usual allocation). */
+	unsigned max_per_ip;            /* connections open at once from one address; 0 means 64 */
+	double accept_rate;             /* new connections per second from one address, refilled
+	                                 * continuously; 0 means 100 */
+	double accept_burst;            /* new connections one address may open at once; 0 means 200 */
+	unsigned handshake_timeout_s;   /* seconds a new connection has, without activity, to
+	                                 * finish its TLS handshake and send its first request's
+	                                 * headers; 0 means 5. Afterwards, 30 s idle keep-alive. */
 };
 
 struct sr_http_server;
