@@ -9,7 +9,7 @@
  * TLS stack in both threading models (ADR 0102), from 127.0.0.1:
  *  (a) the sockets beyond the per-address cap are closed at once;
  *  (b) the sockets that stay open but never complete the handshake are
- *      closed after the handshake deadline (2 s in this configuration);
+ *      closed after the handshake deadline (3 s in this configuration);
  *  (c) meanwhile a client on another address (127.0.0.2) is served;
  *  (d) an address opening connections faster than the accept rate has the
  *      excess closed, and the refusals are counted in the metrics.
@@ -42,7 +42,7 @@
 
 #define IDLE_N 1100             /* beyond the thread pool's 1,020 connection limit */
 #define PER_IP 16
-#define DEADLINE_S 2u
+#define DEADLINE_S 3u
 
 static char g_dir[64];
 
@@ -176,10 +176,11 @@ static size_t discard(char *p, size_t sz, size_t n, void *ud)
 	return sz * n;
 }
 
-/* GET /v1/ping from 127.0.0.2, at most 5 s. @return the HTTP status, 0 on failure. */
-static long ping_from_other_address(uint16_t port)
+/* GET /v1/ping from 127.0.0.2, at most 5 s, on handle reuse (kept alive)
+ * or a fresh one. @return the HTTP status, 0 on failure. */
+static long ping_on(CURL *reuse, uint16_t port)
 {
-	CURL *c = curl_easy_init();
+	CURL *c = reuse != NULL ? reuse : curl_easy_init();
 	struct curl_slist *resolve = NULL;
 	char url[96], res[64];
 	long status = 0;
@@ -201,8 +202,14 @@ static long ping_from_other_address(uint16_t port)
 	else
 		fprintf(stderr, "  ping from 127.0.0.2: %s\n", curl_easy_strerror(rc));
 	curl_slist_free_all(resolve);
-	curl_easy_cleanup(c);
+	if (reuse == NULL)
+		curl_easy_cleanup(c);
 	return status;
+}
+
+static long ping_from_other_address(uint16_t port)
+{
+	return ping_on(NULL, port);
 }
 
 /* The idle flood against one listener: (a), (b) and (c). */
@@ -217,9 +224,9 @@ static void idle_flood(unsigned max_connections, const char *model)
 	assert_non_null(srv);
 	port = sr_http_port(srv);
 	fds = open_idle(port, IDLE_N);
-	/* (a) all but PER_IP are closed at once (bounded wait: 3 s). */
-	left = wait_closed(fds, IDLE_N, 3.0);
-	fprintf(stderr, "  %s: %d idle sockets from 127.0.0.1, %zu still open after 3 s (cap %d)\n",
+	/* (a) all but PER_IP are closed at once (bounded wait: 1 s). */
+	left = wait_closed(fds, IDLE_N, 1.0);
+	fprintf(stderr, "  %s: %d idle sockets from 127.0.0.1, %zu still open after 1 s (cap %d)\n",
 	        model, IDLE_N, left, PER_IP);
 	/* (c) another address is served while the idle sockets are open. */
 	status = ping_from_other_address(port);
@@ -273,6 +280,28 @@ static void test_accept_rate(void **state)
 	sr_http_stop(srv);
 }
 
+/* The deadline is the handshake's and the first request's: a connection
+ * kept alive after a request keeps the 30 s idle timeout. */
+static void test_keepalive_outlives_deadline(void **state)
+{
+	struct sr_http_server *srv = start(64, 100, 200);
+	CURL *c = curl_easy_init();
+	long reused = -1;
+
+	(void)state;
+	assert_non_null(srv);
+	assert_non_null(c);
+	assert_int_equal(ping_on(c, sr_http_port(srv)), 200);
+	sleep(DEADLINE_S + 2);
+	assert_int_equal(ping_on(c, sr_http_port(srv)), 200);
+	curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &reused);
+	fprintf(stderr, "  new connections for the second request, %u s later: %ld\n",
+	        DEADLINE_S + 2, reused);
+	assert_int_equal(reused, 0);
+	curl_easy_cleanup(c);
+	sr_http_stop(srv);
+}
+
 static int setup(void **state)
 {
 	struct rlimit rl;
@@ -303,6 +332,7 @@ int main(void)
 		cmocka_unit_test(test_idle_flood_thread_per_connection),
 		cmocka_unit_test(test_idle_flood_thread_pool),
 		cmocka_unit_test(test_accept_rate),
+		cmocka_unit_test(test_keepalive_outlives_deadline),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
