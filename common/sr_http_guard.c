@@ -14,6 +14,7 @@
  * rather than tracked loosely.
  */
 #include "common/sr_http_internal.h"
+#include "common/sr_config.h"
 #include "common/sr_log.h"
 #include "common/sr_metrics.h"
 
@@ -258,4 +259,36 @@ void sr_http_guard_closed(struct sr_http_guard *g, const struct sockaddr *addr)
 	if (e != NULL && e->open > 0)
 		e->open--;
 	pthread_mutex_unlock(&g->mu);
+}
+
+int sr_http_config_limits(const json_t *cfg, const char *path, struct sr_http_config *hc,
+                          char *msg, size_t msglen)
+{
+	static const struct {
+		const char *key;
+		long long def, lo, hi;
+	} k[] = {
+		{ "max_connections_per_ip", 64, 1, 100000 },
+		{ "accept_per_second_per_ip", 100, 1, 1000000 },
+		{ "accept_burst_per_ip", 200, 1, 1000000 },
+		{ "handshake_timeout_seconds", 5, 1, 30 },
+	};
+	long long v[4];
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		const json_t *j = json_object_get(cfg, k[i].key);
+
+		v[i] = sr_config_int(cfg, k[i].key, k[i].def);
+		if ((j != NULL && !json_is_integer(j)) || v[i] < k[i].lo || v[i] > k[i].hi) {
+			sr_config_error(msg, msglen, path, k[i].key, "must be an integer %lld..%lld",
+			                k[i].lo, k[i].hi);
+			return -1;
+		}
+	}
+	hc->max_per_ip = (unsigned)v[0];
+	hc->accept_rate = (double)v[1];
+	hc->accept_burst = (double)v[2];
+	hc->handshake_timeout_s = (unsigned)v[3];
+	return 0;
 }

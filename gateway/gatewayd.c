@@ -253,6 +253,12 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* ADR 0109: per-address limits and the handshake deadline. */
+	memset(&hcfg, 0, sizeof hcfg);
+	if (sr_http_config_limits(cfg, config_path, &hcfg, err, sizeof err) != 0) {
+		sr_log(SR_LOG_ERROR, NULL, "config.invalid", "{s:s}", "error", err);
+		goto out;
+	}
 	if (check_only) {
 		printf("gatewayd: %s: configuration OK\n", config_path);
 		rc = 0;
@@ -280,7 +286,6 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	memset(&hcfg, 0, sizeof hcfg);
 	hcfg.bind_addr = sr_config_str(cfg, "listen", "127.0.0.1");
 	hcfg.port = (uint16_t)sr_config_int(cfg, "port", 8443);
 	hcfg.cert_file = sr_config_str(cfg, "tls_cert", NULL);
@@ -317,6 +322,10 @@ int main(int argc, char **argv)
 		acfg.n_routes = SR_ADMIN_N_ROUTES;
 		acfg.app = &admin;
 		acfg.name = "gateway-admin";
+		acfg.max_per_ip = hcfg.max_per_ip;
+		acfg.accept_rate = hcfg.accept_rate;
+		acfg.accept_burst = hcfg.accept_burst;
+		acfg.handshake_timeout_s = hcfg.handshake_timeout_s;
 		admin_srv = sr_http_start(&acfg, err, sizeof err);
 		if (admin_srv == NULL) {
 			sr_log(SR_LOG_ERROR, NULL, "http.start_failed", "{s:s}", "error", err);

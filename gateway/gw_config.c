@@ -5,6 +5,7 @@
 #include "gateway/vault_client/gw_vault_client.h"
 #include "common/sr_config.h"
 #include "common/sr_db.h"
+#include "common/sr_http.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@ const char *const GW_CONFIG_KEYS[] = {
 	"webhook_secret_key_file", "webhook_dispatcher", "webhook_interval_ms",
 	"webhook_backoff_base_ms", "webhook_backoff_cap_ms", "webhook_max_age_s",
 	"webhook_timeout_ms", "webhook_allow_private", "webhook_ca",
+	SR_HTTP_LIMIT_KEYS, /* issue 15: hostile clients (ADR 0109) */
 	NULL,
 };
 
