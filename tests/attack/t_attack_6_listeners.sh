@@ -52,3 +52,40 @@ t_attack_6_idle_sockets_leave_other_clients_served() {
   grep -q '^strongroom_http_connections_refused_total{listener="gateway",reason=' <<<"$m" \
     || fail "gateway refusals not counted"
 }
+
+# Third part (ADR 0109): the gateway's rate limits are keyed on who the
+# client is, not on what it presents. Before: on the SHA-256 of the bearer
+# token, before authentication, so each random token was a fresh bucket (an
+# unlimited stream of key lookups) and a merchant's second key a second
+# bucket; every PSP webhook (no bearer) shared one bucket, so one sender
+# starved the PSPs. Now: per merchant once authenticated, per client
+# address before (PSP webhooks: per source address).
+t_attack_6_rate_limits_keyed_on_merchant_and_address() {
+  local i codes key2 body
+  key2=$("$SR_BIN/gatewayctl" --config var/etc/gatewayd.json key create --merchant "$STRONGROOM_MERCHANT" \
+         --role payments 2>/dev/null | jq -r .secret_key)
+  start_gw2 '{"workers":0,"rate_limit_per_s":1,"rate_limit_burst":3,"rate_limit_ip_per_s":1,"rate_limit_ip_burst":6}'
+  # One merchant, two keys, one bucket.
+  for i in 1 2 3; do http GET "$GW2_URL/v1/payments?limit=1" "$STRONGROOM_SK"; done
+  http GET "$GW2_URL/v1/payments?limit=1" "$key2"
+  eq "the merchant's second key shares its bucket" "$STATUS" 429
+  # Random tokens from one address: the address's bucket, not a fresh one each.
+  codes=
+  for i in 1 2 3 4 5 6 7 8; do
+    http GET "$GW2_URL/v1/payments?limit=1" "sk_test_$(openssl rand -hex 12)" "" --interface 127.0.0.2 \
+      --resolve "localhost:$GW2_PORT:127.0.0.1"
+    codes+="$STATUS "
+  done
+  [[ $codes == *429* ]] || fail "8 random keys from one address, burst 6: got $codes"
+  # PSP webhooks: one sender exhausts its own bucket, not another's.
+  body='{"id":"evt_attack6","type":"charge.succeeded","data":{"object":{}}}'
+  for i in 1 2 3 4 5 6 7 8; do
+    http POST "$GW2_URL/v1/psp_webhooks/stripe" "" "$body" -H "Stripe-Signature: t=1,v1=00" \
+      --interface 127.0.0.3 --resolve "localhost:$GW2_PORT:127.0.0.1"
+  done
+  eq "webhook flood from 127.0.0.3 limited" "$STATUS" 429
+  http POST "$GW2_URL/v1/psp_webhooks/stripe" "" "$body" -H "Stripe-Signature: t=1,v1=00" \
+    --interface 127.0.0.4 --resolve "localhost:$GW2_PORT:127.0.0.1"
+  [ "$STATUS" != 429 ] || fail "a webhook from 127.0.0.4 refused by 127.0.0.3's flood (one shared bucket)"
+  stop_gw2
+}
