@@ -338,6 +338,12 @@ int main(int argc, char **argv)
 		if (app.ratelimit == NULL)
 			goto out;
 	}
+	if (sr_config_int(cfg, "rate_limit_ip_per_s", 2000) > 0) {
+		app.ratelimit_ip = gw_ratelimit_new((double)sr_config_int(cfg, "rate_limit_ip_per_s", 2000),
+		                                    (double)sr_config_int(cfg, "rate_limit_ip_burst", 4000));
+		if (app.ratelimit_ip == NULL)
+			goto out;
+	}
 	if (sr_config_int(cfg, "workers", 1) != 0) {
 		worker = gw_worker_start(&app);
 		if (worker == NULL) {
@@ -379,6 +385,7 @@ out:
 	sr_db_pool_free(app.db);
 	gw_vault_client_free(app.vault);
 	gw_ratelimit_free(app.ratelimit);
+	gw_ratelimit_free(app.ratelimit_ip);
 	sr_secret_free(app.webhook_key);
 	if (curl_inited)
 		curl_global_cleanup();
