@@ -91,14 +91,15 @@ struct sr_http_server;
 /**
  * Read a daemon's listener limits (ADR 0109) from its configuration object
  * into hc's max_per_ip, accept_rate, accept_burst and handshake_timeout_s:
- * max_connections_per_ip (1..100000, default 64), accept_per_second_per_ip
+ * max_connections_per_ip (1..100000, default per_ip_default: the daemon's
+ * choice, browsers or servers behind an address), accept_per_second_per_ip
  * (1..1000000, default 100), accept_burst_per_ip (1..1000000, default 200),
  * handshake_timeout_seconds (1..30, default 5); all integers. path names
  * the file in messages. @return 0, or -1 with msg naming the key (never
  * quoting its value).
  */
-int sr_http_config_limits(const json_t *cfg, const char *path, struct sr_http_config *hc,
-                          char *msg, size_t msglen);
+int sr_http_config_limits(const json_t *cfg, const char *path, unsigned per_ip_default,
+                          struct sr_http_config *hc, char *msg, size_t msglen);
 
 /**
  * Start listening. The first call also sets process-wide state: SIGPIPE is

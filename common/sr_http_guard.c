@@ -261,14 +261,14 @@ void sr_http_guard_closed(struct sr_http_guard *g, const struct sockaddr *addr)
 	pthread_mutex_unlock(&g->mu);
 }
 
-int sr_http_config_limits(const json_t *cfg, const char *path, struct sr_http_config *hc,
-                          char *msg, size_t msglen)
+int sr_http_config_limits(const json_t *cfg, const char *path, unsigned per_ip_default,
+                          struct sr_http_config *hc, char *msg, size_t msglen)
 {
-	static const struct {
+	const struct {
 		const char *key;
 		long long def, lo, hi;
 	} k[] = {
-		{ "max_connections_per_ip", 64, 1, 100000 },
+		{ "max_connections_per_ip", per_ip_default, 1, 100000 },
 		{ "accept_per_second_per_ip", 100, 1, 1000000 },
 		{ "accept_burst_per_ip", 200, 1, 1000000 },
 		{ "handshake_timeout_seconds", 5, 1, 30 },

@@ -255,7 +255,9 @@ int main(int argc, char **argv)
 	}
 	/* ADR 0109: per-address limits and the handshake deadline. */
 	memset(&hcfg, 0, sizeof hcfg);
-	if (sr_http_config_limits(cfg, config_path, &hcfg, err, sizeof err) != 0) {
+	/* Merchants' servers: many concurrent requests from one address; in
+	 * the pool an idle connection costs no thread. */
+	if (sr_http_config_limits(cfg, config_path, 256, &hcfg, err, sizeof err) != 0) {
 		sr_log(SR_LOG_ERROR, NULL, "config.invalid", "{s:s}", "error", err);
 		goto out;
 	}

@@ -295,7 +295,8 @@ static int config_read(const json_t *cfg, const char *path, struct vaultd_config
 		snprintf(msg, msglen, "config: rate limits: per_minute 0..10000000, burst 1..10000000");
 		return -1;
 	}
-	if (sr_http_config_limits(cfg, path, &c->limits, msg, msglen) != 0)
+	/* Browsers: a few connections each, some behind one address. */
+	if (sr_http_config_limits(cfg, path, 64, &c->limits, msg, msglen) != 0)
 		return -1;
 
 	{
