@@ -246,6 +246,8 @@ static void hex_step(sr_panscan *s, unsigned c)
 		sodium_memzero(s->held, sizeof s->held); /* a hash or a UUID */
 		s->nheld = 0;
 	}
+	if (hex_word(s) && s->ng > 0 && !s->in_group)
+		end_chain(s); /* its digit groups are no part of a number either */
 }
 
 /* The current group ended before byte c (-1: the end of the input). */
@@ -258,8 +260,14 @@ static void group_end(sr_panscan *s, int c)
 		end_chain(s); /* no PAN, and no part of one */
 		return;
 	}
-	/* s->hexrun counts the hex characters up to the group's last digit. */
-	if (hex_word(s) || !best(s, &hit))
+	/* s->hexrun counts the hex characters up to the group's last digit.
+	 * Digits of a hash or an identifier are no finding, nor part of one:
+	 * they start no chain with the groups after them. */
+	if (hex_word(s)) {
+		end_chain(s);
+		return;
+	}
+	if (!best(s, &hit))
 		return;
 	if (c >= 0 && ((is_hex((unsigned)c) && !is_digit((unsigned)c)) || (c == '-' && !s->hexdash))) {
 		/* "...4111a", "...4111-": held until the hex run ends, a hash, a
