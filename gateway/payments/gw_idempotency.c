@@ -229,10 +229,20 @@ void gw_idem_abort(struct gw_app *app, struct sr_http_request *req, struct gw_id
 	PGconn *conn = NULL;
 
 	if (st != NULL && st->active) {
-		conn = sr_db_acquire(app->db);
-		if (gw_store_idem_release(conn, st->merchant_id, st->key) != 0)
+		int tries, r = -1;
+
+		/* Released before the answer, or the key stays held for its lease:
+		 * a second try on a reconnected connection, since what made the
+		 * request give up is often that its connection died (issue 16). */
+		for (tries = 0; tries < 2 && r != 0; tries++) {
+			conn = sr_db_acquire(app->db);
+			if (tries > 0 && PQstatus(conn) == CONNECTION_OK && sr_db_exec(conn, "SELECT 1") != 0)
+				PQreset(conn);
+			r = gw_store_idem_release(conn, st->merchant_id, st->key);
+			sr_db_release(app->db, conn);
+		}
+		if (r != 0)
 			sr_log(SR_LOG_ERROR, req->request_id, "idempotency.release_failed", NULL);
-		sr_db_release(app->db, conn);
 		st->active = false;
 	}
 	sr_http_reply_error(req, status, type, code, message, param);
