@@ -8,6 +8,7 @@
  */
 #include "gateway/gw_app.h"
 #include "gateway/gw_config.h"
+#include "gateway/gw_instance.h"
 #include "gateway/api/gw_handlers.h"
 #include "gateway/vault_client/gw_vault_client.h"
 #include "common/sr_admin.h"
@@ -172,6 +173,7 @@ int main(int argc, char **argv)
 	struct sr_admin admin;
 	struct gw_worker *worker = NULL;
 	struct gw_dispatcher *dispatcher = NULL;
+	struct gw_instance *instance = NULL;
 	struct sr_http_config hcfg;
 	sigset_t sigs;
 	char err[512];
@@ -271,6 +273,13 @@ int main(int argc, char **argv)
 		sr_log(SR_LOG_ERROR, NULL, "db.connect_failed", "{s:s}", "error", err);
 		goto out;
 	}
+	/* Issue 16: the owner id of this process's claims, kept alive by a
+	 * heartbeat; a dead owner's claims are taken over at once (ADR 0113). */
+	instance = gw_instance_start(cfg, app.instance_id, sizeof app.instance_id, err, sizeof err);
+	if (instance == NULL) {
+		sr_log(SR_LOG_ERROR, NULL, "instance.start_failed", "{s:s}", "error", err);
+		goto out;
+	}
 
 	/* Block the stop signals in every thread; main waits for them below. */
 	sigemptyset(&sigs);
@@ -367,6 +376,7 @@ out:
 	gw_worker_stop(worker);
 	sr_http_stop(admin_srv);
 	sr_http_stop(srv);
+	gw_instance_stop(instance); /* nothing of this process acts any more */
 	sr_db_pool_free(app.db);
 	gw_vault_client_free(app.vault);
 	gw_ratelimit_free(app.ratelimit);

@@ -17,6 +17,7 @@ struct gw_app {
 	json_t *cfg;                    /* the loaded config (borrowed by handlers) */
 	struct gw_ratelimit *ratelimit; /* per key and endpoint (issue 4); NULL: off */
 	unsigned char *webhook_key;     /* issue 5: seals webhook signing secrets (ADR 0100); NULL: webhooks off */
+	char instance_id[32];           /* issue 16: owner of this process's claims (gw_instance, ADR 0113) */
 };
 
 #endif

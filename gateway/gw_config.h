@@ -11,7 +11,8 @@
  * issue 4: workers (1: run the lifecycle workers; 0: not), worker_interval_ms
  * (1000), auto_void_after_s (604800: uncaptured authorizations are voided
  * after 7 days), three_ds_expiry_s (900: abandoned challenges fail),
- * idempotency_lease_s (60: an in-progress key is taken over after this).
+ * idempotency_lease_s (75: a live owner's in-progress key is taken over
+ * after this; a dead owner's at once, ADR 0113).
  */
 #ifndef GW_CONFIG_H
 #define GW_CONFIG_H

@@ -67,11 +67,13 @@ void gw_handle_payments_create(struct sr_http_request *req)
 		 * with the same PSP key (it replays; never a second charge). */
 		if (gw_lifecycle_reconcile(app, req->request_id, merchant, idem.payment_id, 0, &p) !=
 		    GW_LC_OK) {
-			/* Keep the claim (it is linked to the payment): never release it. */
-			idem.active = false;
-			sr_http_reply_error(req, 409, "idempotency_error", "idempotency_key_in_use",
-			                    "A request with this Idempotency-Key is being processed; retry later.",
-			                    NULL);
+			/* Nothing runs for the key any more: say so, and end its
+			 * lease now (the key stays linked to the payment), so the
+			 * next retry tries again at once instead of getting "in use"
+			 * for a whole lease (issue 16). */
+			gw_idem_abort(app, req, &idem, 502, "api_error", "payment_outcome_unavailable",
+			              "The payment for this Idempotency-Key exists, but its outcome could not "
+			              "be learned now; retry with the same Idempotency-Key.", NULL);
 			return;
 		}
 		body = gw_payment_to_json(&p);

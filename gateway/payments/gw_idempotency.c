@@ -103,7 +103,10 @@ bool gw_idem_begin(struct gw_app *app, struct sr_http_request *req, const char *
 	char saved_fp[65];
 	int saved_status = 0;
 	char *saved_body = NULL;
+	const char *owner;
 	bool proceed = false;
+	bool claimed = false;
+	int attempt;
 	int lease;
 	int r;
 
@@ -119,20 +122,32 @@ bool gw_idem_begin(struct gw_app *app, struct sr_http_request *req, const char *
 		                    NULL);
 		return false;
 	}
-	lease = (int)sr_config_int(app->cfg, "idempotency_lease_s", 60);
+	lease = (int)sr_config_int(app->cfg, "idempotency_lease_s", GW_IDEM_LEASE_S);
+	owner = app->instance_id[0] != '\0' ? app->instance_id : NULL;
 	conn = sr_db_acquire(app->db);
-	r = gw_store_idem_claim_lease(conn, merchant_id, key, fp, req->method, req->path, lease);
-	if (r == 0) {
+	/* A key released between our claim and our read (its request provably
+	 * did nothing and gave up) is free: claim again rather than answer
+	 * "in use" for a request that no longer runs. Bounded: each round
+	 * needs another request to claim and release the key meanwhile. */
+	for (attempt = 0; attempt < 3; attempt++) {
+		r = gw_store_idem_claim_lease(conn, merchant_id, key, fp, req->method, req->path, lease,
+		                              owner);
+		claimed = r == 0;
+		if (r != 1)
+			break;
+		r = gw_store_idem_get(conn, merchant_id, key, saved_fp, &saved_status, &saved_body);
+		if (r != 1)
+			break;
+	}
+	if (claimed) {
 		st->active = true;
 		gw_strlcpy(st->merchant_id, merchant_id, sizeof st->merchant_id);
 		gw_strlcpy(st->key, key, sizeof st->key);
 		proceed = true;
 		goto out;
 	}
-	if (r == 1)
-		r = gw_store_idem_get(conn, merchant_id, key, saved_fp, &saved_status, &saved_body);
 	if (r != 0) {
-		/* -1, or the row vanished between claim and read (released). */
+		/* -1, or the key kept vanishing between claim and read. */
 		sr_http_reply_error(req, r == 1 ? 409 : 500, r == 1 ? "idempotency_error" : "api_error",
 		                    r == 1 ? "idempotency_key_in_use" : "internal_error",
 		                    r == 1 ? "A request with this Idempotency-Key is being processed; retry later."
@@ -148,9 +163,10 @@ bool gw_idem_begin(struct gw_app *app, struct sr_http_request *req, const char *
 		goto out;
 	}
 	if ((saved_status == 0 || saved_body == NULL) &&
-	    gw_store_idem_takeover(conn, merchant_id, key, lease, st->payment_id) == 0) {
-		/* The first attempt's gatewayd died (lease expired): this retry
-		 * resolves the key; exactly one retry wins the takeover. */
+	    gw_store_idem_takeover(conn, merchant_id, key, lease, owner, st->payment_id) == 0) {
+		/* The first attempt's gatewayd died (its owner has no heartbeat,
+		 * ADR 0113) or overran its lease: this retry resolves the key;
+		 * exactly one retry wins the takeover. */
 		sr_log(SR_LOG_WARN, req->request_id, "idempotency.taken_over", "{s:s}", "payment",
 		       st->payment_id);
 		st->active = true;

@@ -2,6 +2,7 @@
  * gw_worker: lifecycle background work (see gw_worker.h).
  */
 #include "gateway/payments/gw_worker.h"
+#include "gateway/payments/gw_idempotency.h"
 #include "gateway/gw_app.h"
 #include "gateway/audit/gw_audit.h"
 #include "gateway/payments/gw_lifecycle.h"
@@ -77,7 +78,7 @@ void gw_worker_round(struct gw_app *app, int sweep)
 	struct gw_payment pay;
 	long long void_after = sr_config_int(app->cfg, "auto_void_after_s", 7LL * 86400);
 	long long tds_expiry = sr_config_int(app->cfg, "three_ds_expiry_s", 900);
-	long long lease = sr_config_int(app->cfg, "idempotency_lease_s", 60);
+	long long lease = sr_config_int(app->cfg, "idempotency_lease_s", GW_IDEM_LEASE_S);
 	PGconn *conn = NULL;
 	long long swept;
 	int n, i;
