@@ -220,3 +220,77 @@ t_fault_webhook_in_flight_owner_killed_resent_at_once() {
     || fail "the delivery is not recorded as succeeded"
   http DELETE "$GATEWAY_URL/v1/webhook_endpoints/$ep" "$STRONGROOM_SK"
 }
+
+# Issue 16: pspsim keeps its state across a crash (ADR 0115), so the PSP's
+# side of an audit exists after any fault. Payments in every state (captured,
+# authorized then captured, refunded, 3-D Secure pending, an Adyen one), one
+# request made straight to the PSP with an Idempotency-Key; then kill -9 and a
+# restart the way scripts/up.sh starts it (same configuration). The PSP's
+# records (GET /_sim/intents) still list each one with its state, the
+# idempotent request is replayed (not charged twice), and payments made
+# before the crash can be refunded.
+psp_egress() { curl -sS "${PSP[@]}" --cert var/pki/vault-egress.crt --key var/pki/vault-egress.key "$@"; }
+psp_stripe() {  # METHOD PATH [curl args...]: pspsim's Stripe API with the platform key; headers in $TMP/psp-h
+  local m=$1 p=$2; shift 2
+  psp_egress -H "Authorization: Bearer $(cat var/secrets/psp-stripe-key)" -X "$m" -D "$TMP/psp-h" "$@" "$PSP_URL$p"
+}
+psp_row() { jq -r --arg id "$1" ".data[] | select(.id == \$id) | $2" <<<"$AUD"; }
+
+t_fault_pspsim_kill9_keeps_state() {
+  local t0 tok a b c pa pb pc pd pe ad pm key pi pi2 old i
+  t0=$(date +%s)
+  tokenize 4242424242424242; tok=$(j .id)
+  pay "$tok" 4301; eq "captured" "$(j .status)" captured; a=$(j .id); pa=$(j .psp_reference)
+  tokenize 4242424242424242; tok=$(j .id)
+  http POST "$GATEWAY_URL/v1/payments" "$STRONGROOM_SK" "{\"amount\":4302,\"currency\":\"usd\",\"payment_method\":\"$tok\",\"capture_method\":\"manual\"}"
+  eq "authorized" "$(j .status)" authorized; b=$(j .id); pb=$(j .psp_reference)
+  http POST "$GATEWAY_URL/v1/payments/$b/capture" "$STRONGROOM_SK" '{}'
+  eq "then captured" "$(j .status)" captured
+  tokenize 4242424242424242; tok=$(j .id)
+  pay "$tok" 4303; c=$(j .id); pc=$(j .psp_reference)
+  http POST "$GATEWAY_URL/v1/payments/$c/refunds" "$STRONGROOM_SK" '{"amount":1000}'
+  eq "refunded" "$STATUS/$(j .status)" 201/succeeded
+  tokenize 4000000000003220; tok=$(j .id)
+  pay "$tok" 4304; eq "3-D Secure pending" "$(j .status)" requires_action; pd=$(j .psp_reference)
+  conn_pay "$STRONGROOM_SK" "$STRONGROOM_PK" 4000002760000016 manual 4305
+  eq "adyen authorized" "$(j .status)/$(j .connector)" authorized/adyen; ad=$(j .id); pe=$(j .psp_reference)
+  http POST "$GATEWAY_URL/v1/payments/$ad/capture" "$STRONGROOM_SK" '{}'
+  eq "adyen captured" "$(j .status)" captured
+  key="kill9-$(openssl rand -hex 8)"
+  pm=$(psp_stripe POST /v1/payment_methods -d type=card -d 'card[number]=4242424242424242' \
+    -d 'card[exp_month]=12' -d "card[exp_year]=$EXP_YEAR" | jq -r .id)
+  pi=$(psp_stripe POST /v1/payment_intents -H "Idempotency-Key: $key" -d amount=4306 -d currency=usd \
+    -d "payment_method=$pm" -d confirm=true | jq -r .id)
+  [[ $pi == pi_* ]] || { fail "direct payment intent: $pi"; return; }
+
+  old=$(cat var/run/pspsim.pid)
+  kill -9 "$old"
+  for ((i = 0; i < 50; i++)); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
+  SR_BIN=$SR_BIN scripts/up.sh >"$TMP/up-again.log" 2>&1 || { fail "restart: $(tail -3 "$TMP/up-again.log")"; return; }
+  [ "$(cat var/run/pspsim.pid)" != "$old" ] || fail "pspsim was not restarted"
+
+  AUD=$(psp_egress "$PSP_URL/_sim/intents?created_gte=$t0")
+  eq "captured intent kept" "$(psp_row "$pa" '"\(.status)/\(.amount_received)"')" succeeded/4301
+  eq "authorized-then-captured kept" "$(psp_row "$pb" '"\(.capture_method)/\(.status)/\(.amount_received)"')" manual/succeeded/4302
+  eq "refund kept" "$(psp_row "$pc" '"\(.amount_refunded)/\(.refunds | length)/\(.refunds[0].amount)"')" 1000/1/1000
+  eq "3-D Secure pending kept" "$(psp_row "$pd" '"\(.status)/\(.amount_received)"')" requires_action/0
+  eq "idempotency key kept" "$(psp_row "$pi" .idempotency_key)" "$key"
+  eq "adyen payment kept" "$(jq -r --arg p "$pe" '.adyen[] | select(.pspReference == $p) | "\(.captured)/\(.amount.value)/\(.modifications[0].kind)"' <<<"$AUD")" true/4305/capture
+
+  pi2=$(psp_stripe POST /v1/payment_intents -H "Idempotency-Key: $key" -d amount=4306 -d currency=usd \
+    -d "payment_method=$pm" -d confirm=true | jq -r .id)
+  eq "the retry is answered with the intent made before the crash" "$pi2" "$pi"
+  grep -qi '^Idempotent-Replayed: true' "$TMP/psp-h" || fail "the retry was not a replay"
+  AUD=$(psp_egress "$PSP_URL/_sim/intents?created_gte=$t0")
+  eq "charged once" "$(jq --arg k "$key" '[.data[] | select(.idempotency_key == $k)] | length' <<<"$AUD")" 1
+
+  http POST "$GATEWAY_URL/v1/payments/$a/refunds" "$STRONGROOM_SK" '{"amount":4301}'
+  eq "refund of a payment made before the crash" "$STATUS/$(j .status)" 201/succeeded
+  http POST "$GATEWAY_URL/v1/payments/$ad/refunds" "$STRONGROOM_SK" '{"amount":1000}'
+  eq "adyen refund of a payment made before the crash" "$STATUS/$(j .status)" 201/succeeded
+  psp_egress -o "$TMP/3ds" -X POST "$PSP_URL/_sim/payment_intents/$pd/3ds"
+  eq "3-D Secure completes after the crash" "$(jq -r .status "$TMP/3ds")" succeeded
+  AUD=$(psp_egress "$PSP_URL/_sim/intents?created_gte=$t0")
+  eq "the refund is recorded" "$(psp_row "$pa" .amount_refunded)" 4301
+  "$SR_BIN/panscan" -q var/pspsim/* || fail "panscan found a card number in pspsim's journal"
+}
