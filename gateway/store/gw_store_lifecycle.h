@@ -95,6 +95,15 @@ int gw_store_idem_link(PGconn *conn, const char *merchant_id, const char *key,
                        const char *payment_id);
 
 /**
+ * Delete the in-progress claim of (merchant_id, key) linked to payment_id,
+ * which was never sent (issue 16): a retry with the key then executes
+ * afresh. Same transaction as the payment's move to canceled.
+ * @return 0 deleted, 1 no such claim (answered or taken over), -1.
+ */
+int gw_store_idem_unlink(PGconn *conn, const char *merchant_id, const char *key,
+                         const char *payment_id);
+
+/**
  * Take over an in-progress key whose lease has expired (its gatewayd died):
  * renews the lease atomically, so exactly one retry wins. payment_id[72]
  * receives the linked payment ("" when none was created).
