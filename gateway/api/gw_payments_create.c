@@ -173,26 +173,12 @@ void gw_handle_payments_create(struct sr_http_request *req)
 	gw_strlcpy(gw_req_ctx()->provider, p.connector, sizeof gw_req_ctx()->provider);
 
 	conn = sr_db_acquire(app->db);
-	if (p.status == GW_ST_CANCELED) {
-		/* Never sent: not a card failure. Recorded as canceled and the key
-		 * freed in one transaction; the merchant is told to retry. */
+	/* Never sent (canceled): not a card failure; recorded with the key's
+	 * claim freed in one transaction. */
+	if (p.status == GW_ST_CANCELED)
 		r = gw_ledger_cancel_unsent(conn, &p, idem.active ? idem.key : NULL);
-		sr_db_release(app->db, conn);
-		conn = NULL;
-		if (r == 0) {
-			sr_log(SR_LOG_WARN, req->request_id, "payment.not_sent", "{s:s, s:i}", "payment",
-			       p.id, "attempts", attempt + 1);
-			idem.active = false; /* the claim is deleted: nothing is saved for the key */
-			sr_http_add_header(req, "Retry-After", "1");
-			sr_http_reply_error(req, 503, "api_error", "psp_unavailable",
-			                    "The payment processor could not be reached; the payment was not "
-			                    "attempted and nothing was charged. Retry later (with or without "
-			                    "the same Idempotency-Key).", NULL);
-			return;
-		}
-		conn = sr_db_acquire(app->db);
-	}
-	r = p.status == GW_ST_CANCELED ? -1 : gw_ledger_transition(conn, &p, GW_ST_PROCESSING);
+	else
+		r = gw_ledger_transition(conn, &p, GW_ST_PROCESSING);
 	if (r == 1) {
 		/* Someone (e.g. a webhook) moved it first: report the stored truth. */
 		r = gw_store_payment_get(conn, p.id, merchant, 0, &p);
@@ -208,6 +194,17 @@ void gw_handle_payments_create(struct sr_http_request *req)
 		gw_idem_abort(app, req, &idem, 500, "api_error", "internal_error",
 		              "An internal error occurred after the payment was sent; retry with the "
 		              "same Idempotency-Key to get its outcome.", NULL);
+		return;
+	}
+	if (p.status == GW_ST_CANCELED) {
+		sr_log(SR_LOG_WARN, req->request_id, "payment.not_sent", "{s:s, s:i}", "payment", p.id,
+		       "attempts", attempt + 1);
+		idem.active = false; /* the claim is deleted: nothing is saved for the key */
+		sr_http_add_header(req, "Retry-After", "1");
+		sr_http_reply_error(req, 503, "api_error", "psp_unavailable",
+		                    "The payment processor could not be reached; the payment was not "
+		                    "attempted and nothing was charged. Retry later (with or without the "
+		                    "same Idempotency-Key).", NULL);
 		return;
 	}
 	sr_log(p.status == GW_ST_FAILED || p.status == GW_ST_UNKNOWN ? SR_LOG_WARN : SR_LOG_INFO,
