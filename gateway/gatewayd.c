@@ -16,6 +16,7 @@
 #include "gateway/events/gw_dispatcher.h"
 #include "gateway/events/gw_webhook.h"
 #include "gateway/audit/gw_audit.h"
+#include "gateway/audit/gw_audit_spool.h"
 #include "gateway/api/gw_ratelimit.h"
 #include "gateway/api/gw_route.h"
 #include "common/sr_config.h"
@@ -177,6 +178,7 @@ int main(int argc, char **argv)
 	struct sr_http_config hcfg;
 	sigset_t sigs;
 	char err[512];
+	char spool[4096];
 	int curl_inited = 0;
 	int threads;
 	int sig = 0;
@@ -258,6 +260,14 @@ int main(int argc, char **argv)
 	if (check_only) {
 		printf("gatewayd: %s: configuration OK\n", config_path);
 		rc = 0;
+		goto out;
+	}
+	/* Issue 16: audit records the database cannot take wait here, durably
+	 * (ADR 0114); without it they could only be lost, so do not start. */
+	if (gw_config_audit_spool(cfg, spool, sizeof spool) != 0 || gw_audit_spool_open(spool) != 0) {
+		sr_config_error(err, sizeof err, config_path, "audit_spool_file",
+		                "must name a file gatewayd can create and write");
+		sr_log(SR_LOG_ERROR, NULL, "config.invalid", "{s:s}", "error", err);
 		goto out;
 	}
 	/* The gateway holds sk_ keys in flight, its TLS key and the database

@@ -34,4 +34,13 @@ struct sr_db_pool *gw_config_db(const json_t *cfg, size_t pool_size, char *err, 
 /** Create the vault client from cfg. NULL + err. */
 struct gw_vault_client *gw_config_vault(const json_t *cfg, char *err, size_t errlen);
 
+/**
+ * The audit spool's path (issue 16, gw_audit_spool.h) into out[outlen]:
+ * audit_spool_file; else $STATE_DIRECTORY/audit.spool (systemd's
+ * StateDirectory=, its first entry); else var/lib/gatewayd/audit.spool
+ * (relative to the working directory, as in the development stack).
+ * @return 0, or -1 (does not fit).
+ */
+int gw_config_audit_spool(const json_t *cfg, char *out, size_t outlen);
+
 #endif

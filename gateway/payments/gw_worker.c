@@ -5,6 +5,7 @@
 #include "gateway/payments/gw_idempotency.h"
 #include "gateway/gw_app.h"
 #include "gateway/audit/gw_audit.h"
+#include "gateway/audit/gw_audit_spool.h"
 #include "gateway/payments/gw_lifecycle.h"
 #include "gateway/store/gw_store_lifecycle.h"
 #include "common/sr_config.h"
@@ -98,6 +99,10 @@ void gw_worker_round(struct gw_app *app, int sweep)
 	reconcile_all(app, due, n, GW_ST_PROCESSING, tds_expiry);
 	n = scan(app, GW_ST_REQUIRES_ACTION, 0, due);
 	reconcile_all(app, due, n, GW_ST_REQUIRES_ACTION, tds_expiry);
+	/* Audit records spooled during a database outage (issue 16). */
+	conn = sr_db_acquire(app->db);
+	(void)gw_audit_spool_drain(conn);
+	sr_db_release(app->db, conn);
 	/* Refunds whose answer was lost. */
 	conn = sr_db_acquire(app->db);
 	n = gw_store_refunds_due(conn, 1, due, BATCH);

@@ -334,6 +334,17 @@ int gw_store_idem_link(PGconn *conn, const char *merchant_id, const char *key,
 	                         3, params, "db.idem_link_failed");
 }
 
+int gw_store_idem_unlink(PGconn *conn, const char *merchant_id, const char *key,
+                         const char *payment_id)
+{
+	const char *params[3] = { merchant_id, key, payment_id };
+
+	return gw_store_exec_one(conn,
+	                         "DELETE FROM idempotency_keys WHERE merchant_id = $1 AND key = $2 "
+	                         "AND payment_id = $3 AND status_code IS NULL",
+	                         3, params, "db.idem_unlink_failed");
+}
+
 int gw_store_idem_takeover(PGconn *conn, const char *merchant_id, const char *key, int lease_s,
                            const char *owner, char payment_id[72])
 {

@@ -96,6 +96,15 @@ int gw_store_idem_link(PGconn *conn, const char *merchant_id, const char *key,
                        const char *payment_id);
 
 /**
+ * Delete the in-progress claim of (merchant_id, key) linked to payment_id,
+ * which was never sent (issue 16): a retry with the key then executes
+ * afresh. Same transaction as the payment's move to canceled.
+ * @return 0 deleted, 1 no such claim (answered or taken over), -1.
+ */
+int gw_store_idem_unlink(PGconn *conn, const char *merchant_id, const char *key,
+                         const char *payment_id);
+
+/**
  * Take over an in-progress key whose lease has ended, or whose owner is dead
  * (no heartbeat for GW_INSTANCE_DEAD_S, ADR 0113): renews the lease for
  * owner atomically, so exactly one retry wins. payment_id[72] receives the

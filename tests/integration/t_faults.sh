@@ -294,3 +294,115 @@ t_fault_pspsim_kill9_keeps_state() {
   eq "the refund is recorded" "$(psp_row "$pa" .amount_refunded)" 4301
   "$SR_BIN/panscan" -q var/pspsim/* || fail "panscan found a card number in pspsim's journal"
 }
+
+# The PSP cannot be reached (pspsim stopped): nothing was sent, so the card
+# did not fail. The merchant gets a retryable 503 (Retry-After), the payment
+# is recorded as never attempted (canceled / not_sent, not failed /
+# processing_error), no worker authorizes it later, and a retry (with the same
+# Idempotency-Key, or without one) charges exactly once.
+pspsim_stop() {
+  local pid; pid=$(cat var/run/pspsim.pid)
+  kill "$pid" 2>/dev/null
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+}
+pspsim_start() {
+  "$SR_BIN/pspsim" --config var/etc/pspsim.json >>var/log/pspsim.log 2>&1 &
+  echo $! > var/run/pspsim.pid
+  wait_port "$PSP_PORT" 20 || fail "pspsim did not restart"
+}
+t_fault_psp_unreachable_is_retryable_not_a_card_failure() {
+  local tok1 tok2 key st n0
+  start_gw2 '{"idempotency_lease_s":1,"worker_interval_ms":200}'  # an eager worker
+  tokenize 4242424242424242; tok1=$(j .id)
+  tokenize 4242424242424242; tok2=$(j .id)
+  key="fault-$(openssl rand -hex 8)"
+  pspsim_stop
+  pay "$tok1" 4210 -H "Idempotency-Key: $key"
+  eq "nothing sent: a retryable answer" "$STATUS" 503
+  eq "api_error" "$(j .error.type)" api_error
+  eq "a specific code" "$(j .error.code)" psp_unavailable
+  grep -qi '^Retry-After: [0-9]' <<<"$HEADERS" || fail "no Retry-After"
+  pay "$tok2" 4210
+  eq "without a key too" "$STATUS" 503
+  st=$(gw_sql "SELECT string_agg(status || '/' || coalesce(failure_code, ''), ',') FROM payments WHERE payment_method IN ('$tok1', '$tok2')")
+  eq "recorded as never attempted, not as a card failure" "$st" "canceled/not_sent,canceled/not_sent"
+  pspsim_start; n0=$(psp_intents)
+  sleep 2  # the eager worker ran several rounds: it must not authorize them
+  eq "no authorization behind the merchant's back" "$(psp_intents)" "$n0"
+  pay "$tok1" 4210 -H "Idempotency-Key: $key"
+  eq "a retry with the key works" "$STATUS/$(j .status)" 201/captured
+  pay "$tok1" 4210 -H "Idempotency-Key: $key"
+  eq "and is then replayed" "$STATUS/$(j .status)" 201/captured
+  pay "$tok2" 4210
+  eq "a retry without a key works" "$STATUS/$(j .status)" 201/captured
+  sleep 1
+  eq "each charged once" "$(( $(psp_intents) - n0 ))" 2
+  eq "the canceled ones stay canceled" "$(gw_sql "SELECT count(*) FROM payments WHERE payment_method IN ('$tok1', '$tok2') AND status = 'canceled'")" 2
+  stop_gw2
+}
+
+# Audit records during a database outage (audit_events refuses every insert,
+# and the gateway's connections are terminated meanwhile): requests go on, and
+# every request's record is in the chain once the database takes them again,
+# in order, with the chain intact. None is dropped.
+t_fault_audit_records_survive_database_outage() {
+  local ids=() i tok n id missing in_list
+  gw_sql "CREATE FUNCTION t_faults_audit() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN RAISE EXCEPTION 'fault injected by t_faults'; END \$\$;
+          CREATE TRIGGER t_faults_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION t_faults_audit();" \
+    || { fail "cannot install the fault"; return; }
+  for i in $(seq 8); do
+    tokenize 4242424242424242; tok=$(j .id)
+    pay "$tok" 4211
+    eq "payment $i during the outage" "$STATUS" 201
+    ids+=("$(sed -n 's/^X-Request-Id: *//Ip' <<<"$HEADERS" | tr -d '\r')")
+    op capture pay_doesnotexist0000000000
+    ids+=("$(sed -n 's/^X-Request-Id: *//Ip' <<<"$HEADERS" | tr -d '\r')")
+    [ "$i" = 4 ] && gw_sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = 'gateway'" >/dev/null
+  done
+  grep -q '"event":"audit.spooled"' var/log/gatewayd.log || fail "no audit.spooled in the log"
+  gw_sql "DROP TRIGGER t_faults_audit ON audit_events; DROP FUNCTION t_faults_audit();"
+  op capture pay_doesnotexist0000000000  # the database is back: the spool drains
+  ids+=("$(sed -n 's/^X-Request-Id: *//Ip' <<<"$HEADERS" | tr -d '\r')")
+  in_list=$(printf "'%s'," "${ids[@]}"); in_list=${in_list%,}
+  for i in $(seq 50); do  # the next append or the worker's next round
+    [ "$(gw_sql "SELECT count(*) FROM audit_events WHERE request_id IN ($in_list)")" = "${#ids[@]}" ] && break
+    sleep 0.1
+  done
+  grep -q '"event":"audit.spool_replayed"' var/log/gatewayd.log || fail "no audit.spool_replayed in the log"
+  missing=0
+  for id in "${ids[@]}"; do
+    n=$(gw_sql "SELECT count(*) FROM audit_events WHERE request_id = '$id'")
+    [ "$n" = 1 ] || { missing=$((missing + 1)); echo "    audit record of $id: $n"; }
+  done
+  eq "every request's audit record is in the chain, once" "$missing/${#ids[@]}" "0/${#ids[@]}"
+  eq "in request order" "$(gw_sql "SELECT string_agg(request_id, ',' ORDER BY seq) FROM audit_events WHERE request_id IN ($in_list)")" "$(IFS=,; echo "${ids[*]}")"
+  "$SR_BIN/gatewayctl" --config var/etc/gatewayd.json audit verify >"$TMP/av" 2>&1 || fail "audit verify: $(cat "$TMP/av")"
+  eq "the chain verifies" "$(jq -r .ok "$TMP/av")" true
+}
+
+# PostgreSQL itself stops for a few seconds while requests flow (every
+# request then fails, and each refusal is audited): every one of those
+# records is in the chain once the database is back, and the chain verifies.
+t_fault_audit_records_survive_postgres_stop() {
+  local ids=() i in_list n
+  scripts/pg.sh stop >/dev/null 2>&1 || { fail "cannot stop PostgreSQL"; return; }
+  for i in $(seq 10); do
+    op capture pay_doesnotexist0000000000
+    [ "$STATUS" -ge 500 ] || fail "request $i during the outage: $STATUS"
+    ids+=("$(sed -n 's/^X-Request-Id: *//Ip' <<<"$HEADERS" | tr -d '\r')")
+    sleep 0.3
+  done
+  scripts/pg.sh start >/dev/null 2>&1 || { fail "cannot restart PostgreSQL"; return; }
+  in_list=$(printf "'%s'," "${ids[@]}"); in_list=${in_list%,}
+  for i in $(seq 100); do
+    n=$(gw_sql "SELECT count(*) FROM audit_events WHERE request_id IN ($in_list)" 2>/dev/null)
+    [ "$n" = "${#ids[@]}" ] && break
+    sleep 0.1
+  done
+  eq "every request's audit record is in the chain" "$n" "${#ids[@]}"
+  eq "in request order" "$(gw_sql "SELECT string_agg(request_id, ',' ORDER BY seq) FROM audit_events WHERE request_id IN ($in_list)")" "$(IFS=,; echo "${ids[*]}")"
+  "$SR_BIN/gatewayctl" --config var/etc/gatewayd.json audit verify >"$TMP/av" 2>&1 || fail "audit verify: $(cat "$TMP/av")"
+  eq "the chain verifies" "$(jq -r .ok "$TMP/av")" true
+  tokenize 4242424242424242; pay "$(j .id)" 4212
+  eq "payments work again" "$STATUS/$(j .status)" 201/captured
+}
