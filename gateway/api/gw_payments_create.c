@@ -81,6 +81,8 @@ void gw_handle_payments_create(struct sr_http_request *req)
 	if (!gw_idem_begin(app, req, merchant, &idem))
 		return;
 	if (idem.recovered && idem.payment_id[0] != '\0') {
+		/* The audit record names the payment this request answers. */
+		gw_strlcpy(gw_req_ctx()->target, idem.payment_id, sizeof gw_req_ctx()->target);
 		/* Crash recovery (issue 4): the first attempt created this payment
 		 * and may have reached the PSP. Learn the outcome through the vault
 		 * with the same PSP key (it replays; never a second charge). */

@@ -15,6 +15,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 
 int gw_idem_key_check(const char *key, struct gw_error *err)
@@ -238,6 +239,52 @@ void gw_idem_fail(struct gw_app *app, struct sr_http_request *req, struct gw_ide
 	gw_idem_finish(app, req, st, status, body);
 }
 
+/* Releases the database could not take when the request gave up: kept in
+ * memory and retried by the worker every round (gw_idem_retry_releases),
+ * so that a key is not held for its whole lease by a live owner that will
+ * never finish it (issue 16). Bounded; a release that does not fit waits
+ * for the lease, as before. */
+#define PENDING_MAX 1024
+static struct {
+	char merchant_id[72];
+	char key[GW_IDEM_KEY_MAX + 1];
+} g_pending[PENDING_MAX];
+static size_t g_npending;
+static pthread_mutex_t g_pending_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void defer_release(const struct gw_idem *st)
+{
+	pthread_mutex_lock(&g_pending_lock);
+	if (g_npending < PENDING_MAX) {
+		gw_strlcpy(g_pending[g_npending].merchant_id, st->merchant_id,
+		           sizeof g_pending[g_npending].merchant_id);
+		gw_strlcpy(g_pending[g_npending].key, st->key, sizeof g_pending[g_npending].key);
+		g_npending++;
+	}
+	pthread_mutex_unlock(&g_pending_lock);
+}
+
+void gw_idem_retry_releases(struct gw_app *app)
+{
+	PGconn *conn = NULL;
+	size_t i = 0;
+
+	pthread_mutex_lock(&g_pending_lock);
+	if (g_npending > 0) {
+		conn = sr_db_acquire(app->db);
+		while (i < g_npending) {
+			if (gw_store_idem_release(conn, g_pending[i].merchant_id, g_pending[i].key) != 0) {
+				i++;   /* the database is still away: next round */
+				continue;
+			}
+			sr_log(SR_LOG_INFO, NULL, "idempotency.released_late", NULL);
+			g_pending[i] = g_pending[--g_npending];
+		}
+		sr_db_release(app->db, conn);
+	}
+	pthread_mutex_unlock(&g_pending_lock);
+}
+
 void gw_idem_abort(struct gw_app *app, struct sr_http_request *req, struct gw_idem *st,
                    unsigned status, const char *type, const char *code, const char *message,
                    const char *param)
@@ -257,8 +304,10 @@ void gw_idem_abort(struct gw_app *app, struct sr_http_request *req, struct gw_id
 			r = gw_store_idem_release(conn, st->merchant_id, st->key);
 			sr_db_release(app->db, conn);
 		}
-		if (r != 0)
+		if (r != 0) {
 			sr_log(SR_LOG_ERROR, req->request_id, "idempotency.release_failed", NULL);
+			defer_release(st);
+		}
 		st->active = false;
 	}
 	sr_http_reply_error(req, status, type, code, message, param);

@@ -94,4 +94,12 @@ void gw_idem_abort(struct gw_app *app, struct sr_http_request *req, struct gw_id
                    unsigned status, const char *type, const char *code, const char *message,
                    const char *param);
 
+/**
+ * Retry the releases gw_idem_abort could not write (the database was away):
+ * called by the worker every round. Thread-safe; a release that fails again
+ * stays queued (at most 1,024 are kept; beyond that a key waits for its
+ * lease, ADR 0113).
+ */
+void gw_idem_retry_releases(struct gw_app *app);
+
 #endif

@@ -84,6 +84,8 @@ void gw_worker_round(struct gw_app *app, int sweep)
 	long long swept;
 	int n, i;
 
+	/* Keys a request gave up on while the database was away. */
+	gw_idem_retry_releases(app);
 	/* Auto-void: uncaptured authorizations past the window. */
 	n = scan(app, GW_ST_AUTHORIZED, void_after, due);
 	for (i = 0; i < n; i++)
