@@ -168,13 +168,16 @@ build/fuzz/fuzz_psp_webhook: tests/fuzz/fuzz_psp_webhook.c $(FUZZ_PSP_SRC)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lmbedtls -lmbedx509 -lmbedcrypto -lhttp_parser $(LIBS_COMMON)
 
 # Benchmarks (make bench): figures, not tests. Built from the plain build.
-BENCH_BIN := $(BIN)/bench/bench_hsm $(BIN)/bench/bench_http200
+BENCH_BIN := $(BIN)/bench/bench_hsm $(BIN)/bench/bench_http200 $(BIN)/bench/bench_idle
 $(BIN)/bench/bench_hsm: $(OBJ)/tests/bench/bench_hsm.o $(HSM_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -ldl $(LIBS_COMMON)
 $(BIN)/bench/bench_http200: $(OBJ)/tests/bench/bench_http200.o $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_COMMON)
+$(BIN)/bench/bench_idle: $(OBJ)/tests/bench/bench_idle.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcurl -lpthread
 $(OBJ)/tests/bench/%.o: CFLAGS += $(CFLAGS_VAULT)
 
 bench: deps

@@ -48,6 +48,12 @@
 
 #define SR_HTTP_DEFAULT_MAX_BODY (64u * 1024u)
 #define SR_HTTP_DEFAULT_THREADS 4u
+/* ADR 0109: hostile clients. */
+#define SR_HTTP_DEFAULT_PER_IP 64u
+#define SR_HTTP_DEFAULT_ACCEPT_RATE 100.0
+#define SR_HTTP_DEFAULT_ACCEPT_BURST 200.0
+#define SR_HTTP_DEFAULT_HANDSHAKE_S 5u
+#define SR_HTTP_IDLE_TIMEOUT_S 30u
 #define SR_HTTP_PEM_MAX (1024 * 1024)
 
 /*
@@ -244,6 +250,14 @@ struct peer_memo {
 /* A full verification is reused for at most this long on its connection. */
 #define PEER_MEMO_TTL_S 30
 
+static const struct sockaddr *conn_addr(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+	return ci != NULL ? ci->client_addr : NULL;
+}
+
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode toe)
 {
@@ -251,12 +265,18 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 	gnutls_session_t s = NULL;
 
 	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		sr_http_guard_closed(srv->guard, conn_addr(conn));
 		free(*socket_context);
 		*socket_context = NULL;
 		return;
 	}
 	if (toe != MHD_CONNECTION_NOTIFY_STARTED)
 		return;
+	/* ADR 0109: the handshake and the first request's headers get a short
+	 * deadline (libmicrohttpd's timeout applies during the handshake);
+	 * the first request restores the keep-alive timeout (on_request). */
+	sr_http_guard_opened(srv->guard, conn_addr(conn));
+	MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, srv->handshake_timeout_s);
 	s = conn_session(conn);
 	if (s == NULL)
 		return; /* the per-request check refuses every request then */
@@ -455,6 +475,9 @@ static void dispatch(struct req_state *st)
 		}
 		st->req.peer = st->srv->peer_name;
 	}
+	/* No PAN outside the CDE: before routing, any handler, audit or store. */
+	if (st->srv->refuse_pan && sr_http_screen_pan(st) != 0)
+		return;
 	status = sr_http_body_status(st);
 	if (status == 0)
 		status = find_route(st);
@@ -482,6 +505,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		st = new_state(srv, conn, url, method);
 		if (st == NULL)
 			return MHD_NO;
+		if (srv->handshake_timeout_s != SR_HTTP_IDLE_TIMEOUT_S) {
+			const union MHD_ConnectionInfo *ci =
+				MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_TIMEOUT);
+
+			if (ci != NULL && ci->connection_timeout == srv->handshake_timeout_s)
+				MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
+				                          SR_HTTP_IDLE_TIMEOUT_S);
+		}
 		*req_cls = st;
 		status = sr_http_early_refusal(st);
 		if (status != 0) {
@@ -743,6 +774,7 @@ static void server_free(struct sr_http_server *srv)
 	free(srv->cert_file);
 	free(srv->key_file);
 	creds_free(srv->creds);
+	sr_http_guard_free(srv->guard);
 	if (srv->sync_init) {
 		pthread_cond_destroy(&srv->cv);
 		pthread_mutex_destroy(&srv->mu);
@@ -803,6 +835,7 @@ struct sr_http_server *sr_http_start(const struct sr_http_config *cfg, char *err
 	srv->app = cfg->app;
 	srv->max_body = cfg->max_body != 0 ? cfg->max_body : SR_HTTP_DEFAULT_MAX_BODY;
 	srv->accept_form = cfg->accept_form;
+	srv->refuse_pan = cfg->refuse_pan;
 	srv->name = strdup(cfg->name != NULL ? cfg->name : "http");
 	if (srv->name == NULL) {
 		seterr(err, errlen, "http: out of memory");
@@ -870,10 +903,21 @@ struct sr_http_server *sr_http_start(const struct sr_http_config *cfg, char *err
 		threads = 1;
 		conn_limit = cfg->max_connections;
 	}
+	srv->handshake_timeout_s = cfg->handshake_timeout_s != 0 ? cfg->handshake_timeout_s
+	                                                         : SR_HTTP_DEFAULT_HANDSHAKE_S;
+	srv->guard = sr_http_guard_new(srv->name,
+	                               cfg->max_per_ip != 0 ? cfg->max_per_ip : SR_HTTP_DEFAULT_PER_IP,
+	                               cfg->accept_rate > 0 ? cfg->accept_rate : SR_HTTP_DEFAULT_ACCEPT_RATE,
+	                               cfg->accept_burst > 0 ? cfg->accept_burst : SR_HTTP_DEFAULT_ACCEPT_BURST,
+	                               conn_limit);
+	if (srv->guard == NULL) {
+		seterr(err, errlen, "http: out of memory (or accept_burst below 1)");
+		goto out;
+	}
 	/* With mutual TLS the client CA is the last option; without, its place
 	 * ends the list and the pair after it is never read. */
 	srv->daemon = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, srv,
+		flags, 0, sr_http_guard_accept, srv->guard, on_request, srv,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv,
 		MHD_OPTION_SOCK_ADDR, sa,
 		MHD_OPTION_HTTPS_CERT_CALLBACK, cert_callback,
@@ -882,7 +926,7 @@ struct sr_http_server *sr_http_start(const struct sr_http_config *cfg, char *err
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 		MHD_OPTION_THREAD_POOL_SIZE, threads,
 		MHD_OPTION_CONNECTION_LIMIT, conn_limit,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+		MHD_OPTION_CONNECTION_TIMEOUT, SR_HTTP_IDLE_TIMEOUT_S,
 		srv->ca_pem != NULL ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, srv->ca_pem,
 		MHD_OPTION_END);
 	if (srv->daemon == NULL) {

@@ -15,8 +15,10 @@
  * A handler must call exactly one sr_http_reply_* function. If it calls none,
  * a 500 api_error is sent. Requests for unknown paths get 404, known path with
  * another method 405, bodies larger than max_body 413, POST/PUT without
- * Content-Length 411, a JSON content type with invalid JSON 400 — all in
- * BRIEF.md's error shape, before any handler runs.
+ * Content-Length 411, a JSON content type with invalid JSON 400, and on a
+ * refuse_pan listener a card number anywhere in the request 400
+ * pan_not_allowed (checked first, sr_http_screen.c) — all in BRIEF.md's error
+ * shape, before any handler runs.
  */
 #ifndef SR_HTTP_H
 #define SR_HTTP_H
@@ -70,9 +72,43 @@ struct sr_http_config {
 	int accept_form;                /* 1: application/x-www-form-urlencoded bodies are parsed
 	                                 * into req->form (pspsim: Stripe's wire format); 0: such a
 	                                 * body is refused with 415 like any non-JSON body */
+	int refuse_pan;                 /* 1: a card number anywhere in a request (path, query,
+	                                 * header, body of any type) is refused with 400
+	                                 * pan_not_allowed before routing (sr_http_screen.c; the
+	                                 * gateway: no PAN outside the CDE, ADR 0106) */
+	/* Hostile clients (ADR 0109): checked when a connection is accepted,
+	 * before it gets a thread or a TLS session; a refused connection is
+	 * closed at once, logged (at most one line a second) and counted in
+	 * strongroom_http_connections_refused_total. An address is an IPv4
+	 * address, or an IPv6 /64 (one host's usual allocation). */
+	unsigned max_per_ip;            /* connections open at once from one address; 0 means 64 */
+	double accept_rate;             /* new connections per second from one address, refilled
+	                                 * continuously; 0 means 100 */
+	double accept_burst;            /* new connections one address may open at once; 0 means 200 */
+	unsigned handshake_timeout_s;   /* seconds a new connection has, without activity, to
+	                                 * finish its TLS handshake and send its first request's
+	                                 * headers; 0 means 5. Afterwards, 30 s idle keep-alive. */
 };
 
 struct sr_http_server;
+
+/* The configuration keys sr_http_config_limits reads, for a daemon's list
+ * of allowed keys. */
+#define SR_HTTP_LIMIT_KEYS "max_connections_per_ip", "accept_per_second_per_ip", \
+	"accept_burst_per_ip", "handshake_timeout_seconds"
+
+/**
+ * Read a daemon's listener limits (ADR 0109) from its configuration object
+ * into hc's max_per_ip, accept_rate, accept_burst and handshake_timeout_s:
+ * max_connections_per_ip (1..100000, default per_ip_default: the daemon's
+ * choice, browsers or servers behind an address), accept_per_second_per_ip
+ * (1..1000000, default 100), accept_burst_per_ip (1..1000000, default 200),
+ * handshake_timeout_seconds (1..30, default 5); all integers. path names
+ * the file in messages. @return 0, or -1 with msg naming the key (never
+ * quoting its value).
+ */
+int sr_http_config_limits(const json_t *cfg, const char *path, unsigned per_ip_default,
+                          struct sr_http_config *hc, char *msg, size_t msglen);
 
 /**
  * Start listening. The first call also sets process-wide state: SIGPIPE is

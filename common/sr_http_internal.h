@@ -12,10 +12,13 @@
 #include <stddef.h>
 #include <time.h>
 
+#include <sys/socket.h>
+
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 
 struct tls_creds;
+struct sr_http_guard;
 
 struct sr_http_server {
 	struct MHD_Daemon *daemon;
@@ -31,11 +34,14 @@ struct sr_http_server {
 	size_t n_routes;
 	size_t max_body;
 	int accept_form;                /* sr_http_config.accept_form */
+	int refuse_pan;                 /* sr_http_config.refuse_pan */
 	void *app;
 	char *name;
 	char *peer_name;                /* NULL: no mTLS */
 	gnutls_typed_vdata_st vdata[2]; /* handshake + per-request checks */
 	char *ca_pem;
+	struct sr_http_guard *guard;    /* per-address limits (sr_http_guard.c) */
+	unsigned handshake_timeout_s;   /* until the first request's headers */
 };
 
 struct hdr {
@@ -67,6 +73,7 @@ struct req_state {
 	/* form parsing */
 	int form_error;                 /* 0, or 1 duplicate key, 2 bad encoding */
 	char *form_key;                 /* key of the value being accumulated */
+	int pan_refused;                /* sr_http_screen_pan refused it: nothing of it is logged */
 };
 
 /* ---- sr_http_request.c ---- */
@@ -120,6 +127,18 @@ unsigned sr_http_body_status(const struct req_state *st);
  */
 int sr_http_parse_body(struct req_state *st);
 
+/* ---- sr_http_screen.c ---- */
+
+/**
+ * The card number check of a refuse_pan listener: the path, every query
+ * argument and header (names and values) and the raw body, through
+ * common/sr_panscan. @return 0 when none holds one; -1 with the reply set
+ * (400 invalid_request_error pan_not_allowed, param "path", "query:NAME",
+ * "header:NAME", a JSON field path or "body", never the value), one
+ * "http.pan_refused" log line, and st->pan_refused set.
+ */
+int sr_http_screen_pan(struct req_state *st);
+
 /* ---- sr_http_reply.c ---- */
 
 /** Register the request metrics (once per process; thread-safe). */
@@ -142,5 +161,38 @@ void sr_http_reply_status_error(struct req_state *st, unsigned status);
  * closes the connection: sr_http_reply_drop, or no response possible).
  */
 enum MHD_Result sr_http_queue_reply(struct req_state *st);
+
+/* ---- sr_http_guard.c (ADR 0109) ---- */
+
+/**
+ * Per-address limits of one listener: at most max_per_ip connections open
+ * at once from one address (an IPv4 address, or an IPv6 /64), and new
+ * connections from one address admitted by a token bucket of rate per
+ * second and burst capacity. max_connections: the listener's connection
+ * limit, which sizes the table. @return the guard, or NULL (bad argument,
+ * out of memory). listener is copied.
+ */
+struct sr_http_guard *sr_http_guard_new(const char *listener, unsigned max_per_ip, double rate,
+                                        double burst, unsigned max_connections);
+
+/** Free a guard (NULL ok), after the daemon using it has stopped. */
+void sr_http_guard_free(struct sr_http_guard *g);
+
+/**
+ * libmicrohttpd's accept policy (MHD_OPTION_APPLY_POLICY, cls: the guard),
+ * called as each connection is accepted, before it gets a thread or a TLS
+ * session. MHD_NO (the socket is closed at once) when the address already
+ * has max_per_ip connections open, its bucket is empty, or the table has
+ * no room; each refusal is counted in
+ * strongroom_http_connections_refused_total{listener,reason} and logged at
+ * most once a second. Non-IP sockets are admitted. Thread-safe.
+ */
+enum MHD_Result sr_http_guard_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen);
+
+/** A connection from addr started (MHD_CONNECTION_NOTIFY_STARTED). NULL g ok. */
+void sr_http_guard_opened(struct sr_http_guard *g, const struct sockaddr *addr);
+
+/** A connection from addr closed (MHD_CONNECTION_NOTIFY_CLOSED). NULL g ok. */
+void sr_http_guard_closed(struct sr_http_guard *g, const struct sockaddr *addr);
 
 #endif

@@ -6,6 +6,7 @@
 #include "common/sr_http_internal.h"
 #include "common/sr_log.h"
 #include "common/sr_metrics.h"
+#include "common/sr_panscan.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -304,6 +305,8 @@ enum MHD_Result sr_http_queue_reply(struct req_state *st)
 	st->queued = 1;
 
 	redact_path(st->req.path != NULL ? st->req.path : "", path, sizeof path);
+	if (st->pan_refused || sr_panscan_has_pan(path, strlen(path)))
+		snprintf(path, sizeof path, "[redacted]"); /* a card number, in any shape */
 	/* PCI DSS 10.2.1, 10.2.2: who (the verified peer, or the merchant and
 	 * key a handler authenticated) and from where (the client address),
 	 * what (method, route), when, outcome. */

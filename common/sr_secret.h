@@ -49,7 +49,14 @@ void sr_secret_free(void *p);
  */
 void *sr_secret_alloc(size_t len);
 
-/** Process hardening for the CDE: no core dumps, not ptrace-attachable. 0 or -1. */
+/**
+ * Process hardening for the CDE, before any thread starts: no core dumps,
+ * not ptrace-attachable by the same user, and freed heap memory overwritten
+ * by glibc (mallopt M_PERTURB), so that card data a library frees without
+ * wiping (the HTTP server's connection buffers, TLS records) does not stay
+ * readable in the process (PCI DSS v4.0 3.3.1, 3.5.1; ADR 0110).
+ * @return 0, or -1 when a step failed.
+ */
 int sr_secret_harden_process(void);
 
 #endif

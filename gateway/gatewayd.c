@@ -257,6 +257,14 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* ADR 0109: per-address limits and the handshake deadline. */
+	memset(&hcfg, 0, sizeof hcfg);
+	/* Merchants' servers: many concurrent requests from one address; in
+	 * the pool an idle connection costs no thread. */
+	if (sr_http_config_limits(cfg, config_path, 256, &hcfg, err, sizeof err) != 0) {
+		sr_log(SR_LOG_ERROR, NULL, "config.invalid", "{s:s}", "error", err);
+		goto out;
+	}
 	if (check_only) {
 		printf("gatewayd: %s: configuration OK\n", config_path);
 		rc = 0;
@@ -299,7 +307,6 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	memset(&hcfg, 0, sizeof hcfg);
 	hcfg.bind_addr = sr_config_str(cfg, "listen", "127.0.0.1");
 	hcfg.port = (uint16_t)sr_config_int(cfg, "port", 8443);
 	hcfg.cert_file = sr_config_str(cfg, "tls_cert", NULL);
@@ -310,6 +317,7 @@ int main(int argc, char **argv)
 	hcfg.n_routes = sizeof ROUTES / sizeof ROUTES[0];
 	hcfg.app = &app;
 	hcfg.name = "gateway";
+	hcfg.refuse_pan = 1; /* no PAN outside the CDE, in any shape (ADR 0106) */
 	srv = sr_http_start(&hcfg, err, sizeof err);
 	if (srv == NULL) {
 		sr_log(SR_LOG_ERROR, NULL, "http.start_failed", "{s:s}", "error", err);
@@ -336,6 +344,10 @@ int main(int argc, char **argv)
 		acfg.n_routes = SR_ADMIN_N_ROUTES;
 		acfg.app = &admin;
 		acfg.name = "gateway-admin";
+		acfg.max_per_ip = hcfg.max_per_ip;
+		acfg.accept_rate = hcfg.accept_rate;
+		acfg.accept_burst = hcfg.accept_burst;
+		acfg.handshake_timeout_s = hcfg.handshake_timeout_s;
 		admin_srv = sr_http_start(&acfg, err, sizeof err);
 		if (admin_srv == NULL) {
 			sr_log(SR_LOG_ERROR, NULL, "http.start_failed", "{s:s}", "error", err);
@@ -346,6 +358,12 @@ int main(int argc, char **argv)
 		app.ratelimit = gw_ratelimit_new((double)sr_config_int(cfg, "rate_limit_per_s", 2000),
 		                                 (double)sr_config_int(cfg, "rate_limit_burst", 4000));
 		if (app.ratelimit == NULL)
+			goto out;
+	}
+	if (sr_config_int(cfg, "rate_limit_ip_per_s", 2000) > 0) {
+		app.ratelimit_ip = gw_ratelimit_new((double)sr_config_int(cfg, "rate_limit_ip_per_s", 2000),
+		                                    (double)sr_config_int(cfg, "rate_limit_ip_burst", 4000));
+		if (app.ratelimit_ip == NULL)
 			goto out;
 	}
 	if (sr_config_int(cfg, "workers", 1) != 0) {
@@ -390,6 +408,7 @@ out:
 	sr_db_pool_free(app.db);
 	gw_vault_client_free(app.vault);
 	gw_ratelimit_free(app.ratelimit);
+	gw_ratelimit_free(app.ratelimit_ip);
 	sr_secret_free(app.webhook_key);
 	if (curl_inited)
 		curl_global_cleanup();

@@ -15,7 +15,10 @@ struct gw_app {
 	struct sr_db_pool *db;          /* connections as role gateway */
 	struct gw_vault_client *vault;  /* mTLS client for the vault internal listener */
 	json_t *cfg;                    /* the loaded config (borrowed by handlers) */
-	struct gw_ratelimit *ratelimit; /* per key and endpoint (issue 4); NULL: off */
+	struct gw_ratelimit *ratelimit; /* per merchant and endpoint, once authenticated
+	                                 * (issue 4, ADR 0109); NULL: off */
+	struct gw_ratelimit *ratelimit_ip; /* per client address and endpoint, before
+	                                    * authentication (ADR 0109); NULL: off */
 	unsigned char *webhook_key;     /* issue 5: seals webhook signing secrets (ADR 0100); NULL: webhooks off */
 	char instance_id[32];           /* issue 16: owner of this process's claims (gw_instance, ADR 0113) */
 };

@@ -5,6 +5,7 @@
 #include "gateway/vault_client/gw_vault_client.h"
 #include "common/sr_config.h"
 #include "common/sr_db.h"
+#include "common/sr_http.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,12 +20,14 @@ const char *const GW_CONFIG_KEYS[] = {
 	/* issue 4: lifecycle workers, idempotency lease */
 	"workers", "worker_interval_ms", "auto_void_after_s", "three_ds_expiry_s",
 	"idempotency_lease_s", "rate_limit_per_s", "rate_limit_burst",
+	"rate_limit_ip_per_s", "rate_limit_ip_burst",
 	/* issue 5: webhooks to merchants */
 	"webhook_secret_key_file", "webhook_dispatcher", "webhook_interval_ms",
 	"webhook_backoff_base_ms", "webhook_backoff_cap_ms", "webhook_max_age_s",
 	"webhook_timeout_ms", "webhook_allow_private", "webhook_ca",
 	/* issue 16: audit records waiting for the database */
 	"audit_spool_file",
+	SR_HTTP_LIMIT_KEYS, /* issue 15: hostile clients (ADR 0109) */
 	NULL,
 };
 
@@ -40,6 +43,8 @@ static const struct {
 	{ "idempotency_lease_s", 1, 3600 },
 	{ "rate_limit_per_s", 0, 1000000 },
 	{ "rate_limit_burst", 1, 1000000 },
+	{ "rate_limit_ip_per_s", 0, 1000000 },
+	{ "rate_limit_ip_burst", 1, 1000000 },
 	{ "webhook_dispatcher", 0, 1 },
 	{ "webhook_interval_ms", 50, 600000 },
 	{ "webhook_backoff_base_ms", 10, 86400000 },

@@ -7,7 +7,8 @@
 #   https "return 200" requests/s, same TLS stack, same wrk (tests/bench/bench_http200)
 #   pg    one-row durable INSERTs/s (pgbench, 1 and 32 clients)
 # then prints B = 1 / (1/https + 2/hsm + 1/pg) and tokenize/B, p50/p99 and
-# vaultd's peak resident memory. BENCH_SECONDS (default 10) per run.
+# vaultd's peak resident memory; then the idle flood (ADR 0109: a client's
+# p99 alone and during 2,000 idle sockets from another address). BENCH_SECONDS (default 10) per run.
 # BENCH_ROUNDS (default 3): the limits and the 64-connection run are measured
 # once per round; every round is printed and the result is the best round's
 # ratio, with a stricter ratio beside it (that round's throughput against
@@ -143,6 +144,12 @@ echo "  tokens committed during the runs: $((n1 - n0)) (all durable: each reply 
 echo "  vaultd peak RSS: $(awk "BEGIN{printf \"%.1f\", $peak/1024}") MiB (VmHWM since start: $(awk "BEGIN{printf \"%.1f\", $(hwm_kib "$vpid")/1024}") MiB)"
 B_MAX=$(awk "BEGIN{printf \"%.0f\", 1/(1/$HTTPS_MAX + 2/$HSM_MAX + 1/$PG_MAX)}")
 echo "  stricter: that round's tokenize throughput against each limit's best of all rounds: $T64 / $B_MAX = $(awk "BEGIN{printf \"%.2f\", $T64/$B_MAX}") x B"
+# ---- idle flood (ADR 0109): a client on 127.0.0.2 tokenizing, a new
+# connection per request, alone and then while 2,000 TCP connections from
+# 127.0.0.1 never send a byte (reopened once a second when closed).
+echo "-- idle flood: p99 of a client tokenizing from another address, alone and during 2,000 idle sockets"
+BENCH_PK=$STRONGROOM_PK "$SR_BIN/bench/bench_idle" "$BPORT" "$STRONGROOM_CA" BENCH_PK 2000 "${BENCH_IDLE_REQUESTS:-500}" \
+  || log "bench_idle failed"
 echo "== result (best of $ROUNDS rounds: round $R64): tokenize at 64 connections $T64 tokens/s = $BEST_RATIO x B ($B64); p99 $P99_64 ms; target ratio >= 0.6, p99 <= 25 ms, RSS <= 32 MiB"
 # The benchmark's tokens are the test merchant's: delete them (not a test; keeps the dev database small).
 pg -d vault -c "DELETE FROM tokens WHERE merchant_id = '$STRONGROOM_MERCHANT' AND created_at >= to_timestamp($start_ts) AND used_by IS NULL AND customer IS NULL" >/dev/null

@@ -6,10 +6,15 @@
  *   panscan [-q] [FILE|DIR|-]...      (no argument: standard input)
  *
  * Each finding prints as "NAME:LINE:COLUMN: 424242******4242 (16 digits)":
- * never the full number (PCI DSS 3.4.1). Directories are walked (regular
- * files only, symbolic links not followed). -q prints nothing.
+ * never the full number (PCI DSS 3.4.1). Directories are walked (symbolic
+ * links not followed). Special files (sockets, FIFOs, devices: a running
+ * PostgreSQL's socket in its data directory) are skipped with a warning.
+ * A report on standard error ends the run: files scanned, PostgreSQL WAL
+ * segments among them and how they are read, special files skipped,
+ * findings. -q prints nothing (errors aside).
  * Exit status: 0 no finding, 1 findings, 2 an input could not be read.
- * What counts as a finding: common/sr_panscan.h.
+ * What counts as a finding (every shape, encoding and network):
+ * common/sr_panscan.h.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +29,34 @@
 static int g_quiet = 0;
 static int g_error = 0;
 static unsigned long long g_hits = 0;
+static unsigned long long g_files = 0;
+static unsigned long long g_wal = 0;     /* files under pg_wal/ (pg_xlog/ before PostgreSQL 10) */
+static unsigned long long g_skipped = 0; /* special files */
+
+/* How WAL is read: the report says it whenever it scanned some. */
+static const char WAL_NOTE[] =
+	"PostgreSQL WAL segments are scanned as raw bytes like the table files: a value\n"
+	"written in clear is found there; values PostgreSQL compresses (TOAST pglz/lz4,\n"
+	"full-page images with wal_compression on) are not decompressed: scan a pg_dump\n"
+	"of each database as well (compliance/pci_dss/pci_scope.md).\n";
+
+static int is_wal(const char *path)
+{
+	return strstr(path, "/pg_wal/") != NULL || strncmp(path, "pg_wal/", 7) == 0 ||
+	       strstr(path, "/pg_xlog/") != NULL || strncmp(path, "pg_xlog/", 8) == 0;
+}
+
+/* A socket, FIFO or device: reading it would block or mean nothing. */
+static int skip_special(const char *path, mode_t mode)
+{
+	if (S_ISREG(mode) || S_ISDIR(mode))
+		return 0;
+	g_skipped++;
+	if (!g_quiet)
+		fprintf(stderr, "panscan: %s: skipped (%s, not a regular file)\n", path,
+		        S_ISSOCK(mode) ? "socket" : S_ISFIFO(mode) ? "FIFO" : "device");
+	return 1;
+}
 
 static void on_hit(const sr_panscan_hit *hit, void *ctx)
 {
@@ -62,13 +95,24 @@ static int scan_fd(int fd, const char *name)
 
 static int scan_path(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+	int fd = -1;
 	int rc;
 
+	if (stat(path, &st) == 0 && skip_special(path, st.st_mode))
+		return 0;
+	/* O_NONBLOCK: a FIFO swapped in after lstat never blocks the scan. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		fprintf(stderr, "panscan: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
+	if (fstat(fd, &st) == 0 && skip_special(path, st.st_mode)) {
+		close(fd);
+		return 0;
+	}
+	g_files++;
+	g_wal += is_wal(path) != 0;
 	rc = scan_fd(fd, path);
 	close(fd);
 	return rc;
@@ -76,10 +120,9 @@ static int scan_path(const char *path)
 
 static int walk_cb(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
-	(void)st;
 	(void)ftw;
-	if (type == FTW_F) {
-		if (scan_path(path) != 0)
+	if (type == FTW_F) { /* FTW_SL, a symbolic link inside a tree: not followed */
+		if (!skip_special(path, st->st_mode) && scan_path(path) != 0)
 			g_error = 1;
 	} else if (type == FTW_DNR || type == FTW_NS) {
 		fprintf(stderr, "panscan: %s: cannot read\n", path);
@@ -98,8 +141,11 @@ int main(int argc, char **argv)
 			g_quiet = 1;
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			printf("usage: panscan [-q] [FILE|DIR|-]...\n"
-			       "Luhn-valid 13-19 digit numbers (whole words; groups of 3-6 digits\n"
-			       "joined by one space or hyphen count too). Exit 0 none, 1 found, 2 error.\n");
+			       "Card numbers: the networks' IIN ranges and lengths, Luhn-valid, plain or in\n"
+			       "groups of 3+ digits joined by any non-alphanumerics, glued to letters or '_',\n"
+			       "%%-encoded or JSON-escaped (common/sr_panscan.h). Special files (sockets,\n"
+			       "FIFOs, devices) are skipped with a warning. Exit 0 none, 1 found, 2 error.\n\n%s",
+			       WAL_NOTE);
 			return 0;
 		} else if (strcmp(argv[i], "--") == 0) {
 			i++;
@@ -116,7 +162,7 @@ int main(int argc, char **argv)
 		if (strcmp(argv[i], "-") == 0) {
 			if (scan_fd(STDIN_FILENO, "(stdin)") != 0)
 				g_error = 1;
-		} else if (lstat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+		} else if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) { /* var/pg may be a link */
 			if (nftw(argv[i], walk_cb, 32, FTW_PHYS) != 0)
 				g_error = 1;
 		} else if (scan_path(argv[i]) != 0) {
@@ -126,6 +172,13 @@ int main(int argc, char **argv)
 	if (nfiles == 0 && scan_fd(STDIN_FILENO, "(stdin)") != 0)
 		g_error = 1;
 	fflush(stdout);
+	if (!g_quiet) {
+		fprintf(stderr, "panscan: %llu file(s) scanned, %llu of them PostgreSQL WAL segments; "
+		        "%llu special file(s) skipped; %llu finding(s)\n", g_files, g_wal, g_skipped,
+		        g_hits);
+		if (g_wal > 0)
+			fputs(WAL_NOTE, stderr);
+	}
 	if (g_error)
 		return 2;
 	return g_hits > 0 ? 1 : 0;

@@ -69,6 +69,7 @@ static const char *const config_keys[] = {
 	"psp_retry_max", "psp_retry_backoff_ms", "psp_timeout_ms",
 	/* issue 15: signed checkpoints of the decryption audit (ADR 0111) */
 	"audit_checkpoint_records", "audit_checkpoint_seconds",
+	SR_HTTP_LIMIT_KEYS, /* issue 15: hostile clients (ADR 0109) */
 	NULL,
 };
 
@@ -124,6 +125,7 @@ struct vaultd_config {
 	const char *admin_listen;
 	long long admin_port, shutdown_grace_seconds, readyz_cert_min_days;
 	long long rl_ip_rate, rl_ip_burst, rl_key_rate, rl_key_burst;
+	struct sr_http_config limits;   /* ADR 0109: only the per-address limits are set */
 	const char *psp_adyen_host, *psp_adyen_addr, *psp_adyen_api_key_file;
 	const char *psp_adyen_merchant_account, *psp_adyen_hmac_key_file, *psp_adyen_return_url;
 	long long psp_adyen_port;
@@ -297,6 +299,9 @@ static int config_read(const json_t *cfg, const char *path, struct vaultd_config
 		snprintf(msg, msglen, "config: rate limits: per_minute 0..10000000, burst 1..10000000");
 		return -1;
 	}
+	/* Browsers: a few connections each, some behind one address. */
+	if (sr_http_config_limits(cfg, path, 64, &c->limits, msg, msglen) != 0)
+		return -1;
 
 	{
 		static const char *const ports[] = { "public_port", "internal_port", "psp_stripe_port",
@@ -758,6 +763,10 @@ static int run(const struct vaultd_config *c)
 			.n_routes = sizeof public_routes / sizeof public_routes[0],
 			.app = &app,
 			.name = "vault-public",
+			.max_per_ip = c->limits.max_per_ip,
+			.accept_rate = c->limits.accept_rate,
+			.accept_burst = c->limits.accept_burst,
+			.handshake_timeout_s = c->limits.handshake_timeout_s,
 		};
 
 		pub = sr_http_start(&pc, err, sizeof err);
@@ -781,6 +790,18 @@ static int run(const struct vaultd_config *c)
 			.n_routes = sizeof internal_routes / sizeof internal_routes[0],
 			.app = &app,
 			.name = "vault-internal",
+			/* Nothing the gateway sends may carry a card number: the
+			 * customer reference, ids, credentials, PSP webhooks are
+			 * refused in any PAN shape before they are stored or a token
+			 * is spent (ADR 0106). */
+			.refuse_pan = 1,
+			/* ADR 0109: the gateway is the only client (mutual TLS,
+			 * nftables); its connections must not meet a per-address
+			 * cap. The handshake deadline applies. */
+			.max_per_ip = 100000,
+			.accept_rate = 1000000,
+			.accept_burst = 1000000,
+			.handshake_timeout_s = c->limits.handshake_timeout_s,
 		};
 
 		internal = sr_http_start(&ic, err, sizeof err);
@@ -803,6 +824,10 @@ static int run(const struct vaultd_config *c)
 			.n_routes = SR_ADMIN_N_ROUTES,
 			.app = &admin,
 			.name = "vault-admin",
+			.max_per_ip = c->limits.max_per_ip,
+			.accept_rate = c->limits.accept_rate,
+			.accept_burst = c->limits.accept_burst,
+			.handshake_timeout_s = c->limits.handshake_timeout_s,
 		};
 
 		admin.db = db;

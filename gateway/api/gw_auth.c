@@ -2,6 +2,7 @@
  * gw_auth: Bearer secret-key authentication.
  */
 #include "gateway/api/gw_auth.h"
+#include "gateway/api/gw_route.h"
 #include "gateway/gw_app.h"
 #include "gateway/audit/gw_audit.h"
 #include "gateway/store/gw_store_keys.h"
@@ -80,6 +81,9 @@ int gw_auth_merchant(struct gw_app *app, struct sr_http_request *req, char *merc
 	gw_strlcpy(ctx->merchant, ki.merchant_id, sizeof ctx->merchant);
 	gw_strlcpy(ctx->role, ki.role, sizeof ctx->role);
 	ctx->key_id = ki.id;
+	/* ADR 0109: the limit follows the merchant, whichever of its keys. */
+	if (gw_route_rate_limit(req, app->ratelimit, "merchant", ki.merchant_id))
+		goto out;
 	/* Least privilege (PCI DSS v4.0 7.2.2): the key's role must grant what
 	 * the route needs; the refusal is audited by gw_route. */
 	if ((gw_role_perms(ki.role) & ctx->need) != ctx->need) {

@@ -5,6 +5,7 @@
 #include "gateway/gw_app.h"
 #include "gateway/api/gw_auth.h"
 #include "gateway/api/gw_handlers.h"
+#include "gateway/api/gw_request_lifecycle.h"
 #include "gateway/payments/gw_payment.h"
 #include "gateway/store/gw_store.h"
 #include "common/sr_db.h"
@@ -23,8 +24,7 @@ void gw_handle_payments_get(struct sr_http_request *req)
 
 	if (gw_auth_merchant(app, req, merchant, sizeof merchant) != 0)
 		return;
-	if (req->params[0] == NULL || strncmp(req->params[0], "pay_", 4) != 0 ||
-	    strlen(req->params[0]) >= sizeof p.id) {
+	if (!gw_id_shape_ok(req->params[0], "pay_")) {
 		/* Not a payment id (it could even be a card number): never sent to
 		 * the database, never echoed. */
 		sr_http_reply_error(req, 404, "invalid_request_error", "resource_missing",

@@ -1,5 +1,6 @@
 /*
- * gw_ratelimit: token buckets in a fixed open-addressed table (gw_ratelimit.h).
+ * gw_ratelimit: token buckets in a fixed open-addressed table (gw_ratelimit.h),
+ * a window of PROBE slots per key.
  */
 #include "gateway/api/gw_ratelimit.h"
 #include "common/sr_util.h"
@@ -62,7 +63,7 @@ int gw_ratelimit_take(struct gw_ratelimit *rl, const char *key, const char *endp
 	char buf[512];
 	char id[65];
 	struct bucket *b = NULL;
-	struct bucket *oldest = NULL;
+	struct bucket *spare = NULL;
 	unsigned long h = 0;
 	double t;
 	size_t i;
@@ -83,14 +84,21 @@ int gw_ratelimit_take(struct gw_ratelimit *rl, const char *key, const char *endp
 			b = c;
 			break;
 		}
-		if (c->id[0] == '\0' && oldest == NULL)
-			oldest = c;
-		else if (oldest == NULL || (oldest->id[0] != '\0' && c->last < oldest->last))
-			oldest = c;
+		/* Reused only when free or refilled to the burst: forgetting a
+		 * full bucket changes nothing, so a collision never hands a
+		 * limited client a fresh burst (ADR 0109). */
+		if (spare == NULL &&
+		    (c->id[0] == '\0' || c->tokens + (t - c->last) * rl->rate >= rl->burst))
+			spare = c;
 	}
 	if (b == NULL) {
-		/* New bucket (full), evicting the least recently used of the probe window. */
-		b = oldest;
+		if (spare == NULL) {
+			/* A window of partly spent buckets: keep them, admit this
+			 * one untracked (as a fresh bucket would). */
+			pthread_mutex_unlock(&rl->lock);
+			return 0;
+		}
+		b = spare;
 		memcpy(b->id, id, sizeof b->id);
 		b->tokens = rl->burst;
 		b->last = t;

@@ -2,8 +2,11 @@
  * gw_ratelimit: per-key, per-endpoint token buckets (issue 4), in memory,
  * per gatewayd instance (behind a load balancer spreading over N instances
  * the effective limit is up to N times the configured one: see
- * docs/decisions/0021). Keys are identified by the SHA-256 of the presented
- * bearer token, never the token itself.
+ * docs/decisions/0021). gw_route keys them on the client address before
+ * authentication and on the merchant after (ADR 0109); the table holds the
+ * SHA-256 of key and endpoint. A slot is reused only when free or refilled
+ * to the burst; when a key's window holds only partly spent buckets, the
+ * key is admitted untracked rather than evicting one.
  */
 #ifndef GW_RATELIMIT_H
 #define GW_RATELIMIT_H

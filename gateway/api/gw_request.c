@@ -1,5 +1,7 @@
 /*
- * gw_request: request validation for the merchant API.
+ * gw_request: request validation for the merchant API. Card numbers are
+ * refused before any of it runs, in every shape, by the one check at
+ * dispatch (common/sr_http_screen.c, ADR 0106).
  */
 #include "gateway/api/gw_request.h"
 #include "gateway/payments/gw_payment.h"
@@ -9,9 +11,6 @@
 #include <string.h>
 
 #include <sodium.h>
-
-#define PAN_MIN 13
-#define PAN_MAX 19
 
 static void set_err(struct gw_error *err, const char *code, const char *message,
                     const char *param)
@@ -23,147 +22,6 @@ static void set_err(struct gw_error *err, const char *code, const char *message,
 	err->code = code;
 	err->message = message;
 	err->param = param;
-}
-
-bool gw_luhn_valid(const char *digits, size_t n)
-{
-	unsigned sum = 0;
-	size_t i;
-
-	if (digits == NULL || n == 0)
-		return false;
-	for (i = 0; i < n; i++) {
-		unsigned d;
-		char c = digits[n - 1 - i];
-
-		if (c < '0' || c > '9')
-			return false;
-		d = (unsigned)(c - '0');
-		if (i % 2 == 1) {
-			d *= 2;
-			if (d > 9)
-				d -= 9;
-		}
-		sum += d;
-	}
-	return sum % 10 == 0;
-}
-
-/* Up to this many non-alphanumeric characters between two digit groups keep
- * them in one chain: "4242 4242", "4242-4242", "4242.4242", "4242 / 4242". */
-#define PAN_SEP_MAX 3
-
-bool gw_text_has_pan(const char *s, size_t len)
-{
-	/* Digit groups of the current chain: their digits, concatenated, and
-	 * where each group starts in digits[]. A chain longer than what a PAN
-	 * can span only needs its last PAN_MAX digits' groups. */
-	char digits[2 * PAN_MAX + 2];
-	size_t start[PAN_MAX + 1];
-	size_t ngroups = 0, nd = 0, sep = 0;
-	bool in_group = false, found = false;
-	size_t i;
-
-	if (s == NULL)
-		return false;
-	/*
-	 * Candidates are one digit group, or consecutive groups of one chain,
-	 * totalling 13-19 digits and passing Luhn: "qty 1 4242 4242 4242 4242"
-	 * holds the candidate "4242424242424242". A contiguous run of more than
-	 * 19 digits is not split (long order numbers are not card numbers).
-	 */
-	for (i = 0; i <= len && !found; i++) {
-		int c = i < len ? (unsigned char)s[i] : 0;
-
-		if (isdigit(c)) {
-			if (!in_group) {
-				/* Drop the chain's leading groups that no candidate ending
-				 * here or later can include (more than PAN_MAX digits
-				 * back); at most PAN_MAX groups then remain. */
-				size_t drop = 0, k;
-				while (drop < ngroups && nd - start[drop] > PAN_MAX)
-					drop++;
-				if (drop == ngroups) {
-					ngroups = 0;
-					nd = 0;
-				} else if (drop > 0) {
-					size_t base = start[drop];
-					memmove(digits, digits + base, nd - base);
-					nd -= base;
-					for (k = drop; k < ngroups; k++)
-						start[k - drop] = start[k] - base;
-					ngroups -= drop;
-				}
-				start[ngroups++] = nd;
-				in_group = true;
-				sep = 0;
-			}
-			if (nd < sizeof digits)
-				digits[nd++] = (char)c;
-			continue;
-		}
-		if (in_group) {
-			/* a group just ended: test every chain suffix ending here */
-			size_t g, glen = nd - start[ngroups - 1];
-
-			in_group = false;
-			if (glen > PAN_MAX) {
-				ngroups = 0; /* a run too long to be a PAN breaks the chain */
-				nd = 0;
-			}
-			for (g = ngroups; g-- > 0 && !found;) {
-				size_t n = nd - start[g];
-				if (n > PAN_MAX)
-					break;
-				if (n >= PAN_MIN && gw_luhn_valid(digits + start[g], n))
-					found = true;
-			}
-		}
-		if (c == 0 || isalpha(c) || ++sep > PAN_SEP_MAX) {
-			ngroups = 0; /* letters or a long gap end the chain */
-			nd = 0;
-		}
-	}
-	sodium_memzero(digits, sizeof digits);
-	return found;
-}
-
-bool gw_json_has_pan(const json_t *v)
-{
-	const char *key = NULL;
-	json_t *val = NULL;
-	size_t idx;
-	char buf[64];
-	bool found = false;
-
-	switch (json_typeof(v)) {
-	case JSON_STRING:
-		return gw_text_has_pan(json_string_value(v), json_string_length(v));
-	case JSON_INTEGER:
-		snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		found = gw_text_has_pan(buf, strlen(buf));
-		sodium_memzero(buf, sizeof buf);
-		return found;
-	case JSON_REAL:
-		snprintf(buf, sizeof buf, "%.17g", json_real_value(v));
-		found = gw_text_has_pan(buf, strlen(buf));
-		sodium_memzero(buf, sizeof buf);
-		return found;
-	case JSON_OBJECT:
-		json_object_foreach((json_t *)v, key, val) {
-			if (gw_text_has_pan(key, strlen(key)) || gw_json_has_pan(val))
-				return true;
-		}
-		return false;
-	case JSON_ARRAY:
-		json_array_foreach(v, idx, val) {
-			if (gw_json_has_pan(val))
-				return true;
-		}
-		return false;
-	default:
-		return false;
-	}
 }
 
 bool gw_token_shape_ok(const char *s)
@@ -216,14 +74,8 @@ int gw_payment_request_parse(const json_t *body, struct gw_payment_request *out,
 		set_err(err, "parameter_invalid_type", "The request body must be a JSON object.", NULL);
 		return -1;
 	}
-	/* BRIEF invariant 1: refuse a card number anywhere, before anything is
-	 * stored, hashed (idempotency fingerprint) or logged. */
-	if (gw_json_has_pan(body)) {
-		set_err(err, "pan_not_allowed",
-		        "Card numbers are not accepted by this API: send a token (tok_...), never a card number.",
-		        NULL);
-		return -1;
-	}
+	/* A card number anywhere in the request was refused at dispatch
+	 * (common/sr_http_screen.c), before this parser runs. */
 	json_object_foreach((json_t *)body, key, val) {
 		bool known = false;
 

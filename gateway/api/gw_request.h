@@ -31,38 +31,19 @@ struct gw_payment_request {
 #define GW_AMOUNT_MAX 99999999LL
 #define GW_DESCRIPTION_MAX 500
 
-/**
- * Luhn check (ISO/IEC 7812-1 annex B) of n ASCII digits. @return true if valid.
- */
-bool gw_luhn_valid(const char *digits, size_t n);
-
-/**
- * Whether s contains something that looks like a card number: one digit group,
- * or consecutive groups separated by at most 3 non-alphanumeric characters
- * ("4242 4242", "4242-4242", "4242.4242"), totalling 13-19 digits and passing
- * Luhn. A single contiguous run longer than 19 digits is not a card number.
- * BRIEF invariant 1 / PCI DSS v4.0 3.2: the app zone must never receive a PAN.
- */
-bool gw_text_has_pan(const char *s, size_t len);
-
-/**
- * Whether any string, object key or integer anywhere in v (recursively) looks
- * like a card number (gw_text_has_pan). Real numbers are rendered with %.17g.
- */
-bool gw_json_has_pan(const json_t *v);
-
 /** Whether s is a vault token id: "tok_" + 8..64 chars of [A-Za-z0-9]. */
 bool gw_token_shape_ok(const char *s);
 
 /**
  * Validate a POST /v1/payments body into out. Checks in this order: body is an
- * object (parameter_invalid_type), no PAN anywhere (pan_not_allowed), no
+ * object (parameter_invalid_type), no
  * unknown field (parameter_unknown), amount (parameter_missing /
  * parameter_invalid_type / amount_invalid), currency (currency_invalid),
  * payment_method (parameter_missing / parameter_invalid_type /
  * payment_method_invalid), capture_method (parameter_invalid_type /
  * capture_method_invalid), description (parameter_invalid_type /
- * description_too_long). All errors are 400 invalid_request_error.
+ * description_too_long). All errors are 400 invalid_request_error. A card
+ * number never reaches it: common/sr_http_screen.c refuses it at dispatch.
  * @return 0, or -1 with *err filled (static strings).
  */
 int gw_payment_request_parse(const json_t *body, struct gw_payment_request *out,

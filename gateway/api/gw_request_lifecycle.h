@@ -11,13 +11,19 @@
 
 #include "gateway/api/gw_request.h"
 
-/** Whether s is prefix followed by 8..64 [A-Za-z0-9] (e.g. "pay_", "re_"). */
+/* Characters after the prefix of the gateway's ids: sr_random_id of 16
+ * bytes in base62 (pay_, re_, we_). */
+#define GW_ID_CHARS 22
+
+/** Whether s is exactly one of the gateway's ids: prefix ("pay_", "re_",
+ * "we_") followed by GW_ID_CHARS characters of [A-Za-z0-9]. Checked before a
+ * path id is audited, logged, sent to the database or stored (ADR 0106). */
 bool gw_id_shape_ok(const char *s, const char *prefix);
 
 /**
  * POST /v1/payments/{id}/capture body: NULL (no body) or {"amount"?}.
  * *amount = -1 when absent (capture everything), else 1..GW_AMOUNT_MAX.
- * Codes: parameter_invalid_type, pan_not_allowed, parameter_unknown, amount_invalid.
+ * Codes: parameter_invalid_type, parameter_unknown, amount_invalid.
  */
 int gw_capture_request_parse(const json_t *body, long long *amount, struct gw_error *err);
 

@@ -5,12 +5,54 @@
 #include "gateway/gw_app.h"
 #include "gateway/audit/gw_audit.h"
 #include "gateway/api/gw_ratelimit.h"
+#include "gateway/api/gw_request_lifecycle.h"
 #include "common/sr_db.h"
 #include "common/sr_log.h"
 #include "common/sr_util.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+
+/* The client address a pre-authentication limit is keyed on: the TCP
+ * peer, an IPv6 address cut to its /64 (one host's usual allocation). */
+static void client_key(const struct sr_http_request *req, char *out, size_t outlen)
+{
+	struct in6_addr a6;
+
+	if (sr_http_client_ip(req, out, outlen) != 0) {
+		snprintf(out, outlen, "unknown");
+		return;
+	}
+	if (inet_pton(AF_INET6, out, &a6) == 1 && !IN6_IS_ADDR_V4MAPPED(&a6)) {
+		memset(&a6.s6_addr[8], 0, 8);
+		inet_ntop(AF_INET6, &a6, out, (socklen_t)outlen);
+	}
+}
+
+int gw_route_rate_limit(struct sr_http_request *req, struct gw_ratelimit *rl, const char *what,
+                        const char *key)
+{
+	struct gw_req_ctx *ctx = gw_req_ctx();
+	const char *action = ctx->action != NULL ? ctx->action : req->path;
+	char retry[16];
+	int wait;
+
+	if (rl == NULL)
+		return 0;
+	wait = gw_ratelimit_take(rl, key, action);
+	if (wait <= 0)
+		return 0;
+	snprintf(retry, sizeof retry, "%d", wait);
+	sr_log(SR_LOG_WARN, req->request_id, "ratelimit.refused", "{s:s, s:s, s:s}", "endpoint",
+	       action, "limit", what, what, key);
+	sr_http_add_header(req, "Retry-After", retry);
+	sr_http_reply_error(req, 429, "rate_limit_error", "rate_limited",
+	                    "Too many requests on this endpoint; retry after the delay in "
+	                    "Retry-After.", NULL);
+	return 1;
+}
 
 void gw_route_run(struct sr_http_request *req, sr_http_handler handler, unsigned need,
                   const char *action)
@@ -18,31 +60,19 @@ void gw_route_run(struct sr_http_request *req, sr_http_handler handler, unsigned
 	struct gw_app *app = req->app;
 	struct gw_req_ctx *ctx = gw_req_ctx();
 	struct gw_audit_record rec;
-	const char *bearer = NULL;
-	char keyhash[65];
-	char retry[16];
+	char client[INET6_ADDRSTRLEN];
 	PGconn *conn = NULL;
 	unsigned status;
 	int is_write = strcmp(req->method, "GET") != 0;
-	int wait;
 
 	memset(ctx, 0, sizeof *ctx);
 	ctx->need = need;
-	if (app->ratelimit != NULL) {
-		bearer = sr_http_bearer(req);
-		sr_sha256_hex(bearer != NULL ? bearer : "", bearer != NULL ? strlen(bearer) : 0, keyhash);
-		wait = gw_ratelimit_take(app->ratelimit, keyhash, action);
-		if (wait > 0) {
-			snprintf(retry, sizeof retry, "%d", wait);
-			sr_log(SR_LOG_WARN, req->request_id, "ratelimit.refused", "{s:s, s:s}", "endpoint", action,
-			       "key", keyhash);
-			sr_http_add_header(req, "Retry-After", retry);
-			sr_http_reply_error(req, 429, "rate_limit_error", "rate_limited",
-			                    "Too many requests with this key on this endpoint; retry after the "
-			                    "delay in Retry-After.", NULL);
-			goto audit;
-		}
-	}
+	ctx->action = action;
+	/* Before authentication, per client address (PSP webhooks, which carry
+	 * no API key, too: per sender); per merchant in gw_auth_merchant. */
+	client_key(req, client, sizeof client);
+	if (gw_route_rate_limit(req, app->ratelimit_ip, "address", client))
+		goto audit;
 	handler(req);
 audit:
 	status = sr_http_reply_status(req);
@@ -55,9 +85,10 @@ audit:
 	rec.role = ctx->role;
 	rec.request_id = req->request_id;
 	rec.action = action;
+	/* A path id is audited only when it is exactly one of our ids (its
+	 * alphabet and length), never as the client wrote it. */
 	rec.target = ctx->target[0] != '\0' ? ctx->target
-	             : (req->params[0] != NULL && strlen(req->params[0]) < 72 &&
-	                (strncmp(req->params[0], "pay_", 4) == 0 || strncmp(req->params[0], "re_", 3) == 0))
+	             : gw_id_shape_ok(req->params[0], "pay_") || gw_id_shape_ok(req->params[0], "re_")
 	             ? req->params[0] : NULL;
 	rec.provider = ctx->provider;
 	rec.status = (int)status;

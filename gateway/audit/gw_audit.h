@@ -32,6 +32,7 @@ struct gw_req_ctx {
 	char role[16];           /* the key's role */
 	char target[72];         /* object acted on (payment, refund id) */
 	char provider[32];       /* PSP connector involved, if any */
+	const char *action;      /* the route's name ("POST /v1/payments"), static */
 };
 
 /** This thread's request context (thread-local storage). */

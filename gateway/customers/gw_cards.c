@@ -3,10 +3,14 @@
  */
 #include "gateway/customers/gw_cards.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "common/sr_http.h"
 #include "common/sr_log.h"
+#include "common/sr_panscan.h"
 #include "gateway/gw_app.h"
 #include "gateway/api/gw_request.h"
 #include "gateway/vault_client/gw_vault_client.h"
@@ -50,6 +54,20 @@ bool gw_card_id_ok(const char *s)
 	return true;
 }
 
+/* Whether the vault's answer holds a card number in any shape (the one
+ * detector, common/sr_panscan, over its compact JSON text). */
+static bool json_has_pan(const json_t *v)
+{
+	char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	bool found = text == NULL || sr_panscan_has_pan(text, strlen(text));
+
+	if (text != NULL) {
+		sodium_memzero(text, strlen(text));
+		free(text);
+	}
+	return found;
+}
+
 void gw_cards_relay(struct sr_http_request *req, const char *merchant, const char *method,
                     const char *path, json_t *body)
 {
@@ -67,8 +85,8 @@ void gw_cards_relay(struct sr_http_request *req, const char *merchant, const cha
 		                    "The card vault is unavailable. Retry later.", NULL);
 		goto out;
 	}
-	/* BRIEF invariant 1: nothing PAN-like ever leaves through the gateway. */
-	if (gw_json_has_pan(resp)) {
+	/* No PAN outside the CDE: nothing PAN-like ever leaves through the gateway. */
+	if (json_has_pan(resp)) {
 		sr_log(SR_LOG_ERROR, req->request_id, "vault.answer_refused", "{s:s}", "reason",
 		       "card-number-like value");
 		sr_http_reply_error(req, 502, "api_error", "vault_unavailable",

@@ -32,7 +32,8 @@ struct sr_http_request;
  * Check an Idempotency-Key value: 1..255 bytes of printable ASCII, with no
  * card number in it (it is stored: BRIEF invariant 1).
  * @return 0, or -1 with *err: 400 invalid_request_error idempotency_key_too_long,
- * idempotency_key_invalid or pan_not_allowed (the key is never echoed).
+ * idempotency_key_invalid (the key is never echoed; one holding a card
+ * number was refused at dispatch, common/sr_http_screen.c).
  */
 int gw_idem_key_check(const char *key, struct gw_error *err);
 

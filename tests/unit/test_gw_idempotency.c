@@ -88,23 +88,12 @@ static void test_key_length_limits(void **state)
 	assert_int_equal(gw_idem_key_check("3f1c0b4e-8a7d-4c55-9d0e-2b9a1f6c7e21", &err), 0);
 }
 
-static void test_key_with_pan_refused(void **state)
-{
-	struct gw_error err;
-
-	(void)state;
-	assert_int_equal(gw_idem_key_check("order-4242424242424242", &err), -1);
-	assert_string_equal(err.code, "pan_not_allowed");
-	assert_int_equal(gw_idem_key_check("order-4242424242424241", &err), 0);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fingerprint_reordered_keys_equal),
 		cmocka_unit_test(test_fingerprint_changes),
 		cmocka_unit_test(test_key_length_limits),
-		cmocka_unit_test(test_key_with_pan_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -130,13 +130,27 @@ static void test_ratelimit(void **state)
 	assert_int_equal(vault_ratelimit_take(rl, "a", 1000.0), 0);
 	assert_int_equal(vault_ratelimit_take(rl, "a", 1000.0), 0);
 	assert_int_equal(vault_ratelimit_take(rl, "a", 1000.0), 1);
-	/* Another key has its own bucket. Taken last: the table is direct-mapped
-	 * under a random hash key, so "b" shares "a"'s slot in 1 run of 64, and
-	 * taking it earlier then reset "a" (the test failed 1 run in 64). */
+	/* Another key has its own bucket, and never resets "a"'s. */
 	assert_int_equal(vault_ratelimit_take(rl, "b", 1000.0), 0);
+	assert_int_equal(vault_ratelimit_take(rl, "a", 1000.0), 1);
 	for (i = 0; i < 100; i++)
 		assert_int_equal(vault_ratelimit_take(off, "x", 1.0), 0); /* disabled */
 	assert_int_equal(vault_ratelimit_take(NULL, "x", 1.0), 0);
+	vault_ratelimit_free(rl);
+	/* One slot: "b" collides with "a" whatever the hash. "a"'s spent bucket
+	 * is kept ("b" is admitted untracked); once "a" refilled, "b" takes the
+	 * slot. A direct-mapped table gave "a" a fresh burst here. */
+	rl = vault_ratelimit_new(1.0, 2, 1);
+	assert_non_null(rl);
+	assert_int_equal(vault_ratelimit_take(rl, "a", 10.0), 0);
+	assert_int_equal(vault_ratelimit_take(rl, "a", 10.0), 0);
+	assert_int_equal(vault_ratelimit_take(rl, "a", 10.0), 1);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(vault_ratelimit_take(rl, "b", 10.0), 0);
+	assert_int_equal(vault_ratelimit_take(rl, "a", 10.0), 1);
+	assert_int_equal(vault_ratelimit_take(rl, "b", 12.0), 0);   /* "a" full again */
+	assert_int_equal(vault_ratelimit_take(rl, "b", 12.0), 0);
+	assert_int_equal(vault_ratelimit_take(rl, "b", 12.0), 1);
 	vault_ratelimit_free(rl);
 	vault_ratelimit_free(off);
 	vault_ratelimit_free(NULL);

@@ -1,5 +1,6 @@
 /*
- * vault_ratelimit: token buckets in a fixed, keyed-hash table (vault_ratelimit.h).
+ * vault_ratelimit: token buckets in a fixed, keyed-hash table (vault_ratelimit.h),
+ * open-addressed over a window of PROBE slots.
  */
 #include "vault/api/vault_ratelimit.h"
 
@@ -9,6 +10,8 @@
 #include <string.h>
 
 #include <sodium.h>
+
+#define PROBE 8
 
 struct bucket {
 	uint64_t tag;           /* keyed hash of the key; 0 = empty */
@@ -56,13 +59,22 @@ void vault_ratelimit_free(struct vault_ratelimit *rl)
 	free(rl);
 }
 
+/* Tokens of bk at now, refilled, capped at the burst. */
+static double refilled(const struct vault_ratelimit *rl, const struct bucket *bk, double now)
+{
+	double t = bk->tokens + (now - bk->last) * rl->rate;
+
+	return t > rl->burst ? rl->burst : t;
+}
+
 long vault_ratelimit_take(struct vault_ratelimit *rl, const char *key, double now)
 {
 	unsigned char h[crypto_shorthash_BYTES];
 	struct bucket *bk = NULL;
+	struct bucket *spare = NULL;
 	uint64_t tag = 0;
 	long wait = 0;
-	size_t i;
+	size_t i, probe;
 
 	if (rl == NULL || rl->rate <= 0 || key == NULL)
 		return 0;
@@ -70,16 +82,30 @@ long vault_ratelimit_take(struct vault_ratelimit *rl, const char *key, double no
 	for (i = 0; i < sizeof tag; i++)
 		tag = (tag << 8) | h[i];
 	tag |= 1;       /* never 0 (empty) */
+	probe = rl->slots < PROBE ? rl->slots : PROBE;
 	pthread_mutex_lock(&rl->mu);
-	bk = &rl->b[tag % rl->slots];
-	if (bk->tag != tag) {
+	for (i = 0; i < probe && bk == NULL; i++) {
+		struct bucket *c = &rl->b[(tag + i) % rl->slots];
+
+		if (c->tag == tag)
+			bk = c;
+		else if (spare == NULL && (c->tag == 0 || refilled(rl, c, now) >= rl->burst))
+			spare = c; /* empty, or full again: forgetting it changes nothing */
+	}
+	if (bk == NULL) {
+		if (spare == NULL) {
+			/* Every bucket of the window is partly spent: keep them
+			 * (a collision never hands their clients a fresh burst)
+			 * and admit this key untracked, as a fresh bucket would. */
+			pthread_mutex_unlock(&rl->mu);
+			return 0;
+		}
+		bk = spare;
 		bk->tag = tag;
 		bk->tokens = rl->burst;
 		bk->last = now;
 	}
-	bk->tokens += (now - bk->last) * rl->rate;
-	if (bk->tokens > rl->burst)
-		bk->tokens = rl->burst;
+	bk->tokens = refilled(rl, bk, now);
 	bk->last = now;
 	if (bk->tokens >= 1.0) {
 		bk->tokens -= 1.0;

@@ -6,9 +6,13 @@
  * Each limiter holds a fixed table of buckets (no allocation per request,
  * memory bounded whatever the number of clients); a key maps to a slot by
  * a keyed hash (libsodium crypto_shorthash with a random key, so clients
- * cannot aim collisions at a victim's bucket). When two keys share a slot
- * the newer takes it over: a bounded table may forget an idle client, never
- * grow. Thread-safe (one mutex per limiter).
+ * cannot aim collisions at a victim's bucket), then the first free slot of
+ * a window of 8. A slot is reused only when empty or when its bucket has
+ * refilled to the burst (forgetting it changes nothing): a collision never
+ * hands a limited client a fresh burst (ADR 0109). When the whole window is
+ * partly spent buckets, a new key is admitted untracked, as a fresh bucket
+ * would admit it. Memory is bounded whatever the number of clients.
+ * Thread-safe (one mutex per limiter).
  */
 #ifndef VAULT_RATELIMIT_H
 #define VAULT_RATELIMIT_H

@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include "common/sr_panscan.h"
 #include "common/sr_util.h"
 #include "vault/tokens/vault_card.h"
 
@@ -91,7 +92,7 @@ bool vault_customer_id_valid(const char *s)
 		if (!is_alnum(s[i]) && s[i] != '_' && s[i] != '-')
 			return false;
 	}
-	return true;
+	return !sr_panscan_has_pan(s, n);
 }
 
 size_t vault_pan_lead_shown(size_t pan_len)

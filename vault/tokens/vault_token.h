@@ -44,7 +44,9 @@ bool vault_card_token_id_valid(const char *s);
 /** vault_token_id_valid(s) || vault_card_token_id_valid(s). */
 bool vault_any_token_id_valid(const char *s);
 
-/** True when s is a customer reference: 1..64 characters of [0-9A-Za-z_-]. */
+/** True when s is a customer reference: 1..64 characters of [0-9A-Za-z_-]
+ * holding no card number in any shape (common/sr_panscan: it is kept in
+ * clear in tokens.customer; ADR 0106). */
 bool vault_customer_id_valid(const char *s);
 
 /**
