@@ -69,7 +69,7 @@ PROGRAMS := $(BIN)/vaultd $(BIN)/vaultctl $(BIN)/gatewayd $(BIN)/gatewayctl $(BI
 PROGRAMS += $(BIN)/whsink
 UNIT_BIN := $(addprefix $(BIN)/tests/,$(basename $(notdir $(UNIT_SRC))))
 
-.PHONY: all deps up down demo check unit integration tests clean pki install segmentation compliance layout systemd-verify fuzz-panscan checkout fuzz bench bench-payments
+.PHONY: all deps up down demo check unit integration faults tests clean pki install segmentation compliance layout systemd-verify fuzz-panscan checkout fuzz bench bench-payments
 .SECONDARY:
 all: $(PROGRAMS)
 tests: $(UNIT_BIN)
@@ -213,6 +213,13 @@ unit: tests
 
 integration: all
 	@SR_BIN=$(BIN) tests/integration/run.sh
+
+# The fault suite (issue 16): a bounded payment load per fault (daemons
+# killed, PostgreSQL restarted or down, connections terminated, the PSP slow
+# or dropping answers, the HSM token away), audited three ways. Part of make
+# check with short loads; longer: FAULT_SECONDS=60 FAULT_CLIENTS=16 make faults.
+faults: all
+	@SR_BIN=$(BIN) tests/faults/run.sh
 
 # iac/: zone rulesets proven in network namespaces with the real daemons
 # (report in build/segmentation/); needs root.

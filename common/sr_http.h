@@ -182,6 +182,14 @@ void sr_http_reply_raw(struct sr_http_request *req, unsigned status, const char 
                        const void *data, size_t len);
 
 /**
+ * Forget the reply built so far (its body, status, error code and added
+ * headers) so that another can be set: for a wrapper that finds, after the
+ * handler, that the request must not be reported done (the gateway when its
+ * audit record can be neither written nor spooled, PCI DSS v4.0 10.2.1).
+ */
+void sr_http_reply_reset(struct sr_http_request *req);
+
+/**
  * Send nothing and close the connection (the peer sees EOF). Test doubles
  * only (pspsim's "answer lost" fault); counts as the handler's reply.
  */

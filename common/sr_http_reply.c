@@ -76,6 +76,26 @@ static void set_reply(struct req_state *st, unsigned status, struct MHD_Response
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
 }
 
+void sr_http_reply_reset(struct sr_http_request *req)
+{
+	struct req_state *st = (struct req_state *)req;
+	struct hdr *h = NULL;
+
+	if (st->resp != NULL)
+		MHD_destroy_response(st->resp);
+	st->resp = NULL;
+	while ((h = st->headers) != NULL) {
+		st->headers = h->next;
+		free(h->name);
+		free(h->value);
+		free(h);
+	}
+	st->replied = 0;
+	st->drop = 0;
+	st->status = 0;
+	st->err_code[0] = '\0';
+}
+
 void sr_http_reply_drop(struct sr_http_request *req)
 {
 	struct req_state *st = (struct req_state *)req;

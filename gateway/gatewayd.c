@@ -8,6 +8,7 @@
  */
 #include "gateway/gw_app.h"
 #include "gateway/gw_config.h"
+#include "gateway/gw_instance.h"
 #include "gateway/api/gw_handlers.h"
 #include "gateway/vault_client/gw_vault_client.h"
 #include "common/sr_admin.h"
@@ -15,6 +16,7 @@
 #include "gateway/events/gw_dispatcher.h"
 #include "gateway/events/gw_webhook.h"
 #include "gateway/audit/gw_audit.h"
+#include "gateway/audit/gw_audit_spool.h"
 #include "gateway/api/gw_ratelimit.h"
 #include "gateway/api/gw_route.h"
 #include "common/sr_config.h"
@@ -172,9 +174,11 @@ int main(int argc, char **argv)
 	struct sr_admin admin;
 	struct gw_worker *worker = NULL;
 	struct gw_dispatcher *dispatcher = NULL;
+	struct gw_instance *instance = NULL;
 	struct sr_http_config hcfg;
 	sigset_t sigs;
 	char err[512];
+	char spool[4096];
 	int curl_inited = 0;
 	int threads;
 	int sig = 0;
@@ -266,6 +270,14 @@ int main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
+	/* Issue 16: audit records the database cannot take wait here, durably
+	 * (ADR 0114); without it they could only be lost, so do not start. */
+	if (gw_config_audit_spool(cfg, spool, sizeof spool) != 0 || gw_audit_spool_open(spool) != 0) {
+		sr_config_error(err, sizeof err, config_path, "audit_spool_file",
+		                "must name a file gatewayd can create and write");
+		sr_log(SR_LOG_ERROR, NULL, "config.invalid", "{s:s}", "error", err);
+		goto out;
+	}
 	/* The gateway holds sk_ keys in flight, its TLS key and the database
 	 * password: no core dumps, no ptrace (PCI DSS 3.5.1, 8.3.2). */
 	if (sr_secret_harden_process() != 0) {
@@ -277,6 +289,13 @@ int main(int argc, char **argv)
 	app.db = gw_config_db(cfg, (size_t)threads + 2, err, sizeof err);
 	if (app.db == NULL) {
 		sr_log(SR_LOG_ERROR, NULL, "db.connect_failed", "{s:s}", "error", err);
+		goto out;
+	}
+	/* Issue 16: the owner id of this process's claims, kept alive by a
+	 * heartbeat; a dead owner's claims are taken over at once (ADR 0113). */
+	instance = gw_instance_start(cfg, app.instance_id, sizeof app.instance_id, err, sizeof err);
+	if (instance == NULL) {
+		sr_log(SR_LOG_ERROR, NULL, "instance.start_failed", "{s:s}", "error", err);
 		goto out;
 	}
 
@@ -385,6 +404,7 @@ out:
 	gw_worker_stop(worker);
 	sr_http_stop(admin_srv);
 	sr_http_stop(srv);
+	gw_instance_stop(instance); /* nothing of this process acts any more */
 	sr_db_pool_free(app.db);
 	gw_vault_client_free(app.vault);
 	gw_ratelimit_free(app.ratelimit);

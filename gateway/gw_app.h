@@ -20,6 +20,7 @@ struct gw_app {
 	struct gw_ratelimit *ratelimit_ip; /* per client address and endpoint, before
 	                                    * authentication (ADR 0109); NULL: off */
 	unsigned char *webhook_key;     /* issue 5: seals webhook signing secrets (ADR 0100); NULL: webhooks off */
+	char instance_id[32];           /* issue 16: owner of this process's claims (gw_instance, ADR 0113) */
 };
 
 #endif

@@ -8,6 +8,8 @@
 #include "common/sr_http.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 const char *const GW_CONFIG_KEYS[] = {
@@ -23,6 +25,8 @@ const char *const GW_CONFIG_KEYS[] = {
 	"webhook_secret_key_file", "webhook_dispatcher", "webhook_interval_ms",
 	"webhook_backoff_base_ms", "webhook_backoff_cap_ms", "webhook_max_age_s",
 	"webhook_timeout_ms", "webhook_allow_private", "webhook_ca",
+	/* issue 16: audit records waiting for the database */
+	"audit_spool_file",
 	SR_HTTP_LIMIT_KEYS, /* issue 15: hostile clients (ADR 0109) */
 	NULL,
 };
@@ -53,7 +57,7 @@ static const struct {
 static const char *const STRING_KEYS[] = {
 	"listen", "tls_cert", "tls_key", "db_host", "db_name", "db_user", "db_password_file",
 	"vault_url", "vault_addr", "vault_ca", "vault_client_cert", "vault_client_key",
-	"admin_listen", "webhook_secret_key_file", "webhook_ca", NULL,
+	"admin_listen", "webhook_secret_key_file", "webhook_ca", "audit_spool_file", NULL,
 };
 
 static const char *const REQUIRED_KEYS[] = {
@@ -176,4 +180,19 @@ struct gw_vault_client *gw_config_vault(const json_t *cfg, char *err, size_t err
 		}
 	}
 	return gw_vault_client_new(&vcfg, err, errlen);
+}
+
+int gw_config_audit_spool(const json_t *cfg, char *out, size_t outlen)
+{
+	const char *path = sr_config_str(cfg, "audit_spool_file", NULL);
+	const char *state = getenv("STATE_DIRECTORY");
+	int n;
+
+	if (path != NULL && path[0] != '\0')
+		n = snprintf(out, outlen, "%s", path);
+	else if (state != NULL && state[0] != '\0')
+		n = snprintf(out, outlen, "%.*s/audit.spool", (int)strcspn(state, ":"), state);
+	else
+		n = snprintf(out, outlen, "var/lib/gatewayd/audit.spool");
+	return n > 0 && (size_t)n < outlen ? 0 : -1;
 }

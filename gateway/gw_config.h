@@ -11,7 +11,8 @@
  * issue 4: workers (1: run the lifecycle workers; 0: not), worker_interval_ms
  * (1000), auto_void_after_s (604800: uncaptured authorizations are voided
  * after 7 days), three_ds_expiry_s (900: abandoned challenges fail),
- * idempotency_lease_s (60: an in-progress key is taken over after this).
+ * idempotency_lease_s (75: a live owner's in-progress key is taken over
+ * after this; a dead owner's at once, ADR 0113).
  */
 #ifndef GW_CONFIG_H
 #define GW_CONFIG_H
@@ -32,5 +33,14 @@ struct sr_db_pool *gw_config_db(const json_t *cfg, size_t pool_size, char *err, 
 
 /** Create the vault client from cfg. NULL + err. */
 struct gw_vault_client *gw_config_vault(const json_t *cfg, char *err, size_t errlen);
+
+/**
+ * The audit spool's path (issue 16, gw_audit_spool.h) into out[outlen]:
+ * audit_spool_file; else $STATE_DIRECTORY/audit.spool (systemd's
+ * StateDirectory=, its first entry); else var/lib/gatewayd/audit.spool
+ * (relative to the working directory, as in the development stack).
+ * @return 0, or -1 (does not fit).
+ */
+int gw_config_audit_spool(const json_t *cfg, char *out, size_t outlen);
 
 #endif

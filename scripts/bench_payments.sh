@@ -24,7 +24,10 @@ tmp=$(mktemp -d)
 DTHREADS=${BENCH_DAEMON_THREADS:-32}
 B_GW=$((GW_PORT + 80)); B_GW_ADMIN=$((GW_PORT + 81)); B_VPUB=$((GW_PORT + 82)); B_VINT=$((GW_PORT + 83))
 B_VADMIN=$((GW_PORT + 84)); B_PSP=$((GW_PORT + 85)); B_PSP_CH=$((GW_PORT + 86))
-jq ".port = $B_PSP | .challenge_port = $B_PSP_CH | .threads = $DTHREADS" var/etc/pspsim.json > var/etc/pspsim-bench.json
+# Its own journal (one pspsim per state_dir), fresh each run.
+rm -rf var/pspsim-bench
+jq ".port = $B_PSP | .challenge_port = $B_PSP_CH | .threads = $DTHREADS | .state_dir = \"var/pspsim-bench\"" \
+  var/etc/pspsim.json > var/etc/pspsim-bench.json
 jq ".public_port = $B_VPUB | .internal_port = $B_VINT | .admin_port = $B_VADMIN | .psp_stripe_port = $B_PSP
     | .threads = $DTHREADS | .hsm_sessions = 8 | .rate_limit_ip_per_minute = 0 | .rate_limit_key_per_minute = 0" \
   var/etc/vaultd.json > var/etc/vaultd-pbench.json

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The body of `make check` after the builds: unit tests and the integration
-# suite, both on the ASan+UBSan binaries in build/asan/bin.
+# The body of `make check` after the builds: unit tests, fuzzing, the
+# integration suite and the fault suite, on the ASan+UBSan binaries in
+# build/asan/bin; then the layout, compliance, units and segmentation checks.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -21,6 +22,8 @@ echo "== fuzzing (libFuzzer, ASan+UBSan): the tokenize, gateway request and PSP 
 FUZZ_RESULTS=$res/fuzz tests/fuzz/run.sh; fz=$?
 echo "== integration tests (real SoftHSM2, PostgreSQL, mutual TLS; daemons under ASan+UBSan)"
 ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 RESULTS=$res/integration tests/integration/run.sh; i=$?
+echo "== fault suite: bounded loads with one fault each, audited three ways (FAULT_SECONDS=${FAULT_SECONDS:-6} per scenario)"
+ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 RESULTS=$res/faults tests/faults/run.sh; ft=$?
 echo "== layout, compliance documents, hardened units, network segmentation (plain build)"
 scripts/layout_check.sh; l=$?
 compliance/check.sh; c=$?
@@ -30,7 +33,8 @@ read -r up uf < "$res/unit" 2>/dev/null || { up=0; uf=1; }
 uf=$((uf + fz)); [ $fz -eq 0 ] && up=$((up + 1))
 read -r ip if_ < "$res/integration" 2>/dev/null || { ip=0; if_=1; }
 read -r fp ff < "$res/fuzz" 2>/dev/null || { fp=0; ff=1; }
+read -r tp tf < "$res/faults" 2>/dev/null || { tp=0; tf=1; }
 rm -rf "$res"
 echo "== make check took $(( $(date +%s) - start )) s"
-echo "check: $((up + ip + fp)) passed, $((uf + if_ + ff)) failed"
-[ $u -eq 0 ] && [ $i -eq 0 ] && [ $fz -eq 0 ] && [ $((uf + if_ + ff)) -eq 0 ] && [ $l -eq 0 ] && [ $c -eq 0 ] && [ $s -eq 0 ] && [ $g -eq 0 ]
+echo "check: $((up + ip + fp + tp)) passed, $((uf + if_ + ff + tf)) failed"
+[ $u -eq 0 ] && [ $i -eq 0 ] && [ $fz -eq 0 ] && [ $ft -eq 0 ] && [ $((uf + if_ + ff + tf)) -eq 0 ] && [ $l -eq 0 ] && [ $c -eq 0 ] && [ $s -eq 0 ] && [ $g -eq 0 ]

@@ -9,6 +9,8 @@
 #   var/pg/       PostgreSQL cluster (127.0.0.1:55432), databases vault and gateway
 #   var/etc/      daemon configuration files
 #   var/log/      daemon logs (JSON lines), var/run/ pid files
+#   var/pspsim/   pspsim's journal: its intents, refunds, idempotency records
+#                 (issue 16; kept across restarts, as the PSP's own records)
 #   var/dev.env   STRONGROOM_PK, STRONGROOM_SK, STRONGROOM_CA, GATEWAY_URL, VAULT_URL
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -60,7 +62,7 @@ cat > "$VAR/etc/pspsim.json" <<JSON
   "challenge_port": $PSP_CHALLENGE_PORT,
   "webhook_url": "https://gateway.strongroom.test:$GW_PORT", "webhook_addr": "127.0.0.1",
   "webhook_ca": "var/pki/ca.crt", "webhook_secret_file": "var/secrets/psp-stripe-webhook-secret",
-  "adyen_hmac_key_file": "var/secrets/psp-adyen-hmac"
+  "adyen_hmac_key_file": "var/secrets/psp-adyen-hmac", "state_dir": "var/pspsim"
 }
 JSON
 cat > "$VAR/etc/vaultd.json" <<JSON

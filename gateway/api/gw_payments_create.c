@@ -9,6 +9,9 @@
  * PSP idempotency key is the payment id, stable across retries) -> commit the
  * outcome along the state machine -> save and send 201 with the payment.
  * A failed payment is still 201: the payment exists, its status tells.
+ * Nothing reached the PSP even after bounded retries (an outage, issue 16):
+ * the payment is recorded canceled (not_sent), the key's claim is freed, and
+ * the merchant gets 503 psp_unavailable with Retry-After (ADR 0114).
  */
 #include "gateway/gw_app.h"
 #include "gateway/audit/gw_audit.h"
@@ -26,7 +29,22 @@
 #include "common/sr_log.h"
 #include "common/sr_util.h"
 
+#include <errno.h>
 #include <string.h>
+#include <time.h>
+
+/* Authorization attempts while nothing reaches the PSP, and the first delay
+ * (doubled each time): at most 3 attempts, 600 ms of waiting (ADR 0114). */
+#define AUTH_ATTEMPTS 3
+#define AUTH_BACKOFF_MS 200
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
 
 void gw_handle_payments_create(struct sr_http_request *req)
 {
@@ -42,6 +60,7 @@ void gw_handle_payments_create(struct sr_http_request *req)
 	PGconn *conn = NULL;
 	json_t *body = NULL;
 	enum gw_vault_rc vrc;
+	int attempt;
 	int r;
 
 	memset(&idem, 0, sizeof idem);
@@ -62,16 +81,20 @@ void gw_handle_payments_create(struct sr_http_request *req)
 	if (!gw_idem_begin(app, req, merchant, &idem))
 		return;
 	if (idem.recovered && idem.payment_id[0] != '\0') {
+		/* The audit record names the payment this request answers. */
+		gw_strlcpy(gw_req_ctx()->target, idem.payment_id, sizeof gw_req_ctx()->target);
 		/* Crash recovery (issue 4): the first attempt created this payment
 		 * and may have reached the PSP. Learn the outcome through the vault
 		 * with the same PSP key (it replays; never a second charge). */
 		if (gw_lifecycle_reconcile(app, req->request_id, merchant, idem.payment_id, 0, &p) !=
 		    GW_LC_OK) {
-			/* Keep the claim (it is linked to the payment): never release it. */
-			idem.active = false;
-			sr_http_reply_error(req, 409, "idempotency_error", "idempotency_key_in_use",
-			                    "A request with this Idempotency-Key is being processed; retry later.",
-			                    NULL);
+			/* Nothing runs for the key any more: say so, and end its
+			 * lease now (the key stays linked to the payment), so the
+			 * next retry tries again at once instead of getting "in use"
+			 * for a whole lease (issue 16). */
+			gw_idem_abort(app, req, &idem, 502, "api_error", "payment_outcome_unavailable",
+			              "The payment for this Idempotency-Key exists, but its outcome could not "
+			              "be learned now; retry with the same Idempotency-Key.", NULL);
 			return;
 		}
 		body = gw_payment_to_json(&p);
@@ -139,12 +162,27 @@ void gw_handle_payments_create(struct sr_http_request *req)
 	arq.currency = p.currency;
 	arq.capture = strcmp(p.capture_method, "automatic") == 0;
 	arq.idempotency_key = p.id; /* stable: a retry of this payment never charges twice */
-	vrc = gw_vault_authorize(app->vault, req->request_id, &arq, &ares);
+	/* Issue 16: nothing reached the PSP (the vault unreachable, or it
+	 * answered psp_unavailable): retry a bounded number of times; always
+	 * safe, the PSP key is the same. */
+	for (attempt = 0;; attempt++) {
+		vrc = gw_vault_authorize(app->vault, req->request_id, &arq, &ares);
+		if (vrc != GW_VAULT_NOT_SENT || attempt + 1 >= AUTH_ATTEMPTS)
+			break;
+		sr_log(SR_LOG_WARN, req->request_id, "payment.authorize_retry", "{s:s, s:i, s:i}",
+		       "payment", p.id, "attempt", attempt + 1, "delay_ms", AUTH_BACKOFF_MS << attempt);
+		sleep_ms(AUTH_BACKOFF_MS << attempt);
+	}
 	gw_lifecycle_apply_auth(&p, vrc, &ares, 0);
 	gw_strlcpy(gw_req_ctx()->provider, p.connector, sizeof gw_req_ctx()->provider);
 
 	conn = sr_db_acquire(app->db);
-	r = gw_ledger_transition(conn, &p, GW_ST_PROCESSING);
+	/* Never sent (canceled): not a card failure; recorded with the key's
+	 * claim freed in one transaction. */
+	if (p.status == GW_ST_CANCELED)
+		r = gw_ledger_cancel_unsent(conn, &p, idem.active ? idem.key : NULL);
+	else
+		r = gw_ledger_transition(conn, &p, GW_ST_PROCESSING);
 	if (r == 1) {
 		/* Someone (e.g. a webhook) moved it first: report the stored truth. */
 		r = gw_store_payment_get(conn, p.id, merchant, 0, &p);
@@ -160,6 +198,17 @@ void gw_handle_payments_create(struct sr_http_request *req)
 		gw_idem_abort(app, req, &idem, 500, "api_error", "internal_error",
 		              "An internal error occurred after the payment was sent; retry with the "
 		              "same Idempotency-Key to get its outcome.", NULL);
+		return;
+	}
+	if (p.status == GW_ST_CANCELED) {
+		sr_log(SR_LOG_WARN, req->request_id, "payment.not_sent", "{s:s, s:i}", "payment", p.id,
+		       "attempts", attempt + 1);
+		idem.active = false; /* the claim is deleted: nothing is saved for the key */
+		sr_http_add_header(req, "Retry-After", "1");
+		sr_http_reply_error(req, 503, "api_error", "psp_unavailable",
+		                    "The payment processor could not be reached; the payment was not "
+		                    "attempted and nothing was charged. Retry later (with or without the "
+		                    "same Idempotency-Key).", NULL);
 		return;
 	}
 	sr_log(p.status == GW_ST_FAILED || p.status == GW_ST_UNKNOWN ? SR_LOG_WARN : SR_LOG_INFO,

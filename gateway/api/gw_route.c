@@ -96,8 +96,20 @@ audit:
 	             : "refused";
 	rec.reason = sr_http_reply_error_code(req);
 	conn = sr_db_acquire(app->db);
-	if (gw_audit_append(conn, &rec) != 0)
-		sr_log(SR_LOG_ERROR, req->request_id, "audit.append_failed", "{s:s}", "action", action);
+	if (gw_audit_append(conn, &rec) != 0) {
+		/* Neither in the chain nor spooled (issue 16): the record's fields
+		 * go to the log, and the request is not reported done. */
+		sr_log(SR_LOG_ERROR, req->request_id, "audit.append_failed",
+		       "{s:s, s:s?, s:s?, s:s, s:i, s:s?}", "action", action, "merchant",
+		       rec.merchant_id, "target", rec.target, "result", rec.result, "status",
+		       rec.status, "reason", rec.reason);
+		sr_http_reply_reset(req);
+		sr_http_add_header(req, "Retry-After", "5");
+		sr_http_reply_error(req, 503, "api_error", "audit_unavailable",
+		                    "The request could not be recorded in the audit trail. It may have "
+		                    "taken effect: retry with the same Idempotency-Key to get its outcome.",
+		                    NULL);
+	}
 	sr_db_release(app->db, conn);
 out:
 	memset(ctx, 0, sizeof *ctx);

@@ -2,6 +2,7 @@
  * gw_audit: request context and the hash-chained audit trail (gw_audit.h).
  */
 #include "gateway/audit/gw_audit.h"
+#include "gateway/audit/gw_audit_spool.h"
 #include "gateway/store/gw_store.h"
 #include "common/sr_db.h"
 #include "common/sr_dbprep.h"
@@ -135,17 +136,8 @@ static const char *opt(const char *s)
 	return s != NULL && s[0] != '\0' ? s : NULL;
 }
 
-/*
- * The group commit's batch (sr_gc_batch_fn): link items[0..n) to the chain
- * in this order and commit them in one transaction, on the connection of the
- * first record's submitter (it waits in sr_gc_submit until we return). The
- * advisory lock still serialises batches across gatewayd instances and
- * gatewayctl (ADR 0021): the chain keeps one order, one hash per record.
- */
-static int append_batch(void *arg, void *const *items, size_t n)
+int gw_audit_link_insert(PGconn *conn, struct gw_audit_record *const *recs, size_t n)
 {
-	const struct audit_item *first = items[0];
-	PGconn *conn = first->conn;
 	PGresult *res = NULL;
 	char prev[65] = ZERO_HASH;
 	char (*hash)[65] = NULL;
@@ -154,28 +146,17 @@ static int append_batch(void *arg, void *const *items, size_t n)
 	char *sql = NULL;
 	size_t sqlcap = 256 + n * 192, i;
 	long long seq = 1;
-	int began = 0, k;
-	int rc = SR_GC_RETRY;
+	int k;
+	int rc = -1;
 
-	(void)arg;
 	if (n == 0 || n > AUDIT_MAX_BATCH || conn == NULL)
-		return SR_GC_FAILED;
+		return -1;
 	hash = calloc(n, sizeof *hash);
 	num = calloc(n, sizeof *num);
 	params = calloc(n * AUDIT_COLS, sizeof *params);
 	sql = malloc(sqlcap);
 	if (hash == NULL || num == NULL || params == NULL || sql == NULL)
 		goto out;
-	if (sr_db_exec(conn, "BEGIN") != 0)
-		goto out;
-	began = 1;
-	res = sr_db_params(conn, "SELECT pg_advisory_xact_lock(" AUDIT_LOCK ")", 0, NULL, NULL, NULL,
-	                   NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		gw_store_log_error("db.audit_lock_failed", res);
-		goto out;
-	}
-	PQclear(res);
 	res = sr_db_params(conn, "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1", 0,
 	                   NULL, NULL, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -190,11 +171,12 @@ static int append_batch(void *arg, void *const *items, size_t n)
 	res = NULL;
 	/* Link in arrival order: record i's prev is record i-1's hash. */
 	for (i = 0; i < n; i++) {
-		struct gw_audit_record *rec = ((const struct audit_item *)items[i])->rec;
+		struct gw_audit_record *rec = recs[i];
 		const char **p = params + i * AUDIT_COLS;
 
 		rec->seq = seq + (long long)i;
-		now_rfc3339(rec->ts);
+		if (rec->ts[0] == '\0')
+			now_rfc3339(rec->ts); /* a spooled record keeps the time it happened */
 		if (gw_audit_hash(rec, i == 0 ? prev : hash[i - 1], hash[i]) != 0)
 			goto out;
 		snprintf(num[i][0], sizeof num[i][0], "%lld", rec->seq);
@@ -225,25 +207,71 @@ static int append_batch(void *arg, void *const *items, size_t n)
 		gw_store_log_error("db.audit_insert_failed", res);
 		goto out;
 	}
-	PQclear(res);
-	res = PQexecParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
-	began = 0;
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		/* An error reply means rolled back (retry is safe); a lost
-		 * connection leaves the outcome unknown (never retried). */
-		gw_store_log_error("db.audit_commit_failed", res);
-		rc = PQstatus(conn) == CONNECTION_OK ? SR_GC_RETRY : SR_GC_FAILED;
-		goto out;
-	}
-	rc = SR_GC_OK;
+	rc = 0;
 out:
-	if (began)
-		sr_db_exec(conn, "ROLLBACK");
 	PQclear(res);
 	free(sql);
 	free(params);
 	free(num);
 	free(hash);
+	return rc;
+}
+
+int gw_audit_begin_locked(PGconn *conn)
+{
+	PGresult *res = NULL;
+
+	if (sr_db_exec(conn, "BEGIN") != 0)
+		return -1;
+	res = sr_db_params(conn, "SELECT pg_advisory_xact_lock(" AUDIT_LOCK ")", 0, NULL, NULL, NULL,
+	                   NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		gw_store_log_error("db.audit_lock_failed", res);
+		PQclear(res);
+		sr_db_exec(conn, "ROLLBACK");
+		return -1;
+	}
+	PQclear(res);
+	return 0;
+}
+
+/*
+ * The group commit's batch (sr_gc_batch_fn): link items[0..n) to the chain
+ * in this order and commit them in one transaction, on the connection of the
+ * first record's submitter (it waits in sr_gc_submit until we return). The
+ * advisory lock still serialises batches across gatewayd instances and
+ * gatewayctl (ADR 0021): the chain keeps one order, one hash per record.
+ */
+static int append_batch(void *arg, void *const *items, size_t n)
+{
+	const struct audit_item *first = items[0];
+	struct gw_audit_record *recs[AUDIT_MAX_BATCH];
+	PGconn *conn = first->conn;
+	PGresult *res = NULL;
+	size_t i;
+	int rc = SR_GC_RETRY;
+
+	(void)arg;
+	if (n == 0 || n > AUDIT_MAX_BATCH || conn == NULL)
+		return SR_GC_FAILED;
+	for (i = 0; i < n; i++)
+		recs[i] = ((const struct audit_item *)items[i])->rec;
+	if (gw_audit_begin_locked(conn) != 0)
+		return SR_GC_RETRY;
+	if (gw_audit_link_insert(conn, recs, n) != 0) {
+		sr_db_exec(conn, "ROLLBACK");
+		return SR_GC_RETRY;
+	}
+	res = PQexecParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		/* An error reply means rolled back (retry is safe); a lost
+		 * connection leaves the outcome unknown (never retried). */
+		gw_store_log_error("db.audit_commit_failed", res);
+		rc = PQstatus(conn) == CONNECTION_OK ? SR_GC_RETRY : SR_GC_FAILED;
+	} else {
+		rc = SR_GC_OK;
+	}
+	PQclear(res);
 	return rc;
 }
 
@@ -264,9 +292,17 @@ int gw_audit_append(PGconn *conn, struct gw_audit_record *rec)
 	if (conn == NULL || rec == NULL)
 		return -1;
 	pthread_once(&g_gc_once, gc_init);
+	/* Records the database could not take are written first (issue 16);
+	 * while it still cannot, this one queues behind them, in order. */
+	if (gw_audit_spool_pending() && gw_audit_spool_drain(conn) != 0)
+		return gw_audit_spool_put(rec);
 	/* PCI DSS v4.0 10.5.1: we return only once the record is durable. */
 	rc = g_gc != NULL ? sr_gc_submit(g_gc, &item) : append_batch(NULL, &one, 1);
-	return rc == SR_GC_OK ? 0 : -1;
+	if (rc == SR_GC_OK)
+		return 0;
+	/* The database refused it or went away: durable in the spool instead
+	 * (when this process has one), replayed when the database is back. */
+	return gw_audit_spool_put(rec);
 }
 
 void gw_audit_stats(unsigned long long *batches, unsigned long long *records)

@@ -73,10 +73,30 @@ int gw_audit_hash(const struct gw_audit_record *rec, const char *prev_hash, char
  * written in one transaction on the connection of one of the waiting
  * callers; batches are serialized across instances by an advisory lock.
  * A process appends to one chain (one gateway database).
+ * When the database cannot take the record (an outage, a refused insert) and
+ * the process has an audit spool (gw_audit_spool_open), the record is written
+ * durably to the spool instead and linked to the chain, in spool order, as
+ * soon as the database takes records again (issue 16, ADR 0114); while the
+ * spool holds records, new ones queue behind them.
  * @param conn a borrowed connection with no open transaction.
- * @return 0 or -1 (logged; the request is not failed for it).
+ * @return 0 (in the chain, or durably spooled), or -1 (neither: logged; the
+ * caller must not report the request as done, PCI DSS v4.0 10.2.1, 10.5.1).
  */
 int gw_audit_append(PGconn *conn, struct gw_audit_record *rec);
+
+/**
+ * Inside a transaction opened by gw_audit_begin_locked: link recs[0..n)
+ * (1..64) after the chain's head in this order (seq assigned; ts assigned
+ * unless already set, as for a spooled record) and insert them. Does not
+ * commit. @return 0, or -1 (logged; the caller rolls back).
+ */
+int gw_audit_link_insert(PGconn *conn, struct gw_audit_record *const *recs, size_t n);
+
+/**
+ * BEGIN and take the chain's advisory lock (serializes appends across
+ * gatewayd instances and gatewayctl). @return 0, or -1 (rolled back, logged).
+ */
+int gw_audit_begin_locked(PGconn *conn);
 
 /** Group-commit counters of this process: batches written, records in them. */
 void gw_audit_stats(unsigned long long *batches, unsigned long long *records);

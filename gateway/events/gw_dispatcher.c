@@ -162,16 +162,54 @@ out:
 	memset(hdr, 0, sizeof hdr);
 }
 
+/* Send one claimed job and record the attempt (conn: none held). */
+static void deliver(struct gw_dispatcher *d, const struct gw_wh_job *job, struct response *resp)
+{
+	struct gw_wh_attempt a;
+	PGconn *conn = NULL;
+	long long retry;
+
+	send_one(d, job, resp, &a);
+	if (strcmp(a.outcome, "success") == 0) {
+		a.new_status = "succeeded";
+		a.retry_in_ms = 0;
+	} else {
+		/* Exponential backoff with jitter; give up once the next try
+		 * would start after the maximum age (3 days by default). */
+		retry = gw_webhook_backoff_ms_random(job->attempts + 1, d->base_ms, d->cap_ms);
+		a.retry_in_ms = retry;
+		a.new_status = job->age_s * 1000 + a.latency_ms + retry > d->max_age_ms ? "failed"
+		                                                                         : "pending";
+	}
+	sr_metrics_add(d->m_attempts, 1, a.outcome);
+	sr_metrics_observe(d->m_latency, (double)a.latency_ms / 1000.0, a.outcome);
+	sr_log(strcmp(a.outcome, "success") == 0 ? SR_LOG_INFO : SR_LOG_WARN, NULL,
+	       "webhook.attempt", "{s:I, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:s, s:s?}", "delivery",
+	       (json_int_t)job->delivery_id, "event_id", job->event_id, "type", job->event_type,
+	       "endpoint", job->endpoint_id, "outcome", a.outcome, "attempt", job->attempts + 1,
+	       "status_code", (json_int_t)a.status_code, "latency_ms", (json_int_t)a.latency_ms,
+	       "next", a.new_status, "error", a.error);
+	if (strcmp(a.new_status, "failed") == 0)
+		sr_log(SR_LOG_WARN, NULL, "webhook.delivery_failed", "{s:I, s:s, s:s, s:i}",
+		       "delivery", (json_int_t)job->delivery_id, "event_id", job->event_id, "endpoint",
+		       job->endpoint_id, "attempts", job->attempts + 1);
+	conn = sr_db_acquire(d->app->db);
+	if (conn == NULL || gw_store_webhook_attempt(conn, job, &a) < 0)
+		sr_log(SR_LOG_ERROR, NULL, "webhook.attempt_not_recorded", "{s:I}", "delivery",
+		       (json_int_t)job->delivery_id);
+	sr_db_release(d->app->db, conn);
+}
+
 int gw_dispatcher_round(struct gw_dispatcher *d)
 {
-	struct gw_wh_job jobs[SEND_BATCH];
-	struct gw_wh_attempt a;
+	struct gw_wh_job job;
 	struct response *resp = NULL;
 	PGconn *conn = NULL;
+	const char *owner = d->app->instance_id[0] != '\0' ? d->app->instance_id : NULL;
 	long long pending;
 	int lease_s;
 	int n = 0;
-	int i, r;
+	int r;
 
 	resp = malloc(sizeof *resp);
 	if (resp == NULL)
@@ -184,49 +222,29 @@ int gw_dispatcher_round(struct gw_dispatcher *d)
 	do
 		r = gw_store_webhook_fanout(conn, FANOUT_BATCH);
 	while (r == FANOUT_BATCH);
-	/* The lease covers the whole batch sent one after another. */
-	lease_s = (int)((d->timeout_ms + 2000) * SEND_BATCH / 1000) + 30;
-	n = gw_store_webhook_claim(conn, lease_s, jobs, SEND_BATCH);
-	sr_db_release(d->app->db, conn);
-	conn = NULL;
-	for (i = 0; i < n; i++) {
-		const struct gw_wh_job *job = &jobs[i];
-		long long retry;
-
-		send_one(d, job, resp, &a);
-		if (strcmp(a.outcome, "success") == 0) {
-			a.new_status = "succeeded";
-			a.retry_in_ms = 0;
-		} else {
-			/* Exponential backoff with jitter; give up once the next try
-			 * would start after the maximum age (3 days by default). */
-			retry = gw_webhook_backoff_ms_random(job->attempts + 1, d->base_ms, d->cap_ms);
-			a.retry_in_ms = retry;
-			a.new_status = job->age_s * 1000 + a.latency_ms + retry > d->max_age_ms ? "failed"
-			                                                                         : "pending";
-		}
-		sr_metrics_add(d->m_attempts, 1, a.outcome);
-		sr_metrics_observe(d->m_latency, (double)a.latency_ms / 1000.0, a.outcome);
-		sr_log(strcmp(a.outcome, "success") == 0 ? SR_LOG_INFO : SR_LOG_WARN, NULL,
-		       "webhook.attempt", "{s:I, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:s, s:s?}", "delivery",
-		       (json_int_t)job->delivery_id, "event_id", job->event_id, "type", job->event_type,
-		       "endpoint", job->endpoint_id, "outcome", a.outcome, "attempt", job->attempts + 1,
-		       "status_code", (json_int_t)a.status_code, "latency_ms", (json_int_t)a.latency_ms,
-		       "next", a.new_status, "error", a.error);
-		if (strcmp(a.new_status, "failed") == 0)
-			sr_log(SR_LOG_WARN, NULL, "webhook.delivery_failed", "{s:I, s:s, s:s, s:i}",
-			       "delivery", (json_int_t)job->delivery_id, "event_id", job->event_id, "endpoint",
-			       job->endpoint_id, "attempts", job->attempts + 1);
-		conn = sr_db_acquire(d->app->db);
-		if (conn == NULL || gw_store_webhook_attempt(conn, job, &a) < 0)
-			sr_log(SR_LOG_ERROR, NULL, "webhook.attempt_not_recorded", "{s:I}", "delivery",
-			       (json_int_t)job->delivery_id);
+	/* ADR 0113: deliveries held by a dead instance (no heartbeat) are due
+	 * again now, whatever their lease said. */
+	r = gw_store_webhook_orphans(conn);
+	if (r > 0)
+		sr_log(SR_LOG_WARN, NULL, "webhook.orphans_reclaimed", "{s:i}", "deliveries", r);
+	/* One delivery per claim: the lease covers the one attempt its owner
+	 * makes next (the whole-request timeout, connect included, plus 2 s to
+	 * record it), not a batch queued behind it. */
+	lease_s = (int)((d->timeout_ms + 2000 + 999) / 1000);
+	while (n < SEND_BATCH) {
+		r = gw_store_webhook_claim(conn, lease_s, owner, &job, 1);
+		if (r != 1)
+			break;
 		sr_db_release(d->app->db, conn);
 		conn = NULL;
+		deliver(d, &job, resp);
+		gw_store_webhook_jobs_free(&job, 1);
+		n++;
+		conn = sr_db_acquire(d->app->db);
+		if (conn == NULL)
+			goto out;
 	}
-	gw_store_webhook_jobs_free(jobs, n > 0 ? n : 0);
-	conn = sr_db_acquire(d->app->db);
-	pending = conn != NULL ? gw_store_webhook_pending(conn) : -1;
+	pending = gw_store_webhook_pending(conn);
 	if (pending >= 0)
 		sr_metrics_set(d->m_pending, (double)pending);
 out:

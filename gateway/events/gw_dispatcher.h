@@ -4,9 +4,12 @@
  * a restart loses nothing). Every webhook_interval_ms it:
  *  - fans out outbox rows into one pending delivery per (event, matching
  *    endpoint) (gw_store_webhook_fanout; SKIP LOCKED between instances);
- *  - claims due deliveries with a lease (SKIP LOCKED, then next_attempt_at
- *    moved past the lease: another instance never sends the same delivery
- *    concurrently; a crashed instance's claim is retried after the lease);
+ *  - makes deliveries held by a dead instance (no heartbeat for
+ *    GW_INSTANCE_DEAD_S: killed, restarted) due at once (ADR 0113);
+ *  - claims due deliveries one at a time, owned by this instance, with a
+ *    lease covering that one attempt (webhook_timeout_ms + 2 s; SKIP LOCKED,
+ *    then next_attempt_at moved past the lease: another instance never sends
+ *    the same delivery while its live owner may still send it);
  *  - POSTs each event's JSON with libcurl (https only, no redirects, the
  *    resolved address checked against private ranges unless
  *    webhook_allow_private), signed with the endpoint's secret in
@@ -36,7 +39,8 @@ struct gw_dispatcher *gw_dispatcher_start(struct gw_app *app);
 void gw_dispatcher_stop(struct gw_dispatcher *d);
 
 /**
- * One round: fan out, then claim and send up to one batch.
+ * One round: fan out, reclaim dead owners' deliveries, then claim and send
+ * up to 8 deliveries, one claim each.
  * @return deliveries attempted, or -1 on a database error.
  */
 int gw_dispatcher_round(struct gw_dispatcher *d);

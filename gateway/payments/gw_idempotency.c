@@ -15,6 +15,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 
 int gw_idem_key_check(const char *key, struct gw_error *err)
@@ -95,7 +96,10 @@ bool gw_idem_begin(struct gw_app *app, struct sr_http_request *req, const char *
 	char saved_fp[65];
 	int saved_status = 0;
 	char *saved_body = NULL;
+	const char *owner;
 	bool proceed = false;
+	bool claimed = false;
+	int attempt;
 	int lease;
 	int r;
 
@@ -111,20 +115,32 @@ bool gw_idem_begin(struct gw_app *app, struct sr_http_request *req, const char *
 		                    NULL);
 		return false;
 	}
-	lease = (int)sr_config_int(app->cfg, "idempotency_lease_s", 60);
+	lease = (int)sr_config_int(app->cfg, "idempotency_lease_s", GW_IDEM_LEASE_S);
+	owner = app->instance_id[0] != '\0' ? app->instance_id : NULL;
 	conn = sr_db_acquire(app->db);
-	r = gw_store_idem_claim_lease(conn, merchant_id, key, fp, req->method, req->path, lease);
-	if (r == 0) {
+	/* A key released between our claim and our read (its request provably
+	 * did nothing and gave up) is free: claim again rather than answer
+	 * "in use" for a request that no longer runs. Bounded: each round
+	 * needs another request to claim and release the key meanwhile. */
+	for (attempt = 0; attempt < 3; attempt++) {
+		r = gw_store_idem_claim_lease(conn, merchant_id, key, fp, req->method, req->path, lease,
+		                              owner);
+		claimed = r == 0;
+		if (r != 1)
+			break;
+		r = gw_store_idem_get(conn, merchant_id, key, saved_fp, &saved_status, &saved_body);
+		if (r != 1)
+			break;
+	}
+	if (claimed) {
 		st->active = true;
 		gw_strlcpy(st->merchant_id, merchant_id, sizeof st->merchant_id);
 		gw_strlcpy(st->key, key, sizeof st->key);
 		proceed = true;
 		goto out;
 	}
-	if (r == 1)
-		r = gw_store_idem_get(conn, merchant_id, key, saved_fp, &saved_status, &saved_body);
 	if (r != 0) {
-		/* -1, or the row vanished between claim and read (released). */
+		/* -1, or the key kept vanishing between claim and read. */
 		sr_http_reply_error(req, r == 1 ? 409 : 500, r == 1 ? "idempotency_error" : "api_error",
 		                    r == 1 ? "idempotency_key_in_use" : "internal_error",
 		                    r == 1 ? "A request with this Idempotency-Key is being processed; retry later."
@@ -140,9 +156,10 @@ bool gw_idem_begin(struct gw_app *app, struct sr_http_request *req, const char *
 		goto out;
 	}
 	if ((saved_status == 0 || saved_body == NULL) &&
-	    gw_store_idem_takeover(conn, merchant_id, key, lease, st->payment_id) == 0) {
-		/* The first attempt's gatewayd died (lease expired): this retry
-		 * resolves the key; exactly one retry wins the takeover. */
+	    gw_store_idem_takeover(conn, merchant_id, key, lease, owner, st->payment_id) == 0) {
+		/* The first attempt's gatewayd died (its owner has no heartbeat,
+		 * ADR 0113) or overran its lease: this retry resolves the key;
+		 * exactly one retry wins the takeover. */
 		sr_log(SR_LOG_WARN, req->request_id, "idempotency.taken_over", "{s:s}", "payment",
 		       st->payment_id);
 		st->active = true;
@@ -214,6 +231,52 @@ void gw_idem_fail(struct gw_app *app, struct sr_http_request *req, struct gw_ide
 	gw_idem_finish(app, req, st, status, body);
 }
 
+/* Releases the database could not take when the request gave up: kept in
+ * memory and retried by the worker every round (gw_idem_retry_releases),
+ * so that a key is not held for its whole lease by a live owner that will
+ * never finish it (issue 16). Bounded; a release that does not fit waits
+ * for the lease, as before. */
+#define PENDING_MAX 1024
+static struct {
+	char merchant_id[72];
+	char key[GW_IDEM_KEY_MAX + 1];
+} g_pending[PENDING_MAX];
+static size_t g_npending;
+static pthread_mutex_t g_pending_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void defer_release(const struct gw_idem *st)
+{
+	pthread_mutex_lock(&g_pending_lock);
+	if (g_npending < PENDING_MAX) {
+		gw_strlcpy(g_pending[g_npending].merchant_id, st->merchant_id,
+		           sizeof g_pending[g_npending].merchant_id);
+		gw_strlcpy(g_pending[g_npending].key, st->key, sizeof g_pending[g_npending].key);
+		g_npending++;
+	}
+	pthread_mutex_unlock(&g_pending_lock);
+}
+
+void gw_idem_retry_releases(struct gw_app *app)
+{
+	PGconn *conn = NULL;
+	size_t i = 0;
+
+	pthread_mutex_lock(&g_pending_lock);
+	if (g_npending > 0) {
+		conn = sr_db_acquire(app->db);
+		while (i < g_npending) {
+			if (gw_store_idem_release(conn, g_pending[i].merchant_id, g_pending[i].key) != 0) {
+				i++;   /* the database is still away: next round */
+				continue;
+			}
+			sr_log(SR_LOG_INFO, NULL, "idempotency.released_late", NULL);
+			g_pending[i] = g_pending[--g_npending];
+		}
+		sr_db_release(app->db, conn);
+	}
+	pthread_mutex_unlock(&g_pending_lock);
+}
+
 void gw_idem_abort(struct gw_app *app, struct sr_http_request *req, struct gw_idem *st,
                    unsigned status, const char *type, const char *code, const char *message,
                    const char *param)
@@ -221,10 +284,22 @@ void gw_idem_abort(struct gw_app *app, struct sr_http_request *req, struct gw_id
 	PGconn *conn = NULL;
 
 	if (st != NULL && st->active) {
-		conn = sr_db_acquire(app->db);
-		if (gw_store_idem_release(conn, st->merchant_id, st->key) != 0)
+		int tries, r = -1;
+
+		/* Released before the answer, or the key stays held for its lease:
+		 * a second try on a reconnected connection, since what made the
+		 * request give up is often that its connection died (issue 16). */
+		for (tries = 0; tries < 2 && r != 0; tries++) {
+			conn = sr_db_acquire(app->db);
+			if (tries > 0 && PQstatus(conn) == CONNECTION_OK && sr_db_exec(conn, "SELECT 1") != 0)
+				PQreset(conn);
+			r = gw_store_idem_release(conn, st->merchant_id, st->key);
+			sr_db_release(app->db, conn);
+		}
+		if (r != 0) {
 			sr_log(SR_LOG_ERROR, req->request_id, "idempotency.release_failed", NULL);
-		sr_db_release(app->db, conn);
+			defer_release(st);
+		}
 		st->active = false;
 	}
 	sr_http_reply_error(req, status, type, code, message, param);

@@ -22,6 +22,11 @@ struct gw_app;
 struct sr_http_request;
 
 #define GW_IDEM_KEY_MAX 255
+/* Default idempotency_lease_s: how long a LIVE owner may still act on a key
+ * after claiming it (the vault token check and the authorization, 30 s each
+ * at most, plus 15 s for the database writes; ADR 0113). A dead owner's key
+ * is taken over without waiting for it. */
+#define GW_IDEM_LEASE_S 75
 
 /**
  * Check an Idempotency-Key value: 1..255 bytes of printable ASCII, with no
@@ -54,9 +59,12 @@ struct gw_idem {
 };
 
 /**
- * Start idempotent execution of req for merchant_id. The claim holds a lease
- * (config idempotency_lease_s, 60 s); a retry finding the key in progress
- * past its lease takes it over atomically (st->recovered) — see struct gw_idem.
+ * Start idempotent execution of req for merchant_id. The claim is owned by
+ * this process (app->instance_id) and holds a lease (config
+ * idempotency_lease_s, GW_IDEM_LEASE_S); a retry finding the key in progress
+ * past its lease, or held by an owner without a heartbeat (killed or
+ * restarted, ADR 0113), takes it over atomically (st->recovered) — see
+ * struct gw_idem. A key released meanwhile is claimed afresh, never "in use".
  * @return true: proceed (st->active tells whether a key was claimed);
  *         false: a reply was already sent (replay, key misuse, in use, error).
  */
@@ -86,5 +94,13 @@ void gw_idem_fail(struct gw_app *app, struct sr_http_request *req, struct gw_ide
 void gw_idem_abort(struct gw_app *app, struct sr_http_request *req, struct gw_idem *st,
                    unsigned status, const char *type, const char *code, const char *message,
                    const char *param);
+
+/**
+ * Retry the releases gw_idem_abort could not write (the database was away):
+ * called by the worker every round. Thread-safe; a release that fails again
+ * stays queued (at most 1,024 are kept; beyond that a key waits for its
+ * lease, ADR 0113).
+ */
+void gw_idem_retry_releases(struct gw_app *app);
 
 #endif

@@ -93,6 +93,24 @@ out:
 	return rc;
 }
 
+int gw_ledger_cancel_unsent(PGconn *conn, struct gw_payment *p, const char *idem_key)
+{
+	int rc = -1;
+
+	if (conn == NULL || p == NULL || p->status != GW_ST_CANCELED ||
+	    sr_db_exec(conn, "BEGIN") != 0)
+		return -1;
+	rc = gw_ledger_apply_in_tx(conn, p, GW_ST_PROCESSING, NULL);
+	if (rc == 0 && idem_key != NULL &&
+	    gw_store_idem_unlink(conn, p->merchant_id, idem_key, p->id) < 0)
+		rc = -1;
+	if (rc == 0 && sr_db_exec(conn, "COMMIT") != 0)
+		return -1; /* a failed COMMIT ends the transaction */
+	if (rc != 0)
+		sr_db_exec(conn, "ROLLBACK");
+	return rc;
+}
+
 int gw_ledger_apply_in_tx(PGconn *conn, struct gw_payment *p, enum gw_status from,
                           const char *type)
 {

@@ -31,6 +31,16 @@ int gw_ledger_transition(PGconn *conn, struct gw_payment *p, enum gw_status from
 int gw_ledger_create_linked(PGconn *conn, struct gw_payment *p, const char *idem_key);
 
 /**
+ * Record p (created processing, its status now canceled: never sent to the
+ * PSP, issue 16) and, when idem_key is not NULL, delete that Idempotency-Key's
+ * claim linked to p, in one transaction: the key's retry executes afresh, and
+ * no later takeover or worker sends p behind the merchant's back.
+ * @return 0, 1 refused (p changed meanwhile), -1 database error (rolled back:
+ * p is still processing and the key still linked).
+ */
+int gw_ledger_cancel_unsent(PGconn *conn, struct gw_payment *p, const char *idem_key);
+
+/**
  * Inside the caller's open transaction (no BEGIN/COMMIT here): write p's new
  * state with the version check, the event `type` (NULL: "payment.<status>")
  * from `from` to p->status, and its outbox row (BRIEF invariant 7). A write

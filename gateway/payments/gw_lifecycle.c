@@ -85,6 +85,10 @@ static enum gw_lc_rc state_refusal(enum gw_status st, const char *op, struct gw_
 		code = "payment_failed";
 		msg = "This payment failed; nothing was authorized.";
 		break;
+	case GW_ST_CANCELED:
+		code = "payment_canceled";
+		msg = "This payment was never sent to the processor; nothing was authorized.";
+		break;
 	case GW_ST_AUTHORIZED:
 		code = "payment_not_captured";
 		msg = "This payment is authorized but not captured; cancel it instead of refunding.";
@@ -439,15 +443,23 @@ void gw_lifecycle_apply_auth(struct gw_payment *p, enum gw_vault_rc vrc,
 		}
 		break;
 	case GW_VAULT_NOT_SENT:
+		if (recovering)
+			break; /* an earlier attempt may have reached the PSP: prove nothing */
+		/* An outage, not a card failure (issue 16): never attempted. */
+		p->status = GW_ST_CANCELED;
+		gw_strlcpy(p->failure_code, "not_sent", sizeof p->failure_code);
+		gw_strlcpy(p->failure_message,
+		           "The payment processor could not be reached; the payment was never sent "
+		           "and nothing was charged.", sizeof p->failure_message);
+		break;
 	case GW_VAULT_NOT_FOUND:
 	case GW_VAULT_REJECTED:
 		if (recovering)
 			break; /* an earlier attempt may have reached the PSP: prove nothing */
-		/* Nothing reached the PSP: a definite failure, safe to report. */
+		/* The vault refused the authorization: definite, nothing sent. */
 		p->status = GW_ST_FAILED;
 		gw_strlcpy(p->failure_code, "processing_error", sizeof p->failure_code);
-		gw_strlcpy(p->failure_message,
-		           "The payment processor could not be reached; no charge was made.",
+		gw_strlcpy(p->failure_message, "The payment could not be processed; no charge was made.",
 		           sizeof p->failure_message);
 		break;
 	case GW_VAULT_LOST:

@@ -86,6 +86,8 @@ enum gw_lc_rc gw_lifecycle_reconcile(struct gw_app *app, const char *request_id,
  * Apply the vault's authorization answer (or its absence) to p: the
  * normalized outcome, references, card, failure code. Never guesses: an
  * answer that may not have reached the PSP's result is `unknown`.
+ * GW_VAULT_NOT_SENT (nothing reached the PSP) makes p canceled with
+ * failure_code not_sent: an outage is not a card failure (issue 16).
  * recovering: p was already sent once, so "not sent now" proves nothing and
  * leaves p unchanged.
  */

@@ -18,12 +18,15 @@ static const char *const STATUS_NAMES[GW_ST__COUNT] = {
 	[GW_ST_FAILED] = "failed",
 	[GW_ST_DISPUTED] = "disputed",
 	[GW_ST_UNKNOWN] = "unknown",
+	[GW_ST_CANCELED] = "canceled",
 };
 
 /*
  * BRIEF.md state machine. Rows are "from", listed targets are permitted.
  * - processing: the PSP call is in flight; any PSP outcome, or unknown when
- *   its answer was lost.
+ *   its answer was lost; or canceled when it provably never reached the PSP
+ *   (the vault or the PSP unreachable after bounded retries, issue 16): the
+ *   card did not fail, nothing was charged, and nothing will be sent later.
  * - requires_action (3-D Secure) -> processing again (customer returned), or
  *   failed (abandoned / expired).
  * - authorized -> captured (full or partial capture) or voided; or unknown
@@ -33,7 +36,7 @@ static const char *const STATUS_NAMES[GW_ST__COUNT] = {
  *   self-loop and is not a state change; disputed is also possible.
  * - unknown: resolved later by asking the PSP, never by guessing, so it may
  *   become any outcome the PSP reports (voided too: a cancel it confirms).
- * - failed, voided, refunded: terminal. disputed: terminal here (dispute
+ * - failed, voided, refunded, canceled: terminal. disputed: terminal here (dispute
  *   outcomes are tracked outside the payment status).
  */
 static const struct {
@@ -45,6 +48,7 @@ static const struct {
 	{ GW_ST_PROCESSING, GW_ST_CAPTURED },
 	{ GW_ST_PROCESSING, GW_ST_FAILED },
 	{ GW_ST_PROCESSING, GW_ST_UNKNOWN },
+	{ GW_ST_PROCESSING, GW_ST_CANCELED },
 	{ GW_ST_REQUIRES_ACTION, GW_ST_PROCESSING },
 	{ GW_ST_REQUIRES_ACTION, GW_ST_FAILED },
 	{ GW_ST_AUTHORIZED, GW_ST_CAPTURED },

@@ -19,6 +19,7 @@ enum gw_status {
 	GW_ST_FAILED,
 	GW_ST_DISPUTED,
 	GW_ST_UNKNOWN,
+	GW_ST_CANCELED,              /* never sent: nothing reached the PSP (issue 16) */
 	GW_ST__COUNT
 };
 
@@ -55,11 +56,11 @@ int gw_status_parse(const char *s, enum gw_status *out);
 
 /**
  * Whether from -> to is a legal transition of the BRIEF.md state machine:
- * processing -> requires_action|authorized|captured|failed|unknown;
+ * processing -> requires_action|authorized|captured|failed|unknown|canceled;
  * requires_action -> processing|failed; authorized -> captured|voided|unknown;
  * captured -> partially_refunded|refunded|disputed; partially_refunded ->
  * refunded|disputed; unknown -> the outcomes the PSP can report. failed,
- * voided, refunded, disputed are terminal (table in gw_payment.c).
+ * voided, refunded, disputed, canceled are terminal (table in gw_payment.c).
  * A state never transitions to itself. Pure function, thread-safe.
  */
 bool gw_payment_transition_allowed(enum gw_status from, enum gw_status to);

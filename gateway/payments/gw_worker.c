@@ -2,8 +2,10 @@
  * gw_worker: lifecycle background work (see gw_worker.h).
  */
 #include "gateway/payments/gw_worker.h"
+#include "gateway/payments/gw_idempotency.h"
 #include "gateway/gw_app.h"
 #include "gateway/audit/gw_audit.h"
+#include "gateway/audit/gw_audit_spool.h"
 #include "gateway/payments/gw_lifecycle.h"
 #include "gateway/store/gw_store_lifecycle.h"
 #include "common/sr_config.h"
@@ -77,11 +79,13 @@ void gw_worker_round(struct gw_app *app, int sweep)
 	struct gw_payment pay;
 	long long void_after = sr_config_int(app->cfg, "auto_void_after_s", 7LL * 86400);
 	long long tds_expiry = sr_config_int(app->cfg, "three_ds_expiry_s", 900);
-	long long lease = sr_config_int(app->cfg, "idempotency_lease_s", 60);
+	long long lease = sr_config_int(app->cfg, "idempotency_lease_s", GW_IDEM_LEASE_S);
 	PGconn *conn = NULL;
 	long long swept;
 	int n, i;
 
+	/* Keys a request gave up on while the database was away. */
+	gw_idem_retry_releases(app);
 	/* Auto-void: uncaptured authorizations past the window. */
 	n = scan(app, GW_ST_AUTHORIZED, void_after, due);
 	for (i = 0; i < n; i++)
@@ -97,6 +101,10 @@ void gw_worker_round(struct gw_app *app, int sweep)
 	reconcile_all(app, due, n, GW_ST_PROCESSING, tds_expiry);
 	n = scan(app, GW_ST_REQUIRES_ACTION, 0, due);
 	reconcile_all(app, due, n, GW_ST_REQUIRES_ACTION, tds_expiry);
+	/* Audit records spooled during a database outage (issue 16). */
+	conn = sr_db_acquire(app->db);
+	(void)gw_audit_spool_drain(conn);
+	sr_db_release(app->db, conn);
 	/* Refunds whose answer was lost. */
 	conn = sr_db_acquire(app->db);
 	n = gw_store_refunds_due(conn, 1, due, BATCH);

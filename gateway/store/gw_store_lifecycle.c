@@ -3,6 +3,7 @@
  */
 #include "gateway/store/gw_store_lifecycle.h"
 #include "gateway/store/gw_store.h"
+#include "gateway/store/gw_store_instances.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -308,17 +309,18 @@ out:
 
 int gw_store_idem_claim_lease(PGconn *conn, const char *merchant_id, const char *key,
                               const char *request_sha256, const char *method, const char *path,
-                              int lease_s)
+                              int lease_s, const char *owner)
 {
 	char lease[16];
-	const char *params[6] = { merchant_id, key, request_sha256, method, path, lease };
+	const char *params[7] = { merchant_id, key, request_sha256, method, path, lease, owner };
 
 	snprintf(lease, sizeof lease, "%d", lease_s);
 	return gw_store_exec_one(conn,
 	                         "INSERT INTO idempotency_keys (merchant_id, key, request_sha256, method, path, "
-	                         "lease_until) VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::integer)) "
+	                         "lease_until, owner) VALUES ($1, $2, $3, $4, $5, "
+	                         "now() + make_interval(secs => $6::integer), $7) "
 	                         "ON CONFLICT (merchant_id, key) DO NOTHING",
-	                         6, params, "db.idem_claim_failed");
+	                         7, params, "db.idem_claim_failed");
 }
 
 int gw_store_idem_link(PGconn *conn, const char *merchant_id, const char *key,
@@ -332,21 +334,36 @@ int gw_store_idem_link(PGconn *conn, const char *merchant_id, const char *key,
 	                         3, params, "db.idem_link_failed");
 }
 
+int gw_store_idem_unlink(PGconn *conn, const char *merchant_id, const char *key,
+                         const char *payment_id)
+{
+	const char *params[3] = { merchant_id, key, payment_id };
+
+	return gw_store_exec_one(conn,
+	                         "DELETE FROM idempotency_keys WHERE merchant_id = $1 AND key = $2 "
+	                         "AND payment_id = $3 AND status_code IS NULL",
+	                         3, params, "db.idem_unlink_failed");
+}
+
 int gw_store_idem_takeover(PGconn *conn, const char *merchant_id, const char *key, int lease_s,
-                           char payment_id[72])
+                           const char *owner, char payment_id[72])
 {
 	char lease[16];
-	const char *params[3] = { merchant_id, key, lease };
+	const char *params[4] = { merchant_id, key, lease, owner };
 	PGresult *res = NULL;
 	int rc = -1;
 
 	payment_id[0] = '\0';
 	snprintf(lease, sizeof lease, "%d", lease_s);
+	/* ADR 0113: the lease ends when it runs out, or at once when its owner
+	 * is dead (no heartbeat for GW_INSTANCE_DEAD_S: killed, restarted). */
 	res = PQexecParams(conn,
-	                   "UPDATE idempotency_keys SET lease_until = now() + make_interval(secs => $3::integer) "
+	                   "UPDATE idempotency_keys SET lease_until = now() + make_interval(secs => $3::integer), "
+	                   "owner = $4 "
 	                   "WHERE merchant_id = $1 AND key = $2 AND status_code IS NULL "
-	                   "AND lease_until < now() RETURNING coalesce(payment_id, '')",
-	                   3, NULL, params, NULL, NULL, 0);
+	                   "AND (lease_until < now() OR " GW_STORE_OWNER_DEAD("owner") ") "
+	                   "RETURNING coalesce(payment_id, '')",
+	                   4, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		gw_store_log_error("db.idem_takeover_failed", res);
 		goto out;

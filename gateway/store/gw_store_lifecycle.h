@@ -83,25 +83,36 @@ json_t *gw_store_payment_events(PGconn *conn, const char *payment_id);
 /* ---- idempotency (leases, links, retention) ---- */
 
 /**
- * Claim (merchant_id, key) with a lease of lease_s seconds.
+ * Claim (merchant_id, key) with a lease of lease_s seconds, held by instance
+ * owner (gw_instance id, ADR 0113).
  * @return 0 claimed, 1 a row already exists, -1.
  */
 int gw_store_idem_claim_lease(PGconn *conn, const char *merchant_id, const char *key,
                               const char *request_sha256, const char *method, const char *path,
-                              int lease_s);
+                              int lease_s, const char *owner);
 
 /** Link the payment a claimed key created (same transaction as the payment insert). */
 int gw_store_idem_link(PGconn *conn, const char *merchant_id, const char *key,
                        const char *payment_id);
 
 /**
- * Take over an in-progress key whose lease has expired (its gatewayd died):
- * renews the lease atomically, so exactly one retry wins. payment_id[72]
- * receives the linked payment ("" when none was created).
- * @return 0 taken over, 1 not (still leased, or completed), -1.
+ * Delete the in-progress claim of (merchant_id, key) linked to payment_id,
+ * which was never sent (issue 16): a retry with the key then executes
+ * afresh. Same transaction as the payment's move to canceled.
+ * @return 0 deleted, 1 no such claim (answered or taken over), -1.
+ */
+int gw_store_idem_unlink(PGconn *conn, const char *merchant_id, const char *key,
+                         const char *payment_id);
+
+/**
+ * Take over an in-progress key whose lease has ended, or whose owner is dead
+ * (no heartbeat for GW_INSTANCE_DEAD_S, ADR 0113): renews the lease for
+ * owner atomically, so exactly one retry wins. payment_id[72] receives the
+ * linked payment ("" when none was created).
+ * @return 0 taken over, 1 not (still leased by a live owner, or completed), -1.
  */
 int gw_store_idem_takeover(PGconn *conn, const char *merchant_id, const char *key, int lease_s,
-                           char payment_id[72]);
+                           const char *owner, char payment_id[72]);
 
 /** Delete keys older than retention_s seconds (Stripe keeps them >= 24 h). @return rows or -1. */
 long long gw_store_idem_sweep(PGconn *conn, long long retention_s);

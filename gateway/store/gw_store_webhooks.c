@@ -4,6 +4,7 @@
  * (json_build_object), parsed back with jansson.
  */
 #include "gateway/store/gw_store_webhooks.h"
+#include "gateway/store/gw_store_instances.h"
 #include "gateway/store/gw_store.h"
 #include "gateway/payments/gw_payment.h"
 
@@ -181,10 +182,30 @@ out:
 	return rc;
 }
 
-int gw_store_webhook_claim(PGconn *conn, int lease_s, struct gw_wh_job *jobs, int max)
+int gw_store_webhook_orphans(PGconn *conn)
+{
+	PGresult *res = NULL;
+	int rc = -1;
+
+	res = PQexecParams(conn,
+	                   "UPDATE webhook_deliveries SET next_attempt_at = now(), owner = NULL "
+	                   "WHERE owner IS NOT NULL AND status = 'pending' AND " GW_STORE_OWNER_DEAD("owner"),
+	                   0, NULL, NULL, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		gw_store_log_error("db.webhook_orphans_failed", res);
+		goto out;
+	}
+	rc = atoi(PQcmdTuples(res));
+out:
+	PQclear(res);
+	return rc;
+}
+
+int gw_store_webhook_claim(PGconn *conn, int lease_s, const char *owner, struct gw_wh_job *jobs,
+                           int max)
 {
 	char lease[16], lim[16];
-	const char *params[2] = { lease, lim };
+	const char *params[3] = { lease, lim, owner };
 	PGresult *res = NULL;
 	size_t blen = 0;
 	const char *hex;
@@ -197,7 +218,8 @@ int gw_store_webhook_claim(PGconn *conn, int lease_s, struct gw_wh_job *jobs, in
 	res = PQexecParams(conn,
 	                   "WITH c AS (SELECT id FROM webhook_deliveries WHERE status = 'pending' "
 	                   "AND next_attempt_at <= now() ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED) "
-	                   "UPDATE webhook_deliveries d SET next_attempt_at = now() + make_interval(secs => $1::int) "
+	                   "UPDATE webhook_deliveries d SET next_attempt_at = now() + make_interval(secs => $1::int), "
+	                   "owner = $3 "
 	                   "FROM c, webhook_endpoints w, outbox o "
 	                   "WHERE d.id = c.id AND w.id = d.endpoint_id AND o.id = d.outbox_id "
 	                   "RETURNING d.id, d.attempts, extract(epoch FROM now() - d.started_at)::bigint, "
@@ -205,7 +227,7 @@ int gw_store_webhook_claim(PGconn *conn, int lease_s, struct gw_wh_job *jobs, in
 	                   "encode(w.secret_sealed, 'hex'), "
 	                   "(jsonb_set(o.payload, '{type}', to_jsonb(d.event_type)) "
 	                   "|| jsonb_build_object('object', 'event'))::text",
-	                   2, NULL, params, NULL, NULL, 0);
+	                   3, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		gw_store_log_error("db.webhook_claim_failed", res);
 		goto out;
@@ -284,7 +306,7 @@ int gw_store_webhook_attempt(PGconn *conn, const struct gw_wh_job *job,
 	                   "status_code, latency_ms, response_body, error) VALUES ($1::bigint, "
 	                   "to_timestamp($10::double precision / 1000), $2, $3::int, $4::int, $5, $6) "
 	                   "RETURNING attempted_at) "
-	                   "UPDATE webhook_deliveries SET attempts = attempts + 1, status = $7, "
+	                   "UPDATE webhook_deliveries SET attempts = attempts + 1, status = $7, owner = NULL, "
 	                   "last_attempt_at = (SELECT attempted_at FROM a), "
 	                   "next_attempt_at = CASE WHEN $7 = 'pending' "
 	                   "THEN now() + make_interval(secs => $8::double precision / 1000) ELSE next_attempt_at END, "

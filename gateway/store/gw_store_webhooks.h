@@ -69,10 +69,22 @@ struct gw_wh_job {
 /**
  * Claim up to max pending deliveries that are due (next_attempt_at <= now,
  * oldest first, skipping rows locked by another instance) for lease_s seconds
- * (their next_attempt_at moves to now + lease_s, so a crashed instance's
- * claim is retried later, never lost). @return jobs claimed (>= 0) or -1.
+ * on behalf of instance owner (NULL: none recorded): their next_attempt_at
+ * moves to now + lease_s, so a claim whose owner vanished is retried later,
+ * never lost (at once when gw_store_webhook_orphans sees the owner dead).
+ * @return jobs claimed (>= 0) or -1.
  */
-int gw_store_webhook_claim(PGconn *conn, int lease_s, struct gw_wh_job *jobs, int max);
+int gw_store_webhook_claim(PGconn *conn, int lease_s, const char *owner, struct gw_wh_job *jobs,
+                           int max);
+
+/**
+ * Make pending deliveries whose owner is dead (no heartbeat for
+ * GW_INSTANCE_DEAD_S, or deregistered; ADR 0113) due now and ownerless.
+ * A delivery is at-least-once: one its dead owner had already sent is sent
+ * again (the receiver deduplicates by Strongroom-Event-Id).
+ * @return deliveries reclaimed (>= 0) or -1.
+ */
+int gw_store_webhook_orphans(PGconn *conn);
 
 /** Free the bodies of n jobs. */
 void gw_store_webhook_jobs_free(struct gw_wh_job *jobs, int n);

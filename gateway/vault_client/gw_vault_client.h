@@ -103,8 +103,8 @@ enum gw_vault_rc gw_vault_request(struct gw_vault_client *vc, const char *reques
 
 /**
  * POST /v1/authorizations. On GW_VAULT_OK, out is filled from the vault's
- * answer. GW_VAULT_NOT_SENT: safe to mark the payment failed
- * (processing_error). GW_VAULT_LOST / GW_VAULT_ERROR: the PSP may have acted;
+ * answer. GW_VAULT_NOT_SENT: nothing reached the PSP; safe to retry with the
+ * same key, or to record the payment as never sent (canceled, not_sent). GW_VAULT_LOST / GW_VAULT_ERROR: the PSP may have acted;
  * the payment must become 'unknown', never a guess.
  */
 enum gw_vault_rc gw_vault_authorize(struct gw_vault_client *vc, const char *request_id,

@@ -4,15 +4,17 @@
  * only: never shipped in production units (BRIEF.md).
  *
  * Outcomes follow Stripe's published test cards (BRIEF.md's table,
- * https://docs.stripe.com/testing). State lives in memory behind one mutex.
- * It is a test double of a PSP, so it keeps card numbers in memory, but it
- * never logs or returns them (only brand and last4).
+ * https://docs.stripe.com/testing). State lives in memory behind one mutex
+ * and, with state_dir, in a journal written before each answer
+ * (pspsim_store.c, ADR 0115): a restart, even after kill -9, keeps every
+ * answered intent, refund and idempotency record. A card number is only
+ * read for its test outcome: never kept, logged or returned (brand, last4).
  *
  *   pspsim --config FILE
  *
  * Config keys: listen ("127.0.0.1"), port (8446; 0 lets the kernel choose),
  * tls_cert, tls_key, client_ca, peer_name ("vault-egress.strongroom.internal"),
- * api_key_file, threads (4), public_host, challenge_port.
+ * api_key_file, threads (4), public_host, challenge_port, state_dir.
  *
  * challenge_port (issue 6): a second HTTPS listener, without client
  * certificates, for the cardholder's browser: GET /3ds/{pi} is the 3-D Secure
@@ -37,118 +39,14 @@
 #include "common/sr_secret.h"
 #include "common/sr_util.h"
 #include "tests/pspsim/pspsim_keys.h"
+#include "tests/pspsim/pspsim_sim.h"
+#include "tests/pspsim/pspsim_store.h"
 #include "tests/pspsim/pspsim_webhooks.h"
 #include "tests/pspsim/pspsim.h"
 
 #define SIM_AMOUNT_MAX 99999999LL
 #define SIM_IDEM_KEY_MAX 255
 
-
-/* BRIEF.md's test-card table (Stripe's published test cards). */
-static const struct {
-	const char *number;
-	enum outcome outcome;
-} k_cards[] = {
-	{ "4000000000000002", OUT_GENERIC_DECLINE },
-	{ "4000000000009995", OUT_INSUFFICIENT_FUNDS },
-	{ "4000000000000069", OUT_EXPIRED_CARD },
-	{ "4000000000000127", OUT_INCORRECT_CVC },
-	{ "4000000000000119", OUT_PROCESSING_ERROR },
-	{ "4000000000003220", OUT_3DS_THEN_SUCCEED },
-	{ "4000008400001629", OUT_3DS_THEN_DECLINE },
-	{ "4000000000000259", OUT_SUCCEED_THEN_DISPUTE },
-};
-
-struct sim {
-	pthread_mutex_t lock;
-	json_t *pms;            /* pm id -> {"number","brand","last4","exp_month","exp_year","created"} */
-	json_t *intents;        /* pi id -> public intent object */
-	json_t *outcomes;       /* pi id -> integer enum outcome */
-	json_t *idem;           /* Idempotency-Key -> {"hash","status","body"} */
-	long long n_pm;
-	long long n_pi;
-	long long n_replays;
-	long long n_captures;
-	long long n_cancels;
-	long long n_refunds;
-	long long n_dropped;
-	long long drop_next;    /* fault: answers to drop (connection closed after the effect) */
-	long long delay_ms;     /* fault: delay before creating a payment intent */
-	json_t *refunded;       /* pi id -> amount refunded so far */
-	char key_hash[65];      /* SHA-256 of the API key: compared in constant time */
-	char public_host[128];  /* for next_action URLs */
-	unsigned port;
-	unsigned challenge_port; /* browser-facing 3-D Secure listener; 0 none */
-};
-
-/* ------------------------------------------------------------------ */
-/* cards                                                               */
-
-static bool all_digits(const char *s)
-{
-	if (s == NULL || *s == '\0')
-		return false;
-	for (; *s != '\0'; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
-}
-
-/* ISO/IEC 7812-1 Annex B (Luhn). */
-static bool luhn_ok(const char *pan)
-{
-	size_t n = strlen(pan);
-	size_t i = 0;
-	int sum = 0;
-	int d = 0;
-
-	for (i = 0; i < n; i++) {
-		d = pan[n - 1 - i] - '0';
-		if (i % 2 == 1) {
-			d *= 2;
-			if (d > 9)
-				d -= 9;
-		}
-		sum += d;
-	}
-	return sum % 10 == 0;
-}
-
-static const char *brand_of(const char *pan)
-{
-	int p2 = (pan[0] - '0') * 10 + (pan[1] - '0');
-	int p4 = p2 * 100 + (pan[2] - '0') * 10 + (pan[3] - '0');
-
-	if (pan[0] == '4')
-		return "visa";
-	if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720))
-		return "mastercard";
-	if (p2 == 34 || p2 == 37)
-		return "amex";
-	if (p4 == 6011 || p2 == 65)
-		return "discover";
-	return "unknown";
-}
-
-static enum outcome outcome_of(const char *pan)
-{
-	size_t i = 0;
-
-	for (i = 0; i < sizeof k_cards / sizeof k_cards[0]; i++)
-		if (strcmp(k_cards[i].number, pan) == 0)
-			return k_cards[i].outcome;
-	return OUT_SUCCEED;
-}
-
-enum outcome pspsim_outcome_of(const char *pan)
-{
-	return outcome_of(pan);
-}
-
-bool pspsim_luhn_ok(const char *pan)
-{
-	return all_digits(pan) && luhn_ok(pan);
-}
 
 /* ------------------------------------------------------------------ */
 /* helpers                                                             */
@@ -163,7 +61,7 @@ static long long parse_int(const char *s, long long lo, long long hi)
 {
 	long long v = 0;
 
-	if (!all_digits(s) || strlen(s) > 12)
+	if (!pspsim_all_digits(s) || strlen(s) > 12)
 		return -1;
 	for (; *s != '\0'; s++)
 		v = v * 10 + (*s - '0');
@@ -218,6 +116,33 @@ static bool authorized(struct sr_http_request *req, const struct sim *sim)
 	}
 	psim_keys_count_platform();
 	return true;
+}
+
+/* Leave a handler's locked section: the request's changes become one journal
+ * line, and the answer (sent when the handler returns) waits until it and
+ * every line before it are durable (pspsim_store.h). */
+static void unlock_durable(struct sim *sim)
+{
+	psim_store_commit();
+	pthread_mutex_unlock(&sim->lock);
+	psim_store_wait();
+}
+
+void pspsim_put_intent(struct sim *sim, const char *pi_id)
+{
+	json_t *v = json_pack("{s:O, s:O}", "intent", json_object_get(sim->intents, pi_id),
+	                      "meta", json_object_get(sim->meta, pi_id));
+
+	if (v != NULL)
+		psim_store_put("pi", pi_id, v);
+	json_decref(v);
+}
+
+/* The test outcome recorded for intent pi_id. Lock held. */
+static enum outcome intent_outcome(const struct sim *sim, const char *pi_id)
+{
+	return (enum outcome)json_integer_value(json_object_get(json_object_get(sim->meta, pi_id),
+	                                                        "outcome"));
 }
 
 /* ---- webhooks to the gateway (issue 5; tests/pspsim/pspsim_webhooks.c) ---- */
@@ -279,7 +204,7 @@ static void send_refunded(const json_t *intent, const char *re_id, long long amo
 /* Idempotency for one POST. */
 struct idem {
 	const char *key;        /* NULL: no Idempotency-Key header */
-	char hash[65];          /* method + path + sorted form params */
+	char hash[65];          /* keyed fingerprint of method, path, sorted form params */
 };
 
 /*
@@ -290,9 +215,7 @@ static int idem_begin(struct sr_http_request *req, struct sim *sim, struct idem 
 {
 	json_t *saved = NULL;
 	char *dump = NULL;
-	char *buf = NULL;
 	size_t dlen = 0;
-	size_t blen = 0;
 	const char *body = NULL;
 	int ret = 0;
 
@@ -311,15 +234,8 @@ static int idem_begin(struct sr_http_request *req, struct sim *sim, struct idem 
 		return 1;
 	}
 	dlen = strlen(dump);
-	blen = strlen(req->method) + strlen(req->path) + dlen + 3;
-	buf = malloc(blen);
-	if (buf == NULL) {
-		sr_http_reply_error(req, 500, "api_error", "internal", "Internal error.", NULL);
-		ret = 1;
-		goto out;
-	}
-	snprintf(buf, blen, "%s %s %s", req->method, req->path, dump);
-	sr_sha256_hex(buf, strlen(buf), id->hash);
+	/* Keyed: the form may carry a card number, and the hash is journaled. */
+	psim_store_fingerprint(req->method, req->path, dump, dlen, id->hash);
 
 	saved = json_object_get(sim->idem, id->key);
 	if (saved != NULL) {
@@ -338,11 +254,7 @@ static int idem_begin(struct sr_http_request *req, struct sim *sim, struct idem 
 		sr_log(SR_LOG_INFO, req->request_id, "pspsim.idempotent_replay", "{s:s}", "path", req->path);
 	}
 out:
-	if (buf != NULL) {
-		sodium_memzero(buf, blen);   /* held the form, which may carry a PAN */
-		free(buf);
-	}
-	sodium_memzero(dump, dlen);
+	sodium_memzero(dump, dlen);   /* held the form, which may carry a PAN */
 	free(dump);
 	return ret;
 }
@@ -361,9 +273,11 @@ static void reply_save(struct sr_http_request *req, struct sim *sim, const struc
 		sr_http_reply_error(req, 500, "api_error", "internal", "Internal error.", NULL);
 		return;
 	}
-	if (id != NULL && id->key != NULL && (status == 200 || status == 402))
+	if (id != NULL && id->key != NULL && (status == 200 || status == 402)) {
 		json_object_set_new(sim->idem, id->key, json_pack("{s:s, s:i, s:s}", "hash", id->hash,
 		                                                  "status", (int)status, "body", s));
+		psim_store_put("stripe_idem", id->key, json_object_get(sim->idem, id->key));
+	}
 	if (sim->drop_next > 0 && strncmp(req->path, "/v1/payment_methods", 19) != 0) {
 		/* Fault: the effect happened (and is replayable by its key), the
 		 * answer is lost: the connection closes without a response. */
@@ -480,12 +394,12 @@ static void h_payment_methods(struct sr_http_request *req)
 		goto out;
 	}
 	len = strlen(number);
-	if (!all_digits(number) || len < 12 || len > 19) {
+	if (!pspsim_all_digits(number) || len < 12 || len > 19) {
 		reply_card_error(req, sim, &id, "invalid_number", "The card number is not a valid card number.",
 		                 "card[number]");
 		goto out;
 	}
-	if (!luhn_ok(number)) {
+	if (!pspsim_luhn_ok(number)) {
 		reply_card_error(req, sim, &id, "incorrect_number", "Your card number is incorrect.",
 		                 "card[number]");
 		goto out;
@@ -503,18 +417,18 @@ static void h_payment_methods(struct sr_http_request *req)
 		                 "Your card's expiration year is invalid.", "card[exp_year]");
 		goto out;
 	}
-	if (cvc != NULL && (!all_digits(cvc) || strlen(cvc) < 3 || strlen(cvc) > 4)) {
+	if (cvc != NULL && (!pspsim_all_digits(cvc) || strlen(cvc) < 3 || strlen(cvc) > 4)) {
 		reply_card_error(req, sim, &id, "invalid_cvc", "Your card's security code is invalid.",
 		                 "card[cvc]");
 		goto out;
 	}
-	brand = brand_of(number);
+	brand = pspsim_brand_of(number);
 	memcpy(last4, number + len - 4, 5);
 	sr_random_id("pm_", 16, pm_id, sizeof pm_id);
-	/* A PSP's vault: the simulator keeps the number in memory, never logs it. */
-	pm = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "number", number, "brand", brand, "last4", last4,
+	/* Only the card's test outcome is kept, never its number (it is journaled). */
+	pm = json_pack("{s:s, s:s, s:I, s:I, s:I, s:i}", "brand", brand, "last4", last4,
 	               "exp_month", (json_int_t)month, "exp_year", (json_int_t)year,
-	               "created", (json_int_t)now);
+	               "created", (json_int_t)now, "outcome", (int)pspsim_outcome_of(number));
 	out = json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:I, s:I, s:s}, s:I, s:b}",
 	                "id", pm_id, "object", "payment_method", "type", "card",
 	                "card", "brand", brand, "last4", last4, "exp_month", (json_int_t)month,
@@ -526,13 +440,14 @@ static void h_payment_methods(struct sr_http_request *req)
 		goto out;
 	}
 	pm = NULL;
+	psim_store_put("pm", pm_id, json_object_get(sim->pms, pm_id));
 	sim->n_pm++;
 	sr_log(SR_LOG_INFO, req->request_id, "pspsim.payment_method_created", "{s:s, s:s, s:s}",
 	       "id", pm_id, "brand", brand, "last4", last4);
 	reply_save(req, sim, &id, 200, out);
 	out = NULL;
 out:
-	pthread_mutex_unlock(&sim->lock);
+	unlock_durable(sim);
 	json_decref(pm);
 	json_decref(out);
 }
@@ -594,7 +509,6 @@ static void h_intent_create(struct sr_http_request *req)
 	const char *confirm = NULL;
 	const char *cm = NULL;
 	const char *key = NULL;
-	const char *number = NULL;
 	json_t *v = NULL;
 	json_t *pm = NULL;
 	json_t *intent = NULL;
@@ -692,8 +606,7 @@ static void h_intent_create(struct sr_http_request *req)
 		sr_http_reply_error(req, 500, "api_error", "internal", "Internal error.", NULL);
 		goto out;
 	}
-	number = json_string_value(json_object_get(pm, "number"));
-	oc = number != NULL ? outcome_of(number) : OUT_SUCCEED;
+	oc = (enum outcome)json_integer_value(json_object_get(pm, "outcome"));
 	switch (oc) {
 	case OUT_SUCCEED:
 	case OUT_SUCCEED_THEN_DISPUTE:
@@ -726,10 +639,14 @@ static void h_intent_create(struct sr_http_request *req)
 		break;
 	}
 	if (json_object_set(sim->intents, pi_id, intent) != 0
-	    || json_object_set_new(sim->outcomes, pi_id, json_integer(oc)) != 0) {
+	    || json_object_set_new(sim->meta, pi_id,
+	                           json_pack("{s:i, s:s?, s:[]}", "outcome", (int)oc,
+	                                     "idempotency_key", id.key, "refunds")) != 0) {
+		json_object_del(sim->intents, pi_id);
 		sr_http_reply_error(req, 500, "api_error", "internal", "Internal error.", NULL);
 		goto out;
 	}
+	pspsim_put_intent(sim, pi_id);
 	sim->n_pi++;
 	if (oc == OUT_SUCCEED_THEN_DISPUTE &&
 	    strcmp(json_string_value(json_object_get(intent, "status")), "succeeded") == 0)
@@ -751,7 +668,7 @@ static void h_intent_create(struct sr_http_request *req)
 	reply_save(req, sim, &id, status, body);
 	body = NULL;
 out:
-	pthread_mutex_unlock(&sim->lock);
+	unlock_durable(sim);
 	json_decref(meta);
 	json_decref(intent);
 	json_decref(body);
@@ -778,7 +695,7 @@ static void h_intent_get(struct sr_http_request *req)
 	intent = find_intent(req, sim);
 	if (intent != NULL)
 		sr_http_reply_json(req, 200, json_deep_copy(intent));
-	pthread_mutex_unlock(&sim->lock);
+	unlock_durable(sim);    /* what it read may be a line not yet durable */
 }
 
 static void unexpected_state(struct sr_http_request *req, const char *status)
@@ -831,14 +748,15 @@ static void h_intent_capture(struct sr_http_request *req)
 	json_object_set_new(intent, "status", json_string("succeeded"));
 	json_object_set_new(intent, "amount_received", json_integer(amount));
 	json_object_set_new(intent, "amount_capturable", json_integer(0));
+	pspsim_put_intent(sim, req->params[0]);
 	sim->n_captures++;
-	if (json_integer_value(json_object_get(sim->outcomes, req->params[0])) == OUT_SUCCEED_THEN_DISPUTE)
+	if (intent_outcome(sim, req->params[0]) == OUT_SUCCEED_THEN_DISPUTE)
 		send_dispute(intent);
 	sr_log(SR_LOG_INFO, req->request_id, "pspsim.payment_intent_captured", "{s:s, s:I}",
 	       "id", req->params[0], "amount", (json_int_t)amount);
 	reply_save(req, sim, &id, 200, json_deep_copy(intent));
 out:
-	pthread_mutex_unlock(&sim->lock);
+	unlock_durable(sim);
 }
 
 static void h_intent_cancel(struct sr_http_request *req)
@@ -884,11 +802,12 @@ static void h_intent_cancel(struct sr_http_request *req)
 	json_object_set_new(intent, "next_action", json_null());
 	json_object_set_new(intent, "canceled_at", json_integer(time(NULL)));
 	json_object_set_new(intent, "cancellation_reason", reason != NULL ? json_string(reason) : json_null());
+	pspsim_put_intent(sim, req->params[0]);
 	sim->n_cancels++;
 	sr_log(SR_LOG_INFO, req->request_id, "pspsim.payment_intent_canceled", "{s:s}", "id", req->params[0]);
 	reply_save(req, sim, &id, 200, json_deep_copy(intent));
 out:
-	pthread_mutex_unlock(&sim->lock);
+	unlock_durable(sim);
 }
 
 /* POST /v1/refunds: payment_intent, amount (default: what is left), reason. */
@@ -904,7 +823,10 @@ static void h_refund_create(struct sr_http_request *req)
 	char re_id[64];
 	json_int_t received = 0;
 	json_int_t done = 0;
+	json_t *refunds = NULL;
+	json_t *r = NULL;
 	long long amount = 0;
+	size_t i = 0;
 
 	if (!authorized(req, sim))
 		return;
@@ -933,7 +855,9 @@ static void h_refund_create(struct sr_http_request *req)
 		goto out;
 	}
 	received = json_integer_value(json_object_get(intent, "amount_received"));
-	done = json_integer_value(json_object_get(sim->refunded, pi));
+	refunds = json_object_get(json_object_get(sim->meta, pi), "refunds");
+	json_array_foreach(refunds, i, r)
+		done += json_integer_value(json_object_get(r, "amount"));
 	amount = received - done;
 	if (param(req, "amount") != NULL)
 		amount = parse_int(param(req, "amount"), 1, SIM_AMOUNT_MAX);
@@ -946,19 +870,23 @@ static void h_refund_create(struct sr_http_request *req)
 		sr_http_reply_error(req, 500, "api_error", "internal", "Internal error.", NULL);
 		goto out;
 	}
-	json_object_set_new(sim->refunded, pi, json_integer(done + amount));
+	r = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s?, s:I, s:s}", "id", re_id, "object", "refund",
+	              "amount", (json_int_t)amount, "currency",
+	              json_string_value(json_object_get(intent, "currency")),
+	              "payment_intent", pi, "reason", param(req, "reason"),
+	              "created", (json_int_t)time(NULL), "status", "succeeded");
+	if (r == NULL || json_array_append_new(refunds, r) != 0) {
+		sr_http_reply_error(req, 500, "api_error", "internal", "Internal error.", NULL);
+		goto out;
+	}
+	pspsim_put_intent(sim, pi);
 	sim->n_refunds++;
 	send_refunded(intent, re_id, amount, done + amount);
 	sr_log(SR_LOG_INFO, req->request_id, "pspsim.refund_created", "{s:s, s:s, s:I}", "id", re_id,
 	       "payment_intent", pi, "amount", (json_int_t)amount);
-	reply_save(req, sim, &id, 200,
-	           json_pack("{s:s, s:s, s:I, s:s, s:s, s:s?, s:I, s:s}", "id", re_id, "object", "refund",
-	                     "amount", (json_int_t)amount, "currency",
-	                     json_string_value(json_object_get(intent, "currency")),
-	                     "payment_intent", pi, "reason", param(req, "reason"),
-	                     "created", (json_int_t)time(NULL), "status", "succeeded"));
+	reply_save(req, sim, &id, 200, json_deep_copy(r));   /* the answer hook may rewrite it */
 out:
-	pthread_mutex_unlock(&sim->lock);
+	unlock_durable(sim);
 }
 
 /* POST /_sim/faults {"drop_next": N, "delay_ms": N}: inject PSP faults.
@@ -1007,12 +935,13 @@ static json_t *complete_3ds(struct sr_http_request *req, struct sim *sim)
 		unexpected_state(req, status);
 		return NULL;
 	}
-	oc = (enum outcome)json_integer_value(json_object_get(sim->outcomes, req->params[0]));
+	oc = intent_outcome(sim, req->params[0]);
 	json_object_set_new(intent, "next_action", json_null());
 	if (oc == OUT_3DS_THEN_DECLINE)
 		set_declined(intent, "card_declined", "generic_decline", "Your card was declined.");
 	else
 		set_succeeded(intent);
+	pspsim_put_intent(sim, req->params[0]);
 	sr_log(SR_LOG_INFO, req->request_id, "pspsim.3ds_completed", "{s:s, s:s}", "id", req->params[0],
 	       "status", json_string_value(json_object_get(intent, "status")));
 	send_3ds_result(intent);
@@ -1029,7 +958,7 @@ static void h_sim_3ds(struct sr_http_request *req)
 	intent = complete_3ds(req, sim);
 	if (intent != NULL)
 		sr_http_reply_json(req, 200, json_deep_copy(intent));
-	pthread_mutex_unlock(&sim->lock);
+	unlock_durable(sim);
 }
 
 /* ---- the browser-facing challenge listener (challenge_port) ---- */
@@ -1138,6 +1067,7 @@ static void h_challenge_complete(struct sr_http_request *req)
 				json_object_set_new(intent, "next_action", json_null());
 				set_declined(intent, "authentication_required", "authentication_required",
 				             "The cardholder failed authentication.");
+				pspsim_put_intent(sim, req->params[0]);
 				sr_log(SR_LOG_INFO, req->request_id, "pspsim.3ds_completed", "{s:s, s:s}",
 				       "id", req->params[0], "status", "failed_authentication");
 			}
@@ -1149,7 +1079,7 @@ static void h_challenge_complete(struct sr_http_request *req)
 		sr_http_reply_json(req, 200, json_pack("{s:s, s:O?}", "status",
 		                   json_string_value(json_object_get(intent, "status")),
 		                   "last_payment_error", json_object_get(intent, "last_payment_error")));
-	pthread_mutex_unlock(&sim->lock);
+	unlock_durable(sim);
 }
 
 static const struct sr_route k_challenge_routes[] = {
@@ -1180,6 +1110,10 @@ static void h_sim_stats(struct sr_http_request *req)
 	              "calls_by_key", psim_keys_stats());
 	pthread_mutex_unlock(&sim->lock);
 	adyen = pspsim_adyen_stats();
+	if (b != NULL && adyen != NULL)
+		json_object_update(b, adyen);
+	json_decref(adyen);
+	adyen = psim_store_stats();
 	if (b != NULL && adyen != NULL)
 		json_object_update(b, adyen);
 	json_decref(adyen);
@@ -1232,6 +1166,7 @@ static void h_sim_api_keys(struct sr_http_request *req)
 		                    "an account id}.", "key");
 		return;
 	}
+	psim_store_wait();      /* the registration is journaled before it is confirmed */
 	sr_http_reply_json(req, 200, json_pack("{s:b}", "registered", 1));
 }
 
@@ -1275,6 +1210,8 @@ static const struct sr_route k_routes[] = {
 	{ .method = "POST", .pattern = "/_sim/payment_intents/{}/3ds", .handler = h_sim_3ds },
 	{ .method = "POST", .pattern = "/_sim/faults", .handler = h_sim_faults },
 	{ .method = "GET", .pattern = "/_sim/stats", .handler = h_sim_stats },
+	/* issue 16: the durable records, for audits after a fault (pspsim_audit.c) */
+	{ .method = "GET", .pattern = "/_sim/intents", .handler = pspsim_h_intents },
 	/* issue 5: webhooks sent to the gateway, merchants' own API keys */
 	{ .method = "GET", .pattern = "/_sim/webhooks", .handler = h_sim_webhooks },
 	{ .method = "POST", .pattern = "/_sim/webhooks/replay", .handler = h_sim_webhooks_replay },
@@ -1331,6 +1268,10 @@ static void usage(FILE *f)
 	        "  adyen_merchant_account  the only merchantAccount the Adyen dialect accepts\n"
 	        "  adyen_hmac_key_file     the Adyen notification HMAC key (hex), mode 0600:\n"
 	        "                with webhook_url, Adyen notifications are sent too\n"
+	        "  state_dir     directory (created, mode 0700) of the journal: every change\n"
+	        "                is written and fdatasync'd before its answer, replayed at\n"
+	        "                start, so a restart (even kill -9) keeps what was answered;\n"
+	        "                one pspsim per directory (default: none, memory only)\n"
 	        "\n"
 	        "Endpoints: POST /v1/payment_methods, POST /v1/payment_intents,\n"
 	        "GET /v1/payment_intents/{id}, POST /v1/payment_intents/{id}/capture|cancel,\n"
@@ -1338,7 +1279,9 @@ static void usage(FILE *f)
 	        "(complete 3-D Secure), POST /_sim/faults {\"drop_next\",\"delay_ms\"},\n"
 	        "GET /_sim/webhooks (sent), POST /_sim/webhooks/replay {\"event\",\"times\"},\n"
 	        "POST /_sim/api_keys {\"key\"} (accept a merchant's own key),\n"
-	        "POST /_sim/contradict {\"next\",\"field\"}, GET /_sim/received (issue 15).\n"
+	        "POST /_sim/contradict {\"next\",\"field\"}, GET /_sim/received (issue 15),\n"
+	        "GET /_sim/intents[?created_gte=unix] (every intent and Adyen payment with its\n"
+	        "amounts, status, idempotency key, refunds; issue 16).\n"
 	        "Webhooks sent (signed, Stripe-Signature): 3-D Secure results\n"
 	        "(payment_intent.succeeded | amount_capturable_updated | payment_failed),\n"
 	        "charge.refunded, and charge.dispute.created 1.5 s after a 4000000000000259\n"
@@ -1359,7 +1302,7 @@ int main(int argc, char **argv)
 		"listen", "port", "tls_cert", "tls_key", "client_ca", "peer_name", "api_key_file",
 		"threads", "public_host", "challenge_port",
 		"webhook_url", "webhook_addr", "webhook_ca", "webhook_secret_file",
-		"adyen_api_key_file", "adyen_merchant_account", "adyen_hmac_key_file", NULL
+		"adyen_api_key_file", "adyen_merchant_account", "adyen_hmac_key_file", "state_dir", NULL
 	};
 	struct sim sim;
 	struct sr_http_config hc;
@@ -1427,6 +1370,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	sr_sha256_hex(key, key_len, sim.key_hash);
+	psim_store_fingerprint_key(key, key_len);
 	sr_secret_free(key);
 	key = NULL;
 	/* Issue 5: signed Stripe webhooks to the gateway, when configured. */
@@ -1456,6 +1400,11 @@ int main(int argc, char **argv)
 	}
 	snprintf(sim.public_host, sizeof sim.public_host, "%s",
 	         sr_config_str(cfg, "public_host", "psp.strongroom.test"));
+	/* Issue 16: the journal (state_dir) is replayed before any state is used. */
+	if (psim_store_open(sr_config_str(cfg, "state_dir", NULL), err, sizeof err) != 0) {
+		sr_log(SR_LOG_ERROR, NULL, "pspsim.state_error", "{s:s}", "error", err);
+		goto out;
+	}
 	if (sr_config_str(cfg, "adyen_api_key_file", NULL) != NULL &&
 	    pspsim_adyen_init(sr_config_str(cfg, "adyen_api_key_file", NULL),
 	                      sr_config_str(cfg, "adyen_merchant_account", NULL), sim.public_host,
@@ -1468,12 +1417,16 @@ int main(int argc, char **argv)
 	lock_ok = true;
 	sim.pms = json_object();
 	sim.intents = json_object();
-	sim.outcomes = json_object();
+	sim.meta = json_object();
 	sim.idem = json_object();
-	sim.refunded = json_object();
-	if (sim.pms == NULL || sim.intents == NULL || sim.outcomes == NULL || sim.idem == NULL ||
-	    sim.refunded == NULL)
+	if (sim.pms == NULL || sim.intents == NULL || sim.meta == NULL || sim.idem == NULL)
 		goto out;
+	if (pspsim_load(&sim) != 0) {
+		sr_log(SR_LOG_ERROR, NULL, "pspsim.state_error", "{s:s}", "error",
+		       "a journal record of the Stripe dialect or a key is malformed");
+		goto out;
+	}
+	psim_store_loaded_free();
 
 	/* Signals are taken by sigwait below, in this thread only. */
 	sigemptyset(&sigs);
@@ -1539,14 +1492,14 @@ out:
 	sr_http_stop(chal);
 	sr_http_stop(srv);
 	psim_wh_stop();
+	psim_store_close();
 	free(all_routes);
 	pspsim_adyen_free();
 	sr_secret_free(key);
 	json_decref(sim.pms);
 	json_decref(sim.intents);
-	json_decref(sim.outcomes);
+	json_decref(sim.meta);
 	json_decref(sim.idem);
-	json_decref(sim.refunded);
 	pspsim_answers_free();
 	json_decref(cfg);
 	if (lock_ok)

@@ -28,13 +28,21 @@ enum outcome {
 /** The outcome BRIEF.md's test-card table gives pan (digits); OUT_SUCCEED otherwise. */
 enum outcome pspsim_outcome_of(const char *pan);
 
-/** ISO/IEC 7812-1 Luhn check of a digit string. */
+/** ISO/IEC 7812-1 Luhn check of a digit string (false when not all digits). */
 bool pspsim_luhn_ok(const char *pan);
+
+/** Whether s is one or more ASCII digits (false for NULL). */
+bool pspsim_all_digits(const char *s);
+
+/** The brand of pan (at least 4 digits) by its IIN: "visa", "mastercard", "amex", "discover" or "unknown". */
+const char *pspsim_brand_of(const char *pan);
 
 /**
  * Set up the Adyen dialect: the X-API-Key is read from api_key_file (its
  * SHA-256 kept, compared in constant time), merchant_account is the only
- * merchantAccount accepted, redirect URLs use public_host:port.
+ * merchantAccount accepted, redirect URLs use public_host:port. Its
+ * payments and idempotency records are loaded from the journal
+ * (psim_store_open first; kinds "adyen_payment", "adyen_idem").
  * @return 0, or -1 with err.
  */
 int pspsim_adyen_init(const char *api_key_file, const char *merchant_account,
@@ -45,6 +53,14 @@ void pspsim_adyen_set_redirect_port(unsigned port);
 void pspsim_adyen_free(void);
 /** Its counters, for GET /_sim/stats (new reference; keys prefixed "adyen_"). */
 json_t *pspsim_adyen_stats(void);
+/**
+ * Its payments created at or after since (Unix seconds), for GET
+ * /_sim/intents: [{"pspReference","amount","resultCode","captured",
+ * "refunded","created","idempotency_key","modifications":[{"kind",
+ * "pspReference","amount","reference"}]}], oldest first (new reference;
+ * [] when the dialect is not configured; NULL out of memory).
+ */
+json_t *pspsim_adyen_audit(long long since);
 
 /** GET /adyen/3ds/{psp} on the challenge listener: the shopper's challenge page. */
 void pspsim_adyen_challenge_page(struct sr_http_request *req);

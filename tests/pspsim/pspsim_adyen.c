@@ -36,6 +36,11 @@
  * CHARGEBACK 1.5 s after the dispute test card 4000000000000259 is
  * captured (automatically or by a capture modification). An idempotent
  * replay of a request sends nothing again.
+ *
+ * Durable state (issue 16, tests/pspsim/pspsim_store.h): each payment, with
+ * its modifications, is journaled as kind "adyen_payment" (pspReference ->
+ * state), each saved answer as "adyen_idem" (Idempotency-Key -> {"hash",
+ * "status","body"}), before the answer is sent.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -51,6 +56,7 @@
 #include "common/sr_util.h"
 #include "tests/pspsim/pspsim.h"
 #include "tests/pspsim/pspsim_keys.h"
+#include "tests/pspsim/pspsim_store.h"
 #include "tests/pspsim/pspsim_webhooks.h"
 
 #define ADYEN_AMOUNT_MAX 99999999LL
@@ -62,7 +68,9 @@ static struct {
 	char merchant_account[128];
 	char public_host[128];
 	unsigned redirect_port;
-	json_t *payments;      /* pspReference -> state */
+	json_t *payments;      /* pspReference -> state: {"amount","reference","capture","captured",
+	                        * "refunded","outcome","last4","resultCode",..., "created",
+	                        * "idempotency_key","modifications":[...]} */
 	json_t *idem;          /* Idempotency-Key -> {"hash","status","body"} */
 	long long n_payments, n_authorised, n_unavailable, n_replays, n_captures, n_cancels, n_refunds,
 	          n_dropped;
@@ -104,23 +112,25 @@ static bool api_key_ok(struct sr_http_request *req, char *acct)
 	return false;
 }
 
+/* Leave a handler's locked section: its changes become one journal line,
+ * durable (with every line before it) before the answer is sent. */
+static void unlock_durable(void)
+{
+	psim_store_commit();
+	pthread_mutex_unlock(&g.lock);
+	psim_store_wait();
+}
+
 /* Idempotency-Key: 1 when a reply was sent (replay, conflict), else 0 with
- * hash (of method, path and raw body) filled. Lock held. */
+ * hash (keyed fingerprint of method, path and raw body) filled. Lock held. */
 static int idem_begin(struct sr_http_request *req, const char **key, char hash[65])
 {
 	json_t *saved = NULL;
 	const char *body = NULL;
-	crypto_hash_sha256_state st;
-	unsigned char d[32];
 
 	*key = sr_http_header(req, "Idempotency-Key");
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, (const unsigned char *)req->method, strlen(req->method));
-	crypto_hash_sha256_update(&st, (const unsigned char *)req->path, strlen(req->path) + 1);
-	if (req->body != NULL)
-		crypto_hash_sha256_update(&st, req->body, req->body_len);
-	crypto_hash_sha256_final(&st, d);
-	sr_hex(d, sizeof d, hash);
+	/* Keyed: the body carries the card number, and the hash is journaled. */
+	psim_store_fingerprint(req->method, req->path, req->body, req->body_len, hash);
 	if (*key == NULL)
 		return 0;
 	if (strlen(*key) == 0 || strlen(*key) > 255) {
@@ -158,9 +168,11 @@ static void reply_save(struct sr_http_request *req, const char *key, const char 
 		reply_adyen_error(req, 500, "000", "Internal error", "internal");
 		return;
 	}
-	if (key != NULL && (status == 200 || status == 201 || status == 422))
+	if (key != NULL && (status == 200 || status == 201 || status == 422)) {
 		json_object_set_new(g.idem, key, json_pack("{s:s, s:i, s:s}", "hash", hash, "status",
 		                                           (int)status, "body", s));
+		psim_store_put("adyen_idem", key, json_object_get(g.idem, key));
+	}
 	if (g.drop_next > 0) {
 		g.drop_next--;
 		g.n_dropped++;
@@ -447,15 +459,17 @@ static void h_payments(struct sr_http_request *req)
 	          && json_integer_value(json_object_get(o, "captureDelayHours")) == 0;
 	oc = pspsim_outcome_of(num);
 	new_psp_reference(psp);
-	p = json_pack("{s:O, s:s, s:b, s:b, s:I, s:i, s:s}", "amount", amount, "reference", ref,
-	              "capture", capture, "captured", 0, "refunded", (json_int_t)0, "outcome", (int)oc,
-	              "last4", num + strlen(num) - 4);
+	p = json_pack("{s:O, s:s, s:b, s:b, s:I, s:i, s:s, s:I, s:s?, s:[]}", "amount", amount,
+	              "reference", ref, "capture", capture, "captured", 0, "refunded", (json_int_t)0,
+	              "outcome", (int)oc, "last4", num + strlen(num) - 4,
+	              "created", (json_int_t)time(NULL), "idempotency_key", key, "modifications");
 	if (p == NULL) {
 		reply_adyen_error(req, 500, "000", "Internal error", "internal");
 		goto out;
 	}
 	set_outcome(p, oc, capture);
 	json_object_set_new(g.payments, psp, p);
+	psim_store_put("adyen_payment", psp, p);
 	g.n_payments++;
 	if (strcmp(json_string_value(json_object_get(p, "resultCode")), "Authorised") == 0)
 		g.n_authorised++;
@@ -466,7 +480,7 @@ static void h_payments(struct sr_http_request *req)
 	       num + strlen(num) - 4);
 	reply_save(req, key, hash, 200, payment_answer(psp, p, false));
 out:
-	pthread_mutex_unlock(&g.lock);
+	unlock_durable();
 }
 
 /* The payment named by params[0], or NULL after a 422. Lock held. */
@@ -548,6 +562,13 @@ static void modification(struct sr_http_request *req, int kind /* 0 capture 1 ca
 		g.n_refunds++;
 		notify("REFUND", mod, req->params[0], mref, amount, true, NULL, NULL, 200);
 	}
+	json_array_append_new(json_object_get(p, "modifications"),
+	                      json_pack("{s:s, s:s, s:O?, s:s?, s:I, s:s?}", "kind",
+	                                kind == 0 ? "capture" : kind == 1 ? "cancel" : "refund",
+	                                "pspReference", mod, "amount", kind != 1 ? amount : NULL,
+	                                "reference", json_string_value(json_object_get(o, "reference")),
+	                                "created", (json_int_t)time(NULL), "idempotency_key", key));
+	psim_store_put("adyen_payment", req->params[0], p);
 	ans = json_pack("{s:s, s:s, s:s, s:s}", "merchantAccount", ma, "paymentPspReference",
 	                req->params[0], "pspReference", mod, "status", "received");
 	if (json_object_get(o, "reference") != NULL)
@@ -556,7 +577,7 @@ static void modification(struct sr_http_request *req, int kind /* 0 capture 1 ca
 		json_object_set(ans, "amount", amount);
 	reply_save(req, key, hash, 201, ans);
 out:
-	pthread_mutex_unlock(&g.lock);
+	unlock_durable();
 }
 
 static void h_captures(struct sr_http_request *req) { modification(req, 0); }
@@ -576,7 +597,7 @@ static void h_payment_get(struct sr_http_request *req)
 		else
 			sr_http_reply_json(req, 200, payment_answer(req->params[0], p, true));
 	}
-	pthread_mutex_unlock(&g.lock);
+	unlock_durable();       /* what it read may be a line not yet durable */
 }
 
 /* The shopper answered the challenge of payment params[0]: authenticated
@@ -604,6 +625,7 @@ static void complete_3ds(struct sr_http_request *req, bool authenticated)
 		if (oc != OUT_3DS_THEN_DECLINE)
 			g.n_authorised++;
 	}
+	psim_store_put("adyen_payment", req->params[0], p);
 	/* The asynchronous authorization result, as Adyen notifies it. */
 	notify("AUTHORISATION", req->params[0], NULL, json_string_value(json_object_get(p, "reference")),
 	       json_object_get(p, "amount"),
@@ -613,7 +635,7 @@ static void complete_3ds(struct sr_http_request *req, bool authenticated)
 	       req->params[0], "resultCode", json_string_value(json_object_get(p, "resultCode")));
 	sr_http_reply_json(req, 200, payment_answer(req->params[0], p, true));
 out:
-	pthread_mutex_unlock(&g.lock);
+	unlock_durable();
 }
 
 /* POST /_sim/adyen/payments/{psp}/3ds: the shopper completed 3-D Secure. */
@@ -712,6 +734,54 @@ json_t *pspsim_adyen_stats(void)
 	return s;
 }
 
+/* Journal records read back at start (pspsim_store.h). */
+static int load_payment(const char *id, json_t *v, void *arg)
+{
+	(void)arg;
+	if (!json_is_string(json_object_get(v, "resultCode")) ||
+	    !json_is_integer(json_object_get(json_object_get(v, "amount"), "value")))
+		return -1;
+	if (!json_is_array(json_object_get(v, "modifications")))
+		json_object_set_new(v, "modifications", json_array());
+	return json_object_set(g.payments, id, v);
+}
+
+static int load_idem(const char *id, json_t *v, void *arg)
+{
+	(void)arg;
+	if (!json_is_string(json_object_get(v, "hash")) || !json_is_integer(json_object_get(v, "status")) ||
+	    !json_is_string(json_object_get(v, "body")))
+		return -1;
+	return json_object_set(g.idem, id, v);
+}
+
+json_t *pspsim_adyen_audit(long long since)
+{
+	json_t *out = json_array();
+	const char *psp = NULL;
+	json_t *p = NULL;
+
+	if (out == NULL)
+		return NULL;
+	pthread_mutex_lock(&g.lock);
+	if (g.ready) {
+		json_object_foreach(g.payments, psp, p) {
+			if (json_integer_value(json_object_get(p, "created")) < since)
+				continue;
+			json_array_append_new(out, json_pack("{s:s, s:O, s:O, s:O, s:O, s:O?, s:O?, s:O}",
+			                      "pspReference", psp, "amount", json_object_get(p, "amount"),
+			                      "resultCode", json_object_get(p, "resultCode"),
+			                      "captured", json_object_get(p, "captured"),
+			                      "refunded", json_object_get(p, "refunded"),
+			                      "created", json_object_get(p, "created"),
+			                      "idempotency_key", json_object_get(p, "idempotency_key"),
+			                      "modifications", json_object_get(p, "modifications")));
+		}
+	}
+	pthread_mutex_unlock(&g.lock);
+	return out;
+}
+
 int pspsim_adyen_init(const char *api_key_file, const char *merchant_account,
                       const char *public_host, char *err, size_t errlen)
 {
@@ -733,6 +803,11 @@ int pspsim_adyen_init(const char *api_key_file, const char *merchant_account,
 	g.idem = json_object();
 	if (g.payments == NULL || g.idem == NULL) {
 		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (psim_store_each("adyen_payment", load_payment, NULL) != 0 ||
+	    psim_store_each("adyen_idem", load_idem, NULL) != 0) {
+		snprintf(err, errlen, "a journal record of the Adyen dialect is malformed");
 		return -1;
 	}
 	g.ready = true;

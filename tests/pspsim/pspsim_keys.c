@@ -1,5 +1,6 @@
 /*
- * pspsim_keys: registered merchant API keys (pspsim_keys.h).
+ * pspsim_keys: registered merchant API keys (pspsim_keys.h). Journaled as
+ * kind "api_key": SHA-256 of the key -> {"last4","account"} (never the key).
  */
 #include "tests/pspsim/pspsim_keys.h"
 
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "common/sr_util.h"
+#include "tests/pspsim/pspsim_store.h"
 
 #define MAX_KEYS 64
 
@@ -29,6 +31,37 @@ static bool account_ok(const char *a)
 	       strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
 }
 
+/* Journal entry i (lock held). */
+static void put_key(size_t i)
+{
+	json_t *v = json_pack("{s:s, s:s}", "last4", g_keys[i].last4, "account", g_keys[i].account);
+
+	if (v != NULL)
+		psim_store_put("api_key", g_keys[i].hash, v);
+	json_decref(v);
+}
+
+int psim_keys_restore(const char *hash, const char *last4, const char *account)
+{
+	int rc = -1;
+
+	if (hash == NULL || strlen(hash) != 64 || strspn(hash, "0123456789abcdef") != 64 ||
+	    last4 == NULL || strlen(last4) != 4 || account == NULL ||
+	    (account[0] != '\0' && !account_ok(account)))
+		return -1;
+	pthread_mutex_lock(&g_lock);
+	if (g_n < MAX_KEYS) {
+		memcpy(g_keys[g_n].hash, hash, 65);
+		memcpy(g_keys[g_n].last4, last4, 5);
+		snprintf(g_keys[g_n].account, sizeof g_keys[g_n].account, "%s", account);
+		g_keys[g_n].calls = 0;
+		g_n++;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&g_lock);
+	return rc;
+}
+
 int psim_keys_register(const char *key, const char *account)
 {
 	size_t n = key != NULL ? strlen(key) : 0;
@@ -47,6 +80,7 @@ int psim_keys_register(const char *key, const char *account)
 		if (strcmp(g_keys[i].hash, h) == 0) {
 			snprintf(g_keys[i].account, sizeof g_keys[i].account, "%s",
 			         account != NULL ? account : "");
+			put_key(i);
 			rc = 0;
 			goto out;
 		}
@@ -57,10 +91,12 @@ int psim_keys_register(const char *key, const char *account)
 		memcpy(g_keys[g_n].last4, key + n - 4, 4);
 		g_keys[g_n].last4[4] = '\0';
 		g_keys[g_n].calls = 0;
+		put_key(g_n);
 		g_n++;
 		rc = 0;
 	}
 out:
+	psim_store_commit();
 	pthread_mutex_unlock(&g_lock);
 	return rc;
 }

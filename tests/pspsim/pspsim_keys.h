@@ -18,6 +18,14 @@
 int psim_keys_register(const char *key, const char *account);
 
 /**
+ * Register a key read back from the journal (pspsim_store.h, kind
+ * "api_key"): hash (64 hex, its SHA-256), last4, account ("" none). The
+ * caller of psim_keys_register must psim_store_wait() before answering.
+ * @return 0, or -1 when malformed/full.
+ */
+int psim_keys_restore(const char *hash, const char *last4, const char *account);
+
+/**
  * Whether key is a registered key (constant-time on the hash); counts the
  * call. account (may be NULL) receives the account registered with it ("" when none).
  */

@@ -3,6 +3,7 @@
  * (pspsim_webhooks.h). Test code.
  */
 #include "tests/pspsim/pspsim_webhooks.h"
+#include "tests/pspsim/pspsim_store.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -167,6 +168,8 @@ static void *sender(void *arg)
 		p = g_queue;
 		g_queue = p->next;
 		pthread_mutex_unlock(&g_lock);
+		/* Never tell of a change before its journal line is durable (issue 16). */
+		psim_store_sync();
 		deliver_idx(p->idx);
 		free(p);
 		pthread_mutex_lock(&g_lock);

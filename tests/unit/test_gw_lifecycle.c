@@ -264,7 +264,12 @@ static void test_apply_auth(void **state)
 
 	p.status = GW_ST_PROCESSING;
 	gw_lifecycle_apply_auth(&p, GW_VAULT_NOT_SENT, &res, 0);
-	assert_int_equal(p.status, GW_ST_FAILED);          /* provably not sent */
+	assert_int_equal(p.status, GW_ST_CANCELED);        /* provably not sent: no card failure */
+	assert_string_equal(p.failure_code, "not_sent");
+
+	p.status = GW_ST_PROCESSING;
+	gw_lifecycle_apply_auth(&p, GW_VAULT_REJECTED, &res, 0);
+	assert_int_equal(p.status, GW_ST_FAILED);          /* the vault refused it */
 	assert_string_equal(p.failure_code, "processing_error");
 
 	/* Recovering (an earlier attempt may have reached the PSP): "not sent

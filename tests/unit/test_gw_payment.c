@@ -16,6 +16,7 @@ static const struct { enum gw_status from, to; } LEGAL[] = {
 	{ GW_ST_PROCESSING, GW_ST_CAPTURED },
 	{ GW_ST_PROCESSING, GW_ST_FAILED },
 	{ GW_ST_PROCESSING, GW_ST_UNKNOWN },
+	{ GW_ST_PROCESSING, GW_ST_CANCELED },
 	{ GW_ST_REQUIRES_ACTION, GW_ST_PROCESSING },
 	{ GW_ST_REQUIRES_ACTION, GW_ST_FAILED },
 	{ GW_ST_AUTHORIZED, GW_ST_CAPTURED },
@@ -84,6 +85,7 @@ static void test_transition_table_exact(void **state)
 		assert_false(gw_payment_transition_allowed(GW_ST_FAILED, (enum gw_status)t));
 		assert_false(gw_payment_transition_allowed(GW_ST_VOIDED, (enum gw_status)t));
 		assert_false(gw_payment_transition_allowed(GW_ST_REFUNDED, (enum gw_status)t));
+		assert_false(gw_payment_transition_allowed(GW_ST_CANCELED, (enum gw_status)t));
 	}
 	/* Out-of-range values are refused, not read past the table. */
 	assert_false(gw_payment_transition_allowed(GW_ST__COUNT, GW_ST_CAPTURED));
@@ -94,7 +96,7 @@ static void test_status_string_round_trip(void **state)
 {
 	static const char *const NAMES[] = {
 		"processing", "requires_action", "authorized", "captured", "partially_refunded",
-		"refunded", "voided", "failed", "disputed", "unknown",
+		"refunded", "voided", "failed", "disputed", "unknown", "canceled",
 	};
 	enum gw_status st;
 	int i;

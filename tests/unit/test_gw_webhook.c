@@ -149,7 +149,7 @@ static void test_event_mapping(void **state)
 		assert_true(hit);
 		assert_true(gw_webhook_filter_valid(GW_WEBHOOK_EVENTS[i]));
 	}
-	assert_int_equal(i, 9);
+	assert_int_equal(i, 10); /* payment.canceled: issue 16, ADR 0114 */
 	for (i = 0; GW_WEBHOOK_MAP_EXTERNAL[i] != NULL; i++)
 		assert_true(gw_webhook_filter_valid(GW_WEBHOOK_MAP_EXTERNAL[i]));
 	assert_true(gw_webhook_filter_valid("*"));

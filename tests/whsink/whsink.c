@@ -11,8 +11,12 @@
  *                              of "t.body" with the receiver's secret, t within
  *                              300 s), the delivery recorded; 200, or the
  *                              configured failure status while fail_next > 0,
- *                              or 401 when the signature does not verify.
- *   POST /_sink/receivers/{name} {"secret"?, "fail_next"?, "fail_status"?}
+ *                              or 401 when the signature does not verify;
+ *                              while hold_next > 0, the answer is held
+ *                              hold_ms after the request is recorded (a
+ *                              delivery in flight, for fault tests).
+ *   POST /_sink/receivers/{name} {"secret"?, "fail_next"?, "fail_status"?,
+ *                              "hold_next"?, "hold_ms"?}
  *                              configure a receiver (the test gives it the
  *                              secret the gateway showed once).
  *   GET /_sink/stats           {"requests":[{"name","event","type","sig_ok",
@@ -40,6 +44,8 @@ struct receiver {
 	char secret[128];
 	int fail_next;
 	int fail_status;
+	int hold_next;
+	int hold_ms;
 };
 
 static struct {
@@ -113,6 +119,7 @@ static void h_hook(struct sr_http_request *req)
 	struct receiver *rx = NULL;
 	json_t *per = NULL;
 	unsigned status = 200;
+	int hold_ms = 0;
 	int ok;
 
 	pthread_mutex_lock(&g.lock);
@@ -123,6 +130,10 @@ static void h_hook(struct sr_http_request *req)
 	else if (rx->fail_next > 0) {
 		rx->fail_next--;
 		status = (unsigned)rx->fail_status;
+	}
+	if (ok && rx->hold_next > 0) {
+		rx->hold_next--;
+		hold_ms = rx->hold_ms;
 	}
 	if (json_array_size(g.requests) < MAX_REQUESTS)
 		json_array_append_new(
@@ -141,6 +152,8 @@ static void h_hook(struct sr_http_request *req)
 		                    json_integer(json_integer_value(json_object_get(per, event)) + 1));
 	}
 	pthread_mutex_unlock(&g.lock);
+	if (hold_ms > 0)
+		nanosleep(&(struct timespec){ hold_ms / 1000, (long)(hold_ms % 1000) * 1000000L }, NULL);
 	if (status == 200)
 		sr_http_reply_json(req, 200, json_pack("{s:b}", "received", 1));
 	else
@@ -165,6 +178,12 @@ static void h_receiver(struct sr_http_request *req)
 		v = json_object_get(req->json, "fail_status");
 		if (json_is_integer(v))
 			rx->fail_status = (int)json_integer_value(v);
+		v = json_object_get(req->json, "hold_next");
+		if (json_is_integer(v))
+			rx->hold_next = (int)json_integer_value(v);
+		v = json_object_get(req->json, "hold_ms");
+		if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= 60000)
+			rx->hold_ms = (int)json_integer_value(v);
 	}
 	pthread_mutex_unlock(&g.lock);
 	if (rx == NULL)
@@ -233,6 +252,7 @@ int main(int argc, char **argv)
 	hc.bind_addr = "127.0.0.1";
 	hc.port = (uint16_t)port;
 	hc.threads = 2;
+	hc.max_connections = 64; /* a held answer (hold_ms) blocks no other request */
 	hc.routes = ROUTES;
 	hc.n_routes = sizeof ROUTES / sizeof ROUTES[0];
 	hc.name = "whsink";
