@@ -82,6 +82,7 @@ static int setup(void **state)
 	char err[256] = "";
 	char *mig = NULL;
 	char *mig41 = NULL;
+	char *mig51 = NULL;
 	int rc = -1;
 
 	(void)state;
@@ -107,14 +108,17 @@ static int setup(void **state)
 	 * it grants to, created when missing). */
 	mig = slurp("migrations/vault/0025_psp_credentials.sql");
 	mig41 = slurp("migrations/vault/0041_psp_credentials_key_versions.sql");
-	rc = mig != NULL && mig41 != NULL &&
+	mig51 = slurp("migrations/vault/0051_psp_credentials_webhook_status.sql");
+	rc = mig != NULL && mig41 != NULL && mig51 != NULL &&
 	     sr_db_exec(g_c, "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'vault') "
 	                     "THEN CREATE ROLE vault LOGIN; END IF; END $$") == 0 &&
 	     sr_db_exec(g_c, "CREATE TABLE merchants (id text PRIMARY KEY)") == 0 &&
 	     sr_db_exec(g_c, "INSERT INTO merchants VALUES ('" MER_A "'), ('" MER_B "')") == 0 &&
-	     run_sql_file(g_c, mig) == 0 && run_sql_file(g_c, mig41) == 0 ? 0 : -1;
+	     run_sql_file(g_c, mig) == 0 && run_sql_file(g_c, mig41) == 0 &&
+	     run_sql_file(g_c, mig51) == 0 ? 0 : -1;
 	free(mig);
 	free(mig41);
+	free(mig51);
 	return rc;
 }
 
