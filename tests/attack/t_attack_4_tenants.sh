@@ -71,6 +71,10 @@ t_attack_4_another_merchants_account() {
   aw_sim POST /_sim/api_keys "{\"key\":\"$key_a\",\"account\":\"$acct_a\"}" >/dev/null
   aw_sim POST /_sim/api_keys "{\"key\":\"$key_b\",\"account\":\"$acct_b\"}" >/dev/null
   aw_sim POST /_sim/api_keys "{\"key\":\"$key_c\",\"account\":\"$acct_c\"}" >/dev/null
+  # A and B configured their HMAC keys at the PSP (Customer Area): the PSP's
+  # test notification proves their secrets (t_attack_4_test_notification).
+  aw_sim POST /_sim/adyen/webhook_hmac "{\"account\":\"$acct_a\",\"hmac_key\":\"$hmac_a\"}" >/dev/null
+  aw_sim POST /_sim/adyen/webhook_hmac "{\"account\":\"$acct_b\",\"hmac_key\":\"$hmac_b\"}" >/dev/null
   at4_merchant "Tenant A with its own Adyen account" || return
   sk_a=$AT4_SK; pk_a=$AT4_PK
   at4_put "$sk_a" "{\"api_key\":\"$key_a\",\"merchant_account\":\"$acct_a\",\"webhook_secret\":\"$hmac_a\"}"
@@ -101,4 +105,57 @@ t_attack_4_another_merchants_account() {
   http GET "$GATEWAY_URL/v1/payments/$AT4_PAY" "$sk_a"
   eq "A's payment disputed" "$(j .status)" disputed
   http DELETE "$GATEWAY_URL/v1/psp_credentials/adyen" "$SK2" >/dev/null
+}
+
+# at4_item_for ACCOUNT CODE: an unsigned item naming ACCOUNT, a payment nobody knows.
+at4_item_for() {
+  aw_item "$2" "$(aw_ref)" "" "" 0 | jq -c --arg a "$1" '.merchantAccountCode = $a'
+}
+# at4_status SK: B's webhook_secret_status for adyen, from GET /v1/psp_credentials.
+at4_status() {
+  http GET "$GATEWAY_URL/v1/psp_credentials" "$1"
+  j '.data[] | select(.connector == "adyen") | .webhook_secret_status'
+}
+
+# A webhook secret becomes active only when the PSP, asked with the
+# merchant's proven key, sends a test notification for the account signed
+# with it: B's secret is the one B configured at the PSP (ADR 0107).
+t_attack_4_test_notification() {
+  local rnd acct_b key_b psp_hmac wrong wrong2 sk_b
+  rnd=$(openssl rand -hex 6 | tr a-f A-F)
+  acct_b="TenantT$rnd"; key_b="AQE_tenant_t_$rnd"
+  psp_hmac=$(openssl rand -hex 32); wrong=$(openssl rand -hex 32); wrong2=$(openssl rand -hex 32)
+  aw_sim POST /_sim/api_keys "{\"key\":\"$key_b\",\"account\":\"$acct_b\"}" >/dev/null
+  # B configures its HMAC key in its Customer Area: the PSP now signs with it.
+  aw_sim POST /_sim/adyen/webhook_hmac "{\"account\":\"$acct_b\",\"hmac_key\":\"$psp_hmac\"}" >/dev/null
+  at4_merchant "Tenant B proving its webhook secret" || return
+  sk_b=$AT4_SK
+  # A secret the PSP does not use for B's account stays pending ...
+  at4_put "$sk_b" "{\"api_key\":\"$key_b\",\"merchant_account\":\"$acct_b\",\"webhook_secret\":\"$wrong\"}"
+  eq "B registers a wrong secret" "$STATUS/$(j .webhook_secret_status)" 200/pending
+  eq "listed pending" "$(at4_status "$sk_b")" pending
+  # ... and verifies nothing: neither B's deliveries nor a TEST B forges with it.
+  aw_post "$(aw_body "$(aw_sign "$(at4_item_for "$acct_b" CHARGEBACK)" "$wrong")")"
+  eq "a delivery signed with the pending secret" "$STATUS/$(j .error.code)" 400/signature_invalid
+  aw_post "$(aw_body "$(aw_sign "$(at4_item_for "$acct_b" TEST)" "$wrong")")"
+  eq "B's self-signed TEST notification" "$STATUS/$(j .error.code)" 400/signature_invalid
+  eq "still pending" "$(at4_status "$sk_b")" pending
+  # The secret the PSP uses: its test notification verifies, the secret is active.
+  at4_put "$sk_b" "{\"api_key\":\"$key_b\",\"merchant_account\":\"$acct_b\",\"webhook_secret\":\"$psp_hmac\"}"
+  eq "B registers the PSP's secret" "$STATUS/$(j .webhook_secret_status)" 200/active
+  eq "listed active" "$(at4_status "$sk_b")" active
+  aw_post "$(aw_body "$(aw_sign "$(at4_item_for "$acct_b" CHARGEBACK)" "$psp_hmac")")"
+  eq "the PSP's delivery for B's account" "$STATUS/$BODY" "200/[accepted]"
+  # A new wrong secret: pending, the active one keeps verifying meanwhile.
+  at4_put "$sk_b" "{\"api_key\":\"$key_b\",\"merchant_account\":\"$acct_b\",\"webhook_secret\":\"$wrong2\"}"
+  eq "B rotates to a wrong secret" "$STATUS/$(j .webhook_secret_status)" 200/pending
+  aw_post "$(aw_body "$(aw_sign "$(at4_item_for "$acct_b" TEST)" "$wrong2")")"
+  eq "B's self-signed TEST after rotation" "$STATUS/$(j .error.code)" 400/signature_invalid
+  aw_post "$(aw_body "$(aw_sign "$(at4_item_for "$acct_b" CHARGEBACK)" "$psp_hmac")")"
+  eq "the active secret still verifies" "$STATUS/$BODY" "200/[accepted]"
+  eq "still pending after the forged TEST" "$(at4_status "$sk_b")" pending
+  # Without a key, nothing can be tested: a secret alone stays pending.
+  at4_put "$sk_b" "{\"webhook_secret\":\"$psp_hmac\"}"
+  eq "a secret without key and account" "$STATUS/$(j .webhook_secret_status)" 200/pending
+  http DELETE "$GATEWAY_URL/v1/psp_credentials/adyen" "$sk_b" >/dev/null
 }

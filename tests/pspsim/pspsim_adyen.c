@@ -12,7 +12,13 @@
  *   GET  /v71/payments/{pspReference}           simulator stand-in for Adyen's
  *        notification-driven status (Adyen has no such GET; ADR 0090):
  *        {"pspReference","resultCode","amount","captured",...}
+ *   POST /v3/merchants/{merchantAccount}/webhooks/test  Management API "Test
+ *        webhook", simplified (no webhook id): a TEST notification for that
+ *        account, signed with the account's HMAC key, returned as
+ *        data[0].requestSent and delivered (issue 15, ADR 0107)
  *   POST /_sim/adyen/payments/{pspReference}/3ds  the shopper completes 3-D Secure
+ *   POST /_sim/adyen/webhook_hmac {"account","hmac_key"}  the account's owner
+ *        configures its notification HMAC key (its Customer Area)
  *   POST /_sim/adyen/faults {"unavailable":N,"drop_next":N,"delay_ms":N}
  *        unavailable: the next N POST /v71/payments answer 503 before any
  *        processing (nothing created: the failover tests' "provably not
@@ -870,7 +876,87 @@ out:
 	pthread_mutex_unlock(&g.lock);
 }
 
+/*
+ * POST /v3/merchants/{merchantAccount}/webhooks/test (Management API v3,
+ * "Test webhook", without the webhook id: pspsim has one webhook per
+ * account): one TEST notification for the account the X-API-Key may act
+ * for, signed with the HMAC key its owner configured (POST
+ * /_sim/adyen/webhook_hmac; unsigned when none), answered as
+ * {"data":[{"merchantId","requestSent","status"}]} and delivered to the
+ * gateway when webhooks are configured. 403 for another account.
+ */
+static void r_webhook_test(struct sr_http_request *req)
+{
+	const char *ma = req->params[0];
+	unsigned char key[64];
+	size_t klen = 0;
+	char acct[128] = "";
+	char psp[24];
+	char date[40];
+	unsigned char rnd[8];
+	struct tm tm;
+	time_t now = time(NULL);
+	json_t *item = NULL;
+	json_t *n = NULL;
+	char *body = NULL;
+	int ok;
+
+	pthread_mutex_lock(&g.lock);
+	ok = api_key_ok(req, acct);
+	pthread_mutex_unlock(&g.lock);
+	if (!ok)
+		return;
+	if (ma == NULL || acct[0] == '\0' || strcmp(ma, acct) != 0) {
+		reply_adyen_error(req, 403, "901", "Invalid Merchant Account", "security");
+		return;
+	}
+	randombytes_buf(rnd, sizeof rnd);
+	snprintf(psp, sizeof psp, "TEST");
+	sr_hex(rnd, sizeof rnd, psp + 4);
+	psp[4 + 2 * sizeof rnd] = '\0';
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
+	item = json_pack("{s:{s:s, s:i}, s:s, s:s, s:s, s:s, s:s, s:s}", "amount", "currency", "EUR",
+	                 "value", 0, "eventCode", "TEST", "eventDate", date,
+	                 "merchantAccountCode", acct, "merchantReference", "testMerchantRef1",
+	                 "pspReference", psp, "success", "true");
+	if (item != NULL && psim_keys_hmac(acct, key, sizeof key, &klen) == 0)
+		(void)psim_wh_adyen_sign(item, key, klen);
+	sodium_memzero(key, sizeof key);
+	n = item != NULL ? json_pack("{s:s, s:[{s:O}]}", "live", "false", "notificationItems",
+	                             "NotificationRequestItem", item) : NULL;
+	body = n != NULL ? json_dumps(n, JSON_COMPACT) : NULL;
+	if (body == NULL) {
+		reply_adyen_error(req, 500, "000", "Internal error", "internal");
+		goto out;
+	}
+	if (psim_wh_enabled())
+		(void)psim_wh_queue(psp, "TEST", "/v1/psp_webhooks/adyen", body, NULL, NULL, NULL, 0);
+	sr_http_reply_json(req, 200, json_pack("{s:[{s:s, s:s, s:s}]}", "data", "merchantId", acct,
+	                                       "requestSent", body, "status", "success"));
+out:
+	json_decref(item);
+	json_decref(n);
+	free(body);
+}
+
+/* POST /_sim/adyen/webhook_hmac {"account","hmac_key"}: the account's owner
+ * configures the HMAC key the PSP signs its notifications with. */
+static void r_sim_webhook_hmac(struct sr_http_request *req)
+{
+	if (psim_keys_set_hmac(json_string_value(json_object_get(req->json, "account")),
+	                       json_string_value(json_object_get(req->json, "hmac_key"))) != 0) {
+		sr_http_reply_error(req, 400, "invalid_request_error", "parameter_invalid",
+		                    "Expected {\"account\": an account id, \"hmac_key\": 64..128 hex "
+		                    "digits}.", "hmac_key");
+		return;
+	}
+	sr_http_reply_json(req, 200, json_pack("{s:b}", "configured", 1));
+}
+
 const struct sr_route pspsim_adyen_routes[] = {
+	{ .method = "POST", .pattern = "/v3/merchants/{}/webhooks/test", .handler = r_webhook_test },
+	{ .method = "POST", .pattern = "/_sim/adyen/webhook_hmac", .handler = r_sim_webhook_hmac },
 	{ .method = "POST", .pattern = "/v71/paymentMethods", .handler = r_payment_methods },
 	{ .method = "POST", .pattern = "/v71/payments", .handler = r_payments },
 	{ .method = "GET", .pattern = "/v71/payments/{}", .handler = r_payment_get },

@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#include "common/sr_secret.h"
 #include "common/sr_util.h"
 #include "tests/pspsim/pspsim_store.h"
 
@@ -21,6 +24,13 @@ static struct {
 	long long calls;
 } g_keys[MAX_KEYS];
 static size_t g_n;
+/* Per-account notification HMAC keys (ADR 0107), decoded, guarded memory. */
+static struct {
+	char account[128];
+	unsigned char *key;
+	size_t len;
+} g_hmac[MAX_KEYS];
+static size_t g_nhmac;
 static long long g_platform;
 
 static bool account_ok(const char *a)
@@ -143,4 +153,55 @@ json_t *psim_keys_stats(void)
 		json_object_set_new(o, g_keys[i].last4, json_integer(g_keys[i].calls));
 	pthread_mutex_unlock(&g_lock);
 	return o;
+}
+
+int psim_keys_set_hmac(const char *account, const char *hex_key)
+{
+	size_t hl = hex_key != NULL ? strlen(hex_key) : 0;
+	unsigned char *key = NULL;
+	size_t len = 0;
+	size_t i;
+	int rc = -1;
+
+	if (account == NULL || !account_ok(account) || hl < 64 || hl > 128 || hl % 2 != 0)
+		return -1;
+	key = sr_secret_alloc(hl / 2);
+	if (key == NULL || sodium_hex2bin(key, hl / 2, hex_key, hl, NULL, &len, NULL) != 0 ||
+	    len != hl / 2) {
+		sr_secret_free(key);
+		return -1;
+	}
+	pthread_mutex_lock(&g_lock);
+	for (i = 0; i < g_nhmac && strcmp(g_hmac[i].account, account) != 0; i++)
+		;
+	if (i < MAX_KEYS) {
+		if (i == g_nhmac) {
+			snprintf(g_hmac[i].account, sizeof g_hmac[i].account, "%s", account);
+			g_nhmac++;
+		}
+		sr_secret_free(g_hmac[i].key);
+		g_hmac[i].key = key;
+		g_hmac[i].len = len;
+		key = NULL;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&g_lock);
+	sr_secret_free(key);
+	return rc;
+}
+
+int psim_keys_hmac(const char *account, unsigned char *key, size_t cap, size_t *len)
+{
+	size_t i;
+	int rc = -1;
+
+	pthread_mutex_lock(&g_lock);
+	for (i = 0; account != NULL && i < g_nhmac; i++)
+		if (strcmp(g_hmac[i].account, account) == 0 && g_hmac[i].len <= cap) {
+			memcpy(key, g_hmac[i].key, g_hmac[i].len);
+			*len = g_hmac[i].len;
+			rc = 0;
+		}
+	pthread_mutex_unlock(&g_lock);
+	return rc;
 }

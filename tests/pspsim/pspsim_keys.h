@@ -34,6 +34,20 @@ bool psim_keys_check(const char *key, char *account, size_t cap);
 /** Count a call made with the platform key. */
 void psim_keys_count_platform(void);
 
+/**
+ * Set the notification HMAC key (hex, 64..128 hex digits) the PSP signs
+ * account's notifications with, as the account's owner configures it in
+ * Adyen's Customer Area (issue 15, ADR 0107). Kept decoded in guarded memory.
+ * @return 0, or -1 when malformed/full.
+ */
+int psim_keys_set_hmac(const char *account, const char *hex_key);
+
+/**
+ * Copy account's decoded HMAC key into key[cap] (*len set). @return 0, or -1
+ * when none is configured for it (the caller wipes key).
+ */
+int psim_keys_hmac(const char *account, unsigned char *key, size_t cap, size_t *len);
+
 /** {"platform": n, "<last4>": n, ...}: calls authenticated per key. New reference. */
 json_t *psim_keys_stats(void);
 

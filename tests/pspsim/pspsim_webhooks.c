@@ -479,7 +479,8 @@ static const char *adyen_str(const json_t *o, const char *name)
  * merchantAccountCode:merchantReference:value:currency:eventCode:success)).
  * Computed with libsodium here, independently of the vault's mbedTLS code.
  */
-static int adyen_item_sign(const json_t *item, char *out, size_t cap)
+static int adyen_item_sign(const json_t *item, const unsigned char *key, size_t klen, char *out,
+                           size_t cap)
 {
 	const json_t *amount = json_object_get(item, "amount");
 	crypto_auth_hmacsha256_state st;
@@ -499,7 +500,7 @@ static int adyen_item_sign(const json_t *item, char *out, size_t cap)
 	             adyen_str(item, "eventCode"), adyen_str(item, "success"));
 	if (n < 0)
 		return -1;
-	crypto_auth_hmacsha256_init(&st, g_adyen_key, g_adyen_key_len);
+	crypto_auth_hmacsha256_init(&st, key, klen);
 	crypto_auth_hmacsha256_update(&st, (const unsigned char *)msg, (size_t)n);
 	crypto_auth_hmacsha256_final(&st, mac);
 	sodium_bin2base64(out, cap, mac, sizeof mac, sodium_base64_VARIANT_ORIGINAL);
@@ -508,12 +509,27 @@ static int adyen_item_sign(const json_t *item, char *out, size_t cap)
 	return 0;
 }
 
-int psim_wh_adyen_notification(json_t *item, long long delay_ms, char *id_out, size_t cap)
+int psim_wh_adyen_sign(json_t *item, const unsigned char *key, size_t klen)
 {
 	json_t *ad = NULL;
+	char sig[64];
+
+	if (!json_is_object(item) || key == NULL || klen == 0 ||
+	    adyen_item_sign(item, key, klen, sig, sizeof sig) != 0)
+		return -1;
+	ad = json_object_get(item, "additionalData");
+	if (ad == NULL) {
+		ad = json_object();
+		if (json_object_set_new(item, "additionalData", ad) != 0)
+			return -1;
+	}
+	return json_object_set_new(ad, "hmacSignature", json_string(sig)) != 0 ? -1 : 0;
+}
+
+int psim_wh_adyen_notification(json_t *item, long long delay_ms, char *id_out, size_t cap)
+{
 	json_t *n = NULL;
 	char *body = NULL;
-	char sig[64];
 	char id[128];
 	int rc = -1;
 
@@ -521,15 +537,7 @@ int psim_wh_adyen_notification(json_t *item, long long delay_ms, char *id_out, s
 		json_decref(item);
 		return 0;
 	}
-	if (!json_is_object(item) || adyen_item_sign(item, sig, sizeof sig) != 0)
-		goto out;
-	ad = json_object_get(item, "additionalData");
-	if (ad == NULL) {
-		ad = json_object();
-		if (json_object_set_new(item, "additionalData", ad) != 0)
-			goto out;
-	}
-	if (json_object_set_new(ad, "hmacSignature", json_string(sig)) != 0)
+	if (psim_wh_adyen_sign(item, g_adyen_key, g_adyen_key_len) != 0)
 		goto out;
 	/* The id the vault derives (adyen.c): Adyen's notifications have none. */
 	snprintf(id, sizeof id, "%s:%s:%s", adyen_str(item, "eventCode"),

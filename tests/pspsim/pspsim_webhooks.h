@@ -78,6 +78,13 @@ int psim_wh_stripe_event(const char *type, json_t *object, long long delay_ms, c
 int psim_wh_adyen_init(const char *hex_key_file, char *err, size_t errlen);
 
 /**
+ * Set item's additionalData.hmacSignature: Adyen's HMAC of the item under
+ * the decoded key[klen] (a merchant account's own key, issue 15).
+ * @return 0, or -1 when item is not an object or key is empty.
+ */
+int psim_wh_adyen_sign(json_t *item, const unsigned char *key, size_t klen);
+
+/**
  * Send one Adyen notification item (reference stolen; its
  * additionalData.hmacSignature is set here) to /v1/psp_webhooks/adyen after
  * delay_ms. Adyen's items have no id: it is listed and replayed as

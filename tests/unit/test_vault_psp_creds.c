@@ -82,6 +82,7 @@ static int setup(void **state)
 	char err[256] = "";
 	char *mig = NULL;
 	char *mig41 = NULL;
+	char *mig51 = NULL;
 	int rc = -1;
 
 	(void)state;
@@ -107,14 +108,17 @@ static int setup(void **state)
 	 * it grants to, created when missing). */
 	mig = slurp("migrations/vault/0025_psp_credentials.sql");
 	mig41 = slurp("migrations/vault/0041_psp_credentials_key_versions.sql");
-	rc = mig != NULL && mig41 != NULL &&
+	mig51 = slurp("migrations/vault/0051_psp_credentials_webhook_status.sql");
+	rc = mig != NULL && mig41 != NULL && mig51 != NULL &&
 	     sr_db_exec(g_c, "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'vault') "
 	                     "THEN CREATE ROLE vault LOGIN; END IF; END $$") == 0 &&
 	     sr_db_exec(g_c, "CREATE TABLE merchants (id text PRIMARY KEY)") == 0 &&
 	     sr_db_exec(g_c, "INSERT INTO merchants VALUES ('" MER_A "'), ('" MER_B "')") == 0 &&
-	     run_sql_file(g_c, mig) == 0 && run_sql_file(g_c, mig41) == 0 ? 0 : -1;
+	     run_sql_file(g_c, mig) == 0 && run_sql_file(g_c, mig41) == 0 &&
+	     run_sql_file(g_c, mig51) == 0 ? 0 : -1;
 	free(mig);
 	free(mig41);
+	free(mig51);
 	return rc;
 }
 
@@ -174,7 +178,7 @@ static void put_a(void)
 {
 	char err[256];
 
-	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_A, "stripe", KEY_A, ACCT_A, WHS_A,
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_A, "stripe", KEY_A, ACCT_A, WHS_A, NULL,
 	                                     err, sizeof err), 0);
 }
 
@@ -195,7 +199,7 @@ static void test_round_trip(void **state)
 	assert_null(held.blob);
 	/* Only some values: the others are NULL (the connector's own then). */
 	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_B, "stripe", NULL, NULL,
-	                                     "whsec_bravoOnly12", err, sizeof err), 0);
+	                                     "whsec_bravoOnly12", NULL, err, sizeof err), 0);
 	assert_int_equal(vault_psp_creds_load(g_c, g_h, MER_B, "stripe", &held, err, sizeof err), 1);
 	assert_null(held.creds.api_key);
 	assert_null(held.creds.merchant_account);
@@ -204,6 +208,49 @@ static void test_round_trip(void **state)
 	/* None registered. */
 	assert_int_equal(vault_psp_creds_load(g_c, g_h, MER_A, "adyen", &held, err, sizeof err), 0);
 	assert_null(held.creds.api_key);
+}
+
+/* ADR 0107: a pending webhook secret is sealed with the rest, loaded apart
+ * from the active one (never used to verify), and the row says "pending". */
+static void test_pending_webhook_secret(void **state)
+{
+	struct vault_psp_creds_held held;
+	const char *p[1] = { MER_A };
+	PGresult *r = NULL;
+	char err[256];
+
+	(void)state;
+	if (g_pool == NULL)
+		skip();
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_A, "stripe", KEY_A, ACCT_A, WHS_A,
+	                                     "whsec_pendingNew1", err, sizeof err), 0);
+	assert_int_equal(vault_psp_creds_load(g_c, g_h, MER_A, "stripe", &held, err, sizeof err), 1);
+	assert_string_equal(held.creds.webhook_secret, WHS_A);
+	assert_string_equal(held.webhook_pending, "whsec_pendingNew1");
+	assert_string_equal(held.creds.merchant_account, ACCT_A);
+	vault_psp_creds_release(&held);
+	r = PQexecParams(g_c, "SELECT webhook_secret_status, webhook_secret_last4 FROM psp_credentials "
+	                      "WHERE merchant_id = $1 AND connector = 'stripe'", 1, NULL, p, NULL, NULL, 0);
+	assert_int_equal(PQntuples(r), 1);
+	assert_string_equal(PQgetvalue(r, 0, 0), "pending");
+	assert_string_equal(PQgetvalue(r, 0, 1), "New1");
+	PQclear(r);
+	/* A pending secret without an active one. */
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_A, "stripe", KEY_A, ACCT_A, NULL,
+	                                     "whsec_pendingNew1", err, sizeof err), 0);
+	assert_int_equal(vault_psp_creds_load(g_c, g_h, MER_A, "stripe", &held, err, sizeof err), 1);
+	assert_null(held.creds.webhook_secret);
+	assert_string_equal(held.webhook_pending, "whsec_pendingNew1");
+	vault_psp_creds_release(&held);
+	/* Activated: no pending left, the row says "active". */
+	put_a();
+	assert_int_equal(vault_psp_creds_load(g_c, g_h, MER_A, "stripe", &held, err, sizeof err), 1);
+	assert_null(held.webhook_pending);
+	vault_psp_creds_release(&held);
+	r = PQexecParams(g_c, "SELECT webhook_secret_status FROM psp_credentials WHERE merchant_id = $1 "
+	                      "AND connector = 'stripe'", 1, NULL, p, NULL, NULL, 0);
+	assert_string_equal(PQgetvalue(r, 0, 0), "active");
+	PQclear(r);
 }
 
 static void test_only_ciphertext_and_last4(void **state)
@@ -291,17 +338,17 @@ static void test_account_lookup_and_uniqueness(void **state)
 	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, &K1, "stripe", "bad account", mer,
 	                                              sizeof mer, err, sizeof err), 0);
 	/* Another merchant cannot register the same account at the same PSP. */
-	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_B, "stripe", NULL, ACCT_A, NULL,
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_B, "stripe", NULL, ACCT_A, NULL, NULL,
 	                                     err, sizeof err), 1);
 	/* An unknown merchant. */
 	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, "mer_nobody", "stripe", KEY_A, NULL,
-	                                     NULL, err, sizeof err), 2);
+	                                     NULL, NULL, err, sizeof err), 2);
 	/* Malformed values are refused before any HSM call. */
-	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_A, "stripe", "short", NULL, NULL,
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_A, "stripe", "short", NULL, NULL, NULL,
 	                                     err, sizeof err), -1);
-	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_A, "stripe", NULL, NULL, NULL, err,
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_A, "stripe", NULL, NULL, NULL, NULL, err,
 	                                     sizeof err), -1);
-	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_A, "Str|pe", KEY_A, NULL, NULL, err,
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_A, "Str|pe", KEY_A, NULL, NULL, NULL, err,
 	                                     sizeof err), -1);
 	assert_int_equal(vault_psp_creds_delete(g_c, MER_A, "stripe", err, sizeof err), 1);
 	assert_int_equal(vault_psp_creds_delete(g_c, MER_A, "stripe", err, sizeof err), 0);
@@ -337,10 +384,10 @@ static void test_seal_under_v2_and_load(void **state)
 	if (g_pool == NULL)
 		skip();
 	assert_int_equal(sr_db_exec(g_c, "DELETE FROM psp_credentials"), 0);
-	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K2, MER_A, "stripe", KEY_A, ACCT_A, WHS_A,
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K2, MER_A, "stripe", KEY_A, ACCT_A, WHS_A, NULL,
 	                                     err, sizeof err), 0);
 	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_B, "stripe", "sk_test_bravoKey1",
-	                                     NULL, NULL, err, sizeof err), 0);
+	                                     NULL, NULL, NULL, err, sizeof err), 0);
 	row_col(MER_A, "key_version", col, sizeof col);
 	assert_string_equal(col, "pan-enc-v2");
 	row_col(MER_A, "account_hmac_key", col, sizeof col);
@@ -374,15 +421,15 @@ static void test_seal_under_v2_and_load(void **state)
 	                                     "WHERE merchant_id = '" MER_A "'"), 0);
 	/* Labels of the wrong shape or purpose are refused before any HSM call. */
 	snprintf(bad.pan, sizeof bad.pan, "%s", "fp-hmac-v2");
-	assert_int_equal(vault_psp_creds_put(g_c, g_h, &bad, MER_A, "stripe", KEY_A, NULL, NULL,
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &bad, MER_A, "stripe", KEY_A, NULL, NULL, NULL,
 	                                     err, sizeof err), -1);
 	bad = K2;
 	snprintf(bad.fp, sizeof bad.fp, "%s", "fp-hmac-v0");
-	assert_int_equal(vault_psp_creds_put(g_c, g_h, &bad, MER_A, "stripe", KEY_A, NULL, NULL,
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &bad, MER_A, "stripe", KEY_A, NULL, NULL, NULL,
 	                                     err, sizeof err), -1);
 	bad = K2;
 	snprintf(bad.fp_prev, sizeof bad.fp_prev, "%s", "pan-enc-v1");
-	assert_int_equal(vault_psp_creds_put(g_c, g_h, &bad, MER_A, "stripe", KEY_A, NULL, NULL,
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &bad, MER_A, "stripe", KEY_A, NULL, NULL, NULL,
 	                                     err, sizeof err), -1);
 	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, &bad, "stripe", ACCT_A, col,
 	                                              sizeof col, err, sizeof err), -1);
@@ -412,14 +459,14 @@ static void test_find_account_during_fp_transition(void **state)
 	assert_int_equal(vault_psp_creds_find_account(g_c, g_h, &K2, "stripe", "acct_other", mer,
 	                                              sizeof mer, err, sizeof err), 0);
 	/* Another merchant cannot take the account with the new key's HMAC. */
-	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K2, MER_B, "stripe", NULL, ACCT_A, NULL,
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K2, MER_B, "stripe", NULL, ACCT_A, NULL, NULL,
 	                                     err, sizeof err), 1);
 	/* A row under K1 that is not A's account (B, other account), and one
 	 * that no longer opens (tampered), to see skips and failures counted. */
 	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_B, "stripe", NULL, "acct_bravo01",
-	                                     NULL, err, sizeof err), 0);
-	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_B, "adyen", "sk_test_bravoAdyen",
 	                                     NULL, NULL, err, sizeof err), 0);
+	assert_int_equal(vault_psp_creds_put(g_c, g_h, &K1, MER_B, "adyen", "sk_test_bravoAdyen",
+	                                     NULL, NULL, NULL, err, sizeof err), 0);
 	assert_int_equal(sr_db_exec(g_c, "UPDATE psp_credentials SET ciphertext = "
 	                                 "set_byte(ciphertext, 3, get_byte(ciphertext, 3) # 1) "
 	                                 "WHERE connector = 'adyen'"), 0);
@@ -468,6 +515,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_pending_webhook_secret),
 		cmocka_unit_test(test_only_ciphertext_and_last4),
 		cmocka_unit_test(test_aad_binds_merchant_and_connector),
 		cmocka_unit_test(test_account_lookup_and_uniqueness),

@@ -4,7 +4,8 @@
  * merchant's own credentials at that PSP (issue 5).
  *   {"api_key"?, "merchant_account"?, "webhook_secret"?}   (at least one)
  * 200 {"object":"psp_credentials","connector","api_key_last4",
- *      "merchant_account_last4","webhook_secret_last4","created","updated"}
+ *      "merchant_account_last4","webhook_secret_last4","webhook_secret_status",
+ *      "created","updated"}
  * Values are sealed under the HSM (vault_psp_creds), never logged, never
  * echoed (errors name the parameter only), never returned but their last 4
  * characters. The request body is wiped by sr_http / jansson's allocator.
@@ -18,10 +19,23 @@
  * without a key), 400 parameter_missing merchant_account (a PSP that needs
  * one), 400 credentials_unverified (the PSP refused the key for that
  * account), 503 psp_unavailable (the PSP could not be asked; retry).
- * 404 unknown connector. PCI DSS v4.0 3.5.1, 8.6.3; BRIEF invariant 10.
+ * 404 unknown connector. PCI DSS v4.0 3.5.1, 8.6.3.
+ *
+ * A webhook secret is used only once the PSP showed it signs the account's
+ * notifications with it (ADR 0107): for a connector with a test_webhook
+ * hook, the vault asks the PSP with the proven key to send a test
+ * notification for the account, and the secret is "active" when the
+ * notification the PSP reports it sent verifies with it; otherwise it is
+ * stored "pending" (never used to verify) while the previous active secret
+ * for the same account keeps verifying. Re-submit it once it is configured
+ * at the PSP. A PSP without such a call (Stripe) makes it active as before.
  */
+#include <stdlib.h>
 #include <strings.h>
 #include <string.h>
+#include <time.h>
+
+#include <sodium.h>
 
 #include "common/sr_db.h"
 #include "common/sr_http.h"
@@ -60,12 +74,107 @@ static void reply_taken(struct sr_http_request *req, const char *merchant, const
 	                    "merchant_account");
 }
 
+/* Whether the notification body[len] the PSP reports it sent names account
+ * and verifies, every item, with secret (ADR 0107). */
+static bool test_verifies(const struct vault_connector *c, const char *secret,
+                          const char *account, const char *body, size_t len)
+{
+	struct vault_psp_event ev[16];
+	char named[160];
+	char err[256];
+	size_t n = 0;
+	int rc;
+
+	if (c->webhook_events == NULL || c->webhook_account == NULL ||
+	    c->webhook_account(c, body, len, named, sizeof named) != 0 || strcmp(named, account) != 0)
+		return false;
+	rc = c->webhook_events(c, secret, NULL, body, len, (long long)time(NULL), ev, 16, &n, err,
+	                       sizeof err);
+	sodium_memzero(ev, sizeof ev);
+	return rc == 0 && n > 0;
+}
+
+/* Whether two secrets are equal (constant time once the lengths are). */
+static bool same_secret(const char *a, const char *b)
+{
+	size_t n = strlen(a);
+
+	return n == strlen(b) && sodium_memcmp(a, b, n) == 0;
+}
+
+/*
+ * ADR 0107: *active (the secret webhooks verify with) and *pending for a
+ * submitted webhook secret `secret` (vals: api_key, merchant_account,
+ * webhook_secret; proof: the proven key and account). prev: the row's
+ * current credentials, loaded here (release after use). 0, or -1 (reply sent).
+ */
+static int webhook_secret_state(struct sr_http_request *req, const struct vault_connector *c,
+                                const char *merchant, const char *const vals[3],
+                                const struct vault_psp_credentials *proof,
+                                struct vault_psp_creds_held *prev, const char **active,
+                                const char **pending)
+{
+	struct vault_app *app = req->app;
+	const char *result = "untested";
+	char *sent = NULL;
+	size_t len = 0;
+	char err[256];
+	PGconn *db = NULL;
+	int rc;
+
+	*active = vals[2];
+	*pending = NULL;
+	if (vals[2] == NULL || c->test_webhook == NULL)
+		return 0;   /* no secret, or a PSP that cannot send a test (ADR 0107) */
+	*active = NULL;
+	*pending = vals[2];
+	db = sr_db_acquire(app->db);
+	rc = vault_psp_creds_load(db, app->hsm, merchant, c->name, prev, err, sizeof err);
+	sr_db_release(app->db, db);
+	if (rc < 0) {
+		sr_log(SR_LOG_ERROR, req->request_id, "psp_credentials.load_failed", "{s:s, s:s}",
+		       "connector", c->name, "error", err);
+		sr_http_reply_error(req, 500, "api_error", "internal_error",
+		                    "An internal error occurred.", NULL);
+		return -1;
+	}
+	/* The previous active secret keeps verifying for the same account. */
+	if (rc == 1 && prev->creds.webhook_secret != NULL && vals[1] != NULL &&
+	    prev->creds.merchant_account != NULL &&
+	    strcmp(prev->creds.merchant_account, vals[1]) == 0) {
+		*active = prev->creds.webhook_secret;
+		if (same_secret(*active, vals[2])) {
+			*pending = NULL;
+			result = "unchanged";
+		}
+	}
+	if (*pending != NULL && vals[0] != NULL && vals[1] != NULL) {
+		rc = c->test_webhook(c, app->egress, proof, &sent, &len, err, sizeof err);
+		result = rc < 0 ? "error" : rc == 1 ? "none_sent" : "not_verified";
+		if (rc == 0 && test_verifies(c, vals[2], vals[1], sent, len)) {
+			*active = vals[2];
+			*pending = NULL;
+			result = "verified";
+		}
+		free(sent);
+	}
+	/* PCI DSS v4.0 10.2.1.2: which secret verifies this merchant's webhooks. */
+	sr_log(*pending == NULL ? SR_LOG_INFO : SR_LOG_WARN, req->request_id,
+	       "psp_credentials.webhook_test", "{s:s, s:s, s:s, s:s?}", "merchant", merchant,
+	       "connector", c->name, "result", result,
+	       "error", strcmp(result, "error") == 0 ? err : NULL);
+	return 0;
+}
+
 void vault_handle_psp_credentials_put(struct sr_http_request *req)
 {
 	static const char *const keys[] = { "api_key", "merchant_account", "webhook_secret", NULL };
 	struct vault_app *app = req->app;
 	const struct vault_connector *c = NULL;
 	struct vault_psp_credentials proof;
+	struct vault_psp_creds_held prev;
+	const char *active = NULL;
+	const char *pending = NULL;
 	const char *merchant = NULL;
 	const char *connector = req->params[0];
 	const char *reserved = NULL;
@@ -81,6 +190,8 @@ void vault_handle_psp_credentials_put(struct sr_http_request *req)
 	size_t i;
 	int rc;
 
+	memset(&proof, 0, sizeof proof);
+	memset(&prev, 0, sizeof prev);
 	if (!vault_require_gateway(req))
 		return;
 	merchant = vault_request_merchant(req);
@@ -199,9 +310,17 @@ void vault_handle_psp_credentials_put(struct sr_http_request *req)
 			return;
 		}
 	}
+	proof.api_key = vals[0];
+	proof.merchant_account = vals[1];
+	proof.webhook_secret = NULL;
+	if (webhook_secret_state(req, c, merchant, vals, &proof, &prev, &active, &pending) != 0) {
+		vault_psp_creds_release(&prev);
+		return;
+	}
 	db = sr_db_acquire(app->db);
 	rc = vault_psp_creds_put(db, app->hsm, &labels, merchant, connector, vals[0], vals[1],
-	                         vals[2], err, sizeof err);
+	                         active, pending, err, sizeof err);
+	vault_psp_creds_release(&prev);
 	if (rc == 0)
 		out = row_json(db, merchant, connector);
 	sr_db_release(app->db, db);

@@ -216,6 +216,22 @@ struct vault_connector {
 	int (*prove_credentials)(const struct vault_connector *self, struct vault_egress *eg,
 	                         const struct vault_psp_credentials *creds, char *err, size_t errlen);
 	/**
+	 * Ask the PSP, authenticated by creds->api_key (already proven for
+	 * creds->merchant_account, both required), to send a test notification
+	 * for that account, and return the notification the PSP reports it
+	 * sent, signed with the webhook secret the PSP holds for the account
+	 * (issue 15, ADR 0107). Adyen: Management API v3 "Test webhook"
+	 * (https://docs.adyen.com/api-explorer/Management/3/post/merchants/
+	 * (merchantId)/webhooks/(webhookId)/test), data[0].requestSent.
+	 * *body is malloc'd (caller frees), *len its length.
+	 * @return 0 with *body; 1 the PSP sent none (refused, or no webhook for
+	 *         the account); -1 the PSP could not be asked (err, never a
+	 *         value). May be NULL: the PSP offers no such call (Stripe).
+	 */
+	int (*test_webhook)(const struct vault_connector *self, struct vault_egress *eg,
+	                    const struct vault_psp_credentials *creds, char **body, size_t *len,
+	                    char *err, size_t errlen);
+	/**
 	 * The platform's own account at this PSP, from the vault's configuration
 	 * (Adyen: psp_adyen_merchant_account), or NULL when none is configured.
 	 * Reserved: no merchant may register it (ADR 0107). May be NULL.

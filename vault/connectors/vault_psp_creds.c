@@ -2,7 +2,9 @@
  * vault_psp_creds: merchants' PSP credentials under the HSM (vault_psp_creds.h).
  *
  * Plaintext layout (only ever in guarded memory):
- *   api_key 0x00 merchant_account 0x00 webhook_secret      (each may be empty)
+ *   api_key 0x00 merchant_account 0x00 webhook_secret [0x00 webhook_pending]
+ * (each may be empty; the fourth field, a webhook secret the PSP has not yet
+ * shown it uses (ADR 0107), only when there is one)
  * sealed with AES-256-GCM inside the HSM, AAD
  *   "strongroom/psp-cred/v1|<merchant>|<connector>"
  */
@@ -23,7 +25,7 @@
 
 #define AAD_DOMAIN     "strongroom/psp-cred/v1"
 #define ACCOUNT_DOMAIN "strongroom/psp-account/v1"
-#define BLOB_MAX       (2 * VAULT_PSP_SECRET_MAX + VAULT_PSP_ACCOUNT_MAX + 2)
+#define BLOB_MAX       (3 * VAULT_PSP_SECRET_MAX + VAULT_PSP_ACCOUNT_MAX + 3)
 #define CT_MAX         (BLOB_MAX + HSM_GCM_TAG_LEN)
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -192,12 +194,12 @@ static int account_taken(PGconn *db, const char *connector, const char *hex, con
 
 int vault_psp_creds_put(PGconn *db, struct hsm *h, const struct vault_key_labels *keys,
                         const char *merchant, const char *connector, const char *api_key,
-                        const char *merchant_account, const char *webhook_secret, char *err,
-                        size_t errlen)
+                        const char *merchant_account, const char *webhook_secret,
+                        const char *webhook_pending, char *err, size_t errlen)
 {
-	const char *params[10];
-	int lengths[10] = { 0 };
-	int formats[10] = { 0 };
+	const char *params[11];
+	int lengths[11] = { 0 };
+	int formats[11] = { 0 };
 	char aad[160];
 	char herr[256];
 	char hmac_hex[65];
@@ -210,7 +212,8 @@ int vault_psp_creds_put(PGconn *db, struct hsm *h, const struct vault_key_labels
 	size_t la = api_key != NULL ? strlen(api_key) : 0;
 	size_t lm = merchant_account != NULL ? strlen(merchant_account) : 0;
 	size_t lw = webhook_secret != NULL ? strlen(webhook_secret) : 0;
-	size_t blen = la + lm + lw + 2;
+	size_t lp = webhook_pending != NULL ? strlen(webhook_pending) : 0;
+	size_t blen = la + lm + lw + 2 + (lp > 0 ? lp + 1 : 0);
 	char *blob = NULL;
 	PGresult *res = NULL;
 	const char *st = NULL;
@@ -220,7 +223,9 @@ int vault_psp_creds_put(PGconn *db, struct hsm *h, const struct vault_key_labels
 	    !label_ok(keys->fp, "fp-hmac-v") ||
 	    (keys->fp_prev[0] != '\0' && !label_ok(keys->fp_prev, "fp-hmac-v")) ||
 	    make_aad(aad, sizeof aad, merchant, connector, &aad_len) != 0 ||
-	    (api_key == NULL && merchant_account == NULL && webhook_secret == NULL) ||
+	    (api_key == NULL && merchant_account == NULL && webhook_secret == NULL &&
+	     webhook_pending == NULL) ||
+	    (webhook_pending != NULL && !vault_psp_secret_ok(webhook_pending)) ||
 	    (api_key != NULL && !vault_psp_secret_ok(api_key)) ||
 	    (webhook_secret != NULL && !vault_psp_secret_ok(webhook_secret)) ||
 	    (merchant_account != NULL && !vault_psp_account_ok(merchant_account))) {
@@ -254,6 +259,10 @@ int vault_psp_creds_put(PGconn *db, struct hsm *h, const struct vault_key_labels
 	memcpy(blob + la + 1, lm > 0 ? merchant_account : "", lm);
 	blob[la + 1 + lm] = '\0';
 	memcpy(blob + la + lm + 2, lw > 0 ? webhook_secret : "", lw);
+	if (lp > 0) {
+		blob[la + lm + 2 + lw] = '\0';
+		memcpy(blob + la + lm + lw + 3, webhook_pending, lp);
+	}
 	/* BRIEF invariant 2 applied to credentials / PCI DSS 3.5.1, 8.6.3:
 	 * AES-256-GCM inside the HSM under the current pan-enc key (ADR 0074);
 	 * the AAD binds the row (ADR 0095). */
@@ -273,22 +282,25 @@ int vault_psp_creds_put(PGconn *db, struct hsm *h, const struct vault_key_labels
 	formats[4] = 1;
 	params[5] = last4(api_key, l_api);
 	params[6] = last4(merchant_account, l_acct);
-	params[7] = last4(webhook_secret, l_wh);
+	/* What the merchant last submitted, and whether the PSP showed it uses it. */
+	params[7] = last4(webhook_pending != NULL ? webhook_pending : webhook_secret, l_wh);
 	params[8] = merchant_account != NULL ? hmac_hex : NULL;
 	params[9] = merchant_account != NULL ? keys->fp : NULL;
+	params[10] = webhook_pending != NULL ? "pending" : webhook_secret != NULL ? "active" : NULL;
 	res = PQexecParams(db,
 	                   "INSERT INTO psp_credentials (merchant_id, connector, key_version, iv, ciphertext, "
 	                   "api_key_last4, merchant_account_last4, webhook_secret_last4, account_hmac, "
-	                   "account_hmac_key) "
-	                   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+	                   "account_hmac_key, webhook_secret_status) "
+	                   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
 	                   "ON CONFLICT (merchant_id, connector) DO UPDATE SET key_version = EXCLUDED.key_version, "
 	                   "iv = EXCLUDED.iv, ciphertext = EXCLUDED.ciphertext, "
 	                   "api_key_last4 = EXCLUDED.api_key_last4, "
 	                   "merchant_account_last4 = EXCLUDED.merchant_account_last4, "
 	                   "webhook_secret_last4 = EXCLUDED.webhook_secret_last4, "
 	                   "account_hmac = EXCLUDED.account_hmac, "
-	                   "account_hmac_key = EXCLUDED.account_hmac_key, updated_at = now()",
-	                   10, NULL, params, lengths, formats, 0);
+	                   "account_hmac_key = EXCLUDED.account_hmac_key, "
+	                   "webhook_secret_status = EXCLUDED.webhook_secret_status, updated_at = now()",
+	                   11, NULL, params, lengths, formats, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		st = sqlstate(res);
 		if (strcmp(st, "23505") == 0) {
@@ -320,7 +332,7 @@ static int unseal(struct hsm *h, const char *label, const char *aad, size_t aad_
                   struct vault_psp_creds_held *out, size_t *pt_len, char *err, size_t errlen)
 {
 	char herr[256];
-	size_t n = 0, a = 0, m = 0;
+	size_t n = 0, a = 0, m = 0, w = 0;
 	char *blob = NULL;
 	int rc = -1;
 
@@ -346,13 +358,21 @@ static int unseal(struct hsm *h, const char *label, const char *aad, size_t aad_
 		goto out;
 	}
 	m = strnlen(blob + a + 1, n - a - 1);
-	if (a + 1 + m >= n || memchr(blob + a + m + 2, '\0', n - a - m - 2) != NULL) {
+	if (a + 1 + m >= n) {
+		seterr(err, errlen, "psp credentials: malformed plaintext");
+		goto out;
+	}
+	/* The webhook secret, then optionally 0x00 and a non-empty pending one. */
+	w = strnlen(blob + a + m + 2, n - a - m - 2);
+	if (a + m + 2 + w < n && (a + m + 3 + w >= n ||
+	                          memchr(blob + a + m + w + 3, '\0', n - a - m - w - 3) != NULL)) {
 		seterr(err, errlen, "psp credentials: malformed plaintext");
 		goto out;
 	}
 	out->creds.api_key = a > 0 ? blob : NULL;
 	out->creds.merchant_account = m > 0 ? blob + a + 1 : NULL;
-	out->creds.webhook_secret = blob[a + m + 2] != '\0' ? blob + a + m + 2 : NULL;
+	out->creds.webhook_secret = w > 0 ? blob + a + m + 2 : NULL;
+	out->webhook_pending = a + m + 2 + w < n ? blob + a + m + w + 3 : NULL;
 	out->blob = blob;
 	blob = NULL;
 	*pt_len = n;
@@ -500,7 +520,8 @@ json_t *vault_psp_creds_list(PGconn *db, const char *merchant, char *err, size_t
 
 	res = PQexecParams(db,
 	                   "SELECT connector, api_key_last4, merchant_account_last4, webhook_secret_last4, "
-	                   "extract(epoch FROM created_at)::bigint, extract(epoch FROM updated_at)::bigint "
+	                   "extract(epoch FROM created_at)::bigint, extract(epoch FROM updated_at)::bigint, "
+	                   "webhook_secret_status "
 	                   "FROM psp_credentials WHERE merchant_id = $1 ORDER BY connector",
 	                   1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -511,11 +532,12 @@ json_t *vault_psp_creds_list(PGconn *db, const char *merchant, char *err, size_t
 	if (arr == NULL)
 		goto out;
 	for (i = 0; i < PQntuples(res); i++) {
-		if (json_array_append_new(arr, json_pack("{s:s, s:o, s:o, s:o, s:I, s:I}",
+		if (json_array_append_new(arr, json_pack("{s:s, s:o, s:o, s:o, s:o, s:I, s:I}",
 		                          "connector", PQgetvalue(res, i, 0),
 		                          "api_key_last4", col_or_null(res, i, 1),
 		                          "merchant_account_last4", col_or_null(res, i, 2),
 		                          "webhook_secret_last4", col_or_null(res, i, 3),
+		                          "webhook_secret_status", col_or_null(res, i, 6),
 		                          "created", (json_int_t)strtoll(PQgetvalue(res, i, 4), NULL, 10),
 		                          "updated", (json_int_t)strtoll(PQgetvalue(res, i, 5), NULL, 10))) != 0)
 			goto out;
@@ -574,7 +596,7 @@ static int text_col(PGresult *res, int i, int col, char *dst, size_t cap)
 static int reseal_one(PGconn *db, struct hsm *h, const struct vault_key_labels *cur,
                       const struct cred_row *r, char *err, size_t errlen)
 {
-	struct vault_psp_creds_held held = { { NULL, NULL, NULL }, NULL };
+	struct vault_psp_creds_held held = { { NULL, NULL, NULL }, NULL, NULL };
 	const char *params[8];
 	int lengths[8] = { 0 }, formats[8] = { 0 };
 	char aad[160], herr[256], hex[65];

@@ -34,6 +34,7 @@ struct hsm;
 /** Credentials decrypted for one call: creds points into guarded memory. */
 struct vault_psp_creds_held {
 	struct vault_psp_credentials creds; /* members NULL when not registered */
+	const char *webhook_pending;        /* a webhook secret not yet active (ADR 0107), or NULL */
 	char *blob;                         /* guarded (sr_secret_alloc); wiped on release */
 };
 
@@ -52,6 +53,12 @@ bool vault_psp_connector_ok(const char *s);
 /**
  * Encrypt and upsert (merchant, connector)'s credentials. Each value may be
  * NULL (not registered); at least one must be given, already validated.
+ * webhook_secret is the active secret (the one webhooks are verified with);
+ * webhook_pending a submitted secret the PSP has not shown it uses (ADR
+ * 0107): sealed with the rest, never used to verify. The row's
+ * webhook_secret_status is "pending" when webhook_pending is given, else
+ * "active" when webhook_secret is, else NULL; webhook_secret_last4 is the
+ * pending secret's when there is one.
  * Sealed under keys->pan (stored as key_version); the account HMAC made
  * under keys->fp (stored as account_hmac_key). During an fp-hmac transition
  * (keys->fp_prev set) an account registered by another merchant under the
@@ -63,8 +70,8 @@ bool vault_psp_connector_ok(const char *s);
  */
 int vault_psp_creds_put(PGconn *db, struct hsm *h, const struct vault_key_labels *keys,
                         const char *merchant, const char *connector, const char *api_key,
-                        const char *merchant_account, const char *webhook_secret, char *err,
-                        size_t errlen);
+                        const char *merchant_account, const char *webhook_secret,
+                        const char *webhook_pending, char *err, size_t errlen);
 
 /**
  * Decrypt (merchant, connector)'s credentials into out (guarded memory),
@@ -115,7 +122,8 @@ int vault_psp_creds_reseal_batch(PGconn *db, struct hsm *h, const struct vault_k
 /**
  * merchant's registered credentials as a new JSON array of
  * {"connector","api_key_last4","merchant_account_last4","webhook_secret_last4",
- *  "created","updated"} (last4 null when not registered), by connector.
+ *  "webhook_secret_status","created","updated"} (last4 null when not
+ * registered; status "pending", "active" or null, ADR 0107), by connector.
  * NULL on error.
  */
 json_t *vault_psp_creds_list(PGconn *db, const char *merchant, char *err, size_t errlen);

@@ -640,6 +640,79 @@ out:
 	return ret;
 }
 
+/* The test_webhook hook (connector.h, ADR 0107): POST
+ * /v3/merchants/{merchantAccount}/webhooks/test with the merchant's
+ * X-API-Key; the notification Adyen sent is data[0].requestSent. Adyen's
+ * path also names the webhook id and lives on the Management API host; the
+ * simulator has one webhook per account on one host. */
+static int adyen_test_webhook(const struct vault_connector *self, struct vault_egress *eg,
+                              const struct vault_psp_credentials *creds, char **body, size_t *len,
+                              char *err, size_t errlen)
+{
+	const struct adyen_state *st = self != NULL ? self->cfg : NULL;
+	struct vault_egress_response resp = { 0, NULL, 0 };
+	struct vault_psp_headers h;
+	const char *sent = NULL;
+	json_t *root = NULL;
+	char path[200];
+	char req_body[] = "{}";    /* writable: wiped once sent */
+	char *auth = NULL;
+	int n = 0;
+	int ret = -1;
+
+	if (body != NULL)
+		*body = NULL;
+	if (st == NULL || eg == NULL || creds == NULL || creds->api_key == NULL ||
+	    creds->merchant_account == NULL || body == NULL || len == NULL) {
+		vault_connector_seterr(err, errlen, "adyen: invalid webhook test request");
+		return -1;
+	}
+	if (strspn(creds->merchant_account, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	                                    "0123456789_.-") != strlen(creds->merchant_account)
+	    || (n = snprintf(path, sizeof path, "/v3/merchants/%s/webhooks/test",
+	                     creds->merchant_account)) < 0 || (size_t)n >= sizeof path) {
+		vault_connector_seterr(err, errlen, "adyen: unusable merchant account");
+		return -1;
+	}
+	auth = api_key_header(st, creds);
+	if (auth == NULL) {
+		vault_connector_seterr(err, errlen, "adyen: out of memory or unusable API key");
+		goto out;
+	}
+	memset(&h, 0, sizeof h);
+	h.line[0] = auth;
+	h.line[1] = CT_JSON;
+	h.line[2] = NULL;
+	if (vault_psp_send(eg, &st->ep, path, &h, req_body, sizeof req_body - 1, &resp, err,
+	                   errlen) != 0)
+		goto out;
+	if (resp.status == 401 || resp.status == 403 || resp.status == 404 || resp.status == 422) {
+		ret = 1;
+		goto out;
+	}
+	if (resp.status != 200) {
+		vault_connector_seterr(err, errlen, "adyen: webhook test answered %d", resp.status);
+		goto out;
+	}
+	root = resp.body != NULL ? json_loadb(resp.body, resp.body_len, 0, NULL) : NULL;
+	sent = json_string_value(json_object_get(json_array_get(json_object_get(root, "data"), 0),
+	                                         "requestSent"));
+	if (sent == NULL || sent[0] == '\0') {
+		ret = 1;
+		goto out;
+	}
+	*len = strlen(sent);
+	*body = strdup(sent);
+	ret = *body != NULL ? 0 : -1;
+	if (ret != 0)
+		vault_connector_seterr(err, errlen, "adyen: out of memory");
+out:
+	json_decref(root);
+	free(resp.body);
+	sr_secret_free(auth);
+	return ret;
+}
+
 static const char *adyen_platform_account(const struct vault_connector *self)
 {
 	const struct adyen_state *st = self != NULL ? self->cfg : NULL;
@@ -715,6 +788,7 @@ int vault_adyen_init(struct vault_connector *out, const struct adyen_config *cfg
 	out->webhook_events = adyen_webhook_events;
 	out->webhook_payment = adyen_webhook_payment;
 	out->prove_credentials = adyen_prove_credentials;
+	out->test_webhook = adyen_test_webhook;
 	out->platform_account = adyen_platform_account;
 	out->cfg = st;
 	st = NULL;
@@ -736,5 +810,6 @@ void vault_adyen_free(struct vault_connector *c)
 	c->webhook_events = NULL;
 	c->webhook_payment = NULL;
 	c->prove_credentials = NULL;
+	c->test_webhook = NULL;
 	c->platform_account = NULL;
 }
