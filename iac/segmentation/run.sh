@@ -55,7 +55,7 @@ declare -A REAL=([cde:8445]=vaultd [app:8443]=gatewayd [cdedb:5432]=postgres
 
 WORK=$(mktemp -d /var/tmp/strongroom-seg.XXXXXX)
 chmod 0711 "$WORK"
-mkdir -p "$WORK"/{etc,log,secrets,softhsm/tokens} "$OUT"
+mkdir -p "$WORK"/{etc,log,secrets,softhsm/tokens,gatewayd-state} "$OUT"
 chmod 0700 "$WORK/secrets"
 PIDS=()
 PGDIRS=()
@@ -198,7 +198,8 @@ cat > "$WORK/etc/gatewayd.json" <<JSON
   "db_password_file": "$WORK/secrets/gateway-db-password",
   "vault_url": "https://vault-internal.strongroom.test:8445", "vault_addr": "${ADDR[cde]}",
   "vault_ca": "$WORK/pki/ca.crt", "vault_client_cert": "$WORK/pki/gateway-client.crt",
-  "vault_client_key": "$WORK/pki/gateway-client.key", "threads": 2 }
+  "vault_client_key": "$WORK/pki/gateway-client.key", "threads": 2,
+  "audit_spool_file": "$WORK/gatewayd-state/audit.spool" }
 JSON
 
 # wait_in NS ADDR PORT: until something accepts on ADDR:PORT (from inside NS).
@@ -214,7 +215,7 @@ wait_in() {
 # vaultd and gatewayd run unprivileged, as their units do: another user
 # (nobody), no capabilities, no new privileges. pspsim (the PSP) binds 443.
 RUN_AS=(setpriv --reuid=65534 --regid=65534 --clear-groups --no-new-privs --bounding-set=-all --inh-caps=-all)
-chown -R 65534:65534 "$WORK/pki" "$WORK/secrets" "$WORK/softhsm"
+chown -R 65534:65534 "$WORK/pki" "$WORK/secrets" "$WORK/softhsm" "$WORK/gatewayd-state"
 declare -A DPID=()
 daemon() {
   local zone=$1 name=$2 p; shift 2
