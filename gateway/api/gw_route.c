@@ -4,6 +4,7 @@
 #include "gateway/api/gw_route.h"
 #include "gateway/gw_app.h"
 #include "gateway/audit/gw_audit.h"
+#include "gateway/store/gw_store.h"
 #include "gateway/api/gw_ratelimit.h"
 #include "gateway/api/gw_request_lifecycle.h"
 #include "common/sr_db.h"
@@ -13,6 +14,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The client address a pre-authentication limit is keyed on: the TCP
@@ -109,8 +111,26 @@ audit:
 		                    "The request could not be recorded in the audit trail. It may have "
 		                    "taken effect: retry with the same Idempotency-Key to get its outcome.",
 		                    NULL);
+		/* The answer is not the truth for the key: no save; a claim with a
+		 * payment ends its lease, one without is released. */
+		if (ctx->idem_body != NULL &&
+		    gw_store_idem_release(conn, ctx->idem_merchant, ctx->idem_key) != 0)
+			sr_log(SR_LOG_ERROR, req->request_id, "idempotency.release_failed", NULL);
+	} else if (ctx->idem_body != NULL &&
+	           gw_store_idem_complete(conn, ctx->idem_merchant, ctx->idem_key, ctx->idem_status,
+	                                  ctx->idem_body) != 0) {
+		sr_log(SR_LOG_ERROR, req->request_id, "idempotency.save_failed", NULL);
 	}
 	sr_db_release(app->db, conn);
 out:
+	if (ctx->idem_body != NULL && conn == NULL) {
+		/* A read that saves a response (none today): saved without an audit record. */
+		conn = sr_db_acquire(app->db);
+		if (gw_store_idem_complete(conn, ctx->idem_merchant, ctx->idem_key, ctx->idem_status,
+		                           ctx->idem_body) != 0)
+			sr_log(SR_LOG_ERROR, req->request_id, "idempotency.save_failed", NULL);
+		sr_db_release(app->db, conn);
+	}
+	free(ctx->idem_body);
 	memset(ctx, 0, sizeof *ctx);
 }

@@ -33,6 +33,12 @@ struct gw_req_ctx {
 	char target[72];         /* object acted on (payment, refund id) */
 	char provider[32];       /* PSP connector involved, if any */
 	const char *action;      /* the route's name ("POST /v1/payments"), static */
+	/* An Idempotency-Key's final response, saved by gw_route only once the
+	 * request's audit record is written (gw_idem_finish, issue 16). */
+	char *idem_body;         /* malloc'd JSON, or NULL: nothing to save */
+	int idem_status;
+	char idem_merchant[72];
+	char idem_key[256];
 };
 
 /** This thread's request context (thread-local storage). */

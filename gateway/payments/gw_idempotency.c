@@ -3,6 +3,7 @@
  */
 #include "gateway/payments/gw_idempotency.h"
 #include "gateway/gw_app.h"
+#include "gateway/audit/gw_audit.h"
 #include "gateway/payments/gw_payment.h"
 #include "gateway/store/gw_store.h"
 #include "gateway/store/gw_store_lifecycle.h"
@@ -201,11 +202,25 @@ void gw_idem_finish(struct gw_app *app, struct sr_http_request *req, struct gw_i
 	char *txt = NULL;
 
 	if (st != NULL && st->active) {
+		struct gw_req_ctx *ctx = gw_req_ctx();
+
 		txt = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
-		conn = sr_db_acquire(app->db);
-		if (txt == NULL || gw_store_idem_complete(conn, st->merchant_id, st->key, (int)status, txt) != 0)
-			sr_log(SR_LOG_ERROR, req->request_id, "idempotency.save_failed", NULL);
-		sr_db_release(app->db, conn);
+		if (txt != NULL && ctx->action != NULL && ctx->idem_body == NULL) {
+			/* Under gw_route: saved after the audit record is written, so
+			 * that no answer a retry replays lacks its record (a crash in
+			 * between leaves the key to be taken over and answered again). */
+			ctx->idem_body = txt;
+			ctx->idem_status = (int)status;
+			gw_strlcpy(ctx->idem_merchant, st->merchant_id, sizeof ctx->idem_merchant);
+			gw_strlcpy(ctx->idem_key, st->key, sizeof ctx->idem_key);
+			txt = NULL;
+		} else {
+			conn = sr_db_acquire(app->db);
+			if (txt == NULL ||
+			    gw_store_idem_complete(conn, st->merchant_id, st->key, (int)status, txt) != 0)
+				sr_log(SR_LOG_ERROR, req->request_id, "idempotency.save_failed", NULL);
+			sr_db_release(app->db, conn);
+		}
 		st->active = false;
 	}
 	free(txt);
