@@ -105,7 +105,8 @@ cat > "$VAR/etc/gatewayd.json" <<JSON
   "vault_client_key": "var/pki/gateway-client.key", "threads": 4,
   "admin_listen": "127.0.0.1", "admin_port": $GW_ADMIN_PORT, "shutdown_grace_seconds": 8,
   "webhook_secret_key_file": "var/secrets/webhook-key", "webhook_ca": "var/pki/ca.crt",
-  "webhook_allow_private": 1, "webhook_interval_ms": 200
+  "webhook_allow_private": 1, "webhook_interval_ms": 200,
+  "webhook_backoff_base_ms": 1000, "webhook_backoff_cap_ms": 5000
 }
 JSON
 

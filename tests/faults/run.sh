@@ -16,7 +16,10 @@
 #   - not final:  a payment still processing or unknown after the settle time;
 #   - disagree:   the gateway and the vault differ on a payment's outcome;
 #   - audit:      a broken or shortened audit chain (gateway, vault), or fewer
-#                 gateway audit records than payments created.
+#                 gateway audit records than payments created;
+#   - webhooks:   a captured payment whose payment.captured event never
+#                 reached the merchant's receiver (tests/whsink) with a valid
+#                 signature.
 # Prints one table row per scenario (requests, client errors, recovery time,
 # the counts above). FAULT_SECONDS (default 6) is the load per scenario,
 # FAULT_CLIENTS (4) the concurrent clients, FAULT_SCENARIOS a space-separated
@@ -28,11 +31,14 @@ cd "$ROOT"
 SECONDS_LOAD=${FAULT_SECONDS:-6}
 CLIENTS=${FAULT_CLIENTS:-4}
 SETTLE=${FAULT_SETTLE_SECONDS:-40}
-ALL="none kill_vaultd kill_gatewayd kill_pspsim pg_restart_fast pg_restart_immediate pg_down db_conns_terminated psp_slow psp_drop hsm_away"
+ALL="none kill_vaultd kill_gatewayd kill_pspsim pg_restart_fast pg_restart_immediate pg_down db_conns_terminated psp_slow psp_drop hsm_away webhook_receiver_down"
 SCEN=${FAULT_SCENARIOS:-$ALL}
 TMP=$(mktemp -d)
 RESULTS=${RESULTS:-}
-cleanup() { scripts/down.sh >/dev/null 2>&1; rm -rf "$TMP"; }
+WH_PORT=$((8459 + SR_PORT_OFFSET))
+WH=https://localhost:$WH_PORT
+WH_PID=
+cleanup() { [ -n "$WH_PID" ] && kill "$WH_PID" 2>/dev/null; scripts/down.sh >/dev/null 2>&1; rm -rf "$TMP"; }
 trap cleanup EXIT
 
 restart_stack_parts() { SR_BIN=$SR_BIN scripts/up.sh >>"$TMP/up.log" 2>&1; }
@@ -49,6 +55,29 @@ sqlv() { pg -d vault -At -c "$1" 2>/dev/null; }
 ready() { curl -sS --max-time 2 --cacert var/pki/ca.crt -o /dev/null -w '%{http_code}' "https://localhost:$1/readyz" 2>/dev/null; }
 pgdata() { echo "$(readlink -f var/pg)/data"; }
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+# The merchant's webhook receiver (whsink, which verifies each delivery's
+# Strongroom-Signature) and an endpoint for payment.captured.
+wh_start() {
+  "$SR_BIN/whsink" --port "$WH_PORT" --cert var/pki/pspsim.crt --key var/pki/pspsim.key >>var/log/whsink-faults.log 2>&1 &
+  WH_PID=$!
+  wait_port "$WH_PORT" 20 || return 1
+  curl -sS --cacert var/pki/ca.crt -H 'Content-Type: application/json' --data-binary "{\"secret\":\"$WH_SECRET\"}" \
+    "$WH/_sink/receivers/faults" >/dev/null
+}
+wh_delivered() {  # the event ids whsink took with a valid signature (2xx), sorted
+  curl -sS --max-time 10 --cacert var/pki/ca.crt "$WH/_sink/stats" 2>/dev/null |
+    jq -r '.delivered.faults // {} | keys[]' 2>/dev/null | LC_ALL=C sort
+}
+WH_SECRET=none
+wh_start || { echo "faults: whsink did not start"; exit 1; }
+out=$(curl -sS "${CA[@]}" -H "Authorization: Bearer $STRONGROOM_SK" -H 'Content-Type: application/json' \
+  --data-binary "{\"url\":\"$WH/hook/faults\",\"enabled_events\":[\"payment.captured\"]}" "$GATEWAY_URL/v1/webhook_endpoints")
+WH_SECRET=$(jq -r '.secret // empty' <<<"$out")
+[ -n "$WH_SECRET" ] || { echo "faults: webhook endpoint not created: $out"; exit 1; }
+curl -sS --cacert var/pki/ca.crt -H 'Content-Type: application/json' --data-binary "{\"secret\":\"$WH_SECRET\"}" \
+  "$WH/_sink/receivers/faults" >/dev/null
+: > "$TMP/wh_seen"
 
 # client N DEADLINE: tokenize and pay until DEADLINE (epoch seconds); one
 # line per payment in $TMP/c.N: key http status payment token tokhttp errors.
@@ -123,6 +152,10 @@ fault() {
       curl -sS "${PSPC[@]}" -H 'Content-Type: application/json' --data-binary '{"delay_ms":0}' "$PSP_URL/_sim/faults" >/dev/null ;;
     psp_drop)   # answers dropped after their effect, connections closed
       curl -sS "${PSPC[@]}" -H 'Content-Type: application/json' --data-binary '{"drop_next":6}' "$PSP_URL/_sim/faults" >/dev/null ;;
+    webhook_receiver_down)   # the merchant's receiver is down for 3 s
+      wh_delivered >> "$TMP/wh_seen"   # whsink keeps no state across its restart
+      kill "$WH_PID" 2>/dev/null; wait "$WH_PID" 2>/dev/null; sleep 3
+      wh_start ;;
     hsm_away)
       d=$(ls -d var/softhsm/tokens/*/ | head -1); d=${d%/}
       mv "$d" "$TMP/token-away"; sleep 2; mv "$TMP/token-away" "$d" ;;
@@ -134,7 +167,7 @@ fault() {
   awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'
 }
 
-printf '%-22s %8s %10s %9s %5s %7s %6s %4s %9s %9s %6s  %s\n' scenario payments "client err" recovery lost "gave up" double psp "not final" disagree audit verdict
+printf '%-22s %8s %10s %9s %5s %7s %6s %4s %9s %9s %8s %6s  %s\n' scenario payments "client err" recovery lost "gave up" double psp "not final" disagree webhooks audit verdict
 failed=0 passed=0
 for SCENARIO in $SCEN; do
   export SCENARIO
@@ -185,6 +218,16 @@ for SCENARIO in $SCEN; do
   gaveup=$(awk '$1 != "-" && ($2 == "000" || $2 ~ /^5/ || $2 == 409 || $2 == 429)' "$TMP/all.$SCENARIO" | wc -l)
   notfinal=$(sqlg "SELECT count(*) FROM payments p JOIN idempotency_keys k ON k.payment_id = p.id
                    WHERE k.key IN ($keys) AND p.status IN ('processing','unknown')")
+  # webhooks: each captured payment's payment.captured event reached the
+  # receiver with a valid signature (delivered within the settle time)
+  sqlg "SELECT 'evt_' || e.id FROM payment_events e WHERE e.type = 'payment.captured' AND e.payment_id IN ($ids)" |
+    LC_ALL=C sort > "$TMP/evts"
+  for ((i = 0; i < SETTLE * 2; i++)); do
+    { cat "$TMP/wh_seen"; wh_delivered; } | LC_ALL=C sort -u > "$TMP/wh_all"
+    whlost=$(LC_ALL=C comm -23 "$TMP/evts" "$TMP/wh_all" | wc -l)
+    [ "$whlost" = 0 ] && break
+    sleep 0.5
+  done
   # disagree: the gateway's and the vault's outcome of each payment
   disagree=$(LC_ALL=C join "$TMP/g" "$TMP/v" | awk '$2 != $3' | wc -l)
   # audit: both chains verify; a gateway audit record per payment created
@@ -196,8 +239,8 @@ for SCENARIO in $SCEN; do
   [ "${arec:-0}" -ge "$created" ] || audit="missing $((created - ${arec:-0}))"
   verdict=pass
   { [ "$lost" = 0 ] && [ "$gaveup" = 0 ] && [ "${double:-1}" = 0 ] && [ "$psp" = 0 ] &&
-    [ "${notfinal:-1}" = 0 ] && [ "$disagree" = 0 ] && [ "$audit" = ok ] && [ "$n" -gt 0 ]; } || verdict=FAIL
-  printf '%-22s %8s %10s %8ss %5s %7s %6s %4s %9s %9s %6s  %s\n' "$SCENARIO" "$n" "$cerr" "${rec:-0}" "$lost" "$gaveup" "${double:-?}" "$psp" "${notfinal:-?}" "$disagree" "$audit" "$verdict"
+    [ "${notfinal:-1}" = 0 ] && [ "$disagree" = 0 ] && [ "$whlost" = 0 ] && [ "$audit" = ok ] && [ "$n" -gt 0 ]; } || verdict=FAIL
+  printf '%-22s %8s %10s %8ss %5s %7s %6s %4s %9s %9s %8s %6s  %s\n' "$SCENARIO" "$n" "$cerr" "${rec:-0}" "$lost" "$gaveup" "${double:-?}" "$psp" "${notfinal:-?}" "$disagree" "$whlost" "$audit" "$verdict"
   if [ $verdict = pass ]; then passed=$((passed + 1)); else
     failed=$((failed + 1)); mkdir -p build/faults; cp "$TMP/all.$SCENARIO" "build/faults/$SCENARIO.clients"
   fi
