@@ -192,7 +192,12 @@ t_invariant2_no_pan_in_vault_db() {
     grep -q "$pan" "$TMP/vault.sql" && fail "PAN $pan in clear in the vault database"
     grep -qi "$hex" "$TMP/vault.sql" && fail "PAN bytes of ${pan: -4} in the vault database"
   done
-  "$SR_BIN/panscan" "$TMP/vault.sql" >/dev/null || fail "Luhn-valid number in the vault database"
+  # Every text value, in any PAN shape. Binary columns (bytea: IVs,
+  # ciphertexts, MACs, printed by pg_dump as \\x + hex) are random bytes: a
+  # 24-hex IV can hold a Luhn-valid run by chance; the greps above look for
+  # the PANs' own bytes in them.
+  sed -E 's/\\\\x[0-9a-f]+/<bytea>/g' "$TMP/vault.sql" > "$TMP/vault-text.sql"
+  "$SR_BIN/panscan" "$TMP/vault-text.sql" >/dev/null || fail "Luhn-valid number in the vault database"
   # Rotation (ADR 0074) moves every record to the current version.
   eq "key version recorded" "$(pg -d vault -At <<<"SELECT DISTINCT key_version FROM tokens")" \
     "$(pg -d vault -At <<<"SELECT label FROM key_versions WHERE purpose = 'pan-enc' AND state = 'current'")"
