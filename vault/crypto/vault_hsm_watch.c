@@ -25,7 +25,7 @@ int vault_hsm_check(struct vault_app *app, char *why, size_t whylen)
 
 	if (vault_keys_current(app->keys, app->db, &labels, err, sizeof err) != 0) {
 		snprintf(why, whylen, "key versions unreadable");
-		return -1;
+		return -2; /* the database, not the HSM */
 	}
 	need[n++] = labels.pan;
 	need[n++] = labels.fp;
@@ -55,6 +55,7 @@ static void *watch_main(void *arg)
 	struct vault_hsm_watch *w = arg;
 	struct timespec until;
 	bool down = false;
+	int rc;
 	char why[160];
 	char err[256];
 
@@ -72,7 +73,11 @@ static void *watch_main(void *arg)
 		if (w->stop)
 			break;
 		pthread_mutex_unlock(&w->mu);
-		if (vault_hsm_check(w->app, why, sizeof why) != 0) {
+		rc = vault_hsm_check(w->app, why, sizeof why);
+		if (rc == -2) {
+			/* The key versions are in the database: a database outage is
+			 * no reason to reset the HSM (readiness reports it). */
+		} else if (rc != 0) {
 			if (!down)
 				sr_log(SR_LOG_ERROR, NULL, "hsm.unusable", "{s:s}", "reason", why);
 			down = true;

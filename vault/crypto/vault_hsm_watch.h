@@ -21,14 +21,14 @@ struct vault_hsm_watch;
  * (and, during a rotation, the previous) fingerprint key, and the audit key
  * (key_versions read through app->keys; PKCS#11 v2.40 §5.8/§5.11 one
  * C_Encrypt or C_Sign each, through hsm_kcv).
- * @return 0, or -1 with why = "key <label> unusable" or "key versions
- *         unreadable" (never a key byte).
+ * @return 0; -1 with why = "key <label> unusable"; -2 with why = "key
+ *         versions unreadable" (the database); never a key byte.
  */
 int vault_hsm_check(struct vault_app *app, char *why, size_t whylen);
 
 /**
  * Start the watchdog thread: every interval_ms it runs vault_hsm_check; on
- * a failure it logs hsm.unusable (once per outage), calls hsm_recover and
+ * an HSM failure (-1) it logs hsm.unusable (once per outage), calls hsm_recover and
  * checks again, logging hsm.recovered when the keys work again.
  * @return the watchdog, or NULL (thread or memory). Stop with
  *         vault_hsm_watch_stop (joins it; NULL ok).
