@@ -14,12 +14,15 @@ t_demo_outcomes() {
   eq "amount_captured" "$(j .amount_captured)" 1500
   tokenize 4000000000009995; pay "$(j .id)"
   eq "decline status" "$(j .status)" failed; eq failure_code "$(j .failure_code)" insufficient_funds
-  local before; before=$(psp_stats | jq -c .)
+  # What a tokenization could cause at the PSP (the workers' background
+  # reads of other tests' payments may move the other counters meanwhile).
+  local sel='{payment_methods_created, payment_intents_created, adyen_payments}' before
+  before=$(psp_stats | jq -c "$sel")
   tokenize 4242424242424241
   [[ $STATUS == 4* ]] || fail "Luhn-invalid accepted ($STATUS)"
   eq "luhn code" "$(j .error.code)" incorrect_number
   grep -q 4242424242424241 <<<"$BODY" && fail "error echoes the number"
-  eq "no PSP call on Luhn failure" "$(psp_stats | jq -c .)" "$before"
+  eq "no PSP call on Luhn failure" "$(psp_stats | jq -c "$sel")" "$before"
 }
 
 t_other_outcomes() {
