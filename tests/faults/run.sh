@@ -35,7 +35,7 @@ ALL="none kill_vaultd kill_gatewayd kill_pspsim pg_restart_fast pg_restart_immed
 SCEN=${FAULT_SCENARIOS:-$ALL}
 TMP=$(mktemp -d)
 RESULTS=${RESULTS:-}
-WH_PORT=$((8459 + SR_PORT_OFFSET))
+WH_PORT=$((8461 + SR_PORT_OFFSET))   # not the integration suite's receiver (8459)
 WH=https://localhost:$WH_PORT
 WH_PID=
 cleanup() { [ -n "$WH_PID" ] && kill "$WH_PID" 2>/dev/null; scripts/down.sh >/dev/null 2>&1; rm -rf "$TMP"; }

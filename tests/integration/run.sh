@@ -10,7 +10,9 @@ HERE=$ROOT/tests/integration
 RESULTS=${RESULTS:-}
 passed=0 failed=0 current= cur_fail=0
 TMP=$(mktemp -d)
-cleanup() { scripts/down.sh >/dev/null 2>&1; rm -rf "$TMP"; }
+# The merchant webhook receiver of t_merchant_webhooks.sh (timeout forwards
+# the signal to it) and the stack: nothing of this run outlives it.
+cleanup() { [ -n "${WH_SINK_PID:-}" ] && kill "$WH_SINK_PID" 2>/dev/null; scripts/down.sh >/dev/null 2>&1; rm -rf "$TMP"; }
 trap cleanup EXIT
 
 fail() { echo "    ✗ $current: $*"; cur_fail=1; }
