@@ -153,8 +153,14 @@ fault() {
     psp_drop)   # answers dropped after their effect, connections closed
       curl -sS "${PSPC[@]}" -H 'Content-Type: application/json' --data-binary '{"drop_next":6}' "$PSP_URL/_sim/faults" >/dev/null ;;
     webhook_receiver_down)   # the merchant's receiver is down for 3 s
-      wh_delivered >> "$TMP/wh_seen"   # whsink keeps no state across its restart
-      kill "$WH_PID" 2>/dev/null; wait "$WH_PID" 2>/dev/null; sleep 3
+      # whsink keeps no state across its restart: what it took before it
+      # died is what the gateway recorded as delivered (a 2xx, which whsink
+      # answers only to a valid signature) while it is down.
+      wh_delivered >> "$TMP/wh_seen"
+      kill "$WH_PID" 2>/dev/null; wait "$WH_PID" 2>/dev/null
+      sqlg "SELECT 'evt_' || o.event_id FROM webhook_deliveries d JOIN outbox o ON o.id = d.outbox_id
+            WHERE d.status = 'succeeded'" >> "$TMP/wh_seen"
+      sleep 3
       wh_start ;;
     hsm_away)
       d=$(ls -d var/softhsm/tokens/*/ | head -1); d=${d%/}
