@@ -38,7 +38,8 @@ RESULTS=${RESULTS:-}
 WH_PORT=$((8461 + SR_PORT_OFFSET))   # not the integration suite's receiver (8459)
 WH=https://localhost:$WH_PORT
 WH_PID=
-cleanup() { [ -n "$WH_PID" ] && kill "$WH_PID" 2>/dev/null; scripts/down.sh >/dev/null 2>&1; rm -rf "$TMP"; }
+# (a scenario restarts whsink inside a subshell: it is found by its port)
+cleanup() { pkill -f "whsink --port $WH_PORT " 2>/dev/null; scripts/down.sh >/dev/null 2>&1; rm -rf "$TMP"; }
 trap cleanup EXIT
 
 restart_stack_parts() { SR_BIN=$SR_BIN scripts/up.sh >>"$TMP/up.log" 2>&1; }
