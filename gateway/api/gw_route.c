@@ -23,10 +23,10 @@ static void client_key(const struct sr_http_request *req, char *out, size_t outl
 {
 	struct in6_addr a6;
 
-	if (sr_http_client_ip(req, out, outlen) != 0) {
-		snprintf(out, outlen, "unknown");
+	/* The address sr_http read once for the request (and its request line). */
+	snprintf(out, outlen, "%s", req->client[0] != '\0' ? req->client : "unknown");
+	if (req->client[0] == '\0')
 		return;
-	}
 	if (inet_pton(AF_INET6, out, &a6) == 1 && !IN6_IS_ADDR_V4MAPPED(&a6)) {
 		memset(&a6.s6_addr[8], 0, 8);
 		inet_ntop(AF_INET6, &a6, out, (socklen_t)outlen);

@@ -113,14 +113,10 @@ void vault_handle_tokens_create(struct sr_http_request *req)
 	mid[0] = '\0';
 
 	/* Issue 3: rate limits per client address (before any work) and per
-	 * publishable key (after authentication, keyed by its merchant). */
-	{
-		char ip[64];
-
-		if (sr_http_client_ip(req, ip, sizeof ip) == 0 &&
-		    !vault_rate_admit(req, app->rl_ip, ip, "client_address"))
-			goto out;
-	}
+	 * publishable key (after authentication, keyed by its merchant). The
+	 * address is the one sr_http read for the request line. */
+	if (req->client[0] != '\0' && !vault_rate_admit(req, app->rl_ip, req->client, "client_address"))
+		goto out;
 	if (!vault_cors_cross_origin(req, &origin))
 		origin = NULL;
 	rc = authenticate(req, app, origin, mid, sizeof mid);
