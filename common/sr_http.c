@@ -935,6 +935,12 @@ struct sr_http_server *sr_http_start(const struct sr_http_config *cfg, char *err
 		       (unsigned)cfg->port);
 		goto out;
 	}
+	{
+		const union MHD_DaemonInfo *li = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_LISTEN_FD);
+
+		sr_http_guard_defer_accept(li != NULL ? li->listen_fd : -1, srv->handshake_timeout_s,
+		                           srv->name);
+	}
 	sr_log(SR_LOG_INFO, NULL, "http.listening", "{s:s, s:s, s:i, s:b}", "listener", srv->name,
 	       "addr", cfg->bind_addr != NULL ? cfg->bind_addr : "127.0.0.1",
 	       "port", (int)sr_http_port(srv), "mtls", srv->peer_name != NULL);

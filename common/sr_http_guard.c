@@ -20,6 +20,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -291,4 +292,19 @@ int sr_http_config_limits(const json_t *cfg, const char *path, unsigned per_ip_d
 	hc->accept_burst = (double)v[2];
 	hc->handshake_timeout_s = (unsigned)v[3];
 	return 0;
+}
+
+/* Every client of these listeners speaks first (the TLS ClientHello), so a
+ * connection that has sent nothing has nothing for the daemon to do: an
+ * attacker holding or reopening thousands of them costs the listener no
+ * thread, no slot and no per-address count. Once secs have passed the
+ * kernel hands the connection over anyway, and the per-address cap and the
+ * handshake deadline apply as before. */
+void sr_http_guard_defer_accept(int listen_fd, unsigned secs, const char *listener)
+{
+	int s = (int)secs;
+
+	if (listen_fd < 0 || setsockopt(listen_fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &s, sizeof s) != 0)
+		sr_log(SR_LOG_WARN, NULL, "http.defer_accept_unavailable", "{s:s}", "listener",
+		       listener != NULL ? listener : "http");
 }

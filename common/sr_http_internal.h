@@ -195,4 +195,13 @@ void sr_http_guard_opened(struct sr_http_guard *g, const struct sockaddr *addr);
 /** A connection from addr closed (MHD_CONNECTION_NOTIFY_CLOSED). NULL g ok. */
 void sr_http_guard_closed(struct sr_http_guard *g, const struct sockaddr *addr);
 
+/*
+ * sr_http_guard_defer_accept - keep connections that have sent no byte in
+ * the kernel for secs seconds (TCP_DEFER_ACCEPT, tcp(7)), so silent sockets
+ * never reach accept() (ADR 0109). listen_fd is the listener's socket;
+ * listener names it in the warning logged when the option cannot be set
+ * (not fatal: the per-address cap and handshake deadline still hold).
+ */
+void sr_http_guard_defer_accept(int listen_fd, unsigned secs, const char *listener);
+
 #endif

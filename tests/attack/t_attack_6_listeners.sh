@@ -21,11 +21,41 @@ t_attack_6_hsts_on_every_listener() {
 # 256 threads; the gateway's pool: 1,020 connections), all from 127.0.0.1.
 # Meanwhile a client on another address (127.0.0.2) must still tokenize and
 # pay. Every wait is bounded (curl --max-time); nothing times latency.
-_attack6_open_idle() {   # _attack6_open_idle PORT N: appends fds to ATTACK6_FDS
-  local port=$1 n=$2 i fd
+# _attack6_open_idle PORT N [BYTE]: appends fds to ATTACK6_FDS; with BYTE,
+# each socket sends that one byte and then nothing (a handshake begun and
+# never finished), without, nothing at all.
+_attack6_open_idle() {
+  local port=$1 n=$2 byte=${3:-} i fd
   for ((i = 0; i < n; i++)); do
-    exec {fd}<>"/dev/tcp/127.0.0.1/$port" 2>/dev/null && ATTACK6_FDS+=("$fd")
+    exec {fd}<>"/dev/tcp/127.0.0.1/$port" 2>/dev/null || continue
+    ATTACK6_FDS+=("$fd")
+    [ -z "$byte" ] || printf "$byte" >&"$fd"
   done
+}
+# _attack6_refused ADMIN_PORT LISTENER: connections the listener refused so far (all reasons)
+_attack6_refused() {
+  curl -sS --cacert "$STRONGROOM_CA" "https://localhost:$1/metrics" |
+    awk -v l="listener=\"$2\"" 'index($0, "strongroom_http_connections_refused_total{") == 1 && index($0, l) { n += $2 } END { print n + 0 }'
+}
+
+# Silent sockets (ADR 0109): a TCP connection that never sends a byte stays
+# in the kernel (TCP_DEFER_ACCEPT) and never reaches the daemon, so an
+# attacker reopening them costs the listener nothing. Before: each one was
+# accepted, counted against its address's cap and closed, and reopened; a
+# reconnecting flood of 2,000 kept the accepting thread busy.
+t_attack_6_silent_sockets_never_reach_the_daemon() {
+  local v0 g0 v1 g1
+  v0=$(_attack6_refused "$VAULT_ADMIN_PORT" vault-public)
+  g0=$(_attack6_refused "$GW_ADMIN_PORT" gateway)
+  ATTACK6_FDS=()
+  _attack6_open_idle "$VAULT_PUBLIC_PORT" 300
+  _attack6_open_idle "$GW_PORT" 300
+  sleep 1
+  v1=$(_attack6_refused "$VAULT_ADMIN_PORT" vault-public)
+  g1=$(_attack6_refused "$GW_ADMIN_PORT" gateway)
+  _attack6_close_idle
+  eq "vault-public connections refused while 300 silent sockets were open" "$((v1 - v0))" 0
+  eq "gateway connections refused while 300 silent sockets were open" "$((g1 - g0))" 0
 }
 _attack6_close_idle() { local fd; for fd in "${ATTACK6_FDS[@]}"; do exec {fd}>&-; done; ATTACK6_FDS=(); }
 
@@ -33,8 +63,10 @@ t_attack_6_idle_sockets_leave_other_clients_served() {
   local other=(--interface 127.0.0.2 --max-time 10 --resolve "localhost:$VAULT_PUBLIC_PORT:127.0.0.1"
                --resolve "localhost:$GW_PORT:127.0.0.1") tok m
   ATTACK6_FDS=()
-  _attack6_open_idle "$VAULT_PUBLIC_PORT" 300
-  _attack6_open_idle "$GW_PORT" 1100
+  # One byte each (a TLS record's first byte), so the kernel hands them
+  # to the daemon and the per-address cap is what stops them.
+  _attack6_open_idle "$VAULT_PUBLIC_PORT" 300 '\x16'
+  _attack6_open_idle "$GW_PORT" 1100 '\x16'
   sleep 1
   http POST "$VAULT_URL/v1/tokens" "$STRONGROOM_PK" \
     "{\"card\":{\"number\":\"4242424242424242\",\"exp_month\":12,\"exp_year\":$EXP_YEAR,\"cvc\":\"123\"}}" "${other[@]}"
