@@ -100,7 +100,10 @@ static struct sr_http_server *start(unsigned max_connections, double rate, doubl
 	return srv;
 }
 
-/* Open n TCP connections from 127.0.0.1 that never send a byte. */
+/* Open n TCP connections from 127.0.0.1 that send one byte (a TLS record's
+ * first) and then nothing: a handshake begun and never finished. (A socket
+ * that sends nothing at all stays in the kernel, TCP_DEFER_ACCEPT, and
+ * never reaches the listener: t_attack_6_silent_sockets_never_reach_the_daemon.) */
 static int *open_idle(uint16_t port, size_t n)
 {
 	struct sockaddr_in sa;
@@ -116,7 +119,8 @@ static int *open_idle(uint16_t port, size_t n)
 		fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		assert_true(fds[i] >= 0);
 		/* Loopback: the kernel completes the handshake from its backlog. */
-		if (connect(fds[i], (struct sockaddr *)&sa, sizeof sa) != 0) {
+		if (connect(fds[i], (struct sockaddr *)&sa, sizeof sa) != 0 ||
+		    send(fds[i], "\x16", 1, MSG_NOSIGNAL) != 1) {
 			close(fds[i]);
 			fds[i] = -1;
 		}
