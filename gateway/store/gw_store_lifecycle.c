@@ -4,6 +4,7 @@
 #include "gateway/store/gw_store_lifecycle.h"
 #include "gateway/store/gw_store.h"
 #include "gateway/store/gw_store_instances.h"
+#include "common/sr_db.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,9 +41,16 @@ int gw_store_payment_lock(PGconn *conn, const char *id, const char *merchant_id,
 	const char *state = NULL;
 	int rc = -1;
 
+	/* Wait a little for the row: a PSP webhook's update holds it for
+	 * milliseconds and must not turn a merchant's refund into a 409. A
+	 * capture, cancel or refund holds it across its PSP call (seconds):
+	 * after 2 s the caller gets 409 concurrent_update (55P03, as NOWAIT
+	 * gave at once). SET LOCAL ends with the caller's transaction. */
+	if (sr_db_exec(conn, "SET LOCAL lock_timeout = '2s'") != 0)
+		return -1;
 	res = PQexecParams(conn,
 	                   "SELECT " GW_STORE_PAYMENT_COLS " FROM payments "
-	                   "WHERE id = $1 AND merchant_id = $2 FOR UPDATE NOWAIT",
+	                   "WHERE id = $1 AND merchant_id = $2 FOR UPDATE",
 	                   2, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);

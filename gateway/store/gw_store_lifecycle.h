@@ -32,8 +32,10 @@ json_t *gw_refund_to_json(const struct gw_refund *r);
 
 /**
  * Lock payment id of merchant_id inside the caller's transaction with
- * SELECT ... FOR UPDATE NOWAIT and load it into out.
- * @return 0 locked, 1 not found, 2 another transaction holds the row, -1.
+ * SELECT ... FOR UPDATE, waiting at most 2 s (SET LOCAL lock_timeout), and
+ * load it into out.
+ * @return 0 locked, 1 not found, 2 another transaction held the row for
+ * longer than 2 s, -1.
  */
 int gw_store_payment_lock(PGconn *conn, const char *id, const char *merchant_id,
                           struct gw_payment *out);

@@ -137,6 +137,21 @@ t_lc_refunds() {
   eq "refunds never above captured (db)" "$(pg -d gateway -At <<<"SELECT sum(amount) FROM refunds WHERE payment_id = '$PAY' AND status <> 'failed'")" 1500
 }
 
+# A refund arriving while a short transaction (a PSP webhook's update) holds
+# the payment's row waits for it instead of answering 409. Before: FOR UPDATE
+# NOWAIT answered 409 concurrent_update at once (seen as a random failure of
+# t_lc_refunds, racing pspsim's refund webhook).
+t_lc_refund_waits_for_a_short_row_lock() {
+  new_captured 1500
+  pg -d gateway -At >/dev/null <<<"BEGIN; SELECT id FROM payments WHERE id = '$PAY' FOR UPDATE; SELECT pg_sleep(0.7); COMMIT;" &
+  local holder=$!
+  wait_sql "SELECT count(*) > 0 FROM pg_stat_activity WHERE datname = 'gateway' AND query LIKE '%pg_sleep(0.7)%' AND state = 'active'" 5 \
+    || fail "the lock holder never started"
+  refund "$PAY" '{"amount":500}'
+  wait "$holder"
+  eq "refund during a 0.7 s row lock" "$STATUS" 201
+}
+
 t_lc_refund_idempotent() {
   new_captured 1000
   local key r0 rid; key="rf-$(openssl rand -hex 6)"; r0=$(psp_n refunds)
