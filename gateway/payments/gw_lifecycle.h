@@ -5,7 +5,7 @@
  * unknown, requires_action). Used by the handlers and by the workers.
  *
  * Concurrency: every operation locks the payment row with SELECT ... FOR
- * UPDATE NOWAIT in one transaction that also holds the PSP call and the
+ * UPDATE (waiting at most 2 s, ADR 0020) in one transaction that also holds the PSP call and the
  * state write (payment, event, outbox: BRIEF invariant 7). A concurrent
  * operation on the same payment is refused with 409 concurrent_update and
  * writes nothing; once the winner has committed, a second operation sees the
