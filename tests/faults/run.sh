@@ -23,7 +23,8 @@
 # Prints one table row per scenario (requests, client errors, recovery time,
 # the counts above). FAULT_SECONDS (default 6) is the load per scenario,
 # FAULT_CLIENTS (4) the concurrent clients, FAULT_SCENARIOS a space-separated
-# subset (default: all). make check runs the defaults; longer runs:
+# subset (default: all). Each fault strikes at a random moment between 15% and
+# 60% of its load; FAULT_SEED (printed at the start) replays the same moments. make check runs the defaults; longer runs:
 #   FAULT_SECONDS=60 FAULT_CLIENTS=16 make faults
 set -uo pipefail
 . "$(cd "$(dirname "$0")/../.." && pwd)/scripts/lib.sh"
@@ -31,6 +32,8 @@ cd "$ROOT"
 SECONDS_LOAD=${FAULT_SECONDS:-6}
 CLIENTS=${FAULT_CLIENTS:-4}
 SETTLE=${FAULT_SETTLE_SECONDS:-40}
+SEED=${FAULT_SEED:-$(( $(date +%s%N) % 1000000 ))}
+RANDOM=$SEED
 ALL="none kill_vaultd kill_gatewayd kill_pspsim pg_restart_fast pg_restart_immediate pg_down db_conns_terminated psp_slow psp_drop hsm_away webhook_receiver_down"
 SCEN=${FAULT_SCENARIOS:-$ALL}
 TMP=$(mktemp -d)
@@ -113,12 +116,12 @@ client() {
   done
 }
 
-# fault NAME: strike at a third of the load; prints the seconds from the
+# fault NAME AT: strike AT seconds into the load; prints the seconds from the
 # strike until both daemons are ready again (the fault's own length included:
 # pg_down keeps PostgreSQL down 3 s, hsm_away the token away 2 s).
 fault() {
   local t0 t1 d
-  sleep "$(awk -v s="$SECONDS_LOAD" 'BEGIN { printf "%.1f", s / 3 }')"
+  sleep "$2"
   t0=$(date +%s.%N)
   case $1 in
     none) ;;
@@ -174,7 +177,8 @@ fault() {
   awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'
 }
 
-printf '%-22s %8s %10s %9s %5s %7s %6s %4s %9s %9s %8s %6s  %s\n' scenario payments "client err" recovery lost "gave up" double psp "not final" disagree webhooks audit verdict
+echo "fault seed: $SEED (FAULT_SEED=$SEED replays the same strike moments)"
+printf '%-22s %6s %8s %10s %9s %5s %7s %6s %4s %9s %9s %8s %6s  %s\n' scenario strike payments "client err" recovery lost "gave up" double psp "not final" disagree webhooks audit verdict
 failed=0 passed=0
 for SCENARIO in $SCEN; do
   export SCENARIO
@@ -182,7 +186,10 @@ for SCENARIO in $SCEN; do
   deadline=$(( $(date +%s) + SECONDS_LOAD ))
   pids=()
   for ((c = 1; c <= CLIENTS; c++)); do client "$c" "$deadline" & pids+=($!); done
-  rec=$(fault "$SCENARIO")
+  # The strike: a random moment between 15% and 60% of the load (the
+  # parent draws it: a subshell's RANDOM would not follow the seed).
+  at=$(awk -v s="$SECONDS_LOAD" -v r=$((RANDOM % 46)) 'BEGIN { printf "%.1f", s * (0.15 + r / 100) }')
+  rec=$(fault "$SCENARIO" "$at")
   for p in "${pids[@]}"; do wait "$p"; done
   cat "$TMP"/c.* > "$TMP/all.$SCENARIO"; rm -f "$TMP"/c.*
   restart_stack_parts   # anything still down (a fault that outlived the load)
@@ -247,7 +254,7 @@ for SCENARIO in $SCEN; do
   verdict=pass
   { [ "$lost" = 0 ] && [ "$gaveup" = 0 ] && [ "${double:-1}" = 0 ] && [ "$psp" = 0 ] &&
     [ "${notfinal:-1}" = 0 ] && [ "$disagree" = 0 ] && [ "$whlost" = 0 ] && [ "$audit" = ok ] && [ "$n" -gt 0 ]; } || verdict=FAIL
-  printf '%-22s %8s %10s %8ss %5s %7s %6s %4s %9s %9s %8s %6s  %s\n' "$SCENARIO" "$n" "$cerr" "${rec:-0}" "$lost" "$gaveup" "${double:-?}" "$psp" "${notfinal:-?}" "$disagree" "$whlost" "$audit" "$verdict"
+  printf '%-22s %5ss %8s %10s %8ss %5s %7s %6s %4s %9s %9s %8s %6s  %s\n' "$SCENARIO" "$at" "$n" "$cerr" "${rec:-0}" "$lost" "$gaveup" "${double:-?}" "$psp" "${notfinal:-?}" "$disagree" "$whlost" "$audit" "$verdict"
   if [ $verdict = pass ]; then passed=$((passed + 1)); else
     failed=$((failed + 1)); mkdir -p build/faults; cp "$TMP/all.$SCENARIO" "build/faults/$SCENARIO.clients"
   fi
