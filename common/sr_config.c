@@ -4,10 +4,12 @@
  */
 #include "common/sr_config.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -21,6 +23,56 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+}
+
+/* Optimal string alignment distance of a and b (Levenshtein plus swapped
+ * neighbours), capped: lengths above 63 count as far. */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	size_t d[64][64];
+
+	if (la > 63 || lb > 63)
+		return (size_t)-1;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++) {
+		for (j = 1; j <= lb; j++) {
+			size_t cost = a[i - 1] != b[j - 1], v = d[i - 1][j - 1] + cost;
+
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	}
+	return d[la][lb];
+}
+
+/* The allowed key closest to key when it is a near miss (at most 2 edits,
+ * and fewer than a third of the key's length), else NULL. */
+static const char *nearest_key(const char *const *allowed, const char *key)
+{
+	const char *best = NULL;
+	size_t best_d = (size_t)-1, limit = strlen(key) / 3, i;
+
+	if (limit > 2)
+		limit = 2;
+	for (i = 0; allowed != NULL && allowed[i] != NULL; i++) {
+		size_t d = edit_distance(allowed[i], key);
+
+		if (d < best_d) {
+			best_d = d;
+			best = allowed[i];
+		}
+	}
+	return best_d <= limit && best_d > 0 ? best : NULL;
 }
 
 json_t *sr_config_load(const char *path, const char *const *allowed, char *err, size_t errlen)
@@ -38,6 +90,12 @@ json_t *sr_config_load(const char *path, const char *const *allowed, char *err, 
 		goto out;
 	}
 	cfg = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (cfg == NULL && jerr.line < 1) {
+		/* Not a JSON error: the file itself (missing, unreadable). */
+		seterr(err, errlen, "%s: cannot read the configuration file: %s", path,
+		       access(path, R_OK) != 0 ? strerror(errno) : jerr.text);
+		goto out;
+	}
 	if (cfg == NULL) {
 		/* Config files hold no secrets (secrets come from *_file paths),
 		 * so jansson's message is fine here. */
@@ -60,8 +118,11 @@ json_t *sr_config_load(const char *path, const char *const *allowed, char *err, 
 			}
 		}
 		if (!known) {
-			seterr(err, errlen, "%s:%d: unknown key '%s'", path,
-			       sr_config_key_line(path, key), key);
+			const char *near = nearest_key(allowed, key);
+
+			seterr(err, errlen, "%s:%d: unknown key '%s'%s%s%s", path,
+			       sr_config_key_line(path, key), key, near != NULL ? " (did you mean '" : "",
+			       near != NULL ? near : "", near != NULL ? "'?)" : "");
 			goto out;
 		}
 	}

@@ -9,7 +9,9 @@
 /**
  * Load path as a JSON object; every top-level key must be in allowed
  * (NULL-terminated). @return new reference, or NULL with err
- * ("FILE:LINE: ..." for a syntax error, "FILE:LINE: unknown key 'x'").
+ * ("FILE:LINE: ..." for a syntax error, "FILE:LINE: unknown key 'x'" with
+ * "(did you mean 'y'?)" when an allowed key is at most 2 edits away, "FILE:
+ * cannot read the configuration file: REASON" when it cannot be opened).
  */
 json_t *sr_config_load(const char *path, const char *const *allowed, char *err, size_t errlen);
 

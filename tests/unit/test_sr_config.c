@@ -64,6 +64,26 @@ static void test_unknown_key(void **state)
 	assert_null(cfg);
 	assert_non_null(strstr(err, "unknown key 'prot'"));
 	assert_non_null(strstr(err, g_path));
+	/* A near miss names the key meant (issue 18). */
+	assert_non_null(strstr(err, "did you mean 'port'?"));
+	/* Nothing near: no guess. */
+	write_cfg("{\"completely_different\": 1}");
+	cfg = sr_config_load(g_path, allowed, err, sizeof err);
+	unlink(g_path);
+	assert_null(cfg);
+	assert_non_null(strstr(err, "unknown key 'completely_different'"));
+	assert_null(strstr(err, "did you mean"));
+	/* A missing underscore, a doubled letter, a swapped pair. */
+	write_cfg("{\"db_passwordfile\": 1}");
+	cfg = sr_config_load(g_path, allowed, err, sizeof err);
+	unlink(g_path);
+	assert_null(cfg);
+	assert_non_null(strstr(err, "did you mean 'db_password_file'?"));
+	write_cfg("{\"thraeds\": 1}");
+	cfg = sr_config_load(g_path, allowed, err, sizeof err);
+	unlink(g_path);
+	assert_null(cfg);
+	assert_non_null(strstr(err, "did you mean 'threads'?"));
 }
 
 static void test_invalid_json_line(void **state)
@@ -141,6 +161,9 @@ static void test_not_object_and_missing(void **state)
 	cfg = sr_config_load("/nonexistent/strongroom.json", allowed, err, sizeof err);
 	assert_null(cfg);
 	assert_non_null(strstr(err, "/nonexistent/strongroom.json"));
+	/* The path and why, not a line number (was "...json:-1: unable to open"). */
+	assert_null(strstr(err, ":-1"));
+	assert_non_null(strstr(err, "cannot read the configuration file"));
 }
 
 int main(void)
