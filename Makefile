@@ -35,7 +35,7 @@ PKGS_GATEWAY := libcurl
 CFLAGS_COMMON := $(shell $(PKG) --cflags $(PKGS_COMMON) 2>/dev/null)
 LIBS_COMMON   := $(shell $(PKG) --libs $(PKGS_COMMON) 2>/dev/null) -lpthread
 CFLAGS_VAULT  := $(shell $(PKG) --cflags $(PKGS_VAULT) 2>/dev/null)
-# mbedTLS 2.28 ships no pkg-config file (BRIEF.md pitfalls); http_parser neither.
+# mbedTLS 2.28 ships no pkg-config file (docs/development.md, pitfalls); http_parser neither.
 LIBS_VAULT    := -lmbedtls -lmbedx509 -lmbedcrypto -lhttp_parser -ldl
 CFLAGS_GW     := $(shell $(PKG) --cflags $(PKGS_GATEWAY) 2>/dev/null)
 LIBS_GW       := $(shell $(PKG) --libs $(PKGS_GATEWAY) 2>/dev/null) -lm
@@ -103,7 +103,7 @@ $(BIN)/vaultctl: $(call objs,$(VAULTCTL_SRC)) $(OBJ)/vault/audit/vault_audit.o $
                 $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -ldl -lcrypto $(LIBS_COMMON)
-# gatewayd links no PKCS#11, mbedTLS or vault code (BRIEF invariant 1).
+# gatewayd links no PKCS#11, mbedTLS or vault code (invariant 1, docs/invariants.md).
 $(BIN)/gatewayd: $(OBJ)/gateway/gatewayd.o $(GW_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_GW) $(LIBS_COMMON)
