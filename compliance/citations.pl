@@ -13,9 +13,9 @@
 #                 SQL table, function, trigger, view, index or type (.sql); a
 #                 perl sub; a JS/Lua function or constant; an nftables table,
 #                 chain, set or define, or a flow id in a rule comment; the
-#                 first field of a .tsv row (a flow id).
+#                 first field of a .tsv row (a flow id); a sysusers.d line.
 #   `doc.md#anchor`  the heading exists (GitHub's anchor of it).
-#   `path` alone  only a directory or a document (.md .txt ...); a code,
+#   `path` alone  only a directory or a document (.md .txt, a .tsv table); a code,
 #                 configuration or test file must name what is meant.
 # Line numbers (`path:123`) are refused: they rot. `build/` and `var/` paths
 # (generated, git-ignored) are not checked.
@@ -64,7 +64,7 @@ sub defined_in {
 		: $kind eq 'py'   ? (qr/^\s*(?:def|class)\s+$q\b/m, qr/^$q\s*=/m)
 		: $kind eq 'nft'  ? (qr/\b(?:table\s+\w+|chain|set|map|define)\s+$q\b/, qr/\bcomment\s+"$q\b/)
 		: $kind eq 'tsv'  ? (qr/^$q\t/m)
-		: $kind eq 'conf' ? (qr/^\s*$q\s*[=:]/m, qr/^\s*\[$q\]/m)
+		: $kind eq 'conf' ? (qr/^\s*$q\s*[=:]/m, qr/^\s*\[$q\]/m, qr/^[ugmr]\s+$q\s/m)
 		: $kind eq 'make' ? (qr/^$q\s*:(?!=)/m, qr/^(?:export\s+)?$q\s*[:?+]?=/m)
 		: ());
 	for (@re) { return 1 if $text =~ $_ }
@@ -109,7 +109,7 @@ for my $doc (@ARGV) {
 			if (!-e $path) { bad($at, $c, "no such file or directory $path"); next }
 			my $kind = -d $path ? 'dir' : kind_of($path);
 			if (!defined $sep) {
-				next if $kind eq 'dir' || $kind eq 'whole';
+				next if $kind eq 'dir' || $kind eq 'whole' || $kind eq 'tsv';   # a .tsv is a table
 				bad($at, $c, "a whole $path is cited: name the function, test or key meant (`$path:NAME`)");
 			} elsif ($name eq '') {
 				bad($at, $c, "empty name after '$sep'");
