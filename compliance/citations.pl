@@ -18,7 +18,8 @@
 #   `path` alone  only a directory or a document (.md .txt, a .tsv table); a code,
 #                 configuration or test file must name what is meant.
 # Line numbers (`path:123`) are refused: they rot. `build/` and `var/` paths
-# (generated, git-ignored) are not checked.
+# (generated, git-ignored), code blocks and generated reports (between
+# <!-- name:begin --> and <!-- name:end -->) are not checked.
 use strict;
 use warnings;
 
@@ -95,10 +96,11 @@ sub bad { my ($where, $c, $why) = @_; print "  $where: `$c`: $why\n"; $problems+
 
 for my $doc (@ARGV) {
 	open my $fh, '<', $doc or die "$doc: $!";
-	my $fence = 0;
+	my ($fence, $generated) = (0, 0);   # code blocks; generated reports (their files named with their hashes)
 	while (my $line = <$fh>) {
 		if ($line =~ /^\s*```/) { $fence = !$fence; next }
-		next if $fence;
+		if ($line =~ /^<!-- [\w-]+:(begin|end) -->/) { $generated = $1 eq 'begin'; next }
+		next if $fence || $generated;
 		while ($line =~ /`([^`\s]+)`/g) {
 			my $c = $1;
 			my ($path, $sep, $name) = $c =~ m{^([\w.@+-]+(?:/[\w.@+-]+)*/?)(?:([:#])([\w./\$-]*))?$} or next;
