@@ -35,7 +35,7 @@ PKGS_GATEWAY := libcurl
 CFLAGS_COMMON := $(shell $(PKG) --cflags $(PKGS_COMMON) 2>/dev/null)
 LIBS_COMMON   := $(shell $(PKG) --libs $(PKGS_COMMON) 2>/dev/null) -lpthread
 CFLAGS_VAULT  := $(shell $(PKG) --cflags $(PKGS_VAULT) 2>/dev/null)
-# mbedTLS 2.28 ships no pkg-config file (BRIEF.md pitfalls); http_parser neither.
+# mbedTLS 2.28 ships no pkg-config file (docs/development.md, pitfalls); http_parser neither.
 LIBS_VAULT    := -lmbedtls -lmbedx509 -lmbedcrypto -lhttp_parser -ldl
 CFLAGS_GW     := $(shell $(PKG) --cflags $(PKGS_GATEWAY) 2>/dev/null)
 LIBS_GW       := $(shell $(PKG) --libs $(PKGS_GATEWAY) 2>/dev/null) -lm
@@ -103,7 +103,7 @@ $(BIN)/vaultctl: $(call objs,$(VAULTCTL_SRC)) $(OBJ)/vault/audit/vault_audit.o $
                 $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -ldl -lcrypto $(LIBS_COMMON)
-# gatewayd links no PKCS#11, mbedTLS or vault code (BRIEF invariant 1).
+# gatewayd links no PKCS#11, mbedTLS or vault code (invariant 1, docs/invariants.md).
 $(BIN)/gatewayd: $(OBJ)/gateway/gatewayd.o $(GW_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_GW) $(LIBS_COMMON)
@@ -235,8 +235,9 @@ fuzz-panscan:
 	$(FUZZ_CC) -g -O1 -std=c11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined -o build/fuzz/fuzz_panscan tests/fuzz/fuzz_panscan.c common/sr_panscan.c -lsodium
 	build/fuzz/fuzz_panscan -max_total_time=$${FUZZ_SECONDS:-60} -max_len=4096 build/fuzz/corpus tests/fuzz/corpus_panscan 2>&1 | tail -5
 
-# compliance/: every path, test and requirement cited exists; every PCI DSS
-# citation in the code is in the control matrix.
+# compliance/: every citation in the documents resolves (file:NAME, doc.md#heading),
+# every requirement cited exists, every PCI DSS citation in the code is in the
+# control matrix, nothing refers outside the repository; self-tested by mutants.
 compliance:
 	@compliance/check.sh
 

@@ -63,7 +63,7 @@ struct sr_db_pool *sr_db_pool_new(const char *host, const char *port, const char
 	if (size == 0)
 		size = 1;
 	if (password_file != NULL) {
-		/* BRIEF invariant 10: the DB password comes from a file. */
+		/* invariant 10, docs/invariants.md: the DB password comes from a file. */
 		password = sr_secret_read_file(password_file, NULL, err, errlen);
 		if (password == NULL)
 			goto out;

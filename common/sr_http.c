@@ -2,12 +2,12 @@
  * sr_http: HTTPS server on libmicrohttpd 0.9.75 + GnuTLS (see sr_http.h).
  *
  * Always TLS (PCI DSS v4.0 4.2.1: strong cryptography for data in transit,
- * TLS 1.2+ only). With client_ca_file set, mutual TLS (BRIEF invariant 5):
+ * TLS 1.2+ only). With client_ca_file set, mutual TLS (invariant 5, docs/invariants.md):
  * the client certificate is required and verified during the handshake
  * (chain to the appliance CA, EKU clientAuth, DNS name == peer_name) and
  * verified again before every request reaches a handler.
  *
- * Request flow in the access handler (BRIEF "Pitfalls": keep-alive):
+ * Request flow in the access handler (keep-alive pitfall, docs/development.md):
  *   1st call: allocate the per-request state only (no response queued),
  *             except for requests refused before reading their body
  *             (declared body too large, body without Content-Length);
@@ -103,7 +103,7 @@ static void *json_wipe_malloc(size_t n)
 
 static void json_wipe_free(void *p)
 {
-	/* PCI DSS 3.3.1 / BRIEF rules: card data does not linger in freed
+	/* PCI DSS 3.3.1 / invariant 1, docs/invariants.md: card data does not linger in freed
 	 * heap. malloc_usable_size works for any malloc'd block, so this is
 	 * safe for objects allocated before the hook was installed. */
 	if (p != NULL) {
@@ -127,7 +127,7 @@ static void global_init(void)
 		return;
 	/* Never let GnuTLS auto-load p11-kit registered PKCS#11 modules (e.g.
 	 * SoftHSM2) into a daemon: the gateway must hold no PKCS#11 module
-	 * (BRIEF invariant 1) and the vault loads its HSM module itself. */
+	 * (invariant 1, docs/invariants.md) and the vault loads its HSM module itself. */
 	if (gnutls_pkcs11_init(GNUTLS_PKCS11_FLAG_MANUAL, NULL) < 0)
 		return;
 	if (sodium_init() < 0)
@@ -234,7 +234,7 @@ static gnutls_session_t conn_session(struct MHD_Connection *conn)
 	return (gnutls_session_t)ci->tls_session;
 }
 
-/* BRIEF invariant 5 / PCI DSS 4.2.1, 8.3.1: require a client certificate in
+/* invariant 5, docs/invariants.md / PCI DSS 4.2.1, 8.3.1: require a client certificate in
  * the handshake and verify chain, purpose (clientAuth) and name there, so an
  * unauthenticated client never gets an HTTP exchange at all. */
 /* The last successful per-request verification on one mTLS connection
@@ -465,7 +465,7 @@ static void dispatch(struct req_state *st)
 {
 	unsigned status = 0;
 
-	/* BRIEF invariant 5: no handler runs without a verified peer. */
+	/* invariant 5, docs/invariants.md: no handler runs without a verified peer. */
 	if (st->srv->peer_name != NULL) {
 		if (!peer_verified(st)) {
 			sr_log(SR_LOG_WARN, st->req.request_id, "http.peer_rejected", "{s:s}",
@@ -501,7 +501,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	(void)version;
 	if (st == NULL) {
 		/* First call: headers only. Allocate the state, queue nothing
-		 * (keep-alive pitfall, BRIEF.md) unless refusing outright. */
+		 * (keep-alive pitfall, docs/development.md) unless refusing outright. */
 		st = new_state(srv, conn, url, method);
 		if (st == NULL)
 			return MHD_NO;

@@ -2,7 +2,7 @@
  * sr_http: HTTPS server on libmicrohttpd (GnuTLS), shared by vaultd,
  * gatewayd and pspsim. Always TLS; optionally mutual TLS with the client
  * certificate required during the handshake and its identity checked again
- * before every handler runs (BRIEF invariant 5).
+ * before every handler runs (invariant 5, docs/invariants.md).
  *
  * A daemon declares a routing table of designated initializers:
  *   static const struct sr_route routes[] = {
@@ -17,7 +17,7 @@
  * another method 405, bodies larger than max_body 413, POST/PUT without
  * Content-Length 411, a JSON content type with invalid JSON 400, and on a
  * refuse_pan listener a card number anywhere in the request 400
- * pan_not_allowed (checked first, sr_http_screen.c) — all in BRIEF.md's error
+ * pan_not_allowed (checked first, sr_http_screen.c) — all in the error shape of README.md (APIs)
  * shape, before any handler runs.
  */
 #ifndef SR_HTTP_H
@@ -169,7 +169,7 @@ void sr_http_set_principal(struct sr_http_request *req, const char *merchant, co
 void sr_http_reply_json(struct sr_http_request *req, unsigned status, json_t *body);
 
 /**
- * Reply {"error":{"type","code","message","param"?,"request_id"}} (BRIEF.md).
+ * Reply {"error":{"type","code","message","param"?,"request_id"}} (README.md, APIs).
  * type: invalid_request_error, authentication_error, card_error,
  * idempotency_error, rate_limit_error, api_error. param may be NULL.
  * message must never echo a submitted value.

@@ -151,7 +151,7 @@ struct sr_metric *sr_metrics_histogram(const char *name, const char *help,
 	return family(name, help, K_HISTOGRAM, labels, buckets, nbuckets);
 }
 
-/* BRIEF invariant 1: a label value that could be a PAN, token or key is
+/* invariant 1, docs/invariants.md: a label value that could be a PAN, token or key is
  * never stored. */
 static const char *safe_value(const char *v)
 {

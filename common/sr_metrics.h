@@ -8,7 +8,7 @@
  * listener, connector and outcome names). As a second line of defence every
  * label value is checked: one that could carry a card number, token or key
  * (a run of 12+ digits, or a tok_/sk_/pk_/rk_ prefix) is recorded as
- * "redacted" (BRIEF invariant 1, PCI DSS v4.0 3.4.1). A family holds at most
+ * "redacted" (invariant 1, docs/invariants.md, PCI DSS v4.0 3.4.1). A family holds at most
  * SR_METRICS_MAX_SERIES label combinations; more are dropped and counted in
  * strongroom_metrics_series_dropped_total.
  *

@@ -1,6 +1,6 @@
 /*
  * sr_secret: secrets read from files into libsodium guarded memory
- * (BRIEF invariant 10; PCI DSS v4.0 3.6.1, 8.3.2, 8.6.3).
+ * (invariant 10, docs/invariants.md; PCI DSS v4.0 3.6.1, 8.3.2, 8.6.3).
  */
 #include "common/sr_secret.h"
 

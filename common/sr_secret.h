@@ -1,5 +1,5 @@
 /*
- * sr_secret: secrets read from files (BRIEF invariant 10), held in libsodium
+ * sr_secret: secrets read from files (invariant 10, docs/invariants.md), held in libsodium
  * guarded memory (locked, excluded from core dumps), wiped on free.
  */
 #ifndef SR_SECRET_H

@@ -49,7 +49,7 @@ int sr_random_id(const char *prefix, size_t nbytes, char *out, size_t outlen)
 	if (out == NULL || nbytes == 0 || nbytes > sizeof buf || plen + dlen + 1 > outlen)
 		goto out;
 	ensure_sodium();
-	/* BRIEF invariant 3: identifiers are CSPRNG output, never derived data. */
+	/* invariant 3, docs/invariants.md: identifiers are CSPRNG output, never derived data. */
 	randombytes_buf(buf, nbytes);
 	memcpy(out, prefix != NULL ? prefix : "", plen);
 	/* Big-number conversion to base 62 with a constant number of digits

@@ -9,7 +9,7 @@
 
 /**
  * Write prefix + base62(nbytes random bytes) into out (NUL-terminated).
- * 16 bytes give 22 base62 characters (>= 128 bits, BRIEF invariant 3).
+ * 16 bytes give 22 base62 characters (>= 128 bits, invariant 3, docs/invariants.md).
  * @return 0, or -1 when outlen is too small.
  */
 int sr_random_id(const char *prefix, size_t nbytes, char *out, size_t outlen);

@@ -1,6 +1,6 @@
 /*
  * gatewayd: the merchant payment API (application zone). Handles tokens only,
- * never a PAN (BRIEF invariant 1): links common/, libcurl and libpq only — no
+ * never a PAN (invariant 1, docs/invariants.md): links common/, libcurl and libpq only — no
  * PKCS#11, mbedTLS or vault/ code.
  *
  *   gatewayd --config FILE [--check-config]
@@ -64,7 +64,7 @@ GW_ROUTE(gw_handle_psp_webhooks_receive, 0, "POST /v1/psp_webhooks/{}")
 GW_ROUTE(gw_handle_routing_get, GW_PERM_READ, "GET /v1/routing")
 GW_ROUTE(gw_handle_routing_put, GW_PERM_ADMIN, "PUT /v1/routing")
 
-/* The API at a glance (STYLE.md: one routing table of designated initializers). */
+/* The API at a glance (one routing table of designated initializers). */
 static const struct sr_route ROUTES[] = {
 	{ .method = "POST", .pattern = "/v1/payments", .handler = gw_handle_payments_create_route },
 	{ .method = "GET", .pattern = "/v1/payments/{}", .handler = gw_handle_payments_get_route },
@@ -135,7 +135,7 @@ static void usage(FILE *f)
 	        "    0 clean shutdown or valid configuration, 1 failure, 2 usage error\n");
 }
 
-/* Outbox depth (BRIEF invariant 7: events wait here until delivered). */
+/* Outbox depth (invariant 7, docs/invariants.md: events wait here until delivered). */
 static void collect_outbox(void *arg)
 {
 	static const char *const none[] = { NULL };

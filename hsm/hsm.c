@@ -9,9 +9,9 @@
  *   registry counts the users of each module so that one handle's C_Finalize
  *   never pulls the module out from under another.
  * - The token is found by its 32-byte blank-padded CKA label, never by slot
- *   number (SoftHSM2 renumbers slots after C_InitToken, BRIEF.md pitfalls).
+ *   number (SoftHSM2 renumbers slots after C_InitToken, docs/development.md pitfalls).
  * - The user PIN is read from a mode-0600 file into guarded memory and wiped
- *   right after C_Login (PCI DSS v4.0 3.6.1, 8.3.2; BRIEF invariant 10).
+ *   right after C_Login (PCI DSS v4.0 3.6.1, 8.3.2; invariant 10, docs/invariants.md).
  * - A pool of R/W sessions, taken and given back per operation (mutex +
  *   condition variable). Login state is per application and token (§5.6), so
  *   one C_Login covers every session of the pool.
@@ -117,7 +117,7 @@ static int module_load(const char *path, void **dl_out, CK_FUNCTION_LIST_PTR *p1
 	if (m != NULL && m->pid != getpid()) {
 		/* We are a forked child of the process that initialised the module:
 		 * its sessions and login are not ours. PKCS#11 v2.40 §6.7.7 and
-		 * BRIEF.md pitfalls (SoftHSM2 reset_on_fork = false): C_Finalize,
+		 * docs/development.md pitfalls (SoftHSM2 reset_on_fork = false): C_Finalize,
 		 * then initialise afresh. Handles inherited from the parent are dead. */
 		p11->C_Finalize(NULL);
 		memset(&args, 0, sizeof(args));
@@ -389,7 +389,7 @@ int hsm_open(const char *module_path, const char *token_label, const char *pin_f
 		goto out;
 	/* PKCS#11 v2.40 §5.6 C_Login: one login covers all sessions of the token. */
 	rv = h->p11->C_Login(h->all[0], CKU_USER, (CK_UTF8CHAR_PTR)pin, (CK_ULONG)pin_len);
-	/* PCI DSS v4.0 8.3.2 / BRIEF invariant 10: the PIN is wiped right after use. */
+	/* PCI DSS v4.0 8.3.2 / invariant 10, docs/invariants.md: the PIN is wiped right after use. */
 	sr_secret_free(pin);
 	pin = NULL;
 	pin_len = 0;

@@ -21,7 +21,7 @@ struct hsm;
 /**
  * Open the module, find the token labelled token_label, log in as CKU_USER
  * with the PIN in pin_file (mode 0600; wiped after login), open pool_size
- * sessions. Call after fork(), never before (BRIEF.md pitfalls).
+ * sessions. Call after fork(), never before (docs/development.md, pitfalls).
  * @return 0, or -1 with err filled (CKR_* mapped to a message, never the PIN).
  */
 int hsm_open(const char *module_path, const char *token_label, const char *pin_file,

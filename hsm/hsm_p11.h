@@ -1,7 +1,7 @@
 /*
  * hsm_p11: internal to hsm/. Includes p11-kit's PKCS#11 v2.40 header in its
  * compatibility mode (CRYPTOKI_GNU not defined: standard names such as
- * CK_GCM_PARAMS.ulIvBits, BRIEF.md pitfalls), then removes the lowercase
+ * CK_GCM_PARAMS.ulIvBits, docs/development.md pitfalls), then removes the lowercase
  * compatibility macros (value_len, iv_len, aad_len, count, ...) that would
  * otherwise rename ordinary identifiers such as hsm_key_info.value_len.
  * The structures keep their standard member names (ulValueLen, pIv, ...).

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Dev databases: `vault` and `gateway`, each with its own login role and
 # password (var/secrets/*-db-password); neither role may connect to the other's
-# database (separate databases and roles, BRIEF.md). Then runs the migrations.
+# database (separate databases and roles, docs/development.md). Then runs the migrations.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 for db in vault gateway; do

@@ -2,7 +2,7 @@
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VAR=$ROOT/var
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-# Ports (BRIEF.md's dev stack contract). SR_PORT_OFFSET shifts all of them so
+# Ports (the dev stack contract, docs/development.md). SR_PORT_OFFSET shifts all of them so
 # that several checkouts can run their stacks side by side (default 0).
 SR_PORT_OFFSET=${SR_PORT_OFFSET:-0}
 PGPORT=$((55432 + SR_PORT_OFFSET))

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make up: start the dev stack under var/ (BRIEF.md's dev stack contract).
+# make up: start the dev stack under var/ (the dev stack contract, docs/development.md).
 # Idempotent: what already runs is left running, what exists is kept.
 #   var/pki/      dev PKI (scripts/pki.sh)
 #   var/secrets/  HSM PINs, database passwords, the PSP key (mode 0600)
@@ -21,7 +21,7 @@ done
 mkdir -p "$VAR"/{log,run,etc,softhsm/tokens}
 mkdir -p -m 0700 "$VAR/secrets"
 
-# Secrets: files, never environment variables (BRIEF invariant 10).
+# Secrets: files, never environment variables (invariant 10, docs/invariants.md).
 new_secret "$VAR/secrets/hsm-user-pin"
 new_secret "$VAR/secrets/hsm-so-pin"
 # Issue 5: the key sealing merchant webhook signing secrets (64 hex, ADR 0100).

@@ -3,7 +3,7 @@
 #   1. systemd-analyze verify reports nothing (ExecStart= pointed at the built
 #      binaries, the only difference from the installed units);
 #   2. systemd-analyze security --offline=true scores every unit <= 2.0;
-#   3. no secret in Environment= or ExecStart= (BRIEF invariant 10): secrets
+#   3. no secret in Environment= or ExecStart= (invariant 10, docs/invariants.md): secrets
 #      only through LoadCredential=, and every credential path the sample
 #      configuration names is loaded by its unit;
 #   4. each daemon accepts its sample configuration (--check-config) with

@@ -1,6 +1,6 @@
 /*
  * panscan: report card numbers (PANs) found in files, logs and database
- * dumps, for the tests (BRIEF invariant 1) and for a QSA (PCI DSS v4.0
+ * dumps, for the tests (invariant 1, docs/invariants.md) and for a QSA (PCI DSS v4.0
  * 3.2.1, 12.5.2: confirm where account data is and is not).
  *
  *   panscan [-q] [FILE|DIR|-]...      (no argument: standard input)

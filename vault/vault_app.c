@@ -18,7 +18,7 @@ int vault_require_gateway(struct sr_http_request *req)
 {
 	const struct vault_app *app = req->app;
 
-	/* BRIEF invariant 5: sr_http verified the certificate during the
+	/* invariant 5, docs/invariants.md: sr_http verified the certificate during the
 	 * handshake and again per request; check the identity once more here
 	 * so a misconfigured listener can never serve the internal API. */
 	if (app == NULL || app->gateway_peer == NULL || req->peer == NULL ||
@@ -103,7 +103,7 @@ void vault_reply_delete(struct sr_http_request *req, bool card)
 		return;
 	}
 	if (rc == 0) {
-		/* Missing, or another merchant's (BRIEF invariant 6: same answer). */
+		/* Missing, or another merchant's (invariant 6, docs/invariants.md: same answer). */
 		sr_log(SR_LOG_INFO, req->request_id, "token.delete_missing", "{s:s, s:s}",
 		       "token", id, "merchant", merchant);
 		sr_http_reply_error(req, 404, "invalid_request_error", "resource_missing",

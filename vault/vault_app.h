@@ -125,7 +125,7 @@ int vault_rate_admit(struct sr_http_request *req, struct vault_ratelimit *rl, co
 void vault_reply_delete(struct sr_http_request *req, bool card);
 
 /**
- * Defence in depth on internal handlers (BRIEF invariant 5): true when the
+ * Defence in depth on internal handlers (invariant 5, docs/invariants.md): true when the
  * request's verified peer identity equals app->gateway_peer; otherwise a 403
  * has been sent and the handler must return.
  */

@@ -1,5 +1,5 @@
 /*
- * vaultd: the CDE daemon (BRIEF.md). Two HTTPS listeners (public
+ * vaultd: the CDE daemon (docs/architecture.md). Two HTTPS listeners (public
  * tokenization, internal mTLS API for the gateway), the HSM, the vault
  * database, mTLS egress to the PSP, and a sweeper deleting expired CVCs.
  *
@@ -9,7 +9,7 @@
  *   vaultd --help
  *
  * Secrets (database password, HSM PIN, PSP key) come only from files named in
- * the configuration (BRIEF invariant 10, PCI DSS v4.0 8.3.2).
+ * the configuration (invariant 10, docs/invariants.md, PCI DSS v4.0 8.3.2).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -61,7 +61,7 @@ static const struct sr_route public_routes[] = {
 	{ .method = "GET", .pattern = "/v1/elements/card.css", .handler = vault_handle_elements_asset },
 };
 
-/* Internal routes: the gateway only, over mutual TLS (BRIEF invariant 5). */
+/* Internal routes: the gateway only, over mutual TLS (invariant 5, docs/invariants.md). */
 static const struct sr_route internal_routes[] = {
 	{ .method = "GET",  .pattern = "/v1/tokens/{}",     .handler = vault_handle_token_get },
 	{ .method = "POST", .pattern = "/v1/authorizations", .handler = vault_handle_authorize },
@@ -213,7 +213,7 @@ static void sweeper_stop(struct sweeper *s)
 
 /* ---- start-up checks ---- */
 
-/* BRIEF invariant 2: the keys exist, are sensitive, never extractable, and
+/* invariant 2, docs/invariants.md: the keys exist, are sensitive, never extractable, and
  * of the right type and size; otherwise vaultd refuses to start.
  * wrappable (hsm_keys_wrappable, ADR 0073): the keys may instead be
  * CKA_EXTRACTABLE (made by vaultctl keys generate --wrappable or restored by
@@ -456,7 +456,7 @@ static int run(const struct vaultd_config *c)
 		}
 	}
 	{
-		/* BRIEF invariant 5: mutual TLS, only the gateway's identity. */
+		/* invariant 5, docs/invariants.md: mutual TLS, only the gateway's identity. */
 		struct sr_http_config ic = {
 			.bind_addr = c->internal_listen,
 			.port = (uint16_t)c->internal_port,

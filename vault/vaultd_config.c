@@ -211,7 +211,7 @@ int vaultd_config_read(const json_t *cfg, const char *path, struct vaultd_config
 		sr_config_error(msg, msglen, path, "hsm_sessions", "must be 1..64");
 		return -1;
 	}
-	/* PCI DSS 3.3.1.2 / BRIEF invariant 4: a CVC is kept at most one hour,
+	/* PCI DSS 3.3.1.2 / invariant 4, docs/invariants.md: a CVC is kept at most one hour,
 	 * counting the sweeper's interval: it may run that long after expiry. */
 	if (c->cvc_ttl_seconds < 1 || c->cvc_ttl_seconds > 3599) {
 		sr_config_error(msg, msglen, path, "cvc_ttl_seconds", "must be 1..3599");

@@ -1,7 +1,7 @@
 /*
  * POST /v1/payments: create and confirm a payment for a vault token.
  *
- * Flow: authenticate (sk_) -> validate the body (no PAN anywhere, BRIEF
+ * Flow: authenticate (sk_) -> validate the body (no PAN anywhere, docs/invariants.md
  * invariant 1) -> claim the Idempotency-Key (invariant 8) -> check the token
  * belongs to this merchant with the vault (invariant 6; nothing is created
  * for a foreign or unknown token) -> insert the payment as 'processing' with

@@ -6,7 +6,7 @@
  * the vault (PUT /v1/psp_credentials/{connector}, mutual TLS), which seals
  * them under the HSM and answers last 4 characters only. The request body
  * buffers are wiped (sr_http, jansson's allocator, gw_vault_client).
- * BRIEF invariant 10; PCI DSS v4.0 8.6.3.
+ * invariant 10, docs/invariants.md; PCI DSS v4.0 8.6.3.
  */
 #include <stdio.h>
 #include <string.h>

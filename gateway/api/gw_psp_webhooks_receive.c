@@ -8,7 +8,7 @@
  * POST /v1/psp_webhooks/{connector} over mutual TLS; the vault answers the
  * verified, normalized events (and the merchant whose secret verified them).
  * Each event then has its effect exactly once (gw_psp_events: dedup on
- * (provider, event id) in the same transaction as the effect, BRIEF
+ * (provider, event id) in the same transaction as the effect, docs/invariants.md
  * invariants 7 and 9).
  *
  * Answers (what Stripe and Adyen expect, ADR 0096):

@@ -12,7 +12,7 @@
 /* A client error: static strings only (nothing from the request). */
 struct gw_error {
 	unsigned status;        /* HTTP status, e.g. 400 */
-	const char *type;       /* BRIEF.md error type */
+	const char *type;       /* error type (README.md, APIs) */
 	const char *code;
 	const char *message;
 	const char *param;      /* may be NULL */

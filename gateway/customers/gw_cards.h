@@ -3,7 +3,7 @@
  * vault's internal API over mutual TLS. The gateway keeps no copy: the
  * vault owns card_ tokens; the gateway authenticates the merchant (sk_),
  * validates shapes, and passes the vault's metadata-only answers through
- * after checking them for anything that looks like a PAN (BRIEF invariant 1).
+ * after checking them for anything that looks like a PAN (invariant 1, docs/invariants.md).
  */
 #ifndef GW_CARDS_H
 #define GW_CARDS_H

@@ -77,7 +77,7 @@ static void sanitize(struct response *r)
 		if ((unsigned char)r->buf[i] >= 0x7f ||
 		    ((unsigned char)r->buf[i] < 0x20 && r->buf[i] != '\n' && r->buf[i] != '\t'))
 			r->buf[i] = '?';
-	/* BRIEF invariant 1: a response echoing a card number is not stored. */
+	/* invariant 1, docs/invariants.md: a response echoing a card number is not stored. */
 	if (sr_panscan_buffer(r->buf, r->len, NULL, NULL) > 0) {
 		snprintf(r->buf, sizeof r->buf, "[not stored: looked like a card number]");
 		r->len = strlen(r->buf);

@@ -135,7 +135,7 @@ static int apply(PGconn *conn, struct gw_payment *p, const char *type, const jso
 		                                ? "payment.refunded" : "payment.partially_refunded",
 		                                extra) == 0 ? 1 : -1;
 	} else if (strcmp(type, "dispute.created") == 0) {
-		/* BRIEF state machine: captured -> disputed; a partially refunded
+		/* state machine (docs/architecture.md): captured -> disputed; a partially refunded
 		 * payment can be disputed too (what is left of it) — ADR 0096. */
 		if (from != GW_ST_CAPTURED && from != GW_ST_PARTIALLY_REFUNDED) {
 			rc = 0;
@@ -183,7 +183,7 @@ int gw_psp_event_apply(PGconn *conn, const char *request_id, const char *provide
 	if (r < 0)
 		goto out;
 	if (r == 1) {
-		/* BRIEF invariant 9: a replay has no second effect. */
+		/* invariant 9, docs/invariants.md: a replay has no second effect. */
 		snprintf(outcome, 24, "duplicate");
 		if (sr_db_exec(conn, "COMMIT") != 0)
 			goto out;

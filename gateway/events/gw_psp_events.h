@@ -1,6 +1,6 @@
 /*
  * gw_psp_events: the effect of one verified PSP webhook event on the
- * gateway's payments (issue 5), exactly once (BRIEF invariant 9).
+ * gateway's payments (issue 5), exactly once (invariant 9, docs/invariants.md).
  *
  * The vault verified the delivery's signature and normalized it (vault
  * POST /v1/psp_webhooks/{connector}); here, in ONE transaction per event:

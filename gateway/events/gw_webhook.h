@@ -99,7 +99,7 @@ char *gw_webhook_open(const uint8_t key[GW_WEBHOOK_KEY_BYTES], const uint8_t *se
 
 /**
  * Read the webhook key file (64 hex characters, mode 0600, resolved against
- * $CREDENTIALS_DIRECTORY: BRIEF invariant 10) into guarded memory
+ * $CREDENTIALS_DIRECTORY: invariant 10, docs/invariants.md) into guarded memory
  * (sr_secret_free). NULL + err (naming the path, never the content).
  */
 uint8_t *gw_webhook_key_load(const char *path, char *err, size_t errlen);

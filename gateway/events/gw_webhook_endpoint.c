@@ -59,7 +59,7 @@ int gw_webhook_endpoint_create(PGconn *conn, const uint8_t key[GW_WEBHOOK_KEY_BY
 		rc = 1;
 		goto out;
 	}
-	/* 32 CSPRNG bytes: 256-bit signing secret (BRIEF invariant 3 style ids). */
+	/* 32 CSPRNG bytes: 256-bit signing secret (invariant 3, docs/invariants.md style ids). */
 	if (sr_random_id("we_", 16, id, sizeof id) != 0 ||
 	    sr_random_id("whsec_", 32, secret, sizeof secret) != 0)
 		goto out;

@@ -1,5 +1,5 @@
 /*
- * gw_idempotency: Idempotency-Key handling (BRIEF invariant 8).
+ * gw_idempotency: Idempotency-Key handling (invariant 8, docs/invariants.md).
  */
 #include "gateway/payments/gw_idempotency.h"
 #include "gateway/gw_app.h"

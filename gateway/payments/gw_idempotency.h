@@ -1,6 +1,6 @@
 /*
  * gw_idempotency: Idempotency-Key handling with Stripe's documented semantics
- * (https://docs.stripe.com/api/idempotent_requests) — BRIEF invariant 8:
+ * (https://docs.stripe.com/api/idempotent_requests) — invariant 8, docs/invariants.md:
  *  - keys are scoped per merchant, 1..255 characters;
  *  - the first request claims the key; its response (success or error, once
  *    execution started) is saved and replayed to retries with the header
@@ -30,7 +30,7 @@ struct sr_http_request;
 
 /**
  * Check an Idempotency-Key value: 1..255 bytes of printable ASCII, with no
- * card number in it (it is stored: BRIEF invariant 1).
+ * card number in it (it is stored: invariant 1, docs/invariants.md).
  * @return 0, or -1 with *err: 400 invalid_request_error idempotency_key_too_long,
  * idempotency_key_invalid (the key is never echoed; one holding a card
  * number was refused at dispatch, common/sr_http_screen.c).
@@ -76,7 +76,7 @@ void gw_idem_finish(struct gw_app *app, struct sr_http_request *req, struct gw_i
                     unsigned status, json_t *body);
 
 /**
- * Save (when active) and send an error response in BRIEF.md's shape, for
+ * Save (when active) and send an error response in the error shape (README.md, APIs), for
  * errors after execution started (e.g. the token is not the merchant's).
  */
 void gw_idem_fail(struct gw_app *app, struct sr_http_request *req, struct gw_idem *st,

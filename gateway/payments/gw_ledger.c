@@ -1,5 +1,5 @@
 /*
- * gw_ledger: transactional payment writes (BRIEF invariant 7).
+ * gw_ledger: transactional payment writes (invariant 7, docs/invariants.md).
  */
 #include "gateway/payments/gw_ledger.h"
 #include "gateway/store/gw_store.h"

@@ -1,6 +1,6 @@
 /*
  * gw_ledger: payment writes as transactions. Every state change writes the
- * payment row, its event and its outbox row in ONE transaction (BRIEF
+ * payment row, its event and its outbox row in ONE transaction (docs/invariants.md
  * invariant 7), and only along the state machine's edges
  * (gw_payment_transition_allowed), with a row-version check so concurrent
  * updates are serialized (the loser gets a conflict, never a lost update).
@@ -43,7 +43,7 @@ int gw_ledger_cancel_unsent(PGconn *conn, struct gw_payment *p, const char *idem
 /**
  * Inside the caller's open transaction (no BEGIN/COMMIT here): write p's new
  * state with the version check, the event `type` (NULL: "payment.<status>")
- * from `from` to p->status, and its outbox row (BRIEF invariant 7). A write
+ * from `from` to p->status, and its outbox row (invariant 7, docs/invariants.md). A write
  * that keeps the status (e.g. a second partial refund) needs an explicit type.
  * @return 0 (p->version updated), 1 refused (illegal transition or the row
  * changed), -1 database error (the caller rolls back).

@@ -5,8 +5,9 @@
  * unknown, requires_action). Used by the handlers and by the workers.
  *
  * Concurrency: every operation locks the payment row with SELECT ... FOR
- * UPDATE (waiting at most 2 s, ADR 0020) in one transaction that also holds the PSP call and the
- * state write (payment, event, outbox: BRIEF invariant 7). A concurrent
+ * UPDATE (waiting at most 2 s, ADR 0020) in one transaction that also holds
+ * the PSP call and the state write (payment, event, outbox: invariant 7,
+ * docs/invariants.md). A concurrent
  * operation on the same payment is refused with 409 concurrent_update and
  * writes nothing; once the winner has committed, a second operation sees the
  * new state and is refused with 409 and a state-specific code. PSP calls

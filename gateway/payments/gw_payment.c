@@ -22,7 +22,7 @@ static const char *const STATUS_NAMES[GW_ST__COUNT] = {
 };
 
 /*
- * BRIEF.md state machine. Rows are "from", listed targets are permitted.
+ * state machine of docs/architecture.md. Rows are "from", listed targets are permitted.
  * - processing: the PSP call is in flight; any PSP outcome, or unknown when
  *   its answer was lost; or canceled when it provably never reached the PSP
  *   (the vault or the PSP unreachable after bounded retries, issue 16): the

@@ -1,7 +1,7 @@
 /*
- * gw_payment: the payment model, its state machine (BRIEF.md "Payment state
+ * gw_payment: the payment model, its state machine (docs/architecture.md "Payment
  * machine") as a transition table, and the Stripe-like JSON rendering.
- * The gateway holds tokens and last4 only, never a PAN (BRIEF invariant 1).
+ * The gateway holds tokens and last4 only, never a PAN (invariant 1, docs/invariants.md).
  */
 #ifndef GW_PAYMENT_H
 #define GW_PAYMENT_H
@@ -55,7 +55,7 @@ const char *gw_status_str(enum gw_status st);
 int gw_status_parse(const char *s, enum gw_status *out);
 
 /**
- * Whether from -> to is a legal transition of the BRIEF.md state machine:
+ * Whether from -> to is a legal transition of the state machine (docs/architecture.md):
  * processing -> requires_action|authorized|captured|failed|unknown|canceled;
  * requires_action -> processing|failed; authorized -> captured|voided|unknown;
  * captured -> partially_refunded|refunded|disputed; partially_refunded ->

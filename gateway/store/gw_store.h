@@ -65,7 +65,7 @@ int gw_store_payment_update(PGconn *conn, struct gw_payment *p, enum gw_status e
 /* ---- events + outbox (gw_store_events.c) ---- */
 
 /**
- * Append a payment event and its outbox row in one statement (BRIEF invariant
+ * Append a payment event and its outbox row in one statement (docs/invariants.md, invariant
  * 7; the caller's transaction also holds the payment write). type e.g.
  * "payment.created"; from may be NULL; data is a JSON object (borrowed) and is
  * also the outbox payload's "data". @return 0 or -1.

@@ -24,7 +24,7 @@ int gw_store_event_append(PGconn *conn, const char *payment_id, const char *type
 	params[2] = from;
 	params[3] = to;
 	params[4] = data_txt;
-	/* BRIEF invariant 7: the event and its outbox row are one statement,
+	/* invariant 7, docs/invariants.md: the event and its outbox row are one statement,
 	 * inside the caller's transaction that also updates the payment. The
 	 * outbox payload is the webhook body: {"id","type","created","data"}. */
 	res = sr_db_params(conn,

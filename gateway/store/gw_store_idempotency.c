@@ -1,5 +1,5 @@
 /*
- * gw_store_idempotency: Idempotency-Key records (BRIEF invariant 8).
+ * gw_store_idempotency: Idempotency-Key records (invariant 8, docs/invariants.md).
  */
 #include "gateway/store/gw_store.h"
 #include "common/sr_dbprep.h"

@@ -12,7 +12,7 @@ int gw_store_psp_event_claim(PGconn *conn, const char *provider, const char *eve
 {
 	const char *params[5] = { provider, event_id, type, merchant_id, psp_reference };
 
-	/* BRIEF invariant 9: unique (provider, event id); a replay inserts nothing. */
+	/* invariant 9, docs/invariants.md: unique (provider, event id); a replay inserts nothing. */
 	return gw_store_exec_one(conn,
 	                         "INSERT INTO psp_webhook_events (provider, event_id, type, merchant_id, "
 	                         "psp_reference) VALUES ($1, $2, $3, $4, $5) "

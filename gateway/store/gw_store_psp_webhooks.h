@@ -1,6 +1,6 @@
 /*
  * gw_store_psp_webhooks: statements for webhooks from PSPs (issue 5): the
- * (provider, event id) dedup record (BRIEF invariant 9) and the lookups an
+ * (provider, event id) dedup record (invariant 9, docs/invariants.md) and the lookups an
  * event's effect needs (payment by PSP reference, refund by PSP refund id).
  * PQexecParams only (PCI DSS v4.0 6.2.4). All run inside the caller's
  * transaction. Return convention as gw_store.h unless stated.

@@ -1,6 +1,6 @@
 /*
  * gw_vault_client: libcurl client for the vault internal listener over
- * mutual TLS (BRIEF invariant 5; PCI DSS v4.0 4.2.1 strong cryptography for
+ * mutual TLS (invariant 5, docs/invariants.md; PCI DSS v4.0 4.2.1 strong cryptography for
  * data in transit, 8.6.1 system accounts authenticate with certificates).
  */
 #include "gateway/vault_client/gw_vault_client.h"

@@ -1,6 +1,6 @@
 /*
  * gw_vault_client: the gateway's client for the vault's internal listener
- * (BRIEF invariant 5: mutual TLS against the appliance CA). libcurl (OpenSSL
+ * (invariant 5, docs/invariants.md: mutual TLS against the appliance CA). libcurl (OpenSSL
  * flavour); the vault's DNS name from vault_url is verified while connecting
  * to vault_addr (CURLOPT_RESOLVE). One CURL easy handle per call: thread-safe
  * after curl_global_init() (which the caller does before starting threads).
@@ -83,7 +83,7 @@ enum gw_vault_rc gw_vault_put_merchant(struct gw_vault_client *vc, const char *r
                                        const char *merchant_id, const char *pk_sha256);
 
 /**
- * GET /v1/tokens/{token} with Strongroom-Merchant: merchant (BRIEF invariant 6:
+ * GET /v1/tokens/{token} with Strongroom-Merchant: merchant (invariant 6, docs/invariants.md:
  * another merchant's token is GW_VAULT_NOT_FOUND). card may be NULL.
  */
 enum gw_vault_rc gw_vault_get_token(struct gw_vault_client *vc, const char *request_id,

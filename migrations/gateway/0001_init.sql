@@ -1,5 +1,5 @@
 -- Gateway database, initial schema (app zone: tokens only, never a PAN —
--- BRIEF invariant 1). Applied by the migration runner as postgres inside one
+-- invariant 1, docs/invariants.md). Applied by the migration runner as postgres inside one
 -- transaction; no BEGIN/COMMIT here.
 
 CREATE TABLE merchants (
@@ -73,7 +73,7 @@ CREATE TRIGGER payment_events_no_truncate
     BEFORE TRUNCATE ON payment_events
     FOR EACH STATEMENT EXECUTE FUNCTION payment_events_append_only();
 
--- Transactional outbox (BRIEF invariant 7): written in the same transaction as
+-- Transactional outbox (invariant 7, docs/invariants.md): written in the same transaction as
 -- the payment update and its event; a relay delivers and sets delivered_at.
 CREATE TABLE outbox (
     id            bigserial PRIMARY KEY,
@@ -85,7 +85,7 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_undelivered_idx ON outbox (id) WHERE delivered_at IS NULL;
 
--- Idempotency-Key records (BRIEF invariant 8). status_code NULL = in progress.
+-- Idempotency-Key records (invariant 8, docs/invariants.md). status_code NULL = in progress.
 CREATE TABLE idempotency_keys (
     merchant_id     text NOT NULL REFERENCES merchants(id),
     key             text NOT NULL CHECK (length(key) BETWEEN 1 AND 255),

@@ -1,5 +1,5 @@
 -- Webhooks from PSPs (issue 5): every verified event is recorded once,
--- keyed on (provider, event id) (BRIEF invariant 9). The insert happens in
+-- keyed on (provider, event id) (invariant 9, docs/invariants.md). The insert happens in
 -- the same transaction as the event's effect on the payment (its payment
 -- event and outbox row, invariant 7), so a redelivery finds the row and
 -- has no second effect; a failed transaction leaves no row, so the PSP's

@@ -1,6 +1,6 @@
 -- Vault (CDE) schema: merchants known to the vault and card tokens.
 -- Applied by migrations/migrate.sh as the database owner in one transaction.
--- No plaintext PAN or CVC is ever stored (BRIEF invariant 2, PCI DSS v4.0
+-- No plaintext PAN or CVC is ever stored (invariant 2, docs/invariants.md, PCI DSS v4.0
 -- 3.5.1): only AES-256-GCM ciphertext made inside the HSM, with its key
 -- version; the CVC only until the first authorization or its TTL (3.3.1.2).
 

@@ -1,7 +1,7 @@
 -- Every authorization the vault made for a merchant, keyed by the gateway's
 -- PSP idempotency key. A retried request with the same key replays the
 -- recorded outcome without decrypting the PAN again or calling the PSP
--- (BRIEF invariant 8), unless the outcome was `unknown` (the PSP's answer was
+-- (invariant 8, docs/invariants.md), unless the outcome was `unknown` (the PSP's answer was
 -- lost): then the PSP is asked again with the same key. Each row also records
 -- which mTLS identity asked for the decryption (PCI DSS v4.0 10.2.1).
 

@@ -6,7 +6,7 @@
 -- are kept in clear (what the API may show). account_hmac is HMAC-SHA256
 -- (HSM key, domain-separated) of the merchant account, so a webhook that
 -- names an account finds its merchant without the account in clear.
--- PCI DSS v4.0 3.5.1 / 8.6.3: credentials protected; BRIEF invariant 10.
+-- PCI DSS v4.0 3.5.1 / 8.6.3: credentials protected; invariant 10, docs/invariants.md.
 
 CREATE TABLE psp_credentials (
   merchant_id            text NOT NULL REFERENCES merchants (id) ON DELETE CASCADE,

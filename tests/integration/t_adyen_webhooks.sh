@@ -2,7 +2,7 @@
 # dialect sends Adyen standard notifications (one HMAC-signed
 # NotificationRequestItem per delivery) to the gateway's
 # /v1/psp_webhooks/adyen; the vault verifies each item's HMAC (ADR 0090) and
-# the gateway applies each event once (ADR 0096). BRIEF's test cards route to
+# the gateway applies each event once (ADR 0096). the test cards of docs/development.md route to
 # stripe by country, so a merchant of our own routes to adyen by override.
 # Counts are read at pspsim (GET /_sim/webhooks) and in the gateway database.
 # Sourced by tests/integration/run.sh (helpers: http, j, eq, fail, tokenize_as, pg...).

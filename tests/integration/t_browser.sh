@@ -26,7 +26,7 @@ t_browser_checkout() {
   [ -x /usr/bin/chromium ] || { fail "chromium not installed (make deps)"; return; }
   out=$(timeout 240 node tests/e2e/checkout.mjs --env var/dev.env --out build/e2e 2>&1); rc=$?
   { [ $rc = 0 ] && grep -qE '^e2e: (1[1-9]|[2-9][0-9]) passed, 0 failed' <<<"$out"; } || { fail "browser tests (exit $rc):"; sed 's/^/        /' <<<"$out" | tail -n 20; }
-  # The merchant's server received tokens, never a card number (BRIEF invariant 1).
+  # The merchant's server received tokens, never a card number (invariant 1, docs/invariants.md).
   grep -q '"token":"tok_' var/log/checkout-requests.log || fail "the checkout received no token"
   tests/integration/pan_scan.sh var/log/checkout-requests.log var/log/checkout.log >/dev/null || fail "a card number in the checkout's logs"
   # The 3-D Secure case completed its challenge at the PSP (4000 0000 0000 3220 succeeds after it).

@@ -72,7 +72,7 @@ t_conn_stripe_end_to_end() {
 }
 
 t_conn_adyen_decline_codes() {
-  # The merchant's override sends BRIEF's test cards to adyen: Adyen's
+  # The merchant's override sends the test cards of docs/development.md to adyen: Adyen's
   # refusalReasonCodes come back as Strongroom's normalized codes.
   conn_merchant "Adyen declines" '{"primary":"adyen"}' || return
   local card want

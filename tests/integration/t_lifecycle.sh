@@ -367,7 +367,7 @@ t_openapi_matches_routes() {
     | tr 'A-Z' 'a-z' | sort)
   [ -n "$code" ] || fail "no routes found in gatewayd.c"
   eq "routes vs spec" "$spec" "$code"
-  # The error types the spec declares are the BRIEF's six.
+  # The error types the spec declares are the six of README.md (APIs).
   grep -q 'enum: \[invalid_request_error, authentication_error, card_error, idempotency_error, rate_limit_error, api_error\]' docs/openapi.yaml || fail "error types"
 }
 

@@ -235,7 +235,7 @@ t_pw_vault_endpoint_gateway_only() {
   local body sig s
   body=$(pw_event "evt_pwv$(openssl rand -hex 6)" customer.created '{"id":"cus_1"}')
   sig=$(pw_sign "$body" "$(cat $PW_SECRET_FILE)")
-  # Another client identity is refused during the handshake (BRIEF invariant 5).
+  # Another client identity is refused during the handshake (invariant 5, docs/invariants.md).
   s=$(curl -sS -o /dev/null -w '%{http_code}' "${VINT[@]}" --cert var/pki/vault-egress.crt --key var/pki/vault-egress.key \
       -H 'Content-Type: application/json' -H "Strongroom-PSP-Signature: $sig" --data-binary "$body" \
       "$VAULT_INTERNAL_URL/v1/psp_webhooks/stripe" 2>/dev/null) || s=000

@@ -1,9 +1,9 @@
 /*
  * pspsim: a PSP simulator speaking Stripe's wire format (form-encoded
  * requests, JSON answers, Idempotency-Key) over mutual TLS. Test and demo
- * only: never shipped in production units (BRIEF.md).
+ * only: never shipped in production units (docs/development.md).
  *
- * Outcomes follow Stripe's published test cards (BRIEF.md's table,
+ * Outcomes follow Stripe's published test cards (the table in docs/development.md,
  * https://docs.stripe.com/testing). State lives in memory behind one mutex
  * and, with state_dir, in a journal written before each answer
  * (pspsim_store.c, ADR 0115): a restart, even after kill -9, keeps every

@@ -1,6 +1,6 @@
 /*
  * pspsim: what the simulator's PSP dialects share (pspsim.c speaks Stripe,
- * pspsim_adyen.c Adyen's Checkout API): the test cards' outcomes (BRIEF.md's
+ * pspsim_adyen.c Adyen's Checkout API): the test cards' outcomes (the table in docs/development.md,
  * table, the same for both) and the Adyen dialect's entry points.
  * Test and demo only.
  */
@@ -25,7 +25,7 @@ enum outcome {
 	OUT_SUCCEED_THEN_DISPUTE,
 };
 
-/** The outcome BRIEF.md's test-card table gives pan (digits); OUT_SUCCEED otherwise. */
+/** The outcome The test-card table of docs/development.md gives pan (digits); OUT_SUCCEED otherwise. */
 enum outcome pspsim_outcome_of(const char *pan);
 
 /** ISO/IEC 7812-1 Luhn check of a digit string (false when not all digits). */

@@ -25,7 +25,7 @@
  *        accepted"); drop_next: the next N answers are dropped after their
  *        effect; delay_ms: each /payments waits that long first.
  *
- * Outcomes are BRIEF.md's test cards (the same as the Stripe dialect), in
+ * Outcomes are the test cards of docs/development.md (the same as the Stripe dialect), in
  * Adyen's words: Authorised; Refused with refusalReasonCode 2 (Refused),
  * 12 (Not enough balance), 6 (Expired Card), 24 (CVC Declined); Error with
  * 4 (Acquirer Error); RedirectShopper for the 3-D Secure cards. An

@@ -1,5 +1,5 @@
 /*
- * pspsim_cards: the test cards both dialects share (pspsim.h): BRIEF.md's
+ * pspsim_cards: the test cards both dialects share (pspsim.h): docs/development.md's
  * table of outcomes (Stripe's published test cards), digits, Luhn and brand.
  * Test and demo only.
  */
@@ -8,7 +8,7 @@
 
 #include "tests/pspsim/pspsim.h"
 
-/* BRIEF.md's test-card table (Stripe's published test cards). */
+/* The test-card table of docs/development.md (Stripe's published test cards). */
 static const struct {
 	const char *number;
 	enum outcome outcome;

@@ -1,5 +1,5 @@
 /*
- * Unit tests: Idempotency-Key checks and the request fingerprint (BRIEF
+ * Unit tests: Idempotency-Key checks and the request fingerprint (docs/invariants.md
  * invariant 8).
  */
 #include <stdarg.h>

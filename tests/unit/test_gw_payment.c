@@ -1,5 +1,5 @@
 /*
- * Unit tests: the payment state machine (BRIEF.md) and payment rendering.
+ * Unit tests: the payment state machine (docs/architecture.md) and payment rendering.
  */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /*
- * Unit tests: POST /v1/payments validation, incl. BRIEF invariant 1 (a card
+ * Unit tests: POST /v1/payments validation, incl. invariant 1, docs/invariants.md (a card
  * number anywhere in the body is refused).
  */
 #include <stdarg.h>

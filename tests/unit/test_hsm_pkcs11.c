@@ -3,7 +3,7 @@
  * temporary directory (SOFTHSM2_CONF points there). Covers AES-256-GCM
  * (NIST SP 800-38D: any change to ciphertext, tag, IV or AAD is rejected; a
  * fresh IV per message), HMAC-SHA256 (PCI DSS v4.0 3.5.1.1), key attributes
- * (BRIEF invariant 2: sensitive, never extractable), login errors that never
+ * (invariant 2, docs/invariants.md: sensitive, never extractable), login errors that never
  * show the PIN, token/key lookup by label, and the session pool under
  * concurrent use. Exits 77 (skipped) only when the SoftHSM2 module is absent.
  */
@@ -403,7 +403,7 @@ static void test_rv_str(void **state)
 	assert_non_null(strstr(hsm_rv_str(0x7777UL), "CKR_UNKNOWN"));
 }
 
-/* BRIEF.md pitfall: a forked child must re-initialise the module; hsm_open
+/* docs/development.md pitfall: a forked child must re-initialise the module; hsm_open
  * in the child does that and works, and the parent's handle is unharmed. */
 static void test_fork_child_reopens(void **state)
 {

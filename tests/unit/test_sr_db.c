@@ -1,6 +1,6 @@
 /*
  * Unit tests for common/sr_db against the dev PostgreSQL cluster
- * (127.0.0.1:55432, role postgres without password; BRIEF dev stack).
+ * (127.0.0.1:55432, role postgres without password; the dev stack contract, docs/development.md).
  * Skipped when no server answers there (SR_TEST_PG_PORT overrides).
  */
 #include <setjmp.h>

@@ -119,7 +119,7 @@ static void test_keepalive(void **state)
 	o.body = "{\"k\":true}";
 	do_req(&o, &r);
 	assert_int_equal(r.status, 200);
-	/* The second request reused the connection (BRIEF pitfall: keep-alive). */
+	/* The second request reused the connection (docs/development.md pitfall: keep-alive). */
 	curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &conns);
 	assert_int_equal(conns, 0);
 	resp_free(&r);
@@ -186,7 +186,7 @@ static void test_mtls_server_purpose(void **state)
 }
 
 /* The access log line: one per request, the query string never, a card
- * number in the path never (BRIEF invariant 1). */
+ * number in the path never (invariant 1, docs/invariants.md). */
 static void test_access_log(void **state)
 {
 	struct reqopt o = { .method = "GET", .path = "/v1/items/4242424242424242/sub/x?card=5555555555554444",
@@ -287,7 +287,7 @@ static void test_tls_versions(void **state)
 }
 
 /* GnuTLS must not auto-load p11-kit registered PKCS#11 modules (SoftHSM2,
- * OpenSC) into a daemon using sr_http (BRIEF invariant 1 for the gateway). */
+ * OpenSC) into a daemon using sr_http (invariant 1, docs/invariants.md for the gateway). */
 static void test_no_pkcs11_modules(void **state)
 {
 	char *url = NULL;

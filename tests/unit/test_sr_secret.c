@@ -1,4 +1,4 @@
-/* Unit tests for common/sr_secret (BRIEF invariant 10). */
+/* Unit tests for common/sr_secret (invariant 10, docs/invariants.md). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

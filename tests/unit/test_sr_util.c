@@ -23,7 +23,7 @@ static void test_random_id_shape(void **state)
 	(void)state;
 	for (k = 0; k < 1000; k++) {
 		assert_int_equal(sr_random_id("tok_", 16, id, sizeof id), 0);
-		/* BRIEF invariant 3: tok_ + 128 random bits = 22 base62 chars. */
+		/* invariant 3, docs/invariants.md: tok_ + 128 random bits = 22 base62 chars. */
 		assert_int_equal(strlen(id), 4 + 22);
 		assert_memory_equal(id, "tok_", 4);
 		for (i = 4; id[i] != '\0'; i++)

@@ -1,7 +1,7 @@
 /*
  * Unit tests of vault/vault_crypto against a real SoftHSM2 token made for the
  * run in a temporary directory: PAN/CVC round trip, AAD binding to token and
- * merchant (BRIEF invariant 2), tamper detection, and per-merchant keyed
+ * merchant (invariant 2, docs/invariants.md), tamper detection, and per-merchant keyed
  * fingerprints (PCI DSS v4.0 3.5.1.1). Exits 77 (skipped) only when the
  * SoftHSM2 module is absent.
  */

@@ -2,7 +2,7 @@
  * Stripe connector: response mapping (every shape, malformed input), the
  * RFC 3986 form encoder, and (with PSPSIM_BIN) the whole authorize() flow
  * against the real pspsim over mutual TLS: test-card outcomes, idempotent
- * retries (BRIEF invariant 8), wrong API key, unreachable PSP.
+ * retries (invariant 8, docs/invariants.md), wrong API key, unreachable PSP.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -539,7 +539,7 @@ static void test_e2e_3ds(void **state)
 	assert_int_equal(r.status, VAULT_AUTH_REQUIRES_ACTION);
 }
 
-/* BRIEF invariant 8: a retry with the same key replays, no second intent. */
+/* invariant 8, docs/invariants.md: a retry with the same key replays, no second intent. */
 static void test_e2e_idempotent_retry(void **state)
 {
 	struct vault_auth_result r1;

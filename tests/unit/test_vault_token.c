@@ -1,5 +1,5 @@
 /*
- * Unit tests of vault/vault_token: random token ids (BRIEF invariant 3:
+ * Unit tests of vault/vault_token: random token ids (invariant 3, docs/invariants.md:
  * "tok_" + 128 bits from a CSPRNG) and the id shape checks done before any
  * database lookup.
  */

@@ -2,12 +2,12 @@
  * POST /v1/authorizations (internal listener, mTLS peer = the gateway).
  * {"merchant","token","payment_id","amount","currency","capture","idempotency_key"}
  *
- * Loads the token (it must belong to the merchant named: BRIEF invariant 6),
+ * Loads the token (it must belong to the merchant named: invariant 6, docs/invariants.md),
  * decrypts the PAN (and the CVC while still held) inside the HSM into
  * guarded memory, calls the PSP connector with the gateway's idempotency key,
  * wipes the plaintext, records the outcome under (merchant, idempotency_key),
  * and deletes the CVC once the PSP has given a definite answer (PCI DSS v4.0
- * 3.3.1.2, BRIEF invariant 4). A retry with the same key replays the recorded
+ * 3.3.1.2, invariant 4, docs/invariants.md). A retry with the same key replays the recorded
  * outcome without decrypting anything or calling the PSP, unless that outcome
  * was `unknown`: then the PSP is asked again with the same key (and the CVC,
  * kept for exactly this until its TTL). The same key with another token,
@@ -366,7 +366,7 @@ void vault_handle_authorize(struct sr_http_request *req)
 		goto out;
 	}
 	if (strcmp(row.merchant_id, b.merchant) != 0) {
-		/* BRIEF invariant 6: another merchant's token is refused and audited. */
+		/* invariant 6, docs/invariants.md: another merchant's token is refused and audited. */
 		sr_log(SR_LOG_WARN, req->request_id, "token.foreign_merchant",
 		       "{s:s, s:s, s:s, s:s, s:s}", "token", row.id, "merchant", b.merchant,
 		       "owner", row.merchant_id, "operation", "authorize",
@@ -376,7 +376,7 @@ void vault_handle_authorize(struct sr_http_request *req)
 		goto out;
 	}
 
-	/* BRIEF invariant 8: a retry replays the recorded outcome; concurrent
+	/* invariant 8, docs/invariants.md: a retry replays the recorded outcome; concurrent
 	 * requests with one key wait for each other, so the PSP is asked once. */
 	if (vault_store_authorization_lock(db, b.merchant, b.idempotency_key, err, sizeof err) != 0) {
 		sr_log(SR_LOG_ERROR, req->request_id, "db.error", "{s:s, s:s}", "token", b.token,
@@ -594,7 +594,7 @@ void vault_handle_authorize(struct sr_http_request *req)
 	snprintf(rec.connector, sizeof rec.connector, "%s", conn->name);
 	snprintf(rec.route_reason, sizeof rec.route_reason, "%s", route_reason != NULL ? route_reason : "");
 
-	/* PCI DSS 3.3.1.2 / BRIEF invariant 4: the PSP has answered, so the
+	/* PCI DSS 3.3.1.2 / invariant 4, docs/invariants.md: the PSP has answered, so the
 	 * CVC is deleted now. After a lost answer it is kept (until its TTL at
 	 * most) so that the retry sends the same request. */
 	del_cvc = row.has_cvc && ares.status != VAULT_AUTH_UNKNOWN;

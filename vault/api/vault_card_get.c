@@ -2,7 +2,7 @@
  * GET /v1/cards/{id} (internal listener, mTLS peer = the gateway).
  * Header Strongroom-Merchant. A saved card's metadata (brand, last4,
  * expiry, fingerprint, customer), never card data. Another merchant's card
- * is answered like a missing one and logged (BRIEF invariant 6).
+ * is answered like a missing one and logged (invariant 6, docs/invariants.md).
  */
 #include <string.h>
 

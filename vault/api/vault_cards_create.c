@@ -6,7 +6,7 @@
  * The single-use tok_ token is consumed (as when it is authorized); its PAN
  * is decrypted in the HSM into guarded memory (audited before use, purpose
  * "card.create": PCI DSS v4.0 10.2.1), re-encrypted under a new random
- * card_ id (AAD binds it: BRIEF invariant 2), and wiped. A card_ token never
+ * card_ id (AAD binds it: invariant 2, docs/invariants.md), and wiped. A card_ token never
  * holds a CVC (3.3.1.2), so the tok_'s CVC is deleted too.
  *
  * With "deduplicate": true and a card of this merchant's customer with the

@@ -7,7 +7,7 @@
  *  reason; forwarded in each PSP's words, ADR 0108)}
  *
  * Acts on a PSP payment the vault authorized for that merchant (another
- * merchant's reference is 404, audited like a foreign token: BRIEF invariant
+ * merchant's reference is 404, audited like a foreign token: docs/invariants.md, invariant
  * 6). No card data is decrypted: these operations need none. The gateway's
  * idempotency key is passed to the PSP, so a retry after a lost answer never
  * acts twice (invariant 8).

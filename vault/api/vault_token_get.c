@@ -2,7 +2,7 @@
  * GET /v1/tokens/{id} (internal listener, mTLS peer = the gateway).
  * Header Strongroom-Merchant: mer_... names the merchant asking. A token of
  * another merchant is answered exactly like a missing one (404) and audited
- * as "token.foreign_merchant" (BRIEF invariant 6). Card metadata only:
+ * as "token.foreign_merchant" (invariant 6, docs/invariants.md). Card metadata only:
  * brand, last4, expiry, fingerprint — never the PAN (there is no
  * detokenize endpoint). Also answers for card_ tokens and legacy numbers;
  * a tok_ token says whether it was "used" (single-use).
@@ -67,7 +67,7 @@ void vault_handle_token_get(struct sr_http_request *req)
 		goto out;
 	}
 	if (strcmp(row.merchant_id, merchant) != 0) {
-		/* BRIEF invariant 6: refused (as absent) and audited. */
+		/* invariant 6, docs/invariants.md: refused (as absent) and audited. */
 		sr_log(SR_LOG_WARN, req->request_id, "token.foreign_merchant",
 		       "{s:s, s:s, s:s, s:s}", "token", row.id, "merchant", merchant,
 		       "owner", row.merchant_id, "operation", "token.get");

@@ -3,7 +3,7 @@
  * Authorization: Bearer pk_... (the merchant's publishable key, looked up
  * by its SHA-256). The PAN and CVC live in guarded memory from parsing to
  * encryption in the HSM; the reply and the log carry the token, brand and
- * last4 only (PCI DSS v4.0 3.4.1 / 3.5.1, BRIEF invariants 2 and 3).
+ * last4 only (PCI DSS v4.0 3.4.1 / 3.5.1, invariants 2 and 3, docs/invariants.md).
  *
  * From a browser on another origin (an Origin header that is not the vault's
  * own), the origin must be registered for the key's merchant (table
@@ -160,7 +160,7 @@ void vault_handle_tokens_create(struct sr_http_request *req)
 		goto out;
 	}
 
-	/* BRIEF invariant 3: a random token, never derived from the PAN. */
+	/* invariant 3, docs/invariants.md: a random token, never derived from the PAN. */
 	if (vault_token_new(row.id, sizeof row.id) != 0)
 		goto internal;
 	snprintf(row.merchant_id, sizeof row.merchant_id, "%s", mid);
@@ -199,7 +199,7 @@ void vault_handle_tokens_create(struct sr_http_request *req)
 		       "{s:s, s:s}", "key", labels.fp_prev, "error", err);
 		row.fingerprint_prev[0] = '\0';
 	}
-	/* BRIEF invariant 2: AES-256-GCM in the HSM, AAD binds token + merchant. */
+	/* invariant 2, docs/invariants.md: AES-256-GCM in the HSM, AAD binds token + merchant. */
 	row.pan_ct_len = sizeof row.pan_ct;
 	if (vault_crypto_encrypt_pan(app->hsm, labels.pan, row.id, mid, card.pan, card.pan_len, row.pan_iv,
 	                             row.pan_ct, &row.pan_ct_len, err, sizeof err) != 0)

@@ -688,7 +688,7 @@ int vault_egress_request(struct vault_egress *eg, const char *host, const char *
 		seterr(err, errlen, "destination not allowlisted");
 		goto out;
 	}
-	/* mbedTLS 2.28 matches DNS SANs only (BRIEF pitfall): refuse IP literals. */
+	/* mbedTLS 2.28 matches DNS SANs only (docs/development.md, pitfalls): refuse IP literals. */
 	if (inet_pton(AF_INET, host, &a6) == 1 || inet_pton(AF_INET6, host, &a6) == 1) {
 		seterr(err, errlen, "egress: host must be a DNS name, not an IP address");
 		goto out;

@@ -263,7 +263,7 @@ int vault_psp_creds_put(PGconn *db, struct hsm *h, const struct vault_key_labels
 		blob[la + lm + 2 + lw] = '\0';
 		memcpy(blob + la + lm + lw + 3, webhook_pending, lp);
 	}
-	/* BRIEF invariant 2 applied to credentials / PCI DSS 3.5.1, 8.6.3:
+	/* invariant 2, docs/invariants.md applied to credentials / PCI DSS 3.5.1, 8.6.3:
 	 * AES-256-GCM inside the HSM under the current pan-enc key (ADR 0074);
 	 * the AAD binds the row (ADR 0095). */
 	if (hsm_aes_gcm_encrypt(h, keys->pan, (const uint8_t *)aad, aad_len,

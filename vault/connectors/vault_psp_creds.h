@@ -11,7 +11,7 @@
  * exists only in libsodium guarded memory for the length of one call
  * (vault_psp_creds_load .. vault_psp_creds_release) and is handed to
  * connectors as struct vault_psp_credentials. Only the last 4 characters of
- * each value are ever returned. Never read from the environment (BRIEF
+ * each value are ever returned. Never read from the environment (docs/invariants.md
  * invariant 10); never logged. PCI DSS v4.0 3.5.1, 3.6.1, 8.6.3.
  */
 #ifndef VAULT_PSP_CREDS_H

@@ -13,7 +13,7 @@
 /*
  * The shipped BIN table: PAN prefix -> issuing country (ISO 3166-1
  * alpha-2). Longest matching prefix wins. Small on purpose: the test cards
- * of BRIEF.md (US), Stripe's published international test cards (whose
+ * of docs/development.md (US), Stripe's published international test cards (whose
  * digits 7..9 carry the ISO 3166-1 numeric country: 4000002760000016
  * Germany, 4000005280000002 Netherlands, ...), and two Mastercard test
  * numbers of our own (5200005280000007 NL, 2223002760000003 DE; Luhn-valid,

@@ -85,7 +85,7 @@ static int seal(struct hsm *h, const char *key_label, const char *domain, const 
 		seterr(err, errlen, "%s encrypt: bad token or merchant id", what);
 		return -1;
 	}
-	/* BRIEF invariant 2 / PCI DSS 3.5.1: AES-256-GCM inside the HSM, AAD
+	/* invariant 2, docs/invariants.md / PCI DSS 3.5.1: AES-256-GCM inside the HSM, AAD
 	 * binds the ciphertext to its token and merchant. */
 	if (hsm_aes_gcm_encrypt(h, key_label, (const uint8_t *)aad, aad_len,
 	                        (const uint8_t *)pt, pt_len, iv_out, ct_out, ct_len,

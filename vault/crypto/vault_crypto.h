@@ -5,7 +5,7 @@
  * - PAN and CVC: AES-256-GCM inside the token under HSM_KEY_PAN_ENC
  *   ("pan-enc-v1", CKA_SENSITIVE, not CKA_EXTRACTABLE), 96-bit IV, 128-bit
  *   tag; AAD "strongroom/pan/v1|<token>|<merchant>" (resp. ".../cvc/v1|...")
- *   binds each ciphertext to its token and merchant (BRIEF invariant 2,
+ *   binds each ciphertext to its token and merchant (invariant 2, docs/invariants.md,
  *   PCI DSS v4.0 3.5.1.2 / 3.5.1.3: strong cryptography, keys in an HSM).
  * - Fingerprint: HMAC-SHA256 under HSM_KEY_FP_HMAC ("fp-hmac-v1") of
  *   "<merchant_id>" 0x00 PAN, rendered "fp_" + lowercase hex of the first

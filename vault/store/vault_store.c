@@ -539,7 +539,7 @@ long long vault_store_sweep_cvc(PGconn *db, char *err, size_t errlen)
 	PGresult *res = NULL;
 	long long n = -1;
 
-	/* PCI DSS 3.3.1.2: CVC kept at most cvc_ttl_seconds (BRIEF invariant 4). */
+	/* PCI DSS 3.3.1.2: CVC kept at most cvc_ttl_seconds (invariant 4, docs/invariants.md). */
 	res = sr_db_params(db,
 	    "UPDATE tokens SET cvc_iv = NULL, cvc_ct = NULL, cvc_expires_at = NULL "
 	    "WHERE cvc_ct IS NOT NULL AND cvc_expires_at <= now()",

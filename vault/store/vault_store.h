@@ -4,7 +4,7 @@
  * binary parameters and results. Every function takes a borrowed connection
  * (sr_db_acquire) and leaves no transaction open.
  *
- * Only ciphertext of the PAN and CVC is stored (BRIEF invariant 2,
+ * Only ciphertext of the PAN and CVC is stored (invariant 2, docs/invariants.md,
  * PCI DSS v4.0 3.5.1); the CVC is deleted after the first authorization
  * attempt or at cvc_expires_at, whichever comes first (3.3.1.2).
  */
@@ -133,7 +133,7 @@ int vault_store_authorization_get(PGconn *db, const char *merchant_id,
 /**
  * Take the session-level advisory lock of (merchant_id, idempotency_key), so
  * that concurrent authorizations with one key run one after the other and
- * the PSP is asked once (BRIEF invariant 8). Blocks. @return 0 or -1.
+ * the PSP is asked once (invariant 8, docs/invariants.md). Blocks. @return 0 or -1.
  */
 int vault_store_authorization_lock(PGconn *db, const char *merchant_id,
                                    const char *idempotency_key, char *err, size_t errlen);

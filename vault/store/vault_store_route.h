@@ -28,7 +28,7 @@ int vault_store_merchant_routing_put(PGconn *db, const char *merchant_id,
 
 /**
  * The authorization of merchant_id whose PSP payment is psp_reference
- * (BRIEF invariant 6: another merchant's is "none"): its connector
+ * (invariant 6, docs/invariants.md: another merchant's is "none"): its connector
  * (connector[32]), amount (minor units) and currency (currency[4]).
  * @return 1 found, 0 none, -1 database error (err filled).
  */

@@ -1,5 +1,5 @@
 /*
- * vault_token: random token ids (BRIEF invariant 3) and id shape checks.
+ * vault_token: random token ids (invariant 3, docs/invariants.md) and id shape checks.
  */
 #include "vault/tokens/vault_token.h"
 
@@ -15,7 +15,7 @@ int vault_token_new(char *out, size_t outlen)
 {
 	if (out == NULL || outlen < VAULT_TOKEN_LEN + 1)
 		return -1;
-	/* BRIEF invariant 3: 128 bits from the CSPRNG, independent of the PAN. */
+	/* invariant 3, docs/invariants.md: 128 bits from the CSPRNG, independent of the PAN. */
 	if (sr_random_id(VAULT_TOKEN_PREFIX, VAULT_TOKEN_RAND_BYTES, out, outlen) != 0)
 		return -1;
 	if (!vault_token_id_valid(out))
@@ -61,7 +61,7 @@ int vault_card_token_new(char *out, size_t outlen)
 {
 	if (out == NULL || outlen < VAULT_CARD_LEN + 1)
 		return -1;
-	/* BRIEF invariant 3: random, independent of the PAN. */
+	/* invariant 3, docs/invariants.md: random, independent of the PAN. */
 	if (sr_random_id(VAULT_CARD_PREFIX, VAULT_TOKEN_RAND_BYTES, out, outlen) != 0)
 		return -1;
 	return vault_card_token_id_valid(out) ? 0 : -1;

@@ -3,7 +3,7 @@
  *
  * A token id is "tok_" followed by 22 base62 characters encoding 16 bytes
  * from libsodium's CSPRNG (128 bits, never derived from the PAN:
- * BRIEF invariant 3, PCI DSS v4.0 3.5.1 "index tokens").
+ * invariant 3, docs/invariants.md, PCI DSS v4.0 3.5.1 "index tokens").
  * Shapes are checked before any database lookup.
  */
 #ifndef VAULT_TOKEN_H

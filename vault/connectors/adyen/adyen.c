@@ -762,7 +762,7 @@ int vault_adyen_init(struct vault_connector *out, const struct adyen_config *cfg
 		vault_connector_seterr(err, errlen, "adyen: out of memory");
 		goto out;
 	}
-	/* BRIEF invariant 10 / PCI DSS 8.6.3: keys come from 0600 files into guarded memory. */
+	/* invariant 10, docs/invariants.md / PCI DSS 8.6.3: keys come from 0600 files into guarded memory. */
 	if (vault_psp_endpoint_init(&st->ep, "adyen", cfg->host, cfg->addr, cfg->port, cfg->api_key_file,
 	                            err, errlen) != 0)
 		goto out;

@@ -8,7 +8,7 @@
  *
  * Both carry an Idempotency-Key derived from the caller's stable key ("-pm",
  * "-pi"), so a retried authorization after a lost answer replays the PSP's
- * saved result instead of charging twice (BRIEF invariant 8).
+ * saved result instead of charging twice (invariant 8, docs/invariants.md).
  *
  * The PAN and CVC only ever exist in libsodium guarded memory here; the form
  * body holding them is wiped by vault_egress once written and freed (wiped
@@ -574,7 +574,7 @@ int vault_stripe_init(struct vault_connector *out, const struct stripe_config *c
 		vault_connector_seterr(err, errlen, "stripe: out of memory");
 		goto out;
 	}
-	/* BRIEF invariant 10 / PCI DSS 8.6.3: the key comes from a 0600 file into guarded memory. */
+	/* invariant 10, docs/invariants.md / PCI DSS 8.6.3: the key comes from a 0600 file into guarded memory. */
 	if (vault_psp_endpoint_init(&st->ep, "stripe", cfg->host, cfg->addr, cfg->port, cfg->api_key_file,
 	                            err, errlen) != 0)
 		goto out;
