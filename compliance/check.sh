@@ -96,5 +96,6 @@ done < <(find "${CODE_DIRS[@]}" -type f \( -name '*.c' -o -name '*.h' -o -name '
             -o -name '*.nft' -o -name '*.service' -o -name '*.conf' -o -name '*.pl' -o -name '*.tsv' \) -print0 2>/dev/null \
          | xargs -0 -r perl -0777 -ne 'print "$ARGV\n"' | while read -r f; do ids_in "$f"; done | sort -u)
 
+compliance/check_matrix.sh || problems=$((problems + 1))   # 5. every v4.0 requirement has one row (check_matrix.sh)
 echo "compliance: ${#ROW[@]} matrix rows, $ncode code citations, $problems problems"
 [ "$problems" -eq 0 ]
