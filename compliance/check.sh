@@ -136,7 +136,10 @@ for ((n = 1; n <= ${max:-0}; n++)); do
     bad "$FLOWS: flow F$n is missing and no '# F$n: <why>' line explains the gap"
 done
 
-# 7. The checker's own mutation tests.
+# 7. Every v4.0 requirement has one row (check_matrix.sh).
+compliance/check_matrix.sh || problems=$((problems + 1))
+
+# 8. The checker's own mutation tests.
 if [ -z "${SR_COMPLIANCE_NO_SELFTEST:-}" ]; then
   compliance/check_selftest.sh > "$TMPD/selftest" 2>&1 || { cat "$TMPD/selftest"; bad "the checker's mutation tests failed"; }
   sed -n 's/^selftest: //p' "$TMPD/selftest"
