@@ -71,3 +71,13 @@ t_attack_28_psp_load_needs_dual_control() {
   ! grep -qF -- "$(head -n1 "$d/psp-stripe-key")" <<<"$after" || fail "the transcript holds the key"
   rm -f "$new"
 }
+
+t_attack_28_psp_file_setting_refused() {
+  local f=$TMP/atk28-vaultd.json out
+  jq '.psp_stripe_api_key_file = "var/pspsim-keys/psp-stripe-key"' var/etc/vaultd.json > "$f"
+  out=$("$SR_BIN/vaultd" --check-config "$f" 2>&1) && fail "vaultd accepted psp_stripe_api_key_file"
+  grep -q "psp_stripe_api_key_file.*is removed.*vaultctl --config $f psp load stripe api_key FILE" <<<"$out" \
+    || fail "the refusal does not name the command: $out"
+  ! grep -qF -- "$(head -n1 "$(atk28_psp_dir)/psp-stripe-key")" <<<"$out" || fail "the refusal echoes the key"
+  rm -f "$f"
+}
