@@ -2,7 +2,9 @@
 # make up: start the dev stack under var/ (the dev stack contract, docs/development.md).
 # Idempotent: what already runs is left running, what exists is kept.
 #   var/pki/      dev PKI (scripts/pki.sh)
-#   var/secrets/  HSM PINs, database passwords, the PSP key (mode 0600)
+#   var/secrets/  HSM PINs, database passwords, custodians' dev secrets (mode 0600);
+#                 no PSP secret: those are sealed in the HSM (ADR 0120)
+#   var/pspsim-keys/ the secrets pspsim (the PSP) issued to the platform
 #   var/softhsm/  SoftHSM2 config and token "strongroom" with pan-enc-v1, fp-hmac-v1
 #   var/ceremony/ its custodians registry (dev-a, dev-b, dev-c; secrets in
 #                 var/secrets/custodian-*), transcript and transcript signer key
@@ -26,12 +28,21 @@ new_secret "$VAR/secrets/hsm-user-pin"
 new_secret "$VAR/secrets/hsm-so-pin"
 # Issue 5: the key sealing merchant webhook signing secrets (64 hex, ADR 0100).
 [ -s "$VAR/secrets/webhook-key" ] || (umask 077; openssl rand -hex 32 > "$VAR/secrets/webhook-key")
-[ -s "$VAR/secrets/psp-stripe-key" ] || (umask 077; echo "sk_test_psp_$(openssl rand -hex 16)" > "$VAR/secrets/psp-stripe-key")
+# The secrets the PSP issues to the platform (issue 28, ADR 0120): pspsim's
+# copies, on the PSP's side (var/pspsim-keys/). The vault holds them only
+# sealed in the HSM: loaded below with vaultctl psp load by two custodians,
+# never named in vaultd's configuration nor kept in var/secrets/.
+mkdir -p -m 0700 "$VAR/pspsim-keys"
+for f in psp-stripe-key psp-stripe-webhook-secret psp-adyen-key psp-adyen-hmac; do
+  [ -e "$VAR/secrets/$f" ] && mv "$VAR/secrets/$f" "$VAR/pspsim-keys/$f"   # a stack from before issue 28
+done
+PSPK=$VAR/pspsim-keys
+[ -s "$PSPK/psp-stripe-key" ] || (umask 077; echo "sk_test_psp_$(openssl rand -hex 16)" > "$PSPK/psp-stripe-key")
 # The platform's Stripe webhook endpoint secret (issue 5): pspsim signs, the vault verifies.
-[ -s "$VAR/secrets/psp-stripe-webhook-secret" ] || (umask 077; echo "whsec_$(openssl rand -hex 24)" > "$VAR/secrets/psp-stripe-webhook-secret")
+[ -s "$PSPK/psp-stripe-webhook-secret" ] || (umask 077; echo "whsec_$(openssl rand -hex 24)" > "$PSPK/psp-stripe-webhook-secret")
 # issue 5: the Adyen connector's X-API-Key and notification HMAC key (hex).
-[ -s "$VAR/secrets/psp-adyen-key" ] || (umask 077; echo "AQE_test_$(openssl rand -hex 24)" > "$VAR/secrets/psp-adyen-key")
-[ -s "$VAR/secrets/psp-adyen-hmac" ] || (umask 077; openssl rand -hex 32 | tr a-f A-F > "$VAR/secrets/psp-adyen-hmac")
+[ -s "$PSPK/psp-adyen-key" ] || (umask 077; echo "AQE_test_$(openssl rand -hex 24)" > "$PSPK/psp-adyen-key")
+[ -s "$PSPK/psp-adyen-hmac" ] || (umask 077; openssl rand -hex 32 | tr a-f A-F > "$PSPK/psp-adyen-hmac")
 
 scripts/pki.sh "$VAR/pki"
 
@@ -57,12 +68,12 @@ cat > "$VAR/etc/pspsim.json" <<JSON
   "listen": "127.0.0.1", "port": $PSP_PORT,
   "tls_cert": "var/pki/pspsim.crt", "tls_key": "var/pki/pspsim.key",
   "client_ca": "var/pki/ca.crt", "peer_name": "vault-egress.strongroom.internal",
-  "api_key_file": "var/secrets/psp-stripe-key", "threads": 4,
-  "adyen_api_key_file": "var/secrets/psp-adyen-key", "adyen_merchant_account": "StrongroomDevECOM",
+  "api_key_file": "var/pspsim-keys/psp-stripe-key", "threads": 4,
+  "adyen_api_key_file": "var/pspsim-keys/psp-adyen-key", "adyen_merchant_account": "StrongroomDevECOM",
   "challenge_port": $PSP_CHALLENGE_PORT,
   "webhook_url": "https://gateway.strongroom.test:$GW_PORT", "webhook_addr": "127.0.0.1",
-  "webhook_ca": "var/pki/ca.crt", "webhook_secret_file": "var/secrets/psp-stripe-webhook-secret",
-  "adyen_hmac_key_file": "var/secrets/psp-adyen-hmac", "state_dir": "var/pspsim"
+  "webhook_ca": "var/pki/ca.crt", "webhook_secret_file": "var/pspsim-keys/psp-stripe-webhook-secret",
+  "adyen_hmac_key_file": "var/pspsim-keys/psp-adyen-hmac", "state_dir": "var/pspsim"
 }
 JSON
 cat > "$VAR/etc/vaultd.json" <<JSON
@@ -79,11 +90,8 @@ cat > "$VAR/etc/vaultd.json" <<JSON
   "psp_ca": "var/pki/ca.crt", "psp_client_cert": "var/pki/vault-egress.crt",
   "psp_client_key": "var/pki/vault-egress.key",
   "psp_stripe_host": "psp.strongroom.test", "psp_stripe_addr": "127.0.0.1", "psp_stripe_port": $PSP_PORT,
-  "psp_stripe_api_key_file": "var/secrets/psp-stripe-key",
-  "psp_stripe_webhook_secret_file": "var/secrets/psp-stripe-webhook-secret",
   "psp_adyen_host": "psp.strongroom.test", "psp_adyen_addr": "127.0.0.1", "psp_adyen_port": $PSP_PORT,
-  "psp_adyen_api_key_file": "var/secrets/psp-adyen-key", "psp_adyen_merchant_account": "StrongroomDevECOM",
-  "psp_adyen_hmac_key_file": "var/secrets/psp-adyen-hmac",
+  "psp_adyen_merchant_account": "StrongroomDevECOM",
   "routing_countries": {"US": "stripe", "CA": "stripe", "DE": "adyen", "NL": "adyen", "FR": "adyen",
                         "BE": "adyen", "AT": "adyen", "ES": "adyen", "GB": "adyen"},
   "routing_regions": {"us": "stripe", "eu": "adyen"}, "routing_default": "stripe",
@@ -94,6 +102,21 @@ cat > "$VAR/etc/vaultd.json" <<JSON
   "rate_limit_key_per_minute": 6000000, "rate_limit_key_burst": 100000
 }
 JSON
+# The platform's PSP secrets sealed in the HSM, the production path (ADR
+# 0120, hsm/ceremonies/psp-platform-secrets.md): two dev custodians approve
+# each load; loaded again only when the PSP's value changed (its last 4).
+"$SR_BIN/vaultctl" --config var/etc/vaultd.json psp list > "$VAR/run/psp-loaded.jsonl" \
+  || die "vaultctl psp list failed"
+for x in stripe:api_key:psp-stripe-key stripe:webhook_secret:psp-stripe-webhook-secret \
+         adyen:api_key:psp-adyen-key adyen:webhook_secret:psp-adyen-hmac; do
+  IFS=: read -r conn name file <<<"$x"
+  have=$(jq -r --arg c "$conn" --arg n "$name" 'select(.connector == $c and .name == $n) | .last4' "$VAR/run/psp-loaded.jsonl")
+  [ "$have" = "$(head -n1 "$PSPK/$file" | tail -c 5)" ] && continue
+  "$SR_BIN/vaultctl" --config var/etc/vaultd.json "${cust[@]:0:4}" psp load "$conn" "$name" "$PSPK/$file" >/dev/null \
+    || die "vaultctl psp load $conn $name failed"
+done
+rm -f "$VAR/run/psp-loaded.jsonl"
+
 cat > "$VAR/etc/gatewayd.json" <<JSON
 {
   "listen": "127.0.0.1", "port": $GW_PORT,

@@ -38,6 +38,7 @@
 #include "vault/vaultd_config.h"
 #include "vault/crypto/vault_hsm_watch.h"
 #include "vault/connectors/vault_egress.h"
+#include "vault/connectors/vault_psp_platform.h"
 #include "vault/connectors/vault_route.h"
 #include "vault/api/vault_pkcache.h"
 #include "vault/audit/vault_audit.h"
@@ -265,6 +266,51 @@ static int hsm_ready(void *arg, char *why, size_t whylen)
 	return vault_hsm_check(arg, why, whylen);
 }
 
+/*
+ * The platform's PSP secrets out of the vault database, each opened inside
+ * the HSM (ADR 0120): out[0] Stripe's API key (required), out[1] its webhook
+ * secret, out[2] Adyen's API key (required when the adyen connector is
+ * configured), out[3] its HMAC key; NULL when not loaded. Each in guarded
+ * memory, freed by the caller with sr_secret_free. 0, or -1 with msg naming
+ * the missing secret and the vaultctl command that loads it (never a value).
+ */
+static int platform_secrets(struct sr_db_pool *pool, struct hsm *h, const struct vaultd_config *c,
+                            char *out[4], char *msg, size_t msglen)
+{
+	static const char *const want[4][2] = {
+		{ "stripe", VAULT_PSP_PLATFORM_API_KEY }, { "stripe", VAULT_PSP_PLATFORM_WEBHOOK },
+		{ "adyen", VAULT_PSP_PLATFORM_API_KEY }, { "adyen", VAULT_PSP_PLATFORM_WEBHOOK },
+	};
+	PGconn *db = sr_db_acquire(pool);
+	char err[384] = "";
+	int i, r = 0, ret = -1;
+
+	if (db == NULL) {
+		snprintf(msg, msglen, "platform PSP secrets: no database connection");
+		return -1;
+	}
+	for (i = 0; i < 4; i++) {
+		if (i >= 2 && c->psp_adyen_merchant_account == NULL)
+			break;
+		r = vault_psp_platform_load(db, h, want[i][0], want[i][1], &out[i], NULL, err,
+		                            sizeof err);
+		if (r < 0) {
+			snprintf(msg, msglen, "platform PSP secrets: %s", err);
+			goto out;
+		}
+		if (r == 0 && (i == 0 || i == 2)) {
+			snprintf(msg, msglen, "the platform's %s %s is not loaded: run vaultctl --config "
+			         "<vaultd.json> psp load %s %s FILE with two custodians (ADR 0120)",
+			         want[i][0], want[i][1], want[i][0], want[i][1]);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	sr_db_release(pool, db);
+	return ret;
+}
+
 static int run(const struct vaultd_config *c)
 {
 	struct vault_app app;
@@ -288,11 +334,13 @@ static int run(const struct vaultd_config *c)
 	char allow[300];
 	char allow_adyen[300];
 	const char *allowlist[3] = { allow, NULL, NULL };
+	char *psp[4] = { NULL, NULL, NULL, NULL };   /* platform PSP secrets, guarded */
 	char msg[512] = "";
 	char err[512] = "";
 	sigset_t sigs;
 	int sig = 0;
 	int ret = 1;
+	int i;
 
 	memset(&app, 0, sizeof app);
 	memset(&sweeper, 0, sizeof sweeper);
@@ -343,8 +391,13 @@ static int run(const struct vaultd_config *c)
 	              sizeof msg) != 0)
 		goto out;
 
+	/* The platform's PSP secrets, opened from their sealed form into guarded
+	 * memory (ADR 0120); the connectors keep their own copies. */
+	if (platform_secrets(db, h, c, psp, msg, sizeof msg) != 0)
+		goto out;
+
 	snprintf(allow, sizeof allow, "%s:%lld", c->psp_stripe_host, c->psp_stripe_port);
-	if (c->psp_adyen_api_key_file != NULL) {
+	if (c->psp_adyen_merchant_account != NULL) {
 		/* Egress allowlist: the Adyen endpoint too (PCI DSS 1.4.2 / 1.3.2). */
 		snprintf(allow_adyen, sizeof allow_adyen, "%s:%lld", c->psp_adyen_host, c->psp_adyen_port);
 		allowlist[1] = allow_adyen;
@@ -370,8 +423,8 @@ static int run(const struct vaultd_config *c)
 			/* "": resolve psp_stripe_host by DNS. */
 			.addr = c->psp_stripe_addr[0] != '\0' ? c->psp_stripe_addr : NULL,
 			.port = (unsigned)c->psp_stripe_port,
-			.api_key_file = c->psp_stripe_api_key_file,
-			.webhook_secret_file = c->psp_stripe_webhook_secret_file,
+			.api_key = psp[0],
+			.webhook_secret = psp[1],
 		};
 
 		if (vault_stripe_init(&connector, &sc, err, sizeof err) != 0) {
@@ -380,14 +433,14 @@ static int run(const struct vaultd_config *c)
 		}
 		connector_ok = true;
 	}
-	if (c->psp_adyen_api_key_file != NULL) {
+	if (c->psp_adyen_merchant_account != NULL) {
 		struct adyen_config ac = {
 			.host = c->psp_adyen_host,
 			.addr = c->psp_adyen_addr[0] != '\0' ? c->psp_adyen_addr : NULL,
 			.port = (unsigned)c->psp_adyen_port,
-			.api_key_file = c->psp_adyen_api_key_file,
+			.api_key = psp[2],
 			.merchant_account = c->psp_adyen_merchant_account,
-			.hmac_key_file = c->psp_adyen_hmac_key_file,
+			.hmac_key = psp[3],
 			.return_url = c->psp_adyen_return_url,
 		};
 
@@ -396,6 +449,10 @@ static int run(const struct vaultd_config *c)
 			goto out;
 		}
 		adyen_ok = true;
+	}
+	for (i = 0; i < 4; i++) {    /* the connectors hold their own copies */
+		sr_secret_free(psp[i]);
+		psp[i] = NULL;
 	}
 
 	app.db = db;
@@ -588,6 +645,8 @@ out:
 	if (routing_ok)
 		vault_routing_free(&routing);
 	vault_egress_free(eg);
+	for (i = 0; i < 4; i++)
+		sr_secret_free(psp[i]);
 	vault_ratelimit_free(app.rl_ip);
 	vault_ratelimit_free(app.rl_key);
 	vault_pkcache_free(app.pkcache);

@@ -22,21 +22,33 @@ const char *const vaultd_config_keys[] = {
 	"pkcs11_module", "hsm_token_label", "hsm_pin_file", "hsm_sessions",
 	"hsm_keys_wrappable",
 	"psp_ca", "psp_client_cert", "psp_client_key",
-	"psp_stripe_host", "psp_stripe_addr", "psp_stripe_port", "psp_stripe_api_key_file",
-	"psp_stripe_webhook_secret_file",
+	"psp_stripe_host", "psp_stripe_addr", "psp_stripe_port",
 	"threads", "public_max_connections", "cvc_ttl_seconds", "sweep_interval_seconds",
 	"admin_listen", "admin_port", "shutdown_grace_seconds", "readyz_cert_min_days",
 	"rate_limit_ip_per_minute", "rate_limit_ip_burst",
 	"rate_limit_key_per_minute", "rate_limit_key_burst",
 	/* issue 5: the Adyen connector, routing, retries */
-	"psp_adyen_host", "psp_adyen_addr", "psp_adyen_port", "psp_adyen_api_key_file",
-	"psp_adyen_merchant_account", "psp_adyen_hmac_key_file", "psp_adyen_return_url",
+	"psp_adyen_host", "psp_adyen_addr", "psp_adyen_port",
+	"psp_adyen_merchant_account", "psp_adyen_return_url",
 	"routing_countries", "routing_regions", "routing_default",
 	"psp_retry_max", "psp_retry_backoff_ms", "psp_timeout_ms",
 	/* issue 15: signed checkpoints of the decryption audit (ADR 0111) */
 	"audit_checkpoint_records", "audit_checkpoint_seconds",
 	SR_HTTP_LIMIT_KEYS, /* issue 15: hostile clients (ADR 0109) */
+	/* Removed (issue 28, ADR 0120): known only to be refused with a message
+	 * naming the vaultctl command that replaces them. */
+	"psp_stripe_api_key_file", "psp_stripe_webhook_secret_file", "psp_adyen_api_key_file",
+	"psp_adyen_hmac_key_file",
 	NULL,
+};
+
+/* The plaintext PSP secret settings issue 28 removed, and what replaces each
+ * (ADR 0120): vaultctl psp load CONNECTOR NAME FILE under dual control. */
+static const char *const removed_psp_files[][3] = {
+	{ "psp_stripe_api_key_file", "stripe", "api_key" },
+	{ "psp_stripe_webhook_secret_file", "stripe", "webhook_secret" },
+	{ "psp_adyen_api_key_file", "adyen", "api_key" },
+	{ "psp_adyen_hmac_key_file", "adyen", "webhook_secret" },
 };
 
 int vaultd_config_read(const json_t *cfg, const char *path, struct vaultd_config *c, char *msg,
@@ -45,8 +57,7 @@ int vaultd_config_read(const json_t *cfg, const char *path, struct vaultd_config
 	static const char *const required[] = {
 		"tls_cert_public", "tls_key_public", "tls_cert_internal", "tls_key_internal",
 		"client_ca", "db_name", "db_user", "pkcs11_module", "hsm_token_label",
-		"hsm_pin_file", "psp_ca", "psp_client_cert", "psp_client_key",
-		"psp_stripe_api_key_file", NULL,
+		"hsm_pin_file", "psp_ca", "psp_client_cert", "psp_client_key", NULL,
 	};
 	static const char *const files[] = {
 		"tls_cert_public", "tls_cert_internal", "client_ca", "pkcs11_module", "psp_ca",
@@ -55,8 +66,7 @@ int vaultd_config_read(const json_t *cfg, const char *path, struct vaultd_config
 	/* PCI DSS 3.6.1 / 8.3.2: secrets are owner-only files (sr_secret). */
 	static const char *const secrets[] = {
 		"tls_key_public", "tls_key_internal", "db_password_file", "hsm_pin_file",
-		"psp_client_key", "psp_stripe_api_key_file", "psp_stripe_webhook_secret_file",
-		"psp_adyen_api_key_file", "psp_adyen_hmac_key_file", NULL,
+		"psp_client_key", NULL,
 	};
 	/* Objects (connector maps); every other key is a string or an integer. */
 	static const char *const objects[] = { "routing_countries", "routing_regions", NULL };
@@ -65,6 +75,17 @@ int vaultd_config_read(const json_t *cfg, const char *path, struct vaultd_config
 	size_t i;
 
 	memset(c, 0, sizeof *c);
+	/* PCI DSS v4.0 3.5.1, 8.6.3: no PSP secret in a file (ADR 0120). */
+	for (i = 0; i < sizeof removed_psp_files / sizeof removed_psp_files[0]; i++)
+		if (json_object_get(cfg, removed_psp_files[i][0]) != NULL) {
+			sr_config_error(msg, msglen, path, removed_psp_files[i][0],
+			                "is removed: the platform's PSP secrets are sealed in the HSM "
+			                "(ADR 0120); delete the setting and the file, after loading its "
+			                "value with: vaultctl --config %s psp load %s %s FILE (two "
+			                "custodians, hsm/ceremonies/psp-platform-secrets.md)", path,
+			                removed_psp_files[i][1], removed_psp_files[i][2]);
+			return -1;
+		}
 	for (i = 0; vaultd_config_keys[i] != NULL; i++) {
 		const json_t *v = json_object_get(cfg, vaultd_config_keys[i]);
 		bool obj = false;
@@ -143,8 +164,6 @@ int vaultd_config_read(const json_t *cfg, const char *path, struct vaultd_config
 	c->psp_stripe_host = sr_config_str(cfg, "psp_stripe_host", "psp.strongroom.test");
 	c->psp_stripe_addr = sr_config_str(cfg, "psp_stripe_addr", "127.0.0.1");
 	c->psp_stripe_port = sr_config_int(cfg, "psp_stripe_port", 8446);
-	c->psp_stripe_api_key_file = sr_config_str(cfg, "psp_stripe_api_key_file", NULL);
-	c->psp_stripe_webhook_secret_file = sr_config_str(cfg, "psp_stripe_webhook_secret_file", NULL);
 	c->threads = sr_config_int(cfg, "threads", 4);
 	c->public_max_connections = sr_config_int(cfg, "public_max_connections", 256);
 	c->cvc_ttl_seconds = sr_config_int(cfg, "cvc_ttl_seconds", 3540);
@@ -247,20 +266,18 @@ int vaultd_config_read(const json_t *cfg, const char *path, struct vaultd_config
 		return -1;
 	}
 
-	/* issue 5: the Adyen connector (configured when its API key file is set). */
+	/* issue 5: the Adyen connector, configured when the platform's merchant
+	 * account is set; its secrets are sealed in the vault database (ADR 0120). */
 	c->psp_adyen_host = sr_config_str(cfg, "psp_adyen_host", "psp.strongroom.test");
 	c->psp_adyen_addr = sr_config_str(cfg, "psp_adyen_addr", "");
 	c->psp_adyen_port = sr_config_int(cfg, "psp_adyen_port", 443);
-	c->psp_adyen_api_key_file = sr_config_str(cfg, "psp_adyen_api_key_file", NULL);
 	c->psp_adyen_merchant_account = sr_config_str(cfg, "psp_adyen_merchant_account", NULL);
-	c->psp_adyen_hmac_key_file = sr_config_str(cfg, "psp_adyen_hmac_key_file", NULL);
 	c->psp_adyen_return_url = sr_config_str(cfg, "psp_adyen_return_url", NULL);
-	if (c->psp_adyen_api_key_file != NULL &&
-	    (c->psp_adyen_merchant_account == NULL || c->psp_adyen_merchant_account[0] == '\0' ||
-	     c->psp_adyen_host[0] == '\0' || c->psp_adyen_port < 1 || c->psp_adyen_port > 65535)) {
+	if (c->psp_adyen_merchant_account != NULL &&
+	    (c->psp_adyen_merchant_account[0] == '\0' || c->psp_adyen_host[0] == '\0' ||
+	     c->psp_adyen_port < 1 || c->psp_adyen_port > 65535)) {
 		sr_config_error(msg, msglen, path, "psp_adyen_merchant_account",
-		                "psp_adyen_api_key_file needs psp_adyen_merchant_account, psp_adyen_host "
-		                "and psp_adyen_port 1..65535");
+		                "must be non-empty, with psp_adyen_host and psp_adyen_port 1..65535");
 		return -1;
 	}
 	c->routing_countries = json_object_get(cfg, "routing_countries");
@@ -279,7 +296,7 @@ int vaultd_config_read(const json_t *cfg, const char *path, struct vaultd_config
 				const char *n = json_string_value(v);
 
 				if (n == NULL || !(strcmp(n, "stripe") == 0 ||
-				                   (strcmp(n, "adyen") == 0 && c->psp_adyen_api_key_file != NULL))) {
+				                   (strcmp(n, "adyen") == 0 && c->psp_adyen_merchant_account != NULL))) {
 					sr_config_error(msg, msglen, path, names[m],
 					                "\"%.16s\" must name a configured connector (stripe, adyen)", k);
 					return -1;
@@ -287,7 +304,7 @@ int vaultd_config_read(const json_t *cfg, const char *path, struct vaultd_config
 			}
 		}
 		if (!(strcmp(c->routing_default, "stripe") == 0 ||
-		      (strcmp(c->routing_default, "adyen") == 0 && c->psp_adyen_api_key_file != NULL))) {
+		      (strcmp(c->routing_default, "adyen") == 0 && c->psp_adyen_merchant_account != NULL))) {
 			sr_config_error(msg, msglen, path, "routing_default", "must name a configured connector");
 			return -1;
 		}

@@ -26,16 +26,17 @@ struct vaultd_config {
 	long long hsm_sessions;
 	bool hsm_keys_wrappable;   /* ADR 0073: backup-capable (wrap-only extractable) keys */
 	const char *psp_ca, *psp_client_cert, *psp_client_key;
-	const char *psp_stripe_host, *psp_stripe_addr, *psp_stripe_api_key_file;
-	const char *psp_stripe_webhook_secret_file;
+	/* The platform's PSP secrets are sealed in the vault database (ADR 0120). */
+	const char *psp_stripe_host, *psp_stripe_addr;
 	long long psp_stripe_port;
 	long long threads, public_max_connections, cvc_ttl_seconds, sweep_interval_seconds;
 	const char *admin_listen;
 	long long admin_port, shutdown_grace_seconds, readyz_cert_min_days;
 	long long rl_ip_rate, rl_ip_burst, rl_key_rate, rl_key_burst;
 	struct sr_http_config limits;   /* ADR 0109: only the per-address limits are set */
-	const char *psp_adyen_host, *psp_adyen_addr, *psp_adyen_api_key_file;
-	const char *psp_adyen_merchant_account, *psp_adyen_hmac_key_file, *psp_adyen_return_url;
+	const char *psp_adyen_host, *psp_adyen_addr;
+	/* Set: the adyen connector is configured (its secrets sealed, ADR 0120). */
+	const char *psp_adyen_merchant_account, *psp_adyen_return_url;
 	long long psp_adyen_port;
 	const json_t *routing_countries, *routing_regions;   /* borrowed from the loaded config */
 	const char *routing_default;

@@ -124,11 +124,20 @@ scripts/pki.sh "$WORK/pki" >/dev/null
 for s in hsm-user-pin hsm-so-pin vault-db-password gateway-db-password; do
   (umask 077; openssl rand -hex 24 > "$WORK/secrets/$s")
 done
-(umask 077; echo "sk_test_psp_$(openssl rand -hex 16)" > "$WORK/secrets/psp-stripe-key")
+# The key the PSP issued to the platform: pspsim's copy, outside vaultd's
+# secrets; the vault holds it sealed in the HSM (ADR 0120), loaded below by
+# two custodians (ADR 0105).
+mkdir -p -m 0700 "$WORK/pspsim-keys" "$WORK/ceremony"
+(umask 077; echo "sk_test_psp_$(openssl rand -hex 16)" > "$WORK/pspsim-keys/psp-stripe-key"
+ for c in seg-a seg-b; do openssl rand -hex 16 > "$WORK/secrets/custodian-$c"; done)
 sed "s|@TOKENDIR@|$WORK/softhsm/tokens|" hsm/softhsm2.conf.in > "$WORK/softhsm/softhsm2.conf"
 export SOFTHSM2_CONF=$WORK/softhsm/softhsm2.conf
-"$SR_BIN/vaultctl" --pin-file "$WORK/secrets/hsm-user-pin" --so-pin-file "$WORK/secrets/hsm-so-pin" init-token >/dev/null
-"$SR_BIN/vaultctl" --pin-file "$WORK/secrets/hsm-user-pin" --so-pin-file "$WORK/secrets/hsm-so-pin" keys create >/dev/null
+VCTL=("$SR_BIN/vaultctl" --pin-file "$WORK/secrets/hsm-user-pin" --so-pin-file "$WORK/secrets/hsm-so-pin"
+      --transcript "$WORK/ceremony/transcript.jsonl" --custodians "$WORK/ceremony/custodians.json"
+      --pubkey "$WORK/ceremony/ceremony-sign-v1.pem"
+      --secret "seg-a=$WORK/secrets/custodian-seg-a" --secret "seg-b=$WORK/secrets/custodian-seg-b")
+"${VCTL[@]}" init-token seg-a seg-b >/dev/null
+"${VCTL[@]}" keys create >/dev/null
 
 # pg_zone ZONE DB CLIENT_ZONE: a cluster of its own in ZONE, listening on the
 # zone's address only; DB's role may connect from CLIENT_ZONE's address only.
@@ -173,7 +182,7 @@ cat > "$WORK/etc/pspsim.json" <<JSON
 { "listen": "${ADDR[psp]}", "port": 443,
   "tls_cert": "$WORK/pki/pspsim.crt", "tls_key": "$WORK/pki/pspsim.key",
   "client_ca": "$WORK/pki/ca.crt", "peer_name": "vault-egress.strongroom.internal",
-  "api_key_file": "$WORK/secrets/psp-stripe-key", "threads": 2 }
+  "api_key_file": "$WORK/pspsim-keys/psp-stripe-key", "threads": 2 }
 JSON
 cat > "$WORK/etc/vaultd.json" <<JSON
 { "public_listen": "$CDE_PUBLIC", "public_port": 8444,
@@ -188,7 +197,6 @@ cat > "$WORK/etc/vaultd.json" <<JSON
   "psp_ca": "$WORK/pki/ca.crt", "psp_client_cert": "$WORK/pki/vault-egress.crt",
   "psp_client_key": "$WORK/pki/vault-egress.key",
   "psp_stripe_host": "psp.strongroom.test", "psp_stripe_addr": "${ADDR[psp]}", "psp_stripe_port": 443,
-  "psp_stripe_api_key_file": "$WORK/secrets/psp-stripe-key",
   "threads": 2, "cvc_ttl_seconds": 3540, "sweep_interval_seconds": 60 }
 JSON
 cat > "$WORK/etc/gatewayd.json" <<JSON
@@ -201,6 +209,14 @@ cat > "$WORK/etc/gatewayd.json" <<JSON
   "vault_client_key": "$WORK/pki/gateway-client.key", "threads": 2,
   "audit_spool_file": "$WORK/gatewayd-state/audit.spool" }
 JSON
+
+# The platform's Stripe key sealed in the HSM under dual control, through
+# the database's socket (the superuser: the vault role may connect from the
+# CDE's address only).
+jq --arg h "$WORK/pg-vault/run" '.db_host = $h | .db_user = "postgres" | del(.db_password_file)' \
+  "$WORK/etc/vaultd.json" > "$WORK/etc/vaultctl.json"
+"${VCTL[@]}" --config "$WORK/etc/vaultctl.json" psp load stripe api_key "$WORK/pspsim-keys/psp-stripe-key" >/dev/null \
+  || { log "vaultctl psp load failed"; exit 1; }
 
 # wait_in NS ADDR PORT: until something accepts on ADDR:PORT (from inside NS).
 wait_in() {

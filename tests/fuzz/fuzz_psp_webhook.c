@@ -24,8 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <sodium.h>
 
@@ -39,39 +37,20 @@
 
 static struct vault_connector g_adyen;
 
-static int write_secret(char *path, const char *value)
-{
-	int fd = mkstemp(path);
-
-	if (fd < 0)
-		return -1;
-	if (fchmod(fd, 0600) != 0 || write(fd, value, strlen(value)) != (ssize_t)strlen(value)) {
-		close(fd);
-		return -1;
-	}
-	return close(fd);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char key_path[] = "/tmp/fuzz-adyen-key-XXXXXX";
-	char hmac_path[] = "/tmp/fuzz-adyen-hmac-XXXXXX";
 	struct adyen_config cfg = {
 		.host = "psp.strongroom.test", .addr = "127.0.0.1", .port = 1,
-		.api_key_file = key_path, .merchant_account = "FuzzECOM", .hmac_key_file = hmac_path,
+		.api_key = "AQE_fuzz_key", .merchant_account = "FuzzECOM", .hmac_key = ADYEN_HMAC,
 	};
 	char err[256];
 
 	(void)argc;
 	(void)argv;
-	if (sodium_init() < 0 || write_secret(key_path, "AQE_fuzz_key") != 0 ||
-	    write_secret(hmac_path, ADYEN_HMAC) != 0 ||
-	    vault_adyen_init(&g_adyen, &cfg, err, sizeof err) != 0) {
+	if (sodium_init() < 0 || vault_adyen_init(&g_adyen, &cfg, err, sizeof err) != 0) {
 		fprintf(stderr, "fuzz_psp_webhook: setup: %s\n", err);
 		abort();
 	}
-	unlink(key_path);
-	unlink(hmac_path);
 	return 0;
 }
 

@@ -7,7 +7,7 @@
 # Counts are read at pspsim (GET /_sim/webhooks) and in the gateway database.
 # Sourced by tests/integration/run.sh (helpers: http, j, eq, fail, tokenize_as, pg...).
 
-AW_HMAC_FILE=var/secrets/psp-adyen-hmac
+AW_HMAC_FILE=var/pspsim-keys/psp-adyen-hmac
 AW_ACCOUNT=StrongroomDevECOM   # scripts/up.sh: the platform's Adyen merchant account
 AW_SK= AW_PK=
 

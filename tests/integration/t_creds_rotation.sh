@@ -31,7 +31,7 @@ cr_pay() {
 }
 
 t_rotation_psp_credentials_follow_keys() {
-  local R=$TMP/credrot out rc mid pk sk mid2 sk2 rnd key acct whs pan_old fp_old pan_new fp_new
+  local R=$TMP/credrot out rc mid pk sk mid2 sk2 rnd key acct whs pan_old fp_old pan_new fp_new plat
   local toks n cnt x
   rm -rf "$R"; mkdir -p "$R"; chmod 700 "$R"
   RV=("$SR_BIN/vaultctl" --config var/etc/vaultd.json --transcript "$R/transcript.jsonl"
@@ -84,9 +84,11 @@ t_rotation_psp_credentials_follow_keys() {
     toks=$(pg -d vault -At -c "SELECT count(*) FROM tokens WHERE key_version = '$x' OR fp_version = '$x'")
     cnt=$(pg -d vault -At -c "SELECT count(*) FROM psp_credentials WHERE key_version = '$x' OR account_hmac_key = '$x'")
     [ "$cnt" -ge 1 ] || fail "no credentials on $x"
+    # The platform's sealed PSP secrets need their pan-enc key too (ADR 0120).
+    plat=$(pg -d vault -At -c "SELECT count(*) FROM psp_platform_secrets WHERE key_version = '$x'")
     out=$("${RV[@]}" "${DEV_TWO[@]}" keys retire "$x" 2>&1); rc=$?
     eq "retire $x in use" "$rc" 4
-    grep -q "refused: $((toks + cnt)) records still use $x" <<<"$out" || fail "retire $x: credentials not counted ($toks tokens + $cnt credentials): $out"
+    grep -q "refused: $((toks + cnt + plat)) records still use $x" <<<"$out" || fail "retire $x: credentials not counted ($toks tokens + $cnt credentials + $plat platform secrets): $out"
   done
   check "$pan_old kept after refusals" "$SR_BIN/vaultctl" keys kcv "$pan_old"
   check "$fp_old kept after refusals" "$SR_BIN/vaultctl" keys kcv "$fp_old"

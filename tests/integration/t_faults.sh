@@ -232,7 +232,7 @@ t_fault_webhook_in_flight_owner_killed_resent_at_once() {
 psp_egress() { curl -sS "${PSP[@]}" --cert var/pki/vault-egress.crt --key var/pki/vault-egress.key "$@"; }
 psp_stripe() {  # METHOD PATH [curl args...]: pspsim's Stripe API with the platform key; headers in $TMP/psp-h
   local m=$1 p=$2; shift 2
-  psp_egress -H "Authorization: Bearer $(cat var/secrets/psp-stripe-key)" -X "$m" -D "$TMP/psp-h" "$@" "$PSP_URL$p"
+  psp_egress -H "Authorization: Bearer $(cat var/pspsim-keys/psp-stripe-key)" -X "$m" -D "$TMP/psp-h" "$@" "$PSP_URL$p"
 }
 psp_row() { jq -r --arg id "$1" ".data[] | select(.id == \$id) | $2" <<<"$AUD"; }
 

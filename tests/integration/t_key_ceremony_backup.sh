@@ -61,6 +61,18 @@ bk_vaultd() {
 }
 
 # KCV of LABEL on token T ("" when absent).
+# bk_psp_load VAULTCTL-COMMAND...: the platform's PSP secrets (pspsim's
+# copies) sealed under the keys of the token the command names (ADR 0120):
+# vaultd opens them at start, and a row sealed by another token opens nowhere.
+bk_psp_load() {
+  local x c n f
+  for x in stripe:api_key:psp-stripe-key stripe:webhook_secret:psp-stripe-webhook-secret \
+           adyen:api_key:psp-adyen-key adyen:webhook_secret:psp-adyen-hmac; do
+    IFS=: read -r c n f <<<"$x"
+    "$@" psp load "$c" "$n" "var/pspsim-keys/$f" >/dev/null 2>&1 || return 1
+  done
+}
+
 bk_kcv() { bk_vc "$1" keys kcv "$2" 2>/dev/null | sed -n 's/.* kcv=\([0-9A-F]\{6\}\)$/\1/p'; }
 
 t_key_backup_m_of_n_restore() {
@@ -139,6 +151,12 @@ t_key_backup_m_of_n_restore() {
   wait "$BK_VPID" 2>/dev/null
   grep -q "never extractable" "$BK/vaultd.out" || fail "vaultd refusal message: $(tail -n 2 "$BK/vaultd.out")"
   jq '.hsm_keys_wrappable = 1' "$cfg" > "$cfg.new" && mv "$cfg.new" "$cfg"
+  # The stack's sealed PSP secrets do not open under B's keys (not the stack's):
+  # B's custodians seal them under B for this vaultd, the stack's seal them back after.
+  bk_vaultd "$cfg" && { fail "vaultd opened PSP secrets sealed by another token"; kill "$BK_VPID"; }
+  wait "$BK_VPID" 2>/dev/null
+  grep -q "stripe/api_key does not open" "$BK/vaultd.out" || fail "sealed secrets refusal: $(tail -n 2 "$BK/vaultd.out")"
+  bk_psp_load bk_vc b --config "$cfg" "${IN_ab[@]}" || fail "psp load under B"
   if bk_vaultd "$cfg"; then
     http POST "https://localhost:$BK_PUB/v1/tokens" "$STRONGROOM_PK" \
       "{\"card\":{\"number\":\"4242424242424242\",\"exp_month\":12,\"exp_year\":$EXP_YEAR,\"cvc\":\"123\"}}"
@@ -150,6 +168,8 @@ t_key_backup_m_of_n_restore() {
   else
     fail "vaultd on the restored token: $(tail -n 3 "$BK/vaultd.out")"
   fi
+  bk_psp_load "$SR_BIN/vaultctl" --config var/etc/vaultd.json --secret dev-a=var/secrets/custodian-dev-a \
+    --secret dev-b=var/secrets/custodian-dev-b || fail "the stack's PSP secrets sealed back"
   # The restored, wrap-only keys can be backed up again from B.
   check "backup of B" bk_vc b "${IN_abc[@]}" keys backup --quorum 3 --holders 3 --out "$BK/backup-b.json" --component-dir "$BK/comp-b" "${BK_KEYS[@]}"
   eq "B's restored keys measured" "$(jq -r '[.keys[].bits] | unique | join(" ")' "$BK/backup-b.json")" 256

@@ -3,7 +3,7 @@
 # webhooks to the gateway, which has the vault verify them).
 # Sourced by tests/integration/run.sh (helpers: http, j, eq, fail, tokenize, pay, PSP...).
 
-PW_SECRET_FILE=var/secrets/psp-stripe-webhook-secret
+PW_SECRET_FILE=var/pspsim-keys/psp-stripe-webhook-secret
 pw_sim() {  # METHOD PATH [JSON]: pspsim's test hooks (mTLS as the vault's egress)
   curl -sS "${PSP[@]}" --cert var/pki/vault-egress.crt --key var/pki/vault-egress.key -X "$1" \
     ${3:+-H 'Content-Type: application/json' --data-binary "$3"} "$PSP_URL$2"

@@ -20,6 +20,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "common/sr_secret.h"
 #include "tests/unit/fixture.h"
 #include "vault/connectors/connector.h"
 #include "vault/connectors/adyen/adyen.h"
@@ -194,24 +195,17 @@ static struct vault_connector g_wh;
 static int wh_setup(void **state)
 {
 	struct adyen_config ac;
-	char key[128];
-	char hmac[128];
 	char err[256] = "";
 
 	(void)state;
 	if (fx_tmpdir(g_dir, sizeof g_dir, "adyen-unit-") != 0)
 		return -1;
-	snprintf(key, sizeof key, "%s/key", g_dir);
-	snprintf(hmac, sizeof hmac, "%s/hmac", g_dir);
-	if (fx_write_file(key, "AQE_unit_key\n", 0600) != 0 ||
-	    fx_write_file(hmac, DOC_KEY "\n", 0600) != 0)
-		return -1;
 	memset(&ac, 0, sizeof ac);
 	ac.host = "psp.test";
 	ac.port = 1;
-	ac.api_key_file = key;
+	ac.api_key = "AQE_unit_key";
 	ac.merchant_account = "TestMerchant";
-	ac.hmac_key_file = hmac;
+	ac.hmac_key = DOC_KEY;
 	if (vault_adyen_init(&g_wh, &ac, err, sizeof err) != 0) {
 		fprintf(stderr, "adyen init: %s\n", err);
 		return -1;
@@ -452,12 +446,14 @@ static int sim_setup(void **state)
 	ac.host = "psp.test";
 	ac.addr = "127.0.0.1";
 	ac.port = g_h.port;
-	ac.api_key_file = apikey;
+	ac.api_key = sr_secret_read_file(apikey, NULL, err, sizeof err);
 	ac.merchant_account = "TestMerchant";
-	if (vault_adyen_init(&g_conn, &ac, err, sizeof err) != 0) {
+	if (ac.api_key == NULL || vault_adyen_init(&g_conn, &ac, err, sizeof err) != 0) {
 		fprintf(stderr, "adyen: %s\n", err);
+		sr_secret_free((char *)ac.api_key);
 		return -1;
 	}
+	sr_secret_free((char *)ac.api_key);
 	return 0;
 }
 

@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "common/sr_secret.h"
 #include "tests/unit/fixture.h"
 #include "vault/connectors/connector.h"
 #include "vault/connectors/formenc.h"
@@ -412,11 +413,15 @@ static int group_setup(void **state)
 	sc.host = "psp.test";
 	sc.addr = "127.0.0.1";
 	sc.port = g_h.port;
-	sc.api_key_file = apikey;
-	if (vault_stripe_init(&g_conn, &sc, err, sizeof err) != 0) {
+	/* vaultd opens the platform's key from its sealed form (ADR 0120);
+	 * here it is pspsim's file. */
+	sc.api_key = sr_secret_read_file(apikey, NULL, err, sizeof err);
+	if (sc.api_key == NULL || vault_stripe_init(&g_conn, &sc, err, sizeof err) != 0) {
 		fprintf(stderr, "stripe: %s\n", err);
+		sr_secret_free((char *)sc.api_key);
 		return -1;
 	}
+	sr_secret_free((char *)sc.api_key);
 	return 0;
 }
 
@@ -589,8 +594,10 @@ static void test_e2e_wrong_key(void **state)
 	sc.host = "psp.test";
 	sc.addr = "127.0.0.1";
 	sc.port = g_h.port;
-	sc.api_key_file = apikey;
+	sc.api_key = sr_secret_read_file(apikey, NULL, err, sizeof err);
+	assert_non_null(sc.api_key);
 	assert_int_equal(vault_stripe_init(&c, &sc, err, sizeof err), 0);
+	sr_secret_free((char *)sc.api_key);
 	idem_key(idem, sizeof idem);
 	/* 401 on payment_methods: nothing created or charged -> -1 (psp_unavailable). */
 	assert_int_equal(authorize(&c, "4242424242424242", true, idem, &r, err, sizeof err), -1);
@@ -615,8 +622,10 @@ static void test_e2e_unreachable(void **state)
 	sc.host = "psp.test";
 	sc.addr = "127.0.0.1";
 	sc.port = g_h.port + 1;       /* not in the allowlist */
-	sc.api_key_file = apikey;
+	sc.api_key = sr_secret_read_file(apikey, NULL, err, sizeof err);
+	assert_non_null(sc.api_key);
 	assert_int_equal(vault_stripe_init(&c, &sc, err, sizeof err), 0);
+	sr_secret_free((char *)sc.api_key);
 	assert_int_equal(authorize(&c, "4242424242424242", true, "idem_unreach", &r, err, sizeof err), -1);
 	assert_string_equal(err, "destination not allowlisted");
 	vault_stripe_free(&c);
@@ -660,9 +669,14 @@ static void test_init_errors(void **state)
 	memset(&sc, 0, sizeof sc);
 	sc.host = "psp.test";
 	sc.port = 8446;
-	sc.api_key_file = "/nonexistent/psp-key";
+	sc.api_key = NULL;      /* not loaded */
 	assert_int_equal(vault_stripe_init(&c, &sc, err, sizeof err), -1);
 	assert_true(strlen(err) > 0);
+	sc.api_key = "sk_test_one\nsk_test_two";
+	assert_int_equal(vault_stripe_init(&c, &sc, err, sizeof err), -1);
+	assert_null(strstr(err, "sk_test"));
+	sc.api_key = "";
+	assert_int_equal(vault_stripe_init(&c, &sc, err, sizeof err), -1);
 	assert_int_equal(vault_stripe_init(&c, NULL, err, sizeof err), -1);
 }
 

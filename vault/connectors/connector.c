@@ -218,8 +218,31 @@ void vault_connector_seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
+char *vault_psp_secret_dup(const char *name, const char *what, const char *value,
+                           size_t *len_out, char *err, size_t errlen)
+{
+	size_t n = value != NULL ? strlen(value) : 0;
+	char *copy = NULL;
+
+	if (n == 0 || strpbrk(value, "\r\n") != NULL) {
+		vault_connector_seterr(err, errlen, "%s: %s is missing, empty or has more than one line",
+		                       name, what);
+		return NULL;
+	}
+	copy = sr_secret_alloc(n + 1);
+	if (copy == NULL) {
+		vault_connector_seterr(err, errlen, "%s: out of guarded memory", name);
+		return NULL;
+	}
+	memcpy(copy, value, n);
+	copy[n] = '\0';
+	if (len_out != NULL)
+		*len_out = n;
+	return copy;
+}
+
 int vault_psp_endpoint_init(struct vault_psp_endpoint *ep, const char *name, const char *host,
-                            const char *addr, unsigned port, const char *api_key_file,
+                            const char *addr, unsigned port, const char *api_key,
                             char *err, size_t errlen)
 {
 	ep->port = port;
@@ -229,15 +252,9 @@ int vault_psp_endpoint_init(struct vault_psp_endpoint *ep, const char *name, con
 		vault_connector_seterr(err, errlen, "%s: out of memory", name);
 		return -1;
 	}
-	ep->api_key = sr_secret_read_file(api_key_file, &ep->api_key_len, err, errlen);
-	if (ep->api_key == NULL)
-		return -1;
-	if (ep->api_key_len == 0 || strpbrk(ep->api_key, "\r\n") != NULL) {
-		vault_connector_seterr(err, errlen, "%s: API key file is empty or has more than one line",
-		                       name);
-		return -1;
-	}
-	return 0;
+	ep->api_key = vault_psp_secret_dup(name, "the API key", api_key, &ep->api_key_len, err,
+	                                   errlen);
+	return ep->api_key != NULL ? 0 : -1;
 }
 
 void vault_psp_endpoint_free(struct vault_psp_endpoint *ep)

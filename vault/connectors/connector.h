@@ -304,18 +304,29 @@ struct vault_psp_endpoint {
 	char *host;             /* DNS name in the PSP's certificate and the allowlist */
 	char *addr;             /* IP to connect to, or NULL to resolve host */
 	unsigned port;
-	char *api_key;          /* guarded memory (sr_secret_read_file), one line */
+	char *api_key;          /* guarded memory (vault_psp_secret_dup), one line */
 	size_t api_key_len;
 };
 
 /**
- * Copy host and addr (may be NULL) into ep; read the API key from
- * api_key_file (mode 0600; secrets only from files, PCI DSS 8.6.3) into guarded
- * memory. name prefixes the messages. @return 0, or -1 with err filled;
- * either way ep is freed with vault_psp_endpoint_free.
+ * A copy of the platform secret value (NUL-terminated, borrowed) in guarded
+ * memory (free with sr_secret_free, which wipes); *len_out its length (may be
+ * NULL). The platform's secrets reach the connectors only this way, opened
+ * from their sealed form by vaultd (ADR 0120; PCI DSS v4.0 8.6.3).
+ * @return the copy, or NULL with err "<name>: <what> is missing, empty or
+ * has more than one line" (never the value) or out of memory.
+ */
+char *vault_psp_secret_dup(const char *name, const char *what, const char *value,
+                           size_t *len_out, char *err, size_t errlen);
+
+/**
+ * Copy host and addr (may be NULL) into ep, and the platform's API key
+ * (api_key, borrowed; one line) into guarded memory (vault_psp_secret_dup).
+ * name prefixes the messages. @return 0, or -1 with err filled; either way
+ * ep is freed with vault_psp_endpoint_free.
  */
 int vault_psp_endpoint_init(struct vault_psp_endpoint *ep, const char *name, const char *host,
-                            const char *addr, unsigned port, const char *api_key_file,
+                            const char *addr, unsigned port, const char *api_key,
                             char *err, size_t errlen);
 
 /** Wipe the key and free what vault_psp_endpoint_init allocated (ep may be partly set). */

@@ -124,6 +124,11 @@ static bool label_ok(const char *s, const char *prefix)
 	return true;
 }
 
+bool vault_psp_label_ok(const char *s, const char *prefix)
+{
+	return label_ok(s, prefix);
+}
+
 /* HMAC-SHA256 (HSM key `label`) of ACCOUNT_DOMAIN 0x00 connector 0x00
  * account, as hex. */
 static int account_hmac(struct hsm *h, const char *label, const char *connector,

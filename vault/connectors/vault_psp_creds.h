@@ -51,6 +51,13 @@ bool vault_psp_account_ok(const char *s);
 bool vault_psp_connector_ok(const char *s);
 
 /**
+ * Whether s is a key label "<prefix>N", N 1..99999 (key_versions' label
+ * shape, migration vault/0040), e.g. prefix "pan-enc-v": labels read from
+ * the database are checked before they reach the HSM.
+ */
+bool vault_psp_label_ok(const char *s, const char *prefix);
+
+/**
  * Encrypt and upsert (merchant, connector)'s credentials. Each value may be
  * NULL (not registered); at least one must be given, already validated.
  * webhook_secret is the active secret (the one webhooks are verified with);

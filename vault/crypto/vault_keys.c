@@ -254,10 +254,12 @@ long long vault_keys_in_use(PGconn *db, const char *label, char *err, size_t err
 	const char *params[1] = { label };
 
 	/* Merchants' PSP credentials need their sealing key and the key of their
-	 * account HMAC as much as tokens do (ADR 0095 amended). */
+	 * account HMAC as much as tokens do (ADR 0095 amended); the platform's
+	 * PSP secrets their sealing key (ADR 0120). */
 	return count_query(db,
 	    "SELECT (SELECT count(*) FROM tokens WHERE key_version = $1 OR fp_version = $1) + "
-	    "(SELECT count(*) FROM psp_credentials WHERE key_version = $1 OR account_hmac_key = $1)",
+	    "(SELECT count(*) FROM psp_credentials WHERE key_version = $1 OR account_hmac_key = $1) + "
+	    "(SELECT count(*) FROM psp_platform_secrets WHERE key_version = $1)",
 	    1, params, err, errlen);
 }
 
@@ -287,7 +289,9 @@ long long vault_keys_outdated(PGconn *db, const struct vault_key_labels *cur, ch
 	return count_query(db,
 	    "SELECT (SELECT count(*) FROM tokens WHERE key_version <> $1 OR fp_version <> $2) + "
 	    "(SELECT count(*) FROM psp_credentials WHERE key_version <> $1 OR "
-	    "account_hmac_key <> $2)", 2, params, err, errlen);
+	    "account_hmac_key <> $2) + "
+	    "(SELECT count(*) FROM psp_platform_secrets WHERE key_version <> $1)",
+	    2, params, err, errlen);
 }
 
 /* ---- the re-encryption job -------------------------------------------------- */

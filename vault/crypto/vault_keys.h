@@ -76,7 +76,8 @@ int vault_keys_state(PGconn *db, const char *label, char state[16], char *err, s
  * Records that still need label: tokens whose key_version (pan-enc) or
  * fp_version / fingerprint_prev (fp-hmac) names it, and merchants' PSP
  * credentials whose key_version (pan-enc) or account_hmac_key (fp-hmac)
- * names it (ADR 0095 amended). >= 0, or -1.
+ * names it (ADR 0095 amended), and the platform's PSP secrets whose
+ * key_version names it (ADR 0120). >= 0, or -1.
  */
 long long vault_keys_in_use(PGconn *db, const char *label, char *err, size_t errlen);
 
@@ -85,7 +86,8 @@ int vault_keys_mark_retired(PGconn *db, const char *label, char *err, size_t err
 
 /**
  * Records not yet on the current keys: tokens (key_version or fp_version)
- * plus PSP credentials (key_version or account_hmac_key). >= 0, or -1.
+ * plus PSP credentials (key_version or account_hmac_key) plus the platform's
+ * PSP secrets (key_version, ADR 0120). >= 0, or -1.
  */
 long long vault_keys_outdated(PGconn *db, const struct vault_key_labels *cur, char *err,
                               size_t errlen);

@@ -1,11 +1,12 @@
 /*
- * vaultctl: online rotation (ADR 0074): keys rotate, keys reencrypt (tokens
- * and merchants' PSP credentials), keys retire; and the database and HSM
- * named in vaultd's configuration (--config).
+ * vaultctl: online rotation (ADR 0074): keys rotate, keys reencrypt (tokens,
+ * merchants' PSP credentials, the platform's PSP secrets), keys retire; and
+ * the database and HSM named in vaultd's configuration (--config).
  */
 #include "vault/ctl/vaultctl.h"
 #include "vault/crypto/vault_keys.h"
 #include "vault/connectors/vault_psp_creds.h"
+#include "vault/connectors/vault_psp_platform.h"
 #include "vault/tokens/vault_token.h"
 
 #include <stdio.h>
@@ -196,6 +197,11 @@ int cmd_keys_reencrypt(const struct opts *o)
 			fflush(stdout);
 		}
 		if (n < 0) {
+			fprintf(stderr, "vaultctl: keys reencrypt: %s (run it again to resume)\n", err);
+			goto out;
+		}
+		/* The platform's PSP secrets (ADR 0120): a handful of rows. */
+		if (vault_psp_platform_reseal(db, h, &cur, &st, err, sizeof err) < 0) {
 			fprintf(stderr, "vaultctl: keys reencrypt: %s (run it again to resume)\n", err);
 			goto out;
 		}

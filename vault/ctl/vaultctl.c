@@ -7,6 +7,8 @@
  *     keys list    show the keys and their sensitive/extractable flags
  *     keys generate / backup / restore / rotate / reencrypt / retire, custodian add,
  *     ceremony init / verify: key ceremonies (issue 7, ADRs 0070-0074)
+ *   vaultctl --config VAULTD.JSON psp load CONNECTOR NAME FILE | psp list
+ *                  the platform's PSP secrets, sealed in the HSM (ADR 0120)
  *   vaultctl --config VAULTD.JSON audit verify
  *                  walk the PAN decryption audit chain (vault/audit/vault_audit.h);
  *                  exit 0 intact, 3 tampered (the first bad record is named)
@@ -82,6 +84,12 @@ static void usage(FILE *f)
 	        "    ceremony verify FILE --pubkey PEM\n"
 	        "                  check a transcript's chain and signatures with the public\n"
 	        "                  key only; exit 0 intact, 3 tampered (first bad line named)\n"
+	        "    psp load stripe|adyen api_key|webhook_secret FILE\n"
+	        "                  (--config) seal the platform's PSP secret in FILE (one\n"
+	        "                  line, mode 0600) in the HSM under dual control; vaultd\n"
+	        "                  reads it at its next start (ADR 0120)\n"
+	        "    psp list      (--config) the loaded platform PSP secrets: last 4\n"
+	        "                  characters, sealing key, custodians, time\n"
 	        "    audit verify  (needs --config VAULTD.JSON: database and HSM settings)\n"
 	        "                  walk the PAN decryption audit chain, recomputing every\n"
 	        "                  HMAC in the HSM; exit 0 intact, 3 tampered (the first\n"
@@ -344,6 +352,10 @@ int main(int argc, char **argv)
 		if (strcmp(argv[optind + 1], "list") == 0)
 			return cmd_keys(&o, false);
 	}
+	if (is_cmd(nargs, argv + optind, 5, "psp", "load"))
+		return cmd_psp_load(&o, argv[optind + 2], argv[optind + 3], argv[optind + 4]);
+	if (is_cmd(nargs, argv + optind, 2, "psp", "list"))
+		return cmd_psp_list(&o);
 	if (is_cmd(nargs, argv + optind, 2, "audit", "verify"))
 		return cmd_audit_verify(&o);
 	if (nargs >= 1 && strcmp(argv[optind], "help") == 0)

@@ -162,4 +162,17 @@ int cmd_keys_reencrypt(const struct opts *o);
 /** keys retire LABEL: destroy an unused previous version under dual control. */
 int cmd_keys_retire(const struct opts *o, const char *label);
 
+/* ---- ctl_psp.c: the platform's PSP secrets (ADR 0120) ---------------------------- */
+
+/**
+ * psp load CONNECTOR NAME FILE: FILE's one-line value (mode 0600) sealed in
+ * the HSM (vault_psp_platform_put) after dual control, recorded on the
+ * transcript with its last 4 characters. EXIT_USAGE for a bad connector,
+ * name, file or value (never echoed); EXIT_REFUSED without two custodians.
+ */
+int cmd_psp_load(const struct opts *o, const char *connector, const char *name, const char *file);
+
+/** psp list: the loaded platform secrets, one JSON object per line, never a value. */
+int cmd_psp_list(const struct opts *o);
+
 #endif

@@ -743,10 +743,10 @@ int vault_adyen_init(struct vault_connector *out, const struct adyen_config *cfg
 
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
-	if (out == NULL || cfg == NULL || cfg->host == NULL || cfg->api_key_file == NULL || cfg->port == 0
+	if (out == NULL || cfg == NULL || cfg->host == NULL || cfg->api_key == NULL || cfg->port == 0
 	    || cfg->port > 65535 || cfg->merchant_account == NULL || cfg->merchant_account[0] == '\0') {
 		vault_connector_seterr(err, errlen,
-		                       "adyen: host, port, api_key_file and merchant_account are required");
+		                       "adyen: host, port, api_key and merchant_account are required");
 		goto out;
 	}
 	memset(out, 0, sizeof *out);
@@ -762,12 +762,14 @@ int vault_adyen_init(struct vault_connector *out, const struct adyen_config *cfg
 		vault_connector_seterr(err, errlen, "adyen: out of memory");
 		goto out;
 	}
-	/* invariant 10, docs/invariants.md / PCI DSS 8.6.3: keys come from 0600 files into guarded memory. */
-	if (vault_psp_endpoint_init(&st->ep, "adyen", cfg->host, cfg->addr, cfg->port, cfg->api_key_file,
+	/* PCI DSS 8.6.3: the platform's secrets, opened from their sealed form
+	 * by vaultd (ADR 0120), are held in guarded memory. */
+	if (vault_psp_endpoint_init(&st->ep, "adyen", cfg->host, cfg->addr, cfg->port, cfg->api_key,
 	                            err, errlen) != 0)
 		goto out;
-	if (cfg->hmac_key_file != NULL && cfg->hmac_key_file[0] != '\0') {
-		st->hmac_key = sr_secret_read_file(cfg->hmac_key_file, &st->hmac_key_len, err, errlen);
+	if (cfg->hmac_key != NULL && cfg->hmac_key[0] != '\0') {
+		st->hmac_key = vault_psp_secret_dup("adyen", "the HMAC key", cfg->hmac_key,
+		                                    &st->hmac_key_len, err, errlen);
 		if (st->hmac_key == NULL)
 			goto out;
 		for (i = 0; i < st->hmac_key_len; i++)
@@ -777,7 +779,7 @@ int vault_adyen_init(struct vault_connector *out, const struct adyen_config *cfg
 				break;
 		if (st->hmac_key_len < 32 || st->hmac_key_len % 2 != 0 || i != st->hmac_key_len) {
 			vault_connector_seterr(err, errlen,
-			                       "adyen: HMAC key file must hold one even-length hex key (>= 16 bytes)");
+			                       "adyen: the HMAC key must be one even-length hex key (>= 16 bytes)");
 			goto out;
 		}
 	}

@@ -17,9 +17,9 @@ struct adyen_config {
 	const char *host;             /* DNS name in the PSP's certificate and the allowlist */
 	const char *addr;             /* IP to connect to, or NULL to resolve host */
 	unsigned port;                /* e.g. 443 (checkout-test.adyen.com), pspsim's port in dev */
-	const char *api_key_file;     /* X-API-Key (file, mode 0600); held in guarded memory */
+	const char *api_key;          /* X-API-Key (borrowed; copied into guarded memory) */
 	const char *merchant_account; /* the platform's merchantAccount */
-	const char *hmac_key_file;    /* notification HMAC key, hex (file, mode 0600); NULL: none */
+	const char *hmac_key;         /* notification HMAC key, hex (borrowed, copied); NULL: none */
 	const char *return_url;       /* returnUrl sent with /payments (3-D Secure); NULL: default */
 };
 

@@ -563,9 +563,9 @@ int vault_stripe_init(struct vault_connector *out, const struct stripe_config *c
 
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
-	if (out == NULL || cfg == NULL || cfg->host == NULL || cfg->api_key_file == NULL || cfg->port == 0
+	if (out == NULL || cfg == NULL || cfg->host == NULL || cfg->api_key == NULL || cfg->port == 0
 	    || cfg->port > 65535) {
-		vault_connector_seterr(err, errlen, "stripe: host, port and api_key_file are required");
+		vault_connector_seterr(err, errlen, "stripe: host, port and api_key are required");
 		goto out;
 	}
 	memset(out, 0, sizeof *out);
@@ -574,20 +574,17 @@ int vault_stripe_init(struct vault_connector *out, const struct stripe_config *c
 		vault_connector_seterr(err, errlen, "stripe: out of memory");
 		goto out;
 	}
-	/* invariant 10, docs/invariants.md / PCI DSS 8.6.3: the key comes from a 0600 file into guarded memory. */
-	if (vault_psp_endpoint_init(&st->ep, "stripe", cfg->host, cfg->addr, cfg->port, cfg->api_key_file,
+	/* PCI DSS 8.6.3: the platform's secrets, opened from their sealed form
+	 * by vaultd (ADR 0120), are held in guarded memory. */
+	if (vault_psp_endpoint_init(&st->ep, "stripe", cfg->host, cfg->addr, cfg->port, cfg->api_key,
 	                            err, errlen) != 0)
 		goto out;
-	if (cfg->webhook_secret_file != NULL) {
-		st->webhook_secret = sr_secret_read_file(cfg->webhook_secret_file, &st->webhook_secret_len,
-		                                         err, errlen);
+	if (cfg->webhook_secret != NULL) {
+		st->webhook_secret = vault_psp_secret_dup("stripe", "the webhook secret",
+		                                          cfg->webhook_secret, &st->webhook_secret_len,
+		                                          err, errlen);
 		if (st->webhook_secret == NULL)
 			goto out;
-		if (st->webhook_secret_len == 0 || strpbrk(st->webhook_secret, "\r\n") != NULL) {
-			vault_connector_seterr(err, errlen,
-			                       "stripe: webhook secret file is empty or has more than one line");
-			goto out;
-		}
 	}
 	out->name = "stripe";
 	out->authorize = stripe_authorize;

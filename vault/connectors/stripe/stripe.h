@@ -12,8 +12,8 @@ struct stripe_config {
 	const char *host;          /* DNS name in the PSP's certificate and the allowlist, e.g. "psp.strongroom.test" */
 	const char *addr;          /* IP to connect to, or NULL to resolve host */
 	unsigned port;             /* e.g. 8446 */
-	const char *api_key_file;  /* the PSP secret key (file, mode 0600); held in guarded memory */
-	const char *webhook_secret_file; /* platform endpoint secret whsec_... (file, 0600) or NULL (issue 5) */
+	const char *api_key;       /* the platform's secret key (borrowed; copied into guarded memory) */
+	const char *webhook_secret; /* the platform's endpoint secret whsec_... (borrowed, copied) or NULL */
 };
 
 /** Fill *out (name "stripe", authorize, cfg). @return 0, or -1 with err. */
