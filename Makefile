@@ -148,7 +148,8 @@ $(foreach d,unit attack,$(eval $(call unit_rules,$(d))))
 FUZZ_CC    ?= clang
 FUZZ_FLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
               -fno-sanitize-recover=all $(CFLAGS_COMMON)
-fuzz: build/fuzz/fuzz_token_request build/fuzz/fuzz_gw_request build/fuzz/fuzz_psp_webhook
+fuzz: build/fuzz/fuzz_token_request build/fuzz/fuzz_gw_request build/fuzz/fuzz_psp_webhook \
+      build/fuzz/fuzz_gw_source
 build/fuzz/fuzz_token_request: tests/fuzz/fuzz_token_request.c vault/tokens/vault_card.c common/sr_secret.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(LIBS_COMMON)
@@ -158,6 +159,11 @@ FUZZ_GW_SRC := gateway/api/gw_request.c gateway/api/gw_request_lifecycle.c gatew
 build/fuzz/fuzz_gw_request: tests/fuzz/fuzz_gw_request.c $(FUZZ_GW_SRC)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(shell $(PKG) --libs jansson libsodium 2>/dev/null)
+
+# libFuzzer target for the CIDR and X-Forwarded-For parsers (issue 28).
+build/fuzz/fuzz_gw_source: tests/fuzz/fuzz_gw_source.c gateway/api/gw_source.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 
 # libFuzzer target for what PSPs send (issue 5): Stripe-Signature, Stripe
 # events, Adyen notifications (per-item HMAC) and Adyen's payment answers.

@@ -150,6 +150,16 @@ void sr_http_stop(struct sr_http_server *srv);
 /** Request header value (case-insensitive name) or NULL. */
 const char *sr_http_header(const struct sr_http_request *req, const char *name);
 
+/**
+ * Every field line named name (case-insensitive), joined with "," in the
+ * order received (RFC 9110 section 5.3), into out[outlen]. A header a
+ * client may repeat (X-Forwarded-For) must be read this way: the first
+ * line alone can be the client's own. @return the number of lines (0: none,
+ * out ""), or -1 (does not fit in outlen; out "").
+ */
+int sr_http_header_all(const struct sr_http_request *req, const char *name, char *out,
+                       size_t outlen);
+
 /** Query-string argument or NULL. */
 const char *sr_http_query(const struct sr_http_request *req, const char *name);
 

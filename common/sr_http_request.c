@@ -318,6 +318,54 @@ const char *sr_http_header(const struct sr_http_request *req, const char *name)
 	return MHD_lookup_connection_value(st->conn, MHD_HEADER_KIND, name);
 }
 
+struct header_join {
+	const char *name;
+	char *out;
+	size_t outlen, used;
+	int lines;
+	int overflow;
+};
+
+static enum MHD_Result header_join_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+	struct header_join *hj = cls;
+	size_t n;
+
+	(void)kind;
+	if (key == NULL || strcasecmp(key, hj->name) != 0)
+		return MHD_YES;
+	n = value != NULL ? strlen(value) : 0;
+	if (hj->used + n + (hj->lines > 0 ? 1 : 0) >= hj->outlen) {
+		hj->overflow = 1;
+		return MHD_NO;
+	}
+	if (hj->lines > 0)
+		hj->out[hj->used++] = ',';
+	memcpy(hj->out + hj->used, value != NULL ? value : "", n);
+	hj->used += n;
+	hj->out[hj->used] = '\0';
+	hj->lines++;
+	return MHD_YES;
+}
+
+int sr_http_header_all(const struct sr_http_request *req, const char *name, char *out,
+                       size_t outlen)
+{
+	const struct req_state *st = (const struct req_state *)req;
+	struct header_join hj = { name, out, outlen, 0, 0, 0 };
+
+	if (req == NULL || name == NULL || out == NULL || outlen == 0)
+		return -1;
+	out[0] = '\0';
+	MHD_get_connection_values(st->conn, MHD_HEADER_KIND, header_join_cb, &hj);
+	if (hj.overflow) {
+		out[0] = '\0';
+		return -1;
+	}
+	return hj.lines;
+}
+
 const char *sr_http_query(const struct sr_http_request *req, const char *name)
 {
 	const struct req_state *st = (const struct req_state *)req;

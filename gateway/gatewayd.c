@@ -209,7 +209,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	cfg = gw_config_load(config_path, err, sizeof err);
-	if (cfg == NULL) {
+	if (cfg == NULL ||
+	    gw_config_trusted_proxies(cfg, config_path, app.trusted_proxies, GW_CIDR_MAX,
+	                              &app.n_trusted_proxies, err, sizeof err) != 0) {
 		sr_log(SR_LOG_ERROR, NULL, "config.invalid", "{s:s}", "error", err);
 		goto out;
 	}

@@ -2,6 +2,7 @@
  * gw_config: gateway configuration (see gw_config.h).
  */
 #include "gateway/gw_config.h"
+#include "gateway/api/gw_source.h"
 #include "gateway/vault_client/gw_vault_client.h"
 #include "common/sr_config.h"
 #include "common/sr_db.h"
@@ -27,6 +28,8 @@ const char *const GW_CONFIG_KEYS[] = {
 	"webhook_timeout_ms", "webhook_allow_private", "webhook_ca",
 	/* issue 16: audit records waiting for the database */
 	"audit_spool_file",
+	/* issue 28: proxies whose X-Forwarded-For is believed (ADR 0119) */
+	"trusted_proxies",
 	SR_HTTP_LIMIT_KEYS, /* issue 15: hostile clients (ADR 0109) */
 	NULL,
 };
@@ -131,11 +134,45 @@ json_t *gw_config_load(const char *path, char *err, size_t errlen)
 			goto out;
 		}
 	}
+	{
+		struct gw_cidr tp[GW_CIDR_MAX];
+		size_t ntp;
+
+		if (gw_config_trusted_proxies(cfg, path, tp, GW_CIDR_MAX, &ntp, err, errlen) != 0)
+			goto out;
+	}
 	ret = cfg;
 	cfg = NULL;
 out:
 	json_decref(cfg);
 	return ret;
+}
+
+int gw_config_trusted_proxies(const json_t *cfg, const char *path, struct gw_cidr *out,
+                              size_t max, size_t *n, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(cfg, "trusted_proxies");
+	json_t *e = NULL;
+	size_t i;
+
+	*n = 0;
+	if (v == NULL)
+		return 0;
+	if (!json_is_array(v) || json_array_size(v) > max) {
+		sr_config_error(err, errlen, path, "trusted_proxies",
+		                "must be an array of at most %zu networks", max);
+		return -1;
+	}
+	json_array_foreach(v, i, e) {
+		if (!json_is_string(e) || gw_cidr_parse(json_string_value(e), &out[i]) != 0) {
+			sr_config_error(err, errlen, path, "trusted_proxies",
+			                "entry %zu is not an address or a network ADDRESS/LEN "
+			                "without host bits", i);
+			return -1;
+		}
+	}
+	*n = json_array_size(v);
+	return 0;
 }
 
 struct sr_db_pool *gw_config_db(const json_t *cfg, size_t pool_size, char *err, size_t errlen)

@@ -12,7 +12,8 @@
  * (1000), auto_void_after_s (604800: uncaptured authorizations are voided
  * after 7 days), three_ds_expiry_s (900: abandoned challenges fail),
  * idempotency_lease_s (75: a live owner's in-progress key is taken over
- * after this; a dead owner's at once, ADR 0113).
+ * after this; a dead owner's at once, ADR 0113); issue 28: trusted_proxies
+ * (none: X-Forwarded-For is never read; ADR 0119).
  */
 #ifndef GW_CONFIG_H
 #define GW_CONFIG_H
@@ -21,6 +22,7 @@
 
 struct sr_db_pool;
 struct gw_vault_client;
+struct gw_cidr;
 
 /** NULL-terminated list of the allowed keys. */
 extern const char *const GW_CONFIG_KEYS[];
@@ -42,5 +44,15 @@ struct gw_vault_client *gw_config_vault(const json_t *cfg, char *err, size_t err
  * @return 0, or -1 (does not fit).
  */
 int gw_config_audit_spool(const json_t *cfg, char *out, size_t outlen);
+
+/**
+ * The trusted proxies of cfg (trusted_proxies: a JSON array of addresses or
+ * networks ADDRESS/LEN, gw_cidr_parse) into out[max]; *n their count (0
+ * when absent: X-Forwarded-For is never read, ADR 0119). path names the
+ * file in messages. @return 0, or -1 with err naming the key and the
+ * entry's index (never its value).
+ */
+int gw_config_trusted_proxies(const json_t *cfg, const char *path, struct gw_cidr *out,
+                              size_t max, size_t *n, char *err, size_t errlen);
 
 #endif

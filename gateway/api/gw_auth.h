@@ -25,10 +25,19 @@ bool gw_auth_secret_key_shape_ok(const char *key);
  * and returns 0. Otherwise replies (401 authentication_error invalid_api_key
  * for a missing, malformed, unknown, revoked or publishable key; 500 api_error
  * on a database failure) and returns -1. The key never reaches a log.
- * Issue 4: the key must not be revoked or past its roll grace period, and its
- * role must grant the permission of the running route (gw_req_ctx()->need):
- * otherwise 403 authentication_error insufficient_role. Fills gw_req_ctx()
- * with the merchant, key id and role for the audit trail.
+ * Issue 4: the key must not be revoked; past its roll overlap (expires_at
+ * <= the database's now()) it is refused with 401 authentication_error
+ * api_key_expired. Issue 28 (ADR 0119): a key with allowed_sources used from
+ * any other client address (gw_req_ctx()->source, set by gw_route), or from
+ * an unknown one, is refused with 403 authentication_error
+ * api_key_source_not_allowed, before the merchant rate limit, the role
+ * check and anything the handler does (body validation, idempotency);
+ * counted in strongroom_api_key_source_refused_total{reason} and audited
+ * (target "source:ADDRESS"; never the key). The key's role must grant the
+ * permission of the running route (gw_req_ctx()->need): otherwise 403
+ * authentication_error insufficient_role. Fills gw_req_ctx() with the
+ * merchant, key id and role for the audit trail. A successful use is
+ * recorded (last_used_at, last_used_source) at most once a minute per key.
  */
 int gw_auth_merchant(struct gw_app *app, struct sr_http_request *req, char *merchant_id,
                      size_t len);

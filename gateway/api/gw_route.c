@@ -6,6 +6,7 @@
 #include "gateway/audit/gw_audit.h"
 #include "gateway/store/gw_store.h"
 #include "gateway/api/gw_ratelimit.h"
+#include "gateway/api/gw_source.h"
 #include "gateway/api/gw_request_lifecycle.h"
 #include "common/sr_db.h"
 #include "common/sr_log.h"
@@ -17,15 +18,37 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The client address a pre-authentication limit is keyed on: the TCP
- * peer, an IPv6 address cut to its /64 (one host's usual allocation). */
-static void client_key(const struct sr_http_request *req, char *out, size_t outlen)
+/* The client address of req into source[46] ("" unknown): the TCP peer
+ * sr_http read once for the request, or, from a trusted proxy, what its
+ * X-Forwarded-For says (ADR 0119). */
+static void client_source(const struct gw_app *app, struct sr_http_request *req,
+                          char *source, size_t len)
+{
+	char xff[4097];
+	struct gw_cidr c;
+	int lines = 0;
+
+	source[0] = '\0';
+	if (app->n_trusted_proxies > 0)
+		lines = sr_http_header_all(req, "X-Forwarded-For", xff, sizeof xff);
+	if (lines < 0 ||
+	    gw_source_client(req->client, lines > 0 ? xff : NULL, app->trusted_proxies,
+	                     app->n_trusted_proxies, &c) != 0 ||
+	    gw_cidr_format(&c, true, source, len) != 0)
+		source[0] = '\0';
+}
+
+/* The client address a pre-authentication limit is keyed on: the client
+ * address (the TCP peer when unknown), an IPv6 address cut to its /64 (one
+ * host's usual allocation). */
+static void client_key(const struct sr_http_request *req, const char *source, char *out,
+                       size_t outlen)
 {
 	struct in6_addr a6;
+	const char *addr = source[0] != '\0' ? source : req->client;
 
-	/* The address sr_http read once for the request (and its request line). */
-	snprintf(out, outlen, "%s", req->client[0] != '\0' ? req->client : "unknown");
-	if (req->client[0] == '\0')
+	snprintf(out, outlen, "%s", addr[0] != '\0' ? addr : "unknown");
+	if (addr[0] == '\0')
 		return;
 	if (inet_pton(AF_INET6, out, &a6) == 1 && !IN6_IS_ADDR_V4MAPPED(&a6)) {
 		memset(&a6.s6_addr[8], 0, 8);
@@ -72,7 +95,8 @@ void gw_route_run(struct sr_http_request *req, sr_http_handler handler, unsigned
 	ctx->action = action;
 	/* Before authentication, per client address (PSP webhooks, which carry
 	 * no API key, too: per sender); per merchant in gw_auth_merchant. */
-	client_key(req, client, sizeof client);
+	client_source(app, req, ctx->source, sizeof ctx->source);
+	client_key(req, ctx->source, client, sizeof client);
 	if (gw_route_rate_limit(req, app->ratelimit_ip, "address", client))
 		goto audit;
 	handler(req);

@@ -32,6 +32,8 @@ struct gw_req_ctx {
 	char role[16];           /* the key's role */
 	char target[72];         /* object acted on (payment, refund id) */
 	char provider[32];       /* PSP connector involved, if any */
+	char source[46];         /* the client address (gw_source_client; ADR 0119),
+	                          * "" when unknown */
 	const char *action;      /* the route's name ("POST /v1/payments"), static */
 	/* An Idempotency-Key's final response, saved by gw_route only once the
 	 * request's audit record is written (gw_idem_finish, issue 16). */

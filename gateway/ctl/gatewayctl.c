@@ -5,7 +5,8 @@
  *   gatewayctl --config FILE merchant origins --id MERCHANT [--origin ORIGIN]...
  *   gatewayctl --config FILE merchant list
  *   gatewayctl --config FILE key create --merchant ID --role ROLE
- *   gatewayctl --config FILE key roll --key-id N [--grace SECONDS]
+ *   gatewayctl --config FILE key roll --key-id N [--expires-in DURATION]
+ *   gatewayctl --config FILE key allow --key-id N --source CIDR[,CIDR...]|any
  *   gatewayctl --config FILE key revoke --key-id N
  *   gatewayctl --config FILE key list --merchant ID
  *   gatewayctl --config FILE audit verify
@@ -24,6 +25,7 @@
  */
 #include "gateway/audit/gw_audit.h"
 #include "gateway/api/gw_auth.h"
+#include "gateway/api/gw_source.h"
 #include "gateway/store/gw_store_keys.h"
 #include "gateway/gw_config.h"
 #include "gateway/store/gw_store.h"
@@ -55,7 +57,8 @@ static void usage(FILE *f)
 	        "    gatewayctl --config FILE merchant origins --id MERCHANT [--origin ORIGIN]...\n"
 	        "    gatewayctl --config FILE merchant list\n"
 	        "    gatewayctl --config FILE key create --merchant ID --role ROLE\n"
-	        "    gatewayctl --config FILE key roll --key-id N [--grace SECONDS]\n"
+	        "    gatewayctl --config FILE key roll --key-id N [--expires-in DURATION]\n"
+	        "    gatewayctl --config FILE key allow --key-id N --source CIDR[,CIDR...]|any\n"
 	        "    gatewayctl --config FILE key revoke --key-id N\n"
 	        "    gatewayctl --config FILE key list --merchant ID\n"
 	        "    gatewayctl --config FILE audit verify\n"
@@ -72,10 +75,15 @@ static void usage(FILE *f)
 	        "    merchant list    list merchants and their key prefixes as JSON\n"
 	        "    key create       a new secret key with ROLE (admin, payments, finance,\n"
 	        "                     read_only); prints {\"id\",\"secret_key\",\"role\"} once\n"
-	        "    key roll         replace key N by a new one (same merchant and role); the\n"
-	        "                     old one keeps working for --grace SECONDS (default 86400)\n"
+	        "    key roll         replace key N by a new one (same merchant, role and\n"
+	        "                     allowed sources); the old one keeps working for\n"
+	        "                     --expires-in (default 24h; 0: stops at once)\n"
+	        "    key allow        key N may be used only from the --source networks\n"
+	        "                     (IPv4 and IPv6, at most 64; \"any\": from anywhere);\n"
+	        "                     prints them in canonical form\n"
 	        "    key revoke       refuse key N from now on\n"
-	        "    key list         the merchant's keys (prefixes, roles, expiry; never keys)\n"
+	        "    key list         the merchant's keys (prefixes, roles, expiry, allowed\n"
+	        "                     sources, last use and its address; never keys)\n"
 	        "    audit verify     check the audit chain; prints the first altered, removed\n"
 	        "                     or reordered record; exit 0 intact, 1 not, 2 usage/error\n"
 	        "    webhooks add     register a webhook endpoint (https URL) for the --event\n"
@@ -95,8 +103,12 @@ static void usage(FILE *f)
 	        "                     browser. Repeatable, at most 16.\n"
 	        "    --merchant ID    the merchant (key create, key list)\n"
 	        "    --role ROLE      admin, payments, finance or read_only (key create)\n"
-	        "    --key-id N       the key (key roll, key revoke)\n"
-	        "    --grace SECONDS  how long a rolled key keeps working (key roll)\n"
+	        "    --key-id N       the key (key roll, key allow, key revoke)\n"
+	        "    --expires-in D   how long a rolled key keeps working: seconds, or a\n"
+	        "                     number with s, m, h or d, at most 30d (key roll;\n"
+	        "                     --grace SECONDS is the same)\n"
+	        "    --source LIST    addresses or networks ADDRESS/LEN separated by commas,\n"
+	        "                     or \"any\" (key allow)\n"
 	        "    --url URL        the endpoint's https URL (webhooks add)\n"
 	        "    --event EVENT    a merchant event name, e.g. payment.captured, or \"*\"\n"
 	        "                     (webhooks add; repeatable, at most 16)\n"
@@ -394,7 +406,7 @@ static int key_roll(const json_t *cfg, long long old_id, long long grace)
 	int rc = 1;
 
 	if (old_id <= 0 || grace < 0 || grace > 30LL * 86400) {
-		fprintf(stderr, "gatewayctl: key roll needs --key-id N and --grace 0..2592000\n");
+		fprintf(stderr, "gatewayctl: key roll needs --key-id N and --expires-in 0..30d\n");
 		return 2;
 	}
 	if ((db = open_db(cfg)) == NULL)
@@ -414,9 +426,10 @@ static int key_roll(const json_t *cfg, long long old_id, long long grace)
 		goto out;
 	began = 0;
 	audit_op(conn, ki.merchant_id, "gatewayctl key roll", old_id, "success");
-	out = json_pack("{s:I, s:I, s:s, s:s, s:I, s:s}", "id", (json_int_t)id, "replaces",
+	out = json_pack("{s:I, s:I, s:s, s:s, s:I, s:I, s:s}", "id", (json_int_t)id, "replaces",
 	                (json_int_t)old_id, "merchant", ki.merchant_id, "role", ki.role,
-	                "old_key_valid_for_s", (json_int_t)grace, "secret_key", sk);
+	                "old_key_valid_for_s", (json_int_t)grace, "old_key_expires",
+	                (json_int_t)ki.expires, "secret_key", sk);
 	rc = print_json(out);
 out:
 	if (began)
@@ -427,6 +440,90 @@ out:
 		sr_db_release(db, conn);
 	sr_db_pool_free(db);
 	return rc;
+}
+
+/* DURATION: decimal seconds, or a number with s, m, h or d (no sign, no
+ * spaces). @return the seconds, or -1 (not a duration or over 30 days). */
+static long long parse_duration(const char *s)
+{
+	static const struct { char unit; long long secs; } UNITS[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
+	};
+	long long n = 0, mult = 1;
+	size_t i, len = s != NULL ? strlen(s) : 0;
+
+	if (len == 0 || len > 9)
+		return -1;
+	for (i = 0; i < sizeof UNITS / sizeof UNITS[0]; i++)
+		if (s[len - 1] == UNITS[i].unit) {
+			mult = UNITS[i].secs;
+			len--;
+		}
+	if (len == 0)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		n = n * 10 + (s[i] - '0');
+	}
+	n *= mult;
+	return n <= 30LL * 86400 ? n : -1;
+}
+
+/* key allow: the networks key id may be used from (ADR 0119). */
+static int key_allow(const json_t *cfg, long long id, const char *sources)
+{
+	struct gw_cidr list[GW_CIDR_MAX];
+	char canon[GW_CIDR_MAX * GW_CIDR_TEXT];
+	struct sr_db_pool *db = NULL;
+	PGconn *conn = NULL;
+	json_t *arr = NULL;
+	size_t n = 0, bad = 0, i, used = 0;
+	int any = sources != NULL && strcmp(sources, "any") == 0;
+	int r;
+
+	if (id <= 0 || sources == NULL) {
+		fprintf(stderr, "gatewayctl: key allow needs --key-id N and --source CIDR[,CIDR...]|any\n");
+		return 2;
+	}
+	if (!any && gw_cidr_list_parse(sources, list, GW_CIDR_MAX, &n, &bad) != 0) {
+		if (bad == GW_CIDR_MAX)
+			fprintf(stderr, "gatewayctl: --source: at most %d networks\n", GW_CIDR_MAX);
+		else
+			fprintf(stderr, "gatewayctl: --source: entry %zu is not an address or a network "
+			                "ADDRESS/LEN without host bits\n", bad + 1);
+		return 2;
+	}
+	arr = any ? json_null() : json_array();
+	canon[0] = '\0';
+	for (i = 0; i < n; i++) {
+		char one[GW_CIDR_TEXT];
+
+		if (gw_cidr_format(&list[i], false, one, sizeof one) != 0)
+			goto fail;
+		used += (size_t)snprintf(canon + used, sizeof canon - used, "%s%s", i > 0 ? "," : "", one);
+		json_array_append_new(arr, json_string(one));
+	}
+	if ((db = open_db(cfg)) == NULL)
+		goto fail;
+	conn = sr_db_acquire(db);
+	r = gw_store_key_allow(conn, id, any ? NULL : canon);
+	if (r == 0)
+		audit_op(conn, NULL, "gatewayctl key allow", id, "success");
+	sr_db_release(db, conn);
+	sr_db_pool_free(db);
+	if (r != 0) {
+		fprintf(stderr, "gatewayctl: %s\n", r == 1 ? "no such unrevoked secret key" : "database error");
+		json_decref(arr);
+		return 1;
+	}
+	arr = json_pack("{s:I, s:o}", "id", (json_int_t)id, "allowed_sources", arr);
+	r = print_json(arr);
+	json_decref(arr);
+	return r;
+fail:
+	json_decref(arr);
+	return 1;
 }
 
 static int key_revoke(const json_t *cfg, long long id)
@@ -605,6 +702,8 @@ int main(int argc, char **argv)
 		{ "role", required_argument, NULL, 'r' },
 		{ "key-id", required_argument, NULL, 'i' },
 		{ "grace", required_argument, NULL, 'g' },
+		{ "expires-in", required_argument, NULL, 'g' },
+		{ "source", required_argument, NULL, 's' },
 		{ "url", required_argument, NULL, 'u' },
 		{ "event", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
@@ -620,6 +719,7 @@ int main(int argc, char **argv)
 	const char *role = NULL;
 	long long key_id = 0;
 	long long grace = 86400;
+	const char *sources = NULL;
 	json_t *cfg = NULL;
 	char err[512];
 	int opt;
@@ -630,7 +730,7 @@ int main(int argc, char **argv)
 	/* "+"-less getopt_long permutes, so options may follow the subcommand. */
 	if (origins == NULL || events == NULL)
 		return 1;
-	while ((opt = getopt_long(argc, argv, "c:n:o:d:m:r:i:g:u:e:h", LONGOPTS, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:n:o:d:m:r:i:g:s:u:e:h", LONGOPTS, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			config_path = optarg;
@@ -654,7 +754,10 @@ int main(int argc, char **argv)
 			key_id = strtoll(optarg, NULL, 10);
 			break;
 		case 'g':
-			grace = strtoll(optarg, NULL, 10);
+			grace = parse_duration(optarg); /* -1: refused by key roll */
+			break;
+		case 's':
+			sources = optarg;
 			break;
 		case 'u':
 			url = optarg;
@@ -706,6 +809,8 @@ int main(int argc, char **argv)
 			rc = key_create(cfg, merchant, role);
 		else if (strcmp(sub, "roll") == 0)
 			rc = key_roll(cfg, key_id, grace);
+		else if (strcmp(sub, "allow") == 0)
+			rc = key_allow(cfg, key_id, sources);
 		else if (strcmp(sub, "revoke") == 0)
 			rc = key_revoke(cfg, key_id);
 		else if (strcmp(sub, "list") == 0)
