@@ -35,6 +35,8 @@ t_audit_group_commit_concurrent() {
     _ "$STRONGROOM_CA" "$STRONGROOM_SK" > "$TMP/ab_pay" 2>&1
   wait $lg $lv
   eq "payments answered 201" "$(grep -c '^201$' "$TMP/ab_pay")" "$AB_N"
+  [ "$(grep -c '^201$' "$TMP/ab_pay")" = "$AB_N" ] ||
+    echo "    answers: $(sort "$TMP/ab_pay" | uniq -c | tr -s ' \n' ' ')"
   eq "payments captured" "$(pg -d gateway -At <<<"SELECT count(*) FROM payments WHERE status = 'captured' AND payment_method IN ($(sed "s/.*/'&'/" "$TMP/ab_tokens" | paste -sd,))")" "$AB_N"
   adm=$(curl -sS --cacert var/pki/ca.crt "https://localhost:$admin_port/metrics")
   vm1=$(curl -sS --cacert var/pki/ca.crt "https://localhost:$VAULT_ADMIN_PORT/metrics")
