@@ -148,6 +148,19 @@ out:
 	return ret;
 }
 
+/* Whether trusted proxy network c holds every IPv4 or every IPv6 address:
+ * every client would then be a trusted proxy and write its own source into
+ * X-Forwarded-For (ADR 0119). */
+static bool trusts_everyone(const struct gw_cidr *c)
+{
+	struct gw_cidr lo, hi;
+
+	if (c->prefix == 0)
+		return true;
+	return gw_addr_parse("0.0.0.0", &lo) == 0 && gw_addr_parse("255.255.255.255", &hi) == 0 &&
+	       gw_cidr_contains(c, &lo) && gw_cidr_contains(c, &hi);
+}
+
 int gw_config_trusted_proxies(const json_t *cfg, const char *path, struct gw_cidr *out,
                               size_t max, size_t *n, char *err, size_t errlen)
 {
@@ -168,6 +181,12 @@ int gw_config_trusted_proxies(const json_t *cfg, const char *path, struct gw_cid
 			sr_config_error(err, errlen, path, "trusted_proxies",
 			                "entry %zu is not an address or a network ADDRESS/LEN "
 			                "without host bits", i);
+			return -1;
+		}
+		if (trusts_everyone(&out[i])) {
+			sr_config_error(err, errlen, path, "trusted_proxies",
+			                "entry %zu holds every address: list the proxies' own "
+			                "addresses", i);
 			return -1;
 		}
 	}

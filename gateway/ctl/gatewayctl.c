@@ -470,6 +470,23 @@ static long long parse_duration(const char *s)
 	return n <= 30LL * 86400 ? n : -1;
 }
 
+/* --key-id N: decimal digits only, no sign, space or suffix ("4,5" must not
+ * quietly mean key 4). @return N (> 0), or -1. */
+static long long parse_key_id(const char *s)
+{
+	long long n = 0;
+	size_t i, len = s != NULL ? strlen(s) : 0;
+
+	if (len == 0 || len > 18)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		n = n * 10 + (s[i] - '0');
+	}
+	return n > 0 ? n : -1;
+}
+
 /* key allow: the networks key id may be used from (ADR 0119). */
 static int key_allow(const json_t *cfg, long long id, const char *sources)
 {
@@ -751,7 +768,7 @@ int main(int argc, char **argv)
 			role = optarg;
 			break;
 		case 'i':
-			key_id = strtoll(optarg, NULL, 10);
+			key_id = parse_key_id(optarg); /* -1: refused by each command */
 			break;
 		case 'g':
 			grace = parse_duration(optarg); /* -1: refused by key roll */
