@@ -175,6 +175,11 @@ t_attack_17_ceremony_tampered() {
   a17_both "$d/time" "$pk"
   eq "moved time stamp: C" "$A17_RC_C" 3; eq "moved time stamp: Python" "$A17_RC_PY" 3
   [ "$(grep -c "time stamp" <<<"$A17_OUT")" = 2 ] || fail "moved time stamp: $A17_OUT"
+  # ... moved and its stamped_head rewritten to match: the TSA's signed imprint still catches it.
+  a17_forge "$T" "$d/time2" "i = next(i for i, o in enumerate(lines) if o['what'].get('source') == 'rfc3161'); t = lines.pop(i); t.pop('witnesses'); t['what']['stamped_head'] = lines[i - 1]['prev']; lines.insert(i - 1, t)" || { fail "forge"; return; }
+  a17_both "$d/time2" "$pk"
+  eq "re-headed time stamp: C" "$A17_RC_C" 3; eq "re-headed time stamp: Python" "$A17_RC_PY" 3
+  [ "$(grep -c "BROKEN at line .*: time stamp: the TSA's token does not" <<<"$A17_OUT")" = 2 ] || fail "re-headed time stamp: $A17_OUT"
   # ... a whole new transcript without the witness and the time stamps: it verifies on its
   # own, but it misses the head anchored outside the vault host.
   a17_forge "$T" "$d/rewritten" "lines[:] = [o for o in lines if o['action'] not in ('witness-enrolled', 'trusted-time')]; [o.pop('witnesses', None) for o in lines]" || { fail "forge"; return; }
