@@ -153,6 +153,30 @@ int hsm_kcv(struct hsm *h, const char *key_label, uint8_t kcv[HSM_KCV_LEN], char
 /** The token's serial number (CK_TOKEN_INFO.serialNumber, blanks trimmed), NUL-terminated. */
 int hsm_token_serial(struct hsm *h, char serial[17], char *err, size_t errlen);
 
+/* What the token and its slot say they are (hsm_token_identity). Strings are
+ * the PKCS#11 blank-padded fields with the blanks trimmed, NUL-terminated;
+ * versions are "major.minor". */
+struct hsm_identity {
+	char manufacturer[33];      /* CK_TOKEN_INFO.manufacturerID */
+	char model[17];             /* CK_TOKEN_INFO.model */
+	char serial[17];            /* CK_TOKEN_INFO.serialNumber */
+	char firmware[8];           /* CK_TOKEN_INFO.firmwareVersion */
+	char hardware[8];           /* CK_TOKEN_INFO.hardwareVersion */
+	char slot_description[65];  /* CK_SLOT_INFO.slotDescription */
+	char slot_manufacturer[33]; /* CK_SLOT_INFO.manufacturerID */
+	char slot_firmware[8];      /* CK_SLOT_INFO.firmwareVersion */
+	char slot_hardware[8];      /* CK_SLOT_INFO.hardwareVersion */
+};
+
+/**
+ * The HSM's identity as the token reports it: C_GetTokenInfo and
+ * C_GetSlotInfo (PKCS#11 v2.40 sections 5.4), read, never typed, so the
+ * ceremony transcript names the device that signed it (PCI DSS v4.0 3.6.1,
+ * 3.7.1). Non-printable bytes become '?'.
+ * @return 0, or -1 with err.
+ */
+int hsm_token_identity(struct hsm *h, struct hsm_identity *id, char *err, size_t errlen);
+
 /**
  * Generate an ECDSA P-256 token key pair labelled label (CKM_EC_KEY_PAIR_GEN):
  * private key CKA_SIGN only, sensitive, never extractable, private; public

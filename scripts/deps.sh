@@ -8,6 +8,7 @@ PKGS=(
   libcmocka-dev softhsm2 opensc postgresql postgresql-client
   nftables systemd chromium
   clang libclang-rt-14-dev wrk
+  python3 python3-cryptography
 )
 missing=()
 for p in "${PKGS[@]}"; do

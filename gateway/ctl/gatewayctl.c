@@ -62,6 +62,8 @@ static void usage(FILE *f)
 	        "    gatewayctl --config FILE key revoke --key-id N\n"
 	        "    gatewayctl --config FILE key list --merchant ID\n"
 	        "    gatewayctl --config FILE audit verify\n"
+	        "    gatewayctl --config FILE audit anchor --transcript-head HEX --lines N\n"
+	        "    gatewayctl --config FILE audit anchors\n"
 	        "    gatewayctl --config FILE webhooks add --merchant ID --url URL --event EVENT...\n"
 	        "    gatewayctl --config FILE webhooks list --merchant ID\n"
 	        "    gatewayctl --config FILE webhooks delete --merchant ID --id ENDPOINT\n"
@@ -86,6 +88,10 @@ static void usage(FILE *f)
 	        "                     sources, last use and its address; never keys)\n"
 	        "    audit verify     check the audit chain; prints the first altered, removed\n"
 	        "                     or reordered record; exit 0 intact, 1 not, 2 usage/error\n"
+	        "    audit anchor     record a key ceremony transcript's head (vaultctl ceremony\n"
+	        "                     verify prints it) in the audit chain, out of the vault\n"
+	        "                     host's reach (ADR 0117)\n"
+	        "    audit anchors    the anchored transcript heads as JSON\n"
 	        "    webhooks add     register a webhook endpoint (https URL) for the --event\n"
 	        "                     names (or \"*\"); prints it with its signing secret\n"
 	        "                     \"whsec_...\" once (needs webhook_secret_key_file)\n"
@@ -110,6 +116,8 @@ static void usage(FILE *f)
 	        "    --source LIST    addresses or networks ADDRESS/LEN separated by commas,\n"
 	        "                     or \"any\" (key allow)\n"
 	        "    --url URL        the endpoint's https URL (webhooks add)\n"
+	        "    --transcript-head HEX  64 hex digits (audit anchor)\n"
+	        "    --lines N        the transcript's line count at that head (audit anchor)\n"
 	        "    --event EVENT    a merchant event name, e.g. payment.captured, or \"*\"\n"
 	        "                     (webhooks add; repeatable, at most 16)\n"
 	        "    --help           this text, or one command's\n"
@@ -708,6 +716,94 @@ static int audit_verify(const json_t *cfg)
 	return r == 0 ? 0 : 1;
 }
 
+#define ANCHOR_ACTION "ceremony transcript anchor"
+
+/*
+ * audit anchor: a key ceremony transcript's head (64 hex) and line count as
+ * one record of the audit chain (target "transcript-head:HEX;lines:N"): the
+ * vault host, which could re-sign its own transcript, cannot rewrite the
+ * gateway's database (ADR 0117; PCI DSS v4.0 3.6.1, 10.3.2).
+ */
+static int audit_anchor(const json_t *cfg, const char *head, long long lines)
+{
+	struct gw_audit_record rec;
+	struct sr_db_pool *db = NULL;
+	PGconn *conn = NULL;
+	char target[96];
+	size_t i;
+	int r;
+
+	for (i = 0; head != NULL && i < 64 && ((head[i] >= '0' && head[i] <= '9') ||
+	                                       (head[i] >= 'a' && head[i] <= 'f')); i++)
+		;
+	if (head == NULL || i != 64 || head[64] != '\0' || lines < 1 || lines > 100000000) {
+		fprintf(stderr, "gatewayctl: audit anchor needs --transcript-head (64 lower-case hex "
+		        "digits) and --lines N (1 or more)\n");
+		return 2;
+	}
+	snprintf(target, sizeof target, "transcript-head:%s;lines:%lld", head, lines);
+	memset(&rec, 0, sizeof rec);
+	rec.role = "operator";
+	rec.action = ANCHOR_ACTION;
+	rec.target = target;
+	rec.result = "success";
+	if ((db = open_db(cfg)) == NULL)
+		return 1;
+	conn = sr_db_acquire(db);
+	r = gw_audit_append(conn, &rec);
+	sr_db_release(db, conn);
+	sr_db_pool_free(db);
+	if (r != 0) {
+		fprintf(stderr, "gatewayctl: the anchor was not recorded\n");
+		return 1;
+	}
+	printf("{\"seq\": %lld, \"transcript_head\": \"%s\", \"lines\": %lld}\n", rec.seq, head,
+	       lines);
+	return 0;
+}
+
+/* audit anchors: the anchored transcript heads, oldest first, as JSON. */
+static int audit_anchors(const json_t *cfg)
+{
+	const char *params[1] = { ANCHOR_ACTION };
+	struct sr_db_pool *db = NULL;
+	PGconn *conn = NULL;
+	PGresult *res = NULL;
+	json_t *out = json_array();
+	int i, rc = 1;
+
+	if (out == NULL || (db = open_db(cfg)) == NULL)
+		goto done;
+	conn = sr_db_acquire(db);
+	res = PQexecParams(conn, "SELECT seq, ts, target FROM audit_events WHERE action = $1 "
+	                   "ORDER BY seq", 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		fprintf(stderr, "gatewayctl: database error\n");
+		goto done;
+	}
+	for (i = 0; i < PQntuples(res); i++) {
+		char head[65] = "";
+		long long lines = 0;
+
+		if (sscanf(PQgetvalue(res, i, 2), "transcript-head:%64[0-9a-f];lines:%lld", head,
+		           &lines) != 2)
+			continue;
+		json_array_append_new(out, json_pack("{s:I, s:s, s:s, s:I}", "seq",
+		                                     (json_int_t)strtoll(PQgetvalue(res, i, 0), NULL,
+		                                                         10),
+		                                     "ts", PQgetvalue(res, i, 1), "transcript_head",
+		                                     head, "lines", (json_int_t)lines));
+	}
+	rc = print_json(out);
+done:
+	PQclear(res);
+	if (conn != NULL)
+		sr_db_release(db, conn);
+	sr_db_pool_free(db);
+	json_decref(out);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option LONGOPTS[] = {
@@ -723,10 +819,14 @@ int main(int argc, char **argv)
 		{ "source", required_argument, NULL, 's' },
 		{ "url", required_argument, NULL, 'u' },
 		{ "event", required_argument, NULL, 'e' },
+		{ "transcript-head", required_argument, NULL, 'H' },
+		{ "lines", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config_path = NULL;
+	const char *head = NULL;
+	long long lines = 0;
 	const char *name = NULL;
 	const char *id = NULL;
 	json_t *origins = json_array();
@@ -747,7 +847,7 @@ int main(int argc, char **argv)
 	/* "+"-less getopt_long permutes, so options may follow the subcommand. */
 	if (origins == NULL || events == NULL)
 		return 1;
-	while ((opt = getopt_long(argc, argv, "c:n:o:d:m:r:i:g:s:u:e:h", LONGOPTS, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:n:o:d:m:r:i:g:s:u:e:H:L:h", LONGOPTS, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			config_path = optarg;
@@ -781,6 +881,12 @@ int main(int argc, char **argv)
 			break;
 		case 'e':
 			json_array_append_new(events, json_string(optarg));
+			break;
+		case 'H':
+			head = optarg;
+			break;
+		case 'L':
+			lines = strtoll(optarg, NULL, 10);
 			break;
 		case 'h':
 			want_help = 1;
@@ -837,6 +943,10 @@ int main(int argc, char **argv)
 	} else if (strcmp(argv[optind], "audit") == 0) {
 		if (strcmp(argv[optind + 1], "verify") == 0)
 			rc = audit_verify(cfg);
+		else if (strcmp(argv[optind + 1], "anchor") == 0)
+			rc = audit_anchor(cfg, head, lines);
+		else if (strcmp(argv[optind + 1], "anchors") == 0)
+			rc = audit_anchors(cfg);
 		else
 			usage(stderr);
 	} else if (strcmp(argv[optind], "webhooks") == 0) {

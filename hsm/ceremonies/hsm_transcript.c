@@ -5,6 +5,8 @@
  * public key, so an auditor can check a transcript away from the CDE.
  */
 #include "hsm/ceremonies/hsm_transcript.h"
+#include "hsm/ceremonies/hsm_timestamp.h"
+#include "hsm/ceremonies/hsm_witness.h"
 #include "hsm/hsm.h"
 
 #include <errno.h>
@@ -88,7 +90,53 @@ static void hex(const uint8_t *b, size_t n, char *out)
 int hsm_transcript_append(struct hsm *h, const char *path, const char *who, const char *role,
                           const char *action, json_t *what, char *err, size_t errlen)
 {
-	json_t *o = NULL;
+	return hsm_transcript_append_ctx(h, path, NULL, who, role, action, what, err, errlen);
+}
+
+/* The token's identity as the "hsm" member (ADR 0117). NULL on error (err). */
+static json_t *identity(struct hsm *h, char serial[17], char *err, size_t errlen)
+{
+	struct hsm_identity id;
+
+	if (hsm_token_identity(h, &id, err, errlen) != 0)
+		return NULL;
+	memcpy(serial, id.serial, sizeof(id.serial));
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s}}", "manufacturer",
+	                 id.manufacturer, "model", id.model, "serial", id.serial, "firmware",
+	                 id.firmware, "hardware", id.hardware, "slot", "description",
+	                 id.slot_description, "manufacturer", id.slot_manufacturer, "firmware",
+	                 id.slot_firmware, "hardware", id.slot_hardware);
+}
+
+/* The witnesses' signatures of canon as the "witnesses" member. NULL on error. */
+static json_t *attest(const struct hsm_transcript_ctx *ctx, const char *canon)
+{
+	json_t *arr = json_array();
+	uint8_t sig[HSM_WITNESS_SIG_LEN];
+	char hx[2 * HSM_WITNESS_SIG_LEN + 1];
+	size_t i;
+
+	for (i = 0; arr != NULL && i < ctx->nwitnesses; i++) {
+		if (ctx->witnesses[i].sk == NULL) {
+			json_decref(arr);
+			return NULL;
+		}
+		hsm_witness_sign(&ctx->witnesses[i], canon, sig);
+		hex(sig, sizeof(sig), hx);
+		if (json_array_append_new(arr, json_pack("{s:s, s:s}", "name",
+		                                         ctx->witnesses[i].name, "sig", hx)) != 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+int hsm_transcript_append_ctx(struct hsm *h, const char *path, const struct hsm_transcript_ctx *ctx,
+                              const char *who, const char *role, const char *action, json_t *what,
+                              char *err, size_t errlen)
+{
+	json_t *o = NULL, *id = NULL;
 	char *buf = NULL, *canon = NULL, *line = NULL;
 	char prev[65] = ZERO_HASH, when[32], serial[17], sighex[129];
 	uint8_t digest[32], sig[64];
@@ -136,7 +184,7 @@ int hsm_transcript_append(struct hsm *h, const char *path, const char *who, cons
 		seq = (long)json_integer_value(json_object_get(lo, "seq")) + 1;
 		json_decref(lo);
 	}
-	if (hsm_token_serial(h, serial, err, errlen) != 0)
+	if ((id = identity(h, serial, err, errlen)) == NULL)
 		goto out;
 	now = time(NULL);
 	gmtime_r(&now, &tm);
@@ -144,9 +192,25 @@ int hsm_transcript_append(struct hsm *h, const char *path, const char *who, cons
 	o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "seq", (json_int_t)seq,
 	              "prev", prev, "when", when, "who", who, "role", role, "action", action,
 	              "hsm_serial", serial, "signer", HSM_KEY_CEREMONY_SIGN);
-	if (o == NULL || json_object_set_new(o, "what", what != NULL ? json_incref(what) : json_object()) != 0) {
+	if (o == NULL || json_object_set_new(o, "what", what != NULL ? json_incref(what) : json_object()) != 0 ||
+	    json_object_set(o, "hsm", id) != 0 ||
+	    (ctx != NULL && ctx->evidence != NULL &&
+	     json_object_set_new(o, "evidence", json_deep_copy(ctx->evidence)) != 0)) {
 		seterr(err, errlen, "transcript: out of memory");
 		goto out;
+	}
+	/* ADR 0117: the witnesses sign the line without "witnesses" and "sig";
+	 * the HSM signs it with their signatures. */
+	if (ctx != NULL && ctx->nwitnesses > 0) {
+		json_t *w = NULL;
+
+		canon = json_dumps(o, DUMP_FLAGS);
+		if (canon == NULL || (w = attest(ctx, canon)) == NULL ||
+		    json_object_set_new(o, "witnesses", w) != 0) {
+			seterr(err, errlen, "transcript: a witness cannot sign");
+			goto out;
+		}
+		free(canon);
 	}
 	canon = json_dumps(o, DUMP_FLAGS);
 	if (canon == NULL) {
@@ -180,7 +244,47 @@ out:
 	free(canon);
 	free(line);
 	json_decref(o);
+	json_decref(id);
 	return ret;
+}
+
+int hsm_transcript_head(const char *path, char head[65], long *lines, char *err, size_t errlen)
+{
+	char *buf = NULL, *last = NULL, *p = NULL;
+	uint8_t digest[32];
+	size_t len = 0;
+	long n = 0;
+	int fd;
+
+	if (path == NULL || head == NULL || lines == NULL) {
+		seterr(err, errlen, "transcript: bad arguments");
+		return -1;
+	}
+	memcpy(head, ZERO_HASH, 65);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		seterr(err, errlen, "transcript: %s: %s", path, strerror(errno));
+		return -1;
+	}
+	buf = read_all(fd, &len);
+	close(fd);
+	if (buf == NULL || (len > 0 && buf[len - 1] != '\n')) {
+		free(buf);
+		seterr(err, errlen, "transcript: %s: unreadable or its last line is incomplete", path);
+		return -1;
+	}
+	for (p = buf; *p != '\0'; p = strchr(p, '\n') + 1)
+		n++;
+	if (len > 0) {
+		buf[len - 1] = '\0';
+		last = strrchr(buf, '\n');
+		last = last != NULL ? last + 1 : buf;
+		crypto_hash_sha256(digest, (const uint8_t *)last, strlen(last));
+		hex(digest, sizeof(digest), head);
+	}
+	*lines = n;
+	free(buf);
+	return 0;
 }
 
 /* Verify a raw 64-byte r||s ECDSA signature over a SHA-256 digest. 1 good, 0 bad. */
@@ -257,6 +361,133 @@ static int bad(struct hsm_transcript_report *rep, long line, const char *fmt, ..
 int hsm_transcript_verify(const char *path, const char *pubkey_pem,
                           struct hsm_transcript_report *rep, char *err, size_t errlen)
 {
+	return hsm_transcript_verify_opts(path, pubkey_pem, NULL, rep, err, errlen);
+}
+
+/* The witnesses enrolled so far in the transcript being verified. */
+struct enrolled {
+	char name[HSM_CUSTODIAN_NAME_MAX + 1];
+	uint8_t pk[HSM_WITNESS_PK_LEN];
+};
+#define ENROLLED_MAX 64
+
+struct wstate {
+	struct enrolled e[ENROLLED_MAX];
+	size_t n;
+};
+
+/* Bytes of a hex string of exactly n bytes. 0, or -1. */
+static int unhex(const char *s, uint8_t *out, size_t n)
+{
+	size_t got = 0;
+
+	if (s == NULL || strlen(s) != 2 * n ||
+	    sodium_hex2bin(out, n, s, 2 * n, NULL, &got, NULL) != 0 || got != n)
+		return -1;
+	return 0;
+}
+
+/*
+ * ADR 0117's checks of one line o (its "sig" removed; prev is the hash it
+ * chains to): a witness enrolment updates ws; every witness signature
+ * verifies with its witness's enrolled key; an enrolment is attested by the
+ * new witness; a trusted-time line's token stamps prev; a clock reading is
+ * attested. 0 good, or 1 with why.
+ */
+static int check_extras(json_t *o, const char *prev, struct wstate *ws,
+                        const struct hsm_transcript_verify_opts *vo,
+                        struct hsm_transcript_report *rep, char *why, size_t whylen)
+{
+	const char *action = json_string_value(json_object_get(o, "action"));
+	json_t *what = json_object_get(o, "what"), *w = json_object_get(o, "witnesses"), *e;
+	const char *enrolled = NULL, *source = NULL;
+	bool self_attested = false;
+	char *canon = NULL;
+	size_t i, k;
+	int bad = 0;
+
+	if (action != NULL && strcmp(action, "witness-enrolled") == 0) {
+		struct enrolled ne;
+
+		enrolled = json_string_value(json_object_get(what, "name"));
+		if (enrolled == NULL || !hsm_custodian_name_ok(enrolled) ||
+		    unhex(json_string_value(json_object_get(what, "pk")), ne.pk, sizeof(ne.pk)) != 0) {
+			seterr(why, whylen, "a witness enrolment without a name or public key");
+			return 1;
+		}
+		snprintf(ne.name, sizeof(ne.name), "%s", enrolled);
+		for (k = 0; k < ws->n && strcmp(ws->e[k].name, enrolled) != 0; k++)
+			;
+		if (k == ENROLLED_MAX) {
+			seterr(why, whylen, "more than %d witnesses enrolled", ENROLLED_MAX);
+			return 1;
+		}
+		ws->e[k] = ne;
+		ws->n = k == ws->n ? ws->n + 1 : ws->n;
+	}
+	if (w != NULL) {
+		json_incref(w);
+		json_object_del(o, "witnesses");
+		canon = json_dumps(o, DUMP_FLAGS);
+		if (!json_is_array(w) || json_array_size(w) == 0 || canon == NULL) {
+			seterr(why, whylen, "witnesses is not a list of signatures");
+			bad = 1;
+		}
+		json_array_foreach(w, i, e) {
+			const char *name = json_string_value(json_object_get(e, "name"));
+			uint8_t sig[HSM_WITNESS_SIG_LEN];
+
+			if (bad)
+				break;
+			for (k = 0; name != NULL && k < ws->n && strcmp(ws->e[k].name, name) != 0; k++)
+				;
+			if (name == NULL || k == ws->n) {
+				seterr(why, whylen, "attested by a witness who is not enrolled");
+				bad = 1;
+			} else if (unhex(json_string_value(json_object_get(e, "sig")), sig,
+			                 sizeof(sig)) != 0 || !hsm_witness_sig_ok(ws->e[k].pk, canon, sig)) {
+				seterr(why, whylen, "witness %s's signature does not verify", name);
+				bad = 1;
+			} else if (enrolled != NULL && strcmp(name, enrolled) == 0) {
+				self_attested = true;
+			}
+		}
+		free(canon);
+		json_decref(w);
+		if (bad)
+			return 1;
+		rep->attested++;
+	}
+	if (enrolled != NULL && !self_attested) {
+		seterr(why, whylen, "witness %s's enrolment is not attested by the witness", enrolled);
+		return 1;
+	}
+	if (action != NULL && strcmp(action, "trusted-time") == 0) {
+		source = json_string_value(json_object_get(what, "source"));
+		if (source != NULL && strcmp(source, "rfc3161") == 0) {
+			if (!hsm_ts_check(what, prev, vo != NULL ? vo->tsa_ca : NULL, why, whylen))
+				return 1;
+			rep->tsa_times++;
+		} else if (source != NULL && strcmp(source, "witness-clock-reading") == 0) {
+			if (w == NULL) {
+				seterr(why, whylen, "a clock reading no witness attests");
+				return 1;
+			}
+			rep->clock_readings++;
+		} else {
+			seterr(why, whylen, "a trusted time of unknown source");
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int hsm_transcript_verify_opts(const char *path, const char *pubkey_pem,
+                               const struct hsm_transcript_verify_opts *vo,
+                               struct hsm_transcript_report *rep, char *err, size_t errlen)
+{
+	struct wstate *ws = NULL;
+	char why[160];
 	EVP_PKEY *pk = NULL;
 	char *buf = NULL, *p = NULL, *nl = NULL, *canon = NULL;
 	char prev[65] = ZERO_HASH;
@@ -271,8 +502,10 @@ int hsm_transcript_verify(const char *path, const char *pubkey_pem,
 		return -1;
 	}
 	memset(rep, 0, sizeof(*rep));
+	rep->tsa_checked = vo != NULL && vo->tsa_ca != NULL;
+	ws = calloc(1, sizeof(*ws));
 	pk = load_p256(pubkey_pem, err, errlen);
-	if (pk == NULL)
+	if (pk == NULL || ws == NULL)
 		goto out;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -344,8 +577,8 @@ int hsm_transcript_verify(const char *path, const char *pubkey_pem,
 		}
 		json_object_del(o, "sig");
 		canon = json_dumps(o, DUMP_FLAGS);
-		json_decref(o);
 		if (canon == NULL) {
+			json_decref(o);
 			seterr(err, errlen, "transcript: out of memory");
 			goto out;
 		}
@@ -353,17 +586,32 @@ int hsm_transcript_verify(const char *path, const char *pubkey_pem,
 		free(canon);
 		canon = NULL;
 		if (!ecdsa_ok(pk, digest, sig)) {
+			json_decref(o);
 			ret = bad(rep, lineno, "signature does not verify (the line was altered or "
 			          "signed by another key)");
+			goto out;
+		}
+		same = check_extras(o, prev, ws, vo, rep, why, sizeof(why));
+		json_decref(o);
+		if (same != 0) {
+			ret = bad(rep, lineno, "%s", why);
 			goto out;
 		}
 		SHA256((const unsigned char *)p, strlen(p), digest);
 		hex(digest, sizeof(digest), prev);
 		rep->lines = lineno;
+		if (vo != NULL && vo->anchor != NULL && strcmp(vo->anchor, prev) == 0) {
+			rep->anchor_found = true;
+			rep->anchor_line = lineno;
+		}
 	}
 	memcpy(rep->head, prev, sizeof(rep->head));
 	ret = 0;
+	if (vo != NULL && vo->anchor != NULL && !rep->anchor_found)
+		ret = bad(rep, 0, "the anchored head is not the hash of any line: the transcript "
+		          "was rewritten or cut before it");
 out:
+	free(ws);
 	if (fd >= 0)
 		close(fd);
 	free(buf);

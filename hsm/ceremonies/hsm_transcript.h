@@ -11,20 +11,37 @@
  *   action  what happened ("signer-created", "custodian-authenticated", ...)
  *   what    details: key label, mechanism, attributes, KCV (never key bytes)
  *   hsm_serial  the token's serial number
+ *   hsm     the token's identity as C_GetTokenInfo / C_GetSlotInfo report it:
+ *           manufacturer, model, serial, firmware, hardware, slot {...} (ADR 0117)
+ *   evidence    (when the ceremony master typed any) {"bags":[..],
+ *           "video":[..], "room_access":[..]}: tamper-evident bag numbers and
+ *           evidence references
+ *   witnesses   (when witnesses attest) [{"name":..,"sig":<hex Ed25519>}]:
+ *           see hsm_witness.h
  *   signer  label of the signing key (HSM_KEY_CEREMONY_SIGN)
  *   sig     hex r||s: ECDSA P-256 over SHA-256 of the line without "sig",
  *           made by C_Sign in the HSM
  * Verification needs only the signer's public key (SubjectPublicKeyInfo PEM)
- * and OpenSSL's libcrypto, not the HSM.
+ * and OpenSSL's libcrypto, not the HSM. ADR 0117 describes the format for an
+ * independent verifier (hsm/ceremonies/verify_transcript.py is one).
  */
 #ifndef HSM_TRANSCRIPT_H
 #define HSM_TRANSCRIPT_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
 
 struct hsm;
+struct hsm_witness;
+
+/* What every line of one command carries besides its own members. */
+struct hsm_transcript_ctx {
+	const struct hsm_witness *witnesses; /* [nwitnesses], attesting each line; may be NULL */
+	size_t nwitnesses;
+	const json_t *evidence;              /* borrowed {"bags","video","room_access"}, or NULL */
+};
 
 /**
  * Append one signed line to the transcript at path (created mode 0600;
@@ -35,11 +52,39 @@ struct hsm;
 int hsm_transcript_append(struct hsm *h, const char *path, const char *who, const char *role,
                           const char *action, json_t *what, char *err, size_t errlen);
 
+/**
+ * hsm_transcript_append with ctx (may be NULL): the line also carries
+ * ctx->evidence and the signatures of ctx->witnesses (ADR 0117).
+ * @return 0, or -1 with err.
+ */
+int hsm_transcript_append_ctx(struct hsm *h, const char *path, const struct hsm_transcript_ctx *ctx,
+                              const char *who, const char *role, const char *action, json_t *what,
+                              char *err, size_t errlen);
+
+/**
+ * The head of the transcript at path: hex SHA-256 of its last line (64
+ * zeros when empty) and its line count. Reads; checks nothing else.
+ * @return 0, or -1 with err.
+ */
+int hsm_transcript_head(const char *path, char head[65], long *lines, char *err, size_t errlen);
+
 struct hsm_transcript_report {
 	long lines;       /* lines verified before the first bad one (all, when intact) */
 	long first_bad;   /* 1-based line number of the first bad line, 0 when intact */
 	char reason[160]; /* why it is bad */
 	char head[65];    /* hex SHA-256 of the last line (write it on the paper record) */
+	long attested;    /* lines carrying at least one witness signature */
+	long tsa_times;   /* RFC 3161 time-stamp lines (checked against tsa_ca when given) */
+	long clock_readings; /* witness-signed clock readings */
+	bool tsa_checked; /* the TSA tokens' signatures were checked against tsa_ca */
+	bool anchor_found; /* the anchor given is the hash of one of the lines */
+	long anchor_line; /* which */
+};
+
+/* What hsm_transcript_verify_opts checks besides the chain and signatures. */
+struct hsm_transcript_verify_opts {
+	const char *tsa_ca;  /* PEM CA certificate(s) of the TSAs (NULL: tokens' imprints only) */
+	const char *anchor;  /* hex head anchored outside the host (NULL: none) */
 };
 
 /**
@@ -51,6 +96,20 @@ struct hsm_transcript_report {
  */
 int hsm_transcript_verify(const char *path, const char *pubkey_pem,
                           struct hsm_transcript_report *rep, char *err, size_t errlen);
+
+/**
+ * hsm_transcript_verify, and also per line (ADR 0117): every witness
+ * signature with the key of that witness's enrolment line (an enrolment
+ * must be attested by the new witness); a "trusted-time" line's RFC 3161
+ * token must stamp the line's prev (and chain to vo->tsa_ca when given), a
+ * witness clock reading must be attested. vo->anchor, when given, must be
+ * the hash of one of the lines, else the transcript is reported tampered
+ * (first_bad 0 with the reason).
+ * @return 0 intact, 1 tampered, -1 error (err).
+ */
+int hsm_transcript_verify_opts(const char *path, const char *pubkey_pem,
+                               const struct hsm_transcript_verify_opts *vo,
+                               struct hsm_transcript_report *rep, char *err, size_t errlen);
 
 /** Write a P-256 public key (uncompressed point 04||X||Y) as a PEM
  *  SubjectPublicKeyInfo file (RFC 5480). 0, or -1 with err. */

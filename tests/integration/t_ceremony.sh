@@ -48,7 +48,9 @@ t_ceremony_dual_control() {
   [ -n "$kcv" ] || fail "no KCV printed: $out"
   eq "kcv again" "$("${VC[@]}" keys kcv pan-enc-v2 2>&1)" "pan-enc-v2 kcv=$kcv"
   # Sensitive, never extractable (read back from the token by the tool's own check).
-  local last; last=$(tail -n 1 "$CER/transcript.jsonl")
+  # The key-generated line (keys kcv above recorded a kcv-read line after it, ADR 0117).
+  local last; last=$(jq -c 'select(.action=="key-generated")' "$CER/transcript.jsonl" | tail -n 1)
+  eq "kcv read recorded" "$(tail -n 1 "$CER/transcript.jsonl" | jq -r .what.kcv)" "$kcv"
   eq "transcript action" "$(jq -r .action <<<"$last")" key-generated
   eq "transcript kcv" "$(jq -r .what.kcv <<<"$last")" "$kcv"
   eq "transcript custodians" "$(jq -c .what.custodians <<<"$last")" '["alice","bob"]'

@@ -105,7 +105,7 @@ t_key_backup_m_of_n_restore() {
   eq "components-issued" "$(jq -r .action "$BK/a/transcript.jsonl" | grep -c components-issued)" 3
   eq "transport keys" "$(jq -r .action "$BK/a/transcript.jsonl" | grep -c transport-key-combined)" 3
   eq "exported" "$(jq -r .action "$BK/a/transcript.jsonl" | grep -c key-exported-wrapped)" 3
-  eq "completed" "$(tail -n 1 "$BK/a/transcript.jsonl" | jq -r .action)" backup-completed
+  eq "completed" "$(jq -r 'select(.action == "backup-completed" or .action == "backup-failed") | .action' "$BK/a/transcript.jsonl" | tail -n 1)" backup-completed   # keys kcv adds kcv-read lines after it (ADR 0117)
   [[ $(jq -r 'select(.action == "components-issued") | .what.components[0].kcv' "$BK/a/transcript.jsonl" | head -1) =~ ^[0-9A-F]{6}$ ]] || fail "component KCV not recorded"
   check "transcript A verifies" bk_vc a ceremony verify "$BK/a/transcript.jsonl"
   # An existing backup file is not overwritten.

@@ -50,7 +50,7 @@ int cmd_keys_backup(const struct opts *o, const char *const *labels, size_t nlab
 	json_t *backup = NULL, *k = NULL, *set = NULL, *jl = NULL;
 	struct hsm_backup_spec spec = { labels, nlabels, o->so_pin_file, o->pin_file };
 	struct hsm *h = NULL;
-	char err[512] = "", path[1024];
+	char err[512] = "", path[1024], sha[65];
 	size_t i, j;
 	bool auth = false;
 	int r, ret = EXIT_OP;
@@ -95,12 +95,15 @@ int cmd_keys_backup(const struct opts *o, const char *const *labels, size_t nlab
 		if (component_path(path, sizeof path, o->comp_dir, hd[i].name) != 0 ||
 		    write_json_excl(path, comp[i]) != 0)
 			goto out;
-		/* The component's KCVs go on the record; its value never does. */
-		if (record(h, o, hd[i].name, "custodian", "components-issued",
-		           json_pack("{s:s, s:O, s:s}", "backup_id",
+		/* The component's KCVs and its file's SHA-256 go on the record; its
+		 * value never does. */
+		if (file_sha256(path, sha) != 0 ||
+		    record(h, o, hd[i].name, "custodian", "components-issued",
+		           json_pack("{s:s, s:O, s:s, s:s}", "backup_id",
 		                     json_string_value(json_object_get(backup, "backup_id")),
 		                     "components", json_object_get(comp[i], "components"), "sealed",
-		                     "XChaCha20-Poly1305 under Argon2id(custodian passphrase)")) != 0)
+		                     "XChaCha20-Poly1305 under Argon2id(custodian passphrase)",
+		                     "file_sha256", sha)) != 0)
 			goto out;
 		printf("components for %s written to %s:", hd[i].name, path);
 		json_array_foreach(json_object_get(comp[i], "components"), j, set)
@@ -137,13 +140,15 @@ int cmd_keys_backup(const struct opts *o, const char *const *labels, size_t nlab
 		       json_string_value(json_object_get(k, "kcv")),
 		       (long long)json_integer_value(json_object_get(k, "bits")));
 	}
-	if (write_json_excl(o->out, backup) != 0)
+	/* ADR 0117: the backup file's SHA-256, computed here, identifies it on the record. */
+	if (write_json_excl(o->out, backup) != 0 || file_sha256(o->out, sha) != 0)
 		goto out;
 	if (record(h, o, o->master, "ceremony-master", "backup-completed",
-	           json_pack("{s:O, s:s, s:I, s:I}", "backup_id", json_object_get(backup, "backup_id"),
-	                     "file", o->out, "m", (json_int_t)o->quorum, "n",
-	                     (json_int_t)o->holders)) != 0)
+	           json_pack("{s:O, s:s, s:s, s:I, s:I}", "backup_id",
+	                     json_object_get(backup, "backup_id"), "file", o->out, "backup_sha256",
+	                     sha, "m", (json_int_t)o->quorum, "n", (json_int_t)o->holders)) != 0)
 		goto out;
+	printf("backup file SHA-256 %s\n", sha);
 	printf("backup %s written to %s (%zu of %zu custodians restore it)\n",
 	       json_string_value(json_object_get(backup, "backup_id")), o->out, o->quorum,
 	       o->holders);
@@ -166,7 +171,7 @@ int cmd_keys_restore(const struct opts *o)
 	json_t *backup = NULL, *restored = NULL, *k = NULL;
 	json_error_t jerr;
 	struct hsm *h = NULL;
-	char err[512] = "", path[1024], serial[17];
+	char err[512] = "", path[1024], serial[17], sha[65];
 	json_int_t m = 0;
 	size_t i, need = 0;
 	bool auth = false;
@@ -228,9 +233,10 @@ int cmd_keys_restore(const struct opts *o)
 		       json_is_true(json_object_get(json_object_get(k, "attributes"),
 		                                    "wrap_with_trusted")));
 	}
-	if (record(h, o, o->master, "ceremony-master", "restore-completed",
-	           json_pack("{s:O, s:I}", "backup_id", json_object_get(backup, "backup_id"),
-	                     "keys", (json_int_t)json_array_size(restored))) != 0)
+	if (file_sha256(o->in, sha) != 0 ||
+	    record(h, o, o->master, "ceremony-master", "restore-completed",
+	           json_pack("{s:O, s:s, s:I}", "backup_id", json_object_get(backup, "backup_id"),
+	                     "backup_sha256", sha, "keys", (json_int_t)json_array_size(restored))) != 0)
 		goto out;
 	printf("restored %zu keys into token '%s' (hsm_serial=%s)\n", json_array_size(restored),
 	       o->label, serial);

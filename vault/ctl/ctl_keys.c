@@ -44,6 +44,8 @@ int cmd_init_token(const struct opts *o)
 	char err[512] = "";
 	int r;
 
+	struct hsm *h = NULL;
+
 	r = hsm_init_token(o->module, o->label, o->so_pin_file, o->pin_file, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "vaultctl: init-token: %s\n", err);
@@ -54,7 +56,16 @@ int cmd_init_token(const struct opts *o)
 	else
 		printf("token '%s' initialised without custodians: no dual-control ceremony can "
 		       "run on it (init-token NAME NAME..., ADR 0105)\n", o->label);
-	return EXIT_OK;
+	/* ADR 0117: every ceremony command is on the record (a new token has no
+	 * signer yet: record_if_signer says so). */
+	if (hsm_open(o->module, o->label, o->pin_file, 1, &h, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vaultctl: init-token: %s\n", err);
+		return EXIT_OP;
+	}
+	r = record_if_signer(h, o, r == 1 ? "init-token-exists" : "token-initialised",
+	                     json_pack("{s:s, s:b}", "label", o->label, "custodians", 0));
+	hsm_close(h);
+	return r == 0 ? EXIT_OK : EXIT_OP;
 }
 
 /* The key is flagged as the vault needs it (sensitive, never extractable in clear). */
@@ -81,11 +92,13 @@ int cmd_keys(const struct opts *o, bool create)
 		{ HSM_KEY_AUDIT_HMAC, CKK_GENERIC_SECRET },
 	};
 	struct hsm *h = NULL;
+	json_t *seen = json_array();
 	char err[512] = "";
 	int ret = EXIT_OP;
 	size_t i;
 
-	if (hsm_open(o->module, o->label, o->pin_file, 1, &h, err, sizeof(err)) != 0) {
+	if (seen == NULL ||
+	    hsm_open(o->module, o->label, o->pin_file, 1, &h, err, sizeof(err)) != 0) {
 		fprintf(stderr, "vaultctl: %s\n", err);
 		goto out;
 	}
@@ -114,9 +127,19 @@ int cmd_keys(const struct opts *o, bool create)
 		}
 		if (!ki.found) {
 			printf("%-12s absent\n", keys[i].label);
+			json_array_append_new(seen, json_pack("{s:s, s:b}", "label", keys[i].label,
+			                                      "found", 0));
 			continue;
 		}
 		print_key(keys[i].label, &ki, note);
+		json_array_append_new(seen, json_pack("{s:s, s:b, s:s?, s:i, s:{s:b, s:b, s:b, s:b, "
+		                                      "s:b}}", "label", keys[i].label, "found", 1,
+		                                      "note", note, "bits", (int)(ki.value_len * 8),
+		                                      "attributes", "sensitive", ki.sensitive,
+		                                      "extractable", ki.extractable,
+		                                      "always_sensitive", ki.always_sensitive,
+		                                      "never_extractable", ki.never_extractable,
+		                                      "wrap_with_trusted", ki.wrap_with_trusted));
 		if (!key_ok(&ki, keys[i].type)) {
 			fprintf(stderr, "vaultctl: %s: unexpected type, length or flags "
 			        "(must be sensitive, and never extractable unless backup-capable "
@@ -124,7 +147,12 @@ int cmd_keys(const struct opts *o, bool create)
 			ret = EXIT_OP;
 		}
 	}
+	/* ADR 0117: what the token showed goes on the record. */
+	if (record_if_signer(h, o, create ? "keys-created" : "keys-listed",
+	                     json_pack("{s:O, s:b}", "keys", seen, "as_required", ret == EXIT_OK)) != 0)
+		ret = EXIT_OP;
 out:
+	json_decref(seen);
 	hsm_close(h);
 	return ret;
 }
@@ -154,6 +182,9 @@ int cmd_keys_kcv(const struct opts *o, const char *label)
 		goto out;
 	}
 	kcv_hex(kcv, hx);
+	if (record_if_signer(h, o, "kcv-read", json_pack("{s:s, s:s}", "label", label, "kcv",
+	                                                 hx)) != 0)
+		goto out;
 	printf("%s kcv=%s\n", label, hx);
 	ret = EXIT_OK;
 out:

@@ -81,9 +81,18 @@ static void usage(FILE *f)
 	        "    ceremony init                   create the transcript signing key\n"
 	        "                  ceremony-sign-v1 (ECDSA P-256, in the HSM) and write its\n"
 	        "                  public key (--pubkey, PEM)\n"
-	        "    ceremony verify FILE --pubkey PEM\n"
+	        "    ceremony verify FILE --pubkey PEM [--tsa-ca PEM] [--anchor HEX]\n"
 	        "                  check a transcript's chain and signatures with the public\n"
-	        "                  key only; exit 0 intact, 3 tampered (first bad line named)\n"
+	        "                  key only, its witnesses' signatures and time stamps, and\n"
+	        "                  that an anchored head is in it; prints the head for the\n"
+	        "                  paper record; exit 0 intact, 3 tampered (first bad line named)\n"
+	        "    witness add NAME                enrol a witness (--witness NAME=FILE)\n"
+	        "                  under dual control; witnesses attest lines, never authorise\n"
+	        "    ceremony time-query --out FILE  an RFC 3161 query over the transcript head\n"
+	        "    ceremony timestamp --tsa NAME --tsa-ca PEM --query FILE --reply FILE\n"
+	        "                  check the TSA's reply and record the trusted time (ADR 0117)\n"
+	        "    ceremony clock --reading YYYY-MM-DDTHH:MM:SSZ --clock NAME\n"
+	        "                  offline: a witness reads a reference clock and signs\n"
 	        "    psp load stripe|adyen api_key|webhook_secret FILE\n"
 	        "                  (--config) seal the platform's PSP secret in FILE (one\n"
 	        "                  line, mode 0600) in the HSM under dual control; vaultd\n"
@@ -118,6 +127,11 @@ static void usage(FILE *f)
 	        "    --out FILE, --in FILE     keys backup / restore: the backup file\n"
 	        "    --component-dir DIR keys backup / restore: component-NAME.json files\n"
 	        "    --batch N           keys reencrypt: records per batch (default 100)\n"
+	        "    --witness NAME=FILE a witness attesting every line of the command (their\n"
+	        "                        passphrase: one line, mode 0600; NAME alone: asked on\n"
+	        "                        the terminal); up to %d\n"
+	        "    --bag NUMBER        a tamper-evident bag number, recorded on every line\n"
+	        "    --evidence video=REF | room-access=REF   an evidence reference, likewise\n"
 	        "    --help              this text, or one command's\n"
 	        "\n"
 	        "ENVIRONMENT\n"
@@ -129,7 +143,64 @@ static void usage(FILE *f)
 	        "    0 ok, 1 operational error, 2 usage error, 3 tampered, 4 refused\n"
 	        "    (dual control or quorum not satisfied, key still in use, KCV mismatch)\n",
 	        HSM_KEY_PAN_ENC, HSM_KEY_FP_HMAC, DEFAULT_MODULE, DEFAULT_LABEL, DEFAULT_PIN_FILE,
-	        DEFAULT_SO_PIN_FILE, DEFAULT_TRANSCRIPT, DEFAULT_CUSTODIANS, DEFAULT_PUBKEY);
+	        DEFAULT_SO_PIN_FILE, DEFAULT_TRANSCRIPT, DEFAULT_CUSTODIANS, DEFAULT_PUBKEY,
+	        HSM_WITNESS_MAX);
+}
+
+/* Printable ASCII of 1..max bytes. */
+static bool printable(const char *s, size_t max)
+{
+	size_t i, n = strlen(s);
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return false;
+	return n > 0 && n <= max;
+}
+
+/*
+ * --bag NUMBER (1-32 of A-Z a-z 0-9 -) and --evidence video=REF |
+ * room-access=REF (1-200 printable) into o->evidence (ADR 0117): typed by
+ * the ceremony master, signed on every line. 0, or -1 (message printed, the
+ * value never echoed).
+ */
+static int add_evidence(struct opts *o, int kind, const char *v)
+{
+	const char *key = "bags";
+	json_t *arr = NULL;
+	size_t i;
+
+	if (o->evidence == NULL && (o->evidence = json_object()) == NULL)
+		return -1;
+	if (kind == 'b') {
+		for (i = 0; v[i] != '\0'; i++)
+			if (!((v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= 'a' && v[i] <= 'z') ||
+			      (v[i] >= '0' && v[i] <= '9') || v[i] == '-'))
+				break;
+		if (v[i] != '\0' || i == 0 || i > 32) {
+			fprintf(stderr, "vaultctl: --bag: 1-32 characters of A-Z a-z 0-9 -\n");
+			return -1;
+		}
+	} else if (strncmp(v, "video=", 6) == 0 || strncmp(v, "room-access=", 12) == 0) {
+		key = v[0] == 'v' ? "video" : "room_access";
+		v = strchr(v, '=') + 1;
+		if (!printable(v, 200)) {
+			fprintf(stderr, "vaultctl: --evidence: a reference is 1-200 printable "
+			        "characters\n");
+			return -1;
+		}
+	} else {
+		fprintf(stderr, "vaultctl: --evidence takes video=REF or room-access=REF\n");
+		return -1;
+	}
+	arr = json_object_get(o->evidence, key);
+	if (arr == NULL && json_object_set_new(o->evidence, key, arr = json_array()) != 0)
+		return -1;
+	if (json_array_size(arr) >= 16) {
+		fprintf(stderr, "vaultctl: at most 16 --bag or --evidence of a kind\n");
+		return -1;
+	}
+	return json_array_append_new(arr, json_string(v));
 }
 
 /* Per-command manual pages ("vaultctl help keys create"). */
@@ -179,6 +250,8 @@ static bool is_cmd(int nargs, char **args, int want, const char *group, const ch
 	return nargs == want && strcmp(args[0], group) == 0 && strcmp(args[1], sub) == 0;
 }
 
+static int dispatch(const struct opts *po, int nargs, char **args, const char *gen_label);
+
 int main(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -202,12 +275,23 @@ int main(int argc, char **argv)
 		{ "holders", required_argument, NULL, 'N' },
 		{ "wrappable", no_argument, NULL, 'W' },
 		{ "batch", required_argument, NULL, 'B' },
+		{ "witness", required_argument, NULL, 'w' },
+		{ "bag", required_argument, NULL, 'b' },
+		{ "evidence", required_argument, NULL, 'e' },
+		{ "tsa", required_argument, NULL, 'T' },
+		{ "tsa-ca", required_argument, NULL, 'A' },
+		{ "query", required_argument, NULL, 'q' },
+		{ "reply", required_argument, NULL, 'r' },
+		{ "reading", required_argument, NULL, 'R' },
+		{ "clock", required_argument, NULL, 'L' },
+		{ "anchor", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { DEFAULT_MODULE, DEFAULT_LABEL, DEFAULT_PIN_FILE, DEFAULT_SO_PIN_FILE, NULL,
 		          DEFAULT_TRANSCRIPT, DEFAULT_CUSTODIANS, DEFAULT_PUBKEY, NULL,
-		          NULL, NULL, NULL, 0, 0, false, 100, { NULL }, 0 };
+		          NULL, NULL, NULL, 0, 0, false, 100, { NULL }, 0, { NULL }, 0, NULL, NULL,
+		          NULL, NULL, NULL, NULL, NULL, NULL, NULL };
 	const struct passwd *pw = getpwuid(getuid());
 	const char *gen_label = NULL;
 	int c;
@@ -286,16 +370,54 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
+		case 'w':
+			if (o.nwitnesses >= HSM_WITNESS_MAX) {
+				fprintf(stderr, "vaultctl: at most %d --witness\n", HSM_WITNESS_MAX);
+				return EXIT_USAGE;
+			}
+			o.witnesses[o.nwitnesses++] = optarg;
+			break;
+		case 'b':
+		case 'e':
+			if (add_evidence(&o, c, optarg) != 0) {
+				json_decref(o.evidence);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'T':
+			o.tsa = optarg;
+			break;
+		case 'A':
+			o.tsa_ca = optarg;
+			break;
+		case 'q':
+			o.query = optarg;
+			break;
+		case 'r':
+			o.reply = optarg;
+			break;
+		case 'R':
+			o.reading = optarg;
+			break;
+		case 'L':
+			o.clock = optarg;
+			break;
+		case 'a':
+			o.anchor = optarg;
+			break;
 		case 'h':
 			want_help = 1;
 			break;
 		default:
 			usage(stderr);
+			json_decref(o.evidence);
 			return EXIT_USAGE;
 		}
 	}
-	if (want_help)
+	if (want_help) {
+		json_decref(o.evidence);
 		return command_help(argc - optind, argv + optind);
+	}
 	/* PCI DSS v4.0 3.6.1: PINs in this process never land in a core dump. */
 	if (sr_secret_harden_process() != 0)
 		fprintf(stderr, "vaultctl: warning: process hardening incomplete\n");
@@ -305,12 +427,31 @@ int main(int argc, char **argv)
 	if (!hsm_custodian_name_ok(o.master)) {
 		fprintf(stderr, "vaultctl: --master: 1-%d characters of a-z 0-9 . _ -\n",
 		        HSM_CUSTODIAN_NAME_MAX);
+		json_decref(o.evidence);
 		return EXIT_USAGE;
 	}
-	if (is_cmd(nargs, argv + optind, 3, "keys", "kcv"))
-		return cmd_keys_kcv(&o, argv[optind + 2]);
-	if ((nargs == 2 || nargs == 3) && strcmp(argv[optind], "keys") == 0 &&
-	    strcmp(argv[optind + 1], "generate") == 0) {
+	if (is_cmd(nargs, argv + optind, 3, "witness", "add"))
+		o.enrolling = argv[optind + 2];
+	c = dispatch(&o, nargs, argv + optind, gen_label);
+	ceremony_done(&o);
+	return c;
+}
+
+/* Run the command args[0..nargs). */
+static int dispatch(const struct opts *po, int nargs, char **args, const char *gen_label)
+{
+	if (is_cmd(nargs, args, 3, "witness", "add"))
+		return cmd_witness_add(po, args[2]);
+	if (is_cmd(nargs, args, 2, "ceremony", "time-query"))
+		return cmd_ceremony_time_query(po);
+	if (is_cmd(nargs, args, 2, "ceremony", "timestamp"))
+		return cmd_ceremony_timestamp(po);
+	if (is_cmd(nargs, args, 2, "ceremony", "clock"))
+		return cmd_ceremony_clock(po);
+	if (is_cmd(nargs, args, 3, "keys", "kcv"))
+		return cmd_keys_kcv(po, args[2]);
+	if ((nargs == 2 || nargs == 3) && strcmp(args[0], "keys") == 0 &&
+	    strcmp(args[1], "generate") == 0) {
 		/* keys generate LABEL, or keys generate --key-label LABEL (not both). */
 		if ((nargs == 3) == (gen_label != NULL)) {
 			fprintf(stderr, "vaultctl: keys generate needs one key label "
@@ -318,48 +459,48 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		if (nargs == 3)
-			gen_label = argv[optind + 2];
-		return cmd_keys_generate(&o, gen_label);
+			gen_label = args[2];
+		return cmd_keys_generate(po, gen_label);
 	}
-	if (is_cmd(nargs, argv + optind, 3, "custodian", "add"))
-		return cmd_custodian_add(&o, argv[optind + 2]);
-	if (is_cmd(nargs, argv + optind, 3, "custodian", "remove"))
-		return cmd_custodian_remove(&o, argv[optind + 2]);
-	if (is_cmd(nargs, argv + optind, 2, "ceremony", "init"))
-		return cmd_ceremony_init(&o);
-	if (is_cmd(nargs, argv + optind, 3, "ceremony", "verify"))
-		return cmd_ceremony_verify(&o, argv[optind + 2]);
+	if (is_cmd(nargs, args, 3, "custodian", "add"))
+		return cmd_custodian_add(po, args[2]);
+	if (is_cmd(nargs, args, 3, "custodian", "remove"))
+		return cmd_custodian_remove(po, args[2]);
+	if (is_cmd(nargs, args, 2, "ceremony", "init"))
+		return cmd_ceremony_init(po);
+	if (is_cmd(nargs, args, 3, "ceremony", "verify"))
+		return cmd_ceremony_verify(po, args[2]);
 	/* keys backup LABEL...: the keys the ceremony names (ADR 0104). */
-	if (nargs >= 2 && strcmp(argv[optind], "keys") == 0 &&
-	    strcmp(argv[optind + 1], "backup") == 0)
-		return cmd_keys_backup(&o, (const char *const *)(argv + optind + 2),
+	if (nargs >= 2 && strcmp(args[0], "keys") == 0 &&
+	    strcmp(args[1], "backup") == 0)
+		return cmd_keys_backup(po, (const char *const *)(args + 2),
 		                       (size_t)(nargs - 2));
-	if (is_cmd(nargs, argv + optind, 2, "keys", "restore"))
-		return cmd_keys_restore(&o);
-	if (is_cmd(nargs, argv + optind, 3, "keys", "rotate"))
-		return cmd_keys_rotate(&o, argv[optind + 2]);
-	if (is_cmd(nargs, argv + optind, 2, "keys", "reencrypt"))
-		return cmd_keys_reencrypt(&o);
-	if (is_cmd(nargs, argv + optind, 3, "keys", "retire"))
-		return cmd_keys_retire(&o, argv[optind + 2]);
-	if (nargs == 1 && strcmp(argv[optind], "init-token") == 0 && o.nsecrets == 0)
-		return cmd_init_token(&o);
-	if (nargs >= 2 && strcmp(argv[optind], "init-token") == 0)
-		return cmd_init_token_custodians(&o, argv + optind + 1, (size_t)(nargs - 1));
-	if (nargs == 2 && strcmp(argv[optind], "keys") == 0) {
-		if (strcmp(argv[optind + 1], "create") == 0)
-			return cmd_keys(&o, true);
-		if (strcmp(argv[optind + 1], "list") == 0)
-			return cmd_keys(&o, false);
+	if (is_cmd(nargs, args, 2, "keys", "restore"))
+		return cmd_keys_restore(po);
+	if (is_cmd(nargs, args, 3, "keys", "rotate"))
+		return cmd_keys_rotate(po, args[2]);
+	if (is_cmd(nargs, args, 2, "keys", "reencrypt"))
+		return cmd_keys_reencrypt(po);
+	if (is_cmd(nargs, args, 3, "keys", "retire"))
+		return cmd_keys_retire(po, args[2]);
+	if (nargs == 1 && strcmp(args[0], "init-token") == 0 && po->nsecrets == 0)
+		return cmd_init_token(po);
+	if (nargs >= 2 && strcmp(args[0], "init-token") == 0)
+		return cmd_init_token_custodians(po, args + 1, (size_t)(nargs - 1));
+	if (nargs == 2 && strcmp(args[0], "keys") == 0) {
+		if (strcmp(args[1], "create") == 0)
+			return cmd_keys(po, true);
+		if (strcmp(args[1], "list") == 0)
+			return cmd_keys(po, false);
 	}
-	if (is_cmd(nargs, argv + optind, 5, "psp", "load"))
-		return cmd_psp_load(&o, argv[optind + 2], argv[optind + 3], argv[optind + 4]);
-	if (is_cmd(nargs, argv + optind, 2, "psp", "list"))
-		return cmd_psp_list(&o);
-	if (is_cmd(nargs, argv + optind, 2, "audit", "verify"))
-		return cmd_audit_verify(&o);
-	if (nargs >= 1 && strcmp(argv[optind], "help") == 0)
-		return command_help(nargs - 1, argv + optind + 1);
+	if (is_cmd(nargs, args, 5, "psp", "load"))
+		return cmd_psp_load(po, args[2], args[3], args[4]);
+	if (is_cmd(nargs, args, 2, "psp", "list"))
+		return cmd_psp_list(po);
+	if (is_cmd(nargs, args, 2, "audit", "verify"))
+		return cmd_audit_verify(po);
+	if (nargs >= 1 && strcmp(args[0], "help") == 0)
+		return command_help(nargs - 1, args + 1);
 	fprintf(stderr, "vaultctl: %s\n", nargs == 0 ? "no command given" : "unknown command");
 	usage(stderr);
 	return EXIT_USAGE;

@@ -16,6 +16,7 @@
 #include "hsm/hsm.h"
 #include "hsm/ceremonies/hsm_backup.h"
 #include "hsm/ceremonies/hsm_custodian.h"
+#include "hsm/ceremonies/hsm_witness.h"
 
 enum { EXIT_OK = 0, EXIT_OP = 1, EXIT_USAGE = 2, EXIT_TAMPERED = 3, EXIT_REFUSED = 4 };
 
@@ -39,6 +40,19 @@ struct opts {
 	/* --secret NAME=FILE, one per custodian, in order (none: prompts on the terminal) */
 	const char *secrets[HSM_CUSTODIAN_MAX];
 	size_t nsecrets;
+	/* ADR 0117: --witness NAME=FILE, the witnesses attesting every line of
+	 * the command; enrolling: the witness "witness add" enrols (not loaded). */
+	const char *witnesses[HSM_WITNESS_MAX];
+	size_t nwitnesses;
+	const char *enrolling;
+	json_t *evidence;       /* --bag, --evidence: {"bags","video","room_access"}, or NULL */
+	const char *tsa;        /* ceremony timestamp: the TSA's name */
+	const char *tsa_ca;     /* ceremony timestamp / verify: the TSA's CA certificate, PEM */
+	const char *query;      /* ceremony timestamp: the query ceremony time-query wrote */
+	const char *reply;      /* ceremony timestamp: the TSA's reply */
+	const char *reading;    /* ceremony clock: the reference clock's reading, RFC 3339 UTC */
+	const char *clock;      /* ceremony clock: which reference clock */
+	const char *anchor;     /* ceremony verify: the head anchored outside the host */
 };
 
 /* ---- ctl_keys.c: the token and its keys ---------------------------------------- */
@@ -86,6 +100,48 @@ int cmd_ceremony_verify(const struct opts *o, const char *file);
  */
 int record(struct hsm *h, const struct opts *o, const char *who, const char *role,
            const char *action, json_t *what);
+
+/** record(), also attested by extra (a witness being enrolled; borrowed, may be NULL). */
+int record_attested(struct hsm *h, const struct opts *o, const struct hsm_witness *extra,
+                    const char *who, const char *role, const char *action, json_t *what);
+
+/**
+ * The one call a ceremony command needs to put a step on the record when it
+ * has no HSM session of its own (e.g. the TLS certificate commands): opens
+ * the token o->label, appends one line by the ceremony master (action,
+ * what: a new reference taken in every case, may be NULL) carrying the
+ * command's witnesses and evidence (ADR 0117), closes the token.
+ * @return 0, or -1 with the error printed (the step must fail).
+ */
+int ceremony_record(const struct opts *o, const char *action, json_t *what);
+
+/**
+ * record() for the commands that also run on a token without a transcript
+ * signer (init-token without custodians, keys list / create / kcv): when
+ * the token has no HSM_KEY_CEREMONY_SIGN yet, says so on stderr and returns
+ * 0 without a line. Takes what in every case.
+ */
+int record_if_signer(struct hsm *h, const struct opts *o, const char *action, json_t *what);
+
+/** Hex SHA-256 of the file at path into hex[65]. 0, or -1 (message printed). */
+int file_sha256(const char *path, char hex[65]);
+
+/** Free what main() and record() hold for the command (witness keys, evidence). */
+void ceremony_done(struct opts *o);
+
+/* ---- ctl_witness.c: witnesses and the ceremony's trusted time (ADR 0117) ------- */
+
+/** witness add NAME: enrol a witness under dual control; the witness attests the line. */
+int cmd_witness_add(const struct opts *o, const char *name);
+
+/** ceremony time-query --out FILE: an RFC 3161 query over the transcript's head. */
+int cmd_ceremony_time_query(const struct opts *o);
+
+/** ceremony timestamp --tsa NAME --tsa-ca PEM --query Q --reply R: record the TSA's time. */
+int cmd_ceremony_timestamp(const struct opts *o);
+
+/** ceremony clock --reading T --clock TEXT: a witness-signed clock reading (offline). */
+int cmd_ceremony_clock(const struct opts *o);
 
 /* ---- ctl_custodian.c: custodians and their authentication ------------------------ */
 
