@@ -98,6 +98,7 @@ $(BIN)/vaultd: $(OBJ)/vault/vaultd.o $(VAULT_OBJ) $(HSM_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_VAULT) $(LIBS_COMMON)
 $(BIN)/vaultctl: $(call objs,$(VAULTCTL_SRC)) $(OBJ)/vault/audit/vault_audit.o $(OBJ)/vault/crypto/vault_keys.o \
+                $(OBJ)/vault/crypto/vault_tls_key.o \
                 $(OBJ)/vault/crypto/vault_crypto.o $(OBJ)/vault/connectors/vault_psp_creds.o \
                 $(OBJ)/vault/tokens/vault_token.o $(OBJ)/vault/tokens/vault_card.o $(CTL_OBJ) $(HSM_OBJ) \
                 $(COMMON_OBJ)

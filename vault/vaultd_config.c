@@ -43,7 +43,7 @@ int vaultd_config_read(const json_t *cfg, const char *path, struct vaultd_config
                        size_t msglen)
 {
 	static const char *const required[] = {
-		"tls_cert_public", "tls_key_public", "tls_cert_internal", "tls_key_internal",
+		"tls_cert_public", "tls_cert_internal",
 		"client_ca", "db_name", "db_user", "pkcs11_module", "hsm_token_label",
 		"hsm_pin_file", "psp_ca", "psp_client_cert", "psp_client_key",
 		"psp_stripe_api_key_file", NULL,
@@ -54,10 +54,12 @@ int vaultd_config_read(const json_t *cfg, const char *path, struct vaultd_config
 	};
 	/* PCI DSS 3.6.1 / 8.3.2: secrets are owner-only files (sr_secret). */
 	static const char *const secrets[] = {
-		"tls_key_public", "tls_key_internal", "db_password_file", "hsm_pin_file",
+		"db_password_file", "hsm_pin_file",
 		"psp_client_key", "psp_stripe_api_key_file", "psp_stripe_webhook_secret_file",
 		"psp_adyen_api_key_file", "psp_adyen_hmac_key_file", NULL,
 	};
+	/* Private-key files of the CDE's TLS roles: refused (ADR 0118). */
+	static const char *const cde_key_files[] = { "tls_key_public", "tls_key_internal", NULL };
 	/* Objects (connector maps); every other key is a string or an integer. */
 	static const char *const objects[] = { "routing_countries", "routing_regions", NULL };
 	const json_t *jport = NULL;
@@ -83,6 +85,17 @@ int vaultd_config_read(const json_t *cfg, const char *path, struct vaultd_config
 		if (v != NULL && !json_is_string(v) && !json_is_integer(v)) {
 			sr_config_error(msg, msglen, path, vaultd_config_keys[i],
 			                "must be a string or an integer");
+			return -1;
+		}
+	}
+	/* ADR 0118 (PCI DSS v4.0 3.6.1.2, 3.7.x): the CDE's TLS private keys are
+	 * generated and used in the HSM only; a configuration naming a key file
+	 * for one of them is refused, whatever the file holds. */
+	for (i = 0; cde_key_files[i] != NULL; i++) {
+		if (json_object_get(cfg, cde_key_files[i]) != NULL) {
+			sr_config_error(msg, msglen, path, cde_key_files[i],
+			                "names a private-key file, but the vault's TLS keys live in the "
+			                "HSM only (vaultctl tls csr, ADR 0118): remove the setting");
 			return -1;
 		}
 	}
@@ -116,9 +129,7 @@ int vaultd_config_read(const json_t *cfg, const char *path, struct vaultd_config
 	c->internal_listen = sr_config_str(cfg, "internal_listen", "127.0.0.1");
 	c->internal_port = sr_config_int(cfg, "internal_port", 8445);
 	c->tls_cert_public = sr_config_str(cfg, "tls_cert_public", NULL);
-	c->tls_key_public = sr_config_str(cfg, "tls_key_public", NULL);
 	c->tls_cert_internal = sr_config_str(cfg, "tls_cert_internal", NULL);
-	c->tls_key_internal = sr_config_str(cfg, "tls_key_internal", NULL);
 	c->client_ca = sr_config_str(cfg, "client_ca", NULL);
 	c->gateway_peer = sr_config_str(cfg, "gateway_peer", "gateway.strongroom.internal");
 	c->db_host = sr_config_str(cfg, "db_host", "127.0.0.1");

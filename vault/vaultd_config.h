@@ -18,7 +18,8 @@ extern const char *const vaultd_config_keys[];
 struct vaultd_config {
 	const char *public_listen, *internal_listen;
 	long long public_port, internal_port;
-	const char *tls_cert_public, *tls_key_public, *tls_cert_internal, *tls_key_internal;
+	/* The listeners' certificates; their keys are in the HSM (ADR 0118). */
+	const char *tls_cert_public, *tls_cert_internal;
 	const char *client_ca, *gateway_peer;
 	const char *db_host, *db_name, *db_user, *db_password_file;
 	char db_port[16];

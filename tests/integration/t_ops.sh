@@ -55,13 +55,12 @@ t_ops_credentials_directory() {
   local cd=$TMP/creds f out
   mkdir -p -m 0700 "$cd"
   cp -p var/secrets/hsm-user-pin "$cd/hsm-pin"; cp -p var/secrets/psp-stripe-key "$cd/psp-key"
-  cp -p var/secrets/vault-db-password "$cd/db-password"; cp -p var/pki/vault-internal.key "$cd/internal.key"
-  cp -p var/pki/vault-public.key "$cd/public.key"; cp -p var/pki/vault-egress.key "$cd/egress.key"
+  cp -p var/secrets/vault-db-password "$cd/db-password"; cp -p var/pki/vault-egress.key "$cd/egress.key"
   cp -p var/secrets/psp-stripe-webhook-secret "$cd/webhook-secret"
   cp -p var/secrets/psp-adyen-key "$cd/adyen-key"; cp -p var/secrets/psp-adyen-hmac "$cd/adyen-hmac"
   f=$(ops_cfg vaultd)
   # With CREDENTIALS_DIRECTORY set, every relative secret path is a credential name.
-  json_edit "$f" '.hsm_pin_file = "hsm-pin" | .psp_stripe_api_key_file = "psp-key" | .db_password_file = "db-password" | .tls_key_internal = "internal.key" | .tls_key_public = "public.key" | .psp_client_key = "egress.key" | .psp_stripe_webhook_secret_file = "webhook-secret" | .psp_adyen_api_key_file = "adyen-key" | .psp_adyen_hmac_key_file = "adyen-hmac"'
+  json_edit "$f" '.hsm_pin_file = "hsm-pin" | .psp_stripe_api_key_file = "psp-key" | .db_password_file = "db-password" | .psp_client_key = "egress.key" | .psp_stripe_webhook_secret_file = "webhook-secret" | .psp_adyen_api_key_file = "adyen-key" | .psp_adyen_hmac_key_file = "adyen-hmac"'
   out=$(CREDENTIALS_DIRECTORY=$cd "$SR_BIN/vaultd" --check-config "$f" 2>&1) || fail "credentials directory refused: $out"
   out=$("$SR_BIN/vaultd" --check-config "$f" 2>&1) && fail "relative secrets found without CREDENTIALS_DIRECTORY"
   chmod 0644 "$cd/hsm-pin"

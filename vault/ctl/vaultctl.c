@@ -82,6 +82,16 @@ static void usage(FILE *f)
 	        "    ceremony verify FILE --pubkey PEM\n"
 	        "                  check a transcript's chain and signatures with the public\n"
 	        "                  key only; exit 0 intact, 3 tampered (first bad line named)\n"
+	        "    tls csr ROLE --cn NAME [--org O] [--san LIST] --out FILE\n"
+	        "                  ROLE public, internal or egress: a PKCS#10 request for the\n"
+	        "                  role's key tls-ROLE-vN, generated in the HSM on first use\n"
+	        "                  (private, sensitive, never extractable) and signed there\n"
+	        "    tls rotate ROLE --cn NAME [--org O] [--san LIST] --out FILE\n"
+	        "                  a new key tls-ROLE-v(N+1) beside the old one, and its request\n"
+	        "    tls install ROLE CERT [--out FILE | --config VAULTD.JSON]\n"
+	        "                  install a certificate only when an HSM key of the role\n"
+	        "                  signs for it; then SIGHUP vaultd (ADR 0118)\n"
+	        "    tls list      the TLS keys in the HSM and their flags\n"
 	        "    audit verify  (needs --config VAULTD.JSON: database and HSM settings)\n"
 	        "                  walk the PAN decryption audit chain, recomputing every\n"
 	        "                  HMAC in the HSM; exit 0 intact, 3 tampered (the first\n"
@@ -194,12 +204,15 @@ int main(int argc, char **argv)
 		{ "holders", required_argument, NULL, 'N' },
 		{ "wrappable", no_argument, NULL, 'W' },
 		{ "batch", required_argument, NULL, 'B' },
+		{ "cn", required_argument, NULL, 'n' },
+		{ "org", required_argument, NULL, 'o' },
+		{ "san", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { DEFAULT_MODULE, DEFAULT_LABEL, DEFAULT_PIN_FILE, DEFAULT_SO_PIN_FILE, NULL,
 		          DEFAULT_TRANSCRIPT, DEFAULT_CUSTODIANS, DEFAULT_PUBKEY, NULL,
-		          NULL, NULL, NULL, 0, 0, false, 100, { NULL }, 0 };
+		          NULL, NULL, NULL, 0, 0, false, 100, { NULL }, 0, NULL, NULL, NULL };
 	const struct passwd *pw = getpwuid(getuid());
 	const char *gen_label = NULL;
 	int c;
@@ -278,6 +291,15 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
+		case 'n':
+			o.cn = optarg;
+			break;
+		case 'o':
+			o.org = optarg;
+			break;
+		case 'a':
+			o.san = optarg;
+			break;
 		case 'h':
 			want_help = 1;
 			break;
@@ -344,6 +366,14 @@ int main(int argc, char **argv)
 		if (strcmp(argv[optind + 1], "list") == 0)
 			return cmd_keys(&o, false);
 	}
+	if (is_cmd(nargs, argv + optind, 3, "tls", "csr"))
+		return cmd_tls_csr(&o, argv[optind + 2], false);
+	if (is_cmd(nargs, argv + optind, 3, "tls", "rotate"))
+		return cmd_tls_csr(&o, argv[optind + 2], true);
+	if (is_cmd(nargs, argv + optind, 4, "tls", "install"))
+		return cmd_tls_install(&o, argv[optind + 2], argv[optind + 3]);
+	if (is_cmd(nargs, argv + optind, 2, "tls", "list"))
+		return cmd_tls_list(&o);
 	if (is_cmd(nargs, argv + optind, 2, "audit", "verify"))
 		return cmd_audit_verify(&o);
 	if (nargs >= 1 && strcmp(argv[optind], "help") == 0)

@@ -39,6 +39,7 @@ struct opts {
 	/* --secret NAME=FILE, one per custodian, in order (none: prompts on the terminal) */
 	const char *secrets[HSM_CUSTODIAN_MAX];
 	size_t nsecrets;
+	const char *cn, *org, *san;   /* tls csr/rotate: the request's subject and names */
 };
 
 /* ---- ctl_keys.c: the token and its keys ---------------------------------------- */
@@ -161,5 +162,27 @@ int cmd_keys_reencrypt(const struct opts *o);
 
 /** keys retire LABEL: destroy an unused previous version under dual control. */
 int cmd_keys_retire(const struct opts *o, const char *label);
+
+/* ---- ctl_tls.c: TLS identities in the HSM (ADR 0118) ------------------------------ */
+
+/**
+ * tls csr ROLE (rotate false): a PKCS#10 request (RFC 2986) for the role's
+ * newest key tls-ROLE-vN, generating tls-ROLE-v1 in the HSM on first use;
+ * tls rotate ROLE (rotate true): a new key tls-ROLE-v(N+1) beside the old
+ * one, and its request. Subject o->cn (o->org), names o->san; written to
+ * o->out; signed in the HSM (CKM_ECDSA); recorded in the transcript.
+ */
+int cmd_tls_csr(const struct opts *o, const char *role, bool rotate);
+
+/**
+ * tls install ROLE CERT: install the PEM certificate CERT (its chain
+ * follows the leaf) at o->out, or at the role's setting in o->config, only
+ * when it is valid now and its key is a key of the role in the HSM that
+ * signs for it; recorded in the transcript. EXIT_OP when refused.
+ */
+int cmd_tls_install(const struct opts *o, const char *role, const char *cert_file);
+
+/** tls list: every TLS key of the HSM and its flags; EXIT_OP when one could leave it. */
+int cmd_tls_list(const struct opts *o);
 
 #endif
