@@ -8,7 +8,8 @@
 #   scripts/pki.sh DIR vault    the vault's listener certificates: their keys
 #                               are generated in the HSM (SoftHSM2 here), the
 #                               CA signs the requests `vaultctl tls csr` makes
-#                               (ADR 0118); needs SR_VAULTCTL and the token
+#                               (ADR 0118); needs the token and SR_VAULTCTL,
+#                               vaultctl with its options (split on blanks)
 set -euo pipefail
 DIR=${1:-var/pki}
 DAYS=${SR_PKI_DAYS:-825}
@@ -49,12 +50,12 @@ hsm_leaf() {
   local san; san=$(IFS=,; echo "$*")
   rm -f "$DIR/$name.key"   # a key file of the CDE's from an older stack
   if [ -s "$DIR/$name.crt" ] &&
-     "$SR_VAULTCTL" tls install "$role" "$DIR/$name.crt" --out "$DIR/$name.crt" >/dev/null 2>&1; then
+     $SR_VAULTCTL tls install "$role" "$DIR/$name.crt" --out "$DIR/$name.crt" >/dev/null 2>&1; then
     return 0
   fi
-  "$SR_VAULTCTL" tls csr "$role" --org "Strongroom dev" --cn "$cn" --out "$DIR/$name.csr" >/dev/null
+  $SR_VAULTCTL tls csr "$role" --org "Strongroom dev" --cn "$cn" --out "$DIR/$name.csr" >/dev/null
   sign_csr "$DIR/$name.csr" "$name" "$kind" "$san" "$DIR/$name.crt.new"
-  "$SR_VAULTCTL" tls install "$role" "$DIR/$name.crt.new" --out "$DIR/$name.crt" >/dev/null
+  $SR_VAULTCTL tls install "$role" "$DIR/$name.crt.new" --out "$DIR/$name.crt" >/dev/null
   rm -f "$DIR/$name.csr" "$DIR/$name.crt.new"
   chmod 0644 "$DIR/$name.crt"
 }

@@ -129,6 +129,12 @@ sed "s|@TOKENDIR@|$WORK/softhsm/tokens|" hsm/softhsm2.conf.in > "$WORK/softhsm/s
 export SOFTHSM2_CONF=$WORK/softhsm/softhsm2.conf
 "$SR_BIN/vaultctl" --pin-file "$WORK/secrets/hsm-user-pin" --so-pin-file "$WORK/secrets/hsm-so-pin" init-token >/dev/null
 "$SR_BIN/vaultctl" --pin-file "$WORK/secrets/hsm-user-pin" --so-pin-file "$WORK/secrets/hsm-so-pin" keys create >/dev/null
+# The vault's TLS keys in the token, certificates from the CA (ADR 0118); the
+# steps are recorded in a transcript of this run's own.
+mkdir -p -m 0700 "$WORK/ceremony"
+VCTL="$SR_BIN/vaultctl --pin-file $WORK/secrets/hsm-user-pin --transcript $WORK/ceremony/transcript.jsonl"
+$VCTL --pubkey "$WORK/ceremony/ceremony-sign-v1.pem" ceremony init >/dev/null
+SR_VAULTCTL=$VCTL scripts/pki.sh "$WORK/pki" vault
 
 # pg_zone ZONE DB CLIENT_ZONE: a cluster of its own in ZONE, listening on the
 # zone's address only; DB's role may connect from CLIENT_ZONE's address only.
@@ -178,8 +184,8 @@ JSON
 cat > "$WORK/etc/vaultd.json" <<JSON
 { "public_listen": "$CDE_PUBLIC", "public_port": 8444,
   "internal_listen": "${ADDR[cde]}", "internal_port": 8445,
-  "tls_cert_public": "$WORK/pki/vault-public.crt", "tls_key_public": "$WORK/pki/vault-public.key",
-  "tls_cert_internal": "$WORK/pki/vault-internal.crt", "tls_key_internal": "$WORK/pki/vault-internal.key",
+  "tls_cert_public": "$WORK/pki/vault-public.crt",
+  "tls_cert_internal": "$WORK/pki/vault-internal.crt",
   "client_ca": "$WORK/pki/ca.crt", "gateway_peer": "gateway.strongroom.internal",
   "db_host": "${ADDR[cdedb]}", "db_port": "5432", "db_name": "vault", "db_user": "vault",
   "db_password_file": "$WORK/secrets/vault-db-password",

@@ -37,16 +37,19 @@ t_attack_28_no_listener_key_file() {
 }
 
 t_attack_28_keys_stay_in_the_hsm() {
-  local role out pub
+  local role out pub label
   out=$("$SR_BIN/vaultctl" tls list 2>&1) || fail "vaultctl tls list: $out"
   for role in public internal; do
-    grep -q "^tls-$role-v1 *$role *private=yes sensitive=1 extractable=0 always_sensitive=1 never_extractable=1 local=1" <<<"$out" ||
-      fail "tls-$role key flags: $out"
+    # (ceremony 7 may have rotated the internal key: one key per role after it)
+    label=$(awk -v r="$role" '$2 == r { print $1 }' <<<"$out")
+    eq "$role: one key in the HSM" "$(wc -w <<<"$label")" 1
+    grep -q "^$label *$role *private=yes sensitive=1 extractable=0 always_sensitive=1 never_extractable=1 local=1" <<<"$out" ||
+      fail "$label key flags: $out"
     # C_GetAttributeValue(CKA_VALUE) and C_WrapKey on these keys, refused:
     # tests/attack/test_hsm_attack_28_tls_keys.c (the token's own answers).
     # The served certificate's key is the HSM's.
-    pub=$(_attack28_p11 --read-object --type pubkey --label "tls-$role-v1" 2>/dev/null | openssl pkey -pubin -inform DER -outform PEM 2>/dev/null)
-    [ -n "$pub" ] || fail "tls-$role-v1: no public key in the HSM"
+    pub=$(_attack28_p11 --read-object --type pubkey --label "$label" 2>/dev/null | openssl pkey -pubin -inform DER -outform PEM 2>/dev/null)
+    [ -n "$pub" ] || fail "$label: no public key in the HSM"
     eq "$role certificate key is the HSM's" "$(openssl x509 -noout -pubkey -in var/pki/vault-$role.crt)" "$pub"
   done
 }
@@ -67,4 +70,37 @@ t_attack_28_mtls_without_key_files() {
     s=$(curl -sS --cacert "$STRONGROOM_CA" $v -o /dev/null -w '%{http_code}' "$VAULT_URL/v1/strongroom.js" 2>/dev/null)
     eq "public listener $v" "$s" 200
   done
+}
+
+# Ceremony 7 (hsm/ceremonies/07-tls-identity.md): its `sh ceremony` blocks,
+# run in order on the live stack, rotate the internal listener's key with
+# the dev CA standing in for the operator's; afterwards the gateway still
+# pays over mutual TLS, the listener serves the new certificate, the old key
+# is gone from the token and the transcript verifies.
+t_attack_28_ceremony_07_runs() {
+  local script=$TMP/ceremony07.sh old new oldkey
+  ca_sign() {   # the dev CA, as scripts/pki.sh signs
+    printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:vault-internal.strongroom.test,DNS:localhost,IP:127.0.0.1\n' > "$TMP/c07.ext"
+    openssl x509 -req -in "$1" -CA var/pki/ca.crt -CAkey var/pki/ca.key -CAserial "$TMP/c07.srl" \
+      -CAcreateserial -days 30 -sha256 -extfile "$TMP/c07.ext" -out "$2" 2>/dev/null
+  }
+  old=$(openssl x509 -noout -serial -in var/pki/vault-internal.crt)
+  oldkey=$("$SR_BIN/vaultctl" tls list | awk '$2 == "internal" { print $1 }')
+  awk '/^```sh ceremony$/ { on = 1; next } /^```$/ { on = 0 } on' hsm/ceremonies/07-tls-identity.md > "$script"
+  [ "$(grep -c . "$script")" -ge 8 ] || { fail "ceremony 7 has no runnable steps"; return; }
+  if ! (set -e; VC="$SR_BIN/vaultctl --master rehearsal"; ROLE=internal; CN=vault-internal.strongroom.test
+        CERT=var/pki/vault-internal.crt; WORK=$TMP; OVERLAP=0; TRANSCRIPT=var/ceremony/transcript.jsonl
+        VAULTD_PID=$(cat var/run/vaultd.pid); . "$script") > "$TMP/c07.out" 2>&1; then
+    fail "ceremony 7 failed: $(tail -5 "$TMP/c07.out")"; return
+  fi
+  sleep 0.5
+  new=$(openssl x509 -noout -serial -in var/pki/vault-internal.crt)
+  [ "$new" != "$old" ] || fail "the certificate did not change"
+  eq "served serial" "$(openssl s_client -connect "127.0.0.1:$VAULT_INTERNAL_PORT" -servername vault-internal.strongroom.test \
+      -CAfile var/pki/ca.crt -cert var/pki/gateway-client.crt -key var/pki/gateway-client.key </dev/null 2>/dev/null |
+      openssl x509 -noout -serial 2>/dev/null)" "$new"
+  grep -q "$oldkey destroyed" "$TMP/c07.out" || fail "$oldkey was not destroyed: $(cat "$TMP/c07.out")"
+  "$SR_BIN/vaultctl" tls list | grep -q "^$oldkey " && fail "$oldkey is still in the token"
+  grep -q '"action":"tls-key-destroyed"' var/ceremony/transcript.jsonl || fail "no tls-key-destroyed line"
+  tokenize 4242424242424242; pay "$(j .id)"; eq "payment after the rotation" "$STATUS" 201
 }

@@ -383,6 +383,86 @@ out:
 	return ret;
 }
 
+/* The P-256 point of the leaf certificate in the PEM file path. 0, or -1 with err. */
+static int cert_file_point(const char *path, uint8_t point[65], char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	X509 *crt = f != NULL ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+	int ret = crt != NULL ? point_of_pkey(X509_get0_pubkey(crt), point) : -1;
+
+	if (ret != 0)
+		snprintf(err, errlen, "%s: not a PEM certificate with an ECDSA P-256 key", path);
+	if (f != NULL)
+		fclose(f);
+	X509_free(crt);
+	return ret;
+}
+
+int cmd_tls_retire(const struct opts *o, const char *role)
+{
+	char labels[TLS_MAX_KEYS][HSM_TLS_LABEL_MAX], prefix[32], current[HSM_TLS_LABEL_MAX];
+	char err[512] = "";
+	struct hsm *h = NULL;
+	json_t *cfg = NULL;
+	const char *dest;
+	struct stat st;
+	uint8_t point[65];
+	size_t n = 0, i, destroyed = 0;
+	long long age;
+	int ret = EXIT_OP;
+
+	if (check_role(role) != EXIT_OK)
+		return EXIT_USAGE;
+	dest = cert_dest(o, role, &cfg);
+	if (dest == NULL) {
+		fprintf(stderr, "vaultctl: tls retire: --out FILE or --config VAULTD.JSON\n");
+		json_decref(cfg);
+		return EXIT_USAGE;
+	}
+	if (stat(dest, &st) != 0 || cert_file_point(dest, point, err, sizeof err) != 0) {
+		if (err[0] == '\0')
+			snprintf(err, sizeof err, "cannot read the installed certificate %s", dest);
+		goto out;
+	}
+	vault_tls_prefix(role, prefix, sizeof prefix);
+	if (hsm_open(o->module, o->label, o->pin_file, 1, &h, err, sizeof err) != 0 ||
+	    hsm_tls_key_for_point(h, prefix, point, current, err, sizeof err) != 0 ||
+	    hsm_tls_labels(h, prefix, labels, TLS_MAX_KEYS, &n, err, sizeof err) != 0)
+		goto out;
+	/* The overlap: the older keys stay until the installed certificate has
+	 * served for o->overlap seconds (vaultd reloaded it, clients and
+	 * resumed sessions moved on). */
+	age = (long long)(time(NULL) - st.st_mtime);
+	if (n > 1 && age < o->overlap) {
+		fprintf(stderr, "vaultctl: tls retire: the certificate of %s was installed %llds "
+		        "ago; the overlap is %llds: the older keys stay\n", current, age, o->overlap);
+		ret = EXIT_REFUSED;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (strcmp(labels[i], current) == 0)
+			continue;
+		/* PCI DSS v4.0 3.7.5: the retired key is destroyed, and it is recorded. */
+		if (hsm_destroy_key_pair(h, labels[i], err, sizeof err) != 0 ||
+		    record(h, o, o->master, "ceremony-master", "tls-key-destroyed",
+		           json_pack("{s:s, s:s, s:s, s:s, s:I}", "label", labels[i], "role", role,
+		                     "current", current, "call", "C_DestroyObject",
+		                     "overlap_seconds", (json_int_t)o->overlap)) != 0)
+			goto out;
+		printf("%s: %s destroyed (current: %s)\n", role, labels[i], current);
+		destroyed++;
+	}
+	if (destroyed == 0)
+		printf("%s: only %s, nothing to retire\n", role, current);
+	ret = EXIT_OK;
+out:
+	if (ret == EXIT_OP && err[0] != '\0')
+		fprintf(stderr, "vaultctl: tls retire: %s\n", err);
+	json_decref(cfg);
+	hsm_close(h);
+	return ret;
+}
+
 int cmd_tls_list(const struct opts *o)
 {
 	static const char *const roles[] = { "public", "internal", "egress" };

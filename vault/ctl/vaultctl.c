@@ -91,6 +91,9 @@ static void usage(FILE *f)
 	        "    tls install ROLE CERT [--out FILE | --config VAULTD.JSON]\n"
 	        "                  install a certificate only when an HSM key of the role\n"
 	        "                  signs for it; then SIGHUP vaultd (ADR 0118)\n"
+	        "    tls retire ROLE [--overlap-seconds N] [--out FILE | --config VAULTD.JSON]\n"
+	        "                  after the overlap (default 86400 s since the certificate\n"
+	        "                  was installed), destroy the role's older keys in the HSM\n"
 	        "    tls list      the TLS keys in the HSM and their flags\n"
 	        "    audit verify  (needs --config VAULTD.JSON: database and HSM settings)\n"
 	        "                  walk the PAN decryption audit chain, recomputing every\n"
@@ -207,12 +210,13 @@ int main(int argc, char **argv)
 		{ "cn", required_argument, NULL, 'n' },
 		{ "org", required_argument, NULL, 'o' },
 		{ "san", required_argument, NULL, 'a' },
+		{ "overlap-seconds", required_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { DEFAULT_MODULE, DEFAULT_LABEL, DEFAULT_PIN_FILE, DEFAULT_SO_PIN_FILE, NULL,
 		          DEFAULT_TRANSCRIPT, DEFAULT_CUSTODIANS, DEFAULT_PUBKEY, NULL,
-		          NULL, NULL, NULL, 0, 0, false, 100, { NULL }, 0, NULL, NULL, NULL };
+		          NULL, NULL, NULL, 0, 0, false, 100, { NULL }, 0, NULL, NULL, NULL, 86400 };
 	const struct passwd *pw = getpwuid(getuid());
 	const char *gen_label = NULL;
 	int c;
@@ -300,6 +304,16 @@ int main(int argc, char **argv)
 		case 'a':
 			o.san = optarg;
 			break;
+		case 'V': {
+			char *end = NULL;
+
+			o.overlap = strtoll(optarg, &end, 10);
+			if (end == optarg || *end != '\0' || o.overlap < 0 || o.overlap > 31622400) {
+				fprintf(stderr, "vaultctl: --overlap-seconds takes 0..31622400\n");
+				return EXIT_USAGE;
+			}
+			break;
+		}
 		case 'h':
 			want_help = 1;
 			break;
@@ -372,6 +386,8 @@ int main(int argc, char **argv)
 		return cmd_tls_csr(&o, argv[optind + 2], true);
 	if (is_cmd(nargs, argv + optind, 4, "tls", "install"))
 		return cmd_tls_install(&o, argv[optind + 2], argv[optind + 3]);
+	if (is_cmd(nargs, argv + optind, 3, "tls", "retire"))
+		return cmd_tls_retire(&o, argv[optind + 2]);
 	if (is_cmd(nargs, argv + optind, 2, "tls", "list"))
 		return cmd_tls_list(&o);
 	if (is_cmd(nargs, argv + optind, 2, "audit", "verify"))

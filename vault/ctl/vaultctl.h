@@ -40,6 +40,7 @@ struct opts {
 	const char *secrets[HSM_CUSTODIAN_MAX];
 	size_t nsecrets;
 	const char *cn, *org, *san;   /* tls csr/rotate: the request's subject and names */
+	long long overlap;            /* tls retire: seconds the new certificate serves first */
 };
 
 /* ---- ctl_keys.c: the token and its keys ---------------------------------------- */
@@ -181,6 +182,16 @@ int cmd_tls_csr(const struct opts *o, const char *role, bool rotate);
  * signs for it; recorded in the transcript. EXIT_OP when refused.
  */
 int cmd_tls_install(const struct opts *o, const char *role, const char *cert_file);
+
+/**
+ * tls retire ROLE: the end of a rotation's overlap. Once the certificate
+ * installed at o->out (or the role's setting in o->config) is o->overlap
+ * seconds old (its file's mtime), every other key of the role is destroyed
+ * in the HSM (C_DestroyObject), each recorded in the transcript.
+ * EXIT_REFUSED while the overlap runs; EXIT_OP when the installed
+ * certificate names no key of the role.
+ */
+int cmd_tls_retire(const struct opts *o, const char *role);
 
 /** tls list: every TLS key of the HSM and its flags; EXIT_OP when one could leave it. */
 int cmd_tls_list(const struct opts *o);
