@@ -169,7 +169,12 @@ build/fuzz/fuzz_psp_webhook: tests/fuzz/fuzz_psp_webhook.c $(FUZZ_PSP_SRC)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lmbedtls -lmbedx509 -lmbedcrypto -lhttp_parser $(LIBS_COMMON)
 
 # Benchmarks (make bench): figures, not tests. Built from the plain build.
-BENCH_BIN := $(BIN)/bench/bench_hsm $(BIN)/bench/bench_http200 $(BIN)/bench/bench_idle
+BENCH_BIN := $(BIN)/bench/bench_hsm $(BIN)/bench/bench_http200 $(BIN)/bench/bench_idle \
+             $(BIN)/bench/bench_tls_handshake
+$(BIN)/bench/bench_tls_handshake: $(OBJ)/tests/bench/bench_tls_handshake.o \
+                                  $(OBJ)/vault/crypto/vault_tls_key.o $(HSM_OBJ) $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -ldl $(LIBS_COMMON)
 $(BIN)/bench/bench_hsm: $(OBJ)/tests/bench/bench_hsm.o $(HSM_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -ldl $(LIBS_COMMON)
