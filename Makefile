@@ -163,7 +163,7 @@ build/fuzz/fuzz_gw_request: tests/fuzz/fuzz_gw_request.c $(FUZZ_GW_SRC)
 # events, Adyen notifications (per-item HMAC) and Adyen's payment answers.
 FUZZ_PSP_SRC := vault/connectors/adyen/adyen.c vault/connectors/adyen/adyen_webhook.c vault/connectors/stripe/stripe.c vault/connectors/stripe/stripe_webhook.c \
                 vault/connectors/formenc.c vault/connectors/connector.c \
-                vault/connectors/vault_egress.c common/sr_secret.c common/sr_log.c common/sr_util.c
+                vault/connectors/vault_egress.c vault/connectors/vault_egress_key.c common/sr_secret.c common/sr_log.c common/sr_util.c
 build/fuzz/fuzz_psp_webhook: tests/fuzz/fuzz_psp_webhook.c $(FUZZ_PSP_SRC)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lmbedtls -lmbedx509 -lmbedcrypto -lhttp_parser $(LIBS_COMMON)

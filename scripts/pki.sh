@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Dev PKI for the appliance (var/pki/): one appliance CA, server certificates for
 # the vault's public and internal listeners, the gateway and pspsim, and client
-# certificates for the gateway (to the vault) and the vault's egress (to PSPs).
+# certificates for the gateway (to the vault), the vault's egress (to PSPs) and
+# the tests' pspsim control client.
 # ECDSA P-256, SHA-256. Keys mode 0600. Idempotent: existing files are kept.
 # Dev only: production certificates come from the operator's PKI.
 #   scripts/pki.sh DIR          the CA and the file-key certificates
@@ -76,10 +77,14 @@ LOCAL="DNS:localhost,IP:127.0.0.1"
 if [ "${2:-}" = vault ]; then
   hsm_leaf vault-public   public   vault.strongroom.test          server "DNS:vault.strongroom.test,$LOCAL"
   hsm_leaf vault-internal internal vault-internal.strongroom.test server "DNS:vault-internal.strongroom.test,$LOCAL"
+  hsm_leaf vault-egress   egress   vault-egress.strongroom.internal client "DNS:vault-egress.strongroom.internal"
   exit 0
 fi
 leaf gateway        gateway.strongroom.test        server "DNS:gateway.strongroom.test,$LOCAL"
 leaf pspsim         psp.strongroom.test            server "DNS:psp.strongroom.test,$LOCAL"
 leaf gateway-client gateway.strongroom.internal    client "DNS:gateway.strongroom.internal"
-leaf vault-egress   vault-egress.strongroom.internal client "DNS:vault-egress.strongroom.internal"
+# Tests and the demo reach pspsim's control endpoints (/_sim) as the vault's
+# egress identity would: a file key of their own, never the vault's (its key
+# is in the HSM, ADR 0118). pspsim is a test double; no PSP trusts this CA.
+leaf psp-control    vault-egress.strongroom.internal client "DNS:vault-egress.strongroom.internal"
 chmod 0644 "$DIR/ca.crt"

@@ -80,7 +80,6 @@ cat > "$VAR/etc/vaultd.json" <<JSON
   "pkcs11_module": "/usr/lib/softhsm/libsofthsm2.so", "hsm_token_label": "strongroom",
   "hsm_pin_file": "var/secrets/hsm-user-pin", "hsm_sessions": 4,
   "psp_ca": "var/pki/ca.crt", "psp_client_cert": "var/pki/vault-egress.crt",
-  "psp_client_key": "var/pki/vault-egress.key",
   "psp_stripe_host": "psp.strongroom.test", "psp_stripe_addr": "127.0.0.1", "psp_stripe_port": $PSP_PORT,
   "psp_stripe_api_key_file": "var/secrets/psp-stripe-key",
   "psp_stripe_webhook_secret_file": "var/secrets/psp-stripe-webhook-secret",

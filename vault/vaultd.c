@@ -285,7 +285,7 @@ static int run(const struct vaultd_config *c)
 	struct sr_http_server *admin_srv = NULL;
 	/* ADR 0118: the listeners' keys sign in the HSM (the public key and
 	 * the internal key, the admin listener serving the internal identity). */
-	struct vault_tls_signer sign_pub, sign_int;
+	struct vault_tls_signer sign_pub, sign_int, sign_egress;
 	struct sr_admin admin;
 	struct vault_keys *keys = NULL;
 	struct vault_key_labels labels;
@@ -348,7 +348,8 @@ static int run(const struct vaultd_config *c)
 		goto out;
 
 	if (vault_tls_signer_init(&sign_pub, h, "public") != 0 ||
-	    vault_tls_signer_init(&sign_int, h, "internal") != 0) {
+	    vault_tls_signer_init(&sign_int, h, "internal") != 0 ||
+	    vault_tls_signer_init(&sign_egress, h, "egress") != 0) {
 		snprintf(msg, sizeof msg, "cannot set up the TLS key signers");
 		goto out;
 	}
@@ -363,7 +364,7 @@ static int run(const struct vaultd_config *c)
 		struct vault_egress_config ec = {
 			.ca_file = c->psp_ca,
 			.cert_file = c->psp_client_cert,
-			.key_file = c->psp_client_key,
+			.signer = &sign_egress.signer,
 			.allowlist = allowlist,
 			.timeout_ms = (unsigned)c->psp_timeout_ms,
 		};

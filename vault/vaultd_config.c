@@ -45,7 +45,7 @@ int vaultd_config_read(const json_t *cfg, const char *path, struct vaultd_config
 	static const char *const required[] = {
 		"tls_cert_public", "tls_cert_internal",
 		"client_ca", "db_name", "db_user", "pkcs11_module", "hsm_token_label",
-		"hsm_pin_file", "psp_ca", "psp_client_cert", "psp_client_key",
+		"hsm_pin_file", "psp_ca", "psp_client_cert",
 		"psp_stripe_api_key_file", NULL,
 	};
 	static const char *const files[] = {
@@ -55,11 +55,12 @@ int vaultd_config_read(const json_t *cfg, const char *path, struct vaultd_config
 	/* PCI DSS 3.6.1 / 8.3.2: secrets are owner-only files (sr_secret). */
 	static const char *const secrets[] = {
 		"db_password_file", "hsm_pin_file",
-		"psp_client_key", "psp_stripe_api_key_file", "psp_stripe_webhook_secret_file",
+		"psp_stripe_api_key_file", "psp_stripe_webhook_secret_file",
 		"psp_adyen_api_key_file", "psp_adyen_hmac_key_file", NULL,
 	};
 	/* Private-key files of the CDE's TLS roles: refused (ADR 0118). */
-	static const char *const cde_key_files[] = { "tls_key_public", "tls_key_internal", NULL };
+	static const char *const cde_key_files[] = { "tls_key_public", "tls_key_internal",
+		                                     "psp_client_key", NULL };
 	/* Objects (connector maps); every other key is a string or an integer. */
 	static const char *const objects[] = { "routing_countries", "routing_regions", NULL };
 	const json_t *jport = NULL;
@@ -150,7 +151,6 @@ int vaultd_config_read(const json_t *cfg, const char *path, struct vaultd_config
 	c->hsm_keys_wrappable = hsm_keys_wrappable == 1;
 	c->psp_ca = sr_config_str(cfg, "psp_ca", NULL);
 	c->psp_client_cert = sr_config_str(cfg, "psp_client_cert", NULL);
-	c->psp_client_key = sr_config_str(cfg, "psp_client_key", NULL);
 	c->psp_stripe_host = sr_config_str(cfg, "psp_stripe_host", "psp.strongroom.test");
 	c->psp_stripe_addr = sr_config_str(cfg, "psp_stripe_addr", "127.0.0.1");
 	c->psp_stripe_port = sr_config_int(cfg, "psp_stripe_port", 8446);

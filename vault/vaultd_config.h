@@ -26,7 +26,7 @@ struct vaultd_config {
 	const char *pkcs11_module, *hsm_token_label, *hsm_pin_file;
 	long long hsm_sessions;
 	bool hsm_keys_wrappable;   /* ADR 0073: backup-capable (wrap-only extractable) keys */
-	const char *psp_ca, *psp_client_cert, *psp_client_key;
+	const char *psp_ca, *psp_client_cert;   /* the egress key is in the HSM (ADR 0118) */
 	const char *psp_stripe_host, *psp_stripe_addr, *psp_stripe_api_key_file;
 	const char *psp_stripe_webhook_secret_file;
 	long long psp_stripe_port;

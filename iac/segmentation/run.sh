@@ -192,7 +192,6 @@ cat > "$WORK/etc/vaultd.json" <<JSON
   "pkcs11_module": "/usr/lib/softhsm/libsofthsm2.so", "hsm_token_label": "strongroom",
   "hsm_pin_file": "$WORK/secrets/hsm-user-pin", "hsm_sessions": 2,
   "psp_ca": "$WORK/pki/ca.crt", "psp_client_cert": "$WORK/pki/vault-egress.crt",
-  "psp_client_key": "$WORK/pki/vault-egress.key",
   "psp_stripe_host": "psp.strongroom.test", "psp_stripe_addr": "${ADDR[psp]}", "psp_stripe_port": 443,
   "psp_stripe_api_key_file": "$WORK/secrets/psp-stripe-key",
   "threads": 2, "cvc_ttl_seconds": 3540, "sweep_interval_seconds": 60 }

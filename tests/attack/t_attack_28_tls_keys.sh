@@ -1,6 +1,6 @@
 # Attack suite, issue 28 items 1-3 (ADR 0118): a stolen file is worth
-# nothing. The vault's listener keys (public, internal) exist only in the
-# HSM: no key file is configured or present, a configuration naming one is
+# nothing. The vault's TLS keys (listeners public and internal, egress
+# client) exist only in the HSM: no key file is configured or present, a configuration naming one is
 # refused, the keys cannot be read out of the token, and mutual TLS with
 # the gateway works with no key file. Sourced by tests/integration/run.sh.
 
@@ -13,7 +13,7 @@ t_attack_28_check_config_refuses_a_key_file() {
   local f out k
   openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$TMP/a28.key" 2>/dev/null
   chmod 0600 "$TMP/a28.key"
-  for k in tls_key_public tls_key_internal; do
+  for k in tls_key_public tls_key_internal psp_client_key; do
     f=$TMP/a28-$k.json
     jq --arg k "$k" --arg v "$TMP/a28.key" '.[$k] = $v' var/etc/vaultd.json > "$f"
     out=$("$SR_BIN/vaultd" --check-config "$f" 2>&1) && fail "vaultd --check-config accepted $k"
@@ -25,21 +25,23 @@ t_attack_28_check_config_refuses_a_key_file() {
 
 t_attack_28_no_listener_key_file() {
   local p
-  for p in var/pki/vault-public.key var/pki/vault-internal.key; do
+  for p in var/pki/vault-public.key var/pki/vault-internal.key var/pki/vault-egress.key; do
     [ -e "$p" ] && fail "$p exists: a listener key of the vault is a file"
   done
-  for p in $(jq -r '[.tls_cert_public, .tls_cert_internal, .client_ca] | .[]' var/etc/vaultd.json); do
+  # Every file the vault's configuration names, and its secrets directory.
+  for p in $(jq -r '.[] | strings' var/etc/vaultd.json) var/secrets/*; do
+    [ -f "$p" ] || continue
     grep -q "PRIVATE KEY" "$p" && fail "$p holds a private key"
   done
-  jq -e 'has("tls_key_public") or has("tls_key_internal")' var/etc/vaultd.json >/dev/null &&
-    fail "vaultd.json names a listener key file"
+  jq -e 'has("tls_key_public") or has("tls_key_internal") or has("psp_client_key")' var/etc/vaultd.json >/dev/null &&
+    fail "vaultd.json names a key file"
   true
 }
 
 t_attack_28_keys_stay_in_the_hsm() {
   local role out pub label
   out=$("$SR_BIN/vaultctl" tls list 2>&1) || fail "vaultctl tls list: $out"
-  for role in public internal; do
+  for role in public internal egress; do
     # (ceremony 7 may have rotated the internal key: one key per role after it)
     label=$(awk -v r="$role" '$2 == r { print $1 }' <<<"$out")
     eq "$role: one key in the HSM" "$(wc -w <<<"$label")" 1
@@ -50,14 +52,17 @@ t_attack_28_keys_stay_in_the_hsm() {
     # The served certificate's key is the HSM's.
     pub=$(_attack28_p11 --read-object --type pubkey --label "$label" 2>/dev/null | openssl pkey -pubin -inform DER -outform PEM 2>/dev/null)
     [ -n "$pub" ] || fail "$label: no public key in the HSM"
-    eq "$role certificate key is the HSM's" "$(openssl x509 -noout -pubkey -in var/pki/vault-$role.crt)" "$pub"
+    eq "$role certificate key is the HSM's" "$(openssl x509 -noout -pubkey -in "$(jq -r ".tls_cert_$role // .psp_client_cert" var/etc/vaultd.json)")" "$pub"
   done
 }
 
 t_attack_28_mtls_without_key_files() {
-  local s
+  local s n0
+  # Egress: the payment below reaches pspsim over mutual TLS signed in the HSM.
+  n0=$(psp_intents)
   # The gateway's mutual TLS to the internal listener: a payment crosses it.
   tokenize 4242424242424242; pay "$(j .id)"; eq "payment over mTLS, HSM key" "$STATUS" 201
+  [ "$(psp_intents)" -gt "$n0" ] || fail "the payment did not reach the PSP over the HSM-keyed egress"
   # A client with the gateway's certificate completes the handshake; without one it cannot.
   s=$(curl -sS "${VINT[@]}" --cert var/pki/gateway-client.crt --key var/pki/gateway-client.key \
         -o /dev/null -w '%{http_code}' "https://vault-internal.strongroom.test:$VAULT_INTERNAL_PORT/v1/no_such_route" 2>/dev/null)
