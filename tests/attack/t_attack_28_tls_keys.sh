@@ -107,5 +107,15 @@ t_attack_28_ceremony_07_runs() {
   grep -q "$oldkey destroyed" "$TMP/c07.out" || fail "$oldkey was not destroyed: $(cat "$TMP/c07.out")"
   "$SR_BIN/vaultctl" tls list | grep -q "^$oldkey " && fail "$oldkey is still in the token"
   grep -q '"action":"tls-key-destroyed"' var/ceremony/transcript.jsonl || fail "no tls-key-destroyed line"
+  # The overlap holds: a newer key beside the one just installed is not
+  # retired-over before the (default, 24 h) overlap ends...
+  "$SR_BIN/vaultctl" tls rotate internal --cn vault-internal.strongroom.test --out "$TMP/c07b.csr" >/dev/null ||
+    fail "second rotation refused"
+  "$SR_BIN/vaultctl" tls retire internal --out var/pki/vault-internal.crt >/dev/null 2>&1
+  eq "retire during the overlap" "$?" 4
+  # ...and an abandoned request's key goes once it ends; the served key stays.
+  "$SR_BIN/vaultctl" tls retire internal --overlap-seconds 0 --out var/pki/vault-internal.crt >/dev/null ||
+    fail "retire after the overlap"
+  eq "keys of the role after retire" "$("$SR_BIN/vaultctl" tls list | awk '$2 == "internal"' | wc -l)" 1
   tokenize 4242424242424242; pay "$(j .id)"; eq "payment after the rotation" "$STATUS" 201
 }
