@@ -98,6 +98,7 @@ $(BIN)/vaultd: $(OBJ)/vault/vaultd.o $(VAULT_OBJ) $(HSM_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_VAULT) $(LIBS_COMMON)
 $(BIN)/vaultctl: $(call objs,$(VAULTCTL_SRC)) $(OBJ)/vault/audit/vault_audit.o $(OBJ)/vault/crypto/vault_keys.o \
+                $(OBJ)/vault/crypto/vault_tls_key.o \
                 $(OBJ)/vault/crypto/vault_crypto.o $(OBJ)/vault/connectors/vault_psp_creds.o \
                 $(OBJ)/vault/connectors/vault_psp_platform.o \
                 $(OBJ)/vault/tokens/vault_token.o $(OBJ)/vault/tokens/vault_card.o $(CTL_OBJ) $(HSM_OBJ) \
@@ -169,13 +170,18 @@ build/fuzz/fuzz_gw_source: tests/fuzz/fuzz_gw_source.c gateway/api/gw_source.c
 # events, Adyen notifications (per-item HMAC) and Adyen's payment answers.
 FUZZ_PSP_SRC := vault/connectors/adyen/adyen.c vault/connectors/adyen/adyen_webhook.c vault/connectors/stripe/stripe.c vault/connectors/stripe/stripe_webhook.c \
                 vault/connectors/formenc.c vault/connectors/connector.c \
-                vault/connectors/vault_egress.c common/sr_secret.c common/sr_log.c common/sr_util.c
+                vault/connectors/vault_egress.c vault/connectors/vault_egress_key.c common/sr_secret.c common/sr_log.c common/sr_util.c
 build/fuzz/fuzz_psp_webhook: tests/fuzz/fuzz_psp_webhook.c $(FUZZ_PSP_SRC)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lmbedtls -lmbedx509 -lmbedcrypto -lhttp_parser $(LIBS_COMMON)
 
 # Benchmarks (make bench): figures, not tests. Built from the plain build.
-BENCH_BIN := $(BIN)/bench/bench_hsm $(BIN)/bench/bench_http200 $(BIN)/bench/bench_idle
+BENCH_BIN := $(BIN)/bench/bench_hsm $(BIN)/bench/bench_http200 $(BIN)/bench/bench_idle \
+             $(BIN)/bench/bench_tls_handshake
+$(BIN)/bench/bench_tls_handshake: $(OBJ)/tests/bench/bench_tls_handshake.o \
+                                  $(OBJ)/vault/crypto/vault_tls_key.o $(HSM_OBJ) $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -ldl $(LIBS_COMMON)
 $(BIN)/bench/bench_hsm: $(OBJ)/tests/bench/bench_hsm.o $(HSM_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -ldl $(LIBS_COMMON)

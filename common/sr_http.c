@@ -570,9 +570,11 @@ static void creds_free(struct tls_creds *c)
 	}
 }
 
-/* Load the certificate chain and key from their files, and prove the key
- * signs for the certificate. NULL with err on failure. */
-static struct tls_creds *creds_load(const char *cert_file, const char *key_file, char *err,
+/* Load the certificate chain and key from their files (or the signer's key
+ * for the certificate, ADR 0118), and prove the key signs for the
+ * certificate. NULL with err on failure. */
+static struct tls_creds *creds_load(const char *cert_file, const char *key_file,
+                                    const struct sr_http_signer *signer, char *err,
                                     size_t errlen)
 {
 	static const unsigned char probe[] = "strongroom sr_http key/certificate pair check";
@@ -595,9 +597,11 @@ static struct tls_creds *creds_load(const char *cert_file, const char *key_file,
 	if (cert_pem == NULL)
 		goto out;
 	/* PCI DSS 3.6.1: the TLS key is a secret: 0600 file, guarded memory. */
-	key_pem = sr_secret_read_file(key_file, &key_len, err, errlen);
-	if (key_pem == NULL)
-		goto out;
+	if (signer == NULL) {
+		key_pem = sr_secret_read_file(key_file, &key_len, err, errlen);
+		if (key_pem == NULL)
+			goto out;
+	}
 	d.data = (unsigned char *)cert_pem;
 	d.size = (unsigned)strlen(cert_pem);
 	c->npcerts = sizeof c->pcerts / sizeof c->pcerts[0];
@@ -610,7 +614,11 @@ static struct tls_creds *creds_load(const char *cert_file, const char *key_file,
 	}
 	d.data = (unsigned char *)key_pem;
 	d.size = (unsigned)key_len;
-	if (gnutls_privkey_init(&c->key) < 0 ||
+	if (signer != NULL) {
+		if (sr_http_signer_key(signer, c->pcerts[0].pubkey, &c->key, err, errlen) != 0)
+			goto out;
+		key_file = "the signer's key";
+	} else if (gnutls_privkey_init(&c->key) < 0 ||
 	    gnutls_privkey_import_x509_raw(c->key, &d, GNUTLS_X509_FMT_PEM, NULL, 0) < 0) {
 		seterr(err, errlen, "%s: not a PEM private key", key_file);
 		goto out;
@@ -688,7 +696,7 @@ int sr_http_reload(struct sr_http_server *srv, char *err, size_t errlen)
 		err[0] = '\0';
 	if (srv == NULL)
 		return -1;
-	c = creds_load(srv->cert_file, srv->key_file, err, errlen);
+	c = creds_load(srv->cert_file, srv->key_file, srv->signer, err, errlen);
 	if (c == NULL) {
 		/* Keep serving the current credentials. */
 		sr_log(SR_LOG_ERROR, NULL, "http.tls_reload_failed", "{s:s, s:s}", "listener",
@@ -798,8 +806,10 @@ struct sr_http_server *sr_http_start(const struct sr_http_config *cfg, char *err
 
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
-	if (cfg == NULL || cfg->cert_file == NULL || cfg->key_file == NULL || cfg->routes == NULL) {
-		seterr(err, errlen, "http: cert_file, key_file and routes are required");
+	if (cfg == NULL || cfg->cert_file == NULL ||
+	    (cfg->key_file == NULL) == (cfg->signer == NULL) || cfg->routes == NULL) {
+		seterr(err, errlen, "http: cert_file, one of key_file and signer, and routes are "
+		       "required");
 		goto out;
 	}
 	if (cfg->client_ca_file != NULL && (cfg->peer_name == NULL || cfg->peer_name[0] == '\0')) {
@@ -868,12 +878,13 @@ struct sr_http_server *sr_http_start(const struct sr_http_config *cfg, char *err
 	/* Served through cert_callback so that SIGHUP can swap them
 	 * (sr_http_reload, ADR 0052). */
 	srv->cert_file = strdup(cfg->cert_file);
-	srv->key_file = strdup(cfg->key_file);
-	if (srv->cert_file == NULL || srv->key_file == NULL) {
+	srv->key_file = cfg->key_file != NULL ? strdup(cfg->key_file) : NULL;
+	srv->signer = cfg->signer;
+	if (srv->cert_file == NULL || (cfg->key_file != NULL && srv->key_file == NULL)) {
 		seterr(err, errlen, "http: out of memory");
 		goto out;
 	}
-	srv->creds = creds_load(cfg->cert_file, cfg->key_file, err, errlen);
+	srv->creds = creds_load(cfg->cert_file, cfg->key_file, cfg->signer, err, errlen);
 	if (srv->creds == NULL)
 		goto out;
 	if (cfg->client_ca_file != NULL) {

@@ -54,11 +54,35 @@ struct sr_route {
 	sr_http_handler handler;
 };
 
+/*
+ * A listener's private key held outside the process (the vault's HSM, ADR
+ * 0118): sr_http asks the signer for every signature and never sees the key;
+ * the daemon that owns the key injects it (sr_http loads no PKCS#11 module).
+ * ECDSA P-256 with SHA-256 (RFC 8446 §4.2.3 ecdsa_secp256r1_sha256).
+ */
+struct sr_http_signer {
+	/**
+	 * At start and at each reload (sr_http_reload): find the key for the
+	 * leaf certificate's public point 04||X||Y (65 bytes).
+	 * @return an opaque key reference, kept with that generation of
+	 *         credentials and given to release, or NULL with err filled.
+	 */
+	void *(*bind)(void *ctx, const uint8_t point[65], char *err, size_t errlen);
+	/** ECDSA signature r||s (32+32 bytes, big endian) of a SHA-256 digest with
+	 *  key (from bind); called from any handshake thread. 0, or -1. */
+	int (*sign)(void *key, const uint8_t digest[32], uint8_t sig[64]);
+	/** Forget key (its generation of credentials is freed); may be NULL. */
+	void (*release)(void *key);
+	void *ctx;
+};
+
 struct sr_http_config {
 	const char *bind_addr;          /* e.g. "127.0.0.1" */
 	uint16_t port;
 	const char *cert_file;          /* server certificate chain, PEM */
-	const char *key_file;           /* server key, PEM (read, used, wiped) */
+	const char *key_file;           /* server key, PEM (read, used, wiped); NULL with signer */
+	const struct sr_http_signer *signer; /* non-NULL: the key is the signer's (key_file NULL);
+	                                 * borrowed, must outlive the server */
 	const char *client_ca_file;     /* non-NULL: mutual TLS, client cert from this CA required */
 	const char *peer_name;          /* with client_ca_file: the DNS name the client cert must carry */
 	size_t max_body;                /* bytes; 0 means 64 KiB */
@@ -137,7 +161,7 @@ unsigned sr_http_drain(struct sr_http_server *srv, unsigned grace_ms);
 
 /**
  * Reload the server certificate chain and key from the files given at
- * start (SIGHUP, ADR 0052). New handshakes use the new pair; connections
+ * start, or the chain and the signer's key for it (bind) (SIGHUP, ADR 0052). New handshakes use the new pair; connections
  * already established keep theirs. A pair that cannot be read, parsed, or
  * whose key does not sign for the certificate is refused and the current
  * one kept. @return 0, or -1 with err.

@@ -19,6 +19,7 @@
 
 struct tls_creds;
 struct sr_http_guard;
+struct sr_http_signer;
 
 struct sr_http_server {
 	struct MHD_Daemon *daemon;
@@ -26,7 +27,8 @@ struct sr_http_server {
 	pthread_cond_t cv;              /* in_flight reached 0 */
 	struct tls_creds *creds;        /* current generation */
 	char *cert_file;
-	char *key_file;
+	char *key_file;                 /* NULL: the key is signer's */
+	const struct sr_http_signer *signer;
 	unsigned in_flight;             /* requests between first call and completion */
 	int draining;                   /* 1 after sr_http_drain: replies close connections */
 	int sync_init;                  /* mu and cv initialised */
@@ -203,5 +205,14 @@ void sr_http_guard_closed(struct sr_http_guard *g, const struct sockaddr *addr);
  * (not fatal: the per-address cap and handshake deadline still hold).
  */
 void sr_http_guard_defer_accept(int listen_fd, unsigned secs, const char *listener);
+/**
+ * (sr_http_signer.c) A GnuTLS private key for the certificate key pub whose
+ * signatures signer makes (signer->bind is called once with pub's P-256
+ * point; gnutls_privkey_deinit releases what it bound).
+ * @return 0 with *out set, or -1 with err (not a P-256 certificate, no key
+ *         bound for it).
+ */
+int sr_http_signer_key(const struct sr_http_signer *signer, gnutls_pubkey_t pub,
+                       gnutls_privkey_t *out, char *err, size_t errlen);
 
 #endif

@@ -196,4 +196,46 @@ int hsm_ec_public_point(struct hsm *h, const char *label, uint8_t point[65], cha
 /* ECDSA P-256 key that signs ceremony transcripts (hsm/ceremonies/hsm_transcript.h). */
 #define HSM_KEY_CEREMONY_SIGN "ceremony-sign-v1"
 
+/* ---- TLS identities (hsm_tls.c, ADR 0118) ---------------------------------- */
+
+/* The vault's TLS private keys are ECDSA P-256 pairs labelled tls-ROLE-vN
+ * (ROLE: public, internal, egress), generated in the token by
+ * hsm_generate_ec_signing_key and used through hsm_ec_sign only. */
+#define HSM_TLS_LABEL_MAX 64   /* bytes of a label, with its NUL */
+
+/**
+ * The labels (each NUL-terminated) of the EC public key objects whose label
+ * starts with prefix (e.g. "tls-internal-"), in the token's order, into
+ * labels[0..*n) (capacity max). Reads the token, never a cache.
+ * @return 0, or -1 with err (PKCS#11 error, more than max keys).
+ */
+int hsm_tls_labels(struct hsm *h, const char *prefix, char labels[][HSM_TLS_LABEL_MAX],
+                   size_t max, size_t *n, char *err, size_t errlen);
+
+/**
+ * The label of the key pair whose label starts with prefix and whose public
+ * key (CKA_EC_POINT) is point (04||X||Y, 65 bytes): the key a certificate
+ * names (PKCS#11 v2.40 §5.7.7 C_FindObjects, §5.7.5 C_GetAttributeValue).
+ * The private key must be present under the same label.
+ * @return 0 with label_out set, or -1 with err ("no key ... matches").
+ */
+int hsm_tls_key_for_point(struct hsm *h, const char *prefix, const uint8_t point[65],
+                          char label_out[HSM_TLS_LABEL_MAX], char *err, size_t errlen);
+
+/**
+ * The attributes of the private key labelled label (as hsm_key_info for a
+ * secret key; wrap_with_trusted and value_len stay 0). Always asks the
+ * token. 0 (info->found tells), or -1 on a PKCS#11 error.
+ */
+int hsm_private_key_info(struct hsm *h, const char *label, struct hsm_key_info *info,
+                         char *err, size_t errlen);
+
+/**
+ * Destroy the key pair labelled label: the private key, then its public
+ * key when present (PKCS#11 v2.40 §5.7.3 C_DestroyObject); its cached handle
+ * is forgotten. PCI DSS v4.0 3.7.5: a retired key is destroyed.
+ * @return 0, or -1 with err (no private key with that label, PKCS#11 error).
+ */
+int hsm_destroy_key_pair(struct hsm *h, const char *label, char *err, size_t errlen);
+
 #endif

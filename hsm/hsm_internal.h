@@ -20,6 +20,7 @@
 /* One entry of the per-label key handle cache (hsm_key_handle). */
 struct hsm_keyent {
 	char *label;
+	CK_OBJECT_CLASS cls;   /* CKO_SECRET_KEY or CKO_PRIVATE_KEY */
 	CK_OBJECT_HANDLE obj;
 	struct hsm_keyent *next;
 };
@@ -74,6 +75,10 @@ void hsm_sess_put(struct hsm *h, CK_SESSION_HANDLE s, bool broken);
  */
 int hsm_key_handle(struct hsm *h, CK_SESSION_HANDLE s, const char *label,
                    CK_OBJECT_HANDLE *obj_out, char *err, size_t errlen);
+/** hsm_key_handle for an object of class cls (CKO_SECRET_KEY or CKO_PRIVATE_KEY:
+ *  the TLS identities' and the transcript signer's private keys, ADR 0118). */
+int hsm_key_handle_cls(struct hsm *h, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
+                       const char *label, CK_OBJECT_HANDLE *obj_out, char *err, size_t errlen);
 /** Forget label's cached handle (the key was deleted or its handle went stale). */
 void hsm_key_forget(struct hsm *h, const char *label);
 /* hsm_find_obj's flags. */

@@ -86,12 +86,18 @@ int hsm_find_obj(struct hsm *h, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, const 
 int hsm_key_handle(struct hsm *h, CK_SESSION_HANDLE s, const char *label,
                    CK_OBJECT_HANDLE *obj_out, char *err, size_t errlen)
 {
+	return hsm_key_handle_cls(h, s, CKO_SECRET_KEY, label, obj_out, err, errlen);
+}
+
+int hsm_key_handle_cls(struct hsm *h, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
+                       const char *label, CK_OBJECT_HANDLE *obj_out, char *err, size_t errlen)
+{
 	struct hsm_keyent *e = NULL;
 	CK_OBJECT_HANDLE obj = CK_INVALID_HANDLE;
 
 	pthread_mutex_lock(&h->lock);
 	for (e = h->keys; e != NULL; e = e->next) {
-		if (strcmp(e->label, label) == 0) {
+		if (e->cls == cls && strcmp(e->label, label) == 0) {
 			*obj_out = e->obj;
 			pthread_mutex_unlock(&h->lock);
 			return 0;
@@ -99,8 +105,8 @@ int hsm_key_handle(struct hsm *h, CK_SESSION_HANDLE s, const char *label,
 	}
 	pthread_mutex_unlock(&h->lock);
 
-	if (hsm_find_obj(h, s, CKO_SECRET_KEY, label, HSM_FIND_VAULT | HSM_FIND_PRESENT, &obj, NULL,
-	                 0, err, errlen) < 0)
+	if (hsm_find_obj(h, s, cls, label, HSM_FIND_VAULT | HSM_FIND_PRESENT, &obj, NULL, 0, err,
+	                 errlen) < 0)
 		return -1;
 	e = calloc(1, sizeof(*e));
 	if (e != NULL)
@@ -111,6 +117,7 @@ int hsm_key_handle(struct hsm *h, CK_SESSION_HANDLE s, const char *label,
 		return 0;
 	}
 	e->obj = obj;
+	e->cls = cls;
 	pthread_mutex_lock(&h->lock);
 	e->next = h->keys;
 	h->keys = e;

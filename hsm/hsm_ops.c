@@ -84,15 +84,16 @@ int hsm_op_once(struct hsm *h, CK_SESSION_HANDLE s, enum hsm_op op, CK_MECHANISM
  * cached handle that went stale (the key was destroyed and re-created, e.g.
  * by vaultctl) is forgotten and looked up once more. 0, or -1 with err.
  */
-static int op_init(struct hsm *h, CK_SESSION_HANDLE s, const char *label, enum hsm_op op,
-                   CK_MECHANISM *mech, char *err, size_t errlen)
+static int op_init_cls(struct hsm *h, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
+                       const char *label, enum hsm_op op, CK_MECHANISM *mech, char *err,
+                       size_t errlen)
 {
 	CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
 	CK_RV rv = CKR_GENERAL_ERROR;
 	int attempt;
 
 	for (attempt = 0; attempt < 2; attempt++) {
-		if (hsm_key_handle(h, s, label, &key, err, errlen) != 0)
+		if (hsm_key_handle_cls(h, s, cls, label, &key, err, errlen) != 0)
 			return -1;
 		rv = op_start(h, s, op, mech, key);
 		if (rv != CKR_KEY_HANDLE_INVALID && rv != CKR_OBJECT_HANDLE_INVALID)
@@ -106,9 +107,16 @@ static int op_init(struct hsm *h, CK_SESSION_HANDLE s, const char *label, enum h
 	return 0;
 }
 
+/* op_init_cls of a secret key (the data keys). */
+static int op_init(struct hsm *h, CK_SESSION_HANDLE s, const char *label, enum hsm_op op,
+                   CK_MECHANISM *mech, char *err, size_t errlen)
+{
+	return op_init_cls(h, s, CKO_SECRET_KEY, label, op, mech, err, errlen);
+}
+
 /* ---- operations ------------------------------------------------------------- */
 
-/* Operation latency and errors (ops: random, encrypt, decrypt, hmac). The
+/* Operation latency and errors (ops: random, encrypt, decrypt, hmac, ecdsa). The
  * labels name the operation only, never a key label or data. */
 static struct sr_metric *g_hsm_latency, *g_hsm_errors;
 static pthread_once_t g_hsm_metrics_once = PTHREAD_ONCE_INIT;
@@ -352,13 +360,14 @@ out:
 int hsm_ec_sign(struct hsm *h, const char *label, const uint8_t digest[32], uint8_t sig[64],
                 char *err, size_t errlen)
 {
+	struct timespec t0;
 	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
-	CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
 	CK_MECHANISM mech = { CKM_ECDSA, NULL, 0 };
 	CK_ULONG siglen = 64;
 	bool have = false, broken = false;
 	int ret = -1;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	hsm_clrerr(err, errlen);
 	if (h == NULL || label == NULL || digest == NULL || sig == NULL) {
 		hsm_seterr(err, errlen, "hsm_ec_sign: bad arguments");
@@ -366,12 +375,15 @@ int hsm_ec_sign(struct hsm *h, const char *label, const uint8_t digest[32], uint
 	}
 	s = hsm_sess_get(h);
 	have = true;
-	if (hsm_find_obj(h, s, CKO_PRIVATE_KEY, label, HSM_FIND_PRESENT, &key, NULL, 0, err,
-	                 errlen) < 0)
+	/* The private key's handle is cached like the data keys' (every TLS
+	 * handshake of a listener signs here, ADR 0118); a stale one is looked
+	 * up again (op_init_cls). */
+	if (op_init_cls(h, s, CKO_PRIVATE_KEY, label, HSM_OP_SIGN, &mech, err, errlen) != 0) {
+		broken = true;
 		goto out;
+	}
 	/* PKCS#11 v2.40 curr. mech. §2.3.7 CKM_ECDSA over a SHA-256 digest: r||s. */
-	if (hsm_op_once(h, s, HSM_OP_SIGN, &mech, key, digest, 32, sig, &siglen, err,
-	                errlen) != 0) {
+	if (op_run(h, s, HSM_OP_SIGN, digest, 32, sig, &siglen, err, errlen) != 0) {
 		broken = true;
 		goto out;
 	}
@@ -382,6 +394,7 @@ int hsm_ec_sign(struct hsm *h, const char *label, const uint8_t digest[32], uint
 	}
 	ret = 0;
 out:
+	observe("ecdsa", &t0, ret);
 	if (have)
 		hsm_sess_put(h, s, broken);
 	return ret;

@@ -65,7 +65,7 @@ measure_https() {
   local best=0 model port out rps name
   for model in "$VTHREADS" "conn:256"; do
     port=$((VAULT_PUBLIC_PORT + 60))
-    "$SR_BIN/bench/bench_http200" $port var/pki/vault-public.crt var/pki/vault-public.key "$model" 2>/dev/null &
+    "$SR_BIN/bench/bench_http200" $port var/pki/gateway.crt var/pki/gateway.key "$model" 2>/dev/null &
     hpid=$!
     wait_port $port 10 || die "bench_http200 did not start"
     out=$(wrk -t"$(threads_for 64)" -c64 -d"${SECS}s" --latency -s tests/bench/http200.lua "https://localhost:$port/" 2>&1 | grep '^BENCH')
@@ -150,6 +150,13 @@ echo "  stricter: that round's tokenize throughput against each limit's best of 
 echo "-- idle flood: p99 of a client tokenizing from another address, alone and during 2,000 idle sockets"
 BENCH_PK=$STRONGROOM_PK "$SR_BIN/bench/bench_idle" "$BPORT" "$STRONGROOM_CA" BENCH_PK 2000 "${BENCH_IDLE_REQUESTS:-500}" \
   || log "bench_idle failed"
+# ---- TLS handshakes (ADR 0118): full handshakes per second with the vault
+# public listener's HSM-resident key beside a P-256 file key, same process,
+# same run, rounds alternating; each costs the server one signature.
+echo "-- TLS full handshakes/s: HSM-resident key (C_Sign per handshake) beside a file key, 8 clients"
+"$SR_BIN/bench/bench_tls_handshake" /usr/lib/softhsm/libsofthsm2.so strongroom var/secrets/hsm-user-pin \
+  var/pki/vault-public.crt var/pki/gateway.crt var/pki/gateway.key "$STRONGROOM_CA" \
+  "$((SECS / 2 > 2 ? SECS / 2 : 2))" 8 "$ROUNDS" | sed 's/^/  /' || log "bench_tls_handshake failed"
 echo "== result (best of $ROUNDS rounds: round $R64): tokenize at 64 connections $T64 tokens/s = $BEST_RATIO x B ($B64); p99 $P99_64 ms; target ratio >= 0.6, p99 <= 25 ms, RSS <= 32 MiB"
 # The benchmark's tokens are the test merchant's: delete them (not a test; keeps the dev database small).
 pg -d vault -c "DELETE FROM tokens WHERE merchant_id = '$STRONGROOM_MERCHANT' AND created_at >= to_timestamp($start_ts) AND used_by IS NULL AND customer IS NULL" >/dev/null

@@ -34,7 +34,7 @@ req() {
   echo "  ← $STATUS $(jq -c . <<<"$BODY" 2>/dev/null || echo "$BODY")"
 }
 psp_calls() {
-  curl -sS --cacert "$STRONGROOM_CA" --cert var/pki/vault-egress.crt --key var/pki/vault-egress.key \
+  curl -sS --cacert "$STRONGROOM_CA" --cert var/pki/psp-control.crt --key var/pki/psp-control.key \
     --resolve psp.strongroom.test:$PSP_PORT:127.0.0.1 "$PSP_URL/_sim/stats" \
     | jq -r '.payment_methods_created + .payment_intents_created'
 }

@@ -59,6 +59,9 @@ done
 "$SR_BIN/vaultctl" "${cust[@]}" init-token dev-a dev-b dev-c >/dev/null
 [ -s "$VAR/ceremony/custodians.json" ] || log "warning: the token predates its custodians (ADR 0105): ceremonies are refused until it is re-created"
 "$SR_BIN/vaultctl" keys create >/dev/null
+# The vault's TLS keys are generated in the token; the dev CA signs their
+# requests, as the operator's CA does in production (ADR 0118).
+SR_VAULTCTL="$SR_BIN/vaultctl" scripts/pki.sh "$VAR/pki" vault
 
 scripts/pg.sh start
 scripts/db-setup.sh 2>"$VAR/log/migrate.log" || { cat "$VAR/log/migrate.log" >&2; die "database setup failed"; }
@@ -80,15 +83,14 @@ cat > "$VAR/etc/vaultd.json" <<JSON
 {
   "public_listen": "127.0.0.1", "public_port": $VAULT_PUBLIC_PORT,
   "internal_listen": "127.0.0.1", "internal_port": $VAULT_INTERNAL_PORT,
-  "tls_cert_public": "var/pki/vault-public.crt", "tls_key_public": "var/pki/vault-public.key",
-  "tls_cert_internal": "var/pki/vault-internal.crt", "tls_key_internal": "var/pki/vault-internal.key",
+  "tls_cert_public": "var/pki/vault-public.crt",
+  "tls_cert_internal": "var/pki/vault-internal.crt",
   "client_ca": "var/pki/ca.crt", "gateway_peer": "gateway.strongroom.internal",
   "db_host": "127.0.0.1", "db_port": "$PGPORT", "db_name": "vault", "db_user": "vault",
   "db_password_file": "var/secrets/vault-db-password",
   "pkcs11_module": "/usr/lib/softhsm/libsofthsm2.so", "hsm_token_label": "strongroom",
   "hsm_pin_file": "var/secrets/hsm-user-pin", "hsm_sessions": 4,
   "psp_ca": "var/pki/ca.crt", "psp_client_cert": "var/pki/vault-egress.crt",
-  "psp_client_key": "var/pki/vault-egress.key",
   "psp_stripe_host": "psp.strongroom.test", "psp_stripe_addr": "127.0.0.1", "psp_stripe_port": $PSP_PORT,
   "psp_adyen_host": "psp.strongroom.test", "psp_adyen_addr": "127.0.0.1", "psp_adyen_port": $PSP_PORT,
   "psp_adyen_merchant_account": "StrongroomDevECOM",

@@ -45,6 +45,7 @@
 #include "vault/tokens/vault_token_writer.h"
 #include "vault/api/vault_ratelimit.h"
 #include "vault/crypto/vault_keys.h"
+#include "vault/crypto/vault_tls_key.h"
 #include "vault/store/vault_store.h"
 
 #define MAX_BODY_PUBLIC   (8 * 1024)
@@ -115,7 +116,7 @@ static void usage(FILE *f)
 	        "SIGNALS\n"
 	        "    SIGTERM, SIGINT      stop accepting, finish requests in flight (at most\n"
 	        "                         shutdown_grace_seconds), exit 0\n"
-	        "    SIGHUP               reload the listeners' TLS certificates and keys\n"
+	        "    SIGHUP               reload the listeners' TLS certificates (their keys: HSM)\n"
 	        "\n"
 	        "ENVIRONMENT\n"
 	        "    SOFTHSM2_CONF           SoftHSM2's configuration file (dev/test)\n"
@@ -328,6 +329,9 @@ static int run(const struct vaultd_config *c)
 	struct sr_http_server *pub = NULL;
 	struct sr_http_server *internal = NULL;
 	struct sr_http_server *admin_srv = NULL;
+	/* ADR 0118: the listeners' keys sign in the HSM (the public key and
+	 * the internal key, the admin listener serving the internal identity). */
+	struct vault_tls_signer sign_pub, sign_int, sign_egress;
 	struct sr_admin admin;
 	struct vault_keys *keys = NULL;
 	struct vault_key_labels labels;
@@ -391,6 +395,12 @@ static int run(const struct vaultd_config *c)
 	              sizeof msg) != 0)
 		goto out;
 
+	if (vault_tls_signer_init(&sign_pub, h, "public") != 0 ||
+	    vault_tls_signer_init(&sign_int, h, "internal") != 0 ||
+	    vault_tls_signer_init(&sign_egress, h, "egress") != 0) {
+		snprintf(msg, sizeof msg, "cannot set up the TLS key signers");
+		goto out;
+	}
 	/* The platform's PSP secrets, opened from their sealed form into guarded
 	 * memory (ADR 0120); the connectors keep their own copies. */
 	if (platform_secrets(db, h, c, psp, msg, sizeof msg) != 0)
@@ -406,7 +416,7 @@ static int run(const struct vaultd_config *c)
 		struct vault_egress_config ec = {
 			.ca_file = c->psp_ca,
 			.cert_file = c->psp_client_cert,
-			.key_file = c->psp_client_key,
+			.signer = &sign_egress.signer,
 			.allowlist = allowlist,
 			.timeout_ms = (unsigned)c->psp_timeout_ms,
 		};
@@ -490,7 +500,7 @@ static int run(const struct vaultd_config *c)
 			.bind_addr = c->public_listen,
 			.port = (uint16_t)c->public_port,
 			.cert_file = c->tls_cert_public,
-			.key_file = c->tls_key_public,
+			.signer = &sign_pub.signer,
 			.client_ca_file = NULL,
 			.peer_name = NULL,
 			.max_body = MAX_BODY_PUBLIC,
@@ -518,7 +528,7 @@ static int run(const struct vaultd_config *c)
 			.bind_addr = c->internal_listen,
 			.port = (uint16_t)c->internal_port,
 			.cert_file = c->tls_cert_internal,
-			.key_file = c->tls_key_internal,
+			.signer = &sign_int.signer,
 			.client_ca_file = c->client_ca,
 			.peer_name = c->gateway_peer,
 			.max_body = MAX_BODY_INTERNAL,
@@ -554,7 +564,7 @@ static int run(const struct vaultd_config *c)
 			.bind_addr = c->admin_listen,
 			.port = (uint16_t)c->admin_port,
 			.cert_file = c->tls_cert_internal,
-			.key_file = c->tls_key_internal,
+			.signer = &sign_int.signer,
 			.max_body = 1024,
 			.threads = 1,
 			.routes = SR_ADMIN_ROUTES,

@@ -55,9 +55,9 @@ int vaultd_config_read(const json_t *cfg, const char *path, struct vaultd_config
                        size_t msglen)
 {
 	static const char *const required[] = {
-		"tls_cert_public", "tls_key_public", "tls_cert_internal", "tls_key_internal",
+		"tls_cert_public", "tls_cert_internal",
 		"client_ca", "db_name", "db_user", "pkcs11_module", "hsm_token_label",
-		"hsm_pin_file", "psp_ca", "psp_client_cert", "psp_client_key", NULL,
+		"hsm_pin_file", "psp_ca", "psp_client_cert", NULL,
 	};
 	static const char *const files[] = {
 		"tls_cert_public", "tls_cert_internal", "client_ca", "pkcs11_module", "psp_ca",
@@ -65,9 +65,11 @@ int vaultd_config_read(const json_t *cfg, const char *path, struct vaultd_config
 	};
 	/* PCI DSS 3.6.1 / 8.3.2: secrets are owner-only files (sr_secret). */
 	static const char *const secrets[] = {
-		"tls_key_public", "tls_key_internal", "db_password_file", "hsm_pin_file",
-		"psp_client_key", NULL,
+		"db_password_file", "hsm_pin_file", NULL,
 	};
+	/* Private-key files of the CDE's TLS roles: refused (ADR 0118). */
+	static const char *const cde_key_files[] = { "tls_key_public", "tls_key_internal",
+		                                     "psp_client_key", NULL };
 	/* Objects (connector maps); every other key is a string or an integer. */
 	static const char *const objects[] = { "routing_countries", "routing_regions", NULL };
 	const json_t *jport = NULL;
@@ -107,6 +109,17 @@ int vaultd_config_read(const json_t *cfg, const char *path, struct vaultd_config
 			return -1;
 		}
 	}
+	/* ADR 0118 (PCI DSS v4.0 3.6.1.2, 3.7.x): the CDE's TLS private keys are
+	 * generated and used in the HSM only; a configuration naming a key file
+	 * for one of them is refused, whatever the file holds. */
+	for (i = 0; cde_key_files[i] != NULL; i++) {
+		if (json_object_get(cfg, cde_key_files[i]) != NULL) {
+			sr_config_error(msg, msglen, path, cde_key_files[i],
+			                "names a private-key file, but the vault's TLS keys live in the "
+			                "HSM only (vaultctl tls csr, ADR 0118): remove the setting");
+			return -1;
+		}
+	}
 	for (i = 0; required[i] != NULL; i++) {
 		if (!json_is_string(json_object_get(cfg, required[i])) ||
 		    json_string_length(json_object_get(cfg, required[i])) == 0) {
@@ -137,9 +150,7 @@ int vaultd_config_read(const json_t *cfg, const char *path, struct vaultd_config
 	c->internal_listen = sr_config_str(cfg, "internal_listen", "127.0.0.1");
 	c->internal_port = sr_config_int(cfg, "internal_port", 8445);
 	c->tls_cert_public = sr_config_str(cfg, "tls_cert_public", NULL);
-	c->tls_key_public = sr_config_str(cfg, "tls_key_public", NULL);
 	c->tls_cert_internal = sr_config_str(cfg, "tls_cert_internal", NULL);
-	c->tls_key_internal = sr_config_str(cfg, "tls_key_internal", NULL);
 	c->client_ca = sr_config_str(cfg, "client_ca", NULL);
 	c->gateway_peer = sr_config_str(cfg, "gateway_peer", "gateway.strongroom.internal");
 	c->db_host = sr_config_str(cfg, "db_host", "127.0.0.1");
@@ -160,7 +171,6 @@ int vaultd_config_read(const json_t *cfg, const char *path, struct vaultd_config
 	c->hsm_keys_wrappable = hsm_keys_wrappable == 1;
 	c->psp_ca = sr_config_str(cfg, "psp_ca", NULL);
 	c->psp_client_cert = sr_config_str(cfg, "psp_client_cert", NULL);
-	c->psp_client_key = sr_config_str(cfg, "psp_client_key", NULL);
 	c->psp_stripe_host = sr_config_str(cfg, "psp_stripe_host", "psp.strongroom.test");
 	c->psp_stripe_addr = sr_config_str(cfg, "psp_stripe_addr", "127.0.0.1");
 	c->psp_stripe_port = sr_config_int(cfg, "psp_stripe_port", 8446);

@@ -18,14 +18,15 @@ extern const char *const vaultd_config_keys[];
 struct vaultd_config {
 	const char *public_listen, *internal_listen;
 	long long public_port, internal_port;
-	const char *tls_cert_public, *tls_key_public, *tls_cert_internal, *tls_key_internal;
+	/* The listeners' certificates; their keys are in the HSM (ADR 0118). */
+	const char *tls_cert_public, *tls_cert_internal;
 	const char *client_ca, *gateway_peer;
 	const char *db_host, *db_name, *db_user, *db_password_file;
 	char db_port[16];
 	const char *pkcs11_module, *hsm_token_label, *hsm_pin_file;
 	long long hsm_sessions;
 	bool hsm_keys_wrappable;   /* ADR 0073: backup-capable (wrap-only extractable) keys */
-	const char *psp_ca, *psp_client_cert, *psp_client_key;
+	const char *psp_ca, *psp_client_cert;   /* the egress key is in the HSM (ADR 0118) */
 	/* The platform's PSP secrets are sealed in the vault database (ADR 0120). */
 	const char *psp_stripe_host, *psp_stripe_addr;
 	long long psp_stripe_port;

@@ -138,6 +138,10 @@ VCTL=("$SR_BIN/vaultctl" --pin-file "$WORK/secrets/hsm-user-pin" --so-pin-file "
       --secret "seg-a=$WORK/secrets/custodian-seg-a" --secret "seg-b=$WORK/secrets/custodian-seg-b")
 "${VCTL[@]}" init-token seg-a seg-b >/dev/null
 "${VCTL[@]}" keys create >/dev/null
+# The vault's TLS keys in the token, certificates from the CA (ADR 0118); the
+# steps are recorded in this run's own transcript.
+SR_VAULTCTL="$SR_BIN/vaultctl --pin-file $WORK/secrets/hsm-user-pin --transcript $WORK/ceremony/transcript.jsonl --custodians $WORK/ceremony/custodians.json --pubkey $WORK/ceremony/ceremony-sign-v1.pem" \
+  scripts/pki.sh "$WORK/pki" vault
 
 # pg_zone ZONE DB CLIENT_ZONE: a cluster of its own in ZONE, listening on the
 # zone's address only; DB's role may connect from CLIENT_ZONE's address only.
@@ -187,15 +191,14 @@ JSON
 cat > "$WORK/etc/vaultd.json" <<JSON
 { "public_listen": "$CDE_PUBLIC", "public_port": 8444,
   "internal_listen": "${ADDR[cde]}", "internal_port": 8445,
-  "tls_cert_public": "$WORK/pki/vault-public.crt", "tls_key_public": "$WORK/pki/vault-public.key",
-  "tls_cert_internal": "$WORK/pki/vault-internal.crt", "tls_key_internal": "$WORK/pki/vault-internal.key",
+  "tls_cert_public": "$WORK/pki/vault-public.crt",
+  "tls_cert_internal": "$WORK/pki/vault-internal.crt",
   "client_ca": "$WORK/pki/ca.crt", "gateway_peer": "gateway.strongroom.internal",
   "db_host": "${ADDR[cdedb]}", "db_port": "5432", "db_name": "vault", "db_user": "vault",
   "db_password_file": "$WORK/secrets/vault-db-password",
   "pkcs11_module": "/usr/lib/softhsm/libsofthsm2.so", "hsm_token_label": "strongroom",
   "hsm_pin_file": "$WORK/secrets/hsm-user-pin", "hsm_sessions": 2,
   "psp_ca": "$WORK/pki/ca.crt", "psp_client_cert": "$WORK/pki/vault-egress.crt",
-  "psp_client_key": "$WORK/pki/vault-egress.key",
   "psp_stripe_host": "psp.strongroom.test", "psp_stripe_addr": "${ADDR[psp]}", "psp_stripe_port": 443,
   "threads": 2, "cvc_ttl_seconds": 3540, "sweep_interval_seconds": 60 }
 JSON

@@ -8,7 +8,7 @@
 # new_captured, op, refund, wait_status).
 
 psp_sim() {  # METHOD PATH [JSON]
-  curl -sS "${PSP[@]}" --cert var/pki/vault-egress.crt --key var/pki/vault-egress.key -X "$1" \
+  curl -sS "${PSP[@]}" --cert var/pki/psp-control.crt --key var/pki/psp-control.key -X "$1" \
     ${3:+-H 'Content-Type: application/json' --data-binary "$3"} "$PSP_URL$2"
 }
 psp_contradict() { psp_sim POST /_sim/contradict "$1" >/dev/null; }

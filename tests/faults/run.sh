@@ -51,7 +51,7 @@ mkdir -p var/log
 restart_stack_parts || { tail -n 30 "$TMP/up.log"; echo "faults: the stack did not start"; exit 1; }
 set -a; . var/dev.env; set +a
 CA=(--cacert "$STRONGROOM_CA")
-PSPC=(--cacert var/pki/ca.crt --resolve "psp.strongroom.test:$PSP_PORT:127.0.0.1" --cert var/pki/vault-egress.crt --key var/pki/vault-egress.key)
+PSPC=(--cacert var/pki/ca.crt --resolve "psp.strongroom.test:$PSP_PORT:127.0.0.1" --cert var/pki/psp-control.crt --key var/pki/psp-control.key)
 PSP_URL=https://psp.strongroom.test:$PSP_PORT
 EXP_YEAR=$(( $(date +%Y) + 3 ))
 sqlg() { pg -d gateway -At -c "$1" 2>/dev/null; }

@@ -36,7 +36,7 @@ pay_as() { http POST "$GATEWAY_URL/v1/payments" "$1" "{\"amount\":${3:-1500},\"c
 pay() { pay_as "$STRONGROOM_SK" "$@"; }
 PSP=(--cacert var/pki/ca.crt --resolve psp.strongroom.test:$PSP_PORT:127.0.0.1)
 VINT=(--cacert var/pki/ca.crt --resolve vault-internal.strongroom.test:$VAULT_INTERNAL_PORT:127.0.0.1)
-psp_stats() { curl -sS "${PSP[@]}" --cert var/pki/vault-egress.crt --key var/pki/vault-egress.key $PSP_URL/_sim/stats; }
+psp_stats() { curl -sS "${PSP[@]}" --cert var/pki/psp-control.crt --key var/pki/psp-control.key $PSP_URL/_sim/stats; }
 psp_intents() { psp_stats | jq -r .payment_intents_created; }
 
 # ---------------------------------------------------------------- tests

@@ -12,7 +12,7 @@ AW_ACCOUNT=StrongroomDevECOM   # scripts/up.sh: the platform's Adyen merchant ac
 AW_SK= AW_PK=
 
 aw_sim() {  # METHOD PATH [JSON]: pspsim's test hooks (mTLS as the vault's egress)
-  curl -sS "${PSP[@]}" --cert var/pki/vault-egress.crt --key var/pki/vault-egress.key -X "$1" \
+  curl -sS "${PSP[@]}" --cert var/pki/psp-control.crt --key var/pki/psp-control.key -X "$1" \
     ${3:+-H 'Content-Type: application/json' --data-binary "$3"} "$PSP_URL$2"
 }
 aw_db() { pg -d gateway -At <<<"$1"; }

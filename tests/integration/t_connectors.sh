@@ -5,7 +5,7 @@
 # Merchants with their own routing are created here, never the shared one.
 
 conn_stat() { psp_stats | jq -r ".$1"; }
-conn_adyen_faults() { curl -sS "${PSP[@]}" --cert var/pki/vault-egress.crt --key var/pki/vault-egress.key \
+conn_adyen_faults() { curl -sS "${PSP[@]}" --cert var/pki/psp-control.crt --key var/pki/psp-control.key \
   -H 'Content-Type: application/json' --data-binary "$1" "$PSP_URL/_sim/adyen/faults" >/dev/null; }
 # conn_merchant NAME ROUTING_JSON: a new merchant (CONN_SK, CONN_PK) with that routing set via the API.
 conn_merchant() {

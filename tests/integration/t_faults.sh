@@ -229,7 +229,7 @@ t_fault_webhook_in_flight_owner_killed_resent_at_once() {
 # records (GET /_sim/intents) still list each one with its state, the
 # idempotent request is replayed (not charged twice), and payments made
 # before the crash can be refunded.
-psp_egress() { curl -sS "${PSP[@]}" --cert var/pki/vault-egress.crt --key var/pki/vault-egress.key "$@"; }
+psp_egress() { curl -sS "${PSP[@]}" --cert var/pki/psp-control.crt --key var/pki/psp-control.key "$@"; }
 psp_stripe() {  # METHOD PATH [curl args...]: pspsim's Stripe API with the platform key; headers in $TMP/psp-h
   local m=$1 p=$2; shift 2
   psp_egress -H "Authorization: Bearer $(cat var/pspsim-keys/psp-stripe-key)" -X "$m" -D "$TMP/psp-h" "$@" "$PSP_URL$p"

@@ -24,7 +24,7 @@ refund() {  # PAY [BODY] [curl args]
   http POST "$GATEWAY_URL/v1/payments/$1/refunds" "$STRONGROOM_SK" "${2:-}" "${@:3}"
 }
 psp_n() { psp_stats | jq -r ".$1"; }
-psp_faults() { curl -sS "${PSP[@]}" --cert var/pki/vault-egress.crt --key var/pki/vault-egress.key \
+psp_faults() { curl -sS "${PSP[@]}" --cert var/pki/psp-control.crt --key var/pki/psp-control.key \
   -H 'Content-Type: application/json' --data-binary "$1" $PSP_URL/_sim/faults >/dev/null; }
 events() { http GET "$GATEWAY_URL/v1/payments/$1/events" "$STRONGROOM_SK"; j '[.data[].type] | join(",")'; }
 wait_status() {  # PAY WANT [SECONDS]: poll GET until status = WANT
@@ -346,7 +346,7 @@ t_lc_3ds() {
   curl -sS -o /dev/null --cacert var/pki/ca.crt --resolve "psp.strongroom.test:$PSP_CHALLENGE_PORT:127.0.0.1" -d result=fail "$url/complete"
   wait_status "$PAY" failed 10 || fail "failed challenge not applied ($(j .status))"
   tokenize 4000008400001629; pay "$(j .id)"; PAY=$(j .id); pi=$(j .psp_reference)
-  curl -sS "${PSP[@]}" --cert var/pki/vault-egress.crt --key var/pki/vault-egress.key -X POST $PSP_URL/_sim/payment_intents/$pi/3ds >/dev/null
+  curl -sS "${PSP[@]}" --cert var/pki/psp-control.crt --key var/pki/psp-control.key -X POST $PSP_URL/_sim/payment_intents/$pi/3ds >/dev/null
   wait_status "$PAY" failed 10 || fail "3DS decline not applied ($(j .status))"
   [[ $(j .failure_code) == card_declined ]] || fail "3DS decline code $(j .failure_code)"
   # An abandoned challenge expires to failed.
@@ -395,7 +395,7 @@ t_vault_payment_operations() {
   eq "negative amount" "$STATUS" 400
   vault_op "[]"; eq "not an object" "$STATUS" 400
   # Only the gateway's certificate may ask.
-  eq "other client certificate" "$(curl -sS -o /dev/null -w '%{http_code}' "${VINT[@]}" --cert var/pki/vault-egress.crt --key var/pki/vault-egress.key -H 'Content-Type: application/json' --data-binary '{}' $VAULT_INTERNAL_URL/v1/payment_operations 2>/dev/null)" 000
+  eq "other client certificate" "$(curl -sS -o /dev/null -w '%{http_code}' "${VINT[@]}" --cert var/pki/psp-control.crt --key var/pki/psp-control.key -H 'Content-Type: application/json' --data-binary '{}' $VAULT_INTERNAL_URL/v1/payment_operations 2>/dev/null)" 000
   # The PSP refuses a capture above the authorization: "refused", nothing captured.
   vault_op "{\"merchant\":\"$STRONGROOM_MERCHANT\",\"operation\":\"capture\",\"psp_reference\":\"$pi\",\"amount\":800,\"idempotency_key\":\"over-$pi\"}"
   eq "over-capture at the PSP" "$(j .outcome)" refused

@@ -142,7 +142,7 @@ t_foreign_merchant_token() {
 t_mtls_refused() {
   local url=$VAULT_INTERNAL_URL/v1/tokens/tok_x
   curl -sS -o /dev/null "${VINT[@]}" "$url" 2>/dev/null && fail "vault internal accepted a client without a certificate"
-  curl -sS -o /dev/null "${VINT[@]}" --cert var/pki/vault-egress.crt --key var/pki/vault-egress.key "$url" 2>/dev/null \
+  curl -sS -o /dev/null "${VINT[@]}" --cert var/pki/psp-control.crt --key var/pki/psp-control.key "$url" 2>/dev/null \
     && fail "vault internal accepted the wrong client identity"
   curl -sS -o /dev/null "${VINT[@]}" --cert "$TMP/rogue.crt" --key "$TMP/rogue.key" "$url" 2>/dev/null \
     && fail "vault internal accepted a certificate from another CA"

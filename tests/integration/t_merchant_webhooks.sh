@@ -200,7 +200,7 @@ t_mwh_2b_refund_failed() {
   wh_setup || return
   wh_endpoint "$STRONGROOM_SK" rf '["refund.failed"]'; ep=$WH_ID
   wh_pay_captured; pi=$(pg -d gateway -At <<<"SELECT psp_reference FROM payments WHERE id = '$WH_PAY'")
-  curl -sS "${PSP[@]}" --cert var/pki/vault-egress.crt --key var/pki/vault-egress.key \
+  curl -sS "${PSP[@]}" --cert var/pki/psp-control.crt --key var/pki/psp-control.key \
     -H "Authorization: Bearer $(cat var/pspsim-keys/psp-stripe-key)" -d "payment_intent=$pi" "$PSP_URL/v1/refunds" >/dev/null \
     || { fail "refund at the PSP"; return; }
   http POST "$GATEWAY_URL/v1/payments/$WH_PAY/refunds" "$STRONGROOM_SK" '{"amount":500}'

@@ -45,8 +45,8 @@ t_ops_check_config() {
   f=$(ops_cfg gatewayd); json_edit "$f" ".tls_key = \"$TMP/gw.key\""
   out=$("$SR_BIN/gatewayd" --config "$f" --check-config 2>&1) && fail "gatewayd: world-readable TLS key accepted"
   grep -q "tls_key: $TMP/gw.key: mode 644" <<<"$out" || fail "TLS key mode message: $out"
-  f=$(ops_cfg vaultd); json_edit "$f" ".psp_client_key = \"$TMP/gw.key\""
-  out=$("$SR_BIN/vaultd" --check-config "$f" 2>&1) && fail "vaultd: world-readable egress key accepted"
+  f=$(ops_cfg vaultd); json_edit "$f" ".db_password_file = \"$TMP/gw.key\""
+  out=$("$SR_BIN/vaultd" --check-config "$f" 2>&1) && fail "vaultd: world-readable secret accepted"
   true
 }
 
@@ -55,12 +55,12 @@ t_ops_credentials_directory() {
   local cd=$TMP/creds f out
   mkdir -p -m 0700 "$cd"
   cp -p var/secrets/hsm-user-pin "$cd/hsm-pin"
-  cp -p var/secrets/vault-db-password "$cd/db-password"; cp -p var/pki/vault-internal.key "$cd/internal.key"
-  cp -p var/pki/vault-public.key "$cd/public.key"; cp -p var/pki/vault-egress.key "$cd/egress.key"
+  cp -p var/secrets/vault-db-password "$cd/db-password"
   f=$(ops_cfg vaultd)
   # With CREDENTIALS_DIRECTORY set, every relative secret path is a credential name
-  # (the platform's PSP secrets are no files any more: sealed in the HSM, ADR 0120).
-  json_edit "$f" '.hsm_pin_file = "hsm-pin" | .db_password_file = "db-password" | .tls_key_internal = "internal.key" | .tls_key_public = "public.key" | .psp_client_key = "egress.key"'
+  # (no key file: the vault's TLS keys are in the HSM, ADR 0118; the platform's
+  # PSP secrets are sealed in the HSM, ADR 0120).
+  json_edit "$f" '.hsm_pin_file = "hsm-pin" | .db_password_file = "db-password"'
   out=$(CREDENTIALS_DIRECTORY=$cd "$SR_BIN/vaultd" --check-config "$f" 2>&1) || fail "credentials directory refused: $out"
   out=$("$SR_BIN/vaultd" --check-config "$f" 2>&1) && fail "relative secrets found without CREDENTIALS_DIRECTORY"
   chmod 0644 "$cd/hsm-pin"

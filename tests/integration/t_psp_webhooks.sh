@@ -5,7 +5,7 @@
 
 PW_SECRET_FILE=var/pspsim-keys/psp-stripe-webhook-secret
 pw_sim() {  # METHOD PATH [JSON]: pspsim's test hooks (mTLS as the vault's egress)
-  curl -sS "${PSP[@]}" --cert var/pki/vault-egress.crt --key var/pki/vault-egress.key -X "$1" \
+  curl -sS "${PSP[@]}" --cert var/pki/psp-control.crt --key var/pki/psp-control.key -X "$1" \
     ${3:+-H 'Content-Type: application/json' --data-binary "$3"} "$PSP_URL$2"
 }
 pw_sign() {  # BODY SECRET [T]: a Stripe-Signature value (openssl, independent of our code)
@@ -236,7 +236,7 @@ t_pw_vault_endpoint_gateway_only() {
   body=$(pw_event "evt_pwv$(openssl rand -hex 6)" customer.created '{"id":"cus_1"}')
   sig=$(pw_sign "$body" "$(cat $PW_SECRET_FILE)")
   # Another client identity is refused during the handshake (invariant 5, docs/invariants.md).
-  s=$(curl -sS -o /dev/null -w '%{http_code}' "${VINT[@]}" --cert var/pki/vault-egress.crt --key var/pki/vault-egress.key \
+  s=$(curl -sS -o /dev/null -w '%{http_code}' "${VINT[@]}" --cert var/pki/psp-control.crt --key var/pki/psp-control.key \
       -H 'Content-Type: application/json' -H "Strongroom-PSP-Signature: $sig" --data-binary "$body" \
       "$VAULT_INTERNAL_URL/v1/psp_webhooks/stripe" 2>/dev/null) || s=000
   eq "egress identity refused" "$s" 000

@@ -46,6 +46,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "common/sr_secret.h"
+#include "vault/connectors/vault_egress_key.h"
 
 /* The suites offered toward PSPs (mbedTLS 2.28 identifiers), zero-terminated. */
 static const int EGRESS_SUITES[] = {
@@ -185,8 +186,10 @@ struct vault_egress *vault_egress_new(const struct vault_egress_config *cfg, cha
 
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
-	if (cfg == NULL || cfg->ca_file == NULL || cfg->cert_file == NULL || cfg->key_file == NULL) {
-		seterr(err, errlen, "egress: ca_file, cert_file and key_file are required");
+	if (cfg == NULL || cfg->ca_file == NULL || cfg->cert_file == NULL ||
+	    (cfg->key_file == NULL) == (cfg->signer == NULL)) {
+		seterr(err, errlen, "egress: ca_file, cert_file and one of key_file and signer are "
+		       "required");
 		goto out;
 	}
 	eg = calloc(1, sizeof *eg);
@@ -246,6 +249,12 @@ struct vault_egress *vault_egress_new(const struct vault_egress_config *cfg, cha
 		tls_err(err, errlen, "egress: loading the client certificate", rc);
 		goto out;
 	}
+	/* ADR 0118: the key in the HSM, used through the signer. */
+	if (cfg->signer != NULL) {
+		if (vault_egress_key_setup(&eg->key, &eg->cert.pk, cfg->signer, err, errlen) != 0)
+			goto out;
+		goto key_ready;
+	}
 	/* PCI DSS 3.6.1: the key file goes through sr_secret_read_file (mode
 	 * 0600 enforced, $CREDENTIALS_DIRECTORY, guarded memory, wiped). */
 	key_pem = sr_secret_read_file(cfg->key_file, &key_len, err, errlen);
@@ -263,6 +272,7 @@ struct vault_egress *vault_egress_new(const struct vault_egress_config *cfg, cha
 		tls_err(err, errlen, "egress: client key does not match the certificate", rc);
 		goto out;
 	}
+key_ready:
 
 	rc = mbedtls_ssl_config_defaults(&eg->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
 	                                 MBEDTLS_SSL_PRESET_DEFAULT);

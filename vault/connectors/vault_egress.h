@@ -8,12 +8,16 @@
 #define VAULT_EGRESS_H
 #include <stddef.h>
 
+struct sr_http_signer;
+
 struct vault_egress;
 
 struct vault_egress_config {
 	const char *ca_file;        /* PEM: the only trusted CA */
 	const char *cert_file;      /* client certificate (vault-egress) */
-	const char *key_file;       /* client key, PEM */
+	const char *key_file;       /* client key, PEM; NULL with signer */
+	const struct sr_http_signer *signer; /* non-NULL: the key is the signer's, in the HSM
+	                             * (ADR 0118; vault_egress_key.h); borrowed, outlives eg */
 	const char *const *allowlist; /* NULL-terminated "host:port" entries */
 	unsigned timeout_ms;        /* connect/read timeout; 0 means 10000 */
 	int pool_max;               /* idle keep-alive connections kept (all destinations);

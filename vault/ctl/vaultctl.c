@@ -99,6 +99,19 @@ static void usage(FILE *f)
 	        "                  reads it at its next start (ADR 0120)\n"
 	        "    psp list      (--config) the loaded platform PSP secrets: last 4\n"
 	        "                  characters, sealing key, custodians, time\n"
+	        "    tls csr ROLE --cn NAME [--org O] [--san LIST] --out FILE\n"
+	        "                  ROLE public, internal or egress: a PKCS#10 request for the\n"
+	        "                  role's key tls-ROLE-vN, generated in the HSM on first use\n"
+	        "                  (private, sensitive, never extractable) and signed there\n"
+	        "    tls rotate ROLE --cn NAME [--org O] [--san LIST] --out FILE\n"
+	        "                  a new key tls-ROLE-v(N+1) beside the old one, and its request\n"
+	        "    tls install ROLE CERT [--out FILE | --config VAULTD.JSON]\n"
+	        "                  install a certificate only when an HSM key of the role\n"
+	        "                  signs for it; then SIGHUP vaultd (ADR 0118)\n"
+	        "    tls retire ROLE [--overlap-seconds N] [--out FILE | --config VAULTD.JSON]\n"
+	        "                  after the overlap (default 86400 s since the certificate\n"
+	        "                  was installed), destroy the role's older keys in the HSM\n"
+	        "    tls list      the TLS keys in the HSM and their flags\n"
 	        "    audit verify  (needs --config VAULTD.JSON: database and HSM settings)\n"
 	        "                  walk the PAN decryption audit chain, recomputing every\n"
 	        "                  HMAC in the HSM; exit 0 intact, 3 tampered (the first\n"
@@ -285,13 +298,17 @@ int main(int argc, char **argv)
 		{ "reading", required_argument, NULL, 'R' },
 		{ "clock", required_argument, NULL, 'L' },
 		{ "anchor", required_argument, NULL, 'a' },
+		{ "cn", required_argument, NULL, 'n' },
+		{ "org", required_argument, NULL, 'o' },
+		{ "san", required_argument, NULL, 'x' },
+		{ "overlap-seconds", required_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { DEFAULT_MODULE, DEFAULT_LABEL, DEFAULT_PIN_FILE, DEFAULT_SO_PIN_FILE, NULL,
 		          DEFAULT_TRANSCRIPT, DEFAULT_CUSTODIANS, DEFAULT_PUBKEY, NULL,
 		          NULL, NULL, NULL, 0, 0, false, 100, { NULL }, 0, { NULL }, 0, NULL, NULL,
-		          NULL, NULL, NULL, NULL, NULL, NULL, NULL };
+		          NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 86400 };
 	const struct passwd *pw = getpwuid(getuid());
 	const char *gen_label = NULL;
 	int c;
@@ -405,6 +422,25 @@ int main(int argc, char **argv)
 		case 'a':
 			o.anchor = optarg;
 			break;
+		case 'n':
+			o.cn = optarg;
+			break;
+		case 'o':
+			o.org = optarg;
+			break;
+		case 'x':
+			o.san = optarg;
+			break;
+		case 'V': {
+			char *end = NULL;
+
+			o.overlap = strtoll(optarg, &end, 10);
+			if (end == optarg || *end != '\0' || o.overlap < 0 || o.overlap > 31622400) {
+				fprintf(stderr, "vaultctl: --overlap-seconds takes 0..31622400\n");
+				return EXIT_USAGE;
+			}
+			break;
+		}
 		case 'h':
 			want_help = 1;
 			break;
@@ -493,6 +529,16 @@ static int dispatch(const struct opts *po, int nargs, char **args, const char *g
 		if (strcmp(args[1], "list") == 0)
 			return cmd_keys(po, false);
 	}
+	if (is_cmd(nargs, args, 3, "tls", "csr"))
+		return cmd_tls_csr(po, args[2], false);
+	if (is_cmd(nargs, args, 3, "tls", "rotate"))
+		return cmd_tls_csr(po, args[2], true);
+	if (is_cmd(nargs, args, 4, "tls", "install"))
+		return cmd_tls_install(po, args[2], args[3]);
+	if (is_cmd(nargs, args, 3, "tls", "retire"))
+		return cmd_tls_retire(po, args[2]);
+	if (is_cmd(nargs, args, 2, "tls", "list"))
+		return cmd_tls_list(po);
 	if (is_cmd(nargs, args, 5, "psp", "load"))
 		return cmd_psp_load(po, args[2], args[3], args[4]);
 	if (is_cmd(nargs, args, 2, "psp", "list"))

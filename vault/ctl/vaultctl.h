@@ -53,6 +53,8 @@ struct opts {
 	const char *reading;    /* ceremony clock: the reference clock's reading, RFC 3339 UTC */
 	const char *clock;      /* ceremony clock: which reference clock */
 	const char *anchor;     /* ceremony verify: the head anchored outside the host */
+	const char *cn, *org, *san;   /* tls csr/rotate: the request's subject and names */
+	long long overlap;            /* tls retire: seconds the new certificate serves first */
 };
 
 /* ---- ctl_keys.c: the token and its keys ---------------------------------------- */
@@ -230,5 +232,36 @@ int cmd_psp_load(const struct opts *o, const char *connector, const char *name, 
 
 /** psp list: the loaded platform secrets, one JSON object per line, never a value. */
 int cmd_psp_list(const struct opts *o);
+/* ---- ctl_tls.c: TLS identities in the HSM (ADR 0118) ------------------------------ */
+
+/**
+ * tls csr ROLE (rotate false): a PKCS#10 request (RFC 2986) for the role's
+ * newest key tls-ROLE-vN, generating tls-ROLE-v1 in the HSM on first use;
+ * tls rotate ROLE (rotate true): a new key tls-ROLE-v(N+1) beside the old
+ * one, and its request. Subject o->cn (o->org), names o->san; written to
+ * o->out; signed in the HSM (CKM_ECDSA); recorded in the transcript.
+ */
+int cmd_tls_csr(const struct opts *o, const char *role, bool rotate);
+
+/**
+ * tls install ROLE CERT: install the PEM certificate CERT (its chain
+ * follows the leaf) at o->out, or at the role's setting in o->config, only
+ * when it is valid now and its key is a key of the role in the HSM that
+ * signs for it; recorded in the transcript. EXIT_OP when refused.
+ */
+int cmd_tls_install(const struct opts *o, const char *role, const char *cert_file);
+
+/**
+ * tls retire ROLE: the end of a rotation's overlap. Once the certificate
+ * installed at o->out (or the role's setting in o->config) is o->overlap
+ * seconds old (its file's mtime), every other key of the role is destroyed
+ * in the HSM (C_DestroyObject), each recorded in the transcript.
+ * EXIT_REFUSED while the overlap runs; EXIT_OP when the installed
+ * certificate names no key of the role.
+ */
+int cmd_tls_retire(const struct opts *o, const char *role);
+
+/** tls list: every TLS key of the HSM and its flags; EXIT_OP when one could leave it. */
+int cmd_tls_list(const struct opts *o);
 
 #endif
