@@ -137,6 +137,7 @@ void gw_handle_payments_create(struct sr_http_request *req)
 	gw_strlcpy(p.capture_method, rq.capture_method, sizeof p.capture_method);
 	gw_strlcpy(p.payment_method, rq.payment_method, sizeof p.payment_method);
 	gw_strlcpy(p.description, rq.description, sizeof p.description);
+	gw_strlcpy(p.metadata, rq.metadata, sizeof p.metadata);
 	gw_strlcpy(p.card_brand, card.brand, sizeof p.card_brand);
 	gw_strlcpy(p.card_last4, card.last4, sizeof p.card_last4);
 
