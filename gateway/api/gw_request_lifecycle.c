@@ -55,9 +55,10 @@ static int check_object(const json_t *body, const char *const *allowed, struct g
 		(void)val;
 		for (i = 0; allowed[i] != NULL; i++)
 			known = known || strcmp(allowed[i], key) == 0;
-		if (!known)
-			return fail(err, "parameter_unknown", "The request contains an unknown parameter.",
-			            NULL);
+		if (!known) {
+			gw_error_unknown_param(err, key);
+			return -1;
+		}
 	}
 	return 0;
 }
