@@ -59,3 +59,17 @@ t_attack_19_metadata_stored_and_limited() {
   a19_pay '"x"'
   eq "not an object" "$(j .error.code)/$(j .error.param)" parameter_invalid_type/metadata
 }
+
+t_attack_19_refund_metadata() {
+  a19_pay '{"order_id":"6736"}'
+  local pay; pay=$(j .id)
+  http POST "$GATEWAY_URL/v1/payments/$pay/refunds" "$STRONGROOM_SK" '{"amount":100,"metadata":{"rma":"4242 4242 4242 4242"}}'
+  eq "refund, PAN in metadata" "$STATUS/$(j .error.code)" 400/pan_not_allowed
+  http POST "$GATEWAY_URL/v1/payments/$pay/refunds" "$STRONGROOM_SK" '{"amount":100,"metadata":{"rma":"R-77"}}'
+  eq "refund created" "$STATUS" 201
+  eq "refund metadata" "$(j .metadata.rma)" R-77
+  eq "one refund stored" "$(a19_gw_sql "SELECT count(*) FROM refunds WHERE payment_id = '$pay'")" 1
+  eq "stored" "$(a19_gw_sql "SELECT metadata->>'rma' FROM refunds WHERE payment_id = '$pay'")" R-77
+  http GET "$GATEWAY_URL/v1/refunds/$(j .id)" "$STRONGROOM_SK"
+  eq "retrieved" "$(j .metadata.rma)" R-77
+}
