@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "common/sr_panscan.h"
+#include "common/sr_util.h"
 
 static void set_err(struct gw_error *err, const char *code, const char *message,
                     const char *param)
@@ -197,13 +198,42 @@ out:
 	return rc;
 }
 
+/* statement_descriptor(_suffix): what the cardholder's statement shows,
+ * forwarded to the PSP (Stripe's statement_descriptor(_suffix), Adyen's
+ * shopperStatement). out has room for SR_STATEMENT_DESCRIPTOR_MAX + 1. */
+static int parse_descriptor(const json_t *body, const char *name, size_t min_len, char out[24],
+                            struct gw_error *err)
+{
+	const json_t *v = json_object_get(body, name);
+
+	out[0] = '\0';
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v)) {
+		set_err(err, "parameter_invalid_type", "A statement descriptor must be a string.", name);
+		return -1;
+	}
+	if (!sr_statement_descriptor_ok(json_string_value(v), json_string_length(v), min_len)) {
+		set_err(err, "statement_descriptor_invalid",
+		        min_len > 1 ? "statement_descriptor must be 5 to 22 characters with at least one "
+		                      "letter, of letters, digits, spaces and . , _ - ? + /."
+		                    : "statement_descriptor_suffix must be 1 to 22 characters with at least "
+		                      "one letter, of letters, digits, spaces and . , _ - ? + /.",
+		        name);
+		return -1;
+	}
+	memcpy(out, json_string_value(v), json_string_length(v) + 1);
+	return 0;
+}
+
 /* ISO 4217 alphabetic codes accepted by this deployment. */
 static const char *const CURRENCIES[] = {
 	"usd", "eur", "gbp", "jpy", "chf", "cad", "aud", "sek", "nok", "dkk", "pln", "czk", NULL,
 };
 
 static const char *const PAYMENT_FIELDS[] = {
-	"amount", "currency", "payment_method", "capture_method", "description", "metadata", NULL,
+	"amount", "currency", "payment_method", "capture_method", "description", "metadata",
+	"statement_descriptor", "statement_descriptor_suffix", NULL,
 };
 
 int gw_payment_request_parse(const json_t *body, struct gw_payment_request *out,
@@ -336,6 +366,10 @@ int gw_payment_request_parse(const json_t *body, struct gw_payment_request *out,
 		gw_strlcpy(out->description, json_string_value(v), sizeof out->description);
 		out->has_description = true;
 	}
+	if (parse_descriptor(body, "statement_descriptor", 5, out->statement_descriptor, err) != 0 ||
+	    parse_descriptor(body, "statement_descriptor_suffix", 1, out->statement_descriptor_suffix,
+	                     err) != 0)
+		return -1;
 	return gw_metadata_parse(json_object_get(body, "metadata"), out->metadata,
 	                         sizeof out->metadata, err);
 }

@@ -38,6 +38,8 @@ struct gw_payment_request {
 	char description[504];          /* "" when absent; <= 500 bytes */
 	bool has_description;
 	char metadata[GW_METADATA_JSON_MAX + 1]; /* compact JSON object text, "" when absent */
+	char statement_descriptor[24];          /* "" when absent (sr_statement_descriptor_ok, 5..22) */
+	char statement_descriptor_suffix[24];   /* "" when absent (1..22) */
 };
 
 #define GW_AMOUNT_MAX 99999999LL
@@ -83,7 +85,9 @@ void gw_error_unknown_param(struct gw_error *err, const char *key);
  * payment_method (parameter_missing / parameter_invalid_type /
  * payment_method_invalid), capture_method (parameter_invalid_type /
  * capture_method_invalid), description (parameter_invalid_type /
- * description_too_long), metadata (gw_metadata_parse). All errors are 400 invalid_request_error. A card
+ * description_too_long), statement_descriptor and statement_descriptor_suffix
+ * (parameter_invalid_type / statement_descriptor_invalid: Stripe's rules,
+ * sr_statement_descriptor_ok), metadata (gw_metadata_parse). All errors are 400 invalid_request_error. A card
  * number never reaches it: common/sr_http_screen.c refuses it at dispatch.
  * @return 0, or -1 with *err filled (static strings).
  */

@@ -538,6 +538,9 @@ enum gw_lc_rc gw_lifecycle_reconcile(struct gw_app *app, const char *request_id,
 		arq.currency = p.currency;
 		arq.capture = strcmp(p.capture_method, "automatic") == 0;
 		arq.idempotency_key = p.id; /* the same PSP key as the first attempt */
+		/* and the same parameters: a PSP refuses a key reused with others */
+		arq.statement_descriptor = p.statement_descriptor;
+		arq.statement_descriptor_suffix = p.statement_descriptor_suffix;
 		vrc = gw_vault_authorize(app->vault, request_id, &arq, &ares);
 		gw_lifecycle_apply_auth(&p, vrc, &ares, 1);
 		if (p.status != from)

@@ -177,5 +177,12 @@ json_t *gw_payment_to_json(const struct gw_payment *p)
 	              "metadata", metadata,
 	              "created", (json_int_t)p->created,
 	              "livemode", 0);
+	if (o != NULL &&
+	    (json_object_set_new(o, "statement_descriptor", str_or_null(p->statement_descriptor)) != 0 ||
+	     json_object_set_new(o, "statement_descriptor_suffix",
+	                         str_or_null(p->statement_descriptor_suffix)) != 0)) {
+		json_decref(o);
+		o = NULL;
+	}
 	return o;
 }

@@ -51,6 +51,8 @@ struct gw_payment {
 	long long created;           /* UNIX seconds */
 	long long updated;
 	char metadata[GW_METADATA_JSON_MAX + 1]; /* compact JSON object text; "" = {} (issue 19) */
+	char statement_descriptor[24];        /* sent to the PSP; "" none (issue 19) */
+	char statement_descriptor_suffix[24];
 };
 
 /** Status as its wire string ("processing", ...); "unknown" for out-of-range. Static. */
@@ -76,7 +78,8 @@ bool gw_payment_transition_allowed(enum gw_status from, enum gw_status to);
  *  "payment_method","description","card":{"brand","last4"}|null,"amount_captured",
  *  "amount_refunded","failure_code","failure_message","psp_reference","connector",
  *  "next_action":{"type":"redirect_to_url","redirect_to_url":{"url"}}|null,
- *  "metadata":{...},"created","livemode":false}. Empty strings render as null. @return new reference or NULL (OOM).
+ *  "metadata":{...},"statement_descriptor","statement_descriptor_suffix",
+ *  "created","livemode":false}. Empty strings render as null. @return new reference or NULL (OOM).
  */
 json_t *gw_payment_to_json(const struct gw_payment *p);
 

@@ -1,6 +1,7 @@
 /*
- * Unit tests of gw_metadata_parse and gw_error_unknown_param
- * (gateway/api/gw_request.c, issue 19 item 1): Stripe's metadata limits,
+ * Unit tests of gw_metadata_parse, gw_error_unknown_param and the statement
+ * descriptors (gateway/api/gw_request.c, sr_statement_descriptor_ok;
+ * issue 19 item 1): Stripe's metadata limits,
  * errors naming metadata[key], card numbers refused in keys and values
  * however they are split (the per-value screen, independent of the
  * dispatch screen of common/sr_http_screen.c).
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "common/sr_util.h"
 #include "gateway/api/gw_request.h"
 
 static char g_out[GW_METADATA_JSON_MAX + 1];
@@ -148,6 +150,46 @@ static void test_unknown_param(void **state)
 	assert_null(err.param);
 }
 
+static void test_statement_descriptor(void **state)
+{
+	static struct gw_payment_request rq;
+	struct gw_error err;
+	json_t *b;
+
+	(void)state;
+	assert_true(sr_statement_descriptor_ok("STRONGROOM SHOP", 15, 5));
+	assert_true(sr_statement_descriptor_ok("ORDER 42", 8, 1));
+	assert_true(sr_statement_descriptor_ok("A", 1, 1));
+	assert_true(sr_statement_descriptor_ok("Shop.co/x-1+?,_", 15, 5));
+	assert_true(sr_statement_descriptor_ok("ABCDEFGHIJKLMNOPQRSTUV", 22, 5));
+	assert_false(sr_statement_descriptor_ok("ABCDEFGHIJKLMNOPQRSTUVW", 23, 5));
+	assert_false(sr_statement_descriptor_ok("SHOP", 4, 5));
+	assert_false(sr_statement_descriptor_ok("12345", 5, 5));      /* no letter */
+	assert_false(sr_statement_descriptor_ok("<b>SHOP", 7, 5));
+	assert_false(sr_statement_descriptor_ok("SHOP'S", 6, 5));
+	assert_false(sr_statement_descriptor_ok("SHOP\"X", 6, 5));
+	assert_false(sr_statement_descriptor_ok("SHOP*X", 6, 5));
+	assert_false(sr_statement_descriptor_ok("SHOP\\X", 6, 5));
+	assert_false(sr_statement_descriptor_ok("SHOP\0XY", 7, 5));  /* NUL inside */
+	assert_false(sr_statement_descriptor_ok("SH\xc3\xa9OP", 6, 5)); /* non-ASCII */
+	assert_false(sr_statement_descriptor_ok(NULL, 0, 1));
+
+	memset(&err, 0, sizeof err);
+	b = json_loads("{\"amount\":100,\"currency\":\"usd\",\"payment_method\":\"tok_abcdefgh\","
+	               "\"statement_descriptor\":\"STRONGROOM\",\"statement_descriptor_suffix\":\"A1\"}",
+	               0, NULL);
+	assert_int_equal(gw_payment_request_parse(b, &rq, &err), 0);
+	assert_string_equal(rq.statement_descriptor, "STRONGROOM");
+	assert_string_equal(rq.statement_descriptor_suffix, "A1");
+	json_decref(b);
+	b = json_loads("{\"amount\":100,\"currency\":\"usd\",\"payment_method\":\"tok_abcdefgh\","
+	               "\"statement_descriptor_suffix\":\"<x>\"}", 0, NULL);
+	assert_int_equal(gw_payment_request_parse(b, &rq, &err), -1);
+	assert_string_equal(err.code, "statement_descriptor_invalid");
+	assert_string_equal(err.param, "statement_descriptor_suffix");
+	json_decref(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -155,6 +197,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_pan_refused),
 		cmocka_unit_test(test_unknown_param),
+		cmocka_unit_test(test_statement_descriptor),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
