@@ -156,7 +156,8 @@ build/fuzz/fuzz_token_request: tests/fuzz/fuzz_token_request.c vault/tokens/vaul
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(LIBS_COMMON)
 
 # libFuzzer target for the gateway request parsers (issue 4).
-FUZZ_GW_SRC := gateway/api/gw_request.c gateway/api/gw_request_lifecycle.c gateway/payments/gw_payment.c
+FUZZ_GW_SRC := gateway/api/gw_request.c gateway/api/gw_request_lifecycle.c gateway/payments/gw_payment.c \
+  common/sr_panscan.c common/sr_util.c
 build/fuzz/fuzz_gw_request: tests/fuzz/fuzz_gw_request.c $(FUZZ_GW_SRC)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(shell $(PKG) --libs jansson libsodium 2>/dev/null)

@@ -396,13 +396,15 @@ static int route_match(const char *pattern, char *buf, const char **params)
 	}
 }
 
-/* 0: route found (st->route, params set); 404 or 405 otherwise. */
+/* 0: route found (st->route, params set); 404 or 405 otherwise. A 405
+ * carries Allow with the path's methods (RFC 9110 section 15.5.6). */
 static unsigned find_route(struct req_state *st)
 {
 	size_t i;
 	size_t len = strlen(st->req.path);
 	int path_matched = 0;
 	const char *params[SR_HTTP_MAX_PARAMS];
+	char allow[64] = "";
 
 	/* One writable copy of the path, refreshed for each candidate route
 	 * (route_match cuts it into segments); params[] point into it. */
@@ -418,14 +420,22 @@ static unsigned find_route(struct req_state *st)
 		if (!route_match(rt->pattern, st->path_copy, params))
 			continue;
 		path_matched = 1;
-		if (strcmp(rt->method, st->req.method) != 0)
+		if (strcmp(rt->method, st->req.method) != 0) {
+			if (strstr(allow, rt->method) == NULL &&
+			    strlen(allow) + strlen(rt->method) + 3 < sizeof allow)
+				snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s",
+				         allow[0] != '\0' ? ", " : "", rt->method);
 			continue;
+		}
 		st->route = rt;
 		for (k = 0; k < SR_HTTP_MAX_PARAMS; k++)
 			st->req.params[k] = params[k];
 		return 0;
 	}
-	return path_matched ? MHD_HTTP_METHOD_NOT_ALLOWED : MHD_HTTP_NOT_FOUND;
+	if (!path_matched)
+		return MHD_HTTP_NOT_FOUND;
+	sr_http_add_header(&st->req, "Allow", allow);
+	return MHD_HTTP_METHOD_NOT_ALLOWED;
 }
 /* ------------------------------------------------------------------ */
 /* access handler                                                      */

@@ -187,6 +187,14 @@ int sr_http_header_all(const struct sr_http_request *req, const char *name, char
 /** Query-string argument or NULL. */
 const char *sr_http_query(const struct sr_http_request *req, const char *name);
 
+/**
+ * The name of the first query argument (RFC 3986 section 3.4, as
+ * libmicrohttpd decoded it) not in allowed, a NULL-terminated list (NULL:
+ * none is allowed); NULL when every one is. The name is libmicrohttpd's,
+ * valid for the request; it is caller input (name it only when it is safe).
+ */
+const char *sr_http_query_unknown(const struct sr_http_request *req, const char *const *allowed);
+
 /** The token of "Authorization: Bearer <token>", or NULL. */
 const char *sr_http_bearer(const struct sr_http_request *req);
 

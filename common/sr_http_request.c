@@ -375,6 +375,38 @@ const char *sr_http_query(const struct sr_http_request *req, const char *name)
 	return MHD_lookup_connection_value(st->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+struct query_check {
+	const char *const *allowed;
+	const char *unknown;
+};
+
+static enum MHD_Result query_check_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+	struct query_check *qc = cls;
+	const char *const *a;
+
+	(void)kind;
+	(void)value;
+	for (a = qc->allowed; a != NULL && *a != NULL; a++) {
+		if (key != NULL && strcmp(*a, key) == 0)
+			return MHD_YES;
+	}
+	qc->unknown = key != NULL ? key : "";
+	return MHD_NO;
+}
+
+const char *sr_http_query_unknown(const struct sr_http_request *req, const char *const *allowed)
+{
+	const struct req_state *st = (const struct req_state *)req;
+	struct query_check qc = { allowed, NULL };
+
+	if (req == NULL)
+		return NULL;
+	MHD_get_connection_values(st->conn, MHD_GET_ARGUMENT_KIND, query_check_cb, &qc);
+	return qc.unknown;
+}
+
 const char *sr_http_bearer(const struct sr_http_request *req)
 {
 	const char *v = sr_http_header(req, MHD_HTTP_HEADER_AUTHORIZATION);

@@ -9,7 +9,8 @@
  * it is written:
  *   - digits: 12-19 of them with the IIN prefix and a length of a network
  *     (Visa, Mastercard 51-55 and 2221-2720, American Express, Discover,
- *     JCB, Diners Club, UnionPay, Maestro, Mir; the table is in
+ *     JCB, Diners Club, UnionPay, Maestro, Mir, Elo, Hipercard, Troy,
+ *     Verve, RuPay; the table is in
  *     sr_panscan.c), passing Luhn (ISO/IEC 7812-1 annex B);
  *   - split: consecutive digit groups joined by runs of at most
  *     SR_PANSCAN_SEP_MAX non-alphanumeric bytes each ("4111 1111 ...",

@@ -103,3 +103,21 @@ long long sr_now(void)
 {
 	return (long long)time(NULL);
 }
+
+bool sr_statement_descriptor_ok(const char *s, size_t len, size_t min_len)
+{
+	bool letter = false;
+	size_t i;
+
+	if (s == NULL || len < min_len || len > SR_STATEMENT_DESCRIPTOR_MAX)
+		return false;
+	for (i = 0; i < len; i++) {
+		char c = s[i];
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))
+			letter = true;
+		else if (c == '\0' || (!(c >= '0' && c <= '9') && strchr(" .,_-?+/", c) == NULL))
+			return false;
+	}
+	return letter;
+}

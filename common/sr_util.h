@@ -4,6 +4,7 @@
  */
 #ifndef SR_UTIL_H
 #define SR_UTIL_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,5 +26,19 @@ int sr_ct_equal(const void *a, const void *b, size_t len);
 
 /** Current UNIX time in seconds. */
 long long sr_now(void);
+
+/* What a card statement shows (issue 19): Stripe's limit, and Adyen's
+ * recommended maximum for shopperStatement. */
+#define SR_STATEMENT_DESCRIPTOR_MAX 22
+
+/**
+ * Whether s (len bytes) may be sent as a statement descriptor to both PSPs:
+ * min_len..SR_STATEMENT_DESCRIPTOR_MAX characters, at least one letter, and
+ * only letters, digits, space and . , _ - ? + / (Stripe's rules: no < > \ '
+ * " *, at least one letter, https://docs.stripe.com/get-started/account/statement-descriptors;
+ * Adyen's shopperStatement characters, https://docs.adyen.com/api-explorer/Checkout/71/post/payments).
+ * No NUL. Pure function.
+ */
+bool sr_statement_descriptor_ok(const char *s, size_t len, size_t min_len);
 
 #endif

@@ -16,6 +16,7 @@
 
 void gw_handle_customer_cards_create(struct sr_http_request *req)
 {
+	struct gw_error uerr;
 	struct gw_app *app = req->app;
 	char merchant[72];
 	const char *customer = req->params[0];
@@ -40,8 +41,8 @@ void gw_handle_customer_cards_create(struct sr_http_request *req)
 	}
 	json_object_foreach(req->json, key, v) {
 		if (strcmp(key, "token") != 0 && strcmp(key, "deduplicate") != 0) {
-			sr_http_reply_error(req, 400, "invalid_request_error", "parameter_unknown",
-			                    "The request contains an unknown parameter.", NULL);
+			gw_error_unknown_param(&uerr, key);
+			sr_http_reply_error(req, uerr.status, uerr.type, uerr.code, uerr.message, uerr.param);
 			return;
 		}
 	}

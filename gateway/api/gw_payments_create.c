@@ -137,6 +137,10 @@ void gw_handle_payments_create(struct sr_http_request *req)
 	gw_strlcpy(p.capture_method, rq.capture_method, sizeof p.capture_method);
 	gw_strlcpy(p.payment_method, rq.payment_method, sizeof p.payment_method);
 	gw_strlcpy(p.description, rq.description, sizeof p.description);
+	gw_strlcpy(p.metadata, rq.metadata, sizeof p.metadata);
+	gw_strlcpy(p.statement_descriptor, rq.statement_descriptor, sizeof p.statement_descriptor);
+	gw_strlcpy(p.statement_descriptor_suffix, rq.statement_descriptor_suffix,
+	           sizeof p.statement_descriptor_suffix);
 	gw_strlcpy(p.card_brand, card.brand, sizeof p.card_brand);
 	gw_strlcpy(p.card_last4, card.last4, sizeof p.card_last4);
 
@@ -162,6 +166,8 @@ void gw_handle_payments_create(struct sr_http_request *req)
 	arq.currency = p.currency;
 	arq.capture = strcmp(p.capture_method, "automatic") == 0;
 	arq.idempotency_key = p.id; /* stable: a retry of this payment never charges twice */
+	arq.statement_descriptor = p.statement_descriptor;
+	arq.statement_descriptor_suffix = p.statement_descriptor_suffix;
 	/* Issue 16: nothing reached the PSP (the vault unreachable, or it
 	 * answered psp_unavailable): retry a bounded number of times; always
 	 * safe, the PSP key is the same. */

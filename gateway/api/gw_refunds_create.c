@@ -23,6 +23,7 @@ void gw_handle_refunds_create(struct sr_http_request *req)
 	struct gw_idem idem;
 	char merchant[72];
 	char reason[32];
+	char metadata[GW_METADATA_JSON_MAX + 1];
 	long long amount = -1;
 	enum gw_lc_rc rc;
 
@@ -35,7 +36,7 @@ void gw_handle_refunds_create(struct sr_http_request *req)
 		                    "No such payment.", "id");
 		return;
 	}
-	if (gw_refund_request_parse(req->json, &amount, reason, &err) != 0) {
+	if (gw_refund_request_parse(req->json, &amount, reason, metadata, &err) != 0) {
 		sr_log(SR_LOG_INFO, req->request_id, "refund.request_invalid", "{s:s}", "code", err.code);
 		sr_http_reply_error(req, err.status, err.type, err.code, err.message, err.param);
 		return;
@@ -43,6 +44,6 @@ void gw_handle_refunds_create(struct sr_http_request *req)
 	if (!gw_idem_begin(app, req, merchant, &idem))
 		return;
 	rc = gw_lifecycle_refund(app, req->request_id, merchant, req->params[0], amount,
-	                         reason[0] != '\0' ? reason : NULL, &r, &err);
+	                         reason[0] != '\0' ? reason : NULL, metadata, &r, &err);
 	gw_reply_lifecycle(app, req, &idem, rc, &err, 201, rc == GW_LC_OK ? gw_refund_to_json(&r) : NULL);
 }

@@ -8,9 +8,13 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
+
+#include "common/sr_panscan.h"
+#include "common/sr_util.h"
 
 static void set_err(struct gw_error *err, const char *code, const char *message,
                     const char *param)
@@ -48,13 +52,188 @@ bool gw_token_shape_ok(const char *s)
 	return true;
 }
 
+/* A key may be named in an error when it is a short identifier: it cannot
+ * be card data, and the dispatch screen refused any card number before. */
+static bool nameable(const char *k, const char *extra)
+{
+	size_t i;
+	size_t n = strlen(k);
+
+	if (n == 0 || n > GW_METADATA_KEY_MAX || sr_panscan_has_pan(k, n))
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)k[i];
+
+		if (!(isascii(c) && (isalnum(c) || c == '_' || c == '.' || c == '-' ||
+		                     (c != '\0' && strchr(extra, c) != NULL))))
+			return false;
+	}
+	return true;
+}
+
+void gw_error_unknown_param(struct gw_error *err, const char *key)
+{
+	if (err == NULL)
+		return;
+	if (key != NULL && nameable(key, "[]")) {
+		snprintf(err->param_buf, sizeof err->param_buf, "%s", key);
+		snprintf(err->message_buf, sizeof err->message_buf, "Received unknown parameter: %s.", key);
+		set_err(err, "parameter_unknown", err->message_buf, err->param_buf);
+	} else {
+		set_err(err, "parameter_unknown", "The request contains an unknown parameter.", NULL);
+	}
+}
+
+/* Unicode code points in a valid UTF-8 string of n bytes (jansson only
+ * hands out valid UTF-8): the bytes that do not continue a sequence. */
+static size_t utf8_chars(const char *s, size_t n)
+{
+	size_t i;
+	size_t c = 0;
+
+	for (i = 0; i < n; i++)
+		c += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return c;
+}
+
+static void metadata_err(struct gw_error *err, const char *code, const char *message,
+                         const char *key)
+{
+	const char *param = "metadata";
+
+	if (err != NULL && key != NULL && nameable(key, "")) {
+		snprintf(err->param_buf, sizeof err->param_buf, "metadata[%s]", key);
+		param = err->param_buf;
+	}
+	set_err(err, code, message, param);
+}
+
+int gw_metadata_parse(const json_t *v, char *out, size_t cap, struct gw_error *err)
+{
+	const char *key = NULL;
+	json_t *val = NULL;
+	json_t *kept = NULL;
+	char *text = NULL;
+	size_t klen;
+	int rc = -1;
+
+	if (out == NULL || cap < GW_METADATA_JSON_MAX + 1)
+		return -1;
+	out[0] = '\0';
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_object(v)) {
+		metadata_err(err, "parameter_invalid_type",
+		             "metadata must be an object of string values.", NULL);
+		return -1;
+	}
+	if (json_object_size(v) > GW_METADATA_KEYS_MAX) {
+		metadata_err(err, "metadata_too_many_keys", "metadata can have at most 50 keys.", NULL);
+		return -1;
+	}
+	kept = json_object();
+	if (kept == NULL)
+		goto internal;
+	json_object_foreach((json_t *)v, key, val) {
+		klen = strlen(key);
+		/* PCI DSS v4.0 3.4.1 / ADR 0106: no card number in merchant text,
+		 * the key included (decoded here; the raw body was screened). */
+		if (sr_panscan_has_pan(key, klen) ||
+		    (json_is_string(val) && sr_panscan_has_pan(json_string_value(val), json_string_length(val)))) {
+			set_err(err, "pan_not_allowed",
+			        "metadata must never hold a card number; tokenize cards with the vault.",
+			        "metadata");
+			goto out;
+		}
+		if (klen == 0 || strpbrk(key, "[]") != NULL) {
+			metadata_err(err, "metadata_key_invalid",
+			             "metadata keys must be non-empty and must not contain '[' or ']'.", NULL);
+			goto out;
+		}
+		if (utf8_chars(key, klen) > GW_METADATA_KEY_MAX) {
+			metadata_err(err, "metadata_key_too_long",
+			             "metadata keys can have at most 40 characters.", NULL);
+			goto out;
+		}
+		if (json_is_null(val))
+			continue;
+		if (!json_is_string(val)) {
+			metadata_err(err, "parameter_invalid_type", "metadata values must be strings.", key);
+			goto out;
+		}
+		if (utf8_chars(json_string_value(val), json_string_length(val)) > GW_METADATA_VALUE_MAX) {
+			metadata_err(err, "metadata_value_too_long",
+			             "metadata values can have at most 500 characters.", key);
+			goto out;
+		}
+		if (json_string_length(val) == 0)
+			continue;
+		if (json_object_set(kept, key, val) != 0)
+			goto internal;
+	}
+	if (json_object_size(kept) == 0) {
+		rc = 0;
+		goto out;
+	}
+	text = json_dumps(kept, JSON_COMPACT);
+	if (text == NULL)
+		goto internal;
+	if (strlen(text) > GW_METADATA_JSON_MAX) {
+		metadata_err(err, "metadata_too_large",
+		             "metadata is too large (at most 32 KiB as JSON).", NULL);
+		goto out;
+	}
+	memcpy(out, text, strlen(text) + 1);
+	rc = 0;
+	goto out;
+internal:
+	set_err(err, "api_error", "An internal error occurred.", NULL);
+	if (err != NULL) {
+		err->status = 500;
+		err->type = "api_error";
+	}
+out:
+	free(text);
+	json_decref(kept);
+	return rc;
+}
+
+/* statement_descriptor(_suffix): what the cardholder's statement shows,
+ * forwarded to the PSP (Stripe's statement_descriptor(_suffix), Adyen's
+ * shopperStatement). out has room for SR_STATEMENT_DESCRIPTOR_MAX + 1. */
+static int parse_descriptor(const json_t *body, const char *name, size_t min_len, char out[24],
+                            struct gw_error *err)
+{
+	const json_t *v = json_object_get(body, name);
+
+	out[0] = '\0';
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v)) {
+		set_err(err, "parameter_invalid_type", "A statement descriptor must be a string.", name);
+		return -1;
+	}
+	if (!sr_statement_descriptor_ok(json_string_value(v), json_string_length(v), min_len)) {
+		set_err(err, "statement_descriptor_invalid",
+		        min_len > 1 ? "statement_descriptor must be 5 to 22 characters with at least one "
+		                      "letter, of letters, digits, spaces and . , _ - ? + /."
+		                    : "statement_descriptor_suffix must be 1 to 22 characters with at least "
+		                      "one letter, of letters, digits, spaces and . , _ - ? + /.",
+		        name);
+		return -1;
+	}
+	memcpy(out, json_string_value(v), json_string_length(v) + 1);
+	return 0;
+}
+
 /* ISO 4217 alphabetic codes accepted by this deployment. */
 static const char *const CURRENCIES[] = {
 	"usd", "eur", "gbp", "jpy", "chf", "cad", "aud", "sek", "nok", "dkk", "pln", "czk", NULL,
 };
 
 static const char *const PAYMENT_FIELDS[] = {
-	"amount", "currency", "payment_method", "capture_method", "description", NULL,
+	"amount", "currency", "payment_method", "capture_method", "description", "metadata",
+	"statement_descriptor", "statement_descriptor_suffix", NULL,
 };
 
 int gw_payment_request_parse(const json_t *body, struct gw_payment_request *out,
@@ -84,8 +263,7 @@ int gw_payment_request_parse(const json_t *body, struct gw_payment_request *out,
 			if (strcmp(PAYMENT_FIELDS[i], key) == 0)
 				known = true;
 		if (!known) {
-			/* The unknown key is not echoed (it may be anything). */
-			set_err(err, "parameter_unknown", "The request contains an unknown parameter.", NULL);
+			gw_error_unknown_param(err, key);
 			return -1;
 		}
 	}
@@ -188,5 +366,10 @@ int gw_payment_request_parse(const json_t *body, struct gw_payment_request *out,
 		gw_strlcpy(out->description, json_string_value(v), sizeof out->description);
 		out->has_description = true;
 	}
-	return 0;
+	if (parse_descriptor(body, "statement_descriptor", 5, out->statement_descriptor, err) != 0 ||
+	    parse_descriptor(body, "statement_descriptor_suffix", 1, out->statement_descriptor_suffix,
+	                     err) != 0)
+		return -1;
+	return gw_metadata_parse(json_object_get(body, "metadata"), out->metadata,
+	                         sizeof out->metadata, err);
 }

@@ -55,9 +55,10 @@ static int check_object(const json_t *body, const char *const *allowed, struct g
 		(void)val;
 		for (i = 0; allowed[i] != NULL; i++)
 			known = known || strcmp(allowed[i], key) == 0;
-		if (!known)
-			return fail(err, "parameter_unknown", "The request contains an unknown parameter.",
-			            NULL);
+		if (!known) {
+			gw_error_unknown_param(err, key);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -128,22 +129,26 @@ int gw_cancel_request_parse(const json_t *body, char reason[32], struct gw_error
 }
 
 int gw_refund_request_parse(const json_t *body, long long *amount, char reason[32],
-                            struct gw_error *err)
+                            char *metadata, struct gw_error *err)
 {
-	static const char *const KEYS[] = { "amount", "reason", NULL };
+	static const char *const KEYS[] = { "amount", "reason", "metadata", NULL };
 	static const char *const REASONS[] = {
 		"duplicate", "fraudulent", "requested_by_customer", NULL
 	};
 
 	*amount = -1;
 	reason[0] = '\0';
+	metadata[0] = '\0';
 	if (body == NULL)
 		return 0;
 	if (check_object(body, KEYS, err) != 0)
 		return -1;
 	if (parse_amount(body, amount, err) != 0)
 		return -1;
-	return parse_reason(body, REASONS, reason, err);
+	if (parse_reason(body, REASONS, reason, err) != 0)
+		return -1;
+	return gw_metadata_parse(json_object_get(body, "metadata"), metadata,
+	                         GW_METADATA_JSON_MAX + 1, err);
 }
 
 long long gw_query_uint(const char *s)

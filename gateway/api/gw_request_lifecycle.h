@@ -34,13 +34,14 @@ int gw_capture_request_parse(const json_t *body, long long *amount, struct gw_er
 int gw_cancel_request_parse(const json_t *body, char reason[32], struct gw_error *err);
 
 /**
- * POST /v1/payments/{id}/refunds body: NULL or {"amount"?, "reason"?}:
- * amount -1 when absent (refund what is left); reason one of duplicate,
- * fraudulent, requested_by_customer ("" absent). Codes as capture, plus
- * reason_invalid.
+ * POST /v1/payments/{id}/refunds body: NULL or {"amount"?, "reason"?,
+ * "metadata"?}: amount -1 when absent (refund what is left); reason one of
+ * duplicate, fraudulent, requested_by_customer ("" absent); metadata as
+ * gw_metadata_parse into metadata (capacity GW_METADATA_JSON_MAX + 1, ""
+ * when absent). Codes as capture, plus reason_invalid and metadata's.
  */
 int gw_refund_request_parse(const json_t *body, long long *amount, char reason[32],
-                            struct gw_error *err);
+                            char *metadata, struct gw_error *err);
 
 /**
  * A non-negative decimal query value of at most 12 digits (no sign, no

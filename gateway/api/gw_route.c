@@ -6,6 +6,7 @@
 #include "gateway/audit/gw_audit.h"
 #include "gateway/store/gw_store.h"
 #include "gateway/api/gw_ratelimit.h"
+#include "gateway/api/gw_request.h"
 #include "gateway/api/gw_source.h"
 #include "gateway/api/gw_request_lifecycle.h"
 #include "common/sr_db.h"
@@ -56,6 +57,33 @@ static void client_key(const struct sr_http_request *req, const char *source, ch
 	}
 }
 
+/* The query parameters each route reads (issue 19): any other one is
+ * refused like an unknown body parameter (400 parameter_unknown), so a
+ * mistyped filter never silently widens a list. A route not listed here
+ * takes none. */
+static const char *const Q_PAYMENTS_LIST[] = {
+	"limit", "status", "created[gte]", "created[lte]", "starting_after", NULL,
+};
+static const char *const Q_LIMIT[] = { "limit", NULL };
+static const struct {
+	const char *action;
+	const char *const *names;
+} ROUTE_QUERY[] = {
+	{ "GET /v1/payments", Q_PAYMENTS_LIST },
+	{ "GET /v1/webhook_endpoints/{}/deliveries", Q_LIMIT },
+};
+
+static const char *const *route_query(const char *action)
+{
+	size_t i;
+
+	for (i = 0; action != NULL && i < sizeof ROUTE_QUERY / sizeof ROUTE_QUERY[0]; i++) {
+		if (strcmp(ROUTE_QUERY[i].action, action) == 0)
+			return ROUTE_QUERY[i].names;
+	}
+	return NULL;
+}
+
 int gw_route_rate_limit(struct sr_http_request *req, struct gw_ratelimit *rl, const char *what,
                         const char *key)
 {
@@ -89,6 +117,8 @@ void gw_route_run(struct sr_http_request *req, sr_http_handler handler, unsigned
 	PGconn *conn = NULL;
 	unsigned status;
 	int is_write = strcmp(req->method, "GET") != 0;
+	struct gw_error qerr;
+	const char *unknown = NULL;
 
 	memset(ctx, 0, sizeof *ctx);
 	ctx->need = need;
@@ -99,6 +129,12 @@ void gw_route_run(struct sr_http_request *req, sr_http_handler handler, unsigned
 	client_key(req, ctx->source, client, sizeof client);
 	if (gw_route_rate_limit(req, app->ratelimit_ip, "address", client))
 		goto audit;
+	unknown = sr_http_query_unknown(req, route_query(action));
+	if (unknown != NULL) {
+		gw_error_unknown_param(&qerr, unknown);
+		sr_http_reply_error(req, qerr.status, qerr.type, qerr.code, qerr.message, qerr.param);
+		goto audit;
+	}
 	handler(req);
 audit:
 	status = sr_http_reply_status(req);

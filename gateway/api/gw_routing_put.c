@@ -14,9 +14,11 @@
 #include "gateway/api/gw_auth.h"
 #include "gateway/customers/gw_cards.h"
 #include "gateway/api/gw_handlers.h"
+#include "gateway/api/gw_request.h"
 
 void gw_handle_routing_put(struct sr_http_request *req)
 {
+	struct gw_error uerr;
 	static const char *const keys[] = { "region", "primary", "secondary", NULL };
 	struct gw_app *app = req->app;
 	char merchant[72];
@@ -37,8 +39,8 @@ void gw_handle_routing_put(struct sr_http_request *req)
 		for (i = 0; keys[i] != NULL; i++)
 			known = known || strcmp(key, keys[i]) == 0;
 		if (!known) {
-			sr_http_reply_error(req, 400, "invalid_request_error", "parameter_unknown",
-			                    "The request contains an unknown parameter.", NULL);
+			gw_error_unknown_param(&uerr, key);
+			sr_http_reply_error(req, uerr.status, uerr.type, uerr.code, uerr.message, uerr.param);
 			return;
 		}
 		if (!json_is_null(v) && (!json_is_string(v) || json_string_length(v) > 32)) {

@@ -7,6 +7,7 @@
 #include "gateway/audit/gw_audit.h"
 #include "gateway/api/gw_auth.h"
 #include "gateway/api/gw_handlers.h"
+#include "gateway/api/gw_request.h"
 #include "gateway/payments/gw_payment.h"
 #include "gateway/events/gw_webhook_endpoint.h"
 #include "common/sr_config.h"
@@ -18,6 +19,7 @@
 
 void gw_handle_webhook_endpoints_create(struct sr_http_request *req)
 {
+	struct gw_error uerr;
 	struct gw_app *app = req->app;
 	const char *why = NULL;
 	const char *param = NULL;
@@ -42,9 +44,8 @@ void gw_handle_webhook_endpoints_create(struct sr_http_request *req)
 	}
 	json_object_foreach(req->json, url, v) {
 		if (strcmp(url, "url") != 0 && strcmp(url, "enabled_events") != 0) {
-			sr_http_reply_error(req, 400, "invalid_request_error", "parameter_unknown",
-			                    "Unknown parameter: only url and enabled_events are accepted.",
-			                    NULL);
+			gw_error_unknown_param(&uerr, url);
+			sr_http_reply_error(req, uerr.status, uerr.type, uerr.code, uerr.message, uerr.param);
 			return;
 		}
 	}

@@ -273,7 +273,8 @@ out:
 
 enum gw_lc_rc gw_lifecycle_refund(struct gw_app *app, const char *request_id,
                                   const char *merchant, const char *payment_id, long long amount,
-                                  const char *reason, struct gw_refund *out, struct gw_error *err)
+                                  const char *reason, const char *metadata, struct gw_refund *out,
+                                  struct gw_error *err)
 {
 	struct gw_vault_op_result res;
 	struct gw_payment p;
@@ -320,6 +321,7 @@ enum gw_lc_rc gw_lifecycle_refund(struct gw_app *app, const char *request_id,
 	gw_strlcpy(r.currency, p.currency, sizeof r.currency);
 	gw_strlcpy(r.status, "pending", sizeof r.status);
 	gw_strlcpy(r.reason, reason, sizeof r.reason);
+	gw_strlcpy(r.metadata, metadata, sizeof r.metadata);
 	r.amount = amount;
 	if (gw_store_refund_insert(conn, &r) != 0) {
 		rc = internal(err);
@@ -536,6 +538,9 @@ enum gw_lc_rc gw_lifecycle_reconcile(struct gw_app *app, const char *request_id,
 		arq.currency = p.currency;
 		arq.capture = strcmp(p.capture_method, "automatic") == 0;
 		arq.idempotency_key = p.id; /* the same PSP key as the first attempt */
+		/* and the same parameters: a PSP refuses a key reused with others */
+		arq.statement_descriptor = p.statement_descriptor;
+		arq.statement_descriptor_suffix = p.statement_descriptor_suffix;
 		vrc = gw_vault_authorize(app->vault, request_id, &arq, &ares);
 		gw_lifecycle_apply_auth(&p, vrc, &ares, 1);
 		if (p.status != from)

@@ -65,7 +65,8 @@ enum gw_lc_rc gw_lifecycle_cancel(struct gw_app *app, const char *request_id,
  */
 enum gw_lc_rc gw_lifecycle_refund(struct gw_app *app, const char *request_id,
                                   const char *merchant, const char *payment_id, long long amount,
-                                  const char *reason, struct gw_refund *out, struct gw_error *err);
+                                  const char *reason, const char *metadata, struct gw_refund *out,
+                                  struct gw_error *err);
 
 /** Worker: ask again for a pending refund (same PSP key). @return as above. */
 enum gw_lc_rc gw_lifecycle_refund_resolve(struct gw_app *app, const char *request_id,

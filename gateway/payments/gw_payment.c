@@ -123,6 +123,7 @@ json_t *gw_payment_to_json(const struct gw_payment *p)
 	json_t *o = NULL;
 	json_t *card = NULL;
 	json_t *next_action = NULL;
+	json_t *metadata = NULL;
 
 	if (p == NULL)
 		return NULL;
@@ -144,7 +145,18 @@ json_t *gw_payment_to_json(const struct gw_payment *p)
 		json_decref(card);
 		return NULL;
 	}
-	o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:b}",
+	/* Stored as validated JSON text (gw_metadata_parse); {} when none. */
+	metadata = p->metadata[0] != '\0' ? json_loads(p->metadata, 0, NULL) : NULL;
+	if (!json_is_object(metadata)) {
+		json_decref(metadata);
+		metadata = json_object();
+	}
+	if (metadata == NULL) {
+		json_decref(card);
+		json_decref(next_action);
+		return NULL;
+	}
+	o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:b}",
 	              "id", p->id,
 	              "object", "payment",
 	              "amount", (json_int_t)p->amount,
@@ -162,7 +174,15 @@ json_t *gw_payment_to_json(const struct gw_payment *p)
 	              "connector", str_or_null(p->connector),
 	              "route_reason", str_or_null(p->route_reason),
 	              "next_action", next_action,
+	              "metadata", metadata,
 	              "created", (json_int_t)p->created,
 	              "livemode", 0);
+	if (o != NULL &&
+	    (json_object_set_new(o, "statement_descriptor", str_or_null(p->statement_descriptor)) != 0 ||
+	     json_object_set_new(o, "statement_descriptor_suffix",
+	                         str_or_null(p->statement_descriptor_suffix)) != 0)) {
+		json_decref(o);
+		o = NULL;
+	}
 	return o;
 }

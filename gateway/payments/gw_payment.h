@@ -23,6 +23,10 @@ enum gw_status {
 	GW_ST__COUNT
 };
 
+/* The stored metadata's JSON text at most (ADR 0124): 50 pairs of a
+ * 40-character key and a 500-character value fit in it as ASCII. */
+#define GW_METADATA_JSON_MAX 32768
+
 /* A payment row. Empty strings stand for SQL NULL. */
 struct gw_payment {
 	char id[72];                 /* "pay_..." */
@@ -46,6 +50,9 @@ struct gw_payment {
 	int version;                 /* row version (optimistic concurrency) */
 	long long created;           /* UNIX seconds */
 	long long updated;
+	char metadata[GW_METADATA_JSON_MAX + 1]; /* compact JSON object text; "" = {} (issue 19) */
+	char statement_descriptor[24];        /* sent to the PSP; "" none (issue 19) */
+	char statement_descriptor_suffix[24];
 };
 
 /** Status as its wire string ("processing", ...); "unknown" for out-of-range. Static. */
@@ -71,6 +78,7 @@ bool gw_payment_transition_allowed(enum gw_status from, enum gw_status to);
  *  "payment_method","description","card":{"brand","last4"}|null,"amount_captured",
  *  "amount_refunded","failure_code","failure_message","psp_reference","connector",
  *  "next_action":{"type":"redirect_to_url","redirect_to_url":{"url"}}|null,
+ *  "metadata":{...},"statement_descriptor","statement_descriptor_suffix",
  *  "created","livemode":false}. Empty strings render as null. @return new reference or NULL (OOM).
  */
 json_t *gw_payment_to_json(const struct gw_payment *p);

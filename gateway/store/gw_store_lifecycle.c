@@ -22,14 +22,24 @@ static json_t *str_or_null(const char *s)
 
 json_t *gw_refund_to_json(const struct gw_refund *r)
 {
+	json_t *metadata = NULL;
+
 	if (r == NULL)
 		return NULL;
-	return json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:o, s:o, s:o, s:I}",
+	metadata = r->metadata[0] != '\0' ? json_loads(r->metadata, 0, NULL) : NULL;
+	if (!json_is_object(metadata)) {
+		json_decref(metadata);
+		metadata = json_object();
+	}
+	if (metadata == NULL)
+		return NULL;
+	return json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:I}",
 	                 "id", r->id, "object", "refund", "payment", r->payment_id,
 	                 "amount", (json_int_t)r->amount, "currency", r->currency,
 	                 "status", r->status, "reason", str_or_null(r->reason),
 	                 "failure_code", str_or_null(r->failure_code),
 	                 "psp_reference", str_or_null(r->psp_reference),
+	                 "metadata", metadata,
 	                 "created", (json_int_t)r->created);
 }
 
@@ -73,7 +83,8 @@ out:
 
 #define REFUND_COLS \
 	"id, payment_id, merchant_id, amount, currency, status, coalesce(reason, ''), " \
-	"coalesce(psp_reference, ''), coalesce(failure_code, ''), extract(epoch FROM created_at)::bigint"
+	"coalesce(psp_reference, ''), coalesce(failure_code, ''), extract(epoch FROM created_at)::bigint, " \
+	"metadata::text"
 
 static void row_to_refund(PGresult *res, int row, struct gw_refund *r)
 {
@@ -88,12 +99,14 @@ static void row_to_refund(PGresult *res, int row, struct gw_refund *r)
 	gw_strlcpy(r->psp_reference, PQgetvalue(res, row, 7), sizeof r->psp_reference);
 	gw_strlcpy(r->failure_code, PQgetvalue(res, row, 8), sizeof r->failure_code);
 	r->created = strtoll(PQgetvalue(res, row, 9), NULL, 10);
+	if (strcmp(PQgetvalue(res, row, 10), "{}") != 0)
+		gw_strlcpy(r->metadata, PQgetvalue(res, row, 10), sizeof r->metadata);
 }
 
 int gw_store_refund_insert(PGconn *conn, struct gw_refund *r)
 {
 	char amount[32];
-	const char *params[7];
+	const char *params[8];
 	PGresult *res = NULL;
 	int rc = -1;
 
@@ -105,11 +118,13 @@ int gw_store_refund_insert(PGconn *conn, struct gw_refund *r)
 	params[4] = r->currency;
 	params[5] = r->status;
 	params[6] = nullable(r->reason);
+	params[7] = r->metadata[0] != '\0' ? r->metadata : "{}";
 	res = PQexecParams(conn,
-	                   "INSERT INTO refunds (id, payment_id, merchant_id, amount, currency, status, reason) "
-	                   "VALUES ($1, $2, $3, $4::bigint, $5, $6, $7) "
+	                   "INSERT INTO refunds (id, payment_id, merchant_id, amount, currency, status, "
+	                   "reason, metadata) "
+	                   "VALUES ($1, $2, $3, $4::bigint, $5, $6, $7, $8::jsonb) "
 	                   "RETURNING extract(epoch FROM created_at)::bigint",
-	                   7, NULL, params, NULL, NULL, 0);
+	                   8, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		gw_store_log_error("db.refund_insert_failed", res);
 		goto out;

@@ -24,10 +24,11 @@ struct gw_refund {
 	char psp_reference[128];
 	char failure_code[64];
 	long long created;           /* UNIX seconds */
+	char metadata[GW_METADATA_JSON_MAX + 1]; /* compact JSON object text; "" = {} (issue 19) */
 };
 
 /** Render r as {"id","object":"refund","payment","amount","currency","status","reason",
- *  "failure_code","psp_reference","created"}. @return new reference or NULL. */
+ *  "failure_code","psp_reference","metadata","created"}. @return new reference or NULL. */
 json_t *gw_refund_to_json(const struct gw_refund *r);
 
 /**

@@ -63,13 +63,19 @@ int gw_store_row_to_payment(PGresult *res, int row, struct gw_payment *p)
 	p->updated = strtoll(PQgetvalue(res, row, 18), NULL, 10);
 	p->amount_refunded = strtoll(PQgetvalue(res, row, 19), NULL, 10);
 	gw_strlcpy(p->route_reason, PQgetvalue(res, row, 20), sizeof p->route_reason);
+	/* "{}" (the column's default) renders as no metadata. */
+	if (strcmp(PQgetvalue(res, row, 21), "{}") != 0)
+		gw_strlcpy(p->metadata, PQgetvalue(res, row, 21), sizeof p->metadata);
+	gw_strlcpy(p->statement_descriptor, PQgetvalue(res, row, 22), sizeof p->statement_descriptor);
+	gw_strlcpy(p->statement_descriptor_suffix, PQgetvalue(res, row, 23),
+	           sizeof p->statement_descriptor_suffix);
 	return 0;
 }
 
 int gw_store_payment_insert(PGconn *conn, struct gw_payment *p)
 {
 	char amount[32], captured[32];
-	const char *params[13];
+	const char *params[16];
 	PGresult *res = NULL;
 	int rc = -1;
 
@@ -88,13 +94,18 @@ int gw_store_payment_insert(PGconn *conn, struct gw_payment *p)
 	params[10] = captured;
 	params[11] = nullable(p->failure_code);
 	params[12] = nullable(p->failure_message);
+	params[13] = p->metadata[0] != '\0' ? p->metadata : "{}";
+	params[14] = nullable(p->statement_descriptor);
+	params[15] = nullable(p->statement_descriptor_suffix);
 	res = sr_db_params(conn,
 	                   "INSERT INTO payments (id, merchant_id, amount, currency, status, "
 	                   "capture_method, payment_method, description, card_brand, card_last4, "
-	                   "amount_captured, failure_code, failure_message, version) "
-	                   "VALUES ($1, $2, $3::bigint, $4, $5, $6, $7, $8, $9, $10, $11::bigint, $12, $13, 1) "
+	                   "amount_captured, failure_code, failure_message, metadata, "
+	                   "statement_descriptor, statement_descriptor_suffix, version) "
+	                   "VALUES ($1, $2, $3::bigint, $4, $5, $6, $7, $8, $9, $10, $11::bigint, $12, $13, "
+	                   "$14::jsonb, $15, $16, 1) "
 	                   "RETURNING extract(epoch FROM created_at)::bigint",
-	                   13, NULL, params, NULL, NULL, 0);
+	                   16, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		gw_store_log_error("db.payment_insert_failed", res);
 		goto out;

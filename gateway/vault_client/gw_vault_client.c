@@ -491,6 +491,14 @@ enum gw_vault_rc gw_vault_authorize(struct gw_vault_client *vc, const char *requ
 	                 "capture", rq->capture ? 1 : 0, "idempotency_key", rq->idempotency_key);
 	if (body == NULL)
 		goto out;
+	/* Sent only when set: a vault without them still answers the others. */
+	if ((rq->statement_descriptor != NULL && rq->statement_descriptor[0] != '\0' &&
+	     json_object_set_new(body, "statement_descriptor",
+	                         json_string(rq->statement_descriptor)) != 0) ||
+	    (rq->statement_descriptor_suffix != NULL && rq->statement_descriptor_suffix[0] != '\0' &&
+	     json_object_set_new(body, "statement_descriptor_suffix",
+	                         json_string(rq->statement_descriptor_suffix)) != 0))
+		goto out;
 	rc = exchange(vc, request_id, "POST", "/v1/authorizations", NULL, body, &status, &resp);
 	if (rc != GW_VAULT_OK)
 		goto out;

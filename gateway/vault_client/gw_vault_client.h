@@ -50,6 +50,8 @@ struct gw_vault_auth_request {
 	const char *currency;        /* lowercase ISO 4217 */
 	int capture;                 /* 1: capture_method automatic */
 	const char *idempotency_key; /* stable across retries (the payment id) */
+	const char *statement_descriptor;        /* NULL or "": none (issue 19) */
+	const char *statement_descriptor_suffix; /* NULL or "": none */
 };
 
 struct gw_vault_auth_result {

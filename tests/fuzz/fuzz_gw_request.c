@@ -26,6 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_t *body = NULL;
 	char *text = NULL;
 	char reason[32];
+	static char metadata[GW_METADATA_JSON_MAX + 1];
 	long long amount = 0;
 
 	text = malloc(size + 1);
@@ -47,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    (amount == 0 || amount < -1 || amount > GW_AMOUNT_MAX))
 			abort();
 		(void)gw_cancel_request_parse(body, reason, &err);
-		(void)gw_refund_request_parse(body, &amount, reason, &err);
+		(void)gw_refund_request_parse(body, &amount, reason, metadata, &err);
 		json_decref(body);
 	}
 	free(text);

@@ -6,7 +6,7 @@
  * with the seed corpus tests/fuzz/corpus/.
  *
  * Beyond "no crash, no leak, no UB" it checks the parser's contract:
- * - success: a 13..19 digit Luhn-valid PAN in guarded memory, last4 its
+ * - success: a 12..19 digit PAN passing its brand's rules in guarded memory, last4 its
  *   last four, month 1..12, CVC 3 or 4 digits when present;
  * - failure: a code from the documented list, and a param that never
  *   contains a submitted value longer than a short key name (errors never
@@ -57,8 +57,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	j = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &err);
 	rc = vault_parse_token_request_at(j, 1700000000, &in, &code, &param);
 	if (rc == 0) {
-		if (in.pan == NULL || in.pan_len < 13 || in.pan_len > 19 ||
-		    strlen(in.pan) != in.pan_len || !vault_luhn_valid(in.pan, in.pan_len) ||
+		/* Luhn holds for every brand but UnionPay (vault_card.c's table). */
+		if (in.pan == NULL || in.pan_len < VAULT_PAN_MIN || in.pan_len > VAULT_PAN_MAX ||
+		    strlen(in.pan) != in.pan_len ||
+		    !vault_card_number_ok(in.pan, in.pan_len, NULL) ||
+		    (in.brand != VAULT_BRAND_UNIONPAY && !vault_luhn_valid(in.pan, in.pan_len)) ||
 		    memcmp(in.last4, in.pan + in.pan_len - 4, 4) != 0 || in.exp_month < 1 ||
 		    in.exp_month > 12 || code != NULL || param != NULL)
 			abort();

@@ -499,7 +499,7 @@ static void h_intent_create(struct sr_http_request *req)
 {
 	static const char *const allowed[] = {
 		"amount", "currency", "payment_method", "confirm", "capture_method", "description",
-		"metadata[", NULL
+		"metadata[", "statement_descriptor", "statement_descriptor_suffix", NULL
 	};
 	struct sim *sim = req->app;
 	struct idem id;
@@ -602,6 +602,14 @@ static void h_intent_create(struct sr_http_request *req)
 	                   "payment_method", pm_id, "metadata", meta, "next_action", "last_payment_error",
 	                   "created", (json_int_t)time(NULL), "livemode", 0, "canceled_at");
 	meta = NULL;
+	/* Kept as received, as Stripe shows them on the intent (issue 19). */
+	if (intent != NULL)
+		for (i = 0; i < 2; i++) {
+			const char *name = i == 0 ? "statement_descriptor" : "statement_descriptor_suffix";
+			const char *sd = param(req, name);
+
+			json_object_set_new(intent, name, sd != NULL ? json_string(sd) : json_null());
+		}
 	if (intent == NULL) {
 		sr_http_reply_error(req, 500, "api_error", "internal", "Internal error.", NULL);
 		goto out;

@@ -28,7 +28,7 @@ enum outcome {
 /** The outcome The test-card table of docs/development.md gives pan (digits); OUT_SUCCEED otherwise. */
 enum outcome pspsim_outcome_of(const char *pan);
 
-/** ISO/IEC 7812-1 Luhn check of a digit string (false when not all digits). */
+/** ISO/IEC 7812-1 Luhn check of a digit string (false when not all digits); UnionPay (62) numbers pass without it. */
 bool pspsim_luhn_ok(const char *pan);
 
 /** Whether s is one or more ASCII digits (false for NULL). */

@@ -354,7 +354,8 @@ static void h_payments(struct sr_http_request *req)
 {
 	static const char *const allowed[] = {
 		"amount", "reference", "merchantAccount", "paymentMethod", "returnUrl",
-		"shopperInteraction", "captureDelayHours", "additionalData", "metadata", NULL
+		"shopperInteraction", "captureDelayHours", "additionalData", "metadata", "shopperStatement",
+		NULL
 	};
 	const json_t *o = req->json;
 	const json_t *amount = NULL;
@@ -474,6 +475,9 @@ static void h_payments(struct sr_http_request *req)
 		goto out;
 	}
 	set_outcome(p, oc, capture);
+	/* Kept as received (issue 19): audits and tests read it back. */
+	if (json_is_string(json_object_get(o, "shopperStatement")))
+		json_object_set(p, "shopperStatement", json_object_get(o, "shopperStatement"));
 	json_object_set_new(g.payments, psp, p);
 	psim_store_put("adyen_payment", psp, p);
 	g.n_payments++;
@@ -774,14 +778,15 @@ json_t *pspsim_adyen_audit(long long since)
 		json_object_foreach(g.payments, psp, p) {
 			if (json_integer_value(json_object_get(p, "created")) < since)
 				continue;
-			json_array_append_new(out, json_pack("{s:s, s:O, s:O, s:O, s:O, s:O?, s:O?, s:O}",
+			json_array_append_new(out, json_pack("{s:s, s:O, s:O, s:O, s:O, s:O?, s:O?, s:O, s:O?}",
 			                      "pspReference", psp, "amount", json_object_get(p, "amount"),
 			                      "resultCode", json_object_get(p, "resultCode"),
 			                      "captured", json_object_get(p, "captured"),
 			                      "refunded", json_object_get(p, "refunded"),
 			                      "created", json_object_get(p, "created"),
 			                      "idempotency_key", json_object_get(p, "idempotency_key"),
-			                      "modifications", json_object_get(p, "modifications")));
+			                      "modifications", json_object_get(p, "modifications"),
+			                      "shopperStatement", json_object_get(p, "shopperStatement")));
 		}
 	}
 	pthread_mutex_unlock(&g.lock);

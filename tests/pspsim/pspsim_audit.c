@@ -83,7 +83,7 @@ static json_t *audit_row(const char *id, const json_t *intent, const json_t *met
 		                                      "created", json_object_get(r, "created"),
 		                                      "status", json_object_get(r, "status")));
 	}
-	return json_pack("{s:s, s:O, s:O, s:O, s:O, s:I, s:O, s:O, s:O, s:O, s:o}",
+	return json_pack("{s:s, s:O, s:O, s:O, s:O, s:I, s:O, s:O, s:O, s:O, s:o, s:O?, s:O?}",
 	                 "id", id, "amount", json_object_get(intent, "amount"),
 	                 "currency", json_object_get(intent, "currency"),
 	                 "amount_capturable", json_object_get(intent, "amount_capturable"),
@@ -94,7 +94,10 @@ static json_t *audit_row(const char *id, const json_t *intent, const json_t *met
 	                 "created", json_object_get(intent, "created"),
 	                 "idempotency_key", json_object_get(meta, "idempotency_key") != NULL
 	                 ? json_object_get(meta, "idempotency_key") : json_null(),
-	                 "refunds", rows);
+	                 "refunds", rows,
+	                 "statement_descriptor", json_object_get(intent, "statement_descriptor"),
+	                 "statement_descriptor_suffix",
+	                 json_object_get(intent, "statement_descriptor_suffix"));
 }
 
 void pspsim_h_intents(struct sr_http_request *req)

@@ -65,29 +65,39 @@ static void test_refund_parse(void **state)
 {
 	struct gw_error err;
 	char reason[32];
+	static char md[GW_METADATA_JSON_MAX + 1];
 	long long a = 0;
 	json_t *b = NULL;
 
 	(void)state;
-	assert_int_equal(gw_refund_request_parse(NULL, &a, reason, &err), 0);
+	assert_int_equal(gw_refund_request_parse(NULL, &a, reason, md, &err), 0);
 	assert_int_equal(a, -1);
 	assert_string_equal(reason, "");
 	b = J("{\"amount\":50,\"reason\":\"fraudulent\"}");
-	assert_int_equal(gw_refund_request_parse(b, &a, reason, &err), 0);
+	assert_int_equal(gw_refund_request_parse(b, &a, reason, md, &err), 0);
 	assert_int_equal(a, 50);
 	assert_string_equal(reason, "fraudulent");
 	json_decref(b);
 	b = J("{\"reason\":\"abandoned\"}"); /* a cancel reason, not a refund reason */
-	assert_int_equal(gw_refund_request_parse(b, &a, reason, &err), -1);
+	assert_int_equal(gw_refund_request_parse(b, &a, reason, md, &err), -1);
 	assert_string_equal(err.code, "reason_invalid");
 	json_decref(b);
 	b = J("{\"reason\":5}");
-	assert_int_equal(gw_refund_request_parse(b, &a, reason, &err), -1);
+	assert_int_equal(gw_refund_request_parse(b, &a, reason, md, &err), -1);
 	assert_string_equal(err.code, "parameter_invalid_type");
 	json_decref(b);
 	b = J("{\"amount\":0}");
-	assert_int_equal(gw_refund_request_parse(b, &a, reason, &err), -1);
+	assert_int_equal(gw_refund_request_parse(b, &a, reason, md, &err), -1);
 	assert_string_equal(err.code, "amount_invalid");
+	json_decref(b);
+	/* metadata (issue 19), validated as on payments */
+	b = J("{\"metadata\":{\"rma\":\"R-77\"}}");
+	assert_int_equal(gw_refund_request_parse(b, &a, reason, md, &err), 0);
+	assert_string_equal(md, "{\"rma\":\"R-77\"}");
+	json_decref(b);
+	b = J("{\"metadata\":{\"rma\":7}}");
+	assert_int_equal(gw_refund_request_parse(b, &a, reason, md, &err), -1);
+	assert_string_equal(err.param, "metadata[rma]");
 	json_decref(b);
 }
 

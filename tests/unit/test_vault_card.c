@@ -102,12 +102,16 @@ static void test_lengths(void **state)
 	assert_true(vault_card_length_ok(VAULT_BRAND_UNIONPAY, 17));
 	assert_true(vault_card_length_ok(VAULT_BRAND_UNKNOWN, 13));
 	assert_false(vault_card_length_ok(VAULT_BRAND_UNKNOWN, 12));
+	assert_true(vault_card_length_ok(VAULT_BRAND_MAESTRO, 12));
+	assert_false(vault_card_length_ok(VAULT_BRAND_MAESTRO, 11));
+	assert_true(vault_card_length_ok(VAULT_BRAND_VISA, 18));
 	assert_false(vault_card_length_ok(VAULT_BRAND_UNKNOWN, 20));
 
 	/* Luhn-valid but the wrong length for the brand: refused. */
 	assert_false(vault_card_number_ok("424242424242424", 15, NULL));  /* visa 15, Luhn-valid */
 	assert_false(vault_card_number_ok("37828224631003", 14, NULL));   /* amex 14, Luhn-valid */
-	assert_false(vault_card_number_ok("424242424242", 12, NULL));     /* too short */
+	assert_false(vault_card_number_ok("424242424242", 12, NULL));     /* visa 12: only maestro */
+	assert_false(vault_card_number_ok("67590000000", 11, NULL));      /* too short */
 	assert_false(vault_card_number_ok("42424242424242424242", 20, NULL)); /* too long */
 	assert_true(vault_card_number_ok("4222222222222", 13, NULL));
 }
@@ -239,9 +243,11 @@ static void test_parse_errors(void **state)
 	             "parameter_missing", "card[exp_year]");
 	expect_error("{\"card\":{\"number\":4242424242424242,\"exp_month\":12,\"exp_year\":2031}}",
 	             "parameter_invalid_type", "card[number]");
-	expect_error("{\"card\":{\"number\":\"4242 4242 4242 4242\",\"exp_month\":12,\"exp_year\":2031}}",
+	/* single spaces or dashes between groups are normalized away
+	 * (test_vault_card_brands.c); anything else is refused */
+	expect_error("{\"card\":{\"number\":\"4242  4242 4242 4242\",\"exp_month\":12,\"exp_year\":2031}}",
 	             "incorrect_number", "card[number]");
-	expect_error("{\"card\":{\"number\":\"4242-4242-4242-4242\",\"exp_month\":12,\"exp_year\":2031}}",
+	expect_error("{\"card\":{\"number\":\"4242/4242/4242/4242\",\"exp_month\":12,\"exp_year\":2031}}",
 	             "incorrect_number", "card[number]");
 	expect_error("{\"card\":{\"number\":\"42424242424242ab\",\"exp_month\":12,\"exp_year\":2031}}",
 	             "incorrect_number", "card[number]");

@@ -61,6 +61,8 @@ struct auth_body {
 	const char *currency;
 	bool capture;
 	const char *idempotency_key;
+	const char *statement_descriptor;        /* NULL: none (issue 19) */
+	const char *statement_descriptor_suffix; /* NULL: none */
 };
 
 static void bad_request(struct sr_http_request *req, const char *code, const char *msg,
@@ -93,6 +95,10 @@ static int parse_body(struct sr_http_request *req, struct auth_body *b)
 		"merchant", "token", "payment_id", "amount", "currency", "capture",
 		"idempotency_key", NULL,
 	};
+	/* Optional: what the cardholder's statement shows (issue 19). */
+	static const char *const optional[] = {
+		"statement_descriptor", "statement_descriptor_suffix", NULL,
+	};
 	const char *key = NULL;
 	json_t *val = NULL;
 	const json_t *o = req->json;
@@ -109,6 +115,8 @@ static int parse_body(struct sr_http_request *req, struct auth_body *b)
 
 		for (i = 0; keys[i] != NULL; i++)
 			known = known || strcmp(key, keys[i]) == 0;
+		for (i = 0; optional[i] != NULL; i++)
+			known = known || strcmp(key, optional[i]) == 0;
 		if (!known) {
 			bad_request(req, "parameter_unknown",
 			            "The request contains an unknown parameter.", NULL);
@@ -166,6 +174,22 @@ static int parse_body(struct sr_http_request *req, struct auth_body *b)
 		bad_request(req, "parameter_invalid_type", "idempotency_key is malformed.",
 		            "idempotency_key");
 		return 0;
+	}
+	/* Checked again here, at the CDE's boundary, by the rules the gateway
+	 * applied (sr_statement_descriptor_ok): the connectors send them as is. */
+	for (i = 0; optional[i] != NULL; i++) {
+		const char **dst = i == 0 ? &b->statement_descriptor : &b->statement_descriptor_suffix;
+
+		j = json_object_get(o, optional[i]);
+		if (j == NULL)
+			continue;
+		if (!json_is_string(j) ||
+		    !sr_statement_descriptor_ok(json_string_value(j), json_string_length(j), i == 0 ? 5 : 1)) {
+			bad_request(req, "statement_descriptor_invalid",
+			            "A statement descriptor is malformed.", optional[i]);
+			return 0;
+		}
+		*dst = json_string_value(j);
 	}
 	return 1;
 }
@@ -516,6 +540,8 @@ void vault_handle_authorize(struct sr_http_request *req)
 	areq.currency = b.currency;
 	areq.capture = b.capture;
 	areq.idempotency_key = b.idempotency_key; /* PSP idempotency = the gateway's key */
+	areq.statement_descriptor = b.statement_descriptor;
+	areq.statement_descriptor_suffix = b.statement_descriptor_suffix;
 	areq.card = &card;
 	areq.request_id = req->request_id;
 	areq.country = route.country[0] != '\0' ? route.country : NULL;

@@ -46,6 +46,12 @@ struct vault_auth_request {
 	const char *request_id;      /* for logs / X-Request-Id toward the PSP */
 	const struct vault_psp_credentials *creds; /* NULL: the connector's configured account */
 	const char *country;         /* issuing country of the card (ISO 3166-1 alpha-2) or NULL */
+	/* What the cardholder's statement shows (issue 19), NULL when none;
+	 * checked by sr_statement_descriptor_ok. Stripe: statement_descriptor
+	 * and statement_descriptor_suffix; Adyen: shopperStatement (the
+	 * descriptor, else the suffix). */
+	const char *statement_descriptor;
+	const char *statement_descriptor_suffix;
 };
 
 enum vault_auth_status {

@@ -22,6 +22,13 @@ const char *vault_brand_str(enum vault_brand b)
 	case VAULT_BRAND_JCB: return "jcb";
 	case VAULT_BRAND_DINERS: return "diners";
 	case VAULT_BRAND_UNIONPAY: return "unionpay";
+	case VAULT_BRAND_MAESTRO: return "maestro";
+	case VAULT_BRAND_MIR: return "mir";
+	case VAULT_BRAND_ELO: return "elo";
+	case VAULT_BRAND_HIPERCARD: return "hipercard";
+	case VAULT_BRAND_TROY: return "troy";
+	case VAULT_BRAND_VERVE: return "verve";
+	case VAULT_BRAND_RUPAY: return "rupay";
 	case VAULT_BRAND_UNKNOWN: break;
 	}
 	return "unknown";
@@ -60,89 +67,208 @@ bool vault_luhn_valid(const char *digits, size_t len)
 	return sum % 10 == 0;
 }
 
-/* The first n digits as a number, or -1 when fewer than n digits exist. */
-static long prefix(const char *digits, size_t len, size_t n)
+/* Allowed lengths as a bit set: bit n set = n-digit numbers are issued. */
+#define LEN(n) (1u << (n))
+#define LENS(a, b) ((1u << ((b) + 1)) - (1u << (a)))
+
+/*
+ * The IIN table: each row a range of the first `digits` digits of the
+ * number (lo..hi inclusive), the lengths the network issues there, and
+ * whether the last digit is a Luhn check digit. The most specific row wins:
+ * the matching row with the most prefix digits (Elo's 401178 over Visa's 4,
+ * Hipercard's 384100 over Diners' 38); among rows of equal length the first.
+ * There is no fallback: a number of a length its most specific row does not
+ * issue is refused (an Elo IIN at 19 digits is not a Visa card).
+ *
+ * Source of every row: the range the network itself publishes, as
+ * summarized in the public IIN references (the comment of each group names
+ * the network and its overlaps); ranges a network shares with another one
+ * (co-badged cards) say which brand they keep.
+ */
+static const struct iin_row {
+	enum vault_brand brand;
+	uint32_t lo, hi;
+	uint8_t digits;
+	uint32_t lengths;
+	bool luhn;
+} k_iin[] = {
+	/* Visa: 4; 16 digits, 13 (older cards), 18 and 19. */
+	{ VAULT_BRAND_VISA, 4, 4, 1, LEN(13) | LEN(16) | LEN(18) | LEN(19), true },
+	/* Mastercard: 51-55 and the 2-series 2221-2720 (2017); 16 digits. */
+	{ VAULT_BRAND_MASTERCARD, 51, 55, 2, LEN(16), true },
+	{ VAULT_BRAND_MASTERCARD, 2221, 2720, 4, LEN(16), true },
+	/* American Express: 34, 37; 15 digits. */
+	{ VAULT_BRAND_AMEX, 34, 34, 2, LEN(15), true },
+	{ VAULT_BRAND_AMEX, 37, 37, 2, LEN(15), true },
+	/* Discover: 6011, 644-649, 65; 16-19. Its co-branded 622126-622925 is
+	 * left to UnionPay, the issuing network (62 below). */
+	{ VAULT_BRAND_DISCOVER, 6011, 6011, 4, LENS(16, 19), true },
+	{ VAULT_BRAND_DISCOVER, 644, 649, 3, LENS(16, 19), true },
+	{ VAULT_BRAND_DISCOVER, 65, 65, 2, LENS(16, 19), true },
+	/* JCB: 3528-3589; 16-19 (RuPay-JCB co-badged 353, 356 stay JCB). */
+	{ VAULT_BRAND_JCB, 3528, 3589, 4, LENS(16, 19), true },
+	/* Diners Club International: 300-305, 3095, 36, 38-39; 14-19. */
+	{ VAULT_BRAND_DINERS, 300, 305, 3, LENS(14, 19), true },
+	{ VAULT_BRAND_DINERS, 3095, 3095, 4, LENS(14, 19), true },
+	{ VAULT_BRAND_DINERS, 36, 36, 2, LENS(14, 19), true },
+	{ VAULT_BRAND_DINERS, 38, 39, 2, LENS(14, 19), true },
+	/* UnionPay: 62; 16-19. UnionPay does not require a Luhn check digit
+	 * (some of its issuers' numbers carry none), so none is checked. */
+	{ VAULT_BRAND_UNIONPAY, 62, 62, 2, LENS(16, 19), false },
+	/* Maestro (Mastercard's debit brand): 5018, 5020, 5038, 5893, 6304,
+	 * 6759 (incl. former Maestro UK 676770, 676774), 6761-6763; 12-19. */
+	{ VAULT_BRAND_MAESTRO, 5018, 5018, 4, LENS(12, 19), true },
+	{ VAULT_BRAND_MAESTRO, 5020, 5020, 4, LENS(12, 19), true },
+	{ VAULT_BRAND_MAESTRO, 5038, 5038, 4, LENS(12, 19), true },
+	{ VAULT_BRAND_MAESTRO, 5893, 5893, 4, LENS(12, 19), true },
+	{ VAULT_BRAND_MAESTRO, 6304, 6304, 4, LENS(12, 19), true },
+	{ VAULT_BRAND_MAESTRO, 6759, 6759, 4, LENS(12, 19), true },
+	{ VAULT_BRAND_MAESTRO, 6761, 6763, 4, LENS(12, 19), true },
+	/* Mir (Russia's NSPK): 2200-2204; 16-19. */
+	{ VAULT_BRAND_MIR, 2200, 2204, 4, LENS(16, 19), true },
+	/* Elo (Brazil): its own IINs, many inside Visa's 4, Maestro's 50 and
+	 * Discover's 65 (those ranges are Elo's: the longer prefix wins); 16. */
+	{ VAULT_BRAND_ELO, 401178, 401179, 6, LEN(16), true },
+	{ VAULT_BRAND_ELO, 431274, 431274, 6, LEN(16), true },
+	{ VAULT_BRAND_ELO, 438935, 438935, 6, LEN(16), true },
+	{ VAULT_BRAND_ELO, 451416, 451416, 6, LEN(16), true },
+	{ VAULT_BRAND_ELO, 457393, 457393, 6, LEN(16), true },
+	{ VAULT_BRAND_ELO, 457631, 457632, 6, LEN(16), true },
+	{ VAULT_BRAND_ELO, 504175, 504175, 6, LEN(16), true },
+	{ VAULT_BRAND_ELO, 506699, 506778, 6, LEN(16), true },
+	{ VAULT_BRAND_ELO, 509000, 509999, 6, LEN(16), true },
+	{ VAULT_BRAND_ELO, 627780, 627780, 6, LEN(16), true },
+	{ VAULT_BRAND_ELO, 636297, 636297, 6, LEN(16), true },
+	{ VAULT_BRAND_ELO, 636368, 636368, 6, LEN(16), true },
+	{ VAULT_BRAND_ELO, 650031, 650033, 6, LEN(16), true },
+	{ VAULT_BRAND_ELO, 650035, 650051, 6, LEN(16), true },
+	{ VAULT_BRAND_ELO, 650405, 650439, 6, LEN(16), true },
+	{ VAULT_BRAND_ELO, 650485, 650538, 6, LEN(16), true },
+	{ VAULT_BRAND_ELO, 650541, 650598, 6, LEN(16), true },
+	{ VAULT_BRAND_ELO, 650700, 650718, 6, LEN(16), true },
+	{ VAULT_BRAND_ELO, 650720, 650727, 6, LEN(16), true },
+	{ VAULT_BRAND_ELO, 650901, 650978, 6, LEN(16), true },
+	{ VAULT_BRAND_ELO, 651652, 651679, 6, LEN(16), true },
+	{ VAULT_BRAND_ELO, 655000, 655019, 6, LEN(16), true },
+	{ VAULT_BRAND_ELO, 655021, 655058, 6, LEN(16), true },
+	/* Hipercard (Brazil): 606282, and 384100/384140/384160 inside
+	 * Diners' 38; 16 and 19. */
+	{ VAULT_BRAND_HIPERCARD, 606282, 606282, 6, LEN(16) | LEN(19), true },
+	{ VAULT_BRAND_HIPERCARD, 384100, 384100, 6, LEN(16) | LEN(19), true },
+	{ VAULT_BRAND_HIPERCARD, 384140, 384140, 6, LEN(16) | LEN(19), true },
+	{ VAULT_BRAND_HIPERCARD, 384160, 384160, 6, LEN(16) | LEN(19), true },
+	/* Troy (Turkey's BKM): 9792; 16. Troy cards co-badged in Discover's
+	 * 65 stay Discover. */
+	{ VAULT_BRAND_TROY, 9792, 9792, 4, LEN(16), true },
+	/* Verve (Nigeria's Interswitch): 506099-506198, 507865-507964, and
+	 * 650002-650027 inside Discover's 65; 16, 18, 19. */
+	{ VAULT_BRAND_VERVE, 506099, 506198, 6, LEN(16) | LEN(18) | LEN(19), true },
+	{ VAULT_BRAND_VERVE, 507865, 507964, 6, LEN(16) | LEN(18) | LEN(19), true },
+	{ VAULT_BRAND_VERVE, 650002, 650027, 6, LEN(16) | LEN(18) | LEN(19), true },
+	/* RuPay (India's NPCI): 60 (6011 stays Discover, 606282 Hipercard by
+	 * the longer prefix), 508, 652150-653149 inside Discover's 65, 81-82
+	 * (8100-8171 stay UnionPay's); 16. */
+	{ VAULT_BRAND_RUPAY, 60, 60, 2, LEN(16), true },
+	{ VAULT_BRAND_RUPAY, 508, 508, 3, LEN(16), true },
+	{ VAULT_BRAND_RUPAY, 652150, 653149, 6, LEN(16), true },
+	{ VAULT_BRAND_RUPAY, 81, 82, 2, LEN(16), true },
+	{ VAULT_BRAND_UNIONPAY, 8100, 8171, 4, LENS(16, 19), false },
+};
+
+/* The most specific row whose prefix the number starts with, or NULL.
+ * Numbers shorter than a row's prefix do not match it. */
+static const struct iin_row *iin_match(const char *digits, size_t len)
 {
-	long v = 0;
+	const struct iin_row *best = NULL;
 	size_t i;
+	size_t k;
 
-	if (len < n)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (digits[i] < '0' || digits[i] > '9')
-			return -1;
-		v = v * 10 + (digits[i] - '0');
+	for (i = 0; i < sizeof k_iin / sizeof k_iin[0]; i++) {
+		uint32_t p = 0;
+
+		if (len < k_iin[i].digits || (best != NULL && k_iin[i].digits <= best->digits))
+			continue;
+		for (k = 0; k < k_iin[i].digits; k++) {
+			if (digits[k] < '0' || digits[k] > '9')
+				break;
+			p = p * 10 + (uint32_t)(digits[k] - '0');
+		}
+		if (k == k_iin[i].digits && p >= k_iin[i].lo && p <= k_iin[i].hi)
+			best = &k_iin[i];
 	}
-	return v;
-}
-
-static bool in_range(long v, long lo, long hi)
-{
-	return v >= lo && v <= hi;
+	return best;
 }
 
 enum vault_brand vault_card_brand(const char *digits, size_t len)
 {
-	long p1, p2, p3, p4;
+	const struct iin_row *row;
 
 	if (digits == NULL)
 		return VAULT_BRAND_UNKNOWN;
-	p1 = prefix(digits, len, 1);
-	p2 = prefix(digits, len, 2);
-	p3 = prefix(digits, len, 3);
-	p4 = prefix(digits, len, 4);
-	if (p1 == 4)
-		return VAULT_BRAND_VISA;
-	if (p2 == 34 || p2 == 37)
-		return VAULT_BRAND_AMEX;
-	if (in_range(p2, 51, 55) || in_range(p4, 2221, 2720))
-		return VAULT_BRAND_MASTERCARD;
-	if (in_range(p4, 3528, 3589))
-		return VAULT_BRAND_JCB;
-	if (in_range(p3, 300, 305) || p2 == 36 || p2 == 38 || p2 == 39)
-		return VAULT_BRAND_DINERS;
-	if (p4 == 6011 || in_range(p3, 644, 649) || p2 == 65)
-		return VAULT_BRAND_DISCOVER;
-	/* UnionPay after Discover: 62 (Discover's co-branded 622126-622925
-	 * range is left to UnionPay, the issuer's own network). */
-	if (p2 == 62)
-		return VAULT_BRAND_UNIONPAY;
-	return VAULT_BRAND_UNKNOWN;
+	row = iin_match(digits, len);
+	return row != NULL ? row->brand : VAULT_BRAND_UNKNOWN;
 }
 
 bool vault_card_length_ok(enum vault_brand b, size_t len)
 {
-	switch (b) {
-	case VAULT_BRAND_VISA:
-		return len == 13 || len == 16 || len == 19;
-	case VAULT_BRAND_MASTERCARD:
-		return len == 16;
-	case VAULT_BRAND_AMEX:
-		return len == 15;
-	case VAULT_BRAND_DISCOVER:
-	case VAULT_BRAND_JCB:
-	case VAULT_BRAND_UNIONPAY:
-		return len >= 16 && len <= 19;
-	case VAULT_BRAND_DINERS:
-		return len >= 14 && len <= 19;
-	case VAULT_BRAND_UNKNOWN:
-		break;
+	uint32_t lengths = 0;
+	size_t i;
+
+	if (len < VAULT_PAN_MIN || len > VAULT_PAN_MAX)
+		return false;
+	if (b == VAULT_BRAND_UNKNOWN)
+		return len >= 13;
+	for (i = 0; i < sizeof k_iin / sizeof k_iin[0]; i++) {
+		if (k_iin[i].brand == b)
+			lengths |= k_iin[i].lengths;
 	}
-	return len >= VAULT_PAN_MIN && len <= VAULT_PAN_MAX;
+	return (lengths & LEN(len)) != 0;
 }
 
 bool vault_card_number_ok(const char *pan, size_t len, enum vault_brand *brand_out)
 {
-	enum vault_brand b;
+	const struct iin_row *row;
 
 	if (pan == NULL || len < VAULT_PAN_MIN || len > VAULT_PAN_MAX || !all_digits(pan, len))
 		return false;
-	b = vault_card_brand(pan, len);
-	if (!vault_card_length_ok(b, len) || !vault_luhn_valid(pan, len))
+	row = iin_match(pan, len);
+	if (row == NULL) {
+		/* No network's range: ISO/IEC 7812-1 lengths, Luhn. */
+		if (len < 13 || !vault_luhn_valid(pan, len))
+			return false;
+	} else if ((row->lengths & LEN(len)) == 0 || (row->luhn && !vault_luhn_valid(pan, len))) {
 		return false;
+	}
 	if (brand_out != NULL)
-		*brand_out = b;
+		*brand_out = row != NULL ? row->brand : VAULT_BRAND_UNKNOWN;
 	return true;
+}
+
+int vault_card_number_normalize(const char *in, size_t len, char *out, size_t cap, size_t *out_len)
+{
+	size_t i;
+	size_t n = 0;
+
+	if (in == NULL || out == NULL || out_len == NULL || cap < VAULT_PAN_MAX + 1)
+		return -1;
+	*out_len = 0;
+	for (i = 0; i < len; i++) {
+		if (in[i] >= '0' && in[i] <= '9') {
+			if (n == VAULT_PAN_MAX)
+				goto bad;
+			out[n++] = in[i];
+		} else if ((in[i] != ' ' && in[i] != '-') || i == 0 || i + 1 == len ||
+		           in[i + 1] < '0' || in[i + 1] > '9') {
+			/* A separator only between two digits, one at a time. */
+			goto bad;
+		}
+	}
+	out[n] = '\0';
+	*out_len = n;
+	return 0;
+bad:
+	sodium_memzero(out, cap);
+	return -1;
 }
 
 enum vault_expiry_check vault_card_check_expiry(long long month, long long year, time_t now)
@@ -352,15 +478,21 @@ int vault_parse_token_request_at(const json_t *body, time_t now, struct vault_ca
 		goto out;
 	}
 
-	num = json_string_value(jnum);
-	num_len = json_string_length(jnum);
-	/* ISO/IEC 7812-1: digits only (no spaces or separators), 13..19,
-	 * the brand's lengths, Luhn check digit. */
-	if (!vault_card_number_ok(num, num_len, &brand)) {
+	/* The digits, without the spaces or dashes people write between
+	 * groups, go straight to guarded memory; then ISO/IEC 7812-1: the
+	 * range's lengths and its check digit (vault_card_number_ok). */
+	in.pan = sr_secret_alloc(VAULT_PAN_MAX + 1);
+	if (in.pan == NULL)
+		goto internal;
+	if (vault_card_number_normalize(json_string_value(jnum), json_string_length(jnum), in.pan,
+	                                VAULT_PAN_MAX + 1, &num_len) != 0 ||
+	    !vault_card_number_ok(in.pan, num_len, &brand)) {
 		c = "incorrect_number";
 		p = "card[number]";
 		goto out;
 	}
+	num = in.pan;
+	in.pan_len = num_len;
 	switch (vault_card_check_expiry(json_integer_value(jmon), json_integer_value(jyear), now)) {
 	case VAULT_EXPIRY_OK:
 		break;
@@ -387,10 +519,6 @@ int vault_parse_token_request_at(const json_t *body, time_t now, struct vault_ca
 		}
 	}
 
-	in.pan = guarded_copy(num, num_len);
-	if (in.pan == NULL)
-		goto internal;
-	in.pan_len = num_len;
 	if (cvc != NULL) {
 		in.cvc = guarded_copy(cvc, cvc_len);
 		if (in.cvc == NULL)

@@ -14,7 +14,7 @@
 #include <time.h>
 #include <jansson.h>
 
-#define VAULT_PAN_MIN 13
+#define VAULT_PAN_MIN 12 /* Maestro issues 12-digit numbers; the others 13 and more */
 #define VAULT_PAN_MAX 19
 
 enum vault_brand {
@@ -26,9 +26,21 @@ enum vault_brand {
 	VAULT_BRAND_JCB,
 	VAULT_BRAND_DINERS,
 	VAULT_BRAND_UNIONPAY,
+	VAULT_BRAND_MAESTRO,
+	VAULT_BRAND_MIR,
+	VAULT_BRAND_ELO,
+	VAULT_BRAND_HIPERCARD,
+	VAULT_BRAND_TROY,
+	VAULT_BRAND_VERVE,
+	VAULT_BRAND_RUPAY,
 };
 
-/** Wire name: "visa", "mastercard", "amex", "discover", "jcb", "diners", "unionpay", "unknown". */
+/**
+ * Wire name (the API's card.brand, lower case as Stripe spells them):
+ * "visa", "mastercard", "amex", "discover", "jcb", "diners", "unionpay",
+ * "maestro", "mir", "elo", "hipercard", "troy", "verve", "rupay", "unknown".
+ * A static string.
+ */
 const char *vault_brand_str(enum vault_brand b);
 
 /**
@@ -38,21 +50,43 @@ const char *vault_brand_str(enum vault_brand b);
 bool vault_luhn_valid(const char *digits, size_t len);
 
 /**
- * Brand from the leading digits (IIN/BIN ranges): visa 4; mastercard 51-55
- * and 2221-2720; amex 34, 37; discover 6011, 644-649, 65; jcb 3528-3589;
- * diners 300-305, 36, 38-39; unionpay 62 (after discover). Needs len >= 6
- * digits for a full answer; shorter input matches what it can.
+ * Brand from the leading digits, by the IIN table in vault_card.c (one row
+ * per network range: prefix range, lengths, Luhn or not; the networks'
+ * published ranges). The most specific range wins: Elo's 401178 is elo, not
+ * visa; Hipercard's 384100 is hipercard, not diners. Looks only at the
+ * prefix (not the length); a number shorter than a range's prefix does not
+ * match it. @return VAULT_BRAND_UNKNOWN when no range matches or digits is NULL.
  */
 enum vault_brand vault_card_brand(const char *digits, size_t len);
 
-/** Whether len is an allowed PAN length for brand (unknown: 13..19). */
+/**
+ * Whether len is a length brand issues in any of its ranges (maestro 12..19,
+ * visa 13, 16, 18, 19, ...; unknown: 13..19). Always false outside
+ * VAULT_PAN_MIN..VAULT_PAN_MAX.
+ */
 bool vault_card_length_ok(enum vault_brand b, size_t len);
 
 /**
- * Full PAN check: digits only, 13..19, brand length, Luhn.
- * @param brand_out may be NULL.
+ * Full PAN check (ISO/IEC 7812-1): digits only, VAULT_PAN_MIN..VAULT_PAN_MAX,
+ * a length the matching range issues, and the Luhn check digit where the
+ * network requires one (all but UnionPay). A number of no network's range
+ * needs 13..19 digits and Luhn.
+ * @param brand_out set on success; may be NULL.
  */
 bool vault_card_number_ok(const char *pan, size_t len, enum vault_brand *brand_out);
+
+/**
+ * Normalize a card number as people write it: digits in groups separated
+ * by one space or one dash ("4242 4242 4242 4242", "4242-4242-4242-4242");
+ * no separator first, last or twice in a row, nothing else. Length and
+ * brand are not checked here (vault_card_number_ok does).
+ * @param in   len bytes (not necessarily NUL-terminated).
+ * @param out  at least VAULT_PAN_MAX + 1 bytes (guarded memory: it receives
+ *             the PAN's digits), NUL-terminated on success, wiped on failure.
+ * @return 0 with *out_len digits (1..VAULT_PAN_MAX; 0 for empty input), or
+ *         -1 on any other character or more than VAULT_PAN_MAX digits.
+ */
+int vault_card_number_normalize(const char *in, size_t len, char *out, size_t cap, size_t *out_len);
 
 enum vault_expiry_check {
 	VAULT_EXPIRY_OK = 0,
@@ -94,7 +128,9 @@ struct vault_card_input {
  * token_format: "standard" (default) or "format_preserving" (also return a
  * legacy number, vault_token.h); expires_at: JSON integer, UNIX seconds,
  * after now and at most VAULT_TOKEN_MAX_LIFETIME ahead.
- * number: JSON string of 13..19 ASCII digits passing brand length and Luhn;
+ * number: JSON string of VAULT_PAN_MIN..VAULT_PAN_MAX ASCII digits, in
+ * groups separated by single spaces or dashes (vault_card_number_normalize;
+ * out->pan holds the digits only), passing vault_card_number_ok;
  * exp_month, exp_year: JSON integers; cvc: optional JSON string (null = absent).
  * Unknown keys at either level are refused.
  *

@@ -66,7 +66,7 @@ size_t vault_pan_lead_shown(size_t pan_len);
  * Callers retry on a collision (unique column).
  * @param pan digits (guarded memory, borrowed, not kept).
  * @param out capacity >= VAULT_LEGACY_MAX + 1.
- * @return 0, or -1 on bad input (pan_len outside 13..19, non-digits).
+ * @return 0, or -1 on bad input (pan_len outside VAULT_PAN_MIN..VAULT_PAN_MAX, 12..19; non-digits).
  */
 int vault_legacy_number_new(const char *pan, size_t pan_len, char *out, size_t outlen);
 

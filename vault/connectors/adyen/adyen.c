@@ -317,6 +317,10 @@ static int adyen_authorize(const struct vault_connector *self, struct vault_egre
 	size_t blen = 0;
 	int rc = 0;
 	int ret = -1;
+	/* Adyen has one statement text: the descriptor, else the suffix. */
+	const char *shopper_statement = req != NULL && req->statement_descriptor != NULL
+	                                ? req->statement_descriptor
+	                                : req != NULL ? req->statement_descriptor_suffix : NULL;
 
 	vault_auth_call_begin(&call, "adyen", res, err, errlen);
 	if (self == NULL || self->cfg == NULL || eg == NULL || req == NULL || res == NULL || req->card == NULL
@@ -351,6 +355,8 @@ static int adyen_authorize(const struct vault_connector *self, struct vault_egre
 	    || jw_raw(body, BODY_CAP, &blen, "}") != 0
 	    || jw_field(body, BODY_CAP, &blen, true, "reference", req->payment_id) != 0
 	    || jw_field(body, BODY_CAP, &blen, true, "merchantAccount", merchant_account(st, req->creds)) != 0
+	    || (shopper_statement != NULL
+	        && jw_field(body, BODY_CAP, &blen, true, "shopperStatement", shopper_statement) != 0)
 	    || jw_raw(body, BODY_CAP, &blen, ",\"paymentMethod\":{") != 0
 	    || jw_field(body, BODY_CAP, &blen, false, "type", "scheme") != 0
 	    || jw_field(body, BODY_CAP, &blen, true, "number", req->card->pan) != 0)

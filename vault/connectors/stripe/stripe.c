@@ -367,7 +367,13 @@ static int stripe_authorize(const struct vault_connector *self, struct vault_egr
 	    || vault_form_append(form, FORM_CAP, &flen, "capture_method",
 	                         req->capture ? "automatic" : "manual") != 0
 	    || vault_form_append(form, FORM_CAP, &flen, "metadata[payment_id]", req->payment_id) != 0
-	    || vault_form_append(form, FORM_CAP, &flen, "metadata[token]", req->token) != 0)
+	    || vault_form_append(form, FORM_CAP, &flen, "metadata[token]", req->token) != 0
+	    || (req->statement_descriptor != NULL
+	        && vault_form_append(form, FORM_CAP, &flen, "statement_descriptor",
+	                             req->statement_descriptor) != 0)
+	    || (req->statement_descriptor_suffix != NULL
+	        && vault_form_append(form, FORM_CAP, &flen, "statement_descriptor_suffix",
+	                             req->statement_descriptor_suffix) != 0))
 		goto form_full;
 	rc = stripe_post(st, eg, auth, req, "/v1/payment_intents", "-pi", form, flen, &resp, err, errlen);
 	if (rc == -1)

@@ -25,18 +25,63 @@
   }
 
   /* ---- card rules ---- */
-  var BRANDS = [
-    ['amex', /^3[47]/, [4, 6, 5], [15], 4],
-    ['diners', /^3(0[0-5]|[689])/, [4, 6, 4], [14, 16], 3],
-    ['jcb', /^35/, [4, 4, 4, 4], [16], 3],
-    ['discover', /^(6011|65|64[4-9])/, [4, 4, 4, 4], [16], 3],
-    ['unionpay', /^62/, [4, 4, 4, 4], [16, 17, 18, 19], 3],
-    ['mastercard', /^(5[1-5]|2(2[2-9][1-9]|2[3-9]|[3-6]|7[01]|720))/, [4, 4, 4, 4], [16], 3],
-    ['visa', /^4/, [4, 4, 4, 4], [13, 16, 19], 3]
+  /* The vault's IIN table (vault/tokens/vault_card.c), for display and
+   * completeness only (the vault decides): [brand, lo, hi, prefix digits];
+   * the matching row with the longest prefix wins. */
+  var IIN = [
+    ['visa', 4, 4, 1], ['mastercard', 51, 55, 2], ['mastercard', 2221, 2720, 4],
+    ['amex', 34, 34, 2], ['amex', 37, 37, 2],
+    ['discover', 6011, 6011, 4], ['discover', 644, 649, 3], ['discover', 65, 65, 2],
+    ['jcb', 3528, 3589, 4],
+    ['diners', 300, 305, 3], ['diners', 3095, 3095, 4], ['diners', 36, 36, 2], ['diners', 38, 39, 2],
+    ['unionpay', 62, 62, 2], ['unionpay', 8100, 8171, 4],
+    ['maestro', 5018, 5018, 4], ['maestro', 5020, 5020, 4], ['maestro', 5038, 5038, 4],
+    ['maestro', 5893, 5893, 4], ['maestro', 6304, 6304, 4], ['maestro', 6759, 6759, 4],
+    ['maestro', 6761, 6763, 4], ['mir', 2200, 2204, 4],
+    ['elo', 401178, 401179, 6], ['elo', 431274, 431274, 6], ['elo', 438935, 438935, 6],
+    ['elo', 451416, 451416, 6], ['elo', 457393, 457393, 6], ['elo', 457631, 457632, 6],
+    ['elo', 504175, 504175, 6], ['elo', 506699, 506778, 6], ['elo', 509000, 509999, 6],
+    ['elo', 627780, 627780, 6], ['elo', 636297, 636297, 6], ['elo', 636368, 636368, 6],
+    ['elo', 650031, 650033, 6], ['elo', 650035, 650051, 6], ['elo', 650405, 650439, 6],
+    ['elo', 650485, 650538, 6], ['elo', 650541, 650598, 6], ['elo', 650700, 650718, 6],
+    ['elo', 650720, 650727, 6], ['elo', 650901, 650978, 6], ['elo', 651652, 651679, 6],
+    ['elo', 655000, 655019, 6], ['elo', 655021, 655058, 6],
+    ['hipercard', 606282, 606282, 6], ['hipercard', 384100, 384100, 6],
+    ['hipercard', 384140, 384140, 6], ['hipercard', 384160, 384160, 6],
+    ['troy', 9792, 9792, 4],
+    ['verve', 506099, 506198, 6], ['verve', 507865, 507964, 6], ['verve', 650002, 650027, 6],
+    ['rupay', 60, 60, 2], ['rupay', 508, 508, 3], ['rupay', 652150, 653149, 6], ['rupay', 81, 82, 2]
   ];
+  function span(a, b) { var r = []; for (var i = a; i <= b; i++) r.push(i); return r; }
+  /* brand: [digit groups, lengths, CVC length, Luhn check digit required] */
+  var RULES = {
+    visa: [[4, 4, 4, 4], [13, 16, 18, 19], 3, true],
+    mastercard: [[4, 4, 4, 4], [16], 3, true],
+    amex: [[4, 6, 5], [15], 4, true],
+    discover: [[4, 4, 4, 4], span(16, 19), 3, true],
+    jcb: [[4, 4, 4, 4], span(16, 19), 3, true],
+    diners: [[4, 6, 4], span(14, 19), 3, true],
+    unionpay: [[4, 4, 4, 4], span(16, 19), 3, false],
+    maestro: [[4, 4, 4, 4], span(12, 19), 3, true],
+    mir: [[4, 4, 4, 4], span(16, 19), 3, true],
+    elo: [[4, 4, 4, 4], [16], 3, true],
+    hipercard: [[4, 4, 4, 4], [16, 19], 3, true],
+    troy: [[4, 4, 4, 4], [16], 3, true],
+    verve: [[4, 4, 4, 4], [16, 18, 19], 3, true],
+    rupay: [[4, 4, 4, 4], [16], 3, true],
+    unknown: [[4, 4, 4, 4], span(13, 19), 3, true]
+  };
+  /* [name, (unused), groups, lengths, CVC length, Luhn required] */
   function brandOf(d) {
-    for (var i = 0; i < BRANDS.length; i++) if (BRANDS[i][1].test(d)) return BRANDS[i];
-    return ['unknown', /./, [4, 4, 4, 4], [16], 3];
+    var best = null;
+    for (var i = 0; i < IIN.length; i++) {
+      var r = IIN[i], p;
+      if (d.length < r[3] || (best && r[3] <= best[3])) continue;
+      p = parseInt(d.slice(0, r[3]), 10);
+      if (p >= r[1] && p <= r[2]) best = r;
+    }
+    var name = best ? best[0] : 'unknown', k = RULES[name];
+    return [name, null, k[0], k[1], k[2], k[3]];
   }
   function digits(s) { return s.replace(/\D/g, ''); }
   /* ISO/IEC 7812-1 Annex B */
@@ -49,6 +94,7 @@
     }
     return d.length > 0 && sum % 10 === 0;
   }
+  function numberOk(d, b) { return b[3].indexOf(d.length) >= 0 && (!b[5] || luhn(d)); }
   function formatNumber(d, b) {
     var out = [], pos = 0, groups = b[2].slice();
     while (pos < d.length) {
@@ -72,7 +118,7 @@
     var maxLen = Math.max.apply(null, b[3]);
     if (d.length === 0) {
       if (final) return { field: 'number', code: 'incomplete_number', message: 'Your card number is incomplete.' };
-    } else if (b[3].indexOf(d.length) >= 0 && luhn(d)) {
+    } else if (numberOk(d, b)) {
       /* complete and valid */
     } else if (d.length >= maxLen || (b[3].indexOf(d.length) >= 0 && (final || touched.number))) {
       return { field: 'number', code: 'incorrect_number', message: 'Your card number is invalid.' };
@@ -105,7 +151,7 @@
 
   function complete() {
     var d = digits(number.value), b = brandOf(d), e = parseExp(exp.value);
-    return b[3].indexOf(d.length) >= 0 && luhn(d) && !!e && digits(cvc.value).length === b[4] && !validate(true);
+    return numberOk(d, b) && !!e && digits(cvc.value).length === b[4] && !validate(true);
   }
 
   function changed() {
@@ -121,7 +167,7 @@
     var d = digits(number.value).slice(0, 19), b = brandOf(d);
     var f = formatNumber(d, b);
     if (f !== number.value) number.value = f;
-    if (b[3].indexOf(d.length) >= 0 && luhn(d) && d.length === Math.max.apply(null, b[3])) exp.focus();
+    if (numberOk(d, b) && d.length === Math.max.apply(null, b[3])) exp.focus();
     changed();
   });
   exp.addEventListener('input', function (ev) {
