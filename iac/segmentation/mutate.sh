@@ -309,14 +309,14 @@ fi
 mut_seconds=$(( $(date +%s) - mut_start ))
 mut_total=$(wc -l < "$WORK/mutants.tsv")
 : > "$WORK/survivors.tsv"
-while IFS=$'\t' read -r f name rule z; do
+[ "${SEG_MUTANTS:-1}" = 0 ] || while IFS=$'\t' read -r f name rule z; do
   [ -n "${KILLED[$name]:-}" ] && continue
   why=$(awk -F'\t' -v n="$name" '$1 == n {print $2}' "$HERE/survivors.tsv" 2>/dev/null || true)
   printf '%s\t%s\t%s\n' "$name" "$rule" "${why:-UNEXPLAINED}" >> "$WORK/survivors.tsv"
-  [ -n "$why" ] || [ "${SEG_MUTANTS:-1}" = 0 ] || record mutant - "$z" - - killed "survived, unexplained" "$name: $rule (survivors.tsv explains none)"
+  [ -n "$why" ] || record mutant - "$z" - - killed "survived, unexplained" "$name: $rule (survivors.tsv explains none)"
 done < "$WORK/mutants.tsv"
 while IFS=$'\t' read -r f name rule z; do
-  printf '%s\t%s\t%s\n' "$name" "$rule" "${KILLED[$name]:-survived}"
+  printf '%s\t%s\t%s\n' "$name" "$rule" "${KILLED[$name]:-$([ "${SEG_MUTANTS:-1}" = 0 ] && echo "not run" || echo survived)}"
 done < "$WORK/mutants.tsv" > "$WORK/mutants.out"
 mut_killed=${#KILLED[@]}
 mut_rate=$(awk -v k="$mut_killed" -v t="$mut_total" 'BEGIN { printf "%.1f", t ? 100 * k / t : 0 }')

@@ -61,6 +61,7 @@ if [ -n "${SEG_UPDATE_DOC:-}" ]; then
   # The committed report must name a commit that is exactly what was tested.
   [ -z "$(git status --porcelain 2>/dev/null)" ] || { echo "segmentation: SEG_UPDATE_DOC needs a clean git tree (commit first)" >&2; exit 1; }
   [ -n "$TESTER" ] || { echo "segmentation: SEG_UPDATE_DOC needs SEG_TESTER=\"name, role\"" >&2; exit 1; }
+  [ "${SEG_MUTANTS:-1}" != 0 ] || { echo "segmentation: SEG_UPDATE_DOC needs the mutants (SEG_MUTANTS=0 is not evidence)" >&2; exit 1; }
 fi
 for b in vaultd gatewayd vaultctl gatewayctl pspsim; do
   [ -x "$SR_BIN/$b" ] || { echo "segmentation: $SR_BIN/$b missing (make)" >&2; exit 1; }
@@ -539,7 +540,7 @@ jq -R -s --arg when "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg commit "$(git describ
                matrix_allowed: ([$rows[] | select(.kind == "matrix" and .expected == "open")] | length),
                matrix_refused: ([$rows[] | select(.kind == "matrix" and .expected == "timeout")] | length)},
      mutation: {run: $mut_on, seconds: $mut_seconds, mutants: ($mutants | length),
-                killed: ([$mutants[] | select(.killed_by != "survived")] | length),
+                killed: ([$mutants[] | select(.killed_by != "survived" and .killed_by != "not run")] | length),
                 survivors: $survivors, results: $mutants},
      results: $rows}' "$RES" > "$OUT/report.json"
 R=$OUT/report.json
