@@ -16,13 +16,27 @@
 #      must account for the refused probes;
 #   4. self-test: a temporary accept rule must open a refused flow, and removing
 #      it must close it again.
+#   5. each chain alone: the matrix again with every zone's output chain (and
+#      the edge's forward chain) opened, so that only the destination's input
+#      chain decides; and with every input chain opened, so that only the
+#      sender's output chain decides;
+#   6. mutation testing (mutate.sh): every rule of every ruleset deleted, its
+#      address, port, interface or ct match removed, and an accept added at the
+#      top of every chain; each mutant must make some check fail. Prints the
+#      kill rate; a surviving mutant fails the run unless survivors.tsv
+#      explains it.
 # Writes $SEG_OUT/report.json and report.md (default build/segmentation/):
-# each flow, its verdict and the rule that decided it (PCI DSS v4.0 1.3.1,
-# 1.3.2, 1.4.x, 11.4.5, 11.4.6). Exit 0 when every check passes.
+# each flow, its verdict and the rule that decided it, the mutants (PCI DSS
+# v4.0 1.3.1, 1.3.2, 1.4.x, 11.4.5, 11.4.6). Exit 0 when every check passes.
 #
-# Only addresses inside the namespaces created here (10.40.0.0/16 and the
-# RFC 5737 TEST-NETs) are used; everything is removed on exit. Needs root.
-# Namespaces are named srseg<SR_PORT_OFFSET>-<zone> so worktrees do not collide.
+# The address plan is SEG_PLAN (default iac/nftables/addresses-harness.nft,
+# the dev/test plan): nftables `define`s, loaded before each ruleset and read
+# by the harness for every address it uses (iac/README.md). Only addresses
+# inside the namespaces created here are used; everything is removed on exit.
+# SEG_UPDATE_DOC=1 SEG_TESTER="name" regenerates the report embedded in
+# compliance/pci_dss/network_segmentation.md (clean git tree required).
+# Needs root. Namespaces are named srseg<SR_PORT_OFFSET>-<zone> so worktrees
+# do not collide. SEG_MUTANTS=0 skips the mutation step (not for evidence).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -35,10 +49,20 @@ case "$OUT" in /*) ;; *) OUT=$ROOT/$OUT ;; esac
 P=srseg${SR_PORT_OFFSET:-0}-
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 PROBE_MS=${SEG_PROBE_MS:-800}
+PLAN=${SEG_PLAN:-$NFT_DIR/addresses-harness.nft}
+case "$PLAN" in /*) ;; *) PLAN=$ROOT/$PLAN ;; esac
+TESTER=${SEG_TESTER:-}
 start_ts=$(date +%s)
 
 [ "$(id -u)" -eq 0 ] || { echo "segmentation: needs root (network namespaces, nftables)" >&2; exit 1; }
 command -v nft >/dev/null || { echo "segmentation: nft missing (make deps)" >&2; exit 1; }
+[ -r "$PLAN" ] || { echo "segmentation: address plan $PLAN not readable" >&2; exit 1; }
+if [ -n "${SEG_UPDATE_DOC:-}" ]; then
+  # The committed report must name a commit that is exactly what was tested.
+  [ -z "$(git status --porcelain 2>/dev/null)" ] || { echo "segmentation: SEG_UPDATE_DOC needs a clean git tree (commit first)" >&2; exit 1; }
+  [ -n "$TESTER" ] || { echo "segmentation: SEG_UPDATE_DOC needs SEG_TESTER=\"name, role\"" >&2; exit 1; }
+  [ "${SEG_MUTANTS:-1}" != 0 ] || { echo "segmentation: SEG_UPDATE_DOC needs the mutants (SEG_MUTANTS=0 is not evidence)" >&2; exit 1; }
+fi
 for b in vaultd gatewayd vaultctl gatewayctl pspsim; do
   [ -x "$SR_BIN/$b" ] || { echo "segmentation: $SR_BIN/$b missing (make)" >&2; exit 1; }
 done
@@ -46,8 +70,23 @@ done
 ZONES=(edge app cde cdedb appdb)       # zone hosts: each loads iac/nftables/<zone>.nft
 OUTSIDE=(inet psp admin)               # hosts the appliance does not firewall
 PORTS=(22 53 80 443 5432 8443 8444 8445)  # every service port of the design, DNS and HTTP
-declare -A ADDR=([edge]=10.40.1.2 [app]=10.40.2.2 [cde]=10.40.3.2 [cdedb]=10.40.4.2 [appdb]=10.40.5.2
-                 [inet]=203.0.113.10 [site]=203.0.113.80 [psp]=198.51.100.10 [admin]=192.0.2.10)
+# plan NAME: the value of `define NAME = VALUE` in the address plan.
+plan() {
+  local v
+  v=$(sed -n "s/^define $1 *= *\([^#]*\).*/\1/p" "$PLAN" | sed 's/ *$//')
+  [ -n "$v" ] || { echo "segmentation: $PLAN defines no $1" >&2; exit 1; }
+  printf '%s\n' "$v"
+}
+declare -A ADDR=([edge]=$(plan EDGE_HOST) [app]=$(plan APP_HOST) [cde]=$(plan CDE_HOST)
+                 [cdedb]=$(plan CDE_DB_HOST) [appdb]=$(plan APP_DB_HOST)
+                 [inet]=$(plan HARNESS_INTERNET_HOST) [site]=$(plan HARNESS_OTHER_SITE)
+                 [psp]=$(plan HARNESS_PSP_HOST) [admin]=$(plan HARNESS_ADMIN_HOST))
+CDE_PUBLIC=$(plan CDE_PUBLIC)   # vaultd's public listener, on the edge link (ADR 0112)
+EDGE_LINK=$(plan EDGE_LINK)     # the edge's end of that link
+for h in "${!ADDR[@]}" CDE_PUBLIC EDGE_LINK; do
+  a=${ADDR[$h]:-${!h:-}}
+  [[ "$a" =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || { echo "segmentation: $PLAN: $h is not one IPv4 address ($a)" >&2; exit 1; }
+done
 declare -A NS=([edge]=edge [app]=app [cde]=cde [cdedb]=cdedb [appdb]=appdb [inet]=inet [site]=inet [psp]=psp [admin]=admin)
 # Real services: the canary listeners leave these ports to the daemons.
 declare -A REAL=([cde:8445]=vaultd [app:8443]=gatewayd [cdedb:5432]=postgres
@@ -83,37 +122,42 @@ for ns in core "${ZONES[@]}" "${OUTSIDE[@]}"; do ip netns del "$P$ns" 2>/dev/nul
 ip netns add "${P}core"
 nsx core ip link set lo up
 nsx core sysctl -qw net.ipv4.ip_forward=1
+# Every host has its address as a /32 and the router as its next hop at a
+# link-local address (ROUTER), so any plan works, whatever its subnets: the
+# router has a host route to every host.
+ROUTER=169.254.0.1
 for z in "${ZONES[@]}" "${OUTSIDE[@]}"; do
   ip netns add "$P$z"
   nsx "$z" ip link set lo up
   nsx "$z" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
   ip link add "v-$z" netns "${P}core" type veth peer name eth0 netns "$P$z"
-  net=${ADDR[$z]%.*}
-  nsx core ip addr add "$net.1/24" dev "v-$z"
+  nsx core ip addr add "$ROUTER/32" dev "v-$z"
   nsx core ip link set "v-$z" up
-  nsx "$z" ip addr add "${ADDR[$z]}/24" dev eth0
+  nsx "$z" ip addr add "${ADDR[$z]}/32" dev eth0
   nsx "$z" ip link set eth0 up
-  nsx "$z" ip route add default via "$net.1"
+  nsx "$z" ip route add "$ROUTER" dev eth0 scope link
+  nsx "$z" ip route add default via "$ROUTER" dev eth0
+  nsx core ip route add "${ADDR[$z]}/32" dev "v-$z"
 done
 nsx core sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-nsx inet ip addr add "${ADDR[site]}/24" dev eth0   # some other internet site
+nsx inet ip addr add "${ADDR[site]}/32" dev eth0   # some other internet site
+nsx core ip route add "${ADDR[site]}/32" dev v-inet
 # The edge host forwards TCP 443 to the vault's public listener (edge.nft),
 # over a link of its own to the CDE host (ADR 0112): no source NAT, so vaultd
 # sees the browser's address; the CDE host answers through the edge again
 # (its public address routes by a policy rule to the edge link).
 nsx edge sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.eth0.send_redirects=0
-CDE_PUBLIC=10.40.13.2   # as in iac/nftables/addresses-harness.nft
 ip link add sr-cde netns "${P}edge" type veth peer name sr-edge netns "${P}cde"
-nsx edge ip addr add 10.40.13.1/30 dev sr-cde
+nsx edge ip addr add "$EDGE_LINK" peer "$CDE_PUBLIC/32" dev sr-cde
 nsx edge ip link set sr-cde up
-nsx cde ip addr add "$CDE_PUBLIC/30" dev sr-edge
+nsx cde ip addr add "$CDE_PUBLIC" peer "$EDGE_LINK/32" dev sr-edge
 nsx cde ip link set sr-edge up
 nsx cde ip rule add from "$CDE_PUBLIC" lookup 13
-nsx cde ip route add default via 10.40.13.1 dev sr-edge table 13
+nsx cde ip route add default via "$EDGE_LINK" dev sr-edge table 13
 
 declare -A RULESET_SHA=()
 for z in "${ZONES[@]}"; do
-  cat "$NFT_DIR/addresses-harness.nft" "$NFT_DIR/$z.nft" | nsx "$z" nft -f - \
+  cat "$PLAN" "$NFT_DIR/$z.nft" | nsx "$z" nft -f - \
     || { log "ruleset $z.nft does not load"; exit 1; }
   RULESET_SHA[$z]=$(sha256sum "$NFT_DIR/$z.nft" | cut -c1-64)
 done
@@ -314,16 +358,6 @@ st=$(nsx inet "${CURL[@]}" --connect-timeout 1 --resolve "vault.strongroom.test:
 record functional - inet cde 8444 000 "$st" "browser straight to the CDE host's port 8444, bypassing the edge: cde input default drop"
 st=$(nsx inet "${CURL[@]}" --connect-timeout 1 --resolve "vault.strongroom.test:8444:$CDE_PUBLIC" https://vault.strongroom.test:8444/v1/tokens 2>/dev/null) || st=000
 record functional - inet cde 8444 000 "$st" "browser straight to vaultd's public listener ($CDE_PUBLIC, on the edge link only): no route but through the edge"
-# Even if the network routed around the edge, the CDE host takes its public
-# port from the edge link only: the SYN arriving on its other interface is
-# dropped by its input chain (its drop counter grows).
-b=$(nsx cde nft -j list counter inet sr_cde drop_in | jq '.nftables[] | select(.counter) | .counter.packets')
-nsx core ip route add "$CDE_PUBLIC/32" via "${ADDR[cde]}"
-nsx inet perl "$HERE/probe.pl" "$PROBE_MS" "$CDE_PUBLIC:8444" >/dev/null || true
-nsx core ip route del "$CDE_PUBLIC/32" via "${ADDR[cde]}"
-a=$(nsx cde nft -j list counter inet sr_cde drop_in | jq '.nftables[] | select(.counter) | .counter.packets')
-record functional - inet cde 8444 dropped "$([ "$a" -gt "$b" ] && echo dropped || echo "not dropped ($b -> $a)")" \
-  "browser to vaultd's public listener by a route around the edge: cde input accepts it on the edge link only (iifname sr-edge)"
 st=$(nsx app "${CURL[@]}" --connect-timeout 1 --resolve "vault.strongroom.test:8444:${ADDR[cde]}" https://vault.strongroom.test:8444/v1/tokens 2>/dev/null) || st=000
 record functional - app cde 8444 000 "$st" "gateway to vaultd's public listener: app output default drop"
 if PGCONNECT_TIMEOUT=2 nsx app "$PGBIN/psql" -X -h "${ADDR[cdedb]}" -U vault -d vault -c 'SELECT 1' >/dev/null 2>&1 </dev/null; then r=connected; else r=refused; fi
@@ -496,47 +530,99 @@ record selftest - cde site 443 open "$observed" "cde output: a temporary accept 
 observed=$(nsx cde perl "$HERE/probe.pl" "$PROBE_MS" "${ADDR[site]}:443" | cut -d" " -f2)
 record selftest - cde site 443 timeout "$observed" "cde output: default drop again once the temporary rule is removed"
 
+# 5, 6. Each chain alone; mutation testing.
+. "$HERE/mutate.sh"
+
 # ------------------------------------------------------------------ report
 total=$(wc -l < "$RES")
 elapsed=$(( $(date +%s) - start_ts ))
 sha_json=$(for z in "${ZONES[@]}"; do printf '%s\t%s\n' "$z" "${RULESET_SHA[$z]}"; done \
   | jq -R -s 'split("\n") | map(select(length > 0) | split("\t") | {(.[0]): {file: ("iac/nftables/" + .[0] + ".nft"), sha256: .[1]}}) | add')
 addr_json=$(for h in "${!ADDR[@]}"; do printf '%s\t%s\n' "$h" "${ADDR[$h]}"; done | jq -R -s 'split("\n") | map(select(length > 0) | split("\t") | {(.[0]): .[1]}) | add')
-jq -R -s --arg when "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg commit "$(git describe --always --dirty 2>/dev/null || echo unknown)" \
-  --argjson rulesets "$sha_json" --argjson hosts "$addr_json" --argjson failures "$failures" --argjson seconds "$elapsed" '
+tsv_json() { jq -R -s --arg keys "$1" '($keys | split(" ")) as $k | split("\n") | map(select(length > 0) | split("\t") as $f
+  | [range(0; $k | length)] | map({($k[.]): $f[.]}) | add)' "$2"; }
+plan_file=${PLAN#$ROOT/}
+jq -R -s --arg when "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg commit "$(git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)" \
+  --arg tester "${TESTER:-not recorded (SEG_TESTER unset)}" --arg nft "$(nft --version)" --arg kernel "$(uname -srm)" \
+  --arg plan "$plan_file" --arg plan_sha "$(sha256sum "$PLAN" | cut -c1-64)" \
+  --argjson rulesets "$sha_json" --argjson hosts "$addr_json" --argjson failures "$failures" --argjson seconds "$elapsed" \
+  --argjson mutants "$(tsv_json "name rule killed_by" "$WORK/mutants.out")" \
+  --argjson survivors "$(tsv_json "name rule explanation" "$WORK/survivors.tsv")" \
+  --argjson mut_seconds "$mut_seconds" --argjson mut_on "$([ "${SEG_MUTANTS:-1}" = 0 ] && echo false || echo true)" '
   split("\n") | map(select(length > 0) | split("\t") |
     {kind: .[0], flow: .[1], source: .[2], destination: .[3], port: .[4], expected: .[5],
      observed: .[6], verdict: .[7], decided_by: .[8]}) as $rows
-  | {generated_at: $when, commit: $commit, seconds: $seconds, hosts: $hosts, rulesets: $rulesets,
+  | {generated_at: $when, commit: $commit, tester: $tester, seconds: $seconds,
+     tools: {nft: $nft, kernel: $kernel},
+     address_plan: {file: $plan, sha256: $plan_sha}, hosts: $hosts, rulesets: $rulesets,
      summary: {checks: ($rows | length), failed: $failures,
                matrix_allowed: ([$rows[] | select(.kind == "matrix" and .expected == "open")] | length),
                matrix_refused: ([$rows[] | select(.kind == "matrix" and .expected == "timeout")] | length)},
+     mutation: {run: $mut_on, seconds: $mut_seconds, mutants: ($mutants | length),
+                killed: ([$mutants[] | select(.killed_by != "survived" and .killed_by != "not run")] | length),
+                survivors: $survivors, results: $mutants},
      results: $rows}' "$RES" > "$OUT/report.json"
+R=$OUT/report.json
 {
   echo "# Segmentation test report"
   echo
-  echo "Generated by \`make segmentation\` (iac/segmentation/run.sh) at $(jq -r .generated_at "$OUT/report.json"), commit $(jq -r .commit "$OUT/report.json"), in ${elapsed} s."
-  echo "Rulesets: $(for z in "${ZONES[@]}"; do printf '`iac/nftables/%s.nft` (sha256 %s…) ' "$z" "${RULESET_SHA[$z]:0:12}"; done)"
+  echo "Generated by \`make segmentation\` (iac/segmentation/run.sh) at $(jq -r .generated_at "$R"), commit $(jq -r .commit "$R"), in ${elapsed} s. Tester: $(jq -r .tester "$R")."
   echo
-  echo "Hosts: $(for h in edge app cde cdedb appdb inet site psp admin; do printf '%s %s; ' "$h" "${ADDR[$h]}"; done)"
+  echo "Address plan: \`$plan_file\` (sha256 $(jq -r .address_plan.sha256 "$R")). Rulesets (sha256):"
+  for z in "${ZONES[@]}"; do echo "\`iac/nftables/$z.nft\` ${RULESET_SHA[$z]};"; done
+  echo "$(nft --version); kernel $(uname -srm)."
   echo
-  echo "**$total checks, $failures failed.** Matrix: $(jq .summary.matrix_allowed "$OUT/report.json") allowed pairs must connect, $(jq .summary.matrix_refused "$OUT/report.json") other pairs must be silently dropped (a listener waits on every port, so a timeout can only be the firewall)."
+  echo "Hosts: $(for h in edge app cde cdedb appdb inet site psp admin; do printf '%s %s; ' "$h" "${ADDR[$h]}"; done)vaultd's public listener $CDE_PUBLIC (edge link, edge end $EDGE_LINK)."
+  echo
+  echo "**$total checks, $failures failed.** Matrix: $(jq .summary.matrix_allowed "$R") allowed pairs must connect, $(jq .summary.matrix_refused "$R") other pairs must be silently dropped (a listener waits on every port, so a timeout can only be the firewall)."
+  echo "Each chain alone: $(jq '[.results[] | select(.kind == "input-alone")] | length' "$R") probes of the input chains with the senders' output chains (and the edge's forward chain) opened, $(jq '[.results[] | select(.kind == "output-alone")] | length' "$R") probes of the output chains with the receivers' input chains opened."
+  echo "**Mutation testing: $(jq .mutation.killed "$R") of $(jq .mutation.mutants "$R") mutants killed ($mut_rate%), $(jq '.mutation.survivors | length' "$R") survived**, in $mut_seconds s$([ "${SEG_MUTANTS:-1}" = 0 ] && echo " (SKIPPED: SEG_MUTANTS=0, not evidence)")."
+  echo
+  echo "## Checks"
   echo
   echo "| kind | flow | source | destination | port | expected | observed | verdict | decided by |"
   echo "|---|---|---|---|---|---|---|---|---|"
-  awk -F'\t' '{printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9}' "$RES"
+  awk -F'\t' '$1 !~ /-alone$/ || $5 == "-" {printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9}' "$RES"
+  echo
+  echo "## Each chain alone"
+  echo
+  echo "| chain | opened for the test | probes | must connect | must be dropped | failed |"
+  echo "|---|---|---|---|---|---|"
+  jq -r '[.results[] | select(.kind | endswith("-alone")) | select(.port != "-")
+          | . + {chain: (if .kind == "input-alone" then .destination + " input" else .source + " output" end)}]
+         | group_by(.chain)[] | "| \(.[0].chain) | \(if .[0].kind == "input-alone" then "every output chain, the edge'"'"'s forward chain" else "every input chain" end) | \(length) | \([.[] | select(.expected == "open")] | length) | \([.[] | select(.expected != "open")] | length) | \([.[] | select(.verdict != "pass")] | length) |"' "$R"
+  echo
+  echo "## Mutants"
+  echo
+  echo "Every rule of every ruleset deleted; each address, port, interface or ct status match of a rule removed (the rule matches more); an \`accept\` added at the top of every chain. Each mutant is loaded alone in its zone and the checks through that zone are run until one fails."
+  echo
+  echo "| mutant | rule | killed by |"
+  echo "|---|---|---|"
+  jq -r '.mutation.results[] | "| `\(.name)` | `\(.rule)` | \(.killed_by) |"' "$R"
+  echo
+  echo "Surviving mutants: $(jq -r 'if (.mutation.survivors | length) == 0 then "none." else "" end' "$R")"
+  jq -r '.mutation.survivors[] | "- `\(.name)` (`\(.rule)`): \(.explanation)"' "$R"
+  echo
+  echo "## Each chain alone: every probe"
+  echo
+  echo "| kind | flow | source | destination | port | expected | observed | verdict | decided by |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+  awk -F'\t' '$1 ~ /-alone$/ && $5 != "-" {printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9}' "$RES"
 } > "$OUT/report.md"
 
-# The compliance document embeds the latest report on request.
+# The compliance document embeds the latest report on request (everything but
+# the per-probe rows of the each-chain-alone passes, which report.md keeps).
 if [ -n "${SEG_UPDATE_DOC:-}" ]; then
   doc=$ROOT/compliance/pci_dss/network_segmentation.md
-  { sed '/<!-- segmentation-report:begin -->/q' "$doc"; tail -n +3 "$OUT/report.md" | sed 's/^# /### /'; sed -n '/<!-- segmentation-report:end -->/,$p' "$doc"; } > "$WORK/doc" && cp "$WORK/doc" "$doc"
+  { sed '/<!-- segmentation-report:begin -->/q' "$doc"
+    sed -n '3,/^## Each chain alone: every probe/p' "$OUT/report.md" | sed '$d' | sed 's/^## /### /'
+    sed -n '/<!-- segmentation-report:end -->/,$p' "$doc"; } > "$WORK/doc" && cp "$WORK/doc" "$doc"
 fi
 
 if [ "$failures" -eq 0 ]; then
-  echo "segmentation: $total checks passed in ${elapsed} s (report: ${OUT#$ROOT/}/report.md, report.json)"
+  echo "segmentation: $total checks passed, mutants killed: $mut_killed of $mut_total ($mut_rate%), in ${elapsed} s (report: ${OUT#$ROOT/}/report.md, report.json)"
 else
   grep -P '\tFAIL\t' "$RES" | sed 's/^/  FAIL /' >&2
-  echo "segmentation: $failures of $total checks FAILED (report: ${OUT#$ROOT/}/report.md)"
+  echo "segmentation: $failures of $total checks FAILED, mutants killed: $mut_killed of $mut_total ($mut_rate%), in ${elapsed} s (report: ${OUT#$ROOT/}/report.md)"
   exit 1
 fi
