@@ -8,14 +8,15 @@ t_attack_9_short_pan_masking() {
   local pair card want ln i leaked
   for pair in 4222222222222:3 378282246310005:5 4242424242424242:6; do
     card=${pair%%:*} want=${pair##*:} leaked=0
-    for i in $(seq 10); do
+    for i in $(seq 20); do
       http POST "$VAULT_URL/v1/tokens" "$STRONGROOM_PK" "{\"card\":{\"number\":\"$card\",\"exp_month\":12,\"exp_year\":$EXP_YEAR},\"token_format\":\"format_preserving\"}"
       eq "$card tokenized" "$STATUS" 201; ln=$(j .legacy_number)
       eq "$card: the first $want digits kept" "${ln:0:$want}" "${card:0:$want}"
       # one more leading digit of the PAN: by chance 1 in 10; always, a leak
       [ "${ln:0:$((want + 1))}" = "${card:0:$((want + 1))}" ] && leaked=$((leaked + 1))
     done
-    [ $leaked -lt 5 ] || fail "$card: legacy numbers show more than its first $want digits ($leaked of 10)"
+    # (By chance: 2 of 20 expected; 10 or more has odds of about 1 in 100,000.)
+    [ $leaked -lt 10 ] || fail "$card: legacy numbers show more than its first $want digits ($leaked of 20)"
   done
 }
 
