@@ -46,6 +46,11 @@ GW_ROUTE(gw_handle_payments_cancel, GW_PERM_PAYMENTS, "POST /v1/payments/{}/canc
 GW_ROUTE(gw_handle_refunds_create, GW_PERM_REFUNDS, "POST /v1/payments/{}/refunds")
 GW_ROUTE(gw_handle_payment_events_list, GW_PERM_READ, "GET /v1/payments/{}/events")
 GW_ROUTE(gw_handle_refunds_get, GW_PERM_READ, "GET /v1/refunds/{}")
+GW_ROUTE(gw_handle_refunds_list, GW_PERM_READ, "GET /v1/refunds")
+GW_ROUTE(gw_handle_payment_refunds_list, GW_PERM_READ, "GET /v1/payments/{}/refunds")
+GW_ROUTE(gw_handle_refund_cancel, GW_PERM_REFUNDS, "POST /v1/refunds/{}/cancel")
+GW_ROUTE(gw_handle_events_list, GW_PERM_READ, "GET /v1/events")
+GW_ROUTE(gw_handle_event_get, GW_PERM_READ, "GET /v1/events/{}")
 GW_ROUTE(gw_handle_customer_cards_create, GW_PERM_PAYMENTS, "POST /v1/customers/{}/cards")
 GW_ROUTE(gw_handle_customer_cards_list, GW_PERM_READ, "GET /v1/customers/{}/cards")
 GW_ROUTE(gw_handle_card_get, GW_PERM_READ, "GET /v1/cards/{}")
@@ -75,6 +80,12 @@ static const struct sr_route ROUTES[] = {
 	{ .method = "POST", .pattern = "/v1/payments/{}/refunds", .handler = gw_handle_refunds_create_route },
 	{ .method = "GET", .pattern = "/v1/payments/{}/events", .handler = gw_handle_payment_events_list_route },
 	{ .method = "GET", .pattern = "/v1/refunds/{}", .handler = gw_handle_refunds_get_route },
+	/* issue 19: lists and events */
+	{ .method = "GET", .pattern = "/v1/refunds", .handler = gw_handle_refunds_list_route },
+	{ .method = "GET", .pattern = "/v1/payments/{}/refunds", .handler = gw_handle_payment_refunds_list_route },
+	{ .method = "POST", .pattern = "/v1/refunds/{}/cancel", .handler = gw_handle_refund_cancel_route },
+	{ .method = "GET", .pattern = "/v1/events", .handler = gw_handle_events_list_route },
+	{ .method = "GET", .pattern = "/v1/events/{}", .handler = gw_handle_event_get_route },
 	/* saved cards (issue 3), relayed to the vault */
 	{ .method = "POST", .pattern = "/v1/customers/{}/cards", .handler = gw_handle_customer_cards_create_route },
 	{ .method = "GET", .pattern = "/v1/customers/{}/cards", .handler = gw_handle_customer_cards_list_route },

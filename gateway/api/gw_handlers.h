@@ -39,6 +39,17 @@ void gw_handle_refunds_get(struct sr_http_request *req);
 void gw_handle_payments_list(struct sr_http_request *req);
 /** GET /v1/payments/{id}/events (gw_payment_events_list.c). */
 void gw_handle_payment_events_list(struct sr_http_request *req);
+/* Issue 19: lists (gw_page.h) and events. */
+/** GET /v1/refunds (gw_refunds_list.c). */
+void gw_handle_refunds_list(struct sr_http_request *req);
+/** GET /v1/payments/{id}/refunds (gw_payment_refunds_list.c). */
+void gw_handle_payment_refunds_list(struct sr_http_request *req);
+/** POST /v1/refunds/{id}/cancel: refused, no PSP can (gw_refund_cancel.c). */
+void gw_handle_refund_cancel(struct sr_http_request *req);
+/** GET /v1/events (gw_events_list.c). */
+void gw_handle_events_list(struct sr_http_request *req);
+/** GET /v1/events/{id} (gw_event_get.c). */
+void gw_handle_event_get(struct sr_http_request *req);
 /* Issue 5: webhooks to merchants (one file per endpoint). */
 /** POST /v1/webhook_endpoints (gw_webhook_endpoints_create.c). */
 void gw_handle_webhook_endpoints_create(struct sr_http_request *req);

@@ -61,15 +61,20 @@ static void client_key(const struct sr_http_request *req, const char *source, ch
  * refused like an unknown body parameter (400 parameter_unknown), so a
  * mistyped filter never silently widens a list. A route not listed here
  * takes none. */
-static const char *const Q_PAYMENTS_LIST[] = {
-	"limit", "status", "created[gte]", "created[lte]", "starting_after", NULL,
-};
+#define Q_PAGE "limit", "starting_after", "ending_before", "created[gte]", "created[lte]"
+static const char *const Q_PAYMENTS_LIST[] = { Q_PAGE, "status", NULL };
+static const char *const Q_REFUNDS_LIST[] = { Q_PAGE, "payment", NULL };
+static const char *const Q_EVENTS_LIST[] = { Q_PAGE, "type", NULL };
+static const char *const Q_LIST[] = { Q_PAGE, NULL };
 static const char *const Q_LIMIT[] = { "limit", NULL };
 static const struct {
 	const char *action;
 	const char *const *names;
 } ROUTE_QUERY[] = {
 	{ "GET /v1/payments", Q_PAYMENTS_LIST },
+	{ "GET /v1/refunds", Q_REFUNDS_LIST },
+	{ "GET /v1/payments/{}/refunds", Q_LIST },
+	{ "GET /v1/events", Q_EVENTS_LIST },
 	{ "GET /v1/webhook_endpoints/{}/deliveries", Q_LIMIT },
 };
 

@@ -4,6 +4,7 @@
 #include "gateway/store/gw_store_lifecycle.h"
 #include "gateway/store/gw_store.h"
 #include "gateway/store/gw_store_instances.h"
+#include "gateway/store/gw_store_lists.h"
 #include "common/sr_db.h"
 
 #include <stdio.h>
@@ -81,12 +82,7 @@ out:
 	return rc;
 }
 
-#define REFUND_COLS \
-	"id, payment_id, merchant_id, amount, currency, status, coalesce(reason, ''), " \
-	"coalesce(psp_reference, ''), coalesce(failure_code, ''), extract(epoch FROM created_at)::bigint, " \
-	"metadata::text"
-
-static void row_to_refund(PGresult *res, int row, struct gw_refund *r)
+void gw_store_refund_row(PGresult *res, int row, struct gw_refund *r)
 {
 	memset(r, 0, sizeof *r);
 	gw_strlcpy(r->id, PQgetvalue(res, row, 0), sizeof r->id);
@@ -155,7 +151,7 @@ int gw_store_refund_get(PGconn *conn, const char *id, const char *merchant_id,
 	int rc = -1;
 
 	res = PQexecParams(conn,
-	                   "SELECT " REFUND_COLS " FROM refunds WHERE id = $1 AND merchant_id = $2",
+	                   "SELECT " GW_STORE_REFUND_COLS " FROM refunds WHERE id = $1 AND merchant_id = $2",
 	                   2, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		gw_store_log_error("db.refund_get_failed", res);
@@ -165,7 +161,7 @@ int gw_store_refund_get(PGconn *conn, const char *id, const char *merchant_id,
 		rc = 1;
 		goto out;
 	}
-	row_to_refund(res, 0, out);
+	gw_store_refund_row(res, 0, out);
 	rc = 0;
 out:
 	PQclear(res);
@@ -194,101 +190,63 @@ out:
 	return rc;
 }
 
-json_t *gw_store_refund_list(PGconn *conn, const char *payment_id)
-{
-	const char *params[1] = { payment_id };
-	PGresult *res = NULL;
-	json_t *arr = NULL;
-	struct gw_refund r;
-	int i;
-
-	res = PQexecParams(conn,
-	                   "SELECT " REFUND_COLS " FROM refunds WHERE payment_id = $1 "
-	                   "ORDER BY created_at, id",
-	                   1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		gw_store_log_error("db.refund_list_failed", res);
-		goto out;
-	}
-	arr = json_array();
-	for (i = 0; arr != NULL && i < PQntuples(res); i++) {
-		row_to_refund(res, i, &r);
-		if (json_array_append_new(arr, gw_refund_to_json(&r)) != 0) {
-			json_decref(arr);
-			arr = NULL;
-		}
-	}
-out:
-	PQclear(res);
-	return arr;
-}
+/* Payments: $1 merchant, $2 status or NULL, $3/$4 created bounds, $5
+ * starting_after, $6 ending_before, $7 limit. Keyset pagination on
+ * (created_at, id): stable under concurrent inserts; the cursor's row is read
+ * within the merchant's payments only. */
+#define PAYMENT_PAGE_SQL \
+	"SELECT " GW_STORE_PAYMENT_COLS " FROM payments p " \
+	"WHERE merchant_id = $1 AND ($2::text IS NULL OR status = $2) " \
+	"AND ($3::bigint IS NULL OR created_at >= to_timestamp($3::bigint)) " \
+	"AND ($4::bigint IS NULL OR created_at < to_timestamp($4::bigint + 1)) " \
+	"AND ($5::text IS NULL OR (created_at, id) < " \
+	"     (SELECT c.created_at, c.id FROM payments c WHERE c.id = $5 AND c.merchant_id = $1)) " \
+	"AND ($6::text IS NULL OR (created_at, id) > " \
+	"     (SELECT c.created_at, c.id FROM payments c WHERE c.id = $6 AND c.merchant_id = $1)) "
 
 json_t *gw_store_payment_list(PGconn *conn, const char *merchant_id,
                               const struct gw_payment_filter *f, int *has_more,
                               int *cursor_missing)
 {
-	const char *params[6];
-	char gte[32], lte[32], lim[16];
+	const struct gw_page *pg = &f->page;
+	const char *params[7];
+	char gte[32], lte[32];
 	PGresult *res = NULL;
 	json_t *arr = NULL;
 	struct gw_payment p;
-	int n, i;
+	int n = 0, i, rc;
 
 	*has_more = 0;
 	*cursor_missing = 0;
-	if (f->starting_after != NULL) {
-		const char *cp[2] = { f->starting_after, merchant_id };
-
-		res = PQexecParams(conn, "SELECT 1 FROM payments WHERE id = $1 AND merchant_id = $2",
-		                   2, NULL, cp, NULL, NULL, 0);
-		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			gw_store_log_error("db.payment_list_failed", res);
-			goto out;
-		}
-		if (PQntuples(res) != 1) {
-			*cursor_missing = 1;
-			goto out;
-		}
-		PQclear(res);
-		res = NULL;
+	rc = gw_store_cursor_owned(conn, "SELECT 1 FROM payments WHERE id = $1 AND merchant_id = $2",
+	                           pg->starting_after != NULL ? pg->starting_after : pg->ending_before,
+	                           merchant_id);
+	if (rc != 0) {
+		*cursor_missing = rc == 1;
+		return NULL;
 	}
-	snprintf(gte, sizeof gte, "%lld", f->created_gte);
-	snprintf(lte, sizeof lte, "%lld", f->created_lte);
-	snprintf(lim, sizeof lim, "%d", f->limit + 1);
+	snprintf(gte, sizeof gte, "%lld", pg->created_gte);
+	snprintf(lte, sizeof lte, "%lld", pg->created_lte);
 	params[0] = merchant_id;
 	params[1] = f->status;
-	params[2] = f->created_gte >= 0 ? gte : NULL;
-	params[3] = f->created_lte >= 0 ? lte : NULL;
-	params[4] = f->starting_after;
-	params[5] = lim;
-	/* Keyset pagination on (created_at, id): stable under concurrent inserts. */
-	res = PQexecParams(conn,
-	                   "SELECT " GW_STORE_PAYMENT_COLS " FROM payments p "
-	                   "WHERE merchant_id = $1 AND ($2::text IS NULL OR status = $2) "
-	                   "AND ($3::bigint IS NULL OR created_at >= to_timestamp($3::bigint)) "
-	                   "AND ($4::bigint IS NULL OR created_at < to_timestamp($4::bigint + 1)) "
-	                   "AND ($5::text IS NULL OR (created_at, id) < "
-	                   "     (SELECT c.created_at, c.id FROM payments c WHERE c.id = $5)) "
-	                   "ORDER BY created_at DESC, id DESC LIMIT $6::integer",
-	                   6, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		gw_store_log_error("db.payment_list_failed", res);
-		goto out;
-	}
-	n = PQntuples(res);
-	if (n > f->limit) {
-		*has_more = 1;
-		n = f->limit;
-	}
+	params[2] = pg->created_gte >= 0 ? gte : NULL;
+	params[3] = pg->created_lte >= 0 ? lte : NULL;
+	params[4] = pg->starting_after;
+	params[5] = pg->ending_before;
+	res = gw_store_page_exec(conn, pg,
+	                         PAYMENT_PAGE_SQL "ORDER BY created_at DESC, id DESC LIMIT $7::integer",
+	                         PAYMENT_PAGE_SQL "ORDER BY created_at, id LIMIT $7::integer",
+	                         7, params, &n, has_more, "db.payment_list_failed");
+	if (res == NULL)
+		return NULL;
 	arr = json_array();
 	for (i = 0; arr != NULL && i < n; i++) {
-		if (gw_store_row_to_payment(res, i, &p) != 0 ||
+		if (gw_store_row_to_payment(res, gw_store_page_row(pg, n, i), &p) != 0 ||
 		    json_array_append_new(arr, gw_payment_to_json(&p)) != 0) {
 			json_decref(arr);
 			arr = NULL;
 		}
 	}
-out:
 	PQclear(res);
 	return arr;
 }
@@ -298,13 +256,11 @@ json_t *gw_store_payment_events(PGconn *conn, const char *payment_id)
 	const char *params[1] = { payment_id };
 	PGresult *res = NULL;
 	json_t *arr = NULL;
-	json_t *data = NULL;
 	int i;
 
 	res = PQexecParams(conn,
-	                   "SELECT id, type, coalesce(from_status, ''), to_status, "
-	                   "extract(epoch FROM created_at)::bigint, data::text "
-	                   "FROM payment_events WHERE payment_id = $1 ORDER BY id",
+	                   "SELECT " GW_STORE_EVENT_COLS " FROM payment_events e "
+	                   "WHERE e.payment_id = $1 ORDER BY e.id",
 	                   1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		gw_store_log_error("db.payment_events_failed", res);
@@ -312,15 +268,7 @@ json_t *gw_store_payment_events(PGconn *conn, const char *payment_id)
 	}
 	arr = json_array();
 	for (i = 0; arr != NULL && i < PQntuples(res); i++) {
-		char evt[40];
-
-		snprintf(evt, sizeof evt, "evt_%s", PQgetvalue(res, i, 0));
-		data = json_loads(PQgetvalue(res, i, 5), 0, NULL);
-		if (json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o, s:s, s:I, s:o}",
-		        "id", evt, "object", "event", "type", PQgetvalue(res, i, 1),
-		        "from", str_or_null(PQgetvalue(res, i, 2)), "to", PQgetvalue(res, i, 3),
-		        "created", (json_int_t)strtoll(PQgetvalue(res, i, 4), NULL, 10),
-		        "data", data != NULL ? data : json_object())) != 0) {
+		if (json_array_append_new(arr, gw_store_event_json(res, i)) != 0) {
 			json_decref(arr);
 			arr = NULL;
 		}

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "gateway/payments/gw_payment.h"
+#include "gateway/store/gw_store_lists.h"
 
 /* A refund row. Empty strings stand for SQL NULL. */
 struct gw_refund {
@@ -54,32 +55,35 @@ int gw_store_refund_get(PGconn *conn, const char *id, const char *merchant_id,
 /** Sum of payment_id's refunds that are still pending into *sum. */
 int gw_store_refund_pending_sum(PGconn *conn, const char *payment_id, long long *sum);
 
-/** payment_id's refunds as a new JSON array (oldest first), NULL on error. */
-json_t *gw_store_refund_list(PGconn *conn, const char *payment_id);
+/** Columns gw_store_refund_row reads, of refunds. */
+#define GW_STORE_REFUND_COLS \
+	"id, payment_id, merchant_id, amount, currency, status, coalesce(reason, ''), " \
+	"coalesce(psp_reference, ''), coalesce(failure_code, ''), extract(epoch FROM created_at)::bigint, " \
+	"metadata::text"
+
+/** Row of GW_STORE_REFUND_COLS into r. */
+void gw_store_refund_row(PGresult *res, int row, struct gw_refund *r);
 
 /* Filters for GET /v1/payments. */
 struct gw_payment_filter {
 	const char *status;          /* NULL: any */
-	long long created_gte;       /* UNIX seconds; -1: none */
-	long long created_lte;       /* -1: none */
-	const char *starting_after;  /* cursor: a payment id of this merchant, or NULL */
-	int limit;                   /* 1..100 */
+	struct gw_page page;         /* cursors: payment ids of this merchant */
 };
 
 /**
- * merchant_id's payments, newest first ((created_at, id) descending), after
- * the cursor, matching the filters: a new JSON array of payment objects with
- * at most f->limit entries; *has_more tells whether more follow.
- * @return array, or NULL on error; *cursor_missing = 1 when starting_after is
- * not one of this merchant's payments (then NULL).
+ * merchant_id's payments, newest first ((created_at, id) descending), one
+ * page (gw_store_page_exec) matching the filters: a new JSON array of payment
+ * objects with at most f->page.limit entries; *has_more tells whether more
+ * follow. @return array, or NULL on error; *cursor_missing = 1 when the
+ * cursor is not one of this merchant's payments (then NULL).
  */
 json_t *gw_store_payment_list(PGconn *conn, const char *merchant_id,
                               const struct gw_payment_filter *f, int *has_more,
                               int *cursor_missing);
 
 /**
- * The event timeline of payment_id: a new JSON array of {"id":"evt_N","type",
- * "from","to","created","data"} oldest first, or NULL on error.
+ * The event timeline of payment_id: a new JSON array of events
+ * (gw_store_event_json) oldest first, or NULL on error.
  */
 json_t *gw_store_payment_events(PGconn *conn, const char *payment_id);
 
