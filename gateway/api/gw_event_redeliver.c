@@ -11,29 +11,11 @@
 #include "gateway/api/gw_handlers.h"
 #include "gateway/payments/gw_payment.h"
 #include "gateway/api/gw_request_lifecycle.h"
+#include "gateway/store/gw_store_lists.h"
 #include "gateway/store/gw_store_webhooks.h"
 #include "common/sr_db.h"
 #include "common/sr_http.h"
 #include "common/sr_log.h"
-
-#include <stdlib.h>
-#include <string.h>
-
-/* "evt_<decimal>" -> n > 0, else -1. */
-static long long event_number(const char *s)
-{
-	long long n = 0;
-	size_t i;
-
-	if (s == NULL || strncmp(s, "evt_", 4) != 0 || s[4] == '\0' || strlen(s + 4) > 18)
-		return -1;
-	for (i = 4; s[i] != '\0'; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		n = n * 10 + (s[i] - '0');
-	}
-	return n > 0 ? n : -1;
-}
 
 void gw_handle_event_redeliver(struct sr_http_request *req)
 {
@@ -58,7 +40,7 @@ void gw_handle_event_redeliver(struct sr_http_request *req)
 		}
 		endpoint = json_string_value(v);
 	}
-	ev = event_number(req->params[0]);
+	ev = gw_store_event_number(req->params[0]);
 	if (ev > 0) {
 		gw_strlcpy(gw_req_ctx()->target, req->params[0], sizeof gw_req_ctx()->target);
 		conn = sr_db_acquire(app->db);

@@ -171,6 +171,13 @@ bool gw_store_event_id_ok(const char *s)
 	return event_number(s, num) != NULL;
 }
 
+long long gw_store_event_number(const char *s)
+{
+	char num[20];
+
+	return event_number(s, num) != NULL ? strtoll(num, NULL, 10) : -1;
+}
+
 /* An event of merchant $2 shown in lists: the last GW_EVENTS_DAYS days. */
 #define EVENT_VISIBLE(e) \
 	e ".payment_id IN (SELECT x.id FROM payments x WHERE x.merchant_id = $2) " \

@@ -78,6 +78,9 @@ int gw_store_event_get(PGconn *conn, const char *merchant_id, const char *evt_id
 /** Whether s is an event id's shape: "evt_" and 1..18 digits, no leading zero. */
 bool gw_store_event_id_ok(const char *s);
 
+/** The number N of event id "evt_N" (shape as gw_store_event_id_ok), or -1. */
+long long gw_store_event_number(const char *s);
+
 /** Columns gw_store_event_json reads, of payment_events e. */
 #define GW_STORE_EVENT_COLS \
 	"e.id, e.type, coalesce(e.from_status, ''), e.to_status, " \

@@ -26,6 +26,11 @@ static void test_event_id_shape(void **state)
 	for (i = 0; BAD[i] != NULL; i++)
 		assert_false(gw_store_event_id_ok(BAD[i]));
 	assert_false(gw_store_event_id_ok(NULL));
+	assert_int_equal(gw_store_event_number("evt_42"), 42);
+	assert_int_equal(gw_store_event_number("evt_999999999999999999"), 999999999999999999LL);
+	assert_int_equal(gw_store_event_number("evt_042"), -1);
+	assert_int_equal(gw_store_event_number("evt_0"), -1);
+	assert_int_equal(gw_store_event_number(NULL), -1);
 }
 
 static void test_page_row_order(void **state)
