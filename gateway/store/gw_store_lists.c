@@ -162,8 +162,6 @@ static const char *event_number(const char *s, char out[20])
 	return out;
 }
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
 bool gw_store_event_id_ok(const char *s)
 {
 	char num[20];
@@ -178,6 +176,8 @@ long long gw_store_event_number(const char *s)
 	return event_number(s, num) != NULL ? strtoll(num, NULL, 10) : -1;
 }
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
 /* An event of merchant $2 shown in lists: the last GW_EVENTS_DAYS days. */
 #define EVENT_VISIBLE(e) \
 	e ".payment_id IN (SELECT x.id FROM payments x WHERE x.merchant_id = $2) " \
