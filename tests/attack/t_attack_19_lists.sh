@@ -58,13 +58,17 @@ t_attack_19_lists_other_merchant() {
 t_attack_19_lists_cursor_shapes() {
   local c
   # Malformed cursors and ids: refused, never echoed, never reach SQL.
-  for c in "evt_0" "evt_1%27%20OR%201%3D1" "evt_99999999999999999999" "re_x" "4242424242424242"; do
+  for c in "evt_0" "evt_1%27%20OR%201%3D1" "evt_99999999999999999999" "re_x"; do
     http GET "$GATEWAY_URL/v1/events?starting_after=$c" "$STRONGROOM_SK"
     eq "events cursor $c" "$STATUS/$(j .error.code)" 400/resource_missing
     http GET "$GATEWAY_URL/v1/refunds?ending_before=$c" "$STRONGROOM_SK"
     eq "refunds cursor $c" "$STATUS/$(j .error.code)" 400/resource_missing
     grep -q -e 4242424242 -e "OR 1" <<<"$BODY" && fail "cursor $c echoed"
   done
+  # A card number as a cursor is refused before any handler (sr_http's screen).
+  http GET "$GATEWAY_URL/v1/refunds?starting_after=4242424242424242" "$STRONGROOM_SK"
+  eq "card number cursor" "$STATUS/$(j .error.code)" 400/pan_not_allowed
+  grep -q 4242424242 <<<"$BODY" && fail "card number cursor echoed"
   http GET "$GATEWAY_URL/v1/events/evt_1%27" "$STRONGROOM_SK"; eq "event id quote" "$STATUS" 404
   http GET "$GATEWAY_URL/v1/refunds?starting_after=re_aaaaaaaaaaaaaaaaaaaaaa&ending_before=re_aaaaaaaaaaaaaaaaaaaaaa" "$STRONGROOM_SK"
   eq "both cursors" "$STATUS/$(j .error.code)" 400/parameters_exclusive
