@@ -280,8 +280,10 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 	s = conn_session(conn);
 	if (s == NULL)
 		return; /* the per-request check refuses every request then */
-	/* The certificate callback finds its server through the session. */
+	/* The certificate callback finds its server through the session; a
+	 * returning client resumes without a signature (ADR 0118). */
 	gnutls_session_set_ptr(s, srv);
+	(void)sr_http_tickets_enable(srv->tickets, s);
 	if (srv->peer_name == NULL)
 		return;
 	gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUIRE);
@@ -718,6 +720,7 @@ int sr_http_reload(struct sr_http_server *srv, char *err, size_t errlen)
 	c->older = srv->creds;
 	srv->creds = c;
 	pthread_mutex_unlock(&srv->mu);
+	(void)sr_http_tickets_rotate(srv->tickets); /* and no older ticket resumes */
 	sr_log(SR_LOG_INFO, NULL, "http.tls_reloaded", "{s:s, s:s}", "listener", srv->name,
 	       "serial", serial);
 	return 0;
@@ -793,6 +796,7 @@ static void server_free(struct sr_http_server *srv)
 	free(srv->key_file);
 	creds_free(srv->creds);
 	sr_http_guard_free(srv->guard);
+	sr_http_tickets_free(srv->tickets);
 	if (srv->sync_init) {
 		pthread_cond_destroy(&srv->cv);
 		pthread_mutex_destroy(&srv->mu);
@@ -931,7 +935,8 @@ struct sr_http_server *sr_http_start(const struct sr_http_config *cfg, char *err
 	                               cfg->accept_rate > 0 ? cfg->accept_rate : SR_HTTP_DEFAULT_ACCEPT_RATE,
 	                               cfg->accept_burst > 0 ? cfg->accept_burst : SR_HTTP_DEFAULT_ACCEPT_BURST,
 	                               conn_limit);
-	if (srv->guard == NULL) {
+	srv->tickets = sr_http_tickets_new();
+	if (srv->guard == NULL || srv->tickets == NULL) {
 		seterr(err, errlen, "http: out of memory (or accept_burst below 1)");
 		goto out;
 	}

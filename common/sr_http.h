@@ -164,7 +164,9 @@ unsigned sr_http_drain(struct sr_http_server *srv, unsigned grace_ms);
  * start, or the chain and the signer's key for it (bind) (SIGHUP, ADR 0052). New handshakes use the new pair; connections
  * already established keep theirs. A pair that cannot be read, parsed, or
  * whose key does not sign for the certificate is refused and the current
- * one kept. @return 0, or -1 with err.
+ * one kept. A successful reload also replaces the listener's session ticket
+ * key (ADR 0118): no ticket issued before it resumes a session.
+ * @return 0, or -1 with err.
  */
 int sr_http_reload(struct sr_http_server *srv, char *err, size_t errlen);
 

@@ -20,6 +20,7 @@
 struct tls_creds;
 struct sr_http_guard;
 struct sr_http_signer;
+struct sr_http_tickets;
 
 struct sr_http_server {
 	struct MHD_Daemon *daemon;
@@ -44,6 +45,7 @@ struct sr_http_server {
 	char *ca_pem;
 	struct sr_http_guard *guard;    /* per-address limits (sr_http_guard.c) */
 	unsigned handshake_timeout_s;   /* until the first request's headers */
+	struct sr_http_tickets *tickets; /* session resumption (sr_http_tickets.c) */
 };
 
 struct hdr {
@@ -214,5 +216,38 @@ void sr_http_guard_defer_accept(int listen_fd, unsigned secs, const char *listen
  */
 int sr_http_signer_key(const struct sr_http_signer *signer, gnutls_pubkey_t pub,
                        gnutls_privkey_t *out, char *err, size_t errlen);
+
+/* ---- sr_http_tickets.c (ADR 0118: resumed sessions sign nothing) ---- */
+
+/* The ticket lifetime announced to clients (RFC 8446 §4.6.1
+ * ticket_lifetime; RFC 5077 in TLS 1.2), seconds. GnuTLS derives a new
+ * ticket encryption key from the master every 3 x this. */
+#define SR_HTTP_TICKET_LIFETIME_S 3600
+/* A ticket master key is replaced after this long (seconds). */
+#define SR_HTTP_TICKET_MASTER_S (6 * 3600)
+
+/**
+ * One listener's session tickets: a fresh random 64-byte master key
+ * (gnutls_session_ticket_key_generate). @return it, or NULL (no memory, no
+ * randomness). Free with sr_http_tickets_free.
+ */
+struct sr_http_tickets *sr_http_tickets_new(void);
+
+/**
+ * Let server session s issue and accept t's tickets (before its handshake:
+ * MHD_CONNECTION_NOTIFY_STARTED); replaces t's master first when it is
+ * older than SR_HTTP_TICKET_MASTER_S. Thread-safe. @return 0, or -1 (s
+ * then does full handshakes only).
+ */
+int sr_http_tickets_enable(struct sr_http_tickets *t, gnutls_session_t s);
+
+/**
+ * A new master key now (sr_http_reload, SIGHUP): every ticket issued
+ * before no longer resumes. Thread-safe. @return 0, or -1 (old one kept).
+ */
+int sr_http_tickets_rotate(struct sr_http_tickets *t);
+
+/** Wipe and free t (NULL ok), after the daemon using it has stopped. */
+void sr_http_tickets_free(struct sr_http_tickets *t);
 
 #endif

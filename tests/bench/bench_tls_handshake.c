@@ -1,15 +1,19 @@
 /*
- * bench_tls_handshake: full TLS handshakes per second (make bench, not a
+ * bench_tls_handshake: TLS handshakes per second (make bench, not a
  * test) against two sr_http listeners in one process and one run: one
  * whose ECDSA P-256 key signs in the HSM through the vault's signer
  * (vault_tls_signer, ADR 0118), one with a P-256 key from a file. Clients
  * are GnuTLS threads in the same process, each opening a TCP connection,
- * completing a full handshake (no resumption: every one costs the server a
- * signature, RFC 8446 §4.4.3), closing. Rounds alternate the two listeners.
+ * completing a handshake, closing. Three kinds of rounds, alternating:
+ * full handshakes with the HSM key and with the file key (each costs the
+ * server a signature, RFC 8446 §4.4.3), and handshakes with the HSM key
+ * resumed from a session ticket (RFC 8446 §2.2; each client takes one
+ * ticket first), which cost none: the signatures the HSM made during each
+ * round are counted and printed.
  *
  *   bench_tls_handshake MODULE TOKEN PIN_FILE HSM_CERT FILE_CERT FILE_KEY CA SECONDS THREADS ROUNDS
- * prints "tls_handshake key=hsm|file round=R per_s=N" lines, then the
- * medians "tls_handshakes_per_s hsm=N file=M".
+ * prints "tls_handshake key=hsm|file|hsm-resumed round=R per_s=N hsm_signatures=S"
+ * lines, then the medians "tls_handshakes_per_s hsm=N file=M hsm_resumed=R".
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -39,12 +43,40 @@ static const struct sr_route routes[] = { { .method = "GET", .pattern = "/", .ha
 struct run {
 	uint16_t port;
 	gnutls_certificate_credentials_t cred;
+	int resume;                     /* 1: resume from each client's ticket */
 	atomic_bool stop;
 	atomic_long done, failed;
 };
 
-/* One full handshake on a new connection. 0, or -1. */
-static int handshake(struct run *r)
+/* The HSM signer, counted: every signature the HSM makes for a handshake. */
+static const struct sr_http_signer *g_hsm;
+static atomic_long g_signatures;
+
+static void *counted_bind(void *ctx, const uint8_t point[65], char *err, size_t errlen)
+{
+	(void)ctx;
+	return g_hsm->bind(g_hsm->ctx, point, err, errlen);
+}
+
+static int counted_sign(void *key, const uint8_t digest[32], uint8_t sig[64])
+{
+	atomic_fetch_add(&g_signatures, 1);
+	return g_hsm->sign(key, digest, sig);
+}
+
+static void counted_release(void *key)
+{
+	if (g_hsm->release != NULL)
+		g_hsm->release(key);
+}
+
+/* A ticket to resume from: one full handshake and a request, read to the
+ * end (the TLS 1.3 ticket follows the handshake). 0 with *t, or -1. */
+static int ticket(struct run *r, gnutls_datum_t *t);
+
+/* One handshake on a new connection, resumed from t when t is non-NULL
+ * (and then only a resumed one counts). 0, or -1. */
+static int handshake(struct run *r, const gnutls_datum_t *t)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(r->port) };
 	gnutls_session_t s = NULL;
@@ -59,11 +91,50 @@ static int handshake(struct run *r)
 	gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, r->cred);
 	gnutls_server_name_set(s, GNUTLS_NAME_DNS, "localhost", 9);
 	gnutls_session_set_verify_cert(s, "localhost", 0);
+	if (t != NULL && gnutls_session_set_data(s, t->data, t->size) < 0)
+		goto out;
 	gnutls_transport_set_int(s, fd);
 	do
 		rc = gnutls_handshake(s);
 	while (rc < 0 && gnutls_error_is_fatal(rc) == 0);
-	rc = rc < 0 ? -1 : 0;
+	rc = rc < 0 || (t != NULL && !gnutls_session_is_resumed(s)) ? -1 : 0;
+out:
+	if (s != NULL)
+		gnutls_deinit(s);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+static int ticket(struct run *r, gnutls_datum_t *t)
+{
+	static const char rq[] = "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(r->port) };
+	gnutls_session_t s = NULL;
+	char buf[1024];
+	int fd = socket(AF_INET, SOCK_STREAM, 0), rc = -1;
+	ssize_t n;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+	    gnutls_init(&s, GNUTLS_CLIENT) < 0)
+		goto out;
+	gnutls_set_default_priority(s);
+	gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, r->cred);
+	gnutls_server_name_set(s, GNUTLS_NAME_DNS, "localhost", 9);
+	gnutls_session_set_verify_cert(s, "localhost", 0);
+	gnutls_transport_set_int(s, fd);
+	do
+		rc = gnutls_handshake(s);
+	while (rc < 0 && gnutls_error_is_fatal(rc) == 0);
+	if (rc < 0 || gnutls_record_send(s, rq, sizeof rq - 1) < 0) {
+		rc = -1;
+		goto out;
+	}
+	do
+		n = gnutls_record_recv(s, buf, sizeof buf);
+	while (n > 0 || n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED);
+	rc = gnutls_session_get_data2(s, t) < 0 ? -1 : 0;
 out:
 	if (s != NULL)
 		gnutls_deinit(s);
@@ -75,13 +146,19 @@ out:
 static void *client(void *arg)
 {
 	struct run *r = arg;
+	gnutls_datum_t t = { NULL, 0 };
 
+	if (r->resume && ticket(r, &t) != 0) {
+		atomic_fetch_add(&r->failed, 1);
+		return NULL;
+	}
 	while (!atomic_load(&r->stop)) {
-		if (handshake(r) == 0)
+		if (handshake(r, r->resume ? &t : NULL) == 0)
 			atomic_fetch_add(&r->done, 1);
 		else
 			atomic_fetch_add(&r->failed, 1);
 	}
+	gnutls_free(t.data);
 	return NULL;
 }
 
@@ -96,6 +173,7 @@ static long measure(struct run *r, unsigned secs, unsigned nthreads)
 	atomic_store(&r->stop, false);
 	atomic_store(&r->done, 0);
 	atomic_store(&r->failed, 0);
+	atomic_store(&g_signatures, 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < nthreads && i < 64; i++)
 		if (pthread_create(&t[i], NULL, client, r) == 0)
@@ -122,9 +200,11 @@ int main(int argc, char **argv)
 {
 	struct hsm *h = NULL;
 	struct vault_tls_signer ts;
+	struct sr_http_signer counted = { counted_bind, counted_sign, counted_release, NULL };
+	static const char *kind[3] = { "hsm", "file", "hsm-resumed" };
 	struct sr_http_server *srv[2] = { NULL, NULL };
-	static struct run run[2];
-	long res[2][16];
+	static struct run run[3];
+	long res[3][16];
 	char err[256] = "";
 	unsigned secs, threads, rounds, r, k;
 	int ret = 1;
@@ -147,12 +227,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_tls_handshake: hsm: %s\n", err);
 		goto out;
 	}
+	g_hsm = &ts.signer;
 	for (k = 0; k < 2; k++) {
 		struct sr_http_config c = {
 			.bind_addr = "127.0.0.1",
 			.cert_file = k == 0 ? argv[4] : argv[5],
 			.key_file = k == 0 ? NULL : argv[6],
-			.signer = k == 0 ? &ts.signer : NULL,
+			.signer = k == 0 ? &counted : NULL,
 			.threads = 4,
 			.routes = routes,
 			.n_routes = 1,
@@ -171,17 +252,21 @@ int main(int argc, char **argv)
 		}
 		run[k].port = sr_http_port(srv[k]);
 	}
+	run[2].port = run[0].port;      /* the HSM listener, resumed */
+	run[2].cred = run[0].cred;
+	run[2].resume = 1;
 	for (r = 0; r < rounds; r++) {
-		for (k = 0; k < 2; k++) {
+		for (k = 0; k < 3; k++) {
 			res[k][r] = measure(&run[k], secs, threads);
-			printf("tls_handshake key=%s round=%u clients=%u per_s=%ld\n",
-			       k == 0 ? "hsm" : "file", r + 1, threads, res[k][r]);
+			printf("tls_handshake key=%s round=%u clients=%u per_s=%ld hsm_signatures=%ld\n",
+			       kind[k], r + 1, threads, res[k][r], atomic_load(&g_signatures));
 			fflush(stdout);
 		}
 	}
-	qsort(res[0], rounds, sizeof(long), cmp_long);
-	qsort(res[1], rounds, sizeof(long), cmp_long);
-	printf("tls_handshakes_per_s hsm=%ld file=%ld\n", res[0][rounds / 2], res[1][rounds / 2]);
+	for (k = 0; k < 3; k++)
+		qsort(res[k], rounds, sizeof(long), cmp_long);
+	printf("tls_handshakes_per_s hsm=%ld file=%ld hsm_resumed=%ld\n", res[0][rounds / 2],
+	       res[1][rounds / 2], res[2][rounds / 2]);
 	ret = 0;
 out:
 	for (k = 0; k < 2; k++) {
