@@ -425,6 +425,19 @@ static int check_extras(json_t *o, const char *prev, struct wstate *ws,
 		ws->e[k] = ne;
 		ws->n = k == ws->n ? ws->n + 1 : ws->n;
 	}
+	/* A removal takes effect at its own line: the witness removed attests
+	 * neither it nor any later line. */
+	if (action != NULL && strcmp(action, "witness-removed") == 0) {
+		const char *gone = json_string_value(json_object_get(what, "name"));
+
+		for (k = 0; gone != NULL && k < ws->n && strcmp(ws->e[k].name, gone) != 0; k++)
+			;
+		if (gone == NULL || k == ws->n) {
+			seterr(why, whylen, "the removal of a witness who is not enrolled");
+			return 1;
+		}
+		ws->e[k] = ws->e[--ws->n];
+	}
 	if (w != NULL) {
 		json_incref(w);
 		json_object_del(o, "witnesses");
@@ -526,6 +539,7 @@ int hsm_transcript_verify_opts(const char *path, const char *pubkey_pem,
 		json_error_t je;
 		const char *s = NULL;
 		char *again = NULL;
+		bool timed;
 		int same;
 
 		lineno++;
@@ -592,6 +606,8 @@ int hsm_transcript_verify_opts(const char *path, const char *pubkey_pem,
 			goto out;
 		}
 		same = check_extras(o, prev, ws, vo, rep, why, sizeof(why));
+		s = json_string_value(json_object_get(o, "action"));
+		timed = s != NULL && strcmp(s, "trusted-time") == 0;
 		json_decref(o);
 		if (same != 0) {
 			ret = bad(rep, lineno, "%s", why);
@@ -600,6 +616,11 @@ int hsm_transcript_verify_opts(const char *path, const char *pubkey_pem,
 		SHA256((const unsigned char *)p, strlen(p), digest);
 		hex(digest, sizeof(digest), prev);
 		rep->lines = lineno;
+		/* ADR 0117: a trusted-time line closes every line before it. */
+		if (timed)
+			rep->untimed_from = 0;
+		else if (rep->untimed_from == 0)
+			rep->untimed_from = lineno;
 		if (vo != NULL && vo->anchor != NULL && strcmp(vo->anchor, prev) == 0) {
 			rep->anchor_found = true;
 			rep->anchor_line = lineno;
@@ -610,6 +631,8 @@ int hsm_transcript_verify_opts(const char *path, const char *pubkey_pem,
 	if (vo != NULL && vo->anchor != NULL && !rep->anchor_found)
 		ret = bad(rep, 0, "the anchored head is not the hash of any line: the transcript "
 		          "was rewritten or cut before it");
+	else if (vo != NULL && !vo->allow_untimed && rep->untimed_from != 0)
+		ret = 2;
 out:
 	free(ws);
 	if (fd >= 0)

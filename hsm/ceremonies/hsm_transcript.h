@@ -79,19 +79,24 @@ struct hsm_transcript_report {
 	bool tsa_checked; /* the TSA tokens' signatures were checked against tsa_ca */
 	bool anchor_found; /* the anchor given is the hash of one of the lines */
 	long anchor_line; /* which */
+	long untimed_from; /* first of the lines no trusted-time line follows (ADR 0117:
+	                    * each ceremony ends with one); 0 when the last line is one */
 };
 
 /* What hsm_transcript_verify_opts checks besides the chain and signatures. */
 struct hsm_transcript_verify_opts {
 	const char *tsa_ca;  /* PEM CA certificate(s) of the TSAs (NULL: tokens' imprints only) */
 	const char *anchor;  /* hex head anchored outside the host (NULL: none) */
+	bool allow_untimed;  /* accept lines no trusted-time line follows (reported) */
 };
 
 /**
  * Verify the transcript at path with the public key in pubkey_pem (PEM
  * SubjectPublicKeyInfo, P-256): canonical form, sequence, hash chain and
  * every signature, in that order per line, so the first altered, removed,
- * inserted or reordered line is the one named.
+ * inserted or reordered line is the one named. ADR 0071's checks only: the
+ * witnesses, time stamps and trusted time of ADR 0117 need
+ * hsm_transcript_verify_opts.
  * @return 0 intact, 1 tampered (rep->first_bad, rep->reason), -1 error (err).
  */
 int hsm_transcript_verify(const char *path, const char *pubkey_pem,
@@ -104,8 +109,12 @@ int hsm_transcript_verify(const char *path, const char *pubkey_pem,
  * token must stamp the line's prev (and chain to vo->tsa_ca when given), a
  * witness clock reading must be attested. vo->anchor, when given, must be
  * the hash of one of the lines, else the transcript is reported tampered
- * (first_bad 0 with the reason).
- * @return 0 intact, 1 tampered, -1 error (err).
+ * (first_bad 0 with the reason). A "witness-removed" line ends that
+ * witness's enrolment at that line. Each ceremony ends with a trusted time:
+ * unless vo->allow_untimed, lines after the last "trusted-time" line
+ * (rep->untimed_from..rep->lines) make the transcript refused.
+ * @return 0 intact, 1 tampered, 2 intact but its last lines have no trusted
+ *         time after them, -1 error (err).
  */
 int hsm_transcript_verify_opts(const char *path, const char *pubkey_pem,
                                const struct hsm_transcript_verify_opts *vo,

@@ -6,6 +6,7 @@
 #include "hsm/ceremonies/hsm_witness.h"
 #include "common/sr_secret.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,14 +102,59 @@ static int unhex(const char *s, uint8_t *out, size_t n)
 	return 0;
 }
 
+/*
+ * The newest enrolment of name in the transcript at path, unless a later
+ * "witness-removed" line removed them: its salt and public key. The lines'
+ * signatures are not checked here (hsm_transcript_verify does).
+ * 1 enrolled, 0 not (or no transcript yet), -1 the transcript cannot be read.
+ */
+static int newest(const char *path, const char *name, uint8_t salt[SALT_LEN],
+                  uint8_t pk[HSM_WITNESS_PK_LEN])
+{
+	char *line = NULL;
+	size_t cap = 0;
+	int found = 0;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return errno == ENOENT ? 0 : -1;
+	while (getline(&line, &cap, f) > 0) {
+		json_t *o = json_loads(line, 0, NULL);
+		json_t *what = json_object_get(o, "what");
+		const char *action = json_string_value(json_object_get(o, "action"));
+		const char *who = json_string_value(json_object_get(what, "name"));
+
+		if (action != NULL && who != NULL && strcmp(who, name) == 0) {
+			if (strcmp(action, "witness-removed") == 0)
+				found = 0;
+			else if (strcmp(action, "witness-enrolled") == 0 &&
+			         unhex(json_string_value(json_object_get(what, "salt")), salt,
+			               SALT_LEN) == 0 &&
+			         unhex(json_string_value(json_object_get(what, "pk")), pk,
+			               HSM_WITNESS_PK_LEN) == 0)
+				found = 1;
+		}
+		json_decref(o);
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+int hsm_witness_enrolled(const char *path, const char *name)
+{
+	uint8_t salt[SALT_LEN], pk[HSM_WITNESS_PK_LEN];
+
+	if (path == NULL || name == NULL)
+		return -1;
+	return newest(path, name, salt, pk);
+}
+
 int hsm_witness_load(const char *path, const char *name, const char *pass, size_t pass_len,
                      struct hsm_witness *w, char *err, size_t errlen)
 {
 	uint8_t salt[SALT_LEN], pk[HSM_WITNESS_PK_LEN];
-	char *line = NULL;
-	size_t cap = 0;
-	bool found = false;
-	FILE *f = NULL;
+	int found;
 
 	if (w == NULL || path == NULL || name == NULL || pass == NULL) {
 		seterr(err, errlen, "witness: bad arguments");
@@ -119,29 +165,11 @@ int hsm_witness_load(const char *path, const char *name, const char *pass, size_
 		seterr(err, errlen, "witness: refused");
 		return 1;
 	}
-	f = fopen(path, "r");
-	if (f == NULL) {
-		seterr(err, errlen, "witness: the transcript cannot be read: no witness is enrolled");
-		return 1;
+	found = newest(path, name, salt, pk);
+	if (found < 0) {
+		seterr(err, errlen, "witness: the transcript cannot be read: %s", strerror(errno));
+		return -1;
 	}
-	/* The newest enrolment of name wins (the transcript's own signatures are
-	 * checked by hsm_transcript_verify). */
-	while (getline(&line, &cap, f) > 0) {
-		json_t *o = json_loads(line, 0, NULL);
-		json_t *what = json_object_get(o, "what");
-
-		const char *action = json_string_value(json_object_get(o, "action"));
-		const char *who = json_string_value(json_object_get(what, "name"));
-
-		if (action != NULL && who != NULL && strcmp(action, "witness-enrolled") == 0 &&
-		    strcmp(who, name) == 0 &&
-		    unhex(json_string_value(json_object_get(what, "salt")), salt, sizeof(salt)) == 0 &&
-		    unhex(json_string_value(json_object_get(what, "pk")), pk, sizeof(pk)) == 0)
-			found = true;
-		json_decref(o);
-	}
-	free(line);
-	fclose(f);
 	snprintf(w->name, sizeof(w->name), "%s", name);
 	if (!found)   /* the same cost and answer as a wrong passphrase */
 		randombytes_buf(salt, sizeof(salt));

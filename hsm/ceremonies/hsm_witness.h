@@ -45,9 +45,19 @@ int hsm_witness_enrol(const char *name, const char *pass, size_t pass_len, struc
                       json_t **what_out, char *err, size_t errlen);
 
 /**
+ * Whether name is a witness now: the transcript at path has a
+ * "witness-enrolled" line for name and no "witness-removed" line for name
+ * after it. The lines' signatures are not checked here (hsm_transcript_verify
+ * does); vaultctl uses it to keep custodians and witnesses apart.
+ * @return 1 enrolled, 0 not (or no transcript yet), -1 it cannot be read.
+ */
+int hsm_witness_enrolled(const char *path, const char *name);
+
+/**
  * Load an enrolled witness: the newest "witness-enrolled" line for name in
- * the transcript at path gives their salt and public key; pass must derive
- * that key (compared in constant time).
+ * the transcript at path gives their salt and public key (none after a
+ * "witness-removed" line for name); pass must derive that key (compared in
+ * constant time).
  * @return 0 (*w set), 1 refused (not enrolled, or the wrong passphrase: one
  *         answer for both), -1 error (err).
  */

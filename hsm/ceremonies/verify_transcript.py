@@ -6,9 +6,11 @@ Written from docs/decisions/0117-ceremonies-a-security-team-can-sign.md
 an auditor does not have to trust vaultctl to check vaultctl's output.
 
     verify_transcript.py TRANSCRIPT --pubkey SIGNER.pem [--tsa-ca CA.pem] [--anchor HEX]
+                         [--allow-untimed]
 
 Needs python3, python3-cryptography and the openssl command (RFC 3161 tokens).
-Exit status: 0 intact, 3 tampered, 2 usage or environment error.
+Exit status: 0 intact, 3 tampered, 4 refused (the last lines have no trusted
+time after them, and no --allow-untimed), 2 usage or environment error.
 """
 import argparse
 import base64
@@ -92,7 +94,7 @@ def verify(path, pubkey, tsa_ca, anchor):
         return 1, 0, "the transcript is empty", ZERO, {}
     witnesses = {}
     prev = ZERO
-    stats = {"attested": 0, "rfc3161": 0, "clock": 0, "anchor_line": 0}
+    stats = {"attested": 0, "rfc3161": 0, "clock": 0, "anchor_line": 0, "untimed_from": 0}
     raw_lines = data.split(b"\n")
     if raw_lines[-1] != b"":
         return 1, len(raw_lines), "incomplete last line (no newline)", prev, stats
@@ -124,6 +126,11 @@ def verify(path, pubkey, tsa_ca, anchor):
                 if not isinstance(enrolled, str):
                     raise Broken("an enrolment without a name")
                 witnesses[enrolled] = unhex(what.get("pk"), 32)
+            if o.get("action") == "witness-removed":
+                gone = what.get("name")
+                if not isinstance(gone, str) or gone not in witnesses:
+                    raise Broken("the removal of a witness who is not enrolled")
+                del witnesses[gone]
             attested = set()
             if "witnesses" in o:
                 ws = o.pop("witnesses")
@@ -156,6 +163,10 @@ def verify(path, pubkey, tsa_ca, anchor):
         except Broken as e:
             return 1, n, str(e), prev, stats
         prev = hashlib.sha256(raw).hexdigest()
+        if o.get("action") == "trusted-time":
+            stats["untimed_from"] = 0
+        elif not stats["untimed_from"]:
+            stats["untimed_from"] = n
         if anchor is not None and prev == anchor:
             stats["anchor_line"] = n
     if anchor is not None and not stats["anchor_line"]:
@@ -169,6 +180,8 @@ def main():
     ap.add_argument("--pubkey", required=True, help="the signer's public key, PEM")
     ap.add_argument("--tsa-ca", help="the TSA's CA certificate, PEM")
     ap.add_argument("--anchor", help="a head anchored outside the vault host (64 hex)")
+    ap.add_argument("--allow-untimed", action="store_true",
+                    help="accept last lines that no trusted time follows (a warning)")
     a = ap.parse_args()
     if a.anchor is not None and not re.fullmatch("[0-9a-f]{64}", a.anchor):
         ap.error("--anchor takes 64 lower-case hex digits")
@@ -180,7 +193,15 @@ def main():
     if rc:
         print("transcript BROKEN%s: %s" % (" at line %d" % n if n else "", why))
         return 3
+    if st["untimed_from"] and not a.allow_untimed:
+        print("transcript REFUSED: no trusted time after line %d: lines %d-%d have none "
+              "after them (each ceremony ends with one); --allow-untimed verifies them "
+              "anyway" % (n, st["untimed_from"], n))
+        return 4
     print("transcript intact: %d lines verified; head %s" % (n, head))
+    if st["untimed_from"]:
+        print("WARNING: lines %d-%d have no trusted time after them (--allow-untimed)"
+              % (st["untimed_from"], n))
     print("%d lines attested by witnesses; %d RFC 3161 time stamps; %d witness clock readings"
           % (st["attested"], st["rfc3161"], st["clock"]))
     if a.anchor is not None:

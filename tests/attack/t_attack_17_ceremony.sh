@@ -54,8 +54,19 @@ a17_env() {
     && "${A17_V[@]}" "${w[@]}" "${two[@]}" "${ev[@]}" keys generate --wrappable pan-enc-v2 >/dev/null \
     && "${A17_V[@]}" "${w[@]}" "${two[@]}" "${ev[@]}" keys backup --quorum 2 --holders 2 \
          --out "$A17/backup.json" --component-dir "$A17/comp" pan-enc-v2 >/dev/null \
+    && a17_stamp "$A17_T" "${w[@]}" \
     || { echo "    attack 17: the ceremony could not run (witness, time stamp, evidence or backup missing)"; return 1; }
   A17_READY=1
+}
+
+# a17_stamp TRANSCRIPT [OPTION...]: the ceremony's closing trusted time, an RFC 3161
+# time stamp from the throw-away TSA over TRANSCRIPT's head (OPTIONs: --witness ...).
+a17_stamp() {
+  local t=$1; shift
+  "${A17_V[@]}" --transcript "$t" ceremony time-query --out "$A17/q2.tsq" >/dev/null \
+    && openssl ts -reply -config "$A17/tsa/ts.cnf" -queryfile "$A17/q2.tsq" -out "$A17/r2.tsr" 2>/dev/null \
+    && "${A17_V[@]}" --transcript "$t" "$@" ceremony timestamp --tsa "A17 TSA" --tsa-ca "$A17/tsa/ca.crt" \
+         --query "$A17/q2.tsq" --reply "$A17/r2.tsr" >/dev/null
 }
 
 # a17_both FILE PUBKEY [--anchor HEX]: runs both verifiers; sets A17_RC_C, A17_RC_PY, A17_OUT.
@@ -103,8 +114,9 @@ t_attack_17_ceremony_fields() {
   [ "$(jq -r 'select(.witnesses) | .seq' "$T" | wc -l)" -ge 10 ] || fail "fewer than 10 attested lines"
   eq "witness clock reading by the witness" "$(jq -r 'select(.what.source=="witness-clock-reading") | "\(.role) \(.who)"' "$T")" "witness wendy"
   # Trusted time from the TSA the ceremony names.
-  eq "tsa named" "$(jq -r 'select(.what.source=="rfc3161") | .what.tsa' "$T")" "A17 TSA"
-  [[ $(jq -r 'select(.what.source=="rfc3161") | .what.gen_time' "$T") =~ ^20[0-9-]{8}T[0-9:]{8}Z$ ]] || fail "no genTime"
+  # ... at the start (after the keys) and as the ceremony's last line.
+  eq "tsa named" "$(jq -r 'select(.what.source=="rfc3161") | .what.tsa' "$T" | sort | uniq -c | sed 's/^ *//')" "2 A17 TSA"
+  eq "time stamps without genTime" "$(jq -r 'select(.what.source=="rfc3161") | .what.gen_time' "$T" | grep -cEv '^20[0-9-]{8}T[0-9:]{8}Z$')" 0
   # HSM identity, read from the token on every line.
   eq "lines without hsm identity" "$(jq -r 'select(.hsm.model == null or .hsm.serial == null or .hsm.firmware == null or .hsm.manufacturer == null) | .seq' "$T" | wc -l)" 0
   eq "hsm model" "$(tail -n 1 "$T" | jq -r .hsm.model)" "SoftHSM v2"
@@ -138,7 +150,7 @@ t_attack_17_ceremony_anchored_two_verifiers() {
   a17_both "$A17_T" "$A17/signer.pem" --anchor "$head"
   eq "C verifier" "$A17_RC_C" 0; eq "Python verifier" "$A17_RC_PY" 0
   [ "$(grep -c "anchored head found at line $n" <<<"$A17_OUT")" = 2 ] || fail "anchor not found by both: $A17_OUT"
-  grep -q "1 RFC 3161 time stamps (TSA signatures checked); 1 witness clock readings" <<<"$A17_OUT" || fail "C counts: $A17_OUT"
+  grep -q "2 RFC 3161 time stamps (TSA signatures checked); 1 witness clock readings" <<<"$A17_OUT" || fail "C counts: $A17_OUT"
 }
 
 t_attack_17_ceremony_tampered() {
@@ -183,10 +195,100 @@ t_attack_17_ceremony_tampered() {
   # ... a whole new transcript without the witness and the time stamps: it verifies on its
   # own, but it misses the head anchored outside the vault host.
   a17_forge "$T" "$d/rewritten" "lines[:] = [o for o in lines if o['action'] not in ('witness-enrolled', 'trusted-time')]; [o.pop('witnesses', None) for o in lines]" || { fail "forge"; return; }
+  # It has no trusted time left (ADR 0117: each ceremony's lines end with one): refused (exit 4).
   a17_both "$d/rewritten" "$pk"
-  eq "rewritten alone: C" "$A17_RC_C" 0; eq "rewritten alone: Python" "$A17_RC_PY" 0
+  eq "rewritten alone: C" "$A17_RC_C" 4; eq "rewritten alone: Python" "$A17_RC_PY" 4
+  # Told to accept untimed ceremonies, both verify its chain and say so.
+  a17_both "$d/rewritten" "$pk" --allow-untimed
+  eq "rewritten untimed: C" "$A17_RC_C" 0; eq "rewritten untimed: Python" "$A17_RC_PY" 0
   local head; head=$(tail -n 1 "$T" | tr -d '\n' | sha256sum | cut -c1-64)
   a17_both "$d/rewritten" "$pk" --anchor "$head"
   eq "rewritten vs anchor: C" "$A17_RC_C" 3; eq "rewritten vs anchor: Python" "$A17_RC_PY" 3
   [ "$(grep -c "anchored head is not the hash of any line" <<<"$A17_OUT")" = 2 ] || fail "anchor: $A17_OUT"
+}
+
+# Each ceremony ends with a trusted time (ADR 0117): a transcript whose last
+# lines no trusted time follows is refused by both verifiers (exit 4) unless
+# told --allow-untimed, which they print as a warning. Cases: the ceremony's
+# closing time stamp cut off (a valid prefix of the chain), and a line the
+# holder of the HSM user PIN appends after the ceremony closed.
+t_attack_17_ceremony_untimed() {
+  a17_env || { fail "ceremony setup"; return; }
+  local T=$A17_T d=$A17/untimed pk=$A17/signer.pem n
+  mkdir -p "$d"; n=$(wc -l < "$T")
+  eq "the ceremony closes with a trusted time" "$(tail -n 1 "$T" | jq -r .action)" trusted-time
+  head -n $((n - 1)) "$T" > "$d/cut"
+  a17_both "$d/cut" "$pk"
+  eq "cut: C" "$A17_RC_C" 4; eq "cut: Python" "$A17_RC_PY" 4
+  [ "$(grep -c "no trusted time after line $((n - 1))" <<<"$A17_OUT")" = 2 ] || fail "cut: $A17_OUT"
+  a17_both "$d/cut" "$pk" --allow-untimed
+  eq "cut, allowed: C" "$A17_RC_C" 0; eq "cut, allowed: Python" "$A17_RC_PY" 0
+  [ "$(grep -c "WARNING: lines [0-9]*-$((n - 1)) have no trusted time after them" <<<"$A17_OUT")" = 2 ] || fail "no warning: $A17_OUT"
+  a17_forge "$T" "$d/appended" "o = copy.deepcopy(lines[-1]); o.pop('witnesses', None); o['action'] = 'key-destroyed'; o['what'] = {'label': 'pan-enc-v2'}; lines.append(o)" || { fail "forge"; return; }
+  a17_both "$d/appended" "$pk"
+  eq "appended: C" "$A17_RC_C" 4; eq "appended: Python" "$A17_RC_PY" 4
+  [ "$(grep -c "no trusted time after line $((n + 1))" <<<"$A17_OUT")" = 2 ] || fail "appended: $A17_OUT"
+}
+
+# A person is custodian or witness, never both (ADR 0117): custodian add
+# refuses an enrolled witness, witness add a custodian (exit 4, nothing
+# changes); a wrong witness passphrase is a refusal (exit 4) and writes no line.
+t_attack_17_ceremony_witness_not_custodian() {
+  a17_env || { fail "ceremony setup"; return; }
+  local x=$A17/x.jsonl reg
+  cp "$A17_T" "$x"; reg=$(sha256sum < "$A17/custodians.json")
+  (umask 077; echo 'not wendys passphrase 4' > "$A17/sec-bad")
+  "${A17_V[@]}" --transcript "$x" --secret "wendy=$A17/sec-wendy" --secret "alice=$A17/sec-alice" \
+    --secret "bob=$A17/sec-bob" custodian add wendy >/dev/null 2>&1
+  eq "custodian add of a witness" "$?" 4
+  eq "registry unchanged" "$(sha256sum < "$A17/custodians.json")" "$reg"
+  "${A17_V[@]}" --transcript "$x" --secret "alice=$A17/sec-alice" --secret "bob=$A17/sec-bob" \
+    --witness "alice=$A17/sec-alice" witness add alice >/dev/null 2>&1
+  eq "witness add of a custodian" "$?" 4
+  "${A17_V[@]}" --transcript "$x" --witness "wendy=$A17/sec-bad" keys list >/dev/null 2>&1
+  eq "wrong witness passphrase" "$?" 4
+  eq "no line written" "$(cmp "$A17_T" "$x" >/dev/null 2>&1; echo $?)" 0
+}
+
+# witness remove NAME (ADR 0117): under dual control, on the record; the
+# removed witness attests nothing after it (vaultctl refuses them, exit 4)
+# and a line they sign after their removal fails both verifiers.
+t_attack_17_ceremony_witness_remove() {
+  a17_env || { fail "ceremony setup"; return; }
+  local W=$A17/wr.jsonl pk=$A17/signer.pem two=(--secret "alice=$A17/sec-alice" --secret "bob=$A17/sec-bob")
+  cp "$A17_T" "$W"
+  "${A17_V[@]}" --transcript "$W" --secret "alice=$A17/sec-alice" witness remove wendy >/dev/null 2>&1
+  eq "one custodian" "$?" 4
+  "${A17_V[@]}" --transcript "$W" "${two[@]}" witness remove nobody >/dev/null 2>&1
+  eq "not a witness" "$?" 4
+  "${A17_V[@]}" --transcript "$W" "${two[@]}" witness remove wendy >/dev/null 2>&1
+  eq "witness remove" "$?" 0
+  eq "removal recorded" "$(tail -n 1 "$W" | jq -c '[.action, .what.name, .what.custodians]')" '["witness-removed","wendy",["alice","bob"]]'
+  "${A17_V[@]}" --transcript "$W" --witness "wendy=$A17/sec-wendy" keys list >/dev/null 2>&1
+  eq "removed witness attests" "$?" 4
+  a17_stamp "$W" || { fail "stamp"; return; }
+  a17_both "$W" "$pk"
+  eq "after removal: C" "$A17_RC_C" 0; eq "after removal: Python" "$A17_RC_PY" 0
+  # Wendy, with her passphrase, and a PIN holder sign a line after her removal.
+  a17_forge "$W" "$A17/wr-forged" "$(cat <<'EOF3'
+import ctypes
+na = ctypes.CDLL("libsodium.so.23"); na.sodium_init()
+en = [o for o in lines if o['action'] == 'witness-enrolled' and o['what']['name'] == 'wendy'][-1]['what']
+pw = open(work + '/sec-wendy', 'rb').read().rstrip(b'\n')
+seed, pk, sk = ctypes.create_string_buffer(32), ctypes.create_string_buffer(32), ctypes.create_string_buffer(64)
+assert na.crypto_pwhash(seed, ctypes.c_ulonglong(32), pw, ctypes.c_ulonglong(len(pw)), bytes.fromhex(en['salt']),
+                        ctypes.c_ulonglong(na.crypto_pwhash_opslimit_interactive()),
+                        ctypes.c_size_t(na.crypto_pwhash_memlimit_interactive()), 2) == 0
+na.crypto_sign_seed_keypair(pk, sk, seed)
+o = copy.deepcopy(lines[-1]); o.pop('witnesses', None); o.pop('sig', None); o['action'] = 'keys-listed'; o['what'] = {}
+o['seq'] = len(lines) + 1; o['prev'] = hashlib.sha256(json.dumps(lines[-1], sort_keys=True, separators=(',', ':'), ensure_ascii=False).encode()).hexdigest()
+m = b"strongroom/transcript-witness/v1\n" + json.dumps(o, sort_keys=True, separators=(',', ':'), ensure_ascii=False).encode()
+sig = ctypes.create_string_buffer(64); na.crypto_sign_detached(sig, None, m, ctypes.c_ulonglong(len(m)), sk)
+o['witnesses'] = [{'name': 'wendy', 'sig': sig.raw.hex()}]
+lines.append(o)
+EOF3
+)" || { fail "forge"; return; }
+  a17_both "$A17/wr-forged" "$pk" --allow-untimed
+  eq "attested after removal: C" "$A17_RC_C" 3; eq "attested after removal: Python" "$A17_RC_PY" 3
+  [ "$(grep -c "BROKEN at line $(($(wc -l < "$W") + 1)): attested by a witness who is not enrolled" <<<"$A17_OUT")" = 2 ] || fail "forged: $A17_OUT"
 }

@@ -68,7 +68,8 @@ t_ceremony_dual_control() {
   # HMAC keys too (fp-hmac-v2), KCV from HMAC-SHA256 of a zero block.
   "${VC[@]}" "${IN_TWO[@]}" keys generate fp-hmac-v2 >/dev/null 2>&1 || fail "fp-hmac-v2"
   eq "hmac kcv method" "$(tail -n 1 "$CER/transcript.jsonl" | jq -r .what.kcv_method)" "first 3 bytes of HMAC-SHA256(key, 16 zero bytes)"
-  check "transcript verifies" "${VC[@]}" ceremony verify "$CER/transcript.jsonl"
+  # This rehearsal takes no trusted time (t_attack_17_ceremony_* does): deliberately untimed.
+  check "transcript verifies" "${VC[@]}" ceremony verify "$CER/transcript.jsonl" --allow-untimed
 }
 
 t_ceremony_transcript_tamper() {
@@ -78,7 +79,9 @@ t_ceremony_transcript_tamper() {
   n=$(wc -l < "$T")
   [ "$n" -ge 6 ] || fail "expected at least 6 lines, got $n"
   # Verification needs only the public key: no HSM configuration at all.
-  out=$(env -u SOFTHSM2_CONF "$SR_BIN/vaultctl" --module /nonexistent ceremony verify "$T" --pubkey "$CER/signer.pem"); rc=$?
+  # No trusted time closes these lines: refused (ADR 0117), unless deliberately --allow-untimed.
+  "$SR_BIN/vaultctl" ceremony verify "$T" --pubkey "$CER/signer.pem" >/dev/null; eq "untimed refused" "$?" 4
+  out=$(env -u SOFTHSM2_CONF "$SR_BIN/vaultctl" --module /nonexistent ceremony verify "$T" --pubkey "$CER/signer.pem" --allow-untimed); rc=$?
   eq "intact" "$rc" 0; grep -q "$n lines verified" <<<"$out" || fail "intact: $out"
   # The public key is a standard SubjectPublicKeyInfo a third party can read.
   openssl pkey -pubin -in "$CER/signer.pem" -noout -text 2>/dev/null | grep -q "prime256v1" || fail "PEM is not P-256 SPKI"

@@ -107,7 +107,8 @@ t_key_backup_m_of_n_restore() {
   eq "exported" "$(jq -r .action "$BK/a/transcript.jsonl" | grep -c key-exported-wrapped)" 3
   eq "completed" "$(jq -r 'select(.action == "backup-completed" or .action == "backup-failed") | .action' "$BK/a/transcript.jsonl" | tail -n 1)" backup-completed   # keys kcv adds kcv-read lines after it (ADR 0117)
   [[ $(jq -r 'select(.action == "components-issued") | .what.components[0].kcv' "$BK/a/transcript.jsonl" | head -1) =~ ^[0-9A-F]{6}$ ]] || fail "component KCV not recorded"
-  check "transcript A verifies" bk_vc a ceremony verify "$BK/a/transcript.jsonl"
+  # Deliberately untimed: these rehearsals take no trusted time (ADR 0117; attack 17 does).
+  check "transcript A verifies" bk_vc a ceremony verify "$BK/a/transcript.jsonl" --allow-untimed
   # An existing backup file is not overwritten.
   bk_vc a "${IN_abc[@]}" keys backup --quorum 2 --holders 3 --out "$BK/backup.json" --component-dir "$BK/comp2" "${BK_KEYS[@]}" >/dev/null 2>&1 && fail "backup overwrote a file"
 
@@ -131,7 +132,7 @@ t_key_backup_m_of_n_restore() {
   done
   eq "key-restored lines" "$(jq -r .action "$BK/b/transcript.jsonl" | grep -c key-restored)" 3
   [[ $(tail -n 1 "$BK/b/transcript.jsonl" | jq -r .hsm_serial) =~ ^[0-9a-f]{16}$ ]] || fail "restore serial"
-  check "transcript B verifies" bk_vc b ceremony verify "$BK/b/transcript.jsonl"
+  check "transcript B verifies" bk_vc b ceremony verify "$BK/b/transcript.jsonl" --allow-untimed
   grep -q "^$BK_PAN kcv=[0-9A-F]\{6\} bits=256 extractable=1 wrap_with_trusted=1 restored$" <<<"$out" || fail "restored attributes: $out"
   eq "restored attributes recorded" "$(jq -r 'select(.action == "key-restored") | "\(.what.bits) \(.what.attributes.extractable) \(.what.attributes.wrap_with_trusted)"' "$BK/b/transcript.jsonl" | sort -u)" "256 true true"
   check "restored keys list" bk_vc b keys list
@@ -205,7 +206,7 @@ t_key_backup_refusals() {
   bk_vc a "${IN_ab[@]}" --wrappable keys generate pan-enc-v77 >/dev/null 2>&1; eq "removed custodian refused" "$?" 4
   bk_vc a "${IN_cb[@]}" custodian remove bob >/dev/null 2>&1; eq "remove bob (no two others left)" "$?" 4
   eq "removal recorded" "$(jq -r .action "$BK/a/transcript.jsonl" | grep -c '^custodian-removed$')" 1
-  check "transcript after removal" bk_vc a ceremony verify "$BK/a/transcript.jsonl"
+  check "transcript after removal" bk_vc a ceremony verify "$BK/a/transcript.jsonl" --allow-untimed
   # vaultd's switch takes 0 or 1 only.
   jq '.hsm_keys_wrappable = 2' var/etc/vaultd.json > "$BK/v2.json"
   out=$("$SR_BIN/vaultd" --config "$BK/v2.json" --check-config 2>&1) && fail "hsm_keys_wrappable 2 accepted"
@@ -304,7 +305,7 @@ t_rotation_online_under_load() {
   # Every re-encryption's decryption is in the audit chain, which verifies.
   [ "$(pg -d vault -At -c "SELECT count(*) FROM pan_audit WHERE purpose = 'reencrypt'")" -gt 0 ] || fail "re-encryption not audited"
   check "audit chain intact" "$SR_BIN/vaultctl" --config var/etc/vaultd.json audit verify
-  check "rotation transcript verifies" "${RV[@]}" ceremony verify "$R/transcript.jsonl"
+  check "rotation transcript verifies" "${RV[@]}" ceremony verify "$R/transcript.jsonl" --allow-untimed
   for a in rotation-requested key-made-current reencrypt-finished retire-refused key-destroyed; do
     jq -r .action "$R/transcript.jsonl" | grep -q "^$a$" || fail "transcript lacks $a"
   done

@@ -32,6 +32,7 @@
 #include "hsm/hsm_p11.h"
 #include "common/sr_secret.h"
 #include "hsm/ceremonies/hsm_transcript.h"
+#include "hsm/ceremonies/hsm_witness.h"
 #include "tests/unit/fixture.h"
 
 #define TOKEN    "strongroom-cer"
@@ -327,6 +328,63 @@ static void test_transcript_intact(void **state)
 	free(b);
 }
 
+/* ADR 0117: lines no trusted-time line follows are refused unless allowed;
+ * a witness-signed clock reading closes them; a removed witness attests
+ * nothing after their removal. */
+static void test_transcript_untimed_and_removed(void **state)
+{
+	struct hsm_transcript_verify_opts vo = { NULL, NULL, false };
+	struct hsm_transcript_report rep;
+	struct hsm_transcript_ctx ctx = { NULL, 1, NULL };
+	struct hsm_witness w;
+	json_t *what = NULL;
+	char err[256] = "";
+	const char *pass = "wendy watches closely 3";
+
+	(void)state;
+	assert_int_equal(hsm_transcript_verify_opts(g_tr, g_pub, &vo, &rep, err, sizeof(err)), 2);
+	assert_int_equal(rep.untimed_from, 1);
+	assert_int_equal(rep.lines, 5);
+	/* The library's plain check (ADR 0071) and an explicit allowance accept it. */
+	assert_int_equal(hsm_transcript_verify(g_tr, g_pub, &rep, err, sizeof(err)), 0);
+	vo.allow_untimed = true;
+	assert_int_equal(hsm_transcript_verify_opts(g_tr, g_pub, &vo, &rep, err, sizeof(err)), 0);
+	assert_int_equal(rep.untimed_from, 1);
+	vo.allow_untimed = false;
+	/* A witness, and their clock reading closing lines 1-6. */
+	assert_int_equal(hsm_witness_enrol("wendy", pass, strlen(pass), &w, &what, err, sizeof(err)), 0);
+	ctx.witnesses = &w;
+	assert_int_equal(hsm_transcript_append_ctx(g_h, g_tr, &ctx, "m", "ceremony-master",
+	                                           "witness-enrolled", what, err, sizeof(err)), 0);
+	json_decref(what);
+	what = json_pack("{s:s, s:s}", "source", "witness-clock-reading", "reading",
+	                 "2026-12-07T18:00:00Z");
+	assert_int_equal(hsm_transcript_append_ctx(g_h, g_tr, &ctx, "wendy", "witness",
+	                                           "trusted-time", what, err, sizeof(err)), 0);
+	json_decref(what);
+	assert_int_equal(hsm_transcript_verify_opts(g_tr, g_pub, &vo, &rep, err, sizeof(err)), 0);
+	assert_int_equal(rep.untimed_from, 0);
+	/* Removed (line 8): lines 8- are untimed again; a line wendy attests after it is tampering. */
+	what = json_pack("{s:s}", "name", "wendy");
+	assert_int_equal(hsm_transcript_append(g_h, g_tr, "m", "ceremony-master", "witness-removed",
+	                                       what, err, sizeof(err)), 0);
+	assert_int_equal(hsm_transcript_verify_opts(g_tr, g_pub, &vo, &rep, err, sizeof(err)), 2);
+	assert_int_equal(rep.untimed_from, 8);
+	assert_int_equal(hsm_transcript_append_ctx(g_h, g_tr, &ctx, "m", "ceremony-master",
+	                                           "keys-listed", NULL, err, sizeof(err)), 0);
+	assert_int_equal(hsm_transcript_verify_opts(g_tr, g_pub, &vo, &rep, err, sizeof(err)), 1);
+	assert_int_equal(rep.first_bad, 9);
+	assert_non_null(strstr(rep.reason, "not enrolled"));
+	/* Removing someone who is not a witness is refused too. */
+	unlink(g_tr);
+	assert_int_equal(hsm_transcript_append(g_h, g_tr, "m", "ceremony-master", "witness-removed",
+	                                       what, err, sizeof(err)), 0);
+	assert_int_equal(hsm_transcript_verify_opts(g_tr, g_pub, &vo, &rep, err, sizeof(err)), 1);
+	assert_int_equal(rep.first_bad, 1);
+	json_decref(what);
+	hsm_witness_clear(&w);
+}
+
 static void test_transcript_edit_named(void **state)
 {
 	char path[340], reason[160];
@@ -495,6 +553,7 @@ int main(void)
 		cmocka_unit_test(test_transcript_format_and_truncation),
 		cmocka_unit_test(test_transcript_other_key),
 		cmocka_unit_test(test_signer_attributes),
+		cmocka_unit_test_setup(test_transcript_untimed_and_removed, tr_setup),
 	};
 
 	if (!fx_softhsm_present("test_hsm_ceremony"))

@@ -2,7 +2,8 @@
  * test_hsm_witness: ceremony witnesses (issue 17, ADR 0117) without an HSM:
  * enrolment and loading from the transcript's witness-enrolled line, the
  * wrong passphrase and an unknown witness refused alike, signatures bound to
- * the domain and the text; hsm_transcript_head of an empty and a two-line file.
+ * the domain and the text; a removed witness refused (hsm_witness_enrolled,
+ * hsm_witness_load); hsm_transcript_head of an empty and a two-line file.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -90,6 +91,44 @@ static void test_refusals_alike(void **state)
 	                                   sizeof err), -1);
 }
 
+/* hsm_witness_enrolled follows the newest enrolment and removal lines; a
+ * removed witness is refused as an unknown one, re-enrolment counts again. */
+static void test_removed(void **state)
+{
+	struct hsm_witness w;
+	json_t *what = NULL, *o = NULL;
+	char err[256];
+	FILE *f;
+
+	(void)state;
+	unlink(path);
+	assert_int_equal(hsm_witness_enrolled(path, "wendy"), 0);   /* no transcript yet */
+	assert_int_equal(hsm_witness_enrol("wendy", PASS, strlen(PASS), &w, &what, err, sizeof err), 0);
+	hsm_witness_clear(&w);
+	write_enrolment(what);
+	assert_int_equal(hsm_witness_enrolled(path, "wendy"), 1);
+	assert_int_equal(hsm_witness_enrolled(path, "walter"), 0);
+	f = fopen(path, "a");
+	assert_non_null(f);
+	fprintf(f, "{\"action\":\"witness-removed\",\"seq\":2,\"what\":{\"name\":\"wendy\"}}\n");
+	fclose(f);
+	assert_int_equal(hsm_witness_enrolled(path, "wendy"), 0);
+	assert_int_equal(hsm_witness_load(path, "wendy", PASS, strlen(PASS), &w, err, sizeof err), 1);
+	assert_non_null(strstr(err, "not enrolled, or the wrong passphrase"));
+	/* Enrolled again after the removal: a witness again. */
+	f = fopen(path, "a");
+	assert_non_null(f);
+	o = json_pack("{s:i, s:s, s:O}", "seq", 3, "action", "witness-enrolled", "what", what);
+	assert_int_equal(json_dumpf(o, f, JSON_COMPACT | JSON_SORT_KEYS), 0);
+	fputc('\n', f);
+	fclose(f);
+	json_decref(o);
+	assert_int_equal(hsm_witness_enrolled(path, "wendy"), 1);
+	assert_int_equal(hsm_witness_load(path, "wendy", PASS, strlen(PASS), &w, err, sizeof err), 0);
+	hsm_witness_clear(&w);
+	json_decref(what);
+}
+
 static void test_head(void **state)
 {
 	char head[65], err[256];
@@ -120,6 +159,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_enrol_load_sign),
 		cmocka_unit_test(test_refusals_alike),
+		cmocka_unit_test(test_removed),
 		cmocka_unit_test(test_head),
 	};
 	int rc;

@@ -65,7 +65,7 @@ out:
 
 int cmd_ceremony_verify(const struct opts *o, const char *file)
 {
-	struct hsm_transcript_verify_opts vo = { o->tsa_ca, o->anchor };
+	struct hsm_transcript_verify_opts vo = { o->tsa_ca, o->anchor, o->allow_untimed };
 	struct hsm_transcript_report rep;
 	char err[512] = "";
 	int r;
@@ -88,7 +88,17 @@ int cmd_ceremony_verify(const struct opts *o, const char *file)
 		       rep.first_bad, rep.reason, rep.lines);
 		return EXIT_TAMPERED;
 	}
+	if (r == 2) {
+		printf("transcript REFUSED: no trusted time after line %ld: lines %ld-%ld have "
+		       "none after them (ADR 0117: each ceremony ends with vaultctl ceremony "
+		       "timestamp or ceremony clock); --allow-untimed verifies them anyway\n",
+		       rep.lines, rep.untimed_from, rep.lines);
+		return EXIT_REFUSED;
+	}
 	printf("transcript intact: %ld lines verified; head %s\n", rep.lines, rep.head);
+	if (rep.untimed_from != 0)
+		printf("WARNING: lines %ld-%ld have no trusted time after them (--allow-untimed): "
+		       "when they were written is not attested\n", rep.untimed_from, rep.lines);
 	printf("%ld lines attested by witnesses; %ld RFC 3161 time stamps (%s); %ld witness "
 	       "clock readings\n", rep.attested, rep.tsa_times,
 	       rep.tsa_checked ? "TSA signatures checked" : "imprints only: give --tsa-ca",
@@ -103,8 +113,7 @@ int cmd_ceremony_verify(const struct opts *o, const char *file)
 	return EXIT_OK;
 }
 
-/* Derive the keys of the command's witnesses (not the one being enrolled). 0 or -1. */
-static int load_witnesses(const struct opts *o)
+int ceremony_witnesses_load(const struct opts *o)
 {
 	char err[512] = "";
 	size_t i;
@@ -118,7 +127,7 @@ static int load_witnesses(const struct opts *o)
 
 		if (nlen == 0 || nlen > HSM_CUSTODIAN_NAME_MAX) {
 			fprintf(stderr, "vaultctl: --witness takes NAME=FILE or NAME\n");
-			return -1;
+			return EXIT_USAGE;
 		}
 		memcpy(name, spec, nlen);
 		if (o->enrolling != NULL && strcmp(name, o->enrolling) == 0)
@@ -134,12 +143,13 @@ static int load_witnesses(const struct opts *o)
 		hsm_custodian_input_close(in);
 		if (r != 0) {
 			fprintf(stderr, "vaultctl: %s\n", err);
-			return -1;
+			/* Like a custodian's wrong secret: a refusal. */
+			return r > 0 ? EXIT_REFUSED : EXIT_OP;
 		}
 		wit.n++;
 	}
 	wit.loaded = true;
-	return 0;
+	return EXIT_OK;
 }
 
 /* One transcript line; takes what (a new reference, may be NULL). Failure
@@ -158,7 +168,7 @@ int record_attested(struct hsm *h, const struct opts *o, const struct hsm_witnes
 	char err[512] = "";
 	int r;
 
-	if (!wit.loaded && load_witnesses(o) != 0) {
+	if (!wit.loaded && ceremony_witnesses_load(o) != EXIT_OK) {
 		json_decref(what);
 		return -1;
 	}

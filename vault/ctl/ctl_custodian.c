@@ -224,6 +224,14 @@ static int change(const struct opts *o, const char *name, bool add)
 		        HSM_CUSTODIAN_NAME_MAX);
 		return EXIT_USAGE;
 	}
+	/* ADR 0117: a witness attests, a custodian authorises: never one person. */
+	rc = add ? hsm_witness_enrolled(o->transcript, name) : 0;
+	if (rc != 0) {
+		fprintf(stderr, "vaultctl: custodian add: %s\n", rc > 0 ?
+		        "an enrolled witness cannot be a custodian (witness remove first)" :
+		        "the transcript cannot be read");
+		return rc > 0 ? EXIT_REFUSED : EXIT_OP;
+	}
 	if (hsm_open(o->module, o->label, o->pin_file, 1, &h, err, sizeof(err)) != 0) {
 		fprintf(stderr, "vaultctl: %s\n", err);
 		goto out;

@@ -1,6 +1,6 @@
 /*
  * vaultctl: ceremony witnesses and the ceremony's trusted time (issue 17,
- * ADR 0117; PCI DSS v4.0 3.6.1, 3.7.6, 10.6.1): witness add, ceremony
+ * ADR 0117; PCI DSS v4.0 3.6.1, 3.7.6, 10.6.1): witness add / remove, ceremony
  * time-query / timestamp (RFC 3161) and ceremony clock (a witness-signed
  * clock reading, offline).
  */
@@ -90,6 +90,48 @@ out:
 	hsm_custodian_close(reg);
 	hsm_close(h);
 	return ret;
+}
+
+int cmd_witness_remove(const struct opts *o, const char *name)
+{
+	char names[2][HSM_CUSTODIAN_NAME_MAX + 1];
+	struct hsm *h = NULL;
+	char err[512] = "";
+	int r;
+
+	if (!hsm_custodian_name_ok(name)) {
+		fprintf(stderr, "vaultctl: witness remove NAME: 1-%d characters of a-z 0-9 . _ -\n",
+		        HSM_CUSTODIAN_NAME_MAX);
+		return EXIT_USAGE;
+	}
+	if (witness_spec(o, name) != NULL) {
+		fprintf(stderr, "vaultctl: witness remove: %s cannot attest their own removal; "
+		        "give the other witnesses only\n", name);
+		return EXIT_USAGE;
+	}
+	r = hsm_witness_enrolled(o->transcript, name);
+	if (r <= 0) {
+		fprintf(stderr, "vaultctl: witness remove: %s\n",
+		        r == 0 ? "not an enrolled witness" : "the transcript cannot be read");
+		return r == 0 ? EXIT_REFUSED : EXIT_OP;
+	}
+	if (hsm_open(o->module, o->label, o->pin_file, 1, &h, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vaultctl: witness remove: %s\n", err);
+		return EXIT_OP;
+	}
+	/* PCI DSS v4.0 3.7.6: two custodians authorise the removal, as the enrolment. */
+	r = dual_control(h, o, "witness-removal-requested", json_pack("{s:s}", "name", name),
+	                 names);
+	if (r == EXIT_OK &&
+	    record(h, o, o->master, "ceremony-master", "witness-removed",
+	           json_pack("{s:s, s:[s,s]}", "name", name, "custodians", names[0],
+	                     names[1])) != 0)
+		r = EXIT_OP;
+	hsm_close(h);
+	if (r == EXIT_OK)
+		printf("witness %s removed (authorised by %s and %s): they attest nothing from "
+		       "now on; their earlier signatures stay valid\n", name, names[0], names[1]);
+	return r;
 }
 
 int cmd_ceremony_time_query(const struct opts *o)

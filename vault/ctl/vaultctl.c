@@ -75,19 +75,26 @@ static void usage(FILE *f)
 	        "    keys retire LABEL               (--config) destroy a previous version\n"
 	        "                  under dual control; refused while a record uses it\n"
 	        "    custodian add NAME              enrol a key custodian: they and two\n"
-	        "                  current custodians sign the change (public keys only)\n"
+	        "                  current custodians sign the change (public keys only);\n"
+	        "                  refused for a witness\n"
 	        "    custodian remove NAME           remove a custodian: two other custodians\n"
 	        "                  sign the change; at least two stay registered\n"
 	        "    ceremony init                   create the transcript signing key\n"
 	        "                  ceremony-sign-v1 (ECDSA P-256, in the HSM) and write its\n"
 	        "                  public key (--pubkey, PEM)\n"
 	        "    ceremony verify FILE --pubkey PEM [--tsa-ca PEM] [--anchor HEX]\n"
+	        "                    [--allow-untimed]\n"
 	        "                  check a transcript's chain and signatures with the public\n"
 	        "                  key only, its witnesses' signatures and time stamps, and\n"
 	        "                  that an anchored head is in it; prints the head for the\n"
-	        "                  paper record; exit 0 intact, 3 tampered (first bad line named)\n"
+	        "                  paper record; exit 0 intact, 3 tampered (first bad line\n"
+	        "                  named), 4 refused: its last lines have no trusted time\n"
+	        "                  after them (each ceremony ends with one, ADR 0117), unless\n"
+	        "                  --allow-untimed (then printed as a warning)\n"
 	        "    witness add NAME                enrol a witness (--witness NAME=FILE)\n"
 	        "                  under dual control; witnesses attest lines, never authorise\n"
+	        "    witness remove NAME             end a witness's enrolment under dual\n"
+	        "                  control; they attest nothing after it\n"
 	        "    ceremony time-query --out FILE  an RFC 3161 query over the transcript head\n"
 	        "    ceremony timestamp --tsa NAME --tsa-ca PEM --query FILE --reply FILE\n"
 	        "                  check the TSA's reply and record the trusted time (ADR 0117)\n"
@@ -298,6 +305,7 @@ int main(int argc, char **argv)
 		{ "reading", required_argument, NULL, 'R' },
 		{ "clock", required_argument, NULL, 'L' },
 		{ "anchor", required_argument, NULL, 'a' },
+		{ "allow-untimed", no_argument, NULL, 'U' },
 		{ "cn", required_argument, NULL, 'n' },
 		{ "org", required_argument, NULL, 'o' },
 		{ "san", required_argument, NULL, 'x' },
@@ -308,7 +316,7 @@ int main(int argc, char **argv)
 	struct opts o = { DEFAULT_MODULE, DEFAULT_LABEL, DEFAULT_PIN_FILE, DEFAULT_SO_PIN_FILE, NULL,
 		          DEFAULT_TRANSCRIPT, DEFAULT_CUSTODIANS, DEFAULT_PUBKEY, NULL,
 		          NULL, NULL, NULL, 0, 0, false, 100, { NULL }, 0, { NULL }, 0, NULL, NULL,
-		          NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 86400 };
+		          NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 86400, false };
 	const struct passwd *pw = getpwuid(getuid());
 	const char *gen_label = NULL;
 	int c;
@@ -422,6 +430,9 @@ int main(int argc, char **argv)
 		case 'a':
 			o.anchor = optarg;
 			break;
+		case 'U':
+			o.allow_untimed = true;
+			break;
 		case 'n':
 			o.cn = optarg;
 			break;
@@ -468,7 +479,11 @@ int main(int argc, char **argv)
 	}
 	if (is_cmd(nargs, argv + optind, 3, "witness", "add"))
 		o.enrolling = argv[optind + 2];
-	c = dispatch(&o, nargs, argv + optind, gen_label);
+	/* ADR 0117: the witnesses prove their passphrases before anything
+	 * happens; a wrong one is a refusal, as a custodian's is. */
+	c = o.nwitnesses > 0 ? ceremony_witnesses_load(&o) : EXIT_OK;
+	if (c == EXIT_OK)
+		c = dispatch(&o, nargs, argv + optind, gen_label);
 	ceremony_done(&o);
 	return c;
 }
@@ -478,6 +493,8 @@ static int dispatch(const struct opts *po, int nargs, char **args, const char *g
 {
 	if (is_cmd(nargs, args, 3, "witness", "add"))
 		return cmd_witness_add(po, args[2]);
+	if (is_cmd(nargs, args, 3, "witness", "remove"))
+		return cmd_witness_remove(po, args[2]);
 	if (is_cmd(nargs, args, 2, "ceremony", "time-query"))
 		return cmd_ceremony_time_query(po);
 	if (is_cmd(nargs, args, 2, "ceremony", "timestamp"))

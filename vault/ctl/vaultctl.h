@@ -55,6 +55,7 @@ struct opts {
 	const char *anchor;     /* ceremony verify: the head anchored outside the host */
 	const char *cn, *org, *san;   /* tls csr/rotate: the request's subject and names */
 	long long overlap;            /* tls retire: seconds the new certificate serves first */
+	bool allow_untimed;           /* ceremony verify: accept lines no trusted time follows */
 };
 
 /* ---- ctl_keys.c: the token and its keys ---------------------------------------- */
@@ -92,7 +93,9 @@ int cmd_audit_verify(const struct opts *o);
 /** ceremony init: create (or confirm) the transcript signer, write its public key. */
 int cmd_ceremony_init(const struct opts *o);
 
-/** ceremony verify FILE: EXIT_OK intact, EXIT_TAMPERED (first bad line named), EXIT_OP. */
+/** ceremony verify FILE: EXIT_OK intact, EXIT_TAMPERED (first bad line named),
+ * EXIT_REFUSED (its last lines have no trusted time after them, ADR 0117, and
+ * no --allow-untimed), EXIT_OP. */
 int cmd_ceremony_verify(const struct opts *o, const char *file);
 
 /**
@@ -128,6 +131,16 @@ int record_if_signer(struct hsm *h, const struct opts *o, const char *action, js
 /** Hex SHA-256 of the file at path into hex[65]. 0, or -1 (message printed). */
 int file_sha256(const char *path, char hex[65]);
 
+/**
+ * Derive the keys of the command's witnesses (o->witnesses, but not
+ * o->enrolling) once, before the command runs: each passphrase (a file of
+ * mode 0600, or the terminal) must derive the key of that witness's current
+ * enrolment in o->transcript (hsm_witness_load). Later calls do nothing.
+ * @return EXIT_OK, EXIT_REFUSED (not enrolled, removed, or the wrong
+ *         passphrase), EXIT_USAGE (a malformed --witness), EXIT_OP (printed).
+ */
+int ceremony_witnesses_load(const struct opts *o);
+
 /** Free what main() and record() hold for the command (witness keys, evidence). */
 void ceremony_done(struct opts *o);
 
@@ -135,6 +148,14 @@ void ceremony_done(struct opts *o);
 
 /** witness add NAME: enrol a witness under dual control; the witness attests the line. */
 int cmd_witness_add(const struct opts *o, const char *name);
+
+/**
+ * witness remove NAME: end an enrolled witness's enrolment under dual
+ * control (line "witness-removed": name, the two custodians); from that line
+ * on the witness attests nothing. EXIT_REFUSED when NAME is not a witness or
+ * dual control fails; EXIT_USAGE when NAME is among the command's --witness.
+ */
+int cmd_witness_remove(const struct opts *o, const char *name);
 
 /** ceremony time-query --out FILE: an RFC 3161 query over the transcript's head. */
 int cmd_ceremony_time_query(const struct opts *o);
