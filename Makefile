@@ -58,7 +58,8 @@ PSPSIM_SRC  := $(wildcard tests/pspsim/*.c)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c tests/attack/test_*.c)
 
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
-COMMON_OBJ := $(call objs,$(COMMON_SRC))
+# Every program links common/, and with it the build's version and commit.
+COMMON_OBJ := $(call objs,$(COMMON_SRC)) $(OBJ)/gen/sr_version.o
 HSM_OBJ    := $(call objs,$(HSM_SRC))
 CTL_OBJ    := $(call objs,$(CTL_SRC))
 VAULT_OBJ  := $(call objs,$(VAULT_SRC)) $(OBJ)/gen/vault_static_data.o
@@ -69,7 +70,7 @@ PROGRAMS := $(BIN)/vaultd $(BIN)/vaultctl $(BIN)/gatewayd $(BIN)/gatewayctl $(BI
 PROGRAMS += $(BIN)/whsink
 UNIT_BIN := $(addprefix $(BIN)/tests/,$(basename $(notdir $(UNIT_SRC))))
 
-.PHONY: all deps up down demo check unit integration faults tests clean pki install segmentation compliance layout systemd-verify fuzz-panscan checkout fuzz bench bench-payments
+.PHONY: FORCE all deps up down demo check unit integration faults tests clean pki install segmentation compliance layout systemd-verify fuzz-panscan checkout fuzz bench bench-payments
 .SECONDARY:
 all: $(PROGRAMS)
 tests: $(UNIT_BIN)
@@ -93,6 +94,17 @@ $(BUILD)/gen/vault_static_data.c: $(VAULT_STATIC) scripts/embed.sh
 $(OBJ)/gen/vault_static_data.o: $(BUILD)/gen/vault_static_data.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# --version (common/sr_version.h): the release and the commit. The generator
+# runs on every make but rewrites the file only when the commit changes.
+SR_VERSION := 0.1.0
+$(BUILD)/gen/sr_version.c: FORCE
+	@mkdir -p $(dir $@)
+	@scripts/version.sh $@ $(SR_VERSION)
+$(OBJ)/gen/sr_version.o: $(BUILD)/gen/sr_version.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+FORCE:
 
 $(BIN)/vaultd: $(OBJ)/vault/vaultd.o $(VAULT_OBJ) $(HSM_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
@@ -119,7 +131,8 @@ $(BIN)/whsink: $(OBJ)/tests/whsink/whsink.o $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_COMMON)
 # panscan: the PAN scanner the tests and a QSA run (compliance/pci_dss/pci_scope.md).
-$(BIN)/panscan: $(OBJ)/tools/panscan.o $(OBJ)/common/sr_panscan.o
+$(BIN)/panscan: $(OBJ)/tools/panscan.o $(OBJ)/common/sr_panscan.o $(OBJ)/common/sr_version.o \
+                $(OBJ)/gen/sr_version.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_COMMON)
 
