@@ -15,6 +15,11 @@ top=$(git -C "$root" rev-parse --show-toplevel 2>/dev/null || true)
 if [ -n "$top" ] && [ "$(cd "$top" && pwd -P)" = "$root" ]; then
   commit=$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)
 fi
+# git refusing to run (`sudo make install` in a user's checkout: "dubious
+# ownership") must not turn a known commit into "unknown" and relink as root.
+if [ "$commit" = unknown ] && [ -f "$out" ]; then
+  commit=$(sed -n 's/^const char sr_version_commit\[\] = "\(.*\)";$/\1/p' "$out")
+fi
 # A C string literal: keep the characters git describe and versions use.
 commit=$(printf '%s' "$commit" | tr -cd 'A-Za-z0-9._+-')
 version=$(printf '%s' "$version" | tr -cd 'A-Za-z0-9._+~-')

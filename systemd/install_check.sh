@@ -47,6 +47,12 @@ n=$((n + 1))
   && ok "scripts/version.sh outside a git checkout: commit unknown" \
   || bad "scripts/version.sh outside a git checkout: $(grep commit "$T/v.c" 2>/dev/null)"
 
+# git failing later (sudo make install: "dubious ownership") keeps the commit.
+n=$((n + 1)); cp "$T/v.c" "$T/v2.c"; sed -i 's/"unknown"/"abc1234"/' "$T/v2.c"
+GIT_DIR=/nonexistent scripts/version.sh "$T/v2.c" 9.9 && grep -q 'sr_version_commit\[\] = "abc1234"' "$T/v2.c" \
+  && ok "scripts/version.sh when git fails: the commit already built is kept" \
+  || bad "scripts/version.sh when git fails: $(grep commit "$T/v2.c")"
+
 # 2. The installed layout, as the units see it.
 # The value of KEY= in a unit (each line), e.g. keys UNIT LoadCredential.
 keys() { sed -n "s/^$2=//p" "$1"; }
