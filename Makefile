@@ -58,7 +58,8 @@ PSPSIM_SRC  := $(wildcard tests/pspsim/*.c)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c tests/attack/test_*.c)
 
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
-COMMON_OBJ := $(call objs,$(COMMON_SRC))
+# Every program links common/, and with it the build's version and commit.
+COMMON_OBJ := $(call objs,$(COMMON_SRC)) $(OBJ)/gen/sr_version.o
 HSM_OBJ    := $(call objs,$(HSM_SRC))
 CTL_OBJ    := $(call objs,$(CTL_SRC))
 VAULT_OBJ  := $(call objs,$(VAULT_SRC)) $(OBJ)/gen/vault_static_data.o
@@ -69,7 +70,7 @@ PROGRAMS := $(BIN)/vaultd $(BIN)/vaultctl $(BIN)/gatewayd $(BIN)/gatewayctl $(BI
 PROGRAMS += $(BIN)/whsink
 UNIT_BIN := $(addprefix $(BIN)/tests/,$(basename $(notdir $(UNIT_SRC))))
 
-.PHONY: all deps up down demo check unit integration faults tests clean pki install segmentation compliance layout systemd-verify fuzz-panscan checkout fuzz bench bench-payments
+.PHONY: FORCE all deps up down demo check unit integration faults tests clean pki install uninstall install-check segmentation compliance layout systemd-verify fuzz-panscan checkout fuzz bench bench-payments
 .SECONDARY:
 all: $(PROGRAMS)
 tests: $(UNIT_BIN)
@@ -93,6 +94,17 @@ $(BUILD)/gen/vault_static_data.c: $(VAULT_STATIC) scripts/embed.sh
 $(OBJ)/gen/vault_static_data.o: $(BUILD)/gen/vault_static_data.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# --version (common/sr_version.h): the release and the commit. The generator
+# runs on every make but rewrites the file only when the commit changes.
+SR_VERSION := 0.1.0
+$(BUILD)/gen/sr_version.c: FORCE
+	@mkdir -p $(dir $@)
+	@scripts/version.sh $@ $(SR_VERSION)
+$(OBJ)/gen/sr_version.o: $(BUILD)/gen/sr_version.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+FORCE:
 
 $(BIN)/vaultd: $(OBJ)/vault/vaultd.o $(VAULT_OBJ) $(HSM_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
@@ -119,7 +131,8 @@ $(BIN)/whsink: $(OBJ)/tests/whsink/whsink.o $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_COMMON)
 # panscan: the PAN scanner the tests and a QSA run (compliance/pci_dss/pci_scope.md).
-$(BIN)/panscan: $(OBJ)/tools/panscan.o $(OBJ)/common/sr_panscan.o
+$(BIN)/panscan: $(OBJ)/tools/panscan.o $(OBJ)/common/sr_panscan.o $(OBJ)/common/sr_version.o \
+                $(OBJ)/gen/sr_version.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_COMMON)
 
@@ -273,38 +286,31 @@ check: deps
 	@$(MAKE) --no-print-directory fuzz
 	@scripts/check.sh
 
-# make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=...]: daemons in
-# sbin, tools in bin, sample configuration in SYSCONFDIR/strongroom (an
-# existing file is kept; the new one lands beside it as *.json.new),
-# systemd units (systemd/*.service, when present), migrations and docs in
-# PREFIX/share/strongroom. pspsim is test-only and never installed.
-PREFIX     ?= /usr/local
-SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
-SBINDIR    ?= $(PREFIX)/sbin
-BINDIR     ?= $(PREFIX)/bin
-DATADIR    ?= $(PREFIX)/share/strongroom
-UNITDIR    ?= $(PREFIX)/lib/systemd/system
-INSTALL    ?= install
+# make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=...]: the layout the
+# systemd units expect (systemd/install.sh says what goes where; with
+# PREFIX=/usr the units are installed unchanged): daemons in
+# PREFIX/libexec/strongroom, tools in bin, units, the sysusers file, the
+# sample /etc/strongroom tree (an existing file is never overwritten),
+# migrations and docs. make uninstall removes it, keeping the operator's
+# configuration. make install-check tests both (systemd/verify.sh runs it too).
+PREFIX      ?= /usr/local
+SYSCONFDIR  ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+BINDIR      ?= $(PREFIX)/bin
+LIBEXECDIR  ?= $(PREFIX)/libexec/strongroom
+DATADIR     ?= $(PREFIX)/share/strongroom
+DOCDIR      ?= $(PREFIX)/share/doc/strongroom
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+INSTALL     ?= install
+INSTALL_ENV  = DESTDIR='$(DESTDIR)' PREFIX='$(PREFIX)' SYSCONFDIR='$(SYSCONFDIR)' BINDIR='$(BINDIR)' \
+               LIBEXECDIR='$(LIBEXECDIR)' DATADIR='$(DATADIR)' DOCDIR='$(DOCDIR)' UNITDIR='$(UNITDIR)' \
+               SYSUSERSDIR='$(SYSUSERSDIR)' INSTALL='$(INSTALL)'
 install: $(BIN)/vaultd $(BIN)/gatewayd $(BIN)/vaultctl $(BIN)/gatewayctl
-	$(INSTALL) -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/migrations/vault \
-	  $(DESTDIR)$(DATADIR)/migrations/gateway $(DESTDIR)$(DATADIR)/doc
-	$(INSTALL) -m 0755 $(BIN)/vaultd $(BIN)/gatewayd $(DESTDIR)$(SBINDIR)/
-	$(INSTALL) -m 0755 $(BIN)/vaultctl $(BIN)/gatewayctl $(DESTDIR)$(BINDIR)/
-	$(INSTALL) -m 0755 migrations/migrate.sh $(DESTDIR)$(DATADIR)/migrations/
-	$(INSTALL) -m 0644 migrations/vault/*.sql $(DESTDIR)$(DATADIR)/migrations/vault/
-	$(INSTALL) -m 0644 migrations/gateway/*.sql $(DESTDIR)$(DATADIR)/migrations/gateway/
-	$(INSTALL) -m 0644 docs/configuration.md $(DESTDIR)$(DATADIR)/doc/
-	$(INSTALL) -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/strongroom
-	@for f in etc/*.json; do \
-	  t=$(DESTDIR)$(SYSCONFDIR)/strongroom/$$(basename $$f); \
-	  if [ -e "$$t" ]; then t=$$t.new; fi; \
-	  echo "$(INSTALL) -m 0640 $$f $$t"; $(INSTALL) -m 0640 $$f "$$t" || exit 1; \
-	done
-	@set -- $(wildcard systemd/*.service systemd/*.socket systemd/*.timer); \
-	if [ $$# -gt 0 ]; then \
-	  $(INSTALL) -d -m 0755 $(DESTDIR)$(UNITDIR) && \
-	  echo "$(INSTALL) -m 0644 $$* $(DESTDIR)$(UNITDIR)/" && $(INSTALL) -m 0644 "$$@" $(DESTDIR)$(UNITDIR)/; \
-	fi
+	@$(INSTALL_ENV) systemd/install.sh install $(BIN)
+uninstall:
+	@$(INSTALL_ENV) systemd/install.sh uninstall $(BIN)
+install-check: all
+	@SR_BIN=$(BIN) SAN=$(SAN) systemd/install_check.sh
 
 clean:
 	rm -rf build

@@ -25,6 +25,7 @@
 #include "common/sr_log.h"
 #include "common/sr_metrics.h"
 #include "common/sr_secret.h"
+#include "common/sr_version.h"
 
 #include <getopt.h>
 #include <pthread.h>
@@ -116,7 +117,7 @@ static void usage(FILE *f)
 	        "\n"
 	        "SYNOPSIS\n"
 	        "    gatewayd --config FILE [--check-config]\n"
-	        "    gatewayd --help\n"
+	        "    gatewayd --help | --version\n"
 	        "\n"
 	        "DESCRIPTION\n"
 	        "    Serves the merchant API over HTTPS (tokens only, never a card number),\n"
@@ -131,6 +132,7 @@ static void usage(FILE *f)
 	        "    --check-config   validate the configuration and the files it names;\n"
 	        "                     errors name the file, line and key; exit 0 or 1\n"
 	        "    --help           this text\n"
+	        "    --version        the release and the git commit it was built from\n"
 	        "\n"
 	        "SIGNALS\n"
 	        "    SIGTERM, SIGINT  stop accepting, finish requests in flight (at most\n"
@@ -174,6 +176,7 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", no_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, SR_OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config_path = NULL;
@@ -210,6 +213,8 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case SR_OPT_VERSION:
+			return sr_version_print("gatewayd");
 		default:
 			usage(stderr);
 			return 2;

@@ -10,7 +10,13 @@
 #      the credentials its unit loads, where systemd puts them;
 #   5. vaultd's IPAddressAllow= equals the CDE's peers in the address plan;
 #   6. the check can fail: a unit with a bad key, and one without hardening,
-#      are both refused.
+#      are both refused;
+#   7. the installed layout (systemd/install_check.sh): make install puts
+#      every ExecStart= binary, configuration, credential name, port and user
+#      where the installed units expect them, verified with
+#      systemd-analyze verify --root; make uninstall keeps only the
+#      operator's files. Steps 1-6 score the units as written; step 7 the
+#      units as installed.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -76,4 +82,5 @@ grep -vE '^(Protect|Private|Restrict|SystemCall|Capability|NoNew|IPAddress|Lock|
 e=$(exposure "$T/sr-selftest-soft.service")
 le "$e" "$MAX" && bad "selftest: an unhardened unit scored $e <= $MAX"
 echo "systemd-verify: $n units checked, $fail failed"
+SR_BIN=$SR_BIN systemd/install_check.sh || fail=$((fail + 1))
 [ "$fail" -eq 0 ]

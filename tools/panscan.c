@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "common/sr_panscan.h"
+#include "common/sr_version.h"
 
 static int g_quiet = 0;
 static int g_error = 0;
@@ -147,6 +148,8 @@ int main(int argc, char **argv)
 			       "FIFOs, devices) are skipped with a warning. Exit 0 none, 1 found, 2 error.\n\n%s",
 			       WAL_NOTE);
 			return 0;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			return sr_version_print("panscan");
 		} else if (strcmp(argv[i], "--") == 0) {
 			i++;
 			break;

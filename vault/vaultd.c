@@ -6,7 +6,7 @@
  *   vaultd --config FILE        run in the foreground, JSON logs on stderr
  *   vaultd --check-config FILE  load and validate the configuration, exit 0/1
  *                               (also: vaultd --config FILE --check-config)
- *   vaultd --help
+ *   vaultd --help | --version
  *
  * Secrets (database password, HSM PIN, PSP key) come only from files named in
  * the configuration (invariant 10, docs/invariants.md, PCI DSS v4.0 8.3.2).
@@ -30,6 +30,7 @@
 #include "common/sr_http.h"
 #include "common/sr_log.h"
 #include "common/sr_secret.h"
+#include "common/sr_version.h"
 #include "hsm/hsm.h"
 #include "vault/connectors/connector.h"
 #include "vault/connectors/adyen/adyen.h"
@@ -96,7 +97,7 @@ static void usage(FILE *f)
 	        "SYNOPSIS\n"
 	        "    vaultd --config FILE\n"
 	        "    vaultd --check-config FILE   (or: vaultd --config FILE --check-config)\n"
-	        "    vaultd --help\n"
+	        "    vaultd --help | --version\n"
 	        "\n"
 	        "DESCRIPTION\n"
 	        "    Runs the vault in the foreground: the public tokenization listener,\n"
@@ -112,6 +113,7 @@ static void usage(FILE *f)
 	        "                         (secrets: owner-only mode); errors name the file,\n"
 	        "                         line and key\n"
 	        "    --help               this text\n"
+	        "    --version            the release and the git commit it was built from\n"
 	        "\n"
 	        "SIGNALS\n"
 	        "    SIGTERM, SIGINT      stop accepting, finish requests in flight (at most\n"
@@ -675,6 +677,7 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", optional_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, SR_OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vaultd_config c;
@@ -699,6 +702,8 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case SR_OPT_VERSION:
+			return sr_version_print("vaultd");
 		default:
 			usage(stderr);
 			return 2;

@@ -37,6 +37,7 @@
 #include "common/sr_log.h"
 #include "common/sr_secret.h"
 #include "common/sr_util.h"
+#include "common/sr_version.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -822,6 +823,7 @@ int main(int argc, char **argv)
 		{ "transcript-head", required_argument, NULL, 'H' },
 		{ "lines", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, SR_OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config_path = NULL;
@@ -891,6 +893,10 @@ int main(int argc, char **argv)
 		case 'h':
 			want_help = 1;
 			break;
+		case SR_OPT_VERSION:
+			json_decref(origins);
+			json_decref(events);
+			return sr_version_print("gatewayctl");
 		default:
 			usage(stderr);
 			json_decref(origins);

@@ -299,20 +299,21 @@ t_ops_make_install() {
   [[ $SR_BIN == */asan/bin ]] && san=1
   env -u MAKEFLAGS -u MAKELEVEL make -s --no-print-directory install SAN=$san DESTDIR="$root" PREFIX=/usr >"$TMP/inst.log" 2>&1 \
     || { fail "make install: $(tail -3 "$TMP/inst.log")"; return; }
-  for f in usr/sbin/vaultd usr/sbin/gatewayd usr/bin/vaultctl usr/bin/gatewayctl; do
+  # The daemons where the units start them (systemd/install_check.sh checks the rest).
+  for f in usr/libexec/strongroom/vaultd usr/libexec/strongroom/gatewayd usr/bin/vaultctl usr/bin/gatewayctl; do
     [ -x "$root/$f" ] || fail "$f not installed"
   done
-  [ -e "$root/usr/bin/pspsim" ] || [ -e "$root/usr/sbin/pspsim" ] && fail "pspsim installed"
+  [ -n "$(find "$root" -name pspsim -o -name whsink)" ] && fail "pspsim or whsink installed"
   for f in etc/strongroom/vaultd.json etc/strongroom/gatewayd.json usr/share/strongroom/migrations/migrate.sh \
            usr/share/strongroom/migrations/vault/0001_init.sql usr/share/strongroom/migrations/gateway/0001_init.sql; do
     [ -s "$root/$f" ] || fail "$f not installed"
   done
-  eq "config mode" "$(stat -c %a "$root/etc/strongroom/vaultd.json")" 640
+  eq "config mode" "$(stat -c %a "$root/etc/strongroom/vaultd.json")" 644
   for f in systemd/*.service; do
     [ -e "$f" ] || continue
     [ -s "$root/usr/lib/systemd/system/$(basename "$f")" ] || fail "unit $f not installed"
   done
-  "$root/usr/sbin/gatewayd" --help >/dev/null || fail "installed gatewayd --help"
+  "$root/usr/libexec/strongroom/gatewayd" --help >/dev/null || fail "installed gatewayd --help"
   # A second install keeps edited configuration.
   echo '{}' > "$root/etc/strongroom/gatewayd.json"
   env -u MAKEFLAGS -u MAKELEVEL make -s --no-print-directory install SAN=$san DESTDIR="$root" PREFIX=/usr >/dev/null 2>&1 || fail "second install"
@@ -320,5 +321,5 @@ t_ops_make_install() {
   [ -s "$root/etc/strongroom/gatewayd.json.new" ] || fail "no .json.new beside the kept config"
   # PREFIX=/usr/local puts configuration under /usr/local/etc.
   env -u MAKEFLAGS -u MAKELEVEL make -s --no-print-directory install SAN=$san DESTDIR="$TMP/root2" >/dev/null 2>&1 || fail "install with default PREFIX"
-  [ -x "$TMP/root2/usr/local/sbin/vaultd" ] && [ -s "$TMP/root2/usr/local/etc/strongroom/vaultd.json" ] || fail "default PREFIX layout"
+  [ -x "$TMP/root2/usr/local/libexec/strongroom/vaultd" ] && [ -s "$TMP/root2/usr/local/etc/strongroom/vaultd.json" ] || fail "default PREFIX layout"
 }

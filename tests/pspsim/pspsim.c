@@ -38,6 +38,7 @@
 #include "common/sr_log.h"
 #include "common/sr_secret.h"
 #include "common/sr_util.h"
+#include "common/sr_version.h"
 #include "tests/pspsim/pspsim_keys.h"
 #include "tests/pspsim/pspsim_sim.h"
 #include "tests/pspsim/pspsim_store.h"
@@ -1338,6 +1339,8 @@ int main(int argc, char **argv)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage(stdout);
 			return 0;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			return sr_version_print("pspsim");
 		} else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
 			path = argv[++i];
 		} else if (strcmp(argv[i], "--check-config") == 0) {

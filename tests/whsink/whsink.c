@@ -25,6 +25,7 @@
  */
 #include "common/sr_http.h"
 #include "common/sr_log.h"
+#include "common/sr_version.h"
 
 #include <getopt.h>
 #include <pthread.h>
@@ -216,6 +217,7 @@ int main(int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' },
 		{ "cert", required_argument, NULL, 'c' },
 		{ "key", required_argument, NULL, 'k' },
+		{ "version", no_argument, NULL, SR_OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sr_http_config hc;
@@ -234,6 +236,8 @@ int main(int argc, char **argv)
 			hc.cert_file = optarg;
 		else if (opt == 'k')
 			hc.key_file = optarg;
+		else if (opt == SR_OPT_VERSION)
+			return sr_version_print("whsink");
 		else
 			return 2;
 	}

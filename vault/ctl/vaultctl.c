@@ -19,6 +19,7 @@
  */
 #include "vault/ctl/vaultctl.h"
 #include "common/sr_secret.h"
+#include "common/sr_version.h"
 
 #include <getopt.h>
 #include <pwd.h>
@@ -311,6 +312,7 @@ int main(int argc, char **argv)
 		{ "san", required_argument, NULL, 'x' },
 		{ "overlap-seconds", required_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, SR_OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { DEFAULT_MODULE, DEFAULT_LABEL, DEFAULT_PIN_FILE, DEFAULT_SO_PIN_FILE, NULL,
@@ -455,6 +457,9 @@ int main(int argc, char **argv)
 		case 'h':
 			want_help = 1;
 			break;
+		case SR_OPT_VERSION:
+			json_decref(o.evidence);
+			return sr_version_print("vaultctl");
 		default:
 			usage(stderr);
 			json_decref(o.evidence);
