@@ -165,7 +165,7 @@ static void h_challenge_complete(struct sr_http_request *req)
 			} else {
 				json_object_set_new(intent, "next_action", json_null());
 				pspsim_set_declined(intent, "authentication_required", "authentication_required",
-				             "The cardholder failed authentication.");
+				                    "The cardholder failed authentication.");
 				pspsim_put_intent(sim, req->params[0]);
 				sr_log(SR_LOG_INFO, req->request_id, "pspsim.3ds_completed", "{s:s, s:s}",
 				       "id", req->params[0], "status", "failed_authentication");

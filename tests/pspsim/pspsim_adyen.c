@@ -164,7 +164,7 @@ static void reply_save(struct sr_http_request *req, const char *key, const char 
 	}
 	if (key != NULL && (status == 200 || status == 201 || status == 422)) {
 		json_object_set_new(g_adyen.idem, key, json_pack("{s:s, s:i, s:s}", "hash", hash, "status",
-		                                           (int)status, "body", s));
+		                                                 (int)status, "body", s));
 		psim_store_put("adyen_idem", key, json_object_get(g_adyen.idem, key));
 	}
 	if (g_adyen.drop_next > 0) {
@@ -658,7 +658,7 @@ void pspsim_adyen_challenge_page(struct sr_http_request *req)
 
 	pthread_mutex_lock(&g_adyen.lock);
 	rc = g_adyen.ready ? json_string_value(json_object_get(json_object_get(g_adyen.payments, req->params[0]),
-	                                                 "resultCode")) : NULL;
+	                                                       "resultCode")) : NULL;
 	pthread_mutex_unlock(&g_adyen.lock);
 	sr_http_add_header(req, "Content-Security-Policy", "default-src 'none'; form-action 'self'");
 	if (rc == NULL || strcmp(rc, "RedirectShopper") != 0) {

@@ -88,30 +88,30 @@ static void h_payment_methods(struct sr_http_request *req)
 	len = strlen(number);
 	if (!pspsim_all_digits(number) || len < 12 || len > 19) {
 		pspsim_reply_card_error(req, sim, &id, "invalid_number", "The card number is not a valid card number.",
-		                 "card[number]");
+		                        "card[number]");
 		goto out;
 	}
 	if (!pspsim_luhn_ok(number)) {
 		pspsim_reply_card_error(req, sim, &id, "incorrect_number", "Your card number is incorrect.",
-		                 "card[number]");
+		                        "card[number]");
 		goto out;
 	}
 	month = pspsim_parse_int(pspsim_param(req, "card[exp_month]"), 1, 12);
 	if (month < 0) {
 		pspsim_reply_card_error(req, sim, &id, "invalid_expiry_month",
-		                 "Your card's expiration month is invalid.", "card[exp_month]");
+		                        "Your card's expiration month is invalid.", "card[exp_month]");
 		goto out;
 	}
 	year = pspsim_parse_int(pspsim_param(req, "card[exp_year]"), 2000, 2199);
 	gmtime_r(&now, &tm);
 	if (year < 0 || year < tm.tm_year + 1900 || (year == tm.tm_year + 1900 && month < tm.tm_mon + 1)) {
 		pspsim_reply_card_error(req, sim, &id, "invalid_expiry_year",
-		                 "Your card's expiration year is invalid.", "card[exp_year]");
+		                        "Your card's expiration year is invalid.", "card[exp_year]");
 		goto out;
 	}
 	if (cvc != NULL && (!pspsim_all_digits(cvc) || strlen(cvc) < 3 || strlen(cvc) > 4)) {
 		pspsim_reply_card_error(req, sim, &id, "invalid_cvc", "Your card's security code is invalid.",
-		                 "card[cvc]");
+		                        "card[cvc]");
 		goto out;
 	}
 	brand = pspsim_brand_of(number);
@@ -303,7 +303,7 @@ static void h_intent_create(struct sr_http_request *req)
 		break;
 	case OUT_PROCESSING_ERROR:
 		pspsim_set_declined(intent, "processing_error", "processing_error",
-		             "An error occurred while processing your card. Try again in a little bit.");
+		                    "An error occurred while processing your card. Try again in a little bit.");
 		break;
 	case OUT_3DS_THEN_SUCCEED:
 	case OUT_3DS_THEN_DECLINE:
