@@ -24,7 +24,8 @@
  * This file is main: configuration, listeners, signals. The Stripe
  * dialect's endpoints are in pspsim_stripe.c (what they share in
  * pspsim_stripe_util.c), its 3-D Secure in pspsim_3ds.c, its /_sim
- * endpoints in pspsim_control.c; the Adyen dialect in pspsim_adyen.c.
+ * endpoints in pspsim_control.c; the Adyen dialect in pspsim_adyen.c (its
+ * state in pspsim_adyen_state.c).
  */
 #include <pthread.h>
 #include <signal.h>
