@@ -15,9 +15,10 @@
  *   final call: checks (mTLS identity, 413, 411, JSON/form parsing),
  *             routing (404/405), handler, reply.
  *
- * This file is the server: daemon, TLS credentials, mutual TLS, access
- * handler, routing, drain. Reading requests is in sr_http_request.c,
- * replies (and the access log line) in sr_http_reply.c.
+ * This file is the server: daemon, mutual TLS, access handler, routing,
+ * drain. The TLS server credentials and their reload are in
+ * sr_http_creds.c, reading requests in sr_http_request.c, replies (and the
+ * access log line) in sr_http_reply.c.
  */
 #include "common/sr_http_internal.h"
 #include "common/sr_log.h"
@@ -54,7 +55,6 @@
 #define SR_HTTP_DEFAULT_ACCEPT_BURST 200.0
 #define SR_HTTP_DEFAULT_HANDSHAKE_S 5u
 #define SR_HTTP_IDLE_TIMEOUT_S 30u
-#define SR_HTTP_PEM_MAX (1024 * 1024)
 
 /*
  * PCI DSS v4.0 4.2.1: TLS 1.3 and 1.2 only, AEAD ciphers, forward-secret
@@ -66,23 +66,10 @@ static const char SR_TLS_PRIORITIES[] =
 	"-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305:"
 	"-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-RSA:+ECDHE-ECDSA";
 
-/* One generation of server credentials (ADR 0052). Never freed while the
- * server runs: a handshake may still use an older generation after a
- * reload, so old generations stay on the list until sr_http_stop. */
-struct tls_creds {
-	gnutls_pcert_st pcerts[8];
-	unsigned npcerts;
-	gnutls_privkey_t key;
-	struct tls_creds *older;
-};
-
 static pthread_once_t g_init_once = PTHREAD_ONCE_INIT;
 static int g_init_ok = 0;
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
+void sr_http_seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -134,46 +121,6 @@ static void global_init(void)
 		return;
 	json_set_alloc_funcs(json_wipe_malloc, json_wipe_free);
 	g_init_ok = 1;
-}
-
-/* ------------------------------------------------------------------ */
-/* helpers                                                             */
-
-static char *read_pem(const char *path, char *err, size_t errlen)
-{
-	FILE *f = NULL;
-	char *buf = NULL;
-	char *ret = NULL;
-	size_t n = 0;
-	struct stat st;
-
-	f = fopen(path, "rbe");
-	if (f == NULL) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > SR_HTTP_PEM_MAX) {
-		seterr(err, errlen, "%s: not a regular file of at most %d bytes", path, SR_HTTP_PEM_MAX);
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (buf == NULL) {
-		seterr(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	n = fread(buf, 1, (size_t)st.st_size, f);
-	if (ferror(f)) {
-		seterr(err, errlen, "%s: read error", path);
-		goto out;
-	}
-	buf[n] = '\0';
-	ret = buf;
-	buf = NULL;
-out:
-	free(buf);
-	if (f != NULL)
-		fclose(f);
-	return ret;
 }
 
 /* ------------------------------------------------------------------ */
@@ -562,170 +509,6 @@ static void mhd_logger(void *cls, const char *fm, va_list ap)
 	       srv != NULL && srv->name != NULL ? srv->name : "http", "message", msg);
 }
 
-/* ------------------------------------------------------------------ */
-/* server credentials, reloadable (ADR 0052)                           */
-
-static void creds_free(struct tls_creds *c)
-{
-	unsigned i;
-
-	while (c != NULL) {
-		struct tls_creds *older = c->older;
-
-		for (i = 0; i < c->npcerts; i++)
-			gnutls_pcert_deinit(&c->pcerts[i]);
-		/* GnuTLS wipes the key material on deinit. */
-		if (c->key != NULL)
-			gnutls_privkey_deinit(c->key);
-		free(c);
-		c = older;
-	}
-}
-
-/* Load the certificate chain and key from their files (or the signer's key
- * for the certificate, ADR 0118), and prove the key signs for the
- * certificate. NULL with err on failure. */
-static struct tls_creds *creds_load(const char *cert_file, const char *key_file,
-                                    const struct sr_http_signer *signer, char *err,
-                                    size_t errlen)
-{
-	static const unsigned char probe[] = "strongroom sr_http key/certificate pair check";
-	struct tls_creds *c = NULL;
-	struct tls_creds *ret = NULL;
-	char *cert_pem = NULL;
-	char *key_pem = NULL;
-	size_t key_len = 0;
-	gnutls_datum_t d, sig = { NULL, 0 };
-	gnutls_datum_t pd = { (unsigned char *)(uintptr_t)probe, sizeof probe - 1 };
-	int rc;
-	int algo;
-
-	c = calloc(1, sizeof *c);
-	if (c == NULL) {
-		seterr(err, errlen, "http: out of memory");
-		goto out;
-	}
-	cert_pem = read_pem(cert_file, err, errlen);
-	if (cert_pem == NULL)
-		goto out;
-	/* PCI DSS 3.6.1: the TLS key is a secret: 0600 file, guarded memory. */
-	if (signer == NULL) {
-		key_pem = sr_secret_read_file(key_file, &key_len, err, errlen);
-		if (key_pem == NULL)
-			goto out;
-	}
-	d.data = (unsigned char *)cert_pem;
-	d.size = (unsigned)strlen(cert_pem);
-	c->npcerts = sizeof c->pcerts / sizeof c->pcerts[0];
-	rc = gnutls_pcert_list_import_x509_raw(c->pcerts, &c->npcerts, &d, GNUTLS_X509_FMT_PEM, 0);
-	if (rc < 0 || c->npcerts == 0) {
-		c->npcerts = 0;
-		seterr(err, errlen, "%s: not a PEM certificate chain (%s)", cert_file,
-		       gnutls_strerror(rc));
-		goto out;
-	}
-	d.data = (unsigned char *)key_pem;
-	d.size = (unsigned)key_len;
-	if (signer != NULL) {
-		if (sr_http_signer_key(signer, c->pcerts[0].pubkey, &c->key, err, errlen) != 0)
-			goto out;
-		key_file = "the signer's key";
-	} else if (gnutls_privkey_init(&c->key) < 0 ||
-	    gnutls_privkey_import_x509_raw(c->key, &d, GNUTLS_X509_FMT_PEM, NULL, 0) < 0) {
-		seterr(err, errlen, "%s: not a PEM private key", key_file);
-		goto out;
-	}
-	/* The pair must match, or every handshake would fail after a reload. */
-	algo = gnutls_pubkey_get_pk_algorithm(c->pcerts[0].pubkey, NULL);
-	if (gnutls_privkey_sign_data(c->key, GNUTLS_DIG_SHA256, 0, &pd, &sig) < 0 ||
-	    gnutls_pubkey_verify_data2(c->pcerts[0].pubkey,
-	                               gnutls_pk_to_sign(algo, GNUTLS_DIG_SHA256), 0, &pd,
-	                               &sig) < 0) {
-		seterr(err, errlen, "%s does not match the certificate in %s", key_file, cert_file);
-		goto out;
-	}
-	ret = c;
-	c = NULL;
-out:
-	gnutls_free(sig.data);
-	free(cert_pem);
-	sr_secret_free(key_pem);
-	creds_free(c);
-	return ret;
-}
-
-/* gnutls_certificate_retrieve_function2: serve the current generation.
- * GnuTLS does not take ownership (the generation outlives the handshake). */
-static int cert_callback(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,
-                         const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
-                         gnutls_pcert_st **pcert, unsigned int *pcert_length,
-                         gnutls_privkey_t *pkey)
-{
-	struct sr_http_server *srv = gnutls_session_get_ptr(session);
-	struct tls_creds *c = NULL;
-
-	(void)req_ca_dn;
-	(void)nreqs;
-	(void)pk_algos;
-	(void)pk_algos_length;
-	if (srv == NULL)
-		return -1;
-	pthread_mutex_lock(&srv->mu);
-	c = srv->creds;
-	pthread_mutex_unlock(&srv->mu);
-	if (c == NULL)
-		return -1;
-	*pcert = c->pcerts;
-	*pcert_length = c->npcerts;
-	*pkey = c->key;
-	return 0;
-}
-
-/* Serial number of a generation's leaf certificate, hex, for logs. */
-static void creds_serial(const struct tls_creds *c, char *out, size_t outlen)
-{
-	gnutls_x509_crt_t crt = NULL;
-	unsigned char serial[40];
-	size_t n = sizeof serial, i;
-
-	out[0] = '\0';
-	if (gnutls_x509_crt_init(&crt) < 0)
-		return;
-	if (gnutls_x509_crt_import(crt, &c->pcerts[0].cert, GNUTLS_X509_FMT_DER) >= 0 &&
-	    gnutls_x509_crt_get_serial(crt, serial, &n) >= 0) {
-		for (i = 0; i < n && 2 * i + 2 < outlen; i++)
-			snprintf(out + 2 * i, outlen - 2 * i, "%02x", serial[i]);
-	}
-	gnutls_x509_crt_deinit(crt);
-}
-
-int sr_http_reload(struct sr_http_server *srv, char *err, size_t errlen)
-{
-	struct tls_creds *c = NULL;
-	char serial[81];
-
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-	if (srv == NULL)
-		return -1;
-	c = creds_load(srv->cert_file, srv->key_file, srv->signer, err, errlen);
-	if (c == NULL) {
-		/* Keep serving the current credentials. */
-		sr_log(SR_LOG_ERROR, NULL, "http.tls_reload_failed", "{s:s, s:s}", "listener",
-		       srv->name, "error", err != NULL ? err : "");
-		return -1;
-	}
-	creds_serial(c, serial, sizeof serial);
-	pthread_mutex_lock(&srv->mu);
-	c->older = srv->creds;
-	srv->creds = c;
-	pthread_mutex_unlock(&srv->mu);
-	(void)sr_http_tickets_rotate(srv->tickets); /* and no older ticket resumes */
-	sr_log(SR_LOG_INFO, NULL, "http.tls_reloaded", "{s:s, s:s}", "listener", srv->name,
-	       "serial", serial);
-	return 0;
-}
-
 unsigned sr_http_drain(struct sr_http_server *srv, unsigned grace_ms)
 {
 	struct timespec deadline;
@@ -794,7 +577,7 @@ static void server_free(struct sr_http_server *srv)
 	free(srv->ca_pem);
 	free(srv->cert_file);
 	free(srv->key_file);
-	creds_free(srv->creds);
+	sr_http_creds_free(srv->creds);
 	sr_http_guard_free(srv->guard);
 	sr_http_tickets_free(srv->tickets);
 	if (srv->sync_init) {
@@ -822,30 +605,30 @@ struct sr_http_server *sr_http_start(const struct sr_http_config *cfg, char *err
 		err[0] = '\0';
 	if (cfg == NULL || cfg->cert_file == NULL ||
 	    (cfg->key_file == NULL) == (cfg->signer == NULL) || cfg->routes == NULL) {
-		seterr(err, errlen, "http: cert_file, one of key_file and signer, and routes are "
-		       "required");
+		sr_http_seterr(err, errlen, "http: cert_file, one of key_file and signer, and routes are "
+		               "required");
 		goto out;
 	}
 	if (cfg->client_ca_file != NULL && (cfg->peer_name == NULL || cfg->peer_name[0] == '\0')) {
-		seterr(err, errlen, "http: client_ca_file needs peer_name");
+		sr_http_seterr(err, errlen, "http: client_ca_file needs peer_name");
 		goto out;
 	}
 	for (i = 0; i < cfg->n_routes; i++) {
 		if (cfg->routes[i].method == NULL || cfg->routes[i].pattern == NULL ||
 		    cfg->routes[i].handler == NULL || cfg->routes[i].pattern[0] != '/') {
-			seterr(err, errlen, "http: route %zu is incomplete", i);
+			sr_http_seterr(err, errlen, "http: route %zu is incomplete", i);
 			goto out;
 		}
 	}
 	pthread_once(&g_init_once, global_init);
 	if (!g_init_ok) {
-		seterr(err, errlen, "http: GnuTLS/libsodium initialisation failed");
+		sr_http_seterr(err, errlen, "http: GnuTLS/libsodium initialisation failed");
 		goto out;
 	}
 	sr_http_metrics_init();
 	srv = calloc(1, sizeof *srv);
 	if (srv == NULL) {
-		seterr(err, errlen, "http: out of memory");
+		sr_http_seterr(err, errlen, "http: out of memory");
 		goto out;
 	}
 	pthread_mutex_init(&srv->mu, NULL);
@@ -862,7 +645,7 @@ struct sr_http_server *sr_http_start(const struct sr_http_config *cfg, char *err
 	srv->refuse_pan = cfg->refuse_pan;
 	srv->name = strdup(cfg->name != NULL ? cfg->name : "http");
 	if (srv->name == NULL) {
-		seterr(err, errlen, "http: out of memory");
+		sr_http_seterr(err, errlen, "http: out of memory");
 		goto out;
 	}
 	threads = cfg->threads != 0 ? cfg->threads : SR_HTTP_DEFAULT_THREADS;
@@ -873,7 +656,7 @@ struct sr_http_server *sr_http_start(const struct sr_http_config *cfg, char *err
 		sin6.sin6_family = AF_INET6;
 		sin6.sin6_port = htons(cfg->port);
 		if (inet_pton(AF_INET6, cfg->bind_addr, &sin6.sin6_addr) != 1) {
-			seterr(err, errlen, "http: invalid bind address '%s'", cfg->bind_addr);
+			sr_http_seterr(err, errlen, "http: invalid bind address '%s'", cfg->bind_addr);
 			goto out;
 		}
 		sa = (const struct sockaddr *)&sin6;
@@ -883,31 +666,31 @@ struct sr_http_server *sr_http_start(const struct sr_http_config *cfg, char *err
 		sin.sin_port = htons(cfg->port);
 		if (inet_pton(AF_INET, cfg->bind_addr != NULL ? cfg->bind_addr : "127.0.0.1",
 		              &sin.sin_addr) != 1) {
-			seterr(err, errlen, "http: invalid bind address '%s'", cfg->bind_addr);
+			sr_http_seterr(err, errlen, "http: invalid bind address '%s'", cfg->bind_addr);
 			goto out;
 		}
 		sa = (const struct sockaddr *)&sin;
 	}
 
-	/* Served through cert_callback so that SIGHUP can swap them
+	/* Served through sr_http_cert_callback so that SIGHUP can swap them
 	 * (sr_http_reload, ADR 0052). */
 	srv->cert_file = strdup(cfg->cert_file);
 	srv->key_file = cfg->key_file != NULL ? strdup(cfg->key_file) : NULL;
 	srv->signer = cfg->signer;
 	if (srv->cert_file == NULL || (cfg->key_file != NULL && srv->key_file == NULL)) {
-		seterr(err, errlen, "http: out of memory");
+		sr_http_seterr(err, errlen, "http: out of memory");
 		goto out;
 	}
-	srv->creds = creds_load(cfg->cert_file, cfg->key_file, cfg->signer, err, errlen);
+	srv->creds = sr_http_creds_load(cfg->cert_file, cfg->key_file, cfg->signer, err, errlen);
 	if (srv->creds == NULL)
 		goto out;
 	if (cfg->client_ca_file != NULL) {
-		srv->ca_pem = read_pem(cfg->client_ca_file, err, errlen);
+		srv->ca_pem = sr_http_read_pem(cfg->client_ca_file, err, errlen);
 		if (srv->ca_pem == NULL)
 			goto out;
 		srv->peer_name = strdup(cfg->peer_name);
 		if (srv->peer_name == NULL) {
-			seterr(err, errlen, "http: out of memory");
+			sr_http_seterr(err, errlen, "http: out of memory");
 			goto out;
 		}
 		srv->vdata[0].type = GNUTLS_DT_KEY_PURPOSE_OID;
@@ -937,7 +720,7 @@ struct sr_http_server *sr_http_start(const struct sr_http_config *cfg, char *err
 	                               conn_limit);
 	srv->tickets = sr_http_tickets_new();
 	if (srv->guard == NULL || srv->tickets == NULL) {
-		seterr(err, errlen, "http: out of memory (or accept_burst below 1)");
+		sr_http_seterr(err, errlen, "http: out of memory (or accept_burst below 1)");
 		goto out;
 	}
 	/* With mutual TLS the client CA is the last option; without, its place
@@ -946,7 +729,7 @@ struct sr_http_server *sr_http_start(const struct sr_http_config *cfg, char *err
 		flags, 0, sr_http_guard_accept, srv->guard, on_request, srv,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv,
 		MHD_OPTION_SOCK_ADDR, sa,
-		MHD_OPTION_HTTPS_CERT_CALLBACK, cert_callback,
+		MHD_OPTION_HTTPS_CERT_CALLBACK, sr_http_cert_callback,
 		MHD_OPTION_HTTPS_PRIORITIES, SR_TLS_PRIORITIES,
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
@@ -956,9 +739,9 @@ struct sr_http_server *sr_http_start(const struct sr_http_config *cfg, char *err
 		srv->ca_pem != NULL ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, srv->ca_pem,
 		MHD_OPTION_END);
 	if (srv->daemon == NULL) {
-		seterr(err, errlen, "http %s: cannot start on %s:%u (address in use, or bad certificate/key)",
-		       srv->name, cfg->bind_addr != NULL ? cfg->bind_addr : "127.0.0.1",
-		       (unsigned)cfg->port);
+		sr_http_seterr(err, errlen, "http %s: cannot start on %s:%u (address in use, or bad certificate/key)",
+		               srv->name, cfg->bind_addr != NULL ? cfg->bind_addr : "127.0.0.1",
+		               (unsigned)cfg->port);
 		goto out;
 	}
 	{

@@ -2,7 +2,8 @@
  * sr_http_internal: what the parts of sr_http share (private to
  * common/sr_http*.c; daemons use sr_http.h). sr_http.c is the server
  * (daemon, TLS and mutual TLS, access handler, routing, drain),
- * sr_http_request.c reads requests, sr_http_reply.c builds and sends replies.
+ * sr_http_creds.c its TLS credentials and their reload, sr_http_request.c
+ * reads requests, sr_http_reply.c builds and sends replies.
  */
 #ifndef SR_HTTP_INTERNAL_H
 #define SR_HTTP_INTERNAL_H
@@ -14,6 +15,7 @@
 
 #include <sys/socket.h>
 
+#include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 
@@ -79,6 +81,51 @@ struct req_state {
 	char *form_key;                 /* key of the value being accumulated */
 	int pan_refused;                /* sr_http_screen_pan refused it: nothing of it is logged */
 };
+
+/* ---- sr_http.c ---- */
+
+/**
+ * printf-style message into err (errlen bytes, truncated, NUL-terminated);
+ * nothing when err is NULL or errlen is 0.
+ */
+void sr_http_seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---- sr_http_creds.c (ADR 0052) ---- */
+
+/**
+ * The contents of the PEM file at path, NUL-terminated (caller frees): a
+ * regular file of at most 1 MiB. @return NULL with err on failure (cannot
+ * open, not a regular file, too large, read error, out of memory).
+ */
+char *sr_http_read_pem(const char *path, char *err, size_t errlen);
+
+/**
+ * One generation of server credentials: the certificate chain (PEM, at
+ * most 8 certificates) of cert_file and the private key of key_file (read
+ * as a secret, sr_secret_read_file), or, with signer (key_file NULL), the
+ * signer's key for the leaf certificate (ADR 0118); the key must sign for
+ * the certificate. @return the generation (free with sr_http_creds_free),
+ * or NULL with err.
+ */
+struct tls_creds *sr_http_creds_load(const char *cert_file, const char *key_file,
+                                     const struct sr_http_signer *signer, char *err,
+                                     size_t errlen);
+
+/** Free a generation and every older one on its list (NULL ok). */
+void sr_http_creds_free(struct tls_creds *c);
+
+/**
+ * GnuTLS's certificate callback (gnutls_certificate_retrieve_function2,
+ * given to libmicrohttpd as MHD_OPTION_HTTPS_CERT_CALLBACK): serves the
+ * current generation of the server set with gnutls_session_set_ptr
+ * (srv->creds, read under srv->mu); GnuTLS does not take ownership.
+ * @return 0, or -1 when the session has no server or no credentials.
+ */
+int sr_http_cert_callback(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,
+                          const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
+                          gnutls_pcert_st **pcert, unsigned int *pcert_length,
+                          gnutls_privkey_t *pkey);
 
 /* ---- sr_http_request.c ---- */
 

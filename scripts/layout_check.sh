@@ -5,7 +5,9 @@
 #      gateway/; hsm/ nothing of vault/ or gateway/; vault/ nothing of
 #      gateway/; gateway/ nothing of vault/ or hsm/ and no PKCS#11 or mbedTLS
 #      header (the gateway never links card-data code).
-#   2. No source file over 1,000 lines outside tests/ and generated code.
+#   2. No source file (.c .h .sh .pl .py .js .mjs, tests/ included; tracked,
+#      or new and not ignored) over 1,000 lines, but for the exceptions
+#      listed below with their reasons.
 #   3. Every folder that holds C sources appears in the folder map.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -23,11 +25,25 @@ check_includes hsm/     'vault/|gateway/'              "the HSM layer must not i
 check_includes vault/   'gateway/'                     "the vault must not include gateway code"
 check_includes gateway/ 'vault/|hsm/|pkcs11|p11-kit|mbedtls/' "the gateway must not include vault, HSM, PKCS#11 or mbedTLS code"
 
-# 2. file size
+# 2. file size. Exceptions: one path a line, with the reason it cannot be
+#    split as a comment ("  path/to/file.c   # why"). An entry no longer
+#    over the limit (or gone) is a problem too, so that the list only shrinks.
+size_exceptions=(
+  # none: every source file is within the limit
+)
+is_exception() { local e; for e in "${size_exceptions[@]}"; do [ "$e" = "$1" ] && return 0; done; return 1; }
 while IFS= read -r f; do
+  [ -f "$f" ] || continue          # deleted in the work tree, not yet committed
   n=$(wc -l < "$f")
-  [ "$n" -le 1000 ] || bad "$f: $n lines (at most 1,000 outside tests/)"
-done < <(git ls-files -- '*.c' '*.h' '*.sh' '*.js' '*.mjs' | grep -v '^tests/')
+  if is_exception "$f"; then
+    [ "$n" -gt 1000 ] || bad "$f: $n lines, no longer over 1,000: remove it from size_exceptions in scripts/layout_check.sh"
+  else
+    [ "$n" -le 1000 ] || bad "$f: $n lines (at most 1,000: split it along a seam; exceptions are listed in scripts/layout_check.sh)"
+  fi
+done < <(git ls-files --cached --others --exclude-standard -- '*.c' '*.h' '*.sh' '*.pl' '*.py' '*.js' '*.mjs' | sort -u)
+for e in "${size_exceptions[@]}"; do
+  [ -f "$e" ] || bad "$e: listed in size_exceptions but not in the tree"
+done
 
 # 3. every source folder is in the map
 map=$(awk '/^## Folder map/{on=1; next} on && /^## /{exit} on' docs/architecture.md)

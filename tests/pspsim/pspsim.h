@@ -1,5 +1,5 @@
 /*
- * pspsim: what the simulator's PSP dialects share (pspsim.c speaks Stripe,
+ * pspsim: what the simulator's PSP dialects share (pspsim_stripe.c speaks Stripe,
  * pspsim_adyen.c Adyen's Checkout API): the test cards' outcomes (the table in docs/development.md,
  * table, the same for both) and the Adyen dialect's entry points.
  * Test and demo only.

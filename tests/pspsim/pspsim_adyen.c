@@ -46,7 +46,10 @@
  * Durable state (issue 16, tests/pspsim/pspsim_store.h): each payment, with
  * its modifications, is journaled as kind "adyen_payment" (pspReference ->
  * state), each saved answer as "adyen_idem" (Idempotency-Key -> {"hash",
- * "status","body"}), before the answer is sent.
+ * "status","body"}), before the answer is sent; they are read back at start
+ * by pspsim_adyen_state.c, which holds the dialect's state
+ * (pspsim_adyen_sim.h) and its entry points (pspsim_adyen_init, stats,
+ * audit, free).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -61,27 +64,12 @@
 #include "common/sr_secret.h"
 #include "common/sr_util.h"
 #include "tests/pspsim/pspsim.h"
+#include "tests/pspsim/pspsim_adyen_sim.h"
 #include "tests/pspsim/pspsim_keys.h"
 #include "tests/pspsim/pspsim_store.h"
 #include "tests/pspsim/pspsim_webhooks.h"
 
 #define ADYEN_AMOUNT_MAX 99999999LL
-
-static struct {
-	pthread_mutex_t lock;
-	bool ready;
-	char key_hash[65];
-	char merchant_account[128];
-	char public_host[128];
-	unsigned redirect_port;
-	json_t *payments;      /* pspReference -> state: {"amount","reference","capture","captured",
-	                        * "refunded","outcome","last4","resultCode",..., "created",
-	                        * "idempotency_key","modifications":[...]} */
-	json_t *idem;          /* Idempotency-Key -> {"hash","status","body"} */
-	long long n_payments, n_authorised, n_unavailable, n_replays, n_captures, n_cancels, n_refunds,
-	          n_dropped;
-	long long unavailable, drop_next, delay_ms;   /* faults */
-} g = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static void reply_adyen_error(struct sr_http_request *req, unsigned status, const char *code,
                               const char *message, const char *type)
@@ -106,9 +94,9 @@ static bool api_key_ok(struct sr_http_request *req, char *acct)
 		return false;
 	}
 	sr_sha256_hex(key, strlen(key), h);
-	if (sr_ct_equal(h, g.key_hash, 64)) {
+	if (sr_ct_equal(h, g_adyen.key_hash, 64)) {
 		if (acct != NULL)
-			snprintf(acct, 128, "%s", g.merchant_account);
+			snprintf(acct, 128, "%s", g_adyen.merchant_account);
 		return true;
 	}
 	if (psim_keys_check(key, acct, acct != NULL ? 128 : 0))
@@ -123,7 +111,7 @@ static bool api_key_ok(struct sr_http_request *req, char *acct)
 static void unlock_durable(void)
 {
 	psim_store_commit();
-	pthread_mutex_unlock(&g.lock);
+	pthread_mutex_unlock(&g_adyen.lock);
 	psim_store_wait();
 }
 
@@ -143,7 +131,7 @@ static int idem_begin(struct sr_http_request *req, const char **key, char hash[6
 		reply_adyen_error(req, 422, "702", "Idempotency-Key must be 1 to 255 characters", "validation");
 		return 1;
 	}
-	saved = json_object_get(g.idem, *key);
+	saved = json_object_get(g_adyen.idem, *key);
 	if (saved == NULL)
 		return 0;
 	if (!sr_ct_equal(json_string_value(json_object_get(saved, "hash")), hash, 64)) {
@@ -151,7 +139,7 @@ static int idem_begin(struct sr_http_request *req, const char **key, char hash[6
 		                  "validation");
 		return 1;
 	}
-	g.n_replays++;
+	g_adyen.n_replays++;
 	body = json_string_value(json_object_get(saved, "body"));
 	sr_http_add_header(req, "Idempotent-Replayed", "true");
 	sr_http_reply_raw(req, (unsigned)json_integer_value(json_object_get(saved, "status")),
@@ -175,13 +163,13 @@ static void reply_save(struct sr_http_request *req, const char *key, const char 
 		return;
 	}
 	if (key != NULL && (status == 200 || status == 201 || status == 422)) {
-		json_object_set_new(g.idem, key, json_pack("{s:s, s:i, s:s}", "hash", hash, "status",
-		                                           (int)status, "body", s));
-		psim_store_put("adyen_idem", key, json_object_get(g.idem, key));
+		json_object_set_new(g_adyen.idem, key, json_pack("{s:s, s:i, s:s}", "hash", hash, "status",
+		                                                 (int)status, "body", s));
+		psim_store_put("adyen_idem", key, json_object_get(g_adyen.idem, key));
 	}
-	if (g.drop_next > 0) {
-		g.drop_next--;
-		g.n_dropped++;
+	if (g_adyen.drop_next > 0) {
+		g_adyen.drop_next--;
+		g_adyen.n_dropped++;
 		sr_log(SR_LOG_WARN, req->request_id, "pspsim.adyen.answer_dropped", "{s:s}", "path", req->path);
 		sr_http_reply_drop(req);
 		free(s);
@@ -205,7 +193,7 @@ static bool digits(const char *s, size_t min, size_t max)
 }
 
 /* A new pspReference: 16 characters of [A-Z0-9] as Adyen's current ones
- * (e.g. "V4HZ4RBFJGXXGN82"), always with letters: a 16-digit reference could
+ * (e.g_adyen. "V4HZ4RBFJGXXGN82"), always with letters: a 16-digit reference could
  * pass the Luhn check and look like a card number to the PAN scanners. */
 static void new_psp_reference(char out[17])
 {
@@ -250,7 +238,7 @@ static json_t *payment_answer(const char *psp, const json_t *p, bool standin)
 	} else if (strcmp(rc, "RedirectShopper") == 0) {
 		char url[300];
 
-		snprintf(url, sizeof url, "https://%s:%u/adyen/3ds/%s", g.public_host, g.redirect_port, psp);
+		snprintf(url, sizeof url, "https://%s:%u/adyen/3ds/%s", g_adyen.public_host, g_adyen.redirect_port, psp);
 		json_object_set_new(a, "action", json_pack("{s:s, s:s, s:s, s:s}", "type", "redirect",
 		                                           "method", "GET", "paymentMethodType", "scheme",
 		                                           "url", url));
@@ -281,7 +269,7 @@ static void notify(const char *code, const char *psp, const char *orig, const ch
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
 	item = json_pack("{s:O, s:s, s:s, s:s, s:s, s:s, s:s}", "amount", amount, "eventCode", code,
-	                 "eventDate", date, "merchantAccountCode", g.merchant_account,
+	                 "eventDate", date, "merchantAccountCode", g_adyen.merchant_account,
 	                 "merchantReference", ref != NULL ? ref : "", "pspReference", psp,
 	                 "success", success ? "true" : "false");
 	if (item == NULL) {
@@ -380,21 +368,21 @@ static void h_payments(struct sr_http_request *req)
 	bool capture = false;
 	enum outcome oc = OUT_SUCCEED;
 
-	pthread_mutex_lock(&g.lock);
-	if (g.unavailable > 0) {
+	pthread_mutex_lock(&g_adyen.lock);
+	if (g_adyen.unavailable > 0) {
 		/* Fault: refused before any processing (nothing created). */
-		g.unavailable--;
-		g.n_unavailable++;
-		pthread_mutex_unlock(&g.lock);
+		g_adyen.unavailable--;
+		g_adyen.n_unavailable++;
+		pthread_mutex_unlock(&g_adyen.lock);
 		reply_adyen_error(req, 503, "000", "Service unavailable: the request was not processed",
 		                  "internal");
 		return;
 	}
-	delay = g.delay_ms;
-	pthread_mutex_unlock(&g.lock);
+	delay = g_adyen.delay_ms;
+	pthread_mutex_unlock(&g_adyen.lock);
 	sleep_ms(delay);
 
-	pthread_mutex_lock(&g.lock);
+	pthread_mutex_lock(&g_adyen.lock);
 	if (!api_key_ok(req, acct) || idem_begin(req, &key, hash) != 0)
 		goto out;
 	if (!json_is_object(o)) {
@@ -478,11 +466,11 @@ static void h_payments(struct sr_http_request *req)
 	/* Kept as received (issue 19): audits and tests read it back. */
 	if (json_is_string(json_object_get(o, "shopperStatement")))
 		json_object_set(p, "shopperStatement", json_object_get(o, "shopperStatement"));
-	json_object_set_new(g.payments, psp, p);
+	json_object_set_new(g_adyen.payments, psp, p);
 	psim_store_put("adyen_payment", psp, p);
-	g.n_payments++;
+	g_adyen.n_payments++;
 	if (strcmp(json_string_value(json_object_get(p, "resultCode")), "Authorised") == 0)
-		g.n_authorised++;
+		g_adyen.n_authorised++;
 	if (oc == OUT_SUCCEED_THEN_DISPUTE && capture)
 		notify_chargeback(psp, p);
 	sr_log(SR_LOG_INFO, req->request_id, "pspsim.adyen.payment", "{s:s, s:s, s:s}", "pspReference",
@@ -496,7 +484,7 @@ out:
 /* The payment named by params[0], or NULL after a 422. Lock held. */
 static json_t *find_payment(struct sr_http_request *req)
 {
-	json_t *p = json_object_get(g.payments, req->params[0]);
+	json_t *p = json_object_get(g_adyen.payments, req->params[0]);
 
 	if (p == NULL)
 		reply_adyen_error(req, 422, "167", "Original pspReference required for this operation",
@@ -522,7 +510,7 @@ static void modification(struct sr_http_request *req, int kind /* 0 capture 1 ca
 	long long auth = 0;
 	long long refunded = 0;
 
-	pthread_mutex_lock(&g.lock);
+	pthread_mutex_lock(&g_adyen.lock);
 	if (!api_key_ok(req, acct) || idem_begin(req, &key, hash) != 0)
 		goto out;
 	if (!json_is_object(o) || ma == NULL || strcmp(ma, acct) != 0) {
@@ -558,18 +546,18 @@ static void modification(struct sr_http_request *req, int kind /* 0 capture 1 ca
 	       : json_string_value(json_object_get(p, "reference"));
 	if (kind == 0) {
 		json_object_set_new(p, "captured", json_true());
-		g.n_captures++;
+		g_adyen.n_captures++;
 		notify("CAPTURE", mod, req->params[0], mref, amount, true, NULL, NULL, 200);
 		if (json_integer_value(json_object_get(p, "outcome")) == OUT_SUCCEED_THEN_DISPUTE)
 			notify_chargeback(req->params[0], p);
 	} else if (kind == 1) {
 		json_object_set_new(p, "resultCode", json_string("Cancelled"));
-		g.n_cancels++;
+		g_adyen.n_cancels++;
 		notify("CANCELLATION", mod, req->params[0], mref, json_object_get(p, "amount"), true,
 		       NULL, NULL, 200);
 	} else {
 		json_object_set_new(p, "refunded", json_integer(refunded + value));
-		g.n_refunds++;
+		g_adyen.n_refunds++;
 		notify("REFUND", mod, req->params[0], mref, amount, true, NULL, NULL, 200);
 	}
 	json_array_append_new(json_object_get(p, "modifications"),
@@ -599,9 +587,9 @@ static void h_payment_get(struct sr_http_request *req)
 {
 	json_t *p = NULL;
 
-	pthread_mutex_lock(&g.lock);
+	pthread_mutex_lock(&g_adyen.lock);
 	if (api_key_ok(req, NULL)) {
-		p = json_object_get(g.payments, req->params[0]);
+		p = json_object_get(g_adyen.payments, req->params[0]);
 		if (p == NULL)
 			reply_adyen_error(req, 404, "000", "Payment not found", "validation");
 		else
@@ -618,8 +606,8 @@ static void complete_3ds(struct sr_http_request *req, bool authenticated)
 	json_t *p = NULL;
 	enum outcome oc = OUT_SUCCEED;
 
-	pthread_mutex_lock(&g.lock);
-	p = json_object_get(g.payments, req->params[0]);
+	pthread_mutex_lock(&g_adyen.lock);
+	p = json_object_get(g_adyen.payments, req->params[0]);
 	if (p == NULL || strcmp(json_string_value(json_object_get(p, "resultCode")), "RedirectShopper") != 0) {
 		reply_adyen_error(req, 422, "000", "No 3-D Secure challenge pending", "validation");
 		goto out;
@@ -633,7 +621,7 @@ static void complete_3ds(struct sr_http_request *req, bool authenticated)
 		set_outcome(p, oc == OUT_3DS_THEN_DECLINE ? OUT_GENERIC_DECLINE : OUT_SUCCEED,
 		            json_is_true(json_object_get(p, "capture")));
 		if (oc != OUT_3DS_THEN_DECLINE)
-			g.n_authorised++;
+			g_adyen.n_authorised++;
 	}
 	psim_store_put("adyen_payment", req->params[0], p);
 	/* The asynchronous authorization result, as Adyen notifies it. */
@@ -668,10 +656,10 @@ void pspsim_adyen_challenge_page(struct sr_http_request *req)
 	const char *rc = NULL;
 	int n = 0;
 
-	pthread_mutex_lock(&g.lock);
-	rc = g.ready ? json_string_value(json_object_get(json_object_get(g.payments, req->params[0]),
-	                                                 "resultCode")) : NULL;
-	pthread_mutex_unlock(&g.lock);
+	pthread_mutex_lock(&g_adyen.lock);
+	rc = g_adyen.ready ? json_string_value(json_object_get(json_object_get(g_adyen.payments, req->params[0]),
+	                                                       "resultCode")) : NULL;
+	pthread_mutex_unlock(&g_adyen.lock);
 	sr_http_add_header(req, "Content-Security-Policy", "default-src 'none'; form-action 'self'");
 	if (rc == NULL || strcmp(rc, "RedirectShopper") != 0) {
 		static const char gone[] = "<!doctype html><meta charset=utf-8><title>Challenge</title>"
@@ -690,7 +678,7 @@ void pspsim_adyen_challenge_complete(struct sr_http_request *req)
 	const char *result = req->form != NULL ? json_string_value(json_object_get(req->form, "result"))
 	                                       : NULL;
 
-	if (!g.ready || (result != NULL && strcmp(result, "authenticate") != 0 && strcmp(result, "fail") != 0)) {
+	if (!g_adyen.ready || (result != NULL && strcmp(result, "authenticate") != 0 && strcmp(result, "fail") != 0)) {
 		sr_http_reply_error(req, 400, "invalid_request_error", "parameter_invalid",
 		                    "result must be authenticate or fail.", "result");
 		return;
@@ -702,7 +690,7 @@ void pspsim_adyen_challenge_complete(struct sr_http_request *req)
 static void h_sim_faults(struct sr_http_request *req)
 {
 	const char *names[] = { "unavailable", "drop_next", "delay_ms" };
-	long long *vals[] = { &g.unavailable, &g.drop_next, &g.delay_ms };
+	long long *vals[] = { &g_adyen.unavailable, &g_adyen.drop_next, &g_adyen.delay_ms };
 	const json_t *v = NULL;
 	size_t i = 0;
 
@@ -714,135 +702,22 @@ static void h_sim_faults(struct sr_http_request *req)
 			return;
 		}
 	}
-	pthread_mutex_lock(&g.lock);
+	pthread_mutex_lock(&g_adyen.lock);
 	for (i = 0; i < 3; i++) {
 		v = json_object_get(req->json, names[i]);
 		if (v != NULL)
 			*vals[i] = json_integer_value(v);
 	}
-	sr_http_reply_json(req, 200, json_pack("{s:I, s:I, s:I}", "unavailable", (json_int_t)g.unavailable,
-	                                       "drop_next", (json_int_t)g.drop_next,
-	                                       "delay_ms", (json_int_t)g.delay_ms));
-	pthread_mutex_unlock(&g.lock);
-}
-
-json_t *pspsim_adyen_stats(void)
-{
-	json_t *s = NULL;
-
-	pthread_mutex_lock(&g.lock);
-	s = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-	              "adyen_payments", (json_int_t)g.n_payments,
-	              "adyen_authorised", (json_int_t)g.n_authorised,
-	              "adyen_unavailable", (json_int_t)g.n_unavailable,
-	              "adyen_replays", (json_int_t)g.n_replays,
-	              "adyen_captures", (json_int_t)g.n_captures,
-	              "adyen_cancels", (json_int_t)g.n_cancels,
-	              "adyen_refunds", (json_int_t)g.n_refunds,
-	              "adyen_dropped", (json_int_t)g.n_dropped);
-	pthread_mutex_unlock(&g.lock);
-	return s;
-}
-
-/* Journal records read back at start (pspsim_store.h). */
-static int load_payment(const char *id, json_t *v, void *arg)
-{
-	(void)arg;
-	if (!json_is_string(json_object_get(v, "resultCode")) ||
-	    !json_is_integer(json_object_get(json_object_get(v, "amount"), "value")))
-		return -1;
-	if (!json_is_array(json_object_get(v, "modifications")))
-		json_object_set_new(v, "modifications", json_array());
-	return json_object_set(g.payments, id, v);
-}
-
-static int load_idem(const char *id, json_t *v, void *arg)
-{
-	(void)arg;
-	if (!json_is_string(json_object_get(v, "hash")) || !json_is_integer(json_object_get(v, "status")) ||
-	    !json_is_string(json_object_get(v, "body")))
-		return -1;
-	return json_object_set(g.idem, id, v);
-}
-
-json_t *pspsim_adyen_audit(long long since)
-{
-	json_t *out = json_array();
-	const char *psp = NULL;
-	json_t *p = NULL;
-
-	if (out == NULL)
-		return NULL;
-	pthread_mutex_lock(&g.lock);
-	if (g.ready) {
-		json_object_foreach(g.payments, psp, p) {
-			if (json_integer_value(json_object_get(p, "created")) < since)
-				continue;
-			json_array_append_new(out, json_pack("{s:s, s:O, s:O, s:O, s:O, s:O?, s:O?, s:O, s:O?}",
-			                      "pspReference", psp, "amount", json_object_get(p, "amount"),
-			                      "resultCode", json_object_get(p, "resultCode"),
-			                      "captured", json_object_get(p, "captured"),
-			                      "refunded", json_object_get(p, "refunded"),
-			                      "created", json_object_get(p, "created"),
-			                      "idempotency_key", json_object_get(p, "idempotency_key"),
-			                      "modifications", json_object_get(p, "modifications"),
-			                      "shopperStatement", json_object_get(p, "shopperStatement")));
-		}
-	}
-	pthread_mutex_unlock(&g.lock);
-	return out;
-}
-
-int pspsim_adyen_init(const char *api_key_file, const char *merchant_account,
-                      const char *public_host, char *err, size_t errlen)
-{
-	char *key = NULL;
-	size_t key_len = 0;
-
-	if (api_key_file == NULL || merchant_account == NULL || strlen(merchant_account) >= sizeof g.merchant_account) {
-		snprintf(err, errlen, "adyen_api_key_file and adyen_merchant_account are required together");
-		return -1;
-	}
-	key = sr_secret_read_file(api_key_file, &key_len, err, errlen);
-	if (key == NULL)
-		return -1;
-	sr_sha256_hex(key, key_len, g.key_hash);
-	sr_secret_free(key);
-	snprintf(g.merchant_account, sizeof g.merchant_account, "%s", merchant_account);
-	snprintf(g.public_host, sizeof g.public_host, "%s", public_host);
-	g.payments = json_object();
-	g.idem = json_object();
-	if (g.payments == NULL || g.idem == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	if (psim_store_each("adyen_payment", load_payment, NULL) != 0 ||
-	    psim_store_each("adyen_idem", load_idem, NULL) != 0) {
-		snprintf(err, errlen, "a journal record of the Adyen dialect is malformed");
-		return -1;
-	}
-	g.ready = true;
-	return 0;
-}
-
-void pspsim_adyen_set_redirect_port(unsigned port)
-{
-	g.redirect_port = port;
-}
-
-void pspsim_adyen_free(void)
-{
-	json_decref(g.payments);
-	json_decref(g.idem);
-	g.payments = NULL;
-	g.idem = NULL;
-	g.ready = false;
+	sr_http_reply_json(req, 200, json_pack("{s:I, s:I, s:I}", "unavailable", (json_int_t)g_adyen.unavailable,
+	                                       "drop_next", (json_int_t)g_adyen.drop_next,
+	                                       "delay_ms", (json_int_t)g_adyen.delay_ms));
+	pthread_mutex_unlock(&g_adyen.lock);
 }
 
 /* Without pspsim_adyen_init (no Adyen keys configured) the dialect answers 404. */
 static void guard(struct sr_http_request *req, void (*h)(struct sr_http_request *))
 {
-	if (!g.ready) {
+	if (!g_adyen.ready) {
 		sr_http_reply_error(req, 404, "invalid_request_error", "not_configured",
 		                    "The Adyen dialect is not configured.", NULL);
 		return;
@@ -868,7 +743,7 @@ static void r_payment_methods(struct sr_http_request *req)
 	const char *ma = json_string_value(json_object_get(req->json, "merchantAccount"));
 	char acct[128] = "";
 
-	pthread_mutex_lock(&g.lock);
+	pthread_mutex_lock(&g_adyen.lock);
 	if (!api_key_ok(req, acct))
 		goto out;
 	if (ma == NULL || acct[0] == '\0' || strcmp(ma, acct) != 0) {
@@ -878,7 +753,7 @@ static void r_payment_methods(struct sr_http_request *req)
 	sr_http_reply_json(req, 200, json_pack("{s:[{s:s, s:s}]}", "paymentMethods", "name", "Cards",
 	                                       "type", "scheme"));
 out:
-	pthread_mutex_unlock(&g.lock);
+	pthread_mutex_unlock(&g_adyen.lock);
 }
 
 /*
@@ -906,9 +781,9 @@ static void r_webhook_test(struct sr_http_request *req)
 	char *body = NULL;
 	int ok;
 
-	pthread_mutex_lock(&g.lock);
+	pthread_mutex_lock(&g_adyen.lock);
 	ok = api_key_ok(req, acct);
-	pthread_mutex_unlock(&g.lock);
+	pthread_mutex_unlock(&g_adyen.lock);
 	if (!ok)
 		return;
 	if (ma == NULL || acct[0] == '\0' || strcmp(ma, acct) != 0) {

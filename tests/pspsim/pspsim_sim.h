@@ -1,5 +1,6 @@
 /*
- * pspsim_sim: the Stripe dialect's state (pspsim.c), shared with
+ * pspsim_sim: the Stripe dialect's state (made in pspsim.c's main, used by
+ * pspsim_stripe*.c, pspsim_3ds.c and pspsim_control.c), shared with
  * pspsim_audit.c, which loads it from the journal at start and lists it
  * for audits (GET /_sim/intents). Test and demo only.
  */
