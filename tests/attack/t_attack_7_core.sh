@@ -87,11 +87,13 @@ core_scan() {
   if [ ! -s "$core" ]; then
     fail "$name: gcore took no core: $(tail -2 "$TMP/gcore.log")"; return
   fi
-  for ((i = 0; i < ${#CORE_PANS[@]}; i++)); do
-    n=$(grep -aoF -- "${CORE_PANS[i]}" "$core" | wc -l); pans=$((pans + n))
-    n=$(grep -aoF -- "\"number\":\"${CORE_PANS[i]}\"" "$core" | wc -l); bodies=$((bodies + n))
-    n=$(grep -aoF -- "\"cvc\":\"${CORE_CVCS[i]}\"" "$core" | wc -l); cvcs=$((cvcs + n))
-  done
+  # Two passes over the core (it can be GiBs), each with every pattern at once.
+  printf '%s\n' "${CORE_PANS[@]}" > "$TMP/core_pats"
+  for ((i = 0; i < ${#CORE_CVCS[@]}; i++)); do printf '"cvc":"%s"\n' "${CORE_CVCS[i]}"; done >> "$TMP/core_pats"
+  grep -aoF -f "$TMP/core_pats" "$core" > "$TMP/core_hits"
+  pans=$(grep -c '^[0-9]' "$TMP/core_hits"); cvcs=$(grep -c '^"cvc"' "$TMP/core_hits")
+  for ((i = 0; i < ${#CORE_PANS[@]}; i++)); do printf '"number":"%s"\n' "${CORE_PANS[i]}"; done > "$TMP/core_pats"
+  bodies=$(grep -aoF -f "$TMP/core_pats" "$core" | wc -l)
   hits=$((pans + cvcs))
   echo "    $name: core $(($(stat -c %s "$core") / 1048576)) MiB, ${#CORE_PANS[@]} cards: PAN hits $pans (in a JSON body $bodies), CVC hits $cvcs"
   [ -n "${CORE_KEEP:-}" ] && cp "$core" "$CORE_KEEP"; rm -f "$core"

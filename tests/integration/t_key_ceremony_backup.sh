@@ -146,8 +146,15 @@ t_key_backup_m_of_n_restore() {
   local base cfg tok
   base=$(jq .public_port var/etc/vaultd.json); BK_PUB=$((base + 20))
   cfg=$BK/vaultd.json
-  jq --argjson p "$BK_PUB" --arg pin "$BK/pin" '.public_port = $p | .internal_port = ($p + 1) | .admin_port = ($p + 2)
-     | .hsm_token_label = "bk-b" | .hsm_pin_file = $pin' var/etc/vaultd.json > "$cfg"
+  # The vault's TLS keys are never backed up (never extractable, ADR 0118):
+  # the restored token gets TLS identities of its own (ceremony 07), here
+  # certificates from the dev CA for keys made in token B.
+  mkdir -p -m 0700 "$BK/pki"; cp -p var/pki/ca.crt var/pki/ca.key "$BK/pki/"
+  env SOFTHSM2_CONF="$BK/b/softhsm2.conf" SR_VAULTCTL="$SR_BIN/vaultctl --label bk-b --pin-file $BK/pin --transcript $BK/b/transcript.jsonl --custodians $BK/b/custodians.json --pubkey $BK/b/signer.pem --master master-one" \
+    scripts/pki.sh "$BK/pki" vault >/dev/null || fail "TLS identities for the restored token"
+  jq --argjson p "$BK_PUB" --arg pin "$BK/pin" --arg pki "$BK/pki" '.public_port = $p | .internal_port = ($p + 1) | .admin_port = ($p + 2)
+     | .hsm_token_label = "bk-b" | .hsm_pin_file = $pin | .tls_cert_public = "\($pki)/vault-public.crt"
+     | .tls_cert_internal = "\($pki)/vault-internal.crt" | .psp_client_cert = "\($pki)/vault-egress.crt"' var/etc/vaultd.json > "$cfg"
   if bk_vaultd "$cfg"; then fail "vaultd started on extractable keys without hsm_keys_wrappable"; kill "$BK_VPID"; fi
   wait "$BK_VPID" 2>/dev/null
   grep -q "never extractable" "$BK/vaultd.out" || fail "vaultd refusal message: $(tail -n 2 "$BK/vaultd.out")"

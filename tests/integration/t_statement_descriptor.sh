@@ -4,7 +4,7 @@
 # shopperStatement. pspsim keeps what it received (GET /_sim/intents).
 # Sourced by run.sh (helpers: http, j, eq, fail, tokenize, tokenize_as).
 
-sd_audit() { curl -sS "${PSP[@]}" --cert var/pki/vault-egress.crt --key var/pki/vault-egress.key "$PSP_URL/_sim/intents"; }
+sd_audit() { curl -sS "${PSP[@]}" --cert var/pki/psp-control.crt --key var/pki/psp-control.key "$PSP_URL/_sim/intents"; }
 
 # sd_pay CARD CURRENCY EXTRA_JSON: tokenize and pay with extra fields.
 sd_pay() {
