@@ -341,7 +341,8 @@ while IFS=$'\t' read -r z c rule what; do
   perl -pe 'BEGIN { ($c, $r) = splice @ARGV, 0, 2 } $in = 1 if /^\s*chain \Q$c\E \{/; if ($in && /^\s*type /) { $_ .= "\t\t$r\n"; $in = 0 }' \
     "$c" "$rule" "$NFT_DIR/$z.nft" > "$f"
   killed=survived
-  for pass in normal input output; do
+  perl "$HERE/lint.pl" "$PLAN" "$HERE/flows.tsv" "$z" "$f" "${PORTS[@]}" >/dev/null || killed=killed
+  [ "$killed" = killed ] || for pass in normal input output; do
     for y in "${ZONES[@]}"; do rows "$pass" "$y" > "$WORK/rows.$pass.$y"; load_zone "$y" "$NFT_DIR/$y.nft" "$pass"; done
     if ! load_zone "$z" "$f" "$pass"; then killed="nft refuses it"; break; fi
     if ! o=$(mutant_check "$pass" "$z" "$c"); then killed=killed; break; fi
