@@ -418,6 +418,10 @@ static int check_extras(json_t *o, const char *prev, struct wstate *ws,
 		snprintf(ne.name, sizeof(ne.name), "%s", enrolled);
 		for (k = 0; k < ws->n && strcmp(ws->e[k].name, enrolled) != 0; k++)
 			;
+		if (k < ws->n) {   /* whoever signs lines must not take a witness's name */
+			seterr(why, whylen, "witness %s is already enrolled: a name keeps its key", enrolled);
+			return 1;
+		}
 		if (k == ENROLLED_MAX) {
 			seterr(why, whylen, "more than %d witnesses enrolled", ENROLLED_MAX);
 			return 1;

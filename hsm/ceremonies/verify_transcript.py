@@ -123,6 +123,8 @@ def verify(path, pubkey, tsa_ca, anchor):
                 enrolled = what.get("name")
                 if not isinstance(enrolled, str):
                     raise Broken("an enrolment without a name")
+                if enrolled in witnesses:
+                    raise Broken("witness %s is already enrolled: a name keeps its key" % enrolled)
                 witnesses[enrolled] = unhex(what.get("pk"), 32)
             attested = set()
             if "witnesses" in o:
