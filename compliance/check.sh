@@ -15,7 +15,8 @@
 #      section-level citation ("3.4"), a row inside that section;
 #   5. no file refers to a document outside the repository: no "BRIEF",
 #      "STYLE.md" or "the brief", no markdown link or cited path leaving it
-#      (`../` above the root), and every link inside it resolves;
+#      (`../` above the root; a `file:` URL), and every link inside it
+#      (`[text](target "title")`, `[label]: target`) resolves;
 #   6. the flow ids of iac/segmentation/flows.tsv are contiguous, or a comment
 #      line says why a number is skipped ("# F3: ...");
 #   7. the checker's own mutation tests (compliance/check_selftest.sh): each
@@ -43,9 +44,9 @@ ids_in() {
   perl -0777 -ne '
     my $f = $ARGV; my $t = $_;
     $t =~ s/\n[ \t]*(?:\*+|--|#+|\/\/|;)?[ \t]*/ /g;
-    while ($t =~ /PCI[ ]DSS(?:[ ]v4\.0(?:\.1)?)?(?:[ ]requirements?)?[ ]*((?:(?:[ ]*(?:,|\/|and|&)[ ]*)?\d{1,2}(?:\.\d{1,2}){1,3}(?![\d.]*\d))+)/g) {
+    while ($t =~ /PCI[ ]DSS(?:[ ]v4\.0(?:\.1)?)?(?:[ ](?i:requirements?))?[ ]*((?:(?:[ ]*(?:,|\/|and|&)[ ]*)?(?:A[1-3]|\d{1,2})(?:\.\d{1,2}){1,3}(?![\d.]*\d))+)/g) {
       my $list = $1;
-      print "$f\t$_\n" for ($list =~ /(\d{1,2}(?:\.\d{1,2}){1,3})/g);
+      print "$f\t$_\n" for ($list =~ /((?:A[1-3]|\d{1,2})(?:\.\d{1,2}){1,3})/g);
     }
     while ($t =~ /\bReq\.[ ]?(\d{1,2}(?:\.\d{1,2}){1,3})/g) { print "$f\t$1\n"; }
   ' "$@"
@@ -56,7 +57,7 @@ declare -A KNOWN=()
 while read -r id _; do case "$id" in ''|'#'*) continue ;; esac; KNOWN[$id]=1; done < "$REQS"
 # Matrix rows: "| 3.5.1.1 | ..." (first column, optionally bold).
 declare -A ROW=()
-while read -r id; do ROW[$id]=1; done < <(sed -n 's/^| *\**\([0-9]\{1,2\}\(\.[0-9]\{1,2\}\)\{1,3\}\)\**  *|.*/\1/p' "$MATRIX")
+while read -r id; do ROW[$id]=1; done < <(sed -n 's/^| *\**\(\(A[1-3]\|[0-9]\{1,2\}\)\(\.[0-9]\{1,2\}\)\{1,3\}\)\**  *|.*/\1/p' "$MATRIX")
 [ ${#ROW[@]} -gt 0 ] || bad "$MATRIX: no requirement rows"
 
 # 1. Citations of repository paths, functions, keys and headings.
@@ -116,9 +117,11 @@ while IFS= read -r l; do
 done < <(grep -nIE '\bBRIEF\b|\bSTYLE\.md\b|\b[Tt]he brief\b' "${ALL[@]}" 2>/dev/null)
 while IFS= read -r l; do bad "$l"; done < <(perl -MCwd=abs_path -MFile::Basename=dirname -ne '
   BEGIN { $root = abs_path(".") }
-  my @t = /\]\(([^)\s]+)\)/g;
+  my @t = /\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g;        # [text](target "title")
+  push @t, $1 if /^ {0,3}\[[^\]]+\]:\s*<?([^\s>]+)/;  # [label]: target
   push @t, $1 while /`(\.\.\/[^`\s]*)`/g;
   for my $t (@t) {
+    if ($t =~ m{^file:}i) { print "$ARGV:$.: link $t: outside the repository\n"; next }
     next if $t =~ m{^(?:[a-z]+:|#)};
     (my $p = $t) =~ s/#.*//;
     my $f = dirname($ARGV) . "/$p";

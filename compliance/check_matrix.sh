@@ -14,7 +14,8 @@
 #             merchant, both, or n/a. A service-provider-only requirement (its
 #             subject in the list starts "service providers:" or "multi-tenant
 #             service providers:") can only be the TPSP's.
-# Every row's ID must be in the list. Prints each problem and the rows by status.
+# A row in an HTML comment or a code block is no row; a cited document or test
+# file must exist. Every row's ID must be in the list. Prints each problem and the rows by status.
 # Then, unless SR_MATRIX_SELFTEST=0, it checks itself: mutants of the matrix (a
 # row deleted or duplicated, a status blanked or unknown, a test or a document
 # removed, a service-provider row given to the merchant, a row for no
@@ -54,7 +55,12 @@ check() {  # MATRIX REQS: prints problems, returns 1 when there is one
     my (%n, %by, $problems);
     my $bad = sub { print "  $matrix: @_\n"; $problems++ };
     open my $M, "<", $matrix or die;
+    my ($hidden, $fence) = (0, 0);   # a row in an HTML comment or a code block is no row
     while (<$M>) {
+      if (/^\s*```/) { $fence = !$fence; next }
+      $hidden = 1 if /^\s*<!--(?!.*-->)/;
+      if ($hidden) { $hidden = 0 if /-->/; next }
+      next if $fence;
       next unless /^\|\s*\**((?:A[1-3]|\d{1,2})(?:\.\d{1,2}){2,4})\**\s*\|/;
       my $id = $1; chomp; s/^\|//; s/\|\s*$//;
       my @c = map { s/^\s+|\s+$//gr } split /\|/;
@@ -63,8 +69,9 @@ check() {  # MATRIX REQS: prints problems, returns 1 when there is one
       if (@c != 6) { $bad->("row $id: " . scalar(@c) . " columns, not 6 (Req. | Subject | Status | Element | Evidence | Merchant)"); next; }
       my ($st, $el, $ev, $me) = @c[2..5];
       my @cites = ("$el $ev" =~ /`([^`]+)`/g);
-      my $doc  = grep { m{^[\w./-]+\.md(?:#[\w-]+)?$} } @cites;
-      my $test = grep { m{^(?:t|test)_[a-z0-9_]+$} || m{^tests/} || m{^[\w./-]+:(?:t|test)_[a-z0-9_]+$}
+      # A cited document or test file must exist (make compliance resolves the rest).
+      my $doc  = grep { m{^([\w./-]+\.md)(?:#[\w-]+)?$} && -f $1 } @cites;
+      my $test = grep { m{^(?:t|test)_[a-z0-9_]+$} || (m{^(tests/[^:]*)} && -e $1) || (m{^([\w./-]+):(?:t|test)_[a-z0-9_]+$} && -f $1)
                         || m{^make (?:segmentation|systemd-verify|compliance|layout|fuzz|fuzz-panscan|faults|check)$} } @cites;
       my $code = grep { m{^(?:common|vault|gateway|hsm|tools|iac|systemd|migrations|scripts)/[\w./-]+(?::[\w.-]+)?$} && !m{\.md(?:#|$)} } @cites;
       if ($st eq "implemented") {
@@ -125,6 +132,9 @@ mutant "status blanked"              "$impl" "s/^(\\| *$P *\\|[^|]*\\|)[^|]*\\|/
 mutant "status unknown"              "$impl" "s/^(\\| *$P *\\|[^|]*\\|)[^|]*\\|/\$1 done |/"
 mutant "implemented without a test"  "$impl" "s/\`(?:t_|test_|tests\\/|make )[^\`]*\`//g if /^\\| *$P *\\|/"
 mutant "operator without a document" "$oper" "s/\`[^\`]*\\.md(?:#[^\`]*)?\`//g if /^\\| *$O *\\|/"
+mutant "operator citing a document that does not exist" "$oper" "s/\`[^\`]*\\.md(?:#[^\`]*)?\`/\`ghost.md\`/g if /^\\| *$O *\\|/"
+mutant "implemented citing a test file that does not exist" "$impl" "s/\`(?:t_|test_|tests\\/|make )[^\`]*\`/\`ghost.sh:t_covers_it\`/g if /^\\| *$P *\\|/"
+mutant "row hidden in an HTML comment" "$first_req" "\$_ = \"<!--\\n\$_-->\\n\" if /^\\| *\\**$I\\** *\\|/"
 mutant "merchant column unknown"     "$impl" "s/\\|[^|]*\\|\\s*\$/| someone |\\n/ if /^\\| *$P *\\|/"
 mutant "service provider's row given to the merchant" "$sp_req" "s/\\|[^|]*\\|\\s*\$/| merchant |\\n/ if /^\\| *$S *\\|/"
 mutant "row for no requirement"      "12.11.1" "\$_ .= \"| 12.11.1 | made up | operator | x | \\\`compliance/pci_dss/control_matrix.md\\\` | TPSP |\\n\" if /^\\| *\\**$I\\** *\\|/"

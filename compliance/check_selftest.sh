@@ -25,10 +25,21 @@ missing heading	see `docs/architecture.md#no-such-heading`	has no heading with t
 whole code file	see `vault/vaultd.c` (the sweeper)	a whole vault/vaultd.c is cited
 BRIEF reference	as BRIEF.md says	as BRIEF.md says: refers to a document outside the repository
 link outside	see [the design](../../DESIGN.md)	link ../../DESIGN.md: no such file
+unclosed report marker	<!-- report:begin -->\nsee `vault/vaultd.c:no_such_function_b`	has no end
+dot-slash path	see `./vault/vaultd.c:no_such_function_c`	vault/vaultd.c defines no no_such_function_c
+name only in a comment	see `iac/nftables/addresses-harness.nft:NAME`	addresses-harness.nft defines no NAME
+C call argument	see `hsm/ceremonies/hsm_custodian.c:master`	hsm_custodian.c defines no master
+link with a title	see [the design](../../TITLED.md "design")	link ../../TITLED.md: no such file
+reference link	[design]: ../../../DESIGN.md	link ../../../DESIGN.md: no such file
+file URL	see [notes](file:///home/ops/DESIGN.md)	file:///home/ops/DESIGN.md: outside the repository
+dot-dot inside a path	see `docs/../../../../../../../../../../../../tmp/`	may leave the repository
+Requirement capitalised	as PCI DSS Requirement 13.9.1 says	cites PCI DSS 13.9.1, not in
+appendix requirement	as PCI DSS A3.9.9 says	cites PCI DSS A3.9.9, not in
 EOF
 )
-: > "$T/docs/bad.md"
-while IFS=$'\t' read -r _ text _; do printf '%s\n' "$text" >> "$T/docs/bad.md"; done <<<"$mutations"
+# One fixture file a mutation (\n in the text: a new line), so that none hides another.
+i=0
+while IFS=$'\t' read -r _ text _; do i=$((i + 1)); printf '%b\n' "$text" > "$T/docs/bad$i.md"; done <<<"$mutations"
 printf 'F1\ta\tb\t1\tx\nF2\ta\tb\t2\tx\nF4\ta\tb\t4\tx\n' > "$T/flows.tsv"
 out=$(run)
 n=0 caught=0 ok=1
@@ -44,6 +55,7 @@ got=$(grep -c '^  ' <<<"$out")
 [ "$got" -eq "$n" ] || { echo "expected $n problems in the fixture, the checker reported $got:"; echo "$out"; ok=0; }
 
 # The same kinds, valid: nothing reported.
+rm -f "$T"/docs/bad*.md
 cat > "$T/docs/bad.md" <<'EOF'
 `vault/vaultd.c:main`, `common/sr_secret.h:sr_secret_read_file`, `etc/vaultd.json:db_port`,
 `docs/architecture.md#folder-map`, `vault/api/`, `docs/invariants.md`, `Makefile:compliance`,

@@ -17,6 +17,9 @@
 #   `doc.md#anchor`  the heading exists (GitHub's anchor of it).
 #   `path` alone  only a directory or a document (.md .txt, a .tsv table); a code,
 #                 configuration or test file must name what is meant.
+# Names in comments do not count (C: an indented `NAME,` only inside an enum).
+# A `..` in a cited path is refused (it may leave the repository), and so is a
+# `<!-- name:begin -->` with no end (nothing after it would be checked).
 # Line numbers (`path:123`) are refused: they rot. `build/` and `var/` paths
 # (generated, git-ignored), code blocks and generated reports (between
 # <!-- name:begin --> and <!-- name:end -->) are not checked.
@@ -55,7 +58,7 @@ sub defined_in {
 	my @re = (
 		$kind eq 'c'    ? (qr/^[A-Za-z_][^;{}()\n]*\b$q\s*\(/m, qr/^\s*#\s*define\s+$q\b/m,
 		                   qr/\b(?:struct|enum|union)\s+$q\s*\{/, qr/\}\s*$q\s*(?:\[[^\]]*\]\s*)*[;=]/, qr/^typedef\b[^;]*\b$q\s*;/m,
-		                   qr/^\s+$q\s*(?:=[^=]|,|$)/m, qr/^[A-Za-z_][^;(\n]*\b$q\s*(?:\[[^\]]*\]\s*)*(?:=|;)/m)
+		                   qr/\benum\b[^{;]*\{(?:[^}]*,)?\s*$q\s*(?:=[^,}]*)?(?:,|\})/, qr/^[A-Za-z_][^;(\n]*\b$q\s*(?:\[[^\]]*\]\s*)*(?:=|;)/m)
 		: $kind eq 'sh'   ? (qr/^\s*(?:function\s+)?$q\s*\(\)/m, qr/^\s*(?:export\s+|local\s+|readonly\s+)?$q=/m)
 		: $kind eq 'json' ? (qr/"$q"\s*:/)
 		: $kind eq 'sql'  ? (qr/\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:UNIQUE\s+)?(?:TABLE|FUNCTION|TRIGGER|VIEW|INDEX|TYPE|SEQUENCE|ROLE|POLICY)\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:\w+\.)?$q\b/i)
@@ -68,6 +71,9 @@ sub defined_in {
 		: $kind eq 'conf' ? (qr/^\s*$q\s*[=:]/m, qr/^\s*\[$q\]/m, qr/^[ugmr]\s+$q\s/m)
 		: $kind eq 'make' ? (qr/^$q\s*:(?!=)/m, qr/^(?:export\s+)?$q\s*[:?+]?=/m)
 		: ());
+	# Comments name things without defining them.
+	if ($kind eq 'c') { $text =~ s{/\*.*?\*/}{ }gs; $text =~ s{^\s*//.*$}{}mg }
+	elsif ($kind ne 'json' && $kind ne 'js') { $text =~ s/^\s*#(?!\s*define\b).*$//mg }
 	for (@re) { return 1 if $text =~ $_ }
 	return 0;
 }
@@ -96,18 +102,20 @@ sub bad { my ($where, $c, $why) = @_; print "  $where: `$c`: $why\n"; $problems+
 
 for my $doc (@ARGV) {
 	open my $fh, '<', $doc or die "$doc: $!";
-	my ($fence, $generated) = (0, 0);   # code blocks; generated reports (their files named with their hashes)
+	my ($fence, $generated, $gen_at) = (0, 0, '');   # code blocks; generated reports (their files named with their hashes)
 	while (my $line = <$fh>) {
 		if ($line =~ /^\s*```/) { $fence = !$fence; next }
-		if ($line =~ /^<!-- [\w-]+:(begin|end) -->/) { $generated = $1 eq 'begin'; next }
+		if ($line =~ /^<!-- ([\w-]+):(begin|end) -->/) { $generated = $2 eq 'begin'; $gen_at = "$doc:$.\t$1"; next }
 		next if $fence || $generated;
 		while ($line =~ /`([^`\s]+)`/g) {
 			my $c = $1;
-			my ($path, $sep, $name) = $c =~ m{^([\w.@+-]+(?:/[\w.@+-]+)*/?)(?:([:#])([\w./\$-]*))?$} or next;
+			(my $cc = $c) =~ s{^(?:\./)+}{};
+			my ($path, $sep, $name) = $cc =~ m{^([\w.@+-]+(?:/[\w.@+-]+)*/?)(?:([:#])([\w./\$-]*))?$} or next;
 			my $first = (split m{/}, $path)[0];
 			next unless $top{$first} && ($path =~ m{/} || -f $path || $sep);
 			$checked++;
 			my $at = "$doc:$.";
+			if ($path =~ m{(?:^|/)\.\.(?:/|$)}) { bad($at, $c, "a '..' in a cited path: it may leave the repository (cite it from the root)"); next }
 			if (!-e $path) { bad($at, $c, "no such file or directory $path"); next }
 			my $kind = -d $path ? 'dir' : kind_of($path);
 			if (!defined $sep) {
@@ -128,6 +136,7 @@ for my $doc (@ARGV) {
 		}
 	}
 	close $fh;
+	if ($generated) { my ($at, $n) = split /\t/, $gen_at; bad($at, "<!-- $n:begin -->", "has no end: nothing after it was checked") }
 }
 print "citations: $checked checked, $problems problems\n";
 exit($problems ? 1 : 0);

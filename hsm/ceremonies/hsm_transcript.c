@@ -368,6 +368,7 @@ int hsm_transcript_verify(const char *path, const char *pubkey_pem,
 struct enrolled {
 	char name[HSM_CUSTODIAN_NAME_MAX + 1];
 	uint8_t pk[HSM_WITNESS_PK_LEN];
+	bool removed;   /* the name stays taken: a removed witness is never re-enrolled */
 };
 #define ENROLLED_MAX 64
 
@@ -416,8 +417,14 @@ static int check_extras(json_t *o, const char *prev, struct wstate *ws,
 			return 1;
 		}
 		snprintf(ne.name, sizeof(ne.name), "%s", enrolled);
+		ne.removed = false;
 		for (k = 0; k < ws->n && strcmp(ws->e[k].name, enrolled) != 0; k++)
 			;
+		if (k < ws->n) {   /* whoever signs lines must not take a witness's name,
+		                    * not even a removed witness's */
+			seterr(why, whylen, "witness %s is already enrolled: a name keeps its key", enrolled);
+			return 1;
+		}
 		if (k == ENROLLED_MAX) {
 			seterr(why, whylen, "more than %d witnesses enrolled", ENROLLED_MAX);
 			return 1;
@@ -432,11 +439,11 @@ static int check_extras(json_t *o, const char *prev, struct wstate *ws,
 
 		for (k = 0; gone != NULL && k < ws->n && strcmp(ws->e[k].name, gone) != 0; k++)
 			;
-		if (gone == NULL || k == ws->n) {
+		if (gone == NULL || k == ws->n || ws->e[k].removed) {
 			seterr(why, whylen, "the removal of a witness who is not enrolled");
 			return 1;
 		}
-		ws->e[k] = ws->e[--ws->n];
+		ws->e[k].removed = true;
 	}
 	if (w != NULL) {
 		json_incref(w);
@@ -454,7 +461,7 @@ static int check_extras(json_t *o, const char *prev, struct wstate *ws,
 				break;
 			for (k = 0; name != NULL && k < ws->n && strcmp(ws->e[k].name, name) != 0; k++)
 				;
-			if (name == NULL || k == ws->n) {
+			if (name == NULL || k == ws->n || ws->e[k].removed) {
 				seterr(why, whylen, "attested by a witness who is not enrolled");
 				bad = 1;
 			} else if (unhex(json_string_value(json_object_get(e, "sig")), sig,

@@ -109,7 +109,7 @@ static int unhex(const char *s, uint8_t *out, size_t n)
  * 1 enrolled, 0 not (or no transcript yet), -1 the transcript cannot be read.
  */
 static int newest(const char *path, const char *name, uint8_t salt[SALT_LEN],
-                  uint8_t pk[HSM_WITNESS_PK_LEN])
+                  uint8_t pk[HSM_WITNESS_PK_LEN], int *ever)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -131,8 +131,11 @@ static int newest(const char *path, const char *name, uint8_t salt[SALT_LEN],
 			         unhex(json_string_value(json_object_get(what, "salt")), salt,
 			               SALT_LEN) == 0 &&
 			         unhex(json_string_value(json_object_get(what, "pk")), pk,
-			               HSM_WITNESS_PK_LEN) == 0)
+			               HSM_WITNESS_PK_LEN) == 0) {
 				found = 1;
+				if (ever != NULL)
+					*ever = 1;
+			}
 		}
 		json_decref(o);
 	}
@@ -147,7 +150,17 @@ int hsm_witness_enrolled(const char *path, const char *name)
 
 	if (path == NULL || name == NULL)
 		return -1;
-	return newest(path, name, salt, pk);
+	return newest(path, name, salt, pk, NULL);
+}
+
+int hsm_witness_ever_enrolled(const char *path, const char *name)
+{
+	uint8_t salt[SALT_LEN], pk[HSM_WITNESS_PK_LEN];
+	int ever = 0;
+
+	if (path == NULL || name == NULL || newest(path, name, salt, pk, &ever) < 0)
+		return -1;
+	return ever;
 }
 
 int hsm_witness_load(const char *path, const char *name, const char *pass, size_t pass_len,
@@ -165,7 +178,7 @@ int hsm_witness_load(const char *path, const char *name, const char *pass, size_
 		seterr(err, errlen, "witness: refused");
 		return 1;
 	}
-	found = newest(path, name, salt, pk);
+	found = newest(path, name, salt, pk, NULL);
 	if (found < 0) {
 		seterr(err, errlen, "witness: the transcript cannot be read: %s", strerror(errno));
 		return -1;

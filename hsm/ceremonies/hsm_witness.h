@@ -54,6 +54,14 @@ int hsm_witness_enrol(const char *name, const char *pass, size_t pass_len, struc
 int hsm_witness_enrolled(const char *path, const char *name);
 
 /**
+ * Whether name was ever enrolled as a witness in the transcript at path,
+ * removed since or not. A name is enrolled once, ever (ADR 0117): a second
+ * enrolment fails verification, so vaultctl refuses it up front.
+ * @return 1 yes, 0 no (or no transcript yet), -1 it cannot be read.
+ */
+int hsm_witness_ever_enrolled(const char *path, const char *name);
+
+/**
  * Load an enrolled witness: the newest "witness-enrolled" line for name in
  * the transcript at path gives their salt and public key (none after a
  * "witness-removed" line for name); pass must derive that key (compared in

@@ -93,6 +93,7 @@ def verify(path, pubkey, tsa_ca, anchor):
     if not data:
         return 1, 0, "the transcript is empty", ZERO, {}
     witnesses = {}
+    removed = set()   # a removed witness's name is never enrolled again
     prev = ZERO
     stats = {"attested": 0, "rfc3161": 0, "clock": 0, "anchor_line": 0, "untimed_from": 0}
     raw_lines = data.split(b"\n")
@@ -125,12 +126,15 @@ def verify(path, pubkey, tsa_ca, anchor):
                 enrolled = what.get("name")
                 if not isinstance(enrolled, str):
                     raise Broken("an enrolment without a name")
+                if enrolled in witnesses or enrolled in removed:
+                    raise Broken("witness %s is already enrolled: a name keeps its key" % enrolled)
                 witnesses[enrolled] = unhex(what.get("pk"), 32)
             if o.get("action") == "witness-removed":
                 gone = what.get("name")
                 if not isinstance(gone, str) or gone not in witnesses:
                     raise Broken("the removal of a witness who is not enrolled")
                 del witnesses[gone]
+                removed.add(gone)
             attested = set()
             if "witnesses" in o:
                 ws = o.pop("witnesses")

@@ -321,3 +321,33 @@ done < "$WORK/mutants.tsv" > "$WORK/mutants.out"
 mut_killed=${#KILLED[@]}
 mut_rate=$(awk -v k="$mut_killed" -v t="$mut_total" 'BEGIN { printf "%.1f", t ? 100 * k / t : 0 }')
 log "mutants: $mut_killed of $mut_total killed ($mut_rate%) in $mut_seconds s"
+
+# ------------------------------------------------------------ attack self-tests
+# Hand-written ruleset changes that open a flow (issue 17, attack 17x): each
+# must be killed by some check, as the generated mutants are. One a line:
+# ZONE<TAB>CHAIN<TAB>the rule added at the top of CHAIN<TAB>what it opens.
+attacks=$(cat <<'ATT'
+cde	input	tcp dport 9000 ct state new accept comment "F8 SSH, another port"	a CDE port outside the harness's port list
+cde	input	udp dport 161 accept comment "F8 SNMP"	UDP (SNMP) into the CDE: no UDP is probed inbound
+cde	input	tcp sport 53 accept comment "F6 replies"	every CDE port to a sender using source port 53
+cde	output	meta skuid 65534 accept comment "F7 vaultd"	any destination to the CDE's unprivileged daemons (the probes run as root)
+cde	input	meta nfproto ipv6 accept comment "F4 IPv6"	everything over IPv6 (the harness disables IPv6)
+cde	input	ip saddr 198.18.0.0/15 tcp dport $SSH_PORT accept comment "F8 new admin range"	SSH from a range no probe comes from
+cde	forward	ip saddr $APP_HOST tcp dport $VAULT_INTERNAL_PORT accept comment "F4 routed"	the CDE host routing the application zone's packets on
+ATT
+)
+while IFS=$'\t' read -r z c rule what; do
+  f=$WORK/attack-$z-$c.nft
+  perl -pe 'BEGIN { ($c, $r) = splice @ARGV, 0, 2 } $in = 1 if /^\s*chain \Q$c\E \{/; if ($in && /^\s*type /) { $_ .= "\t\t$r\n"; $in = 0 }' \
+    "$c" "$rule" "$NFT_DIR/$z.nft" > "$f"
+  killed=survived
+  perl "$HERE/lint.pl" "$PLAN" "$HERE/flows.tsv" "$z" "$f" "${PORTS[@]}" >/dev/null || killed=killed
+  [ "$killed" = killed ] || for pass in normal input output; do
+    for y in "${ZONES[@]}"; do rows "$pass" "$y" > "$WORK/rows.$pass.$y"; load_zone "$y" "$NFT_DIR/$y.nft" "$pass"; done
+    if ! load_zone "$z" "$f" "$pass"; then killed="nft refuses it"; break; fi
+    if ! o=$(mutant_check "$pass" "$z" "$c"); then killed=killed; break; fi
+  done
+  load_zone "$z" "$NFT_DIR/$z.nft" normal
+  record selftest - "$z" - - killed "$killed" "attack: '$rule' in $z $c opens $what"
+done <<<"$attacks"
+for y in "${ZONES[@]}"; do load_zone "$y" "$NFT_DIR/$y.nft" normal; done

@@ -323,6 +323,12 @@ record() { # kind id src dst port expected observed decided_by
 }
 CURL=(curl -sS --max-time 10 --connect-timeout 3 --cacert "$WORK/pki/ca.crt" -o "$WORK/body" -w '%{http_code}')
 
+# 0. What the probes cannot see is not in the rulesets: every accept rule is a
+# flow of flows.tsv over TCP to a port the matrix probes (lint.pl).
+for z in "${ZONES[@]}"; do
+  o=$(perl "$HERE/lint.pl" "$PLAN" "$HERE/flows.tsv" "$z" "$NFT_DIR/$z.nft" "${PORTS[@]}" | head -1)
+  record lint - "$z" - - clean "${o:-clean}" "iac/nftables/$z.nft: every accept rule is a flow the matrix probes (lint.pl)"
+done
 for name in vaultd gatewayd; do
   st=$(awk '/^Uid:/ {u=$2} /^CapEff:/ {c=$2} /^NoNewPrivs:/ {n=$2} END {print "uid=" u " capeff=" c " nnp=" n}' "/proc/${DPID[$name]}/status" 2>/dev/null)
   record functional - "$name" - - "uid=65534 capeff=0000000000000000 nnp=1" "$st" "$name runs unprivileged in its zone (as its unit runs it: own user, no capabilities)"

@@ -47,6 +47,14 @@ int cmd_witness_add(const struct opts *o, const char *name)
 		fprintf(stderr, "vaultctl: witness add: the ceremony master cannot witness\n");
 		return EXIT_REFUSED;
 	}
+	/* ADR 0117: a name is enrolled once, ever (removed or not). */
+	r = hsm_witness_ever_enrolled(o->transcript, name);
+	if (r != 0) {
+		fprintf(stderr, "vaultctl: witness add: %s\n", r > 0 ?
+		        "this name was enrolled before; a witness name is enrolled once (use a new name)" :
+		        "the transcript cannot be read");
+		return r > 0 ? EXIT_REFUSED : EXIT_OP;
+	}
 	if (hsm_open(o->module, o->label, o->pin_file, 1, &h, err, sizeof(err)) != 0)
 		goto fail;
 	/* A witness attests; they never authorise: no custodian is a witness. */
