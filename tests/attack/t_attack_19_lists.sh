@@ -79,7 +79,8 @@ t_attack_19_lists_cursor_shapes() {
 t_attack_19_lists_events_30_days() {
   local pay old
   tokenize 4242424242424242; pay "$(j .id)" 700; pay=$(j .id)
-  old=evt_$(pg -d gateway -At <<<"INSERT INTO payment_events (payment_id, type, from_status, to_status, created_at) VALUES ('$pay', 'payment.captured', 'captured', 'captured', now() - interval '31 days') RETURNING id")
+  # An event 31 days old, with its outbox row (invariant 7) delivered back then.
+  old=evt_$(pg -d gateway -At <<<"WITH e AS (INSERT INTO payment_events (payment_id, type, from_status, to_status, created_at) VALUES ('$pay', 'payment.captured', 'captured', 'captured', now() - interval '31 days') RETURNING id, type, created_at), o AS (INSERT INTO outbox (event_id, topic, payload, created_at, delivered_at) SELECT id, type, '{}', created_at, created_at FROM e) SELECT id FROM e")
   http GET "$GATEWAY_URL/v1/events/$old" "$STRONGROOM_SK"
   eq "31-day-old event" "$STATUS/$(j .error.code)" 404/resource_missing
   http GET "$GATEWAY_URL/v1/events?starting_after=$old" "$STRONGROOM_SK"
