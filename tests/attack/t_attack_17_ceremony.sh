@@ -11,15 +11,15 @@
 A17_PY=(python3 "$ROOT/hsm/ceremonies/verify_transcript.py")
 
 # a17_tsa DIR: a CA and a TSA certificate (EKU timeStamping) and the openssl ts configuration.
-a17_tsa() {
-  local d=$1
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=A17 TSA CA" \
+a17_tsa() {   # a17_tsa DIR [DAYS]
+  local d=$1 days=${2:-2}
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days "$days" -subj "/CN=A17 TSA CA" \
     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" \
     -keyout "$d/ca.key" -out "$d/ca.crt" 2>/dev/null || return 1
   openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=A17 TSA" \
     -keyout "$d/tsa.key" -out "$d/tsa.csr" 2>/dev/null || return 1
   printf 'extendedKeyUsage=critical,timeStamping\nkeyUsage=critical,digitalSignature\n' > "$d/ext"
-  openssl x509 -req -in "$d/tsa.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
+  openssl x509 -req -in "$d/tsa.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial -days "$days" \
     -extfile "$d/ext" -out "$d/tsa.crt" 2>/dev/null || return 1
   echo 01 > "$d/serial"
   printf '[tsa]\ndefault_tsa = t\n[t]\nserial = %s/serial\nsigner_cert = %s/tsa.crt\nsigner_key = %s/tsa.key\nsigner_digest = sha256\ndefault_policy = 1.3.6.1.4.1.99999.1\ndigests = sha256\naccuracy = secs:1\ness_cert_id_chain = no\ness_cert_id_alg = sha256\ncerts = %s/tsa.crt\n' \

@@ -89,16 +89,19 @@ t_attack_28_ceremony_07_runs() {
     openssl x509 -req -in "$1" -CA var/pki/ca.crt -CAkey var/pki/ca.key -CAserial "$TMP/c07.srl" \
       -CAcreateserial -days 30 -sha256 -extfile "$TMP/c07.ext" -out "$2" 2>/dev/null
   }
-  # The ceremony's TSA: attack 17's throw-away one (openssl ts), the round trip in tsa_reply.
-  mkdir -p "$TMP/c07tsa"; a17_tsa "$TMP/c07tsa" || { fail "TSA setup"; return; }
-  tsa_reply() { openssl ts -reply -config "$TMP/c07tsa/ts.cnf" -queryfile "$1" -out "$2" 2>/dev/null; }
+  # The ceremony's TSA (openssl ts, attack 17's kind), the round trip in
+  # tsa_reply. The dev stack's transcript outlives a test run (var/), and its
+  # earlier stamps must verify with the same TSA CA: one TSA per dev stack.
+  local tsa=var/ceremony/dev-tsa
+  [ -s "$tsa/ts.cnf" ] || { mkdir -p "$tsa" && a17_tsa "$tsa" 3650; } || { fail "TSA setup"; return; }
+  tsa_reply() { openssl ts -reply -config "$tsa/ts.cnf" -queryfile "$1" -out "$2" 2>/dev/null; }
   old=$(openssl x509 -noout -serial -in var/pki/vault-internal.crt)
   oldkey=$("$SR_BIN/vaultctl" tls list | awk '$2 == "internal" { print $1 }')
   awk '/^```sh ceremony$/ { on = 1; next } /^```$/ { on = 0 } on' hsm/ceremonies/07-tls-identity.md > "$script"
   [ "$(grep -c . "$script")" -ge 8 ] || { fail "ceremony 7 has no runnable steps"; return; }
   if ! (set -e; VC="$SR_BIN/vaultctl --master rehearsal"; ROLE=internal; CN=vault-internal.strongroom.test
         CERT=var/pki/vault-internal.crt; WORK=$TMP; OVERLAP=0; TRANSCRIPT=var/ceremony/transcript.jsonl
-        TSA="dev TSA"; TSA_CA=$TMP/c07tsa/ca.crt
+        TSA="dev TSA"; TSA_CA=$tsa/ca.crt
         VAULTD_PID=$(cat var/run/vaultd.pid); . "$script") > "$TMP/c07.out" 2>&1; then
     fail "ceremony 7 failed: $(tail -5 "$TMP/c07.out")"; return
   fi
