@@ -9,8 +9,10 @@
  *
  * Request flow in the access handler (keep-alive pitfall, docs/development.md):
  *   1st call: allocate the per-request state only (no response queued),
- *             except for requests refused before reading their body
- *             (declared body too large, body without Content-Length);
+ *             except for requests refused without reading their body
+ *             (declared body too large or without Content-Length, from a
+ *             client waiting for 100 Continue or declaring more than
+ *             SR_HTTP_DRAIN_MAX); other refused bodies are drained first;
  *   upload calls: accumulate up to max_body, discard beyond;
  *   final call: checks (mTLS identity, 413, 411, JSON/form parsing),
  *             routing (404/405), handler, reply.

@@ -66,6 +66,8 @@ struct req_state {
 	size_t body_len;
 	size_t body_cap;
 	int too_large;
+	unsigned refusal;               /* 413/411 decided from the headers, answered once the body is read */
+	size_t drained;                 /* bytes of a refused body read and discarded */
 	int got_body;                   /* any upload data arrived */
 	char *path_copy;                /* storage for params[] */
 	const struct sr_route *route;
@@ -145,24 +147,39 @@ size_t sr_http_digit_count(const char *s, size_t n);
 int sr_http_valid_request_id(const char *s);
 
 /**
- * Refusal decided from the headers alone on the first call, before any
- * body is read: 413 (declared Content-Length over max_body), 411
- * (POST/PUT/PATCH with Transfer-Encoding and no Content-Length), 500 (no
- * memory for the declared body), else 0.
+ * Most bytes of a refused body read and discarded before the 413 or 411 is
+ * sent (1 MiB). Answering from the headers and closing with the body unread
+ * resets the connection under a client still uploading, which then never
+ * reads the answer (RFC 9112 §9.6): a refused body up to this size is read
+ * and dropped, never stored; a larger one ends the connection.
+ */
+#define SR_HTTP_DRAIN_MAX ((size_t)1 << 20)
+
+/**
+ * Refusal decided from the headers alone on the first call: 413 (declared
+ * Content-Length over max_body), 411 (POST/PUT/PATCH with
+ * Transfer-Encoding and no Content-Length), 500 (no memory for the declared
+ * body), else 0. A 413 or 411 is answered at once only when the client
+ * waits for "100 Continue" (it has sent no body) or declares more than
+ * SR_HTTP_DRAIN_MAX; otherwise it is recorded in st->refusal, 0 is
+ * returned, and the body is drained (sr_http_body_append) before the
+ * answer (sr_http_body_status).
  */
 unsigned sr_http_early_refusal(struct req_state *st);
 
 /**
  * Take one piece of upload data (n bytes, copied): appended to st->body,
  * or, once the total would pass max_body, the body is wiped and the rest
- * discarded (413 on the final call). @return 0, or -1 out of memory.
+ * discarded (413 on the final call). A body refused from its headers is
+ * discarded as it arrives. @return 0, or -1 out of memory or more than
+ * SR_HTTP_DRAIN_MAX bytes discarded (the connection is then closed).
  */
 int sr_http_body_append(struct req_state *st, const char *data, size_t n);
 
 /**
- * Refusal of the body on the final call, before routing: 413 (more than
- * max_body arrived), 411 (POST/PUT/PATCH body without Content-Length),
- * else 0.
+ * Refusal of the body on the final call, before routing: the refusal
+ * decided from the headers (st->refusal), 413 (more than max_body
+ * arrived), 411 (POST/PUT/PATCH body without Content-Length), else 0.
  */
 unsigned sr_http_body_status(const struct req_state *st);
 

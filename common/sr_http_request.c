@@ -214,9 +214,27 @@ out:
 	return rc;
 }
 
-/* Refusals decided from the headers alone, before any body is read. The
- * response is queued on the first call on purpose: the connection is closed
- * after it instead of reading a body we will not accept. 0 if none. */
+/* A client that sent "Expect: 100-continue" waits for our go-ahead before
+ * sending its body: it can be answered at once (RFC 9110 §10.1.1). */
+static int expects_continue(const struct req_state *st)
+{
+	const char *e = MHD_lookup_connection_value(st->conn, MHD_HEADER_KIND,
+	                                            MHD_HTTP_HEADER_EXPECT);
+
+	return e != NULL && strcasecmp(e, "100-continue") == 0;
+}
+
+/* A refusal decided from the headers: answered at once (and the connection
+ * closed without reading the body) only when no body is on its way or too
+ * much is; otherwise recorded, the body drained, and answered after it. */
+static unsigned refuse(struct req_state *st, unsigned status, unsigned long long declared)
+{
+	if (expects_continue(st) || declared > SR_HTTP_DRAIN_MAX)
+		return status;
+	st->refusal = status;
+	return 0;
+}
+
 unsigned sr_http_early_refusal(struct req_state *st)
 {
 	const char *cl = MHD_lookup_connection_value(st->conn, MHD_HEADER_KIND,
@@ -231,11 +249,11 @@ unsigned sr_http_early_refusal(struct req_state *st)
 		errno = 0;
 		n = strtoull(cl, &end, 10);
 		if (errno == 0 && end != cl && n > st->srv->max_body)
-			return MHD_HTTP_CONTENT_TOO_LARGE;
+			return refuse(st, MHD_HTTP_CONTENT_TOO_LARGE, n);
 		if (errno == 0 && end != cl && n > 0 && body_reserve(st, (size_t)n) != 0)
 			return MHD_HTTP_INTERNAL_SERVER_ERROR;
 	} else if (te != NULL && method_has_body(st->req.method)) {
-		return MHD_HTTP_LENGTH_REQUIRED;
+		return refuse(st, MHD_HTTP_LENGTH_REQUIRED, 0);
 	}
 	return 0;
 }
@@ -243,8 +261,10 @@ unsigned sr_http_early_refusal(struct req_state *st)
 int sr_http_body_append(struct req_state *st, const char *data, size_t n)
 {
 	st->got_body = 1;
-	if (st->too_large)
-		return 0;
+	if (st->refusal != 0 || st->too_large) {
+		st->drained += n;
+		return st->drained > SR_HTTP_DRAIN_MAX ? -1 : 0;
+	}
 	if (st->body_len + n > st->srv->max_body) {
 		/* Discard the rest; 413 on the final call. */
 		st->too_large = 1;
@@ -262,6 +282,8 @@ int sr_http_body_append(struct req_state *st, const char *data, size_t n)
 
 unsigned sr_http_body_status(const struct req_state *st)
 {
+	if (st->refusal != 0)
+		return st->refusal;
 	if (st->too_large)
 		return MHD_HTTP_CONTENT_TOO_LARGE;
 	if (st->got_body && method_has_body(st->req.method) &&

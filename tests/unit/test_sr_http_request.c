@@ -10,11 +10,18 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
+#include <gnutls/gnutls.h>
 #include <jansson.h>
 
 #include "tests/unit/http_fixture.h"
@@ -133,6 +140,107 @@ static void test_too_large(void **state)
 	assert_int_not_equal(r.status, 200);
 	assert_true(r.status == 411 || r.status == 413);
 	resp_free(&r);
+}
+
+/* A client that uploads as a browser or an SDK does on a slow link: the
+ * headers, then a body of body_len bytes in 4 KiB records 5 ms apart, and
+ * only then reads the answer into out (NUL-terminated). @return bytes read;
+ * -2 if the server stopped reading before the body was sent (a client such
+ * as curl then fails with a send error and never sees the answer); -1 if no
+ * answer arrived. */
+static long post_then_read(uint16_t port, const char *hdrs, size_t body_len,
+                           char *out, size_t out_len)
+{
+	gnutls_session_t s = NULL;
+	gnutls_certificate_credentials_t x = NULL;
+	struct sockaddr_in a;
+	const struct timespec pause = { 0, 5 * 1000000L };
+	char piece[4096];
+	size_t off = 0, got = 0;
+	int fd = -1, rc = 0, send_failed = 0;
+
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_port = htons(port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(gnutls_certificate_allocate_credentials(&x), 0);
+	assert_int_equal(gnutls_init(&s, GNUTLS_CLIENT), 0);
+	assert_int_equal(gnutls_set_default_priority(s), 0);
+	assert_int_equal(gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, x), 0);
+	gnutls_transport_set_int(s, fd);
+	do
+		rc = gnutls_handshake(s);
+	while (rc < 0 && gnutls_error_is_fatal(rc) == 0);
+	assert_int_equal(rc, 0);
+	assert_int_equal(gnutls_record_send(s, hdrs, strlen(hdrs)), (ssize_t)strlen(hdrs));
+	memset(piece, 'x', sizeof piece);
+	while (off < body_len && !send_failed) {
+		size_t len = body_len - off < sizeof piece ? body_len - off : sizeof piece;
+		ssize_t n = 0;
+
+		nanosleep(&pause, NULL);
+		do
+			n = gnutls_record_send(s, piece, len);
+		while (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED);
+		if (n < 0)
+			send_failed = 1;
+		else
+			off += (size_t)n;
+	}
+	while (!send_failed && got + 1 < out_len) {
+		ssize_t n = gnutls_record_recv(s, out + got, out_len - 1 - got);
+
+		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	out[got] = '\0';
+	gnutls_deinit(s);
+	gnutls_certificate_free_credentials(x);
+	close(fd);
+	return send_failed ? -2 : got > 0 ? (long)got : -1;
+}
+
+/* Attack (RFC 9112 §9.6): a body over the limit, uploaded by a client that
+ * reads the answer once its body is sent (no Expect: 100-continue), gets
+ * its 413. A server that answers from the headers alone and stops reading
+ * makes the client's next write fail (reset), and the merchant sees a
+ * broken connection instead of request_too_large (seen in CI with curl). */
+static void test_too_large_answer_survives(void **state)
+{
+	char hdrs[256];
+	char out[4096];
+	const size_t lens[] = { 2048, 66 * 1024 };
+	size_t i;
+
+	(void)state;
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+		snprintf(hdrs, sizeof hdrs,
+		         "POST /v1/echo HTTP/1.1\r\nHost: localhost\r\n"
+		         "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n", lens[i]);
+		assert_int_not_equal(post_then_read(g_tls_port, hdrs, lens[i], out, sizeof out), -2);
+		assert_non_null(strstr(out, "HTTP/1.1 413"));
+		assert_non_null(strstr(out, "request_too_large"));
+	}
+	/* A client waiting for 100 Continue has sent no body: answered at once,
+	 * and so is one declaring more than the server drains (1 MiB). */
+	snprintf(hdrs, sizeof hdrs,
+	         "POST /v1/echo HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\n"
+	         "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n", 66 * 1024);
+	assert_true(post_then_read(g_tls_port, hdrs, 0, out, sizeof out) > 0);
+	assert_non_null(strstr(out, "HTTP/1.1 413"));
+	assert_null(strstr(out, "100 Continue"));
+	snprintf(hdrs, sizeof hdrs,
+	         "POST /v1/echo HTTP/1.1\r\nHost: localhost\r\n"
+	         "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n", 2 << 20);
+	assert_true(post_then_read(g_tls_port, hdrs, 0, out, sizeof out) > 0);
+	assert_non_null(strstr(out, "HTTP/1.1 413"));
 }
 
 static void test_length_required(void **state)
@@ -344,6 +452,7 @@ int main(void)
 		cmocka_unit_test(test_json_body),
 		cmocka_unit_test(test_invalid_json),
 		cmocka_unit_test(test_too_large),
+		cmocka_unit_test(test_too_large_answer_survives),
 		cmocka_unit_test(test_length_required),
 		cmocka_unit_test(test_form),
 		cmocka_unit_test(test_form_large_value),
