@@ -30,13 +30,6 @@ int gw_store_api_key_insert(PGconn *conn, const char *merchant_id, const char *k
                             const char *key_sha256, const char *key_prefix);
 
 /**
- * Look up a non-revoked key by its SHA-256 hex. Fills merchant_id[idlen] and
- * kind[kindlen]. @return 0, 1 (no such active key), -1.
- */
-int gw_store_api_key_lookup(PGconn *conn, const char *key_sha256, char *merchant_id,
-                            size_t idlen, char *kind, size_t kindlen);
-
-/**
  * All merchants as a new JSON array of {"id","name","created","keys":[{"kind",
  * "prefix","created","revoked"}]}, or NULL on error.
  */

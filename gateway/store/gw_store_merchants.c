@@ -46,33 +46,6 @@ out:
 	return rc;
 }
 
-int gw_store_api_key_lookup(PGconn *conn, const char *key_sha256, char *merchant_id,
-                            size_t idlen, char *kind, size_t kindlen)
-{
-	const char *params[1] = { key_sha256 };
-	PGresult *res = NULL;
-	int rc = -1;
-
-	res = PQexecParams(conn,
-	                   "SELECT merchant_id, kind FROM api_keys "
-	                   "WHERE key_sha256 = $1 AND revoked_at IS NULL",
-	                   1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		gw_store_log_error("db.api_key_lookup_failed", res);
-		goto out;
-	}
-	if (PQntuples(res) != 1) {
-		rc = 1;
-		goto out;
-	}
-	gw_strlcpy(merchant_id, PQgetvalue(res, 0, 0), idlen);
-	gw_strlcpy(kind, PQgetvalue(res, 0, 1), kindlen);
-	rc = 0;
-out:
-	PQclear(res);
-	return rc;
-}
-
 json_t *gw_store_merchant_list(PGconn *conn)
 {
 	PGresult *res = NULL;
