@@ -24,7 +24,7 @@ a19e_v1_ok() {
   t=${2#t=}; t=${t%%,*}
   calc=$(printf '%s.%s' "$t" "$3" | openssl dgst -sha256 -hmac "$1" -r | cut -d' ' -f1)
   for v in $(tr ',' '\n' <<<"$2" | sed -n 's/^v1=//p'); do [ "$v" = "$calc" ] && return 0; done
-  echo "    (header $2; HMAC with ${1:0:10}...: $calc)"
+  echo "    (no v1 of $2 is the HMAC with ${1:0:10}...)"
   return 1
 }
 a19e_v1_count() { tr ',' '\n' <<<"$1" | grep -c '^v1='; }
