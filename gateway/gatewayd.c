@@ -60,6 +60,8 @@ GW_ROUTE(gw_handle_webhook_endpoints_create, GW_PERM_ADMIN, "POST /v1/webhook_en
 GW_ROUTE(gw_handle_webhook_endpoints_list, GW_PERM_READ, "GET /v1/webhook_endpoints")
 GW_ROUTE(gw_handle_webhook_endpoint_get, GW_PERM_READ, "GET /v1/webhook_endpoints/{}")
 GW_ROUTE(gw_handle_webhook_endpoint_delete, GW_PERM_ADMIN, "DELETE /v1/webhook_endpoints/{}")
+GW_ROUTE(gw_handle_webhook_endpoint_update, GW_PERM_ADMIN, "POST /v1/webhook_endpoints/{}")
+GW_ROUTE(gw_handle_webhook_endpoint_roll, GW_PERM_ADMIN, "POST /v1/webhook_endpoints/{}/roll_secret")
 GW_ROUTE(gw_handle_webhook_deliveries_list, GW_PERM_READ, "GET /v1/webhook_endpoints/{}/deliveries")
 GW_ROUTE(gw_handle_event_redeliver, GW_PERM_ADMIN, "POST /v1/events/{}/redeliver")
 GW_ROUTE(gw_handle_psp_credentials_put, GW_PERM_ADMIN, "PUT /v1/psp_credentials/{}")
@@ -97,6 +99,8 @@ static const struct sr_route ROUTES[] = {
 	{ .method = "GET", .pattern = "/v1/webhook_endpoints", .handler = gw_handle_webhook_endpoints_list_route },
 	{ .method = "GET", .pattern = "/v1/webhook_endpoints/{}", .handler = gw_handle_webhook_endpoint_get_route },
 	{ .method = "DELETE", .pattern = "/v1/webhook_endpoints/{}", .handler = gw_handle_webhook_endpoint_delete_route },
+	{ .method = "POST", .pattern = "/v1/webhook_endpoints/{}", .handler = gw_handle_webhook_endpoint_update_route },
+	{ .method = "POST", .pattern = "/v1/webhook_endpoints/{}/roll_secret", .handler = gw_handle_webhook_endpoint_roll_route },
 	{ .method = "GET", .pattern = "/v1/webhook_endpoints/{}/deliveries", .handler = gw_handle_webhook_deliveries_list_route },
 	{ .method = "POST", .pattern = "/v1/events/{}/redeliver", .handler = gw_handle_event_redeliver_route },
 	/* issue 5: per-merchant PSP credentials (to the vault) and webhooks from PSPs */

@@ -1,6 +1,6 @@
 /*
  * POST /v1/events/{id}/redeliver {"endpoint"?: "we_..."} (issue 5, admin
- * role): send event evt_<n> again to every live endpoint of the merchant
+ * role): send event evt_... again to every live endpoint of the merchant
  * whose filter matches (or only the one named), with a fresh retry window.
  * 202 {"object":"redelivery","event","scheduled":<deliveries>}. An event of
  * another merchant, or one merchants are not told about, is 404.
@@ -24,7 +24,6 @@ void gw_handle_event_redeliver(struct sr_http_request *req)
 	char merchant[72];
 	PGconn *conn = NULL;
 	json_t *v = NULL;
-	long long ev;
 	int rc = -2;
 
 	if (gw_auth_merchant(app, req, merchant, sizeof merchant) != 0)
@@ -40,11 +39,10 @@ void gw_handle_event_redeliver(struct sr_http_request *req)
 		}
 		endpoint = json_string_value(v);
 	}
-	ev = gw_store_event_number(req->params[0]);
-	if (ev > 0) {
+	if (gw_store_event_id_ok(req->params[0])) {
 		gw_strlcpy(gw_req_ctx()->target, req->params[0], sizeof gw_req_ctx()->target);
 		conn = sr_db_acquire(app->db);
-		rc = gw_store_webhook_redeliver(conn, ev, merchant, endpoint);
+		rc = gw_store_webhook_redeliver(conn, req->params[0], merchant, endpoint);
 		sr_db_release(app->db, conn);
 	}
 	if (rc == -2) {

@@ -57,6 +57,10 @@ void gw_handle_webhook_endpoints_create(struct sr_http_request *req);
 void gw_handle_webhook_endpoints_list(struct sr_http_request *req);
 /** GET /v1/webhook_endpoints/{id} (gw_webhook_endpoint_get.c). */
 void gw_handle_webhook_endpoint_get(struct sr_http_request *req);
+/** POST /v1/webhook_endpoints/{id} (gw_webhook_endpoint_update.c, ADR 0129). */
+void gw_handle_webhook_endpoint_update(struct sr_http_request *req);
+/** POST /v1/webhook_endpoints/{id}/roll_secret (gw_webhook_endpoint_roll.c, ADR 0129). */
+void gw_handle_webhook_endpoint_roll(struct sr_http_request *req);
 /** DELETE /v1/webhook_endpoints/{id} (gw_webhook_endpoint_delete.c). */
 void gw_handle_webhook_endpoint_delete(struct sr_http_request *req);
 /** GET /v1/webhook_endpoints/{id}/deliveries (gw_webhook_deliveries_list.c). */

@@ -9,6 +9,7 @@
 #include "gateway/api/gw_request.h"
 #include "gateway/api/gw_source.h"
 #include "gateway/api/gw_request_lifecycle.h"
+#include "gateway/payments/gw_idempotency.h"
 #include "common/sr_db.h"
 #include "common/sr_log.h"
 #include "common/sr_util.h"
@@ -124,10 +125,15 @@ void gw_route_run(struct sr_http_request *req, sr_http_handler handler, unsigned
 	int is_write = strcmp(req->method, "GET") != 0;
 	struct gw_error qerr;
 	const char *unknown = NULL;
+	const char *idem = NULL;
 
 	memset(ctx, 0, sizeof *ctx);
 	ctx->need = need;
 	ctx->action = action;
+	gw_strlcpy(ctx->request_id, req->request_id, sizeof ctx->request_id);
+	idem = sr_http_header(req, "Idempotency-Key");
+	if (idem != NULL && gw_idem_key_check(idem, &qerr) == 0)
+		gw_strlcpy(ctx->request_idem_key, idem, sizeof ctx->request_idem_key);
 	/* Before authentication, per client address (PSP webhooks, which carry
 	 * no API key, too: per sender); per merchant in gw_auth_merchant. */
 	client_source(app, req, ctx->source, sizeof ctx->source);

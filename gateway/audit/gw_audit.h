@@ -41,6 +41,10 @@ struct gw_req_ctx {
 	int idem_status;
 	char idem_merchant[72];
 	char idem_key[256];
+	/* The request as an event's cause (Stripe's Event.request, ADR 0129):
+	 * its id, and its Idempotency-Key when well formed ("" none). */
+	char request_id[40];
+	char request_idem_key[256];
 };
 
 /** This thread's request context (thread-local storage). */

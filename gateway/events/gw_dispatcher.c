@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <sodium.h>
 
 #define FANOUT_BATCH 200
 #define SEND_BATCH 8
@@ -92,16 +93,48 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* During a secret roll's overlap (ADR 0129), append the previous secret's
+ * ",v1=<hex>" to sig ("t=<t>,v1=<hex>", capacity len), as Stripe's header
+ * carries one v1 per secret: only while t is before its expiry (the claim
+ * checked it too). @return 0 (appended, or nothing to append), -1. */
+static int sign_previous(const struct gw_dispatcher *d, const struct gw_wh_job *job, long long t,
+                         char *sig, size_t len)
+{
+	char sig2[GW_WEBHOOK_SIG_MAX];
+	char *prev = NULL;
+	const char *v1;
+	int rc = -1;
+
+	if (job->sealed_prev_len == 0 || t >= job->prev_expires)
+		return 0;
+	prev = gw_webhook_open(d->app->webhook_key, job->sealed_prev, job->sealed_prev_len,
+	                       job->endpoint_id, job->merchant_id);
+	if (prev == NULL)
+		return 0; /* it does not open: only the current secret signs */
+	if (gw_webhook_sign(prev, t, job->body, strlen(job->body), sig2, sizeof sig2) != 0)
+		goto out;
+	v1 = strstr(sig2, ",v1=");
+	if (v1 == NULL || strlen(sig) + strlen(v1) >= len)
+		goto out;
+	memcpy(sig + strlen(sig), v1, strlen(v1) + 1);
+	rc = 0;
+out:
+	sr_secret_free(prev);
+	sodium_memzero(sig2, sizeof sig2);
+	return rc;
+}
+
 /* One attempt for job; fills a (outcome, status, latency, response, error). */
 static void send_one(struct gw_dispatcher *d, const struct gw_wh_job *job, struct response *resp,
                      struct gw_wh_attempt *a)
 {
 	char sig[GW_WEBHOOK_SIG_MAX];
 	char hdr[GW_WEBHOOK_SIG_MAX + 32];
-	char idhdr[64];
+	char idhdr[96];
 	struct curl_slist *headers = NULL;
 	char *secret = NULL;
 	long long t0 = now_ms();
+	long long t = (long long)time(NULL);
 	long code = 0;
 	CURLcode cc;
 
@@ -116,8 +149,8 @@ static void send_one(struct gw_dispatcher *d, const struct gw_wh_job *job, struc
 		a->error = "signing secret could not be opened";
 		goto out;
 	}
-	if (gw_webhook_sign(secret, (long long)time(NULL), job->body, strlen(job->body), sig,
-	                    sizeof sig) != 0) {
+	if (gw_webhook_sign(secret, t, job->body, strlen(job->body), sig, sizeof sig) != 0 ||
+	    sign_previous(d, job, t, sig, sizeof sig) != 0) {
 		a->error = "signing failed";
 		goto out;
 	}

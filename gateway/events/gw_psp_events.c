@@ -45,6 +45,7 @@ static int apply(PGconn *conn, struct gw_payment *p, const char *type, const jso
 	const char *ref = str_of(ev, "reference");
 	long long amount = int_of(ev, "amount");
 	struct gw_refund r;
+	json_t *before = NULL;
 	json_t *extra = NULL;
 	char rid[72];
 	int r_rc;
@@ -106,6 +107,7 @@ static int apply(PGconn *conn, struct gw_payment *p, const char *type, const jso
 			rc = 0;         /* already settled by the refund call's own answer */
 			goto out;
 		}
+		before = gw_refund_to_json(&r);
 		if (ref != NULL)
 			gw_strlcpy(r.psp_reference, ref, sizeof r.psp_reference);
 		if (strcmp(type, "refund.failed") == 0) {
@@ -113,7 +115,7 @@ static int apply(PGconn *conn, struct gw_payment *p, const char *type, const jso
 			gw_strlcpy(r.failure_code, fc != NULL ? fc : "refund_failed", sizeof r.failure_code);
 			if (gw_store_refund_update(conn, &r) != 0)
 				goto out;
-			extra = json_pack("{s:o}", "refund", gw_refund_to_json(&r));
+			extra = gw_refund_event_about(before, &r);
 			rc = gw_ledger_apply_in_tx_with(conn, p, from, "payment.refund_failed", extra) == 0
 			     ? 1 : -1;
 			goto out;
@@ -130,7 +132,7 @@ static int apply(PGconn *conn, struct gw_payment *p, const char *type, const jso
 			p->amount_refunded = p->amount_captured;
 		p->status = p->amount_refunded >= p->amount_captured ? GW_ST_REFUNDED
 		                                                     : GW_ST_PARTIALLY_REFUNDED;
-		extra = json_pack("{s:o}", "refund", gw_refund_to_json(&r));
+		extra = gw_refund_event_about(before, &r);
 		rc = gw_ledger_apply_in_tx_with(conn, p, from, p->status == GW_ST_REFUNDED
 		                                ? "payment.refunded" : "payment.partially_refunded",
 		                                extra) == 0 ? 1 : -1;
@@ -142,7 +144,9 @@ static int apply(PGconn *conn, struct gw_payment *p, const char *type, const jso
 			goto out;
 		}
 		p->status = GW_ST_DISPUTED;
-		extra = json_pack("{s:{s:s?, s:I, s:s?, s:s?}}", "dispute", "id", ref,
+		/* The dispute as the event's data.object (ADR 0129): the PSP's id. */
+		extra = json_pack("{s:{s:s?, s:s, s:s, s:I, s:s, s:s?}}", "dispute", "id", ref,
+		                  "object", "dispute", "payment", p->id,
 		                  "amount", (json_int_t)(amount > 0 ? amount : p->amount_captured),
 		                  "currency", str_of(ev, "currency") != NULL ? str_of(ev, "currency")
 		                                                               : p->currency,
@@ -154,6 +158,7 @@ static int apply(PGconn *conn, struct gw_payment *p, const char *type, const jso
 		rc = 0;         /* other / capture.failed: acknowledged, no effect */
 	}
 out:
+	json_decref(before);
 	json_decref(extra);
 	return rc;
 }

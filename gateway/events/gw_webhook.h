@@ -15,7 +15,7 @@ struct sockaddr;
 
 #define GW_WEBHOOK_KEY_BYTES 32          /* XChaCha20-Poly1305 key */
 #define GW_WEBHOOK_SECRET_MAX 64         /* "whsec_" + 43 base62 characters + NUL fits */
-#define GW_WEBHOOK_SIG_MAX 128           /* "t=<unix>,v1=<64 hex>" + NUL */
+#define GW_WEBHOOK_SIG_MAX 160           /* "t=<unix>,v1=<64 hex>[,v1=<64 hex>]" + NUL */
 #define GW_WEBHOOK_SEALED_MAX (24 + GW_WEBHOOK_SECRET_MAX + 16)
 #define GW_WEBHOOK_URL_MAX 2048
 #define GW_WEBHOOK_MAX_FILTERS 16

@@ -7,20 +7,97 @@
 #include "common/sr_log.h"
 
 #include "gateway/store/gw_store_lifecycle.h"
+#include "gateway/audit/gw_audit.h"
+
+#include <stdbool.h>
 
 #include <stdio.h>
 
-static json_t *event_data(const struct gw_payment *p)
+json_t *gw_ledger_previous(const json_t *before, const json_t *after)
 {
-	json_t *obj = gw_payment_to_json(p);
+	json_t *prev = json_object();
+	const char *k;
+	json_t *v;
 
+	if (prev == NULL || !json_is_object(before) || !json_is_object(after))
+		return prev;
+	json_object_foreach((json_t *)before, k, v) {
+		if (!json_equal(v, json_object_get(after, k)) &&
+		    json_object_set(prev, k, v) != 0) {
+			json_decref(prev);
+			return NULL;
+		}
+	}
+	return prev;
+}
+
+json_t *gw_refund_event_about(const json_t *before, const struct gw_refund *r)
+{
+	json_t *now = gw_refund_to_json(r);
+	json_t *prev = now != NULL ? gw_ledger_previous(before, now) : NULL;
+
+	if (prev == NULL) {
+		json_decref(now);
+		return NULL;
+	}
+	return json_pack("{s:o, s:o}", "refund", now, "previous_attributes", prev);
+}
+
+/* The Event's data for p's change from before (NULL: p was created):
+ * {"object": the refund or dispute of extra, else the payment;
+ * "previous_attributes": extra's, or the payment's changed fields}. */
+static json_t *event_data(const struct gw_payment *p, const struct gw_payment *before,
+                          const json_t *extra)
+{
+	json_t *about = extra != NULL ? json_object_get(extra, "refund") : NULL;
+	json_t *obj = NULL, *old = NULL, *prev = NULL;
+
+	if (about == NULL && extra != NULL)
+		about = json_object_get(extra, "dispute");
+	if (about != NULL) {
+		prev = json_object_get(extra, "previous_attributes");
+		return prev != NULL ? json_pack("{s:O, s:O}", "object", about, "previous_attributes", prev)
+		                    : json_pack("{s:O}", "object", about);
+	}
+	obj = gw_payment_to_json(p);
 	if (obj == NULL)
 		return NULL;
-	return json_pack("{s:o}", "object", obj);
+	if (before == NULL)
+		return json_pack("{s:o}", "object", obj);
+	old = gw_payment_to_json(before);
+	prev = gw_ledger_previous(old, obj);
+	json_decref(old);
+	if (prev == NULL) {
+		json_decref(obj);
+		return NULL;
+	}
+	return json_pack("{s:o, s:o}", "object", obj, "previous_attributes", prev);
+}
+
+/* Append p's event: the merchant request that caused it (Stripe's
+ * Event.request) is this thread's authenticated request, if any (none for
+ * PSP webhooks, the worker, reconciliation). */
+static int append_event(PGconn *conn, const struct gw_payment *p, const char *type,
+                        const char *from, const json_t *data)
+{
+	const struct gw_req_ctx *ctx = gw_req_ctx();
+	bool merchant_request = ctx->merchant[0] != '\0' && ctx->request_id[0] != '\0';
+
+	return gw_store_event_append(conn, p->id, type, from, gw_status_str(p->status), data,
+	                             merchant_request ? ctx->request_id : NULL,
+	                             merchant_request && ctx->request_idem_key[0] != '\0'
+	                             ? ctx->request_idem_key : NULL);
+}
+
+/* p as it is in the database (before this change), for previous_attributes. */
+static int load_before(PGconn *conn, const struct gw_payment *p, struct gw_payment *before)
+{
+	return gw_store_payment_get(conn, p->id, p->merchant_id, 0, before);
 }
 
 int gw_ledger_transition(PGconn *conn, struct gw_payment *p, enum gw_status from)
 {
+	struct gw_payment before;
 	json_t *data = NULL;
 	char type[64];
 	int began = 0;
@@ -39,16 +116,17 @@ int gw_ledger_transition(PGconn *conn, struct gw_payment *p, enum gw_status from
 	if (sr_db_exec(conn, "BEGIN") != 0)
 		goto out;
 	began = 1;
+	if (load_before(conn, p, &before) != 0)
+		goto out;
 	r = gw_store_payment_update(conn, p, from);
 	if (r != 0) {
 		rc = r;
 		goto out;
 	}
-	data = event_data(p);
+	data = event_data(p, &before, NULL);
 	if (data == NULL)
 		goto out;
-	if (gw_store_event_append(conn, p->id, type, gw_status_str(from), gw_status_str(p->status),
-	                          data) != 0)
+	if (append_event(conn, p, type, gw_status_str(from), data) != 0)
 		goto out;
 	if (sr_db_exec(conn, "COMMIT") != 0)
 		goto out;
@@ -74,11 +152,10 @@ int gw_ledger_create_linked(PGconn *conn, struct gw_payment *p, const char *idem
 	began = 1;
 	if (gw_store_payment_insert(conn, p) != 0)
 		goto out;
-	data = event_data(p);
+	data = event_data(p, NULL, NULL);
 	if (data == NULL)
 		goto out;
-	if (gw_store_event_append(conn, p->id, "payment.created", NULL, gw_status_str(p->status),
-	                          data) != 0)
+	if (append_event(conn, p, "payment.created", NULL, data) != 0)
 		goto out;
 	if (idem_key != NULL && gw_store_idem_link(conn, p->merchant_id, idem_key, p->id) != 0)
 		goto out; /* the claim is gone (taken over): do not proceed */
@@ -120,6 +197,7 @@ int gw_ledger_apply_in_tx(PGconn *conn, struct gw_payment *p, enum gw_status fro
 int gw_ledger_apply_in_tx_with(PGconn *conn, struct gw_payment *p, enum gw_status from,
                                const char *type, const json_t *extra)
 {
+	struct gw_payment before;
 	json_t *data = NULL;
 	char tbuf[64];
 	int rc = -1;
@@ -137,16 +215,17 @@ int gw_ledger_apply_in_tx_with(PGconn *conn, struct gw_payment *p, enum gw_statu
 		snprintf(tbuf, sizeof tbuf, "payment.%s", gw_status_str(p->status));
 		type = tbuf;
 	}
+	if (load_before(conn, p, &before) != 0)
+		goto out;
 	r = gw_store_payment_update(conn, p, from);
 	if (r != 0) {
 		rc = r;
 		goto out;
 	}
-	data = event_data(p);
-	if (data == NULL || (extra != NULL && json_object_update(data, (json_t *)extra) != 0))
+	data = event_data(p, &before, extra);
+	if (data == NULL)
 		goto out;
-	if (gw_store_event_append(conn, p->id, type, gw_status_str(from), gw_status_str(p->status),
-	                          data) != 0)
+	if (append_event(conn, p, type, gw_status_str(from), data) != 0)
 		goto out;
 	rc = 0;
 out:

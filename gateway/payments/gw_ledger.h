@@ -52,13 +52,33 @@ int gw_ledger_apply_in_tx(PGconn *conn, struct gw_payment *p, enum gw_status fro
                           const char *type);
 
 /**
- * gw_ledger_apply_in_tx with extra's members (borrowed, NULL: none) added to
- * the event data beside "object" — e.g. {"refund": {...}}, so that the
- * merchant webhooks refund.succeeded / refund.failed carry the refund
- * (issue 5), or a dispute's {"dispute":{"id","amount","currency","reason"}}
- * on "payment.disputed". Same return values.
+ * gw_ledger_apply_in_tx for an event about another object than the payment
+ * (Stripe's Event.data.object, ADR 0129): extra (borrowed, NULL: none) is
+ * {"refund": {...}} (refund.succeeded / refund.failed) or {"dispute": {...}}
+ * (dispute.created), optionally with "previous_attributes" (that object's
+ * changed fields with their old values, gw_ledger_previous). The event's
+ * data is {"object": that object, "previous_attributes"?}. Without a refund
+ * or a dispute, the payment is the object and its previous_attributes are
+ * computed. Same return values.
  */
 int gw_ledger_apply_in_tx_with(PGconn *conn, struct gw_payment *p, enum gw_status from,
                                const char *type, const json_t *extra);
+
+/**
+ * The members of before whose value differs in after, with before's
+ * values (Stripe's Event.data.previous_attributes): a new object ({} when
+ * nothing changed, or either is not an object), NULL on allocation failure.
+ */
+json_t *gw_ledger_previous(const json_t *before, const json_t *after);
+
+struct gw_refund;
+
+/**
+ * extra for gw_ledger_apply_in_tx_with about refund r (ADR 0129):
+ * {"refund": r's JSON, "previous_attributes": the members of before (r's
+ * JSON before this change, borrowed) that changed}. @return new reference,
+ * NULL on allocation failure.
+ */
+json_t *gw_refund_event_about(const json_t *before, const struct gw_refund *r);
 
 #endif

@@ -235,6 +235,7 @@ static int refund_settle(PGconn *conn, struct gw_payment *p, struct gw_refund *r
                          const struct gw_vault_op_result *res)
 {
 	enum gw_status from = p->status;
+	json_t *before = gw_refund_to_json(r);
 	json_t *extra = NULL;
 	int rc = -1;
 
@@ -246,7 +247,7 @@ static int refund_settle(PGconn *conn, struct gw_payment *p, struct gw_refund *r
 			goto out;
 		/* Issue 5: the failure is an event too (webhook refund.failed),
 		 * written with the refund in the same transaction (invariant 7). */
-		extra = json_pack("{s:o}", "refund", gw_refund_to_json(r));
+		extra = gw_refund_event_about(before, r);
 		rc = extra != NULL ? gw_ledger_apply_in_tx_with(conn, p, from, "payment.refund_failed", extra)
 		                   : -1;
 		goto out;
@@ -259,7 +260,7 @@ static int refund_settle(PGconn *conn, struct gw_payment *p, struct gw_refund *r
 	p->status = p->amount_refunded >= p->amount_captured ? GW_ST_REFUNDED
 	                                                     : GW_ST_PARTIALLY_REFUNDED;
 	/* The event carries the refund (webhook refund.succeeded, issue 5). */
-	extra = json_pack("{s:o}", "refund", gw_refund_to_json(r));
+	extra = gw_refund_event_about(before, r);
 	if (extra == NULL)
 		goto out;
 	rc = gw_ledger_apply_in_tx_with(conn, p, from,
@@ -267,6 +268,7 @@ static int refund_settle(PGconn *conn, struct gw_payment *p, struct gw_refund *r
 	                                                            : "payment.partially_refunded",
 	                                extra);
 out:
+	json_decref(before);
 	json_decref(extra);
 	return rc;
 }

@@ -59,12 +59,18 @@ int gw_store_payment_update(PGconn *conn, struct gw_payment *p, enum gw_status e
 
 /**
  * Append a payment event and its outbox row in one statement (docs/invariants.md, invariant
- * 7; the caller's transaction also holds the payment write). type e.g.
- * "payment.created"; from may be NULL; data is a JSON object (borrowed) and is
- * also the outbox payload's "data". @return 0 or -1.
+ * 7; the caller's transaction also holds the payment write). type is the
+ * internal type, e.g. "payment.created"; the Event's type is its merchant
+ * name (gw_webhook_event_name) when it has one. The event's public id is
+ * "evt_" + 128 bits from libsodium's CSPRNG (ADR 0129). from may be NULL;
+ * data is the Event's data (borrowed): {"object", "previous_attributes"?}.
+ * request_id / idempotency_key: the merchant request that caused the event
+ * (Stripe's Event.request), or NULL (PSP webhook, worker, reconciliation);
+ * idempotency_key may be NULL. @return 0 or -1.
  */
 int gw_store_event_append(PGconn *conn, const char *payment_id, const char *type,
-                          const char *from, const char *to, const json_t *data);
+                          const char *from, const char *to, const json_t *data,
+                          const char *request_id, const char *idempotency_key);
 
 /* ---- idempotency keys (gw_store_idempotency.c) ---- */
 

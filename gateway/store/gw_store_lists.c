@@ -128,52 +128,34 @@ json_t *gw_store_refund_page(PGconn *conn, const char *merchant_id, const char *
 
 json_t *gw_store_event_json(PGresult *res, int row)
 {
-	char evt[40];
 	const char *from = PQgetvalue(res, row, 2);
 	json_t *data = json_loads(PQgetvalue(res, row, 5), 0, NULL);
 
-	snprintf(evt, sizeof evt, "evt_%s", PQgetvalue(res, row, 0));
 	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:I, s:o}",
-	                 "id", evt, "object", "event", "type", PQgetvalue(res, row, 1),
-	                 "payment", PQgetvalue(res, row, 6),
+	                 "id", PQgetvalue(res, row, 0), "object", "payment_event",
+	                 "type", PQgetvalue(res, row, 1), "payment", PQgetvalue(res, row, 6),
 	                 "from", from[0] != '\0' ? json_string(from) : json_null(),
 	                 "to", PQgetvalue(res, row, 3),
 	                 "created", (json_int_t)strtoll(PQgetvalue(res, row, 4), NULL, 10),
 	                 "data", json_is_object(data) ? data : (json_decref(data), json_object()));
 }
 
-/* The number N of "evt_N" (1..18 digits, no leading zero) into out[20]; NULL
- * when s is not one, so nothing else reaches the database. */
-static const char *event_number(const char *s, char out[20])
+bool gw_store_event_id_ok(const char *s)
 {
 	size_t i, n;
 
 	if (s == NULL || strncmp(s, "evt_", 4) != 0)
-		return NULL;
+		return false;
 	s += 4;
 	n = strlen(s);
-	if (n == 0 || n > 18 || s[0] == '0')
-		return NULL;
+	if (n < 22 || n > 64)
+		return false;
 	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return NULL;
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= 'A' && s[i] <= 'Z')))
+			return false;
 	}
-	memcpy(out, s, n + 1);
-	return out;
-}
-
-bool gw_store_event_id_ok(const char *s)
-{
-	char num[20];
-
-	return event_number(s, num) != NULL;
-}
-
-long long gw_store_event_number(const char *s)
-{
-	char num[20];
-
-	return event_number(s, num) != NULL ? strtoll(num, NULL, 10) : -1;
+	return true;
 }
 
 #define STR_(x) #x
@@ -184,35 +166,42 @@ long long gw_store_event_number(const char *s)
 	"AND " e ".created_at >= now() - make_interval(days => " STR(GW_EVENTS_DAYS) ") "
 
 /* Events: $1 type or NULL, $2 merchant, $3 type prefix or NULL, $4/$5
- * created bounds, $6 starting_after, $7 ending_before (numbers), $8 limit. */
+ * created bounds, $6 starting_after, $7 ending_before (event ids: their
+ * (created, sequence) read among the merchant's visible events), $8 limit. */
 #define EVENT_PAGE_SQL \
-	"SELECT " GW_STORE_EVENT_COLS " FROM payment_events e " \
+	"SELECT " GW_STORE_EVENT_OBJECT("e") "::text FROM payment_events e " \
 	"WHERE " EVENT_VISIBLE("e") \
-	"AND ($1::text IS NULL OR e.type = $1) " \
-	"AND ($3::text IS NULL OR starts_with(e.type, $3)) " \
+	"AND ($1::text IS NULL OR " GW_STORE_EVENT_TYPE("e") " = $1) " \
+	"AND ($3::text IS NULL OR starts_with(" GW_STORE_EVENT_TYPE("e") ", $3)) " \
 	"AND ($4::bigint IS NULL OR e.created_at >= to_timestamp($4::bigint)) " \
 	"AND ($5::bigint IS NULL OR e.created_at < to_timestamp($5::bigint + 1)) " \
-	"AND ($6::bigint IS NULL OR (e.created_at, e.id) < " \
-	"     (SELECT c.created_at, c.id FROM payment_events c WHERE c.id = $6::bigint)) " \
-	"AND ($7::bigint IS NULL OR (e.created_at, e.id) > " \
-	"     (SELECT c.created_at, c.id FROM payment_events c WHERE c.id = $7::bigint)) "
+	"AND ($6::text IS NULL OR (e.created_at, e.id) < " \
+	"     (SELECT c.created_at, c.id FROM payment_events c WHERE c.public_id = $6 AND " \
+	EVENT_VISIBLE("c") ")) " \
+	"AND ($7::text IS NULL OR (e.created_at, e.id) > " \
+	"     (SELECT c.created_at, c.id FROM payment_events c WHERE c.public_id = $7 AND " \
+	EVENT_VISIBLE("c") ")) "
+
+/* Row i of res, a one-column text result of Event objects, parsed. */
+static json_t *event_row(PGresult *res, int row)
+{
+	return json_loads(PQgetvalue(res, row, 0), 0, NULL);
+}
 
 json_t *gw_store_event_page(PGconn *conn, const char *merchant_id, const char *type,
                             const char *type_prefix, const struct gw_page *p, int *has_more,
                             int *cursor_missing)
 {
 	const char *params[8];
-	char gte[32], lte[32], after[20], before[20];
+	char gte[32], lte[32];
 	PGresult *res = NULL;
 	json_t *arr = NULL;
-	const char *num = NULL;
+	json_t *ev = NULL;
 	int n = 0, i, rc;
 
 	*has_more = 0;
 	*cursor_missing = 0;
 	if (page_cursor(p) != NULL) {
-		json_t *ev = NULL;
-
 		/* A cursor is an event this merchant can read (the same window). */
 		rc = gw_store_event_get(conn, merchant_id, page_cursor(p), &ev);
 		json_decref(ev);
@@ -228,12 +217,8 @@ json_t *gw_store_event_page(PGconn *conn, const char *merchant_id, const char *t
 	params[2] = type_prefix;
 	params[3] = p->created_gte >= 0 ? gte : NULL;
 	params[4] = p->created_lte >= 0 ? lte : NULL;
-	params[5] = p->starting_after != NULL ? (num = event_number(p->starting_after, after)) : NULL;
-	params[6] = p->ending_before != NULL ? (num = event_number(p->ending_before, before)) : NULL;
-	if (page_cursor(p) != NULL && num == NULL) {
-		*cursor_missing = 1;
-		return NULL;
-	}
+	params[5] = p->starting_after;
+	params[6] = p->ending_before;
 	res = gw_store_page_exec(conn, p,
 	                         EVENT_PAGE_SQL "ORDER BY e.created_at DESC, e.id DESC LIMIT $8::integer",
 	                         EVENT_PAGE_SQL "ORDER BY e.created_at, e.id LIMIT $8::integer",
@@ -242,7 +227,7 @@ json_t *gw_store_event_page(PGconn *conn, const char *merchant_id, const char *t
 		return NULL;
 	arr = json_array();
 	for (i = 0; arr != NULL && i < n; i++) {
-		if (json_array_append_new(arr, gw_store_event_json(res, gw_store_page_row(p, n, i))) != 0) {
+		if (json_array_append_new(arr, event_row(res, gw_store_page_row(p, n, i))) != 0) {
 			json_decref(arr);
 			arr = NULL;
 		}
@@ -253,17 +238,16 @@ json_t *gw_store_event_page(PGconn *conn, const char *merchant_id, const char *t
 
 int gw_store_event_get(PGconn *conn, const char *merchant_id, const char *evt_id, json_t **out)
 {
-	char num[20];
-	const char *params[2] = { event_number(evt_id, num), merchant_id };
+	const char *params[2] = { evt_id, merchant_id };
 	PGresult *res = NULL;
 	int rc = -1;
 
 	*out = NULL;
-	if (params[0] == NULL)
+	if (!gw_store_event_id_ok(evt_id))
 		return 1;
 	res = PQexecParams(conn,
-	                   "SELECT " GW_STORE_EVENT_COLS " FROM payment_events e "
-	                   "WHERE e.id = $1::bigint AND " EVENT_VISIBLE("e"),
+	                   "SELECT " GW_STORE_EVENT_OBJECT("e") "::text FROM payment_events e "
+	                   "WHERE e.public_id = $1 AND " EVENT_VISIBLE("e"),
 	                   2, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		gw_store_log_error("db.event_get_failed", res);
@@ -273,7 +257,7 @@ int gw_store_event_get(PGconn *conn, const char *merchant_id, const char *evt_id
 		rc = 1;
 		goto out;
 	}
-	*out = gw_store_event_json(res, 0);
+	*out = event_row(res, 0);
 	rc = *out != NULL ? 0 : -1;
 out:
 	PQclear(res);

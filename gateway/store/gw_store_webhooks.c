@@ -6,6 +6,7 @@
 #include "gateway/store/gw_store_webhooks.h"
 #include "gateway/store/gw_store_instances.h"
 #include "gateway/store/gw_store.h"
+#include "gateway/store/gw_store_lists.h"
 #include "gateway/payments/gw_payment.h"
 
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #define ENDPOINT_JSON                                                                    \
 	"json_build_object('id', w.id, 'object', 'webhook_endpoint', 'url', w.url, "         \
 	"'enabled_events', to_json(w.enabled_events), 'secret_prefix', w.secret_prefix || '...', " \
+	"'status', w.status, 'description', w.description, "                                  \
 	"'created', extract(epoch FROM w.created_at)::bigint)"
 
 /* The event-name mapping as two PostgreSQL text[] literals (names are
@@ -147,6 +149,73 @@ out:
 	return rc;
 }
 
+int gw_store_webhook_endpoint_update(PGconn *conn, const char *id, const char *merchant_id,
+                                     const char *url, const json_t *events, const char *status,
+                                     const char *description, json_t **out)
+{
+	char *ev = NULL;
+	const char *params[7];
+	int rc = -1;
+
+	*out = NULL;
+	if (events != NULL && (ev = json_dumps(events, JSON_COMPACT)) == NULL)
+		return -1;
+	params[0] = id;
+	params[1] = merchant_id;
+	params[2] = url;
+	params[3] = ev;
+	params[4] = status;
+	params[5] = description != NULL ? "1" : NULL;
+	params[6] = description != NULL && description[0] != '\0' ? description : NULL;
+	rc = json_row(conn,
+	              "WITH w AS (UPDATE webhook_endpoints SET url = COALESCE($3, url), "
+	              "enabled_events = CASE WHEN $4::jsonb IS NULL THEN enabled_events "
+	              "ELSE ARRAY(SELECT jsonb_array_elements_text($4::jsonb)) END, "
+	              "status = COALESCE($5, status), "
+	              "description = CASE WHEN $6::text IS NULL THEN description ELSE $7 END, "
+	              "updated_at = now() "
+	              "WHERE id = $1 AND merchant_id = $2 AND deleted_at IS NULL RETURNING *) "
+	              "SELECT " ENDPOINT_JSON "::text FROM w",
+	              7, params, "db.webhook_endpoint_update_failed", out);
+	free(ev);
+	return rc;
+}
+
+int gw_store_webhook_endpoint_roll(PGconn *conn, const char *id, const char *merchant_id,
+                                   const uint8_t *sealed, size_t sealed_len, const char *prefix,
+                                   long long expires_in, json_t **out)
+{
+	char hex[2 + 2 * GW_WEBHOOK_SEALED_MAX + 1];
+	char exp[24];
+	const char *params[5];
+
+	*out = NULL;
+	if (sealed_len > GW_WEBHOOK_SEALED_MAX || expires_in < 0)
+		return -1;
+	memcpy(hex, "\\x", 2);
+	sodium_bin2hex(hex + 2, sizeof hex - 2, sealed, sealed_len);
+	snprintf(exp, sizeof exp, "%lld", expires_in);
+	params[0] = id;
+	params[1] = merchant_id;
+	params[2] = hex;
+	params[3] = prefix;
+	params[4] = exp;
+	/* One statement: the current secret becomes the previous one until
+	 * now + expires_in (none at 0); a previous secret of an earlier roll
+	 * is dropped at once. The row is locked by the UPDATE: two rolls
+	 * serialize. */
+	return json_row(conn,
+	                "WITH w AS (UPDATE webhook_endpoints x SET "
+	                "secret_previous_sealed = CASE WHEN $5::bigint > 0 THEN x.secret_sealed END, "
+	                "secret_previous_expires_at = CASE WHEN $5::bigint > 0 "
+	                "THEN now() + make_interval(secs => $5::bigint) END, "
+	                "secret_sealed = $3::bytea, secret_prefix = $4, updated_at = now() "
+	                "WHERE x.id = $1 AND x.merchant_id = $2 AND x.deleted_at IS NULL RETURNING *) "
+	                "SELECT (" ENDPOINT_JSON "::jsonb || jsonb_build_object('previous_secret_expires', "
+	                "extract(epoch FROM w.secret_previous_expires_at)::bigint))::text FROM w",
+	                5, params, "db.webhook_endpoint_roll_failed", out);
+}
+
 int gw_store_webhook_fanout(PGconn *conn, int max)
 {
 	char in[512], ext[512], lim[16];
@@ -167,7 +236,7 @@ int gw_store_webhook_fanout(PGconn *conn, int max)
 	                   "JOIN unnest($1::text[], $2::text[]) AS mp(itype, etype) ON mp.itype = o.topic), "
 	                   "ins AS (INSERT INTO webhook_deliveries (outbox_id, endpoint_id, merchant_id, event_type) "
 	                   "SELECT m.id, w.id, m.merchant_id, m.etype FROM m JOIN webhook_endpoints w "
-	                   "ON w.merchant_id = m.merchant_id AND w.deleted_at IS NULL "
+	                   "ON w.merchant_id = m.merchant_id AND w.deleted_at IS NULL AND w.status = 'enabled' "
 	                   "AND (m.etype = ANY (w.enabled_events) OR '*' = ANY (w.enabled_events)) "
 	                   "ON CONFLICT (outbox_id, endpoint_id) DO NOTHING RETURNING 1) "
 	                   "UPDATE outbox SET delivered_at = now() WHERE id IN (SELECT id FROM o) RETURNING id",
@@ -215,18 +284,25 @@ int gw_store_webhook_claim(PGconn *conn, int lease_s, const char *owner, struct 
 
 	snprintf(lease, sizeof lease, "%d", lease_s);
 	snprintf(lim, sizeof lim, "%d", max);
+	/* A disabled endpoint's deliveries wait (not claimed, so they never
+	 * hold up others'). The body is the Event object (ADR 0129); the
+	 * previous secret of a roll comes only while it has not expired. */
 	res = PQexecParams(conn,
-	                   "WITH c AS (SELECT id FROM webhook_deliveries WHERE status = 'pending' "
-	                   "AND next_attempt_at <= now() ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED) "
+	                   "WITH c AS (SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints cw "
+	                   "ON cw.id = d.endpoint_id AND cw.status = 'enabled' WHERE d.status = 'pending' "
+	                   "AND d.next_attempt_at <= now() ORDER BY d.next_attempt_at LIMIT $2 "
+	                   "FOR UPDATE OF d SKIP LOCKED) "
 	                   "UPDATE webhook_deliveries d SET next_attempt_at = now() + make_interval(secs => $1::int), "
 	                   "owner = $3 "
-	                   "FROM c, webhook_endpoints w, outbox o "
-	                   "WHERE d.id = c.id AND w.id = d.endpoint_id AND o.id = d.outbox_id "
+	                   "FROM c, webhook_endpoints w, outbox o, payment_events e "
+	                   "WHERE d.id = c.id AND w.id = d.endpoint_id AND o.id = d.outbox_id AND e.id = o.event_id "
 	                   "RETURNING d.id, d.attempts, extract(epoch FROM now() - d.started_at)::bigint, "
-	                   "w.id, d.merchant_id, 'evt_' || o.event_id, d.event_type, w.url, "
+	                   "w.id, d.merchant_id, e.public_id, d.event_type, w.url, "
 	                   "encode(w.secret_sealed, 'hex'), "
-	                   "(jsonb_set(o.payload, '{type}', to_jsonb(d.event_type)) "
-	                   "|| jsonb_build_object('object', 'event'))::text",
+	                   "(" GW_STORE_EVENT_OBJECT("e") ")::text, "
+	                   "CASE WHEN w.secret_previous_expires_at > now() "
+	                   "THEN encode(w.secret_previous_sealed, 'hex') END, "
+	                   "COALESCE(extract(epoch FROM w.secret_previous_expires_at)::bigint, 0)",
 	                   3, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		gw_store_log_error("db.webhook_claim_failed", res);
@@ -249,6 +325,14 @@ int gw_store_webhook_claim(PGconn *conn, int lease_s, const char *owner, struct 
 		if (sodium_hex2bin(j->sealed, sizeof j->sealed, hex, strlen(hex), NULL, &blen, NULL) != 0)
 			blen = 0; /* opens as nothing: the attempt fails and is recorded */
 		j->sealed_len = blen;
+		hex = PQgetvalue(res, i, 10);
+		blen = 0;
+		if (hex[0] == '\0' ||
+		    sodium_hex2bin(j->sealed_prev, sizeof j->sealed_prev, hex, strlen(hex), NULL, &blen,
+		                   NULL) != 0)
+			blen = 0; /* no previous secret signs */
+		j->sealed_prev_len = blen;
+		j->prev_expires = strtoll(PQgetvalue(res, i, 11), NULL, 10);
 		j->body = strdup(PQgetvalue(res, i, 9));
 		if (j->body == NULL) {
 			gw_store_webhook_jobs_free(jobs, i);
@@ -269,6 +353,7 @@ void gw_store_webhook_jobs_free(struct gw_wh_job *jobs, int n)
 		free(jobs[i].body);
 		jobs[i].body = NULL;
 		sodium_memzero(jobs[i].sealed, sizeof jobs[i].sealed);
+		sodium_memzero(jobs[i].sealed_prev, sizeof jobs[i].sealed_prev);
 	}
 }
 
@@ -343,7 +428,7 @@ int gw_store_webhook_deliveries(PGconn *conn, const char *endpoint_id, const cha
 	    conn,
 	    "SELECT COALESCE(json_agg(x.j ORDER BY x.id DESC), '[]')::text FROM ("
 	    "SELECT d.id, json_build_object('id', 'whd_' || d.id, 'object', 'webhook_delivery', "
-	    "'event', 'evt_' || o.event_id, 'type', d.event_type, 'endpoint', d.endpoint_id, "
+	    "'event', e.public_id, 'type', d.event_type, 'endpoint', d.endpoint_id, "
 	    "'status', d.status, 'attempts_count', d.attempts, "
 	    "'next_attempt', CASE WHEN d.status = 'pending' THEN extract(epoch FROM d.next_attempt_at)::bigint END, "
 	    "'created', extract(epoch FROM d.created_at)::bigint, "
@@ -353,22 +438,22 @@ int gw_store_webhook_deliveries(PGconn *conn, const char *endpoint_id, const cha
 	    "'status_code', a.status_code, 'latency_ms', a.latency_ms, 'response', a.response_body, "
 	    "'error', a.error) ORDER BY a.id) FROM webhook_attempts a WHERE a.delivery_id = d.id), '[]'::json)"
 	    ") AS j FROM webhook_deliveries d JOIN outbox o ON o.id = d.outbox_id "
+	    "JOIN payment_events e ON e.id = o.event_id "
 	    "WHERE d.endpoint_id = $1 AND d.merchant_id = $2 ORDER BY d.id DESC LIMIT $3::int) x",
 	    3, params, "db.webhook_deliveries_failed", out);
 	return rc == 1 ? -1 : rc;
 }
 
-int gw_store_webhook_redeliver(PGconn *conn, long long event_id, const char *merchant_id,
+int gw_store_webhook_redeliver(PGconn *conn, const char *event_id, const char *merchant_id,
                                const char *endpoint_id)
 {
-	char in[512], ext[512], eid[24];
+	char in[512], ext[512];
 	const char *params[5];
 	PGresult *res = NULL;
 	int rc = -1;
 
 	map_literals(in, sizeof in, ext, sizeof ext);
-	snprintf(eid, sizeof eid, "%lld", event_id);
-	params[0] = eid;
+	params[0] = event_id;
 	params[1] = merchant_id;
 	params[2] = in;
 	params[3] = ext;
@@ -377,7 +462,7 @@ int gw_store_webhook_redeliver(PGconn *conn, long long event_id, const char *mer
 	"WITH ev AS (SELECT o.id AS outbox_id, mp.etype FROM outbox o "                            \
 	"JOIN payment_events e ON e.id = o.event_id JOIN payments p ON p.id = e.payment_id "       \
 	"JOIN unnest($3::text[], $4::text[]) AS mp(itype, etype) ON mp.itype = o.topic "           \
-	"WHERE o.event_id = $1::bigint AND p.merchant_id = $2) "
+	"WHERE e.public_id = $1 AND p.merchant_id = $2) "
 	res = PQexecParams(conn, EV_SQL "SELECT count(*) FROM ev", 4, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		gw_store_log_error("db.webhook_redeliver_failed", res);

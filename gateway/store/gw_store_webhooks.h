@@ -42,6 +42,29 @@ json_t *gw_store_webhook_endpoint_list(PGconn *conn, const char *merchant_id);
 int gw_store_webhook_endpoint_delete(PGconn *conn, const char *id, const char *merchant_id);
 
 /**
+ * Update the merchant's live endpoint id: each of url (checked by the
+ * caller: gw_webhook_url_check), events (a checked JSON array of filters),
+ * status ("enabled" | "disabled") and description ("" clears it) that is
+ * not NULL. *out is the endpoint JSON as gw_store_webhook_endpoint_get.
+ * @return 0, 1 (not the merchant's, or deleted), -1.
+ */
+int gw_store_webhook_endpoint_update(PGconn *conn, const char *id, const char *merchant_id,
+                                     const char *url, const json_t *events, const char *status,
+                                     const char *description, json_t **out);
+
+/**
+ * Roll the signing secret of the merchant's live endpoint id: sealed (the
+ * new secret sealed by gw_webhook_seal, same AAD) replaces the current one,
+ * which keeps signing beside it for expires_in seconds (0: it stops now;
+ * an earlier roll's previous secret stops now). *out is the endpoint JSON
+ * with "previous_secret_expires" (UNIX seconds, or null).
+ * @return 0, 1 (not the merchant's, or deleted), -1.
+ */
+int gw_store_webhook_endpoint_roll(PGconn *conn, const char *id, const char *merchant_id,
+                                   const uint8_t *sealed, size_t sealed_len, const char *prefix,
+                                   long long expires_in, json_t **out);
+
+/**
  * Fan out up to max outbox rows not yet handed over (oldest first, rows
  * another instance holds skipped: FOR UPDATE SKIP LOCKED): one pending
  * delivery per (event, live endpoint of the payment's merchant whose filter
@@ -58,11 +81,17 @@ struct gw_wh_job {
 	long long age_s;           /* seconds since the retry window started */
 	char endpoint_id[72];
 	char merchant_id[72];
-	char event_id[32];         /* "evt_<n>" */
+	char event_id[72];         /* the Event's id, "evt_..." */
 	char event_type[40];
 	char url[GW_WEBHOOK_URL_MAX + 1];
 	uint8_t sealed[GW_WEBHOOK_SEALED_MAX];
 	size_t sealed_len;
+	/* The previous secret of a roll while it still signs (ADR 0129):
+	 * sealed_prev_len 0 when none; it signs only before prev_expires
+	 * (UNIX seconds), checked again when the attempt is signed. */
+	uint8_t sealed_prev[GW_WEBHOOK_SEALED_MAX];
+	size_t sealed_prev_len;
+	long long prev_expires;
 	char *body;                /* the event JSON (malloc'd; gw_store_webhook_jobs_free) */
 };
 
@@ -120,7 +149,7 @@ int gw_store_webhook_deliveries(PGconn *conn, const char *endpoint_id, const cha
                                 int limit, json_t **out);
 
 /**
- * Redeliver event evt_<event_id> of merchant_id: for every live endpoint of
+ * Redeliver event event_id ("evt_...", gw_store_event_id_ok) of merchant_id: for every live endpoint of
  * the merchant whose filter matches (only endpoint_id when not NULL), reset
  * or create its delivery as pending now, with a fresh retry window (attempts
  * back to 0, so the backoff starts again from the base; the attempt history
@@ -129,7 +158,7 @@ int gw_store_webhook_deliveries(PGconn *conn, const char *endpoint_id, const cha
  * @return the number of deliveries scheduled (>= 0), -2 when the event is not
  * the merchant's (or not a merchant event), -1 on error.
  */
-int gw_store_webhook_redeliver(PGconn *conn, long long event_id, const char *merchant_id,
+int gw_store_webhook_redeliver(PGconn *conn, const char *event_id, const char *merchant_id,
                                const char *endpoint_id);
 
 /** Number of pending deliveries (a gauge), or -1. */

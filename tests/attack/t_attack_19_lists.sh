@@ -14,7 +14,7 @@ a19l_setup() {
   eq "A paid" "$STATUS/$(j .status)" 201/captured; A_PAY=$(j .id)
   http POST "$GATEWAY_URL/v1/payments/$A_PAY/refunds" "$STRONGROOM_SK" '{"amount":500}'
   eq "A refunded" "$STATUS" 201; A_RE=$(j .id)
-  A_EVT=evt_$(pg -d gateway -At <<<"SELECT max(id) FROM payment_events WHERE payment_id = '$A_PAY'")
+  A_EVT=$(pg -d gateway -At <<<"SELECT public_id FROM payment_events WHERE payment_id = '$A_PAY' ORDER BY id DESC LIMIT 1")
   out=$("$SR_BIN/gatewayctl" --config var/etc/gatewayd.json merchant create --name "Lists merchant B") ||
     { fail "merchant B"; return 1; }
   B_SK=$(jq -r .secret_key <<<"$out")
@@ -50,7 +50,7 @@ t_attack_19_lists_other_merchant() {
   eq "B's events" "$STATUS/$(j '.data | length')" 200/0
   # A sees its own (the same requests succeed for the owner).
   http GET "$GATEWAY_URL/v1/events/$A_EVT" "$STRONGROOM_SK"
-  eq "A reads its event" "$STATUS/$(j .id)/$(j .payment)" "200/$A_EVT/$A_PAY"
+  eq "A reads its event" "$STATUS/$(j .id)/$(j .data.object.payment)" "200/$A_EVT/$A_PAY"
   http GET "$GATEWAY_URL/v1/payments/$A_PAY/refunds" "$STRONGROOM_SK"
   eq "A lists its payment's refunds" "$STATUS/$(j '.data[0].id')" "200/$A_RE"
 }
@@ -80,7 +80,7 @@ t_attack_19_lists_events_30_days() {
   local pay old
   tokenize 4242424242424242; pay "$(j .id)" 700; pay=$(j .id)
   # An event 31 days old, with its outbox row (invariant 7) delivered back then.
-  old=evt_$(pg -d gateway -At <<<"WITH e AS (INSERT INTO payment_events (payment_id, type, from_status, to_status, created_at) VALUES ('$pay', 'payment.captured', 'captured', 'captured', now() - interval '31 days') RETURNING id, type, created_at), o AS (INSERT INTO outbox (event_id, topic, payload, created_at, delivered_at) SELECT id, type, '{}', created_at, created_at FROM e) SELECT id FROM e")
+  old=$(pg -d gateway -At <<<"WITH e AS (INSERT INTO payment_events (payment_id, type, from_status, to_status, created_at) VALUES ('$pay', 'payment.captured', 'captured', 'captured', now() - interval '31 days') RETURNING id, public_id, type, created_at), o AS (INSERT INTO outbox (event_id, topic, payload, created_at, delivered_at) SELECT id, type, '{}', created_at, created_at FROM e) SELECT public_id FROM e")
   http GET "$GATEWAY_URL/v1/events/$old" "$STRONGROOM_SK"
   eq "31-day-old event" "$STATUS/$(j .error.code)" 404/resource_missing
   http GET "$GATEWAY_URL/v1/events?starting_after=$old" "$STRONGROOM_SK"

@@ -86,8 +86,8 @@ t_aw_dispute_card_chargeback() {
     "dispute.created/$psp/applied"
   http GET "$GATEWAY_URL/v1/payments/$pay/events" "$AW_SK"
   eq "events" "$(j '[.data[].type] | join(",")')" "payment.created,payment.captured,payment.disputed"
-  eq "dispute id" "$(j '.data[2].data.dispute.id')" "$cb"
-  eq "dispute amount" "$(j '.data[2].data.dispute.amount')/$(j '.data[2].data.dispute.currency')" 1500/eur
+  eq "dispute id" "$(j '.data[2].data.object.id')" "$cb"
+  eq "dispute amount" "$(j '.data[2].data.object.amount')/$(j '.data[2].data.object.currency')" 1500/eur
   eq "outbox row" "$(aw_db "SELECT count(*) FROM outbox o JOIN payment_events e ON e.id = o.event_id WHERE e.payment_id = '$pay' AND o.topic = 'payment.disputed'")" 1
   # pspsim sent it once, signed, and the gateway acknowledged it.
   eq "sent by pspsim" "$(aw_sim GET /_sim/webhooks | jq -c --arg e "$ev" '[.data[] | select(.id == $e) | {type, path, deliveries}]')" \

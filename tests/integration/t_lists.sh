@@ -67,24 +67,25 @@ t_lists_events() {
   all=$(j '[.data[].id] | reverse | join(",")'); n=$(j '.data | length')
   http GET "$GATEWAY_URL/v1/events?limit=100" "$TL_SK"
   eq "all events, newest first" "$STATUS/$(j .url)/$(tl_ids)" "200//v1/events/$all"
-  eq "events name their payment" "$(j '[.data[].payment] | unique | join(",")')" "$pay"
+  eq "events are about the payment" "$(j '[.data[].data.object | .payment // .id] | unique | join(",")')" "$pay"
   http GET "$GATEWAY_URL/v1/events?limit=2" "$TL_SK"; first=$(j '.data[1].id')
   eq "has_more" "$(j .has_more)" true
   http GET "$GATEWAY_URL/v1/events?limit=100&starting_after=$first" "$TL_SK"
   eq "after the first page" "$(j '.data | length')" "$((n - 2))"
   http GET "$GATEWAY_URL/v1/events?limit=100&ending_before=$first" "$TL_SK"
   eq "before it" "$(j '.data | length')" 1
-  http GET "$GATEWAY_URL/v1/events?type=payment.refunded" "$TL_SK"
-  eq "type filter" "$(j '[.data[].type] | join(",")')" payment.refunded
+  # Types are the Event's (ADR 0129): a full refund is refund.succeeded.
+  http GET "$GATEWAY_URL/v1/events?type=refund.succeeded" "$TL_SK"
+  eq "type filter" "$(j '[.data[].type] | join(",")')" refund.succeeded
   http GET "$GATEWAY_URL/v1/events?type=payment.*&limit=100" "$TL_SK"
-  eq "type prefix" "$(j '.data | length')" "$n"
-  http GET "$GATEWAY_URL/v1/events?type=refund.*" "$TL_SK"; eq "other prefix" "$(j '.data | length')" 0
+  eq "type prefix" "$(j '.data | length')" "$((n - 1))"
+  http GET "$GATEWAY_URL/v1/events?type=dispute.*" "$TL_SK"; eq "other prefix" "$(j '.data | length')" 0
   for t in 'payment.' '.*' 'payment..x' 'Payment.captured' 'payment.*.*'; do
     http GET "$GATEWAY_URL/v1/events?type=$t" "$TL_SK"
     eq "bad type $t" "$STATUS/$(j .error.code)/$(j .error.param)" 400/type_invalid/type
   done
   http GET "$GATEWAY_URL/v1/events/$first" "$TL_SK"
-  eq "one event" "$STATUS/$(j .id)/$(j .object)/$(j .payment)" "200/$first/event/$pay"
+  eq "one event" "$STATUS/$(j .id)/$(j .object)/$(j '.data.object | .payment // .id')" "200/$first/event/$pay"
   http GET "$GATEWAY_URL/v1/events/evt_abc" "$TL_SK"; eq "bad event id" "$STATUS" 404
 }
 

@@ -65,7 +65,7 @@ wh_endpoint() {  # KEY NAME EVENTS_JSON -> WH_ID, WH_SECRET; receiver NAME gets 
   wh_rx "$2" "{\"secret\":\"$WH_SECRET\",\"fail_next\":0}"
 }
 wh_event_of() {  # PAY TYPE -> the event id (evt_...) of the payment's event TYPE
-  pg -d gateway -At <<<"SELECT 'evt_' || id FROM payment_events WHERE payment_id = '$1' AND type = '$2' ORDER BY id DESC LIMIT 1"
+  pg -d gateway -At <<<"SELECT public_id FROM payment_events WHERE payment_id = '$1' AND type = '$2' ORDER BY id DESC LIMIT 1"
 }
 wh_metric() {  # OUTCOME: strongroom_webhook_delivery_attempts_total{outcome=...}
   curl "${WH_CURL[@]}" "https://localhost:$GW_ADMIN_PORT/metrics" |
@@ -177,7 +177,7 @@ t_mwh_2_delivery_filtered_and_signed() {
   eq "refund not sent to fa" "$(wh_requests fa "$evt")" 0
   body=$(curl "${WH_CURL[@]}" "$WH_SINK/_sink/stats" | jq -r --arg e "$evt" '[.requests[] | select(.name == "fb" and .event == $e)][0].body')
   eq "refund event type" "$(jq -r .type <<<"$body")" refund.succeeded
-  eq "refund object" "$(jq -r .data.refund.id <<<"$body")" "$re"
+  eq "refund object" "$(jq -r .data.object.id <<<"$body")" "$re"
   # The delivery record: one succeeded attempt with its status and latency.
   http GET "$GATEWAY_URL/v1/webhook_endpoints/$a/deliveries" "$STRONGROOM_SK"
   eq "deliveries" "$STATUS" 200
@@ -211,8 +211,9 @@ t_mwh_2b_refund_failed() {
   wh_wait_count rf "$evt" 1 10 || fail "refund.failed not delivered"
   body=$(curl "${WH_CURL[@]}" "$WH_SINK/_sink/stats" | jq -r --arg e "$evt" '[.requests[] | select(.name == "rf" and .event == $e)][0].body')
   eq "type" "$(jq -r .type <<<"$body")" refund.failed
-  eq "refund in the event" "$(jq -r '.data.refund.id + " " + .data.refund.status' <<<"$body")" "$re failed"
-  eq "payment unchanged" "$(jq -r .data.object.status <<<"$body")" captured
+  eq "refund in the event" "$(jq -r '.data.object.id + " " + .data.object.status' <<<"$body")" "$re failed"
+  http GET "$GATEWAY_URL/v1/payments/$WH_PAY" "$STRONGROOM_SK"
+  eq "payment unchanged" "$(j .status)" captured
   http DELETE "$GATEWAY_URL/v1/webhook_endpoints/$ep" "$STRONGROOM_SK"
 }
 
@@ -293,13 +294,13 @@ t_mwh_4c_outbox_waits_for_a_dispatcher() {
   wh_gw_stop && wh_gw_start var/etc/gatewayd-wh-off.json || { fail "restart without dispatcher"; return; }
   wh_pay_captured; evt=$WH_EVT
   sleep 0.5
-  eq "outbox row waiting" "$(pg -d gateway -At <<<"SELECT delivered_at IS NULL FROM outbox WHERE event_id = ${evt#evt_}")" t
+  eq "outbox row waiting" "$(pg -d gateway -At <<<"SELECT delivered_at IS NULL FROM outbox WHERE event_id = (SELECT id FROM payment_events WHERE public_id = '$evt')")" t
   eq "no delivery yet" "$(pg -d gateway -At <<<"SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = '$ep'")" 0
   g=$(curl "${WH_CURL[@]}" "https://localhost:$GW_ADMIN_PORT/metrics" | awk '$1 == "strongroom_outbox_pending" {print $2}')
   awk -v g="$g" 'BEGIN {exit !(g >= 1)}' || fail "outbox gauge does not count it ($g)"
   wh_gw_stop && wh_gw_start var/etc/gatewayd-wh.json || { fail "restart with dispatcher"; return; }
   wh_wait_count ob "$evt" 1 15 || fail "not delivered by the next dispatcher"
-  eq "handed over" "$(pg -d gateway -At <<<"SELECT delivered_at IS NOT NULL FROM outbox WHERE event_id = ${evt#evt_}")" t
+  eq "handed over" "$(pg -d gateway -At <<<"SELECT delivered_at IS NOT NULL FROM outbox WHERE event_id = (SELECT id FROM payment_events WHERE public_id = '$evt')")" t
   http DELETE "$GATEWAY_URL/v1/webhook_endpoints/$ep" "$STRONGROOM_SK"
 }
 

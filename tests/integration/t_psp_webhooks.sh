@@ -130,8 +130,8 @@ t_pw_dispute_card_ends_disputed() {
   http GET "$GATEWAY_URL/v1/payments/$pay/events" "$STRONGROOM_SK"
   evs=$(j '[.data[].type] | join(",")')
   eq "events" "$evs" "payment.created,payment.captured,payment.disputed"
-  [[ $(j '.data[2].data.dispute.id') == du_* ]] || fail "payment.disputed carries no dispute id"
-  eq "dispute amount" "$(j '.data[2].data.dispute.amount')" 1500
+  [[ $(j '.data[2].data.object.id') == du_* ]] || fail "payment.disputed carries no dispute id"
+  eq "dispute amount" "$(j '.data[2].data.object.amount')" 1500
   eq "outbox row" "$(pw_count "SELECT count(*) FROM outbox o JOIN payment_events e ON e.id = o.event_id WHERE e.payment_id = '$pay' AND o.topic = 'payment.disputed'")" 1
   # A disputed payment is terminal: no refund.
   http POST "$GATEWAY_URL/v1/payments/$pay/refunds" "$STRONGROOM_SK" '{}'

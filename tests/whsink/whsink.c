@@ -72,7 +72,9 @@ static struct receiver *find_rx(const char *name, int create)
 	return &g.rx[g.n_rx++];
 }
 
-/* Verify "t=<unix>,v1=<hex>" over "t.body" (independently of the gateway's code). */
+/* Verify "t=<unix>,v1=<hex>[,v1=<hex>...]" over "t.body" (independently of
+ * the gateway's code): any v1 that matches verifies, as Stripe's
+ * constructEvent accepts a header carrying one v1 per secret during a roll. */
 static int sig_ok(const char *secret, const char *header, const unsigned char *body, size_t len)
 {
 	crypto_auth_hmacsha256_state st;
@@ -81,6 +83,7 @@ static int sig_ok(const char *secret, const char *header, const unsigned char *b
 	char ts[24];
 	long long t;
 	size_t n, blen = 0;
+	int ok = 0;
 
 	if (secret == NULL || secret[0] == '\0' || header == NULL || strncmp(header, "t=", 2) != 0)
 		return 0;
@@ -92,16 +95,18 @@ static int sig_ok(const char *secret, const char *header, const unsigned char *b
 	t = strtoll(ts, NULL, 10);
 	if (llabs((long long)time(NULL) - t) > 300)
 		return 0; /* stale: replay protection */
-	v1 = strstr(header, ",v1=");
-	if (v1 == NULL || strlen(v1 + 4) != 64 ||
-	    sodium_hex2bin(want, sizeof want, v1 + 4, 64, NULL, &blen, NULL) != 0 || blen != 32)
-		return 0;
 	crypto_auth_hmacsha256_init(&st, (const unsigned char *)secret, strlen(secret));
 	crypto_auth_hmacsha256_update(&st, (const unsigned char *)ts, n);
 	crypto_auth_hmacsha256_update(&st, (const unsigned char *)".", 1);
 	crypto_auth_hmacsha256_update(&st, body, len);
 	crypto_auth_hmacsha256_final(&st, mac);
-	return sodium_memcmp(mac, want, 32) == 0;
+	for (v1 = strstr(header, ",v1="); v1 != NULL; v1 = strstr(v1 + 4, ",v1=")) {
+		if (strcspn(v1 + 4, ",") == 64 &&
+		    sodium_hex2bin(want, sizeof want, v1 + 4, 64, NULL, &blen, NULL) == 0 && blen == 32 &&
+		    sodium_memcmp(mac, want, 32) == 0)
+			ok = 1;
+	}
+	return ok;
 }
 
 static long long now_ms(void)
