@@ -6,6 +6,8 @@
 #   make demo    deps + build + up + the main job + down
 #   make check   deps + warning-free build + unit tests and the integration
 #                suite, all under AddressSanitizer and UndefinedBehaviorSanitizer
+#                (CHECK_DEB=1: make deb too)
+#   make deb     Debian packages into build/deb/, lintian-clean (ADR 0123)
 #
 # SAN=1 builds with ASan+UBSan into build/asan (used by make check).
 
@@ -70,7 +72,7 @@ PROGRAMS := $(BIN)/vaultd $(BIN)/vaultctl $(BIN)/gatewayd $(BIN)/gatewayctl $(BI
 PROGRAMS += $(BIN)/whsink
 UNIT_BIN := $(addprefix $(BIN)/tests/,$(basename $(notdir $(UNIT_SRC))))
 
-.PHONY: FORCE all deps up down demo check unit integration faults tests clean pki install uninstall install-check segmentation compliance layout systemd-verify fuzz-panscan checkout fuzz bench bench-payments
+.PHONY: FORCE man deb all deps up down demo check unit integration faults tests clean pki install uninstall install-check segmentation compliance layout systemd-verify fuzz-panscan checkout fuzz bench bench-payments
 .SECONDARY:
 all: $(PROGRAMS)
 tests: $(UNIT_BIN)
@@ -284,6 +286,8 @@ check: deps
 	@$(MAKE) --no-print-directory WERROR=-Werror all
 	@$(MAKE) --no-print-directory SAN=1 WERROR=-Werror all tests
 	@$(MAKE) --no-print-directory fuzz
+	@if [ "$(CHECK_DEB)" = 1 ]; then $(MAKE) --no-print-directory deb; else \
+	  echo "check: Debian packages SKIPPED (make deb: about 3 minutes here; CHECK_DEB=1 make check builds and lints them)"; fi
 	@scripts/check.sh
 
 # make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=...]: the layout the
@@ -299,16 +303,30 @@ BINDIR      ?= $(PREFIX)/bin
 LIBEXECDIR  ?= $(PREFIX)/libexec/strongroom
 DATADIR     ?= $(PREFIX)/share/strongroom
 DOCDIR      ?= $(PREFIX)/share/doc/strongroom
-UNITDIR     ?= $(PREFIX)/lib/systemd/system
+MANDIR      ?= $(PREFIX)/share/man
+# PREFIX=/usr: where the distribution's systemd looks (/lib/systemd/system on Debian 12).
+UNITDIR     ?= $(if $(filter /usr,$(PREFIX)),$(or $(shell $(PKG) --variable=systemdsystemunitdir systemd 2>/dev/null),$(PREFIX)/lib/systemd/system),$(PREFIX)/lib/systemd/system)
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 INSTALL     ?= install
 INSTALL_ENV  = DESTDIR='$(DESTDIR)' PREFIX='$(PREFIX)' SYSCONFDIR='$(SYSCONFDIR)' BINDIR='$(BINDIR)' \
                LIBEXECDIR='$(LIBEXECDIR)' DATADIR='$(DATADIR)' DOCDIR='$(DOCDIR)' UNITDIR='$(UNITDIR)' \
-               SYSUSERSDIR='$(SYSUSERSDIR)' INSTALL='$(INSTALL)'
-install: $(BIN)/vaultd $(BIN)/gatewayd $(BIN)/vaultctl $(BIN)/gatewayctl
+               SYSUSERSDIR='$(SYSUSERSDIR)' TMPFILESDIR='$(TMPFILESDIR)' MANDIR='$(MANDIR)' \
+               MANBUILD='build/man' INSTALL='$(INSTALL)'
+# Man pages: docs/man/*.scd, made with scdoc (make deps) into build/man/.
+MAN_PAGES := $(patsubst docs/man/%.scd,build/man/%,$(wildcard docs/man/*.scd))
+man: $(MAN_PAGES)
+build/man/%: docs/man/%.scd
+	@mkdir -p $(dir $@)
+	scdoc < $< > $@.tmp && mv $@.tmp $@
+install: $(BIN)/vaultd $(BIN)/gatewayd $(BIN)/vaultctl $(BIN)/gatewayctl $(BIN)/panscan $(MAN_PAGES)
 	@$(INSTALL_ENV) systemd/install.sh install $(BIN)
 uninstall:
 	@$(INSTALL_ENV) systemd/install.sh uninstall $(BIN)
+# Debian packages (ADR 0123): packaging/debian/, built from a staged copy of
+# the tree with debhelper, into build/deb/, then lintian (scripts/deb.sh).
+deb:
+	@SR_VERSION=$(SR_VERSION) scripts/deb.sh
 install-check: all
 	@SR_BIN=$(BIN) SAN=$(SAN) systemd/install_check.sh
 

@@ -156,6 +156,7 @@ int sr_secret_check_file(const char *path, char *resolved, size_t resolvedlen, c
 {
 	char full[4096];
 	struct stat st;
+	int fd;
 
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
@@ -169,6 +170,15 @@ int sr_secret_check_file(const char *path, char *resolved, size_t resolvedlen, c
 	}
 	if (check_stat(full, &st, err, errlen) != 0)
 		return -1;
+	/* Readable by the user running the check (the daemon's user when
+	 * --check-config runs as it): opened as sr_secret_read_file opens it. */
+	fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0) {
+		seterr(err, errlen, "%s: not readable by uid %u: %s", full, (unsigned)geteuid(),
+		       strerror(errno));
+		return -1;
+	}
+	close(fd);
 	if (resolved != NULL && snprintf(resolved, resolvedlen, "%s", full) >= (int)resolvedlen) {
 		seterr(err, errlen, "%s: path too long", full);
 		return -1;

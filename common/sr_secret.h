@@ -32,7 +32,8 @@ int sr_secret_path(const char *path, char *out, size_t outlen);
  * Check a secret file without reading it, for files a library opens itself
  * (libcurl's client key): resolved with sr_secret_path into resolved
  * (may be NULL), regular file, not group/world-readable (PCI DSS 3.6.1 /
- * 8.3.2). @return 0, or -1 with err naming the path.
+ * 8.3.2), readable by the calling process's user (opened, then closed).
+ * @return 0, or -1 with err naming the path.
  */
 int sr_secret_check_file(const char *path, char *resolved, size_t resolvedlen, char *err,
                          size_t errlen);

@@ -185,6 +185,7 @@ int main(int argc, char **argv)
 	};
 	const char *config_path = NULL;
 	int check_only = 0;
+	int i;
 	json_t *cfg = NULL;
 	struct gw_app app;
 	struct sr_http_server *srv = NULL;
@@ -241,16 +242,23 @@ int main(int argc, char **argv)
 		sr_log(SR_LOG_ERROR, NULL, "config.invalid", "{s:s}", "error", err);
 		goto out;
 	}
-	/* PCI DSS 3.6.1: the TLS key is a secret (owner-only mode). */
-	if (sr_config_str(cfg, "tls_key", NULL) == NULL ||
-	    sr_secret_check_file(sr_config_str(cfg, "tls_key", ""), NULL, 0, err, sizeof err) != 0) {
-		char e2[512];
+	/* PCI DSS 3.6.1, 8.3.2: the TLS key and the database password are
+	 * secrets: readable by this user, owner-only mode. The key is
+	 * required; without a password file libpq authenticates otherwise. */
+	for (i = 0; i < 2; i++) {
+		const char *key = i == 0 ? "tls_key" : "db_password_file";
 
-		snprintf(e2, sizeof e2, "%s", err);
-		sr_config_error(err, sizeof err, config_path, "tls_key", "%s",
-		                e2[0] != '\0' ? e2 : "is required");
-		sr_log(SR_LOG_ERROR, NULL, "config.invalid", "{s:s}", "error", err);
-		goto out;
+		if ((i == 0 && sr_config_str(cfg, key, NULL) == NULL) ||
+		    (sr_config_str(cfg, key, NULL) != NULL &&
+		     sr_secret_check_file(sr_config_str(cfg, key, ""), NULL, 0, err, sizeof err) != 0)) {
+			char e2[512];
+
+			snprintf(e2, sizeof e2, "%s", err);
+			sr_config_error(err, sizeof err, config_path, key, "%s",
+			                e2[0] != '\0' ? e2 : "is required");
+			sr_log(SR_LOG_ERROR, NULL, "config.invalid", "{s:s}", "error", err);
+			goto out;
+		}
 	}
 	threads = (int)sr_config_int(cfg, "threads", 4);
 	app.cfg = cfg;

@@ -7,6 +7,7 @@
 #include "common/sr_config.h"
 #include "common/sr_db.h"
 #include "common/sr_http.h"
+#include "common/sr_secret.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,11 +222,17 @@ struct gw_vault_client *gw_config_vault(const json_t *cfg, char *err, size_t err
 		.timeout_ms = 30000,
 	};
 	size_t i;
-	/* The key (a secret) is checked by gw_vault_client_new (sr_secret). */
+	/* The key (a secret) is checked apart (sr_secret). */
 	const char *files[2] = { vcfg.ca_file, vcfg.cert_file };
+	char e[384];
 
 	if (vcfg.key_file == NULL) {
 		snprintf(err, errlen, "vault client: vault_client_key is required");
+		return NULL;
+	}
+	/* Named here, before the client checks it again (sr_secret). */
+	if (sr_secret_check_file(vcfg.key_file, NULL, 0, e, sizeof e) != 0) {
+		snprintf(err, errlen, "vault client: vault_client_key: %s", e);
 		return NULL;
 	}
 	for (i = 0; i < 2; i++) {

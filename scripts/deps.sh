@@ -9,6 +9,7 @@ PKGS=(
   nftables systemd chromium
   clang libclang-rt-14-dev wrk
   python3 python3-cryptography
+  debhelper dpkg-dev fakeroot lintian scdoc
 )
 missing=()
 for p in "${PKGS[@]}"; do

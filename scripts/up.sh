@@ -13,7 +13,8 @@
 #   var/log/      daemon logs (JSON lines), var/run/ pid files
 #   var/pspsim/   pspsim's journal: its intents, refunds, idempotency records
 #                 (issue 16; kept across restarts, as the PSP's own records)
-#   var/dev.env   STRONGROOM_PK, STRONGROOM_SK, STRONGROOM_CA, GATEWAY_URL, VAULT_URL
+#   var/dev.env   export STRONGROOM_PK=..., STRONGROOM_SK, STRONGROOM_CA, GATEWAY_URL,
+#                 VAULT_URL, SOFTHSM2_CONF (vaultctl on the dev token) ...
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -160,7 +161,7 @@ start gatewayd $GW_PORT $GW_ADMIN_PORT
 # The test merchant: created once, kept while the gateway database knows it.
 merchant_ok=0
 if [ -s "$VAR/dev.env" ]; then
-  mid=$(sed -n 's/^STRONGROOM_MERCHANT=//p' "$VAR/dev.env")
+  mid=$(sed -n 's/^\(export \)\{0,1\}STRONGROOM_MERCHANT=//p' "$VAR/dev.env")
   if [ -n "$mid" ]; then
     n=$(pg -d gateway -At -v id="$mid" <<<"SELECT count(*) FROM merchants WHERE id = :'id'" 2>/dev/null || echo 0)
     [ "$n" = 1 ] && merchant_ok=1
@@ -168,8 +169,8 @@ if [ -s "$VAR/dev.env" ]; then
 fi
 if [ $merchant_ok = 1 ]; then
   MID=$mid
-  PK=$(sed -n 's/^STRONGROOM_PK=//p' "$VAR/dev.env")
-  SK=$(sed -n 's/^STRONGROOM_SK=//p' "$VAR/dev.env")
+  PK=$(sed -n 's/^\(export \)\{0,1\}STRONGROOM_PK=//p' "$VAR/dev.env")
+  SK=$(sed -n 's/^\(export \)\{0,1\}STRONGROOM_SK=//p' "$VAR/dev.env")
 else
   out=$("$SR_BIN/gatewayctl" --config var/etc/gatewayd.json merchant create --name "Strongroom test merchant") \
     || die "gatewayctl merchant create failed"
@@ -181,21 +182,23 @@ CHECKOUT_ORIGIN=http://localhost:$CHECKOUT_PORT
 "$SR_BIN/gatewayctl" --config var/etc/gatewayd.json merchant origins --id "$MID" --origin "$CHECKOUT_ORIGIN" >/dev/null \
   || die "gatewayctl merchant origins failed"
 (umask 077; cat > "$VAR/dev.env" <<ENV
-# Written by make up. Dev credentials of the test merchant and the stack's URLs.
-STRONGROOM_MERCHANT=$MID
-STRONGROOM_PK=$PK
-STRONGROOM_SK=$SK
-STRONGROOM_CA=$VAR/pki/ca.crt
-GATEWAY_URL=https://localhost:$GW_PORT
-VAULT_URL=https://localhost:$VAULT_PUBLIC_PORT
-VAULT_INTERNAL_URL=https://vault-internal.strongroom.test:$VAULT_INTERNAL_PORT
-PSP_URL=https://psp.strongroom.test:$PSP_PORT
-GATEWAY_ADMIN_URL=https://localhost:$GW_ADMIN_PORT
-VAULT_ADMIN_URL=https://localhost:$VAULT_ADMIN_PORT
-PSP_CHALLENGE_URL=https://psp.strongroom.test:$PSP_CHALLENGE_PORT
-CHECKOUT_PORT=$CHECKOUT_PORT
-CHECKOUT_URL=$CHECKOUT_ORIGIN/
-SR_PORT_OFFSET=$SR_PORT_OFFSET
+# Written by make up. Dev credentials of the test merchant and the stack's URLs,
+# exported: \`. var/dev.env\` hands them to every child process (curl, node ...).
+export STRONGROOM_MERCHANT=$MID
+export STRONGROOM_PK=$PK
+export STRONGROOM_SK=$SK
+export STRONGROOM_CA=$VAR/pki/ca.crt
+export GATEWAY_URL=https://localhost:$GW_PORT
+export VAULT_URL=https://localhost:$VAULT_PUBLIC_PORT
+export VAULT_INTERNAL_URL=https://vault-internal.strongroom.test:$VAULT_INTERNAL_PORT
+export PSP_URL=https://psp.strongroom.test:$PSP_PORT
+export GATEWAY_ADMIN_URL=https://localhost:$GW_ADMIN_PORT
+export VAULT_ADMIN_URL=https://localhost:$VAULT_ADMIN_PORT
+export PSP_CHALLENGE_URL=https://psp.strongroom.test:$PSP_CHALLENGE_PORT
+export CHECKOUT_PORT=$CHECKOUT_PORT
+export CHECKOUT_URL=$CHECKOUT_ORIGIN/
+export SR_PORT_OFFSET=$SR_PORT_OFFSET
+export SOFTHSM2_CONF=$SOFTHSM2_CONF
 ENV
 )
 

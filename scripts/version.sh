@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # version.sh OUT.c VERSION: generate the C file holding the release number and
 # the git commit the build is made from (common/sr_version.h). The commit is
-# `git describe --always --dirty` of this source tree, or "unknown" when the
-# tree is not a git checkout (a source tarball). OUT.c is rewritten only when
+# `git describe --always --dirty` of this source tree, or the content of its
+# .commit file (a staged copy, scripts/deb.sh), or "unknown" when the tree is
+# neither (a source tarball). OUT.c is rewritten only when
 # its content changes: make runs this on every build, and only a new commit
 # (or a change to a tracked file) relinks the programs.
 set -euo pipefail
@@ -14,6 +15,11 @@ commit=unknown
 top=$(git -C "$root" rev-parse --show-toplevel 2>/dev/null || true)
 if [ -n "$top" ] && [ "$(cd "$top" && pwd -P)" = "$root" ]; then
   commit=$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)
+fi
+# A copy of the tree made from a checkout (`make deb`'s staged source,
+# scripts/deb.sh) carries the checkout's commit in .commit.
+if [ "$commit" = unknown ] && [ -f "$root/.commit" ]; then
+  commit=$(head -c 64 "$root/.commit")
 fi
 # git refusing to run (`sudo make install` in a user's checkout: "dubious
 # ownership") must not turn a known commit into "unknown" and relink as root.

@@ -30,7 +30,7 @@ const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 && arg
 function readEnv(path) {
   const env = {};
   for (const line of readFileSync(path, 'utf8').split('\n')) {
-    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line);
+    const m = /^(?:export )?([A-Z0-9_]+)=(.*)$/.exec(line);
     if (m) env[m[1]] = m[2];
   }
   return env;

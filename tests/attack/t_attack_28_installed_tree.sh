@@ -18,14 +18,14 @@ t_attack_28_installed_tree_holds_no_private_key() {
   rm -rf "$d"
   # The binaries the stack runs are installed as they are (-o: never rebuilt here).
   make -s install DESTDIR="$d" BUILD="${SR_BIN%/bin}" PREFIX=/usr \
-    -o "$b/vaultd" -o "$b/gatewayd" -o "$b/vaultctl" -o "$b/gatewayctl" >"$TMP/a28-install.log" 2>&1 ||
+    -o "$b/vaultd" -o "$b/gatewayd" -o "$b/vaultctl" -o "$b/gatewayctl" -o "$b/panscan" >"$TMP/a28-install.log" 2>&1 ||
     { fail "make install: $(tail -3 "$TMP/a28-install.log")"; return; }
-  unit=$d/usr/lib/systemd/system/strongroom-vaultd.service
+  unit=$d$(pkg-config --variable=systemdsystemunitdir systemd)/strongroom-vaultd.service
   [ -f "$d/etc/strongroom/vaultd.json" ] || { fail "make install installed no vaultd.json"; return; }
   [ -f "$unit" ] || { fail "make install installed no vaultd unit"; return; }
   # grep -r "PRIVATE KEY": the installed configuration and units, the dev
   # stack's configuration and secrets.
-  found=$(grep -rl "PRIVATE KEY" "$d/etc" "$d/usr/lib/systemd" var/etc var/secrets 2>/dev/null)
+  found=$(grep -rl "PRIVATE KEY" "$d/etc" "$(dirname "$unit")" var/etc var/secrets 2>/dev/null)
   [ -z "$found" ] || fail "a private key in: $found"
   # No vault setting names a key file, installed or in the dev stack.
   found=$(_attack28_config_findings "$d/etc/strongroom/vaultd.json"; _attack28_config_findings var/etc/vaultd.json)

@@ -23,7 +23,7 @@ const args = process.argv.slice(2);
 const opt = (n, d) => { const i = args.indexOf(n); return i >= 0 && args[i + 1] ? args[i + 1] : d; };
 const ENV = {};
 for (const l of readFileSync(opt('--env', join(ROOT, 'var', 'dev.env')), 'utf8').split('\n')) {
-  const m = /^([A-Z0-9_]+)=(.*)$/.exec(l);
+  const m = /^(?:export )?([A-Z0-9_]+)=(.*)$/.exec(l);
   if (m) ENV[m[1]] = m[2];
 }
 const OUT = opt('--out', join(ROOT, 'build', 'e2e'));

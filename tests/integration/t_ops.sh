@@ -314,7 +314,8 @@ t_ops_make_install() {
   eq "config mode" "$(stat -c %a "$root/etc/strongroom/vaultd.json")" 644
   for f in systemd/*.service; do
     [ -e "$f" ] || continue
-    [ -s "$root/usr/lib/systemd/system/$(basename "$f")" ] || fail "unit $f not installed"
+    # systemd's unit directory: /lib/systemd/system on Debian 12 (pkg-config systemd).
+    [ -s "$root$(pkg-config --variable=systemdsystemunitdir systemd)/$(basename "$f")" ] || fail "unit $f not installed"
   done
   "$root/usr/libexec/strongroom/gatewayd" --help >/dev/null || fail "installed gatewayd --help"
   # A second install keeps edited configuration.
