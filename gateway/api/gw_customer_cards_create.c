@@ -4,6 +4,9 @@
  * consuming the token; with "deduplicate": true the customer's existing
  * card with the same fingerprint is returned instead (200, "deduplicated").
  * Relayed to the vault's POST /v1/cards (vault/api/vault_cards_create.c).
+ * A customer object's id (cus_ + 22) must be one of the merchant's
+ * customers (404 otherwise; gw_cards_customer_check, ADR 0128); its first
+ * card becomes its default_source, as in Stripe.
  */
 #include <string.h>
 
@@ -13,6 +16,9 @@
 #include "gateway/customers/gw_cards.h"
 #include "gateway/api/gw_handlers.h"
 #include "gateway/api/gw_request.h"
+#include "gateway/customers/gw_customer.h"
+#include "gateway/store/gw_store_customers.h"
+#include "common/sr_db.h"
 
 void gw_handle_customer_cards_create(struct sr_http_request *req)
 {
@@ -25,6 +31,8 @@ void gw_handle_customer_cards_create(struct sr_http_request *req)
 	json_t *v = NULL;
 	json_t *dedup = NULL;
 	json_t *body = NULL;
+	json_t *card = NULL;
+	PGconn *conn = NULL;
 
 	if (gw_auth_merchant(app, req, merchant, sizeof merchant) != 0)
 		return;
@@ -34,6 +42,8 @@ void gw_handle_customer_cards_create(struct sr_http_request *req)
 		                    "[0-9A-Za-z_-].", "customer");
 		return;
 	}
+	if (gw_cards_customer_check(req, merchant, customer) != 0)
+		return;
 	if (!json_is_object(req->json)) {
 		sr_http_reply_error(req, 400, "invalid_request_error", "invalid_json",
 		                    "The request body must be a JSON object.", NULL);
@@ -65,6 +75,13 @@ void gw_handle_customer_cards_create(struct sr_http_request *req)
 		                    "An internal error occurred.", NULL);
 		return;
 	}
-	gw_cards_relay(req, merchant, "POST", "/v1/cards", body);
+	if (gw_cards_relay_status(req, merchant, "POST", "/v1/cards", body, &card) == 201 &&
+	    gw_customer_id_ok(customer) && json_is_string(json_object_get(card, "id"))) {
+		conn = sr_db_acquire(app->db);
+		(void)gw_store_customer_default_init(conn, customer, merchant,
+		                                     json_string_value(json_object_get(card, "id")));
+		sr_db_release(app->db, conn);
+	}
+	json_decref(card);
 	json_decref(body);
 }

@@ -14,6 +14,10 @@
 #include "gateway/gw_app.h"
 #include "gateway/api/gw_request.h"
 #include "gateway/vault_client/gw_vault_client.h"
+#include "gateway/audit/gw_audit.h"
+#include "gateway/customers/gw_customer.h"
+#include "gateway/store/gw_store_customers.h"
+#include "common/sr_db.h"
 
 bool gw_customer_ok(const char *s)
 {
@@ -68,13 +72,56 @@ static bool json_has_pan(const json_t *v)
 	return found;
 }
 
+int gw_cards_customer_check(struct sr_http_request *req, const char *merchant, const char *ref)
+{
+	struct gw_app *app = req->app;
+	struct gw_customer *c = NULL;
+	PGconn *conn = NULL;
+	int rc;
+
+	if (!gw_customer_id_ok(ref))
+		return 0;
+	c = malloc(sizeof *c);
+	if (c == NULL) {
+		sr_http_reply_error(req, 500, "api_error", "internal_error",
+		                    "An internal error occurred.", NULL);
+		return -1;
+	}
+	conn = sr_db_acquire(app->db);
+	rc = gw_store_customer_get(conn, ref, merchant, 0, c);
+	sr_db_release(app->db, conn);
+	free(c);
+	if (rc == 0) {
+		gw_strlcpy(gw_req_ctx()->target, ref, sizeof gw_req_ctx()->target);
+		return 0;
+	}
+	if (rc == 1)
+		sr_http_reply_error(req, 404, "invalid_request_error", "resource_missing",
+		                    "No such customer.", "customer");
+	else
+		sr_http_reply_error(req, 500, "api_error", "internal_error",
+		                    "An internal error occurred.", NULL);
+	return -1;
+}
+
 void gw_cards_relay(struct sr_http_request *req, const char *merchant, const char *method,
                     const char *path, json_t *body)
+{
+	(void)gw_cards_relay_status(req, merchant, method, path, body, NULL);
+}
+
+unsigned gw_cards_relay_status(struct sr_http_request *req, const char *merchant,
+                               const char *method, const char *path, json_t *body,
+                               json_t **out)
 {
 	struct gw_app *app = req->app;
 	json_t *resp = NULL;
 	long status = 0;
+	unsigned replied = 502;
 	enum gw_vault_rc rc;
+
+	if (out != NULL)
+		*out = NULL;
 
 	rc = gw_vault_request(app->vault, req->request_id, method, path, merchant, body, &status,
 	                      &resp);
@@ -93,8 +140,12 @@ void gw_cards_relay(struct sr_http_request *req, const char *merchant, const cha
 		                    "The card vault gave an invalid answer.", NULL);
 		goto out;
 	}
-	sr_http_reply_json(req, (unsigned)status, resp);
+	replied = (unsigned)status;
+	if (out != NULL)
+		*out = json_incref(resp);
+	sr_http_reply_json(req, replied, resp);
 	resp = NULL;
 out:
 	json_decref(resp);
+	return replied;
 }

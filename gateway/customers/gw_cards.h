@@ -27,4 +27,22 @@ bool gw_card_id_ok(const char *s);
 void gw_cards_relay(struct sr_http_request *req, const char *merchant, const char *method,
                     const char *path, json_t *body);
 
+/**
+ * gw_cards_relay, and @return the status replied; *out (when out is not
+ * NULL) a new reference to the vault's answer when it was relayed, else NULL.
+ */
+unsigned gw_cards_relay_status(struct sr_http_request *req, const char *merchant,
+                               const char *method, const char *path, json_t *body,
+                               json_t **out);
+
+/**
+ * Check a customer reference of the card routes (ADR 0128): a reference
+ * shaped like a customer object's id (gw_customer_id_ok) must be one of
+ * merchant's customers, else 404 resource_missing naming "customer" is
+ * replied (another merchant's customer is answered like a missing one);
+ * any other reference is a label of the saved cards alone, as before
+ * customers were objects. @return 0 go on, -1 replied.
+ */
+int gw_cards_customer_check(struct sr_http_request *req, const char *merchant, const char *ref);
+
 #endif

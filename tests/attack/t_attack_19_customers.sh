@@ -13,9 +13,9 @@ a19c_gw_sql() { psql -X -q -t -A -h 127.0.0.1 -p "$PGPORT" -U postgres -d gatewa
 a19c_vault_sql() { psql -X -q -t -A -h 127.0.0.1 -p "$PGPORT" -U postgres -d vault -v ON_ERROR_STOP=1 -c "$1"; }
 
 # a19c_customer [KEY] [BODY]: create a customer; sets CUS.
+A19C_JENNY='{"email":"jenny.rosen@example.com","name":"Jenny Rosen","metadata":{"crm":"77"}}'
 a19c_customer() {
-  http POST "$GATEWAY_URL/v1/customers" "${1:-$STRONGROOM_SK}" \
-    "${2:-{\"email\":\"jenny.rosen@example.com\",\"name\":\"Jenny Rosen\",\"metadata\":{\"crm\":\"77\"}}}"
+  http POST "$GATEWAY_URL/v1/customers" "${1:-$STRONGROOM_SK}" "${2:-$A19C_JENNY}"
   CUS=$(j .id)
 }
 # a19c_save_card CUSTOMER [NUMBER]: tokenize and save a card; sets CARD.
@@ -35,7 +35,7 @@ t_attack_19_customers_other_merchant() {
   http POST "$GATEWAY_URL/v1/customers/$cus" "$SK2" '{"name":"Mallory"}'; eq "B updates A's customer" "$STATUS" 404
   http DELETE "$GATEWAY_URL/v1/customers/$cus" "$SK2"; eq "B deletes A's customer" "$STATUS" 404
   http POST "$GATEWAY_URL/v1/customers/$cus/cards" "$SK2" '{"token":"tok_aaaaaaaaaaaaaaaaaaaaaa"}'
-  eq "B attaches a card to A's customer" "$STATUS/$(j .error.code)" 404/resource_missing
+  eq "B attaches a card to A's customer" "$STATUS/$(j .error.code)/$(j .error.param)" 404/resource_missing/customer
   http GET "$GATEWAY_URL/v1/customers/$cus/cards" "$SK2"; eq "B lists A's customer's cards" "$STATUS" 404
   http GET "$GATEWAY_URL/v1/customers" "$SK2"
   eq "B's list" "$STATUS" 200
@@ -94,7 +94,7 @@ t_attack_19_customers_wrong_types() {
     eq "$body" "$STATUS/$(j .error.code)/$(j .error.param)" "$want"
   done <<'EOF'
 []|400/parameter_invalid_type/null
-"x"|400/parameter_invalid_type/null
+"x"|400/invalid_json/null
 {"email":12}|400/parameter_invalid_type/email
 {"email":"no-at-sign"}|400/email_invalid/email
 {"name":{"first":"J"}}|400/parameter_invalid_type/name
