@@ -61,6 +61,7 @@ GW_ROUTE(gw_handle_customer_cards_create, GW_PERM_PAYMENTS, "POST /v1/customers/
 GW_ROUTE(gw_handle_customer_cards_list, GW_PERM_READ, "GET /v1/customers/{}/cards")
 GW_ROUTE(gw_handle_card_get, GW_PERM_READ, "GET /v1/cards/{}")
 GW_ROUTE(gw_handle_card_delete, GW_PERM_PAYMENTS, "DELETE /v1/cards/{}")
+GW_ROUTE(gw_handle_card_update, GW_PERM_PAYMENTS, "POST /v1/cards/{}")
 GW_ROUTE(gw_handle_webhook_endpoints_create, GW_PERM_ADMIN, "POST /v1/webhook_endpoints")
 GW_ROUTE(gw_handle_webhook_endpoints_list, GW_PERM_READ, "GET /v1/webhook_endpoints")
 GW_ROUTE(gw_handle_webhook_endpoint_get, GW_PERM_READ, "GET /v1/webhook_endpoints/{}")
@@ -103,6 +104,7 @@ static const struct sr_route ROUTES[] = {
 	{ .method = "GET", .pattern = "/v1/customers/{}/cards", .handler = gw_handle_customer_cards_list_route },
 	{ .method = "GET", .pattern = "/v1/cards/{}", .handler = gw_handle_card_get_route },
 	{ .method = "DELETE", .pattern = "/v1/cards/{}", .handler = gw_handle_card_delete_route },
+	{ .method = "POST", .pattern = "/v1/cards/{}", .handler = gw_handle_card_update_route },
 	/* issue 5: webhooks to merchants */
 	{ .method = "POST", .pattern = "/v1/webhook_endpoints", .handler = gw_handle_webhook_endpoints_create_route },
 	{ .method = "GET", .pattern = "/v1/webhook_endpoints", .handler = gw_handle_webhook_endpoints_list_route },

@@ -2,7 +2,7 @@
  * DELETE /v1/cards/{id}: delete a saved card; the vault destroys its ciphertext.
  * Another merchant's card is answered like a missing one (404). Relayed to
  * the vault (vault/api/vault_card_delete.c). A customer whose default_source
- * it was has none after it (as Stripe's).
+ * it was has none after it (as Stripe's); its metadata goes with it.
  */
 #include <stdio.h>
 #include <string.h>
@@ -34,6 +34,7 @@ void gw_handle_card_delete(struct sr_http_request *req)
 		PGconn *conn = sr_db_acquire(app->db);
 
 		(void)gw_store_customer_default_clear(conn, merchant, req->params[0]);
+		(void)gw_store_card_metadata_delete(conn, merchant, req->params[0]);
 		sr_db_release(app->db, conn);
 	}
 }

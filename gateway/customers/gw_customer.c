@@ -117,9 +117,8 @@ static int metadata_merge(const json_t *patch, char *md, struct gw_error *err)
 	return rc;
 }
 
-static int metadata_field(const json_t *body, bool update, char *md, struct gw_error *err)
+int gw_metadata_apply(const json_t *v, bool update, char *md, struct gw_error *err)
 {
-	const json_t *v = json_object_get(body, "metadata");
 	char *tmp = NULL;
 	int rc;
 
@@ -186,7 +185,7 @@ int gw_customer_apply(const json_t *body, bool update, struct gw_customer *c,
 	    text_field(body, "description", GW_DESCRIPTION_MAX, c->description,
 	               sizeof c->description, "description_too_long",
 	               "description can have at most 500 characters.", err) != 0 ||
-	    metadata_field(body, update, c->metadata, err) != 0)
+	    gw_metadata_apply(json_object_get(body, "metadata"), update, c->metadata, err) != 0)
 		return -1;
 	v = json_object_get(body, "default_source");
 	if (v != NULL) {

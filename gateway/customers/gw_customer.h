@@ -54,6 +54,17 @@ int gw_customer_apply(const json_t *body, bool update, struct gw_customer *c,
                       bool *default_changed, struct gw_error *err);
 
 /**
+ * Apply a metadata parameter v (borrowed; NULL: absent, nothing changes) to
+ * the compact JSON object text md (capacity GW_METADATA_JSON_MAX + 1, ""
+ * for none), as Stripe's create (update false: md becomes v) or update
+ * (update true: v's keys merged into md, a "" or null value deleting its
+ * key); v "" or null empties md. v is checked by gw_metadata_parse (limits,
+ * types, card numbers), the result again (at most 50 keys in all).
+ * @return 0, or -1 with *err filled (md then undefined).
+ */
+int gw_metadata_apply(const json_t *v, bool update, char *md, struct gw_error *err);
+
+/**
  * c as Stripe's Customer object: {"id","object":"customer","created","email",
  * "name","description","metadata","default_source"} (unset fields null,
  * metadata {} when empty). @return a new reference, or NULL.

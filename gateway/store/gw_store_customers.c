@@ -104,7 +104,10 @@ int gw_store_customer_delete(PGconn *conn, const char *id, const char *merchant_
 {
 	const char *params[2] = { id, merchant_id };
 
-	return gw_store_exec_one(conn, "DELETE FROM customers WHERE id = $1 AND merchant_id = $2",
+	return gw_store_exec_one(conn,
+	                         "WITH m AS (DELETE FROM card_metadata WHERE merchant_id = $2 "
+	                         "AND customer = $1) "
+	                         "DELETE FROM customers WHERE id = $1 AND merchant_id = $2",
 	                         2, params, "db.customer_delete_failed");
 }
 
@@ -191,4 +194,99 @@ json_t *gw_store_customer_page(PGconn *conn, const char *merchant_id, const char
 	free(c);
 	PQclear(res);
 	return arr;
+}
+
+int gw_store_card_metadata_get(PGconn *conn, const char *merchant_id, const char *card_id,
+                               int for_update, char *md)
+{
+	const char *params[2] = { card_id, merchant_id };
+	PGresult *res = sr_db_params(conn,
+	                             for_update
+	                             ? "SELECT metadata::text FROM card_metadata WHERE card_id = $1 "
+	                               "AND merchant_id = $2 FOR UPDATE"
+	                             : "SELECT metadata::text FROM card_metadata WHERE card_id = $1 "
+	                               "AND merchant_id = $2",
+	                             2, NULL, params, NULL, NULL, 0);
+	int rc = -1;
+
+	md[0] = '\0';
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		gw_store_log_error("db.card_metadata_failed", res);
+		goto out;
+	}
+	rc = 1;
+	if (PQntuples(res) == 1) {
+		if (strcmp(PQgetvalue(res, 0, 0), "{}") != 0)
+			snprintf(md, GW_METADATA_JSON_MAX + 1, "%s", PQgetvalue(res, 0, 0));
+		rc = 0;
+	}
+out:
+	PQclear(res);
+	return rc;
+}
+
+int gw_store_card_metadata_put(PGconn *conn, const char *merchant_id, const char *card_id,
+                               const char *customer, const char *md)
+{
+	const char *params[4] = { card_id, merchant_id, customer, md };
+	PGresult *res = NULL;
+	int rc;
+
+	if (md[0] == '\0')
+		return gw_store_card_metadata_delete(conn, merchant_id, card_id);
+	res = sr_db_params(conn,
+	                   "INSERT INTO card_metadata (card_id, merchant_id, customer, metadata) "
+	                   "VALUES ($1, $2, $3, $4::jsonb) ON CONFLICT (card_id) DO UPDATE "
+	                   "SET metadata = EXCLUDED.metadata WHERE card_metadata.merchant_id = $2",
+	                   4, NULL, params, NULL, NULL, 0);
+	rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
+	if (rc != 0)
+		gw_store_log_error("db.card_metadata_failed", res);
+	PQclear(res);
+	return rc;
+}
+
+int gw_store_card_metadata_delete(PGconn *conn, const char *merchant_id, const char *card_id)
+{
+	const char *params[2] = { card_id, merchant_id };
+
+	return gw_store_exec_one(conn,
+	                         "DELETE FROM card_metadata WHERE card_id = $1 AND merchant_id = $2",
+	                         2, params, "db.card_metadata_failed") < 0 ? -1 : 0;
+}
+
+json_t *gw_store_card_metadata_map(PGconn *conn, const char *merchant_id, const json_t *cards)
+{
+	json_t *ids = json_array();
+	json_t *map = NULL;
+	json_t *c = NULL;
+	char *text = NULL;
+	const char *params[2] = { merchant_id, NULL };
+	PGresult *res = NULL;
+	size_t i;
+	int r;
+
+	json_array_foreach((json_t *)cards, i, c)
+		json_array_append(ids, json_object_get(c, "id"));
+	text = json_dumps(ids, JSON_COMPACT);
+	json_decref(ids);
+	if (text == NULL)
+		return NULL;
+	params[1] = text;
+	res = sr_db_params(conn,
+	                   "SELECT card_id, metadata::text FROM card_metadata WHERE merchant_id = $1 "
+	                   "AND card_id IN (SELECT jsonb_array_elements_text($2::jsonb))",
+	                   2, NULL, params, NULL, NULL, 0);
+	free(text);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		gw_store_log_error("db.card_metadata_failed", res);
+		goto out;
+	}
+	map = json_object();
+	for (r = 0; map != NULL && r < PQntuples(res); r++)
+		json_object_set_new(map, PQgetvalue(res, r, 0),
+		                    json_loads(PQgetvalue(res, r, 1), 0, NULL));
+out:
+	PQclear(res);
+	return map;
 }

@@ -23,7 +23,8 @@ int gw_store_customer_get(PGconn *conn, const char *id, const char *merchant_id,
 /** Write c's email, name, description, metadata and default_source. */
 int gw_store_customer_update(PGconn *conn, const char *merchant_id, const struct gw_customer *c);
 
-/** Delete customer id of merchant_id (after the vault deleted its cards). */
+/** Delete customer id of merchant_id and its cards' metadata, in one
+ * statement (after the vault deleted its cards). */
 int gw_store_customer_delete(PGconn *conn, const char *id, const char *merchant_id);
 
 /**
@@ -45,5 +46,31 @@ int gw_store_customer_default_clear(PGconn *conn, const char *merchant_id, const
  */
 json_t *gw_store_customer_page(PGconn *conn, const char *merchant_id, const char *email,
                                const struct gw_page *p, int *has_more, int *cursor_missing);
+
+/* ---- metadata of saved cards (table card_metadata) ---- */
+
+/**
+ * card_id's metadata of merchant_id into md (capacity GW_METADATA_JSON_MAX
+ * + 1; "" when none); for_update locks the row. @return 0 found, 1 none, -1.
+ */
+int gw_store_card_metadata_get(PGconn *conn, const char *merchant_id, const char *card_id,
+                               int for_update, char *md);
+
+/**
+ * Set card_id's metadata (md compact JSON object text, "" deletes the row);
+ * customer is the card's customer reference. @return 0 or -1.
+ */
+int gw_store_card_metadata_put(PGconn *conn, const char *merchant_id, const char *card_id,
+                               const char *customer, const char *md);
+
+/** Delete card_id's metadata (the card was deleted). @return 0 or -1. */
+int gw_store_card_metadata_delete(PGconn *conn, const char *merchant_id, const char *card_id);
+
+/**
+ * The metadata of cards (a JSON array of card objects with "id", borrowed)
+ * of merchant_id: a new JSON object card id -> metadata object (cards
+ * without metadata left out), or NULL on error.
+ */
+json_t *gw_store_card_metadata_map(PGconn *conn, const char *merchant_id, const json_t *cards);
 
 #endif

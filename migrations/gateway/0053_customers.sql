@@ -20,3 +20,19 @@ CREATE TABLE customers (
 CREATE INDEX customers_merchant_created_id_idx ON customers (merchant_id, created_at DESC, id DESC);
 CREATE INDEX customers_merchant_email_idx ON customers (merchant_id, email);
 GRANT SELECT, INSERT, UPDATE, DELETE ON customers TO gateway;
+
+-- Metadata on saved cards (issue 19 item 1, ADR 0128): the merchant's
+-- strings about a card_ token of the vault, kept here in the application
+-- zone, not in the CDE: they are not card data (screened for card numbers
+-- like every field, ADR 0124) and the CDE holds only what it must. A row is
+-- deleted with its card (DELETE /v1/cards/{id}) or its customer.
+CREATE TABLE card_metadata (
+    card_id      text PRIMARY KEY CHECK (card_id ~ '^card_[A-Za-z0-9]{8,64}$'),
+    merchant_id  text NOT NULL REFERENCES merchants(id),
+    customer     text NOT NULL CHECK (customer ~ '^[0-9A-Za-z_-]{1,64}$'),
+    metadata     jsonb NOT NULL DEFAULT '{}'::jsonb
+      CONSTRAINT card_metadata_metadata_chk CHECK (jsonb_typeof(metadata) = 'object'
+                                                   AND octet_length(metadata::text) <= 40000)
+);
+CREATE INDEX card_metadata_customer_idx ON card_metadata (merchant_id, customer);
+GRANT SELECT, INSERT, UPDATE, DELETE ON card_metadata TO gateway;

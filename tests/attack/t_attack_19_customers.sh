@@ -85,6 +85,20 @@ t_attack_19_customers_pan_refused() {
   eq "PAN in an update" "$STATUS/$(j .error.code)" 400/pan_not_allowed
   [ "$(a19c_gw_sql "SELECT count(*) FROM customers WHERE concat_ws('|', email, name, description, metadata::text) ~ '4242.?4242|5555.?5555'" 2>/dev/null)" = 0 ] ||
     fail "card digits stored on a customer"
+  # A saved card's metadata: at saving (no card saved) and on update.
+  local tok n0
+  n0=$(a19c_vault_sql "SELECT count(*) FROM tokens WHERE customer = '$cus'")
+  tokenize 4242424242424242; tok=$(j .id)
+  http POST "$GATEWAY_URL/v1/customers/$cus/cards" "$STRONGROOM_SK" "{\"token\":\"$tok\",\"metadata\":{\"n\":\"4242 4242 4242 4242\"}}"
+  eq "PAN in a card's metadata" "$STATUS/$(j .error.code)" 400/pan_not_allowed
+  eq "no card saved" "$(a19c_vault_sql "SELECT count(*) FROM tokens WHERE customer = '$cus'")" "$n0"
+  a19c_save_card "$cus"
+  http POST "$GATEWAY_URL/v1/cards/$CARD" "$STRONGROOM_SK" '{"metadata":{"n":"\u0034242424242424242"}}'
+  eq "PAN in a card's metadata update" "$STATUS/$(j .error.code)" 400/pan_not_allowed
+  http POST "$GATEWAY_URL/v1/cards/$CARD" "$STRONGROOM_SK" '{"metadata":{"4242-4242-4242-4242":"x"}}'
+  eq "PAN in a card's metadata key" "$STATUS/$(j .error.code)" 400/pan_not_allowed
+  [ "$(a19c_gw_sql "SELECT count(*) FROM card_metadata WHERE metadata::text ~ '4242.?4242'" 2>/dev/null)" = 0 ] ||
+    fail "card digits stored in a card's metadata"
 }
 
 t_attack_19_customers_wrong_types() {

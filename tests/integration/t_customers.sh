@@ -92,3 +92,26 @@ t_customers_default_card_and_delete() {
   # Legacy references (not a customer object id) keep labelling saved cards.
   tc_card "legacy-ref-$RANDOM"; eq "a legacy reference" "$STATUS" 201
 }
+
+t_customers_card_metadata() {
+  local cus card
+  http POST "$GATEWAY_URL/v1/customers" "$STRONGROOM_SK" '{"name":"Meta"}'; cus=$(j .id)
+  tokenize 4242424242424242
+  http POST "$GATEWAY_URL/v1/customers/$cus/cards" "$STRONGROOM_SK" "{\"token\":\"$(j .id)\",\"metadata\":{\"label\":\"work card\",\"n\":\"1\"}}"
+  eq "save with metadata" "$STATUS/$(j .metadata.label)" "201/work card"; card=$(j .id)
+  http GET "$GATEWAY_URL/v1/cards/$card" "$STRONGROOM_SK"; eq "get" "$(jq -c -S .metadata <<<"$BODY")" '{"label":"work card","n":"1"}'
+  http GET "$GATEWAY_URL/v1/customers/$cus/cards" "$STRONGROOM_SK"; eq "in the list" "$(j '.data[0].metadata.label')" "work card"
+  http POST "$GATEWAY_URL/v1/cards/$card" "$STRONGROOM_SK" '{"metadata":{"n":"","expires":"soon"}}'
+  eq "update merges" "$STATUS/$(jq -c -S .metadata <<<"$BODY")" '200/{"expires":"soon","label":"work card"}'
+  eq "still the card" "$(j .object)/$(j .card.last4)" card/4242
+  http POST "$GATEWAY_URL/v1/cards/$card" "$STRONGROOM_SK" "{\"metadata\":{\"$(printf 'k%.0s' {1..41})\":\"v\"}}"
+  eq "41-character key" "$STATUS/$(j .error.code)" 400/metadata_key_too_long
+  http POST "$GATEWAY_URL/v1/cards/$card" "$STRONGROOM_SK" '{"nickname":"x"}'
+  eq "unknown" "$STATUS/$(j .error.code)/$(j .error.param)" 400/parameter_unknown/nickname
+  http POST "$GATEWAY_URL/v1/cards/$card" "$SK2" '{"metadata":{"a":"b"}}'; eq "another merchant's card" "$STATUS" 404
+  http POST "$GATEWAY_URL/v1/cards/$card" "$STRONGROOM_SK" '{"metadata":""}'
+  eq "all unset" "$STATUS/$(jq -c .metadata <<<"$BODY")" '200/{}'
+  http POST "$GATEWAY_URL/v1/cards/$card" "$STRONGROOM_SK" '{"metadata":{"a":"b"}}'
+  http DELETE "$GATEWAY_URL/v1/customers/$cus" "$STRONGROOM_SK"; eq "delete the customer" "$STATUS" 200
+  eq "its cards' metadata gone" "$(pg -d gateway -At <<<"SELECT count(*) FROM card_metadata WHERE customer = '$cus' OR card_id = '$card'")" 0
+}
