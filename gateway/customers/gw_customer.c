@@ -153,8 +153,8 @@ int gw_customer_apply(const json_t *body, bool update, struct gw_customer *c,
 	size_t i;
 
 	*default_changed = false;
-	if (body == NULL && update)
-		return 0;
+	if (body == NULL)
+		return 0;   /* no body: nothing given (Stripe creates an empty customer) */
 	if (!json_is_object(body))
 		return bad(err, "parameter_invalid_type", "The request body must be a JSON object.",
 		           NULL);
