@@ -52,10 +52,16 @@ GW_ROUTE(gw_handle_payment_refunds_list, GW_PERM_READ, "GET /v1/payments/{}/refu
 GW_ROUTE(gw_handle_refund_cancel, GW_PERM_REFUNDS, "POST /v1/refunds/{}/cancel")
 GW_ROUTE(gw_handle_events_list, GW_PERM_READ, "GET /v1/events")
 GW_ROUTE(gw_handle_event_get, GW_PERM_READ, "GET /v1/events/{}")
+GW_ROUTE(gw_handle_customers_create, GW_PERM_PAYMENTS, "POST /v1/customers")
+GW_ROUTE(gw_handle_customers_list, GW_PERM_READ, "GET /v1/customers")
+GW_ROUTE(gw_handle_customer_get, GW_PERM_READ, "GET /v1/customers/{}")
+GW_ROUTE(gw_handle_customer_update, GW_PERM_PAYMENTS, "POST /v1/customers/{}")
+GW_ROUTE(gw_handle_customer_delete, GW_PERM_PAYMENTS, "DELETE /v1/customers/{}")
 GW_ROUTE(gw_handle_customer_cards_create, GW_PERM_PAYMENTS, "POST /v1/customers/{}/cards")
 GW_ROUTE(gw_handle_customer_cards_list, GW_PERM_READ, "GET /v1/customers/{}/cards")
 GW_ROUTE(gw_handle_card_get, GW_PERM_READ, "GET /v1/cards/{}")
 GW_ROUTE(gw_handle_card_delete, GW_PERM_PAYMENTS, "DELETE /v1/cards/{}")
+GW_ROUTE(gw_handle_card_update, GW_PERM_PAYMENTS, "POST /v1/cards/{}")
 GW_ROUTE(gw_handle_webhook_endpoints_create, GW_PERM_ADMIN, "POST /v1/webhook_endpoints")
 GW_ROUTE(gw_handle_webhook_endpoints_list, GW_PERM_READ, "GET /v1/webhook_endpoints")
 GW_ROUTE(gw_handle_webhook_endpoint_get, GW_PERM_READ, "GET /v1/webhook_endpoints/{}")
@@ -89,11 +95,18 @@ static const struct sr_route ROUTES[] = {
 	{ .method = "POST", .pattern = "/v1/refunds/{}/cancel", .handler = gw_handle_refund_cancel_route },
 	{ .method = "GET", .pattern = "/v1/events", .handler = gw_handle_events_list_route },
 	{ .method = "GET", .pattern = "/v1/events/{}", .handler = gw_handle_event_get_route },
+	/* customers as objects (issue 19, ADR 0128) */
+	{ .method = "POST", .pattern = "/v1/customers", .handler = gw_handle_customers_create_route },
+	{ .method = "GET", .pattern = "/v1/customers", .handler = gw_handle_customers_list_route },
+	{ .method = "GET", .pattern = "/v1/customers/{}", .handler = gw_handle_customer_get_route },
+	{ .method = "POST", .pattern = "/v1/customers/{}", .handler = gw_handle_customer_update_route },
+	{ .method = "DELETE", .pattern = "/v1/customers/{}", .handler = gw_handle_customer_delete_route },
 	/* saved cards (issue 3), relayed to the vault */
 	{ .method = "POST", .pattern = "/v1/customers/{}/cards", .handler = gw_handle_customer_cards_create_route },
 	{ .method = "GET", .pattern = "/v1/customers/{}/cards", .handler = gw_handle_customer_cards_list_route },
 	{ .method = "GET", .pattern = "/v1/cards/{}", .handler = gw_handle_card_get_route },
 	{ .method = "DELETE", .pattern = "/v1/cards/{}", .handler = gw_handle_card_delete_route },
+	{ .method = "POST", .pattern = "/v1/cards/{}", .handler = gw_handle_card_update_route },
 	/* issue 5: webhooks to merchants */
 	{ .method = "POST", .pattern = "/v1/webhook_endpoints", .handler = gw_handle_webhook_endpoints_create_route },
 	{ .method = "GET", .pattern = "/v1/webhook_endpoints", .handler = gw_handle_webhook_endpoints_list_route },

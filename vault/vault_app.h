@@ -81,6 +81,9 @@ void vault_handle_card_get(struct sr_http_request *req);
 void vault_handle_card_delete(struct sr_http_request *req);
 /** GET /v1/customers/{customer}/cards with Strongroom-Merchant: a customer's saved cards. */
 void vault_handle_customer_cards(struct sr_http_request *req);
+/** DELETE /v1/customers/{customer} with Strongroom-Merchant: record the customer
+ * as deleted and delete its saved cards with their ciphertext (ADR 0128). */
+void vault_handle_customer_delete(struct sr_http_request *req);
 
 /* PSP credentials and PSP webhooks (issue 5). */
 /** PUT /v1/psp_credentials/{connector} with Strongroom-Merchant: store sealed under the HSM. */

@@ -75,6 +75,7 @@ static const struct sr_route internal_routes[] = {
 	{ .method = "GET",    .pattern = "/v1/cards/{}",    .handler = vault_handle_card_get },
 	{ .method = "DELETE", .pattern = "/v1/cards/{}",    .handler = vault_handle_card_delete },
 	{ .method = "GET",    .pattern = "/v1/customers/{}/cards", .handler = vault_handle_customer_cards },
+	{ .method = "DELETE", .pattern = "/v1/customers/{}", .handler = vault_handle_customer_delete },
 	/* payment operations (issue 4) */
 	{ .method = "POST", .pattern = "/v1/payment_operations", .handler = vault_handle_payment_ops },
 	/* per-merchant PSP credentials and PSP webhooks (issue 5) */

@@ -1,7 +1,8 @@
 /*
  * DELETE /v1/cards/{id}: delete a saved card; the vault destroys its ciphertext.
  * Another merchant's card is answered like a missing one (404). Relayed to
- * the vault (vault/api/vault_card_delete.c).
+ * the vault (vault/api/vault_card_delete.c). A customer whose default_source
+ * it was has none after it (as Stripe's); its metadata goes with it.
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,8 @@
 #include "gateway/api/gw_auth.h"
 #include "gateway/customers/gw_cards.h"
 #include "gateway/api/gw_handlers.h"
+#include "gateway/store/gw_store_customers.h"
+#include "common/sr_db.h"
 
 void gw_handle_card_delete(struct sr_http_request *req)
 {
@@ -27,5 +30,11 @@ void gw_handle_card_delete(struct sr_http_request *req)
 		return;
 	}
 	snprintf(path, sizeof path, "/v1/cards/%s", req->params[0]);
-	gw_cards_relay(req, merchant, "DELETE", path, NULL);
+	if (gw_cards_relay_status(req, merchant, "DELETE", path, NULL, NULL) == 200) {
+		PGconn *conn = sr_db_acquire(app->db);
+
+		(void)gw_store_customer_default_clear(conn, merchant, req->params[0]);
+		(void)gw_store_card_metadata_delete(conn, merchant, req->params[0]);
+		sr_db_release(app->db, conn);
+	}
 }

@@ -1,6 +1,7 @@
 /*
  * GET /v1/customers/{customer}/cards: the customer's saved cards (metadata
  * only), newest first. Relayed to the vault (vault/api/vault_customer_cards.c).
+ * A customer object's id must be one of the merchant's (gw_cards_customer_check).
  */
 #include <stdio.h>
 
@@ -24,6 +25,8 @@ void gw_handle_customer_cards_list(struct sr_http_request *req)
 		                    "[0-9A-Za-z_-].", "customer");
 		return;
 	}
+	if (gw_cards_customer_check(req, merchant, req->params[0]) != 0)
+		return;
 	snprintf(path, sizeof path, "/v1/customers/%s/cards", req->params[0]);
 	gw_cards_relay(req, merchant, "GET", path, NULL);
 }

@@ -14,6 +14,18 @@ void gw_handle_payments_create(struct sr_http_request *req);
 void gw_handle_payments_get(struct sr_http_request *req);
 
 /* Saved cards (issue 3), relayed to the vault: gateway/customers/gw_cards.h. */
+/** POST /v1/cards/{id}: a saved card's metadata (gateway/api/gw_card_update.c). */
+void gw_handle_card_update(struct sr_http_request *req);
+/** POST /v1/customers (gateway/api/gw_customers_create.c). */
+void gw_handle_customers_create(struct sr_http_request *req);
+/** GET /v1/customers (gateway/api/gw_customers_list.c). */
+void gw_handle_customers_list(struct sr_http_request *req);
+/** GET /v1/customers/{id} (gateway/api/gw_customer_get.c). */
+void gw_handle_customer_get(struct sr_http_request *req);
+/** POST /v1/customers/{id} (gateway/api/gw_customer_update.c). */
+void gw_handle_customer_update(struct sr_http_request *req);
+/** DELETE /v1/customers/{id} (gateway/api/gw_customer_delete.c). */
+void gw_handle_customer_delete(struct sr_http_request *req);
 /** POST /v1/customers/{customer}/cards (gateway/api/gw_customer_cards_create.c). */
 void gw_handle_customer_cards_create(struct sr_http_request *req);
 /** GET /v1/customers/{customer}/cards (gateway/api/gw_customer_cards_list.c). */

@@ -66,6 +66,7 @@ static void client_key(const struct sr_http_request *req, const char *source, ch
 static const char *const Q_PAYMENTS_LIST[] = { Q_PAGE, "status", NULL };
 static const char *const Q_REFUNDS_LIST[] = { Q_PAGE, "payment", NULL };
 static const char *const Q_EVENTS_LIST[] = { Q_PAGE, "type", NULL };
+static const char *const Q_CUSTOMERS_LIST[] = { Q_PAGE, "email", NULL };
 static const char *const Q_LIST[] = { Q_PAGE, NULL };
 static const char *const Q_LIMIT[] = { "limit", NULL };
 static const struct {
@@ -76,6 +77,7 @@ static const struct {
 	{ "GET /v1/refunds", Q_REFUNDS_LIST },
 	{ "GET /v1/payments/{}/refunds", Q_LIST },
 	{ "GET /v1/events", Q_EVENTS_LIST },
+	{ "GET /v1/customers", Q_CUSTOMERS_LIST },
 	{ "GET /v1/webhook_endpoints/{}/deliveries", Q_LIMIT },
 };
 

@@ -12,7 +12,8 @@
  * With "deduplicate": true and a card of this merchant's customer with the
  * same keyed fingerprint (PCI DSS 3.5.1.1), that card is returned (200,
  * "deduplicated": true) and nothing is decrypted. Otherwise 201 with the new
- * card ("deduplicated": false). 404 unknown or foreign token; 409
+ * card ("deduplicated": false). 404 unknown or foreign token, or a
+ * deleted customer (checked before and after the insert, ADR 0128); 409
  * token_already_used; 400 for a malformed body (codes as the other handlers).
  */
 #include <stdio.h>
@@ -30,6 +31,7 @@
 #include "vault/crypto/vault_crypto.h"
 #include "vault/crypto/vault_keys.h"
 #include "vault/store/vault_store.h"
+#include "vault/store/vault_store_customers.h"
 #include "vault/tokens/vault_token.h"
 
 struct card_body {
@@ -101,6 +103,27 @@ static int parse_body(struct sr_http_request *req, struct card_body *b)
 	return 1;
 }
 
+/* Whether b's customer was deleted (ADR 0128): 1 deleted, 0 not, -1 error
+ * (logged). */
+static int customer_deleted(struct sr_http_request *req, const struct card_body *b)
+{
+	struct vault_app *app = req->app;
+	char err[256];
+	PGconn *db = sr_db_acquire(app->db);
+	int rc = vault_store_customer_is_deleted(db, b->merchant, b->customer, err, sizeof err);
+
+	sr_db_release(app->db, db);
+	if (rc < 0)
+		sr_log(SR_LOG_ERROR, req->request_id, "db.error", "{s:s}", "error", err);
+	return rc;
+}
+
+static void no_customer(struct sr_http_request *req)
+{
+	sr_http_reply_error(req, 404, "invalid_request_error", "resource_missing",
+	                    "No such customer.", "customer");
+}
+
 static void reply_card(struct sr_http_request *req, unsigned status,
                        const struct vault_token_row *card, bool dedup)
 {
@@ -131,6 +154,14 @@ void vault_handle_cards_create(struct sr_http_request *req)
 		goto out;
 	if (!parse_body(req, &b))
 		goto out;
+	rc = customer_deleted(req, &b);
+	if (rc != 0) {
+		if (rc > 0)
+			no_customer(req);
+		else
+			goto internal;
+		goto out;
+	}
 	if (!vault_token_id_valid(b.token)) {
 		sr_http_reply_error(req, 404, "invalid_request_error", "resource_missing",
 		                    "No such token.", "token");
@@ -263,6 +294,25 @@ void vault_handle_cards_create(struct sr_http_request *req)
 		sr_log(SR_LOG_ERROR, req->request_id, "db.error", "{s:s, s:s}", "token", card.id,
 		       "error", err);
 		goto unclaim;
+	}
+	/* A deletion of the customer may have begun while the card was made:
+	 * it recorded the customer before deleting its cards, so checking again
+	 * after the insert leaves no card under a deleted customer (ADR 0128). */
+	rc = customer_deleted(req, &b);
+	if (rc != 0) {
+		db = sr_db_acquire(app->db);
+		if (vault_store_token_delete(db, card.id, card.merchant_id, err, sizeof err) < 0)
+			sr_log(SR_LOG_ERROR, req->request_id, "db.error", "{s:s, s:s}", "token", card.id,
+			       "error", err);
+		(void)vault_store_token_unclaim(db, tok.id, claim, err, sizeof err);
+		sr_db_release(app->db, db);
+		db = NULL;
+		sr_log(SR_LOG_WARN, req->request_id, "card.customer_deleted", "{s:s, s:s}", "card",
+		       card.id, "merchant", card.merchant_id);
+		if (rc < 0)
+			goto internal;
+		no_customer(req);
+		goto out;
 	}
 	sr_log(SR_LOG_INFO, req->request_id, "card.created", "{s:s, s:s, s:s, s:s, s:s}",
 	       "token", tok.id, "card", card.id, "merchant", card.merchant_id, "brand", card.brand,
