@@ -30,6 +30,8 @@ const char *const GW_CONFIG_KEYS[] = {
 	"audit_spool_file",
 	/* issue 28: proxies whose X-Forwarded-For is believed (ADR 0119) */
 	"trusted_proxies",
+	/* issue 19: the test helpers, return_url to http://localhost (ADR 0131) */
+	"test_mode", "test_mode_ca", "test_mode_psp_addr",
 	SR_HTTP_LIMIT_KEYS, /* issue 15: hostile clients (ADR 0109) */
 	NULL,
 };
@@ -55,12 +57,14 @@ static const struct {
 	{ "webhook_max_age_s", 1, 30LL * 86400 },
 	{ "webhook_timeout_ms", 100, 120000 },
 	{ "webhook_allow_private", 0, 1 },
+	{ "test_mode", 0, 1 },
 };
 
 static const char *const STRING_KEYS[] = {
 	"listen", "tls_cert", "tls_key", "db_host", "db_name", "db_user", "db_password_file",
 	"vault_url", "vault_addr", "vault_ca", "vault_client_cert", "vault_client_key",
-	"admin_listen", "webhook_secret_key_file", "webhook_ca", "audit_spool_file", NULL,
+	"admin_listen", "webhook_secret_key_file", "webhook_ca", "audit_spool_file",
+	"test_mode_ca", "test_mode_psp_addr", NULL,
 };
 
 static const char *const REQUIRED_KEYS[] = {

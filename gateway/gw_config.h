@@ -13,7 +13,11 @@
  * after 7 days), three_ds_expiry_s (900: abandoned challenges fail),
  * idempotency_lease_s (75: a live owner's in-progress key is taken over
  * after this; a dead owner's at once, ADR 0113); issue 28: trusted_proxies
- * (none: X-Forwarded-For is never read; ADR 0119).
+ * (none: X-Forwarded-For is never read; ADR 0119); issue 19: test_mode (0;
+ * 1: the dev stack's POST /v1/test_helpers/payments/{id}/3ds and return_url
+ * to http://localhost, ADR 0131), test_mode_ca (the CA the test helper
+ * trusts for the PSP's challenge page; none: the system's), test_mode_psp_addr
+ * (the address it connects to for the challenge host; none: DNS).
  */
 #ifndef GW_CONFIG_H
 #define GW_CONFIG_H
