@@ -108,7 +108,7 @@ static const struct sr_route ROUTES[] = {
 	/* routing (issue 5) */
 	{ .method = "GET", .pattern = "/v1/routing", .handler = gw_handle_routing_get_route },
 	{ .method = "PUT", .pattern = "/v1/routing", .handler = gw_handle_routing_put_route },
-	/* Test mode only, and last: gatewayd serves it only with test_mode 1 (ADR 0131). */
+	/* Test mode only, and last: gatewayd serves it only in mode "test" (ADR 0131). */
 	{ .method = "POST", .pattern = "/v1/test_helpers/payments/{}/3ds", .handler = gw_handle_test_helper_3ds_route },
 };
 
@@ -335,7 +335,7 @@ int main(int argc, char **argv)
 	hcfg.max_body = 64 * 1024;
 	hcfg.threads = (unsigned)threads;
 	hcfg.routes = ROUTES;
-	hcfg.n_routes = sizeof ROUTES / sizeof ROUTES[0] - (sr_config_int(cfg, "test_mode", 0) != 0 ? 0 : 1);
+	hcfg.n_routes = sizeof ROUTES / sizeof ROUTES[0] - (gw_config_test_mode(cfg) ? 0 : 1);
 	hcfg.app = &app;
 	hcfg.name = "gateway";
 	hcfg.refuse_pan = 1; /* no PAN outside the CDE, in any shape (ADR 0106) */

@@ -132,7 +132,7 @@ cat > "$VAR/etc/gatewayd.json" <<JSON
   "webhook_secret_key_file": "var/secrets/webhook-key", "webhook_ca": "var/pki/ca.crt",
   "webhook_allow_private": 1, "webhook_interval_ms": 200,
   "webhook_backoff_base_ms": 1000, "webhook_backoff_cap_ms": 5000,
-  "test_mode": 1, "test_mode_ca": "var/pki/ca.crt", "test_mode_psp_addr": "127.0.0.1"
+  "mode": "test", "challenge_ca": "var/pki/ca.crt", "challenge_addr": "127.0.0.1"
 }
 JSON
 

@@ -14,6 +14,7 @@
  * the merchant gets 503 psp_unavailable with Retry-After (ADR 0114).
  */
 #include "gateway/gw_app.h"
+#include "gateway/gw_config.h"
 #include "gateway/audit/gw_audit.h"
 #include "gateway/api/gw_auth.h"
 #include "gateway/api/gw_handlers.h"
@@ -25,7 +26,6 @@
 #include "gateway/api/gw_request.h"
 #include "gateway/store/gw_store.h"
 #include "gateway/vault_client/gw_vault_client.h"
-#include "common/sr_config.h"
 #include "common/sr_db.h"
 #include "common/sr_http.h"
 #include "common/sr_log.h"
@@ -85,7 +85,7 @@ void gw_handle_payments_create(struct sr_http_request *req)
 	 * gateway in test mode (ADR 0131). */
 	if (rq.return_url != NULL &&
 	    gw_return_url_check(rq.return_url, rq.return_url_len,
-	                        sr_config_int(app->cfg, "test_mode", 0) != 0, &err) != 0) {
+	                        gw_config_test_mode(app->cfg), &err) != 0) {
 		sr_log(SR_LOG_INFO, req->request_id, "payment.request_invalid", "{s:s}", "code", err.code);
 		sr_http_reply_error(req, err.status, err.type, err.code, err.message, err.param);
 		return;

@@ -2,17 +2,17 @@
  * POST /v1/test_helpers/payments/{id}/3ds {"outcome":"succeed"|"fail"}
  * (issue 19 item 3, ADR 0131): a script completes or fails the 3-D Secure
  * challenge of its own payment, as Stripe's test helpers let a test drive
- * what a customer would do. Only a gateway in test mode (test_mode: 1, the
- * dev stack; default 0) has this route at all: gatewayd leaves it out of
+ * what a customer would do. Only a gateway in test mode ("mode": "test",
+ * the dev stack; "live" by default) has this route at all: gatewayd leaves it out of
  * its routing table otherwise, so it answers 404 like any unknown URL, and
  * the handler refuses again.
  *
  * The gateway does what the cardholder's browser would: it answers the
  * challenge page the PSP named in next_action (POST {url}/complete,
  * result=authenticate|fail; pspsim's challenge listener, Stripe and Adyen
- * dialects), with certificate checks (test_mode_ca, else the system's
+ * dialects), with certificate checks (challenge_ca, else the system's
  * trust store), no redirect followed, https only, the challenge host
- * reached at test_mode_psp_addr when set. The payment then reaches its
+ * reached at challenge_addr when set. The payment then reaches its
  * final state by the same path a returning shopper's does:
  * gw_lifecycle_reconcile reads the PSP's outcome under the payment's row
  * lock (requires_action -> processing -> captured | authorized | failed).
@@ -25,6 +25,7 @@
  * challenge could not be answered.
  */
 #include "gateway/gw_app.h"
+#include "gateway/gw_config.h"
 #include "gateway/api/gw_auth.h"
 #include "gateway/api/gw_handlers.h"
 #include "gateway/api/gw_request.h"
@@ -69,13 +70,13 @@ static int resolve_entry(const char *url, const char *addr, char *out, size_t ou
 }
 
 /* Answer the challenge at redirect_url as the cardholder: 0 when the PSP
- * took the answer or had it already (2xx, 303, or 400 on an intent no
- * longer awaiting it), -1 when it could not be reached. */
+ * took the answer or had it already (2xx, 303; 400 or, in Adyen's dialect,
+ * 422 for a challenge no longer pending), -1 when it could not be reached. */
 static int answer_challenge(struct gw_app *app, const char *request_id, const char *redirect_url,
                             bool succeed)
 {
-	const char *ca = sr_config_str(app->cfg, "test_mode_ca", NULL);
-	const char *addr = sr_config_str(app->cfg, "test_mode_psp_addr", NULL);
+	const char *ca = sr_config_str(app->cfg, "challenge_ca", NULL);
+	const char *addr = sr_config_str(app->cfg, "challenge_addr", NULL);
 	struct curl_slist *resolve = NULL;
 	char url[600], entry[400];
 	long status = 0;
@@ -119,7 +120,8 @@ static int answer_challenge(struct gw_app *app, const char *request_id, const ch
 	sr_log(cc == CURLE_OK ? SR_LOG_INFO : SR_LOG_WARN, request_id, "test_helper.3ds_answered",
 	       "{s:s, s:i, s:s}", "outcome", succeed ? "succeed" : "fail", "status", (int)status,
 	       "curl", curl_easy_strerror(cc));
-	return cc == CURLE_OK && ((status >= 200 && status < 300) || status == 303 || status == 400)
+	return cc == CURLE_OK && ((status >= 200 && status < 300) || status == 303 || status == 400 ||
+	                        status == 422)
 	       ? 0 : -1;
 }
 
@@ -159,7 +161,7 @@ void gw_handle_test_helper_3ds(struct sr_http_request *req)
 	PGconn *conn = NULL;
 	int outcome, r;
 
-	if (sr_config_int(app->cfg, "test_mode", 0) == 0) {
+	if (!gw_config_test_mode(app->cfg)) {
 		sr_http_reply_error(req, 404, "invalid_request_error", "resource_missing",
 		                    "Unrecognized request URL.", NULL);
 		return;

@@ -8,7 +8,7 @@
  * parsed by libcurl's URL API, of at most GW_RETURN_URL_MAX bytes, of the
  * characters RFC 3986 allows, with no user information, and no card number
  * however often it is percent-encoded (PCI DSS v4.0 3.2.1, sr_panscan). A
- * gateway in test mode (test_mode: 1) also takes http://localhost,
+ * gateway in test mode ("mode": "test") also takes http://localhost,
  * http://127.0.0.1 and http://[::1] for a merchant's development server.
  */
 #ifndef GW_RETURN_URL_H

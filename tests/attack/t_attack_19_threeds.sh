@@ -97,7 +97,7 @@ t_attack_19_threeds_helper_other_merchant() {
 t_attack_19_threeds_helper_not_test_mode() {
   at19_pay '"https://shop.example/done"'
   local pay; pay=$(j .id)
-  start_gw2 '{"test_mode":0}'
+  start_gw2 '{"mode":"live"}'
   at19_helper "$STRONGROOM_SK" "$pay" succeed "$GW2_URL"
   eq "no test helper outside test mode" "$STATUS" 404
   at19_helper "" "$pay" succeed "$GW2_URL"

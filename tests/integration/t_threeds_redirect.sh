@@ -54,7 +54,7 @@ t_td_test_helper() {
   td_pay 4000000000003220 "https://shop.example/done"; pay=$(j .id)
   http POST "$GATEWAY_URL/v1/test_helpers/payments/$pay/3ds" "$STRONGROOM_SK" '{"outcome":"fail"}'
   eq "fail" "$STATUS/$(j .status)" 200/failed
-  [ "$(j .failure_code)" != null ] || fail "no failure_code"
+  eq "failed authentication" "$(j .failure_code)" card_declined
   # 4000 0084 0000 1629: authenticated, then declined by the issuer.
   td_pay 4000008400001629 "https://shop.example/done"; pay=$(j .id)
   eq "challenge first" "$(j .status)" requires_action
@@ -67,4 +67,20 @@ t_td_test_helper() {
   # Unknown fields are refused.
   http POST "$GATEWAY_URL/v1/test_helpers/payments/$pay/3ds" "$STRONGROOM_SK" '{"outcome":"succeed","x":1}'
   eq "unknown field" "$STATUS/$(j .error.code)" 400/parameter_unknown
+}
+
+t_td_test_helper_adyen() {
+  # The same helper answers the challenge page of Adyen's dialect; the
+  # return_url reaches Adyen's /payments as returnUrl.
+  conn_merchant "3DS helper on Adyen" '{"primary":"adyen"}' || return
+  tokenize_as "$CONN_PK" 4000000000003220
+  http POST "$GATEWAY_URL/v1/payments" "$CONN_SK" \
+    "{\"amount\":1500,\"currency\":\"eur\",\"payment_method\":\"$(j .id)\",\"return_url\":\"https://shop.example/done\"}"
+  eq "3DS on adyen" "$(j .status)/$(j .connector)/$(j .next_action.redirect_to_url.return_url)" requires_action/adyen/https://shop.example/done
+  local pay; pay=$(j .id)
+  http POST "$GATEWAY_URL/v1/test_helpers/payments/$pay/3ds" "$CONN_SK" '{"outcome":"succeed"}'
+  eq "adyen succeed" "$STATUS/$(j .status)" 200/captured
+  conn_pay "$CONN_SK" "$CONN_PK" 4000000000003220; pay=$(j .id)
+  http POST "$GATEWAY_URL/v1/test_helpers/payments/$pay/3ds" "$CONN_SK" '{"outcome":"fail"}'
+  eq "adyen fail" "$STATUS/$(j .status)" 200/failed
 }
