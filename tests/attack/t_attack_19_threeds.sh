@@ -131,3 +131,30 @@ t_attack_19_threeds_helper_replay() {
   at19_helper "$STRONGROOM_SK" "$pay" maybe
   eq "outcome checked" "$STATUS/$(j .error.param)" 400/outcome
 }
+
+# The vault checks the return_url again at the CDE's boundary: a caller
+# holding the gateway's client certificate cannot send the PSP a script URL,
+# a relative one or a card number through it.
+at19_vault() {  # RETURN_URL_JSON
+  tokenize 4000000000003220; local tok; tok=$(j .id) key="at19-$(openssl rand -hex 6)"
+  BODY=$(curl -sS "${VINT[@]}" --cert var/pki/gateway-client.crt --key var/pki/gateway-client.key \
+    -H 'Content-Type: application/json' -w '\n%{http_code}' "$VAULT_INTERNAL_URL/v1/authorizations" \
+    --data-binary "{\"merchant\":\"$STRONGROOM_MERCHANT\",\"token\":\"$tok\",\"payment_id\":\"pay_at19$key\",\"amount\":700,\"currency\":\"usd\",\"capture\":true,\"idempotency_key\":\"$key\",\"return_url\":$1}")
+  STATUS=${BODY##*$'\n'}; BODY=${BODY%$'\n'*}
+}
+
+t_attack_19_threeds_vault_boundary() {
+  local n0 ru; n0=$(psp_intents)
+  for ru in '"javascript:alert(1)"' '"/relative"' '"https:///evil"' '"https://shop.example/a b"' '42'; do
+    at19_vault "$ru"
+    eq "vault refuses $ru" "$STATUS/$(j .error.code)/$(j .error.param)" 400/return_url_invalid/return_url
+  done
+  # A card number: the internal listener's own screen (ADR 0106) refuses it first.
+  for ru in '"https://shop.example/?c=4111111111111111"' '"https://shop.example/?c=%34111111111111111"'; do
+    at19_vault "$ru"
+    eq "vault refuses a card number" "$STATUS/$(j .error.code)/$(j .error.param)" 400/pan_not_allowed/return_url
+  done
+  eq "nothing reached the PSP" "$(psp_intents)" "$n0"
+  at19_vault '"https://shop.example/done?payment=pay_x"'
+  eq "a good one is sent" "$STATUS/$(j .status)" 200/requires_action
+}
