@@ -77,6 +77,7 @@ GW_ROUTE(gw_handle_psp_credentials_delete, GW_PERM_ADMIN, "DELETE /v1/psp_creden
 GW_ROUTE(gw_handle_psp_webhooks_receive, 0, "POST /v1/psp_webhooks/{}")
 GW_ROUTE(gw_handle_routing_get, GW_PERM_READ, "GET /v1/routing")
 GW_ROUTE(gw_handle_routing_put, GW_PERM_ADMIN, "PUT /v1/routing")
+GW_ROUTE(gw_handle_test_helper_3ds, GW_PERM_PAYMENTS, "POST /v1/test_helpers/payments/{}/3ds")
 
 /* The API at a glance (one routing table of designated initializers). */
 static const struct sr_route ROUTES[] = {
@@ -124,6 +125,8 @@ static const struct sr_route ROUTES[] = {
 	/* routing (issue 5) */
 	{ .method = "GET", .pattern = "/v1/routing", .handler = gw_handle_routing_get_route },
 	{ .method = "PUT", .pattern = "/v1/routing", .handler = gw_handle_routing_put_route },
+	/* Test mode only, and last: gatewayd serves it only in mode "test" (ADR 0131). */
+	{ .method = "POST", .pattern = "/v1/test_helpers/payments/{}/3ds", .handler = gw_handle_test_helper_3ds_route },
 };
 
 static void usage(FILE *f)
@@ -357,7 +360,7 @@ int main(int argc, char **argv)
 	hcfg.max_body = 64 * 1024;
 	hcfg.threads = (unsigned)threads;
 	hcfg.routes = ROUTES;
-	hcfg.n_routes = sizeof ROUTES / sizeof ROUTES[0];
+	hcfg.n_routes = sizeof ROUTES / sizeof ROUTES[0] - (gw_config_test_mode(cfg) ? 0 : 1);
 	hcfg.app = &app;
 	hcfg.name = "gateway";
 	hcfg.refuse_pan = 1; /* no PAN outside the CDE, in any shape (ADR 0106) */

@@ -31,6 +31,8 @@ const char *const GW_CONFIG_KEYS[] = {
 	"audit_spool_file",
 	/* issue 28: proxies whose X-Forwarded-For is believed (ADR 0119) */
 	"trusted_proxies",
+	/* issue 19: the test helpers, return_url to http://localhost (ADR 0131) */
+	"mode", "challenge_ca", "challenge_addr",
 	SR_HTTP_LIMIT_KEYS, /* issue 15: hostile clients (ADR 0109) */
 	NULL,
 };
@@ -61,12 +63,18 @@ static const struct {
 static const char *const STRING_KEYS[] = {
 	"listen", "tls_cert", "tls_key", "db_host", "db_name", "db_user", "db_password_file",
 	"vault_url", "vault_addr", "vault_ca", "vault_client_cert", "vault_client_key",
-	"admin_listen", "webhook_secret_key_file", "webhook_ca", "audit_spool_file", NULL,
+	"admin_listen", "webhook_secret_key_file", "webhook_ca", "audit_spool_file",
+	"mode", "challenge_ca", "challenge_addr", NULL,
 };
 
 static const char *const REQUIRED_KEYS[] = {
 	"vault_ca", "vault_client_cert", "vault_client_key", NULL,
 };
+
+bool gw_config_test_mode(const json_t *cfg)
+{
+	return strcmp(sr_config_str(cfg, "mode", "live"), "test") == 0;
+}
 
 json_t *gw_config_load(const char *path, char *err, size_t errlen)
 {
@@ -90,6 +98,12 @@ json_t *gw_config_load(const char *path, char *err, size_t errlen)
 			sr_config_error(err, errlen, path, REQUIRED_KEYS[i], "is required");
 			goto out;
 		}
+	}
+	v = json_object_get(cfg, "mode");
+	if (v != NULL && strcmp(json_string_value(v), "live") != 0 &&
+	    strcmp(json_string_value(v), "test") != 0) {
+		sr_config_error(err, errlen, path, "mode", "must be \"live\" or \"test\"");
+		goto out;
 	}
 	v = json_object_get(cfg, "port");
 	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 1 ||

@@ -13,10 +13,15 @@
  * after 7 days), three_ds_expiry_s (900: abandoned challenges fail),
  * idempotency_lease_s (75: a live owner's in-progress key is taken over
  * after this; a dead owner's at once, ADR 0113); issue 28: trusted_proxies
- * (none: X-Forwarded-For is never read; ADR 0119).
+ * (none: X-Forwarded-For is never read; ADR 0119); issue 19: mode ("live";
+ * "test": the dev stack's POST /v1/test_helpers/payments/{id}/3ds and
+ * return_url to http://localhost, ADR 0131), challenge_ca (the CA the test
+ * helper trusts for the PSP's challenge page; none: the system's),
+ * challenge_addr (the address it connects to for the challenge host; none: DNS).
  */
 #ifndef GW_CONFIG_H
 #define GW_CONFIG_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <jansson.h>
 
@@ -26,6 +31,9 @@ struct gw_cidr;
 
 /** NULL-terminated list of the allowed keys. */
 extern const char *const GW_CONFIG_KEYS[];
+
+/** Whether cfg sets "mode": "test" (the dev stack; "live" by default, ADR 0131). */
+bool gw_config_test_mode(const json_t *cfg);
 
 /** Load and check path (types, required keys, port range). NULL + err on failure. */
 json_t *gw_config_load(const char *path, char *err, size_t errlen);

@@ -132,7 +132,8 @@ cat > "$VAR/etc/gatewayd.json" <<JSON
   "admin_listen": "127.0.0.1", "admin_port": $GW_ADMIN_PORT, "shutdown_grace_seconds": 8,
   "webhook_secret_key_file": "var/secrets/webhook-key", "webhook_ca": "var/pki/ca.crt",
   "webhook_allow_private": 1, "webhook_interval_ms": 200,
-  "webhook_backoff_base_ms": 1000, "webhook_backoff_cap_ms": 5000
+  "webhook_backoff_base_ms": 1000, "webhook_backoff_cap_ms": 5000,
+  "mode": "test", "challenge_ca": "var/pki/ca.crt", "challenge_addr": "127.0.0.1"
 }
 JSON
 

@@ -13,6 +13,9 @@ void gw_handle_payments_create(struct sr_http_request *req);
 /** GET /v1/payments/{id} (gateway/api/gw_payments_get.c). */
 void gw_handle_payments_get(struct sr_http_request *req);
 
+/** POST /v1/test_helpers/payments/{id}/3ds: test mode only (gw_test_helper_3ds.c, ADR 0131). */
+void gw_handle_test_helper_3ds(struct sr_http_request *req);
+
 /* Saved cards (issue 3), relayed to the vault: gateway/customers/gw_cards.h. */
 /** POST /v1/cards/{id}: a saved card's metadata (gateway/api/gw_card_update.c). */
 void gw_handle_card_update(struct sr_http_request *req);

@@ -14,6 +14,7 @@
  * the merchant gets 503 psp_unavailable with Retry-After (ADR 0114).
  */
 #include "gateway/gw_app.h"
+#include "gateway/gw_config.h"
 #include "gateway/audit/gw_audit.h"
 #include "gateway/api/gw_auth.h"
 #include "gateway/api/gw_handlers.h"
@@ -21,6 +22,7 @@
 #include "gateway/payments/gw_ledger.h"
 #include "gateway/payments/gw_lifecycle.h"
 #include "gateway/payments/gw_payment.h"
+#include "gateway/payments/gw_return_url.h"
 #include "gateway/api/gw_request.h"
 #include "gateway/store/gw_store.h"
 #include "gateway/vault_client/gw_vault_client.h"
@@ -57,6 +59,7 @@ void gw_handle_payments_create(struct sr_http_request *req)
 	struct gw_vault_auth_request arq;
 	struct gw_vault_auth_result ares;
 	char merchant[72];
+	char psp_return_url[GW_RETURN_URL_PSP_MAX + 1] = "";
 	PGconn *conn = NULL;
 	json_t *body = NULL;
 	enum gw_vault_rc vrc;
@@ -74,6 +77,15 @@ void gw_handle_payments_create(struct sr_http_request *req)
 	}
 	/* Validation first: a rejected body is neither stored, hashed nor logged. */
 	if (gw_payment_request_parse(req->json, &rq, &err) != 0) {
+		sr_log(SR_LOG_INFO, req->request_id, "payment.request_invalid", "{s:s}", "code", err.code);
+		sr_http_reply_error(req, err.status, err.type, err.code, err.message, err.param);
+		return;
+	}
+	/* return_url (issue 19 item 3): http to the loopback host only on a
+	 * gateway in test mode (ADR 0131). */
+	if (rq.return_url != NULL &&
+	    gw_return_url_check(rq.return_url, rq.return_url_len,
+	                        gw_config_test_mode(app->cfg), &err) != 0) {
 		sr_log(SR_LOG_INFO, req->request_id, "payment.request_invalid", "{s:s}", "code", err.code);
 		sr_http_reply_error(req, err.status, err.type, err.code, err.message, err.param);
 		return;
@@ -141,6 +153,11 @@ void gw_handle_payments_create(struct sr_http_request *req)
 	gw_strlcpy(p.statement_descriptor, rq.statement_descriptor, sizeof p.statement_descriptor);
 	gw_strlcpy(p.statement_descriptor_suffix, rq.statement_descriptor_suffix,
 	           sizeof p.statement_descriptor_suffix);
+	if (rq.return_url != NULL)
+		gw_strlcpy(p.return_url, rq.return_url, sizeof p.return_url);
+	if (p.return_url[0] != '\0' && gw_return_url_for_psp(p.return_url, p.id, psp_return_url,
+	                                                     sizeof psp_return_url) != 0)
+		goto internal;
 	gw_strlcpy(p.card_brand, card.brand, sizeof p.card_brand);
 	gw_strlcpy(p.card_last4, card.last4, sizeof p.card_last4);
 
@@ -168,6 +185,7 @@ void gw_handle_payments_create(struct sr_http_request *req)
 	arq.idempotency_key = p.id; /* stable: a retry of this payment never charges twice */
 	arq.statement_descriptor = p.statement_descriptor;
 	arq.statement_descriptor_suffix = p.statement_descriptor_suffix;
+	arq.return_url = psp_return_url;
 	/* Issue 16: nothing reached the PSP (the vault unreachable, or it
 	 * answered psp_unavailable): retry a bounded number of times; always
 	 * safe, the PSP key is the same. */

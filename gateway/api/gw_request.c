@@ -233,7 +233,7 @@ static const char *const CURRENCIES[] = {
 
 static const char *const PAYMENT_FIELDS[] = {
 	"amount", "currency", "payment_method", "capture_method", "description", "metadata",
-	"statement_descriptor", "statement_descriptor_suffix", NULL,
+	"statement_descriptor", "statement_descriptor_suffix", "return_url", NULL,
 };
 
 int gw_payment_request_parse(const json_t *body, struct gw_payment_request *out,
@@ -370,6 +370,15 @@ int gw_payment_request_parse(const json_t *body, struct gw_payment_request *out,
 	    parse_descriptor(body, "statement_descriptor_suffix", 1, out->statement_descriptor_suffix,
 	                     err) != 0)
 		return -1;
+	v = json_object_get(body, "return_url");
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_string(v)) {
+			set_err(err, "parameter_invalid_type", "return_url must be a string.", "return_url");
+			return -1;
+		}
+		out->return_url = json_string_value(v);
+		out->return_url_len = json_string_length(v);
+	}
 	return gw_metadata_parse(json_object_get(body, "metadata"), out->metadata,
 	                         sizeof out->metadata, err);
 }

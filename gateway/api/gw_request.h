@@ -40,6 +40,9 @@ struct gw_payment_request {
 	char metadata[GW_METADATA_JSON_MAX + 1]; /* compact JSON object text, "" when absent */
 	char statement_descriptor[24];          /* "" when absent (sr_statement_descriptor_ok, 5..22) */
 	char statement_descriptor_suffix[24];   /* "" when absent (1..22) */
+	const char *return_url;         /* borrowed from body, NULL when absent; checked by
+	                                 * gw_return_url_check (issue 19 item 3) */
+	size_t return_url_len;
 };
 
 #define GW_AMOUNT_MAX 99999999LL
@@ -87,7 +90,8 @@ void gw_error_unknown_param(struct gw_error *err, const char *key);
  * capture_method_invalid), description (parameter_invalid_type /
  * description_too_long), statement_descriptor and statement_descriptor_suffix
  * (parameter_invalid_type / statement_descriptor_invalid: Stripe's rules,
- * sr_statement_descriptor_ok), metadata (gw_metadata_parse). All errors are 400 invalid_request_error. A card
+ * sr_statement_descriptor_ok), return_url (parameter_invalid_type; its
+ * content is gw_return_url_check's), metadata (gw_metadata_parse). All errors are 400 invalid_request_error. A card
  * number never reaches it: common/sr_http_screen.c refuses it at dispatch.
  * @return 0, or -1 with *err filled (static strings).
  */

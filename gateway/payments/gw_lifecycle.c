@@ -5,6 +5,7 @@
 #include "gateway/gw_app.h"
 #include "gateway/audit/gw_audit.h"
 #include "gateway/payments/gw_ledger.h"
+#include "gateway/payments/gw_return_url.h"
 #include "gateway/store/gw_store.h"
 #include "common/sr_db.h"
 #include "common/sr_log.h"
@@ -510,6 +511,7 @@ enum gw_lc_rc gw_lifecycle_reconcile(struct gw_app *app, const char *request_id,
 	struct gw_vault_op_result res;
 	struct gw_payment p;
 	struct gw_error err;
+	char psp_return_url[GW_RETURN_URL_PSP_MAX + 1];
 	PGconn *conn = NULL;
 	enum gw_status from;
 	enum gw_vault_rc vrc;
@@ -543,6 +545,9 @@ enum gw_lc_rc gw_lifecycle_reconcile(struct gw_app *app, const char *request_id,
 		/* and the same parameters: a PSP refuses a key reused with others */
 		arq.statement_descriptor = p.statement_descriptor;
 		arq.statement_descriptor_suffix = p.statement_descriptor_suffix;
+		if (p.return_url[0] != '\0' &&
+		    gw_return_url_for_psp(p.return_url, p.id, psp_return_url, sizeof psp_return_url) == 0)
+			arq.return_url = psp_return_url;
 		vrc = gw_vault_authorize(app->vault, request_id, &arq, &ares);
 		gw_lifecycle_apply_auth(&p, vrc, &ares, 1);
 		if (p.status != from)

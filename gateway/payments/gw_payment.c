@@ -137,8 +137,9 @@ json_t *gw_payment_to_json(const struct gw_payment *p)
 		card = json_null();
 	}
 	if (p->status == GW_ST_REQUIRES_ACTION && p->redirect_url[0] != '\0')
-		next_action = json_pack("{s:s, s:{s:s}}", "type", "redirect_to_url",
-		                        "redirect_to_url", "url", p->redirect_url);
+		next_action = json_pack("{s:s, s:{s:s, s:o}}", "type", "redirect_to_url",
+		                        "redirect_to_url", "url", p->redirect_url,
+		                        "return_url", str_or_null(p->return_url));
 	else
 		next_action = json_null();
 	if (next_action == NULL) {

@@ -53,6 +53,7 @@ struct gw_payment {
 	char metadata[GW_METADATA_JSON_MAX + 1]; /* compact JSON object text; "" = {} (issue 19) */
 	char statement_descriptor[24];        /* sent to the PSP; "" none (issue 19) */
 	char statement_descriptor_suffix[24];
+	char return_url[1025];       /* the merchant's, "" none (gw_return_url, issue 19 item 3) */
 };
 
 /** Status as its wire string ("processing", ...); "unknown" for out-of-range. Static. */
@@ -77,7 +78,8 @@ bool gw_payment_transition_allowed(enum gw_status from, enum gw_status to);
  * {"id","object":"payment","amount","currency","status","capture_method",
  *  "payment_method","description","card":{"brand","last4"}|null,"amount_captured",
  *  "amount_refunded","failure_code","failure_message","psp_reference","connector",
- *  "next_action":{"type":"redirect_to_url","redirect_to_url":{"url"}}|null,
+ *  "next_action":{"type":"redirect_to_url","redirect_to_url":{"url","return_url"}}|null
+ *  (Stripe's shape; return_url null when the payment has none),
  *  "metadata":{...},"statement_descriptor","statement_descriptor_suffix",
  *  "created","livemode":false}. Empty strings render as null. @return new reference or NULL (OOM).
  */

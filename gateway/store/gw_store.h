@@ -112,7 +112,8 @@ int gw_store_publishable_key_hash(PGconn *conn, const char *merchant_id, char *o
 	"description, card_brand, card_last4, amount_captured, failure_code, failure_message, " \
 	"psp_reference, connector, redirect_url, version, extract(epoch FROM created_at)::bigint, " \
 	"extract(epoch FROM updated_at)::bigint, amount_refunded, route_reason, metadata::text, " \
-	"coalesce(statement_descriptor, ''), coalesce(statement_descriptor_suffix, '')"
+	"coalesce(statement_descriptor, ''), coalesce(statement_descriptor_suffix, ''), " \
+	"coalesce(return_url, '')"
 
 /** Fill p from row of res (selected with GW_STORE_PAYMENT_COLS). @return 0 or -1. */
 int gw_store_row_to_payment(PGresult *res, int row, struct gw_payment *p);

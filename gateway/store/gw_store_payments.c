@@ -69,13 +69,14 @@ int gw_store_row_to_payment(PGresult *res, int row, struct gw_payment *p)
 	gw_strlcpy(p->statement_descriptor, PQgetvalue(res, row, 22), sizeof p->statement_descriptor);
 	gw_strlcpy(p->statement_descriptor_suffix, PQgetvalue(res, row, 23),
 	           sizeof p->statement_descriptor_suffix);
+	gw_strlcpy(p->return_url, PQgetvalue(res, row, 24), sizeof p->return_url);
 	return 0;
 }
 
 int gw_store_payment_insert(PGconn *conn, struct gw_payment *p)
 {
 	char amount[32], captured[32];
-	const char *params[16];
+	const char *params[17];
 	PGresult *res = NULL;
 	int rc = -1;
 
@@ -97,15 +98,16 @@ int gw_store_payment_insert(PGconn *conn, struct gw_payment *p)
 	params[13] = p->metadata[0] != '\0' ? p->metadata : "{}";
 	params[14] = nullable(p->statement_descriptor);
 	params[15] = nullable(p->statement_descriptor_suffix);
+	params[16] = nullable(p->return_url);
 	res = sr_db_params(conn,
 	                   "INSERT INTO payments (id, merchant_id, amount, currency, status, "
 	                   "capture_method, payment_method, description, card_brand, card_last4, "
 	                   "amount_captured, failure_code, failure_message, metadata, "
-	                   "statement_descriptor, statement_descriptor_suffix, version) "
+	                   "statement_descriptor, statement_descriptor_suffix, return_url, version) "
 	                   "VALUES ($1, $2, $3::bigint, $4, $5, $6, $7, $8, $9, $10, $11::bigint, $12, $13, "
-	                   "$14::jsonb, $15, $16, 1) "
+	                   "$14::jsonb, $15, $16, $17, 1) "
 	                   "RETURNING extract(epoch FROM created_at)::bigint",
-	                   16, NULL, params, NULL, NULL, 0);
+	                   17, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		gw_store_log_error("db.payment_insert_failed", res);
 		goto out;

@@ -497,7 +497,9 @@ enum gw_vault_rc gw_vault_authorize(struct gw_vault_client *vc, const char *requ
 	                         json_string(rq->statement_descriptor)) != 0) ||
 	    (rq->statement_descriptor_suffix != NULL && rq->statement_descriptor_suffix[0] != '\0' &&
 	     json_object_set_new(body, "statement_descriptor_suffix",
-	                         json_string(rq->statement_descriptor_suffix)) != 0))
+	                         json_string(rq->statement_descriptor_suffix)) != 0) ||
+	    (rq->return_url != NULL && rq->return_url[0] != '\0' &&
+	     json_object_set_new(body, "return_url", json_string(rq->return_url)) != 0))
 		goto out;
 	rc = exchange(vc, request_id, "POST", "/v1/authorizations", NULL, body, &status, &resp);
 	if (rc != GW_VAULT_OK)

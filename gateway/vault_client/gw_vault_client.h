@@ -52,6 +52,8 @@ struct gw_vault_auth_request {
 	const char *idempotency_key; /* stable across retries (the payment id) */
 	const char *statement_descriptor;        /* NULL or "": none (issue 19) */
 	const char *statement_descriptor_suffix; /* NULL or "": none */
+	const char *return_url;      /* NULL or "": none; where the PSP sends the browser after
+	                              * 3-D Secure (gw_return_url_for_psp, issue 19 item 3) */
 };
 
 struct gw_vault_auth_result {

@@ -89,7 +89,8 @@ static const char k_challenge_js[] =
 	"b.addEventListener('click',function(){b.disabled=true;\n"
 	" fetch(location.pathname+'/complete',{method:'POST'}).then(function(r){return r.json();})\n"
 	" .then(function(j){var st=j.status||'error';out.textContent='Authentication '+(j.error?'failed':'complete')+'.';\n"
-	"  if(parentOrigin&&window.parent!==window)window.parent.postMessage({sr3ds:'complete',status:st},parentOrigin);})\n"
+	"  if(parentOrigin&&window.parent!==window)window.parent.postMessage({sr3ds:'complete',status:st},parentOrigin);\n"
+	"  else if(j.return_to&&/^https?:\\/\\//.test(j.return_to))location.assign(j.return_to);})\n"
 	" .catch(function(){out.textContent='Authentication failed.';b.disabled=false;});});\n"
 	"})();\n";
 
@@ -140,8 +141,31 @@ static void h_challenge_css(struct sr_http_request *req)
 	                  sizeof k_challenge_css - 1);
 }
 
+/* Where the browser goes after the challenge of intent pi: its return_url
+ * with Stripe's payment_intent and redirect_status appended to the query
+ * (before any fragment), as Stripe sends the customer back
+ * (https://docs.stripe.com/payments/3d-secure/authentication-flow).
+ * A new string, or NULL when the intent has no return_url. */
+static json_t *return_to(struct sim *sim, const char *pi, const char *status)
+{
+	const char *ru = json_string_value(json_object_get(json_object_get(sim->meta, pi), "return_url"));
+	const char *frag = NULL;
+	size_t base;
+
+	if (ru == NULL)
+		return NULL;
+	frag = strchr(ru, '#');
+	base = frag != NULL ? (size_t)(frag - ru) : strlen(ru);
+	return json_sprintf("%.*s%cpayment_intent=%s&redirect_status=%s%s", (int)base, ru,
+	                    memchr(ru, '?', base) != NULL ? '&' : '?', pi,
+	                    strcmp(status, "succeeded") == 0 || strcmp(status, "requires_capture") == 0
+	                    ? "succeeded" : "failed", frag != NULL ? frag : "");
+}
+
 /* POST /3ds/{pi}/complete [result=authenticate|fail]: the cardholder answered
- * (the page's script sends no result: authenticate). */
+ * (the page's script sends no result: authenticate). A form answer (result
+ * given) of an intent with a return_url is sent there (303 See Other); the
+ * script's gets it as "return_to" in its JSON. */
 static void h_challenge_complete(struct sr_http_request *req)
 {
 	struct sim *sim = req->app;
@@ -174,10 +198,20 @@ static void h_challenge_complete(struct sr_http_request *req)
 	} else {
 		intent = complete_3ds(req, sim);
 	}
-	if (intent != NULL)
-		sr_http_reply_json(req, 200, json_pack("{s:s, s:O?}", "status",
-		                   json_string_value(json_object_get(intent, "status")),
-		                   "last_payment_error", json_object_get(intent, "last_payment_error")));
+	if (intent != NULL) {
+		const char *st = json_string_value(json_object_get(intent, "status"));
+		json_t *to = return_to(sim, req->params[0], st);
+
+		if (to != NULL && result != NULL) {
+			sr_http_add_header(req, "Location", json_string_value(to));
+			sr_http_reply_raw(req, 303, "text/plain; charset=utf-8", "", 0);
+		} else {
+			sr_http_reply_json(req, 200, json_pack("{s:s, s:O?, s:O?}", "status", st,
+			                   "last_payment_error", json_object_get(intent, "last_payment_error"),
+			                   "return_to", to));
+		}
+		json_decref(to);
+	}
 	pspsim_unlock_durable(sim);
 }
 

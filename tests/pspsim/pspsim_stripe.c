@@ -168,7 +168,7 @@ static void h_intent_create(struct sr_http_request *req)
 {
 	static const char *const allowed[] = {
 		"amount", "currency", "payment_method", "confirm", "capture_method", "description",
-		"metadata[", "statement_descriptor", "statement_descriptor_suffix", NULL
+		"metadata[", "statement_descriptor", "statement_descriptor_suffix", "return_url", NULL
 	};
 	struct sim *sim = req->app;
 	struct pspsim_idem id;
@@ -241,6 +241,13 @@ static void h_intent_create(struct sr_http_request *req)
 		pspsim_invalid(req, "confirm", "parameter_invalid_boolean");
 		goto out;
 	}
+	/* Stripe takes an absolute URL; pspsim wants http(s), as the gateway sends. */
+	if (pspsim_param(req, "return_url") != NULL
+	    && strncmp(pspsim_param(req, "return_url"), "https://", 8) != 0
+	    && strncmp(pspsim_param(req, "return_url"), "http://", 7) != 0) {
+		pspsim_invalid(req, "return_url", "url_invalid");
+		goto out;
+	}
 	cm = pspsim_param(req, "capture_method");
 	if (cm == NULL)
 		cm = "automatic";
@@ -311,14 +318,16 @@ static void h_intent_create(struct sr_http_request *req)
 		         sim->challenge_port != 0 ? sim->challenge_port : sim->port, pi_id);
 		json_object_set_new(intent, "status", json_string("requires_action"));
 		json_object_set_new(intent, "next_action",
-		                    json_pack("{s:s, s:{s:s, s:n}}", "type", "redirect_to_url",
-		                              "redirect_to_url", "url", url, "return_url"));
+		                    json_pack("{s:s, s:{s:s, s:s?}}", "type", "redirect_to_url",
+		                              "redirect_to_url", "url", url, "return_url",
+		                              pspsim_param(req, "return_url")));
 		break;
 	}
 	if (json_object_set(sim->intents, pi_id, intent) != 0
 	    || json_object_set_new(sim->meta, pi_id,
-	                           json_pack("{s:i, s:s?, s:[]}", "outcome", (int)oc,
-	                                     "idempotency_key", id.key, "refunds")) != 0) {
+	                           json_pack("{s:i, s:s?, s:[], s:s?}", "outcome", (int)oc,
+	                                     "idempotency_key", id.key, "refunds",
+	                                     "return_url", pspsim_param(req, "return_url"))) != 0) {
 		json_object_del(sim->intents, pi_id);
 		sr_http_reply_error(req, 500, "api_error", "internal", "Internal error.", NULL);
 		goto out;

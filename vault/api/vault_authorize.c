@@ -41,6 +41,7 @@
 #include "common/sr_http.h"
 #include "common/sr_log.h"
 #include "common/sr_metrics.h"
+#include "common/sr_panscan.h"
 #include "common/sr_secret.h"
 #include "common/sr_util.h"
 #include "vault/connectors/connector.h"
@@ -63,7 +64,33 @@ struct auth_body {
 	const char *idempotency_key;
 	const char *statement_descriptor;        /* NULL: none (issue 19) */
 	const char *statement_descriptor_suffix; /* NULL: none */
+	const char *return_url;                  /* NULL: none (issue 19 item 3) */
 };
+
+/* The gateway's return_url for the PSP (issue 19 item 3, ADR 0131), checked
+ * again at the CDE's boundary: "https://" (or "http://", which only a
+ * test-mode gateway sends, for the loopback host) and an authority, at most
+ * 1100 bytes of the characters RFC 3986 allows, no card number (sr_panscan,
+ * one level of percent-encoding; the gateway scanned deeper). The
+ * connectors forward it as is (form- or JSON-encoded). */
+static bool return_url_ok(const char *s, size_t len)
+{
+	size_t i, skip;
+
+	if (len > 1100 || strlen(s) != len)
+		return false;
+	skip = strncmp(s, "https://", 8) == 0 ? 8 : strncmp(s, "http://", 7) == 0 ? 7 : 0;
+	if (skip == 0 || len <= skip || s[skip] == '/')
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      strchr("-._~:/?#[]@!$&'()*+,;=%", c) != NULL))
+			return false;
+	}
+	return !sr_panscan_has_pan(s, len);
+}
 
 static void bad_request(struct sr_http_request *req, const char *code, const char *msg,
                         const char *param)
@@ -97,7 +124,7 @@ static int parse_body(struct sr_http_request *req, struct auth_body *b)
 	};
 	/* Optional: what the cardholder's statement shows (issue 19). */
 	static const char *const optional[] = {
-		"statement_descriptor", "statement_descriptor_suffix", NULL,
+		"statement_descriptor", "statement_descriptor_suffix", "return_url", NULL,
 	};
 	const char *key = NULL;
 	json_t *val = NULL;
@@ -177,7 +204,7 @@ static int parse_body(struct sr_http_request *req, struct auth_body *b)
 	}
 	/* Checked again here, at the CDE's boundary, by the rules the gateway
 	 * applied (sr_statement_descriptor_ok): the connectors send them as is. */
-	for (i = 0; optional[i] != NULL; i++) {
+	for (i = 0; i < 2; i++) {
 		const char **dst = i == 0 ? &b->statement_descriptor : &b->statement_descriptor_suffix;
 
 		j = json_object_get(o, optional[i]);
@@ -190,6 +217,14 @@ static int parse_body(struct sr_http_request *req, struct auth_body *b)
 			return 0;
 		}
 		*dst = json_string_value(j);
+	}
+	j = json_object_get(o, "return_url");
+	if (j != NULL) {
+		if (!json_is_string(j) || !return_url_ok(json_string_value(j), json_string_length(j))) {
+			bad_request(req, "return_url_invalid", "return_url is malformed.", "return_url");
+			return 0;
+		}
+		b->return_url = json_string_value(j);
 	}
 	return 1;
 }
@@ -542,6 +577,7 @@ void vault_handle_authorize(struct sr_http_request *req)
 	areq.idempotency_key = b.idempotency_key; /* PSP idempotency = the gateway's key */
 	areq.statement_descriptor = b.statement_descriptor;
 	areq.statement_descriptor_suffix = b.statement_descriptor_suffix;
+	areq.return_url = b.return_url;
 	areq.card = &card;
 	areq.request_id = req->request_id;
 	areq.country = route.country[0] != '\0' ? route.country : NULL;

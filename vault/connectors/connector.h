@@ -52,6 +52,10 @@ struct vault_auth_request {
 	 * descriptor, else the suffix). */
 	const char *statement_descriptor;
 	const char *statement_descriptor_suffix;
+	/* Where the PSP sends the cardholder's browser after 3-D Secure (issue
+	 * 19 item 3), NULL: the connector's default. Stripe: return_url; Adyen:
+	 * returnUrl. */
+	const char *return_url;
 };
 
 enum vault_auth_status {

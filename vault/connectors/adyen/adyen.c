@@ -39,7 +39,7 @@
 #include "vault/connectors/vault_egress.h"
 
 #define ADYEN_API "/v71"
-#define BODY_CAP 2048u
+#define BODY_CAP 4096u /* with a returnUrl of 1100 bytes */
 #define DEFAULT_RETURN_URL "https://strongroom.test/v1/3ds/return"
 #define CT_JSON "Content-Type: application/json"
 
@@ -371,7 +371,8 @@ static int adyen_authorize(const struct vault_connector *self, struct vault_egre
 		goto body_full;
 	if (jw_raw(body, BODY_CAP, &blen, "}") != 0
 	    || jw_field(body, BODY_CAP, &blen, true, "shopperInteraction", "Ecommerce") != 0
-	    || jw_field(body, BODY_CAP, &blen, true, "returnUrl", st->return_url) != 0
+	    || jw_field(body, BODY_CAP, &blen, true, "returnUrl",
+	                req->return_url != NULL ? req->return_url : st->return_url) != 0
 	    || jw_raw(body, BODY_CAP, &blen, ",\"metadata\":{") != 0
 	    || jw_field(body, BODY_CAP, &blen, false, "token", req->token) != 0
 	    || jw_raw(body, BODY_CAP, &blen, "}") != 0

@@ -35,7 +35,7 @@
 
 #define STRIPE_VERSION_HEADER "Stripe-Version: 2024-06-20"
 #define CT_FORM "Content-Type: application/x-www-form-urlencoded"
-#define FORM_CAP 2048u
+#define FORM_CAP 4096u /* the intent form with a return_url of 1100 bytes, percent-encoded */
 
 struct stripe_state {
 	struct vault_psp_endpoint ep;
@@ -373,7 +373,9 @@ static int stripe_authorize(const struct vault_connector *self, struct vault_egr
 	                             req->statement_descriptor) != 0)
 	    || (req->statement_descriptor_suffix != NULL
 	        && vault_form_append(form, FORM_CAP, &flen, "statement_descriptor_suffix",
-	                             req->statement_descriptor_suffix) != 0))
+	                             req->statement_descriptor_suffix) != 0)
+	    || (req->return_url != NULL
+	        && vault_form_append(form, FORM_CAP, &flen, "return_url", req->return_url) != 0))
 		goto form_full;
 	rc = stripe_post(st, eg, auth, req, "/v1/payment_intents", "-pi", form, flen, &resp, err, errlen);
 	if (rc == -1)
