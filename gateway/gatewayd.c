@@ -125,9 +125,24 @@ static const struct sr_route ROUTES[] = {
 	/* routing (issue 5) */
 	{ .method = "GET", .pattern = "/v1/routing", .handler = gw_handle_routing_get_route },
 	{ .method = "PUT", .pattern = "/v1/routing", .handler = gw_handle_routing_put_route },
-	/* Test mode only, and last: gatewayd serves it only in mode "test" (ADR 0131). */
+	/* Test mode only: served only in mode "test" (ADR 0131, served_routes). */
 	{ .method = "POST", .pattern = "/v1/test_helpers/payments/{}/3ds", .handler = gw_handle_test_helper_3ds_route },
 };
+
+/* The routes this gatewayd serves, into out[] (as large as ROUTES): every
+ * route, less those under /v1/test_helpers/ unless the gateway is in test
+ * mode (ADR 0131). Filtered by path, not by position, so a route added
+ * after the test helpers is never the one dropped. @return their number. */
+static size_t served_routes(struct sr_route *out, int test_mode)
+{
+	static const char helpers[] = "/v1/test_helpers/";
+	size_t i, n = 0;
+
+	for (i = 0; i < sizeof ROUTES / sizeof ROUTES[0]; i++)
+		if (test_mode || strncmp(ROUTES[i].pattern, helpers, sizeof helpers - 1) != 0)
+			out[n++] = ROUTES[i];
+	return n;
+}
 
 static void usage(FILE *f)
 {
@@ -211,6 +226,7 @@ int main(int argc, char **argv)
 	struct gw_dispatcher *dispatcher = NULL;
 	struct gw_instance *instance = NULL;
 	struct sr_http_config hcfg;
+	static struct sr_route served[sizeof ROUTES / sizeof ROUTES[0]];
 	sigset_t sigs;
 	char err[512];
 	char spool[4096];
@@ -359,8 +375,8 @@ int main(int argc, char **argv)
 	hcfg.key_file = sr_config_str(cfg, "tls_key", NULL);
 	hcfg.max_body = 64 * 1024;
 	hcfg.threads = (unsigned)threads;
-	hcfg.routes = ROUTES;
-	hcfg.n_routes = sizeof ROUTES / sizeof ROUTES[0] - (gw_config_test_mode(cfg) ? 0 : 1);
+	hcfg.n_routes = served_routes(served, gw_config_test_mode(cfg));
+	hcfg.routes = served;
 	hcfg.app = &app;
 	hcfg.name = "gateway";
 	hcfg.refuse_pan = 1; /* no PAN outside the CDE, in any shape (ADR 0106) */
