@@ -72,7 +72,7 @@ PROGRAMS := $(BIN)/vaultd $(BIN)/vaultctl $(BIN)/gatewayd $(BIN)/gatewayctl $(BI
 PROGRAMS += $(BIN)/whsink
 UNIT_BIN := $(addprefix $(BIN)/tests/,$(basename $(notdir $(UNIT_SRC))))
 
-.PHONY: FORCE man deb all deps up down demo check unit integration faults tests clean pki install uninstall install-check segmentation compliance layout systemd-verify fuzz-panscan checkout fuzz bench bench-payments
+.PHONY: FORCE man deb all deps up down demo check unit integration faults tests clean pki install uninstall install-check segmentation compliance layout openapi systemd-verify fuzz-panscan checkout fuzz bench bench-payments
 .SECONDARY:
 all: $(PROGRAMS)
 tests: $(UNIT_BIN)
@@ -269,6 +269,12 @@ fuzz-panscan:
 # control matrix, nothing refers outside the repository; self-tested by mutants.
 compliance:
 	@compliance/check.sh
+
+# docs/openapi.yaml and docs/openapi-vault.yaml: Redocly CLI's recommended
+# rules, warnings as errors (tests/openapi/redocly.yaml, ADR 0130). The
+# integration suite validates every response against them (t_openapi_responses).
+openapi: deps
+	@scripts/openapi_lint.sh
 
 # The house rules a script can check (docs/architecture.md, folder map):
 # includes point down only, no source file over 1,000 lines, every source

@@ -24,8 +24,9 @@ echo "== integration tests (real SoftHSM2, PostgreSQL, mutual TLS; daemons under
 ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 RESULTS=$res/integration tests/integration/run.sh; i=$?
 echo "== fault suite: bounded loads with one fault each, audited three ways (FAULT_SECONDS=${FAULT_SECONDS:-6} per scenario)"
 ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 RESULTS=$res/faults tests/faults/run.sh; ft=$?
-echo "== layout, compliance documents, hardened units, network segmentation (plain build)"
+echo "== layout, OpenAPI lint, compliance documents, hardened units, network segmentation (plain build)"
 scripts/layout_check.sh; l=$?
+scripts/openapi_lint.sh; o=$?
 compliance/check.sh; c=$?
 SR_BIN=build/bin systemd/verify.sh; s=$?
 SR_BIN=build/bin iac/segmentation/run.sh; g=$?
@@ -37,4 +38,4 @@ read -r tp tf < "$res/faults" 2>/dev/null || { tp=0; tf=1; }
 rm -rf "$res"
 echo "== make check took $(( $(date +%s) - start )) s"
 echo "check: $((up + ip + fp + tp)) passed, $((uf + if_ + ff + tf)) failed"
-[ $u -eq 0 ] && [ $i -eq 0 ] && [ $fz -eq 0 ] && [ $ft -eq 0 ] && [ $((uf + if_ + ff + tf)) -eq 0 ] && [ $l -eq 0 ] && [ $c -eq 0 ] && [ $s -eq 0 ] && [ $g -eq 0 ]
+[ $u -eq 0 ] && [ $i -eq 0 ] && [ $fz -eq 0 ] && [ $ft -eq 0 ] && [ $((uf + if_ + ff + tf)) -eq 0 ] && [ $l -eq 0 ] && [ $o -eq 0 ] && [ $c -eq 0 ] && [ $s -eq 0 ] && [ $g -eq 0 ]

@@ -15,15 +15,19 @@ missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-# npm packages of the browser tests (tests/e2e: playwright-core, pinned in its
-# package-lock.json; it drives Debian's chromium, it downloads no browser).
+# npm packages, each folder pinned by its package-lock.json: the browser tests
+# (tests/e2e: playwright-core; it drives Debian's chromium, it downloads no
+# browser) and the OpenAPI linter and response validator (tests/openapi:
+# @redocly/cli, ajv, yaml; ADR 0130).
 npm_deps() {
-  local d; d=$(cd "$(dirname "$0")/.." && pwd)/tests/e2e
-  command -v npm >/dev/null 2>&1 || { echo "deps: npm not found (needed by the browser tests)" >&2; return 1; }
-  if [ ! -f "$d/node_modules/.package-lock.json" ] || [ "$d/package-lock.json" -nt "$d/node_modules/.package-lock.json" ]; then
-    echo "deps: npm ci (tests/e2e)"
-    (cd "$d" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-  fi
+  local root d; root=$(cd "$(dirname "$0")/.." && pwd)
+  command -v npm >/dev/null 2>&1 || { echo "deps: npm not found (needed by the browser tests and the OpenAPI checks)" >&2; return 1; }
+  for d in "$root/tests/e2e" "$root/tests/openapi"; do
+    if [ ! -f "$d/node_modules/.package-lock.json" ] || [ "$d/package-lock.json" -nt "$d/node_modules/.package-lock.json" ]; then
+      echo "deps: npm ci (${d#"$root"/})"
+      (cd "$d" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >/dev/null) || return 1
+    fi
+  done
 }
 if [ ${#missing[@]} -eq 0 ]; then
   npm_deps

@@ -104,6 +104,21 @@ int gw_cards_customer_check(struct sr_http_request *req, const char *merchant, c
 	return -1;
 }
 
+/* The vault's card objects name their merchant (its internal API checks
+ * ownership with it); the merchant API does not: the caller's own id is no
+ * field of a card (docs/openapi.yaml, SavedCard). Removed from a card and
+ * from each card of a list. */
+static void drop_internal_fields(json_t *resp)
+{
+	json_t *data = json_object_get(resp, "data");
+	json_t *item;
+	size_t i;
+
+	json_object_del(resp, "merchant");
+	json_array_foreach(data, i, item)
+		json_object_del(item, "merchant");
+}
+
 void gw_cards_relay(struct sr_http_request *req, const char *merchant, const char *method,
                     const char *path, json_t *body)
 {
@@ -242,6 +257,8 @@ void gw_cards_reply(struct sr_http_request *req, const char *merchant, long stat
 		                    "An internal error occurred.", NULL);
 		return;
 	}
+	if (status >= 200 && status < 300)
+		drop_internal_fields(resp);
 	sr_http_reply_json(req, (unsigned)status, resp);
 }
 

@@ -20,8 +20,8 @@ bool gw_card_id_ok(const char *s);
 
 /**
  * Send method path (body borrowed, may be NULL) to the vault for merchant
- * and reply with its status and JSON (saved cards with their metadata,
- * gw_cards_reply). 502 api_error vault_unavailable when
+ * and reply with its status and JSON (saved cards with their metadata and
+ * without the vault's internal "merchant" field, gw_cards_reply). 502 api_error vault_unavailable when
  * the vault cannot be reached or answers 5xx; 502 too (and an error log)
  * should its answer ever contain a card-number-like value.
  */

@@ -2,8 +2,9 @@
  * GET /v1/psp_credentials (internal listener, mTLS peer = the gateway) with
  * Strongroom-Merchant: the merchant's registered PSP credentials, last 4
  * characters of each value only (issue 5).
- * 200 {"object":"list","data":[{"connector","api_key_last4",
- *      "merchant_account_last4","webhook_secret_last4","created","updated"}]}
+ * 200 {"object":"list","data":[{"object":"psp_credentials","connector","api_key_last4",
+ *      "merchant_account_last4","webhook_secret_last4","webhook_secret_status","created",
+ *      "updated"}]}: each item as PUT answers it (docs/openapi.yaml, PspCredentials).
  */
 #include "common/sr_db.h"
 #include "common/sr_http.h"
@@ -16,6 +17,8 @@ void vault_handle_psp_credentials_list(struct sr_http_request *req)
 	struct vault_app *app = req->app;
 	const char *merchant = NULL;
 	json_t *list = NULL;
+	json_t *item;
+	size_t i;
 	PGconn *db = NULL;
 	char err[256];
 
@@ -33,5 +36,7 @@ void vault_handle_psp_credentials_list(struct sr_http_request *req)
 		                    NULL);
 		return;
 	}
+	json_array_foreach(list, i, item)
+		json_object_set_new(item, "object", json_string("psp_credentials"));
 	sr_http_reply_json(req, 200, json_pack("{s:s, s:o}", "object", "list", "data", list));
 }
