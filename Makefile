@@ -70,7 +70,7 @@ PROGRAMS := $(BIN)/vaultd $(BIN)/vaultctl $(BIN)/gatewayd $(BIN)/gatewayctl $(BI
 PROGRAMS += $(BIN)/whsink
 UNIT_BIN := $(addprefix $(BIN)/tests/,$(basename $(notdir $(UNIT_SRC))))
 
-.PHONY: FORCE all deps up down demo check unit integration faults tests clean pki install uninstall install-check segmentation compliance layout systemd-verify fuzz-panscan checkout fuzz bench bench-payments
+.PHONY: FORCE all deps up down demo check unit integration faults tests clean pki install uninstall install-check segmentation compliance layout systemd-verify appliance-test fuzz-panscan checkout fuzz bench bench-payments
 .SECONDARY:
 all: $(PROGRAMS)
 tests: $(UNIT_BIN)
@@ -277,6 +277,13 @@ layout:
 # systemd/: units verified and scored <= 2.0 (systemd-analyze, offline).
 systemd-verify: all
 	@SR_BIN=$(BIN) systemd/verify.sh
+
+# The appliance booted (tests/appliance/run.sh): a fresh Debian 12 root
+# (debootstrap, cached in var/appliance/), Strongroom installed, booted with
+# systemd-nspawn, provisioned as README.md "Install on a server" says, the
+# main job run against it; systemd-analyze security of the running units.
+appliance-test: all
+	@SR_BIN=$(BIN) tests/appliance/run.sh
 
 # The README's test command. Everything runs under ASan+UBSan; the plain
 # build is made too (warnings are errors) so `make` stays warning-free.

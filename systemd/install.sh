@@ -14,7 +14,7 @@
 #                 configuration (0644), pki/ (0755) and credentials/ (0700):
 #                 an existing file is never overwritten; a changed sample
 #                 lands beside it as FILE.new
-#   DATADIR       migrations/ (migrate.sh and the SQL)
+#   DATADIR       migrations/ (migrate.sh, roles.sql and the SQL)
 #   DOCDIR        architecture.md (the units' Documentation=), configuration.md
 # pspsim and whsink are test-only and never installed. No step needs root
 # (DESTDIR installs as any user); no private key or secret is installed:
@@ -53,6 +53,7 @@ if [ "$mode" = install ]; then
   run "$INSTALL" -m 0755 "$BIN/vaultd" "$BIN/gatewayd" "$D$LIBEXECDIR/"
   run "$INSTALL" -m 0755 "$BIN/vaultctl" "$BIN/gatewayctl" "$D$BINDIR/"
   run "$INSTALL" -m 0755 migrations/migrate.sh "$D$DATADIR/migrations/"
+  run "$INSTALL" -m 0644 migrations/roles.sql "$D$DATADIR/migrations/"
   run "$INSTALL" -m 0644 migrations/vault/*.sql "$D$DATADIR/migrations/vault/"
   run "$INSTALL" -m 0644 migrations/gateway/*.sql "$D$DATADIR/migrations/gateway/"
   run "$INSTALL" -m 0644 $DOCS "$D$DOCDIR/"
@@ -72,7 +73,8 @@ if [ "$mode" = install ]; then
   done
 elif [ "$mode" = uninstall ]; then
   rm -fv "$D$LIBEXECDIR/vaultd" "$D$LIBEXECDIR/gatewayd" "$D$BINDIR/vaultctl" "$D$BINDIR/gatewayctl" \
-    "$D$SYSUSERSDIR/strongroom.conf" "$D$DATADIR/migrations/migrate.sh"
+    "$D$SYSUSERSDIR/strongroom.conf" "$D$DATADIR/migrations/migrate.sh" \
+    "$D$DATADIR/migrations/roles.sql"
   for f in migrations/vault/*.sql migrations/gateway/*.sql; do rm -fv "$D$DATADIR/$f"; done
   for f in $DOCS; do rm -fv "$D$DOCDIR/$(basename "$f")"; done
   for u in systemd/*.service; do rm -fv "$D$UNITDIR/$(basename "$u")"; done
