@@ -75,6 +75,7 @@ teardown() {
     wait "$NSPAWN_PID" 2>/dev/null
   fi
   NSPAWN_PID= LEADER=
+  rm -f "$A/nspawn.pid" "$A/pspsim.pid"
 }
 trap teardown EXIT
 trap 'bad "interrupted"; exit 130' INT TERM
@@ -96,6 +97,8 @@ vsh() { vm /bin/bash -euo pipefail -c "$1"; }
 net() { nsenter -t "$LEADER" -n -- "$@"; }
 
 # ------------------------------------------------------------- prerequisites
+tests/appliance/readme_check.sh && ok "README.md \"Install on a server\" is this test's steps" \
+  || bad "README.md \"Install on a server\" differs from this test"
 [ "$(id -u)" -eq 0 ] || skip "not root (debootstrap and systemd-nspawn need root)"
 for c in debootstrap systemd-nspawn nsenter curl openssl jq; do
   command -v "$c" >/dev/null || skip "$c not found (make deps installs debootstrap and systemd-container)"
@@ -106,9 +109,19 @@ done
 curl -sfI --max-time 15 "$MIRROR/dists/$SUITE/Release" >/dev/null || skip "the Debian mirror $MIRROR is not reachable"
 mkdir -p "$A" "$ARCHIVES/partial" "$LOG"
 rm -f "$LOG"/*.log
+# A run killed before its trap ran (SIGKILL) left its container or pspsim:
+# stop them (their pids are in var/appliance/*.pid, checked by command line).
+for f in "$A/nspawn.pid" "$A/pspsim.pid"; do
+  p=$(cat "$f" 2>/dev/null) || continue
+  if tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -q -e "-D $R " -e "$A/pspsim.json"; then
+    kill -TERM "$p"; for _ in $(seq 150); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$p" 2>/dev/null
+  fi
+  rm -f "$f"
+done
 
 # ------------------------------------------------------------- the server
-step "0. a fresh Debian 12 server (debootstrap; cached in var/appliance/base)"
+step "0. a fresh Debian 12 server"
 BASE_ID="$SUITE minbase systemd,systemd-sysv,dbus $MIRROR"
 if [ ! -f "$BASE/.strongroom-base" ] || [ "$(cat "$BASE/.strongroom-base")" != "$BASE_ID" ]; then
   rm -rf "$BASE" "$BASE.tmp"
@@ -119,7 +132,7 @@ if [ ! -f "$BASE/.strongroom-base" ] || [ "$(cat "$BASE/.strongroom-base")" != "
   mv "$BASE.tmp" "$BASE"
   ok "debootstrap $SUITE: $(du -sh "$BASE" | cut -f1)"
 else
-  ok "cached base root ($(du -sh "$BASE" | cut -f1))"
+  ok "debootstrap's root cached in var/appliance/base ($(du -sh "$BASE" | cut -f1))"
 fi
 rm -rf "$R"
 cp -a "$BASE" "$R"
@@ -181,6 +194,7 @@ step "2. boot"
 systemd-nspawn --register=no --keep-unit --private-network -D "$R" --boot --console=passive \
   > "$LOG/boot.log" 2>&1 &
 NSPAWN_PID=$!
+echo "$NSPAWN_PID" > "$A/nspawn.pid"
 for _ in $(seq 100); do
   LEADER=$(pgrep -P "$NSPAWN_PID" -x systemd | head -1)
   [ -n "$LEADER" ] && break; sleep 0.2
@@ -299,24 +313,25 @@ cat > "$A/pspsim.json" <<JSON
   "adyen_hmac_key_file": "$A/pspsim-keys/psp-adyen-hmac", "state_dir": "$A/pspsim-state"
 }
 JSON
-net "$SR_BIN/pspsim" --config "$A/pspsim.json" > "$LOG/pspsim.log" 2>&1 &
+# nsenter -F execs pspsim in this very process: $! is pspsim's pid.
+nsenter -t "$LEADER" -n -F -- "$SR_BIN/pspsim" --config "$A/pspsim.json" > "$LOG/pspsim.log" 2>&1 &
 PSPSIM_PID=$!
+echo "$PSPSIM_PID" > "$A/pspsim.pid"
 
 step "6. the platform's PSP secrets sealed in the HSM"
-# The PSP dashboard operator types each value into /dev/shm/psp-value (here:
+# The PSP dashboard operator types each value into a file in /dev/shm (here:
 # the secrets pspsim issued); two custodians approve each load. vaultd.json
 # names the database password and the PIN where systemd puts them for the
 # unit: $VCD runs vaultctl in a transient unit that loads the same
 # credentials and sees them at that path, before vaultd's first start.
-for x in api_key:psp-stripe-key webhook_secret:psp-stripe-webhook-secret; do
-  IFS=: read -r name file <<<"$x"
-  vsh 'install -m 0600 /dev/null /dev/shm/psp-value'
-  vsh 'cat > /dev/shm/psp-value' < "$A/pspsim-keys/$file"
-  os "psp load stripe $name" <<EOF
-\$VCD --secret custodian-a=/root/ceremony/custodian-a --secret custodian-b=/root/ceremony/custodian-b psp load stripe $name /dev/shm/psp-value
-shred -u /dev/shm/psp-value
+vsh 'install -m 0600 /dev/null /dev/shm/stripe-api-key' && vsh 'cat > /dev/shm/stripe-api-key' < "$A/pspsim-keys/psp-stripe-key"
+vsh 'install -m 0600 /dev/null /dev/shm/stripe-webhook-secret' \
+  && vsh 'cat > /dev/shm/stripe-webhook-secret' < "$A/pspsim-keys/psp-stripe-webhook-secret"
+os "ceremony: the platform's PSP secrets" <<'EOF'
+$VCD --secret custodian-a=/root/ceremony/custodian-a --secret custodian-b=/root/ceremony/custodian-b psp load stripe api_key /dev/shm/stripe-api-key
+$VCD --secret custodian-a=/root/ceremony/custodian-a --secret custodian-b=/root/ceremony/custodian-b psp load stripe webhook_secret /dev/shm/stripe-webhook-secret
+shred -u /dev/shm/stripe-api-key /dev/shm/stripe-webhook-secret
 EOF
-done
 os "closing the ceremonies" <<'EOF'
 $VCD psp list
 $VC ceremony verify /var/lib/strongroom-ceremony/transcript.jsonl --allow-untimed
