@@ -6,6 +6,7 @@
 #   make demo    deps + build + up + the main job + down
 #   make check   deps + warning-free build + unit tests and the integration
 #                suite, all under AddressSanitizer and UndefinedBehaviorSanitizer
+#   make appliance-test  install, boot (systemd-nspawn) and pay on a fresh Debian 12
 #
 # SAN=1 builds with ASan+UBSan into build/asan (used by make check).
 

@@ -43,12 +43,15 @@ MAX=${SR_UNIT_MAX_EXPOSURE:-2.0}
 EDGE=10.40.1.2 APP=10.40.2.2 CDE=10.40.3.2 CDE_DB=10.40.4.2 APP_DB=10.40.5.2 PSP=198.51.100.10
 NSPAWN_PID= LEADER= PSPSIM_PID= passed=0 failed=0 t0=$(date +%s)
 
-say() { printf 'appliance: %s\n' "$*"; }
-step() { printf '== %s (%d s)\n' "$*" $(( $(date +%s) - t0 )); }
-ok() { echo "  ok   $*"; passed=$((passed + 1)); }
-bad() { echo "  FAIL $*"; failed=$((failed + 1)); }
+# The run's report goes to fd 3, the original standard output: a trap that
+# fires inside a redirected command still reports where it should.
+exec 3>&1
+say() { printf 'appliance: %s\n' "$*" >&3; }
+step() { printf '== %s (%d s)\n' "$*" $(( $(date +%s) - t0 )) >&3; }
+ok() { echo "  ok   $*" >&3; passed=$((passed + 1)); }
+bad() { echo "  FAIL $*" >&3; failed=$((failed + 1)); }
 finish() {
-  echo "appliance: $passed passed, $failed failed${1:+, $1 skipped}"
+  echo "appliance: $passed passed, $failed failed${1:+, $1 skipped}" >&3
   [ -n "$RESULTS" ] && echo "$passed $failed" > "$RESULTS"
   exit $(( failed > 0 ))
 }
@@ -67,7 +70,7 @@ teardown() {
   PSPSIM_PID=
   if [ -n "$NSPAWN_PID" ] && kill -0 "$NSPAWN_PID" 2>/dev/null; then
     if [ "$failed" -gt 0 ] && [ -n "$LEADER" ]; then
-      vm journalctl -b --no-pager -n 300 > "$LOG/journal.log" 2>&1 && echo "  (journal: $LOG/journal.log)"
+      vm journalctl -b --no-pager -n 300 > "$LOG/journal.log" 2>&1 && echo "  (journal: $LOG/journal.log)" >&3
     fi
     kill -TERM "$NSPAWN_PID" 2>/dev/null
     for _ in $(seq 300); do kill -0 "$NSPAWN_PID" 2>/dev/null || break; sleep 0.2; done
@@ -78,7 +81,7 @@ teardown() {
   rm -f "$A/nspawn.pid" "$A/pspsim.pid"
 }
 trap teardown EXIT
-trap 'bad "interrupted"; exit 130' INT TERM
+trap 'bad "interrupted"; finish' INT TERM
 
 # in_root CMD...: run a command in the root, not booted (package installs;
 # shares the host's network to reach the mirror).
