@@ -6,8 +6,10 @@
 #   make demo    deps + build + up + the main job + down
 #   make check   deps + warning-free build + unit tests and the integration
 #                suite, all under AddressSanitizer and UndefinedBehaviorSanitizer
-#                (CHECK_DEB=1: make deb too)
+#                (and make deb, which the booted appliance test installs;
+#                CHECK_DEB=0 leaves both out)
 #   make deb     Debian packages into build/deb/, lintian-clean (ADR 0123)
+#   make appliance-test  install the packages of make deb on a fresh Debian 12, boot it (systemd-nspawn), pay
 #
 # SAN=1 builds with ASan+UBSan into build/asan (used by make check).
 
@@ -72,7 +74,7 @@ PROGRAMS := $(BIN)/vaultd $(BIN)/vaultctl $(BIN)/gatewayd $(BIN)/gatewayctl $(BI
 PROGRAMS += $(BIN)/whsink
 UNIT_BIN := $(addprefix $(BIN)/tests/,$(basename $(notdir $(UNIT_SRC))))
 
-.PHONY: FORCE man deb all deps up down demo check unit integration faults tests clean pki install uninstall install-check segmentation compliance layout openapi systemd-verify fuzz-panscan checkout fuzz bench bench-payments
+.PHONY: FORCE man deb all deps up down demo check unit integration faults tests clean pki install uninstall install-check segmentation compliance layout openapi systemd-verify appliance-test fuzz-panscan checkout fuzz bench bench-payments
 .SECONDARY:
 all: $(PROGRAMS)
 tests: $(UNIT_BIN)
@@ -286,15 +288,22 @@ layout:
 systemd-verify: all
 	@SR_BIN=$(BIN) systemd/verify.sh
 
+# The appliance booted (tests/appliance/run.sh): a fresh Debian 12 root
+# (debootstrap, cached in var/appliance/), Strongroom installed, booted with
+# systemd-nspawn, provisioned as README.md "Install on a server" says, the
+# main job run against it; systemd-analyze security of the running units.
+appliance-test: all
+	@SR_BIN=$(BIN) tests/appliance/run.sh
+
 # The README's test command. Everything runs under ASan+UBSan; the plain
 # build is made too (warnings are errors) so `make` stays warning-free.
 check: deps
 	@$(MAKE) --no-print-directory WERROR=-Werror all
 	@$(MAKE) --no-print-directory SAN=1 WERROR=-Werror all tests
 	@$(MAKE) --no-print-directory fuzz
-	@if [ "$(CHECK_DEB)" = 1 ]; then $(MAKE) --no-print-directory deb; else \
-	  echo "check: Debian packages SKIPPED (make deb: about 3 minutes here; CHECK_DEB=1 make check builds and lints them)"; fi
-	@scripts/check.sh
+	@if [ "$(CHECK_DEB)" != 0 ]; then $(MAKE) --no-print-directory deb; else \
+	  echo "check: Debian packages and the booted appliance SKIPPED (CHECK_DEB=0)"; fi
+	@$(if $(filter 0,$(CHECK_DEB)),SR_APPLIANCE_TEST=0) scripts/check.sh
 
 # make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=...]: the layout the
 # systemd units expect (systemd/install.sh says what goes where; with

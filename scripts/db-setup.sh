@@ -7,20 +7,7 @@ set -euo pipefail
 for db in vault gateway; do
   new_secret "$VAR/secrets/$db-db-password"
   # The password travels on psql's standard input, never its command line.
-  { printf '\\set pw %s\n' "$(cat "$VAR/secrets/$db-db-password")"
-    cat <<'SQL'
-SELECT format('CREATE ROLE %I LOGIN', :'role')
- WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') \gexec
-SELECT format('ALTER ROLE %I LOGIN PASSWORD %L', :'role', :'pw') \gexec
-SELECT format('CREATE DATABASE %I', :'role')
- WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'role') \gexec
-SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', :'role') \gexec
-SELECT format('GRANT CONNECT ON DATABASE %I TO %I', :'role', :'role') \gexec
-SQL
-  } | pg -d postgres -v role="$db"
-  pg -d "$db" -c "REVOKE CREATE ON SCHEMA public FROM PUBLIC" >/dev/null
-  pg -d "$db" -v role="$db" <<'SQL'
-SELECT format('GRANT USAGE ON SCHEMA public TO %I', :'role') \gexec
-SQL
+  { printf '\\set pw %s\n' "$(cat "$VAR/secrets/$db-db-password")"; cat "$ROOT/migrations/roles.sql"; } \
+    | pg -d postgres -v role="$db" >/dev/null
   PSQL=$PGBIN/psql "$ROOT/migrations/migrate.sh" "$db" -h "$PGHOST" -p "$PGPORT" -U postgres >&2
 done

@@ -7,6 +7,7 @@ PKGS=(
   libmbedtls-dev libhttp-parser-dev libssl-dev libp11-dev libp11-kit-dev libsodium-dev
   libcmocka-dev softhsm2 opensc postgresql postgresql-client
   nftables systemd chromium
+  debootstrap systemd-container
   clang libclang-rt-14-dev wrk
   python3 python3-cryptography
   debhelper dpkg-dev fakeroot lintian scdoc

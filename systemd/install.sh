@@ -21,7 +21,7 @@
 #                 configuration (0644), pki/ (0755) and credentials/ (0700):
 #                 an existing file is never overwritten; a changed sample
 #                 lands beside it as FILE.new
-#   DATADIR       migrations/ (migrate.sh and the SQL)
+#   DATADIR       migrations/ (migrate.sh, roles.sql and the SQL)
 #   DOCDIR        architecture.md (the units' Documentation=), configuration.md,
 #                 ceremonies/ (hsm/ceremonies/*.md), compliance/ (the scan runbook)
 # pspsim and whsink are test-only and never installed. No step needs root
@@ -73,6 +73,7 @@ if [ "$mode" = install ]; then
   run "${INST[@]}" -m 0755 "$BIN/vaultctl" "$BIN/gatewayctl" "$BIN/panscan" "$D$BINDIR/"
   run "${INST[@]}" -m 0755 hsm/ceremonies/verify_transcript.py "$D$BINDIR/strongroom-verify-transcript"
   run "${INST[@]}" -m 0755 migrations/migrate.sh "$D$DATADIR/migrations/"
+  run "${INST[@]}" -m 0644 migrations/roles.sql "$D$DATADIR/migrations/"
   run "${INST[@]}" -m 0644 migrations/vault/*.sql "$D$DATADIR/migrations/vault/"
   run "${INST[@]}" -m 0644 migrations/gateway/*.sql "$D$DATADIR/migrations/gateway/"
   run "${INST[@]}" -m 0644 $DOCS "$D$DOCDIR/"
@@ -97,7 +98,8 @@ if [ "$mode" = install ]; then
   done
 elif [ "$mode" = uninstall ]; then
   rm -fv "$D$LIBEXECDIR/vaultd" "$D$LIBEXECDIR/gatewayd" "$D$BINDIR/vaultctl" "$D$BINDIR/gatewayctl" \
-    "$D$BINDIR/panscan" "$D$BINDIR/strongroom-verify-transcript" "$D$DATADIR/migrations/migrate.sh"
+    "$D$BINDIR/panscan" "$D$BINDIR/strongroom-verify-transcript" "$D$DATADIR/migrations/migrate.sh" \
+    "$D$DATADIR/migrations/roles.sql"
   for f in $SYSUSERS; do rm -fv "$D$SYSUSERSDIR/$f.conf"; done
   for f in $TMPFILES; do rm -fv "$D$TMPFILESDIR/$f.conf"; done
   for m in $MAN1; do rm -fv "$D$MANDIR/man1/$m"; done
