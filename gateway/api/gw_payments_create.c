@@ -186,6 +186,10 @@ void gw_handle_payments_create(struct sr_http_request *req)
 	arq.statement_descriptor = p.statement_descriptor;
 	arq.statement_descriptor_suffix = p.statement_descriptor_suffix;
 	arq.return_url = psp_return_url;
+	/* Stored credentials (ADR 0133): the vault keeps the network
+	 * transaction id; the gateway only passes the merchant's flags. */
+	arq.setup_future_usage = rq.setup_future_usage;
+	arq.off_session = rq.off_session;
 	/* Issue 16: nothing reached the PSP (the vault unreachable, or it
 	 * answered psp_unavailable): retry a bounded number of times; always
 	 * safe, the PSP key is the same. */

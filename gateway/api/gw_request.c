@@ -233,8 +233,51 @@ static const char *const CURRENCIES[] = {
 
 static const char *const PAYMENT_FIELDS[] = {
 	"amount", "currency", "payment_method", "capture_method", "description", "metadata",
-	"statement_descriptor", "statement_descriptor_suffix", "return_url", NULL,
+	"statement_descriptor", "statement_descriptor_suffix", "return_url", "setup_future_usage",
+	"off_session", NULL,
 };
+
+/* Stored credentials (issue 19 item 7, ADR 0133), Stripe's parameters
+ * (https://docs.stripe.com/api/payment_intents/create): setup_future_usage
+ * on_session|off_session, off_session a boolean. Both name a saved card
+ * (card_...): a single-use tok_ is never kept for later, and a
+ * merchant-initiated payment is only ever made with a card the customer
+ * saved. off_session sets nothing up, so not both. */
+static int parse_stored_credential(const json_t *body, struct gw_payment_request *out,
+                                   struct gw_error *err)
+{
+	const json_t *v = json_object_get(body, "setup_future_usage");
+	const bool saved = strncmp(out->payment_method, "card_", 5) == 0;
+
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_string(v) || (strcmp(json_string_value(v), "on_session") != 0 &&
+		                           strcmp(json_string_value(v), "off_session") != 0)) {
+			set_err(err, "parameter_invalid_string",
+			        "setup_future_usage must be on_session or off_session.", "setup_future_usage");
+			return -1;
+		}
+		gw_strlcpy(out->setup_future_usage, json_string_value(v), sizeof out->setup_future_usage);
+	}
+	v = json_object_get(body, "off_session");
+	if (v != NULL && !json_is_boolean(v)) {
+		set_err(err, "parameter_invalid_type", "off_session must be a boolean.", "off_session");
+		return -1;
+	}
+	out->off_session = json_is_true(v);
+	if ((out->off_session || out->setup_future_usage[0] != '\0') && !saved) {
+		set_err(err, "saved_card_required",
+		        "off_session and setup_future_usage need a saved card (card_...): save the card "
+		        "under a customer first (POST /v1/customers/{id}/cards).",
+		        out->off_session ? "off_session" : "setup_future_usage");
+		return -1;
+	}
+	if (out->off_session && out->setup_future_usage[0] != '\0') {
+		set_err(err, "parameter_invalid_string",
+		        "setup_future_usage cannot be used with off_session=true.", "setup_future_usage");
+		return -1;
+	}
+	return 0;
+}
 
 int gw_payment_request_parse(const json_t *body, struct gw_payment_request *out,
                              struct gw_error *err)
@@ -379,6 +422,8 @@ int gw_payment_request_parse(const json_t *body, struct gw_payment_request *out,
 		out->return_url = json_string_value(v);
 		out->return_url_len = json_string_length(v);
 	}
+	if (parse_stored_credential(body, out, err) != 0)
+		return -1;
 	return gw_metadata_parse(json_object_get(body, "metadata"), out->metadata,
 	                         sizeof out->metadata, err);
 }

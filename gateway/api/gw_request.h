@@ -43,6 +43,8 @@ struct gw_payment_request {
 	const char *return_url;         /* borrowed from body, NULL when absent; checked by
 	                                 * gw_return_url_check (issue 19 item 3) */
 	size_t return_url_len;
+	char setup_future_usage[16];    /* "" | "on_session" | "off_session" (ADR 0133) */
+	bool off_session;               /* merchant-initiated; card_ only */
 };
 
 #define GW_AMOUNT_MAX 99999999LL

@@ -499,7 +499,10 @@ enum gw_vault_rc gw_vault_authorize(struct gw_vault_client *vc, const char *requ
 	     json_object_set_new(body, "statement_descriptor_suffix",
 	                         json_string(rq->statement_descriptor_suffix)) != 0) ||
 	    (rq->return_url != NULL && rq->return_url[0] != '\0' &&
-	     json_object_set_new(body, "return_url", json_string(rq->return_url)) != 0))
+	     json_object_set_new(body, "return_url", json_string(rq->return_url)) != 0) ||
+	    (rq->setup_future_usage != NULL && rq->setup_future_usage[0] != '\0' &&
+	     json_object_set_new(body, "setup_future_usage", json_string(rq->setup_future_usage)) != 0) ||
+	    (rq->off_session && json_object_set_new(body, "off_session", json_true()) != 0))
 		goto out;
 	rc = exchange(vc, request_id, "POST", "/v1/authorizations", NULL, body, &status, &resp);
 	if (rc != GW_VAULT_OK)

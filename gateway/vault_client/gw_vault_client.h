@@ -54,6 +54,8 @@ struct gw_vault_auth_request {
 	const char *statement_descriptor_suffix; /* NULL or "": none */
 	const char *return_url;      /* NULL or "": none; where the PSP sends the browser after
 	                              * 3-D Secure (gw_return_url_for_psp, issue 19 item 3) */
+	const char *setup_future_usage; /* NULL or "": none; on_session|off_session (ADR 0133) */
+	bool off_session;            /* merchant-initiated payment with a saved card */
 };
 
 struct gw_vault_auth_result {

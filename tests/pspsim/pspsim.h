@@ -31,6 +31,14 @@ enum outcome pspsim_outcome_of(const char *pan);
 /** ISO/IEC 7812-1 Luhn check of a digit string (false when not all digits); UnionPay (62) numbers pass without it. */
 bool pspsim_luhn_ok(const char *pan);
 
+/**
+ * A new network transaction id (issue 19 item 7): "NTI" and 12 random
+ * letters and digits, as a scheme returns for a customer-initiated payment
+ * that sets the card up for later ones; never digits only, so no scanner
+ * takes it for a card number. out: 16 bytes.
+ */
+void pspsim_network_tx_id(char out[16]);
+
 /** Whether s is one or more ASCII digits (false for NULL). */
 bool pspsim_all_digits(const char *s);
 

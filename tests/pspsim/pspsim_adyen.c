@@ -243,6 +243,10 @@ static json_t *payment_answer(const char *psp, const json_t *p, bool standin)
 		                                           "method", "GET", "paymentMethodType", "scheme",
 		                                           "url", url));
 	}
+	if (json_is_string(json_object_get(p, "networkTxReference")))
+		json_object_set_new(a, "additionalData",
+		                    json_pack("{s:O}", "networkTxReference",
+		                              json_object_get(p, "networkTxReference")));
 	if (standin)
 		json_object_set(a, "captured", json_object_get(p, "captured"));
 	return a;
@@ -343,7 +347,7 @@ static void h_payments(struct sr_http_request *req)
 	static const char *const allowed[] = {
 		"amount", "reference", "merchantAccount", "paymentMethod", "returnUrl",
 		"shopperInteraction", "captureDelayHours", "additionalData", "metadata", "shopperStatement",
-		NULL
+		"recurringProcessingModel", NULL
 	};
 	const json_t *o = req->json;
 	const json_t *amount = NULL;
@@ -358,6 +362,9 @@ static void h_payments(struct sr_http_request *req)
 	const char *ey = NULL;
 	const char *cvc = NULL;
 	const char *ma = NULL;
+	const char *si = NULL;
+	const char *rpm = NULL;
+	const char *nti = NULL;
 	json_t *v = NULL;
 	json_t *p = NULL;
 	char acct[128] = "";
@@ -450,6 +457,19 @@ static void h_payments(struct sr_http_request *req)
 		           "103", "message", "CVC is not the right length", "errorType", "validation"));
 		goto out;
 	}
+	/* Stored credentials (issue 19 item 7): Adyen's values only. */
+	si = json_string_value(json_object_get(o, "shopperInteraction"));
+	rpm = json_string_value(json_object_get(o, "recurringProcessingModel"));
+	nti = json_string_value(json_object_get(json_object_get(o, "additionalData"), "networkTxReference"));
+	if ((si != NULL && strcmp(si, "Ecommerce") != 0 && strcmp(si, "ContAuth") != 0)
+	    || (json_object_get(o, "recurringProcessingModel") != NULL
+	        && (rpm == NULL || (strcmp(rpm, "CardOnFile") != 0 && strcmp(rpm, "Subscription") != 0
+	                            && strcmp(rpm, "UnscheduledCardOnFile") != 0)))
+	    || (si != NULL && strcmp(si, "ContAuth") == 0 && rpm == NULL)) {
+		reply_adyen_error(req, 422, "702", "Invalid shopperInteraction or recurringProcessingModel",
+		                  "validation");
+		goto out;
+	}
 	capture = json_is_integer(json_object_get(o, "captureDelayHours"))
 	          && json_integer_value(json_object_get(o, "captureDelayHours")) == 0;
 	oc = pspsim_outcome_of(num);
@@ -463,6 +483,28 @@ static void h_payments(struct sr_http_request *req)
 		goto out;
 	}
 	set_outcome(p, oc, capture);
+	/* A merchant-initiated payment (ContAuth) with card details needs the
+	 * network transaction id of the card's first customer-initiated one:
+	 * without it the scheme does not take it as a stored credential, and
+	 * the issuer refuses (23 Transaction Not Permitted). */
+	if (si != NULL && strcmp(si, "ContAuth") == 0 && nti == NULL) {
+		json_object_set_new(p, "resultCode", json_string("Refused"));
+		json_object_set_new(p, "refusalReasonCode", json_string("23"));
+		json_object_set_new(p, "refusalReason", json_string("Transaction Not Permitted"));
+	}
+	/* The customer-initiated payment that sets the card up gets the
+	 * scheme's id, returned in additionalData.networkTxReference. */
+	if (si != NULL && strcmp(si, "Ecommerce") == 0 && rpm != NULL
+	    && strcmp(json_string_value(json_object_get(p, "resultCode")), "Authorised") == 0) {
+		char id[16];
+
+		pspsim_network_tx_id(id);
+		json_object_set_new(p, "networkTxReference", json_string(id));
+	}
+	/* What was received, for tests (GET /_sim/intents "adyen"). */
+	json_object_set_new(p, "received", json_pack("{s:s?, s:s?, s:s?, s:b}", "shopperInteraction", si,
+	                                             "recurringProcessingModel", rpm,
+	                                             "networkTxReference", nti, "cvc", cvc != NULL));
 	/* Kept as received (issue 19): audits and tests read it back. */
 	if (json_is_string(json_object_get(o, "shopperStatement")))
 		json_object_set(p, "shopperStatement", json_object_get(o, "shopperStatement"));

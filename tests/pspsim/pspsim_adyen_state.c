@@ -72,7 +72,7 @@ json_t *pspsim_adyen_audit(long long since)
 		json_object_foreach(g_adyen.payments, psp, p) {
 			if (json_integer_value(json_object_get(p, "created")) < since)
 				continue;
-			json_array_append_new(out, json_pack("{s:s, s:O, s:O, s:O, s:O, s:O?, s:O?, s:O, s:O?}",
+			json_array_append_new(out, json_pack("{s:s, s:O, s:O, s:O, s:O, s:O?, s:O?, s:O, s:O?, s:O?, s:O?}",
 			                      "pspReference", psp, "amount", json_object_get(p, "amount"),
 			                      "resultCode", json_object_get(p, "resultCode"),
 			                      "captured", json_object_get(p, "captured"),
@@ -80,7 +80,9 @@ json_t *pspsim_adyen_audit(long long since)
 			                      "created", json_object_get(p, "created"),
 			                      "idempotency_key", json_object_get(p, "idempotency_key"),
 			                      "modifications", json_object_get(p, "modifications"),
-			                      "shopperStatement", json_object_get(p, "shopperStatement")));
+			                      "shopperStatement", json_object_get(p, "shopperStatement"),
+			                      "networkTxReference", json_object_get(p, "networkTxReference"),
+			                      "received", json_object_get(p, "received")));
 		}
 	}
 	pthread_mutex_unlock(&g_adyen.lock);

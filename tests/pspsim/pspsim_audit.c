@@ -83,7 +83,7 @@ static json_t *audit_row(const char *id, const json_t *intent, const json_t *met
 		                                      "created", json_object_get(r, "created"),
 		                                      "status", json_object_get(r, "status")));
 	}
-	return json_pack("{s:s, s:O, s:O, s:O, s:O, s:I, s:O, s:O, s:O, s:O, s:o, s:O?, s:O?}",
+	return json_pack("{s:s, s:O, s:O, s:O, s:O, s:I, s:O, s:O, s:O, s:O, s:o, s:O?, s:O?, s:O?, s:O?}",
 	                 "id", id, "amount", json_object_get(intent, "amount"),
 	                 "currency", json_object_get(intent, "currency"),
 	                 "amount_capturable", json_object_get(intent, "amount_capturable"),
@@ -97,7 +97,9 @@ static json_t *audit_row(const char *id, const json_t *intent, const json_t *met
 	                 "refunds", rows,
 	                 "statement_descriptor", json_object_get(intent, "statement_descriptor"),
 	                 "statement_descriptor_suffix",
-	                 json_object_get(intent, "statement_descriptor_suffix"));
+	                 json_object_get(intent, "statement_descriptor_suffix"),
+	                 "setup_future_usage", json_object_get(intent, "setup_future_usage"),
+	                 "received", json_object_get(intent, "sim_received"));
 }
 
 void pspsim_h_intents(struct sr_http_request *req)

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "tests/pspsim/pspsim.h"
 
 /* The test-card table of docs/development.md (Stripe's published test cards). */
@@ -67,6 +69,19 @@ const char *pspsim_brand_of(const char *pan)
 	if (p4 == 6011 || p2 == 65)
 		return "discover";
 	return "unknown";
+}
+
+void pspsim_network_tx_id(char out[16])
+{
+	static const char alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789";
+	unsigned char r[12];
+	size_t i = 0;
+
+	randombytes_buf(r, sizeof r);
+	memcpy(out, "NTI", 3);
+	for (i = 0; i < sizeof r; i++)
+		out[3 + i] = alphabet[r[i] % (sizeof alphabet - 1)];
+	out[15] = '\0';
 }
 
 enum outcome pspsim_outcome_of(const char *pan)

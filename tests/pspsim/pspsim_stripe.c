@@ -118,9 +118,10 @@ static void h_payment_methods(struct sr_http_request *req)
 	memcpy(last4, number + len - 4, 5);
 	sr_random_id("pm_", 16, pm_id, sizeof pm_id);
 	/* Only the card's test outcome is kept, never its number (it is journaled). */
-	pm = json_pack("{s:s, s:s, s:I, s:I, s:I, s:i}", "brand", brand, "last4", last4,
+	pm = json_pack("{s:s, s:s, s:I, s:I, s:I, s:i, s:b}", "brand", brand, "last4", last4,
 	               "exp_month", (json_int_t)month, "exp_year", (json_int_t)year,
-	               "created", (json_int_t)now, "outcome", (int)pspsim_outcome_of(number));
+	               "created", (json_int_t)now, "outcome", (int)pspsim_outcome_of(number),
+	               "cvc_received", cvc != NULL);
 	out = json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:I, s:I, s:s}, s:I, s:b}",
 	                "id", pm_id, "object", "payment_method", "type", "card",
 	                "card", "brand", brand, "last4", last4, "exp_month", (json_int_t)month,
@@ -168,7 +169,8 @@ static void h_intent_create(struct sr_http_request *req)
 {
 	static const char *const allowed[] = {
 		"amount", "currency", "payment_method", "confirm", "capture_method", "description",
-		"metadata[", "statement_descriptor", "statement_descriptor_suffix", "return_url", NULL
+		"metadata[", "statement_descriptor", "statement_descriptor_suffix", "return_url",
+		"off_session", "setup_future_usage", NULL
 	};
 	struct sim *sim = req->app;
 	struct pspsim_idem id;
@@ -248,6 +250,19 @@ static void h_intent_create(struct sr_http_request *req)
 		pspsim_invalid(req, "return_url", "url_invalid");
 		goto out;
 	}
+	/* Stored credentials (issue 19 item 7), Stripe's rules. */
+	if (pspsim_param(req, "off_session") != NULL
+	    && strcmp(pspsim_param(req, "off_session"), "true") != 0
+	    && strcmp(pspsim_param(req, "off_session"), "false") != 0) {
+		pspsim_invalid(req, "off_session", "parameter_invalid_boolean");
+		goto out;
+	}
+	if (pspsim_param(req, "setup_future_usage") != NULL
+	    && strcmp(pspsim_param(req, "setup_future_usage"), "on_session") != 0
+	    && strcmp(pspsim_param(req, "setup_future_usage"), "off_session") != 0) {
+		pspsim_invalid(req, "setup_future_usage", "parameter_invalid_string");
+		goto out;
+	}
 	cm = pspsim_param(req, "capture_method");
 	if (cm == NULL)
 		cm = "automatic";
@@ -290,11 +305,32 @@ static void h_intent_create(struct sr_http_request *req)
 		sr_http_reply_error(req, 500, "api_error", "internal", "Internal error.", NULL);
 		goto out;
 	}
+	/* What was received, for tests (GET /_sim/intents): the flags, and
+	 * whether the payment method carried a CVC. */
+	json_object_set_new(intent, "setup_future_usage",
+	                    pspsim_param(req, "setup_future_usage") != NULL
+	                    ? json_string(pspsim_param(req, "setup_future_usage")) : json_null());
+	json_object_set_new(intent, "sim_received",
+	                    json_pack("{s:b, s:b}", "off_session",
+	                              pspsim_param(req, "off_session") != NULL
+	                              && strcmp(pspsim_param(req, "off_session"), "true") == 0,
+	                              "cvc", json_is_true(json_object_get(pm, "cvc_received"))));
 	oc = (enum outcome)json_integer_value(json_object_get(pm, "outcome"));
 	switch (oc) {
 	case OUT_SUCCEED:
 	case OUT_SUCCEED_THEN_DISPUTE:
 		pspsim_set_succeeded(intent);
+		if (pspsim_param(req, "setup_future_usage") != NULL) {
+			/* Stripe keeps the scheme's id behind the payment method
+			 * and shows it on the charge. */
+			char nti[16];
+
+			pspsim_network_tx_id(nti);
+			json_object_set_new(intent, "latest_charge",
+			                    json_pack("{s:s, s:{s:{s:s}}}", "object", "charge",
+			                              "payment_method_details", "card",
+			                              "network_transaction_id", nti));
+		}
 		break;
 	case OUT_GENERIC_DECLINE:
 		pspsim_set_declined(intent, "card_declined", "generic_decline", "Your card was declined.");

@@ -69,6 +69,31 @@ static void test_unknown_field(void **state)
 	assert_string_equal(check("[1,2]", NULL), "parameter_invalid_type");
 }
 
+/* Stored credentials (ADR 0133): Stripe's values, a saved card only, not both. */
+static void test_stored_credential(void **state)
+{
+#define SC(extra, pm) check("{\"amount\":1000,\"currency\":\"usd\",\"payment_method\":\"" pm "\"" extra "}", &rq)
+	struct gw_payment_request rq;
+
+	(void)state;
+	assert_string_equal(SC(",\"setup_future_usage\":\"off_session\"", "card_abcdefgh12"), "ok");
+	assert_string_equal(rq.setup_future_usage, "off_session");
+	assert_false(rq.off_session);
+	assert_string_equal(SC(",\"off_session\":true", "card_abcdefgh12"), "ok");
+	assert_true(rq.off_session);
+	assert_string_equal(rq.setup_future_usage, "");
+	assert_string_equal(SC(",\"off_session\":false,\"setup_future_usage\":null", TOK), "ok");
+	assert_false(rq.off_session);
+	assert_string_equal(SC(",\"off_session\":true", TOK), "saved_card_required");
+	assert_string_equal(SC(",\"setup_future_usage\":\"on_session\"", TOK), "saved_card_required");
+	assert_string_equal(SC(",\"off_session\":\"true\"", "card_abcdefgh12"), "parameter_invalid_type");
+	assert_string_equal(SC(",\"setup_future_usage\":\"always\"", "card_abcdefgh12"),
+	                    "parameter_invalid_string");
+	assert_string_equal(SC(",\"off_session\":true,\"setup_future_usage\":\"off_session\"",
+	                       "card_abcdefgh12"), "parameter_invalid_string");
+#undef SC
+}
+
 static void test_amount(void **state)
 {
 	(void)state;
@@ -190,6 +215,7 @@ int main(void)
 		cmocka_unit_test(test_valid_minimal_and_full),
 		cmocka_unit_test(test_unknown_field),
 		cmocka_unit_test(test_amount),
+		cmocka_unit_test(test_stored_credential),
 		cmocka_unit_test(test_currency),
 		cmocka_unit_test(test_payment_method),
 		cmocka_unit_test(test_capture_method_and_description),

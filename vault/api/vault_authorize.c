@@ -1,6 +1,11 @@
 /*
  * POST /v1/authorizations (internal listener, mTLS peer = the gateway).
- * {"merchant","token","payment_id","amount","currency","capture","idempotency_key"}
+ * {"merchant","token","payment_id","amount","currency","capture","idempotency_key"},
+ * optional "statement_descriptor(_suffix)", "return_url", "setup_future_usage",
+ * "off_session" (stored credentials, ADR 0133: a card_ only; a merchant-
+ * initiated payment carries the card's kept network transaction id and never
+ * a CVC; the id a set-up payment returns is kept with the card, never
+ * answered).
  *
  * Loads the token (it must belong to the merchant named: invariant 6, docs/invariants.md),
  * decrypts the PAN (and the CVC while still held) inside the HSM into
@@ -52,6 +57,7 @@
 #include "vault/connectors/vault_route.h"
 #include "vault/store/vault_store.h"
 #include "vault/store/vault_store_route.h"
+#include "vault/store/vault_store_stored_cred.h"
 #include "vault/tokens/vault_token.h"
 
 struct auth_body {
@@ -65,6 +71,8 @@ struct auth_body {
 	const char *statement_descriptor;        /* NULL: none (issue 19) */
 	const char *statement_descriptor_suffix; /* NULL: none */
 	const char *return_url;                  /* NULL: none (issue 19 item 3) */
+	const char *setup_future_usage;          /* NULL, "on_session", "off_session" (ADR 0133) */
+	bool off_session;                        /* merchant-initiated: card_ only, never a CVC */
 };
 
 /* The gateway's return_url for the PSP (issue 19 item 3, ADR 0131), checked
@@ -124,7 +132,8 @@ static int parse_body(struct sr_http_request *req, struct auth_body *b)
 	};
 	/* Optional: what the cardholder's statement shows (issue 19). */
 	static const char *const optional[] = {
-		"statement_descriptor", "statement_descriptor_suffix", "return_url", NULL,
+		"statement_descriptor", "statement_descriptor_suffix", "return_url",
+		"setup_future_usage", "off_session", NULL,
 	};
 	const char *key = NULL;
 	json_t *val = NULL;
@@ -225,6 +234,41 @@ static int parse_body(struct sr_http_request *req, struct auth_body *b)
 			return 0;
 		}
 		b->return_url = json_string_value(j);
+	}
+	/* Stored credentials (issue 19 item 7, ADR 0133), checked again here
+	 * by the gateway's rules: a merchant-initiated payment needs a saved
+	 * card (card_), never a single-use token, and sets nothing up. */
+	j = json_object_get(o, "setup_future_usage");
+	if (j != NULL) {
+		b->setup_future_usage = json_string_value(j);
+		if (b->setup_future_usage == NULL ||
+		    (strcmp(b->setup_future_usage, "on_session") != 0 &&
+		     strcmp(b->setup_future_usage, "off_session") != 0)) {
+			bad_request(req, "parameter_invalid_string",
+			            "setup_future_usage must be on_session or off_session.",
+			            "setup_future_usage");
+			return 0;
+		}
+	}
+	j = json_object_get(o, "off_session");
+	if (j != NULL && !json_is_boolean(j)) {
+		bad_request(req, "parameter_invalid_type", "off_session must be a boolean.",
+		            "off_session");
+		return 0;
+	}
+	b->off_session = json_is_true(j);
+	if ((b->off_session || b->setup_future_usage != NULL) &&
+	    !vault_card_token_id_valid(b->token)) {
+		bad_request(req, "saved_card_required",
+		            "A merchant-initiated payment or one that sets the card up for later "
+		            "needs a saved card (card_...).", "token");
+		return 0;
+	}
+	if (b->off_session && b->setup_future_usage != NULL) {
+		bad_request(req, "parameter_invalid_string",
+		            "setup_future_usage cannot be used with off_session.",
+		            "setup_future_usage");
+		return 0;
 	}
 	return 1;
 }
@@ -337,8 +381,8 @@ static int load_creds(struct sr_http_request *req, PGconn *db, const struct vaul
  * gateway reconciles (the PSP replays the same idempotency key). */
 static int record_outcome(struct sr_http_request *req, PGconn *db, const struct auth_body *b,
                           const struct vault_token_row *row,
-                          const struct vault_authorization_row *rec, bool del_cvc, char *err,
-                          size_t errlen)
+                          const struct vault_authorization_row *rec, bool del_cvc,
+                          const char *nti, char *err, size_t errlen)
 {
 	static const unsigned backoff_ms[] = { 0, 100, 300, 1000 };
 	size_t i;
@@ -351,6 +395,8 @@ static int record_outcome(struct sr_http_request *req, PGconn *db, const struct 
 		    vault_store_authorization_put(db, b->merchant, b->idempotency_key, b->payment_id,
 		                                  req->peer, rec, err, errlen) == 0 &&
 		    (!del_cvc || vault_store_cvc_delete(db, row->id, err, errlen) == 0) &&
+		    (nti == NULL ||
+		     vault_store_network_tx_put(db, row->id, nti, rec->connector, err, errlen) == 0) &&
 		    vault_store_token_touch(db, row->id, err, errlen) == 0 &&
 		    sr_db_exec(db, "COMMIT") == 0 && PQtransactionStatus(db) == PQTRANS_IDLE)
 			return 0;
@@ -383,12 +429,14 @@ void vault_handle_authorize(struct sr_http_request *req)
 	char *cvc = NULL;
 	size_t cvc_len = 0;
 	char err[256];
+	char nti[VAULT_NETWORK_TX_ID_MAX + 1] = "";
 	PGconn *db = NULL;
 	bool cvc_used = false;
 	bool locked = false;
 	bool retry_of_unknown = false;
 	bool claimed = false;
 	bool del_cvc = false;
+	const char *keep_nti = NULL;
 	int rc;
 
 	memset(&row, 0, sizeof row);
@@ -551,8 +599,9 @@ void vault_handle_authorize(struct sr_http_request *req)
 		       "token", row.id, "error", err);
 		goto internal;
 	}
-	/* PCI DSS 3.3.1.2: the CVC only while held and within its TTL. */
-	if (row.has_cvc && row.cvc_expires_at > sr_now()) {
+	/* PCI DSS 3.3.1.2: the CVC only while held and within its TTL, and
+	 * never for a merchant-initiated payment (ADR 0133). */
+	if (row.has_cvc && row.cvc_expires_at > sr_now() && !b.off_session) {
 		if (vault_crypto_decrypt_cvc(app->hsm, row.key_version, row.id, row.merchant_id,
 		                             row.cvc_iv, row.cvc_ct, row.cvc_ct_len, &cvc,
 		                             &cvc_len, err, sizeof err) != 0) {
@@ -578,6 +627,19 @@ void vault_handle_authorize(struct sr_http_request *req)
 	areq.statement_descriptor = b.statement_descriptor;
 	areq.statement_descriptor_suffix = b.statement_descriptor_suffix;
 	areq.return_url = b.return_url;
+	areq.setup_future_usage = b.setup_future_usage;
+	areq.off_session = b.off_session;
+	/* The card's network transaction id, for a merchant-initiated payment
+	 * (ADR 0133): kept in the vault only. */
+	if (b.off_session) {
+		rc = vault_store_network_tx_get(db, row.id, nti, sizeof nti, err, sizeof err);
+		if (rc < 0) {
+			sr_log(SR_LOG_ERROR, req->request_id, "db.error", "{s:s, s:s}", "token", row.id,
+			       "error", err);
+			goto internal;
+		}
+		areq.network_tx_id = rc == 1 && vault_network_tx_id_ok(nti) ? nti : NULL;
+	}
 	areq.card = &card;
 	areq.request_id = req->request_id;
 	areq.country = route.country[0] != '\0' ? route.country : NULL;
@@ -660,7 +722,13 @@ void vault_handle_authorize(struct sr_http_request *req)
 	 * CVC is deleted now. After a lost answer it is kept (until its TTL at
 	 * most) so that the retry sends the same request. */
 	del_cvc = row.has_cvc && ares.status != VAULT_AUTH_UNKNOWN;
-	if (record_outcome(req, db, &b, &row, &rec, del_cvc, err, sizeof err) != 0) {
+	/* Stored credentials (ADR 0133): the network transaction id of the
+	 * card's set-up payment is kept with the card, in the same step. */
+	if (b.setup_future_usage != NULL && vault_card_token_id_valid(row.id) &&
+	    (ares.status == VAULT_AUTH_CAPTURED || ares.status == VAULT_AUTH_AUTHORIZED) &&
+	    vault_network_tx_id_ok(ares.network_tx_id))
+		keep_nti = ares.network_tx_id;
+	if (record_outcome(req, db, &b, &row, &rec, del_cvc, keep_nti, err, sizeof err) != 0) {
 		/* Never report an outcome that is not recorded: the gateway marks
 		 * the payment unknown and reconciles it through this endpoint. */
 		ares.status = VAULT_AUTH_UNKNOWN;
@@ -678,6 +746,12 @@ void vault_handle_authorize(struct sr_http_request *req)
 	       "amount", (json_int_t)b.amount, "connector", conn->name,
 	       "route_reason", route_reason,
 	       "cvc_sent", cvc_used, "peer", req->peer);
+	if (b.off_session || b.setup_future_usage != NULL)
+		/* Which stored-credential flags went out; never the id itself. */
+		sr_log(SR_LOG_INFO, req->request_id, "auth.stored_credential", "{s:s, s:s, s:b, s:s?, s:b, s:b}",
+		       "token", row.id, "payment_id", b.payment_id, "off_session", b.off_session,
+		       "setup_future_usage", b.setup_future_usage, "network_tx_id_sent",
+		       areq.network_tx_id != NULL, "network_tx_id_kept", keep_nti != NULL);
 	reply_result(req, &rec, row.brand, row.last4);
 	goto out;
 

@@ -50,6 +50,13 @@ void vault_auth_result_reset(struct vault_auth_result *res)
 	res->status = VAULT_AUTH_UNKNOWN;
 }
 
+bool vault_network_tx_id_ok(const char *s)
+{
+	char tmp[VAULT_NETWORK_TX_ID_MAX + 1];
+
+	return s != NULL && vault_psp_ident_copy(tmp, sizeof tmp, s) == 0;
+}
+
 int vault_psp_ident_copy(char *dst, size_t cap, const char *src)
 {
 	size_t i = 0;

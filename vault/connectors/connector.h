@@ -56,7 +56,26 @@ struct vault_auth_request {
 	 * 19 item 3), NULL: the connector's default. Stripe: return_url; Adyen:
 	 * returnUrl. */
 	const char *return_url;
+	/* Stored credentials (issue 19 item 7, ADR 0133). setup_future_usage:
+	 * NULL, "on_session" or "off_session": this customer-initiated payment
+	 * sets the card up for later ones (Stripe: setup_future_usage; Adyen:
+	 * recurringProcessingModel CardOnFile / UnscheduledCardOnFile with
+	 * shopperInteraction Ecommerce). off_session: a merchant-initiated
+	 * payment with a saved card (Stripe: off_session=true; Adyen:
+	 * shopperInteraction ContAuth, recurringProcessingModel
+	 * UnscheduledCardOnFile): a connector never sends a CVC with it, even
+	 * when card->cvc is set (PCI DSS v4.0 3.3.1.2, invariant 4).
+	 * network_tx_id: with off_session, the scheme's transaction id the
+	 * first customer-initiated payment returned (Adyen:
+	 * additionalData.networkTxReference), NULL when none is kept. */
+	const char *setup_future_usage;
+	bool off_session;
+	const char *network_tx_id;
 };
+
+/* The longest network transaction id kept (Visa's is 15 characters,
+ * Mastercard's trace id 13 to 15; Adyen passes them through). */
+#define VAULT_NETWORK_TX_ID_MAX 63
 
 enum vault_auth_status {
 	VAULT_AUTH_CAPTURED,         /* authorized and captured */
@@ -74,7 +93,19 @@ struct vault_auth_result {
 	                              * expired_card, incorrect_cvc, processing_error */
 	char failure_message[256];   /* safe to show; never contains card data */
 	char redirect_url[512];      /* with VAULT_AUTH_REQUIRES_ACTION */
+	char network_tx_id[VAULT_NETWORK_TX_ID_MAX + 1]; /* the scheme's transaction id of an
+	                              * authorized payment when the PSP returned one (Adyen
+	                              * additionalData.networkTxReference, vault_network_tx_id_ok), or "" */
 };
+
+/**
+ * Whether s is a network transaction id the vault keeps and forwards: 1 to
+ * VAULT_NETWORK_TX_ID_MAX characters of [A-Za-z0-9_-] (the schemes' ids are
+ * alphanumeric: Visa's 15 digits, Mastercard's trace id letters and digits).
+ * Not cardholder data (PCI DSS v4.0 glossary), but kept in the vault only
+ * and never logged (ADR 0133). NULL: false.
+ */
+bool vault_network_tx_id_ok(const char *s);
 
 /* Operations on an existing PSP payment (issue 4): no card data involved. */
 enum vault_op_kind {

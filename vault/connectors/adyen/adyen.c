@@ -239,6 +239,12 @@ int vault_adyen_map_payment(int http_status, const char *body, int capture,
 			if (res->psp_reference[0] == '\0')
 				goto out;
 			res->status = capture ? VAULT_AUTH_CAPTURED : VAULT_AUTH_AUTHORIZED;
+			/* Stored credentials (ADR 0133): the scheme's transaction id
+			 * of this authorization, when Adyen returns it. */
+			(void)vault_psp_ident_copy(res->network_tx_id, sizeof res->network_tx_id,
+			                           json_string_value(json_object_get(
+			                               json_object_get(root, "additionalData"),
+			                               "networkTxReference")));
 		} else if (strcmp(rc, "Refused") == 0) {
 			vault_auth_result_fail(res, vault_adyen_refusal_code(json_string_value(
 			           json_object_get(root, "refusalReasonCode"))));
@@ -321,12 +327,27 @@ static int adyen_authorize(const struct vault_connector *self, struct vault_egre
 	const char *shopper_statement = req != NULL && req->statement_descriptor != NULL
 	                                ? req->statement_descriptor
 	                                : req != NULL ? req->statement_descriptor_suffix : NULL;
+	/* Stored credentials (https://docs.adyen.com/online-payments/tokenization/
+	 * create-and-use-tokens, "recurringProcessingModel"; ADR 0133): the
+	 * customer-initiated first payment is Ecommerce with CardOnFile
+	 * (on_session) or UnscheduledCardOnFile (off_session); a
+	 * merchant-initiated one is ContAuth, UnscheduledCardOnFile. */
+	const bool mit = req != NULL && req->off_session;
+	const char *interaction = mit ? "ContAuth" : "Ecommerce";
+	const char *rpm = mit ? "UnscheduledCardOnFile"
+	                  : req == NULL || req->setup_future_usage == NULL ? NULL
+	                  : strcmp(req->setup_future_usage, "on_session") == 0 ? "CardOnFile"
+	                  : "UnscheduledCardOnFile";
+	const char *nti = mit && req->network_tx_id != NULL ? req->network_tx_id : NULL;
 
 	vault_auth_call_begin(&call, "adyen", res, err, errlen);
 	if (self == NULL || self->cfg == NULL || eg == NULL || req == NULL || res == NULL || req->card == NULL
 	    || !digits(req->card->pan, 12, 19) || req->card->exp_month < 1 || req->card->exp_month > 12
 	    || req->card->exp_year < 2000 || req->card->exp_year > 9999
 	    || (req->card->cvc != NULL && !digits(req->card->cvc, 3, 4))
+	    || (nti != NULL && !vault_network_tx_id_ok(nti))
+	    || (req->setup_future_usage != NULL && strcmp(req->setup_future_usage, "on_session") != 0
+	        && strcmp(req->setup_future_usage, "off_session") != 0)
 	    || currency_upper(req->currency, cur) != 0 || req->amount <= 0 || req->idempotency_key == NULL
 	    || req->payment_id == NULL || req->token == NULL) {
 		vault_connector_seterr(err, errlen, "adyen: invalid authorization request");
@@ -367,18 +388,31 @@ static int adyen_authorize(const struct vault_connector *self, struct vault_egre
 	snprintf(num, sizeof num, "%d", req->card->exp_year);
 	if (jw_field(body, BODY_CAP, &blen, true, "expiryYear", num) != 0)
 		goto body_full;
-	if (req->card->cvc != NULL && jw_field(body, BODY_CAP, &blen, true, "cvc", req->card->cvc) != 0)
+	/* Never a CVC with a merchant-initiated payment (ADR 0133, invariant 4). */
+	if (req->card->cvc != NULL && !req->off_session
+	    && jw_field(body, BODY_CAP, &blen, true, "cvc", req->card->cvc) != 0)
 		goto body_full;
 	if (jw_raw(body, BODY_CAP, &blen, "}") != 0
-	    || jw_field(body, BODY_CAP, &blen, true, "shopperInteraction", "Ecommerce") != 0
+	    || jw_field(body, BODY_CAP, &blen, true, "shopperInteraction", interaction) != 0
+	    || (rpm != NULL
+	        && jw_field(body, BODY_CAP, &blen, true, "recurringProcessingModel", rpm) != 0)
 	    || jw_field(body, BODY_CAP, &blen, true, "returnUrl",
 	                req->return_url != NULL ? req->return_url : st->return_url) != 0
 	    || jw_raw(body, BODY_CAP, &blen, ",\"metadata\":{") != 0
 	    || jw_field(body, BODY_CAP, &blen, false, "token", req->token) != 0
 	    || jw_raw(body, BODY_CAP, &blen, "}") != 0
 	    /* Automatic capture: captureDelayHours 0; manual: additionalData.manualCapture. */
-	    || jw_raw(body, BODY_CAP, &blen, req->capture ? ",\"captureDelayHours\":0}"
-	                                                  : ",\"additionalData\":{\"manualCapture\":\"true\"}}") != 0)
+	    || (req->capture && jw_raw(body, BODY_CAP, &blen, ",\"captureDelayHours\":0") != 0)
+	    || ((!req->capture || nti != NULL)
+	        && jw_raw(body, BODY_CAP, &blen, ",\"additionalData\":{") != 0)
+	    || (!req->capture
+	        && jw_field(body, BODY_CAP, &blen, false, "manualCapture", "true") != 0)
+	    /* The first payment's network transaction id, sent back as Adyen
+	     * returned it (MIT with card details, ADR 0133). */
+	    || (nti != NULL
+	        && jw_field(body, BODY_CAP, &blen, !req->capture, "networkTxReference", nti) != 0)
+	    || ((!req->capture || nti != NULL) && jw_raw(body, BODY_CAP, &blen, "}") != 0)
+	    || jw_raw(body, BODY_CAP, &blen, "}") != 0)
 		goto body_full;
 
 	rc = vault_psp_send(eg, &st->ep, ADYEN_API "/payments", &h, body, blen, &resp, err, errlen);

@@ -316,7 +316,9 @@ static int stripe_authorize(const struct vault_connector *self, struct vault_egr
 	snprintf(num, sizeof num, "%d", req->card->exp_year);
 	if (vault_form_append(form, FORM_CAP, &flen, "card[exp_year]", num) != 0)
 		goto form_full;
-	if (req->card->cvc != NULL && vault_form_append(form, FORM_CAP, &flen, "card[cvc]", req->card->cvc) != 0)
+	/* Never a CVC with a merchant-initiated payment (ADR 0133, invariant 4). */
+	if (req->card->cvc != NULL && !req->off_session
+	    && vault_form_append(form, FORM_CAP, &flen, "card[cvc]", req->card->cvc) != 0)
 		goto form_full;
 
 	rc = stripe_post(st, eg, auth, req, "/v1/payment_methods", "-pm", form, flen, &resp, err, errlen);
@@ -375,7 +377,13 @@ static int stripe_authorize(const struct vault_connector *self, struct vault_egr
 	        && vault_form_append(form, FORM_CAP, &flen, "statement_descriptor_suffix",
 	                             req->statement_descriptor_suffix) != 0)
 	    || (req->return_url != NULL
-	        && vault_form_append(form, FORM_CAP, &flen, "return_url", req->return_url) != 0))
+	        && vault_form_append(form, FORM_CAP, &flen, "return_url", req->return_url) != 0)
+	    /* Stored credentials (ADR 0133): Stripe keeps the network
+	     * transaction id itself; it is never sent. */
+	    || (req->off_session && vault_form_append(form, FORM_CAP, &flen, "off_session", "true") != 0)
+	    || (req->setup_future_usage != NULL
+	        && vault_form_append(form, FORM_CAP, &flen, "setup_future_usage",
+	                             req->setup_future_usage) != 0))
 		goto form_full;
 	rc = stripe_post(st, eg, auth, req, "/v1/payment_intents", "-pi", form, flen, &resp, err, errlen);
 	if (rc == -1)
