@@ -100,8 +100,8 @@ json_t *gw_config_load(const char *path, char *err, size_t errlen)
 		}
 	}
 	v = json_object_get(cfg, "mode");
-	if (v != NULL && strcmp(json_string_value(v), "live") != 0 &&
-	    strcmp(json_string_value(v), "test") != 0) {
+	if (v != NULL && (!json_is_string(v) || (strcmp(json_string_value(v), "live") != 0 &&
+	                                         strcmp(json_string_value(v), "test") != 0))) {
 		sr_config_error(err, errlen, path, "mode", "must be \"live\" or \"test\"");
 		goto out;
 	}
