@@ -162,8 +162,8 @@ fault() {
       # answers only to a valid signature) while it is down.
       wh_delivered >> "$TMP/wh_seen"
       kill "$WH_PID" 2>/dev/null; wait "$WH_PID" 2>/dev/null
-      sqlg "SELECT 'evt_' || o.event_id FROM webhook_deliveries d JOIN outbox o ON o.id = d.outbox_id
-            WHERE d.status = 'succeeded'" >> "$TMP/wh_seen"
+      sqlg "SELECT e.public_id FROM webhook_deliveries d JOIN outbox o ON o.id = d.outbox_id
+            JOIN payment_events e ON e.id = o.event_id WHERE d.status = 'succeeded'" >> "$TMP/wh_seen"
       sleep 3
       wh_start ;;
     hsm_away)
@@ -234,7 +234,7 @@ for SCENARIO in $SCEN; do
                    WHERE k.key IN ($keys) AND p.status IN ('processing','unknown')")
   # webhooks: each captured payment's payment.captured event reached the
   # receiver with a valid signature (delivered within the settle time)
-  sqlg "SELECT 'evt_' || e.id FROM payment_events e WHERE e.type = 'payment.captured' AND e.payment_id IN ($ids)" |
+  sqlg "SELECT e.public_id FROM payment_events e WHERE e.type = 'payment.captured' AND e.payment_id IN ($ids)" |
     LC_ALL=C sort > "$TMP/evts"
   for ((i = 0; i < SETTLE * 2; i++)); do
     { cat "$TMP/wh_seen"; wh_delivered; } | LC_ALL=C sort -u > "$TMP/wh_all"
