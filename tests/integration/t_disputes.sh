@@ -95,7 +95,7 @@ t_dp_adyen_submit_and_accept() {
   aw_merchant || return
   dp_new "$AW_SK" "$AW_PK" || return
   one=$DP_ID
-  eq "adyen currency" "$(j '.data[0].currency')/$(j '.data[0].reason')" eur/general
+  eq "adyen reason" "$(j '.data[0].reason')" general
   # Adyen keeps no draft: not submitted, nothing is sent.
   http POST "$GATEWAY_URL/v1/disputes/$DP_ID" "$AW_SK" '{"evidence":{"uncategorized_text":"Delivered, signed for."}}'
   eq "kept" "$STATUS/$(j .status)" 200/needs_response
