@@ -99,6 +99,8 @@ static unsigned precheck(const struct gw_dispute *d, enum gw_dispute_op op, cons
 			            "Evidence was already submitted for this dispute.", NULL);
 		return gw_dispute_update_parse(body, evidence, submit, err) == 0 ? 0 : err->status;
 	}
+	if (body != NULL && !json_is_object(body))
+		return fail(err, 400, "parameter_invalid_type", "The body must be a JSON object.", NULL);
 	if (json_is_object(body) && json_object_size(body) > 0) {
 		const char *k = json_object_iter_key(json_object_iter((json_t *)body));
 
