@@ -186,7 +186,7 @@ build/fuzz/fuzz_gw_source: tests/fuzz/fuzz_gw_source.c gateway/api/gw_source.c
 
 # libFuzzer target for what PSPs send (issue 5): Stripe-Signature, Stripe
 # events, Adyen notifications (per-item HMAC) and Adyen's payment answers.
-FUZZ_PSP_SRC := vault/connectors/adyen/adyen.c vault/connectors/adyen/adyen_webhook.c vault/connectors/stripe/stripe.c vault/connectors/stripe/stripe_webhook.c \
+FUZZ_PSP_SRC := vault/connectors/adyen/adyen.c vault/connectors/adyen/adyen_dispute.c vault/connectors/adyen/adyen_webhook.c vault/connectors/stripe/stripe.c vault/connectors/stripe/stripe_webhook.c \
                 vault/connectors/formenc.c vault/connectors/connector.c \
                 vault/connectors/vault_egress.c vault/connectors/vault_egress_key.c common/sr_secret.c common/sr_log.c common/sr_util.c
 build/fuzz/fuzz_psp_webhook: tests/fuzz/fuzz_psp_webhook.c $(FUZZ_PSP_SRC)

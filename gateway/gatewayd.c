@@ -50,6 +50,10 @@ GW_ROUTE(gw_handle_refunds_get, GW_PERM_READ, "GET /v1/refunds/{}")
 GW_ROUTE(gw_handle_refunds_list, GW_PERM_READ, "GET /v1/refunds")
 GW_ROUTE(gw_handle_payment_refunds_list, GW_PERM_READ, "GET /v1/payments/{}/refunds")
 GW_ROUTE(gw_handle_refund_cancel, GW_PERM_REFUNDS, "POST /v1/refunds/{}/cancel")
+GW_ROUTE(gw_handle_disputes_list, GW_PERM_READ, "GET /v1/disputes")
+GW_ROUTE(gw_handle_dispute_get, GW_PERM_READ, "GET /v1/disputes/{}")
+GW_ROUTE(gw_handle_dispute_update, GW_PERM_PAYMENTS, "POST /v1/disputes/{}")
+GW_ROUTE(gw_handle_dispute_close, GW_PERM_PAYMENTS, "POST /v1/disputes/{}/close")
 GW_ROUTE(gw_handle_events_list, GW_PERM_READ, "GET /v1/events")
 GW_ROUTE(gw_handle_event_get, GW_PERM_READ, "GET /v1/events/{}")
 GW_ROUTE(gw_handle_customers_create, GW_PERM_PAYMENTS, "POST /v1/customers")
@@ -94,6 +98,11 @@ static const struct sr_route ROUTES[] = {
 	{ .method = "GET", .pattern = "/v1/refunds", .handler = gw_handle_refunds_list_route },
 	{ .method = "GET", .pattern = "/v1/payments/{}/refunds", .handler = gw_handle_payment_refunds_list_route },
 	{ .method = "POST", .pattern = "/v1/refunds/{}/cancel", .handler = gw_handle_refund_cancel_route },
+	/* disputes as objects (issue 19, ADR 0132) */
+	{ .method = "GET", .pattern = "/v1/disputes", .handler = gw_handle_disputes_list_route },
+	{ .method = "GET", .pattern = "/v1/disputes/{}", .handler = gw_handle_dispute_get_route },
+	{ .method = "POST", .pattern = "/v1/disputes/{}", .handler = gw_handle_dispute_update_route },
+	{ .method = "POST", .pattern = "/v1/disputes/{}/close", .handler = gw_handle_dispute_close_route },
 	{ .method = "GET", .pattern = "/v1/events", .handler = gw_handle_events_list_route },
 	{ .method = "GET", .pattern = "/v1/events/{}", .handler = gw_handle_event_get_route },
 	/* customers as objects (issue 19, ADR 0128) */

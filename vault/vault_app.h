@@ -65,6 +65,8 @@ void vault_handle_token_get(struct sr_http_request *req);
 void vault_handle_authorize(struct sr_http_request *req);
 /** POST /v1/payment_operations: capture / cancel / refund / retrieve a PSP payment (issue 4). */
 void vault_handle_payment_ops(struct sr_http_request *req);
+/** POST /v1/dispute_operations: evidence or acceptance of a dispute (vault_dispute_ops.c, ADR 0132). */
+void vault_handle_dispute_ops(struct sr_http_request *req);
 /** PUT /v1/routing with Strongroom-Merchant: set the merchant's region, primary and secondary connector. */
 void vault_handle_routing_put(struct sr_http_request *req);
 /** GET /v1/routing with Strongroom-Merchant: the merchant's routing and the connectors configured. */

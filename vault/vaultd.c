@@ -78,6 +78,7 @@ static const struct sr_route internal_routes[] = {
 	{ .method = "DELETE", .pattern = "/v1/customers/{}", .handler = vault_handle_customer_delete },
 	/* payment operations (issue 4) */
 	{ .method = "POST", .pattern = "/v1/payment_operations", .handler = vault_handle_payment_ops },
+	{ .method = "POST", .pattern = "/v1/dispute_operations", .handler = vault_handle_dispute_ops },
 	/* per-merchant PSP credentials and PSP webhooks (issue 5) */
 	{ .method = "PUT",    .pattern = "/v1/psp_credentials/{}", .handler = vault_handle_psp_credentials_put },
 	{ .method = "GET",    .pattern = "/v1/psp_credentials",    .handler = vault_handle_psp_credentials_list },

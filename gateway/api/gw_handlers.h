@@ -55,6 +55,14 @@ void gw_handle_payments_list(struct sr_http_request *req);
 /** GET /v1/payments/{id}/events (gw_payment_events_list.c). */
 void gw_handle_payment_events_list(struct sr_http_request *req);
 /* Issue 19: lists (gw_page.h) and events. */
+/** GET /v1/disputes (gw_disputes_list.c, ADR 0132). */
+void gw_handle_disputes_list(struct sr_http_request *req);
+/** GET /v1/disputes/{id} (gw_dispute_get.c). */
+void gw_handle_dispute_get(struct sr_http_request *req);
+/** POST /v1/disputes/{id}: evidence, submit (gw_dispute_update.c). */
+void gw_handle_dispute_update(struct sr_http_request *req);
+/** POST /v1/disputes/{id}/close: the merchant accepts the dispute (gw_dispute_close.c). */
+void gw_handle_dispute_close(struct sr_http_request *req);
 /** GET /v1/refunds (gw_refunds_list.c). */
 void gw_handle_refunds_list(struct sr_http_request *req);
 /** GET /v1/payments/{id}/refunds (gw_payment_refunds_list.c). */

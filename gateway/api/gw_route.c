@@ -75,6 +75,7 @@ static const struct {
 } ROUTE_QUERY[] = {
 	{ "GET /v1/payments", Q_PAYMENTS_LIST },
 	{ "GET /v1/refunds", Q_REFUNDS_LIST },
+	{ "GET /v1/disputes", Q_REFUNDS_LIST },
 	{ "GET /v1/payments/{}/refunds", Q_LIST },
 	{ "GET /v1/events", Q_EVENTS_LIST },
 	{ "GET /v1/customers", Q_CUSTOMERS_LIST },

@@ -2,6 +2,8 @@
  * gw_psp_events: one verified PSP event's effect, exactly once (gw_psp_events.h).
  */
 #include "gateway/events/gw_psp_events.h"
+#include "gateway/disputes/gw_dispute.h"
+#include "gateway/store/gw_store_disputes.h"
 #include "gateway/payments/gw_ledger.h"
 #include "gateway/payments/gw_payment.h"
 #include "gateway/store/gw_store.h"
@@ -9,9 +11,11 @@
 #include "gateway/store/gw_store_psp_webhooks.h"
 #include "common/sr_db.h"
 #include "common/sr_log.h"
+#include "common/sr_util.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static const char *str_of(const json_t *ev, const char *k)
 {
@@ -32,6 +36,53 @@ static long long int_of(const json_t *ev, const char *k)
 static enum gw_status auth_target(const struct gw_payment *p)
 {
 	return strcmp(p->capture_method, "automatic") == 0 ? GW_ST_CAPTURED : GW_ST_AUTHORIZED;
+}
+
+/*
+ * dispute.created on the locked payment p (its status set to disputed, was
+ * from): the dispute row, the payment's change with event payment.disputed
+ * (dispute.created) about the dispute, and dispute.funds_withdrawn, in the
+ * caller's transaction. @return 1 applied, 0 no effect (no PSP id, or this
+ * dispute exists), -1 error.
+ */
+static int dispute_create(PGconn *conn, struct gw_payment *p, enum gw_status from,
+                          const char *psp_id, long long amount, const char *currency,
+                          const char *reason)
+{
+	struct gw_dispute d;
+	json_t *extra = NULL;
+	int rc = -1;
+	int r;
+
+	memset(&d, 0, sizeof d);
+	if (psp_id == NULL || strspn(psp_id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	                                      "0123456789_-") != strlen(psp_id) || strlen(psp_id) > 127)
+		return 0;
+	if (sr_random_id("du_", 16, d.id, sizeof d.id) != 0)
+		return -1;
+	gw_strlcpy(d.merchant_id, p->merchant_id, sizeof d.merchant_id);
+	gw_strlcpy(d.payment_id, p->id, sizeof d.payment_id);
+	gw_strlcpy(d.psp_dispute_id, psp_id, sizeof d.psp_dispute_id);
+	d.amount = amount > 0 ? amount : p->amount_captured;
+	gw_strlcpy(d.currency, currency != NULL && strlen(currency) == 3 ? currency : p->currency,
+	           sizeof d.currency);
+	gw_strlcpy(d.reason, gw_dispute_reason(reason), sizeof d.reason);
+	gw_strlcpy(d.status, "needs_response", sizeof d.status);
+	d.due_by = (long long)time(NULL) + GW_DISPUTE_DUE_DAYS * 86400LL;
+	r = gw_store_dispute_insert(conn, &d);
+	if (r != 0) {
+		rc = r == 1 ? 0 : -1;
+		goto out;
+	}
+	extra = json_pack("{s:o}", "dispute", gw_dispute_to_json(&d));
+	if (extra == NULL || gw_ledger_apply_in_tx_with(conn, p, from, "payment.disputed", extra) != 0)
+		goto out;
+	gw_strlcpy(d.payment_status, gw_status_str(p->status), sizeof d.payment_status);
+	rc = gw_dispute_event_in_tx(conn, &d, "dispute.funds_withdrawn", NULL) == 0 ? 1 : -1;
+out:
+	json_decref(extra);
+	gw_dispute_clear(&d);
+	return rc;
 }
 
 /*
@@ -144,16 +195,9 @@ static int apply(PGconn *conn, struct gw_payment *p, const char *type, const jso
 			goto out;
 		}
 		p->status = GW_ST_DISPUTED;
-		/* The dispute as the event's data.object (ADR 0129): the PSP's id. */
-		extra = json_pack("{s:{s:s?, s:s, s:s, s:I, s:s, s:s?}}", "dispute", "id", ref,
-		                  "object", "dispute", "payment", p->id,
-		                  "amount", (json_int_t)(amount > 0 ? amount : p->amount_captured),
-		                  "currency", str_of(ev, "currency") != NULL ? str_of(ev, "currency")
-		                                                               : p->currency,
-		                  "reason", fc);
-		if (extra == NULL)
-			goto out;
-		rc = gw_ledger_apply_in_tx_with(conn, p, from, "payment.disputed", extra) == 0 ? 1 : -1;
+		/* The dispute as an object of its own (ADR 0132) and as the event's
+		 * data.object (ADR 0129); its funds withdrawn, as Stripe reports. */
+		rc = dispute_create(conn, p, from, ref, amount, str_of(ev, "currency"), fc);
 	} else {
 		rc = 0;         /* other / capture.failed: acknowledged, no effect */
 	}

@@ -18,8 +18,10 @@
  *      cancel.succeeded         authorized -> voided
  *      refund.succeeded/failed  the matching pending refund -> succeeded (payment
  *                               partially_refunded | refunded) / failed
- *      dispute.created          captured | partially_refunded -> disputed,
- *                               event "payment.disputed" with data.dispute
+ *      dispute.created          captured | partially_refunded -> disputed, a
+ *                               dispute object (ADR 0132), events
+ *                               "payment.disputed" (dispute.created) and
+ *                               dispute.funds_withdrawn about the dispute
  *      anything else, or a payment already past that point: no effect.
  * An event naming no payment we know is recorded (payment_unknown) and
  * acknowledged (ADR 0096).

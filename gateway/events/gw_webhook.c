@@ -20,7 +20,8 @@
 const char *const GW_WEBHOOK_EVENTS[] = {
 	"payment.authorized", "payment.captured", "payment.failed", "payment.requires_action",
 	"payment.voided",     "payment.unknown",  "refund.succeeded", "refund.failed",
-	"dispute.created",    "payment.canceled", NULL,
+	"dispute.created",    "payment.canceled", "dispute.updated", "dispute.closed",
+	"dispute.funds_withdrawn", "dispute.funds_reinstated", NULL,
 };
 
 /* Internal event type (gw_ledger: "payment.<status>" or an explicit type)
@@ -28,12 +29,14 @@ const char *const GW_WEBHOOK_EVENTS[] = {
 const char *const GW_WEBHOOK_MAP_INTERNAL[] = {
 	"payment.authorized", "payment.captured", "payment.failed", "payment.requires_action",
 	"payment.voided",     "payment.unknown",  "payment.refunded", "payment.partially_refunded",
-	"payment.refund_failed", "payment.disputed", "payment.canceled", NULL,
+	"payment.refund_failed", "payment.disputed", "payment.canceled", "dispute.updated",
+	"dispute.closed",     "dispute.funds_withdrawn", "dispute.funds_reinstated", NULL,
 };
 const char *const GW_WEBHOOK_MAP_EXTERNAL[] = {
 	"payment.authorized", "payment.captured", "payment.failed", "payment.requires_action",
 	"payment.voided",     "payment.unknown",  "refund.succeeded", "refund.succeeded",
-	"refund.failed",      "dispute.created",  "payment.canceled", NULL,
+	"refund.failed",      "dispute.created",  "payment.canceled", "dispute.updated",
+	"dispute.closed",     "dispute.funds_withdrawn", "dispute.funds_reinstated", NULL,
 };
 
 const char *gw_webhook_event_name(const char *internal_type)

@@ -31,7 +31,9 @@ extern const char *const GW_WEBHOOK_MAP_EXTERNAL[];
  * The merchant event for an internal payment event type, e.g.
  * "payment.captured" -> "payment.captured", "payment.refunded" and
  * "payment.partially_refunded" -> "refund.succeeded", "payment.refund_failed"
- * -> "refund.failed", "payment.disputed" -> "dispute.created". NULL for
+ * -> "refund.failed", "payment.disputed" -> "dispute.created", the dispute
+ * events (dispute.updated, dispute.closed, dispute.funds_withdrawn,
+ * dispute.funds_reinstated: ADR 0132) -> themselves. NULL for
  * internal steps merchants are not told about (payment.created,
  * payment.processing).
  */

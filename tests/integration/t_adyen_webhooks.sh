@@ -85,8 +85,9 @@ t_aw_dispute_card_chargeback() {
   eq "dedup row" "$(aw_db "SELECT type || '/' || psp_reference || '/' || outcome FROM psp_webhook_events WHERE event_id = '$ev'")" \
     "dispute.created/$psp/applied"
   http GET "$GATEWAY_URL/v1/payments/$pay/events" "$AW_SK"
-  eq "events" "$(j '[.data[].type] | join(",")')" "payment.created,payment.captured,payment.disputed"
-  eq "dispute id" "$(j '.data[2].data.object.id')" "$cb"
+  eq "events" "$(j '[.data[].type] | join(",")')" "payment.created,payment.captured,payment.disputed,dispute.funds_withdrawn"
+  # The dispute is an object of its own (ADR 0132): our id, the chargeback's kept for the vault.
+  eq "dispute id" "$(aw_db "SELECT psp_dispute_id FROM disputes WHERE id = '$(j '.data[2].data.object.id')'")" "$cb"
   eq "dispute amount" "$(j '.data[2].data.object.amount')/$(j '.data[2].data.object.currency')" 1500/eur
   eq "outbox row" "$(aw_db "SELECT count(*) FROM outbox o JOIN payment_events e ON e.id = o.event_id WHERE e.payment_id = '$pay' AND o.topic = 'payment.disputed'")" 1
   # pspsim sent it once, signed, and the gateway acknowledged it.

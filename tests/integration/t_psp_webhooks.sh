@@ -129,7 +129,7 @@ t_pw_dispute_card_ends_disputed() {
   pw_wait "$pay" disputed 10 || fail "4000000000000259 did not become disputed (status $(pw_status "$pay"))"
   http GET "$GATEWAY_URL/v1/payments/$pay/events" "$STRONGROOM_SK"
   evs=$(j '[.data[].type] | join(",")')
-  eq "events" "$evs" "payment.created,payment.captured,payment.disputed"
+  eq "events" "$evs" "payment.created,payment.captured,payment.disputed,dispute.funds_withdrawn"
   [[ $(j '.data[2].data.object.id') == du_* ]] || fail "payment.disputed carries no dispute id"
   eq "dispute amount" "$(j '.data[2].data.object.amount')" 1500
   eq "outbox row" "$(pw_count "SELECT count(*) FROM outbox o JOIN payment_events e ON e.id = o.event_id WHERE e.payment_id = '$pay' AND o.topic = 'payment.disputed'")" 1

@@ -275,7 +275,8 @@ int main(int argc, char **argv)
 	hc.threads = (unsigned)threads;
 	/* Both dialects on the one mTLS listener: Stripe's routes (/v1, then
 	 * /_sim), then Adyen's. */
-	hc.n_routes = pspsim_stripe_n_routes + pspsim_control_n_routes + pspsim_adyen_n_routes;
+	hc.n_routes = pspsim_stripe_n_routes + pspsim_control_n_routes + pspsim_adyen_n_routes +
+	              pspsim_dispute_n_routes;
 	all_routes = calloc(hc.n_routes, sizeof *all_routes);
 	if (all_routes == NULL)
 		goto out;
@@ -284,6 +285,8 @@ int main(int argc, char **argv)
 	       pspsim_control_n_routes * sizeof *all_routes);
 	memcpy(all_routes + pspsim_stripe_n_routes + pspsim_control_n_routes, pspsim_adyen_routes,
 	       pspsim_adyen_n_routes * sizeof *all_routes);
+	memcpy(all_routes + hc.n_routes - pspsim_dispute_n_routes, pspsim_dispute_routes,
+	       pspsim_dispute_n_routes * sizeof *all_routes);
 	hc.routes = all_routes;
 	hc.app = &sim;
 	hc.name = "pspsim";
@@ -335,6 +338,7 @@ out:
 	json_decref(sim.meta);
 	json_decref(sim.idem);
 	pspsim_answers_free();
+	pspsim_disputes_free();
 	json_decref(cfg);
 	if (lock_ok)
 		pthread_mutex_destroy(&sim.lock);

@@ -80,6 +80,23 @@ extern const struct sr_route pspsim_adyen_routes[];
 extern const size_t pspsim_adyen_n_routes;
 
 /**
+ * X-API-Key of an Adyen request (the platform's, or a merchant's registered
+ * one); replies 401 as Adyen does when it is not (pspsim_adyen.c).
+ */
+bool pspsim_adyen_authorized(struct sr_http_request *req);
+
+/**
+ * pspsim_disputes.c (ADR 0132): register dispute id of provider ("stripe",
+ * "adyen") on payment, needing a response; its routes (Stripe's
+ * /v1/disputes/{id}[/close], Adyen's DisputeService v30, GET
+ * /_sim/disputes/{id}); free at exit.
+ */
+void pspsim_dispute_register(const char *provider, const char *id, const char *payment);
+extern const struct sr_route pspsim_dispute_routes[];
+extern const size_t pspsim_dispute_n_routes;
+void pspsim_disputes_free(void);
+
+/**
  * pspsim_answers.c: called by both dialects just before a reply body is
  * saved and sent. For a capture/cancel/refund answered 200/201, note the
  * request's reason fields (GET /_sim/received) and, when the contradict

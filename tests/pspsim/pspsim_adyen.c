@@ -106,6 +106,16 @@ static bool api_key_ok(struct sr_http_request *req, char *acct)
 	return false;
 }
 
+bool pspsim_adyen_authorized(struct sr_http_request *req)
+{
+	bool ok;
+
+	pthread_mutex_lock(&g_adyen.lock);
+	ok = g_adyen.ready && api_key_ok(req, NULL);
+	pthread_mutex_unlock(&g_adyen.lock);
+	return ok;
+}
+
 /* Leave a handler's locked section: its changes become one journal line,
  * durable (with every line before it) before the answer is sent. */
 static void unlock_durable(void)
@@ -298,6 +308,7 @@ static void notify_chargeback(const char *psp, const json_t *p)
 	char cb[17];
 
 	new_psp_reference(cb);
+	pspsim_dispute_register("adyen", cb, psp);
 	notify("CHARGEBACK", cb, psp, json_string_value(json_object_get(p, "reference")),
 	       json_object_get(p, "amount"), true, "Other Fraud-Card Absent Environment",
 	       json_pack("{s:s, s:s, s:s}", "chargebackReasonCode", "10.4", "chargebackSchemeCode",

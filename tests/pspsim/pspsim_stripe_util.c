@@ -125,6 +125,7 @@ void pspsim_send_dispute(const json_t *intent)
 
 	if (sr_random_id("du_", 12, du, sizeof du) != 0)
 		return;
+	pspsim_dispute_register("stripe", du, json_string_value(json_object_get(intent, "id")));
 	(void)psim_wh_stripe_event("charge.dispute.created",
 	    json_pack("{s:s, s:s, s:O, s:O, s:O, s:s, s:s, s:I}", "id", du, "object", "dispute",
 	              "amount", json_object_get(intent, "amount_received"),

@@ -127,6 +127,7 @@ static void test_event_mapping(void **state)
 	assert_string_equal(gw_webhook_event_name("payment.partially_refunded"), "refund.succeeded");
 	assert_string_equal(gw_webhook_event_name("payment.refund_failed"), "refund.failed");
 	assert_string_equal(gw_webhook_event_name("payment.disputed"), "dispute.created");
+	assert_string_equal(gw_webhook_event_name("dispute.closed"), "dispute.closed");
 	assert_null(gw_webhook_event_name("payment.created"));
 	assert_null(gw_webhook_event_name("payment.processing"));
 	assert_null(gw_webhook_event_name("refund.succeeded")); /* already external */
@@ -149,7 +150,7 @@ static void test_event_mapping(void **state)
 		assert_true(hit);
 		assert_true(gw_webhook_filter_valid(GW_WEBHOOK_EVENTS[i]));
 	}
-	assert_int_equal(i, 10); /* payment.canceled: issue 16, ADR 0114 */
+	assert_int_equal(i, 14); /* payment.canceled: issue 16, ADR 0114; dispute.*: ADR 0132 */
 	for (i = 0; GW_WEBHOOK_MAP_EXTERNAL[i] != NULL; i++)
 		assert_true(gw_webhook_filter_valid(GW_WEBHOOK_MAP_EXTERNAL[i]));
 	assert_true(gw_webhook_filter_valid("*"));

@@ -161,6 +161,34 @@ struct vault_op_result {
  */
 void vault_op_result_mismatch(struct vault_op_result *res, const char *field);
 
+/* Disputes (issue 19 item 6, ADR 0132): the merchant's answer to a
+ * chargeback. No card data is involved: the evidence is text the gateway
+ * screened for card numbers. */
+enum vault_dispute_op {
+	VAULT_DISPUTE_EVIDENCE,      /* send evidence; submit it when req->submit */
+	VAULT_DISPUTE_ACCEPT,        /* concede the dispute */
+};
+
+struct vault_dispute_request {
+	enum vault_dispute_op op;
+	const char *psp_reference;   /* the disputed payment at the PSP */
+	const char *dispute;         /* the PSP's dispute id (Stripe "du_...", Adyen the
+	                              * chargeback's pspReference); vault_psp_ident_copy's shape */
+	const char *const *evidence_keys;   /* Stripe's evidence field names, n_evidence of them */
+	const char *const *evidence_values; /* their text */
+	size_t n_evidence;
+	bool submit;                 /* EVIDENCE: submit it (Stripe submit=true; Adyen defends) */
+	const char *idempotency_key; /* PSP-side key, stable across this call's retries */
+	const char *request_id;
+	const struct vault_psp_credentials *creds; /* NULL: the connector's configured account */
+};
+
+struct vault_dispute_result {
+	enum vault_op_outcome outcome; /* SUCCEEDED, REFUSED (failure_code) or UNKNOWN */
+	char failure_code[64];
+	bool sent;                   /* false: nothing needed sending (Adyen keeps no draft) */
+};
+
 /* Webhooks from PSPs (issue 5): what a verified notification means, normalized. */
 enum vault_psp_event_kind {
 	VAULT_EV_AUTHORIZATION_SUCCEEDED, /* async authorization result (3-D Secure done) */
@@ -278,6 +306,20 @@ struct vault_connector {
 	 * Reserved: no merchant may register it (ADR 0107). May be NULL.
 	 */
 	const char *(*platform_account)(const struct vault_connector *self);
+	/**
+	 * Answer a dispute (issue 19 item 6, ADR 0132). Stripe: POST
+	 * /v1/disputes/{id} with evidence[...] and submit
+	 * (https://docs.stripe.com/api/disputes/update), POST
+	 * /v1/disputes/{id}/close (https://docs.stripe.com/api/disputes/close).
+	 * Adyen Disputes API v30: supplyDefenseDocument then defendDispute when
+	 * submitted (nothing is sent before), acceptDispute
+	 * (https://docs.adyen.com/risk-management/disputes-api).
+	 * @return 0 when res is filled (any outcome); -1 when nothing was sent,
+	 *         with err filled. May be NULL: the PSP answers no disputes here.
+	 */
+	int (*dispute)(const struct vault_connector *self, struct vault_egress *eg,
+	               const struct vault_dispute_request *req, struct vault_dispute_result *res,
+	               char *err, size_t errlen);
 };
 
 /** Kind as the wire string: "authorization.succeeded", ..., "dispute.created", "other". */

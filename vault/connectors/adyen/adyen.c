@@ -833,6 +833,7 @@ int vault_adyen_init(struct vault_connector *out, const struct adyen_config *cfg
 	out->prove_credentials = adyen_prove_credentials;
 	out->test_webhook = adyen_test_webhook;
 	out->platform_account = adyen_platform_account;
+	out->dispute = adyen_dispute;
 	out->cfg = st;
 	st = NULL;
 	ret = 0;

@@ -38,4 +38,13 @@ int adyen_webhook_events(const struct vault_connector *self, const char *secret,
                          struct vault_psp_event *ev, size_t max, size_t *n, char *err,
                          size_t errlen);
 
+/**
+ * The dispute hook (connector.h; adyen_dispute.c, ADR 0132): Adyen's
+ * Disputes API v30 acceptDispute, or supplyDefenseDocument then
+ * defendDispute when the evidence is submitted.
+ */
+int adyen_dispute(const struct vault_connector *self, struct vault_egress *eg,
+                  const struct vault_dispute_request *req, struct vault_dispute_result *res,
+                  char *err, size_t errlen);
+
 #endif
