@@ -333,6 +333,20 @@ static void core(sr_panscan *s, unsigned c, const struct sr_panscan_pos *pos)
 
 static void decode(sr_panscan *s, unsigned c, const struct sr_panscan_pos *pos);
 
+/* The byte c an escape at *pos decoded to: a '%' or '\\' starts an escape of
+ * its own (a value encoded twice, "%2534", or JSON inside a JSON string,
+ * "\\\\u0034"), so nesting of any depth is decoded; else it is scanned. */
+static void decoded(sr_panscan *s, unsigned c, const struct sr_panscan_pos *pos)
+{
+	if (c == '%' || c == '\\') {
+		s->pend[0] = (unsigned char)c;
+		s->ppos[0] = *pos;
+		s->npend = 1;
+		return;
+	}
+	core(s, c, pos);
+}
+
 /* The escape being read is not one: its first byte is itself, the rest is
  * decoded again (it may start an escape of its own). */
 static void bail(sr_panscan *s)
@@ -376,7 +390,7 @@ static void decode(sr_panscan *s, unsigned c, const struct sr_panscan_pos *pos)
 			bail(s);
 		} else if (s->npend == 3) {
 			s->npend = 0;
-			core(s, hexval(s->pend[1]) * 16 + hexval(s->pend[2]), &s->ppos[0]);
+			decoded(s, hexval(s->pend[1]) * 16 + hexval(s->pend[2]), &s->ppos[0]);
 		}
 		return;
 	}
@@ -390,7 +404,7 @@ static void decode(sr_panscan *s, unsigned c, const struct sr_panscan_pos *pos)
 			return;
 		}
 		s->npend = 0;
-		core(s, (unsigned char)JSON_VAL[e - JSON_ESC], &s->ppos[0]);
+		decoded(s, (unsigned char)JSON_VAL[e - JSON_ESC], &s->ppos[0]);
 		return;
 	}
 	if (!is_hex(c)) {
@@ -401,7 +415,7 @@ static void decode(sr_panscan *s, unsigned c, const struct sr_panscan_pos *pos)
 
 		s->npend = 0;
 		/* Anything beyond ASCII is neither a digit nor a letter here. */
-		core(s, cp < 0x80 ? cp : 0x80, &s->ppos[0]);
+		decoded(s, cp < 0x80 ? cp : 0x80, &s->ppos[0]);
 	}
 }
 

@@ -23,7 +23,9 @@
  *   - glued: letters, digits of no other group, or '_' around it do not
  *     hide it ("abc4111111111111111x", "pay_4111111111111111");
  *   - encoded: %XX (RFC 3986 percent-encoding) and JSON escapes (\uXXXX,
- *     \t, \n, \/ ..., RFC 8259 section 7) are decoded on the fly.
+ *     \t, \n, \/ ..., RFC 8259 section 7) are decoded on the fly, nested
+ *     to any depth: a '%' or '\\' an escape decodes to starts an escape
+ *     itself ("%2534" twice encoded, "\\\\u0034" JSON inside a JSON string).
  * One exception keeps hashes and UUIDs from looking like cards: digits
  * inside a run of 32 or more hexadecimal characters (single '-' between
  * them counted too) with at least one letter a-f in it (a SHA-256 or an MD5
