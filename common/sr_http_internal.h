@@ -156,7 +156,9 @@ int sr_http_valid_request_id(const char *s);
 #define SR_HTTP_DRAIN_MAX ((size_t)1 << 20)
 
 /**
- * Refusal decided from the headers alone on the first call: 413 (declared
+ * Refusal decided from the headers alone on the first call: 400 at once,
+ * with "Connection: close" (both Content-Length and Transfer-Encoding, or
+ * Content-Length twice: ambiguous framing, RFC 9112 sections 6.1 and 6.3), 413 (declared
  * Content-Length over max_body), 411 (POST/PUT/PATCH with
  * Transfer-Encoding and no Content-Length), 500 (no memory for the declared
  * body), else 0. A 413 or 411 is answered at once only when the client

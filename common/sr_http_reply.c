@@ -336,6 +336,9 @@ void sr_http_reply_status_error(struct req_state *st, unsigned status)
 		  "The request body is too large." },
 		{ MHD_HTTP_LENGTH_REQUIRED, "invalid_request_error", "length_required",
 		  "A Content-Length header is required." },
+		{ MHD_HTTP_BAD_REQUEST, "invalid_request_error", "request_framing_invalid",
+		  "A request must not carry both Content-Length and Transfer-Encoding, nor "
+		  "Content-Length twice." },
 		{ MHD_HTTP_UNAUTHORIZED, "authentication_error", "client_certificate_required",
 		  "A valid client certificate is required." },
 		{ MHD_HTTP_INTERNAL_SERVER_ERROR, "api_error", "internal_error", "Internal error." },

@@ -235,13 +235,32 @@ static unsigned refuse(struct req_state *st, unsigned status, unsigned long long
 	return 0;
 }
 
+static enum MHD_Result count_cl(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value)
+{
+	(void)kind;
+	(void)value;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		(*(unsigned *)cls)++;
+	return MHD_YES;
+}
+
 unsigned sr_http_early_refusal(struct req_state *st)
 {
 	const char *cl = MHD_lookup_connection_value(st->conn, MHD_HEADER_KIND,
 	                                             MHD_HTTP_HEADER_CONTENT_LENGTH);
 	const char *te = MHD_lookup_connection_value(st->conn, MHD_HEADER_KIND,
 	                                             MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	unsigned ncl = 0;
 
+	/* RFC 9112 6.1, 6.3: both framings, or two lengths, are ambiguous (a
+	 * proxy in front may frame the bytes the other way: request smuggling).
+	 * 400 at once, body unread, and the connection closed after it. */
+	(void)MHD_get_connection_values(st->conn, MHD_HEADER_KIND, count_cl, &ncl);
+	if (ncl > 1 || (cl != NULL && te != NULL)) {
+		sr_http_add_header(&st->req, MHD_HTTP_HEADER_CONNECTION, "close");
+		return MHD_HTTP_BAD_REQUEST;
+	}
 	if (cl != NULL) {
 		char *end = NULL;
 		unsigned long long n = 0;

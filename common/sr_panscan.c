@@ -333,6 +333,61 @@ static void core(sr_panscan *s, unsigned c, const struct sr_panscan_pos *pos)
 
 static void decode(sr_panscan *s, unsigned c, const struct sr_panscan_pos *pos);
 
+/* Code point cp as the scanner reads it: ASCII as itself, a decimal digit of
+ * another script (Unicode general category Nd, the scripts shoppers' keyboards
+ * and input methods type) as its ASCII digit, anything else as 0x80 (neither
+ * a digit nor a letter). */
+static unsigned unicode_digit(uint32_t cp)
+{
+	static const uint32_t zeros[] = { 0x0660, 0x06F0, 0x0966, 0x09E6, 0x0E50, 0xFF10 };
+	size_t i;
+
+	if (cp < 0x80)
+		return cp;
+	for (i = 0; i < sizeof zeros / sizeof zeros[0]; i++)
+		if (cp >= zeros[i] && cp < zeros[i] + 10)
+			return '0' + (cp - zeros[i]);
+	return 0x80;
+}
+
+/* One byte of text, raw or percent-decoded: a 2- or 3-byte UTF-8 sequence
+ * (RFC 3629) is read as its code point (unicode_digit); a broken one as one
+ * non-ASCII byte, then the byte that broke it as itself. */
+static void utf8(sr_panscan *s, unsigned c, const struct sr_panscan_pos *pos)
+{
+	if (s->u8need > 0) {
+		if ((c & 0xC0) == 0x80) {
+			s->u8cp = (s->u8cp << 6) | (c & 0x3F);
+			if (--s->u8need == 0)
+				core(s, unicode_digit(s->u8cp), &s->u8pos);
+			return;
+		}
+		s->u8need = 0;
+		core(s, 0x80, &s->u8pos);
+	}
+	if (c >= 0xC2 && c <= 0xEF) {
+		s->u8need = c >= 0xE0 ? 2 : 1;
+		s->u8cp = c & (c >= 0xE0 ? 0x0F : 0x1F);
+		s->u8pos = *pos;
+		return;
+	}
+	core(s, c, pos);
+}
+
+/* The byte c an escape at *pos decoded to: a '%' or '\\' starts an escape of
+ * its own (a value encoded twice, "%2534", or JSON inside a JSON string,
+ * "\\\\u0034"), so nesting of any depth is decoded; else it is scanned. */
+static void decoded(sr_panscan *s, unsigned c, const struct sr_panscan_pos *pos)
+{
+	if (c == '%' || c == '\\') {
+		s->pend[0] = (unsigned char)c;
+		s->ppos[0] = *pos;
+		s->npend = 1;
+		return;
+	}
+	utf8(s, c, pos);
+}
+
 /* The escape being read is not one: its first byte is itself, the rest is
  * decoded again (it may start an escape of its own). */
 static void bail(sr_panscan *s)
@@ -363,7 +418,7 @@ static void decode(sr_panscan *s, unsigned c, const struct sr_panscan_pos *pos)
 			s->ppos[0] = *pos;
 			s->npend = 1;
 		} else {
-			core(s, c, pos);
+			utf8(s, c, pos);
 		}
 		return;
 	}
@@ -376,7 +431,7 @@ static void decode(sr_panscan *s, unsigned c, const struct sr_panscan_pos *pos)
 			bail(s);
 		} else if (s->npend == 3) {
 			s->npend = 0;
-			core(s, hexval(s->pend[1]) * 16 + hexval(s->pend[2]), &s->ppos[0]);
+			decoded(s, hexval(s->pend[1]) * 16 + hexval(s->pend[2]), &s->ppos[0]);
 		}
 		return;
 	}
@@ -390,7 +445,7 @@ static void decode(sr_panscan *s, unsigned c, const struct sr_panscan_pos *pos)
 			return;
 		}
 		s->npend = 0;
-		core(s, (unsigned char)JSON_VAL[e - JSON_ESC], &s->ppos[0]);
+		decoded(s, (unsigned char)JSON_VAL[e - JSON_ESC], &s->ppos[0]);
 		return;
 	}
 	if (!is_hex(c)) {
@@ -400,8 +455,13 @@ static void decode(sr_panscan *s, unsigned c, const struct sr_panscan_pos *pos)
 		              (hexval(s->pend[4]) << 4) | hexval(s->pend[5]);
 
 		s->npend = 0;
-		/* Anything beyond ASCII is neither a digit nor a letter here. */
-		core(s, cp < 0x80 ? cp : 0x80, &s->ppos[0]);
+		/* Beyond ASCII: a digit of another script, else neither a digit
+		 * nor a letter. */
+		cp = unicode_digit(cp);
+		if (cp < 0x80)
+			decoded(s, cp, &s->ppos[0]);
+		else
+			core(s, cp, &s->ppos[0]);
 	}
 }
 
@@ -430,6 +490,10 @@ uint64_t sr_panscan_finish(sr_panscan *s)
 
 	if (s->npend > 0)
 		bail(s);
+	if (s->u8need > 0) {
+		s->u8need = 0;
+		core(s, 0x80, &s->u8pos);
+	}
 	flush_held(s); /* the run ends; they come first */
 	if (s->in_group)
 		group_end(s, -1);

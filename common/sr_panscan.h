@@ -23,7 +23,13 @@
  *   - glued: letters, digits of no other group, or '_' around it do not
  *     hide it ("abc4111111111111111x", "pay_4111111111111111");
  *   - encoded: %XX (RFC 3986 percent-encoding) and JSON escapes (\uXXXX,
- *     \t, \n, \/ ..., RFC 8259 section 7) are decoded on the fly.
+ *     \t, \n, \/ ..., RFC 8259 section 7) are decoded on the fly, nested
+ *     to any depth: a '%' or '\\' an escape decodes to starts an escape
+ *     itself ("%2534" twice encoded, "\\\\u0034" JSON inside a JSON string).
+ *   - in other decimal digits: full-width (U+FF10..FF19, what Japanese and
+ *     Chinese input methods type), Arabic-Indic, Persian, Devanagari,
+ *     Bengali and Thai digits count as digits, as UTF-8 (raw or
+ *     percent-encoded) or as \uXXXX escapes.
  * One exception keeps hashes and UUIDs from looking like cards: digits
  * inside a run of 32 or more hexadecimal characters (single '-' between
  * them counted too) with at least one letter a-f in it (a SHA-256 or an MD5
@@ -77,6 +83,10 @@ typedef struct sr_panscan {
 	unsigned char pend[6];
 	struct sr_panscan_pos ppos[6];
 	uint8_t npend;
+	/* a UTF-8 sequence being read (RFC 3629), raw or percent-decoded */
+	uint32_t u8cp;
+	uint8_t u8need;   /* continuation bytes still to come */
+	struct sr_panscan_pos u8pos;
 	/* the chain of digit groups */
 	struct sr_panscan_group g[SR_PANSCAN_MAX_GROUPS]; /* ring: the chain's last groups */
 	size_t ng;        /* groups in the current chain (may exceed the ring) */
