@@ -61,9 +61,12 @@ t_attack_19_disputes_close_twice_submit_after() {
   eq "one dispute.closed" "$(dp_db "SELECT count(*) FROM payment_events WHERE payment_id = '$DP_PAY' AND type = 'dispute.closed'")" 1
   # Two closes at once: one PSP call, one success.
   dp_new || return
-  http POST "$GATEWAY_URL/v1/disputes/$DP_ID/close" "$STRONGROOM_SK" & 
-  http POST "$GATEWAY_URL/v1/disputes/$DP_ID/close" "$STRONGROOM_SK"
-  wait
+  # Each in its own scratch directory (http writes $TMP/h and $TMP/b), and
+  # only these two waited for (the stack's daemons are children too).
+  local p1
+  ( TMP=$TMP/close1; mkdir -p "$TMP"; http POST "$GATEWAY_URL/v1/disputes/$DP_ID/close" "$STRONGROOM_SK" ) & p1=$!
+  ( TMP=$TMP/close2; mkdir -p "$TMP"; http POST "$GATEWAY_URL/v1/disputes/$DP_ID/close" "$STRONGROOM_SK" )
+  wait "$p1"
   eq "concurrent closes: one PSP call" "$(dp_sim "$DP_ID" | jq -r .calls)" 1
   eq "concurrent closes: one event" "$(dp_db "SELECT count(*) FROM payment_events WHERE payment_id = '$DP_PAY' AND type = 'dispute.closed'")" 1
 }
